@@ -1,0 +1,139 @@
+/**
+ * Tandem's SQLite schema (drizzle-orm). Migrations in drizzle/migrations are generated from this
+ * file with `npm run db:generate` and applied at start.
+ */
+import { sql } from 'drizzle-orm';
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+const createdAt = () => integer('created_at').notNull();
+
+export const users = sqliteTable('users', {
+	id: text('id').primaryKey(),
+	email: text('email').notNull().unique(),
+	name: text('name').notNull(),
+	role: text('role', { enum: ['admin', 'supervisor', 'agent'] }).notNull(),
+	passwordHash: text('password_hash').notNull(),
+	disabled: integer('disabled', { mode: 'boolean' }).notNull().default(false),
+	createdAt: createdAt()
+});
+
+export const groups = sqliteTable('groups', {
+	id: text('id').primaryKey(),
+	name: text('name').notNull().unique(),
+	createdAt: createdAt()
+});
+
+export const userGroups = sqliteTable(
+	'user_groups',
+	{
+		userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+		groupId: text('group_id').notNull().references(() => groups.id, { onDelete: 'cascade' })
+	},
+	(t) => [primaryKey({ columns: [t.userId, t.groupId] })]
+);
+
+/** Sessions in Lucia's design: the id is the SHA-256 of the token the browser holds. */
+export const sessions = sqliteTable(
+	'sessions',
+	{
+		id: text('id').primaryKey(),
+		userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+		expiresAt: integer('expires_at').notNull(),
+		createdAt: createdAt()
+	},
+	(t) => [index('sessions_user').on(t.userId)]
+);
+
+/** API tokens for bots and integrations: only the SHA-256 of the token is stored. */
+export const apiTokens = sqliteTable('api_tokens', {
+	id: text('id').primaryKey(),
+	name: text('name').notNull(),
+	tokenHash: text('token_hash').notNull().unique(),
+	/** JSON array of channels the token may write on. */
+	channels: text('channels', { mode: 'json' }).$type<string[]>().notNull(),
+	createdBy: text('created_by'),
+	createdAt: createdAt(),
+	lastUsedAt: integer('last_used_at'),
+	revokedAt: integer('revoked_at')
+});
+
+export const customers = sqliteTable('customers', {
+	id: text('id').primaryKey(),
+	name: text('name').notNull(),
+	createdAt: createdAt()
+});
+
+/** How a customer is reached on each channel (an email address, a chat visitor id, a handle…). */
+export const customerAddresses = sqliteTable(
+	'customer_addresses',
+	{
+		customerId: text('customer_id').notNull().references(() => customers.id, { onDelete: 'cascade' }),
+		channel: text('channel').notNull(),
+		address: text('address').notNull()
+	},
+	(t) => [uniqueIndex('customer_addresses_channel_address').on(t.channel, t.address), index('customer_addresses_customer').on(t.customerId)]
+);
+
+/** The ticket index: a projection of each ticket document, rebuildable with `cli reindex`. */
+export const tickets = sqliteTable(
+	'tickets',
+	{
+		id: text('id').primaryKey(),
+		subject: text('subject').notNull(),
+		status: text('status').notNull(),
+		priority: text('priority').notNull(),
+		assigneeId: text('assignee_id'),
+		groupId: text('group_id'),
+		requesterId: text('requester_id').notNull(),
+		channel: text('channel').notNull(),
+		tags: text('tags', { mode: 'json' }).$type<string[]>().notNull().default(sql`'[]'`),
+		createdAt: createdAt(),
+		updatedAt: integer('updated_at').notNull(),
+		entryCount: integer('entry_count').notNull().default(0),
+		lastPublicPreview: text('last_public_preview'),
+		lastPublicAt: integer('last_public_at')
+	},
+	(t) => [
+		index('tickets_status_updated').on(t.status, t.updatedAt),
+		index('tickets_assignee').on(t.assigneeId, t.updatedAt),
+		index('tickets_group').on(t.groupId, t.updatedAt),
+		index('tickets_requester').on(t.requesterId)
+	]
+);
+
+/** The durable update log: every accepted change to a ticket document, before it is applied. */
+export const ticketUpdates = sqliteTable(
+	'ticket_updates',
+	{
+		seq: integer('seq').primaryKey({ autoIncrement: true }),
+		ticketId: text('ticket_id').notNull(),
+		data: blob('data', { mode: 'buffer' }).notNull(),
+		receivedAt: integer('received_at').notNull(),
+		/** Who sent it: `user:<id>`, `bot:<tokenId>` or `system`. */
+		actor: text('actor').notNull()
+	},
+	(t) => [index('ticket_updates_ticket_seq').on(t.ticketId, t.seq)]
+);
+
+/** A compacted document state: everything in the log up to `upToSeq`. */
+export const ticketSnapshots = sqliteTable('ticket_snapshots', {
+	ticketId: text('ticket_id').primaryKey(),
+	state: blob('state', { mode: 'buffer' }).notNull(),
+	upToSeq: integer('up_to_seq').notNull(),
+	createdAt: createdAt()
+});
+
+/** What happened, per ticket and per user: the audit trail and the interaction history. */
+export const events = sqliteTable(
+	'events',
+	{
+		id: integer('id').primaryKey({ autoIncrement: true }),
+		ticketId: text('ticket_id'),
+		userId: text('user_id'),
+		actor: text('actor').notNull(),
+		type: text('type').notNull(),
+		data: text('data', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+		createdAt: createdAt()
+	},
+	(t) => [index('events_ticket').on(t.ticketId, t.id), index('events_user').on(t.userId, t.id)]
+);

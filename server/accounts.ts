@@ -1,0 +1,91 @@
+/** Users and groups. Passwords are hashed here and never leave this module. */
+import { eq } from 'drizzle-orm';
+import { newId } from '../src/lib/ticket';
+import { groups, userGroups, users } from '../drizzle/schema';
+import type { Db } from './storage/database';
+import { hashPassword, verifyPassword } from './auth/passwords';
+import type { Role, UserPrincipal } from './auth/principal';
+
+export interface NewUser {
+	email: string;
+	name: string;
+	role: Role;
+	password: string;
+	groups?: string[];
+}
+
+export class AccountError extends Error {}
+
+export type PublicUser = Omit<typeof users.$inferSelect, 'passwordHash'> & { groupIds: string[] };
+
+export const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+export class Accounts {
+	constructor(private readonly db: Db) {}
+
+	async createUser(input: NewUser): Promise<PublicUser> {
+		const email = normaliseEmail(input.email);
+		if (this.db.select({ id: users.id }).from(users).where(eq(users.email, email)).get()) {
+			throw new AccountError(`a user with email ${email} already exists`);
+		}
+		const passwordHash = await hashPassword(input.password);
+		const id = newId();
+		const groupIds = (input.groups ?? []).map((name) => this.ensureGroup(name));
+		this.db.transaction((tx) => {
+			tx.insert(users).values({ id, email, name: input.name, role: input.role, passwordHash, createdAt: Date.now() }).run();
+			for (const groupId of groupIds) tx.insert(userGroups).values({ userId: id, groupId }).run();
+		});
+		return this.get(id)!;
+	}
+
+	ensureGroup(name: string): string {
+		const existing = this.db.select({ id: groups.id }).from(groups).where(eq(groups.name, name)).get();
+		if (existing) return existing.id;
+		const id = newId();
+		this.db.insert(groups).values({ id, name, createdAt: Date.now() }).run();
+		return id;
+	}
+
+	get(id: string): PublicUser | null {
+		const row = this.db.select().from(users).where(eq(users.id, id)).get();
+		if (!row) return null;
+		const { passwordHash: _hidden, ...user } = row;
+		return { ...user, groupIds: this.groupIdsOf(id) };
+	}
+
+	checkEmailExists(email: string): boolean {
+		return !!this.db.select({ id: users.id }).from(users).where(eq(users.email, normaliseEmail(email))).get();
+	}
+
+	/** The user's id when the password matches an enabled account, else null. */
+	async checkPassword(email: string, password: string): Promise<string | null> {
+		const row = this.db.select().from(users).where(eq(users.email, normaliseEmail(email))).get();
+		if (!row || row.disabled) return null;
+		return (await verifyPassword(row.passwordHash, password)) ? row.id : null;
+	}
+
+	/** The acting identity of an enabled user. */
+	principal(id: string): UserPrincipal | null {
+		const user = this.get(id);
+		if (!user || user.disabled) return null;
+		return { kind: 'user', id: user.id, role: user.role, name: user.name, email: user.email, groupIds: user.groupIds };
+	}
+
+	/** Whether a user may be assigned tickets: exists, enabled, not a supervisor. */
+	canHoldTickets(userId: string): boolean {
+		const user = this.principal(userId);
+		return !!user && user.role !== 'supervisor';
+	}
+
+	groupIdsOf(userId: string): string[] {
+		return this.db.select({ id: userGroups.groupId }).from(userGroups).where(eq(userGroups.userId, userId)).all().map((r) => r.id);
+	}
+
+	listUsers(): PublicUser[] {
+		return this.db.select({ id: users.id }).from(users).all().map((r) => this.get(r.id)!);
+	}
+
+	listGroups() {
+		return this.db.select().from(groups).all();
+	}
+}

@@ -1,0 +1,70 @@
+/**
+ * API tokens for bots and integrations: shown once at creation, stored as a SHA-256 hash, scoped
+ * to channels, revocable, last use recorded.
+ */
+import { and, eq, isNull } from 'drizzle-orm';
+import { CUSTOMER_CHANNELS, newId } from '../../src/lib/ticket';
+import type { Db } from '../storage/database';
+import { apiTokens } from '../../drizzle/schema';
+import type { BotPrincipal } from './principal';
+import { hashToken, randomToken } from './secrets';
+
+/** API tokens carry a prefix so they are recognisable in logs and configuration. */
+export const API_TOKEN_PREFIX = 'tdm_';
+/** How often last use is written, at most: a busy bot should not write on every request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export interface CreatedToken {
+	id: string;
+	token: string;
+	name: string;
+	channels: string[];
+}
+
+export class ApiTokens {
+	constructor(private readonly db: Db) {}
+
+	create(name: string, channels: readonly string[] = CUSTOMER_CHANNELS, createdBy: string | null = null): CreatedToken {
+		const id = newId();
+		const token = API_TOKEN_PREFIX + randomToken();
+		this.db
+			.insert(apiTokens)
+			.values({ id, name, tokenHash: hashToken(token), channels: [...channels], createdBy, createdAt: Date.now() })
+			.run();
+		return { id, token, name, channels: [...channels] };
+	}
+
+	/** The bot a token belongs to, or null for an unknown or revoked token. */
+	verify(token: string): BotPrincipal | null {
+		if (!token.startsWith(API_TOKEN_PREFIX)) return null;
+		const row = this.db.select().from(apiTokens).where(eq(apiTokens.tokenHash, hashToken(token))).get();
+		if (!row || row.revokedAt !== null) return null;
+		const now = Date.now();
+		if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_RESOLUTION_MS) {
+			this.db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.id)).run();
+		}
+		return { kind: 'bot', id: row.id, name: row.name, channels: row.channels };
+	}
+
+	/** Revokes by id or by name; true when a live token was revoked. */
+	revoke(idOrName: string): boolean {
+		const now = Date.now();
+		const byId = this.db.update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.id, idOrName), isNull(apiTokens.revokedAt))).run();
+		if (byId.changes > 0) return true;
+		return this.db.update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.name, idOrName), isNull(apiTokens.revokedAt))).run().changes > 0;
+	}
+
+	list() {
+		return this.db
+			.select({
+				id: apiTokens.id,
+				name: apiTokens.name,
+				channels: apiTokens.channels,
+				createdAt: apiTokens.createdAt,
+				lastUsedAt: apiTokens.lastUsedAt,
+				revokedAt: apiTokens.revokedAt
+			})
+			.from(apiTokens)
+			.all();
+	}
+}

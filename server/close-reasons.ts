@@ -1,0 +1,18 @@
+/**
+ * Why the server refuses a websocket document or closes it: named reasons, sent to the peer.
+ * Reasons for refused updates come from the ticket module's checker (REJECT).
+ */
+export const REFUSE = {
+	unauthorized: 'unauthorized',
+	unknownDocument: 'unknown-document',
+	forbidden: 'forbidden',
+	readOnly: 'read-only',
+	tooLarge: 'update-too-large',
+	storage: 'storage-unavailable',
+	damaged: 'ticket-damaged'
+} as const;
+
+/** The error shape Hocuspocus turns into a close message with `reason`. */
+export function refusal(reason: string, message = reason): Error & { reason: string } {
+	return Object.assign(new Error(message), { reason });
+}

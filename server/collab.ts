@@ -1,0 +1,59 @@
+/**
+ * The realtime side: Hocuspocus with one extension per concern, and server-side access to the
+ * live ticket documents (HTTP appends land in the same document peers are editing).
+ */
+import { Hocuspocus } from '@hocuspocus/server';
+import { ticketDocumentName } from '../src/lib/ticket';
+import type { Auth } from './auth';
+import type { Events } from './events';
+import { Authenticate } from './extensions/authenticate';
+import { Persist } from './extensions/persist';
+import { Project } from './extensions/project';
+import { Validate } from './extensions/validate';
+import type { Logger } from './log';
+import type { TicketLog } from './storage/ticket-log';
+import type { TicketIndex } from './ticket-index';
+import type { DocumentAccess } from './tickets';
+
+export interface CollabSettings {
+	auth: Auth;
+	index: TicketIndex;
+	log: TicketLog;
+	events: Events;
+	logger: Logger;
+	compactAfter: number;
+	maxUpdateBytes: number;
+	canHoldTickets: (userId: string) => boolean;
+}
+
+export function createCollab(s: CollabSettings) {
+	const persist = new Persist({ log: s.log, logger: s.logger, compactAfter: s.compactAfter });
+	const project = new Project({ index: s.index, logger: s.logger, delayMs: 200 });
+	const hocuspocus = new Hocuspocus({
+		name: 'tandem',
+		quiet: true,
+		extensions: [
+			new Authenticate(s.auth, s.index),
+			new Validate({ maxUpdateBytes: s.maxUpdateBytes, canHoldTickets: s.canHoldTickets, events: s.events, logger: s.logger }),
+			persist,
+			project
+		]
+	});
+
+	const documents: DocumentAccess = {
+		async withDocument(ticketId, use) {
+			const connection = await hocuspocus.openDirectConnection(ticketDocumentName(ticketId), { actor: 'system' });
+			try {
+				return use(connection.document!);
+			} finally {
+				// Keep the document warm for a burst of requests; the debounced store unloads it.
+				await connection.disconnect({ unloadImmediately: false });
+			}
+		},
+		commit(_ticketId, doc, update, actor) {
+			persist.commit(doc, update, actor, { source: 'local', context: { actor } });
+		}
+	};
+
+	return { hocuspocus, documents, project };
+}

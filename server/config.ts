@@ -1,0 +1,58 @@
+/**
+ * Configuration: read from the environment once, validated, with defaults. A bad value stops the
+ * start with a message naming the variable.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+
+const schema = z.object({
+	PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+	HOST: z.string().min(1).default('127.0.0.1'),
+	DATA_DIR: z.string().min(1).default('./data'),
+	SEED: flag.default(true),
+	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+	/** Log rows a ticket may gather before they are folded into a snapshot. */
+	COMPACT_AFTER: z.coerce.number().int().min(1).default(200),
+	/** Largest websocket frame and HTTP body accepted, in bytes. */
+	MAX_MESSAGE_BYTES: z.coerce.number().int().min(64 * 1024).default(2 * 1024 * 1024)
+});
+
+export type Config = {
+	port: number;
+	host: string;
+	dataDir: string;
+	databaseFile: string;
+	seed: boolean;
+	logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+	compactAfter: number;
+	maxMessageBytes: number;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+	// An empty variable means "unset", as in most shells' `VAR= command`.
+	const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+	const parsed = schema.safeParse(present);
+	if (!parsed.success) {
+		const lines = parsed.error.issues.map((issue) => {
+			const name = String(issue.path[0]);
+			return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
+		});
+		throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+	}
+	const c = parsed.data;
+	const dataDir = path.resolve(c.DATA_DIR);
+	return {
+		port: c.PORT,
+		host: c.HOST,
+		dataDir,
+		databaseFile: path.join(dataDir, 'tandem.sqlite'),
+		seed: c.SEED,
+		logLevel: c.LOG_LEVEL,
+		compactAfter: c.COMPACT_AFTER,
+		maxMessageBytes: c.MAX_MESSAGE_BYTES
+	};
+}

@@ -1,0 +1,21 @@
+/** The dev server's single set of services (see dev-plugin.ts). */
+import { loadConfig } from './config';
+import { collabUpgrade } from './http';
+import { createLogger } from './log';
+import { seedIfEmpty } from './seed';
+import { createServices, provideServices, SERVICES_KEY, type Services } from './services';
+
+type Dev = { services: Services; upgrade: ReturnType<typeof collabUpgrade> };
+const DEV_KEY = Symbol.for('tandem.dev');
+
+export async function ensureDevServices(): Promise<Dev> {
+	const store = globalThis as Record<symbol, unknown>;
+	if (store[DEV_KEY]) return store[DEV_KEY] as Dev;
+	const config = loadConfig();
+	const services = createServices(config, createLogger(config.logLevel));
+	if (config.seed) await seedIfEmpty(services);
+	provideServices(services);
+	const dev = { services: store[SERVICES_KEY] as Services, upgrade: collabUpgrade(services.collab.hocuspocus, config.maxMessageBytes) };
+	store[DEV_KEY] = dev;
+	return dev;
+}

@@ -1,0 +1,36 @@
+/**
+ * Who may open which ticket document: an API token (provider `token`) or the session cookie.
+ * Supervisors are let in read-only; names that are not a known ticket are refused.
+ */
+import type { Extension, onAuthenticatePayload } from '@hocuspocus/server';
+import { parseTicketDocumentName } from '../../src/lib/ticket';
+import type { Auth } from '../auth';
+import { ticketAccess } from '../auth/policy';
+import type { Principal } from '../auth/principal';
+import { REFUSE, refusal } from '../close-reasons';
+import type { TicketIndex } from '../ticket-index';
+
+export interface ConnectionContext {
+	principal: Principal;
+}
+
+export class Authenticate implements Extension {
+	priority = 1000;
+
+	constructor(
+		private readonly auth: Auth,
+		private readonly index: TicketIndex
+	) {}
+
+	async onAuthenticate({ token, requestHeaders, documentName, connectionConfig }: onAuthenticatePayload): Promise<ConnectionContext> {
+		const principal = token ? this.auth.fromToken(token) : this.auth.fromCookieHeader(requestHeaders.get('cookie'));
+		if (!principal) throw refusal(REFUSE.unauthorized, 'a valid token or session is required');
+		const ticketId = parseTicketDocumentName(documentName);
+		const row = ticketId ? this.index.get(ticketId) : null;
+		if (!row) throw refusal(REFUSE.unknownDocument, `${documentName} is not a ticket`);
+		const access = ticketAccess(principal, row);
+		if (!access) throw refusal(REFUSE.forbidden, 'you may not open this ticket');
+		if (access === 'read') connectionConfig.readOnly = true;
+		return { principal };
+	}
+}

@@ -1,0 +1,149 @@
+/**
+ * Durability: a change is written to the SQLite update log before it is applied and
+ * acknowledged (in beforeSync, which Hocuspocus awaits before applying and sending SyncStatus),
+ * so an acknowledged change survives a killed process. Loading replays snapshot + log; the log
+ * is folded into a snapshot once it grows, removing only rows the snapshot contains.
+ */
+import type {
+	beforeSyncPayload,
+	Connection,
+	Extension,
+	onLoadDocumentPayload,
+	onStoreDocumentPayload
+} from '@hocuspocus/server';
+import * as Y from 'yjs';
+import { parseTicketDocumentName } from '../../src/lib/ticket';
+import { actorOf } from '../auth/principal';
+import { REFUSE, refusal } from '../close-reasons';
+import type { Logger } from '../log';
+import { DamagedTicketError, StorageError, type TicketLog } from '../storage/ticket-log';
+import type { ConnectionContext } from './authenticate';
+import { acceptedChanges } from './accepted';
+
+const SYNC_STEP_1 = 0;
+
+/** What this process knows of a loaded document's log. */
+interface LogState {
+	ticketId: string;
+	/** Newest log row applied to the document. */
+	appliedSeq: number;
+	/** Rows logged but not applied yet (between beforeSync and Hocuspocus applying them). */
+	unapplied: Set<number>;
+	/** The row each connection logged last, until its transaction is seen. */
+	byConnection: Map<Connection, number>;
+	rowsSinceSnapshot: number;
+}
+
+export interface PersistSettings {
+	log: TicketLog;
+	logger: Logger;
+	/** Fold the log into a snapshot after this many rows. */
+	compactAfter: number;
+}
+
+export class Persist implements Extension {
+	priority = 100;
+	private readonly states = new WeakMap<Y.Doc, LogState>();
+
+	constructor(private readonly settings: PersistSettings) {}
+
+	async onLoadDocument({ documentName, document }: onLoadDocumentPayload) {
+		const ticketId = parseTicketDocumentName(documentName);
+		if (!ticketId) throw refusal(REFUSE.unknownDocument);
+		const read = this.settings.log.read(ticketId);
+		let appliedSeq: number;
+		try {
+			appliedSeq = this.settings.log.loadInto(ticketId, document);
+		} catch (error) {
+			if (error instanceof DamagedTicketError) {
+				this.settings.logger.error({ ticketId, err: error.message }, 'ticket could not be loaded');
+				throw refusal(REFUSE.damaged, error.message);
+			}
+			throw error;
+		}
+		const state: LogState = {
+			ticketId,
+			appliedSeq,
+			unapplied: new Set(),
+			byConnection: new Map(),
+			rowsSinceSnapshot: read.updates.length
+		};
+		this.states.set(document, state);
+		document.on('afterTransaction', (tr: Y.Transaction) => this.markApplied(state, tr.origin));
+		if (state.rowsSinceSnapshot >= this.settings.compactAfter) this.compact(document, state);
+	}
+
+	async beforeSync({ type, payload, connection, document, context }: beforeSyncPayload<ConnectionContext>) {
+		if (type === SYNC_STEP_1 || connection.readOnly) return;
+		if (acceptedChanges(payload) === 0) return; // nothing new: nothing to store
+		const state = this.stateOf(document);
+		const seq = this.append(state, payload, actorOf(context.principal));
+		state.unapplied.add(seq);
+		state.byConnection.set(connection, seq);
+	}
+
+	/** Server-side writes: log `update`, then apply it. Throws StorageError, applying nothing. */
+	commit(document: Y.Doc, update: Uint8Array, actor: string, origin: unknown): void {
+		const state = this.stateOf(document);
+		const seq = this.append(state, update, actor);
+		Y.applyUpdate(document, update, origin);
+		state.appliedSeq = Math.max(state.appliedSeq, seq);
+	}
+
+	async onStoreDocument({ document }: onStoreDocumentPayload) {
+		const state = this.states.get(document);
+		if (!state) return;
+		// Compact when the log has grown, and when the last peer leaves so the next open is one read.
+		if (state.rowsSinceSnapshot >= this.settings.compactAfter || (document.getConnectionsCount() === 0 && state.rowsSinceSnapshot > 1)) {
+			this.compact(document, state);
+		}
+	}
+
+	async onDisconnect({ document }: { document: Y.Doc }) {
+		// Forget connections that left; their applied rows are already accounted for.
+		const state = this.states.get(document);
+		if (state && state.byConnection.size > 0) {
+			for (const [connection, seq] of state.byConnection) {
+				if (!state.unapplied.has(seq)) state.byConnection.delete(connection);
+			}
+		}
+	}
+
+	private append(state: LogState, update: Uint8Array, actor: string): number {
+		try {
+			const seq = this.settings.log.append(state.ticketId, update, actor);
+			state.rowsSinceSnapshot++;
+			return seq;
+		} catch (error) {
+			if (!(error instanceof StorageError)) throw error;
+			this.settings.logger.error({ ticketId: state.ticketId, err: error.message }, 'update not stored');
+			throw refusal(REFUSE.storage, 'the server could not store this change; it was not applied');
+		}
+	}
+
+	private markApplied(state: LogState, origin: unknown) {
+		const connection = (origin as { source?: string; connection?: Connection } | null)?.connection;
+		if (!connection) return;
+		const seq = state.byConnection.get(connection);
+		if (seq === undefined || !state.unapplied.delete(seq)) return;
+		state.appliedSeq = Math.max(state.appliedSeq, seq);
+	}
+
+	private compact(document: Y.Doc, state: LogState) {
+		// Rows still waiting to be applied stay in the log, and so does everything after them.
+		const upToSeq = state.unapplied.size ? Math.min(state.appliedSeq, Math.min(...state.unapplied) - 1) : state.appliedSeq;
+		try {
+			this.settings.log.compact(state.ticketId, Y.encodeStateAsUpdate(document), upToSeq);
+			state.rowsSinceSnapshot = this.settings.log.rowsAfter(state.ticketId, upToSeq);
+		} catch (error) {
+			// The log still holds everything: compaction is only an optimisation.
+			this.settings.logger.warn({ ticketId: state.ticketId, err: (error as Error).message }, 'compaction failed');
+		}
+	}
+
+	private stateOf(document: Y.Doc): LogState {
+		const state = this.states.get(document);
+		if (!state) throw refusal(REFUSE.unknownDocument, 'document not loaded through the persist extension');
+		return state;
+	}
+}

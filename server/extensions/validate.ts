@@ -1,0 +1,61 @@
+/**
+ * Every update a peer sends — a live Update or the offline edits in its SyncStep2 — is checked
+ * before it is applied, logged or broadcast (the ticket module's checker). A refused update
+ * closes the document for that peer with the reason and is recorded as an event.
+ */
+import type { beforeSyncPayload, Extension } from '@hocuspocus/server';
+import { checkUpdate, parseTicketDocumentName, readFields } from '../../src/lib/ticket';
+import { actorOf } from '../auth/principal';
+import { writePolicy } from '../auth/policy';
+import { REFUSE, refusal } from '../close-reasons';
+import type { Events } from '../events';
+import type { Logger } from '../log';
+import type { ConnectionContext } from './authenticate';
+import { markAccepted } from './accepted';
+
+const SYNC_STEP_1 = 0;
+const UPDATE = 2;
+
+export interface ValidateSettings {
+	maxUpdateBytes: number;
+	canHoldTickets: (userId: string) => boolean;
+	events: Events;
+	logger: Logger;
+}
+
+export class Validate implements Extension {
+	priority = 200;
+
+	constructor(private readonly settings: ValidateSettings) {}
+
+	async beforeSync({ type, payload, connection, document, documentName, context }: beforeSyncPayload<ConnectionContext>) {
+		if (type === SYNC_STEP_1) return;
+		const { principal } = context;
+		if (connection.readOnly) {
+			// Hocuspocus applies nothing from a read-only peer; a live write is refused outright.
+			if (type === UPDATE) throw this.refuse(documentName, actorOf(principal), REFUSE.readOnly, 'this connection is read-only');
+			return;
+		}
+		if (payload.length > this.settings.maxUpdateBytes) {
+			throw this.refuse(documentName, actorOf(principal), REFUSE.tooLarge, `updates are limited to ${this.settings.maxUpdateBytes} bytes`);
+		}
+		const policy = writePolicy(principal, {
+			requesterId: () => readFields(document).requesterId,
+			canHoldTickets: this.settings.canHoldTickets
+		});
+		const result = checkUpdate(document, payload, policy);
+		if (!result.ok) throw this.refuse(documentName, actorOf(principal), result.reason, result.message);
+		markAccepted(payload, result.changes);
+	}
+
+	private refuse(documentName: string, actor: string, reason: string, message: string) {
+		this.settings.logger.warn({ documentName, actor, reason, detail: message }, 'update refused');
+		this.settings.events.record({
+			ticketId: parseTicketDocumentName(documentName),
+			actor,
+			type: 'update.rejected',
+			data: { reason, message }
+		});
+		return refusal(reason, message);
+	}
+}

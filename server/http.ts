@@ -1,0 +1,53 @@
+/**
+ * One http server, one port: `/healthz`, Hocuspocus at `/collab` (crossws's node adapter), and
+ * everything else to the SvelteKit handler (pages and the HTTP API).
+ */
+import http from 'node:http';
+import type { Hocuspocus } from '@hocuspocus/server';
+import crossws from 'crossws/adapters/node';
+
+type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
+
+export const COLLAB_PATH = '/collab';
+
+export function createHttpServer(hocuspocus: Hocuspocus, handler: NodeHandler, maxMessageBytes: number) {
+	const ws = collabUpgrade(hocuspocus, maxMessageBytes);
+	const server = http.createServer((req, res) => {
+		if (req.url === '/healthz') {
+			res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
+			return;
+		}
+		handler(req, res, () => {
+			res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+		});
+	});
+	server.on('upgrade', (req, socket, head) => {
+		const path = (req.url ?? '/').split('?')[0];
+		if (path === COLLAB_PATH) {
+			ws.handleUpgrade(req, socket, head);
+			return;
+		}
+		socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+	});
+	return { server, closeSockets: () => ws.closeAll(1001, 'server shutting down') };
+}
+
+/** The websocket side of `/collab`, also attached to Vite's dev server by the dev plugin. */
+export function collabUpgrade(hocuspocus: Hocuspocus, maxMessageBytes: number) {
+	type Peer = { websocket: unknown; request: Request; _hocuspocus?: ReturnType<Hocuspocus['handleConnection']> };
+	return crossws({
+		serverOptions: { maxPayload: maxMessageBytes },
+		hooks: {
+			open(peer) {
+				const p = peer as unknown as Peer;
+				p._hocuspocus = hocuspocus.handleConnection(p.websocket as WebSocket, p.request);
+			},
+			message(peer, message) {
+				(peer as unknown as Peer)._hocuspocus?.handleMessage(message.uint8Array());
+			},
+			close(peer, event) {
+				(peer as unknown as Peer)._hocuspocus?.handleClose({ code: event.code ?? 1000, reason: event.reason ?? '' });
+			}
+		}
+	});
+}

@@ -1,0 +1,28 @@
+/** Tandem's process: configuration, database and services, the web app, listen. */
+import { ConfigError, loadConfig } from './config';
+import { createHttpServer } from './http';
+import { handleShutdown, listen, loadSvelteKit } from './lifecycle';
+import { createLogger } from './log';
+import { announce, seedIfEmpty } from './seed';
+import { createServices, provideServices } from './services';
+
+let config;
+try {
+	config = loadConfig();
+} catch (error) {
+	if (!(error instanceof ConfigError)) throw error;
+	console.error(error.message);
+	process.exit(1);
+}
+
+const logger = createLogger(config.logLevel);
+const services = createServices(config, logger);
+const seeded = config.seed ? await seedIfEmpty(services) : false;
+provideServices(services);
+
+const { handler } = await loadSvelteKit(config);
+const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, handler, config.maxMessageBytes);
+const url = await listen(server, config);
+handleShutdown(server, closeSockets, services);
+logger.info({ url, dataDir: config.dataDir, seeded }, 'listening');
+announce(url, services);

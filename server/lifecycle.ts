@@ -1,0 +1,54 @@
+/** Starting and stopping the process: SvelteKit's handler, listening, graceful shutdown. */
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Config } from './config';
+import type { Services } from './services';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The SvelteKit app built by `vite build` (adapter-node's handler). */
+export async function loadSvelteKit(config: Config) {
+	// adapter-node reads its body limit when the handler loads; ours is checked per endpoint.
+	process.env.BODY_SIZE_LIMIT ??= String(config.maxMessageBytes * 2);
+	const file = path.join(root, 'build', 'handler.js');
+	try {
+		return (await import(pathToFileURL(file).href)) as { handler: Parameters<typeof import('./http').createHttpServer>[1] };
+	} catch (error) {
+		throw new Error(`the web app is not built (${file}): run \`npm run build\` or \`npm start\`. ${(error as Error).message}`);
+	}
+}
+
+export function listen(server: http.Server, config: Config): Promise<string> {
+	return new Promise((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(config.port, config.host, () => {
+			const { port } = server.address() as AddressInfo;
+			const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+			resolve(`http://${host}:${port}`);
+		});
+	});
+}
+
+/** On SIGTERM/SIGINT: stop accepting, close peers, flush projections, close the database. */
+export function handleShutdown(server: http.Server, closeSockets: () => void, services: Services) {
+	let stopping = false;
+	const stop = async (signal: string) => {
+		if (stopping) return;
+		stopping = true;
+		services.logger.info({ signal }, 'shutting down');
+		server.close();
+		closeSockets();
+		const { hocuspocus, project } = services.collab;
+		hocuspocus.closeConnections();
+		hocuspocus.flushPendingStores();
+		for (const name of [...hocuspocus.documents.keys()]) project.flush(name);
+		await hocuspocus.hooks('onDestroy', { instance: hocuspocus });
+		services.db.$client.close();
+		services.logger.info('stopped');
+		process.exit(0);
+	};
+	process.on('SIGTERM', () => void stop('SIGTERM'));
+	process.on('SIGINT', () => void stop('SIGINT'));
+}

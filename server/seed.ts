@@ -1,0 +1,52 @@
+/**
+ * Demo data for an empty database: an admin, a supervisor, agents in two groups, and tickets
+ * across every channel (server/seed-tickets.ts), the Maggie refund story among them.
+ */
+import { users } from '../drizzle/schema';
+import { SYSTEM } from './auth/principal';
+import { demoTickets } from './seed-tickets';
+import type { Services } from './services';
+
+export const DEMO_PASSWORD = 'tandem-demo';
+
+export const DEMO_USERS = [
+	{ email: 'admin@tandem.local', name: 'Ada Admin', role: 'admin', groups: ['Billing', 'Technical'] },
+	{ email: 'supervisor@tandem.local', name: 'Sam Supervisor', role: 'supervisor', groups: ['Billing', 'Technical'] },
+	{ email: 'alex@tandem.local', name: 'Alex Agent', role: 'agent', groups: ['Billing'] },
+	{ email: 'blake@tandem.local', name: 'Blake Agent', role: 'agent', groups: ['Billing'] },
+	{ email: 'casey@tandem.local', name: 'Casey Agent', role: 'agent', groups: ['Technical'] },
+	{ email: 'dana@tandem.local', name: 'Dana Agent', role: 'agent', groups: ['Technical', 'Billing'] }
+] as const;
+
+/** Seeds demo users and tickets when the database has no users; true when it seeded. */
+export async function seedIfEmpty(services: Services): Promise<boolean> {
+	if (services.db.select({ id: users.id }).from(users).limit(1).get()) return false;
+	await seed(services);
+	return true;
+}
+
+export async function seed(services: Services): Promise<void> {
+	const { accounts, customers, tickets } = services;
+	const userIds: Record<string, string> = {};
+	for (const user of DEMO_USERS) {
+		const created = await accounts.createUser({ ...user, groups: [...user.groups], password: DEMO_PASSWORD });
+		userIds[user.email] = created.id;
+	}
+	const groupIds = Object.fromEntries(accounts.listGroups().map((g) => [g.name, g.id]));
+	for (const ticket of demoTickets({ now: Date.now(), userIds, groupIds, customers })) {
+		tickets.record(ticket, SYSTEM);
+	}
+	services.logger.info({ users: DEMO_USERS.length }, 'seeded demo data');
+}
+
+/** Tells a person starting Tandem where it is and how to sign in. */
+export function announce(url: string, services: Services): void {
+	const demo = DEMO_USERS.filter((u) => services.accounts.checkEmailExists(u.email));
+	const lines = [`\n  Tandem is running at ${url}\n`];
+	if (demo.length) {
+		lines.push(`  Demo logins (password "${DEMO_PASSWORD}"):`);
+		for (const u of demo) lines.push(`    ${u.role.padEnd(10)} ${u.email}`);
+		lines.push('');
+	}
+	process.stdout.write(lines.join('\n') + '\n');
+}

@@ -1,0 +1,48 @@
+/**
+ * Tandem's services for one process: database, accounts, auth, tickets, realtime. The SvelteKit
+ * endpoints reach them through `globalThis` (src/lib/server/tandem.ts), the same object in
+ * production (server/index.ts) and in `npm run dev` (the Vite plugin).
+ */
+import { Accounts } from './accounts';
+import { Auth } from './auth';
+import { ApiTokens } from './auth/api-tokens';
+import { Sessions } from './auth/sessions';
+import { createCollab } from './collab';
+import type { Config } from './config';
+import { Customers } from './customers';
+import { Events } from './events';
+import type { Logger } from './log';
+import { openDatabase } from './storage/database';
+import { TicketLog } from './storage/ticket-log';
+import { TicketIndex } from './ticket-index';
+import { Tickets } from './tickets';
+
+export function createServices(config: Config, logger: Logger) {
+	const db = openDatabase(config.databaseFile);
+	const accounts = new Accounts(db);
+	const auth = new Auth(accounts, new Sessions(db), new ApiTokens(db));
+	const log = new TicketLog(db.$client);
+	const index = new TicketIndex(db);
+	const events = new Events(db);
+	const customers = new Customers(db);
+	const collab = createCollab({
+		auth,
+		index,
+		log,
+		events,
+		logger,
+		compactAfter: config.compactAfter,
+		maxUpdateBytes: config.maxMessageBytes,
+		canHoldTickets: (userId: string) => accounts.canHoldTickets(userId)
+	});
+	const tickets = new Tickets(db, log, index, customers, accounts, events, collab.documents);
+	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, collab };
+}
+
+export type Services = ReturnType<typeof createServices>;
+
+export const SERVICES_KEY = Symbol.for('tandem.services');
+
+export function provideServices(services: Services): void {
+	(globalThis as Record<symbol, unknown>)[SERVICES_KEY] = services;
+}

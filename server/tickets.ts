@@ -1,0 +1,241 @@
+/**
+ * Ticket operations shared by the HTTP API, the CLI and the seed: create a ticket, append an
+ * entry exactly once, read a ticket. Every write is logged durably before it is applied.
+ */
+import * as Y from 'yjs';
+import {
+	appendEntries,
+	encodeAppend,
+	ENTRY_TIME_WINDOW,
+	entryIndex,
+	getEntry,
+	initTicket,
+	newId,
+	readEntries,
+	readFields,
+	type Channel,
+	type Entry,
+	type EntryInput,
+	type Priority,
+	type TicketFields
+} from '../src/lib/ticket';
+import type { Accounts } from './accounts';
+import { actorOf, type Principal } from './auth/principal';
+import { ticketAccess, writePolicy } from './auth/policy';
+import type { Customers } from './customers';
+import { ApiError, forbidden, notFound } from './errors';
+import type { Db } from './storage/database';
+import type { Events } from './events';
+import type { TicketLog } from './storage/ticket-log';
+import type { TicketIndex, TicketRow, Visibility } from './ticket-index';
+
+/** Access to ticket documents: the live ones in the server, or ones loaded from storage. */
+export interface DocumentAccess {
+	withDocument<T>(ticketId: string, use: (doc: Y.Doc) => T): Promise<T>;
+	/** Writes `update` to the log, then applies it to `doc`. Throws StorageError. */
+	commit(ticketId: string, doc: Y.Doc, update: Uint8Array, actor: string): void;
+}
+
+export interface NewTicket {
+	subject: string;
+	requester: { email: string; name?: string };
+	channel: Channel;
+	body: string;
+	priority?: Priority;
+	tags?: string[];
+	groupId?: string | null;
+}
+
+/** A ticket as the seed or an importer writes it: history with its own dates and authors. */
+export interface TicketRecord {
+	id?: string;
+	fields: Omit<TicketFields, 'createdAt'> & { createdAt?: number };
+	entries: Entry[];
+}
+
+export interface TicketDetail extends TicketFields {
+	id: string;
+	entryCount: number;
+	updatedAt: number;
+	entries: Entry[];
+}
+
+export class Tickets {
+	/** Yjs client ids this process writes server-side appends as, one per document. */
+	private readonly writers = new WeakMap<Y.Doc, number>();
+
+	constructor(
+		private readonly db: Db,
+		private readonly log: TicketLog,
+		private readonly index: TicketIndex,
+		private readonly customers: Customers,
+		private readonly accounts: Accounts,
+		private readonly eventLog: Events,
+		private readonly documents: DocumentAccess
+	) {}
+
+	/** Creates a ticket from a customer's first message. */
+	create(input: NewTicket, principal: Principal): TicketDetail {
+		if (principal.kind === 'user' && principal.role === 'supervisor') throw forbidden('supervisors are read-only');
+		if (principal.kind === 'bot' && !principal.channels.includes(input.channel)) {
+			throw forbidden(`this token may not write on channel ${input.channel}`);
+		}
+		const requester = this.customers.findOrCreate('email', input.requester.email, input.requester.name);
+		const now = Date.now();
+		const id = newId(now);
+		const firstEntry: Entry = {
+			id: newId(now),
+			kind: 'message',
+			channel: input.channel,
+			direction: 'in',
+			visibility: 'public',
+			authorType: 'customer',
+			authorId: requester.id,
+			body: input.body,
+			createdAt: now
+		};
+		return this.record(
+			{
+				id,
+				fields: {
+					subject: input.subject,
+					status: 'new',
+					priority: input.priority ?? 'normal',
+					assigneeId: null,
+					groupId: input.groupId ?? null,
+					requesterId: requester.id,
+					channel: input.channel,
+					createdAt: now,
+					tags: input.tags ?? []
+				},
+				entries: [firstEntry]
+			},
+			principal
+		);
+	}
+
+	/** Writes a whole new ticket document (fields and history) as one logged update. */
+	record(ticket: TicketRecord, principal: Principal): TicketDetail {
+		const id = ticket.id ?? newId();
+		const doc = new Y.Doc();
+		const createdAt = ticket.fields.createdAt ?? ticket.entries[0]?.createdAt ?? Date.now();
+		initTicket(doc, { ...ticket.fields, createdAt });
+		appendEntries(doc, ticket.entries);
+		const update = Y.encodeStateAsUpdate(doc);
+		const actor = actorOf(principal);
+		const lastActivity = Math.max(createdAt, ...ticket.entries.map((e) => e.createdAt));
+		this.db.transaction(() => {
+			this.log.append(id, update, actor);
+			this.index.project(id, doc, actor, lastActivity);
+			this.eventLog.record({ ticketId: id, actor, type: 'ticket.created', data: { channel: ticket.fields.channel }, createdAt });
+		});
+		return this.detail(id, doc, lastActivity);
+	}
+
+	/**
+	 * Appends one entry exactly once: a repeat of an id already in the ticket returns the stored
+	 * entry with `created: false` and writes nothing.
+	 */
+	async append(ticketId: string, input: EntryInput, principal: Principal): Promise<{ entry: Entry; created: boolean }> {
+		const row = this.readable(ticketId, principal);
+		if (ticketAccess(principal, row) !== 'write') throw forbidden('you may not write to this ticket');
+		return this.documents.withDocument(ticketId, (doc) => {
+			const existing = input.id ? getEntry(doc, input.id) : undefined;
+			if (existing) return { entry: existing, created: false };
+			const entry = this.complete(input, principal, doc);
+			const denied = writePolicy(principal, {
+				requesterId: () => readFields(doc).requesterId,
+				canHoldTickets: (userId) => this.accounts.canHoldTickets(userId)
+			}).entryAllowed(entry, 'conversation');
+			if (denied) throw forbidden(denied);
+			const update = encodeAppend(doc, [entry], this.writerFor(doc));
+			this.documents.commit(ticketId, doc, update, actorOf(principal));
+			return { entry, created: true };
+		});
+	}
+
+	async read(ticketId: string, principal: Principal): Promise<TicketDetail> {
+		const row = this.readable(ticketId, principal);
+		return this.documents.withDocument(ticketId, (doc) => this.detail(ticketId, doc, row.updatedAt));
+	}
+
+	list(
+		query: { status?: string; assignee?: string; group?: string; q?: string; limit: number; cursor?: string },
+		principal: Principal
+	) {
+		return this.index.list({
+			status: query.status,
+			assigneeId: query.assignee,
+			groupId: query.group,
+			q: query.q,
+			limit: query.limit,
+			cursor: query.cursor,
+			visibility: visibilityOf(principal)
+		});
+	}
+
+	events(ticketId: string, principal: Principal, after = 0) {
+		this.readable(ticketId, principal);
+		return this.eventLog.forTicket(ticketId, after);
+	}
+
+	private readable(ticketId: string, principal: Principal): TicketRow {
+		const row = this.index.get(ticketId);
+		// A ticket the caller may not see is reported as missing: its existence is not disclosed.
+		if (!row || !ticketAccess(principal, row)) throw notFound('ticket');
+		return row;
+	}
+
+	/** Fills in what a writer may leave out: id, time, author, direction. */
+	private complete(input: EntryInput, principal: Principal, doc: Y.Doc): Entry {
+		const now = Date.now();
+		const createdAt = input.createdAt ?? now;
+		if (createdAt < now - ENTRY_TIME_WINDOW.pastMs || createdAt > now + ENTRY_TIME_WINDOW.futureMs) {
+			throw new ApiError(400, 'invalid_field', 'createdAt must lie within the last 24 hours', 'createdAt');
+		}
+		const authorType = input.authorType ?? (principal.kind === 'user' ? 'agent' : principal.kind === 'bot' ? 'bot' : 'system');
+		const authorId =
+			input.authorId ??
+			(authorType === 'customer' ? readFields(doc).requesterId : principal.kind === 'system' ? 'system' : principal.id);
+		const visibility = input.kind === 'note' ? 'internal' : input.visibility;
+		const direction =
+			input.direction ?? (visibility === 'internal' || input.kind !== 'message' ? undefined : authorType === 'customer' ? 'in' : 'out');
+		const entry: Entry = {
+			id: input.id ?? newId(now),
+			kind: input.kind,
+			channel: input.channel,
+			visibility,
+			authorType,
+			authorId,
+			body: input.body,
+			createdAt
+		};
+		if (direction) entry.direction = direction;
+		if (input.meta) entry.meta = input.meta;
+		return entry;
+	}
+
+	private writerFor(doc: Y.Doc): number {
+		let id = this.writers.get(doc);
+		if (id === undefined) {
+			// A client id of its own, never the document's: Yjs re-keys a document that receives
+			// an update carrying its own client id.
+			do id = (Math.random() * 0xffffffff) >>> 0;
+			while (id === doc.clientID || doc.store.clients.has(id));
+			this.writers.set(doc, id);
+		}
+		return id;
+	}
+
+	private detail(id: string, doc: Y.Doc, updatedAt: number): TicketDetail {
+		return { id, ...readFields(doc), entryCount: entryIndex(doc).count, updatedAt, entries: readEntries(doc) };
+	}
+}
+
+/** Which tickets a principal may list: the same rule as ticketAccess, as a query filter. */
+function visibilityOf(principal: Principal): Visibility {
+	if (principal.kind === 'system') return { all: true };
+	if (principal.kind === 'bot') return { channels: principal.channels };
+	if (principal.role !== 'agent') return { all: true };
+	return { userId: principal.id, groupIds: principal.groupIds };
+}

@@ -1,0 +1,358 @@
+/**
+ * The ticket document (DESIGN.md, "Ticket document contract"): the one module that touches its
+ * roots. Everything else — server, UI, bots, tests — reads and writes a ticket through these
+ * typed accessors.
+ */
+import * as Y from 'yjs';
+import { writeVarUint } from 'lib0/encoding';
+import {
+	entrySchema,
+	tagSchema,
+	ticketFieldSchemas,
+	type Entry,
+	type TicketFieldName,
+	type TicketFields
+} from './schema';
+
+export const ROOTS = { ticket: 'ticket', entries: 'entries', sides: 'sides', drafts: 'drafts' } as const;
+export type RootName = (typeof ROOTS)[keyof typeof ROOTS];
+
+const ticketMap = (doc: Y.Doc) => doc.getMap<unknown>(ROOTS.ticket);
+/** Exported for the update checker and the server-side writer only. */
+export const entriesArray = (doc: Y.Doc) => doc.getArray<Entry>(ROOTS.entries);
+const sidesMap = (doc: Y.Doc) => doc.getMap<Y.Map<unknown>>(ROOTS.sides);
+const draftsMap = (doc: Y.Doc) => doc.getMap<Y.Map<unknown>>(ROOTS.drafts);
+
+/** Display order: `createdAt`, then `id` (DESIGN.md): oldest first, newest at the bottom. */
+export function compareEntries(a: Entry, b: Entry): number {
+	return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+export class DuplicateEntryError extends Error {
+	override readonly name = 'DuplicateEntryError';
+	constructor(readonly entryId: string) {
+		super(`entry ${entryId} is already in the ticket`);
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry index: what the server needs on every update, kept incrementally per document.
+
+/**
+ * Per-document facts derived from the entries, maintained after every transaction from the
+ * structs the transaction added (never by walking the array again), so that checking a new
+ * entry's id or projecting the ticket costs the same at 10 and at 10,000 entries.
+ */
+export interface EntryIndex {
+	/** Every entry id in the conversation and in side conversations, with its entry. */
+	readonly byId: Map<string, Entry>;
+	/** Conversation entries (side conversations excluded). */
+	count: number;
+	/** The newest public message by display order, for previews. */
+	lastPublic: Entry | null;
+	/** The item at the end of the conversation array, origin of the next server-side append. */
+	lastItem: Y.Item | null;
+}
+
+const indexes = new WeakMap<Y.Doc, EntryIndex>();
+
+export function entryIndex(doc: Y.Doc): EntryIndex {
+	let index = indexes.get(doc);
+	if (index) return index;
+	const built: EntryIndex = { byId: new Map(), count: 0, lastPublic: null, lastItem: null };
+	index = built;
+	const entries = entriesArray(doc);
+	for (let item = entries._start; item !== null; item = item.right) {
+		if (!item.deleted) addEntries(built, item.content.getContent() as Entry[], false);
+		built.lastItem = item;
+	}
+	for (const side of sidesMap(doc).values()) {
+		const sideEntries = side.get('entries');
+		if (sideEntries instanceof Y.Array) addEntries(built, sideEntries.toArray() as Entry[], true);
+	}
+	doc.on('afterTransaction', (tr: Y.Transaction) => indexTransaction(built, doc, tr));
+	indexes.set(doc, built);
+	return built;
+}
+
+function addEntries(index: EntryIndex, entries: Entry[], inSide: boolean) {
+	for (const entry of entries) {
+		index.byId.set(entry.id, entry);
+		if (inSide) continue;
+		index.count++;
+		if (
+			entry.kind === 'message' &&
+			entry.visibility === 'public' &&
+			(index.lastPublic === null || compareEntries(index.lastPublic, entry) < 0)
+		) {
+			index.lastPublic = entry;
+		}
+	}
+}
+
+function indexTransaction(index: EntryIndex, doc: Y.Doc, tr: Y.Transaction) {
+	const entries = entriesArray(doc);
+	for (const [client, after] of tr.afterState) {
+		const before = tr.beforeState.get(client) ?? 0;
+		if (after <= before) continue;
+		const structs = doc.store.clients.get(client)!;
+		for (let i = Y.findIndexSS(structs, before); i < structs.length; i++) {
+			const item = structs[i];
+			if (item.id.clock >= after) break;
+			if (!(item instanceof Y.Item) || item.deleted || !(item.content instanceof Y.ContentAny)) continue;
+			const inConversation = item.parent === entries;
+			if (!inConversation && !isSideEntriesArray(item.parent as Y.AbstractType<unknown>)) continue;
+			const skip = Math.max(0, before - item.id.clock);
+			addEntries(index, item.content.arr.slice(skip) as Entry[], !inConversation);
+			if (inConversation && item.right === null) index.lastItem = item;
+		}
+	}
+	if (index.lastItem && index.lastItem.right !== null) {
+		// Another peer's append landed after ours in the same transaction: find the true end.
+		let last = index.lastItem;
+		while (last.right !== null) last = last.right;
+		index.lastItem = last;
+	}
+}
+
+function isSideEntriesArray(type: Y.AbstractType<unknown> | null): boolean {
+	const sideItem = type?._item;
+	if (!sideItem || sideItem.parentSub !== 'entries') return false;
+	const side = (sideItem.parent as Y.AbstractType<unknown>)._item;
+	return !!side && side.parent instanceof Y.Map && side.parent._item === null && Y.findRootTypeKey(side.parent) === ROOTS.sides;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entries
+
+/** The conversation in display order. */
+export function readEntries(doc: Y.Doc): Entry[] {
+	return entriesArray(doc).toArray().sort(compareEntries);
+}
+
+export function getEntry(doc: Y.Doc, id: string): Entry | undefined {
+	return entryIndex(doc).byId.get(id);
+}
+
+/**
+ * Appends entries as a peer does (at the end of this peer's view). Each is checked by the entry
+ * schema; an id the ticket already has throws DuplicateEntryError and appends nothing.
+ */
+export function appendEntries(doc: Y.Doc, entries: Entry[]): void {
+	const checked = checkNewEntries(doc, entries);
+	entriesArray(doc).push(checked);
+}
+
+export const appendEntry = (doc: Y.Doc, entry: Entry) => appendEntries(doc, [entry]);
+
+function checkNewEntries(doc: Y.Doc, entries: Entry[]): Entry[] {
+	const index = entryIndex(doc);
+	const seen = new Set<string>();
+	return entries.map((entry) => {
+		const parsed = entrySchema.parse(entry);
+		if (index.byId.has(parsed.id) || seen.has(parsed.id)) throw new DuplicateEntryError(parsed.id);
+		seen.add(parsed.id);
+		return parsed;
+	});
+}
+
+/**
+ * Encodes, without applying it, the update that appends `entries` at the end of the
+ * conversation as Yjs client `clientId`. The server writes this to its log and only then applies
+ * it, so an append is never visible before it is durable; and it costs the same whatever the size
+ * of the ticket (no copy or re-encoding of the document).
+ */
+export function encodeAppend(doc: Y.Doc, entries: Entry[], clientId: number): Uint8Array {
+	const checked = checkNewEntries(doc, entries);
+	const type = entriesArray(doc);
+	const last = entryIndex(doc).lastItem;
+	const clock = Y.getState(doc.store, clientId);
+	const origin = last ? last.lastId : null;
+	const item = new Y.Item(
+		Y.createID(clientId, clock),
+		null,
+		origin,
+		null,
+		null,
+		origin ? null : type,
+		null,
+		new Y.ContentAny(checked)
+	);
+	const encoder = new Y.UpdateEncoderV1();
+	writeVarUint(encoder.restEncoder, 1); // one client
+	writeVarUint(encoder.restEncoder, 1); // one struct
+	encoder.writeClient(clientId);
+	writeVarUint(encoder.restEncoder, clock);
+	item.write(encoder, 0);
+	writeVarUint(encoder.restEncoder, 0); // empty delete set
+	return encoder.toUint8Array();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ticket fields
+
+export function readFields(doc: Y.Doc): TicketFields {
+	const map = ticketMap(doc);
+	const tags = map.get('tags');
+	return {
+		subject: (map.get('subject') as string) ?? '',
+		status: (map.get('status') as TicketFields['status']) ?? 'new',
+		priority: (map.get('priority') as TicketFields['priority']) ?? 'normal',
+		assigneeId: (map.get('assigneeId') as string | null) ?? null,
+		groupId: (map.get('groupId') as string | null) ?? null,
+		requesterId: (map.get('requesterId') as string) ?? '',
+		channel: (map.get('channel') as TicketFields['channel']) ?? 'api',
+		createdAt: (map.get('createdAt') as number) ?? 0,
+		tags: tags instanceof Y.Array ? (tags.toArray() as string[]) : []
+	};
+}
+
+export function setField<K extends TicketFieldName>(doc: Y.Doc, name: K, value: TicketFields[K]): void {
+	const parsed = ticketFieldSchemas[name].parse(value);
+	ticketMap(doc).set(name, parsed);
+}
+
+/** Sets every field of a new ticket, tags included, in one transaction. */
+export function initTicket(doc: Y.Doc, fields: TicketFields): void {
+	doc.transact(() => {
+		for (const name of Object.keys(ticketFieldSchemas) as TicketFieldName[]) {
+			setField(doc, name, fields[name]);
+		}
+		ticketMap(doc).set('tags', Y.Array.from(fields.tags.map((t) => tagSchema.parse(t))));
+	});
+}
+
+function tagsArray(doc: Y.Doc): Y.Array<string> {
+	const tags = ticketMap(doc).get('tags');
+	if (tags instanceof Y.Array) return tags as Y.Array<string>;
+	const created = new Y.Array<string>();
+	ticketMap(doc).set('tags', created);
+	return created;
+}
+
+export function addTag(doc: Y.Doc, tag: string): void {
+	const parsed = tagSchema.parse(tag);
+	const tags = tagsArray(doc);
+	if (!tags.toArray().includes(parsed)) tags.push([parsed]);
+}
+
+export function removeTag(doc: Y.Doc, tag: string): void {
+	const tags = tagsArray(doc);
+	doc.transact(() => {
+		for (let i = tags.length - 1; i >= 0; i--) if (tags.get(i) === tag) tags.delete(i, 1);
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Side conversations
+
+export interface SideConversation {
+	id: string;
+	subject: string;
+	channel: 'email' | 'internal' | 'child';
+	status: 'open' | 'closed';
+	createdBy: string;
+	createdAt: number;
+	participants: string[];
+	entries: Entry[];
+}
+
+export function openSide(
+	doc: Y.Doc,
+	side: Omit<SideConversation, 'status' | 'entries'>
+): void {
+	const map = new Y.Map<unknown>();
+	doc.transact(() => {
+		sidesMap(doc).set(side.id, map);
+		map.set('id', side.id);
+		map.set('subject', side.subject);
+		map.set('channel', side.channel);
+		map.set('status', 'open');
+		map.set('createdBy', side.createdBy);
+		map.set('createdAt', side.createdAt);
+		map.set('participants', Y.Array.from(side.participants));
+		map.set('entries', new Y.Array<Entry>());
+	});
+}
+
+export function readSides(doc: Y.Doc): SideConversation[] {
+	return [...sidesMap(doc).values()]
+		.map((map) => ({
+			id: map.get('id') as string,
+			subject: map.get('subject') as string,
+			channel: map.get('channel') as SideConversation['channel'],
+			status: map.get('status') as SideConversation['status'],
+			createdBy: map.get('createdBy') as string,
+			createdAt: map.get('createdAt') as number,
+			participants: (map.get('participants') as Y.Array<string> | undefined)?.toArray() ?? [],
+			entries: ((map.get('entries') as Y.Array<Entry> | undefined)?.toArray() ?? []).sort(compareEntries)
+		}))
+		.sort((a, b) => a.createdAt - b.createdAt);
+}
+
+function sideMap(doc: Y.Doc, sideId: string): Y.Map<unknown> {
+	const side = sidesMap(doc).get(sideId);
+	if (!side) throw new Error(`no side conversation ${sideId}`);
+	return side;
+}
+
+export function appendSideEntry(doc: Y.Doc, sideId: string, entry: Entry): void {
+	const [checked] = checkNewEntries(doc, [entry]);
+	(sideMap(doc, sideId).get('entries') as Y.Array<Entry>).push([checked]);
+}
+
+export function setSideStatus(doc: Y.Doc, sideId: string, status: 'open' | 'closed'): void {
+	sideMap(doc, sideId).set('status', status);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drafts
+
+export interface DraftInfo {
+	id: string;
+	text: string;
+	channel: string;
+	visibility: string;
+	authors: string[];
+}
+
+/** The draft's shared text, creating the draft when it does not exist yet. */
+export function draftText(
+	doc: Y.Doc,
+	draftId: string,
+	init: { channel: Entry['channel']; visibility: Entry['visibility'] }
+): Y.Text {
+	const drafts = draftsMap(doc);
+	let draft = drafts.get(draftId);
+	if (!draft) {
+		draft = new Y.Map<unknown>();
+		const created = draft;
+		doc.transact(() => {
+			drafts.set(draftId, created);
+			created.set('channel', init.channel);
+			created.set('visibility', init.visibility);
+			created.set('authors', new Y.Array<string>());
+			created.set('text', new Y.Text());
+		});
+	}
+	return draft.get('text') as Y.Text;
+}
+
+export function addDraftAuthor(doc: Y.Doc, draftId: string, authorId: string): void {
+	const authors = draftsMap(doc).get(draftId)?.get('authors') as Y.Array<string> | undefined;
+	if (authors && !authors.toArray().includes(authorId)) authors.push([authorId]);
+}
+
+export function readDrafts(doc: Y.Doc): DraftInfo[] {
+	return [...draftsMap(doc).entries()].map(([id, map]) => ({
+		id,
+		text: (map.get('text') as Y.Text | undefined)?.toString() ?? '',
+		channel: map.get('channel') as string,
+		visibility: map.get('visibility') as string,
+		authors: (map.get('authors') as Y.Array<string> | undefined)?.toArray() ?? []
+	}));
+}
+
+export function deleteDraft(doc: Y.Doc, draftId: string): void {
+	draftsMap(doc).delete(draftId);
+}

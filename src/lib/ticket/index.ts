@@ -1,0 +1,6 @@
+/** The ticket document module: schema, typed accessors, update checks, document names, ids. */
+export * from './schema';
+export * from './document';
+export * from './name';
+export * from './ids';
+export * from './update-check';

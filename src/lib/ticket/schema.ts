@@ -1,0 +1,136 @@
+/**
+ * The ticket document's value schemas: one place that says what an entry, a ticket field,
+ * a side conversation and a draft may hold. Used at every boundary (HTTP, websocket updates,
+ * bots, CLI) so a value is checked once, by the same rules, wherever it comes from.
+ */
+import { z } from 'zod';
+
+export const ENTRY_KINDS = ['message', 'note', 'call', 'event'] as const;
+export const CHANNELS = ['email', 'chat', 'messaging', 'social', 'talk', 'web', 'api', 'internal'] as const;
+/** Channels a customer can be reached on and a ticket can start from. */
+export const CUSTOMER_CHANNELS = ['email', 'chat', 'messaging', 'social', 'talk', 'web', 'api'] as const;
+export const DIRECTIONS = ['in', 'out'] as const;
+export const VISIBILITIES = ['public', 'internal'] as const;
+export const AUTHOR_TYPES = ['agent', 'customer', 'bot', 'system'] as const;
+export const STATUSES = ['new', 'open', 'pending', 'hold', 'solved', 'closed'] as const;
+export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+export const SIDE_CHANNELS = ['email', 'internal', 'child'] as const;
+export const SIDE_STATUSES = ['open', 'closed'] as const;
+
+export type EntryKind = (typeof ENTRY_KINDS)[number];
+export type Channel = (typeof CHANNELS)[number];
+export type CustomerChannel = (typeof CUSTOMER_CHANNELS)[number];
+export type Visibility = (typeof VISIBILITIES)[number];
+export type AuthorType = (typeof AUTHOR_TYPES)[number];
+export type Status = (typeof STATUSES)[number];
+export type Priority = (typeof PRIORITIES)[number];
+
+/** Entry bodies are plain text of at most 64 KiB, measured in UTF-8 bytes. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** `meta` is small structured data (headers, call outcome, attachment references). */
+export const MAX_META_BYTES = 16 * 1024;
+export const MAX_ID_LENGTH = 64;
+export const MAX_SUBJECT_LENGTH = 500;
+export const MAX_TAGS = 100;
+export const MAX_TAG_LENGTH = 64;
+
+const utf8 = new TextEncoder();
+export const byteLength = (text: string) => utf8.encode(text).length;
+
+/** Ids chosen by writers: ULIDs by default, any short token of safe characters accepted. */
+export const idSchema = z
+	.string()
+	.min(1)
+	.max(MAX_ID_LENGTH)
+	.regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only');
+
+const bodySchema = z
+	.string()
+	.refine((body) => byteLength(body) <= MAX_BODY_BYTES, `at most ${MAX_BODY_BYTES} bytes`);
+
+const metaSchema = z
+	.record(z.string(), z.json())
+	.refine((meta) => byteLength(JSON.stringify(meta)) <= MAX_META_BYTES, `at most ${MAX_META_BYTES} bytes`);
+
+/** One conversation entry exactly as stored in the document: immutable, no unknown keys. */
+export const entrySchema = z
+	.strictObject({
+		id: idSchema,
+		kind: z.enum(ENTRY_KINDS),
+		channel: z.enum(CHANNELS),
+		direction: z.enum(DIRECTIONS).optional(),
+		visibility: z.enum(VISIBILITIES),
+		authorType: z.enum(AUTHOR_TYPES),
+		authorId: idSchema,
+		body: bodySchema,
+		createdAt: z.number().int().nonnegative(),
+		meta: metaSchema.optional()
+	})
+	.refine((e) => e.visibility === 'internal' || e.kind !== 'note', {
+		message: 'notes are internal',
+		path: ['visibility']
+	});
+
+export type Entry = z.infer<typeof entrySchema>;
+
+/** An entry as a writer submits it over HTTP: the server may choose `id` and `createdAt`. */
+export const entryInputSchema = z.strictObject({
+	id: idSchema.optional(),
+	kind: z.enum(ENTRY_KINDS).default('message'),
+	channel: z.enum(CHANNELS),
+	direction: z.enum(DIRECTIONS).optional(),
+	visibility: z.enum(VISIBILITIES).default('public'),
+	authorType: z.enum(AUTHOR_TYPES).optional(),
+	authorId: idSchema.optional(),
+	body: bodySchema,
+	createdAt: z.number().int().nonnegative().optional(),
+	meta: metaSchema.optional()
+});
+export type EntryInput = z.infer<typeof entryInputSchema>;
+
+export const tagSchema = z.string().trim().min(1).max(MAX_TAG_LENGTH);
+
+/** Scalar fields of the `ticket` map and their values; `tags` is a nested Y.Array of tagSchema. */
+export const ticketFieldSchemas = {
+	subject: z.string().max(MAX_SUBJECT_LENGTH),
+	status: z.enum(STATUSES),
+	priority: z.enum(PRIORITIES),
+	assigneeId: idSchema.nullable(),
+	groupId: idSchema.nullable(),
+	requesterId: idSchema,
+	channel: z.enum(CHANNELS),
+	createdAt: z.number().int().nonnegative()
+} as const;
+export type TicketFieldName = keyof typeof ticketFieldSchemas;
+export const TICKET_FIELDS = Object.keys(ticketFieldSchemas) as TicketFieldName[];
+/** Fields a peer may change; the rest are set by the server when the ticket is created. */
+export const PEER_EDITABLE_FIELDS: readonly TicketFieldName[] = ['subject', 'status', 'priority', 'assigneeId', 'groupId'];
+
+export interface TicketFields {
+	subject: string;
+	status: Status;
+	priority: Priority;
+	assigneeId: string | null;
+	groupId: string | null;
+	requesterId: string;
+	channel: Channel;
+	createdAt: number;
+	tags: string[];
+}
+
+/** Scalar fields of a side conversation's map; `participants` and `entries` are nested Y.Arrays. */
+export const sideFieldSchemas = {
+	id: idSchema,
+	subject: z.string().max(MAX_SUBJECT_LENGTH),
+	channel: z.enum(SIDE_CHANNELS),
+	status: z.enum(SIDE_STATUSES),
+	createdBy: idSchema,
+	createdAt: z.number().int().nonnegative()
+} as const;
+export const participantSchema = z.string().min(1).max(320);
+
+/** Scalar fields of a draft's map; `text` is a Y.Text, `authors` a nested Y.Array of ids. */
+export const draftFieldSchemas = {
+	channel: z.enum(CHANNELS),
+	visibility: z.enum(VISIBILITIES)
+} as const;

@@ -1,0 +1,366 @@
+/**
+ * Checks a peer's update against the ticket document contract before it is applied, on the
+ * update's structure (`Y.decodeUpdate`: inserted items, their parents and origins, the delete set)
+ * and never by applying it to a copy, so it costs the same on a 10-entry and a 10,000-entry ticket.
+ *
+ * What passes: appends at the end of `entries` (and of a side conversation's `entries`) of valid
+ * entries with new ids; valid values for `ticket` fields, tags, side conversations and drafts;
+ * deletions only where the contract allows them (draft text, drafts, tags, overwritten values).
+ * An update that refers to anything the server does not have yet is refused: Yjs would keep it
+ * pending and apply its deletions to entries that arrive later.
+ */
+import * as Y from 'yjs';
+import { z } from 'zod';
+import { entriesArray, entryIndex, ROOTS } from './document';
+import {
+	draftFieldSchemas,
+	entrySchema,
+	idSchema,
+	participantSchema,
+	PEER_EDITABLE_FIELDS,
+	sideFieldSchemas,
+	tagSchema,
+	ticketFieldSchemas,
+	type Entry,
+	type TicketFieldName
+} from './schema';
+
+/** Why an update was refused; sent to the peer as the close reason. */
+export const REJECT = {
+	malformed: 'malformed-update',
+	missingDependencies: 'missing-dependencies',
+	notAppendOnly: 'entries-append-only',
+	invalidEntry: 'invalid-entry',
+	duplicateEntry: 'duplicate-entry',
+	staleEntry: 'entry-time-out-of-range',
+	invalidField: 'invalid-field',
+	readOnlyField: 'read-only-field',
+	unknownRoot: 'unknown-root',
+	invalidShape: 'invalid-shape',
+	forbidden: 'forbidden-author'
+} as const;
+export type RejectReason = (typeof REJECT)[keyof typeof REJECT];
+
+/** Who is writing, as the checker needs to know it. */
+export interface WritePolicy {
+	/** Null when this writer may add the entry, else a message saying why not. */
+	entryAllowed(entry: Entry, place: 'conversation' | 'side'): string | null;
+	/** Null when this writer may set the ticket field to the value, else why not. */
+	fieldAllowed(name: TicketFieldName, value: unknown): string | null;
+}
+
+export type CheckResult =
+	| { ok: true; changes: number; entries: Entry[] }
+	| { ok: false; reason: RejectReason; message: string };
+
+/** How far an entry's `createdAt` may lie from the server's clock when it arrives. */
+export const ENTRY_TIME_WINDOW = { pastMs: 24 * 60 * 60 * 1000, futureMs: 60 * 1000 };
+
+class Rejection extends Error {
+	constructor(
+		readonly reason: RejectReason,
+		message: string
+	) {
+		super(message);
+	}
+}
+const refuse = (reason: RejectReason, message: string): never => {
+	throw new Rejection(reason, message);
+};
+
+/** Where an item lives: root name, then map keys, with `*` for a position in an array or text. */
+type Path = readonly string[];
+
+type Struct = Y.Item | Y.GC | Y.Skip;
+
+export function checkUpdate(doc: Y.Doc, update: Uint8Array, policy: WritePolicy, now = Date.now()): CheckResult {
+	try {
+		return new UpdateCheck(doc, policy, now).run(update);
+	} catch (error) {
+		if (error instanceof Rejection) return { ok: false, reason: error.reason, message: error.message };
+		return { ok: false, reason: REJECT.malformed, message: 'the update could not be decoded' };
+	}
+}
+
+class UpdateCheck {
+	private readonly store: Y.Doc["store"];
+	/** The update's structs by client, in clock order. */
+	private readonly byClient = new Map<number, Struct[]>();
+	private readonly decoded = new Set<Struct>();
+	private readonly paths = new Map<Struct, Path>();
+	private readonly entries: Entry[] = [];
+	private readonly newIds = new Set<string>();
+	/** Map keys (as joined paths) this update writes a new value to. */
+	private readonly overwritten = new Set<string>();
+	private changes = 0;
+
+	constructor(
+		private readonly doc: Y.Doc,
+		private readonly policy: WritePolicy,
+		private readonly now: number
+	) {
+		this.store = doc.store;
+	}
+
+	run(update: Uint8Array): CheckResult {
+		const { structs, ds } = Y.decodeUpdate(update);
+		for (const struct of structs as Struct[]) {
+			this.decoded.add(struct);
+			const list = this.byClient.get(struct.id.client);
+			if (list) list.push(struct);
+			else this.byClient.set(struct.id.client, [struct]);
+		}
+		for (const [client, list] of this.byClient) {
+			if (list[0].id.clock > Y.getState(this.store, client)) {
+				refuse(REJECT.missingDependencies, `the update starts after a gap in client ${client}'s history`);
+			}
+		}
+		for (const list of this.byClient.values()) {
+			for (const struct of list) this.checkStruct(struct);
+		}
+		for (const [client, ranges] of ds.clients) {
+			for (const range of ranges) this.checkDelete(client, range.clock, range.len);
+		}
+		return { ok: true, changes: this.changes, entries: this.entries };
+	}
+
+	/** The part of `struct` the server does not have yet, as an offset into it (or null). */
+	private newOffset(struct: Struct): number | null {
+		const known = Y.getState(this.store, struct.id.client) - struct.id.clock;
+		return known >= struct.length ? null : Math.max(0, known);
+	}
+
+	private checkStruct(struct: Struct) {
+		if (struct instanceof Y.Skip) refuse(REJECT.missingDependencies, 'the update has a gap');
+		const offset = this.newOffset(struct);
+		if (offset === null) return;
+		this.changes++;
+		if (struct instanceof Y.GC) return; // garbage: occupies clocks, belongs to no type
+		const item = struct as Y.Item;
+		const path = this.pathOf(item);
+		this.checkInsert(item, path, offset);
+	}
+
+	// --- locating items ------------------------------------------------------------------------
+
+	/** The struct with this id, from the server's store or from this update. */
+	private lookup(id: Y.ID): Struct {
+		if (id.clock < Y.getState(this.store, id.client)) return Y.getItem(this.store, id) as Struct;
+		const list = this.byClient.get(id.client);
+		if (list && id.clock >= list[0].id.clock && id.clock < list[list.length - 1].id.clock + list[list.length - 1].length) {
+			return list[Y.findIndexSS(list as Y.Item[], id.clock)];
+		}
+		return refuse(REJECT.missingDependencies, `the update refers to ${id.client}:${id.clock}, which the server does not have`);
+	}
+
+	private isInStore(struct: Struct): boolean {
+		return !this.decoded.has(struct);
+	}
+
+	private pathOf(item: Y.Item): Path {
+		const cached = this.paths.get(item);
+		if (cached) return cached;
+		const path = this.isInStore(item) ? storedPath(item) : this.decodedPath(item);
+		this.paths.set(item, path);
+		return path;
+	}
+
+	/** Path of an item decoded from the update: through its parent, or else its neighbour. */
+	private decodedPath(item: Y.Item): Path {
+		const parent = item.parent as unknown;
+		if (typeof parent === 'string') return [parent, item.parentSub ?? '*'];
+		if (parent instanceof Y.ID) {
+			const parentItem = this.lookup(parent);
+			if (!(parentItem instanceof Y.Item) || !(parentItem.content instanceof Y.ContentType)) {
+				refuse(REJECT.invalidShape, 'an item names a parent that is not a type');
+			}
+			return [...this.pathOf(parentItem as Y.Item), item.parentSub ?? '*'];
+		}
+		// Neither parent nor key is encoded when an origin is: the item sits beside its origin.
+		const neighbourId = item.origin ?? item.rightOrigin;
+		if (!neighbourId) return refuse(REJECT.malformed, 'an item has no parent and no origin');
+		const neighbour = this.lookup(neighbourId);
+		if (!(neighbour instanceof Y.Item)) {
+			return refuse(REJECT.missingDependencies, 'an item is placed beside garbage-collected content');
+		}
+		return this.pathOf(neighbour);
+	}
+
+	// --- inserts -------------------------------------------------------------------------------
+
+	private checkInsert(item: Y.Item, path: Path, offset: number) {
+		const [root, key, sub, leaf, extra] = path;
+		if (root === ROOTS.entries) {
+			if (key !== '*') refuse(REJECT.invalidShape, '`entries` is an array');
+			return this.checkAppend(item, offset, 'conversation');
+		}
+		if (root === ROOTS.ticket) return this.checkTicket(item, path);
+		if (root === ROOTS.sides) {
+			if (!isId(key)) refuse(REJECT.invalidShape, 'side conversations are keyed by id');
+			if (sub === undefined) return this.checkSideRoot(item);
+			if (leaf === undefined) return this.checkMapField(item, path, sideFieldSchemas, ['participants', 'entries']);
+			if (extra !== undefined || leaf !== '*') refuse(REJECT.invalidShape, 'unexpected nesting in a side conversation');
+			if (sub === 'entries') return this.checkAppend(item, offset, 'side');
+			if (sub === 'participants') return this.checkValues(item, participantSchema, 'participant');
+			return refuse(REJECT.invalidShape, `side conversations have no list \`${sub}\``);
+		}
+		if (root === ROOTS.drafts) {
+			if (!isId(key)) refuse(REJECT.invalidShape, 'drafts are keyed by id');
+			if (sub === undefined) return this.checkNewType(item, Y.Map, 'a draft');
+			if (leaf === undefined) return this.checkMapField(item, path, draftFieldSchemas, ['text', 'authors']);
+			if (extra !== undefined || leaf !== '*') refuse(REJECT.invalidShape, 'unexpected nesting in a draft');
+			if (sub === 'text') {
+				if (!(item.content instanceof Y.ContentString) && !(item.content instanceof Y.ContentDeleted)) {
+					refuse(REJECT.invalidShape, 'draft text is plain text');
+				}
+				return;
+			}
+			if (sub === 'authors') return this.checkValues(item, idSchema, 'author');
+			return refuse(REJECT.invalidShape, `drafts have no list \`${sub}\``);
+		}
+		return refuse(REJECT.unknownRoot, `the ticket document has no root \`${root}\``);
+	}
+
+	private checkAppend(item: Y.Item, offset: number, place: 'conversation' | 'side') {
+		if (item.rightOrigin !== null) refuse(REJECT.notAppendOnly, 'entries can only be appended at the end');
+		if (item.origin === null && place === 'conversation' && entriesArray(this.doc)._start !== null) {
+			refuse(REJECT.notAppendOnly, 'entries can only be appended at the end');
+		}
+		if (!(item.content instanceof Y.ContentAny)) refuse(REJECT.invalidEntry, 'an entry is a plain object');
+		const index = entryIndex(this.doc);
+		for (const value of (item.content as Y.ContentAny).arr.slice(offset)) {
+			const parsed = entrySchema.safeParse(value);
+			if (!parsed.success) refuse(REJECT.invalidEntry, describeIssue(parsed.error));
+			const entry = parsed.data!;
+			if (index.byId.has(entry.id) || this.newIds.has(entry.id)) {
+				refuse(REJECT.duplicateEntry, `entry ${entry.id} is already in the ticket`);
+			}
+			if (entry.createdAt < this.now - ENTRY_TIME_WINDOW.pastMs || entry.createdAt > this.now + ENTRY_TIME_WINDOW.futureMs) {
+				refuse(REJECT.staleEntry, `entry ${entry.id} is dated outside the accepted window`);
+			}
+			const denied = this.policy.entryAllowed(entry, place);
+			if (denied) refuse(REJECT.forbidden, denied);
+			this.newIds.add(entry.id);
+			this.entries.push(entry);
+		}
+	}
+
+	private checkTicket(item: Y.Item, path: Path) {
+		const [, key, sub, extra] = path;
+		if (key === 'tags') {
+			if (sub === undefined) return this.checkNewType(item, Y.Array, '`tags`');
+			if (sub !== '*' || extra !== undefined) refuse(REJECT.invalidShape, '`tags` is a list of strings');
+			return this.checkValues(item, tagSchema, 'tag');
+		}
+		if (sub !== undefined) refuse(REJECT.invalidShape, `ticket field \`${key}\` is not a type`);
+		if (!(key in ticketFieldSchemas)) refuse(REJECT.invalidField, `tickets have no field \`${key}\``);
+		const name = key as TicketFieldName;
+		if (!PEER_EDITABLE_FIELDS.includes(name)) refuse(REJECT.readOnlyField, `\`${name}\` is set by the server`);
+		const value = this.singleValue(item, name);
+		if (!ticketFieldSchemas[name].safeParse(value).success) refuse(REJECT.invalidField, `\`${name}\` cannot be ${JSON.stringify(value)}`);
+		const denied = this.policy.fieldAllowed(name, value);
+		if (denied) refuse(REJECT.forbidden, denied);
+		this.overwritten.add(path.join('\u0000'));
+	}
+
+	private checkSideRoot(item: Y.Item) {
+		// A side conversation holds immutable entries: it may be created, never replaced.
+		if (item.origin !== null) refuse(REJECT.notAppendOnly, 'a side conversation cannot be replaced');
+		this.checkNewType(item, Y.Map, 'a side conversation');
+	}
+
+	/** A key of a side conversation's or draft's map: a scalar field, or one of its nested types. */
+	private checkMapField(item: Y.Item, path: Path, schemas: Record<string, z.ZodType>, nested: string[]) {
+		const key = path[2];
+		if (nested.includes(key)) {
+			// Replacing a nested list would drop what concurrent peers add to it.
+			if (item.origin !== null) refuse(REJECT.notAppendOnly, `\`${key}\` cannot be replaced`);
+			return this.checkNewType(item, key === 'text' ? Y.Text : Y.Array, `\`${key}\``);
+		}
+		const schema = schemas[key];
+		if (!schema) refuse(REJECT.invalidField, `unknown field \`${key}\``);
+		const value = this.singleValue(item, key);
+		if (!schema.safeParse(value).success) refuse(REJECT.invalidField, `\`${key}\` cannot be ${JSON.stringify(value)}`);
+		this.overwritten.add(path.join('\u0000'));
+	}
+
+	private checkNewType(item: Y.Item, type: abstract new (...args: never[]) => unknown, what: string) {
+		if (!(item.content instanceof Y.ContentType) || !(item.content.type instanceof type)) {
+			refuse(REJECT.invalidShape, `${what} has the wrong type`);
+		}
+	}
+
+	private checkValues(item: Y.Item, schema: z.ZodType, what: string) {
+		if (item.content instanceof Y.ContentDeleted) return;
+		if (!(item.content instanceof Y.ContentAny)) refuse(REJECT.invalidShape, `a ${what} is a plain value`);
+		for (const value of (item.content as Y.ContentAny).arr) {
+			if (!schema.safeParse(value).success) refuse(REJECT.invalidField, `invalid ${what} ${JSON.stringify(value)}`);
+		}
+	}
+
+	private singleValue(item: Y.Item, key: string): unknown {
+		if (!(item.content instanceof Y.ContentAny) || item.content.arr.length !== 1) {
+			refuse(REJECT.invalidShape, `\`${key}\` holds one plain value`);
+		}
+		return (item.content as Y.ContentAny).arr[0];
+	}
+
+	// --- deletions -----------------------------------------------------------------------------
+
+	private checkDelete(client: number, clock: number, len: number) {
+		const end = clock + len;
+		const known = Y.getState(this.store, client);
+		const structs = this.store.clients.get(client) ?? [];
+		if (clock < known) {
+			for (let i = Y.findIndexSS(structs, clock); i < structs.length && structs[i].id.clock < end; i++) {
+				this.checkDeletedStruct(structs[i]);
+			}
+		}
+		if (end > known) {
+			const own = this.byClient.get(client) ?? [];
+			const ownEnd = own.length ? own[own.length - 1].id.clock + own[own.length - 1].length : known;
+			if (end > ownEnd) refuse(REJECT.missingDependencies, `the update deletes ${client}:${clock}, which the server does not have`);
+			for (const struct of own) {
+				if (struct.id.clock + struct.length > Math.max(clock, known) && struct.id.clock < end) this.checkDeletedStruct(struct);
+			}
+		}
+	}
+
+	private checkDeletedStruct(struct: Struct) {
+		if (!(struct instanceof Y.Item) || (struct.deleted && this.isInStore(struct))) return;
+		const path = this.pathOf(struct);
+		this.changes++;
+		const [root, key, sub, leaf] = path;
+		const deletable =
+			(root === ROOTS.drafts && (sub === undefined || sub === 'text' || sub === 'authors' || this.isOverwritten(path))) ||
+			(root === ROOTS.ticket && ((key === 'tags' && sub === '*') || (key !== 'tags' && this.isOverwritten(path)))) ||
+			(root === ROOTS.sides && ((sub === 'participants' && leaf === '*') || (leaf === undefined && sub !== undefined && sub !== 'entries' && sub !== 'participants' && this.isOverwritten(path))));
+		if (!deletable) {
+			refuse(root === ROOTS.entries || sub === 'entries' || root === ROOTS.sides ? REJECT.notAppendOnly : REJECT.invalidShape, `\`${path.join('.')}\` cannot be deleted`);
+		}
+	}
+
+	/** A map value may be deleted only when this update writes a new value under the same key. */
+	private isOverwritten(path: Path): boolean {
+		return this.overwritten.has(path.join('\u0000'));
+	}
+}
+
+/** Path of an item already integrated in the server's document. */
+function storedPath(item: Y.Item): Path {
+	const type = item.parent as Y.AbstractType<unknown> | null;
+	if (!type || !(type instanceof Y.AbstractType)) return refuse(REJECT.missingDependencies, 'an item refers to removed content');
+	const position = item.parentSub ?? '*';
+	if (type._item === null) return [Y.findRootTypeKey(type), position];
+	return [...storedPath(type._item), position];
+}
+
+function isId(value: string | undefined): boolean {
+	return value !== undefined && idSchema.safeParse(value).success;
+}
+
+export function describeIssue(error: z.ZodError): string {
+	const issue = error.issues[0];
+	const where = issue.path.length ? `\`${issue.path.join('.')}\`: ` : '';
+	return `${where}${issue.message}`;
+}
