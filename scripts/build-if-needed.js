@@ -8,6 +8,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const output = path.join(root, 'build', 'handler.js');
 const inputs = ['src', 'static', 'svelte.config.js', 'vite.config.ts', 'package-lock.json'];
 
+/** @param {string} target @returns {number} */
 function newest(target) {
 	const stat = fs.statSync(target, { throwIfNoEntry: false });
 	if (!stat) return 0;

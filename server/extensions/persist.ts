@@ -32,6 +32,7 @@ interface LogState {
 	/** The row each connection logged last, until its transaction is seen. */
 	byConnection: Map<Connection, number>;
 	rowsSinceSnapshot: number;
+	compactionQueued: boolean;
 }
 
 export interface PersistSettings {
@@ -66,7 +67,8 @@ export class Persist implements Extension {
 			appliedSeq,
 			unapplied: new Set(),
 			byConnection: new Map(),
-			rowsSinceSnapshot: read.updates.length
+			rowsSinceSnapshot: read.updates.length,
+			compactionQueued: false
 		};
 		this.states.set(document, state);
 		document.on('afterTransaction', (tr: Y.Transaction) => this.markApplied(state, tr.origin));
@@ -77,7 +79,7 @@ export class Persist implements Extension {
 		if (type === SYNC_STEP_1 || connection.readOnly) return;
 		if (acceptedChanges(payload) === 0) return; // nothing new: nothing to store
 		const state = this.stateOf(document);
-		const seq = this.append(state, payload, actorOf(context.principal));
+		const seq = this.append(document, state, payload, actorOf(context.principal));
 		state.unapplied.add(seq);
 		state.byConnection.set(connection, seq);
 	}
@@ -85,7 +87,7 @@ export class Persist implements Extension {
 	/** Server-side writes: log `update`, then apply it. Throws StorageError, applying nothing. */
 	commit(document: Y.Doc, update: Uint8Array, actor: string, origin: unknown): void {
 		const state = this.stateOf(document);
-		const seq = this.append(state, update, actor);
+		const seq = this.append(document, state, update, actor);
 		Y.applyUpdate(document, update, origin);
 		state.appliedSeq = Math.max(state.appliedSeq, seq);
 	}
@@ -109,10 +111,20 @@ export class Persist implements Extension {
 		}
 	}
 
-	private append(state: LogState, update: Uint8Array, actor: string): number {
+	/** Compacts once the update just logged has been applied (after the current message). */
+	private compactSoon(document: Y.Doc, state: LogState) {
+		if (state.compactionQueued) return;
+		state.compactionQueued = true;
+		setImmediate(() => {
+			state.compactionQueued = false;
+			if (this.states.get(document) === state) this.compact(document, state);
+		});
+	}
+
+	private append(document: Y.Doc, state: LogState, update: Uint8Array, actor: string): number {
 		try {
 			const seq = this.settings.log.append(state.ticketId, update, actor);
-			state.rowsSinceSnapshot++;
+			if (++state.rowsSinceSnapshot >= this.settings.compactAfter) this.compactSoon(document, state);
 			return seq;
 		} catch (error) {
 			if (!(error instanceof StorageError)) throw error;

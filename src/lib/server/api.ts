@@ -37,9 +37,14 @@ export function requirePrincipal(event: RequestEvent): Principal {
 }
 
 export async function readJson(request: Request): Promise<unknown> {
-	const declared = Number(request.headers.get('content-length') ?? 0);
-	if (declared > MAX_REQUEST_BYTES) throw tooLarge();
-	const text = await request.text();
+	// The body is read even when too large, so the connection stays usable for the next request;
+	// adapter-node refuses bodies beyond its own, larger limit while reading.
+	let text: string;
+	try {
+		text = await request.text();
+	} catch {
+		throw tooLarge();
+	}
 	if (byteLength(text) > MAX_REQUEST_BYTES) throw tooLarge();
 	try {
 		return JSON.parse(text);

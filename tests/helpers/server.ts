@@ -1,0 +1,172 @@
+/**
+ * Test harness: a real Tandem server process on a loopback port chosen by the OS, with its own
+ * data directory; helpers to reach it over HTTP and websockets.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+import { ticketDocumentName } from '../../src/lib/ticket';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export function tempDataDir(prefix = 'tandem-test-'): string {
+	return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface RunningServer {
+	url: string;
+	wsUrl: string;
+	dataDir: string;
+	process: ChildProcess;
+	/** Everything the process printed so far. */
+	output: () => string;
+	/** SIGTERM and wait for exit. */
+	stop: () => Promise<number | null>;
+	/** SIGKILL and wait for exit. */
+	kill: () => Promise<void>;
+}
+
+export async function startServer(options: { dataDir?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunningServer> {
+	const dataDir = options.dataDir ?? tempDataDir();
+	const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
+		cwd: ROOT,
+		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SEED: '0', LOG_LEVEL: 'info', ...options.env },
+		stdio: ['ignore', 'pipe', 'pipe']
+	});
+	let output = '';
+	const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+	const url = await new Promise<string>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${output}`)), options.timeoutMs ?? 30_000);
+		const onData = (chunk: Buffer) => {
+			output += chunk.toString();
+			for (const line of output.split('\n')) {
+				if (!line.startsWith('{')) continue;
+				try {
+					const record = JSON.parse(line);
+					if (record.msg === 'listening') {
+						clearTimeout(timer);
+						resolve(record.url);
+					}
+				} catch {
+					/* a partial line: wait for the rest */
+				}
+			}
+		};
+		child.stdout!.on('data', onData);
+		child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+		void exited.then((code) => {
+			clearTimeout(timer);
+			reject(new Error(`server exited with ${code}:\n${output}`));
+		});
+	});
+	return {
+		url,
+		wsUrl: url.replace(/^http/, 'ws') + '/collab',
+		dataDir,
+		process: child,
+		output: () => output,
+		stop: async () => {
+			child.kill('SIGTERM');
+			return exited;
+		},
+		kill: async () => {
+			child.kill('SIGKILL');
+			await exited;
+		}
+	};
+}
+
+/** Polls `check` until it returns a truthy value, or fails after `timeoutMs`. */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+	const deadline = Date.now() + timeoutMs;
+	let last: unknown;
+	for (;;) {
+		try {
+			const value = await check();
+			if (value) return value as NonNullable<T>;
+		} catch (error) {
+			last = error;
+		}
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+		await new Promise((r) => setTimeout(r, 10));
+	}
+}
+
+export interface Api {
+	request(method: string, path: string, body?: unknown, init?: { raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
+}
+
+export function api(server: { url: string }, token?: string): Api {
+	return {
+		async request(method, route, body, init = {}) {
+			const headers: Record<string, string> = { ...init.headers };
+			if (token) headers.authorization = `Bearer ${token}`;
+			if (body !== undefined || init.raw !== undefined) headers['content-type'] = 'application/json';
+			const response = await fetch(server.url + route, {
+				method,
+				headers,
+				body: init.raw ?? (body === undefined ? undefined : JSON.stringify(body))
+			});
+			const text = await response.text();
+			let parsed: unknown = text;
+			try {
+				parsed = JSON.parse(text);
+			} catch {
+				/* not JSON */
+			}
+			return { status: response.status, body: parsed };
+		}
+	};
+}
+
+export interface Peer {
+	doc: Y.Doc;
+	provider: HocuspocusProvider;
+	socket: HocuspocusProviderWebsocket;
+	/** Resolves once the server acknowledged every local change (unsyncedChanges back to 0). */
+	acknowledged(timeoutMs?: number): Promise<void>;
+	/** The reason the server gave when it closed this document, if it did. */
+	closeReason(): string | null;
+	destroy(): void;
+}
+
+/** A Hocuspocus provider peer of a ticket document, authenticated with `token`. */
+export async function connectPeer(server: { wsUrl: string }, ticketId: string, token: string, options: { doc?: Y.Doc; waitSynced?: boolean } = {}): Promise<Peer> {
+	const doc = options.doc ?? new Y.Doc();
+	const socket = new HocuspocusProviderWebsocket({ url: server.wsUrl, WebSocketPolyfill: WebSocket as never });
+	let reason: string | null = null;
+	const provider = new HocuspocusProvider({
+		websocketProvider: socket,
+		name: ticketDocumentName(ticketId),
+		document: doc,
+		token,
+		onAuthenticationFailed: ({ reason: r }) => {
+			reason = r;
+		},
+		onClose: ({ event }) => {
+			if (event?.reason) reason = event.reason;
+		}
+	});
+	provider.attach();
+	const peer: Peer = {
+		doc,
+		provider,
+		socket,
+		acknowledged: (timeoutMs = 10_000) => waitFor(() => provider.unsyncedChanges === 0 && provider.isSynced, 'acknowledgement', timeoutMs).then(() => undefined),
+		closeReason: () => reason,
+		destroy: () => {
+			provider.destroy();
+			socket.destroy();
+		}
+	};
+	if (options.waitSynced !== false) {
+		await waitFor(() => provider.isSynced || reason, `sync of ${ticketId}`);
+		if (reason && !provider.isSynced) throw new Error(`refused: ${reason}`);
+	}
+	return peer;
+}
