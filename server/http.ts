@@ -1,6 +1,6 @@
 /**
- * One http server, one port: `/healthz`, Hocuspocus at `/collab` (crossws's node adapter), and
- * everything else to the SvelteKit handler (pages and the HTTP API).
+ * One http server, one port: Hocuspocus at `/collab` (crossws's node adapter), everything else
+ * to the SvelteKit handler (pages, the HTTP API, `/healthz`).
  */
 import http from 'node:http';
 import type { Hocuspocus } from '@hocuspocus/server';
@@ -13,10 +13,6 @@ export const COLLAB_PATH = '/collab';
 export function createHttpServer(hocuspocus: Hocuspocus, handler: NodeHandler, maxMessageBytes: number) {
 	const ws = collabUpgrade(hocuspocus, maxMessageBytes);
 	const server = http.createServer((req, res) => {
-		if (req.url === '/healthz') {
-			res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
-			return;
-		}
 		handler(req, res, () => {
 			res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
 		});
