@@ -15,7 +15,7 @@ export class Customers {
 
 	/** The customer reached at `address` on `channel`, created when new. */
 	findOrCreate(channel: string, address: string, name?: string): Customer {
-		const normalised = channel === 'email' ? address.trim().toLowerCase() : address.trim();
+		const normalised = normaliseAddress(channel, address);
 		const found = this.db
 			.select({ id: customerAddresses.customerId })
 			.from(customerAddresses)
@@ -31,7 +31,7 @@ export class Customers {
 	}
 
 	addAddress(customerId: string, channel: string, address: string): void {
-		this.db.insert(customerAddresses).values({ customerId, channel, address }).onConflictDoNothing().run();
+		this.db.insert(customerAddresses).values({ customerId, channel, address: normaliseAddress(channel, address) }).onConflictDoNothing().run();
 	}
 
 	get(id: string): Customer | null {
@@ -44,4 +44,9 @@ export class Customers {
 			.all();
 		return { id: row.id, name: row.name, addresses };
 	}
+}
+
+/** Email addresses compare case-insensitively; other channels' handles as given, trimmed. */
+function normaliseAddress(channel: string, address: string): string {
+	return channel === 'email' ? address.trim().toLowerCase() : address.trim();
 }

@@ -82,9 +82,9 @@ export class Tickets {
 		}
 		const requester = this.customers.findOrCreate('email', input.requester.email, input.requester.name);
 		const now = Date.now();
-		const id = newId(now);
+		const id = newId();
 		const firstEntry: Entry = {
-			id: newId(now),
+			id: newId(),
 			kind: 'message',
 			channel: input.channel,
 			direction: 'in',
@@ -123,7 +123,7 @@ export class Tickets {
 		appendEntries(doc, ticket.entries);
 		const update = Y.encodeStateAsUpdate(doc);
 		const actor = actorOf(principal);
-		const lastActivity = Math.max(createdAt, ...ticket.entries.map((e) => e.createdAt));
+		const lastActivity = ticket.entries.reduce((latest, e) => Math.max(latest, e.createdAt), createdAt);
 		this.db.transaction(() => {
 			this.log.append(id, update, actor);
 			this.index.project(id, doc, actor, lastActivity);
@@ -201,7 +201,7 @@ export class Tickets {
 		const direction =
 			input.direction ?? (visibility === 'internal' || input.kind !== 'message' ? undefined : authorType === 'customer' ? 'in' : 'out');
 		const entry: Entry = {
-			id: input.id ?? newId(now),
+			id: input.id ?? newId(),
 			kind: input.kind,
 			channel: input.channel,
 			visibility,

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { entrySchema, type Entry } from '../../src/lib/ticket';
+import { countRows } from '../helpers/db';
+import { prepare } from '../helpers/fixtures';
+import { api, startServer, tempDataDir, type Api, type RunningServer } from '../helpers/server';
+
+const READ_CHANNELS = ['email', 'chat', 'messaging', 'social', 'talk', 'web', 'api'];
+const DAY = 24 * 60 * 60_000;
+
+let server: RunningServer | undefined;
+let reader: Api;
+let seededCount: number;
+let seededAt: number;
+let tickets: { id: string; subject: string; status: string; channel: string; entryCount: number }[];
+
+beforeAll(async () => {
+	const dataDir = tempDataDir();
+	seededAt = Date.now();
+	const first = await startServer({ dataDir, env: { SEED: '1' } });
+	await first.stop();
+	seededCount = countRows(dataDir, 'SELECT count(*) AS n FROM tickets');
+	// A bot token that may read tickets of every channel, written while the server is down.
+	const fx = await prepare(dataDir, { bots: { reader: READ_CHANNELS } });
+	server = await startServer({ dataDir, env: { SEED: '1' } });
+	reader = api(server, fx.tokens.reader.token);
+	const listed = await reader.request('GET', '/api/v1/tickets?limit=100');
+	expect(listed.status).toBe(200);
+	tickets = listed.body.tickets;
+});
+afterAll(async () => {
+	await server?.stop();
+});
+
+async function entriesOf(id: string): Promise<Entry[]> {
+	const res = await reader.request('GET', `/api/v1/tickets/${id}`);
+	expect(res.status).toBe(200);
+	return res.body.entries;
+}
+
+describe('demo seed', () => {
+	it('writes about twenty tickets once: a restart does not seed again', () => {
+		expect(seededCount).toBeGreaterThanOrEqual(18);
+		expect(seededCount).toBeLessThanOrEqual(25);
+		expect(tickets).toHaveLength(seededCount);
+		expect(countRows(server!.dataDir, 'SELECT count(*) AS n FROM tickets')).toBe(seededCount);
+	});
+
+	it('covers every main channel and several statuses', () => {
+		const channels = new Set(tickets.map((t) => t.channel));
+		for (const channel of ['email', 'chat', 'messaging', 'social', 'talk']) expect(channels).toContain(channel);
+		expect(new Set(tickets.map((t) => t.status)).size).toBeGreaterThanOrEqual(4);
+	});
+
+	it("tells Maggie's story in order: chat, the email with the refund reference, then a call", async () => {
+		const maggie = tickets.find((t) => t.subject.includes('#48213'));
+		expect(maggie).toBeDefined();
+		const entries = await entriesOf(maggie!.id);
+		const lastChat = entries.findLastIndex((e) => e.channel === 'chat');
+		const refundEmail = entries.findIndex((e) => e.channel === 'email' && e.body.includes('RF-2093-7741'));
+		const call = entries.findIndex((e) => e.kind === 'call');
+		expect(lastChat).toBeGreaterThanOrEqual(0);
+		expect(refundEmail).toBeGreaterThan(lastChat);
+		expect(call).toBeGreaterThan(refundEmail);
+	});
+
+	it('has a long conversation of at least 150 entries', async () => {
+		const long = tickets.find((t) => t.entryCount >= 150);
+		expect(long).toBeDefined();
+		expect((await entriesOf(long!.id)).length).toBeGreaterThanOrEqual(150);
+	});
+
+	it('dates every entry in the last two weeks, strictly increasing within a ticket, each a valid entry', async () => {
+		for (const ticket of tickets) {
+			const entries = await entriesOf(ticket.id);
+			expect(entries.length, ticket.subject).toBeGreaterThanOrEqual(2);
+			let previous = 0;
+			for (const entry of entries) {
+				expect(entrySchema.safeParse(entry).success, `${ticket.subject}: ${entry.id}`).toBe(true);
+				expect(entry.createdAt, ticket.subject).toBeGreaterThan(previous);
+				expect(entry.createdAt, ticket.subject).toBeGreaterThan(seededAt - 15 * DAY);
+				expect(entry.createdAt, ticket.subject).toBeLessThanOrEqual(Date.now());
+				previous = entry.createdAt;
+			}
+		}
+	});
+});
