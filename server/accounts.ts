@@ -53,6 +53,24 @@ export class Accounts {
 		return { ...user, groupIds: this.groupIdsOf(id) };
 	}
 
+	async setPassword(userId: string, password: string): Promise<void> {
+		const passwordHash = await hashPassword(password);
+		this.db.update(users).set({ passwordHash }).where(eq(users.id, userId)).run();
+	}
+
+	setDisabled(userId: string, disabled: boolean): void {
+		this.db.update(users).set({ disabled }).where(eq(users.id, userId)).run();
+	}
+
+	/** Replaces a user's groups by name (groups are created when new). */
+	setGroups(userId: string, names: string[]): void {
+		const groupIds = names.map((name) => this.ensureGroup(name));
+		this.db.transaction((tx) => {
+			tx.delete(userGroups).where(eq(userGroups.userId, userId)).run();
+			for (const groupId of groupIds) tx.insert(userGroups).values({ userId, groupId }).run();
+		});
+	}
+
 	checkEmailExists(email: string): boolean {
 		return !!this.db.select({ id: users.id }).from(users).where(eq(users.email, normaliseEmail(email))).get();
 	}

@@ -8,6 +8,7 @@ import type { Auth } from './auth';
 import type { Events } from './events';
 import { Authenticate } from './extensions/authenticate';
 import { Persist } from './extensions/persist';
+import { Presence } from './extensions/presence';
 import { Project } from './extensions/project';
 import { Validate } from './extensions/validate';
 import type { Logger } from './log';
@@ -28,13 +29,14 @@ export interface CollabSettings {
 
 export function createCollab(s: CollabSettings) {
 	const persist = new Persist({ log: s.log, logger: s.logger, compactAfter: s.compactAfter });
-	const project = new Project({ index: s.index, logger: s.logger, delayMs: 200 });
+	const project = new Project({ index: s.index, events: s.events, logger: s.logger, delayMs: 200 });
 	const hocuspocus = new Hocuspocus({
 		name: 'tandem',
 		quiet: true,
 		extensions: [
-			new Authenticate(s.auth, s.index),
+			new Authenticate(s.auth, s.index, s.events),
 			new Validate({ maxUpdateBytes: s.maxUpdateBytes, canHoldTickets: s.canHoldTickets, events: s.events, logger: s.logger }),
+			new Presence(),
 			persist,
 			project
 		]

@@ -16,16 +16,24 @@ export class Events {
 	constructor(private readonly db: Db) {}
 
 	record(event: NewEvent): void {
+		this.recordMany([event]);
+	}
+
+	recordMany(list: NewEvent[]): void {
+		if (!list.length) return;
+		const now = Date.now();
 		this.db
 			.insert(events)
-			.values({
-				ticketId: event.ticketId ?? null,
-				userId: event.userId ?? null,
-				actor: event.actor,
-				type: event.type,
-				data: event.data ?? {},
-				createdAt: event.createdAt ?? Date.now()
-			})
+			.values(
+				list.map((event) => ({
+					ticketId: event.ticketId ?? null,
+					userId: event.userId ?? null,
+					actor: event.actor,
+					type: event.type,
+					data: event.data ?? {},
+					createdAt: event.createdAt ?? now
+				}))
+			)
 			.run();
 	}
 

@@ -20,10 +20,10 @@ import { Tickets } from './tickets';
 export function createServices(config: Config, logger: Logger) {
 	const db = openDatabase(config.databaseFile);
 	const accounts = new Accounts(db);
-	const auth = new Auth(accounts, new Sessions(db), new ApiTokens(db));
+	const events = new Events(db);
+	const auth = new Auth(accounts, new Sessions(db), new ApiTokens(db, events), events);
 	const log = new TicketLog(db.$client);
 	const index = new TicketIndex(db);
-	const events = new Events(db);
 	const customers = new Customers(db);
 	const collab = createCollab({
 		auth,

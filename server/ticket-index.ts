@@ -41,7 +41,7 @@ export class TicketIndex {
 	}
 
 	/** Writes the row for a ticket from its document; records field changes as events. */
-	project(ticketId: string, doc: Y.Doc, actor = 'system', now = Date.now()): TicketRow {
+	project(ticketId: string, doc: Y.Doc, actor = 'system', now = Date.now(), alongside?: () => void): TicketRow {
 		const fields = readFields(doc);
 		const index = entryIndex(doc);
 		const previous = this.get(ticketId);
@@ -61,8 +61,12 @@ export class TicketIndex {
 			lastPublicPreview: index.lastPublic ? preview(index.lastPublic.body) : null,
 			lastPublicAt: index.lastPublic?.createdAt ?? null
 		};
-		if (previous && sameProjection(previous, row)) return previous;
+		if (previous && sameProjection(previous, row)) {
+			alongside?.();
+			return previous;
+		}
 		this.db.transaction((tx) => {
+			alongside?.();
 			tx.insert(tickets).values(row).onConflictDoUpdate({ target: tickets.id, set: row }).run();
 			if (previous) {
 				for (const name of TRACKED_FIELDS) {

@@ -1,6 +1,12 @@
-import type { Handle } from '@sveltejs/kit';
+import { redirect, type Handle } from '@sveltejs/kit';
 import { SESSION_COOKIE } from '../server/auth/sessions';
 import { tandem } from '$lib/server/tandem';
+
+/** Pages that need no sign-in. The HTTP API and /healthz answer for themselves. */
+const PUBLIC_PAGES = ['/login', '/logout', '/healthz'];
+
+/** Pages by the roles that may open them (anything else signed-in users may open). */
+const ROLE_PAGES: { prefix: string; roles: string[] }[] = [{ prefix: '/admin', roles: ['admin'] }];
 
 /** Resolves the caller once per request: a bearer token (bots, API clients) or the session cookie. */
 export const handle: Handle = async ({ event, resolve }) => {
@@ -16,6 +22,27 @@ export const handle: Handle = async ({ event, resolve }) => {
 		if (resolved) {
 			event.locals.principal = resolved.principal;
 			event.locals.session = resolved.session;
+			// The session may have been extended: keep the cookie's expiry in step.
+			event.cookies.set(SESSION_COOKIE, token!, {
+				path: '/',
+				httpOnly: true,
+				sameSite: 'lax',
+				secure: event.url.protocol === 'https:',
+				expires: new Date(resolved.session.expiresAt)
+			});
+		} else if (token) {
+			event.cookies.delete(SESSION_COOKIE, { path: '/' });
+		}
+	}
+
+	const path = event.url.pathname;
+	const isPage = !path.startsWith('/api/') && !PUBLIC_PAGES.some((p) => path === p || path.startsWith(p + '/'));
+	if (isPage) {
+		const principal = event.locals.principal;
+		if (principal?.kind !== 'user') redirect(303, `/login`);
+		const rule = ROLE_PAGES.find((r) => path === r.prefix || path.startsWith(r.prefix + '/'));
+		if (rule && !rule.roles.includes(principal.role)) {
+			return new Response('Forbidden: this page is for ' + rule.roles.join(', '), { status: 403 });
 		}
 	}
 	return resolve(event);

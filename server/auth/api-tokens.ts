@@ -2,8 +2,9 @@
  * API tokens for bots and integrations: shown once at creation, stored as a SHA-256 hash, scoped
  * to channels, revocable, last use recorded.
  */
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, or } from 'drizzle-orm';
 import { CUSTOMER_CHANNELS, newId } from '../../src/lib/ticket';
+import type { Events } from '../events';
 import type { Db } from '../storage/database';
 import { apiTokens } from '../../drizzle/schema';
 import type { BotPrincipal } from './principal';
@@ -22,7 +23,10 @@ export interface CreatedToken {
 }
 
 export class ApiTokens {
-	constructor(private readonly db: Db) {}
+	constructor(
+		private readonly db: Db,
+		private readonly events: Events
+	) {}
 
 	create(name: string, channels: readonly string[] = CUSTOMER_CHANNELS, createdBy: string | null = null): CreatedToken {
 		const id = newId();
@@ -31,6 +35,7 @@ export class ApiTokens {
 			.insert(apiTokens)
 			.values({ id, name, tokenHash: hashToken(token), channels: [...channels], createdBy, createdAt: Date.now() })
 			.run();
+		this.events.record({ actor: createdBy ?? 'system', type: 'token.created', data: { tokenId: id, name, channels: [...channels] } });
 		return { id, token, name, channels: [...channels] };
 	}
 
@@ -47,11 +52,20 @@ export class ApiTokens {
 	}
 
 	/** Revokes by id or by name; true when a live token was revoked. */
-	revoke(idOrName: string): boolean {
-		const now = Date.now();
-		const byId = this.db.update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.id, idOrName), isNull(apiTokens.revokedAt))).run();
-		if (byId.changes > 0) return true;
-		return this.db.update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.name, idOrName), isNull(apiTokens.revokedAt))).run().changes > 0;
+	revoke(idOrName: string, revokedBy = 'system'): boolean {
+		const live = this.db
+			.select({ id: apiTokens.id, name: apiTokens.name })
+			.from(apiTokens)
+			.where(and(or(eq(apiTokens.id, idOrName), eq(apiTokens.name, idOrName)), isNull(apiTokens.revokedAt)))
+			.all();
+		if (!live.length) return false;
+		this.db.transaction(() => {
+			for (const token of live) {
+				this.db.update(apiTokens).set({ revokedAt: Date.now() }).where(eq(apiTokens.id, token.id)).run();
+				this.events.record({ actor: revokedBy, type: 'token.revoked', data: { tokenId: token.id, name: token.name } });
+			}
+		});
+		return true;
 	}
 
 	list() {

@@ -1,15 +1,63 @@
 /** Resolves who is calling, from an API token, a session token or the session cookie. */
 import type { Accounts } from '../accounts';
+import type { Events } from '../events';
 import type { ApiTokens } from './api-tokens';
 import type { Principal } from './principal';
 import { SESSION_COOKIE, type Session, type Sessions } from './sessions';
+import { LoginThrottle } from './throttle';
+
+export type SignInResult =
+	| { ok: true; token: string; session: Session }
+	| { ok: false; reason: 'invalid' }
+	| { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 
 export class Auth {
 	constructor(
 		readonly accounts: Accounts,
 		readonly sessions: Sessions,
-		readonly tokens: ApiTokens
+		readonly tokens: ApiTokens,
+		private readonly events: Events,
+		private readonly throttle = new LoginThrottle()
 	) {}
+
+	/**
+	 * Password sign-in. Failures say nothing about which part was wrong; repeated failures for an
+	 * account or from an address are slowed down exponentially.
+	 */
+	async signIn(email: string, password: string, address: string): Promise<SignInResult> {
+		const keys = [`account:${email.trim().toLowerCase()}`, `address:${address}`];
+		const wait = this.throttle.wait(keys);
+		if (wait > 0) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil(wait / 1000) };
+		const userId = await this.accounts.checkPassword(email, password);
+		if (!userId) {
+			this.throttle.fail(keys);
+			this.events.record({ actor: `address:${address}`, type: 'login.failed', data: { email: email.trim().toLowerCase() } });
+			return { ok: false, reason: 'invalid' };
+		}
+		this.throttle.succeed(keys);
+		const { token, session } = this.sessions.create(userId);
+		this.events.record({ userId, actor: `user:${userId}`, type: 'login', data: { address } });
+		return { ok: true, token, session };
+	}
+
+	/** A new password ends every session of the user. */
+	async resetPassword(userId: string, password: string, by: string): Promise<void> {
+		await this.accounts.setPassword(userId, password);
+		this.sessions.invalidateAllFor(userId);
+		this.events.record({ userId, actor: by, type: 'password.reset' });
+	}
+
+	/** Disabling a user ends their sessions at once. */
+	setDisabled(userId: string, disabled: boolean, by: string): void {
+		this.accounts.setDisabled(userId, disabled);
+		if (disabled) this.sessions.invalidateAllFor(userId);
+		this.events.record({ userId, actor: by, type: disabled ? 'user.disabled' : 'user.enabled' });
+	}
+
+	signOut(session: Session): void {
+		this.sessions.invalidate(session.id);
+		this.events.record({ userId: session.userId, actor: `user:${session.userId}`, type: 'logout' });
+	}
 
 	/** A bearer credential: an API token (`tdm_…`) or a session token. */
 	fromToken(token: string): Principal | null {

@@ -6,7 +6,8 @@ import type { Extension, onAuthenticatePayload } from '@hocuspocus/server';
 import { parseTicketDocumentName } from '../../src/lib/ticket';
 import type { Auth } from '../auth';
 import { ticketAccess } from '../auth/policy';
-import type { Principal } from '../auth/principal';
+import { actorOf, type Principal } from '../auth/principal';
+import type { Events } from '../events';
 import { REFUSE, refusal } from '../close-reasons';
 import type { TicketIndex } from '../ticket-index';
 
@@ -19,7 +20,8 @@ export class Authenticate implements Extension {
 
 	constructor(
 		private readonly auth: Auth,
-		private readonly index: TicketIndex
+		private readonly index: TicketIndex,
+		private readonly events: Events
 	) {}
 
 	async onAuthenticate({ token, requestHeaders, documentName, connectionConfig }: onAuthenticatePayload): Promise<ConnectionContext> {
@@ -30,7 +32,10 @@ export class Authenticate implements Extension {
 		if (!row) throw refusal(REFUSE.unknownDocument, `${documentName} is not a ticket`);
 		const access = ticketAccess(principal, row);
 		if (!access) throw refusal(REFUSE.forbidden, 'you may not open this ticket');
-		if (access === 'read') connectionConfig.readOnly = true;
+		if (access === 'read') {
+			connectionConfig.readOnly = true;
+			this.events.record({ ticketId: row.id, actor: actorOf(principal), type: 'ticket.viewed', data: { readOnly: true } });
+		}
 		return { principal };
 	}
 }

@@ -1,61 +1,105 @@
 /**
- * Keeps the ticket index current: after a change, the ticket's row is re-projected from its
- * document within `delayMs` (changes in between are folded into one write).
+ * Keeps the ticket index and the event log current: after a change, the ticket's row is
+ * re-projected from its document within `delayMs` (changes in between fold into one write), with
+ * events for the entries added and side conversations opened or closed since.
  */
-import type { Extension, onChangePayload } from '@hocuspocus/server';
+import type { afterLoadDocumentPayload, Extension, onChangePayload } from '@hocuspocus/server';
 import type * as Y from 'yjs';
-import { parseTicketDocumentName } from '../../src/lib/ticket';
+import { entryIndex, parseTicketDocumentName, readSides, type Entry } from '../../src/lib/ticket';
 import { actorOf } from '../auth/principal';
+import type { Events, NewEvent } from '../events';
 import type { Logger } from '../log';
 import type { TicketIndex } from '../ticket-index';
 import type { ConnectionContext } from './authenticate';
 
 export interface ProjectSettings {
 	index: TicketIndex;
+	events: Events;
 	logger: Logger;
 	delayMs: number;
 }
 
-interface Pending {
+interface Tracked {
 	doc: Y.Doc;
 	actor: string;
-	timer: NodeJS.Timeout;
+	timer: NodeJS.Timeout | null;
+	events: NewEvent[];
+	sideStatus: Map<string, string>;
+}
+
+/** Who made a transaction, from Hocuspocus's transaction origin. */
+export function actorOfOrigin(origin: unknown): string {
+	const o = origin as { source?: string; connection?: { context?: Partial<ConnectionContext> }; context?: { actor?: string } } | null;
+	if (o?.source === 'connection' && o.connection?.context?.principal) return actorOf(o.connection.context.principal);
+	return o?.context?.actor ?? 'system';
 }
 
 export class Project implements Extension {
 	priority = 50;
-	private readonly pending = new Map<string, Pending>();
+	private readonly tracked = new Map<string, Tracked>();
 
 	constructor(private readonly settings: ProjectSettings) {}
 
-	async onChange({ documentName, document, context }: onChangePayload<Partial<ConnectionContext> & { actor?: string }>) {
-		const actor = context?.principal ? actorOf(context.principal) : (context?.actor ?? 'system');
-		const queued = this.pending.get(documentName);
-		if (queued) {
-			queued.actor = actor;
-			return;
-		}
-		const timer = setTimeout(() => this.flush(documentName), this.settings.delayMs);
-		this.pending.set(documentName, { doc: document, actor, timer });
+	async afterLoadDocument({ documentName, document }: afterLoadDocumentPayload) {
+		const ticketId = parseTicketDocumentName(documentName);
+		if (!ticketId) return;
+		const tracked: Tracked = {
+			doc: document,
+			actor: 'system',
+			timer: null,
+			events: [],
+			sideStatus: new Map(readSides(document).map((s) => [s.id, s.status]))
+		};
+		this.tracked.set(documentName, tracked);
+		entryIndex(document).listeners.add((entries: Entry[], place, origin) => {
+			const actor = actorOfOrigin(origin);
+			for (const entry of entries) {
+				tracked.events.push({
+					ticketId,
+					actor,
+					type: 'entry.added',
+					data: { entryId: entry.id, kind: entry.kind, channel: entry.channel, visibility: entry.visibility, place },
+					createdAt: entry.createdAt
+				});
+			}
+		});
+	}
+
+	async onChange({ documentName, transactionOrigin }: onChangePayload) {
+		const tracked = this.tracked.get(documentName);
+		if (!tracked) return;
+		tracked.actor = actorOfOrigin(transactionOrigin);
+		tracked.timer ??= setTimeout(() => this.flush(documentName), this.settings.delayMs);
 	}
 
 	async beforeUnloadDocument({ documentName }: { documentName: string }) {
 		this.flush(documentName);
 	}
 
+	async afterUnloadDocument({ documentName }: { documentName: string }) {
+		this.tracked.delete(documentName);
+	}
+
 	async onDestroy() {
-		for (const name of [...this.pending.keys()]) this.flush(name);
+		for (const name of [...this.tracked.keys()]) this.flush(name);
 	}
 
 	flush(documentName: string) {
-		const queued = this.pending.get(documentName);
-		if (!queued) return;
-		clearTimeout(queued.timer);
-		this.pending.delete(documentName);
+		const tracked = this.tracked.get(documentName);
 		const ticketId = parseTicketDocumentName(documentName);
-		if (!ticketId) return;
+		if (!tracked || !ticketId) return;
+		if (tracked.timer) clearTimeout(tracked.timer);
+		tracked.timer = null;
+		for (const side of readSides(tracked.doc)) {
+			const before = tracked.sideStatus.get(side.id);
+			if (before === side.status) continue;
+			tracked.sideStatus.set(side.id, side.status);
+			const type = before === undefined ? 'side.opened' : side.status === 'closed' ? 'side.closed' : 'side.reopened';
+			tracked.events.push({ ticketId, actor: tracked.actor, type, data: { sideId: side.id, subject: side.subject, channel: side.channel } });
+		}
+		const events = tracked.events.splice(0);
 		try {
-			this.settings.index.project(ticketId, queued.doc, queued.actor);
+			this.settings.index.project(ticketId, tracked.doc, tracked.actor, Date.now(), () => this.settings.events.recordMany(events));
 		} catch (error) {
 			this.settings.logger.error({ ticketId, err: (error as Error).message }, 'projection failed');
 		}

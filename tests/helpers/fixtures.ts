@@ -4,6 +4,7 @@ import { Accounts } from '../../server/accounts';
 import { ApiTokens } from '../../server/auth/api-tokens';
 import type { Role } from '../../server/auth/principal';
 import { Sessions } from '../../server/auth/sessions';
+import { Events } from '../../server/events';
 import { openDatabase } from '../../server/storage/database';
 
 export const PASSWORD = 'correct horse battery';
@@ -27,7 +28,7 @@ export async function prepare(
 	try {
 		const accounts = new Accounts(db);
 		const sessions = new Sessions(db);
-		const tokens = new ApiTokens(db);
+		const tokens = new ApiTokens(db, new Events(db));
 		const fixture: Fixture = { dataDir, users: {}, tokens: {}, groups: {} };
 		for (const [name, user] of Object.entries(spec.users ?? {})) {
 			const created = await accounts.createUser({ email: `${name}@test.local`, name, role: user.role, password: PASSWORD, groups: user.groups });

@@ -52,14 +52,18 @@ export interface EntryIndex {
 	lastPublic: Entry | null;
 	/** The item at the end of the conversation array, origin of the next server-side append. */
 	lastItem: Y.Item | null;
+	/** Told of entries as transactions add them, with the transaction's origin. */
+	readonly listeners: Set<EntriesAddedListener>;
 }
+
+export type EntriesAddedListener = (entries: Entry[], place: 'conversation' | 'side', origin: unknown) => void;
 
 const indexes = new WeakMap<Y.Doc, EntryIndex>();
 
 export function entryIndex(doc: Y.Doc): EntryIndex {
 	let index = indexes.get(doc);
 	if (index) return index;
-	const built: EntryIndex = { byId: new Map(), count: 0, lastPublic: null, lastItem: null };
+	const built: EntryIndex = { byId: new Map(), count: 0, lastPublic: null, lastItem: null, listeners: new Set() };
 	index = built;
 	const entries = entriesArray(doc);
 	for (let item = entries._start; item !== null; item = item.right) {
@@ -103,7 +107,9 @@ function indexTransaction(index: EntryIndex, doc: Y.Doc, tr: Y.Transaction) {
 			const inConversation = item.parent === entries;
 			if (!inConversation && !isSideEntriesArray(item.parent as Y.AbstractType<unknown>)) continue;
 			const skip = Math.max(0, before - item.id.clock);
-			addEntries(index, item.content.arr.slice(skip) as Entry[], !inConversation);
+			const added = item.content.arr.slice(skip) as Entry[];
+			addEntries(index, added, !inConversation);
+			for (const listener of index.listeners) listener(added, inConversation ? 'conversation' : 'side', tr.origin);
 			if (inConversation && item.right === null) index.lastItem = item;
 		}
 	}

@@ -92,6 +92,8 @@ class UpdateCheck {
 	private readonly newIds = new Set<string>();
 	/** Map keys (as joined paths) this update writes a new value to. */
 	private readonly overwritten = new Set<string>();
+	/** Map values this update writes and overwrites itself, checked once all its writes are known. */
+	private readonly deletedValues: Y.Item[] = [];
 	private changes = 0;
 
 	constructor(
@@ -118,6 +120,7 @@ class UpdateCheck {
 		for (const list of this.byClient.values()) {
 			for (const struct of list) this.checkStruct(struct);
 		}
+		for (const item of this.deletedValues) this.checkDeletable(this.pathOf(item));
 		for (const [client, ranges] of ds.clients) {
 			for (const range of ranges) this.checkDelete(client, range.clock, range.len);
 		}
@@ -138,6 +141,14 @@ class UpdateCheck {
 		if (struct instanceof Y.GC) return; // garbage: occupies clocks, belongs to no type
 		const item = struct as Y.Item;
 		const path = this.pathOf(item);
+		if (offset > 0) {
+			// Yjs keeps only the part the server lacks and links it after the server's item at the
+			// previous clock, but in the parent it derives from the origin sent: both must agree.
+			const left = Y.getItem(this.store, Y.createID(item.id.client, item.id.clock + offset - 1));
+			if (!(left instanceof Y.Item) || left.parent !== this.storedParent(item) || (left.parentSub ?? '*') !== path[path.length - 1]) {
+				refuse(REJECT.invalidShape, 'an item continues content the server holds elsewhere');
+			}
+		}
 		this.checkInsert(item, path, offset);
 	}
 
@@ -190,6 +201,12 @@ class UpdateCheck {
 
 	private checkInsert(item: Y.Item, path: Path, offset: number) {
 		const [root, key, sub, leaf, extra] = path;
+		if (item.content instanceof Y.ContentDeleted && path[path.length - 1] !== '*' && (root === ROOTS.ticket || root === ROOTS.sides || root === ROOTS.drafts)) {
+			// A map value written and overwritten within this update (offline work) arrives deleted;
+			// arriving, it still takes the place of the value before it: checked as a deletion.
+			this.deletedValues.push(item);
+			return;
+		}
 		if (root === ROOTS.entries) {
 			if (key !== '*') refuse(REJECT.invalidShape, '`entries` is an array');
 			return this.checkAppend(item, offset, 'conversation');
@@ -265,7 +282,7 @@ class UpdateCheck {
 
 	private checkSideRoot(item: Y.Item) {
 		// A side conversation holds immutable entries: it may be created, never replaced.
-		if (item.origin !== null) refuse(REJECT.notAppendOnly, 'a side conversation cannot be replaced');
+		if (this.replacesValue(item)) refuse(REJECT.notAppendOnly, 'a side conversation cannot be replaced');
 		this.checkNewType(item, Y.Map, 'a side conversation');
 	}
 
@@ -274,7 +291,7 @@ class UpdateCheck {
 		const key = path[2];
 		if (nested.includes(key)) {
 			// Replacing a nested list would drop what concurrent peers add to it.
-			if (item.origin !== null) refuse(REJECT.notAppendOnly, `\`${key}\` cannot be replaced`);
+			if (this.replacesValue(item)) refuse(REJECT.notAppendOnly, `\`${key}\` cannot be replaced`);
 			return this.checkNewType(item, key === 'text' ? Y.Text : Y.Array, `\`${key}\``);
 		}
 		const schema = schemas[key];
@@ -282,6 +299,32 @@ class UpdateCheck {
 		const value = this.singleValue(item, key);
 		if (!schema.safeParse(value).success) refuse(REJECT.invalidField, `\`${key}\` cannot be ${JSON.stringify(value)}`);
 		this.overwritten.add(path.join('\u0000'));
+	}
+
+	/**
+	 * Whether a value written under a map key may take the place of one the server holds there:
+	 * with an origin it follows that value; without one Yjs orders it among the key's values by
+	 * client id, so it may still win, unless the server's map has nothing under that key.
+	 */
+	private replacesValue(item: Y.Item): boolean {
+		if (item.origin !== null || item.rightOrigin !== null) return true;
+		const parent = item.parent as unknown;
+		const map = typeof parent === 'string' ? this.doc.share.get(parent) : this.storedParentType(parent as Y.ID);
+		return !!map && map._map.has(item.parentSub ?? '');
+	}
+
+	/** The type an item of the update goes into, when the server has it (null when it is new). */
+	private storedParent(item: Y.Item): Y.AbstractType<unknown> | null {
+		if (this.isInStore(item)) return item.parent as Y.AbstractType<unknown>;
+		const parent = item.parent as unknown;
+		if (typeof parent === 'string') return this.doc.share.get(parent) ?? null;
+		if (parent instanceof Y.ID) return this.storedParentType(parent);
+		return this.storedParent(this.lookup((item.origin ?? item.rightOrigin)!) as Y.Item);
+	}
+
+	private storedParentType(id: Y.ID): Y.AbstractType<unknown> | null {
+		const parentItem = this.lookup(id);
+		return this.isInStore(parentItem) ? ((parentItem as Y.Item).content as Y.ContentType).type : null;
 	}
 
 	private checkNewType(item: Y.Item, type: abstract new (...args: never[]) => unknown, what: string) {
@@ -328,8 +371,11 @@ class UpdateCheck {
 
 	private checkDeletedStruct(struct: Struct) {
 		if (!(struct instanceof Y.Item) || (struct.deleted && this.isInStore(struct))) return;
-		const path = this.pathOf(struct);
 		this.changes++;
+		this.checkDeletable(this.pathOf(struct));
+	}
+
+	private checkDeletable(path: Path) {
 		const [root, key, sub, leaf] = path;
 		const deletable =
 			(root === ROOTS.drafts && (sub === undefined || sub === 'text' || sub === 'authors' || this.isOverwritten(path))) ||

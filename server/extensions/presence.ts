@@ -1,0 +1,60 @@
+/**
+ * Presence: who is viewing and typing. Awareness states carry an identity the server sets from
+ * the connection (`user`), whatever the peer claimed, and a peer may only speak for the awareness
+ * client ids it introduced itself.
+ */
+import type { beforeHandleAwarenessPayload, Connection, Extension } from '@hocuspocus/server';
+import type * as Y from 'yjs';
+import type { Principal } from '../auth/principal';
+import type { ConnectionContext } from './authenticate';
+
+export interface PresenceUser {
+	id: string;
+	kind: 'user' | 'bot';
+	name: string;
+	role: string;
+	color: string;
+	readOnly: boolean;
+}
+
+const PALETTE = ['#2563eb', '#db2777', '#16a34a', '#ea580c', '#7c3aed', '#0891b2', '#ca8a04', '#dc2626'];
+
+export function colorFor(id: string): string {
+	let hash = 0;
+	for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
+	return PALETTE[hash % PALETTE.length];
+}
+
+export function presenceUser(principal: Principal, readOnly: boolean): PresenceUser | null {
+	if (principal.kind === 'system') return null;
+	return {
+		id: principal.id,
+		kind: principal.kind,
+		name: principal.name,
+		role: principal.kind === 'user' ? principal.role : 'bot',
+		color: colorFor(principal.id),
+		readOnly
+	};
+}
+
+export class Presence implements Extension {
+	priority = 150;
+	/** Which connection introduced each awareness client id, per document. */
+	private readonly owners = new WeakMap<Y.Doc, Map<number, Connection>>();
+
+	async beforeHandleAwareness({ states, context, connection, document }: beforeHandleAwarenessPayload<ConnectionContext>) {
+		if (!connection || !context) return;
+		let owners = this.owners.get(document);
+		if (!owners) this.owners.set(document, (owners = new Map()));
+		const user = presenceUser(context.principal, connection.readOnly);
+		for (const [clientId, state] of states) {
+			const owner = owners.get(clientId);
+			if (owner && owner !== connection && owner.document?.hasConnection(owner)) {
+				states.delete(clientId); // someone else's client id: not this peer's to speak for
+				continue;
+			}
+			owners.set(clientId, connection);
+			state.user = user;
+		}
+	}
+}
