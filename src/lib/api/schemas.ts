@@ -1,6 +1,6 @@
 /** Request and response schemas of the HTTP API (zod): validation at the boundary. */
 import { z } from 'zod';
-import { CUSTOMER_CHANNELS, MAX_SUBJECT_LENGTH, PRIORITIES, STATUSES, tagSchema } from '../ticket/schema';
+import { bodySchema, CUSTOMER_CHANNELS, MAX_SUBJECT_LENGTH, PRIORITIES, STATUSES, tagSchema } from '../ticket/schema';
 
 export { entryInputSchema } from '../ticket/schema';
 
@@ -11,7 +11,7 @@ export const createTicketSchema = z.strictObject({
 		name: z.string().trim().min(1).max(200).optional()
 	}),
 	channel: z.enum(CUSTOMER_CHANNELS),
-	body: z.string().min(1),
+	body: bodySchema.min(1),
 	priority: z.enum(PRIORITIES).optional(),
 	tags: z.array(tagSchema).max(100).optional()
 });

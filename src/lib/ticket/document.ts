@@ -197,6 +197,11 @@ export function encodeAppend(doc: Y.Doc, entries: Entry[], clientId: number): Ui
 // ---------------------------------------------------------------------------------------------
 // Ticket fields
 
+/** Whether the document holds a ticket (a new or empty Y.Doc does not). */
+export function isTicketDocument(doc: Y.Doc): boolean {
+	return ticketMap(doc).has('requesterId');
+}
+
 export function readFields(doc: Y.Doc): TicketFields {
 	const map = ticketMap(doc);
 	const tags = map.get('tags');

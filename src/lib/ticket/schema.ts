@@ -44,7 +44,7 @@ export const idSchema = z
 	.max(MAX_ID_LENGTH)
 	.regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only');
 
-const bodySchema = z
+export const bodySchema = z
 	.string()
 	.refine((body) => byteLength(body) <= MAX_BODY_BYTES, `at most ${MAX_BODY_BYTES} bytes`);
 

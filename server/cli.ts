@@ -1,0 +1,425 @@
+/**
+ * Tandem's command line: accounts, API tokens, tickets and maintenance, run against the database
+ * in DATA_DIR whether or not the server is running (SQLite WAL, busy timeout). It never loads the
+ * web app and never listens on a port.
+ *
+ *   npm run -s cli -- <command> [options]
+ *
+ * Exit codes: 0 success, 1 the command failed, 2 the command line is wrong (usage error).
+ */
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { createTicketSchema } from '../src/lib/api/schemas';
+import { CUSTOMER_CHANNELS, PRIORITIES } from '../src/lib/ticket/schema';
+import { AccountError } from './accounts';
+import { PasswordPolicyError } from './auth/passwords';
+import { ROLES, SYSTEM, type Role } from './auth/principal';
+import { ConfigError, loadConfig } from './config';
+import { isApiError } from './errors';
+import type { Logger } from './log';
+import { reindexAll } from './reindex';
+import { DEMO_PASSWORD, DEMO_USERS, seedIfEmpty } from './seed';
+import { createServices, type Services } from './services';
+
+const PROGRAM = 'npm run -s cli --';
+
+/** A wrong command line: reported with a hint to the command's help, exit code 2. */
+class UsageError extends Error {
+	constructor(
+		message: string,
+		readonly command?: Command
+	) {
+		super(message);
+	}
+}
+
+/** The command ran and failed: reported as one line, exit code 1. */
+class CommandError extends Error {}
+
+type OptionSpec = {
+	type: 'string' | 'boolean';
+	multiple?: boolean;
+	short?: string;
+	/** Placeholder shown in help, for string options. */
+	arg?: string;
+	help: string;
+	required?: boolean;
+};
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** What a command does once its command line is checked: runs against the services. */
+type Run = (services: Services) => Promise<number | void> | number | void;
+
+interface Command {
+	name: string;
+	summary: string;
+	/** Positional arguments, as shown in help (e.g. `<id-or-name>`). */
+	positionals?: string[];
+	options: Record<string, OptionSpec>;
+	details?: string[];
+	/** Checks the command line (throwing UsageError) before any database is opened. */
+	prepare(values: Values, positionals: string[]): Run;
+}
+
+const out = (line = '') => process.stdout.write(line + '\n');
+const err = (line: string) => process.stderr.write(line + '\n');
+
+const str = (values: Values, name: string) => values[name] as string | undefined;
+const list = (values: Values, name: string) => (values[name] as string[] | undefined) ?? [];
+
+function oneOf<T extends string>(option: string, value: string, allowed: readonly T[]): T {
+	if (!(allowed as readonly string[]).includes(value)) {
+		throw new UsageError(`--${option}: "${value}" is not one of ${allowed.join(', ')}`);
+	}
+	return value as T;
+}
+
+/** A time for listings: ISO 8601 to the second, or `-`. */
+const time = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+
+function table(header: string[], rows: string[][]): string[] {
+	const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+	const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+	return [line(header), ...rows.map(line)];
+}
+
+const commands: Command[] = [
+	{
+		name: 'user add',
+		summary: 'create a user (prints the user id)',
+		options: {
+			email: { type: 'string', arg: 'E', help: 'sign-in email address', required: true },
+			name: { type: 'string', arg: 'N', help: 'display name', required: true },
+			role: { type: 'string', arg: 'R', help: `one of ${ROLES.join(', ')}`, required: true },
+			password: { type: 'string', arg: 'P', help: 'initial password (at least 8 characters)', required: true },
+			group: { type: 'string', arg: 'G', multiple: true, help: 'a group to join, created if missing; repeatable' }
+		},
+		prepare(values) {
+			const email = str(values, 'email')!.trim();
+			if (!z.email().safeParse(email).success) throw new UsageError(`--email: "${email}" is not an email address`);
+			const name = str(values, 'name')!.trim();
+			if (!name) throw new UsageError('--name: must not be empty');
+			const role = oneOf<Role>('role', str(values, 'role')!, ROLES);
+			const groups = [...new Set(list(values, 'group').map((g) => g.trim()))];
+			if (groups.some((g) => !g)) throw new UsageError('--group: must not be empty');
+			const password = str(values, 'password')!;
+			return async (services) => {
+				const user = await services.accounts.createUser({ email, name, role, password, groups });
+				out(user.id);
+			};
+		}
+	},
+	{
+		name: 'token create',
+		summary: 'create an API token for a bot or integration (shown once)',
+		options: {
+			name: { type: 'string', arg: 'N', help: 'a name to recognise the token by', required: true },
+			channels: {
+				type: 'string',
+				arg: 'C,C',
+				help: `comma-separated channels it may write on (default: all of ${CUSTOMER_CHANNELS.join(', ')})`
+			},
+			json: { type: 'boolean', help: 'print {"token", "id"} as one JSON line, nothing else' }
+		},
+		prepare(values) {
+			const name = str(values, 'name')!.trim();
+			if (!name) throw new UsageError('--name: must not be empty');
+			let channels: string[] = [...CUSTOMER_CHANNELS];
+			const given = str(values, 'channels');
+			if (given !== undefined) {
+				channels = [...new Set(given.split(',').map((c) => c.trim()).filter(Boolean))];
+				if (!channels.length) throw new UsageError('--channels: name at least one channel');
+				const unknown = channels.filter((c) => !(CUSTOMER_CHANNELS as readonly string[]).includes(c));
+				if (unknown.length) {
+					throw new UsageError(`--channels: unknown channel ${unknown.map((c) => `"${c}"`).join(', ')} (channels: ${CUSTOMER_CHANNELS.join(', ')})`);
+				}
+			}
+			return (services) => {
+				const created = services.auth.tokens.create(name, channels);
+				if (values.json) {
+					out(JSON.stringify({ token: created.token, id: created.id }));
+					return;
+				}
+				out(`Created API token "${created.name}" (id ${created.id}) for channels: ${created.channels.join(', ')}`);
+				out('');
+				out(`  ${created.token}`);
+				out('');
+				out('Store it now: it will not be shown again.');
+			};
+		}
+	},
+	{
+		name: 'token revoke',
+		summary: 'revoke an API token by id or by name',
+		positionals: ['<id-or-name>'],
+		options: {},
+		prepare(_values, positionals) {
+			const target = positionals[0];
+			return (services) => {
+				if (!services.auth.tokens.revoke(target)) throw new CommandError(`no live API token has the id or name "${target}"`);
+				out(`Revoked API token "${target}".`);
+			};
+		}
+	},
+	{
+		name: 'token list',
+		summary: 'list API tokens (never their secrets)',
+		options: { json: { type: 'boolean', help: 'print the list as one JSON array' } },
+		prepare(values) {
+			return (services) => {
+				const tokens = services.auth.tokens.list();
+				if (values.json) {
+					out(JSON.stringify(tokens));
+					return;
+				}
+				if (!tokens.length) {
+					out('No API tokens.');
+					return;
+				}
+				const rows = tokens.map((t) => [t.id, t.name, t.channels.join(','), time(t.createdAt), time(t.lastUsedAt), time(t.revokedAt)]);
+				for (const line of table(['ID', 'NAME', 'CHANNELS', 'CREATED', 'LAST USED', 'REVOKED'], rows)) out(line);
+			};
+		}
+	},
+	{
+		name: 'ticket create',
+		summary: "create a ticket from a customer's first message (prints the ticket id)",
+		options: {
+			subject: { type: 'string', arg: 'S', help: 'subject', required: true },
+			email: { type: 'string', arg: 'E', help: "the requester's email address", required: true },
+			name: { type: 'string', arg: 'N', help: "the requester's name" },
+			channel: { type: 'string', arg: 'C', help: `where it came in: ${CUSTOMER_CHANNELS.join(', ')}`, required: true },
+			body: { type: 'string', arg: 'B', help: 'the first message', required: true },
+			priority: { type: 'string', arg: 'P', help: `${PRIORITIES.join(', ')} (default normal)` },
+			tag: { type: 'string', arg: 'T', multiple: true, help: 'a tag; repeatable' },
+			json: { type: 'boolean', help: 'print the created ticket as JSON' }
+		},
+		prepare(values) {
+			const input: Record<string, unknown> = {
+				subject: str(values, 'subject'),
+				requester: { email: str(values, 'email'), ...(values.name !== undefined && { name: str(values, 'name') }) },
+				channel: str(values, 'channel'),
+				body: str(values, 'body')
+			};
+			if (values.priority !== undefined) input.priority = str(values, 'priority');
+			if (values.tag !== undefined) input.tags = list(values, 'tag');
+			const parsed = createTicketSchema.safeParse(input);
+			if (!parsed.success) {
+				const issue = parsed.error.issues[0];
+				const field = issue.path.join('.');
+				const option = { 'requester.email': 'email', 'requester.name': 'name' }[field] ?? field.replace(/^tags\.\d+$/, 'tag').replace(/^tags$/, 'tag');
+				throw new UsageError(option ? `--${option}: ${issue.message}` : issue.message);
+			}
+			return (services) => {
+				const ticket = services.tickets.create(parsed.data, SYSTEM);
+				out(values.json ? JSON.stringify(ticket) : ticket.id);
+			};
+		}
+	},
+	{
+		name: 'reindex',
+		summary: 'rebuild the ticket index from the ticket documents',
+		options: {},
+		details: ['Safe while the server runs. A ticket that cannot be loaded is reported and skipped (exit code 1).'],
+		prepare() {
+			return (services) => {
+				const { reindexed, failed } = reindexAll(services);
+				for (const { id, error } of failed) err(`ticket ${id}: ${error.replace(/\s+/g, ' ')}`);
+				out(`Reindexed ${reindexed} ticket${reindexed === 1 ? '' : 's'}${failed.length ? `; ${failed.length} failed` : ''}.`);
+				return failed.length ? 1 : 0;
+			};
+		}
+	},
+	{
+		name: 'seed',
+		summary: 'add demo users and tickets, if the database has no users yet',
+		options: {},
+		prepare() {
+			return async (services) => {
+				if (!(await seedIfEmpty(services))) {
+					out('Skipped: the database already has users.');
+					return;
+				}
+				out(`Seeded demo data. Demo logins (password "${DEMO_PASSWORD}"):`);
+				for (const u of DEMO_USERS) out(`  ${u.role.padEnd(10)} ${u.email}`);
+			};
+		}
+	}
+];
+
+function optionLines(command: Command): string[] {
+	const entries = Object.entries(command.options).map(([name, o]) => {
+		const flag = `--${name}${o.type === 'string' ? ` ${o.arg ?? 'VALUE'}` : ''}`;
+		return [flag, `${o.help}${o.required ? ' (required)' : ''}`];
+	});
+	entries.push(['--help', 'show this help']);
+	const width = Math.max(...entries.map(([f]) => f.length));
+	return entries.map(([f, h]) => `  ${f.padEnd(width)}  ${h}`);
+}
+
+function synopsis(command: Command): string {
+	const parts = [command.name, ...(command.positionals ?? [])];
+	for (const [name, o] of Object.entries(command.options)) {
+		const flag = `--${name}${o.type === 'string' ? ` ${o.arg ?? 'VALUE'}` : ''}`;
+		parts.push(o.required ? flag : `[${flag}]${o.multiple ? '...' : ''}`);
+	}
+	return parts.join(' ');
+}
+
+function commandHelp(command: Command): string {
+	const lines = [`Usage: ${PROGRAM} ${synopsis(command)}`, '', `${command.summary[0].toUpperCase()}${command.summary.slice(1)}.`];
+	if (command.details) lines.push('', ...command.details);
+	lines.push('', 'Options:', ...optionLines(command));
+	return lines.join('\n');
+}
+
+function generalHelp(prefix?: string): string {
+	const shown = commands.filter((c) => !prefix || c.name.startsWith(prefix + ' '));
+	const lines = [
+		`Usage: ${PROGRAM} <command> [options]`,
+		'',
+		'Tandem on the command line. Works on the database in DATA_DIR (default ./data), whether or not the server is running.',
+		'',
+		'Commands:'
+	];
+	const width = Math.max(...shown.map((c) => c.name.length), 'help [command]'.length);
+	for (const c of shown) lines.push(`  ${c.name.padEnd(width)}  ${c.summary}`);
+	lines.push(`  ${'help [command]'.padEnd(width)}  show this help, or the help of one command`);
+	for (const c of shown) {
+		lines.push('', `${PROGRAM} ${synopsis(c)}`, ...optionLines(c).filter((l) => !l.trimStart().startsWith('--help ')));
+	}
+	lines.push('', `Run \`${PROGRAM} <command> --help\` for one command.`, 'Exit codes: 0 success, 1 the command failed, 2 usage error.');
+	return lines.join('\n');
+}
+
+const GROUPS = [...new Set(commands.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0]))];
+
+/** Finds the command named by the leading words of `argv`; returns it and the rest. */
+function resolve(argv: string[]): { command: Command; rest: string[] } | { help: string } {
+	const [first, second] = argv;
+	if (first === undefined || first === '--help' || first === '-h') return { help: generalHelp() };
+	if (first === 'help') {
+		const words = argv.slice(1).filter((w) => !w.startsWith('-'));
+		if (!words.length) return { help: generalHelp() };
+		const name = words.join(' ');
+		if (GROUPS.includes(name)) return { help: generalHelp(name) };
+		const command = commands.find((c) => c.name === name);
+		if (!command) throw new UsageError(`unknown command "${name}"`);
+		return { help: commandHelp(command) };
+	}
+	if (GROUPS.includes(first)) {
+		if (second === undefined || second === '--help' || second === '-h') {
+			if (second === undefined) throw new UsageError(`${first}: name a subcommand (${subcommands(first)})`);
+			return { help: generalHelp(first) };
+		}
+		const command = commands.find((c) => c.name === `${first} ${second}`);
+		if (!command) throw new UsageError(`unknown command "${first} ${second}" (${first} commands: ${subcommands(first)})`);
+		return { command, rest: argv.slice(2) };
+	}
+	const command = commands.find((c) => c.name === first);
+	if (!command) throw new UsageError(`unknown command "${first}"`);
+	return { command, rest: argv.slice(1) };
+}
+
+const subcommands = (group: string) =>
+	commands
+		.filter((c) => c.name.startsWith(group + ' '))
+		.map((c) => c.name.split(' ')[1])
+		.join(', ');
+
+/** Parses a command's options with util.parseArgs; a wrong option is a UsageError. */
+function parseCommand(command: Command, args: string[]): { help: true } | { run: Run } {
+	let parsed;
+	try {
+		parsed = parseArgs({
+			args,
+			options: {
+				...Object.fromEntries(
+					Object.entries(command.options).map(([name, o]) => [name, { type: o.type, multiple: o.multiple ?? false, ...(o.short && { short: o.short }) }])
+				),
+				help: { type: 'boolean', short: 'h' }
+			},
+			allowPositionals: true,
+			strict: true
+		});
+	} catch (error) {
+		if (!String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) throw error;
+		// Node's messages are long ("Unknown option '--x'. To specify a positional…"): the first sentence.
+		const message = (error as Error).message.split(/\.\s/)[0].replace(/\.$/, '');
+		throw new UsageError(message.charAt(0).toLowerCase() + message.slice(1), command);
+	}
+	const values = parsed.values as Values;
+	if (values.help) return { help: true };
+	const expected = command.positionals ?? [];
+	if (parsed.positionals.length > expected.length) {
+		throw new UsageError(`unexpected argument "${parsed.positionals[expected.length]}"`, command);
+	}
+	if (parsed.positionals.length < expected.length) {
+		throw new UsageError(`missing ${expected[parsed.positionals.length]}`, command);
+	}
+	const missing = Object.entries(command.options)
+		.filter(([name, o]) => o.required && values[name] === undefined)
+		.map(([name]) => `--${name}`);
+	if (missing.length) throw new UsageError(`missing required option${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, command);
+	try {
+		return { run: command.prepare(values, parsed.positionals) };
+	} catch (error) {
+		if (error instanceof UsageError && !error.command) throw new UsageError(error.message, command);
+		throw error;
+	}
+}
+
+/** Command output owns stdout: logs go to stderr, warnings and worse by default. */
+function cliLogger(): Logger {
+	const level = process.env.LOG_LEVEL || 'warn';
+	return pino({ level, base: { service: 'tandem-cli' } }, pino.destination({ dest: 2, sync: true }));
+}
+
+async function main(argv: string[]): Promise<number> {
+	const resolved = resolve(argv);
+	if ('help' in resolved) {
+		out(resolved.help);
+		return 0;
+	}
+	const { command, rest } = resolved;
+	const parsed = parseCommand(command, rest);
+	if ('help' in parsed) {
+		out(commandHelp(command));
+		return 0;
+	}
+	const config = loadConfig();
+	const services = createServices(config, cliLogger());
+	try {
+		return (await parsed.run(services)) ?? 0;
+	} finally {
+		services.db.$client.close();
+	}
+}
+
+/** One line for any failure: the message, never a stack trace. */
+function describe(error: unknown): { message: string; code: number } {
+	if (error instanceof UsageError) {
+		const hint = error.command ? `${PROGRAM} ${error.command.name} --help` : `${PROGRAM} --help`;
+		return { message: `${error.message} (see \`${hint}\`)`, code: 2 };
+	}
+	if (error instanceof ConfigError) return { message: error.message.replace(/\n\s*/g, ' '), code: 1 };
+	if (error instanceof CommandError || error instanceof AccountError || error instanceof PasswordPolicyError || isApiError(error)) {
+		return { message: (error as Error).message, code: 1 };
+	}
+	if (error instanceof z.ZodError) {
+		const issue = error.issues[0];
+		return { message: `${issue.path.join('.') || 'input'}: ${issue.message}`, code: 1 };
+	}
+	const message = error instanceof Error ? error.message : String(error);
+	return { message: message.replace(/\s*\n\s*/g, ' '), code: 1 };
+}
+
+try {
+	process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+	const { message, code } = describe(error);
+	err(`error: ${message}`);
+	process.exitCode = code;
+}

@@ -1,0 +1,375 @@
+/**
+ * The CLI (server/cli.ts) as a person runs it: a real process against a real data directory,
+ * alone or next to a running server.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, ROOT, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
+
+interface Result {
+	code: number | null;
+	stdout: string;
+	stderr: string;
+}
+
+/** Runs the CLI to completion; fails if it does not exit on its own (a handle left open). */
+function cli(dataDir: string, ...args: string[]): Promise<Result> {
+	return new Promise((resolve, reject) => {
+		const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], {
+			cwd: ROOT,
+			env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+			stdio: ['ignore', 'pipe', 'pipe']
+		});
+		let stdout = '';
+		let stderr = '';
+		child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+		child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+		const timer = setTimeout(() => {
+			child.kill('SIGKILL');
+			reject(new Error(`cli ${args.join(' ')} did not exit:\n${stdout}\n${stderr}`));
+		}, 30_000);
+		child.once('error', reject);
+		child.once('close', (code) => {
+			clearTimeout(timer);
+			resolve({ code, stdout, stderr });
+		});
+	});
+}
+
+/** A failure is one line on stderr, nothing on stdout, no stack trace. */
+function expectFailure(result: Result, code: 1 | 2, message: RegExp) {
+	expect(result.code, result.stderr).toBe(code);
+	expect(result.stdout).toBe('');
+	expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+	expect(result.stderr).toMatch(message);
+	expect(result.stderr).not.toMatch(/^\s+at /m);
+}
+
+function expectSuccess(result: Result) {
+	expect(result.code, result.stderr).toBe(0);
+	expect(result.stderr).toBe('');
+}
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+function openDb(dataDir: string) {
+	return new Database(path.join(dataDir, 'tandem.sqlite'));
+}
+
+async function createToken(dataDir: string, name: string, ...extra: string[]): Promise<{ token: string; id: string }> {
+	const result = await cli(dataDir, 'token', 'create', '--name', name, '--json', ...extra);
+	expectSuccess(result);
+	return JSON.parse(result.stdout);
+}
+
+describe('help', () => {
+	const COMMANDS = ['user add', 'token create', 'token revoke', 'token list', 'ticket create', 'reindex', 'seed'];
+	const OPTIONS = ['--email', '--name', '--role', '--password', '--group', '--channels', '--json', '--subject', '--channel', '--body', '--priority'];
+
+	it('lists every command and option, without touching the database', async () => {
+		const dataDir = tempDataDir();
+		const results = await Promise.all([cli(dataDir), cli(dataDir, '--help'), cli(dataDir, 'help')]);
+		for (const result of results) {
+			expectSuccess(result);
+			for (const name of [...COMMANDS, ...OPTIONS, '<id-or-name>']) expect(result.stdout).toContain(name);
+			expect(result.stdout).toBe(results[0].stdout);
+		}
+		expect(fs.readdirSync(dataDir)).toEqual([]);
+	});
+
+	it('shows one command, and refuses an unknown one', async () => {
+		const dataDir = tempDataDir();
+		const [one, viaHelp, unknown, noSub] = await Promise.all([
+			cli(dataDir, 'user', 'add', '--help'),
+			cli(dataDir, 'help', 'user', 'add'),
+			cli(dataDir, 'frobnicate'),
+			cli(dataDir, 'token')
+		]);
+		expectSuccess(one);
+		expect(one.stdout).toContain('user add');
+		expect(one.stdout).toContain('--group');
+		expect(one.stdout).not.toContain('token create');
+		expect(viaHelp.stdout).toBe(one.stdout);
+		expectFailure(unknown, 2, /unknown command "frobnicate"/);
+		expectFailure(noSub, 2, /create, revoke, list/);
+	});
+});
+
+describe('user add', () => {
+	const dataDir = tempDataDir();
+	const base = ['user', 'add', '--name', 'Ann Agent', '--role', 'agent'];
+
+	it('creates a user with groups, created when missing, and prints the id', async () => {
+		const result = await cli(dataDir, ...base, '--email', 'Ann@Example.com', '--password', 'long enough', '--group', 'Billing', '--group', 'Tech');
+		expectSuccess(result);
+		const id = result.stdout.trim();
+		expect(id).toMatch(ULID);
+		expect(result.stdout).toBe(id + '\n');
+		const db = openDb(dataDir);
+		try {
+			expect(db.prepare('SELECT email, name, role FROM users WHERE id = ?').get(id)).toEqual({ email: 'ann@example.com', name: 'Ann Agent', role: 'agent' });
+			const groups = db.prepare('SELECT g.name FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE ug.user_id = ? ORDER BY g.name').all(id);
+			expect(groups).toEqual([{ name: 'Billing' }, { name: 'Tech' }]);
+		} finally {
+			db.close();
+		}
+	});
+
+	it('refuses bad input with one line and an exit code', async () => {
+		const [missing, badRole, unknownOption, shortPassword, duplicate, badEmail] = await Promise.all([
+			cli(dataDir, ...base, '--email', 'bob@example.com'),
+			cli(dataDir, 'user', 'add', '--name', 'Bob', '--role', 'boss', '--email', 'bob@example.com', '--password', 'long enough'),
+			cli(dataDir, ...base, '--email', 'bob@example.com', '--password', 'long enough', '--colour', 'red'),
+			cli(dataDir, ...base, '--email', 'bob@example.com', '--password', 'short', '--group', 'Never'),
+			cli(dataDir, ...base, '--email', 'ANN@example.com', '--password', 'long enough'),
+			cli(dataDir, ...base, '--email', 'not-an-email', '--password', 'long enough')
+		]);
+		expectFailure(missing, 2, /missing required option --password/);
+		expectFailure(badRole, 2, /--role: "boss" is not one of admin, supervisor, agent/);
+		expectFailure(unknownOption, 2, /unknown option '--colour'/);
+		expectFailure(shortPassword, 1, /at least 8 characters/);
+		expectFailure(duplicate, 1, /ann@example\.com already exists/);
+		expectFailure(badEmail, 2, /--email/);
+		const db = openDb(dataDir);
+		try {
+			expect(db.prepare('SELECT email FROM users').all()).toEqual([{ email: 'ann@example.com' }]);
+			expect(db.prepare("SELECT count(*) AS n FROM groups WHERE name = 'Never'").get()).toEqual({ n: 0 });
+		} finally {
+			db.close();
+		}
+	});
+});
+
+describe('next to a running server', () => {
+	let server: RunningServer;
+	let dataDir: string;
+
+	beforeAll(async () => {
+		dataDir = tempDataDir();
+		server = await startServer({ dataDir });
+	});
+	afterAll(async () => {
+		await server?.stop();
+	});
+
+	it('creates a token the server accepts, lists it without its secret, and revokes it', async () => {
+		const created = await cli(dataDir, 'token', 'create', '--name', 'helpdesk-bot', '--json');
+		expectSuccess(created);
+		expect(created.stdout.endsWith('\n')).toBe(true);
+		expect(created.stdout.trimEnd().split('\n')).toHaveLength(1);
+		const { token, id, ...rest } = JSON.parse(created.stdout);
+		expect(rest).toEqual({});
+		expect(token).toMatch(/^tdm_/);
+		expect(id).toMatch(ULID);
+		expect((await api(server, token).request('GET', '/api/v1/tickets')).status).toBe(200);
+
+		const listed = await cli(dataDir, 'token', 'list');
+		expectSuccess(listed);
+		expect(listed.stdout).toContain(id);
+		expect(listed.stdout).toContain('helpdesk-bot');
+		expect(listed.stdout).not.toContain(token);
+
+		const revoked = await cli(dataDir, 'token', 'revoke', id);
+		expectSuccess(revoked);
+		expect((await api(server, token).request('GET', '/api/v1/tickets')).status).toBe(401);
+		expectFailure(await cli(dataDir, 'token', 'revoke', id), 1, /no live API token/);
+		expectFailure(await cli(dataDir, 'token', 'revoke', 'helpdesk-bot'), 1, /no live API token/);
+	});
+
+	it('scopes a token to channels, revokes by name, and refuses an unknown channel', async () => {
+		const [badChannel, empty, scoped, human] = await Promise.all([
+			cli(dataDir, 'token', 'create', '--name', 'fax-bot', '--channels', 'email,fax'),
+			cli(dataDir, 'token', 'create', '--name', 'no-bot', '--channels', ','),
+			cli(dataDir, 'token', 'create', '--name', 'mail-bot', '--channels', 'email', '--json'),
+			cli(dataDir, 'token', 'create', '--name', 'human-bot')
+		]);
+		expectFailure(badChannel, 2, /unknown channel "fax"/);
+		expectFailure(empty, 2, /--channels/);
+		expectSuccess(human);
+		expect(human.stdout).toMatch(/tdm_\w+/);
+		expect(human.stdout).toMatch(/not be shown again/);
+		const mail = JSON.parse(scoped.stdout);
+
+		const list = await cli(dataDir, 'token', 'list', '--json');
+		expectSuccess(list);
+		const tokens = JSON.parse(list.stdout) as { id: string; name: string; channels: string[]; revokedAt: number | null }[];
+		expect(tokens.map((t) => t.name)).not.toContain('fax-bot');
+		expect(tokens.find((t) => t.id === mail.id)?.channels).toEqual(['email']);
+		expect(tokens.find((t) => t.name === 'human-bot')?.channels).toEqual(['email', 'chat', 'messaging', 'social', 'talk', 'web', 'api']);
+		expect(list.stdout).not.toContain('tdm_');
+
+		const chat = await api(server, mail.token).request('POST', '/api/v1/tickets', {
+			subject: 'Chat',
+			requester: { email: 'pat@example.com' },
+			channel: 'chat',
+			body: 'hi'
+		});
+		expect(chat.status).toBe(403);
+
+		expectSuccess(await cli(dataDir, 'token', 'revoke', 'mail-bot'));
+		expect((await api(server, mail.token).request('GET', '/api/v1/tickets')).status).toBe(401);
+	});
+
+	it('creates a ticket the server lists', async () => {
+		const { token } = await createToken(dataDir, 'reader');
+		const created = await cli(
+			dataDir,
+			'ticket', 'create',
+			'--subject', 'Printer on fire',
+			'--email', 'pat@example.com',
+			'--name', 'Pat',
+			'--channel', 'email',
+			'--body', 'It is on fire.',
+			'--priority', 'high'
+		);
+		expectSuccess(created);
+		const id = created.stdout.trim();
+		expect(id).toMatch(ULID);
+
+		const list = await api(server, token).request('GET', '/api/v1/tickets');
+		expect(list.status).toBe(200);
+		const row = list.body.tickets.find((t: { id: string }) => t.id === id);
+		expect(row).toMatchObject({ subject: 'Printer on fire', status: 'new', priority: 'high', channel: 'email', entryCount: 1, lastPublicPreview: 'It is on fire.' });
+		const detail = await api(server, token).request('GET', `/api/v1/tickets/${id}`);
+		expect(detail.status).toBe(200);
+		expect(detail.body.entries).toMatchObject([{ body: 'It is on fire.', authorType: 'customer', direction: 'in', channel: 'email' }]);
+
+		const asJson = await cli(dataDir, 'ticket', 'create', '--subject', 'Chat hello', '--email', 'sam@example.com', '--channel', 'chat', '--body', 'Hello?', '--json');
+		expectSuccess(asJson);
+		const ticket = JSON.parse(asJson.stdout);
+		expect(ticket).toMatchObject({ subject: 'Chat hello', channel: 'chat', priority: 'normal', entryCount: 1 });
+		expect((await api(server, token).request('GET', `/api/v1/tickets/${ticket.id}`)).body.subject).toBe('Chat hello');
+	});
+
+	it('refuses an invalid ticket, naming the option', async () => {
+		const base = ['ticket', 'create', '--subject', 'S', '--body', 'B'];
+		const [badEmail, badChannel, badPriority, missing] = await Promise.all([
+			cli(dataDir, ...base, '--email', 'nobody', '--channel', 'email'),
+			cli(dataDir, ...base, '--email', 'pat@example.com', '--channel', 'internal'),
+			cli(dataDir, ...base, '--email', 'pat@example.com', '--channel', 'email', '--priority', 'asap'),
+			cli(dataDir, 'ticket', 'create', '--subject', 'S', '--email', 'pat@example.com', '--channel', 'email')
+		]);
+		expectFailure(badEmail, 2, /--email:/);
+		expectFailure(badChannel, 2, /--channel:/);
+		expectFailure(badPriority, 2, /--priority:/);
+		expectFailure(missing, 2, /missing required option --body/);
+	});
+
+	it('seeds demo data only while there are no users', async () => {
+		const { token } = await createToken(dataDir, 'seed-reader');
+		const count = async () => {
+			const list = await api(server, token).request('GET', '/api/v1/tickets?limit=100');
+			expect(list.status).toBe(200);
+			return list.body.tickets.length as number;
+		};
+		const ticketsBefore = await count();
+		const seeded = await cli(dataDir, 'seed');
+		expectSuccess(seeded);
+		expect(seeded.stdout).toContain('admin@tandem.local');
+		const seededCount = await count();
+		expect(seededCount).toBeGreaterThan(ticketsBefore);
+
+		const again = await cli(dataDir, 'seed');
+		expectSuccess(again);
+		expect(again.stdout).toMatch(/skipped/i);
+		expect(await count()).toBe(seededCount);
+	});
+});
+
+describe('reindex', () => {
+	it('restores a damaged index exactly from the documents, recording no events', async () => {
+		const dataDir = tempDataDir();
+		const { token } = await createToken(dataDir, 'mailer');
+		let server = await startServer({ dataDir });
+		const client = api(server, token);
+		const ids: string[] = [];
+		for (const [subject, channel] of [
+			['Refund please', 'email'],
+			['Where is my order', 'chat'],
+			['Login broken', 'web']
+		]) {
+			const res = await client.request('POST', '/api/v1/tickets', { subject, requester: { email: 'pat@example.com', name: 'Pat' }, channel, body: `About: ${subject}` });
+			expect(res.status).toBe(201);
+			ids.push(res.body.id);
+		}
+		const appended = await client.request('POST', `/api/v1/tickets/${ids[1]}/entries`, { channel: 'chat', body: 'Any news?', authorType: 'customer' });
+		expect(appended.status).toBe(201);
+		const listSorted = async () => {
+			const res = await client.request('GET', '/api/v1/tickets');
+			expect(res.status).toBe(200);
+			return (res.body.tickets as { id: string; entryCount: number }[]).sort((a, b) => a.id.localeCompare(b.id));
+		};
+		const before = await waitFor(async () => {
+			const rows = await listSorted();
+			return rows.find((t) => t.id === ids[1])?.entryCount === 2 && rows;
+		}, 'the appended entry in the index');
+		expect(before).toHaveLength(3);
+		const eventsOf = async (id: string) => (await client.request('GET', `/api/v1/tickets/${id}/events`)).body.events;
+		const eventsBefore = await Promise.all(ids.map(eventsOf));
+		await server.stop();
+
+		const db = openDb(dataDir);
+		try {
+			db.prepare("UPDATE tickets SET subject = 'x', entry_count = 0, last_public_preview = NULL, tags = '[\"junk\"]'").run();
+			db.prepare('DELETE FROM tickets WHERE id = ?').run(ids[0]);
+			expect((db.prepare('SELECT count(*) AS n FROM tickets').get() as { n: number }).n).toBe(2);
+		} finally {
+			db.close();
+		}
+
+		const result = await cli(dataDir, 'reindex');
+		expectSuccess(result);
+		expect(result.stdout).toBe('Reindexed 3 tickets.\n');
+
+		server = await startServer({ dataDir });
+		try {
+			const after = api(server, token);
+			const rows = ((await after.request('GET', '/api/v1/tickets')).body.tickets as { id: string }[]).sort((a, b) => a.id.localeCompare(b.id));
+			expect(rows).toEqual(before);
+			const eventsAfter = await Promise.all(ids.map(async (id) => (await after.request('GET', `/api/v1/tickets/${id}/events`)).body.events));
+			expect(eventsAfter).toEqual(eventsBefore);
+		} finally {
+			await server.stop();
+		}
+	});
+
+	it('reports a ticket it cannot load by id, rebuilds the others, and exits 1', async () => {
+		const dataDir = tempDataDir();
+		const created = await cli(dataDir, 'ticket', 'create', '--subject', 'Fine', '--email', 'pat@example.com', '--channel', 'email', '--body', 'ok');
+		expectSuccess(created);
+		const good = created.stdout.trim();
+		const db = openDb(dataDir);
+		let goodRow: unknown;
+		try {
+			db.prepare("INSERT INTO ticket_updates (ticket_id, data, received_at, actor) VALUES ('BROKEN1', ?, 0, 'system')").run(Buffer.from([0xff, 0xff, 0xff]));
+			db.prepare(
+				"INSERT INTO tickets (id, subject, status, priority, requester_id, channel, created_at, updated_at) VALUES ('GHOST1', 'ghost', 'new', 'normal', 'r', 'email', 1, 1)"
+			).run();
+			db.prepare("UPDATE tickets SET subject = 'x' WHERE id = ?").run(good);
+		} finally {
+			db.close();
+		}
+
+		const result = await cli(dataDir, 'reindex');
+		expect(result.code).toBe(1);
+		expect(result.stdout).toBe('Reindexed 1 ticket; 2 failed.\n');
+		const lines = result.stderr.trimEnd().split('\n');
+		expect(lines).toHaveLength(2);
+		expect(lines.find((l) => l.includes('BROKEN1'))).toBeDefined();
+		expect(lines.find((l) => l.includes('GHOST1'))).toBeDefined();
+		expect(result.stderr).not.toMatch(/^\s+at /m);
+
+		const check = openDb(dataDir);
+		try {
+			goodRow = check.prepare('SELECT subject FROM tickets WHERE id = ?').get(good);
+			expect(goodRow).toEqual({ subject: 'Fine' });
+			expect(check.prepare("SELECT subject FROM tickets WHERE id = 'GHOST1'").get()).toEqual({ subject: 'ghost' });
+			expect(check.prepare("SELECT count(*) AS n FROM tickets WHERE id = 'BROKEN1'").get()).toEqual({ n: 0 });
+		} finally {
+			check.close();
+		}
+	});
+});
