@@ -18,6 +18,10 @@ export class AccountError extends Error {}
 
 export type PublicUser = Omit<typeof users.$inferSelect, 'passwordHash'> & { groupIds: string[] };
 
+let standInHash: Promise<string> | null = null;
+/** A real argon2 hash of a random password, verified against when there is no account. */
+const standIn = () => (standInHash ??= hashPassword(crypto.randomUUID()));
+
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 export class Accounts {
@@ -78,8 +82,9 @@ export class Accounts {
 	/** The user's id when the password matches an enabled account, else null. */
 	async checkPassword(email: string, password: string): Promise<string | null> {
 		const row = this.db.select().from(users).where(eq(users.email, normaliseEmail(email))).get();
-		if (!row || row.disabled) return null;
-		return (await verifyPassword(row.passwordHash, password)) ? row.id : null;
+		// Unknown and disabled accounts cost a hash check too: timing must not tell which exist.
+		const matches = await verifyPassword(row?.passwordHash ?? (await standIn()), password);
+		return row && !row.disabled && matches ? row.id : null;
 	}
 
 	/** The acting identity of an enabled user. */

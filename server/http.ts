@@ -9,10 +9,14 @@ import crossws from 'crossws/adapters/node';
 type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
 
 export const COLLAB_PATH = '/collab';
+export const FORWARDED_PROTO = 'x-forwarded-proto';
 
 export function createHttpServer(hocuspocus: Hocuspocus, handler: NodeHandler, maxMessageBytes: number) {
 	const ws = collabUpgrade(hocuspocus, maxMessageBytes);
 	const server = http.createServer((req, res) => {
+		// adapter-node takes the protocol from this header (PROTOCOL_HEADER) and would assume
+		// https without it; a TLS-terminating proxy in front sets it to https.
+		req.headers[FORWARDED_PROTO] ??= 'http';
 		handler(req, res, () => {
 			res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
 		});

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Config } from './config';
+import { FORWARDED_PROTO } from './http';
 import type { Services } from './services';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -12,6 +13,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export async function loadSvelteKit(config: Config) {
 	// adapter-node reads its body limit when the handler loads; ours is checked per endpoint.
 	process.env.BODY_SIZE_LIMIT ??= String(config.maxMessageBytes * 2);
+	process.env.PROTOCOL_HEADER ??= FORWARDED_PROTO;
 	const file = path.join(root, 'build', 'handler.js');
 	try {
 		return (await import(pathToFileURL(file).href)) as { handler: Parameters<typeof import('./http').createHttpServer>[1] };

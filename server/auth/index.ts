@@ -4,7 +4,7 @@ import type { Events } from '../events';
 import type { ApiTokens } from './api-tokens';
 import type { Principal } from './principal';
 import { SESSION_COOKIE, type Session, type Sessions } from './sessions';
-import { LoginThrottle } from './throttle';
+import { DEFAULT_THROTTLE, LoginThrottle } from './throttle';
 
 export type SignInResult =
 	| { ok: true; token: string; session: Session }
@@ -17,7 +17,10 @@ export class Auth {
 		readonly sessions: Sessions,
 		readonly tokens: ApiTokens,
 		private readonly events: Events,
-		private readonly throttle = new LoginThrottle()
+		/** Per account: a few free failures, then backoff. */
+		private readonly accountThrottle = new LoginThrottle(),
+		/** Per client address, which a whole office may share: more free failures. */
+		private readonly addressThrottle = new LoginThrottle({ ...DEFAULT_THROTTLE, freeFailures: 10 })
 	) {}
 
 	/**
@@ -25,16 +28,21 @@ export class Auth {
 	 * account or from an address are slowed down exponentially.
 	 */
 	async signIn(email: string, password: string, address: string): Promise<SignInResult> {
-		const keys = [`account:${email.trim().toLowerCase()}`, `address:${address}`];
-		const wait = this.throttle.wait(keys);
+		const account = [`account:${email.trim().toLowerCase()}`];
+		const from = [`address:${address}`];
+		const wait = Math.max(this.accountThrottle.wait(account), this.addressThrottle.wait(from));
 		if (wait > 0) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil(wait / 1000) };
+		// Counted before the (slow) password check, so parallel guesses are throttled too.
+		this.accountThrottle.fail(account);
+		this.addressThrottle.fail(from);
 		const userId = await this.accounts.checkPassword(email, password);
 		if (!userId) {
-			this.throttle.fail(keys);
 			this.events.record({ actor: `address:${address}`, type: 'login.failed', data: { email: email.trim().toLowerCase() } });
 			return { ok: false, reason: 'invalid' };
 		}
-		this.throttle.succeed(keys);
+		// The account's failures are forgiven; its address (maybe shared) only loses this attempt.
+		this.accountThrottle.forgive(account);
+		this.addressThrottle.retract(from);
 		const { token, session } = this.sessions.create(userId);
 		this.events.record({ userId, actor: `user:${userId}`, type: 'login', data: { address } });
 		return { ok: true, token, session };

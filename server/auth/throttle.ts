@@ -1,7 +1,9 @@
 /**
  * Sign-in throttling with exponential backoff, per account and per client address: after a few
- * free failures, each further failure doubles the wait before the next attempt (capped).
- * In memory: a restart forgives, which is acceptable for backoff (not a lockout).
+ * free failures, each further failure doubles the wait before the next attempt (capped). An
+ * attempt counts as a failure from the moment it starts, so guesses sent at once cannot all slip
+ * in while the password check runs; a success then takes its account's count back.
+ * In memory: a restart forgives, which is acceptable for backoff (it is not a lockout).
  */
 export interface ThrottleSettings {
 	freeFailures: number;
@@ -10,42 +12,65 @@ export interface ThrottleSettings {
 	now?: () => number;
 }
 
-interface Record {
+interface Entry {
 	failures: number;
+	lastFailure: number;
 	blockedUntil: number;
 }
 
+export const DEFAULT_THROTTLE: ThrottleSettings = { freeFailures: 3, baseDelayMs: 1000, maxDelayMs: 15 * 60_000 };
+
 export class LoginThrottle {
-	private readonly records = new Map<string, Record>();
+	private readonly entries = new Map<string, Entry>();
 	private readonly now: () => number;
 
-	constructor(private readonly settings: ThrottleSettings = { freeFailures: 3, baseDelayMs: 1000, maxDelayMs: 15 * 60_000 }) {
+	constructor(private readonly settings: ThrottleSettings = DEFAULT_THROTTLE) {
 		this.now = settings.now ?? Date.now;
 	}
 
 	/** Milliseconds until any of `keys` may try again (0: allowed now). */
 	wait(keys: string[]): number {
 		const now = this.now();
-		return Math.max(0, ...keys.map((key) => (this.records.get(key)?.blockedUntil ?? 0) - now));
+		return Math.max(0, ...keys.map((key) => (this.entries.get(key)?.blockedUntil ?? 0) - now));
 	}
 
 	fail(keys: string[]): void {
 		const now = this.now();
 		for (const key of keys) {
-			const record = this.records.get(key) ?? { failures: 0, blockedUntil: 0 };
-			record.failures++;
-			const over = record.failures - this.settings.freeFailures;
-			if (over > 0) record.blockedUntil = now + Math.min(this.settings.maxDelayMs, this.settings.baseDelayMs * 2 ** (over - 1));
-			this.records.set(key, record);
+			let entry = this.entries.get(key);
+			// A quiet spell as long as the longest wait forgives earlier failures.
+			if (!entry || now - entry.lastFailure > this.settings.maxDelayMs) entry = { failures: 0, lastFailure: now, blockedUntil: 0 };
+			entry.failures++;
+			entry.lastFailure = now;
+			this.block(entry, now);
+			this.entries.set(key, entry);
 		}
-		if (this.records.size > 100_000) this.prune(now);
+		if (this.entries.size > 100_000) this.prune(now);
 	}
 
-	succeed(keys: string[]): void {
-		for (const key of keys) this.records.delete(key);
+	/** Takes back one failure counted for an attempt that succeeded. */
+	retract(keys: string[]): void {
+		const now = this.now();
+		for (const key of keys) {
+			const entry = this.entries.get(key);
+			if (!entry) continue;
+			entry.failures--;
+			entry.blockedUntil = 0;
+			this.block(entry, now);
+		}
+	}
+
+	/** Forgets `keys` entirely (the account that just signed in). */
+	forgive(keys: string[]): void {
+		for (const key of keys) this.entries.delete(key);
+	}
+
+	private block(entry: Entry, now: number) {
+		const over = entry.failures - this.settings.freeFailures;
+		if (over >= 0) entry.blockedUntil = Math.max(entry.blockedUntil, now + Math.min(this.settings.maxDelayMs, this.settings.baseDelayMs * 2 ** over));
 	}
 
 	private prune(now: number) {
-		for (const [key, record] of this.records) if (record.blockedUntil < now - this.settings.maxDelayMs) this.records.delete(key);
+		for (const [key, entry] of this.entries) if (now - entry.lastFailure > this.settings.maxDelayMs) this.entries.delete(key);
 	}
 }

@@ -94,6 +94,7 @@ class UpdateCheck {
 	private readonly overwritten = new Set<string>();
 	/** Map values this update writes and overwrites itself, checked once all its writes are known. */
 	private readonly deletedValues: Y.Item[] = [];
+	private ds: ReturnType<typeof Y.decodeUpdate>['ds'] | null = null;
 	private changes = 0;
 
 	constructor(
@@ -106,6 +107,7 @@ class UpdateCheck {
 
 	run(update: Uint8Array): CheckResult {
 		const { structs, ds } = Y.decodeUpdate(update);
+		this.ds = ds;
 		for (const struct of structs as Struct[]) {
 			this.decoded.add(struct);
 			const list = this.byClient.get(struct.id.client);
@@ -201,12 +203,6 @@ class UpdateCheck {
 
 	private checkInsert(item: Y.Item, path: Path, offset: number) {
 		const [root, key, sub, leaf, extra] = path;
-		if (item.content instanceof Y.ContentDeleted && path[path.length - 1] !== '*' && (root === ROOTS.ticket || root === ROOTS.sides || root === ROOTS.drafts)) {
-			// A map value written and overwritten within this update (offline work) arrives deleted;
-			// arriving, it still takes the place of the value before it: checked as a deletion.
-			this.deletedValues.push(item);
-			return;
-		}
 		if (root === ROOTS.entries) {
 			if (key !== '*') refuse(REJECT.invalidShape, '`entries` is an array');
 			return this.checkAppend(item, offset, 'conversation');
@@ -223,7 +219,7 @@ class UpdateCheck {
 		}
 		if (root === ROOTS.drafts) {
 			if (!isId(key)) refuse(REJECT.invalidShape, 'drafts are keyed by id');
-			if (sub === undefined) return this.checkNewType(item, Y.Map, 'a draft');
+			if (sub === undefined) return this.isDeletedValue(item) || this.checkNewType(item, Y.Map, 'a draft');
 			if (leaf === undefined) return this.checkMapField(item, path, draftFieldSchemas, ['text', 'authors']);
 			if (extra !== undefined || leaf !== '*') refuse(REJECT.invalidShape, 'unexpected nesting in a draft');
 			if (sub === 'text') {
@@ -273,6 +269,7 @@ class UpdateCheck {
 		if (!(key in ticketFieldSchemas)) refuse(REJECT.invalidField, `tickets have no field \`${key}\``);
 		const name = key as TicketFieldName;
 		if (!PEER_EDITABLE_FIELDS.includes(name)) refuse(REJECT.readOnlyField, `\`${name}\` is set by the server`);
+		if (this.isDeletedValue(item)) return;
 		const value = this.singleValue(item, name);
 		if (!ticketFieldSchemas[name].safeParse(value).success) refuse(REJECT.invalidField, `\`${name}\` cannot be ${JSON.stringify(value)}`);
 		const denied = this.policy.fieldAllowed(name, value);
@@ -296,9 +293,21 @@ class UpdateCheck {
 		}
 		const schema = schemas[key];
 		if (!schema) refuse(REJECT.invalidField, `unknown field \`${key}\``);
+		if (this.isDeletedValue(item)) return;
 		const value = this.singleValue(item, key);
 		if (!schema.safeParse(value).success) refuse(REJECT.invalidField, `\`${key}\` cannot be ${JSON.stringify(value)}`);
 		this.overwritten.add(path.join('\u0000'));
+	}
+
+	/**
+	 * A map value written and overwritten within this update (offline work) arrives as deleted
+	 * content; arriving, it still takes the place of the value before it, so it is checked as a
+	 * deletion of that value once all the update's writes are known.
+	 */
+	private isDeletedValue(item: Y.Item): boolean {
+		if (!(item.content instanceof Y.ContentDeleted)) return false;
+		this.deletedValues.push(item);
+		return true;
 	}
 
 	/**
@@ -317,14 +326,14 @@ class UpdateCheck {
 	private storedParent(item: Y.Item): Y.AbstractType<unknown> | null {
 		if (this.isInStore(item)) return item.parent as Y.AbstractType<unknown>;
 		const parent = item.parent as unknown;
-		if (typeof parent === 'string') return this.doc.share.get(parent) ?? null;
+		if (typeof parent === 'string') return (this.doc.share.get(parent) as Y.AbstractType<unknown> | undefined) ?? null;
 		if (parent instanceof Y.ID) return this.storedParentType(parent);
 		return this.storedParent(this.lookup((item.origin ?? item.rightOrigin)!) as Y.Item);
 	}
 
 	private storedParentType(id: Y.ID): Y.AbstractType<unknown> | null {
 		const parentItem = this.lookup(id);
-		return this.isInStore(parentItem) ? ((parentItem as Y.Item).content as Y.ContentType).type : null;
+		return this.isInStore(parentItem) ? (((parentItem as Y.Item).content as Y.ContentType).type as Y.AbstractType<unknown>) : null;
 	}
 
 	private checkNewType(item: Y.Item, type: abstract new (...args: never[]) => unknown, what: string) {
@@ -378,12 +387,18 @@ class UpdateCheck {
 	private checkDeletable(path: Path) {
 		const [root, key, sub, leaf] = path;
 		const deletable =
-			(root === ROOTS.drafts && (sub === undefined || sub === 'text' || sub === 'authors' || this.isOverwritten(path))) ||
+			(root === ROOTS.drafts && (sub === undefined || sub === 'text' || sub === 'authors' || this.isOverwritten(path) || this.deletesDraft(key))) ||
 			(root === ROOTS.ticket && ((key === 'tags' && sub === '*') || (key !== 'tags' && this.isOverwritten(path)))) ||
 			(root === ROOTS.sides && ((sub === 'participants' && leaf === '*') || (leaf === undefined && sub !== undefined && sub !== 'entries' && sub !== 'participants' && this.isOverwritten(path))));
 		if (!deletable) {
 			refuse(root === ROOTS.entries || sub === 'entries' || root === ROOTS.sides ? REJECT.notAppendOnly : REJECT.invalidShape, `\`${path.join('.')}\` cannot be deleted`);
 		}
+	}
+
+	/** Whether this update deletes the server's draft `key`: Yjs deletes its values with it. */
+	private deletesDraft(key: string): boolean {
+		const draft = this.doc.share.get(ROOTS.drafts)?._map.get(key);
+		return !!draft && Y.isDeleted(this.ds!, draft.id);
 	}
 
 	/** A map value may be deleted only when this update writes a new value under the same key. */
