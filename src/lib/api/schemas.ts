@@ -1,6 +1,6 @@
 /** Request and response schemas of the HTTP API (zod): validation at the boundary. */
 import { z } from 'zod';
-import { bodySchema, CUSTOMER_CHANNELS, MAX_SUBJECT_LENGTH, PRIORITIES, STATUSES, tagSchema } from '../ticket/schema';
+import { bodySchema, CUSTOMER_CHANNELS, MAX_SUBJECT_LENGTH, MAX_TAGS, PRIORITIES, STATUSES, tagSchema } from '../ticket/schema';
 
 export { entryInputSchema } from '../ticket/schema';
 
@@ -13,7 +13,7 @@ export const createTicketSchema = z.strictObject({
 	channel: z.enum(CUSTOMER_CHANNELS),
 	body: bodySchema.min(1),
 	priority: z.enum(PRIORITIES).optional(),
-	tags: z.array(tagSchema).max(100).optional()
+	tags: z.array(z.string().trim().pipe(tagSchema)).max(MAX_TAGS).optional()
 });
 
 export const listTicketsQuery = z.strictObject({

@@ -229,7 +229,7 @@ export function initTicket(doc: Y.Doc, fields: TicketFields): void {
 		for (const name of Object.keys(ticketFieldSchemas) as TicketFieldName[]) {
 			setField(doc, name, fields[name]);
 		}
-		ticketMap(doc).set('tags', Y.Array.from(fields.tags.map((t) => tagSchema.parse(t))));
+		ticketMap(doc).set('tags', Y.Array.from(fields.tags.map((t) => tagSchema.parse(t.trim()))));
 	});
 }
 
@@ -242,7 +242,7 @@ function tagsArray(doc: Y.Doc): Y.Array<string> {
 }
 
 export function addTag(doc: Y.Doc, tag: string): void {
-	const parsed = tagSchema.parse(tag);
+	const parsed = tagSchema.parse(tag.trim());
 	const tags = tagsArray(doc);
 	if (!tags.toArray().includes(parsed)) tags.push([parsed]);
 }

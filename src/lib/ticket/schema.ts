@@ -88,7 +88,11 @@ export const entryInputSchema = z.strictObject({
 });
 export type EntryInput = z.infer<typeof entryInputSchema>;
 
-export const tagSchema = z.string().trim().min(1).max(MAX_TAG_LENGTH);
+export const tagSchema = z
+	.string()
+	.min(1)
+	.max(MAX_TAG_LENGTH)
+	.regex(/^\S(.*\S)?$/, 'no spaces at either end');
 
 /** Scalar fields of the `ticket` map and their values; `tags` is a nested Y.Array of tagSchema. */
 export const ticketFieldSchemas = {

@@ -68,6 +68,8 @@ const refuse = (reason: RejectReason, message: string): never => {
 	throw new Rejection(reason, message);
 };
 
+const SIDE_FIXED_FIELDS = ['id', 'createdBy', 'createdAt'];
+
 /** Where an item lives: root name, then map keys, with `*` for a position in an array or text. */
 type Path = readonly string[];
 
@@ -211,7 +213,13 @@ class UpdateCheck {
 		if (root === ROOTS.sides) {
 			if (!isId(key)) refuse(REJECT.invalidShape, 'side conversations are keyed by id');
 			if (sub === undefined) return this.checkSideRoot(item);
-			if (leaf === undefined) return this.checkMapField(item, path, sideFieldSchemas, ['participants', 'entries']);
+			if (leaf === undefined) {
+				// Who opened a side conversation, and when, is fixed once it exists.
+				if (SIDE_FIXED_FIELDS.includes(sub) && this.doc.share.get(ROOTS.sides)?._map.get(key)) {
+					refuse(REJECT.readOnlyField, `\`${sub}\` of a side conversation cannot change`);
+				}
+				return this.checkMapField(item, path, sideFieldSchemas, ['participants', 'entries']);
+			}
 			if (extra !== undefined || leaf !== '*') refuse(REJECT.invalidShape, 'unexpected nesting in a side conversation');
 			if (sub === 'entries') return this.checkAppend(item, offset, 'side');
 			if (sub === 'participants') return this.checkValues(item, participantSchema, 'participant');
@@ -266,7 +274,7 @@ class UpdateCheck {
 			return this.checkValues(item, tagSchema, 'tag');
 		}
 		if (sub !== undefined) refuse(REJECT.invalidShape, `ticket field \`${key}\` is not a type`);
-		if (!(key in ticketFieldSchemas)) refuse(REJECT.invalidField, `tickets have no field \`${key}\``);
+		if (!Object.hasOwn(ticketFieldSchemas, key)) refuse(REJECT.invalidField, `tickets have no field \`${key}\``);
 		const name = key as TicketFieldName;
 		if (!PEER_EDITABLE_FIELDS.includes(name)) refuse(REJECT.readOnlyField, `\`${name}\` is set by the server`);
 		if (this.isDeletedValue(item)) return;
@@ -291,8 +299,8 @@ class UpdateCheck {
 			if (this.replacesValue(item)) refuse(REJECT.notAppendOnly, `\`${key}\` cannot be replaced`);
 			return this.checkNewType(item, key === 'text' ? Y.Text : Y.Array, `\`${key}\``);
 		}
-		const schema = schemas[key];
-		if (!schema) refuse(REJECT.invalidField, `unknown field \`${key}\``);
+		const schema = Object.hasOwn(schemas, key) ? schemas[key] : undefined;
+		if (!schema) return refuse(REJECT.invalidField, `unknown field \`${key}\``);
 		if (this.isDeletedValue(item)) return;
 		const value = this.singleValue(item, key);
 		if (!schema.safeParse(value).success) refuse(REJECT.invalidField, `\`${key}\` cannot be ${JSON.stringify(value)}`);
