@@ -115,13 +115,20 @@ export const ticketUpdates = sqliteTable(
 	(t) => [index('ticket_updates_ticket_seq').on(t.ticketId, t.seq)]
 );
 
-/** A compacted document state: everything in the log up to `upToSeq`. */
-export const ticketSnapshots = sqliteTable('ticket_snapshots', {
-	ticketId: text('ticket_id').primaryKey(),
-	state: blob('state', { mode: 'buffer' }).notNull(),
-	upToSeq: integer('up_to_seq').notNull(),
-	createdAt: createdAt()
-});
+/**
+ * Compacted document states: everything in the log up to `upToSeq`. The two newest are kept,
+ * with the log rows after the older one, so a damaged snapshot can be rebuilt from the other.
+ */
+export const ticketSnapshots = sqliteTable(
+	'ticket_snapshots',
+	{
+		ticketId: text('ticket_id').notNull(),
+		upToSeq: integer('up_to_seq').notNull(),
+		state: blob('state', { mode: 'buffer' }).notNull(),
+		createdAt: createdAt()
+	},
+	(t) => [primaryKey({ columns: [t.ticketId, t.upToSeq] })]
+);
 
 /** What happened, per ticket and per user: the audit trail and the interaction history. */
 export const events = sqliteTable(
@@ -136,4 +143,20 @@ export const events = sqliteTable(
 		createdAt: createdAt()
 	},
 	(t) => [index('events_ticket').on(t.ticketId, t.id), index('events_user').on(t.userId, t.id)]
+);
+
+/** Log rows and snapshots that could not be read, set aside by `cli repair`: never deleted. */
+export const ticketQuarantine = sqliteTable(
+	'ticket_quarantine',
+	{
+		id: integer('id').primaryKey({ autoIncrement: true }),
+		ticketId: text('ticket_id').notNull(),
+		kind: text('kind', { enum: ['update', 'snapshot'] }).notNull(),
+		/** The log row's seq, or the snapshot's up_to_seq. */
+		seq: integer('seq').notNull(),
+		data: blob('data', { mode: 'buffer' }).notNull(),
+		error: text('error').notNull(),
+		quarantinedAt: integer('quarantined_at').notNull()
+	},
+	(t) => [index('ticket_quarantine_ticket').on(t.ticketId)]
 );

@@ -18,7 +18,7 @@ import { ROLES, SYSTEM, type Role } from './auth/principal';
 import { ConfigError, loadConfig } from './config';
 import { isApiError } from './errors';
 import type { Logger } from './log';
-import { reindexAll } from './reindex';
+import { reindexAll, reindexTicket } from './reindex';
 import { DEMO_PASSWORD, DEMO_USERS, seedIfEmpty } from './seed';
 import { createServices, type Services } from './services';
 
@@ -229,6 +229,26 @@ const commands: Command[] = [
 				for (const { id, error } of failed) err(`ticket ${id}: ${error.replace(/\s+/g, ' ')}`);
 				out(`Reindexed ${reindexed} ticket${reindexed === 1 ? '' : 's'}${failed.length ? `; ${failed.length} failed` : ''}.`);
 				return failed.length ? 1 : 0;
+			};
+		}
+	},
+	{
+		name: 'repair',
+		summary: 'make a damaged ticket loadable again from the log rows that can still be read',
+		positionals: ['<ticket-id>'],
+		options: {},
+		details: [
+			'Rows and a snapshot that cannot be read are moved to the ticket_quarantine table (kept, not deleted);',
+			'the rest is folded into a new snapshot and the ticket is reindexed. Run it while the server is stopped',
+			'or while nobody has the ticket open.'
+		],
+		prepare(_values, positionals) {
+			const ticketId = positionals[0];
+			return (services) => {
+				const report = services.log.repair(ticketId);
+				for (const q of report.quarantined) err(`set aside ${q.kind} ${q.seq}: ${q.error.replace(/\s+/g, ' ')}`);
+				reindexTicket(services, ticketId);
+				out(`Repaired ticket ${ticketId}: ${report.kept} log row${report.kept === 1 ? '' : 's'} kept, ${report.quarantined.length} set aside.`);
 			};
 		}
 	},

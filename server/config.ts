@@ -16,7 +16,9 @@ const schema = z.object({
 	/** Log rows a ticket may gather before they are folded into a snapshot. */
 	COMPACT_AFTER: z.coerce.number().int().min(1).default(200),
 	/** Largest websocket frame and HTTP body accepted, in bytes. */
-	MAX_MESSAGE_BYTES: z.coerce.number().int().min(64 * 1024).default(2 * 1024 * 1024)
+	MAX_MESSAGE_BYTES: z.coerce.number().int().min(64 * 1024).default(2 * 1024 * 1024),
+	/** Bytes that may wait to be sent to one websocket peer before it is dropped as not reading. */
+	SEND_BUFFER_BYTES: z.coerce.number().int().min(1024 * 1024).default(32 * 1024 * 1024)
 });
 
 export type Config = {
@@ -28,6 +30,7 @@ export type Config = {
 	logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 	compactAfter: number;
 	maxMessageBytes: number;
+	sendBufferBytes: number;
 };
 
 export class ConfigError extends Error {}
@@ -53,6 +56,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 		seed: c.SEED,
 		logLevel: c.LOG_LEVEL,
 		compactAfter: c.COMPACT_AFTER,
-		maxMessageBytes: c.MAX_MESSAGE_BYTES
+		maxMessageBytes: c.MAX_MESSAGE_BYTES,
+		sendBufferBytes: c.SEND_BUFFER_BYTES
 	};
 }

@@ -5,14 +5,15 @@
 import http from 'node:http';
 import type { Hocuspocus } from '@hocuspocus/server';
 import crossws from 'crossws/adapters/node';
+import type { Logger } from './log';
 
 type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
 
 export const COLLAB_PATH = '/collab';
 export const FORWARDED_PROTO = 'x-forwarded-proto';
 
-export function createHttpServer(hocuspocus: Hocuspocus, handler: NodeHandler, maxMessageBytes: number) {
-	const ws = collabUpgrade(hocuspocus, maxMessageBytes);
+export function createHttpServer(hocuspocus: Hocuspocus, handler: NodeHandler, limits: SocketLimits, logger: Logger) {
+	const ws = collabUpgrade(hocuspocus, limits, (bufferedBytes) => logger.warn({ bufferedBytes }, 'peer not reading: dropped'));
 	const server = http.createServer((req, res) => {
 		// adapter-node takes the protocol from this header (PROTOCOL_HEADER) and would assume
 		// https without it; a TLS-terminating proxy in front sets it to https.
@@ -33,14 +34,14 @@ export function createHttpServer(hocuspocus: Hocuspocus, handler: NodeHandler, m
 }
 
 /** The websocket side of `/collab`, also attached to Vite's dev server by the dev plugin. */
-export function collabUpgrade(hocuspocus: Hocuspocus, maxMessageBytes: number) {
-	type Peer = { websocket: unknown; request: Request; _hocuspocus?: ReturnType<Hocuspocus['handleConnection']> };
+export function collabUpgrade(hocuspocus: Hocuspocus, limits: SocketLimits, onDrop: (bufferedBytes: number) => void = () => {}) {
+	type Peer = { request: Request; _hocuspocus?: ReturnType<Hocuspocus['handleConnection']> };
 	return crossws({
-		serverOptions: { maxPayload: maxMessageBytes },
+		serverOptions: { maxPayload: limits.maxMessageBytes },
 		hooks: {
 			open(peer) {
 				const p = peer as unknown as Peer;
-				p._hocuspocus = hocuspocus.handleConnection(p.websocket as WebSocket, p.request);
+				p._hocuspocus = hocuspocus.handleConnection(boundedSocket(peer, limits.sendBufferBytes, onDrop), p.request);
 			},
 			message(peer, message) {
 				(peer as unknown as Peer)._hocuspocus?.handleMessage(message.uint8Array());
@@ -50,4 +51,36 @@ export function collabUpgrade(hocuspocus: Hocuspocus, maxMessageBytes: number) {
 			}
 		}
 	});
+}
+
+export interface SocketLimits {
+	maxMessageBytes: number;
+	/** Bytes waiting to be sent to one peer before it counts as not reading and is dropped. */
+	sendBufferBytes: number;
+}
+
+type CrosswsPeer = { websocket: { readyState?: number; send(data: Uint8Array): void; close(code?: number, reason?: string): void }; bufferedAmount: number; terminate(): void };
+
+/**
+ * The socket as Hocuspocus sees it, with a bound on what may wait to be sent: a peer that stops
+ * reading is dropped instead of making the server buffer without limit.
+ */
+function boundedSocket(peer: unknown, limit: number, onDrop: (bufferedBytes: number) => void) {
+	const p = peer as CrosswsPeer;
+	return {
+		get readyState() {
+			return p.websocket.readyState ?? WebSocket.CLOSED;
+		},
+		send(data: Uint8Array) {
+			if (p.bufferedAmount > limit) {
+				onDrop(p.bufferedAmount);
+				p.terminate();
+				return;
+			}
+			p.websocket.send(data);
+		},
+		close(code?: number, reason?: string) {
+			p.websocket.close(code, reason);
+		}
+	};
 }

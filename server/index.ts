@@ -21,7 +21,7 @@ const seeded = config.seed ? await seedIfEmpty(services) : false;
 provideServices(services);
 
 const { handler } = await loadSvelteKit(config);
-const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, handler, config.maxMessageBytes);
+const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, handler, config, logger);
 const url = await listen(server, config);
 handleShutdown(server, closeSockets, services);
 logger.info({ url, dataDir: config.dataDir, seeded }, 'listening');

@@ -22,7 +22,7 @@ export interface ReindexResult {
  * in one immediate transaction, so its row matches the log as of that moment.
  */
 export function reindexAll(services: Pick<Services, 'db' | 'log' | 'index'>): ReindexResult {
-	const { db, log, index } = services;
+	const { db, index } = services;
 	const ids = new Set(index.allIds());
 	for (const { id } of db.selectDistinct({ id: ticketUpdates.ticketId }).from(ticketUpdates).all()) ids.add(id);
 	for (const { id } of db.select({ id: ticketSnapshots.ticketId }).from(ticketSnapshots).all()) ids.add(id);
@@ -30,34 +30,43 @@ export function reindexAll(services: Pick<Services, 'db' | 'log' | 'index'>): Re
 	const result: ReindexResult = { reindexed: 0, failed: [] };
 	for (const id of [...ids].sort()) {
 		try {
-			db.transaction(
-				() => {
-					const doc = new Y.Doc();
-					try {
-						log.loadInto(id, doc);
-						// An empty log loads as an empty document: its row would be made-up defaults.
-						if (!isTicketDocument(doc)) throw new Error('no ticket document is stored under this id');
-						const previous = index.get(id);
-						// The rebuilt row keeps its place in "recently updated" lists: the time of the
-						// existing row, or for a missing one the ticket's last activity (as Tickets.record).
-						const fields = readFields(doc);
-						let activity = fields.createdAt;
-						for (const entry of entryIndex(doc).byId.values()) activity = Math.max(activity, entry.createdAt);
-						const updatedAt = Math.max(previous?.updatedAt ?? 0, activity) || Date.now();
-						// Removing the row first: the rebuild changes nothing in the document, so it must
-						// not record field changes (project() logs a difference from the old row as one).
-						if (previous) db.delete(tickets).where(eq(tickets.id, id)).run();
-						index.project(id, doc, 'system', updatedAt);
-					} finally {
-						doc.destroy();
-					}
-				},
-				{ behavior: 'immediate' }
-			);
+			reindexTicket(services, id);
 			result.reindexed++;
 		} catch (error) {
 			result.failed.push({ id, error: error instanceof Error ? error.message : String(error) });
 		}
 	}
 	return result;
+}
+
+/**
+ * Re-projects one ticket from its stored document. Safe while the server runs: the ticket is read
+ * and written in one immediate transaction, so its row matches the log as of that moment.
+ */
+export function reindexTicket(services: Pick<Services, 'db' | 'log' | 'index'>, id: string): void {
+	const { db, log, index } = services;
+	db.transaction(
+		() => {
+			const doc = new Y.Doc();
+			try {
+				log.loadInto(id, doc);
+				// An empty log loads as an empty document: its row would be made-up defaults.
+				if (!isTicketDocument(doc)) throw new Error('no ticket document is stored under this id');
+				const previous = index.get(id);
+				// The rebuilt row keeps its place in "recently updated" lists: the time of the
+				// existing row, or for a missing one the ticket's last activity (as Tickets.record).
+				const fields = readFields(doc);
+				let activity = fields.createdAt;
+				for (const entry of entryIndex(doc).byId.values()) activity = Math.max(activity, entry.createdAt);
+				const updatedAt = Math.max(previous?.updatedAt ?? 0, activity) || Date.now();
+				// Removing the row first: the rebuild changes nothing in the document, so it must
+				// not record field changes (project() logs a difference from the old row as one).
+				if (previous) db.delete(tickets).where(eq(tickets.id, id)).run();
+				index.project(id, doc, 'system', updatedAt);
+			} finally {
+				doc.destroy();
+			}
+		},
+		{ behavior: 'immediate' }
+	);
 }

@@ -4,6 +4,7 @@
  * closes the document for that peer with the reason and is recorded as an event.
  */
 import type { beforeSyncPayload, Extension } from '@hocuspocus/server';
+import * as Y from 'yjs';
 import { checkUpdate, parseTicketDocumentName, readFields } from '../../src/lib/ticket';
 import { actorOf } from '../auth/principal';
 import { writePolicy } from '../auth/policy';
@@ -32,8 +33,11 @@ export class Validate implements Extension {
 		if (type === SYNC_STEP_1) return;
 		const { principal } = context;
 		if (connection.readOnly) {
-			// Hocuspocus applies nothing from a read-only peer; a live write is refused outright.
-			if (type === UPDATE) throw this.refuse(documentName, actorOf(principal), REFUSE.readOnly, 'this connection is read-only');
+			// Hocuspocus applies nothing from a read-only peer; a write is refused outright, live or
+			// as offline edits in the handshake (the handshake of a peer with nothing new passes).
+			if (type === UPDATE || !Y.snapshotContainsUpdate(Y.snapshot(document), payload)) {
+				throw this.refuse(documentName, actorOf(principal), REFUSE.readOnly, 'this connection is read-only');
+			}
 			return;
 		}
 		if (payload.length > this.settings.maxUpdateBytes) {

@@ -21,6 +21,12 @@ export class DamagedTicketError extends Error {
 	readonly reason = 'ticket-damaged';
 }
 
+export interface RepairReport {
+	/** Log rows that were read and kept. */
+	kept: number;
+	quarantined: { kind: 'update' | 'snapshot'; seq: number; error: string }[];
+}
+
 export interface LoadedLog {
 	snapshot: Uint8Array | null;
 	/** Seq of the newest row contained in the returned state. */
@@ -28,22 +34,26 @@ export interface LoadedLog {
 	updates: Uint8Array[];
 }
 
+type SnapshotRow = { state: Buffer; up_to_seq: number };
+
 export class TicketLog {
 	private readonly insert: Database.Statement<[string, Buffer, number, string]>;
-	private readonly selectSnapshot: Database.Statement<[string], { state: Buffer; up_to_seq: number }>;
+	private readonly selectSnapshots: Database.Statement<[string], SnapshotRow>;
 	private readonly selectRows: Database.Statement<[string, number], { seq: number; data: Buffer }>;
-	private readonly upsertSnapshot: Database.Statement<[string, Buffer, number, number]>;
+	private readonly upsertSnapshot: Database.Statement<[string, number, Buffer, number]>;
+	private readonly deleteSnapshotsBefore: Database.Statement<[string, number]>;
 	private readonly deleteRows: Database.Statement<[string, number]>;
 	private readonly countRows: Database.Statement<[string, number], { n: number }>;
 
 	constructor(private readonly sqlite: Database.Database) {
 		this.insert = sqlite.prepare('INSERT INTO ticket_updates (ticket_id, data, received_at, actor) VALUES (?, ?, ?, ?)');
-		this.selectSnapshot = sqlite.prepare('SELECT state, up_to_seq FROM ticket_snapshots WHERE ticket_id = ?');
+		this.selectSnapshots = sqlite.prepare('SELECT state, up_to_seq FROM ticket_snapshots WHERE ticket_id = ? ORDER BY up_to_seq DESC');
 		this.selectRows = sqlite.prepare('SELECT seq, data FROM ticket_updates WHERE ticket_id = ? AND seq > ? ORDER BY seq');
 		this.upsertSnapshot = sqlite.prepare(
-			`INSERT INTO ticket_snapshots (ticket_id, state, up_to_seq, created_at) VALUES (?, ?, ?, ?)
-			 ON CONFLICT (ticket_id) DO UPDATE SET state = excluded.state, up_to_seq = excluded.up_to_seq, created_at = excluded.created_at`
+			`INSERT INTO ticket_snapshots (ticket_id, up_to_seq, state, created_at) VALUES (?, ?, ?, ?)
+			 ON CONFLICT (ticket_id, up_to_seq) DO UPDATE SET state = excluded.state, created_at = excluded.created_at`
 		);
+		this.deleteSnapshotsBefore = sqlite.prepare('DELETE FROM ticket_snapshots WHERE ticket_id = ? AND up_to_seq < ?');
 		this.deleteRows = sqlite.prepare('DELETE FROM ticket_updates WHERE ticket_id = ? AND seq <= ?');
 		this.countRows = sqlite.prepare('SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ? AND seq > ?');
 	}
@@ -59,7 +69,7 @@ export class TicketLog {
 	}
 
 	read(ticketId: string): LoadedLog {
-		const snapshot = this.selectSnapshot.get(ticketId);
+		const [snapshot] = this.selectSnapshots.all(ticketId);
 		const rows = this.selectRows.all(ticketId, snapshot?.up_to_seq ?? 0);
 		return {
 			snapshot: snapshot ? new Uint8Array(snapshot.state) : null,
@@ -86,18 +96,77 @@ export class TicketLog {
 		return log.lastSeq;
 	}
 
+	/**
+	 * Makes a damaged ticket loadable again from what can be read: rows and a snapshot that fail
+	 * to decode or apply are moved to `ticket_quarantine` (kept, never deleted), and the rest is
+	 * folded into a new snapshot. Returns what was kept and what was set aside.
+	 */
+	repair(ticketId: string): RepairReport {
+		const report: RepairReport = { kept: 0, quarantined: [] };
+		const quarantine = this.sqlite.prepare(
+			'INSERT INTO ticket_quarantine (ticket_id, kind, seq, data, error, quarantined_at) VALUES (?, ?, ?, ?, ?, ?)'
+		);
+		const setAside = (kind: 'update' | 'snapshot', seq: number, data: Buffer, error: string) => {
+			quarantine.run(ticketId, kind, seq, data, error, Date.now());
+			report.quarantined.push({ kind, seq, error });
+		};
+		let doc = new Y.Doc();
+		this.sqlite.transaction(() => {
+			// The newest snapshot that can be read, else the log from its start.
+			let base = 0;
+			for (const snapshot of this.selectSnapshots.all(ticketId)) {
+				const candidate = new Y.Doc();
+				const error = applyReadable(candidate, snapshot.state);
+				if (!error) {
+					doc = candidate;
+					base = snapshot.up_to_seq;
+					break;
+				}
+				setAside('snapshot', snapshot.up_to_seq, snapshot.state, error);
+				this.sqlite.prepare('DELETE FROM ticket_snapshots WHERE ticket_id = ? AND up_to_seq = ?').run(ticketId, snapshot.up_to_seq);
+			}
+			let lastSeq = base;
+			for (const row of this.selectRows.all(ticketId, base)) {
+				lastSeq = row.seq;
+				const error = applyReadable(doc, row.data);
+				if (error) {
+					setAside('update', row.seq, row.data, error);
+					this.sqlite.prepare('DELETE FROM ticket_updates WHERE seq = ?').run(row.seq);
+				} else report.kept++;
+			}
+			this.compact(ticketId, Y.encodeStateAsUpdate(doc), lastSeq);
+		})();
+		doc.destroy();
+		return report;
+	}
+
 	rowsAfter(ticketId: string, seq: number): number {
 		return this.countRows.get(ticketId, seq)!.n;
 	}
 
 	/**
 	 * Folds the log into a snapshot in one transaction. `state` must contain every row up to
-	 * `upToSeq`; only those rows are removed.
+	 * `upToSeq`. The previous snapshot stays, with the rows after it, so that a damaged snapshot
+	 * can be rebuilt; anything older goes.
 	 */
 	compact(ticketId: string, state: Uint8Array, upToSeq: number): void {
 		this.sqlite.transaction(() => {
-			this.upsertSnapshot.run(ticketId, Buffer.from(state), upToSeq, Date.now());
-			this.deleteRows.run(ticketId, upToSeq);
+			const previous = this.selectSnapshots.all(ticketId).find((s) => s.up_to_seq < upToSeq);
+			this.upsertSnapshot.run(ticketId, upToSeq, Buffer.from(state), Date.now());
+			if (!previous) return;
+			this.deleteSnapshotsBefore.run(ticketId, previous.up_to_seq);
+			this.deleteRows.run(ticketId, previous.up_to_seq);
 		})();
+	}
+}
+
+/** Applies `data` to `doc` unless it cannot be read; returns the error, if any. */
+function applyReadable(doc: Y.Doc, data: Uint8Array): string | null {
+	try {
+		Y.decodeUpdate(data); // decoding first: what cannot be read is not half applied
+		Y.applyUpdate(doc, data);
+		return null;
+	} catch (error) {
+		return (error as Error).message || String(error);
 	}
 }

@@ -89,7 +89,10 @@ describe('acknowledged means stored', () => {
 		expect(entries).toHaveLength(551);
 		assertExactlyOnce(entries, [...providerIds, ...httpIds]);
 		// The log was folded into snapshots along the way, and nothing was lost by it.
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM ticket_snapshots WHERE ticket_id = ?', ticketId)).toBe(1);
+		const snapshots = countRows(dataDir, 'SELECT count(*) AS n FROM ticket_snapshots WHERE ticket_id = ?', ticketId);
+		expect(snapshots).toBeGreaterThanOrEqual(1);
+		expect(snapshots).toBeLessThanOrEqual(2);
+		expect(countRows(dataDir, 'SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ?', ticketId)).toBeLessThan(100);
 	});
 
 	it('a restart reproduces the document exactly, after SIGKILL and after SIGTERM', async () => {

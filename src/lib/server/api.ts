@@ -24,8 +24,13 @@ export async function api(run: () => Promise<Response> | Response): Promise<Resp
 	} catch (error) {
 		// Thrown by the server's modules, which this bundle does not share: matched by name.
 		if (isApiError(error)) return errorResponse(error);
-		const name = (error as Error | null)?.name;
-		if (name === 'StorageError') return errorResponse(new ApiError(503, 'storage_unavailable', 'the change could not be stored; nothing was saved'));
+		const { name, reason } = (error ?? {}) as { name?: string; reason?: string };
+		if (name === 'StorageError' || reason === 'storage-unavailable') {
+			return errorResponse(new ApiError(503, 'storage_unavailable', 'the change could not be stored; nothing was saved'));
+		}
+		if (reason === 'ticket-damaged') {
+			return errorResponse(new ApiError(503, 'ticket_damaged', 'this ticket could not be loaded; an admin can run `cli repair` on it'));
+		}
 		if (name === 'DuplicateEntryError') return errorResponse(new ApiError(409, 'duplicate_entry', (error as Error).message, 'id'));
 		throw error;
 	}
