@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { ZodError } from 'zod';
+import { sendDraft, setDraftOptions } from '../../src/lib/ticket';
 import {
 	addDraftAuthor,
 	addTag,
@@ -531,10 +532,33 @@ describe('fields, tags, side conversations and drafts', () => {
 		const replica = replicaOf(doc, 2);
 		draftText(replica, 'D1', { channel: 'email', visibility: 'public' }).delete(5, 6);
 		Y.applyUpdate(doc, Y.encodeStateAsUpdate(replica, Y.encodeStateVector(doc)));
-		expect(readDrafts(doc)).toEqual([{ id: 'D1', text: 'Hello', channel: 'email', visibility: 'public', authors: ['agent-1', 'agent-2'] }]);
+		expect(readDrafts(doc)).toEqual([{ id: 'D1', text: 'Hello', channel: 'email', visibility: 'public', authors: ['agent-1', 'agent-2'], createdAt: expect.any(Number) }]);
 
 		deleteDraft(replica, 'D1');
 		Y.applyUpdate(doc, Y.encodeStateAsUpdate(replica, Y.encodeStateVector(doc)));
 		expect(readDrafts(doc)).toEqual([]);
+	});
+});
+
+describe('sending a draft', () => {
+	it('appends one entry with the draft id, removes the draft, and sends nothing on a repeat', () => {
+		const doc = new Y.Doc();
+		initTicket(doc, { subject: 's', status: 'open', priority: 'normal', assigneeId: null, groupId: null, requesterId: 'c1', channel: 'email', createdAt: 1, tags: [] });
+		draftText(doc, 'D1', { channel: 'email', visibility: 'public' }).insert(0, '  Thanks, all fixed.  ');
+		setDraftOptions(doc, 'D1', { channel: 'chat' });
+		const sent = sendDraft(doc, 'D1', { type: 'agent', id: 'a1' }, 1000);
+		expect(sent).toEqual({ id: 'D1', kind: 'message', channel: 'chat', direction: 'out', visibility: 'public', authorType: 'agent', authorId: 'a1', body: 'Thanks, all fixed.', createdAt: 1000 });
+		expect(readDrafts(doc)).toEqual([]);
+		expect(sendDraft(doc, 'D1', { type: 'agent', id: 'a1' })).toBeNull();
+		expect(readEntries(doc).filter((e) => e.id === 'D1')).toHaveLength(1);
+	});
+
+	it('sends an internal draft as a note, and an empty draft not at all', () => {
+		const doc = new Y.Doc();
+		draftText(doc, 'N1', { channel: 'email', visibility: 'internal' }).insert(0, 'Checked the logs');
+		expect(sendDraft(doc, 'N1', { type: 'agent', id: 'a1' }, 5)).toMatchObject({ kind: 'note', channel: 'internal', visibility: 'internal' });
+		draftText(doc, 'E1', { channel: 'email', visibility: 'public' }).insert(0, '   ');
+		expect(sendDraft(doc, 'E1', { type: 'agent', id: 'a1' })).toBeNull();
+		expect(readDrafts(doc).map((d) => d.id)).toEqual(['E1']);
 	});
 });

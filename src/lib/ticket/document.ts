@@ -6,6 +6,7 @@
 import * as Y from 'yjs';
 import { writeVarUint } from 'lib0/encoding';
 import {
+	draftFieldSchemas,
 	entrySchema,
 	tagSchema,
 	ticketFieldSchemas,
@@ -322,17 +323,19 @@ export function setSideStatus(doc: Y.Doc, sideId: string, status: 'open' | 'clos
 export interface DraftInfo {
 	id: string;
 	text: string;
-	channel: string;
-	visibility: string;
+	channel: Entry['channel'];
+	visibility: Entry['visibility'];
 	authors: string[];
+	createdAt: number;
+}
+
+export interface DraftOptions {
+	channel: Entry['channel'];
+	visibility: Entry['visibility'];
 }
 
 /** The draft's shared text, creating the draft when it does not exist yet. */
-export function draftText(
-	doc: Y.Doc,
-	draftId: string,
-	init: { channel: Entry['channel']; visibility: Entry['visibility'] }
-): Y.Text {
+export function draftText(doc: Y.Doc, draftId: string, init: DraftOptions): Y.Text {
 	const drafts = draftsMap(doc);
 	let draft = drafts.get(draftId);
 	if (!draft) {
@@ -342,11 +345,24 @@ export function draftText(
 			drafts.set(draftId, created);
 			created.set('channel', init.channel);
 			created.set('visibility', init.visibility);
+			created.set('createdAt', Date.now());
 			created.set('authors', new Y.Array<string>());
 			created.set('text', new Y.Text());
 		});
 	}
 	return draft.get('text') as Y.Text;
+}
+
+/** Changes where a draft will go (public reply or internal note, and on which channel). */
+export function setDraftOptions(doc: Y.Doc, draftId: string, options: Partial<DraftOptions>): void {
+	const draft = draftsMap(doc).get(draftId);
+	if (!draft) return;
+	doc.transact(() => {
+		if (options.channel && draft.get('channel') !== options.channel) draft.set('channel', draftFieldSchemas.channel.parse(options.channel));
+		if (options.visibility && draft.get('visibility') !== options.visibility) {
+			draft.set('visibility', draftFieldSchemas.visibility.parse(options.visibility));
+		}
+	});
 }
 
 export function addDraftAuthor(doc: Y.Doc, draftId: string, authorId: string): void {
@@ -355,13 +371,44 @@ export function addDraftAuthor(doc: Y.Doc, draftId: string, authorId: string): v
 }
 
 export function readDrafts(doc: Y.Doc): DraftInfo[] {
-	return [...draftsMap(doc).entries()].map(([id, map]) => ({
-		id,
-		text: (map.get('text') as Y.Text | undefined)?.toString() ?? '',
-		channel: map.get('channel') as string,
-		visibility: map.get('visibility') as string,
-		authors: (map.get('authors') as Y.Array<string> | undefined)?.toArray() ?? []
-	}));
+	return [...draftsMap(doc).entries()]
+		.map(([id, map]) => ({
+			id,
+			text: (map.get('text') as Y.Text | undefined)?.toString() ?? '',
+			channel: map.get('channel') as Entry['channel'],
+			visibility: map.get('visibility') as Entry['visibility'],
+			authors: (map.get('authors') as Y.Array<string> | undefined)?.toArray() ?? [],
+			createdAt: (map.get('createdAt') as number | undefined) ?? 0
+		}))
+		.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * Sends a draft: appends it as an entry whose id is the draft's id and removes the draft, in one
+ * transaction. A draft already sent (a double click, a retry) sends nothing: returns null.
+ */
+export function sendDraft(doc: Y.Doc, draftId: string, author: { type: 'agent'; id: string }, now = Date.now()): Entry | null {
+	if (entryIndex(doc).byId.has(draftId)) return null;
+	const draft = draftsMap(doc).get(draftId);
+	const body = (draft?.get('text') as Y.Text | undefined)?.toString().trim();
+	if (!draft || !body) return null;
+	const visibility = draft.get('visibility') as Entry['visibility'];
+	const entry: Entry = {
+		id: draftId,
+		kind: visibility === 'internal' ? 'note' : 'message',
+		channel: visibility === 'internal' ? 'internal' : (draft.get('channel') as Entry['channel']),
+		visibility,
+		authorType: author.type,
+		authorId: author.id,
+		body,
+		createdAt: now
+	};
+	if (visibility === 'public') entry.direction = 'out';
+	doc.transact(() => {
+		appendEntry(doc, entry);
+		draftsMap(doc).delete(draftId);
+	});
+	return entry;
 }
 
 export function deleteDraft(doc: Y.Doc, draftId: string): void {

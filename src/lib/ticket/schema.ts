@@ -136,5 +136,7 @@ export const participantSchema = z.string().min(1).max(320);
 /** Scalar fields of a draft's map; `text` is a Y.Text, `authors` a nested Y.Array of ids. */
 export const draftFieldSchemas = {
 	channel: z.enum(CHANNELS),
-	visibility: z.enum(VISIBILITIES)
+	visibility: z.enum(VISIBILITIES),
+	/** When the draft was started: replies warn about customer messages that arrived since. */
+	createdAt: z.number().int().nonnegative()
 } as const;
