@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type { MacroActions } from '../src/lib/api/schemas';
 
 const createdAt = () => integer('created_at').notNull();
 
@@ -160,3 +161,16 @@ export const ticketQuarantine = sqliteTable(
 	},
 	(t) => [index('ticket_quarantine_ticket').on(t.ticketId)]
 );
+
+/** Canned replies: text an agent inserts into a draft, with field changes to apply alongside. */
+export const macros = sqliteTable('macros', {
+	id: text('id').primaryKey(),
+	title: text('title').notNull(),
+	body: text('body').notNull(),
+	/** JSON `{status?, priority?, addTags?, visibility?}`, checked by macroActionsSchema. */
+	actions: text('actions', { mode: 'json' }).$type<MacroActions>().notNull(),
+	/** Who wrote it: `user:<id>` or `system`. */
+	createdBy: text('created_by').notNull(),
+	createdAt: createdAt(),
+	updatedAt: integer('updated_at').notNull()
+});

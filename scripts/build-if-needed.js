@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const output = path.join(root, 'build', 'handler.js');
-const inputs = ['src', 'static', 'svelte.config.js', 'vite.config.ts', 'package-lock.json'];
+// The app bundles some server/ modules (errors, types) as well as its own sources.
+const inputs = ['src', 'server', 'static', 'svelte.config.js', 'vite.config.ts', 'package-lock.json'];
 
 /** @param {string} target @returns {number} */
 function newest(target) {

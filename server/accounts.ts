@@ -1,5 +1,5 @@
 /** Users and groups. Passwords are hashed here and never leave this module. */
-import { eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { newId } from '../src/lib/ticket';
 import { groups, userGroups, users } from '../drizzle/schema';
 import type { Db } from './storage/database';
@@ -104,11 +104,13 @@ export class Accounts {
 		return this.db.select({ id: userGroups.groupId }).from(userGroups).where(eq(userGroups.userId, userId)).all().map((r) => r.id);
 	}
 
+	/** Every user, by name. */
 	listUsers(): PublicUser[] {
-		return this.db.select({ id: users.id }).from(users).all().map((r) => this.get(r.id)!);
+		return this.db.select({ id: users.id }).from(users).orderBy(asc(users.name), asc(users.id)).all().map((r) => this.get(r.id)!);
 	}
 
+	/** Every group, by name. */
 	listGroups() {
-		return this.db.select().from(groups).all();
+		return this.db.select().from(groups).orderBy(asc(groups.name)).all();
 	}
 }

@@ -1,7 +1,8 @@
 /**
- * Demo data for an empty database: an admin, a supervisor, agents in two groups, and tickets
- * across every channel (server/seed-tickets.ts), the Maggie refund story among them.
+ * Demo data for an empty database: an admin, a supervisor, agents in two groups, tickets across
+ * every channel (server/seed-tickets.ts), the Maggie refund story among them, and macros.
  */
+import type { MacroInput } from '../src/lib/api/schemas';
 import { users } from '../drizzle/schema';
 import { SYSTEM } from './auth/principal';
 import { demoTickets } from './seed-tickets';
@@ -18,6 +19,29 @@ export const DEMO_USERS = [
 	{ email: 'dana@tandem.local', name: 'Dana Agent', role: 'agent', groups: ['Technical', 'Billing'] }
 ] as const;
 
+export const DEMO_MACROS: MacroInput[] = [
+	{
+		title: 'Refund issued',
+		body: "I've issued your refund. It usually shows on your statement within 5–10 business days. I'll keep this ticket open until you confirm it arrived.",
+		actions: { status: 'pending', addTags: ['refund'] }
+	},
+	{
+		title: 'Ask for order number',
+		body: 'Thanks for reaching out! Could you send me your order number (it starts with # and is in your confirmation email)? Then I can look into this right away.',
+		actions: { status: 'pending' }
+	},
+	{
+		title: 'Solved — thanks',
+		body: "Glad we could sort this out! I'm marking this as solved; just reply if anything else comes up and it will reopen.",
+		actions: { status: 'solved' }
+	},
+	{
+		title: 'Escalate to Technical',
+		body: 'Escalating to Technical: the customer has tried the usual steps and the problem persists. Steps to reproduce and account details are above.',
+		actions: { visibility: 'internal', priority: 'high', addTags: ['escalated'] }
+	}
+];
+
 /** Seeds demo users and tickets when the database has no users; true when it seeded. */
 export async function seedIfEmpty(services: Services): Promise<boolean> {
 	if (services.db.select({ id: users.id }).from(users).limit(1).get()) return false;
@@ -26,7 +50,7 @@ export async function seedIfEmpty(services: Services): Promise<boolean> {
 }
 
 export async function seed(services: Services): Promise<void> {
-	const { accounts, customers, tickets } = services;
+	const { accounts, customers, tickets, macros } = services;
 	const userIds: Record<string, string> = {};
 	for (const user of DEMO_USERS) {
 		const created = await accounts.createUser({ ...user, groups: [...user.groups], password: DEMO_PASSWORD });
@@ -36,6 +60,7 @@ export async function seed(services: Services): Promise<void> {
 	for (const ticket of demoTickets({ now: Date.now(), userIds, groupIds, customers })) {
 		tickets.record(ticket, SYSTEM);
 	}
+	for (const macro of DEMO_MACROS) macros.create(macro, SYSTEM);
 	services.logger.info({ users: DEMO_USERS.length }, 'seeded demo data');
 }
 

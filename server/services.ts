@@ -1,7 +1,7 @@
 /**
- * Tandem's services for one process: database, accounts, auth, tickets, realtime. The SvelteKit
- * endpoints reach them through `globalThis` (src/lib/server/tandem.ts), the same object in
- * production (server/index.ts) and in `npm run dev` (the Vite plugin).
+ * Tandem's services for one process: database, accounts, auth, tickets, macros, realtime. The
+ * SvelteKit endpoints reach them through `globalThis` (src/lib/server/tandem.ts), the same object
+ * in production (server/index.ts) and in `npm run dev` (the Vite plugin).
  */
 import { Accounts } from './accounts';
 import { Auth } from './auth';
@@ -12,6 +12,7 @@ import type { Config } from './config';
 import { Customers } from './customers';
 import { Events } from './events';
 import type { Logger } from './log';
+import { Macros } from './macros';
 import { openDatabase } from './storage/database';
 import { TicketLog } from './storage/ticket-log';
 import { TicketIndex } from './ticket-index';
@@ -36,7 +37,8 @@ export function createServices(config: Config, logger: Logger) {
 		canHoldTickets: (userId: string) => accounts.canHoldTickets(userId)
 	});
 	const tickets = new Tickets(db, log, index, customers, accounts, events, collab.documents);
-	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, collab };
+	const macros = new Macros(db, events);
+	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab };
 }
 
 export type Services = ReturnType<typeof createServices>;

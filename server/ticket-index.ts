@@ -2,26 +2,32 @@
  * The ticket index: one row per ticket, projected from its document, for lists, filters and
  * search. Derived data: `cli reindex` rebuilds it from the documents.
  */
-import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, isNull, notInArray, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { z } from 'zod';
 import type * as Y from 'yjs';
-import { entryIndex, readFields, type TicketFields } from '../src/lib/ticket';
+import { entryIndex, PRIORITIES, readFields, type Priority, type Status, type TicketFields } from '../src/lib/ticket';
+import { RECENT_MS, TICKET_SORTS, VIEW_IDS, type TicketSort, type ViewId } from '../src/lib/api/views';
 import { events, tickets } from '../drizzle/schema';
+import type { Principal, UserPrincipal } from './auth/principal';
 import { ApiError } from './errors';
 import type { Db } from './storage/database';
 
 export type TicketRow = typeof tickets.$inferSelect;
 
+/** Told of every index row written, once its transaction has committed. */
+export type TicketChangeListener = (row: TicketRow) => void;
+
 const PREVIEW_LENGTH = 160;
 
-/** Which tickets a caller may see (mirrors ticketAccess in auth/policy.ts). */
-export type Visibility = { all: true } | { channels: string[] } | { userId: string; groupIds: string[] };
-
 export interface TicketFilters {
-	visibility: Visibility;
+	/** Whose list: only tickets this principal may see are listed. */
+	viewer: Principal;
+	view?: ViewId;
 	status?: string;
 	assigneeId?: string;
 	groupId?: string;
 	q?: string;
+	sort: TicketSort;
 	limit: number;
 	cursor?: string;
 }
@@ -30,7 +36,23 @@ export interface TicketFilters {
 const TRACKED_FIELDS = ['subject', 'status', 'priority', 'assigneeId', 'groupId'] as const;
 
 export class TicketIndex {
+	private readonly listeners = new Set<TicketChangeListener>();
+
 	constructor(private readonly db: Db) {}
+
+	/**
+	 * Calls `listener` with each row written from now on, after its transaction committed. A
+	 * listener that throws is unsubscribed: one broken subscriber cannot stop the projection.
+	 */
+	onChange(listener: TicketChangeListener): () => void {
+		this.listeners.add(listener);
+		return () => this.listeners.delete(listener);
+	}
+
+	/** How many listeners are subscribed (streams open): a leak shows here. */
+	listenerCount(): number {
+		return this.listeners.size;
+	}
 
 	get(id: string): TicketRow | null {
 		return this.db.select().from(tickets).where(eq(tickets.id, id)).get() ?? null;
@@ -78,16 +100,13 @@ export class TicketIndex {
 				}
 			}
 		});
+		this.announce(row);
 		return row;
 	}
 
 	list(filters: TicketFilters): { tickets: TicketRow[]; next: string | null } {
-		const conditions: SQL[] = [];
-		const v = filters.visibility;
-		if ('channels' in v) conditions.push(inArray(tickets.channel, v.channels));
-		if ('userId' in v) {
-			conditions.push(or(eq(tickets.assigneeId, v.userId), isNull(tickets.groupId), inArray(tickets.groupId, v.groupIds))!);
-		}
+		const conditions: (SQL | undefined)[] = [visibleTo(filters.viewer)];
+		if (filters.view) conditions.push(viewCondition(filters.view, filters.viewer));
 		if (filters.status) conditions.push(eq(tickets.status, filters.status));
 		if (filters.assigneeId) conditions.push(eq(tickets.assigneeId, filters.assigneeId));
 		if (filters.groupId) conditions.push(eq(tickets.groupId, filters.groupId));
@@ -97,36 +116,145 @@ export class TicketIndex {
 				or(sql`${tickets.subject} LIKE ${pattern} ESCAPE '\\'`, sql`${tickets.lastPublicPreview} LIKE ${pattern} ESCAPE '\\'`)!
 			);
 		}
-		const cursor = filters.cursor ? decodeCursor(filters.cursor) : null;
-		if (cursor) {
-			conditions.push(or(lt(tickets.updatedAt, cursor.updatedAt), and(eq(tickets.updatedAt, cursor.updatedAt), lt(tickets.id, cursor.id)))!);
+		// Keyset pagination: every order ends with the id, so the key of the last row listed says
+		// exactly where the next page starts, and rows written in between neither repeat nor vanish.
+		const keys = [...ORDERS[filters.sort].keys, tickets.id];
+		if (filters.cursor) {
+			const after = decodeCursor(filters.cursor, filters.sort).map((value) => sql`${value}`);
+			conditions.push(sql`(${sql.join(keys, sql`, `)}) < (${sql.join(after, sql`, `)})`);
 		}
 		const rows = this.db
 			.select()
 			.from(tickets)
-			.where(conditions.length ? and(...conditions) : undefined)
-			.orderBy(desc(tickets.updatedAt), desc(tickets.id))
+			.where(and(...conditions))
+			.orderBy(...keys.map((key) => desc(key)))
 			.limit(filters.limit + 1)
 			.all();
 		const page = rows.slice(0, filters.limit);
 		const last = page[page.length - 1];
-		return { tickets: page, next: rows.length > filters.limit && last ? encodeCursor(last) : null };
+		return { tickets: page, next: rows.length > filters.limit && last ? encodeCursor(filters.sort, last) : null };
+	}
+
+	/** How many tickets each view holds for `viewer`, counted in one query. */
+	countViews(viewer: Principal): Record<ViewId, number> {
+		const now = Date.now();
+		const counts = Object.fromEntries(
+			VIEW_IDS.map((view) => [view, sql<number>`count(*) FILTER (WHERE ${viewCondition(view, viewer, now)})`])
+		);
+		return this.db.select(counts).from(tickets).where(visibleTo(viewer)).get() as Record<ViewId, number>;
+	}
+
+	/** A requester's tickets that `viewer` may see, most recently updated first. */
+	ofRequester(requesterId: string, viewer: Principal, limit: number) {
+		return this.db
+			.select({ id: tickets.id, subject: tickets.subject, status: tickets.status, channel: tickets.channel, updatedAt: tickets.updatedAt })
+			.from(tickets)
+			.where(and(eq(tickets.requesterId, requesterId), visibleTo(viewer)))
+			.orderBy(desc(tickets.updatedAt), desc(tickets.id))
+			.limit(limit)
+			.all();
 	}
 
 	allIds(): string[] {
 		return this.db.select({ id: tickets.id }).from(tickets).all().map((r) => r.id);
 	}
+
+	/**
+	 * Tells the listeners of a row just written. Inside a caller's transaction (a new ticket, a
+	 * reindex) they hear of it once that transaction has committed: better-sqlite3 transactions
+	 * are synchronous, so by the next microtask it has, or has rolled back and the row is not there.
+	 */
+	private announce(row: TicketRow): void {
+		if (!this.listeners.size) return;
+		if (!this.db.$client.inTransaction) return this.emit(row);
+		queueMicrotask(() => {
+			const stored = this.get(row.id);
+			if (stored && stored.updatedAt === row.updatedAt && sameProjection(stored, row)) this.emit(stored);
+		});
+	}
+
+	private emit(row: TicketRow): void {
+		for (const listener of [...this.listeners]) {
+			try {
+				listener(row);
+			} catch {
+				this.listeners.delete(listener);
+			}
+		}
+	}
 }
 
-function encodeCursor(row: TicketRow): string {
-	return Buffer.from(`${row.updatedAt}:${row.id}`).toString('base64url');
+/** Which tickets `viewer` may see: the rule of ticketAccess (auth/policy.ts) as a query condition. */
+function visibleTo(viewer: Principal): SQL | undefined {
+	if (viewer.kind === 'bot') return inArray(tickets.channel, viewer.channels);
+	if (viewer.kind === 'user' && viewer.role === 'agent') return or(eq(tickets.assigneeId, viewer.id), inGroupsOf(viewer));
+	return undefined;
 }
 
-function decodeCursor(cursor: string): { updatedAt: number; id: string } {
-	const [time, id] = Buffer.from(cursor, 'base64url').toString().split(':');
-	const updatedAt = Number(time);
-	if (!id || !Number.isSafeInteger(updatedAt)) throw new ApiError(400, 'invalid_field', 'cursor: not a cursor from this API', 'cursor');
-	return { updatedAt, id };
+/** Tickets of one of the user's groups, or of no group. */
+const inGroupsOf = (user: UserPrincipal) => or(isNull(tickets.groupId), inArray(tickets.groupId, user.groupIds))!;
+
+const OPEN: Status[] = ['new', 'open'];
+const WAITING: Status[] = ['pending', 'hold'];
+const DONE: Status[] = ['solved', 'closed'];
+
+/**
+ * What each workspace view matches, for the list and the counts alike. Always combined with
+ * visibleTo(viewer): a view never shows a ticket its viewer may not see.
+ */
+export function viewCondition(view: ViewId, viewer: Principal, now = Date.now()): SQL {
+	switch (view) {
+		case 'mine':
+			return viewer.kind === 'user' ? and(eq(tickets.assigneeId, viewer.id), notInArray(tickets.status, DONE))! : sql`0`;
+		case 'unassigned': {
+			const unassigned = and(isNull(tickets.assigneeId), notInArray(tickets.status, DONE))!;
+			// Agents see the queue of their groups; admins, supervisors and bots every unassigned ticket they may see.
+			return viewer.kind === 'user' && viewer.role === 'agent' ? and(unassigned, inGroupsOf(viewer))! : unassigned;
+		}
+		case 'open':
+			return inArray(tickets.status, OPEN);
+		case 'pending':
+			return inArray(tickets.status, WAITING);
+		case 'solved':
+			return inArray(tickets.status, DONE);
+		case 'recent':
+			return gte(tickets.updatedAt, now - RECENT_MS);
+	}
+}
+
+/** urgent 3, high 2, normal 1, low 0: the order of PRIORITIES. */
+const PRIORITY_RANK = sql<number>`CASE ${tickets.priority} ${sql.join(
+	PRIORITIES.map((priority, rank) => sql`WHEN ${priority} THEN ${rank}`),
+	sql` `
+)} ELSE -1 END`;
+
+/** Each list order's sort keys (all descending, the id last as a tie-break) and their values for a row. */
+const ORDERS: Record<TicketSort, { keys: SQLWrapper[]; of: (row: TicketRow) => number[] }> = {
+	updated: { keys: [tickets.updatedAt], of: (row) => [row.updatedAt] },
+	created: { keys: [tickets.createdAt], of: (row) => [row.createdAt] },
+	priority: { keys: [PRIORITY_RANK, tickets.updatedAt], of: (row) => [PRIORITIES.indexOf(row.priority as Priority), row.updatedAt] }
+};
+
+/** A cursor names its order and the sort key of the last row listed: `[sort, [key…], id]`. */
+const cursorSchema = z.tuple([z.enum(TICKET_SORTS), z.array(z.number().int()), z.string().min(1)]);
+
+function encodeCursor(sort: TicketSort, row: TicketRow): string {
+	return Buffer.from(JSON.stringify([sort, ORDERS[sort].of(row), row.id])).toString('base64url');
+}
+
+/** The sort key values a cursor continues after, with the id last. */
+function decodeCursor(cursor: string, sort: TicketSort): (number | string)[] {
+	let decoded: unknown;
+	try {
+		decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+	} catch {
+		decoded = null;
+	}
+	const parsed = cursorSchema.safeParse(decoded);
+	if (!parsed.success || parsed.data[0] !== sort || parsed.data[1].length !== ORDERS[sort].keys.length) {
+		throw new ApiError(400, 'invalid_field', `cursor: not a cursor from this API for sort=${sort}`, 'cursor');
+	}
+	return [...parsed.data[1], parsed.data[2]];
 }
 
 function preview(body: string): string {

@@ -19,6 +19,7 @@ import {
 	type Priority,
 	type TicketFields
 } from '../src/lib/ticket';
+import { VIEW_IDS, VIEW_NAMES, type TicketSort, type ViewId } from '../src/lib/api/views';
 import type { Accounts } from './accounts';
 import { actorOf, type Principal } from './auth/principal';
 import { ticketAccess, writePolicy } from './auth/policy';
@@ -27,7 +28,7 @@ import { ApiError, forbidden, notFound } from './errors';
 import type { Db } from './storage/database';
 import type { Events } from './events';
 import type { TicketLog } from './storage/ticket-log';
-import type { TicketIndex, TicketRow, Visibility } from './ticket-index';
+import type { TicketIndex, TicketRow } from './ticket-index';
 
 /** Access to ticket documents: the live ones in the server, or ones loaded from storage. */
 export interface DocumentAccess {
@@ -59,6 +60,9 @@ export interface TicketDetail extends TicketFields {
 	updatedAt: number;
 	entries: Entry[];
 }
+
+/** How many of a customer's tickets their context lists. */
+const CUSTOMER_TICKETS_LIMIT = 50;
 
 export class Tickets {
 	/** Yjs client ids this process writes server-side appends as, one per document. */
@@ -160,17 +164,42 @@ export class Tickets {
 	}
 
 	list(
-		query: { status?: string; assignee?: string; group?: string; q?: string; limit: number; cursor?: string },
+		query: { view?: ViewId; status?: string; assignee?: string; group?: string; q?: string; sort?: TicketSort; limit: number; cursor?: string },
 		principal: Principal
 	) {
 		return this.index.list({
+			viewer: principal,
+			view: query.view,
 			status: query.status,
 			assigneeId: query.assignee,
 			groupId: query.group,
 			q: query.q,
+			sort: query.sort ?? 'updated',
 			limit: query.limit,
-			cursor: query.cursor,
-			visibility: visibilityOf(principal)
+			cursor: query.cursor
+		});
+	}
+
+	/** The workspace views with how many tickets each holds for `principal`. */
+	views(principal: Principal): { id: ViewId; name: string; count: number }[] {
+		const counts = this.index.countViews(principal);
+		return VIEW_IDS.map((id) => ({ id, name: VIEW_NAMES[id], count: counts[id] }));
+	}
+
+	/** A customer, their addresses and the tickets of theirs `principal` may see, most recently updated first. */
+	customerContext(customerId: string, principal: Principal) {
+		const customer = this.customers.get(customerId);
+		if (!customer) throw notFound('customer');
+		return { ...customer, tickets: this.index.ofRequester(customerId, principal, CUSTOMER_TICKETS_LIMIT) };
+	}
+
+	/**
+	 * Calls `listener` with the index row of every ticket written from now on that `principal`
+	 * may see, once stored. Returns the unsubscribe function.
+	 */
+	watch(principal: Principal, listener: (row: TicketRow) => void): () => void {
+		return this.index.onChange((row) => {
+			if (ticketAccess(principal, row)) listener(row);
 		});
 	}
 
@@ -230,12 +259,4 @@ export class Tickets {
 	private detail(id: string, doc: Y.Doc, updatedAt: number): TicketDetail {
 		return { id, ...readFields(doc), entryCount: entryIndex(doc).count, updatedAt, entries: readEntries(doc) };
 	}
-}
-
-/** Which tickets a principal may list: the same rule as ticketAccess, as a query filter. */
-function visibilityOf(principal: Principal): Visibility {
-	if (principal.kind === 'system') return { all: true };
-	if (principal.kind === 'bot') return { channels: principal.channels };
-	if (principal.role !== 'agent') return { all: true };
-	return { userId: principal.id, groupIds: principal.groupIds };
 }

@@ -1,8 +1,12 @@
 /** Request and response schemas of the HTTP API (zod): validation at the boundary. */
 import { z } from 'zod';
-import { bodySchema, CUSTOMER_CHANNELS, MAX_SUBJECT_LENGTH, MAX_TAGS, PRIORITIES, STATUSES, tagSchema } from '../ticket/schema';
+import { bodySchema, CUSTOMER_CHANNELS, MAX_SUBJECT_LENGTH, MAX_TAGS, PRIORITIES, STATUSES, tagSchema, VISIBILITIES } from '../ticket/schema';
+import { TICKET_SORTS, VIEW_IDS } from './views';
 
 export { entryInputSchema } from '../ticket/schema';
+
+/** Tags as a writer sends them: trimmed, each a valid tag. */
+const tagsSchema = z.array(z.string().trim().pipe(tagSchema)).max(MAX_TAGS);
 
 export const createTicketSchema = z.strictObject({
 	subject: z.string().trim().min(1).max(MAX_SUBJECT_LENGTH),
@@ -13,14 +17,36 @@ export const createTicketSchema = z.strictObject({
 	channel: z.enum(CUSTOMER_CHANNELS),
 	body: bodySchema.min(1),
 	priority: z.enum(PRIORITIES).optional(),
-	tags: z.array(z.string().trim().pipe(tagSchema)).max(MAX_TAGS).optional()
+	tags: tagsSchema.optional()
 });
 
 export const listTicketsQuery = z.strictObject({
+	view: z.enum(VIEW_IDS).optional(),
 	status: z.enum(STATUSES).optional(),
 	assignee: z.string().min(1).max(64).optional(),
 	group: z.string().min(1).max(64).optional(),
 	q: z.string().trim().min(1).max(200).optional(),
+	sort: z.enum(TICKET_SORTS).default('updated'),
 	limit: z.coerce.number().int().min(1).max(100).default(50),
 	cursor: z.string().min(1).max(200).optional()
 });
+
+/**
+ * What a macro does besides inserting its body into the draft: set the ticket's status and
+ * priority, add tags, and make the draft a public reply or an internal note.
+ */
+export const macroActionsSchema = z.strictObject({
+	status: z.enum(STATUSES).optional(),
+	priority: z.enum(PRIORITIES).optional(),
+	addTags: tagsSchema.optional(),
+	visibility: z.enum(VISIBILITIES).optional()
+});
+export type MacroActions = z.infer<typeof macroActionsSchema>;
+
+/** A macro as an admin writes it (POST creates one, PUT replaces one). */
+export const macroInputSchema = z.strictObject({
+	title: z.string().trim().min(1).max(200),
+	body: bodySchema,
+	actions: macroActionsSchema.default({})
+});
+export type MacroInput = z.infer<typeof macroInputSchema>;

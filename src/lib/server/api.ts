@@ -4,8 +4,8 @@
  */
 import { json, type RequestEvent } from '@sveltejs/kit';
 import type { z } from 'zod';
-import { ApiError, isApiError } from '../../../server/errors';
-import type { Principal } from '../../../server/auth/principal';
+import { ApiError, forbidden, isApiError } from '../../../server/errors';
+import type { Principal, UserPrincipal } from '../../../server/auth/principal';
 import { byteLength, MAX_BODY_BYTES } from '../ticket/schema';
 
 /** Largest JSON request body accepted. */
@@ -39,6 +39,19 @@ export async function api(run: () => Promise<Response> | Response): Promise<Resp
 export function requirePrincipal(event: RequestEvent): Principal {
 	if (!event.locals.principal) throw new ApiError(401, 'unauthorized', 'send `Authorization: Bearer <token>` or sign in');
 	return event.locals.principal;
+}
+
+/** The signed-in user (a session cookie, or a session token as bearer); 403 for an API token. */
+export function requireUser(event: RequestEvent): UserPrincipal {
+	const principal = requirePrincipal(event);
+	if (principal.kind !== 'user') throw forbidden('this endpoint is for signed-in users, not API tokens');
+	return principal;
+}
+
+export function requireAdmin(event: RequestEvent): UserPrincipal {
+	const user = requireUser(event);
+	if (user.role !== 'admin') throw forbidden('only admins may do this');
+	return user;
 }
 
 export async function readJson(request: Request): Promise<unknown> {

@@ -1,14 +1,38 @@
 import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
-import { CUSTOMER_CHANNELS } from '$lib/ticket/schema';
+import { CUSTOMER_CHANNELS, PRIORITIES, STATUSES } from '$lib/ticket/schema';
+import { macroInputSchema } from '$lib/api/schemas';
+import { isApiError } from '../../../server/errors';
 import { tandem } from '$lib/server/tandem';
 import type { Actions, PageServerLoad } from './$types';
 
 const ROLES = ['admin', 'supervisor', 'agent'] as const;
-const groupNames = z
-	.string()
-	.transform((v) => v.split(',').map((g) => g.trim()).filter(Boolean))
-	.pipe(z.array(z.string().min(1).max(80)).max(50));
+/** Comma-separated names as typed into one input. */
+const commaList = (value: string) => value.split(',').map((name) => name.trim()).filter(Boolean);
+const groupNames = z.string().transform(commaList).pipe(z.array(z.string().min(1).max(80)).max(50));
+/** A select left on "—" leaves the field unset. */
+const choice = z.string().transform((value) => value || undefined);
+
+/**
+ * The macro form's fields, shaped into a macro and checked by the API's own schema (the pipe
+ * checks the values the cast only names).
+ */
+const macroForm = z
+	.object({
+		title: z.string(),
+		body: z.string().default(''),
+		status: choice.optional(),
+		priority: choice.optional(),
+		visibility: choice.optional(),
+		tags: z.string().default('')
+	})
+	.transform(({ title, body, status, priority, visibility, tags }) => {
+		const addTags = commaList(tags);
+		const actions = { status, priority, visibility, addTags: addTags.length ? addTags : undefined };
+		return { title, body, actions } as z.input<typeof macroInputSchema>;
+	})
+	.pipe(macroInputSchema);
+const macroId = z.object({ macroId: z.string().min(1) });
 
 const schemas = {
 	createUser: z.object({
@@ -23,17 +47,23 @@ const schemas = {
 	setGroups: z.object({ userId: z.string().min(1), groups: groupNames }),
 	createGroup: z.object({ name: z.string().trim().min(1).max(80) }),
 	createToken: z.object({ name: z.string().trim().min(1).max(120), channels: z.array(z.enum(CUSTOMER_CHANNELS)).min(1, 'choose at least one channel') }),
-	revokeToken: z.object({ tokenId: z.string().min(1) })
+	revokeToken: z.object({ tokenId: z.string().min(1) }),
+	createMacro: macroForm,
+	updateMacro: macroId.and(macroForm),
+	deleteMacro: macroId
 };
 
 export const load: PageServerLoad = () => {
-	const { accounts, auth } = tandem();
+	const { accounts, auth, macros } = tandem();
 	const groups = accounts.listGroups();
 	return {
 		users: accounts.listUsers(),
 		groups,
 		tokens: auth.tokens.list(),
-		channels: CUSTOMER_CHANNELS
+		channels: CUSTOMER_CHANNELS,
+		macros: macros.list(),
+		statuses: STATUSES,
+		priorities: PRIORITIES
 	};
 };
 
@@ -103,5 +133,32 @@ export const actions: Actions = {
 		if (!input.ok) return input.failure;
 		const revoked = tandem().auth.tokens.revoke(input.value.tokenId, actor(locals));
 		return revoked ? { action: 'revokeToken', notice: 'Token revoked.' } : fail(404, { action: 'revokeToken', message: 'No live token with that id.' });
+	},
+	createMacro: async ({ request, locals }) => {
+		const input = await read(request, schemas.createMacro, 'createMacro');
+		if (!input.ok) return input.failure;
+		const macro = tandem().macros.create(input.value, locals.principal!);
+		return { action: 'createMacro', notice: `Macro “${macro.title}” created.` };
+	},
+	updateMacro: async ({ request, locals }) => {
+		const input = await read(request, schemas.updateMacro, 'updateMacro');
+		if (!input.ok) return input.failure;
+		return macroChange('updateMacro', 'Macro saved.', () => tandem().macros.update(input.value.macroId, input.value, locals.principal!));
+	},
+	deleteMacro: async ({ request, locals }) => {
+		const input = await read(request, schemas.deleteMacro, 'deleteMacro');
+		if (!input.ok) return input.failure;
+		return macroChange('deleteMacro', 'Macro deleted.', () => tandem().macros.delete(input.value.macroId, locals.principal!));
 	}
 };
+
+/** Runs a change to an existing macro: a macro deleted meanwhile is reported, not thrown. */
+function macroChange(action: string, notice: string, change: () => unknown) {
+	try {
+		change();
+		return { action, notice };
+	} catch (error) {
+		if (isApiError(error) && error.status === 404) return fail(404, { action, message: 'No macro with that id.' });
+		throw error;
+	}
+}
