@@ -81,6 +81,32 @@ export async function startServer(options: { dataDir?: string; env?: Record<stri
 	};
 }
 
+/**
+ * Servers and peers that a test starts, so that none outlives it: `boot` starts a server on a data
+ * directory, `connect` a peer of one of its tickets, and `cleanup` (give it to `afterEach`)
+ * destroys the peers and kills the servers.
+ */
+export function servers() {
+	const running: RunningServer[] = [];
+	const peers: Peer[] = [];
+	return {
+		async boot(dataDir: string, env: Record<string, string> = {}) {
+			const server = await startServer({ dataDir, env });
+			running.push(server);
+			return server;
+		},
+		async connect(server: { wsUrl: string }, ticketId: string, token: string) {
+			const peer = await connectPeer(server, ticketId, token);
+			peers.push(peer);
+			return peer;
+		},
+		async cleanup() {
+			for (const peer of peers.splice(0)) peer.destroy();
+			for (const server of running.splice(0)) await server.kill().catch(() => {});
+		}
+	};
+}
+
 /** Polls `check` until it returns a truthy value, or fails after `timeoutMs`. */
 export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
 	const deadline = Date.now() + timeoutMs;

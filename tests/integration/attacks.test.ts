@@ -40,6 +40,7 @@ import { Sessions } from '../../server/auth/sessions';
 import { Events } from '../../server/events';
 import { openDatabase, type Db } from '../../server/storage/database';
 import { countRows } from '../helpers/db';
+import { noteBy, replyBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { api, connectPeer, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 
@@ -131,32 +132,8 @@ function disconnect(peer: Peer) {
 /** The reason the server closed `peer`'s document with, or null if it did not within `ms`. */
 const refusalOf = (peer: Peer, ms = 5_000) => waitFor(() => peer.closeReason(), 'a refusal', ms).catch(() => null);
 
-const note = (authorId: string, extra: Record<string, unknown> = {}): Entry =>
-	({
-		id: newId(),
-		kind: 'note',
-		channel: 'internal',
-		visibility: 'internal',
-		authorType: 'agent',
-		authorId,
-		body: 'Internal note',
-		createdAt: Date.now(),
-		...extra
-	}) as Entry;
-
-const botMessage = (extra: Record<string, unknown> = {}): Entry =>
-	({
-		id: newId(),
-		kind: 'message',
-		channel: 'email',
-		direction: 'out',
-		visibility: 'public',
-		authorType: 'bot',
-		authorId: idOf('mailer'),
-		body: 'Relayed message',
-		createdAt: Date.now(),
-		...extra
-	}) as Entry;
+/** A message the mailer bot relays on email. */
+const botMessage = (extra: Record<string, unknown> = {}) => replyBy(idOf('mailer'), 'Relayed message', { channel: 'email', authorType: 'bot', ...extra });
 
 interface View {
 	snapshot: Y.Snapshot;
@@ -191,7 +168,7 @@ async function openSideConversation(ticketId: string): Promise<string> {
 	const peer = await connect(ticketId, tokenOf('ben'));
 	const sideId = newId();
 	openSide(peer.doc, { id: sideId, subject: 'Ask the warehouse', channel: 'internal', createdBy: idOf('ben'), createdAt: Date.now(), participants: [idOf('ben')] });
-	appendSideEntry(peer.doc, sideId, note(idOf('ben'), { body: 'Did order 1142 ship twice?' }));
+	appendSideEntry(peer.doc, sideId, noteBy(idOf('ben'), 'Did order 1142 ship twice?'));
 	await peer.acknowledged();
 	disconnect(peer);
 	return sideId;
@@ -241,7 +218,7 @@ async function runScenario(scenario: Scenario) {
 
 	// 3. The honest peer got nothing: a legitimate change sent after the attack arrives alone.
 	const third = await connect(ticket.id, tokenOf('ben'));
-	const legit = note(idOf('ben'), { body: 'Legitimate follow-up' });
+	const legit = noteBy(idOf('ben'), 'Legitimate follow-up');
 	appendEntry(third.doc, legit);
 	await third.acknowledged();
 	await waitFor(() => readEntries(honest.doc).some((e) => e.id === legit.id), 'the legitimate change at the honest peer');
@@ -306,7 +283,7 @@ const WS_RULES: WsRule[] = [
 		name: 'inserting an entry before existing ones',
 		as: 'mallory',
 		reason: 'entries-append-only',
-		mutate: (doc) => hostile.entries(doc).insert(0, [note(idOf('mallory'))])
+		mutate: (doc) => hostile.entries(doc).insert(0, [noteBy(idOf('mallory'))])
 	},
 	{
 		name: 'modifying an entry (delete and reinsert)',
@@ -318,27 +295,27 @@ const WS_RULES: WsRule[] = [
 				hostile.entries(doc).insert(0, [{ ...t.first, body: 'Never mind, all is well.' }]);
 			})
 	},
-	{ name: 'an entry with an unknown kind', as: 'mallory', reason: 'invalid-entry', mutate: (doc) => hostile.push(doc, note(idOf('mallory'), { kind: 'confession' })) },
-	{ name: 'an entry with an unknown key', as: 'mallory', reason: 'invalid-entry', mutate: (doc) => hostile.push(doc, note(idOf('mallory'), { approvedBy: 'ceo' })) },
+	{ name: 'an entry with an unknown kind', as: 'mallory', reason: 'invalid-entry', mutate: (doc) => hostile.push(doc, noteBy(idOf('mallory'), undefined, { kind: 'confession' })) },
+	{ name: 'an entry with an unknown key', as: 'mallory', reason: 'invalid-entry', mutate: (doc) => hostile.push(doc, noteBy(idOf('mallory'), undefined, { approvedBy: 'ceo' })) },
 	{
 		name: 'an entry with a 70 KB body',
 		as: 'mallory',
 		reason: 'invalid-entry',
-		mutate: (doc) => hostile.push(doc, note(idOf('mallory'), { body: 'x'.repeat(70 * 1024) }))
+		mutate: (doc) => hostile.push(doc, noteBy(idOf('mallory'), 'x'.repeat(70 * 1024)))
 	},
 	{
 		name: 'an entry with an id already in the ticket',
 		as: 'mallory',
 		reason: 'duplicate-entry',
-		mutate: (doc, t) => hostile.push(doc, note(idOf('mallory'), { id: t.first.id }))
+		mutate: (doc, t) => hostile.push(doc, noteBy(idOf('mallory'), undefined, { id: t.first.id }))
 	},
 	{
 		name: 'an entry dated 2 days ago',
 		as: 'mallory',
 		reason: 'entry-time-out-of-range',
-		mutate: (doc) => hostile.push(doc, note(idOf('mallory'), { createdAt: Date.now() - 2 * DAY }))
+		mutate: (doc) => hostile.push(doc, noteBy(idOf('mallory'), undefined, { createdAt: Date.now() - 2 * DAY }))
 	},
-	{ name: 'an agent writing as another agent', as: 'mallory', reason: 'forbidden-author', mutate: (doc) => hostile.push(doc, note(idOf('ann'))) },
+	{ name: 'an agent writing as another agent', as: 'mallory', reason: 'forbidden-author', mutate: (doc) => hostile.push(doc, noteBy(idOf('ann'))) },
 	{
 		name: 'an agent writing as the customer',
 		as: 'mallory',
@@ -349,13 +326,13 @@ const WS_RULES: WsRule[] = [
 		name: 'an agent writing a system entry',
 		as: 'mallory',
 		reason: 'forbidden-author',
-		mutate: (doc) => hostile.push(doc, note('system', { kind: 'event', authorType: 'system', body: 'Refund approved by finance' }))
+		mutate: (doc) => hostile.push(doc, noteBy('system', 'Refund approved by finance', { kind: 'event', authorType: 'system' }))
 	},
 	{
 		name: 'an admin writing a system entry',
 		as: 'root',
 		reason: 'forbidden-author',
-		mutate: (doc) => hostile.push(doc, note('system', { kind: 'event', authorType: 'system', body: 'Refund approved by finance' }))
+		mutate: (doc) => hostile.push(doc, noteBy('system', 'Refund approved by finance', { kind: 'event', authorType: 'system' }))
 	},
 	{
 		name: 'a bot writing a system entry',
@@ -377,7 +354,7 @@ const WS_RULES: WsRule[] = [
 	{ name: 'a non-string tag', as: 'mallory', reason: 'invalid-field', mutate: (doc) => (hostile.ticket(doc).get('tags') as Y.Array<unknown>).push([42]) },
 	{ name: 'an unknown root map', as: 'mallory', reason: 'unknown-root', mutate: (doc) => doc.getMap('backdoor').set('isAdmin', true) },
 	{ name: 'deleting a side conversation', as: 'mallory', reason: 'entries-append-only', setup: 'side', mutate: (doc, t) => hostile.sides(doc).delete(t.sideId!) },
-	{ name: 'a supervisor (read-only) writing', as: 'sue', reason: 'read-only', mutate: (doc) => hostile.push(doc, note(idOf('sue'))) }
+	{ name: 'a supervisor (read-only) writing', as: 'sue', reason: 'read-only', mutate: (doc) => hostile.push(doc, noteBy(idOf('sue'))) }
 ];
 
 /** The attack on a connected peer: its change goes out as a live Update. */
@@ -483,7 +460,7 @@ describe('opening a ticket document', () => {
 			attack: async (t) => {
 				// The attacker comes with edits of its own, sent as soon as it is let in (it is not).
 				const doc = new Y.Doc();
-				hostile.push(doc, note(idOf('mallory'), { body: 'Planted before authenticating' }));
+				hostile.push(doc, noteBy(idOf('mallory'), 'Planted before authenticating'));
 				hostile.ticket(doc).set('status', 'closed');
 				const attacker = await connect(t.id, c.token(), { doc, waitSynced: false });
 				expect(await refusalOf(attacker)).toBe(c.reason);
@@ -650,7 +627,7 @@ describe('raw frames on /collab', () => {
 	it('a truncated Hocuspocus frame is refused', () =>
 		runScenario({
 			attack: async (t) => {
-				const update = await replicaUpdate(t.id, (doc) => hostile.push(doc, note(idOf('mallory'), { body: 'Cut short' })));
+				const update = await replicaUpdate(t.id, (doc) => hostile.push(doc, noteBy(idOf('mallory'), 'Cut short')));
 				const client = await RawClient.authenticated(t.id, tokenOf('mallory'));
 				const whole = syncFrame(ticketDocumentName(t.id), SYNC.update, update);
 				client.send(whole.slice(0, whole.length - Math.floor(update.length / 2)));
@@ -665,7 +642,7 @@ describe('raw frames on /collab', () => {
 		runScenario({
 			rejected: 'malformed-update',
 			attack: async (t) => {
-				const update = await replicaUpdate(t.id, (doc) => hostile.push(doc, note(idOf('mallory'), { body: 'Cut short' })));
+				const update = await replicaUpdate(t.id, (doc) => hostile.push(doc, noteBy(idOf('mallory'), 'Cut short')));
 				const client = await RawClient.authenticated(t.id, tokenOf('mallory'));
 				client.send(syncFrame(ticketDocumentName(t.id), SYNC.update, update.slice(0, Math.floor(update.length / 2))));
 				await waitFor(() => client.closeReason, 'the refusal');

@@ -2,42 +2,12 @@
  * The CLI (server/cli.ts) as a person runs it: a real process against a real data directory,
  * alone or next to a running server.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, ROOT, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
-
-interface Result {
-	code: number | null;
-	stdout: string;
-	stderr: string;
-}
-
-/** Runs the CLI to completion; fails if it does not exit on its own (a handle left open). */
-function cli(dataDir: string, ...args: string[]): Promise<Result> {
-	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], {
-			cwd: ROOT,
-			env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-			stdio: ['ignore', 'pipe', 'pipe']
-		});
-		let stdout = '';
-		let stderr = '';
-		child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-		child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-		const timer = setTimeout(() => {
-			child.kill('SIGKILL');
-			reject(new Error(`cli ${args.join(' ')} did not exit:\n${stdout}\n${stderr}`));
-		}, 30_000);
-		child.once('error', reject);
-		child.once('close', (code) => {
-			clearTimeout(timer);
-			resolve({ code, stdout, stderr });
-		});
-	});
-}
+import { runCli, type Result } from '../helpers/cli';
+import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
 /** A failure is one line on stderr, nothing on stdout, no stack trace. */
 function expectFailure(result: Result, code: 1 | 2, message: RegExp) {
@@ -60,7 +30,7 @@ function openDb(dataDir: string) {
 }
 
 async function createToken(dataDir: string, name: string, ...extra: string[]): Promise<{ token: string; id: string }> {
-	const result = await cli(dataDir, 'token', 'create', '--name', name, '--json', ...extra);
+	const result = await runCli(dataDir, 'token', 'create', '--name', name, '--json', ...extra);
 	expectSuccess(result);
 	return JSON.parse(result.stdout);
 }
@@ -71,7 +41,7 @@ describe('help', () => {
 
 	it('lists every command and option, without touching the database', async () => {
 		const dataDir = tempDataDir();
-		const results = await Promise.all([cli(dataDir), cli(dataDir, '--help'), cli(dataDir, 'help')]);
+		const results = await Promise.all([runCli(dataDir), runCli(dataDir, '--help'), runCli(dataDir, 'help')]);
 		for (const result of results) {
 			expectSuccess(result);
 			for (const name of [...COMMANDS, ...OPTIONS, '<id-or-name>']) expect(result.stdout).toContain(name);
@@ -83,10 +53,10 @@ describe('help', () => {
 	it('shows one command, and refuses an unknown one', async () => {
 		const dataDir = tempDataDir();
 		const [one, viaHelp, unknown, noSub] = await Promise.all([
-			cli(dataDir, 'user', 'add', '--help'),
-			cli(dataDir, 'help', 'user', 'add'),
-			cli(dataDir, 'frobnicate'),
-			cli(dataDir, 'token')
+			runCli(dataDir, 'user', 'add', '--help'),
+			runCli(dataDir, 'help', 'user', 'add'),
+			runCli(dataDir, 'frobnicate'),
+			runCli(dataDir, 'token')
 		]);
 		expectSuccess(one);
 		expect(one.stdout).toContain('user add');
@@ -103,7 +73,7 @@ describe('user add', () => {
 	const base = ['user', 'add', '--name', 'Ann Agent', '--role', 'agent'];
 
 	it('creates a user with groups, created when missing, and prints the id', async () => {
-		const result = await cli(dataDir, ...base, '--email', 'Ann@Example.com', '--password', 'long enough', '--group', 'Billing', '--group', 'Tech');
+		const result = await runCli(dataDir, ...base, '--email', 'Ann@Example.com', '--password', 'long enough', '--group', 'Billing', '--group', 'Tech');
 		expectSuccess(result);
 		const id = result.stdout.trim();
 		expect(id).toMatch(ULID);
@@ -120,12 +90,12 @@ describe('user add', () => {
 
 	it('refuses bad input with one line and an exit code', async () => {
 		const [missing, badRole, unknownOption, shortPassword, duplicate, badEmail] = await Promise.all([
-			cli(dataDir, ...base, '--email', 'bob@example.com'),
-			cli(dataDir, 'user', 'add', '--name', 'Bob', '--role', 'boss', '--email', 'bob@example.com', '--password', 'long enough'),
-			cli(dataDir, ...base, '--email', 'bob@example.com', '--password', 'long enough', '--colour', 'red'),
-			cli(dataDir, ...base, '--email', 'bob@example.com', '--password', 'short', '--group', 'Never'),
-			cli(dataDir, ...base, '--email', 'ANN@example.com', '--password', 'long enough'),
-			cli(dataDir, ...base, '--email', 'not-an-email', '--password', 'long enough')
+			runCli(dataDir, ...base, '--email', 'bob@example.com'),
+			runCli(dataDir, 'user', 'add', '--name', 'Bob', '--role', 'boss', '--email', 'bob@example.com', '--password', 'long enough'),
+			runCli(dataDir, ...base, '--email', 'bob@example.com', '--password', 'long enough', '--colour', 'red'),
+			runCli(dataDir, ...base, '--email', 'bob@example.com', '--password', 'short', '--group', 'Never'),
+			runCli(dataDir, ...base, '--email', 'ANN@example.com', '--password', 'long enough'),
+			runCli(dataDir, ...base, '--email', 'not-an-email', '--password', 'long enough')
 		]);
 		expectFailure(missing, 2, /missing required option --password/);
 		expectFailure(badRole, 2, /--role: "boss" is not one of admin, supervisor, agent/);
@@ -156,7 +126,7 @@ describe('next to a running server', () => {
 	});
 
 	it('creates a token the server accepts, lists it without its secret, and revokes it', async () => {
-		const created = await cli(dataDir, 'token', 'create', '--name', 'helpdesk-bot', '--json');
+		const created = await runCli(dataDir, 'token', 'create', '--name', 'helpdesk-bot', '--json');
 		expectSuccess(created);
 		expect(created.stdout.endsWith('\n')).toBe(true);
 		expect(created.stdout.trimEnd().split('\n')).toHaveLength(1);
@@ -166,25 +136,25 @@ describe('next to a running server', () => {
 		expect(id).toMatch(ULID);
 		expect((await api(server, token).request('GET', '/api/v1/tickets')).status).toBe(200);
 
-		const listed = await cli(dataDir, 'token', 'list');
+		const listed = await runCli(dataDir, 'token', 'list');
 		expectSuccess(listed);
 		expect(listed.stdout).toContain(id);
 		expect(listed.stdout).toContain('helpdesk-bot');
 		expect(listed.stdout).not.toContain(token);
 
-		const revoked = await cli(dataDir, 'token', 'revoke', id);
+		const revoked = await runCli(dataDir, 'token', 'revoke', id);
 		expectSuccess(revoked);
 		expect((await api(server, token).request('GET', '/api/v1/tickets')).status).toBe(401);
-		expectFailure(await cli(dataDir, 'token', 'revoke', id), 1, /no live API token/);
-		expectFailure(await cli(dataDir, 'token', 'revoke', 'helpdesk-bot'), 1, /no live API token/);
+		expectFailure(await runCli(dataDir, 'token', 'revoke', id), 1, /no live API token/);
+		expectFailure(await runCli(dataDir, 'token', 'revoke', 'helpdesk-bot'), 1, /no live API token/);
 	});
 
 	it('scopes a token to channels, revokes by name, and refuses an unknown channel', async () => {
 		const [badChannel, empty, scoped, human] = await Promise.all([
-			cli(dataDir, 'token', 'create', '--name', 'fax-bot', '--channels', 'email,fax'),
-			cli(dataDir, 'token', 'create', '--name', 'no-bot', '--channels', ','),
-			cli(dataDir, 'token', 'create', '--name', 'mail-bot', '--channels', 'email', '--json'),
-			cli(dataDir, 'token', 'create', '--name', 'human-bot')
+			runCli(dataDir, 'token', 'create', '--name', 'fax-bot', '--channels', 'email,fax'),
+			runCli(dataDir, 'token', 'create', '--name', 'no-bot', '--channels', ','),
+			runCli(dataDir, 'token', 'create', '--name', 'mail-bot', '--channels', 'email', '--json'),
+			runCli(dataDir, 'token', 'create', '--name', 'human-bot')
 		]);
 		expectFailure(badChannel, 2, /unknown channel "fax"/);
 		expectFailure(empty, 2, /--channels/);
@@ -193,7 +163,7 @@ describe('next to a running server', () => {
 		expect(human.stdout).toMatch(/not be shown again/);
 		const mail = JSON.parse(scoped.stdout);
 
-		const list = await cli(dataDir, 'token', 'list', '--json');
+		const list = await runCli(dataDir, 'token', 'list', '--json');
 		expectSuccess(list);
 		const tokens = JSON.parse(list.stdout) as { id: string; name: string; channels: string[]; revokedAt: number | null }[];
 		expect(tokens.map((t) => t.name)).not.toContain('fax-bot');
@@ -209,13 +179,13 @@ describe('next to a running server', () => {
 		});
 		expect(chat.status).toBe(403);
 
-		expectSuccess(await cli(dataDir, 'token', 'revoke', 'mail-bot'));
+		expectSuccess(await runCli(dataDir, 'token', 'revoke', 'mail-bot'));
 		expect((await api(server, mail.token).request('GET', '/api/v1/tickets')).status).toBe(401);
 	});
 
 	it('creates a ticket the server lists', async () => {
 		const { token } = await createToken(dataDir, 'reader');
-		const created = await cli(
+		const created = await runCli(
 			dataDir,
 			'ticket', 'create',
 			'--subject', 'Printer on fire',
@@ -237,7 +207,7 @@ describe('next to a running server', () => {
 		expect(detail.status).toBe(200);
 		expect(detail.body.entries).toMatchObject([{ body: 'It is on fire.', authorType: 'customer', direction: 'in', channel: 'email' }]);
 
-		const asJson = await cli(dataDir, 'ticket', 'create', '--subject', 'Chat hello', '--email', 'sam@example.com', '--channel', 'chat', '--body', 'Hello?', '--json');
+		const asJson = await runCli(dataDir, 'ticket', 'create', '--subject', 'Chat hello', '--email', 'sam@example.com', '--channel', 'chat', '--body', 'Hello?', '--json');
 		expectSuccess(asJson);
 		const ticket = JSON.parse(asJson.stdout);
 		expect(ticket).toMatchObject({ subject: 'Chat hello', channel: 'chat', priority: 'normal', entryCount: 1 });
@@ -247,10 +217,10 @@ describe('next to a running server', () => {
 	it('refuses an invalid ticket, naming the option', async () => {
 		const base = ['ticket', 'create', '--subject', 'S', '--body', 'B'];
 		const [badEmail, badChannel, badPriority, missing] = await Promise.all([
-			cli(dataDir, ...base, '--email', 'nobody', '--channel', 'email'),
-			cli(dataDir, ...base, '--email', 'pat@example.com', '--channel', 'internal'),
-			cli(dataDir, ...base, '--email', 'pat@example.com', '--channel', 'email', '--priority', 'asap'),
-			cli(dataDir, 'ticket', 'create', '--subject', 'S', '--email', 'pat@example.com', '--channel', 'email')
+			runCli(dataDir, ...base, '--email', 'nobody', '--channel', 'email'),
+			runCli(dataDir, ...base, '--email', 'pat@example.com', '--channel', 'internal'),
+			runCli(dataDir, ...base, '--email', 'pat@example.com', '--channel', 'email', '--priority', 'asap'),
+			runCli(dataDir, 'ticket', 'create', '--subject', 'S', '--email', 'pat@example.com', '--channel', 'email')
 		]);
 		expectFailure(badEmail, 2, /--email:/);
 		expectFailure(badChannel, 2, /--channel:/);
@@ -266,13 +236,13 @@ describe('next to a running server', () => {
 			return list.body.tickets.length as number;
 		};
 		const ticketsBefore = await count();
-		const seeded = await cli(dataDir, 'seed');
+		const seeded = await runCli(dataDir, 'seed');
 		expectSuccess(seeded);
 		expect(seeded.stdout).toContain('admin@tandem.local');
 		const seededCount = await count();
 		expect(seededCount).toBeGreaterThan(ticketsBefore);
 
-		const again = await cli(dataDir, 'seed');
+		const again = await runCli(dataDir, 'seed');
 		expectSuccess(again);
 		expect(again.stdout).toMatch(/skipped/i);
 		expect(await count()).toBe(seededCount);
@@ -320,7 +290,7 @@ describe('reindex', () => {
 			db.close();
 		}
 
-		const result = await cli(dataDir, 'reindex');
+		const result = await runCli(dataDir, 'reindex');
 		expectSuccess(result);
 		expect(result.stdout).toBe('Reindexed 3 tickets.\n');
 
@@ -338,7 +308,7 @@ describe('reindex', () => {
 
 	it('reports a ticket it cannot load by id, rebuilds the others, and exits 1', async () => {
 		const dataDir = tempDataDir();
-		const created = await cli(dataDir, 'ticket', 'create', '--subject', 'Fine', '--email', 'pat@example.com', '--channel', 'email', '--body', 'ok');
+		const created = await runCli(dataDir, 'ticket', 'create', '--subject', 'Fine', '--email', 'pat@example.com', '--channel', 'email', '--body', 'ok');
 		expectSuccess(created);
 		const good = created.stdout.trim();
 		const db = openDb(dataDir);
@@ -353,7 +323,7 @@ describe('reindex', () => {
 			db.close();
 		}
 
-		const result = await cli(dataDir, 'reindex');
+		const result = await runCli(dataDir, 'reindex');
 		expect(result.code).toBe(1);
 		expect(result.stdout).toBe('Reindexed 1 ticket; 2 failed.\n');
 		const lines = result.stderr.trimEnd().split('\n');

@@ -2,21 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { appendEntries, newId, readEntries, readFields, setField, type Entry } from '../../src/lib/ticket';
 import { countRows } from '../helpers/db';
+import { replyBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { api, connectPeer, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
+import { api, servers, tempDataDir, waitFor } from '../helpers/server';
 
-const running: RunningServer[] = [];
-const peers: Peer[] = [];
-afterEach(async () => {
-	for (const peer of peers.splice(0)) peer.destroy();
-	for (const server of running.splice(0)) await server.kill().catch(() => {});
-});
-
-async function boot(dataDir: string, env: Record<string, string> = {}) {
-	const server = await startServer({ dataDir, env });
-	running.push(server);
-	return server;
-}
+const pool = servers();
+const { boot, connect } = pool;
+afterEach(pool.cleanup);
 
 async function setup(env: Record<string, string> = {}) {
 	const dataDir = tempDataDir();
@@ -32,25 +24,8 @@ async function setup(env: Record<string, string> = {}) {
 	return { dataDir, fx, server, ticketId: created.body.id as string };
 }
 
-function agentEntry(fx: Fixture, i: number): Entry {
-	return {
-		id: newId(),
-		kind: 'message',
-		channel: 'chat',
-		direction: 'out',
-		visibility: 'public',
-		authorType: 'agent',
-		authorId: fx.users.ann.id,
-		body: `reply ${i} `.padEnd(200, '.'),
-		createdAt: Date.now()
-	};
-}
-
-async function connect(server: RunningServer, ticketId: string, token: string) {
-	const peer = await connectPeer(server, ticketId, token);
-	peers.push(peer);
-	return peer;
-}
+/** Ann's 200-character reply number `i`. */
+const agentEntry = (fx: Fixture, i: number) => replyBy(fx.users.ann.id, `reply ${i} `.padEnd(200, '.'));
 
 function assertExactlyOnce(entries: Entry[], ids: string[]) {
 	const counts = new Map<string, number>();

@@ -2,7 +2,6 @@
  * Fault tests: nothing acknowledged is lost, whatever happens to the process, the disk or the
  * stored log; a peer that stops reading cannot make the server buffer without bound.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -10,28 +9,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { appendEntries, newId, readEntries, type Entry } from '../../src/lib/ticket';
 import { TicketLog } from '../../server/storage/ticket-log';
+import { runCli } from '../helpers/cli';
+import { noteBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { startInProcess } from '../helpers/in-process';
-import { api, connectPeer, ROOT, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
+import { api, connectPeer, servers, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 
-const running: RunningServer[] = [];
-const peers: Peer[] = [];
-afterEach(async () => {
-	for (const peer of peers.splice(0)) peer.destroy();
-	for (const server of running.splice(0)) await server.kill().catch(() => {});
-});
-
-async function boot(dataDir: string, env: Record<string, string> = {}) {
-	const server = await startServer({ dataDir, env });
-	running.push(server);
-	return server;
-}
-
-async function connect(server: { wsUrl: string }, ticketId: string, token: string) {
-	const peer = await connectPeer(server, ticketId, token);
-	peers.push(peer);
-	return peer;
-}
+const pool = servers();
+const { boot, connect } = pool;
+afterEach(pool.cleanup);
 
 async function fixture() {
 	const dataDir = tempDataDir();
@@ -50,16 +36,8 @@ async function createTicket(server: { url: string }, fx: Fixture, subject = 'Fau
 	return res.body.id as string;
 }
 
-const note = (fx: Fixture, body: string, size = 0): Entry => ({
-	id: newId(),
-	kind: 'note',
-	channel: 'internal',
-	visibility: 'internal',
-	authorType: 'agent',
-	authorId: fx.users.ann.id,
-	body: size ? body.padEnd(size, '.') : body,
-	createdAt: Date.now()
-});
+/** Ann's note, its body padded with dots to `size` characters. */
+const note = (fx: Fixture, body: string, size = 0) => noteBy(fx.users.ann.id, body.padEnd(size, '.'));
 
 /**
  * Mixed load on one ticket: a provider appending batches and a bot appending over HTTP, each
@@ -234,12 +212,8 @@ describe('storage faults', () => {
 		expect((await connect(server, healthy, fx.users.ann.token)).provider.isSynced).toBe(true);
 		await server.stop();
 
-		const repair = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'repair', damaged], {
-			cwd: ROOT,
-			env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-			encoding: 'utf8'
-		});
-		expect(repair.status).toBe(0);
+		const repair = await runCli(dataDir, 'repair', damaged);
+		expect(repair.code).toBe(0);
 		expect(repair.stdout).toMatch(/1 set aside/);
 		const quarantined = new Database(path.join(dataDir, 'tandem.sqlite'), { readonly: true });
 		expect((quarantined.prepare('SELECT count(*) AS n FROM ticket_quarantine WHERE ticket_id = ?').get(damaged) as { n: number }).n).toBe(1);
@@ -274,12 +248,8 @@ describe('storage faults', () => {
 		server = await boot(dataDir);
 		await expect(connectPeer(server, ticketId, fx.users.ann.token)).rejects.toThrow('ticket-damaged');
 		await server.stop();
-		const repair = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'repair', ticketId], {
-			cwd: ROOT,
-			env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-			encoding: 'utf8'
-		});
-		expect(repair.status).toBe(0);
+		const repair = await runCli(dataDir, 'repair', ticketId);
+		expect(repair.code).toBe(0);
 		expect(repair.stderr).toContain('set aside snapshot');
 		server = await boot(dataDir);
 		const reopened = await connect(server, ticketId, fx.users.ann.token);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntry, newId, readEntries, type Entry } from '../../src/lib/ticket';
+import { noteBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { api, connectPeer, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
@@ -16,17 +17,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
 	await server?.stop();
-});
-
-const note = (authorId: string, body: string): Entry => ({
-	id: newId(),
-	kind: 'note',
-	channel: 'internal',
-	visibility: 'internal',
-	authorType: 'agent',
-	authorId,
-	body,
-	createdAt: Date.now()
 });
 
 async function createTicket() {
@@ -46,8 +36,8 @@ describe('live ticket documents', () => {
 		const a = await connectPeer(server, id, fx.users.ann.token);
 		const b = await connectPeer(server, id, fx.users.ben.token);
 		for (let i = 0; i < 20; i++) {
-			appendEntry(a.doc, note(fx.users.ann.id, `ann ${i}`));
-			appendEntry(b.doc, note(fx.users.ben.id, `ben ${i}`));
+			appendEntry(a.doc, noteBy(fx.users.ann.id, `ann ${i}`));
+			appendEntry(b.doc, noteBy(fx.users.ben.id, `ben ${i}`));
 		}
 		await Promise.all([a.acknowledged(), b.acknowledged()]);
 		await waitFor(() => readEntries(a.doc).length === 41 && readEntries(b.doc).length === 41, 'convergence');

@@ -1,8 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendEntries, newId, setField } from '../../src/lib/ticket';
+import { appendEntries, setField } from '../../src/lib/ticket';
+import { runScript } from '../helpers/cli';
+import { replyBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { api, connectPeer, ROOT, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
+import { api, connectPeer, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
 describe('configuration', () => {
 	for (const [name, value] of [
@@ -12,14 +13,9 @@ describe('configuration', () => {
 		['SEED', 'maybe'],
 		['COMPACT_AFTER', '0']
 	]) {
-		it(`stops the start on ${name}=${value}, naming the variable`, () => {
-			const result = spawnSync(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
-				cwd: ROOT,
-				env: { ...process.env, DATA_DIR: tempDataDir(), [name]: value },
-				encoding: 'utf8',
-				timeout: 30_000
-			});
-			expect(result.status).toBe(1);
+		it(`stops the start on ${name}=${value}, naming the variable`, async () => {
+			const result = await runScript('server/index.ts', [], { DATA_DIR: tempDataDir(), [name]: value });
+			expect(result.code).toBe(1);
 			expect(result.stderr).toContain(`${name}=${JSON.stringify(value)}`);
 		});
 	}
@@ -48,9 +44,7 @@ describe('ticket index', () => {
 		const peer = await connectPeer(server, id, fx.users.ann.token);
 		setField(peer.doc, 'status', 'pending');
 		setField(peer.doc, 'assigneeId', fx.users.ann.id);
-		appendEntries(peer.doc, [
-			{ id: newId(), kind: 'message', channel: 'email', direction: 'out', visibility: 'public', authorType: 'agent', authorId: fx.users.ann.id, body: 'A replacement is on its way.', createdAt: Date.now() }
-		]);
+		appendEntries(peer.doc, [replyBy(fx.users.ann.id, 'A replacement is on its way.', { channel: 'email' })]);
 		await peer.acknowledged();
 		const client = api(server, fx.users.ann.token);
 		const row = await waitFor(async () => {

@@ -18,7 +18,6 @@ import {
 	ENTRY_TIME_WINDOW,
 	entriesArray,
 	entryIndex,
-	initTicket,
 	openSide,
 	readDrafts,
 	readEntries,
@@ -33,33 +32,18 @@ import {
 	type RejectReason,
 	type WritePolicy
 } from '../../src/lib/ticket';
+import { replicaOf as clientOf, ticketDoc } from '../helpers/docs';
+import { entrySequence } from '../helpers/entries';
 
 const NOW = Date.UTC(2030, 0, 15, 12);
 const allow: WritePolicy = { entryAllowed: () => null, fieldAllowed: () => null };
 const SERVER = 1;
 
-let seq = 0;
-function entry(over: Partial<Entry> = {}): Entry {
-	seq++;
-	return {
-		id: `E${String(seq).padStart(6, '0')}`,
-		kind: 'message',
-		channel: 'chat',
-		direction: 'in',
-		visibility: 'public',
-		authorType: 'customer',
-		authorId: 'cust-1',
-		body: `message ${seq}`,
-		createdAt: NOW - 1000,
-		...over
-	};
-}
+const entry = entrySequence({ channel: 'chat', createdAt: NOW - 1000 }, 'message');
 
 /** The server's copy of a ticket with a few entries, written as the server would. */
 function makeServer(entries = 3): Y.Doc {
-	const doc = new Y.Doc();
-	doc.clientID = SERVER;
-	initTicket(doc, {
+	const doc = ticketDoc(SERVER, {
 		subject: 'Cannot log in',
 		status: 'open',
 		priority: 'normal',
@@ -71,13 +55,6 @@ function makeServer(entries = 3): Y.Doc {
 		tags: ['login']
 	});
 	if (entries > 0) appendEntries(doc, Array.from({ length: entries }, () => entry()));
-	return doc;
-}
-
-function clientOf(server: Y.Doc, clientID: number): Y.Doc {
-	const doc = new Y.Doc();
-	doc.clientID = clientID;
-	Y.applyUpdate(doc, Y.encodeStateAsUpdate(server));
 	return doc;
 }
 

@@ -1,0 +1,41 @@
+/** Runs the project's scripts (server/cli.ts, server/index.ts) as separate processes, to completion. */
+import { spawn } from 'node:child_process';
+import { ROOT } from './server';
+
+export interface Result {
+	code: number | null;
+	stdout: string;
+	stderr: string;
+}
+
+/**
+ * Runs `script` (a path under the repository) with tsx, `env` on top of this process's; fails if it
+ * does not exit on its own within 30 s (a handle left open, or a server that started).
+ */
+export function runScript(script: string, args: string[], env: Record<string, string>): Promise<Result> {
+	return new Promise((resolve, reject) => {
+		const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+			cwd: ROOT,
+			env: { ...process.env, ...env },
+			stdio: ['ignore', 'pipe', 'pipe']
+		});
+		let stdout = '';
+		let stderr = '';
+		child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+		child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+		const timer = setTimeout(() => {
+			child.kill('SIGKILL');
+			reject(new Error(`${[script, ...args].join(' ')} did not exit:\n${stdout}\n${stderr}`));
+		}, 30_000);
+		child.once('error', reject);
+		child.once('close', (code) => {
+			clearTimeout(timer);
+			resolve({ code, stdout, stderr });
+		});
+	});
+}
+
+/** The CLI (server/cli.ts) on `dataDir`, logging warnings and errors only. */
+export function runCli(dataDir: string, ...args: string[]): Promise<Result> {
+	return runScript('server/cli.ts', args, { DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+}

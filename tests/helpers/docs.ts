@@ -1,0 +1,19 @@
+/** Plain Y.Docs for unit tests, each under a fixed clientID so that its writes can be told apart. */
+import * as Y from 'yjs';
+import { initTicket, type TicketFields } from '../../src/lib/ticket';
+
+/** A new ticket document with `fields`, written by `clientID`. */
+export function ticketDoc(clientID: number, fields: TicketFields): Y.Doc {
+	const doc = new Y.Doc();
+	doc.clientID = clientID;
+	initTicket(doc, fields);
+	return doc;
+}
+
+/** A replica of `source` (all of its state) that writes as `clientID`. */
+export function replicaOf(source: Y.Doc, clientID: number): Y.Doc {
+	const doc = new Y.Doc();
+	doc.clientID = clientID;
+	Y.applyUpdate(doc, Y.encodeStateAsUpdate(source));
+	return doc;
+}
