@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { ZodError } from 'zod';
-import { sendDraft, setDraftOptions } from '../../src/lib/ticket';
+import { findDraftText, mergeDraft, sendDraft, setDraftOptions } from '../../src/lib/ticket';
 import {
 	addDraftAuthor,
 	addTag,
@@ -38,26 +38,13 @@ import {
 	type Entry,
 	type TicketFields
 } from '../../src/lib/ticket';
+import { replicaOf, ticketDoc } from '../helpers/docs';
+import { entrySequence } from '../helpers/entries';
 
 const NOW = Date.UTC(2030, 0, 15, 12);
 
-let seq = 0;
 /** A valid entry; ids sort in creation order unless given. */
-function entry(over: Partial<Entry> = {}): Entry {
-	seq++;
-	return {
-		id: `E${String(seq).padStart(6, '0')}`,
-		kind: 'message',
-		channel: 'email',
-		direction: 'in',
-		visibility: 'public',
-		authorType: 'customer',
-		authorId: 'cust-1',
-		body: `body ${seq}`,
-		createdAt: NOW,
-		...over
-	};
-}
+const entry = entrySequence({ createdAt: NOW });
 
 const FIELDS: TicketFields = {
 	subject: 'Printer on fire',
@@ -71,19 +58,7 @@ const FIELDS: TicketFields = {
 	tags: ['hardware', 'urgent']
 };
 
-function newDoc(clientID: number, fields: TicketFields = FIELDS): Y.Doc {
-	const doc = new Y.Doc();
-	doc.clientID = clientID;
-	initTicket(doc, fields);
-	return doc;
-}
-
-function replicaOf(source: Y.Doc, clientID: number): Y.Doc {
-	const doc = new Y.Doc();
-	doc.clientID = clientID;
-	Y.applyUpdate(doc, Y.encodeStateAsUpdate(source));
-	return doc;
-}
+const newDoc = (clientID: number, fields: TicketFields = FIELDS) => ticketDoc(clientID, fields);
 
 /** Sends each doc what the other lacks, in both directions. */
 function syncBoth(a: Y.Doc, b: Y.Doc) {
@@ -560,5 +535,38 @@ describe('sending a draft', () => {
 		draftText(doc, 'E1', { channel: 'email', visibility: 'public' }).insert(0, '   ');
 		expect(sendDraft(doc, 'E1', { type: 'agent', id: 'a1' })).toBeNull();
 		expect(readDrafts(doc).map((d) => d.id)).toEqual(['E1']);
+	});
+});
+
+describe('finding and merging drafts', () => {
+	it('findDraftText finds a draft\'s text and never creates one', () => {
+		const doc = new Y.Doc();
+		expect(findDraftText(doc, 'D1')).toBeNull();
+		expect(readDrafts(doc)).toEqual([]);
+		const text = draftText(doc, 'D1', { channel: 'email', visibility: 'public' });
+		expect(findDraftText(doc, 'D1')).toBe(text);
+	});
+
+	it('folds one draft into another after a blank line, removes it, and syncs', () => {
+		const doc = new Y.Doc();
+		draftText(doc, 'D1', { channel: 'email', visibility: 'public' }).insert(0, 'Written offline');
+		const replica = new Y.Doc();
+		draftText(replica, 'D2', { channel: 'email', visibility: 'public' }).insert(0, 'Written online');
+		Y.applyUpdate(doc, Y.encodeStateAsUpdate(replica));
+		expect(mergeDraft(doc, 'D1', 'D2')).toBe(true);
+		Y.applyUpdate(replica, Y.encodeStateAsUpdate(doc, Y.encodeStateVector(replica)));
+		for (const d of [doc, replica]) {
+			expect(readDrafts(d).map((x) => [x.id, x.text])).toEqual([['D2', 'Written online\n\nWritten offline']]);
+		}
+		expect(mergeDraft(doc, 'D1', 'D2')).toBe(false);
+		expect(mergeDraft(doc, 'D2', 'D2')).toBe(false);
+	});
+
+	it('an empty draft folds into another without adding anything', () => {
+		const doc = new Y.Doc();
+		draftText(doc, 'D1', { channel: 'email', visibility: 'public' });
+		draftText(doc, 'D2', { channel: 'email', visibility: 'public' }).insert(0, 'Hi');
+		expect(mergeDraft(doc, 'D1', 'D2')).toBe(true);
+		expect(readDrafts(doc).map((x) => [x.id, x.text])).toEqual([['D2', 'Hi']]);
 	});
 });

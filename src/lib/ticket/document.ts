@@ -353,6 +353,34 @@ export function draftText(doc: Y.Doc, draftId: string, init: DraftOptions): Y.Te
 	return draft.get('text') as Y.Text;
 }
 
+/** The draft's shared text, or null when there is no such draft (never creates one). */
+export function findDraftText(doc: Y.Doc, draftId: string): Y.Text | null {
+	const text = draftsMap(doc).get(draftId)?.get('text');
+	return text instanceof Y.Text ? text : null;
+}
+
+/**
+ * Folds one draft into another, in one transaction: the text of `fromId` goes to the end of
+ * `intoId` (after a blank line when both hold text) and `fromId` is removed. Used when two
+ * agents started a draft of the same kind at once (or one of them offline): they converge on
+ * one, and nothing either wrote is lost. Returns whether anything was moved.
+ */
+export function mergeDraft(doc: Y.Doc, fromId: string, intoId: string): boolean {
+	if (fromId === intoId) return false;
+	const from = findDraftText(doc, fromId);
+	const into = findDraftText(doc, intoId);
+	if (!from || !into) return false;
+	const moved = from.toString();
+	doc.transact(() => {
+		if (moved.trim()) {
+			const separator = into.toString().trim() ? '\n\n' : '';
+			into.insert(into.length, separator + moved);
+		}
+		draftsMap(doc).delete(fromId);
+	});
+	return true;
+}
+
 /** Changes where a draft will go (public reply or internal note, and on which channel). */
 export function setDraftOptions(doc: Y.Doc, draftId: string, options: Partial<DraftOptions>): void {
 	const draft = draftsMap(doc).get(draftId);

@@ -1,0 +1,487 @@
+/**
+ * The reply composer's state: which shared draft it edits, its mode and channel, the CodeMirror
+ * editor bound to the draft's Y.Text (y-codemirror.next), typing presence and sending.
+ *
+ * Drafts are shared: the composer edits the newest draft of its visibility, so two agents typing
+ * in one ticket write the same draft and see each other's caret. A draft is created lazily, on the
+ * first keystroke (or macro), never by merely looking; when the bound draft disappears (sent by a
+ * colleague) or a newer one of the same kind appears, the composer rebinds — folding what it had
+ * written into the newer draft, so two drafts started at once (or one offline) converge and
+ * nothing is lost.
+ */
+import { Compartment, EditorSelection, EditorState, type Extension } from '@codemirror/state';
+import { EditorView, keymap, placeholder, type ViewUpdate } from '@codemirror/view';
+import { untrack } from 'svelte';
+import { yCollab, ySyncAnnotation, yUndoManagerKeymap } from 'y-codemirror.next';
+import * as Y from 'yjs';
+import { newId, type Channel, type DraftInfo, type Priority, type Status, type Visibility } from '$lib/ticket';
+import type { PresenceState, TicketSession } from './ticket-session.svelte';
+import type { CustomerInfo } from './workspace.svelte';
+
+/** Channels a public reply may go out on, when the customer can be reached there. */
+export const REPLY_CHANNELS: readonly Channel[] = ['email', 'chat', 'messaging', 'social'];
+
+export const CHANNEL_LABELS: Record<Channel, string> = {
+	email: 'Email',
+	chat: 'Chat',
+	messaging: 'Messaging',
+	social: 'Social',
+	talk: 'Phone',
+	web: 'Web',
+	api: 'API',
+	internal: 'Internal'
+};
+
+/** Typing presence lapses after this long without a keystroke. */
+export const TYPING_IDLE_MS = 5000;
+
+export interface Macro {
+	id: string;
+	title: string;
+	body: string;
+	actions: { status?: Status; priority?: Priority; addTags?: string[]; visibility?: Visibility };
+}
+
+export class Composer {
+	/** The mode chosen here; a bound draft's own visibility wins (it is shared). */
+	private modeChoice = $state<Visibility>('public');
+	private channelChoice = $state<Channel | null>(null);
+	/** The draft the editor is bound to, if any. */
+	draftId = $state<string | null>(null);
+	/** Whether the editor holds anything but white space. */
+	hasText = $state(false);
+	focused = $state(false);
+	/** Why a public reply deserves a second look, while the agent decides. */
+	warnings = $state.raw<string[] | null>(null);
+	sending = $state(false);
+	/** Channels the customer has an address on (from their record). */
+	reachable = $state.raw<Channel[]>([]);
+
+	private view: EditorView | null = null;
+	private text: Y.Text | null = null;
+	private undo: Y.UndoManager | null = null;
+	/** A draft this composer created whose refresh may not have reached `session.drafts` yet. */
+	private justCreated: string | null = null;
+	private idle: ReturnType<typeof setTimeout> | null = null;
+	private viewQueued = false;
+	private pendingSelection: EditorSelection | null = null;
+	/** Where the agent's cursor was when the editor last had focus (macros go there), if anywhere. */
+	private lastCaret: { from: number; to: number } | null = null;
+	private readonly editable = new Compartment();
+	private readonly labels = new Compartment();
+
+	constructor(readonly session: TicketSession) {}
+
+	// --- what the component shows -------------------------------------------------------------
+
+	get readOnly(): boolean {
+		return this.session.readOnly;
+	}
+
+	get boundDraft(): DraftInfo | undefined {
+		const id = this.draftId;
+		return id ? this.session.drafts.find((d) => d.id === id) : undefined;
+	}
+
+	get mode(): Visibility {
+		return this.boundDraft?.visibility ?? this.modeChoice;
+	}
+
+	get ticketChannel(): Channel {
+		return this.session.fields?.channel ?? 'email';
+	}
+
+	get channel(): Channel {
+		return this.boundDraft?.channel ?? this.channelChoice ?? this.ticketChannel;
+	}
+
+	/** Reply channels offered: the customer's reachable ones, the ticket's own, the current one. */
+	get channels(): Channel[] {
+		const offered = new Set<Channel>([this.ticketChannel, ...this.reachable, this.channel]);
+		const ordered = REPLY_CHANNELS.filter((c) => offered.has(c));
+		for (const c of offered) if (!ordered.includes(c) && c !== 'internal') ordered.push(c);
+		return ordered;
+	}
+
+	/** Colleagues typing in this ticket right now. */
+	get typists(): PresenceState[] {
+		return this.session.viewers.filter((p) => p.typing);
+	}
+
+	get typingLine(): string {
+		const typists = this.typists;
+		if (!typists.length) return '';
+		const describe = (p: PresenceState) =>
+			p.typingVisibility === 'internal' ? 'an internal note' : p.typingVisibility === 'public' ? 'a public reply' : '';
+		const kinds = new Set(typists.map(describe));
+		const names = typists.map((p) => p.user!.name.split(/\s+/)[0] || p.user!.name);
+		const who = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+		const what = kinds.size === 1 && [...kinds][0] ? ` ${[...kinds][0]}` : '';
+		return `${who} ${names.length > 1 ? 'are' : 'is'} typing${what}…`;
+	}
+
+	get canSend(): boolean {
+		return !this.readOnly && !this.sending && !!this.draftId && this.hasText;
+	}
+
+	// --- choices ------------------------------------------------------------------------------
+
+	setMode(mode: Visibility) {
+		if (mode === this.mode) return;
+		const bound = this.boundDraft;
+		this.warnings = null;
+		if (bound && !this.readOnly && bound.text.trim() && !this.session.currentDraft(mode)) {
+			// The text follows the switch, as a note or as a reply: it is the same shared draft.
+			this.session.setDraftOptions(bound.id, { visibility: mode });
+			this.modeChoice = mode;
+			this.updateLabels(mode);
+			return;
+		}
+		this.modeChoice = mode;
+		this.bind(this.session.currentDraft(mode)?.id ?? null);
+		this.updateLabels(mode);
+	}
+
+	setChannel(channel: Channel) {
+		this.channelChoice = channel;
+		if (this.draftId) this.session.setDraftOptions(this.draftId, { channel });
+	}
+
+	/** Learns where the customer can be reached (without them, the ticket's own channel is offered). */
+	async loadReachable(load: Promise<CustomerInfo | null>) {
+		const customer = await load.catch(() => null);
+		const channels = (customer?.addresses ?? []).map((a) => a.channel as Channel).filter((c) => REPLY_CHANNELS.includes(c));
+		this.reachable = [...new Set(channels)];
+	}
+
+	// --- following the shared drafts ----------------------------------------------------------
+
+	/** Rebinds when the bound draft went away or a newer one of its kind appeared. Call from an effect. */
+	reconcile() {
+		const drafts = this.session.drafts; // the only dependency
+		untrack(() => {
+			const id = this.draftId;
+			const mine = id ? drafts.find((d) => d.id === id) : undefined;
+			if (mine && id === this.justCreated) this.justCreated = null;
+			const newest = this.session.currentDraft(this.mode);
+			if (!id || (!mine && id !== this.justCreated)) {
+				if ((newest?.id ?? null) !== id) this.bind(newest?.id ?? null);
+				return;
+			}
+			if (newest && newest.id > id) {
+				// Two drafts of one kind: converge on the newer. Its starter folds the older one in.
+				if (mine && mine.authors[0] === this.session.me.id) this.session.mergeDraft(id, newest.id);
+				this.bind(newest.id, true);
+			}
+		});
+	}
+
+	private bind(id: string | null, caretAtEnd = false) {
+		const text = id ? this.session.existingDraftText(id) : null;
+		if (id && !text && id !== this.justCreated) id = null;
+		if (id === this.draftId && text === this.text) return;
+		this.undo?.destroy();
+		this.text = text;
+		this.undo = text ? new Y.UndoManager(text) : null;
+		this.draftId = text ? id : null;
+		this.lastCaret = null;
+		this.warnings = null;
+		this.hasText = !!text?.toString().trim();
+		if (this.focused && !this.readOnly && this.idle) this.session.markTyping(this.draftId, this.draftId ? this.mode : null);
+		this.queueView(caretAtEnd && text ? EditorSelection.single(text.length) : EditorSelection.single(0));
+	}
+
+	/** Creates the shared draft this composer writes, starting with `initial`. */
+	private createDraft(initial: string): Y.Text {
+		const id = newId();
+		const text = this.session.draftText(id, { channel: this.channel, visibility: this.mode });
+		if (initial) text.insert(0, initial);
+		this.justCreated = id;
+		this.undo?.destroy();
+		this.text = text;
+		this.undo = new Y.UndoManager(text);
+		this.draftId = id;
+		this.session.markTyping(id, this.mode); // records the author: the starter of the draft
+		return text;
+	}
+
+	// --- the editor ---------------------------------------------------------------------------
+
+	/** Mounts the editor in `element` (a Svelte attachment); returns its teardown. */
+	attach = (element: HTMLElement) => {
+		// Untracked: an attachment re-runs when what it reads changes, and the editor must live on.
+		const view = untrack(() => new EditorView({ parent: element, state: this.makeState(EditorSelection.single(0)) }));
+		this.view = view;
+		// Remote carets' name labels are drawn from `data-name` (see Composer.svelte's styles).
+		const labels = new MutationObserver(() => {
+			for (const info of view.contentDOM.querySelectorAll<HTMLElement>('.cm-ySelectionInfo')) {
+				if (info.dataset.name !== info.textContent) info.dataset.name = info.textContent ?? '';
+			}
+		});
+		labels.observe(view.contentDOM, { childList: true, subtree: true });
+		return () => {
+			labels.disconnect();
+			view.destroy();
+			if (this.view === view) this.view = null;
+		};
+	};
+
+	focus() {
+		this.view?.focus();
+	}
+
+	private makeState(selection: EditorSelection): EditorState {
+		const doc = this.text?.toString() ?? '';
+		const clamp = (n: number) => Math.min(n, doc.length);
+		const extensions: Extension[] = [
+			this.editable.of(this.editableExtension(this.readOnly)),
+			this.labels.of(this.labelExtension(this.mode)),
+			EditorView.lineWrapping,
+			keymap.of([{ key: 'Mod-Enter', run: () => (this.requestSend(), true) }]),
+			EditorView.updateListener.of((update) => this.onUpdate(update))
+		];
+		if (this.text && this.undo) {
+			extensions.push(yCollab(this.text, this.session.provider.awareness ?? undefined, { undoManager: this.undo }), keymap.of(yUndoManagerKeymap));
+		}
+		return EditorState.create({
+			doc,
+			selection: EditorSelection.single(clamp(selection.main.anchor), clamp(selection.main.head)),
+			extensions
+		});
+	}
+
+	/** Replaces the editor's state with one bound to the current draft, after the current update. */
+	private queueView(selection: EditorSelection) {
+		this.pendingSelection = selection;
+		if (this.viewQueued) return;
+		this.viewQueued = true;
+		queueMicrotask(() => {
+			this.viewQueued = false;
+			if (!this.view) return;
+			const hadFocus = this.view.hasFocus;
+			this.view.setState(this.makeState(this.pendingSelection ?? EditorSelection.single(0)));
+			if (hadFocus) this.view.focus();
+			this.hasText = !!this.view.state.doc.toString().trim();
+		});
+	}
+
+	private editableExtension(readOnly: boolean): Extension {
+		return [EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)];
+	}
+
+	private labelExtension(mode: Visibility): Extension {
+		const internal = mode === 'internal';
+		return [
+			placeholder(
+				this.readOnly
+					? 'Nobody is writing right now.'
+					: internal
+						? 'Write an internal note — only your team sees it…'
+						: 'Write a public reply to the customer…'
+			),
+			EditorView.contentAttributes.of({
+				'aria-label': internal ? 'Internal note text' : 'Public reply text',
+				'aria-multiline': 'true',
+				...(this.readOnly ? { 'aria-readonly': 'true' } : {})
+			})
+		];
+	}
+
+	setReadOnly(readOnly: boolean) {
+		this.view?.dispatch({
+			effects: [
+				this.editable.reconfigure(this.editableExtension(readOnly)),
+				this.labels.reconfigure(this.labelExtension(this.mode))
+			]
+		});
+		if (readOnly) this.stopTyping();
+	}
+
+	updateLabels(mode: Visibility) {
+		this.view?.dispatch({ effects: this.labels.reconfigure(this.labelExtension(mode)) });
+	}
+
+	private onUpdate(update: ViewUpdate) {
+		if (update.view.hasFocus && (update.selectionSet || update.focusChanged || update.docChanged)) {
+			this.lastCaret = update.state.selection.main;
+		}
+		if (update.focusChanged) {
+			this.focused = update.view.hasFocus;
+			if (!this.focused) {
+				this.stopTyping();
+				// y-codemirror leaves the caret where it was; a caret means "editing here now".
+				const awareness = this.session.provider.awareness;
+				if (awareness?.getLocalState()?.cursor) awareness.setLocalStateField('cursor', null);
+			}
+		}
+		if (!update.docChanged) return;
+		this.hasText = !!update.state.doc.toString().trim();
+		const local = update.transactions.some((tr) => tr.docChanged && !tr.annotation(ySyncAnnotation));
+		if (!local || this.readOnly) return;
+		if (!this.text) {
+			// The first keystroke: the draft is created now, holding what was typed.
+			this.createDraft(update.state.doc.toString());
+			this.queueView(update.state.selection);
+		}
+		this.noteTyping();
+	}
+
+	private noteTyping() {
+		if (!this.draftId || this.readOnly) return;
+		this.session.markTyping(this.draftId, this.mode);
+		if (this.idle) clearTimeout(this.idle);
+		this.idle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+	}
+
+	private stopTyping() {
+		if (this.idle) clearTimeout(this.idle);
+		this.idle = null;
+		this.session.markTyping(null);
+	}
+
+	// --- sending ------------------------------------------------------------------------------
+
+	/** Send, unless a public reply collides with a colleague's work or new customer messages. */
+	requestSend() {
+		if (!this.canSend) return;
+		const id = this.draftId!;
+		const draft: DraftInfo = this.boundDraft ?? {
+			id,
+			text: this.text?.toString() ?? '',
+			channel: this.channel,
+			visibility: this.mode,
+			authors: [],
+			createdAt: Date.now()
+		};
+		const reasons = draft.visibility === 'public' ? this.session.collisions(draft) : [];
+		if (reasons.length) {
+			this.warnings = reasons;
+			return;
+		}
+		this.send();
+	}
+
+	/** Sends without asking (after "Send anyway"). */
+	send() {
+		if (!this.canSend) return;
+		this.sending = true;
+		try {
+			const sent = this.session.send(this.draftId!);
+			this.warnings = null;
+			if (sent) {
+				this.stopTyping();
+				this.bind(null);
+			}
+		} finally {
+			this.sending = false;
+		}
+	}
+
+	cancelSend() {
+		this.warnings = null;
+		this.focus();
+	}
+
+	// --- macros -------------------------------------------------------------------------------
+
+	/** Inserts a macro's body at the cursor (through the editor into the draft) and applies its actions. */
+	applyMacro(macro: Macro) {
+		if (this.readOnly) return;
+		const { actions } = macro;
+		if (actions.visibility) this.setMode(actions.visibility);
+		const body = macro.body;
+		if (body) {
+			if (this.view && this.text && !this.viewQueued) {
+				// At the agent's cursor (the menu took focus from the editor), else at the end.
+				const state = this.view.state;
+				const length = state.doc.length;
+				const from = Math.min(this.lastCaret?.from ?? length, length);
+				const to = Math.min(this.lastCaret?.to ?? length, length);
+				const { insert, caret } = joinAt(state.sliceDoc(Math.max(0, from - 2), from), body, state.sliceDoc(to, to + 2));
+				this.view.dispatch({
+					changes: { from, to, insert },
+					selection: { anchor: from + caret },
+					userEvent: 'input.macro',
+					scrollIntoView: true
+				});
+			} else {
+				const text = this.text ?? this.createDraft('');
+				const current = text.toString();
+				const at = Math.min(this.lastCaret?.from ?? current.length, current.length);
+				const { insert, caret } = joinAt(current.slice(Math.max(0, at - 2), at), body, current.slice(at, at + 2));
+				text.insert(at, insert);
+				this.hasText = !!text.toString().trim();
+				this.queueView(EditorSelection.single(at + caret));
+				this.noteTyping();
+			}
+		}
+		if (actions.status) this.session.setField('status', actions.status);
+		if (actions.priority) this.session.setField('priority', actions.priority);
+		for (const tag of actions.addTags ?? []) this.session.addTag(tag);
+		queueMicrotask(() => this.focus());
+	}
+
+	destroy() {
+		try {
+			this.stopTyping();
+		} catch {
+			/* the session went first (its tab was closed) */
+		}
+		this.undo?.destroy();
+		this.view?.destroy();
+		this.view = null;
+	}
+}
+
+/**
+ * A macro's body as inserted between `before` and `after` (the text around the cursor), set off
+ * as a paragraph of its own from text it would otherwise run into; `caret` is where the body ends.
+ */
+export function joinAt(before: string, body: string, after = ''): { insert: string; caret: number } {
+	let lead = '';
+	if (body && before && !/\n\n$/.test(before)) lead = before.endsWith('\n') ? '\n' : /\s$/.test(before) ? '' : '\n\n';
+	let trail = '';
+	if (body && after && !after.startsWith('\n\n')) trail = after.startsWith('\n') ? '\n' : /^\s/.test(after) ? '' : '\n\n';
+	return { insert: lead + body + trail, caret: lead.length + body.length };
+}
+
+/** The macro menu's state: the list (loaded on first open), whether it is open, the active item. */
+export class MacroMenuState {
+	open = $state(false);
+	macros = $state.raw<Macro[]>([]);
+	loaded = $state(false);
+	error = $state<string | null>(null);
+	active = $state(0);
+
+	async load() {
+		try {
+			const response = await fetch('/api/v1/macros', { headers: { accept: 'application/json' } });
+			if (!response.ok) throw new Error(response.status === 404 ? 'Macros are not available yet.' : `Could not load macros (${response.status}).`);
+			const body = (await response.json()) as { macros: Macro[] };
+			this.macros = body.macros ?? [];
+			this.error = null;
+			this.loaded = true;
+		} catch (error) {
+			this.error = (error as Error).message;
+		}
+	}
+
+	show() {
+		this.open = true;
+		this.active = 0;
+		if (!this.loaded) void this.load();
+	}
+
+	hide() {
+		this.open = false;
+	}
+
+	move(delta: number) {
+		const n = this.macros.length;
+		if (n) this.active = (this.active + delta + n) % n;
+	}
+
+	moveTo(index: number) {
+		if (this.macros.length) this.active = Math.max(0, Math.min(this.macros.length - 1, index));
+	}
+}

@@ -1,0 +1,257 @@
+/**
+ * One open ticket in the browser: its Yjs document synced through the shared connection, and
+ * reactive views of it for the components. Every read and write goes through the ticket module.
+ */
+import { HocuspocusProvider } from '@hocuspocus/provider';
+import * as Y from 'yjs';
+import {
+	addDraftAuthor,
+	addTag,
+	appendSideEntry,
+	compareEntries,
+	draftText,
+	entryIndex,
+	findDraftText,
+	mergeDraft,
+	newId,
+	openSide,
+	readDrafts,
+	readEntries,
+	readFields,
+	readSides,
+	removeTag,
+	sendDraft,
+	setDraftOptions,
+	setField,
+	setSideStatus,
+	ticketDocumentName,
+	type DraftInfo,
+	type DraftOptions,
+	type Entry,
+	type SideConversation,
+	type TicketFieldName,
+	type TicketFields
+} from '$lib/ticket';
+import type { CollabConnection } from './connection.svelte';
+
+export interface Me {
+	id: string;
+	name: string;
+	role: 'admin' | 'supervisor' | 'agent';
+}
+
+/** What a peer publishes about itself; `user` is set by the server from the connection. */
+export interface PresenceState {
+	clientId: number;
+	user: { id: string; name: string; color: string; role: string; readOnly: boolean } | null;
+	/** The draft this peer is typing in, if any. */
+	typing: string | null;
+	typingVisibility: 'public' | 'internal' | null;
+}
+
+export class TicketSession {
+	readonly doc = new Y.Doc();
+	readonly provider: HocuspocusProvider;
+
+	fields = $state<TicketFields | null>(null);
+	entries = $state.raw<Entry[]>([]);
+	sides = $state.raw<SideConversation[]>([]);
+	drafts = $state.raw<DraftInfo[]>([]);
+	presence = $state.raw<PresenceState[]>([]);
+	synced = $state(false);
+	readOnly = $state(false);
+	/** Why the server closed or refused this ticket, if it did. */
+	refusal = $state<string | null>(null);
+	/** Local changes the server has not acknowledged yet. */
+	unsynced = $state(0);
+
+	private refreshQueued = false;
+
+	constructor(
+		readonly ticketId: string,
+		connection: CollabConnection,
+		readonly me: Me
+	) {
+		this.provider = new HocuspocusProvider({
+			websocketProvider: connection.socket,
+			name: ticketDocumentName(ticketId),
+			document: this.doc,
+			// The session cookie authenticates the socket: the token the provider sends must be empty
+			// (the server reads any non-empty token as an API or session token, and refuses 'cookie').
+			token: '',
+			onAuthenticated: ({ scope }) => (this.readOnly = scope === 'readonly'),
+			onAuthenticationFailed: ({ reason }) => (this.refusal = reason),
+			onClose: ({ event }) => {
+				if (event?.reason && event.reason !== 'Server closed the connection') this.refusal = event.reason;
+			},
+			onSynced: () => {
+				this.synced = true;
+				this.refusal = null;
+				this.entries = readEntries(this.doc);
+				this.refresh();
+			},
+			onUnsyncedChanges: ({ number }) => (this.unsynced = number)
+		});
+		this.provider.attach();
+		this.doc.on('update', () => this.queueRefresh());
+		entryIndex(this.doc).listeners.add((added, place) => {
+			if (place === 'conversation' && this.synced) this.entries = insertSorted(this.entries, added);
+		});
+		this.provider.awareness?.on('change', () => this.refreshPresence());
+		this.provider.awareness?.setLocalState({ typing: null, typingVisibility: null });
+	}
+
+	// --- reading --------------------------------------------------------------------------------
+
+	private queueRefresh() {
+		if (this.refreshQueued) return;
+		this.refreshQueued = true;
+		queueMicrotask(() => {
+			this.refreshQueued = false;
+			this.refresh();
+		});
+	}
+
+	private refresh() {
+		this.fields = readFields(this.doc);
+		this.sides = readSides(this.doc);
+		this.drafts = readDrafts(this.doc);
+	}
+
+	private refreshPresence() {
+		const states = this.provider.awareness?.getStates() ?? new Map();
+		const mine = this.provider.awareness?.clientID;
+		this.presence = [...states.entries()]
+			.filter(([clientId, state]) => clientId !== mine && state.user)
+			.map(([clientId, state]) => ({
+				clientId,
+				user: state.user,
+				typing: state.typing ?? null,
+				typingVisibility: state.typingVisibility ?? null
+			}));
+	}
+
+	/** Colleagues with the ticket open, one per user (a user may have several tabs). */
+	get viewers(): PresenceState[] {
+		const seen = new Map<string, PresenceState>();
+		for (const p of this.presence) {
+			const existing = seen.get(p.user!.id);
+			if (!existing || (!existing.typing && p.typing)) seen.set(p.user!.id, p);
+		}
+		return [...seen.values()].filter((p) => p.user!.id !== this.me.id);
+	}
+
+	// --- writing --------------------------------------------------------------------------------
+
+	setField<K extends TicketFieldName>(name: K, value: TicketFields[K]) {
+		if (this.readOnly) return;
+		setField(this.doc, name, value);
+	}
+
+	addTag(tag: string) {
+		if (!this.readOnly && tag.trim()) addTag(this.doc, tag);
+	}
+
+	removeTag(tag: string) {
+		if (!this.readOnly) removeTag(this.doc, tag);
+	}
+
+	/** The draft the composer edits for this visibility: the newest shared one, or a new one. */
+	currentDraft(visibility: 'public' | 'internal'): DraftInfo | undefined {
+		return this.drafts.filter((d) => d.visibility === visibility).at(-1);
+	}
+
+	draftText(draftId: string, options: DraftOptions): Y.Text {
+		return draftText(this.doc, draftId, options);
+	}
+
+	/** An existing draft's shared text, or null (never creates a draft: safe when read-only). */
+	existingDraftText(draftId: string): Y.Text | null {
+		return findDraftText(this.doc, draftId);
+	}
+
+	/** Folds a draft into another (two agents started one at once): nothing written is lost. */
+	mergeDraft(fromId: string, intoId: string) {
+		if (!this.readOnly) mergeDraft(this.doc, fromId, intoId);
+	}
+
+	setDraftOptions(draftId: string, options: Partial<DraftOptions>) {
+		if (!this.readOnly) setDraftOptions(this.doc, draftId, options);
+	}
+
+	markTyping(draftId: string | null, visibility: 'public' | 'internal' | null = null) {
+		if (this.readOnly) return;
+		const awareness = this.provider.awareness;
+		if (!awareness) return;
+		const current = awareness.getLocalState() ?? {};
+		if (current.typing === draftId && current.typingVisibility === visibility) return;
+		awareness.setLocalState({ ...current, typing: draftId, typingVisibility: visibility });
+		if (draftId) addDraftAuthor(this.doc, draftId, this.me.id);
+	}
+
+	/** Why sending this draft deserves a second look, if it does (the agent can still send). */
+	collisions(draft: DraftInfo): string[] {
+		if (draft.visibility !== 'public') return [];
+		const reasons: string[] = [];
+		// Colleagues typing a public reply right now: in another draft, or in this one (sending
+		// would cut them off mid-sentence).
+		const typing = this.viewers.filter((p) => p.typing && p.typingVisibility === 'public');
+		const names = (list: PresenceState[]) => `${list.map((p) => p.user!.name).join(', ')} ${list.length > 1 ? 'are' : 'is'}`;
+		const here = typing.filter((p) => p.typing === draft.id);
+		const elsewhere = typing.filter((p) => p.typing !== draft.id);
+		if (here.length) reasons.push(`${names(here)} also writing in this reply right now.`);
+		if (elsewhere.length) reasons.push(`${names(elsewhere)} also writing a public reply.`);
+		const arrived = this.entries.filter((e) => e.direction === 'in' && e.createdAt > draft.createdAt).length;
+		if (arrived) reasons.push(`${arrived} new customer message${arrived > 1 ? 's' : ''} arrived since you started this reply.`);
+		return reasons;
+	}
+
+	send(draftId: string): Entry | null {
+		if (this.readOnly) return null;
+		const sent = sendDraft(this.doc, draftId, { type: 'agent', id: this.me.id });
+		if (sent) this.markTyping(null);
+		return sent;
+	}
+
+	openSide(subject: string, channel: SideConversation['channel'], participants: string[]): string {
+		const id = newId();
+		openSide(this.doc, { id, subject, channel, participants, createdBy: this.me.id, createdAt: Date.now() });
+		return id;
+	}
+
+	replyInSide(sideId: string, body: string) {
+		const side = this.sides.find((s) => s.id === sideId) ?? readSides(this.doc).find((s) => s.id === sideId);
+		if (this.readOnly || !side || !body.trim()) return;
+		appendSideEntry(this.doc, sideId, {
+			id: newId(),
+			kind: side.channel === 'email' ? 'message' : 'note',
+			channel: side.channel === 'email' ? 'email' : 'internal',
+			...(side.channel === 'email' ? { direction: 'out' as const } : {}),
+			visibility: 'internal',
+			authorType: 'agent',
+			authorId: this.me.id,
+			body: body.trim(),
+			createdAt: Date.now()
+		});
+	}
+
+	setSideStatus(sideId: string, status: 'open' | 'closed') {
+		if (!this.readOnly) setSideStatus(this.doc, sideId, status);
+	}
+
+	destroy() {
+		this.provider.destroy();
+		this.doc.destroy();
+	}
+}
+
+/** Inserts entries into a display-ordered list; appends at the end cost nothing to place. */
+function insertSorted(list: Entry[], added: Entry[]): Entry[] {
+	const next = list.slice();
+	for (const entry of added) {
+		let i = next.length;
+		while (i > 0 && compareEntries(next[i - 1], entry) > 0) i--;
+		next.splice(i, 0, entry);
+	}
+	return next;
+}

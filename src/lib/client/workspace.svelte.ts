@@ -1,0 +1,265 @@
+/**
+ * The agent workspace's state: views and their counts, the ticket list of the current view,
+ * open ticket tabs (restored on reload), and the people tickets mention. Lists follow changes
+ * live through the server's event stream.
+ */
+import { CollabConnection } from './connection.svelte';
+import { TicketSession, type Me } from './ticket-session.svelte';
+
+export interface ViewSummary {
+	id: string;
+	name: string;
+	count: number;
+}
+
+export interface TicketRow {
+	id: string;
+	subject: string;
+	status: string;
+	priority: string;
+	assigneeId: string | null;
+	groupId: string | null;
+	requesterId: string;
+	channel: string;
+	tags: string[];
+	createdAt: number;
+	updatedAt: number;
+	entryCount: number;
+	lastPublicPreview: string | null;
+	lastPublicAt: number | null;
+}
+
+export interface Person {
+	id: string;
+	name: string;
+	email: string;
+	role: string;
+	groupIds: string[];
+	disabled: boolean;
+}
+
+export interface CustomerInfo {
+	id: string;
+	name: string;
+	addresses: { channel: string; address: string }[];
+	tickets: { id: string; subject: string; status: string; channel: string; updatedAt: number }[];
+}
+
+export type SortKey = 'updated' | 'priority' | 'created';
+
+const LIST_REFRESH_MS = 250;
+
+export class Workspace {
+	readonly connection: CollabConnection;
+	views = $state.raw<ViewSummary[]>([]);
+	view = $state('mine');
+	/** Search words, across all views. */
+	query = $state('');
+	sort = $state<SortKey>('updated');
+	tickets = $state.raw<TicketRow[]>([]);
+	next = $state<string | null>(null);
+	selected = $state(0);
+	loadError = $state<string | null>(null);
+	tabs = $state<string[]>([]);
+	active = $state<string | null>(null);
+	/** Subjects of open tabs, kept from the list or the ticket itself. */
+	titles = $state<Record<string, string>>({});
+	people = $state.raw<Person[]>([]);
+	groups = $state.raw<{ id: string; name: string }[]>([]);
+
+	/** Requesters of open tickets, loaded once each. */
+	customers = $state<Record<string, CustomerInfo>>({});
+
+	private readonly sessions = new Map<string, TicketSession>();
+	private readonly customerLoads = new Map<string, Promise<CustomerInfo | null>>();
+	private stream: EventSource | null = null;
+	private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+
+	constructor(readonly me: Me) {
+		this.connection = CollabConnection.forPage();
+		this.tabs = this.restoreTabs();
+	}
+
+	start() {
+		void this.refresh();
+		void this.loadPeople();
+		this.stream = new EventSource('/api/v1/stream');
+		this.stream.addEventListener('ticket', (event) => {
+			const row = JSON.parse((event as MessageEvent).data) as TicketRow;
+			if (this.tabs.includes(row.id)) this.titles = { ...this.titles, [row.id]: row.subject };
+			this.scheduleRefresh();
+		});
+	}
+
+	stop() {
+		this.stream?.close();
+		for (const session of this.sessions.values()) session.destroy();
+		this.sessions.clear();
+		this.connection.destroy();
+	}
+
+	// --- views and list -----------------------------------------------------------------------
+
+	private scheduleRefresh() {
+		this.refreshTimer ??= setTimeout(() => {
+			this.refreshTimer = null;
+			void this.refresh();
+		}, LIST_REFRESH_MS);
+	}
+
+	async refresh() {
+		try {
+			const [views, list] = await Promise.all([
+				getJson<{ views: ViewSummary[] }>('/api/v1/views'),
+				getJson<{ tickets: TicketRow[]; next: string | null }>(`/api/v1/tickets?${this.listQuery()}`)
+			]);
+			this.views = views.views;
+			this.tickets = list.tickets;
+			this.next = list.next;
+			this.selected = Math.min(this.selected, Math.max(0, list.tickets.length - 1));
+			for (const t of list.tickets) if (this.tabs.includes(t.id)) this.titles[t.id] = t.subject;
+			this.loadError = null;
+		} catch (error) {
+			this.loadError = (error as Error).message;
+		}
+	}
+
+	async loadMore() {
+		if (!this.next) return;
+		const list = await getJson<{ tickets: TicketRow[]; next: string | null }>(
+			`/api/v1/tickets?${this.listQuery()}&cursor=${encodeURIComponent(this.next)}`
+		);
+		this.tickets = [...this.tickets, ...list.tickets];
+		this.next = list.next;
+	}
+
+	private listQuery(): string {
+		const params = new URLSearchParams({ sort: this.sort, limit: '100' });
+		if (this.query) params.set('q', this.query);
+		else params.set('view', this.view);
+		return params.toString();
+	}
+
+	search(query: string) {
+		this.query = query.trim();
+		this.selected = 0;
+		this.active = null;
+		void this.refresh();
+	}
+
+	showView(view: string) {
+		this.query = '';
+		this.view = view;
+		this.selected = 0;
+		this.active = null;
+		void this.refresh();
+	}
+
+	sortBy(sort: SortKey) {
+		this.sort = sort;
+		void this.refresh();
+	}
+
+	moveSelection(delta: number) {
+		this.selected = Math.max(0, Math.min(this.tickets.length - 1, this.selected + delta));
+	}
+
+	// --- tabs ---------------------------------------------------------------------------------
+
+	session(ticketId: string): TicketSession {
+		let session = this.sessions.get(ticketId);
+		if (!session) {
+			session = new TicketSession(ticketId, this.connection, this.me);
+			this.sessions.set(ticketId, session);
+		}
+		return session;
+	}
+
+	open(ticketId: string, subject?: string) {
+		if (!this.tabs.includes(ticketId)) this.tabs = [...this.tabs, ticketId];
+		if (subject) this.titles = { ...this.titles, [ticketId]: subject };
+		this.active = ticketId;
+		this.saveTabs();
+	}
+
+	close(ticketId: string) {
+		const index = this.tabs.indexOf(ticketId);
+		this.tabs = this.tabs.filter((id) => id !== ticketId);
+		this.sessions.get(ticketId)?.destroy();
+		this.sessions.delete(ticketId);
+		if (this.active === ticketId) this.active = this.tabs[Math.min(index, this.tabs.length - 1)] ?? null;
+		this.saveTabs();
+	}
+
+	private get tabsKey() {
+		return `tandem:tabs:${this.me.id}`;
+	}
+
+	private restoreTabs(): string[] {
+		try {
+			const saved = JSON.parse(localStorage.getItem(this.tabsKey) ?? '[]');
+			return Array.isArray(saved) ? saved.filter((id): id is string => typeof id === 'string').slice(0, 20) : [];
+		} catch {
+			return [];
+		}
+	}
+
+	private saveTabs() {
+		localStorage.setItem(this.tabsKey, JSON.stringify(this.tabs));
+	}
+
+	// --- people -------------------------------------------------------------------------------
+
+	private async loadPeople() {
+		try {
+			const [users, groups] = await Promise.all([
+				getJson<{ users: Person[] }>('/api/v1/users'),
+				getJson<{ groups: { id: string; name: string }[] }>('/api/v1/groups')
+			]);
+			this.people = users.users;
+			this.groups = groups.groups;
+		} catch {
+			/* names fall back to ids */
+		}
+	}
+
+	personName(id: string | null): string {
+		if (!id) return 'Unassigned';
+		if (id === this.me.id) return this.me.name;
+		return this.people.find((p) => p.id === id)?.name ?? 'Unknown';
+	}
+
+	/** The customer, loaded on first use (and again with `reload` after a change). */
+	customer(id: string, reload = false): Promise<CustomerInfo | null> {
+		let load = reload ? undefined : this.customerLoads.get(id);
+		if (!load) {
+			load = getJson<CustomerInfo>(`/api/v1/customers/${encodeURIComponent(id)}`)
+				.then((customer) => {
+					this.customers = { ...this.customers, [id]: customer };
+					return customer;
+				})
+				.catch(() => null);
+			this.customerLoads.set(id, load);
+		}
+		return load;
+	}
+
+	/** Who wrote an entry, as a name. */
+	authorName(authorType: string, authorId: string): string {
+		if (authorType === 'agent') return this.personName(authorId);
+		if (authorType === 'customer') return this.customers[authorId]?.name ?? 'Customer';
+		if (authorType === 'bot') return 'Bot';
+		return 'Tandem';
+	}
+
+	groupName(id: string | null): string {
+		return id ? (this.groups.find((g) => g.id === id)?.name ?? 'Unknown group') : 'No group';
+	}
+}
+
+export async function getJson<T>(url: string): Promise<T> {
+	const response = await fetch(url, { headers: { accept: 'application/json' } });
+	const body = await response.json().catch(() => null);
+	if (!response.ok) throw new Error(body?.error?.message ?? `${url}: ${response.status}`);
+	return body as T;
+}
