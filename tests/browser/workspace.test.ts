@@ -159,6 +159,20 @@ describe('agent workspace', () => {
 		await screenshot(blake.page, 'side-conversation');
 	});
 
+	it('restores open tabs, with their subjects, when the workspace is reopened', async () => {
+		const first = await newTicket('Tab one');
+		const second = await newTicket('Tab two');
+		await openTicket(blake.page, first);
+		await openTicket(blake.page, second);
+		await blake.page.goto('/');
+		const tabs = blake.page.getByRole('tablist', { name: 'Open tickets' });
+		await tabs.getByRole('tab', { name: 'Tab one' }).waitFor();
+		await tabs.getByRole('tab', { name: 'Tab two' }).waitFor();
+		await tabs.getByRole('tab', { name: 'Tab one' }).click();
+		await blake.page.waitForURL(`**/tickets/${first}`);
+		await screenshot(blake.page, 'tabs-restored');
+	});
+
 	it('lets a supervisor watch a draft being typed, and not write', async () => {
 		const id = await newTicket('Supervised');
 		const sam = await browser.person(server.url, 'supervisor@tandem.local', DEMO_PASSWORD);

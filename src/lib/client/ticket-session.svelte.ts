@@ -70,7 +70,9 @@ export class TicketSession {
 	constructor(
 		readonly ticketId: string,
 		connection: CollabConnection,
-		readonly me: Me
+		readonly me: Me,
+		/** Told the subject whenever it changes (tab titles). */
+		private readonly onSubject: (subject: string) => void = () => {}
 	) {
 		this.provider = new HocuspocusProvider({
 			websocketProvider: connection.socket,
@@ -113,7 +115,9 @@ export class TicketSession {
 	}
 
 	private refresh() {
+		const subject = this.fields?.subject;
 		this.fields = readFields(this.doc);
+		if (this.fields.subject && this.fields.subject !== subject) this.onSubject(this.fields.subject);
 		this.sides = readSides(this.doc);
 		this.drafts = readDrafts(this.doc);
 	}

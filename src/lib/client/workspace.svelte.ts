@@ -81,6 +81,8 @@ export class Workspace {
 	}
 
 	start() {
+		// Restored tabs connect at once: their titles (and live state) are there before they are opened.
+		for (const id of this.tabs) this.session(id);
 		void this.refresh();
 		void this.loadPeople();
 		this.stream = new EventSource('/api/v1/stream');
@@ -169,7 +171,7 @@ export class Workspace {
 	session(ticketId: string): TicketSession {
 		let session = this.sessions.get(ticketId);
 		if (!session) {
-			session = new TicketSession(ticketId, this.connection, this.me);
+			session = new TicketSession(ticketId, this.connection, this.me, (subject) => (this.titles = { ...this.titles, [ticketId]: subject }));
 			this.sessions.set(ticketId, session);
 		}
 		return session;
