@@ -1,0 +1,444 @@
+/**
+ * The two servers under test, each a child process on a loopback port chosen by the OS, behind
+ * one handle type: start, restart, SIGKILL, CPU time and RSS of the process tree, tickets and
+ * connections. Scenarios (load.ts) only ever see a `ServerHandle`.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { appendEntry, initTicket, newId, ticketDocumentName } from '../src/lib/ticket';
+import { prepare, type Fixture } from '../tests/helpers/fixtures';
+import { BODY, makeEntry, Peer, type PeerOptions } from './load';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every one is killed when the bench exits, however it exits.
+
+const children = new Set<ChildProcess>();
+const dataDirs = new Set<string>();
+
+/** A new data directory, removed when the bench exits. */
+function tempDir(prefix: string): string {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+	dataDirs.add(dir);
+	return dir;
+}
+
+/** Kills every server process and removes their data directories. Synchronous: safe in 'exit'. */
+export function killAllChildren(): void {
+	for (const child of children) {
+		if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+	}
+	for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
+	dataDirs.clear();
+}
+
+process.on('exit', killAllChildren);
+
+// ---------------------------------------------------------------------------------------------
+// /proc readers
+
+const CLK_TCK = (() => {
+	try {
+		return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+	} catch {
+		return 100;
+	}
+})();
+
+/** CPU time (user + system) the process has used so far, in ms. */
+export function cpuMs(pid: number): number {
+	const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+	// Fields after "pid (comm) ": state is field 3, utime 14, stime 15.
+	const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+	return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/** CPU time all processes on the machine have used so far (/proc/stat), in ms. */
+export function machineBusyMs(): number {
+	const [, ...ticks] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+	// user nice system idle iowait irq softirq steal ...: everything but idle and iowait.
+	const busy = ticks.slice(0, 8).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + Number(v)), 0);
+	return (busy * 1000) / CLK_TCK;
+}
+
+/**
+ * CPU used by everything except the server `pid` and this bench process between two calls, as a
+ * percentage of one core: other work on the machine that may have disturbed a measurement.
+ */
+export function otherCpuMeter(pid: number): () => number {
+	const t0 = performance.now();
+	const all0 = machineBusyMs();
+	const server0 = cpuMs(pid);
+	const self0 = process.cpuUsage();
+	return () => {
+		const self = process.cpuUsage(self0);
+		const other = machineBusyMs() - all0 - (cpuMs(pid) - server0) - (self.user + self.system) / 1000;
+		return Math.max(0, (other / (performance.now() - t0)) * 100);
+	};
+}
+
+function childPids(pid: number): number[] {
+	const out: number[] = [];
+	let tasks: string[] = [];
+	try {
+		tasks = fs.readdirSync(`/proc/${pid}/task`);
+	} catch {
+		return out;
+	}
+	for (const tid of tasks) {
+		try {
+			const text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+			if (text) out.push(...text.split(/\s+/).map(Number));
+		} catch {
+			/* the task ended meanwhile */
+		}
+	}
+	return out;
+}
+
+/** Resident set size of the process and all its descendants, in KiB. */
+export function treeRssKb(pid: number): number {
+	let total = 0;
+	const queue = [pid];
+	while (queue.length) {
+		const p = queue.shift()!;
+		try {
+			const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
+			if (match) total += Number(match[1]);
+		} catch {
+			continue;
+		}
+		queue.push(...childPids(p));
+	}
+	return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One server process
+
+interface Launch {
+	args: string[];
+	env: Record<string, string>;
+	/** The port, once the process has printed it. */
+	findPort(output: string): number | null;
+}
+
+class ServerProcess {
+	private output = '';
+	readonly exited: Promise<void>;
+
+	private constructor(
+		readonly child: ChildProcess,
+		readonly port: number
+	) {
+		this.exited = new Promise((resolve) => {
+			if (child.exitCode !== null || child.signalCode !== null) resolve();
+			else child.once('exit', () => resolve());
+		});
+	}
+
+	static async spawn(launch: Launch, timeoutMs = 30_000): Promise<ServerProcess> {
+		// For diagnosis, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+		const extra = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+		const child = spawn(process.execPath, [...extra, ...launch.args], {
+			cwd: ROOT,
+			env: { ...process.env, ...launch.env },
+			stdio: ['ignore', 'pipe', 'pipe']
+		});
+		children.add(child);
+		child.once('exit', () => children.delete(child));
+		let output = '';
+		const collect = (chunk: Buffer) => (output += chunk.toString());
+		child.stdout!.on('data', collect);
+		child.stderr!.on('data', collect);
+		const port = await new Promise<number>((resolve, reject) => {
+			const finish = (error: Error | null, port?: number) => {
+				clearTimeout(timer);
+				child.off('exit', onExit);
+				child.stdout!.off('data', onStdout);
+				if (error) reject(error);
+				else resolve(port!);
+			};
+			const timer = setTimeout(() => {
+				child.kill('SIGKILL');
+				finish(new Error(`server did not start within ${timeoutMs} ms:\n${output}`));
+			}, timeoutMs);
+			const onExit = (code: number | null, signal: string | null) => finish(new Error(`server exited (${code ?? signal}) before listening:\n${output}`));
+			const onStdout = () => {
+				const port = launch.findPort(output);
+				if (port !== null) finish(null, port);
+			};
+			child.once('exit', onExit);
+			child.stdout!.on('data', onStdout);
+		});
+		child.stdout!.off('data', collect);
+		child.stderr!.off('data', collect);
+		const proc = new ServerProcess(child, port);
+		proc.output = output;
+		// Keep draining the pipes (a full pipe would block the server), keeping a short tail.
+		const keep = (chunk: Buffer) => (proc.output = (proc.output + chunk.toString()).slice(-20_000));
+		child.stdout!.on('data', keep);
+		child.stderr!.on('data', keep);
+		return proc;
+	}
+
+	get pid(): number {
+		return this.child.pid!;
+	}
+
+	get alive(): boolean {
+		return this.child.exitCode === null && this.child.signalCode === null;
+	}
+
+	tail(): string {
+		return this.output;
+	}
+
+	/** SIGKILL, sent synchronously. */
+	killNow(): void {
+		if (this.alive) this.child.kill('SIGKILL');
+	}
+
+	/** SIGTERM (graceful: the server stores and closes), SIGKILL after `timeoutMs`. */
+	async stop(timeoutMs = 15_000): Promise<void> {
+		if (!this.alive) return;
+		this.child.kill('SIGTERM');
+		const timer = setTimeout(() => this.killNow(), timeoutMs);
+		await this.exited;
+		clearTimeout(timer);
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server handles: what the scenarios use
+
+/** Things the report should mention (e.g. a stale build). */
+export const notes: string[] = [];
+
+export type Who = { role: 'bot' | 'agent'; index: number };
+
+export interface Ticket {
+	docName: string;
+	/** The customer the ticket's bot writes as. */
+	requesterId: string;
+}
+
+export const BOTS = 20;
+export const AGENTS = 10;
+
+export abstract class ServerHandle {
+	abstract readonly name: string;
+	protected proc: ServerProcess | null = null;
+
+	protected constructor(readonly dataDir: string) {}
+
+	protected abstract launch(): Launch;
+	protected abstract token(who: Who): string | null;
+	/** A new ticket, as its channel would create it; not loaded in the server afterwards. */
+	abstract createTicket(): Promise<Ticket>;
+
+	get pid(): number {
+		return this.process.pid;
+	}
+
+	get port(): number {
+		return this.process.port;
+	}
+
+	get wsUrl(): string {
+		return `ws://127.0.0.1:${this.port}${this.wsPath}`;
+	}
+
+	protected get wsPath(): string {
+		return '';
+	}
+
+	get alive(): boolean {
+		return !!this.proc?.alive;
+	}
+
+	private get process(): ServerProcess {
+		if (!this.proc) throw new Error(`${this.name} is not running`);
+		return this.proc;
+	}
+
+	/** Starts the process on the existing data (a fresh process; same data directory). */
+	async start(): Promise<void> {
+		if (this.proc?.alive) throw new Error(`${this.name} is already running`);
+		this.proc = await ServerProcess.spawn(this.launch());
+		process.stderr.write(`[bench] ${this.name} started: pid ${this.proc.pid}, port ${this.proc.port}\n`);
+	}
+
+	/** Graceful stop (SIGTERM), then a fresh process on the same data. */
+	async restart(): Promise<void> {
+		await this.stop();
+		await this.start();
+	}
+
+	/** SIGKILL now, synchronously: for killing at an exact moment. */
+	killNow(): void {
+		this.process.killNow();
+	}
+
+	async waitExit(): Promise<void> {
+		await this.proc?.exited;
+	}
+
+	async stop(): Promise<void> {
+		await this.proc?.stop();
+	}
+
+	cpuMs(): number {
+		return cpuMs(this.pid);
+	}
+
+	rssKb(): number {
+		return treeRssKb(this.pid);
+	}
+
+	tail(): string {
+		return this.proc?.tail() ?? '';
+	}
+
+	/** Where and with which token `who` connects (for clients in other threads). */
+	endpoint(who: Who): { wsUrl: string; token: string | null } {
+		return { wsUrl: this.wsUrl, token: this.token(who) };
+	}
+
+	/** A provider on `docName` as `who`, synced and with nothing unacknowledged. */
+	connect(docName: string, who: Who, options: PeerOptions = {}): Promise<Peer> {
+		return Peer.open(this.wsUrl, docName, this.token(who), options);
+	}
+
+	/** Removes the data directory (the process must be stopped). */
+	cleanup(): void {
+		fs.rmSync(this.dataDir, { recursive: true, force: true });
+		dataDirs.delete(this.dataDir);
+	}
+}
+
+let customerCount = 0;
+
+/** Tandem: `server/index.ts` with its own data directory, bots and agents prepared beforehand. */
+export class TandemServer extends ServerHandle {
+	readonly name = 'Tandem';
+
+	private constructor(
+		dataDir: string,
+		private readonly fixture: Fixture
+	) {
+		super(dataDir);
+	}
+
+	static async create(): Promise<TandemServer> {
+		// Its output goes to stderr: stdout is for the table.
+		const built = spawnSync(process.execPath, ['scripts/build-if-needed.js'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+		if (built.status !== 0) {
+			// The realtime path does not depend on the web app; an earlier build still serves the API.
+			if (!fs.existsSync(path.join(ROOT, 'build', 'handler.js'))) throw new Error('building the web app failed, and there is no earlier build');
+			notes.push('the web app did not build from the current sources; the earlier build in build/ was used');
+			process.stderr.write(`[bench] WARNING: ${notes[notes.length - 1]}\n`);
+		}
+		const dataDir = tempDir('tandem-bench-');
+		const users = Object.fromEntries(Array.from({ length: AGENTS }, (_, i) => [`agent${i}`, { role: 'agent' as const }]));
+		const bots = Object.fromEntries(Array.from({ length: BOTS }, (_, i) => [`bot${i}`, ['chat']]));
+		const fixture = await prepare(dataDir, { users, bots });
+		return new TandemServer(dataDir, fixture);
+	}
+
+	protected launch(): Launch {
+		return {
+			args: ['--import', 'tsx', 'server/index.ts'],
+			env: { PORT: '0', HOST: '127.0.0.1', DATA_DIR: this.dataDir, SEED: '0', LOG_LEVEL: 'warn' },
+			// At LOG_LEVEL=warn the JSON 'listening' line is not printed; the banner always is.
+			findPort: (output) => {
+				const match = /running at http:\/\/127\.0\.0\.1:(\d+)/.exec(output) ?? /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(output);
+				return match ? Number(match[1]) : null;
+			}
+		};
+	}
+
+	protected override get wsPath(): string {
+		return '/collab';
+	}
+
+	protected token(who: Who): string {
+		return who.role === 'bot'
+			? this.fixture.tokens[`bot${who.index % BOTS}`].token
+			: this.fixture.users[`agent${who.index % AGENTS}`].token;
+	}
+
+	async createTicket(): Promise<Ticket> {
+		const n = ++customerCount;
+		const response = await fetch(`http://127.0.0.1:${this.port}/api/v1/tickets`, {
+			method: 'POST',
+			headers: { authorization: `Bearer ${this.token({ role: 'bot', index: 0 })}`, 'content-type': 'application/json' },
+			body: JSON.stringify({ subject: `Parcel ${n}`, requester: { email: `customer${n}@bench.test` }, channel: 'chat', body: BODY }),
+			signal: AbortSignal.timeout(30_000)
+		});
+		const body = (await response.json()) as { id: string; requesterId: string };
+		if (response.status !== 201) throw new Error(`POST /api/v1/tickets answered ${response.status}: ${JSON.stringify(body)}`);
+		return { docName: ticketDocumentName(body.id), requesterId: body.requesterId };
+	}
+}
+
+/** The reference: bare Hocuspocus + the SQLite extension (bench/reference-server.ts). */
+export class ReferenceServer extends ServerHandle {
+	readonly name = 'reference';
+
+	private constructor(dataDir: string) {
+		super(dataDir);
+	}
+
+	static async create(): Promise<ReferenceServer> {
+		return new ReferenceServer(tempDir('reference-bench-'));
+	}
+
+	protected launch(): Launch {
+		return {
+			args: ['--import', 'tsx', 'bench/reference-server.ts', path.join(this.dataDir, 'reference.sqlite')],
+			env: {},
+			findPort: (output) => {
+				const match = /"port":(\d+)/.exec(output);
+				return match ? Number(match[1]) : null;
+			}
+		};
+	}
+
+	protected token(): null {
+		return null;
+	}
+
+	/** The same document Tandem's ticket creation writes (fields + first message), by a client. */
+	async createTicket(): Promise<Ticket> {
+		const n = ++customerCount;
+		const ticket = { docName: ticketDocumentName(newId()), requesterId: newId() };
+		const peer = await this.connect(ticket.docName, { role: 'bot', index: 0 });
+		try {
+			const now = Date.now();
+			// One update, like Tandem's own ticket creation: the fields and the first message.
+			peer.doc.transact(() => {
+				initTicket(peer.doc, {
+					subject: `Parcel ${n}`,
+					status: 'new',
+					priority: 'normal',
+					assigneeId: null,
+					groupId: null,
+					requesterId: ticket.requesterId,
+					channel: 'chat',
+					createdAt: now,
+					tags: []
+				});
+				appendEntry(peer.doc, makeEntry(ticket.requesterId, BODY));
+			});
+			await peer.acknowledged();
+		} finally {
+			peer.destroy();
+		}
+		return ticket;
+	}
+}
