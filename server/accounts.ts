@@ -1,5 +1,5 @@
 /** Users and groups. Passwords are hashed here and never leave this module. */
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import { newId } from '../src/lib/ticket';
 import { groups, userGroups, users } from '../drizzle/schema';
 import type { Db } from './storage/database';
@@ -25,7 +25,14 @@ const standIn = () => (standInHash ??= hashPassword(crypto.randomUUID()));
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 export class Accounts {
-	constructor(private readonly db: Db) {}
+	// Who a session belongs to is looked up on every request and connection: prepared once.
+	private readonly userById;
+	private readonly groupsOfUser;
+
+	constructor(private readonly db: Db) {
+		this.userById = db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare();
+		this.groupsOfUser = db.select({ id: userGroups.groupId }).from(userGroups).where(eq(userGroups.userId, sql.placeholder('userId'))).prepare();
+	}
 
 	async createUser(input: NewUser): Promise<PublicUser> {
 		const email = normaliseEmail(input.email);
@@ -51,7 +58,7 @@ export class Accounts {
 	}
 
 	get(id: string): PublicUser | null {
-		const row = this.db.select().from(users).where(eq(users.id, id)).get();
+		const row = this.userById.get({ id });
 		if (!row) return null;
 		const { passwordHash: _hidden, ...user } = row;
 		return { ...user, groupIds: this.groupIdsOf(id) };
@@ -101,7 +108,7 @@ export class Accounts {
 	}
 
 	groupIdsOf(userId: string): string[] {
-		return this.db.select({ id: userGroups.groupId }).from(userGroups).where(eq(userGroups.userId, userId)).all().map((r) => r.id);
+		return this.groupsOfUser.all({ userId }).map((r) => r.id);
 	}
 
 	/** Every user, by name. */

@@ -1,5 +1,6 @@
 /** The event log: what happened to tickets and accounts, and who did it. */
 import { and, asc, eq, gt } from 'drizzle-orm';
+import type Database from 'better-sqlite3';
 import { events } from '../drizzle/schema';
 import type { Db } from './storage/database';
 
@@ -13,7 +14,12 @@ export interface NewEvent {
 }
 
 export class Events {
-	constructor(private readonly db: Db) {}
+	// Events are written after most changes: the statement is prepared once.
+	private readonly insert: Database.Statement<[string | null, string | null, string, string, string, number]>;
+
+	constructor(private readonly db: Db) {
+		this.insert = db.$client.prepare('INSERT INTO events (ticket_id, user_id, actor, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+	}
 
 	record(event: NewEvent): void {
 		this.recordMany([event]);
@@ -22,19 +28,11 @@ export class Events {
 	recordMany(list: NewEvent[]): void {
 		if (!list.length) return;
 		const now = Date.now();
-		this.db
-			.insert(events)
-			.values(
-				list.map((event) => ({
-					ticketId: event.ticketId ?? null,
-					userId: event.userId ?? null,
-					actor: event.actor,
-					type: event.type,
-					data: event.data ?? {},
-					createdAt: event.createdAt ?? now
-				}))
-			)
-			.run();
+		const write = () => {
+			for (const e of list) this.insert.run(e.ticketId ?? null, e.userId ?? null, e.actor, e.type, JSON.stringify(e.data ?? {}), e.createdAt ?? now);
+		};
+		if (list.length === 1 || this.db.$client.inTransaction) write();
+		else this.db.$client.transaction(write)();
 	}
 
 	forTicket(ticketId: string, after = 0, limit = 200) {

@@ -24,7 +24,7 @@ export function createServices(config: Config, logger: Logger) {
 	const events = new Events(db);
 	const auth = new Auth(accounts, new Sessions(db), new ApiTokens(db, events), events);
 	const log = new TicketLog(db.$client);
-	const index = new TicketIndex(db);
+	const index = new TicketIndex(db, events);
 	const customers = new Customers(db);
 	const collab = createCollab({
 		auth,

@@ -2,12 +2,14 @@
  * The ticket index: one row per ticket, projected from its document, for lists, filters and
  * search. Derived data: `cli reindex` rebuilds it from the documents.
  */
+import type Database from 'better-sqlite3';
 import { and, desc, eq, gte, inArray, isNull, notInArray, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { z } from 'zod';
 import type * as Y from 'yjs';
 import { entryIndex, PRIORITIES, readFields, type Priority, type Status, type TicketFields } from '../src/lib/ticket';
 import { RECENT_MS, TICKET_SORTS, VIEW_IDS, type TicketSort, type ViewId } from '../src/lib/api/views';
-import { events, tickets } from '../drizzle/schema';
+import { tickets } from '../drizzle/schema';
+import type { Events } from './events';
 import type { Principal, UserPrincipal } from './auth/principal';
 import { ApiError } from './errors';
 import type { Db } from './storage/database';
@@ -37,8 +39,24 @@ const TRACKED_FIELDS = ['subject', 'status', 'priority', 'assigneeId', 'groupId'
 
 export class TicketIndex {
 	private readonly listeners = new Set<TicketChangeListener>();
+	// The projection runs after every change to every open ticket: its statements are prepared once.
+	private readonly selectRow;
+	private readonly upsertRow: Database.Statement<Record<string, unknown>>;
 
-	constructor(private readonly db: Db) {}
+	constructor(
+		private readonly db: Db,
+		private readonly events: Events
+	) {
+		this.selectRow = db.select().from(tickets).where(eq(tickets.id, sql.placeholder('id'))).prepare();
+		this.upsertRow = db.$client.prepare(
+			`INSERT INTO tickets (id, subject, status, priority, assignee_id, group_id, requester_id, channel, tags, created_at, updated_at, entry_count, last_public_preview, last_public_at)
+			 VALUES (@id, @subject, @status, @priority, @assigneeId, @groupId, @requesterId, @channel, @tags, @createdAt, @updatedAt, @entryCount, @lastPublicPreview, @lastPublicAt)
+			 ON CONFLICT (id) DO UPDATE SET subject = excluded.subject, status = excluded.status, priority = excluded.priority,
+			   assignee_id = excluded.assignee_id, group_id = excluded.group_id, requester_id = excluded.requester_id, channel = excluded.channel,
+			   tags = excluded.tags, created_at = excluded.created_at, updated_at = excluded.updated_at, entry_count = excluded.entry_count,
+			   last_public_preview = excluded.last_public_preview, last_public_at = excluded.last_public_at`
+		);
+	}
 
 	/**
 	 * Calls `listener` with each row written from now on, after its transaction committed. A
@@ -55,7 +73,7 @@ export class TicketIndex {
 	}
 
 	get(id: string): TicketRow | null {
-		return this.db.select().from(tickets).where(eq(tickets.id, id)).get() ?? null;
+		return this.selectRow.get({ id }) ?? null;
 	}
 
 	exists(id: string): boolean {
@@ -87,19 +105,21 @@ export class TicketIndex {
 			alongside?.();
 			return previous;
 		}
-		this.db.transaction((tx) => {
+		this.db.$client.transaction(() => {
 			alongside?.();
-			tx.insert(tickets).values(row).onConflictDoUpdate({ target: tickets.id, set: row }).run();
+			this.upsertRow.run({ ...row, tags: JSON.stringify(row.tags) });
 			if (previous) {
-				for (const name of TRACKED_FIELDS) {
-					if (previous[name] !== row[name]) {
-						tx.insert(events)
-							.values({ ticketId, actor, type: 'field.changed', data: { field: name, from: previous[name], to: row[name] }, createdAt: now })
-							.run();
-					}
-				}
+				this.events.recordMany(
+					TRACKED_FIELDS.filter((name) => previous[name] !== row[name]).map((name) => ({
+						ticketId,
+						actor,
+						type: 'field.changed',
+						data: { field: name, from: previous[name], to: row[name] },
+						createdAt: now
+					}))
+				);
 			}
-		});
+		})();
 		this.announce(row);
 		return row;
 	}

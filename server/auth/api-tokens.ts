@@ -2,7 +2,7 @@
  * API tokens for bots and integrations: shown once at creation, stored as a SHA-256 hash, scoped
  * to channels, revocable, last use recorded.
  */
-import { and, eq, isNull, or } from 'drizzle-orm';
+import { and, eq, isNull, or, sql } from 'drizzle-orm';
 import { CUSTOMER_CHANNELS, newId } from '../../src/lib/ticket';
 import type { Events } from '../events';
 import type { Db } from '../storage/database';
@@ -23,10 +23,15 @@ export interface CreatedToken {
 }
 
 export class ApiTokens {
+	// Checked on every API request and websocket connection: prepared once.
+	private readonly byHash;
+
 	constructor(
 		private readonly db: Db,
 		private readonly events: Events
-	) {}
+	) {
+		this.byHash = db.select().from(apiTokens).where(eq(apiTokens.tokenHash, sql.placeholder('hash'))).prepare();
+	}
 
 	create(name: string, channels: readonly string[] = CUSTOMER_CHANNELS, createdBy: string | null = null): CreatedToken {
 		const id = newId();
@@ -42,7 +47,7 @@ export class ApiTokens {
 	/** The bot a token belongs to, or null for an unknown or revoked token. */
 	verify(token: string): BotPrincipal | null {
 		if (!token.startsWith(API_TOKEN_PREFIX)) return null;
-		const row = this.db.select().from(apiTokens).where(eq(apiTokens.tokenHash, hashToken(token))).get();
+		const row = this.byHash.get({ hash: hashToken(token) });
 		if (!row || row.revokedAt !== null) return null;
 		const now = Date.now();
 		if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_RESOLUTION_MS) {

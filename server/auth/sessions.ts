@@ -2,7 +2,7 @@
  * Sessions as Lucia describes them: a random token in the browser's cookie, its SHA-256 as the
  * session id in the database, 30 days, extended when half used.
  */
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../storage/database';
 import { sessions } from '../../drizzle/schema';
 import { hashToken, randomToken } from './secrets';
@@ -18,10 +18,15 @@ export interface Session {
 }
 
 export class Sessions {
+	// Checked on every request and websocket connection: prepared once.
+	private readonly byId;
+
 	constructor(
 		private readonly db: Db,
 		private readonly now: () => number = Date.now
-	) {}
+	) {
+		this.byId = db.select().from(sessions).where(eq(sessions.id, sql.placeholder('id'))).prepare();
+	}
 
 	create(userId: string): { token: string; session: Session } {
 		const token = randomToken();
@@ -33,7 +38,7 @@ export class Sessions {
 	/** The live session for a token, extended when more than half its lifetime has passed. */
 	validate(token: string): Session | null {
 		const id = hashToken(token);
-		const row = this.db.select().from(sessions).where(eq(sessions.id, id)).get();
+		const row = this.byId.get({ id });
 		if (!row) return null;
 		const now = this.now();
 		if (now >= row.expiresAt) {

@@ -16,7 +16,7 @@ import { parseTicketDocumentName } from '../../src/lib/ticket';
 import { actorOf } from '../auth/principal';
 import { REFUSE, refusal } from '../close-reasons';
 import type { Logger } from '../log';
-import { DamagedTicketError, StorageError, type TicketLog } from '../storage/ticket-log';
+import { DamagedTicketError, StorageError, type LoadedState, type TicketLog } from '../storage/ticket-log';
 import type { ConnectionContext } from './authenticate';
 import { acceptedChanges } from './accepted';
 
@@ -32,13 +32,19 @@ interface LogState {
 	/** The row each connection logged last, until its transaction is seen. */
 	byConnection: Map<Connection, number>;
 	rowsSinceSnapshot: number;
+	bytesSinceSnapshot: number;
+	snapshotBytes: number;
 	compactionQueued: boolean;
 }
 
 export interface PersistSettings {
 	log: TicketLog;
 	logger: Logger;
-	/** Fold the log into a snapshot after this many rows. */
+	/**
+	 * Fold the log into a snapshot after this many rows, once they also add up to a quarter of the
+	 * snapshot's size: re-encoding a large ticket is then paid for by as many bytes of new work,
+	 * so an append costs the same at 10 and at 10,000 entries.
+	 */
 	compactAfter: number;
 }
 
@@ -51,10 +57,9 @@ export class Persist implements Extension {
 	async onLoadDocument({ documentName, document }: onLoadDocumentPayload) {
 		const ticketId = parseTicketDocumentName(documentName);
 		if (!ticketId) throw refusal(REFUSE.unknownDocument);
-		const read = this.settings.log.read(ticketId);
-		let appliedSeq: number;
+		let loaded: LoadedState;
 		try {
-			appliedSeq = this.settings.log.loadInto(ticketId, document);
+			loaded = this.settings.log.loadInto(ticketId, document);
 		} catch (error) {
 			if (error instanceof DamagedTicketError) {
 				this.settings.logger.error({ ticketId, err: error.message }, 'ticket could not be loaded');
@@ -64,15 +69,17 @@ export class Persist implements Extension {
 		}
 		const state: LogState = {
 			ticketId,
-			appliedSeq,
+			appliedSeq: loaded.lastSeq,
 			unapplied: new Set(),
 			byConnection: new Map(),
-			rowsSinceSnapshot: read.updates.length,
+			rowsSinceSnapshot: loaded.rowsSinceSnapshot,
+			bytesSinceSnapshot: loaded.bytesSinceSnapshot,
+			snapshotBytes: loaded.snapshotBytes,
 			compactionQueued: false
 		};
 		this.states.set(document, state);
 		document.on('afterTransaction', (tr: Y.Transaction) => this.markApplied(state, tr.origin));
-		if (state.rowsSinceSnapshot >= this.settings.compactAfter) this.compact(document, state);
+		if (this.logHasGrown(state)) this.compact(document, state);
 	}
 
 	async beforeSync({ type, payload, connection, document, context }: beforeSyncPayload<ConnectionContext>) {
@@ -95,10 +102,10 @@ export class Persist implements Extension {
 	async onStoreDocument({ document }: onStoreDocumentPayload) {
 		const state = this.states.get(document);
 		if (!state) return;
-		// Compact when the log has grown, and when the last peer leaves so the next open is one read.
-		if (state.rowsSinceSnapshot >= this.settings.compactAfter || (document.getConnectionsCount() === 0 && state.rowsSinceSnapshot > 1)) {
-			this.compact(document, state);
-		}
+		// Compact when the log has grown, and when the last peer leaves after real work, so the next
+		// open reads little more than a snapshot.
+		const leaving = document.getConnectionsCount() === 0 && state.rowsSinceSnapshot > 1 && state.bytesSinceSnapshot * 4 >= state.snapshotBytes;
+		if (leaving || this.logHasGrown(state)) this.compact(document, state);
 	}
 
 	async onDisconnect({ document }: { document: Y.Doc }) {
@@ -124,7 +131,9 @@ export class Persist implements Extension {
 	private append(document: Y.Doc, state: LogState, update: Uint8Array, actor: string): number {
 		try {
 			const seq = this.settings.log.append(state.ticketId, update, actor);
-			if (++state.rowsSinceSnapshot >= this.settings.compactAfter) this.compactSoon(document, state);
+			state.rowsSinceSnapshot++;
+			state.bytesSinceSnapshot += update.length;
+			if (this.logHasGrown(state)) this.compactSoon(document, state);
 			return seq;
 		} catch (error) {
 			if (!(error instanceof StorageError)) throw error;
@@ -145,12 +154,19 @@ export class Persist implements Extension {
 		// Rows still waiting to be applied stay in the log, and so does everything after them.
 		const upToSeq = state.unapplied.size ? Math.min(state.appliedSeq, Math.min(...state.unapplied) - 1) : state.appliedSeq;
 		try {
-			this.settings.log.compact(state.ticketId, Y.encodeStateAsUpdate(document), upToSeq);
+			const snapshot = Y.encodeStateAsUpdate(document);
+			this.settings.log.compact(state.ticketId, snapshot, upToSeq);
 			state.rowsSinceSnapshot = this.settings.log.rowsAfter(state.ticketId, upToSeq);
+			state.bytesSinceSnapshot = 0;
+			state.snapshotBytes = snapshot.length;
 		} catch (error) {
 			// The log still holds everything: compaction is only an optimisation.
 			this.settings.logger.warn({ ticketId: state.ticketId, err: (error as Error).message }, 'compaction failed');
 		}
+	}
+
+	private logHasGrown(state: LogState): boolean {
+		return state.rowsSinceSnapshot >= this.settings.compactAfter && state.bytesSinceSnapshot * 4 >= state.snapshotBytes;
 	}
 
 	private stateOf(document: Y.Doc): LogState {

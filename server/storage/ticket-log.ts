@@ -27,6 +27,14 @@ export interface RepairReport {
 	quarantined: { kind: 'update' | 'snapshot'; seq: number; error: string }[];
 }
 
+export interface LoadedState {
+	/** Seq of the newest log row now applied. */
+	lastSeq: number;
+	rowsSinceSnapshot: number;
+	bytesSinceSnapshot: number;
+	snapshotBytes: number;
+}
+
 export interface LoadedLog {
 	snapshot: Uint8Array | null;
 	/** Seq of the newest row contained in the returned state. */
@@ -79,7 +87,7 @@ export class TicketLog {
 	}
 
 	/** Applies a ticket's stored state to `doc` in one transaction; returns the last seq applied. */
-	loadInto(ticketId: string, doc: Y.Doc, origin: unknown = null): number {
+	loadInto(ticketId: string, doc: Y.Doc, origin: unknown = null): LoadedState {
 		const log = this.read(ticketId);
 		try {
 			Y.transact(
@@ -93,7 +101,12 @@ export class TicketLog {
 		} catch (error) {
 			throw new DamagedTicketError(`ticket ${ticketId} could not be loaded: ${(error as Error).message}`);
 		}
-		return log.lastSeq;
+		return {
+			lastSeq: log.lastSeq,
+			rowsSinceSnapshot: log.updates.length,
+			bytesSinceSnapshot: log.updates.reduce((sum, u) => sum + u.length, 0),
+			snapshotBytes: log.snapshot?.length ?? 0
+		};
 	}
 
 	/**

@@ -48,14 +48,18 @@ export async function launchBrowser(): Promise<BrowserSession> {
 }
 
 export async function signIn(page: Page, email: string, password: string) {
-	await page.goto('/login');
+	// Once the scripts are in, the form is enhanced: the sign-in is one client-side navigation.
+	await page.goto('/login', { waitUntil: 'networkidle' });
 	await page.getByLabel('Email').fill(email);
 	await page.getByLabel('Password').fill(password);
 	await page.getByRole('button', { name: 'Sign in' }).click();
 	// Polls the address rather than waiting for a navigation event: the redirect is a client-side
 	// navigation once the page is hydrated, and a full page load before.
 	const outcome = await Promise.race([
-		page.waitForFunction(() => !location.pathname.startsWith('/login'), null, { polling: 50 }).then(() => null),
+		page
+			.waitForFunction(() => !location.pathname.startsWith('/login'), null, { polling: 50 })
+			.then(() => null)
+			.catch(async (error) => `${(error as Error).message}; the page at ${page.url()} says: ${(await page.locator('body').innerText().catch(() => '?')).slice(0, 300)}`),
 		page
 			.getByRole('alert')
 			.waitFor()

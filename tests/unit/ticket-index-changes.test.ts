@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { initTicket } from '../../src/lib/ticket';
 import { openDatabase, type Db } from '../../server/storage/database';
+import { Events } from '../../server/events';
 import { TicketIndex } from '../../server/ticket-index';
 import { tempDataDir } from '../helpers/server';
 
@@ -16,7 +17,7 @@ let index: TicketIndex;
 
 beforeEach(() => {
 	db = openDatabase(path.join(tempDataDir(), 'tandem.sqlite'));
-	index = new TicketIndex(db);
+	index = new TicketIndex(db, new Events(db));
 });
 afterEach(() => db.$client.close());
 
