@@ -86,7 +86,13 @@ export class Persist implements Extension {
 		if (type === SYNC_STEP_1 || connection.readOnly) return;
 		if (acceptedChanges(payload) === 0) return; // nothing new: nothing to store
 		const state = this.stateOf(document);
-		const seq = this.append(document, state, payload, actorOf(context.principal));
+		let seq: number;
+		try {
+			seq = await this.settings.log.appendSoon(state.ticketId, payload, actorOf(context.principal));
+		} catch (error) {
+			throw this.storageRefusal(state, error);
+		}
+		this.logged(document, state, payload);
 		state.unapplied.add(seq);
 		state.byConnection.set(connection, seq);
 	}
@@ -129,17 +135,26 @@ export class Persist implements Extension {
 	}
 
 	private append(document: Y.Doc, state: LogState, update: Uint8Array, actor: string): number {
+		let seq: number;
 		try {
-			const seq = this.settings.log.append(state.ticketId, update, actor);
-			state.rowsSinceSnapshot++;
-			state.bytesSinceSnapshot += update.length;
-			if (this.logHasGrown(state)) this.compactSoon(document, state);
-			return seq;
+			seq = this.settings.log.append(state.ticketId, update, actor);
 		} catch (error) {
-			if (!(error instanceof StorageError)) throw error;
-			this.settings.logger.error({ ticketId: state.ticketId, err: error.message }, 'update not stored');
-			throw refusal(REFUSE.storage, 'the server could not store this change; it was not applied');
+			throw this.storageRefusal(state, error);
 		}
+		this.logged(document, state, update);
+		return seq;
+	}
+
+	private logged(document: Y.Doc, state: LogState, update: Uint8Array) {
+		state.rowsSinceSnapshot++;
+		state.bytesSinceSnapshot += update.length;
+		if (this.logHasGrown(state)) this.compactSoon(document, state);
+	}
+
+	private storageRefusal(state: LogState, error: unknown) {
+		if (!(error instanceof StorageError)) throw error;
+		this.settings.logger.error({ ticketId: state.ticketId, err: error.message }, 'update not stored');
+		return refusal(REFUSE.storage, 'the server could not store this change; it was not applied');
 	}
 
 	private markApplied(state: LogState, origin: unknown) {

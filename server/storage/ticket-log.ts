@@ -66,6 +66,40 @@ export class TicketLog {
 		this.countRows = sqlite.prepare('SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ? AND seq > ?');
 	}
 
+	/**
+	 * Appends durably, committed together with the other appends made in the same turn of the
+	 * event loop (group commit): one WAL commit for many peers' updates. Resolves with the
+	 * update's sequence number once it is on disk; rejects with StorageError.
+	 */
+	appendSoon(ticketId: string, update: Uint8Array, actor: string): Promise<number> {
+		return new Promise((resolve, reject) => {
+			this.batch.push({ ticketId, data: Buffer.from(update), actor, receivedAt: Date.now(), resolve, reject });
+			if (this.batch.length === 1) setImmediate(() => this.commitBatch());
+		});
+	}
+
+	private readonly batch: {
+		ticketId: string;
+		data: Buffer;
+		actor: string;
+		receivedAt: number;
+		resolve: (seq: number) => void;
+		reject: (error: StorageError) => void;
+	}[] = [];
+
+	private commitBatch() {
+		const batch = this.batch.splice(0);
+		let seqs: number[];
+		try {
+			seqs = this.sqlite.transaction(() => batch.map((b) => Number(this.insert.run(b.ticketId, b.data, b.receivedAt, b.actor).lastInsertRowid)))();
+		} catch (error) {
+			const failure = new StorageError(`could not write to the update log: ${(error as Error).message}`, error);
+			for (const b of batch) b.reject(failure);
+			return;
+		}
+		batch.forEach((b, i) => b.resolve(seqs[i]));
+	}
+
 	/** Appends one update durably and returns its sequence number. Throws StorageError. */
 	append(ticketId: string, update: Uint8Array, actor: string, receivedAt = Date.now()): number {
 		try {
