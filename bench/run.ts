@@ -30,6 +30,7 @@ import {
 	type RssResult
 } from './load';
 import { execFileSync } from 'node:child_process';
+import { firstPaint, type FirstPaintResult } from './first-paint';
 import { killAllChildren, notes, ReferenceServer, ROOT, TandemServer, type ServerHandle } from './servers';
 
 const QUICK = process.argv.includes('--quick');
@@ -47,6 +48,7 @@ const PLAN = {
 	fanout: { tickets: 20, agentsPerTicket: 2, rate: 200, durationMs: QUICK ? 2500 : 10_000, attempts: ATTEMPTS },
 	rss: { tickets: 20, entries: 1050, agentsPerTicket: 2, settleMs: QUICK ? 500 : 1000 },
 	coldOpen: { entries: 10_000, rounds: Number(option('rounds')?.[0] ?? (QUICK ? 1 : 3)) },
+	firstPaint: { entries: 10_000, rounds: QUICK ? 1 : 3 },
 	durability: { entries: 1000, window: 8, streamRate: 200, killAfterMs: QUICK ? 1000 : 2500 },
 	connections: QUICK
 		? { tickets: 50, agentsPerTicket: 10, connectRate: 500, botSockets: 5, rate: 50, durationMs: 3000, attempts: ATTEMPTS, agentThreads: AGENT_THREADS }
@@ -61,6 +63,7 @@ interface ServerResults {
 	coldOpen?: ColdOpenResult;
 	durability?: DurabilityRound[];
 	connections?: ConnectionsResult;
+	firstPaint?: FirstPaintResult;
 	seconds?: number;
 	errors: Record<string, string>;
 }
@@ -107,7 +110,11 @@ async function runAll(servers: ServerHandle[]): Promise<Map<ServerHandle, Server
 			await killMidStream(s, { rate: d.streamRate, killAfterMs: d.killAfterMs })
 		],
 		// (The durability rounds leave a freshly started process behind.)
-		connections: (s) => manyConnections(s, PLAN.connections)
+		connections: (s) => manyConnections(s, PLAN.connections),
+		firstPaint: async (s) => {
+			if (!(s instanceof TandemServer)) throw new Error('the reference has no user interface');
+			return firstPaint(s, PLAN.firstPaint);
+		}
 	};
 	try {
 		await Promise.all(servers.map((server) => server.start()));
@@ -172,6 +179,7 @@ function buildRows(t: ServerResults, r: ServerResults): Row[] {
 		),
 		row(`(6) ${conns} connections/${PLAN.connections.tickets} tickets @${PLAN.connections.rate}/s: fan-out p50, ms`, t.connections?.p50, r.connections?.p50),
 		row(`(6) ${conns} connections: fan-out p99, ms`, t.connections?.p99, r.connections?.p99, 'Tandem p99 < 50 ms', (a) => a < 50),
+		row('(7) first paint, 10,000-entry ticket in Chromium: newest entry visible, ms', t.firstPaint?.median, undefined, 'Tandem < 300 ms', (a) => a < 300),
 		row('    deliveries seen / expected, %', pct2(t.connections), pct2(r.connections)),
 		row('    worker threads hosting the agents', t.connections?.agentThreads, r.connections?.agentThreads),
 		row(`    time to open ${conns} connections, s`, t.connections?.connectSeconds, r.connections?.connectSeconds),

@@ -372,6 +372,25 @@ export class TandemServer extends ServerHandle {
 			: this.fixture.users[`agent${who.index % AGENTS}`].token;
 	}
 
+	get url(): string {
+		return `http://127.0.0.1:${this.port}`;
+	}
+
+	/** A session token of one of the prepared agents, for a browser's cookie. */
+	agentSessionToken(index: number): string {
+		return this.token({ role: 'agent', index });
+	}
+
+	/** The id of the ticket's newest entry in display order (over the HTTP API). */
+	async newestEntryId(ticketId: string): Promise<string> {
+		const response = await fetch(`${this.url}/api/v1/tickets/${ticketId}`, {
+			headers: { authorization: `Bearer ${this.token({ role: 'bot', index: 0 })}` },
+			signal: AbortSignal.timeout(30_000)
+		});
+		const body = (await response.json()) as { entries: { id: string }[] };
+		return body.entries[body.entries.length - 1].id;
+	}
+
 	async createTicket(): Promise<Ticket> {
 		const n = ++customerCount;
 		const response = await fetch(`http://127.0.0.1:${this.port}/api/v1/tickets`, {
