@@ -77,6 +77,8 @@ export class Workspace {
 
 	constructor(readonly me: Me) {
 		this.connection = CollabConnection.forPage();
+		// Supervisors hold no tickets of their own: they start from everything open.
+		if (me.role === 'supervisor') this.view = 'open';
 		this.tabs = this.restoreTabs();
 	}
 
