@@ -14,5 +14,9 @@ export const REFUSE = {
 
 /** The error shape Hocuspocus turns into a close message with `reason`. */
 export function refusal(reason: string, message = reason): Error & { reason: string } {
-	return Object.assign(new Error(message), { reason });
+	const error = Object.assign(new Error(message), { reason });
+	// Hocuspocus prints what it catches: one line per refusal, not a stack trace a hostile peer
+	// could fill the logs with.
+	error.stack = `refused (${reason}): ${message}`;
+	return error;
 }
