@@ -50,3 +50,7 @@ export const macroInputSchema = z.strictObject({
 	actions: macroActionsSchema.default({})
 });
 export type MacroInput = z.infer<typeof macroInputSchema>;
+
+export const ticketEventsQuery = z.strictObject({
+	after: z.coerce.number().int().min(0).default(0).meta({ description: 'Only events after this event id.' })
+});

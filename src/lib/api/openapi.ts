@@ -1,0 +1,341 @@
+/**
+ * The HTTP API described as OpenAPI 3.1, generated from the zod schemas that validate requests
+ * (so the description cannot drift from what the server accepts). Served at
+ * `GET /api/v1/openapi.json` and rendered readably at `/api`.
+ */
+import { z } from 'zod';
+import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import { CHANNELS, entrySchema, idSchema, tagSchema, ticketFieldSchemas } from '../ticket/schema';
+import { createTicketSchema, entryInputSchema, listTicketsQuery, macroActionsSchema, macroInputSchema, ticketEventsQuery } from './schemas';
+import { VIEW_IDS } from './views';
+
+// Request schemas: the validating schemas themselves, with ids so they appear once under components.
+const CreateTicket = createTicketSchema.meta({ id: 'CreateTicket', description: 'A new ticket with its first customer message.' });
+const EntryInput = entryInputSchema.meta({
+	id: 'EntryInput',
+	description: 'An entry as a writer submits it; the server fills in id, createdAt, author and direction when left out.'
+});
+const MacroInput = macroInputSchema.meta({ id: 'MacroInput', description: 'A macro as an admin writes it.' });
+const MacroActions = macroActionsSchema.meta({ id: 'MacroActions' });
+
+// Response schemas.
+const ErrorBody = z
+	.object({
+		error: z.object({
+			code: z.string().meta({ examples: ['invalid_field'] }),
+			message: z.string(),
+			field: z.string().optional().meta({ description: 'The offending field, dotted (e.g. `requester.email`).' })
+		})
+	})
+	.meta({ id: 'Error', description: 'Every error answer: nothing is stored from a rejected request.' });
+
+const Entry = entrySchema.meta({ id: 'Entry', description: 'One conversation entry exactly as stored: immutable.' });
+
+const ticketFields = {
+	id: idSchema,
+	subject: ticketFieldSchemas.subject,
+	status: ticketFieldSchemas.status,
+	priority: ticketFieldSchemas.priority,
+	assigneeId: ticketFieldSchemas.assigneeId,
+	groupId: ticketFieldSchemas.groupId,
+	requesterId: ticketFieldSchemas.requesterId,
+	channel: ticketFieldSchemas.channel,
+	tags: z.array(tagSchema),
+	createdAt: ticketFieldSchemas.createdAt,
+	updatedAt: z.number().int().nonnegative(),
+	entryCount: z.number().int().nonnegative()
+};
+
+const Ticket = z
+	.object({ ...ticketFields, entries: z.array(Entry).meta({ description: 'In display order.' }) })
+	.meta({ id: 'Ticket', description: "A ticket's fields and its entries." });
+
+const TicketRow = z
+	.object({
+		...ticketFields,
+		lastPublicPreview: z.string().nullable(),
+		lastPublicAt: z.number().int().nullable()
+	})
+	.meta({ id: 'TicketRow', description: "A ticket's list row (the ticket index)." });
+
+const TicketList = z
+	.object({
+		tickets: z.array(TicketRow),
+		next: z.string().nullable().meta({ description: 'Pass as `cursor` (with the same `sort`) for the next page; null on the last.' })
+	})
+	.meta({ id: 'TicketList' });
+
+const TicketEvent = z
+	.object({
+		id: z.number().int(),
+		type: z.string(),
+		actor: z.string(),
+		data: z.record(z.string(), z.unknown()).nullable(),
+		createdAt: z.number().int()
+	})
+	.meta({ id: 'TicketEvent' });
+
+const View = z
+	.object({ id: z.enum(VIEW_IDS), name: z.string(), count: z.number().int().nonnegative() })
+	.meta({ id: 'View' });
+
+const Customer = z
+	.object({
+		id: idSchema,
+		name: z.string(),
+		addresses: z.array(z.object({ channel: z.enum(CHANNELS), address: z.string() })),
+		tickets: z.array(TicketRow).meta({ description: 'The tickets the caller may see, most recently updated first (≤ 50).' })
+	})
+	.meta({ id: 'Customer' });
+
+const User = z
+	.object({
+		id: idSchema,
+		name: z.string(),
+		email: z.string(),
+		role: z.enum(['agent', 'supervisor', 'admin']),
+		groupIds: z.array(idSchema),
+		disabled: z.boolean()
+	})
+	.meta({ id: 'User' });
+
+const Group = z.object({ id: idSchema, name: z.string() }).meta({ id: 'Group' });
+
+const Macro = z
+	.object({
+		id: idSchema,
+		title: z.string(),
+		body: z.string(),
+		actions: MacroActions,
+		createdBy: z.string().meta({ description: '`user:<id>` or `system`.' }),
+		createdAt: z.number().int(),
+		updatedAt: z.number().int()
+	})
+	.meta({ id: 'Macro' });
+
+// Errors.
+const ERROR_TEXT = {
+	400: '`bad_json` or `invalid_field` (naming the field).',
+	401: '`unauthorized`: no valid bearer token or session.',
+	403: '`forbidden`: the caller may not do this (also an API token on an endpoint for users).',
+	404: '`not_found` (also for a ticket the caller may not see).',
+	413: '`payload_too_large`: a request over 1 MiB, or an entry body over 64 KiB.',
+	503: '`storage_unavailable`: the change could not be stored; nothing was saved.'
+} as const;
+type ErrorStatus = keyof typeof ERROR_TEXT;
+
+function errors(...statuses: ErrorStatus[]): ZodOpenApiResponsesObject {
+	const responses: ZodOpenApiResponsesObject = {};
+	for (const status of [401, ...statuses, 503] as ErrorStatus[]) {
+		responses[`${status}`] = { description: ERROR_TEXT[status], content: { 'application/json': { schema: ErrorBody } } };
+	}
+	return responses;
+}
+
+const jsonContent = (schema: z.ZodType) => ({ 'application/json': { schema } });
+const ok = (description: string, schema: z.ZodType) => ({ description, content: jsonContent(schema) });
+
+const ticketPath = { path: z.object({ id: idSchema.meta({ description: 'The ticket id.' }) }) };
+const macroPath = { path: z.object({ id: idSchema.meta({ description: 'The macro id.' }) }) };
+
+function op(operation: ZodOpenApiOperationObject): ZodOpenApiOperationObject {
+	return operation;
+}
+
+/** The OpenAPI 3.1 document of `/api/v1`. */
+export function openApiDocument(): oas31.OpenAPIObject {
+	return nameAnonymousSchemas(buildDocument());
+}
+
+/**
+ * zod-openapi names recursive schemas without an id `__schemaN` (here the JSON value of an
+ * entry's `meta`, once as input and once as output). Identical ones are merged under one name.
+ */
+function nameAnonymousSchemas(document: oas31.OpenAPIObject): oas31.OpenAPIObject {
+	const schemas = document.components?.schemas ?? {};
+	const anonymous = Object.keys(schemas).filter((name) => name.startsWith('__schema'));
+	if (anonymous.length === 0) return document;
+	// A schema's shape with its self references made neutral, to find identical ones.
+	const shape = (name: string) => JSON.stringify(schemas[name]).replaceAll(`/${name}"`, '/SELF"');
+	const targets = new Map<string, string>();
+	for (const name of anonymous) {
+		const same = [...targets.keys()].find((earlier) => shape(earlier) === shape(name));
+		targets.set(name, same ? targets.get(same)! : `JsonValue${targets.size === 0 ? '' : targets.size + 1}`);
+	}
+	let text = JSON.stringify(document);
+	for (const [name, target] of targets) text = text.replaceAll(`"#/components/schemas/${name}"`, `"#/components/schemas/${target}"`);
+	const result = JSON.parse(text) as oas31.OpenAPIObject;
+	const resultSchemas = result.components!.schemas!;
+	for (const [name, target] of targets) {
+		resultSchemas[target] ??= resultSchemas[name];
+		delete resultSchemas[name];
+	}
+	return result;
+}
+
+function buildDocument() {
+	return createDocument({
+		openapi: '3.1.0',
+		info: {
+			title: 'Tandem HTTP API',
+			version: '1',
+			description:
+				'JSON under `/api/v1`, authenticated with `Authorization: Bearer <token>` (an API token from the CLI or the admin page; a signed-in browser\'s session cookie works too).'
+		},
+		servers: [{ url: '/api/v1' }],
+		components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+		security: [{ bearer: [] }],
+		tags: [
+			{ name: 'Tickets', description: 'Tickets, their entries and event log.' },
+			{ name: 'Views', description: 'Ticket views and their counts.' },
+			{ name: 'Stream', description: 'Live ticket changes.' },
+			{ name: 'Customers', description: 'Customers and their tickets.' },
+			{ name: 'Accounts', description: 'Users and groups (signed-in users only).' },
+			{ name: 'Macros', description: 'Canned replies with actions.' }
+		],
+		paths: {
+			'/tickets': {
+				post: op({
+					operationId: 'createTicket',
+					tags: ['Tickets'],
+					summary: 'Create a ticket',
+					description: 'Creates a ticket with its first entry; the customer is found by email or created.',
+					requestBody: { required: true, content: jsonContent(CreateTicket) },
+					responses: { 201: ok('The ticket with its first entry.', Ticket), ...errors(400, 403, 413) }
+				}),
+				get: op({
+					operationId: 'listTickets',
+					tags: ['Tickets'],
+					summary: 'List tickets',
+					description: '`q` searches the subject and last message. Pages with `cursor`; `limit` is at most 100.',
+					requestParams: { query: listTicketsQuery },
+					responses: { 200: ok('A page of tickets the caller may see.', TicketList), ...errors(400) }
+				})
+			},
+			'/tickets/{id}': {
+				get: op({
+					operationId: 'getTicket',
+					tags: ['Tickets'],
+					summary: 'Get a ticket',
+					requestParams: ticketPath,
+					responses: { 200: ok("The ticket's fields and entries in display order.", Ticket), ...errors(404) }
+				})
+			},
+			'/tickets/{id}/entries': {
+				post: op({
+					operationId: 'appendEntry',
+					tags: ['Tickets'],
+					summary: 'Append an entry',
+					description: 'Retrying with the same `id` never appends twice.',
+					requestParams: ticketPath,
+					requestBody: { required: true, content: jsonContent(EntryInput) },
+					responses: {
+						201: ok('The stored entry, once durable.', Entry),
+						200: ok('The stored entry: its `id` was already in the ticket.', Entry),
+						...errors(400, 403, 404, 413)
+					}
+				})
+			},
+			'/tickets/{id}/events': {
+				get: op({
+					operationId: 'ticketEvents',
+					tags: ['Tickets'],
+					summary: "A ticket's event log",
+					description:
+						'Created, field changed, entry added, side conversation opened/closed, update rejected, viewed by a supervisor.',
+					requestParams: {
+						...ticketPath,
+						query: ticketEventsQuery
+					},
+					responses: { 200: ok('Events in order.', z.object({ events: z.array(TicketEvent) })), ...errors(400, 404) }
+				})
+			},
+			'/views': {
+				get: op({
+					operationId: 'listViews',
+					tags: ['Views'],
+					summary: 'Views with counts',
+					description: '`mine`, `unassigned` (in my groups), `open`, `pending`, `solved`, `recent` (7 days), counted over the tickets the caller may see.',
+					responses: { 200: ok('The views.', z.object({ views: z.array(View) })), ...errors() }
+				})
+			},
+			'/stream': {
+				get: op({
+					operationId: 'stream',
+					tags: ['Stream'],
+					summary: 'Live ticket changes (Server-Sent Events)',
+					description:
+						'`event: ticket` with the ticket\'s list row (a `TicketRow` as JSON in `data`) whenever a ticket the caller may see is created or changes, once stored; `: keepalive` every 25 s.',
+					responses: {
+						200: {
+							description: 'An event stream that stays open.',
+							content: { 'text/event-stream': { schema: z.string().meta({ description: 'Server-Sent Events; each `data` is a TicketRow.' }) } }
+						},
+						...errors()
+					}
+				})
+			},
+			'/customers/{id}': {
+				get: op({
+					operationId: 'getCustomer',
+					tags: ['Customers'],
+					summary: 'Get a customer',
+					requestParams: { path: z.object({ id: idSchema.meta({ description: 'The customer id.' }) }) },
+					responses: { 200: ok('The customer, their addresses and tickets.', Customer), ...errors(404) }
+				})
+			},
+			'/users': {
+				get: op({
+					operationId: 'listUsers',
+					tags: ['Accounts'],
+					summary: 'List users',
+					responses: { 200: ok('All users.', z.object({ users: z.array(User) })), ...errors(403) }
+				})
+			},
+			'/groups': {
+				get: op({
+					operationId: 'listGroups',
+					tags: ['Accounts'],
+					summary: 'List groups',
+					responses: { 200: ok('All groups.', z.object({ groups: z.array(Group) })), ...errors(403) }
+				})
+			},
+			'/macros': {
+				get: op({
+					operationId: 'listMacros',
+					tags: ['Macros'],
+					summary: 'List macros',
+					description: 'By title; users only.',
+					responses: { 200: ok('All macros.', z.object({ macros: z.array(Macro) })), ...errors(403) }
+				}),
+				post: op({
+					operationId: 'createMacro',
+					tags: ['Macros'],
+					summary: 'Create a macro',
+					description: 'Admins only.',
+					requestBody: { required: true, content: jsonContent(MacroInput) },
+					responses: { 201: ok('The macro.', Macro), ...errors(400, 403, 413) }
+				})
+			},
+			'/macros/{id}': {
+				put: op({
+					operationId: 'updateMacro',
+					tags: ['Macros'],
+					summary: 'Replace a macro',
+					description: 'Admins only.',
+					requestParams: macroPath,
+					requestBody: { required: true, content: jsonContent(MacroInput) },
+					responses: { 200: ok('The macro.', Macro), ...errors(400, 403, 404, 413) }
+				}),
+				delete: op({
+					operationId: 'deleteMacro',
+					tags: ['Macros'],
+					summary: 'Delete a macro',
+					description: 'Admins only.',
+					requestParams: macroPath,
+					responses: { 204: { description: 'Deleted.' }, ...errors(403, 404) }
+				})
+			}
+		}
+	});
+}

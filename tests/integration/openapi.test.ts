@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../helpers/server';
+
+let server: RunningServer;
+
+beforeAll(async () => {
+	server = await startServer();
+});
+afterAll(async () => {
+	await server?.stop();
+});
+
+const PATHS = [
+	'/tickets',
+	'/tickets/{id}',
+	'/tickets/{id}/entries',
+	'/tickets/{id}/events',
+	'/views',
+	'/stream',
+	'/customers/{id}',
+	'/users',
+	'/groups',
+	'/macros',
+	'/macros/{id}'
+];
+
+describe('GET /api/v1/openapi.json', () => {
+	it('is an OpenAPI 3.1 document of every endpoint, without a token', async () => {
+		const res = await fetch(`${server.url}/api/v1/openapi.json`);
+		expect(res.status).toBe(200);
+		expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+		const doc = JSON.parse(await res.text());
+		expect(doc.openapi).toBe('3.1.0');
+		expect(doc.servers).toEqual([{ url: '/api/v1' }]);
+		expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer' });
+		expect(Object.keys(doc.paths).sort()).toEqual([...PATHS].sort());
+		expect(Object.keys(doc.paths['/macros/{id}']).sort()).toEqual(['delete', 'put']);
+		expect(doc.paths['/stream'].get.responses['200'].content).toHaveProperty('text/event-stream');
+		const listParams = doc.paths['/tickets'].get.parameters.map((p: { name: string }) => p.name);
+		expect(listParams).toEqual(expect.arrayContaining(['view', 'status', 'assignee', 'group', 'q', 'sort', 'limit', 'cursor']));
+	});
+
+	it('describes request bodies and answers with the shared schemas', async () => {
+		const doc = await (await fetch(`${server.url}/api/v1/openapi.json`)).json();
+		const schemas = doc.components.schemas;
+		const create = doc.paths['/tickets'].post.requestBody.content['application/json'].schema;
+		const createSchema = create.$ref ? schemas[create.$ref.split('/').pop()] : create;
+		expect(createSchema.required).toEqual(expect.arrayContaining(['subject', 'requester', 'channel', 'body']));
+		expect(schemas).toHaveProperty('Entry');
+		expect(schemas).toHaveProperty('Error');
+		expect(doc.paths['/tickets/{id}/entries'].post.responses['201'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Entry' });
+		expect(doc.paths['/tickets/{id}'].get.responses['404'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+		expect(JSON.stringify(doc)).not.toContain('__schema');
+	});
+});
+
+describe('GET /api', () => {
+	it('renders the API without a session', async () => {
+		const res = await fetch(`${server.url}/api`, { redirect: 'manual' });
+		expect(res.status).toBe(200);
+		const html = await res.text();
+		expect(html).toContain('/tickets');
+		expect(html).toContain('Create a ticket');
+		expect(html).toContain('/api/v1/openapi.json');
+	});
+
+	it('keeps other pages behind sign-in', async () => {
+		const res = await fetch(`${server.url}/api-keys`, { redirect: 'manual' });
+		expect(res.status).toBe(303);
+	});
+});
