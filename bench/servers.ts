@@ -353,7 +353,7 @@ export class TandemServer extends ServerHandle {
 	protected launch(): Launch {
 		return {
 			args: ['--import', 'tsx', 'server/index.ts'],
-			env: { PORT: '0', HOST: '127.0.0.1', DATA_DIR: this.dataDir, SEED: '0', LOG_LEVEL: 'warn' },
+			env: { PORT: '0', HOST: '127.0.0.1', DATA_DIR: this.dataDir, SEED: '0', LOG_LEVEL: 'warn', SMTP_PORT: '0' },
 			// At LOG_LEVEL=warn the JSON 'listening' line is not printed; the banner always is.
 			findPort: (output) => {
 				const match = /running at http:\/\/127\.0\.0\.1:(\d+)/.exec(output) ?? /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(output);

@@ -174,3 +174,18 @@ export const macros = sqliteTable('macros', {
 	createdAt: createdAt(),
 	updatedAt: integer('updated_at').notNull()
 });
+
+/**
+ * Email threading: every stored inbound message by its Message-ID, and where it went. A reply whose
+ * In-Reply-To or References names one of these joins that ticket.
+ */
+export const emailMessages = sqliteTable(
+	'email_messages',
+	{
+		messageId: text('message_id').primaryKey(),
+		ticketId: text('ticket_id').notNull(),
+		entryId: text('entry_id').notNull(),
+		createdAt: createdAt()
+	},
+	(t) => [index('email_messages_ticket').on(t.ticketId)]
+);

@@ -18,7 +18,16 @@ const schema = z.object({
 	/** Largest websocket frame and HTTP body accepted, in bytes. */
 	MAX_MESSAGE_BYTES: z.coerce.number().int().min(64 * 1024).default(2 * 1024 * 1024),
 	/** Bytes that may wait to be sent to one websocket peer before it is dropped as not reading. */
-	SEND_BUFFER_BYTES: z.coerce.number().int().min(1024 * 1024).default(32 * 1024 * 1024)
+	SEND_BUFFER_BYTES: z.coerce.number().int().min(1024 * 1024).default(32 * 1024 * 1024),
+	/** Inbound email (SMTP, no auth, no TLS: put it behind your MTA). 0 picks a free port. */
+	SMTP_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
+	SMTP_HOST: z.string().min(1).default('127.0.0.1'),
+	/** The address mail is accepted for; `local+<ticketId>@domain` reaches one ticket. */
+	SUPPORT_ADDRESS: z.email().default('support@tandem.local'),
+	/** Largest whole message accepted (SMTP SIZE); bigger ones are refused with 552. */
+	MAX_EMAIL_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
+	/** Largest attachment stored; bigger ones are listed as skipped. */
+	MAX_ATTACHMENT_BYTES: z.coerce.number().int().min(0).default(10 * 1024 * 1024)
 });
 
 export type Config = {
@@ -31,6 +40,7 @@ export type Config = {
 	compactAfter: number;
 	maxMessageBytes: number;
 	sendBufferBytes: number;
+	smtp: { port: number; host: string; supportAddress: string; maxEmailBytes: number; maxAttachmentBytes: number };
 };
 
 export class ConfigError extends Error {}
@@ -57,6 +67,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 		logLevel: c.LOG_LEVEL,
 		compactAfter: c.COMPACT_AFTER,
 		maxMessageBytes: c.MAX_MESSAGE_BYTES,
-		sendBufferBytes: c.SEND_BUFFER_BYTES
+		sendBufferBytes: c.SEND_BUFFER_BYTES,
+		smtp: {
+			port: c.SMTP_PORT,
+			host: c.SMTP_HOST,
+			supportAddress: c.SUPPORT_ADDRESS.toLowerCase(),
+			maxEmailBytes: c.MAX_EMAIL_BYTES,
+			maxAttachmentBytes: c.MAX_ATTACHMENT_BYTES
+		}
 	};
 }

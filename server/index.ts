@@ -1,4 +1,5 @@
 /** Tandem's process: configuration, database and services, the web app, listen. */
+import { startEmailInbound } from './channels/email-inbound';
 import { ConfigError, loadConfig } from './config';
 import { createHttpServer } from './http';
 import { handleShutdown, listen, loadSvelteKit } from './lifecycle';
@@ -23,6 +24,7 @@ provideServices(services);
 const { handler } = await loadSvelteKit(config);
 const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, handler, config, logger);
 const url = await listen(server, config);
-handleShutdown(server, closeSockets, services);
+const email = await startEmailInbound({ ...services, config });
+handleShutdown(server, closeSockets, services, [email]);
 logger.info({ url, dataDir: config.dataDir, seeded }, 'listening');
 announce(url, services);

@@ -34,7 +34,7 @@ export function listen(server: http.Server, config: Config): Promise<string> {
 }
 
 /** On SIGTERM/SIGINT: stop accepting, close peers, flush projections, close the database. */
-export function handleShutdown(server: http.Server, closeSockets: () => void, services: Services) {
+export function handleShutdown(server: http.Server, closeSockets: () => void, services: Services, listeners: { close(): Promise<void> }[] = []) {
 	let stopping = false;
 	const stop = async (signal: string) => {
 		if (stopping) return;
@@ -42,6 +42,8 @@ export function handleShutdown(server: http.Server, closeSockets: () => void, se
 		services.logger.info({ signal }, 'shutting down');
 		server.close();
 		closeSockets();
+		// Other listeners (SMTP): stop taking new work; a message being stored finishes first.
+		await Promise.all(listeners.map((l) => l.close().catch(() => {})));
 		const { hocuspocus, project } = services.collab;
 		hocuspocus.closeConnections();
 		hocuspocus.flushPendingStores();

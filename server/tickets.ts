@@ -21,7 +21,7 @@ import {
 } from '../src/lib/ticket';
 import { VIEW_IDS, VIEW_NAMES, type TicketSort, type ViewId } from '../src/lib/api/views';
 import type { Accounts } from './accounts';
-import { actorOf, type Principal } from './auth/principal';
+import { actorOf, SYSTEM, type Principal } from './auth/principal';
 import { ticketAccess, writePolicy } from './auth/policy';
 import type { Customers } from './customers';
 import { ApiError, forbidden, notFound } from './errors';
@@ -118,8 +118,36 @@ export class Tickets {
 		);
 	}
 
+	/**
+	 * Opens a ticket from a customer's message that arrived on a channel (email…), written by the
+	 * server. `within` runs in the same transaction as the logged update (e.g. a threading row).
+	 */
+	createFromChannel(
+		input: { subject: string; requesterId: string; channel: Channel; entry: Entry },
+		within?: (ticketId: string) => void
+	): TicketDetail {
+		return this.record(
+			{
+				fields: {
+					subject: input.subject,
+					status: 'new',
+					priority: 'normal',
+					assigneeId: null,
+					groupId: null,
+					requesterId: input.requesterId,
+					channel: input.channel,
+					createdAt: input.entry.createdAt,
+					tags: []
+				},
+				entries: [input.entry]
+			},
+			SYSTEM,
+			within
+		);
+	}
+
 	/** Writes a whole new ticket document (fields and history) as one logged update. */
-	record(ticket: TicketRecord, principal: Principal): TicketDetail {
+	record(ticket: TicketRecord, principal: Principal, within?: (ticketId: string) => void): TicketDetail {
 		const id = ticket.id ?? newId();
 		const doc = new Y.Doc();
 		const createdAt = ticket.fields.createdAt ?? ticket.entries[0]?.createdAt ?? Date.now();
@@ -132,6 +160,7 @@ export class Tickets {
 			this.log.append(id, update, actor);
 			this.index.project(id, doc, actor, lastActivity);
 			this.eventLog.record({ ticketId: id, actor, type: 'ticket.created', data: { channel: ticket.fields.channel }, createdAt });
+			within?.(id);
 		});
 		return this.detail(id, doc, lastActivity);
 	}

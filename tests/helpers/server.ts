@@ -35,7 +35,7 @@ export async function startServer(options: { dataDir?: string; env?: Record<stri
 	const dataDir = options.dataDir ?? tempDataDir();
 	const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
 		cwd: ROOT,
-		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SEED: '0', LOG_LEVEL: 'info', ...options.env },
+		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SEED: '0', LOG_LEVEL: 'info', SMTP_PORT: '0', ...options.env },
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
 	let output = '';
