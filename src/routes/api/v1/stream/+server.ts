@@ -1,5 +1,6 @@
 import { api, requirePrincipal } from '$lib/server/api';
 import { tandem } from '$lib/server/tandem';
+import { SESSION_COOKIE } from '../../../../../server/auth/sessions';
 import type { RequestHandler } from './$types';
 
 /** A comment line this often keeps proxies from closing an idle stream. */
@@ -20,7 +21,12 @@ const encoder = new TextEncoder();
 export const GET: RequestHandler = (event) =>
 	api(() => {
 		const principal = requirePrincipal(event);
-		const { tickets } = tandem();
+		const { tickets, auth } = tandem();
+		// The credential the stream opened with is checked again at every keepalive: a revoked
+		// token, a signed-out or disabled user stops receiving within one interval.
+		const authorization = event.request.headers.get('authorization');
+		const credential = authorization?.toLowerCase().startsWith('bearer ') ? authorization.slice(7).trim() : (event.cookies.get(SESSION_COOKIE) ?? '');
+		const stillValid = () => auth.fromToken(credential) !== null;
 		let stop = () => {};
 		const stream = new ReadableStream<Uint8Array>(
 			{
@@ -33,7 +39,11 @@ export const GET: RequestHandler = (event) =>
 						controller.close();
 					};
 					const unsubscribe = tickets.watch(principal, (row) => send(`event: ticket\ndata: ${JSON.stringify(row)}\n\n`));
-					const keepalive = setInterval(() => send(': keepalive\n\n'), KEEPALIVE_MS);
+					const keepalive = setInterval(() => {
+						if (stillValid()) return send(': keepalive\n\n');
+						stop();
+						controller.close();
+					}, KEEPALIVE_MS);
 					stop = () => {
 						open = false;
 						clearInterval(keepalive);
