@@ -189,3 +189,30 @@ export const emailMessages = sqliteTable(
 	},
 	(t) => [index('email_messages_ticket').on(t.ticketId)]
 );
+
+/**
+ * Outbound messages waiting to be sent, enqueued in the same transaction as the logged update that
+ * added their entry (so an acknowledged reply is never lost). One row per (entry, kind): an entry
+ * is sent at most once (see server/channels/outbox.ts).
+ */
+export const outbox = sqliteTable(
+	'outbox',
+	{
+		id: integer('id').primaryKey({ autoIncrement: true }),
+		ticketId: text('ticket_id').notNull(),
+		entryId: text('entry_id').notNull(),
+		kind: text('kind', { enum: ['email'] }).notNull(),
+		recipient: text('recipient'),
+		status: text('status', { enum: ['queued', 'sent', 'failed'] }).notNull().default('queued'),
+		attempts: integer('attempts').notNull().default(0),
+		nextAttemptAt: integer('next_attempt_at').notNull(),
+		lastError: text('last_error'),
+		createdAt: createdAt(),
+		sentAt: integer('sent_at')
+	},
+	(t) => [
+		uniqueIndex('outbox_entry_kind').on(t.entryId, t.kind),
+		index('outbox_due').on(t.status, t.nextAttemptAt),
+		index('outbox_ticket').on(t.ticketId)
+	]
+);

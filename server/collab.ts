@@ -7,7 +7,7 @@ import { ticketDocumentName } from '../src/lib/ticket';
 import type { Auth } from './auth';
 import type { Events } from './events';
 import { Authenticate } from './extensions/authenticate';
-import { Persist } from './extensions/persist';
+import { Persist, type PersistSettings } from './extensions/persist';
 import { Presence } from './extensions/presence';
 import { Project } from './extensions/project';
 import { Validate } from './extensions/validate';
@@ -25,10 +25,11 @@ export interface CollabSettings {
 	compactAfter: number;
 	maxUpdateBytes: number;
 	canHoldTickets: (userId: string) => boolean;
+	outbox?: PersistSettings['outbox'];
 }
 
 export function createCollab(s: CollabSettings) {
-	const persist = new Persist({ log: s.log, logger: s.logger, compactAfter: s.compactAfter });
+	const persist = new Persist({ log: s.log, logger: s.logger, compactAfter: s.compactAfter, outbox: s.outbox });
 	const project = new Project({ index: s.index, events: s.events, logger: s.logger, delayMs: 200 });
 	const hocuspocus = new Hocuspocus({
 		name: 'tandem',
@@ -52,8 +53,8 @@ export function createCollab(s: CollabSettings) {
 				await connection.disconnect({ unloadImmediately: false });
 			}
 		},
-		commit(_ticketId, doc, update, actor) {
-			persist.commit(doc, update, actor, { source: 'local', context: { actor } });
+		commit(_ticketId, doc, update, actor, entries) {
+			persist.commit(doc, update, actor, { source: 'local', context: { actor } }, entries);
 		}
 	};
 

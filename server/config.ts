@@ -27,7 +27,9 @@ const schema = z.object({
 	/** Largest whole message accepted (SMTP SIZE); bigger ones are refused with 552. */
 	MAX_EMAIL_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
 	/** Largest attachment stored; bigger ones are listed as skipped. */
-	MAX_ATTACHMENT_BYTES: z.coerce.number().int().min(0).default(10 * 1024 * 1024)
+	MAX_ATTACHMENT_BYTES: z.coerce.number().int().min(0).default(10 * 1024 * 1024),
+	/** Outbound email goes to this relay (e.g. smtp://127.0.0.1:2626); unset: written to DATA_DIR/mail/outbox. */
+	SMTP_RELAY_URL: z.string().regex(/^smtps?:\/\/./, 'an smtp:// or smtps:// URL').optional()
 });
 
 export type Config = {
@@ -40,7 +42,7 @@ export type Config = {
 	compactAfter: number;
 	maxMessageBytes: number;
 	sendBufferBytes: number;
-	smtp: { port: number; host: string; supportAddress: string; maxEmailBytes: number; maxAttachmentBytes: number };
+	smtp: { port: number; host: string; supportAddress: string; maxEmailBytes: number; maxAttachmentBytes: number; relayUrl: string | null };
 };
 
 export class ConfigError extends Error {}
@@ -73,7 +75,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			host: c.SMTP_HOST,
 			supportAddress: c.SUPPORT_ADDRESS.toLowerCase(),
 			maxEmailBytes: c.MAX_EMAIL_BYTES,
-			maxAttachmentBytes: c.MAX_ATTACHMENT_BYTES
+			maxAttachmentBytes: c.MAX_ATTACHMENT_BYTES,
+			relayUrl: c.SMTP_RELAY_URL ?? null
 		}
 	};
 }

@@ -1,5 +1,6 @@
 /** Tandem's process: configuration, database and services, the web app, listen. */
 import { startEmailInbound } from './channels/email-inbound';
+import { startEmailOutbound } from './channels/outbox';
 import { ConfigError, loadConfig } from './config';
 import { createHttpServer } from './http';
 import { handleShutdown, listen, loadSvelteKit } from './lifecycle';
@@ -25,6 +26,7 @@ const { handler } = await loadSvelteKit(config);
 const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, handler, config, logger);
 const url = await listen(server, config);
 const email = await startEmailInbound({ ...services, config });
-handleShutdown(server, closeSockets, services, [email]);
+const outbound = startEmailOutbound({ ...services, sqlite: services.db.$client, documents: services.collab.documents, config });
+handleShutdown(server, closeSockets, services, [email, outbound]);
 logger.info({ url, dataDir: config.dataDir, seeded }, 'listening');
 announce(url, services);

@@ -42,7 +42,8 @@ export function handleShutdown(server: http.Server, closeSockets: () => void, se
 		services.logger.info({ signal }, 'shutting down');
 		server.close();
 		closeSockets();
-		// Other listeners (SMTP): stop taking new work; a message being stored finishes first.
+		// Other listeners (SMTP in, the email outbox worker): stop taking new work; a message being
+		// stored or sent finishes first.
 		await Promise.all(listeners.map((l) => l.close().catch(() => {})));
 		const { hocuspocus, project } = services.collab;
 		hocuspocus.closeConnections();

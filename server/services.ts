@@ -5,6 +5,7 @@
  */
 import { Accounts } from './accounts';
 import { Auth } from './auth';
+import { Outbox } from './channels/outbox';
 import { ApiTokens } from './auth/api-tokens';
 import { Sessions } from './auth/sessions';
 import { createCollab } from './collab';
@@ -26,7 +27,9 @@ export function createServices(config: Config, logger: Logger) {
 	const log = new TicketLog(db.$client);
 	const index = new TicketIndex(db, events);
 	const customers = new Customers(db);
+	const outbox = new Outbox(db.$client);
 	const collab = createCollab({
+		outbox,
 		auth,
 		index,
 		log,
@@ -38,7 +41,7 @@ export function createServices(config: Config, logger: Logger) {
 	});
 	const tickets = new Tickets(db, log, index, customers, accounts, events, collab.documents);
 	const macros = new Macros(db, events);
-	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab };
+	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox };
 }
 
 export type Services = ReturnType<typeof createServices>;

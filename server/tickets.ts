@@ -2,7 +2,9 @@
  * Ticket operations shared by the HTTP API, the CLI and the seed: create a ticket, append an
  * entry exactly once, read a ticket. Every write is logged durably before it is applied.
  */
+import { eq } from 'drizzle-orm';
 import * as Y from 'yjs';
+import { outbox } from '../drizzle/schema';
 import {
 	appendEntries,
 	encodeAppend,
@@ -33,8 +35,11 @@ import type { TicketIndex, TicketRow } from './ticket-index';
 /** Access to ticket documents: the live ones in the server, or ones loaded from storage. */
 export interface DocumentAccess {
 	withDocument<T>(ticketId: string, use: (doc: Y.Doc) => T): Promise<T>;
-	/** Writes `update` to the log, then applies it to `doc`. Throws StorageError. */
-	commit(ticketId: string, doc: Y.Doc, update: Uint8Array, actor: string): void;
+	/**
+	 * Writes `update` to the log (enqueueing the outbound ones of the `entries` it adds in the same
+	 * transaction), then applies it to `doc`. Throws StorageError.
+	 */
+	commit(ticketId: string, doc: Y.Doc, update: Uint8Array, actor: string, entries?: Entry[]): void;
 }
 
 export interface NewTicket {
@@ -59,6 +64,13 @@ export interface TicketDetail extends TicketFields {
 	entryCount: number;
 	updatedAt: number;
 	entries: Entry[];
+}
+
+export interface Delivery {
+	status: 'queued' | 'sent' | 'failed';
+	attempts: number;
+	lastError?: string;
+	sentAt?: number;
 }
 
 /** How many of a customer's tickets their context lists. */
@@ -182,7 +194,7 @@ export class Tickets {
 			}).entryAllowed(entry, 'conversation');
 			if (denied) throw forbidden(denied);
 			const update = encodeAppend(doc, [entry], this.writerFor(doc));
-			this.documents.commit(ticketId, doc, update, actorOf(principal));
+			this.documents.commit(ticketId, doc, update, actorOf(principal), [entry]);
 			return { entry, created: true };
 		});
 	}
@@ -235,6 +247,20 @@ export class Tickets {
 	events(ticketId: string, principal: Principal, after = 0) {
 		this.readable(ticketId, principal);
 		return this.eventLog.forTicket(ticketId, after);
+	}
+
+	/** Delivery state of the ticket's outbound messages (the outbox), by entry id. */
+	deliveries(ticketId: string, principal: Principal): Record<string, Delivery> {
+		this.readable(ticketId, principal);
+		const rows = this.db.select().from(outbox).where(eq(outbox.ticketId, ticketId)).all();
+		const deliveries: Record<string, Delivery> = {};
+		for (const row of rows) {
+			const delivery: Delivery = { status: row.status, attempts: row.attempts };
+			if (row.lastError) delivery.lastError = row.lastError;
+			if (row.sentAt) delivery.sentAt = row.sentAt;
+			deliveries[row.entryId] = delivery;
+		}
+		return deliveries;
 	}
 
 	private readable(ticketId: string, principal: Principal): TicketRow {

@@ -1,14 +1,22 @@
 /**
  * Hand-over from the validate extension to the persist extension for one sync message: how many
- * changes the checked update carries (0: nothing new, nothing to log). Keyed by the payload,
+ * changes the checked update carries (0: nothing new, nothing to log), and the entries it adds
+ * (persist enqueues outbound ones in the same transaction as the log row). Keyed by the payload,
  * which Hocuspocus passes to every extension's beforeSync as the same object.
  */
-const changes = new WeakMap<Uint8Array, number>();
+import type { Entry } from '../../src/lib/ticket';
 
-export function markAccepted(payload: Uint8Array, count: number): void {
-	changes.set(payload, count);
+const accepted = new WeakMap<Uint8Array, { changes: number; entries: Entry[] }>();
+
+export function markAccepted(payload: Uint8Array, changes: number, entries: Entry[] = []): void {
+	accepted.set(payload, { changes, entries });
 }
 
 export function acceptedChanges(payload: Uint8Array): number | undefined {
-	return changes.get(payload);
+	return accepted.get(payload)?.changes;
+}
+
+/** The entries the checked update adds (conversation and side conversations). */
+export function acceptedEntries(payload: Uint8Array): Entry[] {
+	return accepted.get(payload)?.entries ?? [];
 }

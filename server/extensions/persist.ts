@@ -12,13 +12,13 @@ import type {
 	onStoreDocumentPayload
 } from '@hocuspocus/server';
 import * as Y from 'yjs';
-import { parseTicketDocumentName } from '../../src/lib/ticket';
+import { parseTicketDocumentName, type Entry } from '../../src/lib/ticket';
 import { actorOf } from '../auth/principal';
 import { REFUSE, refusal } from '../close-reasons';
 import type { Logger } from '../log';
 import { DamagedTicketError, StorageError, type LoadedState, type TicketLog } from '../storage/ticket-log';
 import type { ConnectionContext } from './authenticate';
-import { acceptedChanges } from './accepted';
+import { acceptedChanges, acceptedEntries } from './accepted';
 
 const SYNC_STEP_1 = 0;
 
@@ -46,6 +46,8 @@ export interface PersistSettings {
 	 * so an append costs the same at 10 and at 10,000 entries.
 	 */
 	compactAfter: number;
+	/** Takes the outbound entries of an update, inside the transaction that logs it. */
+	outbox?: { enqueue(ticketId: string, entries: Entry[]): void };
 }
 
 export class Persist implements Extension {
@@ -88,7 +90,7 @@ export class Persist implements Extension {
 		const state = this.stateOf(document);
 		let seq: number;
 		try {
-			seq = await this.settings.log.appendSoon(state.ticketId, payload, actorOf(context.principal));
+			seq = await this.settings.log.appendSoon(state.ticketId, payload, actorOf(context.principal), this.alongside(state, acceptedEntries(payload)));
 		} catch (error) {
 			throw this.storageRefusal(state, error);
 		}
@@ -97,10 +99,13 @@ export class Persist implements Extension {
 		state.byConnection.set(connection, seq);
 	}
 
-	/** Server-side writes: log `update`, then apply it. Throws StorageError, applying nothing. */
-	commit(document: Y.Doc, update: Uint8Array, actor: string, origin: unknown): void {
+	/**
+	 * Server-side writes: log `update` (with its outbound `entries` enqueued in the same
+	 * transaction), then apply it. Throws StorageError, applying nothing.
+	 */
+	commit(document: Y.Doc, update: Uint8Array, actor: string, origin: unknown, entries: Entry[] = []): void {
 		const state = this.stateOf(document);
-		const seq = this.append(document, state, update, actor);
+		const seq = this.append(document, state, update, actor, entries);
 		Y.applyUpdate(document, update, origin);
 		state.appliedSeq = Math.max(state.appliedSeq, seq);
 	}
@@ -134,10 +139,17 @@ export class Persist implements Extension {
 		});
 	}
 
-	private append(document: Y.Doc, state: LogState, update: Uint8Array, actor: string): number {
+	/** What runs in the log row's transaction: enqueueing the update's entries, if any. */
+	private alongside(state: LogState, entries: Entry[]): (() => void) | undefined {
+		const outbox = this.settings.outbox;
+		if (!outbox || entries.length === 0) return undefined;
+		return () => outbox.enqueue(state.ticketId, entries);
+	}
+
+	private append(document: Y.Doc, state: LogState, update: Uint8Array, actor: string, entries: Entry[]): number {
 		let seq: number;
 		try {
-			seq = this.settings.log.append(state.ticketId, update, actor);
+			seq = this.settings.log.append(state.ticketId, update, actor, Date.now(), this.alongside(state, entries));
 		} catch (error) {
 			throw this.storageRefusal(state, error);
 		}

@@ -49,7 +49,7 @@ export class Validate implements Extension {
 		});
 		const result = checkUpdate(document, payload, policy);
 		if (!result.ok) throw this.refuse(documentName, actorOf(principal), result.reason, result.message);
-		markAccepted(payload, result.changes);
+		markAccepted(payload, result.changes, result.entries);
 	}
 
 	private refuse(documentName: string, actor: string, reason: string, message: string) {

@@ -69,11 +69,13 @@ export class TicketLog {
 	/**
 	 * Appends durably, committed together with the other appends made in the same turn of the
 	 * event loop (group commit): one WAL commit for many peers' updates. Resolves with the
-	 * update's sequence number once it is on disk; rejects with StorageError.
+	 * update's sequence number once it is on disk; rejects with StorageError. `alongside` runs
+	 * inside the same transaction as the insert (e.g. enqueueing outbound mail): it commits with
+	 * the row or not at all.
 	 */
-	appendSoon(ticketId: string, update: Uint8Array, actor: string): Promise<number> {
+	appendSoon(ticketId: string, update: Uint8Array, actor: string, alongside?: () => void): Promise<number> {
 		return new Promise((resolve, reject) => {
-			this.batch.push({ ticketId, data: Buffer.from(update), actor, receivedAt: Date.now(), resolve, reject });
+			this.batch.push({ ticketId, data: Buffer.from(update), actor, receivedAt: Date.now(), alongside, resolve, reject });
 			if (this.batch.length === 1) setImmediate(() => this.commitBatch());
 		});
 	}
@@ -83,6 +85,7 @@ export class TicketLog {
 		data: Buffer;
 		actor: string;
 		receivedAt: number;
+		alongside?: () => void;
 		resolve: (seq: number) => void;
 		reject: (error: StorageError) => void;
 	}[] = [];
@@ -91,7 +94,13 @@ export class TicketLog {
 		const batch = this.batch.splice(0);
 		let seqs: number[];
 		try {
-			seqs = this.sqlite.transaction(() => batch.map((b) => Number(this.insert.run(b.ticketId, b.data, b.receivedAt, b.actor).lastInsertRowid)))();
+			seqs = this.sqlite.transaction(() =>
+				batch.map((b) => {
+					const seq = Number(this.insert.run(b.ticketId, b.data, b.receivedAt, b.actor).lastInsertRowid);
+					b.alongside?.();
+					return seq;
+				})
+			)();
 		} catch (error) {
 			const failure = new StorageError(`could not write to the update log: ${(error as Error).message}`, error);
 			for (const b of batch) b.reject(failure);
@@ -100,11 +109,18 @@ export class TicketLog {
 		batch.forEach((b, i) => b.resolve(seqs[i]));
 	}
 
-	/** Appends one update durably and returns its sequence number. Throws StorageError. */
-	append(ticketId: string, update: Uint8Array, actor: string, receivedAt = Date.now()): number {
+	/**
+	 * Appends one update durably and returns its sequence number. Throws StorageError.
+	 * `alongside` runs inside the same transaction as the insert.
+	 */
+	append(ticketId: string, update: Uint8Array, actor: string, receivedAt = Date.now(), alongside?: () => void): number {
 		try {
-			const result = this.insert.run(ticketId, Buffer.from(update), receivedAt, actor);
-			return Number(result.lastInsertRowid);
+			if (!alongside) return Number(this.insert.run(ticketId, Buffer.from(update), receivedAt, actor).lastInsertRowid);
+			return this.sqlite.transaction(() => {
+				const seq = Number(this.insert.run(ticketId, Buffer.from(update), receivedAt, actor).lastInsertRowid);
+				alongside();
+				return seq;
+			})();
 		} catch (error) {
 			throw new StorageError(`could not write to the update log: ${(error as Error).message}`, error);
 		}

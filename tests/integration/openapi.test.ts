@@ -15,6 +15,7 @@ const PATHS = [
 	'/tickets/{id}',
 	'/tickets/{id}/entries',
 	'/tickets/{id}/events',
+	'/tickets/{id}/deliveries',
 	'/views',
 	'/stream',
 	'/customers/{id}',

@@ -250,6 +250,27 @@ function buildDocument() {
 					responses: { 200: ok('Events in order.', z.object({ events: z.array(TicketEvent) })), ...errors(400, 404) }
 				})
 			},
+			'/tickets/{id}/deliveries': {
+				get: op({
+					operationId: 'ticketDeliveries',
+					tags: ['Tickets'],
+					summary: "Delivery state of a ticket's outbound messages",
+					description: 'By entry id: queued, sent or failed, with attempts, the last error and when it was sent.',
+					requestParams: ticketPath,
+					responses: {
+						200: ok(
+							'Deliveries by entry id.',
+							z.object({
+								deliveries: z.record(
+									z.string(),
+									z.object({ status: z.enum(['queued', 'sent', 'failed']), attempts: z.number().int(), lastError: z.string().optional(), sentAt: z.number().int().optional() })
+								)
+							})
+						),
+						...errors(404)
+					}
+				})
+			},
 			'/views': {
 				get: op({
 					operationId: 'listViews',

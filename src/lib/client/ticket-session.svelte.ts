@@ -49,6 +49,18 @@ export interface PresenceState {
 	typingVisibility: 'public' | 'internal' | null;
 }
 
+/** Delivery state of an outbound message (GET /api/v1/tickets/:id/deliveries). */
+export interface Delivery {
+	status: 'queued' | 'sent' | 'failed';
+	attempts: number;
+	lastError?: string;
+	sentAt?: number;
+}
+
+/** How long entry changes settle before deliveries are fetched again; how often while some are queued. */
+const DELIVERIES_DEBOUNCE_MS = 500;
+const DELIVERIES_POLL_MS = 3000;
+
 export class TicketSession {
 	readonly doc = new Y.Doc();
 	readonly provider: HocuspocusProvider;
@@ -64,8 +76,12 @@ export class TicketSession {
 	refusal = $state<string | null>(null);
 	/** Local changes the server has not acknowledged yet. */
 	unsynced = $state(0);
+	/** Outbound messages' delivery state by entry id. */
+	deliveries = $state.raw<Record<string, Delivery>>({});
 
 	private refreshQueued = false;
+	private deliveriesTimer: ReturnType<typeof setTimeout> | null = null;
+	private destroyed = false;
 
 	constructor(
 		readonly ticketId: string,
@@ -91,13 +107,17 @@ export class TicketSession {
 				this.refusal = null;
 				this.entries = readEntries(this.doc);
 				this.refresh();
+				void this.loadDeliveries();
 			},
 			onUnsyncedChanges: ({ number }) => (this.unsynced = number)
 		});
 		this.provider.attach();
 		this.doc.on('update', () => this.queueRefresh());
 		entryIndex(this.doc).listeners.add((added, place) => {
-			if (place === 'conversation' && this.synced) this.entries = insertSorted(this.entries, added);
+			if (place === 'conversation' && this.synced) {
+				this.entries = insertSorted(this.entries, added);
+				this.loadDeliveriesSoon(DELIVERIES_DEBOUNCE_MS);
+			}
 		});
 		this.provider.awareness?.on('change', () => this.refreshPresence());
 		this.provider.awareness?.setLocalState({ typing: null, typingVisibility: null });
@@ -120,6 +140,27 @@ export class TicketSession {
 		if (this.fields.subject && this.fields.subject !== subject) this.onSubject(this.fields.subject);
 		this.sides = readSides(this.doc);
 		this.drafts = readDrafts(this.doc);
+	}
+
+	private loadDeliveriesSoon(delayMs: number) {
+		if (this.deliveriesTimer) clearTimeout(this.deliveriesTimer);
+		this.deliveriesTimer = setTimeout(() => void this.loadDeliveries(), delayMs);
+	}
+
+	private async loadDeliveries() {
+		if (this.deliveriesTimer) clearTimeout(this.deliveriesTimer);
+		this.deliveriesTimer = null;
+		try {
+			const response = await fetch(`/api/v1/tickets/${encodeURIComponent(this.ticketId)}/deliveries`, { headers: { accept: 'application/json' } });
+			if (!response.ok || this.destroyed) return;
+			this.deliveries = ((await response.json()) as { deliveries: Record<string, Delivery> }).deliveries;
+		} catch {
+			return; // offline: the next change or poll tries again
+		}
+		// Messages still queued: look again until they are sent or failed.
+		if (!this.destroyed && !this.deliveriesTimer && Object.values(this.deliveries).some((d) => d.status === 'queued')) {
+			this.loadDeliveriesSoon(DELIVERIES_POLL_MS);
+		}
 	}
 
 	private refreshPresence() {
@@ -244,6 +285,8 @@ export class TicketSession {
 	}
 
 	destroy() {
+		this.destroyed = true;
+		if (this.deliveriesTimer) clearTimeout(this.deliveriesTimer);
 		this.provider.destroy();
 		this.doc.destroy();
 	}
