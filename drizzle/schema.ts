@@ -201,7 +201,7 @@ export const outbox = sqliteTable(
 		id: integer('id').primaryKey({ autoIncrement: true }),
 		ticketId: text('ticket_id').notNull(),
 		entryId: text('entry_id').notNull(),
-		kind: text('kind', { enum: ['email'] }).notNull(),
+		kind: text('kind', { enum: ['email', 'webhook'] }).notNull(),
 		recipient: text('recipient'),
 		status: text('status', { enum: ['queued', 'sent', 'failed'] }).notNull().default('queued'),
 		attempts: integer('attempts').notNull().default(0),
@@ -215,4 +215,28 @@ export const outbox = sqliteTable(
 		index('outbox_due').on(t.status, t.nextAttemptAt),
 		index('outbox_ticket').on(t.ticketId)
 	]
+);
+
+/**
+ * Messaging and social channels: signed webhooks in (POST /api/v1/channels/:id/webhook), signed
+ * deliveries out to `outbound_url` (see server/channels/webhooks.ts). The secret signs both ways.
+ */
+export const channels = sqliteTable('channels', {
+	id: text('id').primaryKey(),
+	kind: text('kind', { enum: ['messaging', 'social'] }).notNull(),
+	name: text('name').notNull().unique(),
+	secret: text('secret').notNull(),
+	outboundUrl: text('outbound_url'),
+	createdAt: createdAt()
+});
+
+/** Webhook event ids already processed, per channel: a redelivered event is answered as a duplicate. */
+export const webhookEvents = sqliteTable(
+	'webhook_events',
+	{
+		channelId: text('channel_id').notNull().references(() => channels.id, { onDelete: 'cascade' }),
+		eventId: text('event_id').notNull(),
+		receivedAt: integer('received_at').notNull()
+	},
+	(t) => [primaryKey({ columns: [t.channelId, t.eventId] })]
 );

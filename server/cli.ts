@@ -15,6 +15,7 @@ import { CUSTOMER_CHANNELS, PRIORITIES } from '../src/lib/ticket/schema';
 import { AccountError } from './accounts';
 import { PasswordPolicyError } from './auth/passwords';
 import { ROLES, SYSTEM, type Role } from './auth/principal';
+import { CHANNEL_KINDS, type ChannelKind } from './channels/webhooks';
 import { ConfigError, loadConfig } from './config';
 import { isApiError } from './errors';
 import type { Logger } from './log';
@@ -180,6 +181,69 @@ const commands: Command[] = [
 				}
 				const rows = tokens.map((t) => [t.id, t.name, t.channels.join(','), time(t.createdAt), time(t.lastUsedAt), time(t.revokedAt)]);
 				for (const line of table(['ID', 'NAME', 'CHANNELS', 'CREATED', 'LAST USED', 'REVOKED'], rows)) out(line);
+			};
+		}
+	},
+	{
+		name: 'channel add',
+		summary: 'add a messaging or social channel for signed webhooks (prints its id and secret, shown once)',
+		options: {
+			kind: { type: 'string', arg: 'K', help: `one of ${CHANNEL_KINDS.join(', ')}`, required: true },
+			name: { type: 'string', arg: 'N', help: 'a unique name for the channel', required: true },
+			'outbound-url': { type: 'string', arg: 'URL', help: "where agents' replies are POSTed (http or https)" },
+			json: { type: 'boolean', help: 'print {"id", "secret", "kind", "name", "outboundUrl"} as one JSON line, nothing else' }
+		},
+		details: [
+			'Inbound: POST /api/v1/channels/<id>/webhook, signed with the secret (see README, "Messaging webhooks").'
+		],
+		prepare(values) {
+			const kind = oneOf<ChannelKind>('kind', str(values, 'kind')!, CHANNEL_KINDS);
+			const name = str(values, 'name')!.trim();
+			if (!name) throw new UsageError('--name: must not be empty');
+			const outboundUrl = str(values, 'outbound-url')?.trim();
+			if (outboundUrl !== undefined) {
+				let protocol = '';
+				try {
+					protocol = new URL(outboundUrl).protocol;
+				} catch {
+					// reported below
+				}
+				if (protocol !== 'http:' && protocol !== 'https:') throw new UsageError(`--outbound-url: "${outboundUrl}" is not an http(s) URL`);
+			}
+			return (services) => {
+				if (services.channels.exists(name)) throw new CommandError(`a channel named "${name}" exists already`);
+				const created = services.channels.create({ kind, name, outboundUrl });
+				if (values.json) {
+					out(JSON.stringify({ id: created.id, secret: created.secret, kind, name, outboundUrl: created.outboundUrl }));
+					return;
+				}
+				out(`Created ${kind} channel "${name}" (id ${created.id}).`);
+				out(`Webhook: POST /api/v1/channels/${created.id}/webhook`);
+				out('Signing secret:');
+				out('');
+				out(`  ${created.secret}`);
+				out('');
+				out('Store it now: it will not be shown again.');
+			};
+		}
+	},
+	{
+		name: 'channel list',
+		summary: 'list messaging and social channels (never their secrets)',
+		options: { json: { type: 'boolean', help: 'print the list as one JSON array' } },
+		prepare(values) {
+			return (services) => {
+				const channels = services.channels.list();
+				if (values.json) {
+					out(JSON.stringify(channels));
+					return;
+				}
+				if (!channels.length) {
+					out('No channels.');
+					return;
+				}
+				const rows = channels.map((c) => [c.id, c.kind, c.name, time(c.createdAt), c.outboundUrl ?? '-']);
+				for (const line of table(['ID', 'KIND', 'NAME', 'CREATED', 'OUTBOUND URL'], rows)) out(line);
 			};
 		}
 	},

@@ -6,6 +6,7 @@
 import { Accounts } from './accounts';
 import { Auth } from './auth';
 import { Outbox } from './channels/outbox';
+import { Channels } from './channels/webhooks';
 import { ApiTokens } from './auth/api-tokens';
 import { Sessions } from './auth/sessions';
 import { createCollab } from './collab';
@@ -41,7 +42,8 @@ export function createServices(config: Config, logger: Logger) {
 	});
 	const tickets = new Tickets(db, log, index, customers, accounts, events, collab.documents);
 	const macros = new Macros(db, events);
-	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox };
+	const channels = new Channels(db, customers, tickets);
+	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,10 +1,15 @@
 /**
- * Outbound email through a persistent outbox. An agent's public email reply (kind message,
- * channel email, visibility public, direction out) is enqueued in the same SQLite transaction as
- * the update-log row that adds its entry, so an acknowledged reply is never lost; one row per
- * (entry id, kind) makes a repeated enqueue a no-op.
+ * Outbound messages through a persistent outbox. An agent's public reply (kind message, visibility
+ * public, direction out) on the email channel (outbox kind 'email'), or on the messaging or social
+ * channel when the requester has an address there (kind 'webhook'), is enqueued in the same SQLite
+ * transaction as the update-log row that adds its entry, so an acknowledged reply is never lost;
+ * one row per (entry id, kind) makes a repeated enqueue a no-op.
  *
- * A worker polls due rows (every 250 ms, and at once when woken by an enqueue) and sends each with
+ * Each kind has a sender (the `senders` map of the worker); attempts, backoff and marks are shared.
+ * Webhook deliveries are POSTed as signed JSON to the newest channel of the entry's channel kind
+ * with an outbound URL (see webhooks.ts); any 2xx answer counts as sent.
+ *
+ * A worker polls due rows (every 250 ms, and at once when woken by an enqueue) and sends emails with
  * nodemailer to SMTP_RELAY_URL, or, when that is unset, writes it as an .eml file to
  * DATA_DIR/mail/outbox and counts it as sent. A failed attempt is retried after 1 s, 2 s, 4 s …
  * (at most 5 min); after 8 attempts the row is 'failed' with the last error.
@@ -24,6 +29,7 @@ import type { Config } from '../config';
 import type { Events } from '../events';
 import type { Logger } from '../log';
 import type { DocumentAccess } from '../tickets';
+import { signedHeaders } from './webhooks';
 
 export const MAX_ATTEMPTS = 8;
 const POLL_MS = 250;
@@ -32,10 +38,29 @@ const BACKOFF_MAX_MS = 5 * 60 * 1000;
 /** Inbound Message-IDs named in References, newest last. */
 const MAX_REFERENCES = 10;
 const BATCH = 20;
+/** How long a webhook receiver may take to answer: a stalled one costs one attempt. */
+const WEBHOOK_TIMEOUT_MS = 10_000;
+
+export type OutboxKind = 'email' | 'webhook';
 
 /** Whether `entry` is sent to the requester by email. */
 export function isOutboundEmail(entry: Entry): boolean {
 	return entry.kind === 'message' && entry.channel === 'email' && entry.visibility === 'public' && entry.direction === 'out';
+}
+
+/** Whether `entry` is sent to the requester by webhook (messaging and social channels). */
+export function isOutboundWebhook(entry: Entry): boolean {
+	return (
+		entry.kind === 'message' &&
+		(entry.channel === 'messaging' || entry.channel === 'social') &&
+		entry.visibility === 'public' &&
+		entry.direction === 'out'
+	);
+}
+
+/** How `entry` goes out, or null when it does not. */
+export function outboxKindOf(entry: Entry): OutboxKind | null {
+	return isOutboundEmail(entry) ? 'email' : isOutboundWebhook(entry) ? 'webhook' : null;
 }
 
 export function backoffMs(attempts: number): number {
@@ -48,41 +73,56 @@ interface OutboxRow {
 	id: number;
 	ticket_id: string;
 	entry_id: string;
+	kind: OutboxKind;
 	recipient: string | null;
 	attempts: number;
 }
 
 /** The outbox table: enqueue (inside a log transaction) and the worker's reads and marks. */
 export class Outbox {
-	private readonly insert: Database.Statement<[string, string, string | null, number, number]>;
-	private readonly requesterEmail: Database.Statement<[string], { address: string }>;
+	private readonly insert: Database.Statement<[string, string, OutboxKind, string | null, number, number]>;
+	private readonly requesterAddress: Database.Statement<[string, string], { address: string }>;
 	private readonly listeners = new Set<() => void>();
 	private wakeQueued = false;
 
 	constructor(private readonly sqlite: Database.Database) {
 		this.insert = sqlite.prepare(
 			`INSERT INTO outbox (ticket_id, entry_id, kind, recipient, status, attempts, next_attempt_at, created_at)
-			 VALUES (?, ?, 'email', ?, 'queued', 0, ?, ?) ON CONFLICT (entry_id, kind) DO NOTHING`
+			 VALUES (?, ?, ?, ?, 'queued', 0, ?, ?) ON CONFLICT (entry_id, kind) DO NOTHING`
 		);
-		this.requesterEmail = sqlite.prepare(
-			`SELECT a.address FROM tickets t JOIN customer_addresses a ON a.customer_id = t.requester_id AND a.channel = 'email'
+		this.requesterAddress = sqlite.prepare(
+			`SELECT a.address FROM tickets t JOIN customer_addresses a ON a.customer_id = t.requester_id AND a.channel = ?
 			 WHERE t.id = ? ORDER BY a.address LIMIT 1`
 		);
 	}
 
-	/** Enqueues the outbound email entries of `entries`. Runs inside the caller's transaction. */
+	/**
+	 * Enqueues the outbound entries of `entries`: emails (a recipient found later is fine), and
+	 * webhook replies when the requester has an address on the entry's channel. Runs inside the
+	 * caller's transaction.
+	 */
 	enqueue(ticketId: string, entries: Entry[]): void {
-		const outbound = entries.filter(isOutboundEmail);
-		if (!outbound.length) return;
 		const now = Date.now();
-		const recipient = this.recipientOf(ticketId);
-		for (const entry of outbound) this.insert.run(ticketId, entry.id, recipient, now, now);
-		this.wakeSoon();
+		let queued = false;
+		for (const entry of entries) {
+			const kind = outboxKindOf(entry);
+			if (!kind) continue;
+			const recipient = this.addressOn(ticketId, entry.channel);
+			if (kind === 'webhook' && !recipient) continue;
+			this.insert.run(ticketId, entry.id, kind, recipient, now, now);
+			queued = true;
+		}
+		if (queued) this.wakeSoon();
 	}
 
 	/** The requester's email address, or null when none is known (yet). */
 	recipientOf(ticketId: string): string | null {
-		return this.requesterEmail.get(ticketId)?.address ?? null;
+		return this.addressOn(ticketId, 'email');
+	}
+
+	/** The requester's address on `channel`, or null. */
+	addressOn(ticketId: string, channel: string): string | null {
+		return this.requesterAddress.get(channel, ticketId)?.address ?? null;
 	}
 
 	/** Calls `listener` after enqueues (once the enqueuing transaction has returned). */
@@ -94,8 +134,8 @@ export class Outbox {
 	due(now: number, limit: number): OutboxRow[] {
 		return this.sqlite
 			.prepare(
-				`SELECT id, ticket_id, entry_id, recipient, attempts FROM outbox
-				 WHERE status = 'queued' AND kind = 'email' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`
+				`SELECT id, ticket_id, entry_id, kind, recipient, attempts FROM outbox
+				 WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`
 			)
 			.all(now, limit) as OutboxRow[];
 	}
@@ -130,9 +170,25 @@ export function startEmailOutbound(deps: WorkerDeps): EmailOutbound {
 	return { close: () => worker.close() };
 }
 
+/** What a sender reports for an accepted message. */
+interface Sent {
+	recipient: string;
+	/** Runs in the transaction that marks the row sent. */
+	within?: () => void;
+	/** Added to the `<kind>.sent` event. */
+	data?: Record<string, unknown>;
+}
+
+/** Sends one kind of outbox row; throwing is a failed attempt (retried with backoff). */
+interface Sender {
+	/** What names the message in its events (e.g. its Message-ID). */
+	describe(row: OutboxRow): Record<string, unknown>;
+	send(row: OutboxRow, entry: Entry): Promise<Sent>;
+	close?(): void;
+}
+
 class Worker {
-	private readonly transport: Transporter;
-	private readonly spoolDir: string | null;
+	private readonly senders: Record<OutboxKind, Sender>;
 	private timer: NodeJS.Timeout | null = null;
 	private unsubscribe: (() => void) | null = null;
 	private running: Promise<void> | null = null;
@@ -140,19 +196,15 @@ class Worker {
 	private closed = false;
 
 	constructor(private readonly deps: WorkerDeps) {
-		const { relayUrl } = deps.config.smtp;
-		// Short timeouts: a stalled relay costs one attempt (retried later), and does not hold up shutdown.
-		this.transport = relayUrl
-			? nodemailer.createTransport({ url: relayUrl, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 })
-			: nodemailer.createTransport({ streamTransport: true, buffer: true });
-		this.spoolDir = relayUrl ? null : path.join(deps.config.dataDir, 'mail', 'outbox');
+		this.senders = { email: new EmailSender(deps), webhook: new WebhookSender(deps) };
 	}
 
 	start() {
 		this.unsubscribe = this.deps.outbox.onEnqueue(() => this.wake());
 		this.timer = setInterval(() => this.wake(), POLL_MS);
 		this.wake();
-		this.deps.logger.info({ relay: this.deps.config.smtp.relayUrl ?? null, spool: this.spoolDir }, 'email outbox started');
+		const { relayUrl } = this.deps.config.smtp;
+		this.deps.logger.info({ relay: relayUrl ?? null, spool: relayUrl ? null : spoolDirOf(this.deps.config) }, 'email outbox started');
 	}
 
 	async close() {
@@ -160,7 +212,7 @@ class Worker {
 		if (this.timer) clearInterval(this.timer);
 		this.unsubscribe?.();
 		await this.running;
-		this.transport.close();
+		for (const sender of Object.values(this.senders)) sender.close?.();
 	}
 
 	private wake() {
@@ -170,7 +222,7 @@ class Worker {
 			return;
 		}
 		this.running = this.drain()
-			.catch((error: unknown) => this.deps.logger.error({ err: error }, 'email outbox failed'))
+			.catch((error: unknown) => this.deps.logger.error({ err: error }, 'outbox failed'))
 			.finally(() => {
 				this.running = null;
 			});
@@ -189,38 +241,14 @@ class Worker {
 	}
 
 	private async deliver(row: OutboxRow) {
-		const { sqlite, events, logger, config } = this.deps;
-		const messageId = outboundMessageId(row.entry_id);
+		const { sqlite, events, logger } = this.deps;
+		const sender = this.senders[row.kind];
 		const attempts = row.attempts + 1;
-		let recipient = row.recipient;
+		let sent: Sent;
 		try {
 			const entry = await this.deps.documents.withDocument(row.ticket_id, (doc) => getEntry(doc, row.entry_id));
 			if (!entry) throw new Error(`entry ${row.entry_id} is not in ticket ${row.ticket_id}`);
-			recipient ??= this.deps.outbox.recipientOf(row.ticket_id);
-			if (!recipient) throw new Error('the requester has no email address');
-			const ticket = sqlite.prepare('SELECT subject FROM tickets WHERE id = ?').get(row.ticket_id) as { subject: string } | undefined;
-			// The newest inbound messages of the ticket (not the ones sent from here), oldest first.
-			const inbound = (
-				sqlite
-					.prepare(
-						`SELECT message_id FROM email_messages WHERE ticket_id = ? AND message_id <> '<' || entry_id || '@tandem.local>'
-						 ORDER BY created_at DESC, rowid DESC LIMIT ?`
-					)
-					.all(row.ticket_id, MAX_REFERENCES) as { message_id: string }[]
-			)
-				.map((r) => r.message_id)
-				.reverse();
-			const [local, domain] = splitAddress(config.smtp.supportAddress);
-			const info = await this.transport.sendMail({
-				from: config.smtp.supportAddress,
-				replyTo: `${local}+${row.ticket_id}@${domain}`,
-				to: recipient,
-				subject: `Re: ${ticket?.subject ?? ''} [#${row.ticket_id}]`,
-				text: entry.body,
-				messageId,
-				...(inbound.length ? { inReplyTo: inbound[inbound.length - 1], references: inbound } : {})
-			});
-			if (this.spoolDir) this.spool(row.entry_id, info.message as Buffer);
+			sent = await sender.send(row, entry);
 		} catch (error) {
 			const message = (error as Error).message || String(error);
 			const failed = attempts >= MAX_ATTEMPTS;
@@ -228,25 +256,96 @@ class Worker {
 				.prepare(`UPDATE outbox SET attempts = ?, last_error = ?, status = ?, next_attempt_at = ? WHERE id = ?`)
 				.run(attempts, message.slice(0, 1000), failed ? 'failed' : 'queued', Date.now() + backoffMs(attempts), row.id);
 			if (failed) {
-				events.record({ ticketId: row.ticket_id, actor: 'system', type: 'email.failed', data: { entryId: row.entry_id, messageId, attempts, error: message } });
-				logger.warn({ ticketId: row.ticket_id, entryId: row.entry_id, err: message }, 'outbound email failed');
+				events.record({
+					ticketId: row.ticket_id,
+					actor: 'system',
+					type: `${row.kind}.failed`,
+					data: { entryId: row.entry_id, ...sender.describe(row), attempts, error: message }
+				});
+				logger.warn({ ticketId: row.ticket_id, entryId: row.entry_id, err: message }, `outbound ${row.kind} failed`);
 			} else {
-				logger.info({ ticketId: row.ticket_id, entryId: row.entry_id, attempts, err: message }, 'outbound email will be retried');
+				logger.info({ ticketId: row.ticket_id, entryId: row.entry_id, attempts, err: message }, `outbound ${row.kind} will be retried`);
 			}
 			return;
 		}
-		// Accepted by the relay (250): mark it sent at once, and remember its Message-ID so that the
-		// customer's reply threads into this ticket.
+		// Accepted: mark it sent at once (with what the sender records alongside).
 		const now = Date.now();
 		sqlite.transaction(() => {
 			sqlite
 				.prepare(`UPDATE outbox SET status = 'sent', attempts = ?, sent_at = ?, recipient = ?, last_error = NULL WHERE id = ?`)
-				.run(attempts, now, recipient, row.id);
-			sqlite
-				.prepare('INSERT INTO email_messages (message_id, ticket_id, entry_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
-				.run(messageId, row.ticket_id, row.entry_id, now);
-			events.record({ ticketId: row.ticket_id, actor: 'system', type: 'email.sent', data: { entryId: row.entry_id, messageId, to: recipient, attempts } });
+				.run(attempts, now, sent.recipient, row.id);
+			sent.within?.();
+			events.record({
+				ticketId: row.ticket_id,
+				actor: 'system',
+				type: `${row.kind}.sent`,
+				data: { entryId: row.entry_id, ...sender.describe(row), to: sent.recipient, attempts, ...sent.data }
+			});
 		})();
+	}
+}
+
+const spoolDirOf = (config: Config) => path.join(config.dataDir, 'mail', 'outbox');
+
+/** Email through nodemailer: to SMTP_RELAY_URL, or spooled to DATA_DIR/mail/outbox. */
+class EmailSender implements Sender {
+	private readonly transport: Transporter;
+	private readonly spoolDir: string | null;
+
+	constructor(private readonly deps: WorkerDeps) {
+		const { relayUrl } = deps.config.smtp;
+		// Short timeouts: a stalled relay costs one attempt (retried later), and does not hold up shutdown.
+		this.transport = relayUrl
+			? nodemailer.createTransport({ url: relayUrl, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 })
+			: nodemailer.createTransport({ streamTransport: true, buffer: true });
+		this.spoolDir = relayUrl ? null : spoolDirOf(deps.config);
+	}
+
+	describe(row: OutboxRow) {
+		return { messageId: outboundMessageId(row.entry_id) };
+	}
+
+	async send(row: OutboxRow, entry: Entry): Promise<Sent> {
+		const { sqlite, config } = this.deps;
+		const messageId = outboundMessageId(row.entry_id);
+		const recipient = row.recipient ?? this.deps.outbox.recipientOf(row.ticket_id);
+		if (!recipient) throw new Error('the requester has no email address');
+		const ticket = sqlite.prepare('SELECT subject FROM tickets WHERE id = ?').get(row.ticket_id) as { subject: string } | undefined;
+		// The newest inbound messages of the ticket (not the ones sent from here), oldest first.
+		const inbound = (
+			sqlite
+				.prepare(
+					`SELECT message_id FROM email_messages WHERE ticket_id = ? AND message_id <> '<' || entry_id || '@tandem.local>'
+					 ORDER BY created_at DESC, rowid DESC LIMIT ?`
+				)
+				.all(row.ticket_id, MAX_REFERENCES) as { message_id: string }[]
+		)
+			.map((r) => r.message_id)
+			.reverse();
+		const [local, domain] = splitAddress(config.smtp.supportAddress);
+		const info = await this.transport.sendMail({
+			from: config.smtp.supportAddress,
+			replyTo: `${local}+${row.ticket_id}@${domain}`,
+			to: recipient,
+			subject: `Re: ${ticket?.subject ?? ''} [#${row.ticket_id}]`,
+			text: entry.body,
+			messageId,
+			...(inbound.length ? { inReplyTo: inbound[inbound.length - 1], references: inbound } : {})
+		});
+		if (this.spoolDir) this.spool(row.entry_id, info.message as Buffer);
+		// Accepted by the relay (250): remember its Message-ID so that the customer's reply threads
+		// into this ticket.
+		return {
+			recipient,
+			within: () =>
+				sqlite
+					.prepare('INSERT INTO email_messages (message_id, ticket_id, entry_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
+					.run(messageId, row.ticket_id, row.entry_id, Date.now())
+		};
+	}
+
+	close() {
+		this.transport.close();
 	}
 
 	/** Writes a message the local way: DATA_DIR/mail/outbox/<entryId>.eml, atomically. */
@@ -257,6 +356,41 @@ class Worker {
 		const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
 		fs.writeFileSync(temp, message);
 		fs.renameSync(temp, file);
+	}
+}
+
+/**
+ * Webhook replies: `{eventId, to: {id}, text, ticketId}` POSTed as signed JSON to the newest
+ * channel of the entry's kind (messaging, social) that has an outbound URL; 2xx is sent.
+ */
+class WebhookSender implements Sender {
+	constructor(private readonly deps: WorkerDeps) {}
+
+	describe() {
+		return {};
+	}
+
+	async send(row: OutboxRow, entry: Entry): Promise<Sent> {
+		const channel = this.deps.sqlite
+			.prepare(
+				`SELECT id, secret, outbound_url AS url FROM channels WHERE kind = ? AND outbound_url IS NOT NULL
+				 ORDER BY created_at DESC, id DESC LIMIT 1`
+			)
+			.get(entry.channel) as { id: string; secret: string; url: string } | undefined;
+		if (!channel) throw new Error(`no ${entry.channel} channel has an outbound URL`);
+		const recipient = row.recipient ?? this.deps.outbox.addressOn(row.ticket_id, entry.channel);
+		if (!recipient) throw new Error(`the requester has no ${entry.channel} address`);
+		const body = JSON.stringify({ eventId: row.entry_id, to: { id: recipient }, text: entry.body, ticketId: row.ticket_id });
+		const response = await fetch(channel.url, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', ...signedHeaders(channel.secret, body) },
+			body,
+			redirect: 'manual',
+			signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)
+		});
+		await response.body?.cancel().catch(() => {});
+		if (response.status < 200 || response.status > 299) throw new Error(`${channel.url} answered ${response.status}`);
+		return { recipient, data: { channelId: channel.id } };
 	}
 }
 

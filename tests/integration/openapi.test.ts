@@ -19,6 +19,7 @@ const PATHS = [
 	'/views',
 	'/stream',
 	'/customers/{id}',
+	'/channels/{id}/webhook',
 	'/users',
 	'/groups',
 	'/macros',

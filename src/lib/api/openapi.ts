@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { CHANNELS, entrySchema, idSchema, tagSchema, ticketFieldSchemas } from '../ticket/schema';
-import { createTicketSchema, entryInputSchema, listTicketsQuery, macroActionsSchema, macroInputSchema, ticketEventsQuery } from './schemas';
+import { createTicketSchema, entryInputSchema, listTicketsQuery, macroActionsSchema, macroInputSchema, ticketEventsQuery, webhookEventSchema } from './schemas';
 import { VIEW_IDS } from './views';
 
 // Request schemas: the validating schemas themselves, with ids so they appear once under components.
@@ -191,7 +191,8 @@ function buildDocument() {
 			{ name: 'Stream', description: 'Live ticket changes.' },
 			{ name: 'Customers', description: 'Customers and their tickets.' },
 			{ name: 'Accounts', description: 'Users and groups (signed-in users only).' },
-			{ name: 'Macros', description: 'Canned replies with actions.' }
+			{ name: 'Macros', description: 'Canned replies with actions.' },
+			{ name: 'Channels', description: 'Messaging and social channels: signed webhooks.' }
 		],
 		paths: {
 			'/tickets': {
@@ -303,6 +304,35 @@ function buildDocument() {
 					summary: 'Get a customer',
 					requestParams: { path: z.object({ id: idSchema.meta({ description: 'The customer id.' }) }) },
 					responses: { 200: ok('The customer, their addresses and tickets.', Customer), ...errors(404) }
+				})
+			},
+			'/channels/{id}/webhook': {
+				post: op({
+					operationId: 'channelWebhook',
+					tags: ['Channels'],
+					summary: "Receive a customer's message from a messaging or social channel",
+					description:
+						'Authenticated by its signature, not a bearer token: `X-Tandem-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" with the channel secret>`, with `X-Tandem-Timestamp` in unix seconds within 5 minutes of the server\'s clock. The message joins the customer\'s open ticket on the channel kind, or opens one; an event id already seen answers `{duplicate: true}`.',
+					security: [],
+					requestParams: {
+						path: z.object({ id: idSchema.meta({ description: 'The channel id (from `cli channel add`).' }) }),
+						header: z.object({
+							'x-tandem-timestamp': z.string().meta({ description: 'Unix seconds.' }),
+							'x-tandem-signature': z.string().meta({ description: '`sha256=<hex>`.' })
+						})
+					},
+					requestBody: { content: jsonContent(webhookEventSchema) },
+					responses: {
+						200: ok(
+							'Stored (or a duplicate).',
+							z.union([z.object({ ticketId: idSchema, entryId: idSchema }), z.object({ duplicate: z.literal(true) })])
+						),
+						400: { description: ERROR_TEXT[400], content: jsonContent(ErrorBody) },
+						401: { description: '`unauthorized`: a missing or wrong signature, or a timestamp outside ±5 minutes; nothing stored.', content: jsonContent(ErrorBody) },
+						404: { description: '`not_found`: no such channel.', content: jsonContent(ErrorBody) },
+						413: { description: ERROR_TEXT[413], content: jsonContent(ErrorBody) },
+						503: { description: ERROR_TEXT[503], content: jsonContent(ErrorBody) }
+					}
 				})
 			},
 			'/users': {

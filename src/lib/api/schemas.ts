@@ -54,3 +54,12 @@ export type MacroInput = z.infer<typeof macroInputSchema>;
 export const ticketEventsQuery = z.strictObject({
 	after: z.coerce.number().int().min(0).default(0).meta({ description: 'Only events after this event id.' })
 });
+
+/** A message a messaging or social platform posts to `POST /channels/{id}/webhook`. */
+export const webhookEventSchema = z.object({
+	eventId: z.string().min(1).max(200),
+	from: z.object({ id: z.string().trim().min(1).max(256), name: z.string().max(200).optional() }),
+	text: z.string().min(1).pipe(bodySchema),
+	sentAt: z.union([z.number().int(), z.string().max(64)]).optional()
+});
+export type WebhookEvent = z.infer<typeof webhookEventSchema>;

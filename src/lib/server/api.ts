@@ -54,7 +54,8 @@ export function requireAdmin(event: RequestEvent): UserPrincipal {
 	return user;
 }
 
-export async function readJson(request: Request): Promise<unknown> {
+/** The raw request body as text (at most MAX_REQUEST_BYTES), e.g. to check a signature over it. */
+export async function readText(request: Request): Promise<string> {
 	// The body is read even when too large, so the connection stays usable for the next request;
 	// adapter-node refuses bodies beyond its own, larger limit while reading.
 	let text: string;
@@ -64,6 +65,14 @@ export async function readJson(request: Request): Promise<unknown> {
 		throw tooLarge();
 	}
 	if (byteLength(text) > MAX_REQUEST_BYTES) throw tooLarge();
+	return text;
+}
+
+export async function readJson(request: Request): Promise<unknown> {
+	return parseJsonText(await readText(request));
+}
+
+export function parseJsonText(text: string): unknown {
 	try {
 		return JSON.parse(text);
 	} catch {
