@@ -196,3 +196,13 @@ export async function connectPeer(server: { wsUrl: string }, ticketId: string, t
 	}
 	return peer;
 }
+
+/** The SMTP port the server logged (`{msg: 'smtp listening', port}`). */
+export function smtpPort(server: { output(): string }): number {
+	for (const line of server.output().split('\n')) {
+		if (!line.startsWith('{')) continue;
+		const record = JSON.parse(line);
+		if (record.msg === 'smtp listening') return record.port;
+	}
+	throw new Error(`no smtp listening line in:\n${server.output()}`);
+}

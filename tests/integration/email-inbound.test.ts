@@ -10,7 +10,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countRows } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { api, startServer, tempDataDir, type Api, type RunningServer } from '../helpers/server';
+import { api, type Api, type RunningServer, smtpPort, startServer, tempDataDir } from '../helpers/server';
 
 const SUPPORT = 'support@tandem.local';
 const MAX_EMAIL_BYTES = 1_000_000;
@@ -18,15 +18,6 @@ const MAX_ATTACHMENT_BYTES = 100_000;
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
-/** The SMTP port the server logged (`{msg: 'smtp listening', port}`). */
-function smtpPort(server: RunningServer): number {
-	for (const line of server.output().split('\n')) {
-		if (!line.startsWith('{')) continue;
-		const record = JSON.parse(line);
-		if (record.msg === 'smtp listening') return record.port;
-	}
-	throw new Error(`no smtp listening line in:\n${server.output()}`);
-}
 
 /**
  * A minimal SMTP client on a plain socket: sends `data` as is (dot-stuffed), returns every reply.

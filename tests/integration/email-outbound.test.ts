@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntries, newId, type Entry } from '../../src/lib/ticket';
 import { countRows } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { api, connectPeer, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
+import { api, connectPeer, type Peer, type RunningServer, smtpPort, startServer, tempDataDir, waitFor } from '../helpers/server';
 
 const SUPPORT = 'support@tandem.local';
 const DELIVERY_TIMEOUT = 30_000;
@@ -62,15 +62,6 @@ async function startRelay(): Promise<Relay> {
 	return relay;
 }
 
-/** The SMTP port the server logged (`{msg: 'smtp listening', port}`). */
-function smtpPort(server: RunningServer): number {
-	for (const line of server.output().split('\n')) {
-		if (!line.startsWith('{')) continue;
-		const record = JSON.parse(line);
-		if (record.msg === 'smtp listening') return record.port;
-	}
-	throw new Error(`no smtp listening line in:\n${server.output()}`);
-}
 
 const messageIdOf = (entryId: string) => `<${entryId}@tandem.local>`;
 
