@@ -1,7 +1,7 @@
 /**
  * Tandem's command line: accounts, API tokens, tickets and maintenance, run against the database
  * in DATA_DIR whether or not the server is running (SQLite WAL, busy timeout). It never loads the
- * web app and never listens on a port.
+ * web app and never listens on a port (except `channel simulate`, a pretend network for demos).
  *
  *   npm run -s cli -- <command> [options]
  *
@@ -15,6 +15,7 @@ import { CUSTOMER_CHANNELS, PRIORITIES } from '../src/lib/ticket/schema';
 import { AccountError } from './accounts';
 import { PasswordPolicyError } from './auth/passwords';
 import { ROLES, SYSTEM, type Role } from './auth/principal';
+import { Simulator, channelSecret } from './channels/simulator';
 import { CHANNEL_KINDS, type ChannelKind } from './channels/webhooks';
 import { ConfigError, loadConfig } from './config';
 import { isApiError } from './errors';
@@ -244,6 +245,79 @@ const commands: Command[] = [
 				}
 				const rows = channels.map((c) => [c.id, c.kind, c.name, time(c.createdAt), c.outboundUrl ?? '-']);
 				for (const line of table(['ID', 'KIND', 'NAME', 'CREATED', 'OUTBOUND URL'], rows)) out(line);
+			};
+		}
+	},
+	{
+		name: 'channel simulate',
+		summary: 'play a messaging or social network against Tandem, for demos and tests',
+		options: {
+			channel: { type: 'string', arg: 'ID', help: 'the channel id (its secret is read from the database)', required: true },
+			url: { type: 'string', arg: 'URL', help: "Tandem's base URL (default http://127.0.0.1:3000)" },
+			port: { type: 'string', arg: 'N', help: 'port to receive deliveries on, on 127.0.0.1 (default 0: any free port)' },
+			from: { type: 'string', arg: 'H', help: 'the pretend customer\'s handle (default sim-customer)' },
+			name: { type: 'string', arg: 'N', help: "the pretend customer's display name" },
+			say: { type: 'string', arg: 'T', multiple: true, help: 'a message to send as the customer; repeatable, sent in order' },
+			'listen-ms': { type: 'string', arg: 'MS', help: 'stop after this many milliseconds (default: run until Ctrl-C)' }
+		},
+		details: [
+			'Prints one JSON line per event on stdout: {"listening": port} once the delivery server is up,',
+			'{"sent": {ticketId, entryId}} for each --say, {"delivered": {eventId, to, text, ticketId}} for each',
+			"signed delivery of an agent's reply (a bad signature gets 401). Exits 0 on SIGINT or SIGTERM.",
+			"Deliveries only arrive if the channel's outbound URL points at this port, e.g.:",
+			`  ${PROGRAM} channel add --kind social --name Chirp --outbound-url http://127.0.0.1:4100/`,
+			`  ${PROGRAM} channel simulate --channel <id> --port 4100 --from robin --say 'Hello'`
+		],
+		prepare(values) {
+			const channelId = str(values, 'channel')!.trim();
+			if (!channelId) throw new UsageError('--channel: must not be empty');
+			const url = str(values, 'url')?.trim() || 'http://127.0.0.1:3000';
+			let protocol = '';
+			try {
+				protocol = new URL(url).protocol;
+			} catch {
+				// reported below
+			}
+			if (protocol !== 'http:' && protocol !== 'https:') throw new UsageError(`--url: "${url}" is not an http(s) URL`);
+			const integer = (option: string, max: number) => {
+				const given = str(values, option);
+				if (given === undefined) return undefined;
+				if (!/^\d+$/.test(given) || Number(given) > max) throw new UsageError(`--${option}: "${given}" is not an integer from 0 to ${max}`);
+				return Number(given);
+			};
+			const port = integer('port', 65535) ?? 0;
+			const listenMs = integer('listen-ms', 2 ** 31 - 1);
+			const fromId = str(values, 'from')?.trim() ?? 'sim-customer';
+			if (!fromId) throw new UsageError('--from: must not be empty');
+			const name = str(values, 'name')?.trim();
+			const messages = list(values, 'say');
+			if (messages.some((m) => !m.trim())) throw new UsageError('--say: must not be empty');
+			return async (services) => {
+				const secret = channelSecret(services.db.$client, channelId);
+				if (secret === undefined) throw new CommandError(`no channel has the id "${channelId}" (see \`${PROGRAM} channel list\`)`);
+				let stop!: () => void;
+				const stopped = new Promise<void>((resolve) => (stop = resolve));
+				process.once('SIGINT', stop);
+				process.once('SIGTERM', stop);
+				const simulator = await Simulator.start({
+					channelId,
+					secret,
+					url,
+					port,
+					from: { id: fromId, ...(name && { name }) },
+					onDelivery: (delivery) => out(JSON.stringify({ delivered: delivery }))
+				});
+				try {
+					out(JSON.stringify({ listening: simulator.port }));
+					for (const text of messages) out(JSON.stringify({ sent: await simulator.say(text) }));
+					const timer = listenMs === undefined ? undefined : setTimeout(stop, listenMs);
+					await stopped;
+					clearTimeout(timer);
+				} finally {
+					process.off('SIGINT', stop);
+					process.off('SIGTERM', stop);
+					await simulator.close();
+				}
 			};
 		}
 	},

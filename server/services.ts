@@ -42,7 +42,7 @@ export function createServices(config: Config, logger: Logger) {
 	});
 	const tickets = new Tickets(db, log, index, customers, accounts, events, collab.documents);
 	const macros = new Macros(db, events);
-	const channels = new Channels(db, customers, tickets);
+	const channels = new Channels(db, customers, tickets, events);
 	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels };
 }
 

@@ -19,6 +19,7 @@ import { MAX_SUBJECT_LENGTH, newId, type Entry } from '../../src/lib/ticket';
 import { SYSTEM } from '../auth/principal';
 import type { Customers } from '../customers';
 import { ApiError, notFound } from '../errors';
+import type { Events } from '../events';
 import type { Db } from '../storage/database';
 import type { Tickets } from '../tickets';
 
@@ -63,6 +64,8 @@ export function verifySignature(secret: string, timestamp: string | null, header
 
 const unauthorized = () => new ApiError(401, 'unauthorized', 'missing or invalid webhook signature, or a timestamp outside the replay window');
 
+const newSecret = () => `whsec_${randomBytes(32).toString('base64url')}`;
+
 /** A repeat noticed inside the creating transaction: rolls it back. */
 class DuplicateEvent extends Error {}
 
@@ -73,7 +76,8 @@ export class Channels {
 	constructor(
 		private readonly db: Db,
 		private readonly customers: Customers,
-		private readonly tickets: Tickets
+		private readonly tickets: Tickets,
+		private readonly events?: Events
 	) {}
 
 	private get sqlite(): Database.Database {
@@ -81,21 +85,52 @@ export class Channels {
 	}
 
 	/** Creates a channel; the secret is returned here and never again. */
-	create(input: { kind: ChannelKind; name: string; outboundUrl?: string | null }): ChannelInfo & { secret: string } {
+	create(input: { kind: ChannelKind; name: string; outboundUrl?: string | null }, by = 'system'): ChannelInfo & { secret: string } {
 		const row = {
 			id: newId(),
 			kind: input.kind,
 			name: input.name,
-			secret: `whsec_${randomBytes(32).toString('base64url')}`,
+			secret: newSecret(),
 			outboundUrl: input.outboundUrl ?? null,
 			createdAt: Date.now()
 		};
-		this.db.insert(channels).values(row).run();
+		this.sqlite.transaction(() => {
+			this.db.insert(channels).values(row).run();
+			this.events?.record({ actor: by, type: 'channel.created', data: { channelId: row.id, kind: row.kind, name: row.name, outboundUrl: row.outboundUrl } });
+		})();
 		return row;
 	}
 
-	exists(name: string): boolean {
-		return !!this.sqlite.prepare('SELECT 1 FROM channels WHERE name = ?').get(name);
+	/** Whether a channel has this name (other than channel `exceptId`). */
+	exists(name: string, exceptId?: string): boolean {
+		return !!this.sqlite.prepare('SELECT 1 FROM channels WHERE name = ? AND id IS NOT ?').get(name, exceptId ?? null);
+	}
+
+	/** The channel without its secret, if any. */
+	get(id: string): ChannelInfo | undefined {
+		return this.sqlite.prepare('SELECT id, kind, name, outbound_url AS outboundUrl, created_at AS createdAt FROM channels WHERE id = ?').get(id) as ChannelInfo | undefined;
+	}
+
+	/** Renames a channel or changes (`null`: removes) its outbound URL; 404 for an unknown channel. */
+	update(id: string, change: { name?: string; outboundUrl?: string | null }, by = 'system'): ChannelInfo {
+		return this.sqlite.transaction(() => {
+			const before = this.get(id);
+			if (!before) throw notFound('channel');
+			const after: ChannelInfo = { ...before, name: change.name ?? before.name, outboundUrl: change.outboundUrl === undefined ? before.outboundUrl : change.outboundUrl };
+			this.sqlite.prepare('UPDATE channels SET name = ?, outbound_url = ? WHERE id = ?').run(after.name, after.outboundUrl, id);
+			this.events?.record({ actor: by, type: 'channel.updated', data: { channelId: id, name: after.name, outboundUrl: after.outboundUrl } });
+			return after;
+		})();
+	}
+
+	/** Replaces a channel's signing secret: the old one stops working now; the new one is returned here and never again. */
+	rotateSecret(id: string, by = 'system'): { id: string; secret: string } {
+		const secret = newSecret();
+		return this.sqlite.transaction(() => {
+			if (this.sqlite.prepare('UPDATE channels SET secret = ? WHERE id = ?').run(secret, id).changes === 0) throw notFound('channel');
+			this.events?.record({ actor: by, type: 'channel.secret_rotated', data: { channelId: id } });
+			return { id, secret };
+		})();
 	}
 
 	/** All channels, oldest first, without their secrets. */

@@ -2,6 +2,7 @@ import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import { CUSTOMER_CHANNELS, PRIORITIES, STATUSES } from '$lib/ticket/schema';
 import { macroInputSchema } from '$lib/api/schemas';
+import { CHANNEL_KINDS } from '../../../server/channels/webhooks';
 import { isApiError } from '../../../server/errors';
 import { tandem } from '$lib/server/tandem';
 import type { Actions, PageServerLoad } from './$types';
@@ -34,6 +35,16 @@ const macroForm = z
 	.pipe(macroInputSchema);
 const macroId = z.object({ macroId: z.string().min(1) });
 
+/** A channel's outbound URL: an http(s) URL, or left empty for none. */
+const outboundUrl = z
+	.string()
+	.trim()
+	.default('')
+	.transform((value) => value || null)
+	.pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).nullable());
+const channelName = z.string().trim().min(1).max(120);
+const channelId = z.object({ channelId: z.string().min(1) });
+
 const schemas = {
 	createUser: z.object({
 		email: z.email(),
@@ -50,11 +61,14 @@ const schemas = {
 	revokeToken: z.object({ tokenId: z.string().min(1) }),
 	createMacro: macroForm,
 	updateMacro: macroId.and(macroForm),
-	deleteMacro: macroId
+	deleteMacro: macroId,
+	createChannel: z.object({ kind: z.enum(CHANNEL_KINDS), name: channelName, outboundUrl }),
+	updateChannel: channelId.extend({ name: channelName, outboundUrl }),
+	rotateChannelSecret: channelId
 };
 
-export const load: PageServerLoad = () => {
-	const { accounts, auth, macros } = tandem();
+export const load: PageServerLoad = ({ url }) => {
+	const { accounts, auth, macros, channels, config } = tandem();
 	const groups = accounts.listGroups();
 	return {
 		users: accounts.listUsers(),
@@ -63,7 +77,12 @@ export const load: PageServerLoad = () => {
 		channels: CUSTOMER_CHANNELS,
 		macros: macros.list(),
 		statuses: STATUSES,
-		priorities: PRIORITIES
+		priorities: PRIORITIES,
+		webhookChannels: channels.list(),
+		channelKinds: CHANNEL_KINDS,
+		/** Where providers send webhooks: `<origin>/api/v1/channels/<id>/webhook`. */
+		origin: url.origin,
+		supportAddress: config.smtp.supportAddress
 	};
 };
 
@@ -149,8 +168,54 @@ export const actions: Actions = {
 		const input = await read(request, schemas.deleteMacro, 'deleteMacro');
 		if (!input.ok) return input.failure;
 		return macroChange('deleteMacro', 'Macro deleted.', () => tandem().macros.delete(input.value.macroId, locals.principal!));
+	},
+	createChannel: async ({ request, locals }) => {
+		const input = await read(request, schemas.createChannel, 'createChannel');
+		if (!input.ok) return input.failure;
+		const { channels } = tandem();
+		if (channels.exists(input.value.name)) return fail(400, { action: 'createChannel', message: `name: a channel named “${input.value.name}” exists already` });
+		const created = channels.create(input.value, actor(locals));
+		return {
+			action: 'createChannel',
+			notice: `Channel “${created.name}” created. Copy its signing secret now: it will not be shown again.`,
+			secret: created.secret,
+			channelId: created.id
+		};
+	},
+	updateChannel: async ({ request, locals }) => {
+		const input = await read(request, schemas.updateChannel, 'updateChannel');
+		if (!input.ok) return input.failure;
+		const { channelId, name, outboundUrl } = input.value;
+		const { channels } = tandem();
+		if (channels.exists(name, channelId)) return fail(400, { action: 'updateChannel', message: `name: a channel named “${name}” exists already` });
+		return channelChange('updateChannel', () => {
+			const channel = channels.update(channelId, { name, outboundUrl }, actor(locals));
+			return { notice: `Channel “${channel.name}” saved.` };
+		});
+	},
+	rotateChannelSecret: async ({ request, locals }) => {
+		const input = await read(request, schemas.rotateChannelSecret, 'rotateChannelSecret');
+		if (!input.ok) return input.failure;
+		return channelChange('rotateChannelSecret', () => {
+			const rotated = tandem().channels.rotateSecret(input.value.channelId, actor(locals));
+			return {
+				notice: 'Secret rotated: the old one no longer works. Copy the new one now: it will not be shown again.',
+				secret: rotated.secret,
+				channelId: rotated.id
+			};
+		});
 	}
 };
+
+/** Runs a change to an existing channel: a channel unknown (or deleted meanwhile) is reported, not thrown. */
+function channelChange<T extends object>(action: string, change: () => T) {
+	try {
+		return { action, ...change() };
+	} catch (error) {
+		if (isApiError(error) && error.status === 404) return fail(404, { action, message: 'No channel with that id.' });
+		throw error;
+	}
+}
 
 /** Runs a change to an existing macro: a macro deleted meanwhile is reported, not thrown. */
 function macroChange(action: string, notice: string, change: () => unknown) {
