@@ -5,7 +5,7 @@
  */
 import type { afterLoadDocumentPayload, Extension, onChangePayload } from '@hocuspocus/server';
 import type * as Y from 'yjs';
-import { entryIndex, parseTicketDocumentName, readSides, type Entry } from '../../src/lib/ticket';
+import { entryIndex, parseTicketDocumentName, readSides, sideStatuses, type Entry } from '../../src/lib/ticket';
 import { actorOf } from '../auth/principal';
 import type { Events, NewEvent } from '../events';
 import type { Logger } from '../log';
@@ -48,7 +48,7 @@ export class Project implements Extension {
 			actor: 'system',
 			timer: null,
 			events: [],
-			sideStatus: new Map(readSides(document).map((s) => [s.id, s.status]))
+			sideStatus: sideStatuses(document)
 		};
 		this.tracked.set(documentName, tracked);
 		entryIndex(document).listeners.add((entries: Entry[], place, origin) => {
@@ -90,12 +90,14 @@ export class Project implements Extension {
 		if (!tracked || !ticketId) return;
 		if (tracked.timer) clearTimeout(tracked.timer);
 		tracked.timer = null;
-		for (const side of readSides(tracked.doc)) {
-			const before = tracked.sideStatus.get(side.id);
-			if (before === side.status) continue;
-			tracked.sideStatus.set(side.id, side.status);
-			const type = before === undefined ? 'side.opened' : side.status === 'closed' ? 'side.closed' : 'side.reopened';
-			tracked.events.push({ ticketId, actor: tracked.actor, type, data: { sideId: side.id, subject: side.subject, channel: side.channel } });
+		// Statuses only, after every change; the whole side conversation only when one changed.
+		for (const [sideId, status] of sideStatuses(tracked.doc)) {
+			const before = tracked.sideStatus.get(sideId);
+			if (before === status) continue;
+			tracked.sideStatus.set(sideId, status);
+			const side = readSides(tracked.doc).find((s) => s.id === sideId)!;
+			const type = before === undefined ? 'side.opened' : status === 'closed' ? 'side.closed' : 'side.reopened';
+			tracked.events.push({ ticketId, actor: tracked.actor, type, data: { sideId, subject: side.subject, channel: side.channel } });
 		}
 		const events = tracked.events.splice(0);
 		try {

@@ -570,3 +570,14 @@ describe('finding and merging drafts', () => {
 		expect(readDrafts(doc).map((x) => [x.id, x.text])).toEqual([['D2', 'Hi']]);
 	});
 });
+
+describe('sideStatuses', () => {
+	it('gives each side conversation’s status by id', async () => {
+		const { openSide, setSideStatus, sideStatuses } = await import('../../src/lib/ticket');
+		const doc = new Y.Doc();
+		openSide(doc, { id: 'S1', subject: 'Ask the warehouse', channel: 'internal', participants: [], createdBy: 'a1', createdAt: 1 });
+		openSide(doc, { id: 'S2', subject: 'Vendor', channel: 'email', participants: ['v@example.com'], createdBy: 'a1', createdAt: 2 });
+		setSideStatus(doc, 'S2', 'closed');
+		expect(sideStatuses(doc)).toEqual(new Map([['S1', 'open'], ['S2', 'closed']]));
+	});
+});

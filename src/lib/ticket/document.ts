@@ -302,6 +302,11 @@ export function readSides(doc: Y.Doc): SideConversation[] {
 		.sort((a, b) => a.createdAt - b.createdAt);
 }
 
+/** Each side conversation's status by id: cheap enough to read after every change. */
+export function sideStatuses(doc: Y.Doc): Map<string, SideConversation['status']> {
+	return new Map([...sidesMap(doc).entries()].map(([id, side]) => [id, side.get('status') as SideConversation['status']]));
+}
+
 function sideMap(doc: Y.Doc, sideId: string): Y.Map<unknown> {
 	const side = sidesMap(doc).get(sideId);
 	if (!side) throw new Error(`no side conversation ${sideId}`);
