@@ -240,3 +240,47 @@ export const webhookEvents = sqliteTable(
 	},
 	(t) => [primaryKey({ columns: [t.channelId, t.eventId] })]
 );
+
+/**
+ * Website visitors of the chat widget (server/channels/chat.ts): a visitor holds a random token
+ * (only its SHA-256 is kept) and becomes a customer when they start a chat.
+ */
+export const visitors = sqliteTable('visitors', {
+	id: text('id').primaryKey(),
+	tokenHash: text('token_hash').notNull().unique(),
+	customerId: text('customer_id').references(() => customers.id, { onDelete: 'set null' }),
+	createdAt: createdAt(),
+	lastSeenAt: integer('last_seen_at').notNull()
+});
+
+/** The visitor path: pages the widget saw a visitor view, oldest first. */
+export const visitorPages = sqliteTable(
+	'visitor_pages',
+	{
+		seq: integer('seq').primaryKey({ autoIncrement: true }),
+		visitorId: text('visitor_id').notNull().references(() => visitors.id, { onDelete: 'cascade' }),
+		url: text('url').notNull(),
+		title: text('title').notNull(),
+		viewedAt: integer('viewed_at').notNull()
+	},
+	(t) => [index('visitor_pages_visitor').on(t.visitorId, t.seq)]
+);
+
+/** Live chats: one per chat ticket, waiting for an agent, served, or ended. */
+export const chats = sqliteTable(
+	'chats',
+	{
+		id: text('id').primaryKey(),
+		visitorId: text('visitor_id').notNull().references(() => visitors.id, { onDelete: 'cascade' }),
+		ticketId: text('ticket_id').notNull().unique(),
+		status: text('status', { enum: ['waiting', 'active', 'ended'] }).notNull(),
+		/** What the visitor's widget last said: on the page, tab in the background, gone. */
+		presence: text('presence', { enum: ['online', 'away', 'left'] }).notNull(),
+		agentId: text('agent_id'),
+		startedAt: integer('started_at').notNull(),
+		servedAt: integer('served_at'),
+		endedAt: integer('ended_at'),
+		endedBy: text('ended_by')
+	},
+	(t) => [index('chats_visitor').on(t.visitorId, t.startedAt)]
+);

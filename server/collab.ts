@@ -53,6 +53,13 @@ export function createCollab(s: CollabSettings) {
 				await connection.disconnect({ unloadImmediately: false });
 			}
 		},
+		async hold(ticketId) {
+			const connection = await hocuspocus.openDirectConnection(ticketDocumentName(ticketId), { actor: 'system' });
+			return { doc: connection.document!, release: () => connection.disconnect() };
+		},
+		loaded(ticketId) {
+			return hocuspocus.documents.get(ticketDocumentName(ticketId)) ?? null;
+		},
 		commit(_ticketId, doc, update, actor, entries) {
 			persist.commit(doc, update, actor, { source: 'local', context: { actor } }, entries);
 		}

@@ -29,7 +29,9 @@ const schema = z.object({
 	/** Largest attachment stored; bigger ones are listed as skipped. */
 	MAX_ATTACHMENT_BYTES: z.coerce.number().int().min(0).default(10 * 1024 * 1024),
 	/** Outbound email goes to this relay (e.g. smtp://127.0.0.1:2626); unset: written to DATA_DIR/mail/outbox. */
-	SMTP_RELAY_URL: z.string().regex(/^smtps?:\/\/./, 'an smtp:// or smtps:// URL').optional()
+	SMTP_RELAY_URL: z.string().regex(/^smtps?:\/\/./, 'an smtp:// or smtps:// URL').optional(),
+	/** A chat visitor whose widget has been gone this long shows as "left" to agents. */
+	CHAT_LEFT_AFTER_MS: z.coerce.number().int().min(0).default(20_000)
 });
 
 export type Config = {
@@ -43,6 +45,7 @@ export type Config = {
 	maxMessageBytes: number;
 	sendBufferBytes: number;
 	smtp: { port: number; host: string; supportAddress: string; maxEmailBytes: number; maxAttachmentBytes: number; relayUrl: string | null };
+	chat: { leftAfterMs: number };
 };
 
 export class ConfigError extends Error {}
@@ -77,6 +80,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			maxEmailBytes: c.MAX_EMAIL_BYTES,
 			maxAttachmentBytes: c.MAX_ATTACHMENT_BYTES,
 			relayUrl: c.SMTP_RELAY_URL ?? null
-		}
+		},
+		chat: { leftAfterMs: c.CHAT_LEFT_AFTER_MS }
 	};
 }

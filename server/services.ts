@@ -6,6 +6,7 @@
 import { Accounts } from './accounts';
 import { Auth } from './auth';
 import { Outbox } from './channels/outbox';
+import { Chats } from './channels/chat';
 import { Channels } from './channels/webhooks';
 import { ApiTokens } from './auth/api-tokens';
 import { Sessions } from './auth/sessions';
@@ -43,7 +44,8 @@ export function createServices(config: Config, logger: Logger) {
 	const tickets = new Tickets(db, log, index, customers, accounts, events, collab.documents);
 	const macros = new Macros(db, events);
 	const channels = new Channels(db, customers, tickets, events);
-	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels };
+	const chats = new Chats(db, customers, accounts, tickets, index, collab.documents, events, logger, config.chat);
+	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -3,6 +3,7 @@
  * entry exactly once, read a ticket. Every write is logged durably before it is applied.
  */
 import { eq } from 'drizzle-orm';
+import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { outbox } from '../drizzle/schema';
 import {
@@ -11,6 +12,7 @@ import {
 	ENTRY_TIME_WINDOW,
 	entryIndex,
 	getEntry,
+	MAX_SUBJECT_LENGTH,
 	initTicket,
 	newId,
 	readEntries,
@@ -32,9 +34,18 @@ import type { Events } from './events';
 import type { TicketLog } from './storage/ticket-log';
 import type { TicketIndex, TicketRow } from './ticket-index';
 
+/** A ticket document held open: it stays loaded (and its awareness live) until released. */
+export interface HeldDocument {
+	doc: Y.Doc & { awareness: Awareness };
+	release(): Promise<void>;
+}
+
 /** Access to ticket documents: the live ones in the server, or ones loaded from storage. */
 export interface DocumentAccess {
 	withDocument<T>(ticketId: string, use: (doc: Y.Doc) => T): Promise<T>;
+	hold(ticketId: string): Promise<HeldDocument>;
+	/** The ticket's document if it is loaded now (someone has it open), else null. */
+	loaded(ticketId: string): HeldDocument['doc'] | null;
 	/**
 	 * Writes `update` to the log (enqueueing the outbound ones of the `entries` it adds in the same
 	 * transaction), then applies it to `doc`. Throws StorageError.
@@ -71,6 +82,14 @@ export interface Delivery {
 	attempts: number;
 	lastError?: string;
 	sentAt?: number;
+}
+
+/** How much of a customer's first message becomes the subject of a ticket a channel opens. */
+const SUBJECT_CHARS = 80;
+
+/** A subject from a customer's first words, for channels whose messages have none. */
+export function subjectFrom(text: string): string {
+	return text.replace(/\s+/g, ' ').trim().slice(0, Math.min(SUBJECT_CHARS, MAX_SUBJECT_LENGTH)) || '(no text)';
 }
 
 /** How many of a customer's tickets their context lists. */

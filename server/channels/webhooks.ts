@@ -15,13 +15,13 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type Database from 'better-sqlite3';
 import { channels, webhookEvents } from '../../drizzle/schema';
 import type { WebhookEvent } from '../../src/lib/api/schemas';
-import { MAX_SUBJECT_LENGTH, newId, type Entry } from '../../src/lib/ticket';
+import { newId, type Entry } from '../../src/lib/ticket';
 import { SYSTEM } from '../auth/principal';
 import type { Customers } from '../customers';
 import { ApiError, notFound } from '../errors';
 import type { Events } from '../events';
 import type { Db } from '../storage/database';
-import type { Tickets } from '../tickets';
+import { subjectFrom, type Tickets } from '../tickets';
 
 export const CHANNEL_KINDS = ['messaging', 'social'] as const;
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];
@@ -30,7 +30,6 @@ export type ChannelKind = (typeof CHANNEL_KINDS)[number];
 export const REPLAY_WINDOW_S = 5 * 60;
 export const TIMESTAMP_HEADER = 'x-tandem-timestamp';
 export const SIGNATURE_HEADER = 'x-tandem-signature';
-const SUBJECT_CHARS = 80;
 
 export interface ChannelInfo {
 	id: string;
@@ -212,7 +211,7 @@ export class Channels {
 		}
 		try {
 			const ticket = this.tickets.createFromChannel(
-				{ subject: event.text.replace(/\s+/g, ' ').trim().slice(0, Math.min(SUBJECT_CHARS, MAX_SUBJECT_LENGTH)) || '(no text)', requesterId: customer.id, channel: kind, entry },
+				{ subject: subjectFrom(event.text), requesterId: customer.id, channel: kind, entry },
 				() => {
 					if (!this.remember(channel.id, event.eventId)) throw new DuplicateEvent();
 				}

@@ -48,6 +48,10 @@ export class Presence implements Extension {
 		if (!owners) this.owners.set(document, (owners = new Map()));
 		const user = presenceUser(context.principal, connection.readOnly);
 		for (const [clientId, state] of states) {
+			if (clientId === document.clientID) {
+				states.delete(clientId); // the server's own state (a chat visitor): no peer speaks for it
+				continue;
+			}
 			const owner = owners.get(clientId);
 			if (owner && owner !== connection && owner.document?.hasConnection(owner)) {
 				states.delete(clientId); // someone else's client id: not this peer's to speak for

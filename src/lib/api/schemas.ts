@@ -1,6 +1,6 @@
 /** Request and response schemas of the HTTP API (zod): validation at the boundary. */
 import { z } from 'zod';
-import { bodySchema, CUSTOMER_CHANNELS, MAX_SUBJECT_LENGTH, MAX_TAGS, PRIORITIES, STATUSES, tagSchema, VISIBILITIES } from '../ticket/schema';
+import { bodySchema, CUSTOMER_CHANNELS, idSchema, MAX_SUBJECT_LENGTH, MAX_TAGS, PRIORITIES, STATUSES, tagSchema, VISIBILITIES } from '../ticket/schema';
 import { TICKET_SORTS, VIEW_IDS } from './views';
 
 export { entryInputSchema } from '../ticket/schema';
@@ -63,3 +63,28 @@ export const webhookEventSchema = z.object({
 	sentAt: z.union([z.number().int(), z.string().max(64)]).optional()
 });
 export type WebhookEvent = z.infer<typeof webhookEventSchema>;
+
+/** A page the chat widget saw the visitor view (the visitor path). */
+export const chatPageSchema = z.strictObject({
+	url: z.url({ protocol: /^https?$/ }).max(2000),
+	title: z.string().trim().max(300).default('')
+});
+export type ChatPage = z.infer<typeof chatPageSchema>;
+
+/** A visitor's message: non-empty text, an id of the visitor's choosing for exactly-once. */
+const chatTextSchema = bodySchema.refine((text) => text.trim().length > 0, 'must not be empty');
+
+/** `POST /visitor/chat`: the pre-chat form and the first message. */
+export const startChatSchema = z.strictObject({
+	name: z.string().trim().min(1).max(200),
+	email: z.email().max(320).optional(),
+	message: chatTextSchema,
+	id: idSchema.optional().meta({ description: 'Id of the first message; a repeat does not write it twice.' }),
+	page: chatPageSchema.optional()
+});
+export type StartChat = z.infer<typeof startChatSchema>;
+
+export const chatMessageSchema = z.strictObject({ id: idSchema, body: chatTextSchema });
+export const chatTypingSchema = z.strictObject({ typing: z.boolean() });
+/** "left" is not said: it is what the server concludes when the visitor's widget is gone. */
+export const chatPresenceSchema = z.strictObject({ presence: z.enum(['online', 'away']) });

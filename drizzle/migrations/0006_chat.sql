@@ -1,0 +1,36 @@
+CREATE TABLE `chats` (
+	`id` text PRIMARY KEY NOT NULL,
+	`visitor_id` text NOT NULL,
+	`ticket_id` text NOT NULL,
+	`status` text NOT NULL,
+	`presence` text NOT NULL,
+	`agent_id` text,
+	`started_at` integer NOT NULL,
+	`served_at` integer,
+	`ended_at` integer,
+	`ended_by` text,
+	FOREIGN KEY (`visitor_id`) REFERENCES `visitors`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `chats_ticket_id_unique` ON `chats` (`ticket_id`);--> statement-breakpoint
+CREATE INDEX `chats_visitor` ON `chats` (`visitor_id`,`started_at`);--> statement-breakpoint
+CREATE TABLE `visitor_pages` (
+	`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`visitor_id` text NOT NULL,
+	`url` text NOT NULL,
+	`title` text NOT NULL,
+	`viewed_at` integer NOT NULL,
+	FOREIGN KEY (`visitor_id`) REFERENCES `visitors`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `visitor_pages_visitor` ON `visitor_pages` (`visitor_id`,`seq`);--> statement-breakpoint
+CREATE TABLE `visitors` (
+	`id` text PRIMARY KEY NOT NULL,
+	`token_hash` text NOT NULL,
+	`customer_id` text,
+	`created_at` integer NOT NULL,
+	`last_seen_at` integer NOT NULL,
+	FOREIGN KEY (`customer_id`) REFERENCES `customers`(`id`) ON UPDATE no action ON DELETE set null
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `visitors_token_hash_unique` ON `visitors` (`token_hash`);

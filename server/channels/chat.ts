@@ -1,0 +1,524 @@
+/**
+ * Live chat: website visitors talk to agents through the widget (static/widget.js) and the hosted
+ * chat page (/chat). The visitor side never touches the ticket document: it has its own endpoints
+ * (/api/v1/visitor/*, a visitor token) and sees only the public messages of its own chat ticket.
+ *
+ * While a visitor's stream is open the server holds the ticket document and publishes the visitor
+ * in the document's awareness (`visitor`: name, presence, typing, page), so agents see it live like
+ * any colleague; agents typing a public reply are told to the visitor the same way in reverse.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { chats, visitorPages, visitors } from '../../drizzle/schema';
+import type { ChatPage, StartChat } from '../../src/lib/api/schemas';
+import { entryIndex, newId, readEntries, type Entry } from '../../src/lib/ticket';
+import type { Accounts } from '../accounts';
+import { ticketAccess } from '../auth/policy';
+import { actorOf, SYSTEM, type Principal } from '../auth/principal';
+import type { Customers } from '../customers';
+import { ApiError, forbidden, notFound } from '../errors';
+import type { Events } from '../events';
+import type { Logger } from '../log';
+import type { Db } from '../storage/database';
+import type { TicketIndex } from '../ticket-index';
+import { subjectFrom, type DocumentAccess, type HeldDocument, type Tickets } from '../tickets';
+
+export type ChatStatus = 'waiting' | 'active' | 'ended';
+export type VisitorPresence = 'online' | 'away' | 'left';
+
+/** Pages of a visitor's path kept and shown to agents: the newest ones. */
+const PATH_KEPT = 100;
+
+export interface Visitor {
+	id: string;
+	customerId: string | null;
+}
+
+export interface ChatInfo {
+	id: string;
+	ticketId: string;
+	status: ChatStatus;
+	presence: VisitorPresence;
+	agentId: string | null;
+	agentName: string | null;
+	startedAt: number;
+	servedAt: number | null;
+	endedAt: number | null;
+}
+
+export interface PageView {
+	url: string;
+	title: string;
+	viewedAt: number;
+}
+
+/** A message as the visitor sees it: who said it, never internal ids of agents. */
+export interface VisitorMessage {
+	id: string;
+	body: string;
+	createdAt: number;
+	from: 'visitor' | 'agent';
+	name: string;
+	channel: string;
+}
+
+export type VisitorEvent =
+	| { type: 'message'; message: VisitorMessage }
+	| { type: 'typing'; typing: boolean; name: string | null }
+	| { type: 'chat'; status: ChatStatus; agentName: string | null };
+
+/** What agents see of the visitor in the ticket document's awareness. */
+export interface VisitorAwareness {
+	chatId: string;
+	name: string;
+	presence: VisitorPresence;
+	typing: boolean;
+	status: ChatStatus;
+	page: PageView | null;
+}
+
+type Listener = (event: VisitorEvent) => void;
+
+/** A chat ticket held open while its visitor is connected. */
+interface LiveChat {
+	ticketId: string;
+	held: HeldDocument;
+	listeners: Set<Listener>;
+	state: VisitorAwareness;
+	agentTyping: string | null;
+	leaveTimer: ReturnType<typeof setTimeout> | null;
+	closed: boolean;
+	stop: () => void;
+}
+
+interface ChatRow {
+	id: string;
+	visitor_id: string;
+	ticket_id: string;
+	status: ChatStatus;
+	presence: VisitorPresence;
+	agent_id: string | null;
+	started_at: number;
+	served_at: number | null;
+	ended_at: number | null;
+}
+
+export interface ChatSettings {
+	/** How long after the visitor's last stream closed they show as "left". */
+	leftAfterMs: number;
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+const chatEnded = () => new ApiError(409, 'chat_ended', 'this chat has ended; start a new one');
+
+export class Chats {
+	private readonly live = new Map<string, Promise<LiveChat>>();
+
+	constructor(
+		private readonly db: Db,
+		private readonly customers: Customers,
+		private readonly accounts: Accounts,
+		private readonly tickets: Tickets,
+		private readonly index: TicketIndex,
+		private readonly documents: DocumentAccess,
+		private readonly events: Events,
+		private readonly logger: Logger,
+		private readonly settings: ChatSettings
+	) {}
+
+	private get sqlite(): Database.Database {
+		return this.db.$client;
+	}
+
+	// --- visitors -------------------------------------------------------------------------------
+
+	/** A new visitor; the token is returned here only (the widget keeps it). */
+	createVisitor(): { visitor: Visitor; token: string } {
+		const token = `vis_${randomBytes(24).toString('base64url')}`;
+		const now = Date.now();
+		const visitor = { id: newId(), customerId: null };
+		this.db.insert(visitors).values({ id: visitor.id, tokenHash: hashToken(token), createdAt: now, lastSeenAt: now }).run();
+		return { visitor, token };
+	}
+
+	/** The visitor holding `token`, if any. */
+	visitor(token: string | null | undefined): Visitor | null {
+		if (!token) return null;
+		const row = this.sqlite.prepare('SELECT id, customer_id AS customerId FROM visitors WHERE token_hash = ?').get(hashToken(token)) as Visitor | undefined;
+		if (!row) return null;
+		this.sqlite.prepare('UPDATE visitors SET last_seen_at = ? WHERE id = ?').run(Date.now(), row.id);
+		return row;
+	}
+
+	/** Records a page view on the visitor's path and shows it live in their chat ticket. */
+	recordPage(visitor: Visitor, page: ChatPage): PageView {
+		const view = { url: page.url, title: page.title, viewedAt: Date.now() };
+		this.db.insert(visitorPages).values({ visitorId: visitor.id, ...view }).run();
+		const chat = this.latestChat(visitor.id);
+		if (chat) void this.publish(chat.ticket_id, { page: view });
+		return view;
+	}
+
+	/** The visitor's path, newest first. */
+	path(visitorId: string): PageView[] {
+		return this.sqlite
+			.prepare('SELECT url, title, viewed_at AS viewedAt FROM visitor_pages WHERE visitor_id = ? ORDER BY seq DESC LIMIT ?')
+			.all(visitorId, PATH_KEPT) as PageView[];
+	}
+
+	// --- the visitor's side of a chat -----------------------------------------------------------
+
+	/** Starts a chat: a chat ticket from the visitor's first message. 409 while one is going on. */
+	start(visitor: Visitor, input: StartChat): ChatInfo {
+		const current = this.latestChat(visitor.id);
+		if (current && current.status !== 'ended') throw new ApiError(409, 'chat_in_progress', 'a chat is already going on; send messages to it');
+		const customer = input.email
+			? this.customers.findOrCreate('email', input.email, input.name)
+			: visitor.customerId
+				? this.customers.get(visitor.customerId)!
+				: this.customers.findOrCreate('chat', visitor.id, input.name);
+		this.customers.addAddress(customer.id, 'chat', visitor.id);
+		if (input.page) this.recordPage(visitor, input.page);
+		const now = Date.now();
+		const chatId = newId();
+		const entry: Entry = {
+			id: this.messageId(visitor, input.id ?? newId()),
+			kind: 'message',
+			channel: 'chat',
+			direction: 'in',
+			visibility: 'public',
+			authorType: 'customer',
+			authorId: customer.id,
+			body: input.message,
+			createdAt: now,
+			meta: input.page ? { chatId, page: input.page.url } : { chatId }
+		};
+		const ticket = this.tickets.createFromChannel({ subject: subjectFrom(input.message), requesterId: customer.id, channel: 'chat', entry }, (ticketId) => {
+			this.db.insert(chats).values({ id: chatId, visitorId: visitor.id, ticketId, status: 'waiting', presence: 'online', startedAt: now }).run();
+			this.sqlite.prepare('UPDATE visitors SET customer_id = ? WHERE id = ?').run(customer.id, visitor.id);
+			this.events.record({ ticketId, actor: `visitor:${visitor.id}`, type: 'chat.started', data: { chatId } });
+		});
+		return this.info(this.chatRow(ticket.id)!);
+	}
+
+	/** The visitor's latest chat, if any. */
+	current(visitor: Visitor): ChatInfo | null {
+		const row = this.latestChat(visitor.id);
+		return row ? this.info(row) : null;
+	}
+
+	/** Appends the visitor's message to their chat ticket, once per id. */
+	async say(visitor: Visitor, message: { id: string; body: string }): Promise<VisitorMessage> {
+		const chat = this.requireChat(visitor);
+		if (chat.status === 'ended') throw chatEnded();
+		const ticket = this.index.get(chat.ticket_id);
+		if (!ticket) throw notFound('chat ticket');
+		const { entry } = await this.tickets.append(
+			chat.ticket_id,
+			{
+				id: this.messageId(visitor, message.id),
+				kind: 'message',
+				channel: 'chat',
+				visibility: 'public',
+				authorType: 'customer',
+				authorId: ticket.requesterId,
+				body: message.body,
+				meta: { chatId: chat.id }
+			},
+			SYSTEM
+		);
+		void this.publish(chat.ticket_id, { typing: false });
+		return this.visitorMessage(entry)!;
+	}
+
+	async setTyping(visitor: Visitor, typing: boolean): Promise<void> {
+		const chat = this.requireChat(visitor);
+		if (chat.status !== 'ended') await this.publish(chat.ticket_id, { typing });
+	}
+
+	async setPresence(visitor: Visitor, presence: 'online' | 'away'): Promise<void> {
+		const chat = this.requireChat(visitor);
+		this.storePresence(chat.ticket_id, presence);
+		await this.publish(chat.ticket_id, { presence });
+	}
+
+	/** The visitor ends the chat themselves. */
+	async leave(visitor: Visitor): Promise<ChatInfo> {
+		const chat = this.requireChat(visitor);
+		return this.finish(chat.ticket_id, `visitor:${visitor.id}`, null);
+	}
+
+	/**
+	 * Streams the visitor's chat: the public messages so far, then every new one, agents typing
+	 * and the chat's status. Returns the unsubscribe function.
+	 */
+	async subscribe(visitor: Visitor, listener: Listener): Promise<() => void> {
+		const chat = this.requireChat(visitor);
+		let live = await this.liveChat(chat.ticket_id);
+		// Let go of just now (the visitor came back as it closed): hold the document again.
+		while (live.closed) live = await this.liveChat(chat.ticket_id);
+		if (live.leaveTimer) clearTimeout(live.leaveTimer);
+		live.leaveTimer = null;
+		live.listeners.add(listener);
+		const info = this.info(this.chatRow(chat.ticket_id)!);
+		listener({ type: 'chat', status: info.status, agentName: info.agentName });
+		for (const entry of readEntries(live.held.doc)) {
+			const message = this.visitorMessage(entry);
+			if (message) listener({ type: 'message', message });
+		}
+		if (live.agentTyping) listener({ type: 'typing', typing: true, name: live.agentTyping });
+		if (info.status !== 'ended') {
+			this.storePresence(chat.ticket_id, 'online');
+			this.setState(live, { presence: 'online' });
+		}
+		return () => {
+			live.listeners.delete(listener);
+			if (live.listeners.size) return;
+			// Gone, or only moving to the next page of the site: "left" once they stay away.
+			live.leaveTimer = setTimeout(() => this.letGo(live), this.settings.leftAfterMs);
+		};
+	}
+
+	// --- the agents' side ------------------------------------------------------------------------
+
+	/** The ticket's chat and its visitor's path; null when the ticket did not start as a chat. */
+	forTicket(ticketId: string, principal: Principal): { chat: ChatInfo; path: PageView[] } | null {
+		this.readable(ticketId, principal);
+		const row = this.chatRow(ticketId);
+		return row ? { chat: this.info(row), path: this.path(row.visitor_id) } : null;
+	}
+
+	/** An agent takes the chat. 409 when a colleague serves it already or it has ended. */
+	async serve(ticketId: string, principal: Principal): Promise<ChatInfo> {
+		if (principal.kind !== 'user' || !this.accounts.canHoldTickets(principal.id)) throw forbidden('only agents serve chats');
+		this.writable(ticketId, principal);
+		const now = Date.now();
+		const taken = this.sqlite
+			.prepare("UPDATE chats SET status = 'active', agent_id = ?, served_at = ? WHERE ticket_id = ? AND status = 'waiting'")
+			.run(principal.id, now, ticketId).changes;
+		const row = this.chatRow(ticketId);
+		if (!row) throw notFound('chat');
+		if (!taken) {
+			if (row.status === 'ended') throw chatEnded();
+			if (row.agent_id !== principal.id) throw new ApiError(409, 'chat_taken', `${this.nameOf(row.agent_id)} is serving this chat`);
+			return this.info(row);
+		}
+		this.events.record({ ticketId, actor: actorOf(principal), type: 'chat.served', data: { chatId: row.id } });
+		await this.systemEntry(ticketId, `${row.id}.served`, `${principal.name} joined the chat`, now);
+		const info = this.info(row);
+		await this.publish(ticketId, { status: 'active' }, { type: 'chat', status: 'active', agentName: info.agentName });
+		return info;
+	}
+
+	/** An agent ends the chat; the ticket stays open for follow-ups on other channels. */
+	async end(ticketId: string, principal: Principal): Promise<ChatInfo> {
+		if (principal.kind === 'user' && principal.role === 'supervisor') throw forbidden('supervisors are read-only');
+		this.writable(ticketId, principal);
+		return this.finish(ticketId, actorOf(principal), principal.kind === 'system' ? null : principal.name);
+	}
+
+	/** Lets go of every held document (shutdown). */
+	async close(): Promise<void> {
+		const all = await Promise.all([...this.live.values()].map((p) => p.catch(() => null)));
+		await Promise.all(all.filter((l): l is LiveChat => !!l).map((l) => this.letGo(l, false)));
+	}
+
+	// --- internals -------------------------------------------------------------------------------
+
+	private async finish(ticketId: string, actor: string, byName: string | null): Promise<ChatInfo> {
+		const now = Date.now();
+		const changed = this.sqlite
+			.prepare("UPDATE chats SET status = 'ended', ended_at = ?, ended_by = ? WHERE ticket_id = ? AND status != 'ended'")
+			.run(now, actor, ticketId).changes;
+		const row = this.chatRow(ticketId);
+		if (!row) throw notFound('chat');
+		if (!changed) return this.info(row);
+		this.events.record({ ticketId, actor, type: 'chat.ended', data: { chatId: row.id } });
+		await this.systemEntry(ticketId, `${row.id}.ended`, byName ? `Chat ended by ${byName}` : 'The visitor ended the chat', now);
+		const info = this.info(row);
+		await this.publish(ticketId, { status: 'ended', typing: false }, { type: 'chat', status: 'ended', agentName: info.agentName });
+		return info;
+	}
+
+	/** An internal event in the conversation (who served, who ended), once per chat and kind. */
+	private async systemEntry(ticketId: string, key: string, body: string, createdAt: number) {
+		await this.tickets.append(
+			ticketId,
+			{ id: `chat.${key}`, kind: 'event', channel: 'chat', visibility: 'internal', authorType: 'system', authorId: 'system', body, createdAt },
+			SYSTEM
+		);
+	}
+
+	/**
+	 * Updates what agents see of the visitor and tells the visitor. Without a visitor connected the
+	 * state is still set on the document when agents have it open, so they see a status change.
+	 */
+	private async publish(ticketId: string, change: Partial<VisitorAwareness>, event?: VisitorEvent): Promise<void> {
+		const pending = this.live.get(ticketId);
+		if (!pending) {
+			const doc = this.documents.loaded(ticketId);
+			if (doc) doc.awareness.setLocalState({ visitor: { ...this.stateOf(this.chatRow(ticketId)!), ...change } });
+			return;
+		}
+		const live = await pending;
+		this.setState(live, change);
+		if (event) for (const listener of live.listeners) listener(event);
+	}
+
+	/** The visitor as stored: name, presence, chat status, last page; not typing. */
+	private stateOf(row: ChatRow): VisitorAwareness {
+		const customer = this.index.get(row.ticket_id)?.requesterId;
+		return {
+			chatId: row.id,
+			name: (customer && this.customers.get(customer)?.name) || 'Visitor',
+			presence: row.presence,
+			typing: false,
+			status: row.status,
+			page: this.path(row.visitor_id)[0] ?? null
+		};
+	}
+
+	private setState(live: LiveChat, change: Partial<VisitorAwareness>) {
+		live.state = { ...live.state, ...change };
+		live.held.doc.awareness.setLocalState({ visitor: live.state }); // (setLocalStateField is a no-op on Hocuspocus's null state)
+	}
+
+	private liveChat(ticketId: string): Promise<LiveChat> {
+		let pending = this.live.get(ticketId);
+		if (!pending) {
+			pending = this.open(ticketId);
+			this.live.set(ticketId, pending);
+			pending.catch(() => this.live.delete(ticketId));
+		}
+		return pending;
+	}
+
+	private async open(ticketId: string): Promise<LiveChat> {
+		const held = await this.documents.hold(ticketId);
+		const live: LiveChat = {
+			ticketId,
+			held,
+			listeners: new Set(),
+			state: this.stateOf(this.chatRow(ticketId)!),
+			agentTyping: null,
+			leaveTimer: null,
+			closed: false,
+			stop: () => {}
+		};
+		const onEntries = (entries: Entry[], place: 'conversation' | 'side') => {
+			if (place !== 'conversation') return;
+			for (const entry of entries) {
+				const message = this.visitorMessage(entry);
+				if (message) for (const listener of live.listeners) listener({ type: 'message', message });
+			}
+		};
+		const onAwareness = () => {
+			const typing = this.agentTyping(live);
+			if (typing === live.agentTyping) return;
+			live.agentTyping = typing;
+			for (const listener of live.listeners) listener({ type: 'typing', typing: typing !== null, name: typing });
+		};
+		entryIndex(held.doc).listeners.add(onEntries);
+		held.doc.awareness.on('change', onAwareness);
+		live.stop = () => {
+			entryIndex(held.doc).listeners.delete(onEntries);
+			held.doc.awareness.off('change', onAwareness);
+		};
+		this.setState(live, {});
+		return live;
+	}
+
+	/** The first agent typing a public reply in the ticket, by first name; null when none is. */
+	private agentTyping(live: LiveChat): string | null {
+		for (const [clientId, state] of live.held.doc.awareness.getStates()) {
+			if (clientId === live.held.doc.clientID) continue;
+			const user = state.user as { kind?: string; name?: string; readOnly?: boolean } | undefined;
+			if (user?.kind === 'user' && !user.readOnly && state.typing && state.typingVisibility === 'public') {
+				return firstName(user.name ?? 'Agent');
+			}
+		}
+		return null;
+	}
+
+	/** The visitor is gone: they show as left (while agents have the ticket open), and the document is let go. */
+	private async letGo(live: LiveChat, markLeft = true) {
+		if ((live.listeners.size && markLeft) || live.closed) return;
+		live.closed = true;
+		this.live.delete(live.ticketId);
+		if (live.leaveTimer) clearTimeout(live.leaveTimer);
+		live.stop();
+		if (markLeft) {
+			this.storePresence(live.ticketId, 'left');
+			this.setState(live, { presence: 'left', typing: false });
+		}
+		await live.held.release().catch((error: unknown) => this.logger.warn({ err: error, ticketId: live.ticketId }, 'releasing a chat document failed'));
+	}
+
+	private storePresence(ticketId: string, presence: VisitorPresence) {
+		this.sqlite.prepare('UPDATE chats SET presence = ? WHERE ticket_id = ?').run(presence, ticketId);
+	}
+
+	/** Visitor-chosen message ids are made unique to the visitor: no visitor can collide with another entry. */
+	private messageId(visitor: Visitor, id: string): string {
+		return `chat.${createHash('sha256').update(`${visitor.id}\n${id}`).digest('hex').slice(0, 40)}`;
+	}
+
+	private visitorMessage(entry: Entry): VisitorMessage | null {
+		if (entry.kind !== 'message' || entry.visibility !== 'public') return null;
+		const fromVisitor = entry.authorType === 'customer';
+		return {
+			id: entry.id,
+			body: entry.body,
+			createdAt: entry.createdAt,
+			from: fromVisitor ? 'visitor' : 'agent',
+			name: fromVisitor ? 'You' : firstName(this.nameOf(entry.authorId)),
+			channel: entry.channel
+		};
+	}
+
+	private nameOf(userId: string | null): string {
+		return (userId && this.accounts.get(userId)?.name) || 'Support';
+	}
+
+	private latestChat(visitorId: string): ChatRow | undefined {
+		return this.sqlite.prepare('SELECT * FROM chats WHERE visitor_id = ? ORDER BY started_at DESC, id DESC LIMIT 1').get(visitorId) as ChatRow | undefined;
+	}
+
+	private chatRow(ticketId: string): ChatRow | undefined {
+		return this.sqlite.prepare('SELECT * FROM chats WHERE ticket_id = ?').get(ticketId) as ChatRow | undefined;
+	}
+
+	private requireChat(visitor: Visitor): ChatRow {
+		const chat = this.latestChat(visitor.id);
+		if (!chat) throw new ApiError(404, 'no_chat', 'start a chat first');
+		return chat;
+	}
+
+	private info(row: ChatRow): ChatInfo {
+		return {
+			id: row.id,
+			ticketId: row.ticket_id,
+			status: row.status,
+			presence: row.presence,
+			agentId: row.agent_id,
+			agentName: row.agent_id ? firstName(this.nameOf(row.agent_id)) : null,
+			startedAt: row.started_at,
+			servedAt: row.served_at,
+			endedAt: row.ended_at
+		};
+	}
+
+	private readable(ticketId: string, principal: Principal) {
+		const row = this.index.get(ticketId);
+		if (!row || !ticketAccess(principal, row)) throw notFound('ticket');
+		return row;
+	}
+
+	private writable(ticketId: string, principal: Principal) {
+		if (ticketAccess(principal, this.readable(ticketId, principal)) !== 'write') throw forbidden('you may not write to this ticket');
+	}
+}
+
+/** Visitors see agents by first name. */
+const firstName = (name: string) => name.trim().split(/\s+/)[0] || name;

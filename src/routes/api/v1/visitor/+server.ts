@@ -1,0 +1,22 @@
+import { json } from '@sveltejs/kit';
+import { api } from '$lib/server/api';
+import { tandem } from '$lib/server/tandem';
+import { requireVisitor, visitorToken } from '$lib/server/visitor';
+import type { RequestHandler } from './$types';
+
+/** A visitor session for the chat widget: the existing one when the token is still good, else a new one (201, with its token). */
+export const POST: RequestHandler = (event) =>
+	api(() => {
+		const { chats } = tandem();
+		const known = chats.visitor(visitorToken(event));
+		if (known) return json({ visitorId: known.id, chat: chats.current(known) });
+		const { visitor, token } = chats.createVisitor();
+		return json({ visitorId: visitor.id, token, chat: null }, { status: 201 });
+	});
+
+/** The visitor and their latest chat. */
+export const GET: RequestHandler = (event) =>
+	api(() => {
+		const visitor = requireVisitor(event);
+		return json({ visitorId: visitor.id, chat: tandem().chats.current(visitor) });
+	});
