@@ -10,6 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { chats, visitorPages, visitors } from '../../drizzle/schema';
+import type { ChatInfo, ChatStatus, PageView, VisitorAwareness, VisitorEvent, VisitorMessage, VisitorPresence } from '../../src/lib/api/chat';
 import type { ChatPage, StartChat } from '../../src/lib/api/schemas';
 import { entryIndex, newId, readEntries, type Entry } from '../../src/lib/ticket';
 import type { Accounts } from '../accounts';
@@ -23,58 +24,12 @@ import type { Db } from '../storage/database';
 import type { TicketIndex } from '../ticket-index';
 import { subjectFrom, type DocumentAccess, type HeldDocument, type Tickets } from '../tickets';
 
-export type ChatStatus = 'waiting' | 'active' | 'ended';
-export type VisitorPresence = 'online' | 'away' | 'left';
-
 /** Pages of a visitor's path kept and shown to agents: the newest ones. */
 const PATH_KEPT = 100;
 
 export interface Visitor {
 	id: string;
 	customerId: string | null;
-}
-
-export interface ChatInfo {
-	id: string;
-	ticketId: string;
-	status: ChatStatus;
-	presence: VisitorPresence;
-	agentId: string | null;
-	agentName: string | null;
-	startedAt: number;
-	servedAt: number | null;
-	endedAt: number | null;
-}
-
-export interface PageView {
-	url: string;
-	title: string;
-	viewedAt: number;
-}
-
-/** A message as the visitor sees it: who said it, never internal ids of agents. */
-export interface VisitorMessage {
-	id: string;
-	body: string;
-	createdAt: number;
-	from: 'visitor' | 'agent';
-	name: string;
-	channel: string;
-}
-
-export type VisitorEvent =
-	| { type: 'message'; message: VisitorMessage }
-	| { type: 'typing'; typing: boolean; name: string | null }
-	| { type: 'chat'; status: ChatStatus; agentName: string | null };
-
-/** What agents see of the visitor in the ticket document's awareness. */
-export interface VisitorAwareness {
-	chatId: string;
-	name: string;
-	presence: VisitorPresence;
-	typing: boolean;
-	status: ChatStatus;
-	page: PageView | null;
 }
 
 type Listener = (event: VisitorEvent) => void;
@@ -179,7 +134,6 @@ export class Chats {
 				? this.customers.get(visitor.customerId)!
 				: this.customers.findOrCreate('chat', visitor.id, input.name);
 		this.customers.addAddress(customer.id, 'chat', visitor.id);
-		if (input.page) this.recordPage(visitor, input.page);
 		const now = Date.now();
 		const chatId = newId();
 		const entry: Entry = {

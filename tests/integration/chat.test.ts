@@ -84,6 +84,7 @@ describe('live chat', () => {
 	it('carries a chat both ways live, with typing, presence and the visitor path', async () => {
 		const v = await newVisitor();
 		expect((await v.request('POST', '/pages', { url: 'https://shop.example/', title: 'Shop' })).status).toBe(201);
+		expect((await v.request('POST', '/pages', { url: 'https://shop.example/orders/1042', title: 'Order 1042' })).status).toBe(201);
 		const started = await v.request('POST', '/chat', {
 			name: 'Maggie Chen',
 			email: 'maggie.chat@example.com',

@@ -46,6 +46,8 @@ export class Composer {
 	/** The mode chosen here; a bound draft's own visibility wins (it is shared). */
 	private modeChoice = $state<Visibility>('public');
 	private channelChoice = $state<Channel | null>(null);
+	/** Where a reply goes when the ticket's own channel is over (email after a chat ended), if reachable there. */
+	followUp = $state<Channel | null>(null);
 	/** The draft the editor is bound to, if any. */
 	draftId = $state<string | null>(null);
 	/** Whether the editor holds anything but white space. */
@@ -92,7 +94,8 @@ export class Composer {
 	}
 
 	get channel(): Channel {
-		return this.boundDraft?.channel ?? this.channelChoice ?? this.ticketChannel;
+		const followUp = this.followUp && this.reachable.includes(this.followUp) ? this.followUp : null;
+		return this.boundDraft?.channel ?? this.channelChoice ?? followUp ?? this.ticketChannel;
 	}
 
 	/** Reply channels offered: the customer's reachable ones, the ticket's own, the current one. */

@@ -32,6 +32,7 @@ import {
 	type TicketFieldName,
 	type TicketFields
 } from '$lib/ticket';
+import type { VisitorAwareness } from '$lib/api/chat';
 import type { CollabConnection } from './connection.svelte';
 
 export interface Me {
@@ -78,6 +79,8 @@ export class TicketSession {
 	unsynced = $state(0);
 	/** Outbound messages' delivery state by entry id. */
 	deliveries = $state.raw<Record<string, Delivery>>({});
+	/** A chat visitor, as the server publishes them in the document's awareness while it knows. */
+	visitor = $state.raw<VisitorAwareness | null>(null);
 
 	private refreshQueued = false;
 	private deliveriesTimer: ReturnType<typeof setTimeout> | null = null;
@@ -174,6 +177,8 @@ export class TicketSession {
 				typing: state.typing ?? null,
 				typingVisibility: state.typingVisibility ?? null
 			}));
+		const visitor = [...states.values()].find((state) => state.visitor)?.visitor as VisitorAwareness | undefined;
+		if (JSON.stringify(visitor ?? null) !== JSON.stringify(this.visitor)) this.visitor = visitor ?? null;
 	}
 
 	/** Colleagues with the ticket open, one per user (a user may have several tabs). */

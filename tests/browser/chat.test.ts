@@ -1,0 +1,120 @@
+/**
+ * The chat widget in a real browser: a customer on another site (a page served here on its own
+ * port, embedding /widget.js) chats with an agent in the workspace, both ways live, with typing,
+ * the visitor path, serving and ending the chat.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { FrameLocator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
+import { ROOT, startServer, tempDataDir, type RunningServer } from '../helpers/server';
+
+const DEMO_PASSWORD = 'tandem-demo';
+
+/** The demo shop pages (static/demo), served from another origin with the widget pointing at Tandem. */
+function startShop(tandemUrl: string): Promise<{ url: string; close(): Promise<void> }> {
+	const server = http.createServer((req, res) => {
+		const name = (req.url ?? '/').split('?')[0] === '/orders.html' ? 'orders.html' : 'index.html';
+		const html = fs
+			.readFileSync(path.join(ROOT, 'static/demo', name), 'utf8')
+			.replace('src="/widget.js"', `src="${tandemUrl}/widget.js"`)
+			.replaceAll('/demo/', '/');
+		res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+	});
+	return new Promise((resolve) =>
+		server.listen(0, '127.0.0.1', () =>
+			resolve({
+				url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+				close: () => new Promise<void>((done) => server.close(() => done()))
+			})
+		)
+	);
+}
+
+let server: RunningServer;
+let shop: Awaited<ReturnType<typeof startShop>>;
+let browser: BrowserSession;
+let agent: Page;
+let visitor: Page;
+
+beforeAll(async () => {
+	server = await startServer({ dataDir: tempDataDir(), env: { SEED: '1' } });
+	shop = await startShop(server.url);
+	browser = await launchBrowser();
+	agent = (await browser.person(server.url, 'alex@tandem.local', DEMO_PASSWORD)).page;
+	visitor = await (await browser.browser.newContext({ viewport: { width: 1100, height: 800 } })).newPage();
+	for (const p of [agent, visitor]) p.setDefaultTimeout(15_000);
+});
+
+afterAll(async () => {
+	await browser?.close();
+	await shop?.close();
+	await server?.stop();
+});
+
+const chatFrame = (page: Page): FrameLocator => page.frameLocator('iframe[title="Chat"]');
+const chatBar = (page: Page) => page.getByRole('region', { name: 'Live chat' });
+const editor = (page: Page) => page.getByRole('region', { name: 'Reply composer' }).locator('.cm-content');
+
+describe('live chat widget', () => {
+	it('carries a chat between a visitor on another site and an agent, until the agent ends it', async () => {
+		await agent.goto('/');
+		await agent.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: /Unassigned in my groups/ }).click();
+		await visitor.goto(shop.url + '/');
+		await visitor.getByRole('button', { name: 'Chat with us' }).click();
+		const frame = chatFrame(visitor);
+		await frame.getByLabel('Your name').fill('Maggie Chen');
+		await frame.getByLabel('Email').fill('maggie.widget@example.com');
+		await frame.getByLabel('How can we help?').fill('My trail tent has not arrived');
+		await frame.getByRole('button', { name: 'Start chat' }).click();
+		await frame.getByText('Waiting for an agent…').waitFor();
+
+		// The chat ticket appears in the agent's list live; the agent opens it.
+		const row = agent.getByRole('row', { name: /My trail tent has not arrived/ });
+		await row.waitFor();
+		await row.click();
+		await agent.getByRole('log', { name: 'Conversation' }).getByText('My trail tent has not arrived').waitFor();
+		await expect(chatBar(agent).getByTestId('visitor-presence').innerText()).resolves.toBe('Online');
+		await chatBar(agent).getByText('Waiting for an agent').waitFor();
+		await agent.getByRole('link', { name: 'Northwind Outfitters' }).waitFor();
+
+		await chatBar(agent).getByRole('button', { name: 'Serve chat' }).click();
+		await chatBar(agent).getByText('Served by Alex').waitFor();
+		await frame.getByText('Alex is here to help').waitFor();
+
+		// Visitor typing, then writing.
+		const box = frame.getByLabel('Message', { exact: true });
+		await box.pressSequentially('It is order 1042');
+		await chatBar(agent).getByText('Maggie Chen is typing…').waitFor();
+		await box.press('Enter');
+		await agent.getByRole('log', { name: 'Conversation' }).getByText('It is order 1042').waitFor();
+
+		// Agent typing, then replying on chat.
+		await expect(agent.getByLabel('Reply channel').inputValue()).resolves.toBe('chat');
+		await editor(agent).click();
+		await agent.keyboard.type('Thanks Maggie, let me check the carrier.');
+		await frame.getByText('Alex is typing…').waitFor();
+		await agent.getByRole('button', { name: 'Send', exact: true }).click();
+		await frame.getByText('Thanks Maggie, let me check the carrier.').waitFor();
+
+		// The visitor moves to another page of the shop: the agent sees it live in the visitor path.
+		await visitor.getByRole('link', { name: 'My orders' }).click();
+		await agent.getByRole('link', { name: 'My orders · Northwind Outfitters' }).waitFor();
+		// The chat stays open across the page change, with its history.
+		await chatFrame(visitor).getByText('Thanks Maggie, let me check the carrier.').waitFor();
+		await screenshot(visitor, 'chat-widget-visitor');
+		await screenshot(agent, 'chat-widget-agent');
+
+		await chatBar(agent).getByRole('button', { name: 'End chat' }).click();
+		await chatBar(agent).getByText('Chat ended').waitFor();
+		await chatFrame(visitor).getByText('This chat has ended').first().waitFor();
+		await expect(chatFrame(visitor).getByLabel('Message', { exact: true }).count()).resolves.toBe(0);
+		// Follow-ups go by email now.
+		await expect(agent.getByLabel('Reply channel').inputValue()).resolves.toBe('email');
+		await agent.getByRole('log', { name: 'Conversation' }).getByText('Chat ended by Alex').waitFor();
+		await screenshot(agent, 'chat-ended-agent');
+	});
+});
