@@ -1,5 +1,6 @@
 /**
- * Why the server refuses a websocket document or closes it: named reasons, sent to the peer.
+ * Why the server refuses a websocket document or closes it: named reasons and close codes, sent
+ * to the peer.
  * Reasons for refused updates come from the ticket module's checker (REJECT).
  */
 export const REFUSE = {
@@ -11,6 +12,9 @@ export const REFUSE = {
 	storage: 'storage-unavailable',
 	damaged: 'ticket-damaged'
 } as const;
+
+/** How every websocket is closed when the server stops: clients may reconnect to its successor. */
+export const SHUTDOWN = { code: 1001, reason: 'server shutting down' } as const;
 
 /** The error shape Hocuspocus turns into a close message with `reason`. */
 export function refusal(reason: string, message = reason): Error & { reason: string } {
