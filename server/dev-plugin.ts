@@ -1,6 +1,7 @@
 /**
- * `npm run dev`: the same services and the same websocket paths on Vite's dev server, one
- * instance per process kept on globalThis so a config reload does not open a second one.
+ * `npm run dev`: the same services and the same websocket paths (`/collab`, `/yws/…`) on Vite's
+ * dev server, one instance per process kept on globalThis so a config reload does not open a second
+ * one.
  */
 import type { Plugin } from 'vite';
 
@@ -17,7 +18,7 @@ export function tandemDev(): Plugin {
 			vite.httpServer?.on('upgrade', (req, socket, head) => upgrade.handleUpgrade(req, socket, head));
 			vite.httpServer?.once('listening', () => {
 				const address = vite.httpServer?.address();
-				if (address && typeof address === 'object') services.logger.info({ port: address.port }, 'dev server with /collab');
+				if (address && typeof address === 'object') services.logger.info({ port: address.port }, 'dev server with /collab and /yws');
 			});
 		}
 	};

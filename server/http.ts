@@ -1,6 +1,7 @@
 /**
- * One http server, one port: Hocuspocus at `/collab` (crossws's node adapter), everything else
- * to the SvelteKit handler (pages, the HTTP API, `/healthz`).
+ * One http server, one port: websockets at `/collab` (Hocuspocus) and `/yws/<document name>` (the
+ * y-websocket bridge onto the same Hocuspocus, server/yws.ts) through crossws's node adapter;
+ * everything else to the SvelteKit handler (pages, the HTTP API, `/healthz`).
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -8,6 +9,7 @@ import type { Hocuspocus, WebSocketLike } from '@hocuspocus/server';
 import crossws from 'crossws/adapters/node';
 import { SHUTDOWN } from './close-reasons';
 import type { Logger } from './log';
+import { bridgeYws, ywsDocumentName } from './yws';
 
 type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
 
@@ -34,17 +36,18 @@ export function createHttpServer(hocuspocus: Hocuspocus, handler: NodeHandler, l
 /** The websocket endpoints, also attached to Vite's dev server by the dev plugin. */
 export function websocketEndpoints(hocuspocus: Hocuspocus, limits: SocketLimits, onDrop: (bufferedBytes: number) => void = () => {}) {
 	const collab = socketEndpoint(limits, onDrop, (socket, request) => hocuspocus.handleConnection(socket, request));
+	const yws = socketEndpoint(limits, onDrop, (socket, request) => bridgeYws(hocuspocus, socket, request));
 	return {
 		/** Takes the upgrade if its path is one of ours; false leaves it to the caller. */
 		handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
 			const path = (req.url ?? '/').split('?')[0];
-			const endpoint = path === COLLAB_PATH ? collab : null;
+			const endpoint = path === COLLAB_PATH ? collab : ywsDocumentName(path) ? yws : null;
 			if (!endpoint) return false;
 			void endpoint.handleUpgrade(req, socket, head);
 			return true;
 		},
 		closeAll() {
-			for (const endpoint of [collab]) endpoint.closeAll(SHUTDOWN.code, SHUTDOWN.reason);
+			for (const endpoint of [collab, yws]) endpoint.closeAll(SHUTDOWN.code, SHUTDOWN.reason);
 		}
 	};
 }
