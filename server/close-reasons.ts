@@ -1,5 +1,6 @@
 /**
- * Why the server refuses a websocket document or closes it: named reasons, sent to the peer.
+ * Why the server refuses a websocket document or closes it: named reasons and close codes, sent
+ * to the peer.
  * Reasons for refused updates come from the ticket module's checker (REJECT).
  */
 export const REFUSE = {
@@ -11,6 +12,21 @@ export const REFUSE = {
 	storage: 'storage-unavailable',
 	damaged: 'ticket-damaged'
 } as const;
+
+/**
+ * Close codes of a `/yws` socket, which carries one document. 4400-4499 mirror HTTP's 4xx and
+ * y-websocket clients take them as final (no reconnect); the others invite a retry.
+ */
+export const YWS_CLOSE = {
+	unauthorized: 4401,
+	/** The ticket may not be opened, or an update broke a rule: the reason says which. */
+	refused: 4403,
+	unknownDocument: 4404,
+	tryAgainLater: 1013
+} as const;
+
+/** How every websocket is closed when the server stops: clients may reconnect to its successor. */
+export const SHUTDOWN = { code: 1001, reason: 'server shutting down' } as const;
 
 /** The error shape Hocuspocus turns into a close message with `reason`. */
 export function refusal(reason: string, message = reason): Error & { reason: string } {

@@ -1,6 +1,7 @@
 /**
- * `npm run dev`: the same services and the same `/collab` websocket path on Vite's dev server,
- * one instance per process kept on globalThis so a config reload does not open a second one.
+ * `npm run dev`: the same services and the same websocket paths (`/collab`, `/yws/…`) on Vite's
+ * dev server, one instance per process kept on globalThis so a config reload does not open a second
+ * one.
  */
 import type { Plugin } from 'vite';
 
@@ -13,12 +14,11 @@ export function tandemDev(): Plugin {
 			// Loaded through Vite's module graph: the endpoints see the very same module instances.
 			const { ensureDevServices } = (await vite.ssrLoadModule('/server/dev-services.ts')) as typeof import('./dev-services.ts');
 			const { services, upgrade } = await ensureDevServices();
-			vite.httpServer?.on('upgrade', (req, socket, head) => {
-				if ((req.url ?? '').split('?')[0] === '/collab') upgrade.handleUpgrade(req, socket, head);
-			});
+			// Paths that are not ours (Vite's HMR socket) are left to Vite's own listener.
+			vite.httpServer?.on('upgrade', (req, socket, head) => upgrade.handleUpgrade(req, socket, head));
 			vite.httpServer?.once('listening', () => {
 				const address = vite.httpServer?.address();
-				if (address && typeof address === 'object') services.logger.info({ port: address.port }, 'dev server with /collab');
+				if (address && typeof address === 'object') services.logger.info({ port: address.port }, 'dev server with /collab and /yws');
 			});
 		}
 	};

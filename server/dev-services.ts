@@ -1,11 +1,11 @@
 /** The dev server's single set of services (see dev-plugin.ts). */
 import { loadConfig } from './config';
-import { collabUpgrade } from './http';
+import { websocketEndpoints } from './http';
 import { createLogger } from './log';
 import { seedIfEmpty } from './seed';
 import { createServices, provideServices, SERVICES_KEY, type Services } from './services';
 
-type Dev = { services: Services; upgrade: ReturnType<typeof collabUpgrade> };
+type Dev = { services: Services; upgrade: ReturnType<typeof websocketEndpoints> };
 const DEV_KEY = Symbol.for('tandem.dev');
 
 export async function ensureDevServices(): Promise<Dev> {
@@ -15,7 +15,7 @@ export async function ensureDevServices(): Promise<Dev> {
 	const services = createServices(config, createLogger(config.logLevel));
 	if (config.seed) await seedIfEmpty(services);
 	provideServices(services);
-	const dev = { services: store[SERVICES_KEY] as Services, upgrade: collabUpgrade(services.collab.hocuspocus, config) };
+	const dev = { services: store[SERVICES_KEY] as Services, upgrade: websocketEndpoints(services.collab.hocuspocus, config) };
 	store[DEV_KEY] = dev;
 	return dev;
 }

@@ -1,11 +1,15 @@
 /**
- * One http server, one port: Hocuspocus at `/collab` (crossws's node adapter), everything else
- * to the SvelteKit handler (pages, the HTTP API, `/healthz`).
+ * One http server, one port: websockets at `/collab` (Hocuspocus) and `/yws/<document name>` (the
+ * y-websocket bridge onto the same Hocuspocus, server/yws.ts) through crossws's node adapter;
+ * everything else to the SvelteKit handler (pages, the HTTP API, `/healthz`).
  */
 import http from 'node:http';
-import type { Hocuspocus } from '@hocuspocus/server';
+import type { Duplex } from 'node:stream';
+import type { Hocuspocus, WebSocketLike } from '@hocuspocus/server';
 import crossws from 'crossws/adapters/node';
+import { SHUTDOWN } from './close-reasons';
 import type { Logger } from './log';
+import { bridgeYws, ywsDocumentName } from './yws';
 
 type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
 
@@ -13,7 +17,7 @@ export const COLLAB_PATH = '/collab';
 export const FORWARDED_PROTO = 'x-forwarded-proto';
 
 export function createHttpServer(hocuspocus: Hocuspocus, handler: NodeHandler, limits: SocketLimits, logger: Logger) {
-	const ws = collabUpgrade(hocuspocus, limits, (bufferedBytes) => logger.warn({ bufferedBytes }, 'peer not reading: dropped'));
+	const ws = websocketEndpoints(hocuspocus, limits, (bufferedBytes) => logger.warn({ bufferedBytes }, 'peer not reading: dropped'));
 	const server = http.createServer((req, res) => {
 		// adapter-node takes the protocol from this header (PROTOCOL_HEADER) and would assume
 		// https without it; a TLS-terminating proxy in front sets it to https.
@@ -23,31 +27,52 @@ export function createHttpServer(hocuspocus: Hocuspocus, handler: NodeHandler, l
 		});
 	});
 	server.on('upgrade', (req, socket, head) => {
-		const path = (req.url ?? '/').split('?')[0];
-		if (path === COLLAB_PATH) {
-			ws.handleUpgrade(req, socket, head);
-			return;
-		}
+		if (ws.handleUpgrade(req, socket, head)) return;
 		socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
 	});
-	return { server, closeSockets: () => ws.closeAll(1001, 'server shutting down') };
+	return { server, closeSockets: ws.closeAll };
 }
 
-/** The websocket side of `/collab`, also attached to Vite's dev server by the dev plugin. */
-export function collabUpgrade(hocuspocus: Hocuspocus, limits: SocketLimits, onDrop: (bufferedBytes: number) => void = () => {}) {
-	type Peer = { request: Request; _hocuspocus?: ReturnType<Hocuspocus['handleConnection']> };
+/** The websocket endpoints, also attached to Vite's dev server by the dev plugin. */
+export function websocketEndpoints(hocuspocus: Hocuspocus, limits: SocketLimits, onDrop: (bufferedBytes: number) => void = () => {}) {
+	const collab = socketEndpoint(limits, onDrop, (socket, request) => hocuspocus.handleConnection(socket, request));
+	const yws = socketEndpoint(limits, onDrop, (socket, request) => bridgeYws(hocuspocus, socket, request));
+	return {
+		/** Takes the upgrade if its path is one of ours; false leaves it to the caller. */
+		handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
+			const path = (req.url ?? '/').split('?')[0];
+			const endpoint = path === COLLAB_PATH ? collab : ywsDocumentName(path) ? yws : null;
+			if (!endpoint) return false;
+			void endpoint.handleUpgrade(req, socket, head);
+			return true;
+		},
+		closeAll() {
+			for (const endpoint of [collab, yws]) endpoint.closeAll(SHUTDOWN.code, SHUTDOWN.reason);
+		}
+	};
+}
+
+/** The receiving side of one socket, as its endpoint drives it. */
+export interface SocketSession {
+	handleMessage(frame: Uint8Array): void;
+	handleClose(event: { code: number; reason: string }): void;
+}
+
+/** One websocket endpoint: crossws with the socket limits, each socket given to `open`'s session. */
+function socketEndpoint(limits: SocketLimits, onDrop: (bufferedBytes: number) => void, open: (socket: WebSocketLike, request: Request) => SocketSession) {
+	type Peer = { request: Request; _session?: SocketSession };
 	return crossws({
 		serverOptions: { maxPayload: limits.maxMessageBytes },
 		hooks: {
 			open(peer) {
 				const p = peer as unknown as Peer;
-				p._hocuspocus = hocuspocus.handleConnection(boundedSocket(peer, limits.sendBufferBytes, onDrop), p.request);
+				p._session = open(boundedSocket(peer, limits.sendBufferBytes, onDrop), p.request);
 			},
 			message(peer, message) {
-				(peer as unknown as Peer)._hocuspocus?.handleMessage(message.uint8Array());
+				(peer as unknown as Peer)._session?.handleMessage(message.uint8Array());
 			},
 			close(peer, event) {
-				(peer as unknown as Peer)._hocuspocus?.handleClose({ code: event.code ?? 1000, reason: event.reason ?? '' });
+				(peer as unknown as Peer)._session?.handleClose({ code: event.code ?? 1000, reason: event.reason ?? '' });
 			}
 		}
 	});
