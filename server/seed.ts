@@ -3,7 +3,8 @@
  * every channel (server/seed-tickets.ts), the Maggie refund story among them, and macros.
  */
 import type { MacroInput } from '../src/lib/api/schemas';
-import { users } from '../drizzle/schema';
+import { randomBytes } from 'node:crypto';
+import { chats, users, visitorPages, visitors } from '../drizzle/schema';
 import { SYSTEM } from './auth/principal';
 import { demoTickets } from './seed-tickets';
 import type { Services } from './services';
@@ -57,11 +58,33 @@ export async function seed(services: Services): Promise<void> {
 		userIds[user.email] = created.id;
 	}
 	const groupIds = Object.fromEntries(accounts.listGroups().map((g) => [g.name, g.id]));
-	for (const ticket of demoTickets({ now: Date.now(), userIds, groupIds, customers })) {
-		tickets.record(ticket, SYSTEM);
-	}
+	const now = Date.now();
+	const [maggie] = demoTickets({ now, userIds, groupIds, customers }).map((ticket) => tickets.record(ticket, SYSTEM));
+	seedMaggieVisit(services, maggie!, userIds['alex@tandem.local']!);
 	for (const macro of DEMO_MACROS) macros.create(macro, SYSTEM);
 	services.logger.info({ users: DEMO_USERS.length }, 'seeded demo data');
+}
+
+/** The pages Maggie browsed before her chat (the visitor path in her ticket), and the chat, ended. */
+function seedMaggieVisit(services: Services, ticket: { id: string; createdAt: number; requesterId: string }, agentId: string): void {
+	const { id: ticketId, createdAt: chatAt } = ticket;
+	const visitorId = 'visitor-maggie'; // her chat address in seed-tickets.ts
+	const pages = [
+		{ path: '/', title: 'Northwind Outfitters', before: 6 },
+		{ path: '/orders.html', title: 'My orders · Northwind Outfitters', before: 4 },
+		{ path: '/help/refunds', title: 'Refunds and returns · Help', before: 2 }
+	];
+	const minute = 60_000;
+	services.db.transaction((tx) => {
+		// The token is thrown away: nobody can resume this visitor's session.
+		tx.insert(visitors).values({ id: visitorId, customerId: ticket.requesterId, tokenHash: randomBytes(32).toString('hex'), createdAt: chatAt - 10 * minute, lastSeenAt: chatAt + 6 * minute }).run();
+		for (const page of pages) {
+			tx.insert(visitorPages).values({ visitorId, url: `https://shop.example.com${page.path}`, title: page.title, viewedAt: chatAt - page.before * minute }).run();
+		}
+		tx.insert(chats)
+			.values({ id: `chat-${ticketId}`, visitorId, ticketId, status: 'ended', presence: 'left', agentId, startedAt: chatAt, servedAt: chatAt + minute, endedAt: chatAt + 6 * minute, endedBy: `user:${agentId}` })
+			.run();
+	});
 }
 
 /** Tells a person starting Tandem where it is and how to sign in. */

@@ -23,7 +23,17 @@ const PATHS = [
 	'/users',
 	'/groups',
 	'/macros',
-	'/macros/{id}'
+	'/macros/{id}',
+	'/tickets/{id}/chat',
+	'/tickets/{id}/chat/serve',
+	'/tickets/{id}/chat/end',
+	'/visitor',
+	'/visitor/pages',
+	'/visitor/chat',
+	'/visitor/chat/messages',
+	'/visitor/chat/typing',
+	'/visitor/chat/presence',
+	'/visitor/chat/stream'
 ];
 
 describe('GET /api/v1/openapi.json', () => {

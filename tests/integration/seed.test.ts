@@ -61,6 +61,11 @@ describe('demo seed', () => {
 		expect(lastChat).toBeGreaterThanOrEqual(0);
 		expect(refundEmail).toBeGreaterThan(lastChat);
 		expect(call).toBeGreaterThan(refundEmail);
+		// Her chat, ended, with the pages she browsed before it (the visitor path), newest first.
+		const chat = await reader.request('GET', `/api/v1/tickets/${maggie!.id}/chat`);
+		expect(chat.status).toBe(200);
+		expect(chat.body.chat).toMatchObject({ status: 'ended', presence: 'left' });
+		expect(chat.body.path.map((p: { title: string }) => p.title)).toEqual(['Refunds and returns · Help', 'My orders · Northwind Outfitters', 'Northwind Outfitters']);
 	});
 
 	it('has a long conversation of at least 150 entries', async () => {

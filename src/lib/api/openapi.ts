@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { CHANNELS, entrySchema, idSchema, tagSchema, ticketFieldSchemas } from '../ticket/schema';
-import { createTicketSchema, entryInputSchema, listTicketsQuery, macroActionsSchema, macroInputSchema, ticketEventsQuery, webhookEventSchema } from './schemas';
+import { chatInfoSchema, pageViewSchema, visitorMessageSchema } from './chat';
+import { chatMessageSchema, chatPageSchema, chatPresenceSchema, chatTypingSchema, startChatSchema, createTicketSchema, entryInputSchema, listTicketsQuery, macroActionsSchema, macroInputSchema, ticketEventsQuery, webhookEventSchema } from './schemas';
 import { VIEW_IDS } from './views';
 
 // Request schemas: the validating schemas themselves, with ids so they appear once under components.
@@ -142,6 +143,126 @@ function op(operation: ZodOpenApiOperationObject): ZodOpenApiOperationObject {
 	return operation;
 }
 
+const VISITOR_ERRORS = {
+	400: { description: ERROR_TEXT[400], content: jsonContent(ErrorBody) },
+	401: { description: '`unauthorized`: no valid `X-Visitor-Token`.', content: jsonContent(ErrorBody) }
+};
+const visitorOp = (operation: ZodOpenApiOperationObject) => op({ tags: ['Visitor'], security: [{ visitor: [] }], ...operation });
+const noContent = { 204: { description: 'Done.' } };
+
+/** Live chat: the visitor's endpoints (the widget) and the agents'. */
+function chatPaths(): Record<string, Record<string, ZodOpenApiOperationObject>> {
+	const chatConflict = { 409: { description: '`chat_taken`: a colleague serves it; `chat_ended`.', content: jsonContent(ErrorBody) } };
+	return {
+		'/visitor': {
+			post: visitorOp({
+				operationId: 'visitorSession',
+				summary: 'Start or resume a visitor session',
+				description: 'With a still valid token: 200 and the visitor. Without one: 201 with a new `token` (shown only here).',
+				security: [{ visitor: [] }, {}],
+				responses: {
+					200: ok('The visitor and their latest chat.', z.object({ visitorId: z.string(), chat: chatInfoSchema.nullable() })),
+					201: ok('A new visitor.', z.object({ visitorId: z.string(), token: z.string(), chat: z.null() }))
+				}
+			}),
+			get: visitorOp({
+				operationId: 'getVisitor',
+				summary: 'The visitor and their latest chat',
+				responses: { 200: ok('The visitor.', z.object({ visitorId: z.string(), chat: chatInfoSchema.nullable() })), 401: VISITOR_ERRORS[401] }
+			})
+		},
+		'/visitor/pages': {
+			post: visitorOp({
+				operationId: 'visitorPage',
+				summary: 'Record a page the visitor viewed (the visitor path)',
+				requestBody: { content: jsonContent(chatPageSchema) },
+				responses: { 201: ok('Recorded.', pageViewSchema), ...VISITOR_ERRORS }
+			})
+		},
+		'/visitor/chat': {
+			post: visitorOp({
+				operationId: 'startChat',
+				summary: 'Start a chat with the first message',
+				description: 'A chat ticket appears in the workspace. 409 `chat_in_progress` while the last chat has not ended.',
+				requestBody: { content: jsonContent(startChatSchema) },
+				responses: { 201: ok('The chat.', chatInfoSchema), ...VISITOR_ERRORS, 409: { description: '`chat_in_progress`.', content: jsonContent(ErrorBody) } }
+			}),
+			delete: visitorOp({
+				operationId: 'leaveChat',
+				summary: 'The visitor ends the chat',
+				responses: { 200: ok('The chat, ended.', chatInfoSchema), ...VISITOR_ERRORS, 404: { description: '`no_chat`.', content: jsonContent(ErrorBody) } }
+			})
+		},
+		'/visitor/chat/messages': {
+			post: visitorOp({
+				operationId: 'chatMessage',
+				summary: "Send the visitor's message",
+				description: 'Once per `id`: a retry writes nothing more and answers the same message.',
+				requestBody: { content: jsonContent(chatMessageSchema) },
+				responses: { 201: ok('The message as the visitor sees it.', visitorMessageSchema), ...VISITOR_ERRORS, 409: { description: '`chat_ended`.', content: jsonContent(ErrorBody) } }
+			})
+		},
+		'/visitor/chat/typing': {
+			post: visitorOp({
+				operationId: 'chatTyping',
+				summary: 'Whether the visitor is typing',
+				requestBody: { content: jsonContent(chatTypingSchema) },
+				responses: { ...noContent, ...VISITOR_ERRORS }
+			})
+		},
+		'/visitor/chat/presence': {
+			post: visitorOp({
+				operationId: 'chatPresence',
+				summary: 'The visitor is on the page (online) or it is in the background (away)',
+				requestBody: { content: jsonContent(chatPresenceSchema) },
+				responses: { ...noContent, ...VISITOR_ERRORS }
+			})
+		},
+		'/visitor/chat/stream': {
+			get: visitorOp({
+				operationId: 'chatStream',
+				summary: "The visitor's chat, live (Server-Sent Events)",
+				description:
+					'`event: chat` (status, agent), `event: message` for each public message (the ones so far first, again after a reconnect: keep them by id), `event: typing` while an agent writes a public reply. The token may come as `?token=` (EventSource cannot set headers).',
+				requestParams: { query: z.object({ token: z.string().optional() }) },
+				responses: {
+					200: { description: 'An event stream that stays open.', content: { 'text/event-stream': { schema: z.string() } } },
+					401: VISITOR_ERRORS[401],
+					404: { description: '`no_chat`: start a chat first.', content: jsonContent(ErrorBody) }
+				}
+			})
+		},
+		'/tickets/{id}/chat': {
+			get: op({
+				operationId: 'getChat',
+				tags: ['Chat'],
+				summary: "The ticket's chat and the visitor's path",
+				requestParams: ticketPath,
+				responses: { 200: ok('The chat and the pages the visitor viewed, newest first.', z.object({ chat: chatInfoSchema, path: z.array(pageViewSchema) })), ...errors(404) }
+			})
+		},
+		'/tickets/{id}/chat/serve': {
+			post: op({
+				operationId: 'serveChat',
+				tags: ['Chat'],
+				summary: 'Serve the chat (signed-in agents)',
+				requestParams: ticketPath,
+				responses: { 200: ok('The chat, served by the caller.', chatInfoSchema), ...errors(403, 404), ...chatConflict }
+			})
+		},
+		'/tickets/{id}/chat/end': {
+			post: op({
+				operationId: 'endChat',
+				tags: ['Chat'],
+				summary: 'End the chat',
+				description: 'The ticket stays open: follow up by email. Ending an ended chat changes nothing.',
+				requestParams: ticketPath,
+				responses: { 200: ok('The chat, ended.', chatInfoSchema), ...errors(403, 404) }
+			})
+		}
+	};
+}
+
 /** The OpenAPI 3.1 document of `/api/v1`. */
 export function openApiDocument(): oas31.OpenAPIObject {
 	return nameAnonymousSchemas(buildDocument());
@@ -183,7 +304,12 @@ function buildDocument() {
 				'JSON under `/api/v1`, authenticated with `Authorization: Bearer <token>` (an API token from the CLI or the admin page; a signed-in browser\'s session cookie works too).'
 		},
 		servers: [{ url: '/api/v1' }],
-		components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+		components: {
+			securitySchemes: {
+				bearer: { type: 'http', scheme: 'bearer' },
+				visitor: { type: 'apiKey', in: 'header', name: 'X-Visitor-Token', description: 'A chat visitor token from `POST /visitor`.' }
+			}
+		},
 		security: [{ bearer: [] }],
 		tags: [
 			{ name: 'Tickets', description: 'Tickets, their entries and event log.' },
@@ -192,9 +318,12 @@ function buildDocument() {
 			{ name: 'Customers', description: 'Customers and their tickets.' },
 			{ name: 'Accounts', description: 'Users and groups (signed-in users only).' },
 			{ name: 'Macros', description: 'Canned replies with actions.' },
-			{ name: 'Channels', description: 'Messaging and social channels: signed webhooks.' }
+			{ name: 'Channels', description: 'Messaging and social channels: signed webhooks.' },
+			{ name: 'Chat', description: "Live chats, agents' side." },
+			{ name: 'Visitor', description: "Live chat, the customer's side (the widget): a visitor token, only the visitor's own chat." }
 		],
 		paths: {
+			...chatPaths(),
 			'/tickets': {
 				post: op({
 					operationId: 'createTicket',
