@@ -185,10 +185,23 @@ export const emailMessages = sqliteTable(
 		messageId: text('message_id').primaryKey(),
 		ticketId: text('ticket_id').notNull(),
 		entryId: text('entry_id').notNull(),
+		/** The support address the message came to (inbound), without a plus-tag; replies go out from it. */
+		mailbox: text('mailbox'),
 		createdAt: createdAt()
 	},
 	(t) => [index('email_messages_ticket').on(t.ticketId)]
 );
+
+/**
+ * Support addresses besides SUPPORT_ADDRESS (set on the admin page): mail to any of them (or a
+ * plus-address of one) is accepted; a new ticket from one joins its group.
+ */
+export const supportAddresses = sqliteTable('support_addresses', {
+	address: text('address').primaryKey(),
+	name: text('name').notNull(),
+	groupId: text('group_id'),
+	createdAt: createdAt()
+});
 
 /**
  * Outbound messages waiting to be sent, enqueued in the same transaction as the logged update that

@@ -7,6 +7,7 @@ import { Accounts } from './accounts';
 import { Auth } from './auth';
 import { Outbox } from './channels/outbox';
 import { Chats } from './channels/chat';
+import { SupportAddresses } from './channels/support-addresses';
 import { Channels } from './channels/webhooks';
 import { ApiTokens } from './auth/api-tokens';
 import { Sessions } from './auth/sessions';
@@ -44,8 +45,9 @@ export function createServices(config: Config, logger: Logger) {
 	const tickets = new Tickets(db, log, index, customers, accounts, events, collab.documents);
 	const macros = new Macros(db, events);
 	const channels = new Channels(db, customers, tickets, events);
+	const supportAddresses = new SupportAddresses(db, config.smtp.supportAddress, events);
 	const chats = new Chats(db, customers, accounts, tickets, index, collab.documents, events, logger, config.chat);
-	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats };
+	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, supportAddresses };
 }
 
 export type Services = ReturnType<typeof createServices>;

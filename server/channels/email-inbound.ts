@@ -1,5 +1,6 @@
 /**
- * Inbound email: an SMTP server (smtp-server) that accepts mail for the support address, parses it
+ * Inbound email: an SMTP server (smtp-server) that accepts mail for the support addresses
+ * (support-addresses.ts), parses it
  * (mailparser) and writes it into a ticket as a customer's message. A message is answered 250 only
  * once its entry is stored; a storage failure answers 451 so that the sending MTA retries.
  *
@@ -21,8 +22,9 @@ import { byteLength, MAX_BODY_BYTES, MAX_META_BYTES, MAX_SUBJECT_LENGTH, type En
 import { SYSTEM } from '../auth/principal';
 import type { Config } from '../config';
 import type { Services } from '../services';
+import type { Recipient } from './support-addresses';
 
-type Deps = Pick<Services, 'db' | 'tickets' | 'customers' | 'events' | 'index' | 'logger'> & { config: Config };
+type Deps = Pick<Services, 'db' | 'tickets' | 'customers' | 'events' | 'index' | 'logger' | 'supportAddresses'> & { config: Config };
 
 export interface EmailInbound {
 	port: number;
@@ -39,17 +41,8 @@ const TRUNCATED_MARKER = '\n\n[… message truncated: the full text is kept as a
 /** Starts listening on SMTP_HOST:SMTP_PORT; resolves once listening. */
 export async function startEmailInbound(deps: Deps): Promise<EmailInbound> {
 	const { smtp } = deps.config;
-	const [supportLocal, supportDomain] = splitAddress(smtp.supportAddress);
 	const inbox = new Inbox(deps);
-
-	/** The ticket id of a plus-address, '' for the plain support address, null for anything else. */
-	const recipientTag = (address: string): string | null => {
-		const [local, domain] = splitAddress(address.toLowerCase());
-		if (domain !== supportDomain) return null;
-		if (local === supportLocal) return '';
-		if (local.startsWith(supportLocal + '+') && local.length > supportLocal.length + 1) return local.slice(supportLocal.length + 1);
-		return null;
-	};
+	const recipient = (address: string) => deps.supportAddresses.match(address);
 
 	const server = new SMTPServer({
 		disabledCommands: ['AUTH', 'STARTTLS'],
@@ -60,7 +53,7 @@ export async function startEmailInbound(deps: Deps): Promise<EmailInbound> {
 		closeTimeout: 3000,
 		banner: 'Tandem inbound mail',
 		onRcptTo(address, _session, callback) {
-			if (recipientTag(address.address) === null) return callback(smtpError(550, `No mailbox here by that name: ${address.address}`));
+			if (!recipient(address.address)) return callback(smtpError(550, `No mailbox here by that name: ${address.address}`));
 			callback();
 		},
 		onData(stream, session, callback) {
@@ -76,9 +69,9 @@ export async function startEmailInbound(deps: Deps): Promise<EmailInbound> {
 				if (stream.sizeExceeded) {
 					return callback(smtpError(552, `Message exceeds the fixed maximum message size of ${smtp.maxEmailBytes} bytes`));
 				}
-				const tags = session.envelope.rcptTo.map((r) => recipientTag(r.address)).filter((t): t is string => !!t);
+				const recipients = session.envelope.rcptTo.map((r) => recipient(r.address)).filter((r) => r !== null);
 				inbox
-					.receive(Buffer.concat(chunks), envelopeSender(session), tags)
+					.receive(Buffer.concat(chunks), envelopeSender(session), recipients)
 					.then(() => callback(null, 'Message accepted'))
 					.catch((error: unknown) => {
 						deps.logger.error({ err: error }, 'inbound email not stored');
@@ -108,11 +101,6 @@ export async function startEmailInbound(deps: Deps): Promise<EmailInbound> {
 function envelopeSender(session: SMTPServerSession): string {
 	const from = session.envelope.mailFrom;
 	return from ? from.address : '';
-}
-
-function splitAddress(address: string): [string, string] {
-	const at = address.lastIndexOf('@');
-	return at < 0 ? [address, ''] : [address.slice(0, at), address.slice(at + 1)];
 }
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
@@ -159,7 +147,7 @@ class Inbox {
 		this.unparsedDir = path.join(deps.config.dataDir, 'mail', 'unparsed');
 	}
 
-	async receive(raw: Buffer, sender: string, recipientTags: string[]): Promise<void> {
+	async receive(raw: Buffer, sender: string, recipients: Recipient[]): Promise<void> {
 		const { events } = this.deps;
 		if (sender === '') {
 			events.record({ actor: 'system', type: 'email.ignored', data: { reason: 'null sender (bounce)' } });
@@ -189,16 +177,27 @@ class Inbox {
 		const customer = this.deps.customers.findOrCreate('email', from.address!, from.name || undefined);
 		const subject = (mail.subject ?? '').trim();
 		const entry = this.entryFor(mail, messageId, customer.id);
-		const ticketId = this.threadOf(mail, recipientTags, subject);
-		const { db } = this.deps;
+		const ticketId = this.threadOf(
+			mail,
+			recipients.map((r) => r.tag).filter(Boolean),
+			subject
+		);
+		const { db, supportAddresses } = this.deps;
+		const mailbox = recipients[0]?.mailbox ?? null;
 		const remember = (id: string) =>
-			db.insert(emailMessages).values({ messageId, ticketId: id, entryId: entry.id, createdAt: entry.createdAt }).onConflictDoNothing().run();
+			db.insert(emailMessages).values({ messageId, ticketId: id, entryId: entry.id, mailbox, createdAt: entry.createdAt }).onConflictDoNothing().run();
 		if (ticketId) {
 			await this.deps.tickets.append(ticketId, entry, SYSTEM);
 			remember(ticketId);
 		} else {
 			this.deps.tickets.createFromChannel(
-				{ subject: (subject || '(no subject)').slice(0, MAX_SUBJECT_LENGTH), requesterId: customer.id, channel: 'email', entry },
+				{
+					subject: (subject || '(no subject)').slice(0, MAX_SUBJECT_LENGTH),
+					requesterId: customer.id,
+					channel: 'email',
+					entry,
+					groupId: mailbox ? supportAddresses.groupOf(mailbox) : null
+				},
 				remember
 			);
 		}

@@ -30,6 +30,7 @@ import type { Events } from '../events';
 import type { Logger } from '../log';
 import type { DocumentAccess } from '../tickets';
 import { signedHeaders } from './webhooks';
+import { splitAddress, type SupportAddresses } from './support-addresses';
 
 export const MAX_ATTEMPTS = 8;
 const POLL_MS = 250;
@@ -152,6 +153,7 @@ export class Outbox {
 
 interface WorkerDeps {
 	outbox: Outbox;
+	supportAddresses: SupportAddresses;
 	sqlite: Database.Database;
 	documents: DocumentAccess;
 	events: Events;
@@ -322,9 +324,10 @@ class EmailSender implements Sender {
 		)
 			.map((r) => r.message_id)
 			.reverse();
-		const [local, domain] = splitAddress(config.smtp.supportAddress);
+		const mailbox = this.mailboxOf(row.ticket_id);
+		const [local, domain] = splitAddress(mailbox);
 		const info = await this.transport.sendMail({
-			from: config.smtp.supportAddress,
+			from: mailbox,
 			replyTo: `${local}+${row.ticket_id}@${domain}`,
 			to: recipient,
 			subject: `Re: ${ticket?.subject ?? ''} [#${row.ticket_id}]`,
@@ -339,9 +342,18 @@ class EmailSender implements Sender {
 			recipient,
 			within: () =>
 				sqlite
-					.prepare('INSERT INTO email_messages (message_id, ticket_id, entry_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
-					.run(messageId, row.ticket_id, row.entry_id, Date.now())
+					.prepare('INSERT INTO email_messages (message_id, ticket_id, entry_id, mailbox, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
+					.run(messageId, row.ticket_id, row.entry_id, mailbox, Date.now())
 		};
+	}
+
+	/** The support address the customer last wrote to (still one of ours), else SUPPORT_ADDRESS. */
+	private mailboxOf(ticketId: string): string {
+		const { sqlite, supportAddresses, config } = this.deps;
+		const last = sqlite
+			.prepare('SELECT mailbox FROM email_messages WHERE ticket_id = ? AND mailbox IS NOT NULL ORDER BY created_at DESC, rowid DESC LIMIT 1')
+			.get(ticketId) as { mailbox: string } | undefined;
+		return last && supportAddresses.match(last.mailbox) ? last.mailbox : config.smtp.supportAddress;
 	}
 
 	close() {
@@ -394,7 +406,3 @@ class WebhookSender implements Sender {
 	}
 }
 
-function splitAddress(address: string): [string, string] {
-	const at = address.lastIndexOf('@');
-	return at < 0 ? [address, ''] : [address.slice(0, at), address.slice(at + 1)];
-}

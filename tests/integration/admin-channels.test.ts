@@ -64,7 +64,7 @@ describe('admin page: channels', () => {
 
 	beforeAll(async () => {
 		dataDir = tempDataDir();
-		fx = await prepare(dataDir, { users: { root: { role: 'admin' }, ann: { role: 'agent' } } });
+		fx = await prepare(dataDir, { users: { root: { role: 'admin', groups: ['Billing'] }, ann: { role: 'agent' } } });
 		server = await startServer({ dataDir, env: { SUPPORT_ADDRESS: 'help@example.test' } });
 	});
 	afterAll(async () => {
@@ -153,5 +153,33 @@ describe('admin page: channels', () => {
 		expect(rotated.text).not.toMatch(/whsec_/);
 		expect(channelRow('sneaky')).toBe(0);
 		expect(countRows(dataDir, "SELECT count(*) AS n FROM events WHERE type = 'channel.secret_rotated'")).toBe(1);
+	});
+
+	it('adds, edits and removes support addresses; refuses a duplicate, a bad address or group', async () => {
+		const groupId = fx.groups.Billing!;
+		const added = await admin('addSupportAddress', { address: 'billing@tandem.local', name: 'Billing', groupId });
+		expect(added.status).toBe(200);
+		expect(added.text).toContain('Mail to billing@tandem.local now reaches Tandem.');
+		const row = () => countRows(dataDir, 'SELECT count(*) AS n FROM support_addresses WHERE address = ? AND group_id IS ?', 'billing@tandem.local', groupId);
+		expect(row()).toBe(1);
+		expect((await adminPage()).text).toContain('billing@tandem.local');
+		for (const [form, field] of [
+			[{ address: 'billing@tandem.local', name: 'Again' }, 'is a support address already'],
+			[{ address: 'help@example.test', name: 'Again' }, 'is a support address already'],
+			[{ address: 'not an address', name: 'x' }, 'address:'],
+			[{ address: 'help+x@tandem.local', name: 'x' }, 'plus part'],
+			[{ address: 'help@tandem.local', name: 'x', groupId: 'no-such-group' }, 'groupId:']
+		] as const) {
+			const refused = await admin('addSupportAddress', form);
+			expect(refused.status, JSON.stringify(form)).toBeGreaterThanOrEqual(400);
+			expect(refused.text).toContain(field);
+		}
+		expect(countRows(dataDir, 'SELECT count(*) AS n FROM support_addresses')).toBe(1);
+		expect((await admin('updateSupportAddress', { address: 'billing@tandem.local', name: 'Invoices', groupId: '' })).status).toBe(200);
+		expect(countRows(dataDir, "SELECT count(*) AS n FROM support_addresses WHERE name = 'Invoices' AND group_id IS NULL")).toBe(1);
+		expect((await send('POST', '/admin?/removeSupportAddress', fx.users.ann.token, { address: 'billing@tandem.local' })).status).toBe(403);
+		expect((await admin('removeSupportAddress', { address: 'billing@tandem.local' })).status).toBe(200);
+		expect(countRows(dataDir, 'SELECT count(*) AS n FROM support_addresses')).toBe(0);
+		expect((await admin('removeSupportAddress', { address: 'billing@tandem.local' })).status).toBe(404);
 	});
 });

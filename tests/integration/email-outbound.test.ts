@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntries, newId, type Entry } from '../../src/lib/ticket';
 import { countRows } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
+import { openDatabase } from '../../server/storage/database';
+import { SupportAddresses } from '../../server/channels/support-addresses';
 import { api, connectPeer, type Peer, type RunningServer, smtpPort, startServer, tempDataDir, waitFor } from '../helpers/server';
 
 const SUPPORT = 'support@tandem.local';
@@ -245,5 +247,39 @@ describe('outbound email without a relay', () => {
 		const deliveries = await api(server, fx.users.ann.token).request('GET', `/api/v1/tickets/${ticketId}/deliveries`);
 		expect(deliveries.body.deliveries[res.body.id]).toMatchObject({ status: 'sent', attempts: 1 });
 		expect(fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+	});
+
+	it('takes mail for an added support address into its group, and replies from that address', async () => {
+		const dataDir = tempDataDir();
+		const fx = await prepare(dataDir, { users: { ann: { role: 'agent', groups: ['Billing'] } }, bots: { mail: ['email'] } });
+		const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
+		new SupportAddresses(db, SUPPORT).add({ address: 'Billing@Tandem.local', name: 'Billing', groupId: fx.groups.Billing! });
+		db.$client.close();
+		server = await startServer({ dataDir });
+		const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort(server), secure: false, ignoreTLS: true });
+		try {
+			await transport.sendMail({ from: 'kim@example.com', to: 'billing@tandem.local', subject: 'Double charge', text: 'Charged twice.', messageId: '<b1@example.com>' });
+			const unknown = await transport.sendMail({ from: 'kim@example.com', to: 'sales@tandem.local', subject: 'x', text: 'x' }).catch((e: Error & { responseCode?: number }) => e);
+			expect((unknown as { responseCode?: number }).responseCode).toBe(550);
+			const list = await api(server, fx.tokens.mail.token).request('GET', '/api/v1/tickets?limit=10');
+			const created = list.body.tickets.find((t: { subject: string }) => t.subject === 'Double charge');
+			expect(created).toMatchObject({ groupId: fx.groups.Billing });
+			// A plus-address of the added address reaches the ticket too.
+			await transport.sendMail({ from: 'kim@example.com', to: `billing+${created.id}@tandem.local`, subject: 'More', text: 'Card ending 4242.', messageId: '<b2@example.com>' });
+			const detail = await api(server, fx.tokens.mail.token).request('GET', `/api/v1/tickets/${created.id}`);
+			expect(detail.body.entries.map((e: Entry) => e.body)).toEqual(['Charged twice.', 'Card ending 4242.']);
+		} finally {
+			transport.close();
+		}
+		const list = await api(server, fx.tokens.mail.token).request('GET', '/api/v1/tickets?limit=10');
+		const ticketId = list.body.tickets.find((t: { subject: string }) => t.subject === 'Double charge').id;
+		const res = await api(server, fx.users.ann.token).request('POST', `/api/v1/tickets/${ticketId}/entries`, { channel: 'email', body: 'Refunded.' });
+		expect(res.status).toBe(201);
+		const file = path.join(dataDir, 'mail', 'outbox', `${res.body.id}.eml`);
+		await waitFor(() => fs.existsSync(file), 'the .eml file');
+		const mail = await simpleParser(fs.readFileSync(file));
+		expect(mail.from?.value[0]?.address).toBe('billing@tandem.local');
+		expect(mail.replyTo?.value[0]?.address).toBe(`billing+${ticketId}@tandem.local`);
+		expect(await server.stop()).toBe(0);
 	});
 });

@@ -64,11 +64,14 @@ const schemas = {
 	deleteMacro: macroId,
 	createChannel: z.object({ kind: z.enum(CHANNEL_KINDS), name: channelName, outboundUrl }),
 	updateChannel: channelId.extend({ name: channelName, outboundUrl }),
-	rotateChannelSecret: channelId
+	rotateChannelSecret: channelId,
+	addSupportAddress: z.object({ address: z.email(), name: z.string().trim().min(1).max(120), groupId: choice.optional() }),
+	updateSupportAddress: z.object({ address: z.string().min(1), name: z.string().trim().min(1).max(120), groupId: choice.optional() }),
+	removeSupportAddress: z.object({ address: z.string().min(1) })
 };
 
 export const load: PageServerLoad = ({ url }) => {
-	const { accounts, auth, macros, channels, config } = tandem();
+	const { accounts, auth, macros, channels, supportAddresses } = tandem();
 	const groups = accounts.listGroups();
 	return {
 		users: accounts.listUsers(),
@@ -82,7 +85,7 @@ export const load: PageServerLoad = ({ url }) => {
 		channelKinds: CHANNEL_KINDS,
 		/** Where providers send webhooks: `<origin>/api/v1/channels/<id>/webhook`. */
 		origin: url.origin,
-		supportAddress: config.smtp.supportAddress
+		supportAddresses: supportAddresses.list()
 	};
 };
 
@@ -204,8 +207,43 @@ export const actions: Actions = {
 				channelId: rotated.id
 			};
 		});
+	},
+	addSupportAddress: async ({ request, locals }) => {
+		const input = await read(request, schemas.addSupportAddress, 'addSupportAddress');
+		if (!input.ok) return input.failure;
+		const { address, name, groupId } = input.value;
+		return addressChange('addSupportAddress', `Mail to ${address} now reaches Tandem.`, groupId, () =>
+			tandem().supportAddresses.add({ address, name, groupId: groupId ?? null }, actor(locals))
+		);
+	},
+	updateSupportAddress: async ({ request, locals }) => {
+		const input = await read(request, schemas.updateSupportAddress, 'updateSupportAddress');
+		if (!input.ok) return input.failure;
+		const { address, name, groupId } = input.value;
+		return addressChange('updateSupportAddress', `${address} saved.`, groupId, () =>
+			tandem().supportAddresses.update(address, { name, groupId: groupId ?? null }, actor(locals))
+		);
+	},
+	removeSupportAddress: async ({ request, locals }) => {
+		const input = await read(request, schemas.removeSupportAddress, 'removeSupportAddress');
+		if (!input.ok) return input.failure;
+		return addressChange('removeSupportAddress', `Mail to ${input.value.address} is no longer accepted.`, undefined, () =>
+			tandem().supportAddresses.remove(input.value.address, actor(locals))
+		);
 	}
 };
+
+/** Runs a change to the support addresses: a clash or a vanished address is reported, not thrown. */
+function addressChange(action: string, notice: string, groupId: string | undefined, change: () => unknown) {
+	if (groupId && !tandem().accounts.listGroups().some((g) => g.id === groupId)) return fail(400, { action, message: 'groupId: no such group' });
+	try {
+		change();
+		return { action, notice };
+	} catch (error) {
+		if (isApiError(error) && error.status < 500) return fail(error.status, { action, message: error.message });
+		throw error;
+	}
+}
 
 /** Runs a change to an existing channel: a channel unknown (or deleted meanwhile) is reported, not thrown. */
 function channelChange<T extends object>(action: string, change: () => T) {

@@ -14,6 +14,13 @@ CREATE TABLE `chats` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `chats_ticket_id_unique` ON `chats` (`ticket_id`);--> statement-breakpoint
 CREATE INDEX `chats_visitor` ON `chats` (`visitor_id`,`started_at`);--> statement-breakpoint
+CREATE TABLE `support_addresses` (
+	`address` text PRIMARY KEY NOT NULL,
+	`name` text NOT NULL,
+	`group_id` text,
+	`created_at` integer NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE `visitor_pages` (
 	`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`visitor_id` text NOT NULL,
@@ -33,4 +40,5 @@ CREATE TABLE `visitors` (
 	FOREIGN KEY (`customer_id`) REFERENCES `customers`(`id`) ON UPDATE no action ON DELETE set null
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX `visitors_token_hash_unique` ON `visitors` (`token_hash`);
+CREATE UNIQUE INDEX `visitors_token_hash_unique` ON `visitors` (`token_hash`);--> statement-breakpoint
+ALTER TABLE `email_messages` ADD `mailbox` text;
