@@ -1,4 +1,5 @@
 /** The dev server's single set of services (see dev-plugin.ts). */
+import { startChannelWorkers } from './channels/workers';
 import { loadConfig } from './config';
 import { websocketEndpoints } from './http';
 import { createLogger } from './log';
@@ -15,6 +16,8 @@ export async function ensureDevServices(): Promise<Dev> {
 	const services = createServices(config, createLogger(config.logLevel));
 	if (config.seed) await seedIfEmpty(services);
 	provideServices(services);
+	// SMTP in and the outbox, as under `npm start` (they stop with the dev process).
+	await startChannelWorkers(services);
 	const dev = { services: store[SERVICES_KEY] as Services, upgrade: websocketEndpoints(services.collab.hocuspocus, config) };
 	store[DEV_KEY] = dev;
 	return dev;

@@ -1,6 +1,5 @@
 /** Tandem's process: configuration, database and services, the web app, listen. */
-import { startEmailInbound } from './channels/email-inbound';
-import { startEmailOutbound } from './channels/outbox';
+import { startChannelWorkers } from './channels/workers';
 import { ConfigError, loadConfig } from './config';
 import { createHttpServer } from './http';
 import { handleShutdown, listen, loadSvelteKit } from './lifecycle';
@@ -25,8 +24,7 @@ provideServices(services);
 const { handler } = await loadSvelteKit(config);
 const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, handler, config, logger);
 const url = await listen(server, config);
-const email = await startEmailInbound({ ...services, config });
-const outbound = startEmailOutbound({ ...services, sqlite: services.db.$client, documents: services.collab.documents, config });
-handleShutdown(server, closeSockets, services, [email, outbound, services.chats]);
+const workers = await startChannelWorkers(services);
+handleShutdown(server, closeSockets, services, workers);
 logger.info({ url, dataDir: config.dataDir, seeded }, 'listening');
 announce(url, services);
