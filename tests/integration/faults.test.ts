@@ -120,7 +120,7 @@ describe('process faults', () => {
 			fresh.destroy();
 		}
 		expect(acknowledged.size).toBeGreaterThan(60);
-	});
+	}, 180_000); // 20 restarts: about 35 s alone, much more beside other test files on 2 cores
 
 	it('a graceful shutdown under load loses nothing acknowledged', async () => {
 		const { dataDir, fx } = await fixture();
