@@ -1,6 +1,8 @@
 /**
  * (7) First paint in the browser: a 10,000-entry ticket opened in Chromium, time from the start
- * of the navigation to the newest entry being visible. Tandem only (the reference has no UI).
+ * of the navigation to the newest entry being visible (laid out inside the viewport), taken inside
+ * the page at the first animation frame that shows it: a measurement from outside would wait for
+ * the page's main thread, busy with the scripts by then. Tandem only (the reference has no UI).
  */
 import { launchBrowser } from '../tests/helpers/browser';
 import { fillTicket } from './load';
@@ -24,10 +26,19 @@ export async function firstPaint(server: TandemServer, o: { entries: number; rou
 			// A fresh context each round: no cached app, the ticket loaded from scratch.
 			const context = await browser.browser.newContext({ viewport: { width: 1440, height: 900 } });
 			await context.addCookies([{ name: 'tandem_session', value: server.agentSessionToken(0), url: server.url }]);
+			// As source text: a compiled function could call helpers the page does not have.
+			await context.addInitScript(`(() => {
+				const check = () => {
+					const rect = document.querySelector('[data-entry-id="${newest}"]')?.getBoundingClientRect();
+					if (rect && rect.height > 0 && rect.top >= 0 && rect.bottom <= innerHeight) window.newestVisibleAt = performance.now();
+					else requestAnimationFrame(check);
+				};
+				requestAnimationFrame(check);
+			})()`);
 			const page = await context.newPage();
-			await page.goto(`${server.url}/tickets/${ticketId}`);
-			await page.locator(`[data-entry-id="${newest}"]`).waitFor({ state: 'visible', timeout: 30_000 });
-			rounds.push(await page.evaluate(() => performance.now()));
+			await page.goto(`${server.url}/tickets/${ticketId}`, { waitUntil: 'commit' });
+			const visibleAt = await page.waitForFunction(() => (window as unknown as { newestVisibleAt?: number }).newestVisibleAt, null, { timeout: 30_000 });
+			rounds.push((await visibleAt.jsonValue()) as number);
 			await context.close();
 		}
 	} finally {

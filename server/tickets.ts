@@ -77,6 +77,15 @@ export interface TicketDetail extends TicketFields {
 	entries: Entry[];
 }
 
+export interface TicketTail {
+	subject: string;
+	channel: Channel;
+	/** The newest entries, in display order. */
+	entries: Entry[];
+	/** Authors' names by id (agents and the customer). */
+	names: Record<string, string>;
+}
+
 export interface Delivery {
 	status: 'queued' | 'sent' | 'failed';
 	attempts: number;
@@ -216,6 +225,21 @@ export class Tickets {
 			this.documents.commit(ticketId, doc, update, actorOf(principal), [entry]);
 			return { entry, created: true };
 		});
+	}
+
+	/**
+	 * The newest entries of a ticket with their authors' names: what a page can show at once, before
+	 * its live document has synced.
+	 */
+	async tail(ticketId: string, principal: Principal, limit: number): Promise<TicketTail> {
+		this.readable(ticketId, principal);
+		const { fields, entries } = await this.documents.withDocument(ticketId, (doc) => ({ fields: readFields(doc), entries: readEntries(doc).slice(-limit) }));
+		const names: Record<string, string> = {};
+		for (const entry of entries) {
+			const name = entry.authorType === 'agent' ? this.accounts.get(entry.authorId)?.name : entry.authorType === 'customer' ? this.customers.get(entry.authorId)?.name : undefined;
+			if (name) names[entry.authorId] = name;
+		}
+		return { subject: fields.subject, channel: fields.channel, entries, names };
 	}
 
 	async read(ticketId: string, principal: Principal): Promise<TicketDetail> {

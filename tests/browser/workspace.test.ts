@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
+import { launchBrowser, screenshot, signIn, type BrowserSession } from '../helpers/browser';
 import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
 const DEMO_PASSWORD = 'tandem-demo';
@@ -202,5 +202,19 @@ describe('agent workspace', () => {
 		expect(await sam.page.getByRole('combobox', { name: 'Status' }).isDisabled()).toBe(true);
 		await screenshot(sam.page, 'supervisor-watching');
 		await sam.context.close();
+	});
+
+	it('shows the newest entries in the first HTML, before any script runs', async () => {
+		const id = await newTicket('Server-rendered first view');
+		const context = await browser.browser.newContext({ baseURL: server.url, javaScriptEnabled: false, viewport: { width: 1440, height: 900 } });
+		try {
+			const page = await context.newPage();
+			await signIn(page, 'alex@tandem.local', DEMO_PASSWORD);
+			await page.goto(`/tickets/${id}`);
+			await page.getByRole('heading', { name: 'Server-rendered first view' }).waitFor();
+			await expect(page.getByRole('log', { name: 'Conversation' }).getByText('Hello, my order has not arrived.').isVisible()).resolves.toBe(true);
+		} finally {
+			await context.close();
+		}
 	});
 });

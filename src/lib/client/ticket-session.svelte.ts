@@ -128,6 +128,11 @@ export class TicketSession {
 
 	// --- reading --------------------------------------------------------------------------------
 
+	/** Shows the newest entries the page was served with until the document has synced. */
+	preload(entries: Entry[]) {
+		if (!this.synced && this.entries.length === 0) this.entries = entries;
+	}
+
 	private queueRefresh() {
 		if (this.refreshQueued) return;
 		this.refreshQueued = true;

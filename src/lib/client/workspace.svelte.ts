@@ -250,15 +250,19 @@ export class Workspace {
 
 	/** Who wrote an entry, as a name. */
 	authorName(authorType: string, authorId: string): string {
-		if (authorType === 'agent') return this.personName(authorId);
-		if (authorType === 'customer') return this.customers[authorId]?.name ?? 'Customer';
-		if (authorType === 'bot') return 'Bot';
-		return 'Tandem';
+		const known = authorType === 'agent' ? this.personName(authorId) : authorType === 'customer' ? this.customers[authorId]?.name : undefined;
+		return authorLabel(authorType, known);
 	}
 
 	groupName(id: string | null): string {
 		return id ? (this.groups.find((g) => g.id === id)?.name ?? 'Unknown group') : 'No group';
 	}
+}
+
+/** An entry's author as shown: their name when known, else what they are. */
+export function authorLabel(authorType: string, name: string | undefined): string {
+	if (name) return name;
+	return authorType === 'customer' ? 'Customer' : authorType === 'bot' ? 'Bot' : authorType === 'agent' ? 'Unknown' : 'Tandem';
 }
 
 export async function getJson<T>(url: string): Promise<T> {
