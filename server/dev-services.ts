@@ -15,6 +15,7 @@ export async function ensureDevServices(): Promise<Dev> {
 	const services = createServices(config, createLogger(config.logLevel));
 	if (config.seed) await seedIfEmpty(services);
 	provideServices(services);
+	await services.calls.recover();
 	const dev = { services: store[SERVICES_KEY] as Services, upgrade: collabUpgrade(services.collab.hocuspocus, config) };
 	store[DEV_KEY] = dev;
 	return dev;

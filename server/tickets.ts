@@ -135,7 +135,7 @@ export class Tickets {
 	 * server. `within` runs in the same transaction as the logged update (e.g. a threading row).
 	 */
 	createFromChannel(
-		input: { subject: string; requesterId: string; channel: Channel; entry: Entry },
+		input: { subject: string; requesterId: string; channel: Channel; entry: Entry; groupId?: string | null },
 		within?: (ticketId: string) => void
 	): TicketDetail {
 		return this.record(
@@ -145,7 +145,7 @@ export class Tickets {
 					status: 'new',
 					priority: 'normal',
 					assigneeId: null,
-					groupId: null,
+					groupId: input.groupId ?? null,
 					requesterId: input.requesterId,
 					channel: input.channel,
 					createdAt: input.entry.createdAt,

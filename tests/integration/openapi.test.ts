@@ -23,7 +23,13 @@ const PATHS = [
 	'/users',
 	'/groups',
 	'/macros',
-	'/macros/{id}'
+	'/macros/{id}',
+	'/talk/calls',
+	'/talk/calls/{id}',
+	...['accept', 'decline', 'hold', 'resume', 'transfer', 'end'].map((action) => `/talk/calls/{id}/${action}`),
+	'/talk/stream',
+	'/talk/simulator/calls',
+	'/talk/simulator/calls/{id}/hangup'
 ];
 
 describe('GET /api/v1/openapi.json', () => {

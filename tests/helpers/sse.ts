@@ -1,0 +1,37 @@
+/** A Server-Sent Events client for tests: opens a stream and collects its named events in the background. */
+export interface EventLog {
+	status: number;
+	/** `event: <name>` messages with their parsed `data`, in order. */
+	events: { name: string; data: any }[];
+	/** Set when the connection broke (e.g. the server was killed), rather than being closed here. */
+	error: Error | null;
+	close(): void;
+}
+
+export async function openEvents(url: string, token: string): Promise<EventLog> {
+	const controller = new AbortController();
+	const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+	const log: EventLog = { status: res.status, events: [], error: null, close: () => controller.abort() };
+	if (!res.ok || !res.body) return log;
+	const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+	void (async () => {
+		let buffer = '';
+		try {
+			for (;;) {
+				const { done, value } = await reader.read();
+				if (done) return;
+				buffer += value;
+				for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+					const lines = buffer.slice(0, end).split('\n');
+					buffer = buffer.slice(end + 2);
+					const name = lines.find((l) => l.startsWith('event: '))?.slice(7);
+					const data = lines.find((l) => l.startsWith('data: '))?.slice(6);
+					if (name && data !== undefined) log.events.push({ name, data: JSON.parse(data) });
+				}
+			}
+		} catch (error) {
+			if (!controller.signal.aborted) log.error = error as Error;
+		}
+	})();
+	return log;
+}
