@@ -160,7 +160,7 @@ describe('incoming calls', () => {
 		expect(ended.body).toMatchObject({ state: 'ended', outcome: 'answered', endReason: 'completed' });
 		const entries = await waitFor(async () => {
 			const found = await callEntries(ticketId);
-			return found.some((e) => e.id === callId) && found;
+			return found.some((e) => e.id === callId) ? found : null;
 		}, 'the call entry');
 		const entry = entries.find((e) => e.id === callId);
 		expect(entry).toMatchObject({ kind: 'call', channel: 'talk', direction: 'in', visibility: 'public', authorType: 'agent', authorId: fx.users.ben!.id });
@@ -200,7 +200,7 @@ describe('incoming calls', () => {
 		expect((await act('ann', abandoned.id, 'accept')).status).toBe(409);
 		const entries = await waitFor(async () => {
 			const found = await callEntries(declined.ticketId);
-			return found.length === 2 && found;
+			return found.length === 2 ? found : null;
 		}, 'two call entries');
 		for (const entry of entries) {
 			expect(entry).toMatchObject({ authorType: 'system', authorId: 'system', direction: 'in' });
@@ -251,6 +251,44 @@ describe('the command line', () => {
 		const refused = await runCli(dataDir, 'talk', 'call', '--from', 'abc', '--url', server.url);
 		expect(refused.code).toBe(2);
 		expect(refused.stderr).toContain('--from');
+	});
+});
+
+describe('Talk numbers on the admin page', () => {
+	/** A form post to an admin page action, as the browser sends it (see admin-channels.test.ts). */
+	const adminForm = async (who: string, action: string, form: Record<string, string>) => {
+		const response = await fetch(`${server.url}/admin?/${action}`, {
+			method: 'POST',
+			headers: { accept: 'text/html', cookie: `tandem_session=${fx.users[who]!.token}`, origin: server.url, 'content-type': 'application/x-www-form-urlencoded' },
+			body: new URLSearchParams(form),
+			redirect: 'manual'
+		});
+		return { status: response.status, text: await response.text() };
+	};
+
+	it('adds and edits a number that then rings; refuses duplicates, bad numbers and non-admins', async () => {
+		const added = await adminForm('root', 'createTalkNumber', { number: '+1 555 0300', label: 'Sales', groupId: '' });
+		expect(added.status).toBe(200);
+		expect(added.text).toContain('+15550300');
+		expect(countRows(dataDir, "SELECT count(*) AS n FROM talk_numbers WHERE number = '+15550300' AND label = 'Sales' AND group_id IS NULL")).toBe(1);
+		expect((await ring('+15550102222', '+15550300')).status).toBe(201);
+		const duplicate = await adminForm('root', 'createTalkNumber', { number: '+15550300', label: 'Again', groupId: '' });
+		expect(duplicate.status).toBe(409);
+		expect(duplicate.text).toContain('already a Talk number');
+		expect((await adminForm('root', 'createTalkNumber', { number: 'call me', label: 'Bad', groupId: '' })).status).toBe(400);
+		expect((await adminForm('ann', 'createTalkNumber', { number: '+15550301', label: 'Sneaky', groupId: '' })).status).toBe(403);
+
+		const page = await fetch(`${server.url}/admin`, { headers: { cookie: `tandem_session=${fx.users.root!.token}` } });
+		const html = await page.text();
+		expect(html).toContain('Talk numbers');
+		// Each number's edit form: its hidden id, then its number.
+		const forms = [...html.matchAll(/name="talkNumberId" value="([0-9A-Z]{26})"[^]*?name="number"[^>]*value="([^"]+)"/g)];
+		const numberId = forms.find((m) => m[2] === '+15550300')?.[1];
+		expect(numberId).toBeTruthy();
+		const edited = await adminForm('root', 'updateTalkNumber', { talkNumberId: numberId!, number: '+15550301', label: 'Sales (new)', groupId: fx.groups.Billing! });
+		expect(edited.status).toBe(200);
+		expect(countRows(dataDir, "SELECT count(*) AS n FROM talk_numbers WHERE number = '+15550301' AND label = 'Sales (new)' AND group_id = ?", fx.groups.Billing)).toBe(1);
+		expect((await ring('+15550102222', '+15550300')).status).toBe(422);
 	});
 });
 

@@ -101,6 +101,6 @@ export type CallAction = (typeof CALL_ACTIONS)[number];
 export const talkNumberInputSchema = z.strictObject({
 	number: phoneNumberSchema,
 	label: z.string().trim().min(1).max(120),
-	groupId: z.string().min(1).max(64).nullable().default(null)
+	groupId: z.string().min(1).max(64).nullable()
 });
 export type TalkNumberInput = z.infer<typeof talkNumberInputSchema>;

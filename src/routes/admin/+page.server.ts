@@ -1,7 +1,7 @@
 import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import { CUSTOMER_CHANNELS, PRIORITIES, STATUSES } from '$lib/ticket/schema';
-import { macroInputSchema } from '$lib/api/schemas';
+import { macroInputSchema, talkNumberInputSchema } from '$lib/api/schemas';
 import { CHANNEL_KINDS } from '../../../server/channels/webhooks';
 import { isApiError } from '../../../server/errors';
 import { tandem } from '$lib/server/tandem';
@@ -45,6 +45,12 @@ const outboundUrl = z
 const channelName = z.string().trim().min(1).max(120);
 const channelId = z.object({ channelId: z.string().min(1) });
 
+/** A Talk number's form: the group select left on "—" means no group (calls ring everyone). */
+const talkNumberForm = z
+	.object({ number: z.string(), label: z.string(), groupId: z.string().default('') })
+	.transform(({ groupId, ...rest }) => ({ ...rest, groupId: groupId || null }))
+	.pipe(talkNumberInputSchema);
+
 const schemas = {
 	createUser: z.object({
 		email: z.email(),
@@ -64,11 +70,13 @@ const schemas = {
 	deleteMacro: macroId,
 	createChannel: z.object({ kind: z.enum(CHANNEL_KINDS), name: channelName, outboundUrl }),
 	updateChannel: channelId.extend({ name: channelName, outboundUrl }),
-	rotateChannelSecret: channelId
+	rotateChannelSecret: channelId,
+	createTalkNumber: talkNumberForm,
+	updateTalkNumber: z.object({ talkNumberId: z.string().min(1) }).and(talkNumberForm)
 };
 
 export const load: PageServerLoad = ({ url }) => {
-	const { accounts, auth, macros, channels, config } = tandem();
+	const { accounts, auth, macros, channels, talkNumbers, config } = tandem();
 	const groups = accounts.listGroups();
 	return {
 		users: accounts.listUsers(),
@@ -79,6 +87,7 @@ export const load: PageServerLoad = ({ url }) => {
 		statuses: STATUSES,
 		priorities: PRIORITIES,
 		webhookChannels: channels.list(),
+		talkNumbers: talkNumbers.list(),
 		channelKinds: CHANNEL_KINDS,
 		/** Where providers send webhooks: `<origin>/api/v1/channels/<id>/webhook`. */
 		origin: url.origin,
@@ -193,6 +202,23 @@ export const actions: Actions = {
 			return { notice: `Channel “${channel.name}” saved.` };
 		});
 	},
+	createTalkNumber: async ({ request, locals }) => {
+		const input = await read(request, schemas.createTalkNumber, 'createTalkNumber');
+		if (!input.ok) return input.failure;
+		return talkNumberChange('createTalkNumber', () => {
+			const created = tandem().talkNumbers.create(input.value, actor(locals));
+			return { notice: `Talk number ${created.number} (“${created.label}”) added.` };
+		});
+	},
+	updateTalkNumber: async ({ request, locals }) => {
+		const input = await read(request, schemas.updateTalkNumber, 'updateTalkNumber');
+		if (!input.ok) return input.failure;
+		const { talkNumberId, ...change } = input.value;
+		return talkNumberChange('updateTalkNumber', () => {
+			const saved = tandem().talkNumbers.update(talkNumberId, change, actor(locals));
+			return { notice: `Talk number ${saved.number} saved.` };
+		});
+	},
 	rotateChannelSecret: async ({ request, locals }) => {
 		const input = await read(request, schemas.rotateChannelSecret, 'rotateChannelSecret');
 		if (!input.ok) return input.failure;
@@ -206,6 +232,16 @@ export const actions: Actions = {
 		});
 	}
 };
+
+/** Runs a change to Talk numbers: a number taken already or unknown is reported, not thrown. */
+function talkNumberChange(action: string, change: () => { notice: string }) {
+	try {
+		return { action, ...change() };
+	} catch (error) {
+		if (isApiError(error) && (error.status === 404 || error.status === 409)) return fail(error.status, { action, message: error.message });
+		throw error;
+	}
+}
 
 /** Runs a change to an existing channel: a channel unknown (or deleted meanwhile) is reported, not thrown. */
 function channelChange<T extends object>(action: string, change: () => T) {
