@@ -295,7 +295,9 @@ export const calls = sqliteTable(
 		/** Why it ended: completed, declined, abandoned (the caller hung up first), cancelled. */
 		endReason: text('end_reason'),
 		/** When its `call` entry was stored in the ticket (null: still to append, also after a restart). */
-		entryAt: integer('entry_at')
+		entryAt: integer('entry_at'),
+		/** Goes up with every change of state, so a console keeps the newest it was told of. */
+		version: integer('version').notNull().default(0)
 	},
 	(t) => [index('calls_state').on(t.state), index('calls_agent').on(t.agentId, t.state), index('calls_ticket').on(t.ticketId)]
 );

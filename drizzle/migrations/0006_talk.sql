@@ -19,7 +19,8 @@ CREATE TABLE `calls` (
 	`ended_at` integer,
 	`outcome` text,
 	`end_reason` text,
-	`entry_at` integer
+	`entry_at` integer,
+	`version` integer DEFAULT 0 NOT NULL
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `calls_ref_unique` ON `calls` (`ref`);--> statement-breakpoint

@@ -56,6 +56,7 @@ export interface CallRow {
 	outcome: CallOutcome | null;
 	endReason: string | null;
 	entryAt: number | null;
+	version: number;
 }
 
 /** A call as the API and the console show it to one user. */
@@ -81,6 +82,8 @@ export interface CallView {
 	endedAt: number | null;
 	outcome: CallOutcome | null;
 	endReason: string | null;
+	/** Goes up with every change: of two views of a call, the higher is the newer. */
+	version: number;
 }
 
 /** More transfers than this on one call is a loop, not a call. */
@@ -94,7 +97,7 @@ const conflict = (message: string) => new ApiError(409, 'invalid_transition', me
 const SELECT = `SELECT id, ref, ticket_id AS ticketId, customer_id AS customerId, talk_number_id AS talkNumberId, direction,
 	from_number AS fromNumber, to_number AS toNumber, state, agent_id AS agentId, ring_to AS ringTo, answered_by AS answeredBy,
 	transfers, hold_ms AS holdMs, held_since AS heldSince, created_at AS createdAt, answered_at AS answeredAt,
-	ended_at AS endedAt, outcome, end_reason AS endReason, entry_at AS entryAt FROM calls`;
+	ended_at AS endedAt, outcome, end_reason AS endReason, entry_at AS entryAt, version FROM calls`;
 
 type RawRow = Omit<CallRow, 'ringTo' | 'transfers'> & { ringTo: string | null; transfers: string };
 const parseRow = (raw: RawRow | undefined): CallRow | undefined =>
@@ -102,6 +105,8 @@ const parseRow = (raw: RawRow | undefined): CallRow | undefined =>
 
 /** Adds an open hold period (a `held_since`) to `hold_ms`, in SQL, at `now` (the first parameter). */
 const CLOSE_HOLD = 'hold_ms = hold_ms + CASE WHEN held_since IS NULL THEN 0 ELSE max(0, :now - held_since) END, held_since = NULL';
+/** Every change of state bumps the version (see CallView). */
+const BUMP = 'version = version + 1';
 
 export interface CallsDeps {
 	sqlite: Database.Database;
@@ -216,7 +221,7 @@ export class Calls {
 		const call = this.byRef(ref);
 		if (!call) return;
 		const done = this.d.sqlite
-			.prepare(`UPDATE calls SET state = 'active', answered_at = ?, answered_by = agent_id WHERE id = ? AND state = 'dialing'`)
+			.prepare(`UPDATE calls SET state = 'active', answered_at = ?, answered_by = agent_id, ${BUMP} WHERE id = ? AND state = 'dialing'`)
 			.run(Date.now(), call.id).changes;
 		if (done) this.changed(call.id, 'call.answered', 'system');
 	}
@@ -242,7 +247,7 @@ export class Calls {
 		const won = this.d.sqlite
 			.prepare(
 				`UPDATE calls SET state = 'active', agent_id = :agent, ring_to = NULL, answered_by = coalesce(answered_by, :agent),
-				 answered_at = coalesce(answered_at, :now), ${CLOSE_HOLD} WHERE id = :id AND state = 'ringing'`
+				 answered_at = coalesce(answered_at, :now), ${CLOSE_HOLD}, ${BUMP} WHERE id = :id AND state = 'ringing'`
 			)
 			.run({ agent: user.id, now, id }).changes;
 		if (!won) throw conflict(this.describe(this.row(id)!, 'accepted'));
@@ -263,7 +268,7 @@ export class Calls {
 			await this.d.provider.end(call.ref);
 			return this.view(ended, user);
 		}
-		const changed = this.d.sqlite.prepare(`UPDATE calls SET ring_to = NULL WHERE id = ? AND state = 'ringing'`).run(id).changes;
+		const changed = this.d.sqlite.prepare(`UPDATE calls SET ring_to = NULL, ${BUMP} WHERE id = ? AND state = 'ringing'`).run(id).changes;
 		if (!changed) throw conflict(this.describe(this.row(id)!, 'declined'));
 		return this.view(this.changed(id, 'call.declined', `user:${user.id}`), user);
 	}
@@ -387,7 +392,7 @@ export class Calls {
 	private transition(call: CallRow, verb: string, set: string, from: CallState[], user: UserPrincipal, params: Record<string, unknown> = {}) {
 		const states = from.map((s) => `'${s}'`).join(', ');
 		const changed = this.d.sqlite
-			.prepare(`UPDATE calls SET ${set} WHERE id = :id AND agent_id = :agent AND state IN (${states})`)
+			.prepare(`UPDATE calls SET ${set}, ${BUMP} WHERE id = :id AND agent_id = :agent AND state IN (${states})`)
 			.run({ now: Date.now(), ...params, id: call.id, agent: user.id }).changes;
 		if (!changed) throw conflict(this.describe(this.row(call.id)!, verb));
 	}
@@ -400,7 +405,7 @@ export class Calls {
 		const states = from.map((s) => `'${s}'`).join(', ');
 		const changed = this.d.sqlite
 			.prepare(
-				`UPDATE calls SET state = 'ended', ended_at = :now, end_reason = :reason, ${CLOSE_HOLD},
+				`UPDATE calls SET state = 'ended', ended_at = :now, end_reason = :reason, ${CLOSE_HOLD}, ${BUMP},
 				 outcome = CASE WHEN answered_at IS NOT NULL THEN 'answered' WHEN direction = 'in' THEN 'missed' ELSE 'no-answer' END
 				 WHERE id = :id AND state IN (${states})${agentId ? ' AND agent_id = :agent' : ''}`
 			)
@@ -520,7 +525,8 @@ export class Calls {
 			answeredAt: call.answeredAt,
 			endedAt: call.endedAt,
 			outcome: call.outcome,
-			endReason: call.endReason
+			endReason: call.endReason,
+			version: call.version
 		};
 	}
 }

@@ -146,7 +146,8 @@ const Call = z
 		answeredAt: z.number().int().nullable(),
 		endedAt: z.number().int().nullable(),
 		outcome: z.enum(['answered', 'missed', 'no-answer']).nullable(),
-		endReason: z.string().nullable().meta({ description: 'completed, declined, abandoned, cancelled.' })
+		endReason: z.string().nullable().meta({ description: 'completed, declined, abandoned, cancelled.' }),
+		version: z.number().int().meta({ description: 'Goes up with every change: of two views of a call, the higher is the newer.' })
 	})
 	.meta({ id: 'Call', description: 'A phone call and its state.' });
 
