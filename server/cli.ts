@@ -93,7 +93,7 @@ function serverUrl(values: Values): string {
 
 function phoneNumber(option: string, value: string): string {
 	const parsed = phoneNumberSchema.safeParse(value);
-	if (!parsed.success) throw new UsageError(`--${option}: "${value}" is not ${parsed.error.issues[0].message}`);
+	if (!parsed.success) throw new UsageError(`--${option}: "${value}": ${parsed.error.issues[0].message}`);
 	return parsed.data;
 }
 

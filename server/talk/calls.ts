@@ -124,12 +124,11 @@ export class Calls {
 	private readonly listeners = new Set<(call: CallRow) => void>();
 
 	constructor(private readonly d: CallsDeps) {
+		const stored = ({ id, ticketId, state }: CallRow) => ({ id, ticketId, state });
 		const carrier: CarrierEvents = {
-			incoming: async (call) => this.incoming(call),
-			answered: async (ref) => {
-				this.remoteAnswered(ref);
-			},
-			hungUp: async (ref) => this.remoteHungUp(ref)
+			incoming: async (call) => stored(this.incoming(call)),
+			answered: async (ref) => this.remoteAnswered(ref),
+			hungUp: async (ref) => stored(await this.remoteHungUp(ref))
 		};
 		d.provider.connect(carrier);
 	}
@@ -183,7 +182,7 @@ export class Calls {
 	 * the call joins their newest open ticket (or opens one on channel talk) and rings. 422 for a
 	 * number that is not a Talk number. A repeated `ref` is the same call.
 	 */
-	incoming(input: { ref: string; from: string; to: string; callerName?: string }): CallRow {
+	private incoming(input: { ref: string; from: string; to: string; callerName?: string }): CallRow {
 		const existing = this.byRef(input.ref);
 		if (existing) return existing;
 		const from = normalisePhoneNumber(input.from);
@@ -227,7 +226,7 @@ export class Calls {
 	}
 
 	/** The customer hung up: whatever the state, the call ends (an ended call stays as it is). */
-	async remoteHungUp(ref: string): Promise<CallRow> {
+	private async remoteHungUp(ref: string): Promise<CallRow> {
 		const call = this.byRef(ref);
 		if (!call) throw notFound('call');
 		if (call.state === 'ended') return call;

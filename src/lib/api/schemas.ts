@@ -74,7 +74,7 @@ export const phoneNumberSchema = z
 	.string()
 	.max(40)
 	.transform(normalisePhoneNumber)
-	.pipe(z.string().regex(/^\+?\d{3,15}$/, 'a phone number: digits, optionally with a leading + (spaces, dashes and brackets are ignored)'));
+	.pipe(z.string().regex(/^\+?\d{3,15}$/, 'not a phone number: use digits, optionally with a leading + (spaces, dashes and brackets are ignored)'));
 
 /** The simulator's incoming call: `from` rings `to` (default: the first Talk number). */
 export const simulatedCallSchema = z.strictObject({
