@@ -105,4 +105,20 @@ describe('Talk console', () => {
 		await alex.page.locator('[data-entry-id]', { hasText: 'Outbound call, ' }).last().waitFor();
 		await expect(header.getByRole('button', { name: 'Call' }).isEnabled()).resolves.toBe(true);
 	});
+
+	it('lets an admin add a Talk number on the admin page', async () => {
+		const ada = await browser.person(server.url, 'admin@tandem.local', DEMO_PASSWORD);
+		ada.page.setDefaultTimeout(15_000);
+		await ada.page.goto('/admin');
+		const form = ada.page.getByRole('form', { name: 'Add a Talk number' });
+		await form.getByLabel('Number').fill('+44 20 7946 0000');
+		await form.getByLabel('Label').fill('London desk');
+		await form.getByLabel('Group').selectOption({ label: 'Technical' });
+		await form.getByRole('button', { name: 'Add Talk number' }).click();
+		await ada.page.getByRole('status').filter({ hasText: 'Talk number +442079460000' }).waitFor();
+		await expect(ada.page.getByLabel('Group of London desk').inputValue()).resolves.not.toBe('');
+		await ada.page.getByRole('heading', { name: 'Talk numbers' }).scrollIntoViewIfNeeded();
+		await screenshot(ada.page, 'talk-admin-numbers');
+		await ada.context.close();
+	});
 });
