@@ -97,6 +97,33 @@ function phoneNumber(option: string, value: string): string {
 	return parsed.data;
 }
 
+/**
+ * POSTs to the running server's Talk simulator (`/api/v1/talk/simulator<path>`) with a short-lived
+ * API token scoped to talk, created in the database and revoked afterwards.
+ */
+async function simulator(services: Services, url: string, path: string, body?: unknown): Promise<{ id: string; ticketId: string; state: string }> {
+	const token = services.auth.tokens.create(`talk simulator ${new Date().toISOString()}`, ['talk']);
+	const target = `${url}/api/v1/talk/simulator${path}`;
+	try {
+		let response: Response;
+		try {
+			response = await fetch(target, {
+				method: 'POST',
+				headers: { authorization: `Bearer ${token.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+				body: body === undefined ? undefined : JSON.stringify(body)
+			});
+		} catch (error) {
+			const cause = (error as { cause?: { code?: string } }).cause;
+			throw new CommandError(`could not reach ${url} (${cause?.code ?? (error as Error).message}): is the server running? (--url)`);
+		}
+		const answer = (await response.json().catch(() => null)) as { id: string; ticketId: string; state: string; error?: { message: string } } | null;
+		if (!response.ok || !answer) throw new CommandError(`${target} answered ${response.status}: ${answer?.error?.message ?? 'no JSON'}`);
+		return { id: answer.id, ticketId: answer.ticketId, state: answer.state };
+	} finally {
+		services.auth.tokens.revoke(token.id);
+	}
+}
+
 /** A time for listings: ISO 8601 to the second, or `-`. */
 const time = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
@@ -353,26 +380,25 @@ const commands: Command[] = [
 			const name = str(values, 'name')?.trim() || undefined;
 			const url = serverUrl(values);
 			return async (services) => {
-				const token = services.auth.tokens.create(`talk call ${new Date().toISOString()}`, ['talk']);
-				try {
-					const target = `${url}/api/v1/talk/simulator/calls`;
-					let response: Response;
-					try {
-						response = await fetch(target, {
-							method: 'POST',
-							headers: { authorization: `Bearer ${token.token}`, 'content-type': 'application/json' },
-							body: JSON.stringify({ from, ...(to && { to }), ...(name && { name }) })
-						});
-					} catch (error) {
-						const cause = (error as { cause?: { code?: string } }).cause;
-						throw new CommandError(`could not reach ${url} (${cause?.code ?? (error as Error).message}): is the server running? (--url)`);
-					}
-					const body = (await response.json().catch(() => null)) as { id: string; ticketId: string; state: string; error?: { message: string } } | null;
-					if (!response.ok || !body) throw new CommandError(`${target} answered ${response.status}: ${body?.error?.message ?? 'no JSON'}`);
-					out(values.json ? JSON.stringify({ id: body.id, ticketId: body.ticketId, state: body.state }) : `Ringing: call ${body.id} from ${from} on ticket ${body.ticketId}.`);
-				} finally {
-					services.auth.tokens.revoke(token.id);
-				}
+				const call = await simulator(services, url, '/calls', { from, ...(to && { to }), ...(name && { name }) });
+				out(values.json ? JSON.stringify(call) : `Ringing: call ${call.id} from ${from} on ticket ${call.ticketId}.`);
+			};
+		}
+	},
+	{
+		name: 'talk hangup',
+		summary: 'the simulated caller of a call hangs up (a ringing call ends as missed)',
+		positionals: ['<call-id>'],
+		options: {
+			url: { type: 'string', arg: 'URL', help: "the running server's base URL (default http://127.0.0.1:3000)" },
+			json: { type: 'boolean', help: 'print {"id", "ticketId", "state"} as one JSON line, nothing else' }
+		},
+		prepare(values, positionals) {
+			const callId = positionals[0];
+			const url = serverUrl(values);
+			return async (services) => {
+				const call = await simulator(services, url, `/calls/${encodeURIComponent(callId)}/hangup`);
+				out(values.json ? JSON.stringify(call) : `Hung up: call ${call.id} is ${call.state}.`);
 			};
 		}
 	},

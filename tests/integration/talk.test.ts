@@ -246,8 +246,14 @@ describe('the command line', () => {
 		const call = JSON.parse(result.stdout);
 		expect(call.state).toBe('ringing');
 		expect(await ringing('ann')).toContain(call.id);
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM api_tokens WHERE name LIKE 'talk call %' AND revoked_at IS NULL")).toBe(0);
-		await act('ann', call.id, 'decline');
+		const hungUp = await runCli(dataDir, 'talk', 'hangup', call.id, '--url', server.url, '--json');
+		expect(hungUp.code, hungUp.stderr).toBe(0);
+		expect(JSON.parse(hungUp.stdout)).toEqual({ id: call.id, ticketId: call.ticketId, state: 'ended' });
+		expect(await ringing('ann')).not.toContain(call.id);
+		expect(countRows(dataDir, "SELECT count(*) AS n FROM api_tokens WHERE name LIKE 'talk simulator %' AND revoked_at IS NULL")).toBe(0);
+		const unknown = await runCli(dataDir, 'talk', 'hangup', 'NOPE', '--url', server.url);
+		expect(unknown.code).toBe(1);
+		expect(unknown.stderr).toContain('call not found');
 		const refused = await runCli(dataDir, 'talk', 'call', '--from', 'abc', '--url', server.url);
 		expect(refused.code).toBe(2);
 		expect(refused.stderr).toContain('--from');
