@@ -196,22 +196,28 @@ export class Calls {
 		const open = this.d.sqlite
 			.prepare(`SELECT id FROM tickets WHERE requester_id = ? AND status NOT IN ('solved', 'closed') ORDER BY updated_at DESC, id DESC LIMIT 1`)
 			.get(customer.id) as { id: string } | undefined;
-		const ticketId =
-			open?.id ??
-			this.d.tickets.createFromChannel({
-				subject: `Call from ${customer.name}`,
-				requesterId: customer.id,
-				channel: 'talk',
-				groupId: number.groupId,
-				entry: { id: `${id}.ring`, kind: 'event', channel: 'talk', direction: 'in', visibility: 'public', authorType: 'system', authorId: 'system', body: `Call from ${from} to ${number.label}`, createdAt: now }
-			}).id;
 		const ringTo = number.groupId ? this.members(number.groupId) : null;
-		this.d.sqlite
-			.prepare(
-				`INSERT INTO calls (id, ref, ticket_id, customer_id, talk_number_id, direction, from_number, to_number, state, ring_to, created_at)
-				 VALUES (?, ?, ?, ?, ?, 'in', ?, ?, 'ringing', ?, ?)`
-			)
-			.run(id, input.ref, ticketId, customer.id, number.id, from, to, ringTo && JSON.stringify(ringTo), now);
+		const insert = (ticketId: string) =>
+			this.d.sqlite
+				.prepare(
+					`INSERT INTO calls (id, ref, ticket_id, customer_id, talk_number_id, direction, from_number, to_number, state, ring_to, created_at)
+					 VALUES (?, ?, ?, ?, ?, 'in', ?, ?, 'ringing', ?, ?)`
+				)
+				.run(id, input.ref, ticketId, customer.id, number.id, from, to, ringTo && JSON.stringify(ringTo), now);
+		if (open) insert(open.id);
+		else {
+			// The new ticket and its call are stored in one transaction.
+			this.d.tickets.createFromChannel(
+				{
+					subject: `Call from ${customer.name}`,
+					requesterId: customer.id,
+					channel: 'talk',
+					groupId: number.groupId,
+					entry: { id: `${id}.ring`, kind: 'event', channel: 'talk', direction: 'in', visibility: 'public', authorType: 'system', authorId: 'system', body: `Call from ${from} to ${number.label}`, createdAt: now }
+				},
+				insert
+			);
+		}
 		return this.changed(id, 'call.ringing', 'system', { from, to });
 	}
 
