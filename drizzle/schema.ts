@@ -297,3 +297,64 @@ export const chats = sqliteTable(
 	},
 	(t) => [index('chats_visitor').on(t.visitorId, t.startedAt)]
 );
+
+/** Phone numbers customers call (see server/talk/): an incoming call to any other number is refused. */
+export const talkNumbers = sqliteTable('talk_numbers', {
+	id: text('id').primaryKey(),
+	/** Digits with a leading +, as normaliseNumber() writes it. */
+	number: text('number').notNull().unique(),
+	label: text('label').notNull(),
+	/** Calls to this number ring this group's members and open tickets in it; null: everyone. */
+	groupId: text('group_id').references(() => groups.id, { onDelete: 'set null' }),
+	createdAt: createdAt()
+});
+
+/** A transfer of a call, as stored and as shown in the call entry's meta. */
+export interface CallTransfer {
+	from: string | null;
+	to: string;
+	toType: 'agent' | 'group';
+	at: number;
+}
+
+/**
+ * Phone calls and their state (server/talk/calls.ts), the durable truth the state machine moves
+ * with compare-and-set updates. Ended calls get one `call` entry in their ticket (`entry_at`).
+ */
+export const calls = sqliteTable(
+	'calls',
+	{
+		id: text('id').primaryKey(),
+		/** The carrier's id of the call: a repeated incoming event is the same call. */
+		ref: text('ref').notNull().unique(),
+		ticketId: text('ticket_id').notNull(),
+		customerId: text('customer_id').notNull(),
+		talkNumberId: text('talk_number_id'),
+		direction: text('direction', { enum: ['in', 'out'] }).notNull(),
+		fromNumber: text('from_number').notNull(),
+		toNumber: text('to_number').notNull(),
+		/** dialing (out, the customer's phone rings), ringing (agents' consoles ring), active, held, ended. */
+		state: text('state', { enum: ['dialing', 'ringing', 'active', 'held', 'ended'] }).notNull(),
+		/** The agent on the call (or who placed it); null while it rings. */
+		agentId: text('agent_id'),
+		/** Who it rings: a JSON array of user ids, or null for everyone who may answer it. */
+		ringTo: text('ring_to', { mode: 'json' }).$type<string[] | null>(),
+		/** Who answered first, for the entry's author when the call ends with nobody on it. */
+		answeredBy: text('answered_by'),
+		transfers: text('transfers', { mode: 'json' }).$type<CallTransfer[]>().notNull().default(sql`'[]'`),
+		holdMs: integer('hold_ms').notNull().default(0),
+		heldSince: integer('held_since'),
+		createdAt: createdAt(),
+		answeredAt: integer('answered_at'),
+		endedAt: integer('ended_at'),
+		/** answered, missed (in, never answered), no-answer (out, never answered). */
+		outcome: text('outcome', { enum: ['answered', 'missed', 'no-answer'] }),
+		/** Why it ended: completed, declined, abandoned (the caller hung up first), cancelled. */
+		endReason: text('end_reason'),
+		/** When its `call` entry was stored in the ticket (null: still to append, also after a restart). */
+		entryAt: integer('entry_at'),
+		/** Goes up with every change of state, so a console keeps the newest it was told of. */
+		version: integer('version').notNull().default(0)
+	},
+	(t) => [index('calls_state').on(t.state), index('calls_agent').on(t.agentId, t.state), index('calls_ticket').on(t.ticketId)]
+);

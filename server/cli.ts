@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { z } from 'zod';
-import { createTicketSchema } from '../src/lib/api/schemas';
+import { createTicketSchema, phoneNumberSchema } from '../src/lib/api/schemas';
 import { CUSTOMER_CHANNELS, PRIORITIES } from '../src/lib/ticket/schema';
 import { AccountError } from './accounts';
 import { PasswordPolicyError } from './auth/passwords';
@@ -76,6 +76,52 @@ function oneOf<T extends string>(option: string, value: string, allowed: readonl
 		throw new UsageError(`--${option}: "${value}" is not one of ${allowed.join(', ')}`);
 	}
 	return value as T;
+}
+
+/** Tandem's base URL from `--url` (default http://127.0.0.1:3000), checked. */
+function serverUrl(values: Values): string {
+	const url = str(values, 'url')?.trim() || 'http://127.0.0.1:3000';
+	let protocol = '';
+	try {
+		protocol = new URL(url).protocol;
+	} catch {
+		// reported below
+	}
+	if (protocol !== 'http:' && protocol !== 'https:') throw new UsageError(`--url: "${url}" is not an http(s) URL`);
+	return url.replace(/\/+$/, '');
+}
+
+function phoneNumber(option: string, value: string): string {
+	const parsed = phoneNumberSchema.safeParse(value);
+	if (!parsed.success) throw new UsageError(`--${option}: "${value}": ${parsed.error.issues[0].message}`);
+	return parsed.data;
+}
+
+/**
+ * POSTs to the running server's Talk simulator (`/api/v1/talk/simulator<path>`) with a short-lived
+ * API token scoped to talk, created in the database and revoked afterwards.
+ */
+async function simulator(services: Services, url: string, path: string, body?: unknown): Promise<{ id: string; ticketId: string; state: string }> {
+	const token = services.auth.tokens.create(`talk simulator ${new Date().toISOString()}`, ['talk']);
+	const target = `${url}/api/v1/talk/simulator${path}`;
+	try {
+		let response: Response;
+		try {
+			response = await fetch(target, {
+				method: 'POST',
+				headers: { authorization: `Bearer ${token.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+				body: body === undefined ? undefined : JSON.stringify(body)
+			});
+		} catch (error) {
+			const cause = (error as { cause?: { code?: string } }).cause;
+			throw new CommandError(`could not reach ${url} (${cause?.code ?? (error as Error).message}): is the server running? (--url)`);
+		}
+		const answer = (await response.json().catch(() => null)) as { id: string; ticketId: string; state: string; error?: { message: string } } | null;
+		if (!response.ok || !answer) throw new CommandError(`${target} answered ${response.status}: ${answer?.error?.message ?? 'no JSON'}`);
+		return { id: answer.id, ticketId: answer.ticketId, state: answer.state };
+	} finally {
+		services.auth.tokens.revoke(token.id);
+	}
 }
 
 /** A time for listings: ISO 8601 to the second, or `-`. */
@@ -271,14 +317,7 @@ const commands: Command[] = [
 		prepare(values) {
 			const channelId = str(values, 'channel')!.trim();
 			if (!channelId) throw new UsageError('--channel: must not be empty');
-			const url = str(values, 'url')?.trim() || 'http://127.0.0.1:3000';
-			let protocol = '';
-			try {
-				protocol = new URL(url).protocol;
-			} catch {
-				// reported below
-			}
-			if (protocol !== 'http:' && protocol !== 'https:') throw new UsageError(`--url: "${url}" is not an http(s) URL`);
+			const url = serverUrl(values);
 			const integer = (option: string, max: number) => {
 				const given = str(values, option);
 				if (given === undefined) return undefined;
@@ -318,6 +357,48 @@ const commands: Command[] = [
 					process.off('SIGTERM', stop);
 					await simulator.close();
 				}
+			};
+		}
+	},
+	{
+		name: 'talk call',
+		summary: 'make the phone ring: a simulated caller dials a Talk number through the running server',
+		options: {
+			from: { type: 'string', arg: 'NUMBER', help: "the caller's phone number, e.g. +15550142", required: true },
+			to: { type: 'string', arg: 'NUMBER', help: 'the Talk number dialled (default: the first Talk number)' },
+			name: { type: 'string', arg: 'N', help: "the caller's name, for a new customer" },
+			url: { type: 'string', arg: 'URL', help: "the running server's base URL (default http://127.0.0.1:3000)" },
+			json: { type: 'boolean', help: 'print {"id", "ticketId", "state"} as one JSON line, nothing else' }
+		},
+		details: [
+			"The call rings every agent whose Talk console is open (the phone button in the workspace's top bar).",
+			'It reaches the server with a short-lived API token scoped to talk, created in the database and revoked afterwards.'
+		],
+		prepare(values) {
+			const from = phoneNumber('from', str(values, 'from')!);
+			const to = values.to === undefined ? undefined : phoneNumber('to', str(values, 'to')!);
+			const name = str(values, 'name')?.trim() || undefined;
+			const url = serverUrl(values);
+			return async (services) => {
+				const call = await simulator(services, url, '/calls', { from, ...(to && { to }), ...(name && { name }) });
+				out(values.json ? JSON.stringify(call) : `Ringing: call ${call.id} from ${from} on ticket ${call.ticketId}.`);
+			};
+		}
+	},
+	{
+		name: 'talk hangup',
+		summary: 'the simulated caller of a call hangs up (a ringing call ends as missed)',
+		positionals: ['<call-id>'],
+		options: {
+			url: { type: 'string', arg: 'URL', help: "the running server's base URL (default http://127.0.0.1:3000)" },
+			json: { type: 'boolean', help: 'print {"id", "ticketId", "state"} as one JSON line, nothing else' }
+		},
+		prepare(values, positionals) {
+			const callId = positionals[0];
+			const url = serverUrl(values);
+			return async (services) => {
+				const call = await simulator(services, url, `/calls/${encodeURIComponent(callId)}/hangup`);
+				out(values.json ? JSON.stringify(call) : `Hung up: call ${call.id} is ${call.state}.`);
 			};
 		}
 	},

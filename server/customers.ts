@@ -2,6 +2,7 @@
 import { and, eq } from 'drizzle-orm';
 import { newId } from '../src/lib/ticket';
 import { customerAddresses, customers } from '../drizzle/schema';
+import { normalisePhoneNumber } from '../src/lib/api/schemas';
 import type { Db } from './storage/database';
 
 export interface Customer {
@@ -46,7 +47,12 @@ export class Customers {
 	}
 }
 
-/** Email addresses compare case-insensitively; other channels' handles as given, trimmed. */
+/**
+ * Email addresses compare case-insensitively, phone numbers (talk) without spaces and punctuation;
+ * other channels' handles as given, trimmed.
+ */
 function normaliseAddress(channel: string, address: string): string {
-	return channel === 'email' ? address.trim().toLowerCase() : address.trim();
+	if (channel === 'email') return address.trim().toLowerCase();
+	if (channel === 'talk') return normalisePhoneNumber(address);
+	return address.trim();
 }

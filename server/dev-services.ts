@@ -18,6 +18,7 @@ export async function ensureDevServices(): Promise<Dev> {
 	provideServices(services);
 	// SMTP in and the outbox, as under `npm start` (they stop with the dev process).
 	await startChannelWorkers(services);
+	await services.calls.recover();
 	const dev = { services: store[SERVICES_KEY] as Services, upgrade: websocketEndpoints(services.collab.hocuspocus, config) };
 	store[DEV_KEY] = dev;
 	return dev;

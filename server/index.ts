@@ -20,6 +20,8 @@ const logger = createLogger(config.logLevel);
 const services = createServices(config, logger);
 const seeded = config.seed ? await seedIfEmpty(services) : false;
 provideServices(services);
+// Calls that ended while their entry could not be stored (or just before a stop) get it now.
+await services.calls.recover();
 
 const { handler } = await loadSvelteKit(config);
 const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, handler, config, logger);

@@ -1,6 +1,6 @@
 /**
  * Demo data for an empty database: an admin, a supervisor, agents in two groups, tickets across
- * every channel (server/seed-tickets.ts), the Maggie refund story among them, and macros.
+ * every channel (server/seed-tickets.ts), the Maggie refund story among them, macros and a Talk number.
  */
 import type { MacroInput } from '../src/lib/api/schemas';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +19,9 @@ export const DEMO_USERS = [
 	{ email: 'casey@tandem.local', name: 'Casey Agent', role: 'agent', groups: ['Technical'] },
 	{ email: 'dana@tandem.local', name: 'Dana Agent', role: 'agent', groups: ['Technical', 'Billing'] }
 ] as const;
+
+/** The demo's Talk number: `npm run -s cli -- talk call --from +15550142` makes it ring (Maggie calling). */
+export const DEMO_TALK_NUMBER = { number: '+15550100', label: 'Support line', groupId: null };
 
 export const DEMO_MACROS: MacroInput[] = [
 	{
@@ -62,6 +65,7 @@ export async function seed(services: Services): Promise<void> {
 	const [maggie] = demoTickets({ now, userIds, groupIds, customers }).map((ticket) => tickets.record(ticket, SYSTEM));
 	seedMaggieVisit(services, maggie!, userIds['alex@tandem.local']!);
 	for (const macro of DEMO_MACROS) macros.create(macro, SYSTEM);
+	services.talkNumbers.create(DEMO_TALK_NUMBER);
 	services.logger.info({ users: DEMO_USERS.length }, 'seeded demo data');
 }
 

@@ -1,7 +1,7 @@
 /**
- * Tandem's services for one process: database, accounts, auth, tickets, macros, realtime. The
- * SvelteKit endpoints reach them through `globalThis` (src/lib/server/tandem.ts), the same object
- * in production (server/index.ts) and in `npm run dev` (the Vite plugin).
+ * Tandem's services for one process: database, accounts, auth, tickets, macros, channels, Talk,
+ * realtime. The SvelteKit endpoints reach them through `globalThis` (src/lib/server/tandem.ts), the
+ * same object in production (server/index.ts) and in `npm run dev` (the Vite plugin).
  */
 import { Accounts } from './accounts';
 import { Auth } from './auth';
@@ -18,6 +18,9 @@ import { Events } from './events';
 import type { Logger } from './log';
 import { Macros } from './macros';
 import { openDatabase } from './storage/database';
+import { Calls } from './talk/calls';
+import { TalkNumbers } from './talk/numbers';
+import { SimulatorProvider } from './talk/simulator';
 import { TicketLog } from './storage/ticket-log';
 import { TicketIndex } from './ticket-index';
 import { Tickets } from './tickets';
@@ -47,7 +50,11 @@ export function createServices(config: Config, logger: Logger) {
 	const channels = new Channels(db, customers, tickets, events);
 	const supportAddresses = new SupportAddresses(db, config.smtp.supportAddress, events);
 	const chats = new Chats(db, customers, accounts, tickets, index, collab.documents, events, logger, config.chat);
-	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, supportAddresses };
+	const talkNumbers = new TalkNumbers(db, events);
+	// The built-in simulator is the only telephony provider so far (server/talk/provider.ts).
+	const talkSimulator = new SimulatorProvider();
+	const calls = new Calls({ sqlite: db.$client, tickets, index, customers, accounts, numbers: talkNumbers, provider: talkSimulator, events, logger });
+	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, supportAddresses, talkNumbers, talkSimulator, calls };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,32 +1,38 @@
-/** A Server-Sent Events client for tests: collects every event of a stream until closed. */
+/** A Server-Sent Events client for tests: opens a stream and collects its named events in the background. */
 export interface EventLog {
-	events: { event: string; data: any }[];
 	status: number;
+	/** `event: <name>` messages with their parsed `data`, in order. */
+	events: { name: string; data: any }[];
+	/** Set when the connection broke (e.g. the server was killed), rather than being closed here. */
+	error: Error | null;
 	close(): void;
 }
 
-export async function openEventStream(url: string, headers: Record<string, string> = {}): Promise<EventLog> {
+/** `credentials`: a bearer token, or headers to send (none: the URL carries what it needs). */
+export async function openEvents(url: string, credentials: string | Record<string, string> = {}): Promise<EventLog> {
 	const controller = new AbortController();
-	const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
-	const log: EventLog = { events: [], status: response.status, close: () => controller.abort() };
-	if (!response.ok || !response.body) return log;
+	const headers = typeof credentials === 'string' ? { authorization: `Bearer ${credentials}` } : credentials;
+	const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+	const log: EventLog = { status: res.status, events: [], error: null, close: () => controller.abort() };
+	if (!res.ok || !res.body) return log;
+	const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
 	void (async () => {
-		const decoder = new TextDecoder();
 		let buffer = '';
 		try {
-			for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-				buffer += decoder.decode(chunk, { stream: true });
-				let end: number;
-				while ((end = buffer.indexOf('\n\n')) >= 0) {
-					const block = buffer.slice(0, end);
+			for (;;) {
+				const { done, value } = await reader.read();
+				if (done) return;
+				buffer += value;
+				for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+					const lines = buffer.slice(0, end).split('\n');
 					buffer = buffer.slice(end + 2);
-					const event = /^event: (.*)$/m.exec(block)?.[1];
-					const data = /^data: (.*)$/m.exec(block)?.[1];
-					if (event && data !== undefined) log.events.push({ event, data: JSON.parse(data) });
+					const name = lines.find((l) => l.startsWith('event: '))?.slice(7);
+					const data = lines.find((l) => l.startsWith('data: '))?.slice(6);
+					if (name && data !== undefined) log.events.push({ name, data: JSON.parse(data) });
 				}
 			}
-		} catch {
-			/* aborted */
+		} catch (error) {
+			if (!controller.signal.aborted) log.error = error as Error;
 		}
 	})();
 	return log;

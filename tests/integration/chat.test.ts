@@ -8,7 +8,7 @@ import { appendEntry, newId, readEntries } from '../../src/lib/ticket';
 import { countRows } from '../helpers/db';
 import { noteBy, replyBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { openEventStream, type EventLog } from '../helpers/sse';
+import { openEvents, type EventLog } from '../helpers/sse';
 import { api, servers, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 
 const LEFT_AFTER_MS = 300;
@@ -23,7 +23,7 @@ describe('live chat', () => {
 	const visitor = (token?: string) => ({
 		request: (method: string, route: string, body?: unknown, raw?: string) =>
 			api(server).request(method, `/api/v1/visitor${route}`, body, { raw, headers: token ? { 'x-visitor-token': token } : {} }),
-		stream: () => openEventStream(`${server.url}/api/v1/visitor/chat/stream?token=${encodeURIComponent(token ?? '')}`)
+		stream: () => openEvents(`${server.url}/api/v1/visitor/chat/stream?token=${encodeURIComponent(token ?? '')}`)
 	});
 
 	const newVisitor = async () => {
@@ -37,7 +37,7 @@ describe('live chat', () => {
 			| { name: string; presence: string; typing: boolean; status: string; page: { url: string } | null }
 			| undefined;
 
-	const messages = (log: EventLog) => log.events.filter((e) => e.event === 'message').map((e) => e.data.message);
+	const messages = (log: EventLog) => log.events.filter((e) => e.name === 'message').map((e) => e.data.message);
 
 	beforeAll(async () => {
 		dataDir = tempDataDir();
@@ -106,7 +106,7 @@ describe('live chat', () => {
 		expect(stream.status).toBe(200);
 		await waitFor(() => messages(stream).length === 1, 'the first message on the stream');
 		expect(messages(stream)[0]).toMatchObject({ from: 'visitor', body: 'Hello, my order has not arrived' });
-		expect(stream.events.find((e) => e.event === 'chat')?.data).toMatchObject({ status: 'waiting' });
+		expect(stream.events.find((e) => e.name === 'chat')?.data).toMatchObject({ status: 'waiting' });
 
 		const agent = await pool.connect(server, ticketId, fx.users.alex.token);
 		await waitFor(() => visitorState(agent)?.presence === 'online', 'the visitor in awareness');
@@ -117,7 +117,7 @@ describe('live chat', () => {
 		await waitFor(() => visitorState(agent)?.typing === true, 'visitor typing at the agent');
 		agent.provider.awareness!.setLocalStateField('typing', 'draft-1');
 		agent.provider.awareness!.setLocalStateField('typingVisibility', 'public');
-		await waitFor(() => stream.events.some((e) => e.event === 'typing' && e.data.typing && e.data.name === 'alex'), 'agent typing at the visitor');
+		await waitFor(() => stream.events.some((e) => e.name === 'typing' && e.data.typing && e.data.name === 'alex'), 'agent typing at the visitor');
 
 		// Visitor → agent, exactly once per id.
 		const said = await v.request('POST', '/chat/messages', { id: 'm-1', body: 'It was order 1042' });
@@ -166,13 +166,13 @@ describe('live chat', () => {
 		const winner = a.status === 200 ? a : b;
 		expect(winner.body).toMatchObject({ status: 'active' });
 		expect((a.status === 409 ? a : b).body.error.code).toBe('chat_taken');
-		await waitFor(() => stream.events.some((e) => e.event === 'chat' && e.data.status === 'active' && e.data.agentName), 'served at the visitor');
+		await waitFor(() => stream.events.some((e) => e.name === 'chat' && e.data.status === 'active' && e.data.agentName), 'served at the visitor');
 
 		expect((await sam.request('POST', `/api/v1/tickets/${ticketId}/chat/end`)).status).toBe(403);
 		const ended = await api(server, fx.users.alex.token).request('POST', `/api/v1/tickets/${ticketId}/chat/end`);
 		expect(ended).toMatchObject({ status: 200, body: { status: 'ended' } });
 		expect((await api(server, fx.users.alex.token).request('POST', `/api/v1/tickets/${ticketId}/chat/end`)).status).toBe(200);
-		await waitFor(() => stream.events.some((e) => e.event === 'chat' && e.data.status === 'ended'), 'ended at the visitor');
+		await waitFor(() => stream.events.some((e) => e.name === 'chat' && e.data.status === 'ended'), 'ended at the visitor');
 		const late = await v.request('POST', '/chat/messages', { id: 'late', body: 'one more thing' });
 		expect(late).toMatchObject({ status: 409, body: { error: { code: 'chat_ended' } } });
 

@@ -33,7 +33,13 @@ const PATHS = [
 	'/visitor/chat/messages',
 	'/visitor/chat/typing',
 	'/visitor/chat/presence',
-	'/visitor/chat/stream'
+	'/visitor/chat/stream',
+	'/talk/calls',
+	'/talk/calls/{id}',
+	...['accept', 'decline', 'hold', 'resume', 'transfer', 'end'].map((action) => `/talk/calls/{id}/${action}`),
+	'/talk/stream',
+	'/talk/simulator/calls',
+	'/talk/simulator/calls/{id}/hangup'
 ];
 
 describe('GET /api/v1/openapi.json', () => {

@@ -7,7 +7,25 @@ import { z } from 'zod';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { CHANNELS, entrySchema, idSchema, tagSchema, ticketFieldSchemas } from '../ticket/schema';
 import { chatInfoSchema, pageViewSchema, visitorMessageSchema } from './chat';
-import { chatMessageSchema, chatPageSchema, chatPresenceSchema, chatTypingSchema, startChatSchema, createTicketSchema, entryInputSchema, listTicketsQuery, macroActionsSchema, macroInputSchema, ticketEventsQuery, webhookEventSchema } from './schemas';
+import {
+	CALL_ACTIONS,
+	chatMessageSchema,
+	chatPageSchema,
+	chatPresenceSchema,
+	chatTypingSchema,
+	createTicketSchema,
+	entryInputSchema,
+	listTicketsQuery,
+	macroActionsSchema,
+	macroInputSchema,
+	placeCallSchema,
+	simulatedCallSchema,
+	startChatSchema,
+	ticketEventsQuery,
+	transferCallSchema,
+	webhookEventSchema,
+	type CallAction
+} from './schemas';
 import { VIEW_IDS } from './views';
 
 // Request schemas: the validating schemas themselves, with ids so they appear once under components.
@@ -114,13 +132,73 @@ const Macro = z
 	})
 	.meta({ id: 'Macro' });
 
+const Call = z
+	.object({
+		id: idSchema,
+		ticketId: idSchema,
+		direction: z.enum(['in', 'out']),
+		from: z.string(),
+		to: z.string(),
+		state: z.enum(['dialing', 'ringing', 'active', 'held', 'ended']),
+		agentId: idSchema.nullable().meta({ description: 'The agent on the call (or who placed it); null while it rings.' }),
+		customer: z.object({ id: idSchema, name: z.string() }),
+		number: z.object({ number: z.string(), label: z.string() }).nullable().meta({ description: 'The Talk number called (in) or called from (out).' }),
+		ringsMe: z.boolean().meta({ description: 'Whether it rings for the caller of the API: they may accept it now.' }),
+		ringTo: z.array(idSchema).nullable().meta({ description: 'Who it rings; null: everyone who may answer it.' }),
+		transfers: z.array(z.object({ from: idSchema.nullable(), to: idSchema, toType: z.enum(['agent', 'group']), at: z.number().int() })),
+		holdSeconds: z.number().int(),
+		heldSince: z.number().int().nullable(),
+		createdAt: z.number().int(),
+		answeredAt: z.number().int().nullable(),
+		endedAt: z.number().int().nullable(),
+		outcome: z.enum(['answered', 'missed', 'no-answer']).nullable(),
+		endReason: z.string().nullable().meta({ description: 'completed, declined, abandoned, cancelled.' }),
+		version: z.number().int().meta({ description: 'Goes up with every change: of two views of a call, the higher is the newer.' })
+	})
+	.meta({ id: 'Call', description: 'A phone call and its state.' });
+
+const StoredCall = z.object({ id: idSchema, ticketId: idSchema, state: z.string() }).meta({ id: 'StoredCall' });
+
+const CALL_ACTION_TEXT: Record<CallAction, string> = {
+	accept: 'Accept a call ringing for you: of several agents accepting at once, one wins and the others get 409.',
+	decline: 'Refuse a call ringing for you: an unanswered call ends as missed; a transferred call rings everyone who may answer it again.',
+	hold: 'Put your active call on hold.',
+	resume: 'Take your held call off hold.',
+	transfer: 'Transfer your call to one agent or to a group: only they ring; the customer waits on hold.',
+	end: 'Hang up your call (an outbound call still dialling is cancelled).'
+};
+
+const callPath = { path: z.object({ id: idSchema.meta({ description: 'The call id.' }) }) };
+
+/** One path per call action. */
+function callActionPaths() {
+	return Object.fromEntries(
+		CALL_ACTIONS.map((action) => [
+			`/talk/calls/{id}/${action}`,
+			{
+				post: op({
+					operationId: `${action}Call`,
+					tags: ['Talk'],
+					summary: CALL_ACTION_TEXT[action].split(':')[0].replace(/\.$/, ''),
+					description: `${CALL_ACTION_TEXT[action]} 409 \`invalid_transition\` when the call's state does not allow it.`,
+					requestParams: callPath,
+					...(action === 'transfer' && { requestBody: { required: true, content: jsonContent(transferCallSchema) } }),
+					responses: { 200: ok('The call as it is now.', Call), ...errors(...((action === 'transfer' ? [400, 403, 404, 409, 422] : [403, 404, 409]) as ErrorStatus[])) }
+				})
+			}
+		])
+	);
+}
+
 // Errors.
 const ERROR_TEXT = {
 	400: '`bad_json` or `invalid_field` (naming the field).',
 	401: '`unauthorized`: no valid bearer token or session.',
 	403: '`forbidden`: the caller may not do this (also an API token on an endpoint for users).',
 	404: '`not_found` (also for a ticket the caller may not see).',
+	409: '`invalid_transition` (a call whose state does not allow it) or `conflict`.',
 	413: '`payload_too_large`: a request over 1 MiB, or an entry body over 64 KiB.',
+	422: 'A well-formed request that cannot be carried out: `unknown_number`, `no_phone_number`, `no_talk_number`, `invalid_target`.',
 	503: '`storage_unavailable`: the change could not be stored; nothing was saved.'
 } as const;
 type ErrorStatus = keyof typeof ERROR_TEXT;
@@ -320,7 +398,8 @@ function buildDocument() {
 			{ name: 'Macros', description: 'Canned replies with actions.' },
 			{ name: 'Channels', description: 'Messaging and social channels: signed webhooks.' },
 			{ name: 'Chat', description: "Live chats, agents' side." },
-			{ name: 'Visitor', description: "Live chat, the customer's side (the widget): a visitor token, only the visitor's own chat." }
+			{ name: 'Visitor', description: "Live chat, the customer's side (the widget): a visitor token, only the visitor's own chat." },
+			{ name: 'Talk', description: 'Phone calls: the Talk console, and the built-in simulator that plays the phone network.' }
 		],
 		paths: {
 			...chatPaths(),
@@ -462,6 +541,66 @@ function buildDocument() {
 						413: { description: ERROR_TEXT[413], content: jsonContent(ErrorBody) },
 						503: { description: ERROR_TEXT[503], content: jsonContent(ErrorBody) }
 					}
+				})
+			},
+			'/talk/calls': {
+				get: op({
+					operationId: 'currentCalls',
+					tags: ['Talk'],
+					summary: 'My calls',
+					description: "The caller's live calls and the calls ringing for them; users only.",
+					responses: { 200: ok('Oldest first.', z.object({ calls: z.array(Call) })), ...errors(403) }
+				}),
+				post: op({
+					operationId: 'placeCall',
+					tags: ['Talk'],
+					summary: "Call a ticket's requester",
+					description: "Dials the requester's talk number from the Talk number of the ticket's group (or the first one). 422 `no_phone_number` when the requester has none.",
+					requestBody: { required: true, content: jsonContent(placeCallSchema) },
+					responses: { 201: ok('The call, dialling.', Call), ...errors(400, 403, 404, 409, 422) }
+				})
+			},
+			'/talk/calls/{id}': {
+				get: op({
+					operationId: 'getCall',
+					tags: ['Talk'],
+					summary: 'Get a call',
+					requestParams: callPath,
+					responses: { 200: ok('The call.', Call), ...errors(403, 404) }
+				})
+			},
+			...callActionPaths(),
+			'/talk/stream': {
+				get: op({
+					operationId: 'talkStream',
+					tags: ['Talk'],
+					summary: 'Live calls (Server-Sent Events)',
+					description:
+						'First `event: calls` with `{calls}` (as `GET /talk/calls`), then `event: call` with a `Call` whenever a call on a ticket the caller may see changes; `: keepalive` every 25 s. Users only.',
+					responses: {
+						200: { description: 'An event stream that stays open.', content: { 'text/event-stream': { schema: z.string().meta({ description: 'Server-Sent Events.' }) } } },
+						...errors(403)
+					}
+				})
+			},
+			'/talk/simulator/calls': {
+				post: op({
+					operationId: 'simulateCall',
+					tags: ['Talk'],
+					summary: 'Make the phone ring (simulator)',
+					description: 'A simulated caller `from` dials Talk number `to` (default: the first). Admins, or API tokens scoped to talk. 422 `unknown_number` for a number that is not a Talk number.',
+					requestBody: { required: true, content: jsonContent(simulatedCallSchema) },
+					responses: { 201: ok('The ringing call.', StoredCall), ...errors(400, 403, 422) }
+				})
+			},
+			'/talk/simulator/calls/{id}/hangup': {
+				post: op({
+					operationId: 'simulateHangUp',
+					tags: ['Talk'],
+					summary: 'The simulated customer hangs up',
+					description: 'A ringing call ends as missed (abandoned); a call in progress ends. Admins, or API tokens scoped to talk.',
+					requestParams: callPath,
+					responses: { 200: ok('The ended call.', StoredCall), ...errors(403, 404) }
 				})
 			},
 			'/users': {

@@ -88,3 +88,44 @@ export const chatMessageSchema = z.strictObject({ id: idSchema, body: chatTextSc
 export const chatTypingSchema = z.strictObject({ typing: z.boolean() });
 /** "left" is not said: it is what the server concludes when the visitor's widget is gone. */
 export const chatPresenceSchema = z.strictObject({ presence: z.enum(['online', 'away']) });
+
+/**
+ * A phone number as typed ("+1 (555) 010-0142") reduced to a leading + and digits, the form Talk
+ * numbers and customers' talk addresses are stored and matched in.
+ */
+export const normalisePhoneNumber = (input: string) => input.trim().replace(/[\s().-]/g, '');
+
+export const phoneNumberSchema = z
+	.string()
+	.max(40)
+	.transform(normalisePhoneNumber)
+	.pipe(z.string().regex(/^\+?\d{3,15}$/, 'not a phone number: use digits, optionally with a leading + (spaces, dashes and brackets are ignored)'));
+
+/** The simulator's incoming call: `from` rings `to` (default: the first Talk number). */
+export const simulatedCallSchema = z.strictObject({
+	from: phoneNumberSchema,
+	to: phoneNumberSchema.optional(),
+	name: z.string().trim().min(1).max(200).optional().meta({ description: "The caller's name, for a new customer." })
+});
+
+/** An outbound call from a ticket to its requester's talk number. */
+export const placeCallSchema = z.strictObject({ ticketId: z.string().min(1).max(64) });
+
+/** Where a call is transferred: one agent, or a group (its members' consoles ring). */
+export const transferCallSchema = z.union([
+	z.strictObject({ toUserId: z.string().min(1).max(64) }),
+	z.strictObject({ toGroupId: z.string().min(1).max(64) })
+]);
+export type TransferTarget = z.infer<typeof transferCallSchema>;
+
+/** The commands on one call: `POST /talk/calls/{id}/{action}`. */
+export const CALL_ACTIONS = ['accept', 'decline', 'hold', 'resume', 'transfer', 'end'] as const;
+export type CallAction = (typeof CALL_ACTIONS)[number];
+
+/** A Talk number as an admin writes it. */
+export const talkNumberInputSchema = z.strictObject({
+	number: phoneNumberSchema,
+	label: z.string().trim().min(1).max(120),
+	groupId: z.string().min(1).max(64).nullable()
+});
+export type TalkNumberInput = z.infer<typeof talkNumberInputSchema>;

@@ -4,6 +4,7 @@
  * live through the server's event stream.
  */
 import { CollabConnection } from './connection.svelte';
+import { TalkConsole } from './talk.svelte';
 import { TicketSession, type Me } from './ticket-session.svelte';
 
 export interface ViewSummary {
@@ -51,6 +52,8 @@ const LIST_REFRESH_MS = 250;
 
 export class Workspace {
 	readonly connection: CollabConnection;
+	/** Phone calls; null for supervisors, who take none. */
+	readonly talk: TalkConsole | null;
 	views = $state.raw<ViewSummary[]>([]);
 	view = $state('mine');
 	/** Search words, across all views. */
@@ -77,6 +80,7 @@ export class Workspace {
 
 	constructor(readonly me: Me) {
 		this.connection = CollabConnection.forPage();
+		this.talk = me.role === 'supervisor' ? null : new TalkConsole(me);
 		// Supervisors hold no tickets of their own: they start from everything open.
 		if (me.role === 'supervisor') this.view = 'open';
 		this.tabs = this.restoreTabs();
@@ -87,6 +91,7 @@ export class Workspace {
 		for (const id of this.tabs) this.session(id);
 		void this.refresh();
 		void this.loadPeople();
+		this.talk?.start();
 		this.stream = new EventSource('/api/v1/stream');
 		this.stream.addEventListener('ticket', (event) => {
 			const row = JSON.parse((event as MessageEvent).data) as TicketRow;
@@ -97,6 +102,7 @@ export class Workspace {
 
 	stop() {
 		this.stream?.close();
+		this.talk?.stop();
 		for (const session of this.sessions.values()) session.destroy();
 		this.sessions.clear();
 		this.connection.destroy();

@@ -1,8 +1,12 @@
 /**
- * Server-Sent Events responses: a stream that sends what a subscription produces, keeps idle
- * connections open with comments, and ends (the client reconnects) instead of buffering without
- * limit for a client that is not reading.
+ * Server-Sent Events responses (`/stream`, `/talk/stream`, the chat visitor's stream): one event
+ * per change the subscriber is told of, a keepalive comment, the credential checked again at each
+ * keepalive, and a bound on what may wait for a client that is not reading: past it the stream
+ * ends (the client reconnects) instead of the server buffering without limit.
  */
+import type { RequestEvent } from '@sveltejs/kit';
+import { SESSION_COOKIE } from '../../../server/auth/sessions';
+import { tandem } from './tandem';
 
 /** A comment line this often keeps proxies from closing an idle stream. */
 const KEEPALIVE_MS = 25_000;
@@ -11,7 +15,8 @@ const MAX_QUEUED = 1000;
 
 const encoder = new TextEncoder();
 
-export type Send = (event: string, data: unknown) => void;
+/** Sends `event: <name>` with `data` as JSON. */
+export type SendEvent = (name: string, data: unknown) => void;
 
 export interface StreamOptions {
 	/** Checked at every keepalive: false ends the stream (a revoked credential stops receiving). */
@@ -19,12 +24,13 @@ export interface StreamOptions {
 }
 
 /**
- * `subscribe` starts sending and returns how to stop; it may be async. Its errors before the first
- * byte end the stream.
+ * The response of an event stream. `subscribe` starts sending (it may send at once, e.g. a
+ * snapshot; it may be async) and returns the function that stops it, called when the client goes
+ * away. Its failure ends the stream.
  */
 export function eventStream(
 	signal: AbortSignal,
-	subscribe: (send: Send) => (() => void) | Promise<() => void>,
+	subscribe: (send: SendEvent) => (() => void) | Promise<() => void>,
 	options: StreamOptions = {}
 ): Response {
 	let stop = () => {};
@@ -53,11 +59,12 @@ export function eventStream(
 				signal.addEventListener('abort', end, { once: true });
 				// Sent at once, so the client has the response headers before the first message.
 				write(': connected\n\n');
-				const send: Send = (event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+				const send: SendEvent = (name, data) => write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
 				Promise.resolve()
 					.then(() => subscribe(send))
 					.then(
 						(off) => {
+							// A snapshot too large for the queue may have ended the stream already.
 							if (open) unsubscribe = off;
 							else off();
 						},
@@ -73,4 +80,16 @@ export function eventStream(
 	return new Response(stream, {
 		headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
 	});
+}
+
+/**
+ * An event stream for the caller of the HTTP API: the credential it opened with (bearer token or
+ * session cookie) is checked again at every keepalive, so a revoked token, a signed-out or
+ * disabled user stops receiving within one interval.
+ */
+export function principalEventStream(event: RequestEvent, subscribe: (send: SendEvent) => () => void): Response {
+	const { auth } = tandem();
+	const authorization = event.request.headers.get('authorization');
+	const credential = authorization?.toLowerCase().startsWith('bearer ') ? authorization.slice(7).trim() : (event.cookies.get(SESSION_COOKIE) ?? '');
+	return eventStream(event.request.signal, subscribe, { stillValid: () => auth.fromToken(credential) !== null });
 }

@@ -1,7 +1,7 @@
 import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import { CUSTOMER_CHANNELS, PRIORITIES, STATUSES } from '$lib/ticket/schema';
-import { macroInputSchema } from '$lib/api/schemas';
+import { macroInputSchema, talkNumberInputSchema } from '$lib/api/schemas';
 import { CHANNEL_KINDS } from '../../../server/channels/webhooks';
 import { isApiError } from '../../../server/errors';
 import { tandem } from '$lib/server/tandem';
@@ -45,6 +45,12 @@ const outboundUrl = z
 const channelName = z.string().trim().min(1).max(120);
 const channelId = z.object({ channelId: z.string().min(1) });
 
+/** A Talk number's form: the group select left on "—" means no group (calls ring everyone). */
+const talkNumberForm = z
+	.object({ number: z.string(), label: z.string(), groupId: z.string().default('') })
+	.transform(({ groupId, ...rest }) => ({ ...rest, groupId: groupId || null }))
+	.pipe(talkNumberInputSchema);
+
 const schemas = {
 	createUser: z.object({
 		email: z.email(),
@@ -67,11 +73,13 @@ const schemas = {
 	rotateChannelSecret: channelId,
 	addSupportAddress: z.object({ address: z.email(), name: z.string().trim().min(1).max(120), groupId: choice.optional() }),
 	updateSupportAddress: z.object({ address: z.string().min(1), name: z.string().trim().min(1).max(120), groupId: choice.optional() }),
-	removeSupportAddress: z.object({ address: z.string().min(1) })
+	removeSupportAddress: z.object({ address: z.string().min(1) }),
+	createTalkNumber: talkNumberForm,
+	updateTalkNumber: z.object({ talkNumberId: z.string().min(1) }).and(talkNumberForm)
 };
 
 export const load: PageServerLoad = ({ url }) => {
-	const { accounts, auth, macros, channels, supportAddresses } = tandem();
+	const { accounts, auth, macros, channels, supportAddresses, talkNumbers } = tandem();
 	const groups = accounts.listGroups();
 	return {
 		users: accounts.listUsers(),
@@ -82,6 +90,7 @@ export const load: PageServerLoad = ({ url }) => {
 		statuses: STATUSES,
 		priorities: PRIORITIES,
 		webhookChannels: channels.list(),
+		talkNumbers: talkNumbers.list(),
 		channelKinds: CHANNEL_KINDS,
 		/** Where providers send webhooks: `<origin>/api/v1/channels/<id>/webhook`. */
 		origin: url.origin,
@@ -196,6 +205,23 @@ export const actions: Actions = {
 			return { notice: `Channel “${channel.name}” saved.` };
 		});
 	},
+	createTalkNumber: async ({ request, locals }) => {
+		const input = await read(request, schemas.createTalkNumber, 'createTalkNumber');
+		if (!input.ok) return input.failure;
+		return talkNumberChange('createTalkNumber', () => {
+			const created = tandem().talkNumbers.create(input.value, actor(locals));
+			return { notice: `Talk number ${created.number} (“${created.label}”) added.` };
+		});
+	},
+	updateTalkNumber: async ({ request, locals }) => {
+		const input = await read(request, schemas.updateTalkNumber, 'updateTalkNumber');
+		if (!input.ok) return input.failure;
+		const { talkNumberId, ...change } = input.value;
+		return talkNumberChange('updateTalkNumber', () => {
+			const saved = tandem().talkNumbers.update(talkNumberId, change, actor(locals));
+			return { notice: `Talk number ${saved.number} saved.` };
+		});
+	},
 	rotateChannelSecret: async ({ request, locals }) => {
 		const input = await read(request, schemas.rotateChannelSecret, 'rotateChannelSecret');
 		if (!input.ok) return input.failure;
@@ -241,6 +267,16 @@ function addressChange(action: string, notice: string, groupId: string | undefin
 		return { action, notice };
 	} catch (error) {
 		if (isApiError(error) && error.status < 500) return fail(error.status, { action, message: error.message });
+		throw error;
+	}
+}
+
+/** Runs a change to Talk numbers: a number taken already or unknown is reported, not thrown. */
+function talkNumberChange(action: string, change: () => { notice: string }) {
+	try {
+		return { action, ...change() };
+	} catch (error) {
+		if (isApiError(error) && (error.status === 404 || error.status === 409)) return fail(error.status, { action, message: error.message });
 		throw error;
 	}
 }

@@ -1,7 +1,6 @@
 import { api, requirePrincipal } from '$lib/server/api';
-import { eventStream } from '$lib/server/sse';
+import { principalEventStream } from '$lib/server/sse';
 import { tandem } from '$lib/server/tandem';
-import { SESSION_COOKIE } from '../../../../../server/auth/sessions';
 import type { RequestHandler } from './$types';
 
 /**
@@ -11,12 +10,5 @@ import type { RequestHandler } from './$types';
 export const GET: RequestHandler = (event) =>
 	api(() => {
 		const principal = requirePrincipal(event);
-		const { tickets, auth } = tandem();
-		// The credential the stream opened with is checked again at every keepalive: a revoked
-		// token, a signed-out or disabled user stops receiving within one interval.
-		const authorization = event.request.headers.get('authorization');
-		const credential = authorization?.toLowerCase().startsWith('bearer ') ? authorization.slice(7).trim() : (event.cookies.get(SESSION_COOKIE) ?? '');
-		return eventStream(event.request.signal, (send) => tickets.watch(principal, (row) => send('ticket', row)), {
-			stillValid: () => auth.fromToken(credential) !== null
-		});
+		return principalEventStream(event, (send) => tandem().tickets.watch(principal, (row) => send('ticket', row)));
 	});
