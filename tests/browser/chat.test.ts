@@ -117,4 +117,61 @@ describe('live chat widget', () => {
 		await agent.getByRole('log', { name: 'Conversation' }).getByText('Chat ended by Alex').waitFor();
 		await screenshot(agent, 'chat-ended-agent');
 	});
+
+	it("tells Maggie's story in one ticket: a chat, ended, an email follow-up with a reference number, then a call", async () => {
+		await agent.goto('/');
+		await agent.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: /Unassigned in my groups/ }).click();
+		const maggie = await (await browser.browser.newContext({ viewport: { width: 1100, height: 800 } })).newPage();
+		maggie.setDefaultTimeout(15_000);
+		await maggie.goto(shop.url + '/orders.html');
+		await maggie.getByRole('button', { name: 'Chat with us' }).click();
+		const frame = chatFrame(maggie);
+		// Her email is the seeded Maggie's: the chat joins her customer record (and her phone number).
+		await frame.getByLabel('Your name').fill('Maggie Chen');
+		await frame.getByLabel('Email').fill('maggie.chen@example.com');
+		await frame.getByLabel('How can we help?').fill('My refund for order 48213 still has not arrived');
+		await frame.getByRole('button', { name: 'Start chat' }).click();
+
+		const conversation = agent.getByRole('log', { name: 'Conversation' });
+		await agent.getByRole('row', { name: /My refund for order 48213/ }).click();
+		await conversation.getByText('My refund for order 48213 still has not arrived').waitFor();
+		await chatBar(agent).getByRole('button', { name: 'Serve chat' }).click();
+		await editor(agent).click();
+		await agent.keyboard.type('Sorry Maggie, I will look into it and email you a reference number.');
+		await agent.getByRole('button', { name: 'Send', exact: true }).click();
+		await frame.getByText('I will look into it and email you a reference number.').waitFor();
+		await chatBar(agent).getByRole('button', { name: 'End chat' }).click();
+		await frame.getByText('This chat has ended').first().waitFor();
+
+		// The follow-up goes by email, from the same ticket.
+		await expect(agent.getByLabel('Reply channel').inputValue()).resolves.toBe('email');
+		await editor(agent).click();
+		await agent.keyboard.type('Hello Maggie, your refund reference is RF-5512-0931.');
+		await agent.getByRole('button', { name: 'Send', exact: true }).click();
+		const email = agent.locator('[data-entry-id]', { hasText: 'RF-5512-0931' });
+		await email.locator('.delivery.sent').waitFor();
+
+		// Then a call to her, from the ticket header.
+		await agent.locator('.ticket-header').getByRole('button', { name: 'Call' }).click();
+		const call = agent.getByRole('region', { name: 'Current call' });
+		await call.getByText('Connected').waitFor();
+		await call.getByRole('button', { name: 'End' }).click();
+		const callEntry = agent.locator('[data-entry-id]', { hasText: 'Outbound call, ' }).last();
+		await callEntry.waitFor();
+		await screenshot(agent, 'maggie-story');
+
+		// One ticket holds it all, in order.
+		const ids = await conversation.locator('[data-entry-id]').evaluateAll((nodes) => nodes.map((n) => n.textContent ?? ''));
+		const at = (text: string) => ids.findIndex((t) => t.includes(text));
+		const order = [
+			at('My refund for order 48213 still has not arrived'),
+			at('email you a reference number'),
+			at('Chat ended by Alex'),
+			at('RF-5512-0931'),
+			at('Outbound call, ')
+		];
+		expect(order.every((i) => i >= 0)).toBe(true);
+		expect([...order].sort((a, b) => a - b)).toEqual(order);
+		await maggie.context().close();
+	});
 });
