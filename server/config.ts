@@ -30,6 +30,8 @@ const schema = z.object({
 	MAX_ATTACHMENT_BYTES: z.coerce.number().int().min(0).default(10 * 1024 * 1024),
 	/** Outbound email goes to this relay (e.g. smtp://127.0.0.1:2626); unset: written to DATA_DIR/mail/outbox. */
 	SMTP_RELAY_URL: z.string().regex(/^smtps?:\/\/./, 'an smtp:// or smtps:// URL').optional(),
+	/** The first wait after the free failed sign-ins (3 per account, 10 per address); it doubles with each further failure. */
+	LOGIN_BACKOFF_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
 	/** A chat visitor whose widget has been gone this long shows as "left" to agents. */
 	CHAT_LEFT_AFTER_MS: z.coerce.number().int().min(0).default(20_000)
 });
@@ -46,6 +48,7 @@ export type Config = {
 	sendBufferBytes: number;
 	smtp: { port: number; host: string; supportAddress: string; maxEmailBytes: number; maxAttachmentBytes: number; relayUrl: string | null };
 	chat: { leftAfterMs: number };
+	loginBackoffMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -81,6 +84,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			maxAttachmentBytes: c.MAX_ATTACHMENT_BYTES,
 			relayUrl: c.SMTP_RELAY_URL ?? null
 		},
-		chat: { leftAfterMs: c.CHAT_LEFT_AFTER_MS }
+		chat: { leftAfterMs: c.CHAT_LEFT_AFTER_MS },
+		loginBackoffMs: c.LOGIN_BACKOFF_MS
 	};
 }

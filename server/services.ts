@@ -11,6 +11,7 @@ import { SupportAddresses } from './channels/support-addresses';
 import { Channels } from './channels/webhooks';
 import { ApiTokens } from './auth/api-tokens';
 import { Sessions } from './auth/sessions';
+import { DEFAULT_THROTTLE, LoginThrottle } from './auth/throttle';
 import { createCollab } from './collab';
 import type { Config } from './config';
 import { Customers } from './customers';
@@ -29,7 +30,8 @@ export function createServices(config: Config, logger: Logger) {
 	const db = openDatabase(config.databaseFile);
 	const accounts = new Accounts(db);
 	const events = new Events(db);
-	const auth = new Auth(accounts, new Sessions(db), new ApiTokens(db, events), events);
+	const throttle = { ...DEFAULT_THROTTLE, baseDelayMs: config.loginBackoffMs };
+	const auth = new Auth(accounts, new Sessions(db), new ApiTokens(db, events), events, new LoginThrottle(throttle), new LoginThrottle({ ...throttle, freeFailures: 10 }));
 	const log = new TicketLog(db.$client);
 	const index = new TicketIndex(db, events);
 	const customers = new Customers(db);
