@@ -1,6 +1,7 @@
 /** A Server-Sent Events client for tests: opens a stream and collects its named events in the background. */
 export interface EventLog {
 	status: number;
+	contentType: string | null;
 	/** `event: <name>` messages with their parsed `data`, in order. */
 	events: { name: string; data: any }[];
 	/** Set when the connection broke (e.g. the server was killed), rather than being closed here. */
@@ -13,7 +14,7 @@ export async function openEvents(url: string, credentials: string | Record<strin
 	const controller = new AbortController();
 	const headers = typeof credentials === 'string' ? { authorization: `Bearer ${credentials}` } : credentials;
 	const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
-	const log: EventLog = { status: res.status, events: [], error: null, close: () => controller.abort() };
+	const log: EventLog = { status: res.status, contentType: res.headers.get('content-type'), events: [], error: null, close: () => controller.abort() };
 	if (!res.ok || !res.body) return log;
 	const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
 	void (async () => {

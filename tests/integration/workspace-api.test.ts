@@ -11,6 +11,7 @@ import { createLogger } from '../../server/log';
 import { loadConfig } from '../../server/config';
 import { seed, DEMO_MACROS } from '../../server/seed';
 import { createServices } from '../../server/services';
+import { openEvents } from '../helpers/sse';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { startInProcess } from '../helpers/in-process';
 import { api, connectPeer, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
@@ -83,38 +84,21 @@ interface EventStream {
 	status: number;
 	contentType: string | null;
 	/** The rows of the `event: ticket` messages received so far. */
-	tickets: Row[];
-	comments: string[];
+	readonly tickets: Row[];
 	abort(): void;
 }
 
 /** Opens `GET /api/v1/stream` and collects its messages in the background. */
 async function openStream(server: Server, token: string): Promise<EventStream> {
-	const controller = new AbortController();
-	const res = await fetch(server.url + '/api/v1/stream', { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
-	const stream: EventStream = { status: res.status, contentType: res.headers.get('content-type'), tickets: [], comments: [], abort: () => controller.abort() };
-	if (!res.ok || !res.body) return stream;
-	const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-	void (async () => {
-		let buffer = '';
-		try {
-			for (;;) {
-				const { done, value } = await reader.read();
-				if (done) return;
-				buffer += value;
-				for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-					const message = buffer.slice(0, end).split('\n');
-					buffer = buffer.slice(end + 2);
-					if (message[0].startsWith(':')) stream.comments.push(message[0].slice(1).trim());
-					else if (message[0] === 'event: ticket' && message[1]?.startsWith('data: ')) stream.tickets.push(JSON.parse(message[1].slice(6)));
-					else throw new Error(`unexpected message: ${message.join('\\n')}`);
-				}
-			}
-		} catch (error) {
-			if (!controller.signal.aborted) throw error;
-		}
-	})();
-	return stream;
+	const log = await openEvents(server.url + '/api/v1/stream', token);
+	return {
+		status: log.status,
+		contentType: log.contentType,
+		get tickets() {
+			return log.events.filter((e) => e.name === 'ticket').map((e) => e.data as Row);
+		},
+		abort: log.close
+	};
 }
 
 describe('views', () => {

@@ -495,7 +495,7 @@ function buildDocument() {
 					tags: ['Stream'],
 					summary: 'Live ticket changes (Server-Sent Events)',
 					description:
-						'`event: ticket` with the ticket\'s list row (a `TicketRow` as JSON in `data`) whenever a ticket the caller may see is created or changes, once stored; `: keepalive` every 25 s.',
+						'`event: ticket` with the ticket\'s list row (a `TicketRow` as JSON in `data`) whenever a ticket the caller may see is created or changes, once stored; `: keepalive` every 25 s. For a signed-in user also the workspace\'s call events, as on `/talk/stream` (`calls` first, then `call`).',
 					responses: {
 						200: {
 							description: 'An event stream that stays open.',

@@ -50,7 +50,7 @@ export class TalkConsole {
 
 	/** The newest version seen of each call, also of calls no longer listed (ended or taken by others). */
 	private readonly versions = new Map<string, number>();
-	private stream: EventSource | null = null;
+	private stream: EventSource | null = null; // the workspace's: not closed here
 	private timer: ReturnType<typeof setInterval> | null = null;
 
 	constructor(private readonly me: { id: string }) {}
@@ -65,8 +65,9 @@ export class TalkConsole {
 		return this.calls.find((call) => call.agentId === this.me.id && call.state !== 'ringing' && call.state !== 'ended') ?? null;
 	}
 
-	start() {
-		this.stream = new EventSource('/api/v1/talk/stream');
+	/** Follows the workspace's event stream (`calls` then `call` events; see /api/v1/stream). */
+	start(stream: EventSource) {
+		this.stream = stream;
 		this.stream.addEventListener('open', () => (this.connected = true));
 		this.stream.addEventListener('error', () => (this.connected = false));
 		// Sent first on every (re)connection: what is live for me right now.
@@ -80,7 +81,6 @@ export class TalkConsole {
 	}
 
 	stop() {
-		this.stream?.close();
 		if (this.timer) clearInterval(this.timer);
 	}
 

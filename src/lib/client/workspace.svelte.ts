@@ -91,8 +91,9 @@ export class Workspace {
 		for (const id of this.tabs) this.session(id);
 		void this.refresh();
 		void this.loadPeople();
-		this.talk?.start();
+		// One stream for all of it (ticket rows, calls): a browser allows few connections per server.
 		this.stream = new EventSource('/api/v1/stream');
+		this.talk?.start(this.stream);
 		this.stream.addEventListener('ticket', (event) => {
 			const row = JSON.parse((event as MessageEvent).data) as TicketRow;
 			if (this.tabs.includes(row.id)) this.titles = { ...this.titles, [row.id]: row.subject };

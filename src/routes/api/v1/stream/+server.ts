@@ -5,10 +5,20 @@ import type { RequestHandler } from './$types';
 
 /**
  * Server-Sent Events: `event: ticket` with the ticket's index row whenever a ticket the caller
- * may see is created or changes, once the change is stored.
+ * may see is created or changes, once the change is stored. For a signed-in user it is also the
+ * workspace's one stream (a browser allows few connections per server): `calls` (the live calls,
+ * first on every connection) and `call` changes, as on `/talk/stream`.
  */
 export const GET: RequestHandler = (event) =>
 	api(() => {
 		const principal = requirePrincipal(event);
-		return principalEventStream(event, (send) => tandem().tickets.watch(principal, (row) => send('ticket', row)));
+		const { tickets, calls } = tandem();
+		return principalEventStream(event, (send) => {
+			const stops = [tickets.watch(principal, (row) => send('ticket', row))];
+			if (principal.kind === 'user') {
+				send('calls', { calls: calls.current(principal) });
+				stops.push(calls.watch(principal, (call) => send('call', call)));
+			}
+			return () => stops.forEach((stop) => stop());
+		});
 	});
