@@ -4,6 +4,7 @@
  * in production (server/index.ts) and in `npm run dev` (the Vite plugin).
  */
 import { Accounts } from './accounts';
+import { Apps } from './apps';
 import { Auth } from './auth';
 import { Outbox } from './channels/outbox';
 import { Chats } from './channels/chat';
@@ -14,7 +15,10 @@ import { Sessions } from './auth/sessions';
 import { createCollab } from './collab';
 import type { Config } from './config';
 import { Customers } from './customers';
+import { CustomObjects } from './custom-objects';
 import { Events } from './events';
+import { HelpCentre } from './help-centre';
+import { InteractionHistory } from './interaction-history';
 import type { Logger } from './log';
 import { Macros } from './macros';
 import { openDatabase } from './storage/database';
@@ -29,7 +33,7 @@ export function createServices(config: Config, logger: Logger) {
 	const auth = new Auth(accounts, new Sessions(db), new ApiTokens(db, events), events);
 	const log = new TicketLog(db.$client);
 	const index = new TicketIndex(db, events);
-	const customers = new Customers(db);
+	const customers = new Customers(db, events);
 	const outbox = new Outbox(db.$client);
 	const collab = createCollab({
 		outbox,
@@ -47,7 +51,15 @@ export function createServices(config: Config, logger: Logger) {
 	const channels = new Channels(db, customers, tickets, events);
 	const supportAddresses = new SupportAddresses(db, config.smtp.supportAddress, events);
 	const chats = new Chats(db, customers, accounts, tickets, index, collab.documents, events, logger, config.chat);
-	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, supportAddresses };
+	// The context panel: customer history, help centre, custom objects, apps.
+	const history = new InteractionHistory(customers, index, collab.documents);
+	const help = new HelpCentre(db, events);
+	const objects = new CustomObjects(db, customers, index, events);
+	const apps = new Apps(db, events);
+	return {
+		config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, supportAddresses,
+		history, help, objects, apps
+	};
 }
 
 export type Services = ReturnType<typeof createServices>;
