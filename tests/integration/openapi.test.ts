@@ -33,7 +33,18 @@ const PATHS = [
 	'/visitor/chat/messages',
 	'/visitor/chat/typing',
 	'/visitor/chat/presence',
-	'/visitor/chat/stream'
+	'/visitor/chat/stream',
+	'/customers/{id}/history',
+	'/help/articles',
+	'/help/articles/{id}',
+	'/object-types',
+	'/object-types/{id}',
+	'/objects',
+	'/objects/{id}',
+	'/tickets/{id}/objects',
+	'/tickets/{id}/objects/{recordId}',
+	'/apps',
+	'/apps/{id}'
 ];
 
 describe('GET /api/v1/openapi.json', () => {

@@ -9,6 +9,7 @@ import { CHANNELS, entrySchema, idSchema, tagSchema, ticketFieldSchemas } from '
 import { chatInfoSchema, pageViewSchema, visitorMessageSchema } from './chat';
 import { chatMessageSchema, chatPageSchema, chatPresenceSchema, chatTypingSchema, startChatSchema, createTicketSchema, entryInputSchema, listTicketsQuery, macroActionsSchema, macroInputSchema, ticketEventsQuery, webhookEventSchema } from './schemas';
 import { VIEW_IDS } from './views';
+import { CONTEXT_TAGS, contextPaths, customerProfileFields } from './openapi-context';
 
 // Request schemas: the validating schemas themselves, with ids so they appear once under components.
 const CreateTicket = createTicketSchema.meta({ id: 'CreateTicket', description: 'A new ticket with its first customer message.' });
@@ -84,6 +85,7 @@ const Customer = z
 	.object({
 		id: idSchema,
 		name: z.string(),
+		...customerProfileFields,
 		addresses: z.array(z.object({ channel: z.enum(CHANNELS), address: z.string() })),
 		tickets: z.array(TicketRow).meta({ description: 'The tickets the caller may see, most recently updated first (≤ 50).' })
 	})
@@ -320,7 +322,8 @@ function buildDocument() {
 			{ name: 'Macros', description: 'Canned replies with actions.' },
 			{ name: 'Channels', description: 'Messaging and social channels: signed webhooks.' },
 			{ name: 'Chat', description: "Live chats, agents' side." },
-			{ name: 'Visitor', description: "Live chat, the customer's side (the widget): a visitor token, only the visitor's own chat." }
+			{ name: 'Visitor', description: "Live chat, the customer's side (the widget): a visitor token, only the visitor's own chat." },
+			...CONTEXT_TAGS
 		],
 		paths: {
 			...chatPaths(),
@@ -426,15 +429,6 @@ function buildDocument() {
 					}
 				})
 			},
-			'/customers/{id}': {
-				get: op({
-					operationId: 'getCustomer',
-					tags: ['Customers'],
-					summary: 'Get a customer',
-					requestParams: { path: z.object({ id: idSchema.meta({ description: 'The customer id.' }) }) },
-					responses: { 200: ok('The customer, their addresses and tickets.', Customer), ...errors(404) }
-				})
-			},
 			'/channels/{id}/webhook': {
 				post: op({
 					operationId: 'channelWebhook',
@@ -515,7 +509,8 @@ function buildDocument() {
 					requestParams: macroPath,
 					responses: { 204: { description: 'Deleted.' }, ...errors(403, 404) }
 				})
-			}
+			},
+			...contextPaths({ op, ok, errors, jsonContent, Customer })
 		}
 	});
 }
