@@ -3,7 +3,7 @@
  * objects and apps. Shared by the endpoints, the admin forms and the browser (the app host).
  */
 import { z } from 'zod';
-import { CUSTOMER_CHANNELS, MAX_TAGS, tagSchema } from '../ticket/schema';
+import { CUSTOMER_CHANNELS, MAX_TAGS, PRIORITIES, STATUSES, tagSchema } from '../ticket/schema';
 
 const tagsSchema = z.array(z.string().trim().pipe(tagSchema)).max(MAX_TAGS);
 
@@ -154,13 +154,12 @@ export type AppInput = z.infer<typeof appInputSchema>;
 export const appRequestSchema = z.discriminatedUnion('action', [
 	z.strictObject({ tandem: z.literal(1), id: z.number().int(), action: z.literal('ready') }),
 	z.strictObject({ tandem: z.literal(1), id: z.number().int(), action: z.literal('insertIntoDraft'), text: z.string().min(1).max(10_000) }),
-	z.strictObject({
-		tandem: z.literal(1),
-		id: z.number().int(),
-		action: z.literal('setField'),
-		name: z.enum(['status', 'priority']),
-		value: z.string().max(40)
-	}),
+	z
+		.strictObject({ tandem: z.literal(1), id: z.number().int(), action: z.literal('setField'), name: z.enum(['status', 'priority']), value: z.string() })
+		.refine(({ name, value }) => (name === 'status' ? STATUSES : PRIORITIES).includes(value as never), {
+			message: 'not a value this field takes',
+			path: ['value']
+		}),
 	z.strictObject({ tandem: z.literal(1), id: z.number().int(), action: z.literal('addTag'), tag: z.string().trim().pipe(tagSchema) }),
 	z.strictObject({ tandem: z.literal(1), id: z.number().int(), action: z.literal('addNote'), text: z.string().trim().min(1).max(10_000) })
 ]);

@@ -41,6 +41,9 @@ export interface Person {
 export interface CustomerInfo {
 	id: string;
 	name: string;
+	organisation: string;
+	notes: string;
+	tags: string[];
 	addresses: { channel: string; address: string }[];
 	tickets: { id: string; subject: string; status: string; channel: string; updatedAt: number }[];
 }
@@ -73,6 +76,8 @@ export class Workspace {
 	private readonly sessions = new Map<string, TicketSession>();
 	private readonly customerLoads = new Map<string, Promise<CustomerInfo | null>>();
 	private stream: EventSource | null = null;
+	/** Told of every ticket row the stream brings (the context panel follows its customer's tickets). */
+	private readonly rowListeners = new Set<(row: TicketRow) => void>();
 	private refreshTimer: ReturnType<typeof setTimeout> | null = null;
 
 	constructor(readonly me: Me) {
@@ -92,7 +97,14 @@ export class Workspace {
 			const row = JSON.parse((event as MessageEvent).data) as TicketRow;
 			if (this.tabs.includes(row.id)) this.titles = { ...this.titles, [row.id]: row.subject };
 			this.scheduleRefresh();
+			for (const listener of this.rowListeners) listener(row);
 		});
+	}
+
+	/** Calls `listener` with each changed ticket row from the live stream; returns the unsubscribe. */
+	onTicketRow(listener: (row: TicketRow) => void): () => void {
+		this.rowListeners.add(listener);
+		return () => this.rowListeners.delete(listener);
 	}
 
 	stop() {
