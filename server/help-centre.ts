@@ -178,10 +178,13 @@ export class HelpCentre {
 		return candidate;
 	}
 
-	/** The article's words in the full-text table, replacing what was there (same transaction). */
+	/**
+	 * The article's words in the full-text table, replacing what was there (same transaction). The
+	 * body goes in as plain text, so snippets read as prose and can be quoted as they are.
+	 */
 	private index(article: Article): void {
 		this.ftsDelete.run(article.id);
-		this.ftsInsert.run(article.id, article.title, article.tags.join(' '), article.body);
+		this.ftsInsert.run(article.id, article.title, article.tags.join(' '), plainText(article.body));
 	}
 
 	private record(by: Principal, type: string, article: Article): void {
@@ -191,6 +194,16 @@ export class HelpCentre {
 
 /** Exactly the stored fields of an input. */
 const fieldsOf = ({ title, section, tags, body, status }: ArticleInput) => ({ title, section, tags, body, status });
+
+/** Markdown as the words a reader sees: links keep their text, markup and code fences go. */
+export function plainText(markdown: string): string {
+	return markdown
+		.replace(/^```.*$/gm, '')
+		.replace(/\[([^\]]+)\]\([^)]*\)/g, '$1')
+		.replace(/^\s{0,3}(#{1,6}|>|[-*]|\d+[.)])\s+/gm, '')
+		.replace(/(\*\*|\*|`)(?=\S)([^]*?\S)\1/g, '$2')
+		.replace(/(^|\W)(__|_)(?=\S)([^]*?\S)\2(?!\w)/g, '$1$3');
+}
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);

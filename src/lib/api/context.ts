@@ -144,7 +144,8 @@ export const appInputSchema = z.strictObject({
 		.string()
 		.trim()
 		.max(2000)
-		.refine((url) => /^\/apps\/[a-z0-9][\w./-]*$/.test(url) || /^https:\/\/[^\s]+$/.test(url), 'a path under /apps/ or an https URL'),
+		// http only on this machine (an app under development).
+		.refine((url) => /^\/apps\/[a-z0-9][\w./-]*$/.test(url) || /^(https:\/\/|http:\/\/(localhost|127\.0\.0\.1)(:\d+)?\/)\S*$/.test(url), 'a path under /apps/, or an https URL'),
 	scopes: z.array(z.enum(APP_SCOPES)).max(APP_SCOPES.length).default([]),
 	enabled: z.boolean().default(true)
 });

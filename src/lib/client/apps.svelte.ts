@@ -49,6 +49,7 @@ export class AppHost {
 
 	private readonly frames = new Map<string, HTMLIFrameElement>();
 	private context: AppContext = { ticket: null, customer: null, records: [] };
+	private published = '';
 
 	constructor(private readonly session: TicketSession) {}
 
@@ -80,6 +81,11 @@ export class AppHost {
 
 	/** The context changed (the ticket, the customer, the records): every app hears of it. */
 	publish(context: AppContext) {
+		// The session refreshes its fields on every change to the document (each keystroke in a
+		// draft): apps hear only of real changes.
+		const serialised = JSON.stringify(context);
+		if (serialised === this.published) return;
+		this.published = serialised;
 		this.context = context;
 		for (const [id, iframe] of this.frames) {
 			const app = this.apps.find((a) => a.id === id);

@@ -35,8 +35,6 @@ export class ProfileEditor {
 	readonly channels = CUSTOMER_CHANNELS;
 	private original: CustomerInfo | null = null;
 
-	constructor(private readonly workspace: Workspace) {}
-
 	start(customer: CustomerInfo) {
 		this.original = customer;
 		this.name = customer.name;
@@ -67,7 +65,7 @@ export class ProfileEditor {
 		this.newAddress = '';
 	}
 
-	/** Saves what changed; true when saved (the customer is reloaded everywhere it shows). */
+	/** Saves what changed; true when saved (then reload the customer where it shows). */
 	async save(): Promise<boolean> {
 		const original = this.original;
 		if (!original || this.saving) return false;
@@ -92,7 +90,6 @@ export class ProfileEditor {
 		this.saving = true;
 		try {
 			await sendJson('PATCH', `/api/v1/customers/${encodeURIComponent(original.id)}`, patch);
-			await this.workspace.customer(original.id, true);
 			this.editing = false;
 			this.error = null;
 			return true;
@@ -178,7 +175,8 @@ export function describeInteraction(item: Interaction): string {
 		case 'call':
 			return item.direction === 'out' ? 'Call to the customer' : 'Call from the customer';
 		case 'event':
-			return `${via} event`;
+			// Events say what happened themselves ("Chat ended by Alex", "Outbound call to …").
+			return item.preview || `${via} activity`;
 		default:
 			return item.direction === 'in' ? `${via} from the customer` : `${via} reply`;
 	}
