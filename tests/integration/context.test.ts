@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { api, startServer, tempDataDir, type Api, type RunningServer } from '../helpers/server';
+import { setField } from '../../src/lib/ticket';
+import { api, connectPeer, startServer, tempDataDir, waitFor, type Api, type RunningServer } from '../helpers/server';
 
 let server: RunningServer;
 let fx: Fixture;
@@ -18,6 +19,7 @@ beforeAll(async () => {
 		users: {
 			ada: { role: 'admin', groups: ['Billing'] },
 			alex: { role: 'agent', groups: ['Billing'] },
+			casey: { role: 'agent', groups: ['Technical'] },
 			sam: { role: 'supervisor' }
 		},
 		bots: { shop: ['email', 'chat'] }
@@ -98,8 +100,19 @@ describe('customer profile', () => {
 		expect(items.find((i) => i.preview === 'Also, do you ship to Canada?')).toMatchObject({ direction: 'in', ticketId: second.body.id });
 		const times = items.map((i) => i.createdAt);
 		expect(times).toEqual([...times].sort((a, b) => b - a));
-		expect((await supervisor.request('GET', `/api/v1/customers/${ticket.requesterId}/history`)).body.interactions.length).toBe(items.length);
 		expect((await anonymous.request('GET', `/api/v1/customers/${ticket.requesterId}/history`)).status).toBe(401);
+
+		// The second ticket moves to a group Alex is not in: it leaves his history, not the supervisor's.
+		const peer = await connectPeer(server, second.body.id, fx.users.ada.token);
+		setField(peer.doc, 'groupId', fx.groups.Technical!);
+		await peer.acknowledged();
+		peer.destroy();
+		await waitFor(async () => {
+			const { body } = await agent.request('GET', `/api/v1/customers/${ticket.requesterId}/history`);
+			return !body.interactions.some((i: { ticketId: string }) => i.ticketId === second.body.id);
+		}, 'the hidden ticket to leave the history');
+		const forSupervisor = (await supervisor.request('GET', `/api/v1/customers/${ticket.requesterId}/history`)).body.interactions;
+		expect(forSupervisor.length).toBe(items.length);
 	});
 });
 
