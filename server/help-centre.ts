@@ -200,7 +200,7 @@ export function plainText(markdown: string): string {
 	return markdown
 		.replace(/^```.*$/gm, '')
 		.replace(/\[([^\]]+)\]\([^)]*\)/g, '$1')
-		.replace(/^\s{0,3}(#{1,6}|>|[-*]|\d+[.)])\s+/gm, '')
+		.replace(/^[ \t]{0,3}(#{1,6}|>|[-*]|\d+[.)])[ \t]+/gm, '')
 		.replace(/(\*\*|\*|`)(?=\S)([^]*?\S)\1/g, '$2')
 		.replace(/(^|\W)(__|_)(?=\S)([^]*?\S)\2(?!\w)/g, '$1$3');
 }
