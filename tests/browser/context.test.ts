@@ -206,4 +206,19 @@ describe('context panel', () => {
 		expect(apps.apps.find((a: { name: string }) => a.name === 'order-lookup').scopes).toEqual(['draft.insert', 'ticket.tags']);
 		await screenshot(admin, 'admin-context');
 	});
+
+	it('lets customers browse and search the help centre without signing in', async () => {
+		const customer = await (await browser.browser.newContext({ baseURL: server.url, viewport: { width: 1100, height: 800 } })).newPage();
+		await customer.goto('/help');
+		await customer.getByRole('region', { name: 'Account and security' }).getByRole('link', { name: 'Two-factor authentication' }).waitFor();
+		await expect(customer.getByText('Holiday shipping deadlines').count()).resolves.toBe(0); // a draft
+		await screenshot(customer, 'help-index');
+		await customer.getByLabel('Search the help centre').fill('refund');
+		await customer.getByLabel('Search the help centre').press('Enter');
+		await customer.getByRole('region', { name: 'Search results' }).getByRole('link', { name: 'How refunds work' }).click();
+		await customer.getByRole('heading', { name: 'How refunds work', level: 1 }).waitFor();
+		await customer.getByRole('heading', { name: 'Charged twice?' }).waitFor();
+		await screenshot(customer, 'help-article');
+		await customer.context().close();
+	});
 });
