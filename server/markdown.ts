@@ -70,7 +70,7 @@ function inline(text: string): string {
 	const codes: string[] = [];
 	let html = escapeHtml(text).replace(/`([^`]+)`/g, (_, code: string) => `\u0000${codes.push(code) - 1}\u0000`);
 	html = html
-		.replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (whole, label: string, href: string) => {
+		.replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (_, label: string, href: string) => {
 			const target = href.replaceAll('&amp;', '&');
 			if (!/^(https?:\/\/|mailto:|\/(?!\/))/i.test(target)) return label;
 			return `<a href="${escapeHtml(target)}" rel="noopener">${label}</a>`;
