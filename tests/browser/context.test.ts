@@ -168,6 +168,7 @@ describe('context panel', () => {
 	it('links and unlinks a record to the ticket', async () => {
 		const records = panel(alex).getByRole('region', { name: /^Records/ });
 		await records.getByRole('button', { name: 'Link a record' }).click();
+		await records.getByLabel('Record type').selectOption({ label: 'Order' });
 		await records.getByLabel('Find a record to link').fill('48540');
 		await records.getByRole('button', { name: 'Link Order #48540' }).click();
 		await section(alex, 'Records (3)').getByText('Order #48540').waitFor();

@@ -38,9 +38,9 @@ export class ProfileEditor {
 	start(customer: CustomerInfo) {
 		this.original = customer;
 		this.name = customer.name;
-		this.organisation = customer.organisation ?? '';
-		this.notes = customer.notes ?? '';
-		this.tags = (customer.tags ?? []).join(', ');
+		this.organisation = customer.organisation;
+		this.notes = customer.notes;
+		this.tags = customer.tags.join(', ');
 		this.addresses = customer.addresses.map((a) => ({ ...a }) as Address);
 		this.newAddress = '';
 		this.error = null;
@@ -76,9 +76,9 @@ export class ProfileEditor {
 		const tags = [...new Set(this.tags.split(',').map((t) => t.trim()).filter(Boolean))];
 		const patch: Record<string, unknown> = {};
 		if (this.name.trim() !== original.name) patch.name = this.name;
-		if (this.organisation.trim() !== (original.organisation ?? '')) patch.organisation = this.organisation;
-		if (this.notes !== (original.notes ?? '')) patch.notes = this.notes;
-		if (tags.join(',') !== (original.tags ?? []).join(',')) patch.tags = tags;
+		if (this.organisation.trim() !== original.organisation) patch.organisation = this.organisation;
+		if (this.notes !== original.notes) patch.notes = this.notes;
+		if (tags.join(',') !== original.tags.join(',')) patch.tags = tags;
 		const added = this.addresses.filter((a) => !before.has(key(a)));
 		const removed = original.addresses.filter((a) => !after.has(key(a)));
 		if (added.length) patch.addAddresses = added;

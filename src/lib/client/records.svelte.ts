@@ -32,8 +32,11 @@ export class RecordsState {
 	error = $state<string | null>(null);
 	/** Field definitions by type id, for labels and formatting. */
 	fields = $state.raw<Record<string, ObjectField[]>>({});
+	types = $state.raw<{ id: string; name: string }[]>([]);
 	linking = $state(false);
 	query = $state('');
+	/** Only records of this type id, when chosen. */
+	typeFilter = $state('');
 	found = $state.raw<ObjectRecord[]>([]);
 
 	private timer: ReturnType<typeof setTimeout> | null = null;
@@ -44,10 +47,11 @@ export class RecordsState {
 		try {
 			const [{ records }, { types }] = await Promise.all([
 				getJson<{ records: LinkedRecord[] }>(`/api/v1/tickets/${encodeURIComponent(this.ticketId)}/objects`),
-				getJson<{ types: { id: string; fields: ObjectField[] }[] }>('/api/v1/object-types')
+				getJson<{ types: { id: string; name: string; fields: ObjectField[] }[] }>('/api/v1/object-types')
 			]);
 			this.records = records;
 			this.fields = Object.fromEntries(types.map((t) => [t.id, t.fields]));
+			this.types = types.map(({ id, name }) => ({ id, name }));
 			this.error = null;
 		} catch (error) {
 			this.error = (error as Error).message;
@@ -89,9 +93,12 @@ export class RecordsState {
 
 	private async find() {
 		const q = this.query.trim();
-		if (!q) return void (this.found = []);
+		if (!q && !this.typeFilter) return void (this.found = []);
+		const query = new URLSearchParams({ limit: '8' });
+		if (q) query.set('q', q);
+		if (this.typeFilter) query.set('type', this.typeFilter);
 		try {
-			const { records } = await getJson<{ records: ObjectRecord[] }>(`/api/v1/objects?limit=8&q=${encodeURIComponent(q)}`);
+			const { records } = await getJson<{ records: ObjectRecord[] }>(`/api/v1/objects?${query}`);
 			const linked = new Set(this.records.filter((r) => r.linkedTo.includes('ticket')).map((r) => r.id));
 			this.found = records.filter((r) => !linked.has(r.id));
 		} catch (error) {
