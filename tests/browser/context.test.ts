@@ -79,6 +79,14 @@ describe('context panel', () => {
 		// Her other ticket's messages are there too, with a link to it.
 		await history.getByRole('link', { name: 'Company name and VAT number on invoice #47102' }).first().waitFor();
 		await history.getByText('Call to the customer').waitFor();
+
+		// Live: a message on her other ticket shows up without a reload.
+		const other = (await (await alex.request.get('/api/v1/tickets?q=47102&limit=5')).json()).tickets[0];
+		const posted = await alex.request.post(`/api/v1/tickets/${other.id}/entries`, {
+			data: { kind: 'message', channel: 'email', visibility: 'public', body: 'One more thing about that invoice: it went out today.' }
+		});
+		expect(posted.status()).toBe(201);
+		await history.getByText('One more thing about that invoice: it went out today.').waitFor();
 	});
 
 	it('edits the profile in place from the keyboard', async () => {
@@ -221,5 +229,16 @@ describe('context panel', () => {
 		await customer.getByRole('heading', { name: 'Charged twice?' }).waitFor();
 		await screenshot(customer, 'help-article');
 		await customer.context().close();
+	});
+
+	it('shows a supervisor the context read-only', async () => {
+		const sam = (await browser.person(server.url, 'supervisor@tandem.local', DEMO_PASSWORD)).page;
+		sam.setDefaultTimeout(15_000);
+		await sam.goto(`/tickets/${maggieTicket}`);
+		await section(sam, 'Knowledge').getByText('Suggested for this ticket').waitFor();
+		await panel(sam).getByRole('region', { name: /^Records/ }).getByText('Order #48213').waitFor();
+		await app(sam, 'order-lookup').getByText('#48213').waitFor();
+		await expect(panel(sam).getByRole('button', { name: /Edit customer|Insert link|Quote|Link a record|Unlink/ }).count()).resolves.toBe(0);
+		await sam.context().close();
 	});
 });
