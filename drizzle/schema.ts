@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { MacroActions } from '../src/lib/api/schemas';
+import type { AppScope, ObjectField } from '../src/lib/api/context';
 
 const createdAt = () => integer('created_at').notNull();
 
@@ -61,7 +62,11 @@ export const apiTokens = sqliteTable('api_tokens', {
 export const customers = sqliteTable('customers', {
 	id: text('id').primaryKey(),
 	name: text('name').notNull(),
-	createdAt: createdAt()
+	createdAt: createdAt(),
+	/** The customer's profile, edited by agents in the context panel. */
+	organisation: text('organisation').notNull().default(''),
+	notes: text('notes').notNull().default(''),
+	tags: text('tags', { mode: 'json' }).$type<string[]>().notNull().default(sql`'[]'`)
 });
 
 /** How a customer is reached on each channel (an email address, a chat visitor id, a handle…). */
@@ -358,3 +363,73 @@ export const calls = sqliteTable(
 	},
 	(t) => [index('calls_state').on(t.state), index('calls_agent').on(t.agentId, t.state), index('calls_ticket').on(t.ticketId)]
 );
+
+/**
+ * Help-centre articles in Markdown. Their words are also in the FTS5 table `help_articles_fts`
+ * (written by hand into the migration: drizzle-kit does not know virtual tables), kept in step
+ * in the same transaction as every write here (server/help-centre.ts).
+ */
+export const helpArticles = sqliteTable(
+	'help_articles',
+	{
+		id: text('id').primaryKey(),
+		slug: text('slug').notNull().unique(),
+		title: text('title').notNull(),
+		section: text('section').notNull(),
+		tags: text('tags', { mode: 'json' }).$type<string[]>().notNull(),
+		body: text('body').notNull(),
+		status: text('status', { enum: ['draft', 'published'] }).notNull(),
+		createdAt: createdAt(),
+		updatedAt: integer('updated_at').notNull(),
+		publishedAt: integer('published_at')
+	},
+	(t) => [index('help_articles_section').on(t.status, t.section)]
+);
+
+/** Custom object types an admin defines (Order, Subscription…): the fields their records carry. */
+export const objectTypes = sqliteTable('object_types', {
+	id: text('id').primaryKey(),
+	/** Singular, shown to agents: "Order". */
+	name: text('name').notNull().unique(),
+	/** JSON `[{key, label, type, required, options?}]`, checked by objectFieldsSchema. */
+	fields: text('fields', { mode: 'json' }).$type<ObjectField[]>().notNull(),
+	createdAt: createdAt()
+});
+
+/** Records of a custom object type; `values` were validated against the type's fields when written. */
+export const objectRecords = sqliteTable(
+	'object_records',
+	{
+		id: text('id').primaryKey(),
+		typeId: text('type_id').notNull().references(() => objectTypes.id, { onDelete: 'cascade' }),
+		/** The record's id in the system it comes from (an order number), unique per type. */
+		externalId: text('external_id'),
+		values: text('values', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+		createdAt: createdAt(),
+		updatedAt: integer('updated_at').notNull()
+	},
+	(t) => [uniqueIndex('object_records_type_external').on(t.typeId, t.externalId)]
+);
+
+/** Which records belong to which customers and tickets. */
+export const objectLinks = sqliteTable(
+	'object_links',
+	{
+		recordId: text('record_id').notNull().references(() => objectRecords.id, { onDelete: 'cascade' }),
+		targetKind: text('target_kind', { enum: ['customer', 'ticket'] }).notNull(),
+		targetId: text('target_id').notNull(),
+		createdAt: createdAt()
+	},
+	(t) => [primaryKey({ columns: [t.recordId, t.targetKind, t.targetId] }), index('object_links_target').on(t.targetKind, t.targetId)]
+);
+
+/** Apps in the context panel: sandboxed iframes acting within the scopes an admin granted. */
+export const apps = sqliteTable('apps', {
+	id: text('id').primaryKey(),
+	name: text('name').notNull().unique(),
+	/** `/apps/<name>/…` served by Tandem, or an https URL. */
+	url: text('url').notNull(),
+	scopes: text('scopes', { mode: 'json' }).$type<AppScope[]>().notNull(),
+	enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+	createdAt: createdAt()
+});

@@ -1,18 +1,28 @@
-/** Customers (ticket requesters) and their addresses on each channel. */
+/** Customers (ticket requesters): their profile and their addresses on each channel. */
 import { and, eq } from 'drizzle-orm';
 import { newId } from '../src/lib/ticket';
+import type { CustomerPatch } from '../src/lib/api/context';
 import { customerAddresses, customers } from '../drizzle/schema';
 import { normalisePhoneNumber } from '../src/lib/api/schemas';
+import { actorOf, type Principal } from './auth/principal';
+import { ApiError, notFound } from './errors';
+import type { Events } from './events';
 import type { Db } from './storage/database';
 
 export interface Customer {
 	id: string;
 	name: string;
+	organisation: string;
+	notes: string;
+	tags: string[];
 	addresses: { channel: string; address: string }[];
 }
 
 export class Customers {
-	constructor(private readonly db: Db) {}
+	constructor(
+		private readonly db: Db,
+		private readonly events?: Events
+	) {}
 
 	/** The customer reached at `address` on `channel`, created when new. */
 	findOrCreate(channel: string, address: string, name?: string): Customer {
@@ -43,7 +53,37 @@ export class Customers {
 			.from(customerAddresses)
 			.where(eq(customerAddresses.customerId, id))
 			.all();
-		return { id: row.id, name: row.name, addresses };
+		return { id: row.id, name: row.name, organisation: row.organisation, notes: row.notes, tags: row.tags, addresses };
+	}
+
+	/**
+	 * Changes a customer's profile: what `patch` names, in one transaction (event
+	 * `customer.updated` naming the fields). An address another customer has is a 400.
+	 */
+	update(id: string, patch: CustomerPatch, by: Principal): Customer {
+		const { addAddresses = [], removeAddresses = [], ...profile } = patch;
+		this.db.transaction((tx) => {
+			if (!tx.select({ id: customers.id }).from(customers).where(eq(customers.id, id)).get()) throw notFound('customer');
+			if (Object.keys(profile).length) tx.update(customers).set(profile).where(eq(customers.id, id)).run();
+			for (const { channel, address } of removeAddresses) {
+				tx.delete(customerAddresses)
+					.where(and(eq(customerAddresses.customerId, id), eq(customerAddresses.channel, channel), eq(customerAddresses.address, normaliseAddress(channel, address))))
+					.run();
+			}
+			addAddresses.forEach(({ channel, address }, i) => {
+				const normalised = normaliseAddress(channel, address);
+				const owner = tx
+					.select({ id: customerAddresses.customerId })
+					.from(customerAddresses)
+					.where(and(eq(customerAddresses.channel, channel), eq(customerAddresses.address, normalised)))
+					.get();
+				if (owner && owner.id !== id) throw new ApiError(400, 'invalid_field', `addAddresses.${i}.address: another customer has ${normalised}`, `addAddresses.${i}.address`);
+				if (!owner) tx.insert(customerAddresses).values({ customerId: id, channel, address: normalised }).run();
+			});
+			const fields = [...Object.keys(profile), ...(addAddresses.length || removeAddresses.length ? ['addresses'] : [])];
+			this.events?.record({ actor: actorOf(by), type: 'customer.updated', data: { customerId: id, fields } });
+		});
+		return this.get(id)!;
 	}
 }
 

@@ -6,6 +6,7 @@ import type { MacroInput } from '../src/lib/api/schemas';
 import { randomBytes } from 'node:crypto';
 import { chats, users, visitorPages, visitors } from '../drizzle/schema';
 import { SYSTEM } from './auth/principal';
+import { seedContext } from './seed-context';
 import { demoTickets } from './seed-tickets';
 import type { Services } from './services';
 
@@ -66,6 +67,7 @@ export async function seed(services: Services): Promise<void> {
 	seedMaggieVisit(services, maggie!, userIds['alex@tandem.local']!);
 	for (const macro of DEMO_MACROS) macros.create(macro, SYSTEM);
 	services.talkNumbers.create(DEMO_TALK_NUMBER);
+	seedContext(services);
 	services.logger.info({ users: DEMO_USERS.length }, 'seeded demo data');
 }
 

@@ -4,6 +4,7 @@
  * same object in production (server/index.ts) and in `npm run dev` (the Vite plugin).
  */
 import { Accounts } from './accounts';
+import { Apps } from './apps';
 import { Auth } from './auth';
 import { Outbox } from './channels/outbox';
 import { Chats } from './channels/chat';
@@ -15,7 +16,10 @@ import { DEFAULT_THROTTLE, LoginThrottle } from './auth/throttle';
 import { createCollab } from './collab';
 import type { Config } from './config';
 import { Customers } from './customers';
+import { CustomObjects } from './custom-objects';
 import { Events } from './events';
+import { HelpCentre } from './help-centre';
+import { InteractionHistory } from './interaction-history';
 import type { Logger } from './log';
 import { Macros } from './macros';
 import { openDatabase } from './storage/database';
@@ -34,7 +38,7 @@ export function createServices(config: Config, logger: Logger) {
 	const auth = new Auth(accounts, new Sessions(db), new ApiTokens(db, events), events, new LoginThrottle(throttle), new LoginThrottle({ ...throttle, freeFailures: 10 }));
 	const log = new TicketLog(db.$client);
 	const index = new TicketIndex(db, events);
-	const customers = new Customers(db);
+	const customers = new Customers(db, events);
 	const outbox = new Outbox(db.$client);
 	const collab = createCollab({
 		outbox,
@@ -56,7 +60,15 @@ export function createServices(config: Config, logger: Logger) {
 	// The built-in simulator is the only telephony provider so far (server/talk/provider.ts).
 	const talkSimulator = new SimulatorProvider();
 	const calls = new Calls({ sqlite: db.$client, tickets, index, customers, accounts, numbers: talkNumbers, provider: talkSimulator, events, logger });
-	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, supportAddresses, talkNumbers, talkSimulator, calls };
+	// The context panel: customer history, help centre, custom objects, apps.
+	const history = new InteractionHistory(customers, index, collab.documents);
+	const help = new HelpCentre(db, events);
+	const objects = new CustomObjects(db, customers, index, events);
+	const apps = new Apps(db, events);
+	return {
+		config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, supportAddresses,
+		talkNumbers, talkSimulator, calls, history, help, objects, apps
+	};
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -3,7 +3,7 @@ import { SESSION_COOKIE } from '../server/auth/sessions';
 import { tandem } from '$lib/server/tandem';
 
 /** Pages that need no sign-in. The HTTP API and /healthz answer for themselves. */
-const PUBLIC_PAGES = ['/login', '/logout', '/healthz', '/api', '/chat'];
+const PUBLIC_PAGES = ['/login', '/logout', '/healthz', '/api', '/chat', '/help'];
 
 /** Pages by the roles that may open them (anything else signed-in users may open). */
 const ROLE_PAGES: { prefix: string; roles: string[] }[] = [{ prefix: '/admin', roles: ['admin'] }];

@@ -39,7 +39,18 @@ const PATHS = [
 	...['accept', 'decline', 'hold', 'resume', 'transfer', 'end'].map((action) => `/talk/calls/{id}/${action}`),
 	'/talk/stream',
 	'/talk/simulator/calls',
-	'/talk/simulator/calls/{id}/hangup'
+	'/talk/simulator/calls/{id}/hangup',
+	'/customers/{id}/history',
+	'/help/articles',
+	'/help/articles/{id}',
+	'/object-types',
+	'/object-types/{id}',
+	'/objects',
+	'/objects/{id}',
+	'/tickets/{id}/objects',
+	'/tickets/{id}/objects/{recordId}',
+	'/apps',
+	'/apps/{id}'
 ];
 
 describe('GET /api/v1/openapi.json', () => {

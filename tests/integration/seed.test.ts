@@ -88,4 +88,17 @@ describe('demo seed', () => {
 			}
 		}
 	});
+
+	it("holds the context panel's demo data: help-centre articles, Maggie's orders and profile, the example app", async () => {
+		expect(countRows(server!.dataDir, "SELECT count(*) AS n FROM help_articles WHERE status = 'published'")).toBeGreaterThanOrEqual(5);
+		expect(countRows(server!.dataDir, "SELECT count(*) AS n FROM apps WHERE name = 'order-lookup' AND enabled = 1")).toBe(1);
+		const help = await (await fetch(`${server!.url}/help`)).text();
+		expect(help).toContain('How refunds work');
+		const maggie = tickets.find((t) => t.subject.includes('#48213'))!;
+		const records = await reader.request('GET', `/api/v1/tickets/${maggie.id}/objects`);
+		expect(records.body.records.map((r: { typeName: string; externalId: string }) => `${r.typeName} ${r.externalId}`)).toEqual(expect.arrayContaining(['Order 48213', 'Order 47102']));
+		const detail = await reader.request('GET', `/api/v1/tickets/${maggie.id}`);
+		const customer = await reader.request('GET', `/api/v1/customers/${detail.body.requesterId}`);
+		expect(customer.body).toMatchObject({ organisation: 'Chen Design Studio', tags: ['vip', 'repeat-buyer'] });
+	});
 });

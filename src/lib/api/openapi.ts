@@ -27,6 +27,7 @@ import {
 	type CallAction
 } from './schemas';
 import { VIEW_IDS } from './views';
+import { CONTEXT_TAGS, contextPaths, customerProfileFields } from './openapi-context';
 
 // Request schemas: the validating schemas themselves, with ids so they appear once under components.
 const CreateTicket = createTicketSchema.meta({ id: 'CreateTicket', description: 'A new ticket with its first customer message.' });
@@ -102,6 +103,7 @@ const Customer = z
 	.object({
 		id: idSchema,
 		name: z.string(),
+		...customerProfileFields,
 		addresses: z.array(z.object({ channel: z.enum(CHANNELS), address: z.string() })),
 		tickets: z.array(TicketRow).meta({ description: 'The tickets the caller may see, most recently updated first (≤ 50).' })
 	})
@@ -399,7 +401,8 @@ function buildDocument() {
 			{ name: 'Channels', description: 'Messaging and social channels: signed webhooks.' },
 			{ name: 'Chat', description: "Live chats, agents' side." },
 			{ name: 'Visitor', description: "Live chat, the customer's side (the widget): a visitor token, only the visitor's own chat." },
-			{ name: 'Talk', description: 'Phone calls: the Talk console, and the built-in simulator that plays the phone network.' }
+			{ name: 'Talk', description: 'Phone calls: the Talk console, and the built-in simulator that plays the phone network.' },
+			...CONTEXT_TAGS
 		],
 		paths: {
 			...chatPaths(),
@@ -503,15 +506,6 @@ function buildDocument() {
 						},
 						...errors()
 					}
-				})
-			},
-			'/customers/{id}': {
-				get: op({
-					operationId: 'getCustomer',
-					tags: ['Customers'],
-					summary: 'Get a customer',
-					requestParams: { path: z.object({ id: idSchema.meta({ description: 'The customer id.' }) }) },
-					responses: { 200: ok('The customer, their addresses and tickets.', Customer), ...errors(404) }
 				})
 			},
 			'/channels/{id}/webhook': {
@@ -654,7 +648,8 @@ function buildDocument() {
 					requestParams: macroPath,
 					responses: { 204: { description: 'Deleted.' }, ...errors(403, 404) }
 				})
-			}
+			},
+			...contextPaths({ op, ok, errors, jsonContent, Customer })
 		}
 	});
 }

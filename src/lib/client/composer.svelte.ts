@@ -42,6 +42,13 @@ export interface Macro {
 	actions: { status?: Status; priority?: Priority; addTags?: string[]; visibility?: Visibility };
 }
 
+/** The composer of each open ticket, for what inserts into its draft from outside (the context panel). */
+const composers = new WeakMap<TicketSession, Composer>();
+
+export function composerOf(session: TicketSession): Composer | undefined {
+	return composers.get(session);
+}
+
 export class Composer {
 	/** The mode chosen here; a bound draft's own visibility wins (it is shared). */
 	private modeChoice = $state<Visibility>('public');
@@ -72,7 +79,9 @@ export class Composer {
 	private readonly editable = new Compartment();
 	private readonly labels = new Compartment();
 
-	constructor(readonly session: TicketSession) {}
+	constructor(readonly session: TicketSession) {
+		composers.set(session, this);
+	}
 
 	// --- what the component shows -------------------------------------------------------------
 
@@ -385,43 +394,51 @@ export class Composer {
 		this.focus();
 	}
 
-	// --- macros -------------------------------------------------------------------------------
+	// --- inserting: macros and the context panel ----------------------------------------------
 
 	/** Inserts a macro's body at the cursor (through the editor into the draft) and applies its actions. */
 	applyMacro(macro: Macro) {
 		if (this.readOnly) return;
 		const { actions } = macro;
 		if (actions.visibility) this.setMode(actions.visibility);
-		const body = macro.body;
-		if (body) {
-			if (this.view && this.text && !this.viewQueued) {
-				// At the agent's cursor (the menu took focus from the editor), else at the end.
-				const state = this.view.state;
-				const length = state.doc.length;
-				const from = Math.min(this.lastCaret?.from ?? length, length);
-				const to = Math.min(this.lastCaret?.to ?? length, length);
-				const { insert, caret } = joinAt(state.sliceDoc(Math.max(0, from - 2), from), body, state.sliceDoc(to, to + 2));
-				this.view.dispatch({
-					changes: { from, to, insert },
-					selection: { anchor: from + caret },
-					userEvent: 'input.macro',
-					scrollIntoView: true
-				});
-			} else {
-				const text = this.text ?? this.createDraft('');
-				const current = text.toString();
-				const at = Math.min(this.lastCaret?.from ?? current.length, current.length);
-				const { insert, caret } = joinAt(current.slice(Math.max(0, at - 2), at), body, current.slice(at, at + 2));
-				text.insert(at, insert);
-				this.hasText = !!text.toString().trim();
-				this.queueView(EditorSelection.single(at + caret));
-				this.noteTyping();
-			}
-		}
+		if (macro.body) this.insertText(macro.body, 'input.macro');
 		if (actions.status) this.session.setField('status', actions.status);
 		if (actions.priority) this.session.setField('priority', actions.priority);
 		for (const tag of actions.addTags ?? []) this.session.addTag(tag);
 		queueMicrotask(() => this.focus());
+	}
+
+	/**
+	 * Inserts `body` into the draft at the agent's cursor (where it was when the editor last had
+	 * focus: a menu or the context panel took it since), else at the end, set off as a paragraph.
+	 * Macros, help-centre links and quotes, and apps insert through here.
+	 */
+	insertText(body: string, userEvent = 'input.paste') {
+		if (this.readOnly || !body) return;
+		if (this.view && this.text && !this.viewQueued) {
+			const state = this.view.state;
+			const length = state.doc.length;
+			const from = Math.min(this.lastCaret?.from ?? length, length);
+			const to = Math.min(this.lastCaret?.to ?? length, length);
+			const { insert, caret } = joinAt(state.sliceDoc(Math.max(0, from - 2), from), body, state.sliceDoc(to, to + 2));
+			this.view.dispatch({
+				changes: { from, to, insert },
+				selection: { anchor: from + caret },
+				userEvent,
+				scrollIntoView: true
+			});
+			this.lastCaret = { from: from + caret, to: from + caret };
+		} else {
+			const text = this.text ?? this.createDraft('');
+			const current = text.toString();
+			const at = Math.min(this.lastCaret?.from ?? current.length, current.length);
+			const { insert, caret } = joinAt(current.slice(Math.max(0, at - 2), at), body, current.slice(at, at + 2));
+			text.insert(at, insert);
+			this.hasText = !!text.toString().trim();
+			this.queueView(EditorSelection.single(at + caret));
+			this.lastCaret = { from: at + caret, to: at + caret };
+			this.noteTyping();
+		}
 	}
 
 	destroy() {
@@ -433,6 +450,7 @@ export class Composer {
 		this.undo?.destroy();
 		this.view?.destroy();
 		this.view = null;
+		if (composers.get(this.session) === this) composers.delete(this.session);
 	}
 }
 

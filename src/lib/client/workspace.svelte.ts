@@ -42,6 +42,9 @@ export interface Person {
 export interface CustomerInfo {
 	id: string;
 	name: string;
+	organisation: string;
+	notes: string;
+	tags: string[];
 	addresses: { channel: string; address: string }[];
 	tickets: { id: string; subject: string; status: string; channel: string; updatedAt: number }[];
 }
@@ -76,6 +79,8 @@ export class Workspace {
 	private readonly sessions = new Map<string, TicketSession>();
 	private readonly customerLoads = new Map<string, Promise<CustomerInfo | null>>();
 	private stream: EventSource | null = null;
+	/** Told of every ticket row the stream brings (the context panel follows its customer's tickets). */
+	private readonly rowListeners = new Set<(row: TicketRow) => void>();
 	private refreshTimer: ReturnType<typeof setTimeout> | null = null;
 
 	constructor(readonly me: Me) {
@@ -98,7 +103,14 @@ export class Workspace {
 			const row = JSON.parse((event as MessageEvent).data) as TicketRow;
 			if (this.tabs.includes(row.id)) this.titles = { ...this.titles, [row.id]: row.subject };
 			this.scheduleRefresh();
+			for (const listener of this.rowListeners) listener(row);
 		});
+	}
+
+	/** Calls `listener` with each changed ticket row from the live stream; returns the unsubscribe. */
+	onTicketRow(listener: (row: TicketRow) => void): () => void {
+		this.rowListeners.add(listener);
+		return () => this.rowListeners.delete(listener);
 	}
 
 	stop() {

@@ -1,0 +1,131 @@
+/**
+ * The context panel's Records section: custom object records linked to the ticket or to its
+ * requester, and linking or unlinking others (found by text) to the ticket.
+ */
+import { sendJson } from './customer-context.svelte';
+import { getJson } from './workspace.svelte';
+
+export interface ObjectField {
+	key: string;
+	label: string;
+	type: 'text' | 'number' | 'boolean' | 'date' | 'enum' | 'url';
+}
+
+export interface ObjectRecord {
+	id: string;
+	typeId: string;
+	typeName: string;
+	externalId: string | null;
+	values: Record<string, unknown>;
+	customerIds: string[];
+}
+
+export interface LinkedRecord extends ObjectRecord {
+	linkedTo: ('ticket' | 'customer')[];
+}
+
+const SEARCH_DEBOUNCE_MS = 200;
+
+export class RecordsState {
+	records = $state.raw<LinkedRecord[]>([]);
+	loaded = $state(false);
+	error = $state<string | null>(null);
+	/** Field definitions by type id, for labels and formatting. */
+	fields = $state.raw<Record<string, ObjectField[]>>({});
+	types = $state.raw<{ id: string; name: string }[]>([]);
+	linking = $state(false);
+	query = $state('');
+	/** Only records of this type id, when chosen. */
+	typeFilter = $state('');
+	found = $state.raw<ObjectRecord[]>([]);
+
+	private timer: ReturnType<typeof setTimeout> | null = null;
+
+	constructor(private readonly ticketId: string) {}
+
+	async load() {
+		try {
+			const [{ records }, { types }] = await Promise.all([
+				getJson<{ records: LinkedRecord[] }>(`/api/v1/tickets/${encodeURIComponent(this.ticketId)}/objects`),
+				getJson<{ types: { id: string; name: string; fields: ObjectField[] }[] }>('/api/v1/object-types')
+			]);
+			this.records = records;
+			this.fields = Object.fromEntries(types.map((t) => [t.id, t.fields]));
+			this.types = types.map(({ id, name }) => ({ id, name }));
+			this.error = null;
+		} catch (error) {
+			this.error = (error as Error).message;
+		} finally {
+			this.loaded = true;
+		}
+	}
+
+	/** A record's name: "Order #48213". */
+	title(record: ObjectRecord): string {
+		return `${record.typeName} ${record.externalId ? `#${record.externalId}` : record.id.slice(-6)}`;
+	}
+
+	/** Its filled-in fields as label and text, in the type's order. */
+	details(record: ObjectRecord): { label: string; text: string; url?: string }[] {
+		return (this.fields[record.typeId] ?? [])
+			.filter((f) => record.values[f.key] !== undefined && record.values[f.key] !== '')
+			.map((f) => {
+				const value = record.values[f.key];
+				const text = f.type === 'boolean' ? (value ? 'Yes' : 'No') : String(value);
+				return f.type === 'url' ? { label: f.label, text, url: text } : { label: f.label, text };
+			});
+	}
+
+	openLinking() {
+		this.linking = true;
+		this.query = '';
+		this.found = [];
+	}
+
+	closeLinking() {
+		this.linking = false;
+	}
+
+	typed() {
+		if (this.timer) clearTimeout(this.timer);
+		this.timer = setTimeout(() => void this.find(), SEARCH_DEBOUNCE_MS);
+	}
+
+	private async find() {
+		const q = this.query.trim();
+		if (!q && !this.typeFilter) return void (this.found = []);
+		const query = new URLSearchParams({ limit: '8' });
+		if (q) query.set('q', q);
+		if (this.typeFilter) query.set('type', this.typeFilter);
+		try {
+			const { records } = await getJson<{ records: ObjectRecord[] }>(`/api/v1/objects?${query}`);
+			const linked = new Set(this.records.filter((r) => r.linkedTo.includes('ticket')).map((r) => r.id));
+			this.found = records.filter((r) => !linked.has(r.id));
+		} catch (error) {
+			this.error = (error as Error).message;
+		}
+	}
+
+	link(recordId: string) {
+		return this.change('POST', recordId);
+	}
+
+	unlink(recordId: string) {
+		return this.change('DELETE', recordId);
+	}
+
+	private async change(method: 'POST' | 'DELETE', recordId: string) {
+		try {
+			const { records } = await sendJson<{ records: LinkedRecord[] }>(method, `/api/v1/tickets/${encodeURIComponent(this.ticketId)}/objects/${encodeURIComponent(recordId)}`);
+			this.records = records;
+			this.found = this.found.filter((r) => r.id !== recordId);
+			this.error = null;
+		} catch (error) {
+			this.error = (error as Error).message;
+		}
+	}
+
+	destroy() {
+		if (this.timer) clearTimeout(this.timer);
+	}
+}

@@ -1,0 +1,23 @@
+import { json } from '@sveltejs/kit';
+import { api, parse, parseJson, requireAdmin, requireUser } from '$lib/server/api';
+import { articleInputSchema, articleSearchQuery } from '$lib/api/context';
+import { tandem } from '$lib/server/tandem';
+import type { RequestHandler } from './$types';
+
+/** Search (`q`: ranked, with highlighted snippets) or list the articles; drafts only for admins. */
+export const GET: RequestHandler = (event) =>
+	api(() => {
+		const user = requireUser(event);
+		const { q, limit } = parse(articleSearchQuery, Object.fromEntries(event.url.searchParams));
+		const drafts = user.role === 'admin';
+		const { help } = tandem();
+		if (q) return json({ articles: help.search(q, { drafts, limit }) });
+		return json({ articles: help.list({ drafts }) });
+	});
+
+export const POST: RequestHandler = (event) =>
+	api(async () => {
+		const admin = requireAdmin(event);
+		const input = await parseJson(event.request, articleInputSchema);
+		return json(tandem().help.create(input, admin), { status: 201 });
+	});

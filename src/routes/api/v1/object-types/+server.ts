@@ -1,0 +1,18 @@
+import { json } from '@sveltejs/kit';
+import { api, parseJson, requireAdmin, requirePrincipal } from '$lib/server/api';
+import { objectTypeInputSchema } from '$lib/api/context';
+import { tandem } from '$lib/server/tandem';
+import type { RequestHandler } from './$types';
+
+export const GET: RequestHandler = (event) =>
+	api(() => {
+		requirePrincipal(event);
+		return json({ types: tandem().objects.listTypes() });
+	});
+
+export const POST: RequestHandler = (event) =>
+	api(async () => {
+		const admin = requireAdmin(event);
+		const input = await parseJson(event.request, objectTypeInputSchema);
+		return json(tandem().objects.createType(input, admin), { status: 201 });
+	});
