@@ -45,6 +45,9 @@ async function newTicket(subject: string): Promise<string> {
 async function openTicket(page: Page, id: string) {
 	await page.goto(`/tickets/${id}`);
 	await page.getByRole('log', { name: 'Conversation' }).getByText('Hello, my order has not arrived.').waitFor();
+	// The first HTML shows the conversation already: wait for the live, synced view.
+	await page.getByRole('region', { name: 'Reply composer' }).waitFor();
+	await page.getByText('Loading ticket…').waitFor({ state: 'detached' });
 }
 
 const editor = (page: Page) => page.getByRole('region', { name: 'Reply composer' }).locator('.cm-content');
