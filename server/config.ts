@@ -31,8 +31,12 @@ const schema = z.object({
 	/** Outbound email goes to this relay (e.g. smtp://127.0.0.1:2626); unset: written to DATA_DIR/mail/outbox. */
 	SMTP_RELAY_URL: z.string().regex(/^smtps?:\/\/./, 'an smtp:// or smtps:// URL').optional(),
 	/** A chat visitor whose widget has been gone this long shows as "left" to agents. */
-	CHAT_LEFT_AFTER_MS: z.coerce.number().int().min(0).default(20_000)
-});
+	CHAT_LEFT_AFTER_MS: z.coerce.number().int().min(0).default(20_000),
+	/** An agent whose last workspace connection closed turns away after this long… */
+	AWAY_AFTER_MS: z.coerce.number().int().min(0).default(60_000),
+	/** …and offline after this long (at least AWAY_AFTER_MS). */
+	OFFLINE_AFTER_MS: z.coerce.number().int().min(0).default(10 * 60_000)
+}).refine((c) => c.OFFLINE_AFTER_MS >= c.AWAY_AFTER_MS, { message: 'must be at least AWAY_AFTER_MS', path: ['OFFLINE_AFTER_MS'] });
 
 export type Config = {
 	port: number;
@@ -46,6 +50,7 @@ export type Config = {
 	sendBufferBytes: number;
 	smtp: { port: number; host: string; supportAddress: string; maxEmailBytes: number; maxAttachmentBytes: number; relayUrl: string | null };
 	chat: { leftAfterMs: number };
+	routing: { awayAfterMs: number; offlineAfterMs: number };
 };
 
 export class ConfigError extends Error {}
@@ -81,6 +86,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			maxAttachmentBytes: c.MAX_ATTACHMENT_BYTES,
 			relayUrl: c.SMTP_RELAY_URL ?? null
 		},
-		chat: { leftAfterMs: c.CHAT_LEFT_AFTER_MS }
+		chat: { leftAfterMs: c.CHAT_LEFT_AFTER_MS },
+		routing: { awayAfterMs: c.AWAY_AFTER_MS, offlineAfterMs: c.OFFLINE_AFTER_MS }
 	};
 }

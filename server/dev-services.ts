@@ -14,6 +14,7 @@ export async function ensureDevServices(): Promise<Dev> {
 	const config = loadConfig();
 	const services = createServices(config, createLogger(config.logLevel));
 	if (config.seed) await seedIfEmpty(services);
+	services.routing.start();
 	provideServices(services);
 	const dev = { services: store[SERVICES_KEY] as Services, upgrade: websocketEndpoints(services.collab.hocuspocus, config) };
 	store[DEV_KEY] = dev;

@@ -27,6 +27,7 @@ const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, ha
 const url = await listen(server, config);
 const email = await startEmailInbound({ ...services, config });
 const outbound = startEmailOutbound({ ...services, sqlite: services.db.$client, documents: services.collab.documents, config });
-handleShutdown(server, closeSockets, services, [email, outbound, services.chats]);
+services.routing.start();
+handleShutdown(server, closeSockets, services, [email, outbound, services.chats, services.routing]);
 logger.info({ url, dataDir: config.dataDir, seeded }, 'listening');
 announce(url, services);

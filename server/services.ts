@@ -6,6 +6,7 @@
 import { Accounts } from './accounts';
 import { Auth } from './auth';
 import { Outbox } from './channels/outbox';
+import { createRouting } from './routing';
 import { Chats } from './channels/chat';
 import { Channels } from './channels/webhooks';
 import { ApiTokens } from './auth/api-tokens';
@@ -45,7 +46,8 @@ export function createServices(config: Config, logger: Logger) {
 	const macros = new Macros(db, events);
 	const channels = new Channels(db, customers, tickets, events);
 	const chats = new Chats(db, customers, accounts, tickets, index, collab.documents, events, logger, config.chat);
-	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats };
+	const routing = createRouting({ db, events, index, tickets, accounts, logger, settings: config.routing, openDocuments: () => collab.hocuspocus.documents });
+	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, routing };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,0 +1,86 @@
+/**
+ * Routing for one process: agent status, the router, SLA, admin settings and the supervisor
+ * dashboard, wired together. `start` follows the ticket index and rebuilds from the tables.
+ */
+import { SYSTEM } from '../auth/principal';
+import type { Accounts } from '../accounts';
+import type { Events } from '../events';
+import type { Logger } from '../log';
+import type { Db } from '../storage/database';
+import type { TicketIndex } from '../ticket-index';
+import type { Tickets } from '../tickets';
+import { systemClock, type Clock } from './clock';
+import { Dashboard, type OpenDocuments } from './dashboard';
+import { AgentStatus, type PresenceSettings } from './presence';
+import { Router } from './router';
+import { RoutingSettings } from './settings';
+import { Sla } from './sla';
+
+export interface RoutingDeps {
+	db: Db;
+	events: Events;
+	index: TicketIndex;
+	tickets: Tickets;
+	accounts: Accounts;
+	logger: Logger;
+	openDocuments: OpenDocuments;
+	settings: PresenceSettings;
+	clock?: Clock;
+}
+
+export function createRouting(deps: RoutingDeps) {
+	const clock = deps.clock ?? systemClock;
+	const settings = new RoutingSettings(deps.db);
+	const sla = new Sla(deps.db, deps.events, clock);
+	const presence = new AgentStatus(deps.db, deps.events, clock, deps.settings);
+	const router = new Router({
+		db: deps.db,
+		clock,
+		events: deps.events,
+		presence,
+		settings,
+		sla,
+		logger: deps.logger,
+		assigner: {
+			async assign(ticketId, agentId) {
+				// Accepting opens a new ticket; the server writes as itself.
+				const status = deps.index.get(ticketId)?.status;
+				await deps.tickets.setFields(ticketId, status === 'new' ? { assigneeId: agentId, status: 'open' } : { assigneeId: agentId }, SYSTEM);
+			}
+		}
+	});
+	const dashboard = new Dashboard(deps.accounts, presence, router, clock, deps.openDocuments);
+	const stops: (() => void)[] = [];
+	return {
+		settings,
+		sla,
+		presence,
+		router,
+		dashboard,
+		/** Follows status changes and the ticket index, rebuilds the queues, starts the timers. */
+		start() {
+			stops.push(presence.onChange((p) => router.onPresence(p)));
+			stops.push(
+				deps.index.onChange((row) => {
+					// Caught here: the index drops a listener that throws, and routing must keep following.
+					try {
+						router.observe(row);
+					} catch (error) {
+						deps.logger.error({ err: error, ticketId: row.id }, 'routing a ticket failed');
+					}
+				})
+			);
+			presence.start();
+			router.rebuild();
+			sla.start();
+		},
+		async close() {
+			for (const stop of stops.splice(0)) stop();
+			presence.close();
+			router.close();
+			sla.close();
+		}
+	};
+}
+
+export type Routing = ReturnType<typeof createRouting>;
