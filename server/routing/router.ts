@@ -135,6 +135,12 @@ export class Router {
 	private expiryAt: number | null = null;
 	/** While rebuilding, one routing pass at the end instead of one per ticket. */
 	private holding = false;
+	private closed = false;
+	/**
+	 * The queued items, kept in step with the table by every transition (`track`): a routing pass
+	 * reads its queue from here instead of loading every waiting row again.
+	 */
+	private readonly waiting = new Map<string, WorkItem>();
 
 	constructor(private readonly deps: RouterDeps) {
 		const s = (this.sqlite = deps.db.$client);
@@ -167,10 +173,7 @@ export class Router {
 			nextExpiry: s.prepare(`SELECT min(expires_at) AS at FROM offers WHERE status = 'pending'`),
 			insertOffer: s.prepare(`INSERT INTO offers (id, item_id, agent_id, status, created_at, expires_at) VALUES (?, ?, ?, 'pending', ?, ?)`),
 			resolveOffer: s.prepare(`UPDATE offers SET status = ?, resolved_at = ? WHERE id = ? AND status = 'pending'`),
-			refused: s.prepare(
-				`SELECT o.item_id AS itemId, o.agent_id AS agentId FROM offers o JOIN work_items w ON w.id = o.item_id
-				 WHERE w.status = 'queued' AND o.status IN ('declined', 'expired')`
-			),
+			refused: s.prepare(`SELECT agent_id AS agentId FROM offers WHERE item_id = ? AND status IN ('declined', 'expired')`),
 			agents: s.prepare(
 				`SELECT p.user_id AS id, p.status, p.auto, p.channels, p.last_assigned_at AS lastAssignedAt FROM agent_presence p
 				 JOIN users u ON u.id = p.user_id WHERE u.disabled = 0 AND u.role != 'supervisor'`
@@ -191,6 +194,7 @@ export class Router {
 				 FROM work_items WHERE status IN ('queued', 'offered') GROUP BY group_id`
 			)
 		};
+		for (const item of this.q.queued.all() as WorkItem[]) this.waiting.set(item.id, this.toItem(item)!);
 	}
 
 	/** Calls `listener` with every offer, withdrawn offer and assignment. Returns the unsubscribe function. */
@@ -226,6 +230,7 @@ export class Router {
 		};
 		this.sqlite.transaction(() => {
 			this.q.insertItem.run({ ...item, written: 0 });
+			this.track(item.id);
 			this.record(item, null, 'routing.queued', { channel: item.channel, groupId: item.groupId, priority: item.priority });
 		})();
 		this.dispatch();
@@ -240,6 +245,7 @@ export class Router {
 			const offer = this.q.pendingOfItem.get(item.id) as OfferRow | undefined;
 			if (offer) this.q.resolveOffer.run('withdrawn', this.deps.clock.now(), offer.id);
 			this.q.done.run(this.deps.clock.now(), reason, item.id);
+			this.track(item.id);
 			this.record(item, item.agentId, 'routing.done', { reason });
 			return offer;
 		})();
@@ -288,6 +294,7 @@ export class Router {
 			const offer = this.ownOffer(offerId, agentId);
 			this.q.resolveOffer.run('declined', this.deps.clock.now(), offerId);
 			this.q.setStatus.run('queued', offer.itemId, 'offered');
+			this.track(offer.itemId);
 			const item = this.item(offer.itemId)!;
 			this.record(item, agentId, 'routing.declined', { offerId });
 			return item;
@@ -305,6 +312,7 @@ export class Router {
 				for (const offer of due) {
 					this.q.resolveOffer.run('expired', now, offer.id);
 					this.q.setStatus.run('queued', offer.itemId, 'offered');
+					this.track(offer.itemId);
 					this.record(this.item(offer.itemId)!, offer.agentId, 'routing.expired', { offerId: offer.id });
 				}
 			})();
@@ -331,10 +339,12 @@ export class Router {
 				for (const offer of offers) {
 					this.q.resolveOffer.run('withdrawn', now, offer.id);
 					this.q.setStatus.run('queued', offer.itemId, 'offered');
+					this.track(offer.itemId);
 					this.record(this.item(offer.itemId)!, offer.agentId, 'routing.withdrawn', { offerId: offer.id, status: presence.status });
 				}
 				for (const chat of chats) {
 					this.q.requeue.run(presence.userId, chat.id);
+					this.track(chat.id);
 					this.record(chat, presence.userId, 'routing.returned', { status: presence.status });
 				}
 			})();
@@ -382,6 +392,7 @@ export class Router {
 			if (!active.written) return;
 			if (row.assigneeId === null) {
 				this.q.requeue.run(active.agentId, active.id);
+				this.track(active.id);
 				this.record(active, active.agentId, 'routing.returned', { reason: 'unassigned' });
 			} else if (row.assigneeId !== active.agentId) {
 				this.assignByHand(active, row.assigneeId, true, 'system');
@@ -391,6 +402,7 @@ export class Router {
 		}
 		if (fields.groupId !== active.groupId || fields.skill !== active.skill || fields.priority !== active.priority || fields.slaDueAt !== active.slaDueAt) {
 			this.q.updateFields.run(fields.groupId, fields.skill, fields.priority, fields.slaDueAt, active.id);
+			this.track(active.id);
 		}
 		this.dispatch();
 	}
@@ -416,6 +428,7 @@ export class Router {
 	}
 
 	close(): void {
+		this.closed = true;
 		if (this.expiryTimer !== null) this.deps.clock.clearTimeout(this.expiryTimer);
 		this.expiryTimer = null;
 		this.expiryAt = null;
@@ -428,35 +441,49 @@ export class Router {
 	 * the offers made. An agent may hold several offers, within their spare capacity.
 	 */
 	dispatch(): OfferView[] {
-		if (this.holding) return [];
-		const agents = this.agentStates();
-		const open = new Set(CHANNEL_CLASSES.filter((c) => agents.some((a) => a.channels[c] && hasSpareCapacity(a, c))));
-		const made: { offer: OfferRow; item: WorkItem }[] = [];
-		if (open.size) {
-			const items = (this.q.queued.all() as WorkItem[]).filter((i) => open.has(i.channel)).sort(compareItems);
-			const refused = this.refused();
-			const now = this.deps.clock.now();
-			const expiresAt = now + this.deps.settings.get().offerTimeoutSeconds * 1000;
-			this.sqlite.transaction(() => {
-				for (const item of items) {
-					if (!open.has(item.channel)) continue;
-					const agent = pickAgent(item, agents, refused.get(item.id));
-					if (!agent) continue;
-					const offer: OfferRow = { id: newId(), itemId: item.id, agentId: agent.id, status: 'pending', createdAt: now, expiresAt };
-					this.q.insertOffer.run(offer.id, item.id, agent.id, now, expiresAt);
-					this.q.setStatus.run('offered', item.id, 'queued');
-					this.record(item, agent.id, 'routing.offered', { offerId: offer.id });
-					made.push({ offer, item: { ...item, status: 'offered' } });
-					agent.load[item.channel]++;
-					if (!hasSpareCapacity(agent, item.channel) && !agents.some((a) => a.channels[item.channel] && hasSpareCapacity(a, item.channel))) {
-						open.delete(item.channel);
-						if (!open.size) break;
-					}
-				}
-			})();
+		if (this.holding || !this.waiting.size) return this.scheduled([]);
+		// Per channel, only the agents with room on it: usually a few, whatever the size of the team.
+		const roomy = new Map<ChannelClass, AgentState[]>();
+		for (const agent of this.agentStates()) {
+			for (const c of CHANNEL_CLASSES) if (agent.channels[c] && hasSpareCapacity(agent, c)) roomy.set(c, [...(roomy.get(c) ?? []), agent]);
 		}
+		if (!roomy.size) return this.scheduled([]);
+		const items = [...this.waiting.values()].filter((i) => roomy.has(i.channel)).sort(compareItems);
+		const now = this.deps.clock.now();
+		const expiresAt = now + this.deps.settings.get().offerTimeoutSeconds * 1000;
+		const made: { offer: OfferRow; item: WorkItem }[] = [];
+		this.sqlite.transaction(() => {
+			for (const item of items) {
+				const candidates = roomy.get(item.channel);
+				if (!candidates) continue;
+				// Who refused the item is looked up only when someone could take it.
+				let agent = pickAgent(item, candidates);
+				if (agent) agent = pickAgent(item, candidates, new Set((this.q.refused.all(item.id) as { agentId: string }[]).map((r) => r.agentId)));
+				if (!agent) continue;
+				if (this.q.setStatus.run('offered', item.id, 'queued').changes !== 1) {
+					this.waiting.delete(item.id);
+					continue;
+				}
+				const offer: OfferRow = { id: newId(), itemId: item.id, agentId: agent.id, status: 'pending', createdAt: now, expiresAt };
+				this.q.insertOffer.run(offer.id, item.id, agent.id, now, expiresAt);
+				this.waiting.delete(item.id);
+				this.record(item, agent.id, 'routing.offered', { offerId: offer.id });
+				made.push({ offer, item: { ...item, status: 'offered' } });
+				agent.load[item.channel]++;
+				if (!hasSpareCapacity(agent, item.channel)) {
+					const left = candidates.filter((a) => a !== agent);
+					if (left.length) roomy.set(item.channel, left);
+					else if (roomy.delete(item.channel) && !roomy.size) break;
+				}
+			}
+		})();
 		const views = made.map(({ offer, item }) => this.offerView(offer, item));
 		for (const offer of views) this.emit({ type: 'offer', agentId: offer.agentId, offer });
+		return this.scheduled(views);
+	}
+
+	/** Re-arms the expiry timer after a routing pass, and passes its offers on. */
+	private scheduled(views: OfferView[]): OfferView[] {
 		this.scheduleExpiry();
 		return views;
 	}
@@ -499,6 +526,13 @@ export class Router {
 		return this.toItem(this.q.latest.get(kind, ref));
 	}
 
+	/** Keeps `waiting` in step with the item's row. */
+	private track(itemId: string) {
+		const item = this.item(itemId);
+		if (item?.status === 'queued') this.waiting.set(itemId, item);
+		else this.waiting.delete(itemId);
+	}
+
 	private toItem(row: unknown): WorkItem | null {
 		if (!row) return null;
 		const item = row as WorkItem & { written: number | boolean };
@@ -537,17 +571,6 @@ export class Router {
 				lastAssignedAt: r.lastAssignedAt
 			};
 		});
-	}
-
-	/** Who declined or let expire each queued item. */
-	private refused(): Map<string, Set<string>> {
-		const refused = new Map<string, Set<string>>();
-		for (const r of this.q.refused.all() as { itemId: string; agentId: string }[]) {
-			const set = refused.get(r.itemId);
-			if (set) set.add(r.agentId);
-			else refused.set(r.itemId, new Set([r.agentId]));
-		}
-		return refused;
 	}
 
 	private ownOffer(offerId: string, agentId: string): OfferRow {
@@ -589,6 +612,7 @@ export class Router {
 			const offer = this.q.pendingOfItem.get(item.id) as OfferRow | undefined;
 			if (offer) this.q.resolveOffer.run('withdrawn', now, offer.id);
 			this.q.assign.run(agentId, now, written ? 1 : 0, item.id);
+			this.track(item.id);
 			this.q.touchAgent.run(now, agentId);
 			this.record(item, agentId, 'routing.assigned', { by: actor, from: item.agentId });
 			return offer;
@@ -602,7 +626,8 @@ export class Router {
 		if (!item.ticketId || !item.agentId) return;
 		const { id, ticketId, agentId } = item;
 		this.deps.assigner.assign(ticketId, agentId).then(
-			() => void this.q.written.run(id, agentId),
+			// Closed meanwhile (shutdown): the next start's rebuild writes it again, which changes nothing.
+			() => void (this.closed || this.q.written.run(id, agentId)),
 			(error: unknown) => this.deps.logger.warn({ err: error, ticketId, agentId }, 'writing the assignee failed')
 		);
 	}
