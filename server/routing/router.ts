@@ -360,6 +360,7 @@ export class Router {
 	async reassign(ticketId: string, agentId: string, actor: string): Promise<void> {
 		const item = this.activeItem('ticket', ticketId);
 		if (item) this.assignByHand(item, agentId, false, actor);
+		else this.deps.events.record({ ticketId, userId: agentId, actor, type: 'routing.assigned', data: { by: actor } });
 		await this.deps.assigner.assign(ticketId, agentId);
 		if (item) this.q.written.run(item.id, agentId);
 	}

@@ -3,15 +3,15 @@
  * offered an item, in which order items are served and agents are chosen. The router (router.ts)
  * applies them to the state it loads; the unit tests exercise them alone.
  */
+import { CHANNEL_CLASSES, STATUS_CLASSES } from '../../src/lib/api/routing';
 import { PRIORITIES, type Priority } from '../../src/lib/ticket';
 
-export const CHANNEL_CLASSES = ['messaging', 'chat', 'talk'] as const;
+export { CHANNEL_CLASSES, STATUS_CLASSES };
 /** How work is counted against an agent's capacity: tickets (email, messaging…), chats, calls. */
 export type ChannelClass = (typeof CHANNEL_CLASSES)[number];
 export type PerChannel<T> = Record<ChannelClass, T>;
 
 /** Built-in statuses; custom ones map onto one of these. */
-export const STATUS_CLASSES = ['online', 'away', 'offline'] as const;
 export type StatusClass = (typeof STATUS_CLASSES)[number];
 
 /** A ticket's channel class: chat and talk are their own, every other customer channel is messaging. */

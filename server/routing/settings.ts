@@ -36,7 +36,7 @@ export class RoutingSettings {
 		return this.cached;
 	}
 
-	update(change: Partial<RoutingOptions>): RoutingOptions {
+	update(change: Partial<Omit<RoutingOptions, 'capacities'>> & { capacities?: Partial<PerChannel<number>> }): RoutingOptions {
 		const next = { ...this.get(), ...change, capacities: { ...this.get().capacities, ...change.capacities } };
 		this.sqlite
 			.prepare(

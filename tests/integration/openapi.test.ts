@@ -33,7 +33,20 @@ const PATHS = [
 	'/visitor/chat/messages',
 	'/visitor/chat/typing',
 	'/visitor/chat/presence',
-	'/visitor/chat/stream'
+	'/visitor/chat/stream',
+	'/me/status',
+	'/statuses',
+	'/statuses/{id}',
+	'/offers',
+	'/offers/{id}/accept',
+	'/offers/{id}/decline',
+	'/agent/stream',
+	'/supervisor/dashboard',
+	'/tickets/{id}/reassign',
+	'/tickets/{id}/sla',
+	'/routing/settings',
+	'/users/{id}/routing',
+	'/sla-policies'
 ];
 
 describe('GET /api/v1/openapi.json', () => {

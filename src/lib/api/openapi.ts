@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { CHANNELS, entrySchema, idSchema, tagSchema, ticketFieldSchemas } from '../ticket/schema';
 import { chatInfoSchema, pageViewSchema, visitorMessageSchema } from './chat';
+import { routingPaths } from './openapi-routing';
 import { chatMessageSchema, chatPageSchema, chatPresenceSchema, chatTypingSchema, startChatSchema, createTicketSchema, entryInputSchema, listTicketsQuery, macroActionsSchema, macroInputSchema, ticketEventsQuery, webhookEventSchema } from './schemas';
 import { VIEW_IDS } from './views';
 
@@ -320,10 +321,12 @@ function buildDocument() {
 			{ name: 'Macros', description: 'Canned replies with actions.' },
 			{ name: 'Channels', description: 'Messaging and social channels: signed webhooks.' },
 			{ name: 'Chat', description: "Live chats, agents' side." },
-			{ name: 'Visitor', description: "Live chat, the customer's side (the widget): a visitor token, only the visitor's own chat." }
+			{ name: 'Visitor', description: "Live chat, the customer's side (the widget): a visitor token, only the visitor's own chat." },
+			{ name: 'Routing', description: 'Agent status, offers, the supervisor dashboard, routing and SLA settings.' }
 		],
 		paths: {
 			...chatPaths(),
+			...routingPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			'/tickets': {
 				post: op({
 					operationId: 'createTicket',
