@@ -388,6 +388,8 @@ export class Router {
 			this.enqueue({ kind: 'ticket', ref: row.id, channel: channelClass(row.channel), ...fields, previousAgentId: row.assigneeId });
 			return;
 		}
+		// Most changes (a message, a note) change nothing here: no routing pass for them.
+		let changed = false;
 		if (active.status === 'assigned') {
 			// Until the document says who holds it, the row may still show the assignee before.
 			if (!active.written) return;
@@ -395,17 +397,21 @@ export class Router {
 				this.q.requeue.run(active.agentId, active.id);
 				this.track(active.id);
 				this.record(active, active.agentId, 'routing.returned', { reason: 'unassigned' });
+				changed = true;
 			} else if (row.assigneeId !== active.agentId) {
 				this.assignByHand(active, row.assigneeId, true, 'system');
+				changed = true;
 			}
 		} else if (row.assigneeId && row.assigneeId !== active.previousAgentId) {
 			this.assignByHand(active, row.assigneeId, true, 'system');
+			changed = true;
 		}
 		if (fields.groupId !== active.groupId || fields.skill !== active.skill || fields.priority !== active.priority || fields.slaDueAt !== active.slaDueAt) {
 			this.q.updateFields.run(fields.groupId, fields.skill, fields.priority, fields.slaDueAt, active.id);
 			this.track(active.id);
+			changed = true;
 		}
-		this.dispatch();
+		if (changed) this.dispatch();
 	}
 
 	/**

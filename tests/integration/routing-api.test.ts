@@ -127,6 +127,14 @@ describe('routing over HTTP', () => {
 		await waitFor(() => streams[streams.length - 1].events.some((e) => e.event === 'offer.withdrawn' && e.data.offerId === offered.id && e.data.reason === 'assigned'), "blake's offer withdrawn");
 		const after = await as('sam').request('GET', '/api/v1/supervisor/dashboard');
 		expect(after.body.agents.find((a: { id: string }) => a.id === fx.users.alex.id).load.messaging.assigned).toBe(2);
+
+		// The ticket in front of an agent: the one open in their workspace (its presence).
+		const peer = await pool.connect(server, offered.ticketId, fx.users.alex.token);
+		peer.provider.setAwarenessField('typing', false);
+		await waitFor(async () => {
+			const { body: now } = await as('sam').request('GET', '/api/v1/supervisor/dashboard');
+			return now.agents.find((a: { id: string }) => a.id === fx.users.alex.id).currentTicketId === offered.ticketId;
+		}, "alex's current ticket on the dashboard");
 	});
 
 	it('lets admins set routing, agent capacities and skills, and SLA policies', async () => {
