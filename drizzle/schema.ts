@@ -357,7 +357,8 @@ export const workItems = sqliteTable(
 		doneReason: text('done_reason')
 	},
 	(t) => [
-		index('work_items_status').on(t.status, t.channel),
+		// Covering the routing pass's load counts (per agent and channel).
+		index('work_items_status').on(t.status, t.agentId, t.channel),
 		index('work_items_ref').on(t.kind, t.ref, t.enqueuedAt),
 		index('work_items_agent').on(t.agentId, t.status),
 		uniqueIndex('work_items_active_ref').on(t.kind, t.ref).where(sql`status != 'done'`)
@@ -378,7 +379,7 @@ export const offers = sqliteTable(
 	},
 	(t) => [
 		index('offers_item').on(t.itemId),
-		index('offers_agent').on(t.agentId, t.status),
+		index('offers_agent').on(t.status, t.agentId, t.itemId),
 		index('offers_pending_expiry').on(t.status, t.expiresAt),
 		uniqueIndex('offers_one_pending').on(t.itemId).where(sql`status = 'pending'`)
 	]

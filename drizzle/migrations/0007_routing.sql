@@ -35,7 +35,7 @@ CREATE TABLE `offers` (
 );
 --> statement-breakpoint
 CREATE INDEX `offers_item` ON `offers` (`item_id`);--> statement-breakpoint
-CREATE INDEX `offers_agent` ON `offers` (`agent_id`,`status`);--> statement-breakpoint
+CREATE INDEX `offers_agent` ON `offers` (`status`,`agent_id`,`item_id`);--> statement-breakpoint
 CREATE INDEX `offers_pending_expiry` ON `offers` (`status`,`expires_at`);--> statement-breakpoint
 CREATE UNIQUE INDEX `offers_one_pending` ON `offers` (`item_id`) WHERE status = 'pending';--> statement-breakpoint
 CREATE TABLE `routing_settings` (
@@ -82,7 +82,7 @@ CREATE TABLE `work_items` (
 	`done_reason` text
 );
 --> statement-breakpoint
-CREATE INDEX `work_items_status` ON `work_items` (`status`,`channel`);--> statement-breakpoint
+CREATE INDEX `work_items_status` ON `work_items` (`status`,`agent_id`,`channel`);--> statement-breakpoint
 CREATE INDEX `work_items_ref` ON `work_items` (`kind`,`ref`,`enqueued_at`);--> statement-breakpoint
 CREATE INDEX `work_items_agent` ON `work_items` (`agent_id`,`status`);--> statement-breakpoint
 CREATE UNIQUE INDEX `work_items_active_ref` ON `work_items` (`kind`,`ref`) WHERE status != 'done';--> statement-breakpoint

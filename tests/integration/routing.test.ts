@@ -63,10 +63,13 @@ function agentStates(w: RoutingWorld, all: WorkItem[], offers: ReturnType<typeof
 	}));
 }
 
-/** Who declined or let expire each item. */
+/** Who declined or let expire each queued item. */
 function refusals(w: RoutingWorld): Map<string, Set<string>> {
 	const refused = new Map<string, Set<string>>();
-	for (const r of w.db.$client.prepare("SELECT item_id AS i, agent_id AS a FROM offers WHERE status IN ('declined', 'expired')").all() as { i: string; a: string }[]) {
+	const rows = w.db.$client
+		.prepare("SELECT o.item_id AS i, o.agent_id AS a FROM offers o JOIN work_items w ON w.id = o.item_id WHERE w.status = 'queued' AND o.status IN ('declined', 'expired')")
+		.all() as { i: string; a: string }[];
+	for (const r of rows) {
 		refused.set(r.i, (refused.get(r.i) ?? new Set()).add(r.a));
 	}
 	return refused;
