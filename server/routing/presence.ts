@@ -60,6 +60,10 @@ export class AgentStatus {
 	private readonly connections = new Map<string, number>();
 	private readonly timers = new Map<string, unknown>();
 	private custom: StatusOption[] | null = null;
+	// Read on every routing pass and status change: prepared once.
+	private readonly selectOne;
+	private readonly selectAll;
+	private readonly upsert;
 
 	constructor(
 		db: Db,
@@ -68,6 +72,13 @@ export class AgentStatus {
 		private readonly settings: PresenceSettings
 	) {
 		this.sqlite = db.$client;
+		const columns = 'user_id AS userId, status, channels, auto, changed_at AS changedAt';
+		this.selectOne = this.sqlite.prepare(`SELECT ${columns} FROM agent_presence WHERE user_id = ?`);
+		this.selectAll = this.sqlite.prepare(`SELECT ${columns} FROM agent_presence`);
+		this.upsert = this.sqlite.prepare(
+			`INSERT INTO agent_presence (user_id, status, channels, auto, changed_at) VALUES (?, ?, ?, ?, ?)
+			 ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, channels = excluded.channels, auto = excluded.auto, changed_at = excluded.changed_at`
+		);
 	}
 
 	// --- statuses ------------------------------------------------------------------------------
@@ -109,7 +120,7 @@ export class AgentStatus {
 
 	/** An agent without a stored status is offline, available on every channel. */
 	get(userId: string): AgentPresence {
-		const row = this.sqlite.prepare('SELECT user_id AS userId, status, channels, auto, changed_at AS changedAt FROM agent_presence WHERE user_id = ?').get(userId) as
+		const row = this.selectOne.get(userId) as
 			| Row
 			| undefined;
 		return this.view(row ?? { userId, status: 'offline', channels: JSON.stringify(ALL_CHANNELS), auto: null, changedAt: 0 });
@@ -117,7 +128,7 @@ export class AgentStatus {
 
 	/** Every stored agent status. */
 	all(): AgentPresence[] {
-		const rows = this.sqlite.prepare('SELECT user_id AS userId, status, channels, auto, changed_at AS changedAt FROM agent_presence').all() as Row[];
+		const rows = this.selectAll.all() as Row[];
 		return rows.map((row) => this.view(row));
 	}
 
@@ -227,12 +238,7 @@ export class AgentStatus {
 	}
 
 	private store(userId: string, status: string, channels: PerChannel<boolean>, auto: 'away' | 'offline' | null) {
-		this.sqlite
-			.prepare(
-				`INSERT INTO agent_presence (user_id, status, channels, auto, changed_at) VALUES (?, ?, ?, ?, ?)
-				 ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, channels = excluded.channels, auto = excluded.auto, changed_at = excluded.changed_at`
-			)
-			.run(userId, status, JSON.stringify(channels), auto, this.clock.now());
+		this.upsert.run(userId, status, JSON.stringify(channels), auto, this.clock.now());
 	}
 
 	private view(row: Row): AgentPresence {

@@ -141,6 +141,8 @@ export class Router {
 	 * reads its queue from here instead of loading every waiting row again.
 	 */
 	private readonly waiting = new Map<string, WorkItem>();
+	/** Who declined or let expire each item still in play, read from `offers` once per item, then kept up. */
+	private readonly refusals = new Map<string, Set<string>>();
 
 	constructor(private readonly deps: RouterDeps) {
 		const s = (this.sqlite = deps.db.$client);
@@ -293,6 +295,7 @@ export class Router {
 		const item = this.sqlite.transaction(() => {
 			const offer = this.ownOffer(offerId, agentId);
 			this.q.resolveOffer.run('declined', this.deps.clock.now(), offerId);
+			this.refusals.get(offer.itemId)?.add(agentId);
 			this.q.setStatus.run('queued', offer.itemId, 'offered');
 			this.track(offer.itemId);
 			const item = this.item(offer.itemId)!;
@@ -311,6 +314,7 @@ export class Router {
 			this.sqlite.transaction(() => {
 				for (const offer of due) {
 					this.q.resolveOffer.run('expired', now, offer.id);
+					this.refusals.get(offer.itemId)?.add(offer.agentId);
 					this.q.setStatus.run('queued', offer.itemId, 'offered');
 					this.track(offer.itemId);
 					this.record(this.item(offer.itemId)!, offer.agentId, 'routing.expired', { offerId: offer.id });
@@ -463,9 +467,9 @@ export class Router {
 			for (const item of items) {
 				const candidates = roomy.get(item.channel);
 				if (!candidates) continue;
-				// Who refused the item is looked up only when someone could take it.
+				// Who refused the item matters only when someone could take it.
 				let agent = pickAgent(item, candidates);
-				if (agent) agent = pickAgent(item, candidates, new Set((this.q.refused.all(item.id) as { agentId: string }[]).map((r) => r.agentId)));
+				if (agent) agent = pickAgent(item, candidates, this.refusedOf(item.id));
 				if (!agent) continue;
 				if (this.q.setStatus.run('offered', item.id, 'queued').changes !== 1) {
 					this.waiting.delete(item.id);
@@ -533,11 +537,21 @@ export class Router {
 		return this.toItem(this.q.latest.get(kind, ref));
 	}
 
-	/** Keeps `waiting` in step with the item's row. */
+	/** Keeps `waiting` (and `refusals`) in step with the item's row. */
 	private track(itemId: string) {
 		const item = this.item(itemId);
 		if (item?.status === 'queued') this.waiting.set(itemId, item);
 		else this.waiting.delete(itemId);
+		if (!item || item.status === 'done' || item.status === 'assigned') this.refusals.delete(itemId);
+	}
+
+	private refusedOf(itemId: string): Set<string> {
+		let refused = this.refusals.get(itemId);
+		if (!refused) {
+			refused = new Set((this.q.refused.all(itemId) as { agentId: string }[]).map((r) => r.agentId));
+			this.refusals.set(itemId, refused);
+		}
+		return refused;
 	}
 
 	private toItem(row: unknown): WorkItem | null {

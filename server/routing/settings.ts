@@ -22,9 +22,12 @@ export const DEFAULT_OPTIONS: RoutingOptions = { offerTimeoutSeconds: 30, capaci
 export class RoutingSettings {
 	private readonly sqlite: Database.Database;
 	private cached: RoutingOptions | null = null;
+	// Read on every routing pass: prepared once.
+	private readonly selectAgents;
 
 	constructor(db: Db) {
 		this.sqlite = db.$client;
+		this.selectAgents = this.sqlite.prepare('SELECT user_id AS userId, capacities, skills FROM agent_routing');
 	}
 
 	get(): RoutingOptions {
@@ -55,7 +58,7 @@ export class RoutingSettings {
 
 	/** Every agent's own capacities and skills, for a routing pass. */
 	agents(): Map<string, AgentRouting> {
-		const rows = this.sqlite.prepare('SELECT user_id AS userId, capacities, skills FROM agent_routing').all() as { userId: string; capacities: string; skills: string }[];
+		const rows = this.selectAgents.all() as { userId: string; capacities: string; skills: string }[];
 		return new Map(rows.map((r) => [r.userId, { capacities: JSON.parse(r.capacities), skills: JSON.parse(r.skills) }]));
 	}
 

@@ -5,6 +5,7 @@
  * that an agent with room could take (so an urgent item never waits while a lower one is offered),
  * offers moving on when agents go away, time out or decline, and a restart losing nothing.
  */
+import type { Statement } from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PRIORITIES, type Priority } from '../../src/lib/ticket';
 import { capacitiesOf, CHANNEL_CLASSES, compareItems, pickAgent, type AgentState, type ChannelClass, type RoutableItem } from '../../server/routing/rules';
@@ -24,18 +25,22 @@ afterEach(() => world.close());
 
 // --- an independent reading of the stored state --------------------------------------------------
 
+/** Statements prepared once per database: thousands of checks run. */
+const prepared = new WeakMap<RoutingWorld, Map<string, Statement>>();
+function sql(w: RoutingWorld, text: string): Statement {
+	const statements = prepared.get(w) ?? prepared.set(w, new Map()).get(w)!;
+	return statements.get(text) ?? statements.set(text, w.db.$client.prepare(text)).get(text)!;
+}
+
 function items(w = world, which = ''): WorkItem[] {
-	return w.db.$client
-		.prepare(`SELECT id, kind, ref, channel, group_id AS groupId, skill, priority, sla_due_at AS slaDueAt, enqueued_at AS enqueuedAt, status, agent_id AS agentId FROM work_items ${which}`)
-		.all() as WorkItem[];
+	return sql(w, `SELECT id, kind, ref, channel, group_id AS groupId, skill, priority, sla_due_at AS slaDueAt, enqueued_at AS enqueuedAt, status, agent_id AS agentId FROM work_items ${which}`).all() as WorkItem[];
 }
 
 /** The items still in play. */
 const live = (w = world) => items(w, "WHERE status != 'done'");
 
 function pendingOffers(w = world) {
-	return w.db.$client
-		.prepare("SELECT o.id, o.item_id AS itemId, o.agent_id AS agentId, w.channel FROM offers o JOIN work_items w ON w.id = o.item_id WHERE o.status = 'pending'")
+	return sql(w, "SELECT o.id, o.item_id AS itemId, o.agent_id AS agentId, w.channel FROM offers o JOIN work_items w ON w.id = o.item_id WHERE o.status = 'pending'")
 		.all() as { id: string; itemId: string; agentId: string; channel: ChannelClass }[];
 }
 
@@ -47,7 +52,7 @@ function agentStates(w: RoutingWorld, all: WorkItem[], offers: ReturnType<typeof
 	for (const item of all) if (item.status === 'assigned') loadOf(item.agentId!)[item.channel]++;
 	for (const o of offers) loadOf(o.agentId)[o.channel]++;
 	const groups = new Map<string, string[]>();
-	for (const m of w.db.$client.prepare('SELECT user_id AS u, group_id AS g FROM user_groups').all() as { u: string; g: string }[]) {
+	for (const m of sql(w, 'SELECT user_id AS u, group_id AS g FROM user_groups').all() as { u: string; g: string }[]) {
 		groups.set(m.u, [...(groups.get(m.u) ?? []), m.g]);
 	}
 	const own = w.settings.agents();
@@ -63,16 +68,18 @@ function agentStates(w: RoutingWorld, all: WorkItem[], offers: ReturnType<typeof
 	}));
 }
 
-/** Who declined or let expire each queued item. */
+/**
+ * Who declined or let expire each item, read from `offers`: refusals are never undone, so each
+ * check reads only those resolved since the last one (they pile up with every timeout).
+ */
+const refusalsRead = new WeakMap<RoutingWorld, { since: number; byItem: Map<string, Set<string>> }>();
 function refusals(w: RoutingWorld): Map<string, Set<string>> {
-	const refused = new Map<string, Set<string>>();
-	const rows = w.db.$client
-		.prepare("SELECT o.item_id AS i, o.agent_id AS a FROM offers o JOIN work_items w ON w.id = o.item_id WHERE w.status = 'queued' AND o.status IN ('declined', 'expired')")
-		.all() as { i: string; a: string }[];
-	for (const r of rows) {
-		refused.set(r.i, (refused.get(r.i) ?? new Set()).add(r.a));
-	}
-	return refused;
+	const read = refusalsRead.get(w) ?? { since: 0, byItem: new Map() };
+	refusalsRead.set(w, read);
+	const rows = sql(w, "SELECT item_id AS i, agent_id AS a FROM offers WHERE status IN ('declined', 'expired') AND resolved_at >= ?").all(read.since) as { i: string; a: string }[];
+	for (const r of rows) read.byItem.set(r.i, (read.byItem.get(r.i) ?? new Set()).add(r.a));
+	read.since = w.clock.now();
+	return read.byItem;
 }
 
 /** Fails with `message` unless `ok` (plain checks: thousands run after every step). */
@@ -164,7 +171,7 @@ describe('the router with 100 agents and 1,000 items', () => {
 			}
 		};
 
-		const inPlay = () => (world.db.$client.prepare("SELECT count(*) AS n FROM work_items WHERE status IN ('offered', 'assigned')").get() as { n: number }).n;
+		const inPlay = () => (sql(world, "SELECT count(*) AS n FROM work_items WHERE status IN ('offered', 'assigned')").get() as { n: number }).n;
 		for (;;) {
 			if (enqueued >= ITEMS && inPlay() === 0) {
 				// Everyone back: what still waits then is refused by every agent who could take it.
