@@ -35,8 +35,8 @@ export async function routingLatency(o: { agents: number; items: number }): Prom
 			times.push(performance.now() - t0);
 		};
 		for (const id of agents) timed(() => world.presence.set(id, { status: 'online' }));
-		const pending = () => world.db.$client.prepare("SELECT id, agent_id AS agentId FROM offers WHERE status = 'pending'").all() as { id: string; agentId: string }[];
-		const assigned = () => world.db.$client.prepare("SELECT kind, ref FROM work_items WHERE status = 'assigned'").all() as { kind: 'ticket' | 'call'; ref: string }[];
+		const pending = () => world.db.$client.prepare("SELECT id, agent_id AS agentId FROM offers WHERE status = 'pending' ORDER BY id").all() as { id: string; agentId: string }[];
+		const assigned = () => world.db.$client.prepare("SELECT kind, ref FROM work_items WHERE status = 'assigned' ORDER BY id").all() as { kind: 'ticket' | 'call'; ref: string }[];
 		let enqueued = 0;
 		while (enqueued < o.items || pending().length || assigned().length) {
 			const r = rnd();
