@@ -56,7 +56,9 @@ const TicketRow = z
 	.object({
 		...ticketFields,
 		lastPublicPreview: z.string().nullable(),
-		lastPublicAt: z.number().int().nullable()
+		lastPublicAt: z.number().int().nullable(),
+		firstReplyAt: z.number().int().nullable().meta({ description: 'The first public reply (SLA).' }),
+		awaitingSince: z.number().int().nullable().meta({ description: 'Since when the customer waits for a reply (SLA); null when the last public message is ours.' })
 	})
 	.meta({ id: 'TicketRow', description: "A ticket's list row (the ticket index)." });
 
