@@ -418,6 +418,25 @@ describe('the router with 100 agents and 1,000 items', () => {
 		check();
 	});
 
+	it('computes SLA timers: first reply until answered, next reply while the customer waits, resolution until solved', () => {
+		const t0 = world.clock.now();
+		const min = 60_000;
+		const ticket = { status: 'open', priority: 'normal', channel: 'email', createdAt: t0, firstReplyAt: null, awaitingSince: t0 } as const;
+		// normal/messaging defaults: first reply 4 h, next reply 8 h, resolution 2 days.
+		expect(world.sla.slaFor(ticket)).toEqual({ firstReplyDueAt: t0 + 240 * min, nextReplyDueAt: null, resolutionDueAt: t0 + 2880 * min, dueAt: t0 + 240 * min, breached: [] });
+		const answered = { ...ticket, firstReplyAt: t0 + 10 * min, awaitingSince: null };
+		expect(world.sla.slaFor(answered)).toMatchObject({ firstReplyDueAt: null, nextReplyDueAt: null, dueAt: t0 + 2880 * min });
+		const waiting = { ...answered, awaitingSince: t0 + 60 * min };
+		expect(world.sla.slaFor(waiting)).toMatchObject({ nextReplyDueAt: t0 + 540 * min, dueAt: t0 + 540 * min });
+		expect(world.sla.slaFor(waiting, t0 + 541 * min).breached).toEqual(['nextReply']);
+		expect(world.sla.slaFor({ ...waiting, status: 'pending' })).toMatchObject({ nextReplyDueAt: null, resolutionDueAt: t0 + 2880 * min });
+		expect(world.sla.slaFor({ ...waiting, status: 'solved' })).toMatchObject({ dueAt: null, breached: [] });
+		// Chats answer in minutes; a policy without a target has none.
+		expect(world.sla.slaFor({ ...ticket, channel: 'chat', priority: 'urgent' }).firstReplyDueAt).toBe(t0 + 1 * min);
+		world.sla.setPolicies([{ priority: 'normal', channel: 'messaging', firstReplyMinutes: null, nextReplyMinutes: 60, resolutionMinutes: null }], 'test');
+		expect(world.sla.slaFor(ticket)).toMatchObject({ firstReplyDueAt: null, resolutionDueAt: null, dueAt: null });
+	});
+
 	it('records each SLA breach once', () => {
 		const created = world.clock.now();
 		world.db.$client
