@@ -4,6 +4,7 @@
  * as an `sla.breached` event; the router orders its queues by the earliest target.
  */
 import type Database from 'better-sqlite3';
+import { SLA_METRICS } from '../../src/lib/api/routing';
 import { PRIORITIES, type Priority } from '../../src/lib/ticket';
 import type { Events } from '../events';
 import type { Db } from '../storage/database';
@@ -11,7 +12,6 @@ import type { TicketRow } from '../ticket-index';
 import type { Clock } from './clock';
 import { CHANNEL_CLASSES, channelClass, type ChannelClass } from './rules';
 
-export const SLA_METRICS = ['firstReply', 'nextReply', 'resolution'] as const;
 export type SlaMetric = (typeof SLA_METRICS)[number];
 
 export interface SlaPolicy {

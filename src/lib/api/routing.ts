@@ -4,6 +4,7 @@ import { idSchema, PRIORITIES } from '../ticket/schema';
 
 export const CHANNEL_CLASSES = ['messaging', 'chat', 'talk'] as const;
 export const STATUS_CLASSES = ['online', 'away', 'offline'] as const;
+export const SLA_METRICS = ['firstReply', 'nextReply', 'resolution'] as const;
 
 const perChannel = <T extends z.ZodType>(value: T) => z.strictObject({ messaging: value, chat: value, talk: value });
 const capacity = z.number().int().min(0).max(1000);
@@ -96,7 +97,7 @@ export const slaStateSchema = z
 		nextReplyDueAt: z.number().int().nullable(),
 		resolutionDueAt: z.number().int().nullable(),
 		dueAt: z.number().int().nullable(),
-		breached: z.array(z.enum(['firstReply', 'nextReply', 'resolution']))
+		breached: z.array(z.enum(SLA_METRICS))
 	})
 	.meta({ id: 'SlaState' });
 
