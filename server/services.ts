@@ -46,7 +46,7 @@ export function createServices(config: Config, logger: Logger) {
 	const macros = new Macros(db, events);
 	const channels = new Channels(db, customers, tickets, events);
 	const chats = new Chats(db, customers, accounts, tickets, index, collab.documents, events, logger, config.chat);
-	const routing = createRouting({ db, events, index, tickets, accounts, logger, settings: config.routing, openDocuments: () => collab.hocuspocus.documents });
+	const routing = createRouting({ db, events, index, tickets, accounts, chats, logger, settings: config.routing, openDocuments: () => collab.hocuspocus.documents });
 	return { config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, routing };
 }
 

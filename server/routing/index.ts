@@ -4,6 +4,7 @@
  */
 import { SYSTEM } from '../auth/principal';
 import type { Accounts } from '../accounts';
+import type { Chats } from '../channels/chat';
 import type { Events } from '../events';
 import type { Logger } from '../log';
 import type { Db } from '../storage/database';
@@ -22,6 +23,7 @@ export interface RoutingDeps {
 	index: TicketIndex;
 	tickets: Tickets;
 	accounts: Accounts;
+	chats: Pick<Chats, 'serve'>;
 	logger: Logger;
 	openDocuments: OpenDocuments;
 	settings: PresenceSettings;
@@ -60,6 +62,14 @@ export function createRouting(deps: RoutingDeps) {
 		/** Follows status changes and the ticket index, rebuilds the queues, starts the timers. */
 		start() {
 			stops.push(presence.onChange((p) => router.onPresence(p)));
+			stops.push(
+				router.onEvent((e) => {
+					// An accepted chat is served at once: the visitor is told who joined.
+					if (e.type !== 'assigned' || e.item.kind !== 'ticket' || e.item.channel !== 'chat') return;
+					const agent = deps.accounts.principal(e.agentId);
+					if (agent) deps.chats.serve(e.item.ref, agent).catch((error: unknown) => deps.logger.info({ err: error, ticketId: e.item.ref }, 'the chat was not served'));
+				})
+			);
 			stops.push(
 				deps.index.onChange((row) => {
 					// Caught here: the index drops a listener that throws, and routing must keep following.

@@ -137,6 +137,18 @@ describe('routing over HTTP', () => {
 		}, "alex's current ticket on the dashboard");
 	});
 
+	it('routes a chat on the chat channel; accepting it serves the chat', async () => {
+		const blakeStream = streams[streams.length - 1];
+		const visitor = await api(server).request('POST', '/api/v1/visitor');
+		const headers = { 'x-visitor-token': visitor.body.token };
+		const started = await api(server).request('POST', '/api/v1/visitor/chat', { name: 'Maggie', message: 'Hi there' }, { headers });
+		expect(started.status).toBe(201);
+		const offer = await offerFor(blakeStream, started.body.ticketId);
+		expect(offer).toMatchObject({ channel: 'chat', agentId: fx.users.blake.id });
+		expect((await as('blake').request('POST', `/api/v1/offers/${offer.id}/accept`)).status).toBe(200);
+		await waitFor(async () => (await api(server).request('GET', '/api/v1/visitor', undefined, { headers })).body.chat?.status === 'active', 'the chat served');
+	});
+
 	it('lets admins set routing, agent capacities and skills, and SLA policies', async () => {
 		expect((await as('alex').request('PUT', '/api/v1/routing/settings', { offerTimeoutSeconds: 60 })).status).toBe(403);
 		const settings = await as('ada').request('PUT', '/api/v1/routing/settings', { offerTimeoutSeconds: 60, capacities: { chat: 2 } });
