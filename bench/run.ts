@@ -5,7 +5,7 @@
  * writes it as JSON to bench/results/. Exits non-zero only when the bench itself fails (a
  * scenario threw), never because a target is missed.
  *
- * Options for diagnosis: --only=capacity,fanout,rss,coldOpen,durability,connections
+ * Options for diagnosis: --only=capacity,fanout,rss,coldOpen,durability,connections,firstPaint,routing
  * --servers=tandem|reference  --rounds=N (cold open)  --agent-threads=N (scenario 6), and
  * BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server processes.
  */
@@ -31,6 +31,7 @@ import {
 } from './load';
 import { execFileSync } from 'node:child_process';
 import { firstPaint, type FirstPaintResult } from './first-paint';
+import { routingLatency, type RoutingResult } from './routing';
 import { killAllChildren, notes, ReferenceServer, ROOT, TandemServer, type ServerHandle } from './servers';
 
 const QUICK = process.argv.includes('--quick');
@@ -49,6 +50,8 @@ const PLAN = {
 	rss: { tickets: 20, entries: 1050, agentsPerTicket: 2, settleMs: QUICK ? 500 : 1000 },
 	coldOpen: { entries: 10_000, rounds: Number(option('rounds')?.[0] ?? (QUICK ? 1 : 3)) },
 	firstPaint: { entries: 10_000, rounds: QUICK ? 1 : 3 },
+	// In-process and a few seconds: the same scale in --quick.
+	routing: { agents: 100, items: 1000 },
 	durability: { entries: 1000, window: 8, streamRate: 200, killAfterMs: QUICK ? 1000 : 2500 },
 	connections: QUICK
 		? { tickets: 50, agentsPerTicket: 10, connectRate: 500, botSockets: 5, rate: 50, durationMs: 3000, attempts: ATTEMPTS, agentThreads: AGENT_THREADS }
@@ -64,6 +67,7 @@ interface ServerResults {
 	durability?: DurabilityRound[];
 	connections?: ConnectionsResult;
 	firstPaint?: FirstPaintResult;
+	routing?: RoutingResult;
 	seconds?: number;
 	errors: Record<string, string>;
 }
@@ -111,10 +115,11 @@ async function runAll(servers: ServerHandle[]): Promise<Map<ServerHandle, Server
 		],
 		// (The durability rounds leave a freshly started process behind.)
 		connections: (s) => manyConnections(s, PLAN.connections),
-		firstPaint: (s) => firstPaint(s as TandemServer, PLAN.firstPaint)
+		firstPaint: (s) => firstPaint(s as TandemServer, PLAN.firstPaint),
+		routing: () => routingLatency(PLAN.routing)
 	};
 	/** Scenarios that only Tandem can run (the reference has no user interface). */
-	const tandemOnly = new Set<string>(['firstPaint']);
+	const tandemOnly = new Set<string>(['firstPaint', 'routing']);
 	try {
 		await Promise.all(servers.map((server) => server.start()));
 		for (const [key, run] of Object.entries(scenarios) as [keyof typeof scenarios, (s: ServerHandle) => Promise<never>][]) {
@@ -188,7 +193,11 @@ function buildRows(t: ServerResults, r: ServerResults): Row[] {
 		row('    server RSS with all connections open, MiB', mib(t.connections?.serverRssKb), mib(r.connections?.serverRssKb)),
 		row('    load generator CPU during the stream, % of a core', t.connections?.loadGenCpuPct, r.connections?.loadGenCpuPct),
 		row('    load generator event-loop delay p99, ms', t.connections?.loadGenLoopDelayP99, r.connections?.loadGenLoopDelayP99),
-		row('    other processes on the machine during the stream, % of a core', t.connections?.otherCpuPct, r.connections?.otherCpuPct)
+		row('    other processes on the machine during the stream, % of a core', t.connections?.otherCpuPct, r.connections?.otherCpuPct),
+		row(`(8) routing decision, ${PLAN.routing.agents} agents, ${PLAN.routing.items} items: p99, ms`, t.routing?.p99, undefined),
+		row('    routing decision p50, ms', t.routing?.p50, undefined),
+		row('    routing decisions measured', t.routing?.decisions, undefined),
+		row('    routing offers made', t.routing?.offers, undefined)
 	];
 	return rows;
 }

@@ -97,7 +97,11 @@ export const tickets = sqliteTable(
 		updatedAt: integer('updated_at').notNull(),
 		entryCount: integer('entry_count').notNull().default(0),
 		lastPublicPreview: text('last_public_preview'),
-		lastPublicAt: integer('last_public_at')
+		lastPublicAt: integer('last_public_at'),
+		/** The first public reply to the customer (SLA: first reply), null before it. */
+		firstReplyAt: integer('first_reply_at'),
+		/** Since when the customer waits for a reply (SLA: next reply); null when the last public message is ours. */
+		awaitingSince: integer('awaiting_since')
 	},
 	(t) => [
 		index('tickets_status_updated').on(t.status, t.updatedAt),
@@ -433,3 +437,124 @@ export const apps = sqliteTable('apps', {
 	enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
 	createdAt: createdAt()
 });
+
+// --- Routing (server/routing/): agent status, work items and offers, SLA ---------------------
+
+/** Each agent's chosen status and channel availability; `auto` is what a dropped connection set. */
+export const agentPresence = sqliteTable('agent_presence', {
+	userId: text('user_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),
+	/** online, away, offline, or a custom status's id. */
+	status: text('status').notNull(),
+	channels: text('channels', { mode: 'json' }).$type<{ messaging: boolean; chat: boolean; talk: boolean }>().notNull(),
+	/** away or offline while the agent has no connection; null while connected (or never demoted). */
+	auto: text('auto', { enum: ['away', 'offline'] }),
+	changedAt: integer('changed_at').notNull(),
+	/** When the agent last took work: the router offers first to who has been idle longest. */
+	lastAssignedAt: integer('last_assigned_at').notNull().default(0)
+});
+
+/** Admin-defined statuses (e.g. "In a meeting"), each counted as online, away or offline. */
+export const customStatuses = sqliteTable('custom_statuses', {
+	id: text('id').primaryKey(),
+	name: text('name').notNull().unique(),
+	mapsTo: text('maps_to', { enum: ['online', 'away', 'offline'] }).notNull(),
+	createdAt: createdAt()
+});
+
+/** Per-agent routing: capacities by channel class (missing ones fall back to the defaults), skills. */
+export const agentRouting = sqliteTable('agent_routing', {
+	userId: text('user_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),
+	capacities: text('capacities', { mode: 'json' }).$type<{ messaging?: number; chat?: number; talk?: number }>().notNull(),
+	skills: text('skills', { mode: 'json' }).$type<string[]>().notNull()
+});
+
+/** One row (id 1): offer timeout, default capacities, whether offers may be declined. */
+export const routingSettings = sqliteTable('routing_settings', {
+	id: integer('id').primaryKey(),
+	offerTimeoutSeconds: integer('offer_timeout_seconds').notNull(),
+	capacities: text('capacities', { mode: 'json' }).$type<{ messaging: number; chat: number; talk: number }>().notNull(),
+	declineAllowed: integer('decline_allowed', { mode: 'boolean' }).notNull()
+});
+
+/**
+ * Routed work: a ticket (email, messaging, chat…) or a call, waiting in its group's queue, offered,
+ * assigned, or done. At most one item per (kind, ref) is not done.
+ */
+export const workItems = sqliteTable(
+	'work_items',
+	{
+		id: text('id').primaryKey(),
+		kind: text('kind', { enum: ['ticket', 'call'] }).notNull(),
+		/** The ticket id, or the call id. */
+		ref: text('ref').notNull(),
+		ticketId: text('ticket_id'),
+		/** Channel class: messaging, chat or talk. */
+		channel: text('channel', { enum: ['messaging', 'chat', 'talk'] }).notNull(),
+		groupId: text('group_id'),
+		skill: text('skill'),
+		priority: text('priority', { enum: ['low', 'normal', 'high', 'urgent'] }).notNull(),
+		slaDueAt: integer('sla_due_at'),
+		status: text('status', { enum: ['queued', 'offered', 'assigned', 'done'] }).notNull(),
+		agentId: text('agent_id'),
+		/** Who held the ticket before it was queued again (reopened, a chat returned): not a hand assignment. */
+		previousAgentId: text('previous_agent_id'),
+		/** Whether the ticket document says `agentId` is its assignee (the write follows the accept). */
+		written: integer('written', { mode: 'boolean' }).notNull().default(false),
+		enqueuedAt: integer('enqueued_at').notNull(),
+		assignedAt: integer('assigned_at'),
+		doneAt: integer('done_at'),
+		doneReason: text('done_reason')
+	},
+	(t) => [
+		// Covering the routing pass's load counts (per agent and channel).
+		index('work_items_status').on(t.status, t.agentId, t.channel),
+		index('work_items_ref').on(t.kind, t.ref, t.enqueuedAt),
+		index('work_items_agent').on(t.agentId, t.status),
+		uniqueIndex('work_items_active_ref').on(t.kind, t.ref).where(sql`status != 'done'`)
+	]
+);
+
+/** Offers of work items to agents; at most one pending per item. */
+export const offers = sqliteTable(
+	'offers',
+	{
+		id: text('id').primaryKey(),
+		itemId: text('item_id').notNull().references(() => workItems.id, { onDelete: 'cascade' }),
+		agentId: text('agent_id').notNull(),
+		status: text('status', { enum: ['pending', 'accepted', 'declined', 'expired', 'withdrawn'] }).notNull(),
+		createdAt: createdAt(),
+		expiresAt: integer('expires_at').notNull(),
+		resolvedAt: integer('resolved_at')
+	},
+	(t) => [
+		index('offers_item').on(t.itemId),
+		index('offers_agent').on(t.status, t.agentId, t.itemId),
+		index('offers_pending_expiry').on(t.status, t.expiresAt),
+		uniqueIndex('offers_one_pending').on(t.itemId).where(sql`status = 'pending'`)
+	]
+);
+
+/** SLA targets by priority and channel class, in minutes (null: no target). */
+export const slaPolicies = sqliteTable(
+	'sla_policies',
+	{
+		priority: text('priority', { enum: ['low', 'normal', 'high', 'urgent'] }).notNull(),
+		channel: text('channel', { enum: ['messaging', 'chat', 'talk'] }).notNull(),
+		firstReplyMinutes: integer('first_reply_minutes'),
+		nextReplyMinutes: integer('next_reply_minutes'),
+		resolutionMinutes: integer('resolution_minutes')
+	},
+	(t) => [primaryKey({ columns: [t.priority, t.channel] })]
+);
+
+/** SLA breaches already recorded (as `sla.breached` events): each once. */
+export const slaBreaches = sqliteTable(
+	'sla_breaches',
+	{
+		ticketId: text('ticket_id').notNull(),
+		metric: text('metric', { enum: ['firstReply', 'nextReply', 'resolution'] }).notNull(),
+		dueAt: integer('due_at').notNull(),
+		recordedAt: integer('recorded_at').notNull()
+	},
+	(t) => [primaryKey({ columns: [t.ticketId, t.metric, t.dueAt] })]
+);

@@ -33,8 +33,12 @@ const schema = z.object({
 	/** The first wait after the free failed sign-ins (3 per account, 10 per address); it doubles with each further failure. */
 	LOGIN_BACKOFF_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
 	/** A chat visitor whose widget has been gone this long shows as "left" to agents. */
-	CHAT_LEFT_AFTER_MS: z.coerce.number().int().min(0).default(20_000)
-});
+	CHAT_LEFT_AFTER_MS: z.coerce.number().int().min(0).default(20_000),
+	/** An agent whose last workspace connection closed turns away after this long… */
+	AWAY_AFTER_MS: z.coerce.number().int().min(0).default(60_000),
+	/** …and offline after this long (at least AWAY_AFTER_MS). */
+	OFFLINE_AFTER_MS: z.coerce.number().int().min(0).default(10 * 60_000)
+}).refine((c) => c.OFFLINE_AFTER_MS >= c.AWAY_AFTER_MS, { message: 'must be at least AWAY_AFTER_MS', path: ['OFFLINE_AFTER_MS'] });
 
 export type Config = {
 	port: number;
@@ -49,6 +53,7 @@ export type Config = {
 	smtp: { port: number; host: string; supportAddress: string; maxEmailBytes: number; maxAttachmentBytes: number; relayUrl: string | null };
 	chat: { leftAfterMs: number };
 	loginBackoffMs: number;
+	routing: { awayAfterMs: number; offlineAfterMs: number };
 };
 
 export class ConfigError extends Error {}
@@ -85,6 +90,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			relayUrl: c.SMTP_RELAY_URL ?? null
 		},
 		chat: { leftAfterMs: c.CHAT_LEFT_AFTER_MS },
-		loginBackoffMs: c.LOGIN_BACKOFF_MS
+		loginBackoffMs: c.LOGIN_BACKOFF_MS,
+		routing: { awayAfterMs: c.AWAY_AFTER_MS, offlineAfterMs: c.OFFLINE_AFTER_MS }
 	};
 }

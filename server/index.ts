@@ -27,6 +27,7 @@ const { handler } = await loadSvelteKit(config);
 const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, handler, config, logger);
 const url = await listen(server, config);
 const workers = await startChannelWorkers(services);
-handleShutdown(server, closeSockets, services, workers);
+services.routing.start();
+handleShutdown(server, closeSockets, services, [...workers, services.routing]);
 logger.info({ url, dataDir: config.dataDir, seeded }, 'listening');
 announce(url, services);

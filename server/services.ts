@@ -7,6 +7,7 @@ import { Accounts } from './accounts';
 import { Apps } from './apps';
 import { Auth } from './auth';
 import { Outbox } from './channels/outbox';
+import { createRouting } from './routing';
 import { Chats } from './channels/chat';
 import { SupportAddresses } from './channels/support-addresses';
 import { Channels } from './channels/webhooks';
@@ -65,9 +66,10 @@ export function createServices(config: Config, logger: Logger) {
 	const help = new HelpCentre(db, events);
 	const objects = new CustomObjects(db, customers, index, events);
 	const apps = new Apps(db, events);
+	const routing = createRouting({ db, events, index, tickets, accounts, chats, logger, settings: config.routing, openDocuments: () => collab.hocuspocus.documents });
 	return {
 		config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, supportAddresses,
-		talkNumbers, talkSimulator, calls, history, help, objects, apps
+		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }
 

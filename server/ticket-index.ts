@@ -49,12 +49,13 @@ export class TicketIndex {
 	) {
 		this.selectRow = db.select().from(tickets).where(eq(tickets.id, sql.placeholder('id'))).prepare();
 		this.upsertRow = db.$client.prepare(
-			`INSERT INTO tickets (id, subject, status, priority, assignee_id, group_id, requester_id, channel, tags, created_at, updated_at, entry_count, last_public_preview, last_public_at)
-			 VALUES (@id, @subject, @status, @priority, @assigneeId, @groupId, @requesterId, @channel, @tags, @createdAt, @updatedAt, @entryCount, @lastPublicPreview, @lastPublicAt)
+			`INSERT INTO tickets (id, subject, status, priority, assignee_id, group_id, requester_id, channel, tags, created_at, updated_at, entry_count, last_public_preview, last_public_at, first_reply_at, awaiting_since)
+			 VALUES (@id, @subject, @status, @priority, @assigneeId, @groupId, @requesterId, @channel, @tags, @createdAt, @updatedAt, @entryCount, @lastPublicPreview, @lastPublicAt, @firstReplyAt, @awaitingSince)
 			 ON CONFLICT (id) DO UPDATE SET subject = excluded.subject, status = excluded.status, priority = excluded.priority,
 			   assignee_id = excluded.assignee_id, group_id = excluded.group_id, requester_id = excluded.requester_id, channel = excluded.channel,
 			   tags = excluded.tags, created_at = excluded.created_at, updated_at = excluded.updated_at, entry_count = excluded.entry_count,
-			   last_public_preview = excluded.last_public_preview, last_public_at = excluded.last_public_at`
+			   last_public_preview = excluded.last_public_preview, last_public_at = excluded.last_public_at,
+			   first_reply_at = excluded.first_reply_at, awaiting_since = excluded.awaiting_since`
 		);
 	}
 
@@ -85,6 +86,10 @@ export class TicketIndex {
 		const fields = readFields(doc);
 		const index = entryIndex(doc);
 		const previous = this.get(ticketId);
+		// For SLA timers: the first reply, and since when the customer waits (kept from the row
+		// before, as the index knows only the newest public message; a reindex approximates).
+		const last = index.lastPublic;
+		const fromCustomer = last?.authorType === 'customer';
 		const row: TicketRow = {
 			id: ticketId,
 			subject: fields.subject,
@@ -99,7 +104,9 @@ export class TicketIndex {
 			updatedAt: now,
 			entryCount: index.count,
 			lastPublicPreview: index.lastPublic ? preview(index.lastPublic.body) : null,
-			lastPublicAt: index.lastPublic?.createdAt ?? null
+			lastPublicAt: index.lastPublic?.createdAt ?? null,
+			firstReplyAt: previous?.firstReplyAt ?? (last && !fromCustomer ? last.createdAt : null),
+			awaitingSince: last && fromCustomer ? (previous?.awaitingSince ?? last.createdAt) : null
 		};
 		if (previous && sameProjection(previous, row)) {
 			alongside?.();

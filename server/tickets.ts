@@ -17,10 +17,12 @@ import {
 	newId,
 	readEntries,
 	readFields,
+	setField,
 	type Channel,
 	type Entry,
 	type EntryInput,
 	type Priority,
+	type TicketFieldName,
 	type TicketFields
 } from '../src/lib/ticket';
 import { VIEW_IDS, VIEW_NAMES, type TicketSort, type ViewId } from '../src/lib/api/views';
@@ -240,6 +242,33 @@ export class Tickets {
 			if (name) names[entry.authorId] = name;
 		}
 		return { subject: fields.subject, channel: fields.channel, entries, names };
+	}
+
+	/**
+	 * Sets ticket fields server-side (e.g. the router assigning a ticket): the change is built on a
+	 * copy of the document as this process's writer, logged, then applied. Returns the fields.
+	 */
+	async setFields(ticketId: string, changes: Partial<Pick<TicketFields, 'status' | 'priority' | 'assigneeId' | 'groupId'>>, principal: Principal): Promise<TicketFields> {
+		const row = this.readable(ticketId, principal);
+		if (ticketAccess(principal, row) !== 'write') throw forbidden('you may not write to this ticket');
+		return this.documents.withDocument(ticketId, (doc) => {
+			const policy = writePolicy(principal, { requesterId: () => readFields(doc).requesterId, canHoldTickets: (id) => this.accounts.canHoldTickets(id) });
+			const copy = new Y.Doc();
+			copy.clientID = this.writerFor(doc);
+			Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+			const current = readFields(copy);
+			const changed = (Object.entries(changes) as [TicketFieldName, never][]).filter(([name, value]) => current[name] !== value);
+			if (!changed.length) return current;
+			for (const [name, value] of changed) {
+				const denied = policy.fieldAllowed(name, value);
+				if (denied) throw forbidden(denied);
+			}
+			copy.transact(() => {
+				for (const [name, value] of changed) setField(copy, name, value);
+			});
+			this.documents.commit(ticketId, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actorOf(principal));
+			return readFields(doc);
+		});
 	}
 
 	async read(ticketId: string, principal: Principal): Promise<TicketDetail> {

@@ -50,7 +50,20 @@ const PATHS = [
 	'/tickets/{id}/objects',
 	'/tickets/{id}/objects/{recordId}',
 	'/apps',
-	'/apps/{id}'
+	'/apps/{id}',
+	'/me/status',
+	'/statuses',
+	'/statuses/{id}',
+	'/offers',
+	'/offers/{id}/accept',
+	'/offers/{id}/decline',
+	'/agent/stream',
+	'/supervisor/dashboard',
+	'/tickets/{id}/reassign',
+	'/tickets/{id}/sla',
+	'/routing/settings',
+	'/users/{id}/routing',
+	'/sla-policies'
 ];
 
 describe('GET /api/v1/openapi.json', () => {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { CHANNELS, entrySchema, idSchema, tagSchema, ticketFieldSchemas } from '../ticket/schema';
 import { chatInfoSchema, pageViewSchema, visitorMessageSchema } from './chat';
+import { routingPaths } from './openapi-routing';
 import {
 	CALL_ACTIONS,
 	chatMessageSchema,
@@ -74,7 +75,9 @@ const TicketRow = z
 	.object({
 		...ticketFields,
 		lastPublicPreview: z.string().nullable(),
-		lastPublicAt: z.number().int().nullable()
+		lastPublicAt: z.number().int().nullable(),
+		firstReplyAt: z.number().int().nullable().meta({ description: 'The first public reply (SLA).' }),
+		awaitingSince: z.number().int().nullable().meta({ description: 'Since when the customer waits for a reply (SLA); null when the last public message is ours.' })
 	})
 	.meta({ id: 'TicketRow', description: "A ticket's list row (the ticket index)." });
 
@@ -402,10 +405,12 @@ function buildDocument() {
 			{ name: 'Chat', description: "Live chats, agents' side." },
 			{ name: 'Visitor', description: "Live chat, the customer's side (the widget): a visitor token, only the visitor's own chat." },
 			{ name: 'Talk', description: 'Phone calls: the Talk console, and the built-in simulator that plays the phone network.' },
-			...CONTEXT_TAGS
+			...CONTEXT_TAGS,
+			{ name: 'Routing', description: 'Agent status, offers, the supervisor dashboard, routing and SLA settings.' }
 		],
 		paths: {
 			...chatPaths(),
+			...routingPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			'/tickets': {
 				post: op({
 					operationId: 'createTicket',

@@ -54,6 +54,13 @@ export function requireAdmin(event: RequestEvent): UserPrincipal {
 	return user;
 }
 
+/** A signed-in supervisor or admin. */
+export function requireSupervisor(event: RequestEvent): UserPrincipal {
+	const user = requireUser(event);
+	if (user.role === 'agent') throw forbidden('only supervisors and admins may do this');
+	return user;
+}
+
 /** The raw request body as text (at most MAX_REQUEST_BYTES), e.g. to check a signature over it. */
 export async function readText(request: Request): Promise<string> {
 	// The body is read even when too large, so the connection stays usable for the next request;

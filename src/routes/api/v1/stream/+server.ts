@@ -7,17 +7,20 @@ import type { RequestHandler } from './$types';
  * Server-Sent Events: `event: ticket` with the ticket's index row whenever a ticket the caller
  * may see is created or changes, once the change is stored. For a signed-in user it is also the
  * workspace's one stream (a browser allows few connections per server): `calls` (the live calls,
- * first on every connection) and `call` changes, as on `/talk/stream`.
+ * first on every connection) and `call` changes, as on `/talk/stream`; and for agents and admins
+ * the routing events of `/agent/stream` (`status`, `offer`, `offer.withdrawn`, `assigned`), the
+ * stream counting as their connection.
  */
 export const GET: RequestHandler = (event) =>
 	api(() => {
 		const principal = requirePrincipal(event);
-		const { tickets, calls } = tandem();
+		const { tickets, calls, routing } = tandem();
 		return principalEventStream(event, (send) => {
 			const stops = [tickets.watch(principal, (row) => send('ticket', row))];
 			if (principal.kind === 'user') {
 				send('calls', { calls: calls.current(principal) });
 				stops.push(calls.watch(principal, (call) => send('call', call)));
+				if (principal.role !== 'supervisor') stops.push(routing.follow(principal.id, send));
 			}
 			return () => stops.forEach((stop) => stop());
 		});

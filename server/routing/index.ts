@@ -1,0 +1,118 @@
+/**
+ * Routing for one process: agent status, the router, SLA, admin settings and the supervisor
+ * dashboard, wired together. `start` follows the ticket index and rebuilds from the tables.
+ */
+import { SYSTEM } from '../auth/principal';
+import type { Accounts } from '../accounts';
+import type { Chats } from '../channels/chat';
+import type { Events } from '../events';
+import type { Logger } from '../log';
+import type { Db } from '../storage/database';
+import type { TicketIndex } from '../ticket-index';
+import type { Tickets } from '../tickets';
+import { systemClock, type Clock } from './clock';
+import { Dashboard, type OpenDocuments } from './dashboard';
+import { AgentStatus, type PresenceSettings } from './presence';
+import { Router } from './router';
+import { RoutingSettings } from './settings';
+import { Sla } from './sla';
+
+export interface RoutingDeps {
+	db: Db;
+	events: Events;
+	index: TicketIndex;
+	tickets: Tickets;
+	accounts: Accounts;
+	chats: Pick<Chats, 'serve'>;
+	logger: Logger;
+	openDocuments: OpenDocuments;
+	settings: PresenceSettings;
+	clock?: Clock;
+}
+
+export function createRouting(deps: RoutingDeps) {
+	const clock = deps.clock ?? systemClock;
+	const settings = new RoutingSettings(deps.db);
+	const sla = new Sla(deps.db, deps.events, clock);
+	const presence = new AgentStatus(deps.db, deps.events, clock, deps.settings);
+	const router = new Router({
+		db: deps.db,
+		clock,
+		events: deps.events,
+		presence,
+		settings,
+		sla,
+		logger: deps.logger,
+		assigner: {
+			async assign(ticketId, agentId) {
+				// Accepting opens a new ticket; the server writes as itself.
+				const status = deps.index.get(ticketId)?.status;
+				await deps.tickets.setFields(ticketId, status === 'new' ? { assigneeId: agentId, status: 'open' } : { assigneeId: agentId }, SYSTEM);
+			}
+		}
+	});
+	const dashboard = new Dashboard(deps.accounts, presence, router, clock, deps.openDocuments);
+	const stops: (() => void)[] = [];
+	return {
+		settings,
+		sla,
+		presence,
+		router,
+		dashboard,
+		/**
+		 * One agent's live routing events for their workspace stream: every colleague's `status`
+		 * and the agent's pending `offer`s first, then `offer`, `offer.withdrawn`, `assigned` and
+		 * `status` as they happen. While followed, the agent counts as connected. Returns the stop.
+		 */
+		follow(userId: string, send: (name: string, data: unknown) => void): () => void {
+			const release = presence.connect(userId);
+			const stopStatus = presence.onChange((p) => send('status', p));
+			const stopRouting = router.onEvent((e) => {
+				if (e.agentId !== userId) return;
+				if (e.type === 'offer') send('offer', e.offer);
+				else if (e.type === 'offer.withdrawn') send('offer.withdrawn', { offerId: e.offerId, itemId: e.itemId, reason: e.reason });
+				else send('assigned', { itemId: e.item.id, kind: e.item.kind, ref: e.item.ref, ticketId: e.item.ticketId, channel: e.item.channel });
+			});
+			for (const p of presence.all()) send('status', p);
+			for (const offer of router.offersFor(userId)) send('offer', offer);
+			return () => {
+				stopStatus();
+				stopRouting();
+				release();
+			};
+		},
+		/** Follows status changes and the ticket index, rebuilds the queues, starts the timers. */
+		start() {
+			stops.push(presence.onChange((p) => router.onPresence(p)));
+			stops.push(
+				router.onEvent((e) => {
+					// An accepted chat is served at once: the visitor is told who joined.
+					if (e.type !== 'assigned' || e.item.kind !== 'ticket' || e.item.channel !== 'chat') return;
+					const agent = deps.accounts.principal(e.agentId);
+					if (agent) deps.chats.serve(e.item.ref, agent).catch((error: unknown) => deps.logger.info({ err: error, ticketId: e.item.ref }, 'the chat was not served'));
+				})
+			);
+			stops.push(
+				deps.index.onChange((row) => {
+					// Caught here: the index drops a listener that throws, and routing must keep following.
+					try {
+						router.observe(row);
+					} catch (error) {
+						deps.logger.error({ err: error, ticketId: row.id }, 'routing a ticket failed');
+					}
+				})
+			);
+			presence.start();
+			router.rebuild();
+			sla.start();
+		},
+		async close() {
+			for (const stop of stops.splice(0)) stop();
+			presence.close();
+			router.close();
+			sla.close();
+		}
+	};
+}
+
+export type Routing = ReturnType<typeof createRouting>;

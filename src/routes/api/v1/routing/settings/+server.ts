@@ -1,0 +1,23 @@
+import { json } from '@sveltejs/kit';
+import { api, parseJson, requireAdmin, requireUser } from '$lib/server/api';
+import { routingSettingsSchema } from '$lib/api/routing';
+import { tandem } from '$lib/server/tandem';
+import type { RequestHandler } from './$types';
+
+export const GET: RequestHandler = (event) =>
+	api(() => {
+		requireUser(event);
+		return json(tandem().routing.settings.get());
+	});
+
+/** Changes apply at once: new capacities may let waiting work be offered. */
+export const PUT: RequestHandler = (event) =>
+	api(async () => {
+		const admin = requireAdmin(event);
+		const input = await parseJson(event.request, routingSettingsSchema);
+		const { routing, events } = tandem();
+		const settings = routing.settings.update(input);
+		events.record({ actor: `user:${admin.id}`, type: 'routing.settings.changed', data: input });
+		routing.router.dispatch();
+		return json(settings);
+	});
