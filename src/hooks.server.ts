@@ -6,7 +6,10 @@ import { tandem } from '$lib/server/tandem';
 const PUBLIC_PAGES = ['/login', '/logout', '/healthz', '/api', '/chat', '/help'];
 
 /** Pages by the roles that may open them (anything else signed-in users may open). */
-const ROLE_PAGES: { prefix: string; roles: string[] }[] = [{ prefix: '/admin', roles: ['admin'] }];
+const ROLE_PAGES: { prefix: string; roles: string[] }[] = [
+	{ prefix: '/admin', roles: ['admin'] },
+	{ prefix: '/supervisor', roles: ['admin', 'supervisor'] }
+];
 
 /** Resolves the caller once per request: a bearer token (bots, API clients) or the session cookie. */
 export const handle: Handle = async ({ event, resolve }) => {

@@ -41,7 +41,11 @@ export function writePolicy(principal: Principal, ctx: PolicyContext): WritePoli
 			if (principal.kind === 'system') return null;
 			if (entry.authorType === 'system') return 'only the server writes system entries';
 			if (principal.kind === 'user') {
-				if (principal.role === 'supervisor') return 'supervisors are read-only';
+				// A supervisor's one way to write: an internal note for the agent (over HTTP; their
+				// websocket connections are read-only).
+				if (principal.role === 'supervisor' && !(entry.kind === 'note' && entry.authorType === 'agent' && entry.authorId === principal.id)) {
+					return 'supervisors are read-only: they may only add internal notes';
+				}
 				if (entry.authorType !== 'agent' || entry.authorId !== principal.id) {
 					return `you write as agent ${principal.id}`;
 				}

@@ -731,7 +731,7 @@ const HTTP_CASES: HttpCase[] = [
 		code: 'forbidden'
 	},
 	{ name: 'a bot posting to a ticket outside its channel scope', as: () => tokenOf('chatter'), body: () => ({ channel: 'chat', body: 'Hi' }), status: 404, code: 'not_found' },
-	{ name: 'a supervisor posting', as: () => tokenOf('sue'), body: () => ({ kind: 'note', channel: 'internal', body: 'Noted' }), status: 403, code: 'forbidden' },
+	{ name: 'a supervisor posting a reply', as: () => tokenOf('sue'), body: () => ({ kind: 'message', channel: 'email', body: 'Hello' }), status: 403, code: 'forbidden' },
 	{
 		name: 'an entry dated 2 days ago',
 		as: () => tokenOf('mallory'),

@@ -4,6 +4,7 @@
  * live through the server's event stream.
  */
 import { CollabConnection } from './connection.svelte';
+import { AgentDesk } from './agent-desk.svelte';
 import { TalkConsole } from './talk.svelte';
 import { TicketSession, type Me } from './ticket-session.svelte';
 
@@ -28,6 +29,8 @@ export interface TicketRow {
 	entryCount: number;
 	lastPublicPreview: string | null;
 	lastPublicAt: number | null;
+	/** Since when the customer waits for an answer (their message is the newest public one); null: not waiting. */
+	awaitingSince?: number | null;
 }
 
 export interface Person {
@@ -52,11 +55,16 @@ export interface CustomerInfo {
 export type SortKey = 'updated' | 'priority' | 'created';
 
 const LIST_REFRESH_MS = 250;
+const READS_KEPT = 500;
 
 export class Workspace {
 	readonly connection: CollabConnection;
 	/** Phone calls; null for supervisors, who take none. */
 	readonly talk: TalkConsole | null;
+	/** Status, offers and notifications; null for supervisors, who are not offered work. */
+	readonly desk: AgentDesk | null;
+	/** When this agent last looked at each ticket, by id (kept in this browser). */
+	reads = $state<Record<string, number>>({});
 	views = $state.raw<ViewSummary[]>([]);
 	view = $state('mine');
 	/** Search words, across all views. */
@@ -82,10 +90,20 @@ export class Workspace {
 	/** Told of every ticket row the stream brings (the context panel follows its customer's tickets). */
 	private readonly rowListeners = new Set<(row: TicketRow) => void>();
 	private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+	/** Rows the event stream brought, for tabs not in the current list. */
+	private readonly rowsSeen = new Map<string, TicketRow>();
+	/** The newest public message time of each ticket seen, to tell a new one. */
+	private readonly lastPublic = new Map<string, number>();
+	private readonly startedAt = Date.now();
+	private readonly onVisible = () => {
+		if (document.visibilityState === 'visible' && this.active) this.markRead(this.active);
+	};
 
 	constructor(readonly me: Me) {
 		this.connection = CollabConnection.forPage();
 		this.talk = me.role === 'supervisor' ? null : new TalkConsole(me);
+		this.desk = me.role === 'supervisor' ? null : new AgentDesk();
+		this.reads = this.restoreReads();
 		// Supervisors hold no tickets of their own: they start from everything open.
 		if (me.role === 'supervisor') this.view = 'open';
 		this.tabs = this.restoreTabs();
@@ -96,12 +114,15 @@ export class Workspace {
 		for (const id of this.tabs) this.session(id);
 		void this.refresh();
 		void this.loadPeople();
-		// One stream for all of it (ticket rows, calls): a browser allows few connections per server.
+		document.addEventListener('visibilitychange', this.onVisible);
+		// One stream for all of it (ticket rows, calls, routing): a browser allows few connections per server.
 		this.stream = new EventSource('/api/v1/stream');
 		this.talk?.start(this.stream);
+		this.desk?.start(this.stream);
 		this.stream.addEventListener('ticket', (event) => {
 			const row = JSON.parse((event as MessageEvent).data) as TicketRow;
 			if (this.tabs.includes(row.id)) this.titles = { ...this.titles, [row.id]: row.subject };
+			this.noticeNewMessage(row);
 			this.scheduleRefresh();
 			for (const listener of this.rowListeners) listener(row);
 		});
@@ -116,6 +137,8 @@ export class Workspace {
 	stop() {
 		this.stream?.close();
 		this.talk?.stop();
+		this.desk?.stop();
+		document.removeEventListener('visibilitychange', this.onVisible);
 		for (const session of this.sessions.values()) session.destroy();
 		this.sessions.clear();
 		this.connection.destroy();
@@ -202,7 +225,64 @@ export class Workspace {
 		if (!this.tabs.includes(ticketId)) this.tabs = [...this.tabs, ticketId];
 		if (subject) this.titles = { ...this.titles, [ticketId]: subject };
 		this.active = ticketId;
+		this.markRead(ticketId);
 		this.saveTabs();
+	}
+
+	// --- unread and notifications -------------------------------------------------------------
+
+	/** Whether a ticket of mine has a customer message I have not looked at. */
+	isUnread(row: Pick<TicketRow, 'id' | 'assigneeId' | 'awaitingSince' | 'lastPublicAt'>): boolean {
+		return row.assigneeId === this.me.id && !!row.awaitingSince && (row.lastPublicAt ?? 0) > (this.reads[row.id] ?? 0);
+	}
+
+	/** Whether a tab's ticket is unread, as far as this page has seen it. */
+	tabUnread(ticketId: string): boolean {
+		const row = this.tickets.find((t) => t.id === ticketId) ?? this.rowsSeen.get(ticketId);
+		return !!row && this.active !== ticketId && this.isUnread(row);
+	}
+
+	markRead(ticketId: string) {
+		// The newest marks are kept: a ticket untouched for long enough counts as read anyway.
+		const kept = Object.entries(this.reads).sort((a, b) => b[1] - a[1]).slice(0, READS_KEPT - 1);
+		this.reads = { ...Object.fromEntries(kept), [ticketId]: Date.now() };
+		try {
+			localStorage.setItem(this.readsKey, JSON.stringify(this.reads));
+		} catch {
+			/* storage full or blocked: marks last the page */
+		}
+	}
+
+	/**
+	 * A new customer message in a ticket of mine that is not in front of me: a notification at the
+	 * top of the page, and the browser's when the tab is hidden.
+	 */
+	private noticeNewMessage(row: TicketRow) {
+		this.rowsSeen.set(row.id, row);
+		const before = this.lastPublic.get(row.id) ?? this.startedAt;
+		if (row.lastPublicAt) this.lastPublic.set(row.id, Math.max(before, row.lastPublicAt));
+		if (!this.desk || row.assigneeId !== this.me.id || !row.awaitingSince || !row.lastPublicAt || row.lastPublicAt <= before) return;
+		const hidden = document.visibilityState !== 'visible';
+		if (row.id === this.active && !hidden) return this.markRead(row.id);
+		const title = `${this.customers[row.requesterId]?.name ?? 'Customer'} · ${row.subject}`;
+		this.desk.notify({ id: `${row.id}:${row.lastPublicAt}`, ticketId: row.id, title, body: row.lastPublicPreview ?? '', at: row.lastPublicAt });
+		if (hidden && typeof Notification !== 'undefined' && Notification.permission === 'granted') {
+			const shown = new Notification(title, { body: row.lastPublicPreview ?? '', tag: row.id });
+			shown.onclick = () => window.focus();
+		}
+	}
+
+	private get readsKey() {
+		return `tandem:reads:${this.me.id}`;
+	}
+
+	private restoreReads(): Record<string, number> {
+		try {
+			const saved = JSON.parse(localStorage.getItem(this.readsKey) ?? '{}');
+			return saved && typeof saved === 'object' ? saved : {};
+		} catch {
+			return {};
+		}
 	}
 
 	close(ticketId: string) {
