@@ -243,14 +243,21 @@ export class Chats {
 		return row ? { chat: this.info(row), path: this.path(row.visitor_id) } : null;
 	}
 
-	/** An agent takes the chat. 409 when a colleague serves it already or it has ended. */
-	async serve(ticketId: string, principal: Principal): Promise<ChatInfo> {
+	/**
+	 * An agent takes the chat. 409 when a colleague serves it already (unless `handOver`: the router
+	 * gave it to this agent after the one serving it went away) or it has ended.
+	 */
+	async serve(ticketId: string, principal: Principal, options: { handOver?: boolean } = {}): Promise<ChatInfo> {
 		if (principal.kind !== 'user' || !this.accounts.canHoldTickets(principal.id)) throw forbidden('only agents serve chats');
 		this.writable(ticketId, principal);
 		const now = Date.now();
-		const taken = this.sqlite
-			.prepare("UPDATE chats SET status = 'active', agent_id = ?, served_at = ? WHERE ticket_id = ? AND status = 'waiting'")
-			.run(principal.id, now, ticketId).changes;
+		const taken = (
+			options.handOver
+				? this.sqlite
+						.prepare("UPDATE chats SET status = 'active', agent_id = ?, served_at = ? WHERE ticket_id = ? AND status != 'ended' AND agent_id IS NOT ?")
+						.run(principal.id, now, ticketId, principal.id)
+				: this.sqlite.prepare("UPDATE chats SET status = 'active', agent_id = ?, served_at = ? WHERE ticket_id = ? AND status = 'waiting'").run(principal.id, now, ticketId)
+		).changes;
 		const row = this.chatRow(ticketId);
 		if (!row) throw notFound('chat');
 		if (!taken) {
@@ -258,8 +265,9 @@ export class Chats {
 			if (row.agent_id !== principal.id) throw new ApiError(409, 'chat_taken', `${this.nameOf(row.agent_id)} is serving this chat`);
 			return this.info(row);
 		}
-		this.events.record({ ticketId, actor: actorOf(principal), type: 'chat.served', data: { chatId: row.id } });
-		await this.systemEntry(ticketId, `${row.id}.served`, `${principal.name} joined the chat`, now);
+		this.events.record({ ticketId, actor: actorOf(principal), type: 'chat.served', data: { chatId: row.id, handOver: !!options.handOver } });
+		// One "joined" event per agent who joins: a hand-over names the new one.
+		await this.systemEntry(ticketId, `${row.id}.served.${principal.id}`, `${principal.name} joined the chat`, now);
 		const info = this.info(row);
 		await this.publish(ticketId, { status: 'active' }, { type: 'chat', status: 'active', agentName: info.agentName });
 		return info;

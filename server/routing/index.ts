@@ -86,10 +86,11 @@ export function createRouting(deps: RoutingDeps) {
 			stops.push(presence.onChange((p) => router.onPresence(p)));
 			stops.push(
 				router.onEvent((e) => {
-					// An accepted chat is served at once: the visitor is told who joined.
+					// An accepted chat is served at once, also one handed over from an agent who went away:
+					// the visitor is told who joined.
 					if (e.type !== 'assigned' || e.item.kind !== 'ticket' || e.item.channel !== 'chat') return;
 					const agent = deps.accounts.principal(e.agentId);
-					if (agent) deps.chats.serve(e.item.ref, agent).catch((error: unknown) => deps.logger.info({ err: error, ticketId: e.item.ref }, 'the chat was not served'));
+					if (agent) deps.chats.serve(e.item.ref, agent, { handOver: true }).catch((error: unknown) => deps.logger.info({ err: error, ticketId: e.item.ref }, 'the chat was not served'));
 				})
 			);
 			stops.push(

@@ -8,6 +8,7 @@ import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpe
 import { CHANNELS, entrySchema, idSchema, tagSchema, ticketFieldSchemas } from '../ticket/schema';
 import { chatInfoSchema, pageViewSchema, visitorMessageSchema } from './chat';
 import { routingPaths } from './openapi-routing';
+import { slaStateSchema } from './routing';
 import {
 	CALL_ACTIONS,
 	chatMessageSchema,
@@ -83,7 +84,7 @@ const TicketRow = z
 
 const TicketList = z
 	.object({
-		tickets: z.array(TicketRow),
+		tickets: z.array(TicketRow.extend({ sla: slaStateSchema.meta({ description: "The ticket's SLA timers now." }) })),
 		next: z.string().nullable().meta({ description: 'Pass as `cursor` (with the same `sort`) for the next page; null on the last.' })
 	})
 	.meta({ id: 'TicketList' });

@@ -100,6 +100,7 @@ export const slaStateSchema = z
 		breached: z.array(z.enum(SLA_METRICS))
 	})
 	.meta({ id: 'SlaState' });
+export type SlaState = z.infer<typeof slaStateSchema>;
 
 export const dashboardSchema = z
 	.object({

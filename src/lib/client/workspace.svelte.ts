@@ -4,6 +4,7 @@
  * live through the server's event stream.
  */
 import { CollabConnection } from './connection.svelte';
+import type { SlaState } from '$lib/api/routing';
 import { AgentDesk } from './agent-desk.svelte';
 import { TalkConsole } from './talk.svelte';
 import { TicketSession, type Me } from './ticket-session.svelte';
@@ -31,6 +32,8 @@ export interface TicketRow {
 	lastPublicAt: number | null;
 	/** Since when the customer waits for an answer (their message is the newest public one); null: not waiting. */
 	awaitingSince?: number | null;
+	/** SLA timers, in list answers (not on the event stream). */
+	sla?: SlaState;
 }
 
 export interface Person {

@@ -16,5 +16,8 @@ export const GET: RequestHandler = (event) =>
 	api(() => {
 		const principal = requirePrincipal(event);
 		const query = parse(listTicketsQuery, Object.fromEntries(event.url.searchParams));
-		return json(tandem().tickets.list(query, principal));
+		const { tickets, routing } = tandem();
+		const list = tickets.list(query, principal);
+		// Each row with its SLA timers: the list shows the nearest target, amber and red.
+		return json({ ...list, tickets: list.tickets.map((row) => ({ ...row, sla: routing.sla.slaFor(row) })) });
 	});
