@@ -267,9 +267,10 @@ export class Chats {
 		}
 		this.events.record({ ticketId, actor: actorOf(principal), type: 'chat.served', data: { chatId: row.id, handOver: !!options.handOver } });
 		// One "joined" event per agent who joins: a hand-over names the new one.
-		await this.systemEntry(ticketId, `${row.id}.served.${principal.id}`, `${principal.name} joined the chat`, now);
 		const info = this.info(row);
+		// The visitor and the agents are told first: the chat is served whatever happens to the note of it.
 		await this.publish(ticketId, { status: 'active' }, { type: 'chat', status: 'active', agentName: info.agentName });
+		await this.systemEntry(ticketId, `${row.id}.s.${principal.id}`, `${principal.name} joined the chat`, now);
 		return info;
 	}
 
