@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import { and, desc, eq, gte, inArray, isNull, notInArray, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { z } from 'zod';
 import type * as Y from 'yjs';
-import { entryIndex, PRIORITIES, readFields, type Priority, type Status, type TicketFields } from '../src/lib/ticket';
+import { entryIndex, PRIORITIES, readFields, replyTimes, type Priority, type Status, type TicketFields } from '../src/lib/ticket';
 import { RECENT_MS, TICKET_SORTS, VIEW_IDS, type TicketSort, type ViewId } from '../src/lib/api/views';
 import { tickets } from '../drizzle/schema';
 import type { Events } from './events';
@@ -87,9 +87,10 @@ export class TicketIndex {
 		const index = entryIndex(doc);
 		const previous = this.get(ticketId);
 		// For SLA timers: the first reply, and since when the customer waits (kept from the row
-		// before, as the index knows only the newest public message; a reindex approximates).
+		// before, as the index knows only the newest public message).
 		const last = index.lastPublic;
 		const fromCustomer = last?.authorType === 'customer';
+		const exact = previous ? null : replyTimes(doc);
 		const row: TicketRow = {
 			id: ticketId,
 			subject: fields.subject,
@@ -105,8 +106,9 @@ export class TicketIndex {
 			entryCount: index.count,
 			lastPublicPreview: index.lastPublic ? preview(index.lastPublic.body) : null,
 			lastPublicAt: index.lastPublic?.createdAt ?? null,
-			firstReplyAt: previous?.firstReplyAt ?? (last && !fromCustomer ? last.createdAt : null),
-			awaitingSince: last && fromCustomer ? (previous?.awaitingSince ?? last.createdAt) : null
+			// Kept up incrementally; a first projection (a new ticket, a reindex) reads the conversation.
+			firstReplyAt: exact ? exact.firstReplyAt : (previous!.firstReplyAt ?? (last && !fromCustomer ? last.createdAt : null)),
+			awaitingSince: exact ? exact.awaitingSince : last && fromCustomer ? (previous!.awaitingSince ?? last.createdAt) : null
 		};
 		if (previous && sameProjection(previous, row)) {
 			alongside?.();

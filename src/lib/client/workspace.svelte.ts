@@ -3,6 +3,7 @@
  * open ticket tabs (restored on reload), and the people tickets mention. Lists follow changes
  * live through the server's event stream.
  */
+import { untrack } from 'svelte';
 import { CollabConnection } from './connection.svelte';
 import type { SlaState } from '$lib/api/routing';
 import { AgentDesk } from './agent-desk.svelte';
@@ -246,11 +247,13 @@ export class Workspace {
 	}
 
 	markRead(ticketId: string) {
-		// The newest marks are kept: a ticket untouched for long enough counts as read anyway.
-		const kept = Object.entries(this.reads).sort((a, b) => b[1] - a[1]).slice(0, READS_KEPT - 1);
-		this.reads = { ...Object.fromEntries(kept), [ticketId]: Date.now() };
+		// The newest marks are kept: a ticket untouched for long enough counts as read anyway. Read
+		// untracked: opening a ticket (an effect) marks it, and must not depend on the marks.
+		const kept = Object.entries(untrack(() => this.reads)).sort((a, b) => b[1] - a[1]).slice(0, READS_KEPT - 1);
+		const reads = { ...Object.fromEntries(kept), [ticketId]: Date.now() };
+		this.reads = reads;
 		try {
-			localStorage.setItem(this.readsKey, JSON.stringify(this.reads));
+			localStorage.setItem(this.readsKey, JSON.stringify(reads));
 		} catch {
 			/* storage full or blocked: marks last the page */
 		}

@@ -137,6 +137,24 @@ export function readEntries(doc: Y.Doc): Entry[] {
 	return entriesArray(doc).toArray().sort(compareEntries);
 }
 
+/**
+ * From the whole conversation: when the first public reply to the customer was written, and since
+ * when the customer has been waiting for one (null: the newest public message is not theirs).
+ */
+export function replyTimes(doc: Y.Doc): { firstReplyAt: number | null; awaitingSince: number | null } {
+	let firstReplyAt: number | null = null;
+	let awaitingSince: number | null = null;
+	for (const entry of readEntries(doc)) {
+		if (entry.kind !== 'message' || entry.visibility !== 'public') continue;
+		if (entry.authorType === 'customer') awaitingSince ??= entry.createdAt;
+		else {
+			awaitingSince = null;
+			firstReplyAt ??= entry.createdAt;
+		}
+	}
+	return { firstReplyAt, awaitingSince };
+}
+
 export function getEntry(doc: Y.Doc, id: string): Entry | undefined {
 	return entryIndex(doc).byId.get(id);
 }
