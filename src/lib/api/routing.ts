@@ -131,3 +131,10 @@ export const dashboardSchema = z
 		)
 	})
 	.meta({ id: 'SupervisorDashboard' });
+
+export type ChannelClass = (typeof CHANNEL_CLASSES)[number];
+export type StatusClass = (typeof STATUS_CLASSES)[number];
+export type AgentPresence = z.infer<typeof agentPresenceSchema>;
+export type StatusOption = z.infer<typeof statusOptionSchema>;
+export type Offer = z.infer<typeof offerSchema>;
+export type Dashboard = z.infer<typeof dashboardSchema>;

@@ -5,46 +5,10 @@
  * the routing events (`offer`, `offer.withdrawn`, `status`); it being open is what "connected"
  * means to the router.
  */
+import type { AgentPresence, ChannelClass, Offer, StatusOption } from '$lib/api/routing';
 import { getJson } from './workspace.svelte';
 
-export const CHANNEL_CLASSES = ['messaging', 'chat', 'talk'] as const;
-export type ChannelClass = (typeof CHANNEL_CLASSES)[number];
 export const CHANNEL_CLASS_LABELS: Record<ChannelClass, string> = { messaging: 'Email & messaging', chat: 'Chat', talk: 'Talk' };
-
-export type StatusClass = 'online' | 'away' | 'offline';
-
-export interface StatusOption {
-	id: string;
-	name: string;
-	mapsTo: StatusClass;
-	builtIn: boolean;
-}
-
-export interface AgentPresence {
-	userId: string;
-	status: string;
-	statusName: string;
-	statusClass: StatusClass;
-	chosen: string;
-	auto: 'away' | 'offline' | null;
-	channels: Record<ChannelClass, boolean>;
-	connected: boolean;
-	changedAt: number;
-}
-
-export interface Offer {
-	id: string;
-	kind: 'ticket' | 'call';
-	ref: string;
-	ticketId: string | null;
-	subject: string | null;
-	channel: ChannelClass;
-	priority: string;
-	slaDueAt: number | null;
-	createdAt: number;
-	expiresAt: number;
-	declineAllowed: boolean;
-}
 
 /** A new customer message in one of my tickets that is not in front of me. */
 export interface Notice {

@@ -3,30 +3,11 @@
  * ticket in front of them) and every queue (waiting, longest wait, SLA at risk), kept fresh while
  * the page is shown.
  */
-import type { ChannelClass, StatusClass } from './agent-desk.svelte';
+import type { Dashboard } from '$lib/api/routing';
 import { getJson } from './workspace.svelte';
 
-export interface DashboardAgent {
-	id: string;
-	name: string;
-	role: string;
-	groupIds: string[];
-	status: string;
-	statusName: string;
-	statusClass: StatusClass;
-	channels: Record<ChannelClass, boolean>;
-	connected: boolean;
-	load: Record<ChannelClass, { assigned: number; offered: number; capacity: number }>;
-	currentTicketId: string | null;
-}
-
-export interface DashboardQueue {
-	groupId: string | null;
-	groupName: string;
-	waiting: number;
-	longestWaitMs: number;
-	slaAtRisk: number;
-}
+export type DashboardAgent = Dashboard['agents'][number];
+export type DashboardQueue = Dashboard['queues'][number];
 
 /** How often the figures are read again: the dashboard is a few milliseconds of SQL. */
 const REFRESH_MS = 2000;
@@ -51,7 +32,7 @@ export class DashboardState {
 	async load() {
 		if (this.timer) clearTimeout(this.timer);
 		try {
-			const data = await getJson<{ agents: DashboardAgent[]; queues: DashboardQueue[]; at: number }>('/api/v1/supervisor/dashboard');
+			const data = await getJson<Dashboard>('/api/v1/supervisor/dashboard');
 			this.agents = data.agents;
 			this.queues = data.queues;
 			this.at = data.at;
