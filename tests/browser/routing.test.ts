@@ -4,6 +4,7 @@
  * agent's load on the dashboard.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepare, type Fixture } from '../helpers/fixtures';
 import { launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
 import { openEvents } from '../helpers/sse';
 import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
@@ -11,9 +12,13 @@ import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../h
 const DEMO_PASSWORD = 'tandem-demo';
 let server: RunningServer;
 let browser: BrowserSession;
+let fx: Fixture;
 
 beforeAll(async () => {
-	server = await startServer({ dataDir: tempDataDir(), env: { SEED: '1' } });
+	const dataDir = tempDataDir();
+	// A bot only: demo data is seeded into a database without users.
+	fx = await prepare(dataDir, { bots: { mail: ['email'] } });
+	server = await startServer({ dataDir, env: { SEED: '1' } });
 	browser = await launchBrowser();
 });
 
@@ -73,5 +78,35 @@ describe('routing in the workspace', () => {
 		await row.getByText('1/3').waitFor();
 		await screenshot(sam, 'routing-dashboard');
 		stream.close();
+	});
+
+	it('tells an agent of a customer message in one of their tickets that is not in front of them, and marks it unread until opened', async () => {
+		const blake = (await browser.person(server.url, 'blake@tandem.local', DEMO_PASSWORD)).page;
+		blake.setDefaultTimeout(15_000);
+		// The demo supervisor's session, as a bearer token.
+		const supervisor = await browser.person(server.url, 'supervisor@tandem.local', DEMO_PASSWORD);
+		const session = (await supervisor.context.cookies()).find((c) => c.name === 'tandem_session')!.value;
+		const sue = api(server, session);
+		const blakeId = (await sue.request('GET', '/api/v1/users')).body.users.find((u: { email: string }) => u.email === 'blake@tandem.local').id;
+		const mail = api(server, fx.tokens.mail.token);
+		const created = await mail.request('POST', '/api/v1/tickets', { subject: 'Invoice address', requester: { email: 'noor@example.com', name: 'Noor Haddad' }, channel: 'email', body: 'Please change the address.' });
+		await blake.goto('/');
+		// Assigned to Blake by the supervisor: the row arrives in "My open tickets" live.
+		expect((await sue.request('POST', `/api/v1/tickets/${created.body.id}/reassign`, { assigneeId: blakeId })).status).toBe(200);
+		await blake.getByRole('row', { name: /Invoice address/ }).waitFor();
+
+		// The customer writes again while Blake looks at the list.
+		expect((await mail.request('POST', `/api/v1/tickets/${created.body.id}/entries`, { channel: 'email', authorType: 'customer', body: 'It is 12 Rue Cler, Paris.' })).status).toBe(201);
+		const notice = blake.getByRole('status').filter({ hasText: 'New message · Invoice address' });
+		await notice.waitFor();
+		const row = blake.getByRole('row', { name: /Invoice address/ });
+		await row.getByLabel('Unread').waitFor();
+		await screenshot(blake, 'routing-notice');
+		await notice.getByRole('button', { name: /Invoice address/ }).click();
+		await blake.waitForURL(`**/tickets/${created.body.id}`);
+		await blake.getByRole('log', { name: 'Conversation' }).getByText('It is 12 Rue Cler, Paris.').waitFor();
+		await blake.getByRole('tab', { name: 'Tickets' }).click();
+		await blake.getByRole('row', { name: /Invoice address/ }).waitFor();
+		await expect(blake.getByRole('row', { name: /Invoice address/ }).getByLabel('Unread').count()).resolves.toBe(0);
 	});
 });

@@ -270,7 +270,8 @@ export class Workspace {
 		if (!this.desk || row.assigneeId !== this.me.id || !row.awaitingSince || !row.lastPublicAt || row.lastPublicAt <= before) return;
 		const hidden = document.visibilityState !== 'visible';
 		if (row.id === this.active && !hidden) return this.markRead(row.id);
-		const title = `${this.customers[row.requesterId]?.name ?? 'Customer'} · ${row.subject}`;
+		const customer = this.customers[row.requesterId]?.name;
+		const title = customer ? `${customer} · ${row.subject}` : `New message · ${row.subject}`;
 		this.desk.notify({ id: `${row.id}:${row.lastPublicAt}`, ticketId: row.id, title, body: row.lastPublicPreview ?? '', at: row.lastPublicAt });
 		if (hidden && typeof Notification !== 'undefined' && Notification.permission === 'granted') {
 			const shown = new Notification(title, { body: row.lastPublicPreview ?? '', tag: row.id });
