@@ -29,7 +29,7 @@ import { ApiError, forbidden, notFound } from '../errors';
 import type { Events } from '../events';
 import type { Logger } from '../log';
 import type { AgentStatus } from '../routing/presence';
-import type { Router } from '../routing/router';
+import type { OfferView, Router } from '../routing/router';
 import type { TicketIndex } from '../ticket-index';
 import type { Tickets } from '../tickets';
 import type { TalkNumbers } from './numbers';
@@ -526,13 +526,13 @@ export class Calls {
 
 	// --- routing ------------------------------------------------------------------------------
 
-	/** Whether the call is to be routed: someone who could answer it is online with talk on. */
+	/** Whether the call is to be routed: someone who could answer it is online with talk on, and not on a call. */
 	private available(call: CallRow): boolean {
 		if (!this.routing) return false;
 		const presence = this.routing.presence;
 		return (this.unroutedRingTo(call) ?? this.d.accounts.listUsers().map((u) => u.id)).some((userId) => {
 			const status = presence.get(userId);
-			return status.statusClass === 'online' && status.channels.talk && this.canAnswer(userId, call);
+			return status.statusClass === 'online' && status.channels.talk && !this.busy(userId) && this.canAnswer(userId, call);
 		});
 	}
 
@@ -542,9 +542,14 @@ export class Calls {
 		return groupId ? this.members(groupId) : null;
 	}
 
+	/** The agent's pending router offers of calls (their `ref` is the call id). */
+	callOffers(agentId: string): OfferView[] {
+		return this.routing?.router.offersFor(agentId).filter((o) => o.kind === 'call') ?? [];
+	}
+
 	/** The agent's pending router offer of the call, if it is routed to them. */
-	private offerOf(callId: string, agentId: string) {
-		return this.routing?.router.offersFor(agentId).find((o) => o.kind === 'call' && o.ref === callId);
+	private offerOf(callId: string, agentId: string): OfferView | undefined {
+		return this.callOffers(agentId).find((o) => o.ref === callId);
 	}
 
 	/** Makes a ringing call ring `ringTo` (null: everyone who may answer) and tells the watchers. */

@@ -2,7 +2,7 @@
  * Calls routed as offers, against a real server: an incoming call rings only the available agent
  * the router offers it to; accepting it in the Talk console takes the offer (the agent's talk load
  * on the supervisor dashboard) and ending the call frees it; declining moves the offer on, and a
- * call nobody else is available for rings as an unrouted call.
+ * call nobody else is available for rings as an unrouted call; the offers API answers the call.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,5 +83,15 @@ describe('calls routed as offers', () => {
 		expect(await act('ben', callId, 'accept')).toMatchObject({ status: 200, body: { state: 'active' } });
 		expect(await talkLoad('ben')).toMatchObject({ assigned: 0 });
 		expect((await as('sim').request('POST', `/api/v1/talk/simulator/calls/${callId}/hangup`)).status).toBe(200);
+	});
+
+	it('answers the call when its offer is accepted in the offers bar (the offers API)', async () => {
+		const callId = (await ring('+15550109999')).body.id as string;
+		const [who] = await ringingFor(callId);
+		const offer = (await as(who!).request('GET', '/api/v1/offers')).body.offers.find((o: { ref: string }) => o.ref === callId);
+		expect(await as(who!).request('POST', `/api/v1/offers/${offer.id}/accept`)).toMatchObject({ status: 200, body: { kind: 'call', ref: callId } });
+		expect((await as(who!).request('GET', `/api/v1/talk/calls/${callId}`)).body).toMatchObject({ state: 'active', agentId: fx.users[who!]!.id });
+		expect(await talkLoad(who!)).toMatchObject({ assigned: 1 });
+		expect((await act(who!, callId, 'end')).status).toBe(200);
 	});
 });
