@@ -67,6 +67,8 @@ export function createServices(config: Config, logger: Logger) {
 	const objects = new CustomObjects(db, customers, index, events);
 	const apps = new Apps(db, events);
 	const routing = createRouting({ db, events, index, tickets, accounts, chats, logger, settings: config.routing, openDocuments: () => collab.hocuspocus.documents });
+	// Incoming calls are offered through the router while someone is available for them.
+	calls.route(routing);
 	return {
 		config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, supportAddresses,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing

@@ -12,13 +12,15 @@
  * entry in its ticket whose id is the call id, so a retry (or the recovery at start, for a process
  * that stopped between the two writes) never appends it twice.
  *
- * Until routing exists, a ringing call rings every agent and admin who may write its ticket (or,
- * after a transfer or for a Talk number with a group, the chosen people among them).
+ * An incoming call is routed (see `route`) while an agent who could answer it is available for
+ * talk: it rings only the agent the router offers it to. Otherwise, as after a transfer, it rings
+ * every agent and admin who may write its ticket (for a Talk number with a group, its members; after
+ * a transfer, the chosen people among them).
  */
 import type Database from 'better-sqlite3';
 import type { CallTransfer } from '../../drizzle/schema';
 import { normalisePhoneNumber, type TransferTarget } from '../../src/lib/api/schemas';
-import { newId, type EntryInput } from '../../src/lib/ticket';
+import { newId, type EntryInput, type Priority } from '../../src/lib/ticket';
 import type { Accounts } from '../accounts';
 import { ticketAccess } from '../auth/policy';
 import { SYSTEM, type UserPrincipal } from '../auth/principal';
@@ -26,6 +28,8 @@ import type { Customers } from '../customers';
 import { ApiError, forbidden, notFound } from '../errors';
 import type { Events } from '../events';
 import type { Logger } from '../log';
+import type { AgentStatus } from '../routing/presence';
+import type { OfferView, Router } from '../routing/router';
 import type { TicketIndex } from '../ticket-index';
 import type { Tickets } from '../tickets';
 import type { TalkNumbers } from './numbers';
@@ -120,8 +124,15 @@ export interface CallsDeps {
 	logger: Logger;
 }
 
+/** What Calls needs of routing (server/routing), handed over by server/services.ts once both exist. */
+export interface CallRouting {
+	router: Pick<Router, 'enqueue' | 'complete' | 'dispatch' | 'offersFor' | 'accept' | 'decline' | 'item' | 'activeItem' | 'onEvent'>;
+	presence: Pick<AgentStatus, 'get'>;
+}
+
 export class Calls {
 	private readonly listeners = new Set<(call: CallRow) => void>();
+	private routing: CallRouting | null = null;
 
 	constructor(private readonly d: CallsDeps) {
 		const stored = ({ id, ticketId, state }: CallRow) => ({ id, ticketId, state });
@@ -131,6 +142,26 @@ export class Calls {
 			hungUp: async (ref) => stored(await this.remoteHungUp(ref))
 		};
 		d.provider.connect(carrier);
+	}
+
+	/**
+	 * Offers incoming calls through the router while someone is available for them: the call rings
+	 * only the agent holding its offer, and follows the offer as it moves on. When the router has
+	 * nobody to offer it to, the call is taken out of routing and rings as an unrouted call.
+	 */
+	route(routing: CallRouting): void {
+		this.routing = routing;
+		routing.router.onEvent((event) => {
+			if (event.type === 'offer' && event.offer.kind === 'call') this.ring(event.offer.ref, [event.agentId], 'call.offered', { agentId: event.agentId });
+			else if (event.type === 'offer.withdrawn' && (event.reason === 'declined' || event.reason === 'expired' || event.reason === 'withdrawn')) {
+				const item = routing.router.item(event.itemId);
+				if (item?.kind !== 'call') return;
+				this.ring(item.ref, [], 'call.offer_withdrawn', { agentId: event.agentId, reason: event.reason });
+				// The router moves it on in its next pass; run it now to know whether anyone took the offer.
+				routing.router.dispatch();
+				this.unrouteIfWaiting(item.ref);
+			}
+		});
 	}
 
 	// --- reading ------------------------------------------------------------------------------
@@ -218,7 +249,23 @@ export class Calls {
 				insert
 			);
 		}
-		return this.changed(id, 'call.ringing', 'system', { from, to });
+		const call = this.row(id)!;
+		const routed = this.available(call);
+		// Nobody's console rings until the router makes its offer.
+		if (routed) this.d.sqlite.prepare(`UPDATE calls SET ring_to = '[]' WHERE id = ?`).run(id);
+		const ringing = this.changed(id, 'call.ringing', 'system', { from, to, routed });
+		if (!routed) return ringing;
+		const ticket = this.d.index.get(call.ticketId);
+		this.routing!.router.enqueue({
+			kind: 'call',
+			ref: id,
+			ticketId: call.ticketId,
+			channel: 'talk',
+			groupId: number.groupId ?? ticket?.groupId ?? null,
+			priority: ticket?.priority as Priority | undefined
+		});
+		this.unrouteIfWaiting(id);
+		return this.row(id)!;
 	}
 
 	/** The customer picked up an outbound call. */
@@ -248,6 +295,9 @@ export class Calls {
 		if (call.state !== 'ringing') throw conflict(this.describe(call, 'accepted'));
 		if (!this.ringsFor(user, call)) throw forbidden('this call is not ringing for you');
 		if (this.busy(user.id)) throw conflict('you are on another call: end it first');
+		// Synchronous from here to the update: the offer is taken only together with the call.
+		const offer = this.offerOf(id, user.id);
+		if (offer) this.routing!.router.accept(offer.id, user.id);
 		const now = Date.now();
 		const won = this.d.sqlite
 			.prepare(
@@ -261,13 +311,19 @@ export class Calls {
 	}
 
 	/**
-	 * Refuses a ringing call. A call nobody answered yet ends (outcome missed); a transferred call
-	 * goes back to ringing everyone who may answer it, so the customer is not dropped.
+	 * Refuses a ringing call. A routed call's offer moves on to the next available agent; otherwise
+	 * a call nobody answered yet ends (outcome missed), and a transferred call goes back to ringing
+	 * everyone who may answer it, so the customer is not dropped.
 	 */
 	async decline(id: string, user: UserPrincipal): Promise<CallView> {
 		const call = this.visibleCall(id, user);
 		if (call.state !== 'ringing') throw conflict(this.describe(call, 'declined'));
 		if (!this.ringsFor(user, call)) throw forbidden('this call is not ringing for you');
+		const offer = this.offerOf(id, user.id);
+		if (offer) {
+			this.routing!.router.decline(offer.id, user.id);
+			return this.view(this.row(id)!, user);
+		}
 		if (call.answeredAt === null) {
 			const ended = await this.finish(id, ['ringing'], 'declined', `user:${user.id}`);
 			await this.d.provider.end(call.ref);
@@ -299,11 +355,7 @@ export class Calls {
 	async transfer(id: string, user: UserPrincipal, target: TransferTarget): Promise<CallView> {
 		const call = this.ownCall(id, user, 'transferred', ['active', 'held']);
 		if (call.transfers.length >= MAX_TRANSFERS) throw conflict(`a call is transferred at most ${MAX_TRANSFERS} times`);
-		const ticket = this.d.index.get(call.ticketId);
-		const canAnswer = (userId: string) => {
-			const person = this.d.accounts.principal(userId);
-			return !!person && person.role !== 'supervisor' && !!ticket && ticketAccess(person, ticket) === 'write';
-		};
+		const canAnswer = (userId: string) => this.canAnswer(userId, call);
 		let ringTo: string[];
 		let to: Omit<CallTransfer, 'from' | 'at'>;
 		if ('toUserId' in target) {
@@ -327,6 +379,8 @@ export class Calls {
 			user,
 			{ ringTo: JSON.stringify(ringTo), transfers: JSON.stringify(transfers) }
 		);
+		// The transferring agent is free at once; the transferred call rings its targets unrouted.
+		this.routing?.router.complete('call', id, 'call transferred');
 		await this.d.provider.transfer(call.ref);
 		return this.view(this.changed(id, 'call.transferred', `user:${user.id}`, to), user);
 	}
@@ -416,6 +470,7 @@ export class Calls {
 			)
 			.run({ now: Date.now(), reason, id, ...(agentId && { agent: agentId }) }).changes;
 		if (!changed) throw conflict(this.describe(this.row(id)!, 'ended'));
+		this.routing?.router.complete('call', id, `call ${reason}`);
 		const ended = this.changed(id, 'call.ended', actor, { reason });
 		await this.appendEntry(ended);
 		return ended;
@@ -467,6 +522,60 @@ export class Calls {
 		if (last) parts.push(`transferred to ${last.toType === 'agent' ? name(last.to) : (this.d.accounts.listGroups().find((g) => g.id === last.to)?.name ?? 'a group')}`);
 		if (call.holdMs >= 1000) parts.push(`${clock(Math.round(call.holdMs / 1000))} on hold`);
 		return parts.join(', ');
+	}
+
+	// --- routing ------------------------------------------------------------------------------
+
+	/** Whether the call is to be routed: someone who could answer it is online with talk on, and not on a call. */
+	private available(call: CallRow): boolean {
+		if (!this.routing) return false;
+		const presence = this.routing.presence;
+		return (this.unroutedRingTo(call) ?? this.d.accounts.listUsers().map((u) => u.id)).some((userId) => {
+			const status = presence.get(userId);
+			return status.statusClass === 'online' && status.channels.talk && !this.busy(userId) && this.canAnswer(userId, call);
+		});
+	}
+
+	/** Who an unrouted incoming call rings: a grouped Talk number's members, or everyone (null). */
+	private unroutedRingTo(call: CallRow): string[] | null {
+		const groupId = call.talkNumberId ? this.d.numbers.get(call.talkNumberId)?.groupId : null;
+		return groupId ? this.members(groupId) : null;
+	}
+
+	/** The agent's pending router offers of calls (their `ref` is the call id). */
+	callOffers(agentId: string): OfferView[] {
+		return this.routing?.router.offersFor(agentId).filter((o) => o.kind === 'call') ?? [];
+	}
+
+	/** The agent's pending router offer of the call, if it is routed to them. */
+	private offerOf(callId: string, agentId: string): OfferView | undefined {
+		return this.callOffers(agentId).find((o) => o.ref === callId);
+	}
+
+	/** Makes a ringing call ring `ringTo` (null: everyone who may answer) and tells the watchers. */
+	private ring(id: string, ringTo: string[] | null, type: string, data: Record<string, unknown> = {}): void {
+		const changed = this.d.sqlite
+			.prepare(`UPDATE calls SET ring_to = ?, ${BUMP} WHERE id = ? AND state = 'ringing'`)
+			.run(ringTo && JSON.stringify(ringTo), id).changes;
+		if (changed) this.changed(id, type, 'system', data);
+	}
+
+	/**
+	 * A routed call the router could offer to nobody (everyone declined, let it expire, went away or
+	 * is busy) leaves routing and rings as an unrouted call, so the caller is not left unheard.
+	 */
+	private unrouteIfWaiting(id: string): void {
+		const item = this.routing?.router.activeItem('call', id);
+		if (item?.status !== 'queued') return;
+		this.routing!.router.complete('call', id, 'nobody available');
+		this.ring(id, this.unroutedRingTo(this.row(id)!), 'call.unrouted');
+	}
+
+	/** Whether the user may take calls on the call's ticket: an agent or admin who may write it. */
+	private canAnswer(userId: string, call: CallRow): boolean {
+		const person = this.d.accounts.principal(userId);
+		const ticket = this.d.index.get(call.ticketId);
+		return !!person && person.role !== 'supervisor' && !!ticket && ticketAccess(person, ticket) === 'write';
 	}
 
 	private ringsFor(user: UserPrincipal, call: CallRow): boolean {

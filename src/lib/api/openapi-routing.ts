@@ -68,7 +68,7 @@ export function routingPaths({ errors, ok, jsonContent, errorBody }: OpenApiHelp
 			post: op({
 				operationId: 'acceptOffer',
 				summary: 'Accept an offer',
-				description: 'Exactly one agent wins an item. A ticket is assigned to you (and opened when new).',
+				description: 'Exactly one agent wins an item. A ticket is assigned to you (and opened when new); a call is answered by you, as Accept in the Talk console.',
 				requestParams: id('offer'),
 				responses: {
 					200: ok('Accepted.', z.object({ ticketId: idSchema.nullable(), itemId: idSchema, kind: z.enum(['ticket', 'call']), ref: z.string() })),
@@ -81,7 +81,7 @@ export function routingPaths({ errors, ok, jsonContent, errorBody }: OpenApiHelp
 			post: op({
 				operationId: 'declineOffer',
 				summary: 'Decline an offer',
-				description: 'It moves on to the next agent and is not offered to you again. 403 where admins do not allow declining.',
+				description: 'It moves on to the next agent and is not offered to you again (a call: as Decline in the Talk console). 403 where admins do not allow declining.',
 				requestParams: id('offer'),
 				responses: { 204: { description: 'Declined.' }, ...errors(403, 404), ...gone }
 			})

@@ -166,8 +166,8 @@ const Call = z
 const StoredCall = z.object({ id: idSchema, ticketId: idSchema, state: z.string() }).meta({ id: 'StoredCall' });
 
 const CALL_ACTION_TEXT: Record<CallAction, string> = {
-	accept: 'Accept a call ringing for you: of several agents accepting at once, one wins and the others get 409.',
-	decline: 'Refuse a call ringing for you: an unanswered call ends as missed; a transferred call rings everyone who may answer it again.',
+	accept: 'Accept a call ringing for you: of several agents accepting at once, one wins and the others get 409. A routed call: your offer of it is accepted too.',
+	decline: 'Refuse a call ringing for you: a routed call is offered to the next available agent (403 where admins do not allow declining); otherwise an unanswered call ends as missed, and a transferred call rings everyone who may answer it again.',
 	hold: 'Put your active call on hold.',
 	resume: 'Take your held call off hold.',
 	transfer: 'Transfer your call to one agent or to a group: only they ring; the customer waits on hold.',
