@@ -21,6 +21,7 @@ import { ApiError, forbidden, notFound } from '../errors';
 import type { Events } from '../events';
 import type { Logger } from '../log';
 import type { Db } from '../storage/database';
+import { RateLimit } from '../rate-limit';
 import type { TicketIndex } from '../ticket-index';
 import { subjectFrom, type DocumentAccess, type HeldDocument, type Tickets } from '../tickets';
 
@@ -65,10 +66,22 @@ export interface ChatSettings {
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/**
+ * What one client may do per minute on the public visitor endpoints: new visitor sessions per
+ * client address, messages (and chats started) per visitor, and the small signals (typing,
+ * presence, pages) per visitor.
+ */
+export const VISITOR_LIMITS = { sessions: 30, messages: 20, signals: 120 } as const;
+export type VisitorAction = keyof typeof VISITOR_LIMITS;
+const MINUTE_MS = 60_000;
+
 const chatEnded = () => new ApiError(409, 'chat_ended', 'this chat has ended; start a new one');
 
 export class Chats {
 	private readonly live = new Map<string, Promise<LiveChat>>();
+	private readonly limits = Object.fromEntries(
+		Object.entries(VISITOR_LIMITS).map(([action, limit]) => [action, new RateLimit(limit, MINUTE_MS)])
+	) as Record<VisitorAction, RateLimit>;
 
 	constructor(
 		private readonly db: Db,
@@ -87,6 +100,14 @@ export class Chats {
 	}
 
 	// --- visitors -------------------------------------------------------------------------------
+
+	/** Counts a visitor's request (`key`: the visitor, or the client address for new sessions); 429 past the limit. */
+	limit(action: VisitorAction, key: string): void {
+		const waitMs = this.limits[action].take(key);
+		if (waitMs > 0) {
+			throw new ApiError(429, 'rate_limited', `too many requests (at most ${VISITOR_LIMITS[action]} a minute): try again in ${Math.ceil(waitMs / 1000)} s`);
+		}
+	}
 
 	/** A new visitor; the token is returned here only (the widget keeps it). */
 	createVisitor(): { visitor: Visitor; token: string } {

@@ -113,7 +113,7 @@ describe('live chat widget', () => {
 		await chatFrame(visitor).getByText('This chat has ended').first().waitFor();
 		await expect(chatFrame(visitor).getByLabel('Message', { exact: true }).count()).resolves.toBe(0);
 		// Follow-ups go by email now.
-		await expect(agent.getByLabel('Reply channel').inputValue()).resolves.toBe('email');
+		await expect.poll(() => agent.getByLabel('Reply channel').inputValue()).toBe('email');
 		await agent.getByRole('log', { name: 'Conversation' }).getByText('Chat ended by Alex').waitFor();
 		await screenshot(agent, 'chat-ended-agent');
 	});
@@ -144,7 +144,7 @@ describe('live chat widget', () => {
 		await frame.getByText('This chat has ended').first().waitFor();
 
 		// The follow-up goes by email, from the same ticket.
-		await expect(agent.getByLabel('Reply channel').inputValue()).resolves.toBe('email');
+		await expect.poll(() => agent.getByLabel('Reply channel').inputValue()).toBe('email');
 		await editor(agent).click();
 		await agent.keyboard.type('Hello Maggie, your refund reference is RF-5512-0931.');
 		await agent.getByRole('button', { name: 'Send', exact: true }).click();

@@ -192,4 +192,19 @@ describe('live chat', () => {
 		expect(next.body.ticketId).not.toBe(ticketId);
 		stream.close();
 	});
+
+	it('limits what one visitor may send in a minute: past it 429, and nothing stored', async () => {
+		const v = await newVisitor();
+		const { body: chat } = await v.request('POST', '/chat', { name: 'Flo', message: 'message 1' });
+		for (let i = 2; i <= 20; i++) expect((await v.request('POST', '/chat/messages', { id: `m${i}`, body: `message ${i}` })).status).toBe(201);
+		const refused = await v.request('POST', '/chat/messages', { id: 'm21', body: 'message 21' });
+		expect(refused).toMatchObject({ status: 429, body: { error: { code: 'rate_limited' } } });
+		expect(refused.body.error.message).toMatch(/at most 20 a minute\): try again in \d+ s/);
+		const entries = (await api(server, fx.users.alex.token).request('GET', `/api/v1/tickets/${chat.ticketId}`)).body.entries as { body: string }[];
+		expect(entries.map((e) => e.body)).not.toContain('message 21');
+		expect(entries.filter((e) => e.body.startsWith('message '))).toHaveLength(20);
+		// Another visitor is not held back.
+		const other = await newVisitor();
+		expect((await other.request('POST', '/chat', { name: 'Gus', message: 'hello' })).status).toBe(201);
+	});
 });

@@ -5,7 +5,7 @@
  */
 import type { RequestEvent } from '@sveltejs/kit';
 import { ApiError } from '../../../server/errors';
-import type { Visitor } from '../../../server/channels/chat';
+import type { Visitor, VisitorAction } from '../../../server/channels/chat';
 import { tandem } from './tandem';
 
 export const VISITOR_HEADER = 'x-visitor-token';
@@ -14,8 +14,11 @@ export function visitorToken(event: RequestEvent): string | null {
 	return event.request.headers.get(VISITOR_HEADER) ?? event.url.searchParams.get('token');
 }
 
-export function requireVisitor(event: RequestEvent): Visitor {
-	const visitor = tandem().chats.visitor(visitorToken(event));
+/** The visitor, their request counted against `action`'s rate limit when given (429 past it). */
+export function requireVisitor(event: RequestEvent, action?: VisitorAction): Visitor {
+	const { chats } = tandem();
+	const visitor = chats.visitor(visitorToken(event));
 	if (!visitor) throw new ApiError(401, 'unauthorized', `send the visitor token from POST /api/v1/visitor in ${VISITOR_HEADER}`);
+	if (action) chats.limit(action, visitor.id);
 	return visitor;
 }

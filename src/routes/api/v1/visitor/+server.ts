@@ -10,6 +10,7 @@ export const POST: RequestHandler = (event) =>
 		const { chats } = tandem();
 		const known = chats.visitor(visitorToken(event));
 		if (known) return json({ visitorId: known.id, chat: chats.current(known) });
+		chats.limit('sessions', event.getClientAddress());
 		const { visitor, token } = chats.createVisitor();
 		return json({ visitorId: visitor.id, token, chat: null }, { status: 201 });
 	});

@@ -8,7 +8,7 @@ import type { RequestHandler } from './$types';
 /** Starts a chat with the first message: a chat ticket appears in the workspace. 409 while one is going on. */
 export const POST: RequestHandler = (event) =>
 	api(async () => {
-		const visitor = requireVisitor(event);
+		const visitor = requireVisitor(event, 'messages');
 		const input = await parseJson(event.request, startChatSchema);
 		return json(tandem().chats.start(visitor, input), { status: 201 });
 	});
