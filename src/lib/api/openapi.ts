@@ -229,7 +229,8 @@ function op(operation: ZodOpenApiOperationObject): ZodOpenApiOperationObject {
 
 const VISITOR_ERRORS = {
 	400: { description: ERROR_TEXT[400], content: jsonContent(ErrorBody) },
-	401: { description: '`unauthorized`: no valid `X-Visitor-Token`.', content: jsonContent(ErrorBody) }
+	401: { description: '`unauthorized`: no valid `X-Visitor-Token`.', content: jsonContent(ErrorBody) },
+	429: { description: '`rate_limited`: too many requests from this visitor (or, for new sessions, this address) in a minute; nothing stored.', content: jsonContent(ErrorBody) }
 };
 const visitorOp = (operation: ZodOpenApiOperationObject) => op({ tags: ['Visitor'], security: [{ visitor: [] }], ...operation });
 const noContent = { 204: { description: 'Done.' } };
