@@ -149,6 +149,27 @@ describe('routing over HTTP', () => {
 		await waitFor(async () => (await api(server).request('GET', '/api/v1/visitor', undefined, { headers })).body.chat?.status === 'active', 'the chat served');
 	});
 
+	it('hands a chat over when its agent goes away: the chat returns to the queue and the next agent serves it', async () => {
+		const visitor = await api(server).request('POST', '/api/v1/visitor');
+		const headers = { 'x-visitor-token': visitor.body.token };
+		const started = await api(server).request('POST', '/api/v1/visitor/chat', { name: 'Noor', message: 'Still there?' }, { headers });
+		const blakeStream = streams[streams.length - 1];
+		const offer = await offerFor(blakeStream, started.body.ticketId);
+		expect((await as('blake').request('POST', `/api/v1/offers/${offer.id}/accept`)).status).toBe(200);
+		const chatOf = async () => (await api(server).request('GET', '/api/v1/visitor', undefined, { headers })).body.chat;
+		await waitFor(async () => (await chatOf())?.agentName === 'blake', 'blake serving');
+
+		// Blake's last stream closes: away after the grace, and the chat goes back to the queue; alex, back, gets it.
+		const alexStream = await stream('alex');
+		blakeStream.close();
+		const again = await offerFor(alexStream, started.body.ticketId);
+		expect((await as('alex').request('POST', `/api/v1/offers/${again.id}/accept`)).status).toBe(200);
+		await waitFor(async () => (await chatOf())?.agentName === 'alex', 'alex serving the handed-over chat');
+		expect((await as('alex').request('GET', `/api/v1/tickets/${started.body.ticketId}`)).body.assigneeId).toBe(fx.users.alex.id);
+		const joined = (await as('alex').request('GET', `/api/v1/tickets/${started.body.ticketId}`)).body.entries.filter((e: { body: string }) => e.body.endsWith('joined the chat'));
+		expect(joined.map((e: { body: string }) => e.body)).toEqual(['blake joined the chat', 'alex joined the chat']);
+	});
+
 	it('lets admins set routing, agent capacities and skills, and SLA policies', async () => {
 		expect((await as('alex').request('PUT', '/api/v1/routing/settings', { offerTimeoutSeconds: 60 })).status).toBe(403);
 		const settings = await as('ada').request('PUT', '/api/v1/routing/settings', { offerTimeoutSeconds: 60, capacities: { chat: 2 } });
