@@ -46,4 +46,15 @@ describe('describeEvent: the interaction history in words', () => {
 		expect(describeEvent(event('side.opened', 'user:u1', { subject: 'Vendor' }), workspace)).toBe('Alex Agent started a side conversation “Vendor”');
 		expect(describeEvent(event('ticket.viewed', 'user:u2', { readOnly: true }), workspace)).toBe('Viewed by Sam Supervisor (supervisor)');
 	});
+
+	it('names chats, calls, SLA breaches and refusals', () => {
+		expect(describeEvent(event('chat.started', 'visitor:v1', {}), workspace)).toBe('The visitor started a chat');
+		expect(describeEvent(event('chat.served', 'user:u1', {}), workspace)).toBe('Alex Agent served the chat');
+		expect(describeEvent(event('chat.ended', 'visitor:v1', {}), workspace)).toBe('The visitor ended the chat');
+		expect(describeEvent(event('call.held', 'user:u1', {}), workspace)).toBe('Alex Agent put the call on hold');
+		expect(describeEvent(event('call.ringing', 'system', {}), workspace)).toBe('A call is ringing');
+		expect(describeEvent(event('sla.breached', 'system', { metric: 'firstReply' }), workspace)).toBe('SLA breached: first reply');
+		expect(describeEvent(event('update.rejected', 'user:u1', { reason: 'read-only' }), workspace)).toBe('A change by Alex Agent was refused (read-only)');
+		expect(describeEvent(event('something.new', 'system', {}), workspace)).toBe('Tandem: something new');
+	});
 });

@@ -181,6 +181,8 @@ function actorRole(actor: string, workspace: Workspace): string | null {
 
 const str = (value: unknown) => (typeof value === 'string' ? value : value == null ? '' : String(value));
 
+const SLA_WORDS: Record<string, string> = { firstReply: 'first reply', nextReply: 'next reply', resolution: 'resolution' };
+
 /** An event of the ticket's log in human words ("Alex changed status from open to pending"). */
 export function describeEvent(event: TicketEvent, workspace: Workspace): string {
 	const who = actorName(event.actor, workspace);
@@ -206,7 +208,7 @@ export function describeEvent(event: TicketEvent, workspace: Workspace): string 
 			if (data.place === 'side') return `${who} wrote in a side conversation`;
 			if (data.kind === 'note') return `Note added by ${who}`;
 			if (data.kind === 'call') return `Call logged by ${who}`;
-			if (data.kind === 'event') return 'Activity recorded';
+			if (data.kind === 'event') return `Event in the conversation (${CHANNEL_WORDS[str(data.channel)] ?? str(data.channel)})`;
 			const via = CHANNEL_WORDS[str(data.channel)] ?? str(data.channel);
 			if (event.actor.startsWith('user:')) return `${who} replied by ${via}`;
 			return `Message received by ${via}`;
@@ -223,8 +225,49 @@ export function describeEvent(event: TicketEvent, workspace: Workspace): string 
 		}
 		case 'macro.applied':
 			return `${who} applied the macro “${str(data.title)}”`;
+		case 'chat.started':
+			return 'The visitor started a chat';
+		case 'chat.served':
+			return `${who} served the chat`;
+		case 'chat.ended':
+			return event.actor.startsWith('visitor:') ? 'The visitor ended the chat' : `${who} ended the chat`;
+		case 'sla.breached':
+			return `SLA breached: ${SLA_WORDS[str(data.metric)] ?? str(data.metric)}`;
+		case 'object.linked':
+			return `${who} linked a record`;
+		case 'object.unlinked':
+			return `${who} unlinked a record`;
+		case 'update.rejected':
+			return `A change by ${who} was refused (${str(data.reason)})`;
 		default:
+			if (event.type.startsWith('call.')) return describeCall(event.type.slice(5), who);
+			if (event.type.startsWith('routing.')) return `Routing: ${event.type.slice(8).replace(/_/g, ' ')}`;
 			return `${who}: ${event.type.replace(/[._]/g, ' ')}`;
+	}
+}
+
+/** A call's steps, as the Talk console's events name them. */
+function describeCall(step: string, who: string): string {
+	switch (step) {
+		case 'ringing':
+			return 'A call is ringing';
+		case 'dialing':
+			return `${who} is calling the customer`;
+		case 'accepted':
+		case 'answered':
+			return `${who} took the call`;
+		case 'held':
+			return `${who} put the call on hold`;
+		case 'resumed':
+			return `${who} resumed the call`;
+		case 'transferred':
+			return `${who} transferred the call`;
+		case 'declined':
+			return `${who} declined the call`;
+		case 'ended':
+			return 'The call ended';
+		default:
+			return `Call: ${step.replace(/_/g, ' ')}`;
 	}
 }
 
