@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { MacroActions } from '../src/lib/api/schemas';
 import type { AppScope, ObjectField } from '../src/lib/api/context';
+import type { CallTransfer } from '../src/lib/api/talk';
 
 const createdAt = () => integer('created_at').notNull();
 
@@ -317,14 +318,6 @@ export const talkNumbers = sqliteTable('talk_numbers', {
 	groupId: text('group_id').references(() => groups.id, { onDelete: 'set null' }),
 	createdAt: createdAt()
 });
-
-/** A transfer of a call, as stored and as shown in the call entry's meta. */
-export interface CallTransfer {
-	from: string | null;
-	to: string;
-	toType: 'agent' | 'group';
-	at: number;
-}
 
 /**
  * Phone calls and their state (server/talk/calls.ts), the durable truth the state machine moves

@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import { objectLinks, objectRecords, objectTypes } from '../drizzle/schema';
-import { recordValuesSchema, type ObjectField, type ObjectTypeInput, type RecordInput } from '../src/lib/api/context';
+import { recordValuesSchema, type LinkedRecord, type ObjectField, type ObjectRecord, type ObjectTypeInput, type RecordInput } from '../src/lib/api/context';
 import { newId } from '../src/lib/ticket';
 import { ticketAccess } from './auth/policy';
 import { actorOf, type Principal } from './auth/principal';
@@ -16,22 +16,6 @@ import type { Db } from './storage/database';
 import type { TicketIndex } from './ticket-index';
 
 export type ObjectType = typeof objectTypes.$inferSelect;
-
-export interface ObjectRecord {
-	id: string;
-	typeId: string;
-	typeName: string;
-	externalId: string | null;
-	values: Record<string, unknown>;
-	customerIds: string[];
-	createdAt: number;
-	updatedAt: number;
-}
-
-/** A record as a ticket shows it: linked to the ticket itself, or to its requester. */
-export interface LinkedRecord extends ObjectRecord {
-	linkedTo: ('ticket' | 'customer')[];
-}
 
 export class CustomObjects {
 	constructor(

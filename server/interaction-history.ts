@@ -3,25 +3,13 @@
  * calls, chat events, newest first. Read from the ticket documents (the source of truth: seeded
  * and imported history has no event rows), over the tickets the caller may see.
  */
+import type { Interaction } from '../src/lib/api/context';
 import { readEntries } from '../src/lib/ticket';
 import type { Principal } from './auth/principal';
 import type { Customers } from './customers';
 import { notFound } from './errors';
 import type { TicketIndex } from './ticket-index';
 import type { DocumentAccess } from './tickets';
-
-export interface Interaction {
-	/** Unique in the list: the entry's id, or `opened:<ticketId>`. */
-	id: string;
-	ticketId: string;
-	subject: string;
-	kind: 'opened' | 'message' | 'call' | 'event';
-	channel: string;
-	direction: 'in' | 'out' | null;
-	/** The first words of the message or event. */
-	preview: string;
-	createdAt: number;
-}
 
 /** Tickets read for the history (most recently updated first) and interactions returned. */
 const TICKETS_READ = 25;

@@ -18,7 +18,7 @@
  * a transfer, the chosen people among them).
  */
 import type Database from 'better-sqlite3';
-import type { CallTransfer } from '../../drizzle/schema';
+import type { CallOutcome, CallState, CallTransfer, CallView } from '../../src/lib/api/talk';
 import { normalisePhoneNumber, type TransferTarget } from '../../src/lib/api/schemas';
 import { newId, type EntryInput, type Priority } from '../../src/lib/ticket';
 import type { Accounts } from '../accounts';
@@ -35,8 +35,6 @@ import type { Tickets } from '../tickets';
 import type { TalkNumbers } from './numbers';
 import type { CarrierEvents, TalkProvider } from './provider';
 
-export type CallState = 'dialing' | 'ringing' | 'active' | 'held' | 'ended';
-export type CallOutcome = 'answered' | 'missed' | 'no-answer';
 
 export interface CallRow {
 	id: string;
@@ -63,32 +61,6 @@ export interface CallRow {
 	version: number;
 }
 
-/** A call as the API and the console show it to one user. */
-export interface CallView {
-	id: string;
-	ticketId: string;
-	direction: 'in' | 'out';
-	from: string;
-	to: string;
-	state: CallState;
-	agentId: string | null;
-	customer: { id: string; name: string };
-	/** Our number that was called (in) or called from (out). */
-	number: { number: string; label: string } | null;
-	/** Whether it rings for the user it is shown to: they may accept it now. */
-	ringsMe: boolean;
-	ringTo: string[] | null;
-	transfers: CallTransfer[];
-	holdSeconds: number;
-	heldSince: number | null;
-	createdAt: number;
-	answeredAt: number | null;
-	endedAt: number | null;
-	outcome: CallOutcome | null;
-	endReason: string | null;
-	/** Goes up with every change: of two views of a call, the higher is the newer. */
-	version: number;
-}
 
 /** More transfers than this on one call is a loop, not a call. */
 export const MAX_TRANSFERS = 20;

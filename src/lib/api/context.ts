@@ -173,3 +173,34 @@ export const ACTION_SCOPES: Record<Exclude<AppRequest['action'], 'ready'>, AppSc
 	addTag: 'ticket.tags',
 	addNote: 'ticket.notes'
 };
+
+/** One line of a customer's interaction history (GET /customers/{id}/history). */
+export interface Interaction {
+	/** Unique in the list: the entry's id, or `opened:<ticketId>`. */
+	id: string;
+	ticketId: string;
+	subject: string;
+	kind: 'opened' | 'message' | 'call' | 'event';
+	channel: string;
+	direction: 'in' | 'out' | null;
+	/** The first words of the message or event. */
+	preview: string;
+	createdAt: number;
+}
+
+/** A custom object record as the API answers it; `linkedTo` where it is listed for a ticket. */
+export interface ObjectRecord {
+	id: string;
+	typeId: string;
+	typeName: string;
+	externalId: string | null;
+	values: Record<string, unknown>;
+	customerIds: string[];
+	createdAt: number;
+	updatedAt: number;
+}
+
+/** A record as a ticket shows it: linked to the ticket itself, or to its requester. */
+export interface LinkedRecord extends ObjectRecord {
+	linkedTo: ('ticket' | 'customer')[];
+}

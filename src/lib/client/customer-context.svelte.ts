@@ -2,6 +2,7 @@
  * The requester in the context panel: their profile, edited in place, and their interaction
  * history across every ticket of theirs, kept live from the workspace's ticket stream.
  */
+import type { Interaction } from '$lib/api/context';
 import { CUSTOMER_CHANNELS } from '$lib/ticket/schema';
 import { getJson, type CustomerInfo, type Workspace } from './workspace.svelte';
 
@@ -100,17 +101,6 @@ export class ProfileEditor {
 			this.saving = false;
 		}
 	}
-}
-
-export interface Interaction {
-	id: string;
-	ticketId: string;
-	subject: string;
-	kind: 'opened' | 'message' | 'call' | 'event';
-	channel: string;
-	direction: 'in' | 'out' | null;
-	preview: string;
-	createdAt: number;
 }
 
 const HISTORY_DEBOUNCE_MS = 400;

@@ -2,27 +2,9 @@
  * The context panel's Records section: custom object records linked to the ticket or to its
  * requester, and linking or unlinking others (found by text) to the ticket.
  */
+import type { LinkedRecord, ObjectField, ObjectRecord } from '$lib/api/context';
 import { sendJson } from './customer-context.svelte';
 import { getJson } from './workspace.svelte';
-
-export interface ObjectField {
-	key: string;
-	label: string;
-	type: 'text' | 'number' | 'boolean' | 'date' | 'enum' | 'url';
-}
-
-export interface ObjectRecord {
-	id: string;
-	typeId: string;
-	typeName: string;
-	externalId: string | null;
-	values: Record<string, unknown>;
-	customerIds: string[];
-}
-
-export interface LinkedRecord extends ObjectRecord {
-	linkedTo: ('ticket' | 'customer')[];
-}
 
 const SEARCH_DEBOUNCE_MS = 200;
 

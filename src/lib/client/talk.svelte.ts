@@ -1,37 +1,10 @@
 /**
  * The Talk console's state: the calls ringing for me and the call I am on, followed live through
- * `GET /api/v1/talk/stream` (an open stream is what makes my console ring), and the commands on
+ * the workspace's event stream (`calls`, `call` on `GET /api/v1/stream`), and the commands on
  * them. Components only show this and call its methods.
  */
-
-export type CallState = 'dialing' | 'ringing' | 'active' | 'held' | 'ended';
-
-/** A call as `/api/v1/talk` shows it to me (server/talk/calls.ts, CallView). */
-export interface Call {
-	id: string;
-	ticketId: string;
-	direction: 'in' | 'out';
-	from: string;
-	to: string;
-	state: CallState;
-	agentId: string | null;
-	customer: { id: string; name: string };
-	number: { number: string; label: string } | null;
-	ringsMe: boolean;
-	ringTo: string[] | null;
-	transfers: { from: string | null; to: string; toType: 'agent' | 'group'; at: number }[];
-	holdSeconds: number;
-	heldSince: number | null;
-	createdAt: number;
-	answeredAt: number | null;
-	endedAt: number | null;
-	outcome: 'answered' | 'missed' | 'no-answer' | null;
-	endReason: string | null;
-	/** Goes up with every change: the event stream and a command's answer may arrive in either order. */
-	version: number;
-}
-
-export type TransferTarget = { toUserId: string } | { toGroupId: string };
+import type { TransferTarget } from '$lib/api/schemas';
+import type { CallView as Call } from '$lib/api/talk';
 
 /** How often the live duration moves on. */
 const TICK_MS = 1000;
