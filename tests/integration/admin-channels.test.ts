@@ -10,6 +10,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countRows } from '../helpers/db';
+import { sendPage } from '../helpers/pages';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { startServer, tempDataDir, type RunningServer } from '../helpers/server';
 
@@ -21,17 +22,7 @@ describe('admin page: channels', () => {
 	let fx: Fixture;
 	let dataDir: string;
 
-	async function send(method: 'GET' | 'POST', route: string, cookie: string, form?: Record<string, string>) {
-		const headers: Record<string, string> = { accept: 'text/html', cookie: `tandem_session=${cookie}` };
-		let body: URLSearchParams | undefined;
-		if (form) {
-			body = new URLSearchParams(form);
-			headers['content-type'] = 'application/x-www-form-urlencoded';
-		}
-		if (method === 'POST') headers.origin = server.url;
-		const response = await fetch(server.url + route, { method, headers, body, redirect: 'manual' });
-		return { status: response.status, text: await response.text() };
-	}
+	const send = (method: 'GET' | 'POST', route: string, cookie: string, form?: Record<string, string>) => sendPage(server, method, route, cookie, form);
 	const admin = (action: string, form: Record<string, string>) => send('POST', `/admin?/${action}`, fx.users.root.token, form);
 	const adminPage = () => send('GET', '/admin', fx.users.root.token);
 

@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countRows } from '../helpers/db';
+import { sendPage } from '../helpers/pages';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { api, startServer, tempDataDir, type Api, type RunningServer } from '../helpers/server';
 
@@ -22,17 +23,7 @@ describe('admin page: routing', () => {
 	let dataDir: string;
 	let rootApi: Api;
 
-	async function send(method: 'GET' | 'POST', route: string, cookie: string, form?: Record<string, string>) {
-		const headers: Record<string, string> = { accept: 'text/html', cookie: `tandem_session=${cookie}` };
-		let body: URLSearchParams | undefined;
-		if (form) {
-			body = new URLSearchParams(form);
-			headers['content-type'] = 'application/x-www-form-urlencoded';
-		}
-		if (method === 'POST') headers.origin = server.url;
-		const response = await fetch(server.url + route, { method, headers, body, redirect: 'manual' });
-		return { status: response.status, text: await response.text() };
-	}
+	const send = (method: 'GET' | 'POST', route: string, cookie: string, form?: Record<string, string>) => sendPage(server, method, route, cookie, form);
 	const admin = (action: string, form: Record<string, string>) => send('POST', `/admin/routing?/${action}`, fx.users.root.token, form);
 	const get = async (route: string) => (await rootApi.request('GET', `/api/v1${route}`)).body;
 	const events = (type: string) => countRows(dataDir, 'SELECT count(*) AS n FROM events WHERE type = ?', type);

@@ -9,6 +9,7 @@ import { openDatabase } from '../../server/storage/database';
 import { TalkNumbers } from '../../server/talk/numbers';
 import { runCli } from '../helpers/cli';
 import { countRows } from '../helpers/db';
+import { sendPage } from '../helpers/pages';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { openEvents, type EventLog } from '../helpers/sse';
 import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
@@ -261,16 +262,7 @@ describe('the command line', () => {
 });
 
 describe('Talk numbers on the admin page', () => {
-	/** A form post to an admin page action, as the browser sends it (see admin-channels.test.ts). */
-	const adminForm = async (who: string, action: string, form: Record<string, string>) => {
-		const response = await fetch(`${server.url}/admin?/${action}`, {
-			method: 'POST',
-			headers: { accept: 'text/html', cookie: `tandem_session=${fx.users[who]!.token}`, origin: server.url, 'content-type': 'application/x-www-form-urlencoded' },
-			body: new URLSearchParams(form),
-			redirect: 'manual'
-		});
-		return { status: response.status, text: await response.text() };
-	};
+	const adminForm = (who: string, action: string, form: Record<string, string>) => sendPage(server, 'POST', `/admin?/${action}`, fx.users[who]!.token, form);
 
 	it('adds and edits a number that then rings; refuses duplicates, bad numbers and non-admins', async () => {
 		const added = await adminForm('root', 'createTalkNumber', { number: '+1 555 0300', label: 'Sales', groupId: '' });
