@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { CUSTOMER_CHANNELS, PRIORITIES, STATUSES } from '$lib/ticket/schema';
 import { macroInputSchema, talkNumberInputSchema } from '$lib/api/schemas';
 import { CHANNEL_KINDS } from '../../../server/channels/webhooks';
-import { isApiError } from '../../../server/errors';
+
+import { formActor, formChange, parseForm } from '$lib/server/forms';
 import { tandem } from '$lib/server/tandem';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -103,13 +104,12 @@ async function read<T extends z.ZodType>(request: Request, schema: T, action: st
 	const raw: Record<string, unknown> = Object.fromEntries(data);
 	if (data.has('channels')) raw.channels = data.getAll('channels');
 	else if (action === 'createToken') raw.channels = [];
-	const parsed = schema.safeParse(raw);
-	if (parsed.success) return { ok: true as const, value: parsed.data as z.infer<T> };
-	const issue = parsed.error.issues[0];
-	return { ok: false as const, failure: fail(400, { action, message: `${issue.path.join('.') || 'form'}: ${issue.message}` }) };
+	return parseForm(schema, raw, action);
 }
 
-const actor = (locals: App.Locals) => (locals.principal?.kind === 'user' ? `user:${locals.principal.id}` : 'system');
+const actor = formActor;
+const NO_CHANNEL = 'No channel with that id.';
+const NO_MACRO = 'No macro with that id.';
 
 export const actions: Actions = {
 	createUser: async ({ request }) => {
@@ -174,12 +174,12 @@ export const actions: Actions = {
 	updateMacro: async ({ request, locals }) => {
 		const input = await read(request, schemas.updateMacro, 'updateMacro');
 		if (!input.ok) return input.failure;
-		return macroChange('updateMacro', 'Macro saved.', () => tandem().macros.update(input.value.macroId, input.value, locals.principal!));
+		return formChange('updateMacro', () => void tandem().macros.update(input.value.macroId, input.value, locals.principal!), { notice: 'Macro saved.', notFound: NO_MACRO });
 	},
 	deleteMacro: async ({ request, locals }) => {
 		const input = await read(request, schemas.deleteMacro, 'deleteMacro');
 		if (!input.ok) return input.failure;
-		return macroChange('deleteMacro', 'Macro deleted.', () => tandem().macros.delete(input.value.macroId, locals.principal!));
+		return formChange('deleteMacro', () => tandem().macros.delete(input.value.macroId, locals.principal!), { notice: 'Macro deleted.', notFound: NO_MACRO });
 	},
 	createChannel: async ({ request, locals }) => {
 		const input = await read(request, schemas.createChannel, 'createChannel');
@@ -200,15 +200,15 @@ export const actions: Actions = {
 		const { channelId, name, outboundUrl } = input.value;
 		const { channels } = tandem();
 		if (channels.exists(name, channelId)) return fail(400, { action: 'updateChannel', message: `name: a channel named “${name}” exists already` });
-		return channelChange('updateChannel', () => {
+		return formChange('updateChannel', () => {
 			const channel = channels.update(channelId, { name, outboundUrl }, actor(locals));
 			return { notice: `Channel “${channel.name}” saved.` };
-		});
+		}, { notFound: NO_CHANNEL });
 	},
 	createTalkNumber: async ({ request, locals }) => {
 		const input = await read(request, schemas.createTalkNumber, 'createTalkNumber');
 		if (!input.ok) return input.failure;
-		return talkNumberChange('createTalkNumber', () => {
+		return formChange('createTalkNumber', () => {
 			const created = tandem().talkNumbers.create(input.value, actor(locals));
 			return { notice: `Talk number ${created.number} (“${created.label}”) added.` };
 		});
@@ -217,7 +217,7 @@ export const actions: Actions = {
 		const input = await read(request, schemas.updateTalkNumber, 'updateTalkNumber');
 		if (!input.ok) return input.failure;
 		const { talkNumberId, ...change } = input.value;
-		return talkNumberChange('updateTalkNumber', () => {
+		return formChange('updateTalkNumber', () => {
 			const saved = tandem().talkNumbers.update(talkNumberId, change, actor(locals));
 			return { notice: `Talk number ${saved.number} saved.` };
 		});
@@ -225,14 +225,14 @@ export const actions: Actions = {
 	rotateChannelSecret: async ({ request, locals }) => {
 		const input = await read(request, schemas.rotateChannelSecret, 'rotateChannelSecret');
 		if (!input.ok) return input.failure;
-		return channelChange('rotateChannelSecret', () => {
+		return formChange('rotateChannelSecret', () => {
 			const rotated = tandem().channels.rotateSecret(input.value.channelId, actor(locals));
 			return {
 				notice: 'Secret rotated: the old one no longer works. Copy the new one now: it will not be shown again.',
 				secret: rotated.secret,
 				channelId: rotated.id
 			};
-		});
+		}, { notFound: NO_CHANNEL });
 	},
 	addSupportAddress: async ({ request, locals }) => {
 		const input = await read(request, schemas.addSupportAddress, 'addSupportAddress');
@@ -259,45 +259,8 @@ export const actions: Actions = {
 	}
 };
 
-/** Runs a change to the support addresses: a clash or a vanished address is reported, not thrown. */
+/** Support address changes; a group must exist. */
 function addressChange(action: string, notice: string, groupId: string | undefined, change: () => unknown) {
 	if (groupId && !tandem().accounts.listGroups().some((g) => g.id === groupId)) return fail(400, { action, message: 'groupId: no such group' });
-	try {
-		change();
-		return { action, notice };
-	} catch (error) {
-		if (isApiError(error) && error.status < 500) return fail(error.status, { action, message: error.message });
-		throw error;
-	}
-}
-
-/** Runs a change to Talk numbers: a number taken already or unknown is reported, not thrown. */
-function talkNumberChange(action: string, change: () => { notice: string }) {
-	try {
-		return { action, ...change() };
-	} catch (error) {
-		if (isApiError(error) && (error.status === 404 || error.status === 409)) return fail(error.status, { action, message: error.message });
-		throw error;
-	}
-}
-
-/** Runs a change to an existing channel: a channel unknown (or deleted meanwhile) is reported, not thrown. */
-function channelChange<T extends object>(action: string, change: () => T) {
-	try {
-		return { action, ...change() };
-	} catch (error) {
-		if (isApiError(error) && error.status === 404) return fail(404, { action, message: 'No channel with that id.' });
-		throw error;
-	}
-}
-
-/** Runs a change to an existing macro: a macro deleted meanwhile is reported, not thrown. */
-function macroChange(action: string, notice: string, change: () => unknown) {
-	try {
-		change();
-		return { action, notice };
-	} catch (error) {
-		if (isApiError(error) && error.status === 404) return fail(404, { action, message: 'No macro with that id.' });
-		throw error;
-	}
+	return formChange(action, () => void change(), { notice });
 }

@@ -6,8 +6,8 @@
 import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import { APP_SCOPES, FIELD_TYPES, appInputSchema, articleInputSchema, objectTypeInputSchema, recordInputSchema, type ObjectField } from '$lib/api/context';
+import { formChange, parseForm } from '$lib/server/forms';
 import { tandem } from '$lib/server/tandem';
-import { isApiError } from '../../../../server/errors';
 import type { Actions, PageServerLoad } from './$types';
 
 const commaList = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
@@ -73,26 +73,11 @@ async function read<T extends z.ZodType>(request: Request, schema: T, action: st
 	const data = await request.formData();
 	const raw: Record<string, unknown> = Object.fromEntries(data);
 	if (action === 'saveApp') raw.scopes = data.getAll('scopes');
-	const parsed = schema.safeParse(raw);
-	if (parsed.success) return { ok: true as const, value: parsed.data as z.infer<T>, data };
-	return { ok: false as const, failure: invalid(action, parsed.error.issues[0]!) };
-}
-
-function invalid(action: string, issue: z.core.$ZodIssue) {
-	const path = issue.path.filter((part) => part !== 'input').join('.');
-	return fail(400, { action, message: `${path || 'form'}: ${issue.message}` });
+	return { ...parseForm(schema, raw, action), data };
 }
 
 /** Runs a change; the API's errors (400 naming a field, 404) become the form's message. */
-function attempt(action: string, notice: string, change: () => unknown) {
-	try {
-		change();
-		return { action, notice };
-	} catch (error) {
-		if (isApiError(error)) return fail(error.status, { action, message: error.message });
-		throw error;
-	}
-}
+const attempt = (action: string, notice: string, change: () => unknown) => formChange(action, () => void change(), { notice });
 
 /** A record form's `value.<key>` inputs as typed values (empty ones left out), for the type's schema to check. */
 function recordValues(fields: ObjectField[], data: FormData): Record<string, unknown> {
@@ -141,14 +126,13 @@ export const actions: Actions = {
 		const type = objects.getType(form.value.typeId);
 		if (!type) return fail(404, { action: 'createRecord', message: 'No such type.' });
 		const customer = form.value.customerEmail ? customers.findOrCreate('email', form.value.customerEmail) : null;
-		const input = recordInputSchema.safeParse({
-			typeId: type.id,
-			externalId: form.value.externalId || undefined,
-			values: recordValues(type.fields, form.data),
-			customerIds: customer ? [customer.id] : []
-		});
-		if (!input.success) return invalid('createRecord', input.error.issues[0]!);
-		return attempt('createRecord', `${type.name} saved.`, () => objects.createRecord(input.data, locals.principal!));
+		const input = parseForm(
+			recordInputSchema,
+			{ typeId: type.id, externalId: form.value.externalId || undefined, values: recordValues(type.fields, form.data), customerIds: customer ? [customer.id] : [] },
+			'createRecord'
+		);
+		if (!input.ok) return input.failure;
+		return attempt('createRecord', `${type.name} saved.`, () => objects.createRecord(input.value, locals.principal!));
 	},
 	deleteRecord: async ({ request, locals }) => {
 		const form = await read(request, id, 'deleteRecord');

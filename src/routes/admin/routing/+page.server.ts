@@ -8,8 +8,8 @@ import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import { CHANNEL_CLASSES, customStatusSchema, routingSettingsSchema, slaPolicySchema, userRoutingSchema } from '$lib/api/routing';
 import { PRIORITIES } from '$lib/ticket/schema';
+import { formActor, formChange, parseForm } from '$lib/server/forms';
 import { tandem } from '$lib/server/tandem';
-import { isApiError } from '../../../../server/errors';
 import type { Actions, PageServerLoad } from './$types';
 
 /** A number input as typed: a whole number, or blank (null: the default, or no target). */
@@ -87,25 +87,13 @@ function nest(data: FormData): Record<string, unknown> {
 }
 
 async function read<T extends z.ZodType>(request: Request, schema: T, action: string) {
-	const parsed = schema.safeParse(nest(await request.formData()));
-	if (parsed.success) return { ok: true as const, value: parsed.data as z.infer<T> };
-	const issue = parsed.error.issues[0]!;
-	const path = issue.path.filter((part) => part !== 'input').join('.');
-	return { ok: false as const, failure: fail(400, { action, message: `${path || 'form'}: ${issue.message}` }) };
+	return parseForm(schema, nest(await request.formData()), action);
 }
 
 /** Runs a change; the services' errors (a status named twice, one gone meanwhile) become the form's message. */
-function attempt(action: string, notice: string, change: () => unknown) {
-	try {
-		change();
-		return { action, notice };
-	} catch (error) {
-		if (isApiError(error) && error.status < 500) return fail(error.status, { action, message: `${error.field ? `${error.field}: ` : ''}${error.message}` });
-		throw error;
-	}
-}
+const attempt = (action: string, notice: string, change: () => unknown) => formChange(action, () => void change(), { notice });
 
-const actor = (locals: App.Locals) => (locals.principal?.kind === 'user' ? `user:${locals.principal.id}` : 'system');
+const actor = formActor;
 
 export const actions: Actions = {
 	saveSettings: async ({ request, locals }) => {
