@@ -132,7 +132,7 @@ export class Chats {
 		const view = { url: page.url, title: page.title, viewedAt: Date.now() };
 		this.db.insert(visitorPages).values({ visitorId: visitor.id, ...view }).run();
 		const chat = this.latestChat(visitor.id);
-		if (chat) void this.publish(chat.ticket_id, { page: view });
+		if (chat) this.inBackground(this.publish(chat.ticket_id, { page: view }), chat.ticket_id);
 		return view;
 	}
 
@@ -203,7 +203,7 @@ export class Chats {
 			},
 			SYSTEM
 		);
-		void this.publish(chat.ticket_id, { typing: false });
+		this.inBackground(this.publish(chat.ticket_id, { typing: false }), chat.ticket_id);
 		return this.visitorMessage(entry)!;
 	}
 
@@ -251,7 +251,7 @@ export class Chats {
 			live.listeners.delete(listener);
 			if (live.listeners.size) return;
 			// Gone, or only moving to the next page of the site: "left" once they stay away.
-			live.leaveTimer = setTimeout(() => this.letGo(live), this.settings.leftAfterMs);
+			live.leaveTimer = setTimeout(() => this.inBackground(this.letGo(live), live.ticketId), this.settings.leftAfterMs);
 		};
 	}
 
@@ -437,6 +437,11 @@ export class Chats {
 			this.setState(live, { presence: 'left', typing: false });
 		}
 		await live.held.release().catch((error: unknown) => this.logger.warn({ err: error, ticketId: live.ticketId }, 'releasing a chat document failed'));
+	}
+
+	/** Work nobody waits for: its failure is logged (unhandled, it would end the process). */
+	private inBackground(work: Promise<unknown>, ticketId: string) {
+		work.catch((error: unknown) => this.logger.warn({ err: error, ticketId }, 'live chat update failed'));
 	}
 
 	private storePresence(ticketId: string, presence: VisitorPresence) {

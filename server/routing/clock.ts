@@ -5,11 +5,24 @@ export interface Clock {
 	clearTimeout(handle: unknown): void;
 }
 
-export const systemClock: Clock = {
-	now: () => Date.now(),
-	setTimeout(run, ms) {
-		// Routing timers never keep the process alive on their own.
-		return setTimeout(run, ms).unref();
-	},
-	clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout)
-};
+/**
+ * The real clock. A timer's failure (an offer expiring, an agent turning away, the SLA sweep) is
+ * reported to `onError`: thrown from a timer it would end the whole process.
+ */
+export function systemClock(onError: (error: unknown) => void): Clock {
+	return {
+		now: () => Date.now(),
+		setTimeout(run, ms) {
+			const guarded = () => {
+				try {
+					run();
+				} catch (error) {
+					onError(error);
+				}
+			};
+			// Routing timers never keep the process alive on their own.
+			return setTimeout(guarded, ms).unref();
+		},
+		clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout)
+	};
+}

@@ -31,7 +31,7 @@ export interface RoutingDeps {
 }
 
 export function createRouting(deps: RoutingDeps) {
-	const clock = deps.clock ?? systemClock;
+	const clock = deps.clock ?? systemClock((error) => deps.logger.error({ err: error }, 'a routing timer failed'));
 	const settings = new RoutingSettings(deps.db);
 	const sla = new Sla(deps.db, deps.events, clock);
 	const presence = new AgentStatus(deps.db, deps.events, clock, deps.settings);

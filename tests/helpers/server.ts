@@ -64,6 +64,11 @@ export async function startServer(options: { dataDir?: string; env?: Record<stri
 			reject(new Error(`server exited with ${code}:\n${output}`));
 		});
 	});
+	// A server that dies on its own is a finding: its last words go to the test output.
+	let stopping = false;
+	void exited.then((code) => {
+		if (!stopping && code !== 0 && child.signalCode !== 'SIGKILL') console.error(`server on ${url} exited with ${code}:\n${output.split('\n').slice(-30).join('\n')}`);
+	});
 	return {
 		url,
 		wsUrl: url.replace(/^http/, 'ws') + '/collab',
@@ -71,6 +76,7 @@ export async function startServer(options: { dataDir?: string; env?: Record<stri
 		process: child,
 		output: () => output,
 		stop: async () => {
+			stopping = true;
 			child.kill('SIGTERM');
 			return exited;
 		},
