@@ -62,6 +62,8 @@ describe('routing in the workspace', () => {
 		await alex.getByRole('region', { name: 'Live chat' }).getByText('Served by Alex').waitFor();
 		await waitFor(() => stream.events.some((e) => e.name === 'chat' && e.data.status === 'active' && e.data.agentName === 'Alex'), 'the visitor told Alex joined');
 		await expect(alex.getByLabel('Assignee').inputValue()).resolves.not.toBe('');
+		// Colleagues' statuses show where work is handed on: the assignee picker.
+		await expect.poll(() => alex.getByLabel('Assignee').locator('option', { hasText: 'Alex Agent · Online' }).count()).toBe(1);
 
 		const editor = alex.getByRole('region', { name: 'Reply composer' }).locator('.cm-content');
 		await editor.click();

@@ -123,6 +123,11 @@ describe('routing over HTTP', () => {
 		expect((await as('sam').request('POST', `/api/v1/tickets/${offered.ticketId}/reassign`, { assigneeId: fx.users.sam.id })).status).toBe(400);
 		const reassigned = await as('sam').request('POST', `/api/v1/tickets/${offered.ticketId}/reassign`, { assigneeId: fx.users.alex.id });
 		expect(reassigned).toMatchObject({ status: 200, body: { ticketId: offered.ticketId, assigneeId: fx.users.alex.id } });
+		// The supervisor's one write in a ticket: an internal note for the agent; a reply is refused.
+		expect((await as('sam').request('POST', `/api/v1/tickets/${offered.ticketId}/entries`, { kind: 'note', channel: 'internal', body: 'Please call her back today.' })).status).toBe(201);
+		expect((await as('sam').request('POST', `/api/v1/tickets/${offered.ticketId}/entries`, { channel: 'email', body: 'Hello' })).status).toBe(403);
+		const notes = (await as('alex').request('GET', `/api/v1/tickets/${offered.ticketId}`)).body.entries.filter((e: { kind: string }) => e.kind === 'note');
+		expect(notes).toMatchObject([{ body: 'Please call her back today.', authorType: 'agent', authorId: fx.users.sam.id, visibility: 'internal' }]);
 		expect((await as('alex').request('GET', `/api/v1/tickets/${offered.ticketId}`)).body.assigneeId).toBe(fx.users.alex.id);
 		await waitFor(() => streams[streams.length - 1].events.some((e) => e.name === 'offer.withdrawn' && e.data.offerId === offered.id && e.data.reason === 'assigned'), "blake's offer withdrawn");
 		const after = await as('sam').request('GET', '/api/v1/supervisor/dashboard');
