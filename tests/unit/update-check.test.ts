@@ -339,7 +339,7 @@ describe('checkUpdate accepts honest edits', () => {
 		accept(server, offlineBatch(client, server));
 		// The same update again, the server's own state, and an empty diff change nothing.
 		for (const noop of [update, Y.encodeStateAsUpdate(server), offlineBatch(client, server)]) {
-			expect(checkUpdate(server, noop, allow, NOW)).toEqual({ ok: true, changes: 0, entries: [] });
+			expect(checkUpdate(server, noop, allow, NOW)).toEqual({ ok: true, changes: 0, entries: [], appendsOnly: true });
 		}
 	});
 
@@ -797,7 +797,7 @@ describe('cost', () => {
 		const counter = countWalks(server);
 		const toArray = vi.spyOn(Y.Array.prototype, 'toArray');
 		try {
-			expect(checkUpdate(server, append, allow, NOW)).toEqual({ ok: true, changes: 1, entries: [added] });
+			expect(checkUpdate(server, append, allow, NOW)).toEqual({ ok: true, changes: 1, entries: [added], appendsOnly: true });
 			expect(checkUpdate(server, duplicate, allow, NOW)).toMatchObject({ ok: false, reason: REJECT.duplicateEntry });
 			expect(checkUpdate(server, inserted, allow, NOW)).toMatchObject({ ok: false, reason: REJECT.notAppendOnly });
 			expect(counter.reads).toBe(0);
