@@ -6,24 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { addTag, checkUpdate, deleteDraft, draftText, LIMITS, openSide, REJECT, removeTag, type WritePolicy } from '../../src/lib/ticket';
-import { replicaOf, ticketDoc } from '../helpers/docs';
+import { chatTicketFields, replicaOf, ticketDoc } from '../helpers/docs';
 
 const NOW = Date.UTC(2030, 0, 15, 12);
 const allow: WritePolicy = { entryAllowed: () => null, fieldAllowed: () => null };
 const OPTIONS = { channel: 'email', visibility: 'public' } as const;
 
 function makeServer(): Y.Doc {
-	return ticketDoc(1, {
-		subject: 'Cannot log in',
-		status: 'open',
-		priority: 'normal',
-		assigneeId: null,
-		groupId: 'group-1',
-		requesterId: 'cust-1',
-		channel: 'chat',
-		createdAt: NOW - 60_000,
-		tags: []
-	});
+	return ticketDoc(1, chatTicketFields(NOW));
 }
 
 let nextClient = 1000;
