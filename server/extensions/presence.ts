@@ -7,7 +7,7 @@
  */
 import type { beforeHandleAwarenessPayload, Connection, Extension } from '@hocuspocus/server';
 import type * as Y from 'yjs';
-import { LIMITS, peerAwarenessSchema } from '../../src/lib/ticket';
+import { byteLength, LIMITS, peerAwarenessSchema } from '../../src/lib/ticket';
 import type { Principal } from '../auth/principal';
 import type { ConnectionContext } from './authenticate';
 
@@ -77,7 +77,7 @@ export class Presence implements Extension {
 		let ids = this.spokenFor.get(connection);
 		if (!ids) this.spokenFor.set(connection, (ids = new Set()));
 		if (!ids.has(clientId) && ids.size >= LIMITS.awarenessClientsPerConnection) return null;
-		if (JSON.stringify(state).length > LIMITS.awarenessStateBytes) return null;
+		if (byteLength(JSON.stringify(state)) > LIMITS.awarenessStateBytes) return null;
 		const parsed = peerAwarenessSchema.safeParse(state);
 		if (!parsed.success) return null;
 		ids.add(clientId);

@@ -1,8 +1,8 @@
 /**
  * What a peer may publish in a ticket document's awareness: the fields the workspace reads and
  * nothing else. The server keeps only these (unknown fields, a `visitor` included, are dropped)
- * and sets `user` itself; the visitor is published by the server under the document's own
- * client id, the only place the workspace reads it from.
+ * and sets `user` itself. The visitor is published by the server as itself (a state without
+ * `user`), the only state the workspace reads it from.
  */
 import { z } from 'zod';
 import { idSchema, VISIBILITIES } from './schema';
