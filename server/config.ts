@@ -19,6 +19,8 @@ const schema = z.object({
 	MAX_MESSAGE_BYTES: z.coerce.number().int().min(64 * 1024).default(2 * 1024 * 1024),
 	/** Bytes that may wait to be sent to one websocket peer before it is dropped as not reading. */
 	SEND_BUFFER_BYTES: z.coerce.number().int().min(1024 * 1024).default(32 * 1024 * 1024),
+	/** How long a peer with more than SEND_BUFFER_BYTES waiting may read nothing before it is dropped. */
+	SEND_STALL_MS: z.coerce.number().int().min(100).default(10_000),
 	/** Inbound email (SMTP, no auth, no TLS: put it behind your MTA). 0 picks a free port. */
 	SMTP_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
 	SMTP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -50,6 +52,7 @@ export type Config = {
 	compactAfter: number;
 	maxMessageBytes: number;
 	sendBufferBytes: number;
+	sendStallMs: number;
 	smtp: { port: number; host: string; supportAddress: string; maxEmailBytes: number; maxAttachmentBytes: number; relayUrl: string | null };
 	chat: { leftAfterMs: number };
 	loginBackoffMs: number;
@@ -81,6 +84,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 		compactAfter: c.COMPACT_AFTER,
 		maxMessageBytes: c.MAX_MESSAGE_BYTES,
 		sendBufferBytes: c.SEND_BUFFER_BYTES,
+		sendStallMs: c.SEND_STALL_MS,
 		smtp: {
 			port: c.SMTP_PORT,
 			host: c.SMTP_HOST,

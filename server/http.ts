@@ -66,7 +66,7 @@ function socketEndpoint(limits: SocketLimits, onDrop: (bufferedBytes: number) =>
 		hooks: {
 			open(peer) {
 				const p = peer as unknown as Peer;
-				p._session = open(boundedSocket(peer, limits.sendBufferBytes, onDrop), p.request);
+				p._session = open(boundedSocket(peer, limits, onDrop), p.request);
 			},
 			message(peer, message) {
 				(peer as unknown as Peer)._session?.handleMessage(message.uint8Array());
@@ -80,28 +80,49 @@ function socketEndpoint(limits: SocketLimits, onDrop: (bufferedBytes: number) =>
 
 export interface SocketLimits {
 	maxMessageBytes: number;
-	/** Bytes waiting to be sent to one peer before it counts as not reading and is dropped. */
+	/** Bytes waiting to be sent to one peer past which it must keep reading to stay connected. */
 	sendBufferBytes: number;
+	/** How long a peer over `sendBufferBytes` may go without reading anything before it is dropped. */
+	sendStallMs: number;
 }
+
+/** Past this many times `sendBufferBytes` waiting, a peer is dropped even while it reads: a trickle cannot hold memory. */
+const SEND_BUFFER_CEILING = 4;
 
 type CrosswsPeer = { websocket: { readyState?: number; send(data: Uint8Array): void; close(code?: number, reason?: string): void }; bufferedAmount: number; terminate(): void };
 
 /**
  * The socket as Hocuspocus sees it, with a bound on what may wait to be sent: a peer that stops
- * reading is dropped instead of making the server buffer without limit.
+ * reading is dropped instead of making the server buffer without limit. One large frame (the
+ * sync of a big ticket) may take the buffer past the limit: the peer stays while it makes
+ * progress reading it, measured as bytes handed to the socket minus bytes still waiting.
  */
-function boundedSocket(peer: unknown, limit: number, onDrop: (bufferedBytes: number) => void) {
+function boundedSocket(peer: unknown, limits: SocketLimits, onDrop: (bufferedBytes: number) => void) {
 	const p = peer as CrosswsPeer;
+	let written = 0;
+	let drained = 0;
+	let progressAt = Date.now();
+	const notReading = (): boolean => {
+		const buffered = p.bufferedAmount;
+		const now = Date.now();
+		if (buffered <= limits.sendBufferBytes || written - buffered > drained) {
+			drained = written - buffered;
+			progressAt = now;
+		}
+		if (buffered <= limits.sendBufferBytes) return false;
+		return buffered > limits.sendBufferBytes * SEND_BUFFER_CEILING || now - progressAt > limits.sendStallMs;
+	};
 	return {
 		get readyState() {
 			return p.websocket.readyState ?? WebSocket.CLOSED;
 		},
 		send(data: Uint8Array) {
-			if (p.bufferedAmount > limit) {
+			if (notReading()) {
 				onDrop(p.bufferedAmount);
 				p.terminate();
 				return;
 			}
+			written += data.length;
 			p.websocket.send(data);
 		},
 		close(code?: number, reason?: string) {

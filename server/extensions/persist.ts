@@ -129,6 +129,22 @@ export class Persist implements Extension {
 		}
 	}
 
+	/** What the ticket takes in storage now: its snapshot and the log rows since. */
+	storedBytes(document: Y.Doc): number {
+		const state = this.stateOf(document);
+		return state.snapshotBytes + state.bytesSinceSnapshot;
+	}
+
+	/**
+	 * The stored size once the log is folded into a snapshot: deleted content (a draft typed and
+	 * cleared) then takes almost nothing. Compacts only when the log holds bytes.
+	 */
+	compactedBytes(document: Y.Doc): number {
+		const state = this.stateOf(document);
+		if (state.bytesSinceSnapshot > 0) this.compact(document, state);
+		return this.storedBytes(document);
+	}
+
 	/** Compacts once the update just logged has been applied (after the current message). */
 	private compactSoon(document: Y.Doc, state: LogState) {
 		if (state.compactionQueued) return;

@@ -1,10 +1,13 @@
 /**
  * Presence: who is viewing and typing. Awareness states carry an identity the server sets from
  * the connection (`user`), whatever the peer claimed, and a peer may only speak for the awareness
- * client ids it introduced itself.
+ * client ids it introduced itself, at most LIMITS.awarenessClientsPerConnection of them. A state
+ * keeps only the fields of the peer awareness schema; one that is too large or does not fit the
+ * schema is dropped whole.
  */
 import type { beforeHandleAwarenessPayload, Connection, Extension } from '@hocuspocus/server';
 import type * as Y from 'yjs';
+import { byteLength, LIMITS, peerAwarenessSchema } from '../../src/lib/ticket';
 import type { Principal } from '../auth/principal';
 import type { ConnectionContext } from './authenticate';
 
@@ -41,6 +44,8 @@ export class Presence implements Extension {
 	priority = 150;
 	/** Which connection introduced each awareness client id, per document. */
 	private readonly owners = new WeakMap<Y.Doc, Map<number, Connection>>();
+	/** The awareness client ids each connection speaks for. */
+	private readonly spokenFor = new WeakMap<Connection, Set<number>>();
 
 	async beforeHandleAwareness({ states, context, connection, document }: beforeHandleAwarenessPayload<ConnectionContext>) {
 		if (!connection || !context) return;
@@ -57,8 +62,25 @@ export class Presence implements Extension {
 				states.delete(clientId); // someone else's client id: not this peer's to speak for
 				continue;
 			}
+			const published = this.accepted(connection, clientId, state);
+			if (!published) {
+				states.delete(clientId);
+				continue;
+			}
 			owners.set(clientId, connection);
-			state.user = user;
+			states.set(clientId, { ...published, user });
 		}
+	}
+
+	/** The fields of `state` that peers may publish, or null when the state is refused. */
+	private accepted(connection: Connection, clientId: number, state: Record<string, unknown>) {
+		let ids = this.spokenFor.get(connection);
+		if (!ids) this.spokenFor.set(connection, (ids = new Set()));
+		if (!ids.has(clientId) && ids.size >= LIMITS.awarenessClientsPerConnection) return null;
+		if (byteLength(JSON.stringify(state)) > LIMITS.awarenessStateBytes) return null;
+		const parsed = peerAwarenessSchema.safeParse(state);
+		if (!parsed.success) return null;
+		ids.add(clientId);
+		return parsed.data;
 	}
 }

@@ -5,7 +5,7 @@
  */
 import type { beforeSyncPayload, Extension } from '@hocuspocus/server';
 import * as Y from 'yjs';
-import { checkUpdate, parseTicketDocumentName, readFields } from '../../src/lib/ticket';
+import { checkUpdate, LIMITS, limitMessage, parseTicketDocumentName, readFields, REJECT } from '../../src/lib/ticket';
 import { actorOf } from '../auth/principal';
 import { writePolicy } from '../auth/policy';
 import { REFUSE, refusal } from '../close-reasons';
@@ -17,8 +17,15 @@ import { markAccepted } from './accepted';
 const SYNC_STEP_1 = 0;
 const UPDATE = 2;
 
+/** The stored size of a loaded ticket (the persist extension's measure). */
+export interface DocumentSizes {
+	storedBytes(document: Y.Doc): number;
+	compactedBytes(document: Y.Doc): number;
+}
+
 export interface ValidateSettings {
 	maxUpdateBytes: number;
+	sizes: DocumentSizes;
 	canHoldTickets: (userId: string) => boolean;
 	events: Events;
 	logger: Logger;
@@ -49,7 +56,17 @@ export class Validate implements Extension {
 		});
 		const result = checkUpdate(document, payload, policy);
 		if (!result.ok) throw this.refuse(documentName, actorOf(principal), result.reason, result.message);
+		if (!result.appendsOnly && this.wouldOverfill(document, payload.length)) {
+			throw this.refuse(documentName, actorOf(principal), REJECT.limitExceeded, limitMessage('documentBytes', 'a ticket is stored in') + ' bytes; only conversation entries are still accepted');
+		}
 		markAccepted(payload, result.changes, result.entries);
+	}
+
+	/** Whether storing `bytes` more takes the ticket past LIMITS.documentBytes, even once compacted. */
+	private wouldOverfill(document: Y.Doc, bytes: number): boolean {
+		const { sizes } = this.settings;
+		if (sizes.storedBytes(document) + bytes <= LIMITS.documentBytes) return false;
+		return sizes.compactedBytes(document) + bytes > LIMITS.documentBytes;
 	}
 
 	private refuse(documentName: string, actor: string, reason: string, message: string) {

@@ -2,6 +2,11 @@
 import * as Y from 'yjs';
 import { initTicket, type TicketFields } from '../../src/lib/ticket';
 
+/** A chat ticket's fields, created a minute before `now`. */
+export function chatTicketFields(now: number, tags: string[] = []): TicketFields {
+	return { subject: 'Cannot log in', status: 'open', priority: 'normal', assigneeId: null, groupId: 'group-1', requesterId: 'cust-1', channel: 'chat', createdAt: now - 60_000, tags };
+}
+
 /** A new ticket document with `fields`, written by `clientID`. */
 export function ticketDoc(clientID: number, fields: TicketFields): Y.Doc {
 	const doc = new Y.Doc();

@@ -390,11 +390,11 @@ describe('forged awareness', () => {
 				const attacker = await connect(t.id, tokenOf('mallory'));
 				attacker.provider.awareness!.setLocalState({
 					user: { id: idOf('root'), kind: 'user', name: 'Admin', role: 'admin', color: '#000000', readOnly: false },
-					cursor: 'forged-identity'
+					typing: 'forged-identity'
 				});
 				const seen = await waitFor(() => {
 					const state = honest.provider.awareness!.getStates().get(attacker.doc.clientID);
-					return state?.cursor === 'forged-identity' ? state : null;
+					return state?.typing === 'forged-identity' ? state : null;
 				}, "the attacker's presence at the honest peer");
 				expect(seen.user).toMatchObject({ id: idOf('mallory'), kind: 'user', name: 'mallory', role: 'agent' });
 			}
@@ -404,10 +404,10 @@ describe('forged awareness', () => {
 		runScenario({
 			attack: async (t, honest) => {
 				const honestId = honest.doc.clientID;
-				honest.provider.setAwarenessField('cursor', 'honest');
+				honest.provider.setAwarenessField('typing', 'honest');
 				const observer = await connect(t.id, tokenOf('ben'));
 				const observed = () => observer.provider.awareness!.getStates().get(honestId);
-				await waitFor(() => observed()?.cursor === 'honest', "the honest peer's presence at the observer");
+				await waitFor(() => observed()?.typing === 'honest', "the honest peer's presence at the observer");
 				const seenByObserver: unknown[] = [];
 				observer.provider.awareness!.on('change', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
 					if ([...added, ...updated, ...removed].includes(honestId)) seenByObserver.push(structuredClone(observed() ?? null));
@@ -418,16 +418,16 @@ describe('forged awareness', () => {
 				await waitFor(() => awareness.meta.get(honestId), "the honest peer's presence at the attacker");
 				const forged = hostile.awareness(honestId, awareness.meta.get(honestId)!.clock + 100, {
 					user: { id: idOf('ann'), kind: 'user', name: 'ann', role: 'agent', color: '#000000', readOnly: false },
-					cursor: 'forged'
+					typing: 'forged'
 				});
 				applyAwarenessUpdate(awareness, forged, 'forgery'); // the provider sends it on
 				// Sent after the forgery on the same socket: once it arrives, the forgery would have.
-				attacker.provider.setAwarenessField('cursor', 'after-forgery');
-				await waitFor(() => observer.provider.awareness!.getStates().get(attacker.doc.clientID)?.cursor === 'after-forgery', "the attacker's later presence");
+				attacker.provider.setAwarenessField('typing', 'after-forgery');
+				await waitFor(() => observer.provider.awareness!.getStates().get(attacker.doc.clientID)?.typing === 'after-forgery', "the attacker's later presence");
 
 				expect(seenByObserver).toEqual([]);
-				expect(observed()).toMatchObject({ cursor: 'honest', user: { id: idOf('ann') } });
-				expect(honest.provider.awareness!.getLocalState()).toMatchObject({ cursor: 'honest' });
+				expect(observed()).toMatchObject({ typing: 'honest', user: { id: idOf('ann') } });
+				expect(honest.provider.awareness!.getLocalState()).toMatchObject({ typing: 'honest' });
 				expect(honest.provider.awareness!.meta.get(honestId)!.clock).toBeLessThan(awareness.meta.get(honestId)!.clock);
 			}
 		}));

@@ -32,7 +32,7 @@ import {
 	type RejectReason,
 	type WritePolicy
 } from '../../src/lib/ticket';
-import { replicaOf as clientOf, ticketDoc } from '../helpers/docs';
+import { chatTicketFields, replicaOf as clientOf, ticketDoc } from '../helpers/docs';
 import { entrySequence } from '../helpers/entries';
 
 const NOW = Date.UTC(2030, 0, 15, 12);
@@ -43,17 +43,7 @@ const entry = entrySequence({ channel: 'chat', createdAt: NOW - 1000 }, 'message
 
 /** The server's copy of a ticket with a few entries, written as the server would. */
 function makeServer(entries = 3): Y.Doc {
-	const doc = ticketDoc(SERVER, {
-		subject: 'Cannot log in',
-		status: 'open',
-		priority: 'normal',
-		assigneeId: null,
-		groupId: 'group-1',
-		requesterId: 'cust-1',
-		channel: 'chat',
-		createdAt: NOW - 60_000,
-		tags: ['login']
-	});
+	const doc = ticketDoc(SERVER, chatTicketFields(NOW, ['login']));
 	if (entries > 0) appendEntries(doc, Array.from({ length: entries }, () => entry()));
 	return doc;
 }
@@ -339,7 +329,7 @@ describe('checkUpdate accepts honest edits', () => {
 		accept(server, offlineBatch(client, server));
 		// The same update again, the server's own state, and an empty diff change nothing.
 		for (const noop of [update, Y.encodeStateAsUpdate(server), offlineBatch(client, server)]) {
-			expect(checkUpdate(server, noop, allow, NOW)).toEqual({ ok: true, changes: 0, entries: [] });
+			expect(checkUpdate(server, noop, allow, NOW)).toEqual({ ok: true, changes: 0, entries: [], appendsOnly: true });
 		}
 	});
 
@@ -797,7 +787,7 @@ describe('cost', () => {
 		const counter = countWalks(server);
 		const toArray = vi.spyOn(Y.Array.prototype, 'toArray');
 		try {
-			expect(checkUpdate(server, append, allow, NOW)).toEqual({ ok: true, changes: 1, entries: [added] });
+			expect(checkUpdate(server, append, allow, NOW)).toEqual({ ok: true, changes: 1, entries: [added], appendsOnly: true });
 			expect(checkUpdate(server, duplicate, allow, NOW)).toMatchObject({ ok: false, reason: REJECT.duplicateEntry });
 			expect(checkUpdate(server, inserted, allow, NOW)).toMatchObject({ ok: false, reason: REJECT.notAppendOnly });
 			expect(counter.reads).toBe(0);

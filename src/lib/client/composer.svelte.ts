@@ -14,7 +14,7 @@ import { EditorView, keymap, placeholder, type ViewUpdate } from '@codemirror/vi
 import { untrack } from 'svelte';
 import { yCollab, ySyncAnnotation, yUndoManagerKeymap } from 'y-codemirror.next';
 import * as Y from 'yjs';
-import { newId, type Channel, type DraftInfo, type Priority, type Status, type Visibility } from '$lib/ticket';
+import { LIMITS, newId, type Channel, type DraftInfo, type Priority, type Status, type Visibility } from '$lib/ticket';
 import type { PresenceState, TicketSession } from './ticket-session.svelte';
 import type { CustomerInfo } from './workspace.svelte';
 
@@ -250,7 +250,12 @@ export class Composer {
 			this.labels.of(this.labelExtension(this.mode)),
 			EditorView.lineWrapping,
 			keymap.of([{ key: 'Mod-Enter', run: () => (this.requestSend(), true) }]),
-			EditorView.updateListener.of((update) => this.onUpdate(update))
+			EditorView.updateListener.of((update) => this.onUpdate(update)),
+			// The server refuses a draft longer than the cap (and closes the ticket for this tab):
+			// typing or pasting past it does nothing here instead. Colleagues' edits always apply.
+			EditorState.transactionFilter.of((tr) =>
+				tr.docChanged && !tr.annotation(ySyncAnnotation) && tr.newDoc.length > LIMITS.draftTextLength && tr.newDoc.length > tr.startState.doc.length ? [] : tr
+			)
 		];
 		if (this.text && this.undo) {
 			extensions.push(yCollab(this.text, this.session.provider.awareness ?? undefined, { undoManager: this.undo }), keymap.of(yUndoManagerKeymap));

@@ -2,7 +2,7 @@
  * The ticket's context column: the requester (from the customer API), the interaction history
  * (the ticket's event log, in human words) and side conversations (in the ticket document).
  */
-import { SIDE_CHANNELS, type SideConversation } from '$lib/ticket';
+import { LIMITS, SIDE_CHANNELS, type SideConversation } from '$lib/ticket';
 import type { TicketSession } from './ticket-session.svelte';
 import type { CustomerInfo, Workspace } from './workspace.svelte';
 
@@ -25,6 +25,8 @@ export interface HistoryLine {
 const EVENTS_DEBOUNCE_MS = 500;
 const EVENTS_PAGE = 200;
 const EVENTS_KEPT = 500;
+/** Side conversations listed at first, and added by each "show more". */
+const SIDES_PAGE = 20;
 const COLLAPSED_KEY = 'tandem:context:collapsed';
 
 export class ContextPanelState {
@@ -300,6 +302,9 @@ export class SideConversationsState {
 	expanded = $state<Record<string, boolean>>({});
 	replies = $state<Record<string, string>>({});
 
+	/** How many side conversations the list shows; a ticket may hold more than fit on a page. */
+	shown = $state(SIDES_PAGE);
+
 	readonly channels = SIDE_CHANNELS;
 
 	constructor(readonly session: TicketSession) {}
@@ -307,6 +312,15 @@ export class SideConversationsState {
 	get sides(): SideConversation[] {
 		// Open ones first, newest first within each.
 		return [...this.session.sides].sort((a, b) => (a.status === b.status ? b.createdAt - a.createdAt : a.status === 'open' ? -1 : 1));
+	}
+
+	/** Whether the ticket holds as many side conversations as it may (the server refuses more). */
+	get full(): boolean {
+		return this.session.sides.length >= LIMITS.sidesPerTicket;
+	}
+
+	showMore() {
+		this.shown += SIDES_PAGE;
 	}
 
 	/** Starts a side conversation and posts its first message; returns its id, or null with `formError` set. */

@@ -182,7 +182,9 @@ export class TicketSession {
 				typing: state.typing ?? null,
 				typingVisibility: state.typingVisibility ?? null
 			}));
-		const visitor = [...states.values()].find((state) => state.visitor)?.visitor as VisitorAwareness | undefined;
+		// The server publishes the visitor as itself, the one state without the `user` it stamps on
+		// every peer's (and it drops a `visitor` a peer publishes).
+		const visitor = [...states.values()].find((state) => !('user' in state) && state.visitor)?.visitor as VisitorAwareness | undefined;
 		if (JSON.stringify(visitor ?? null) !== JSON.stringify(this.visitor)) this.visitor = visitor ?? null;
 	}
 

@@ -4,3 +4,5 @@ export * from './document';
 export * from './name';
 export * from './ids';
 export * from './update-check';
+export * from './limits';
+export * from './awareness';

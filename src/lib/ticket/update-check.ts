@@ -12,6 +12,7 @@
 import * as Y from 'yjs';
 import { z } from 'zod';
 import { entriesArray, entryIndex, ROOTS } from './document';
+import { GrowthCount } from './growth';
 import {
 	draftFieldSchemas,
 	entrySchema,
@@ -37,7 +38,9 @@ export const REJECT = {
 	readOnlyField: 'read-only-field',
 	unknownRoot: 'unknown-root',
 	invalidShape: 'invalid-shape',
-	forbidden: 'forbidden-author'
+	forbidden: 'forbidden-author',
+	/** Past one of LIMITS (./limits.ts); the message names it. */
+	limitExceeded: 'limit-exceeded'
 } as const;
 export type RejectReason = (typeof REJECT)[keyof typeof REJECT];
 
@@ -50,7 +53,8 @@ export interface WritePolicy {
 }
 
 export type CheckResult =
-	| { ok: true; changes: number; entries: Entry[] }
+	/** `appendsOnly`: all the update adds is conversation entries (it may delete too). */
+	| { ok: true; changes: number; entries: Entry[]; appendsOnly: boolean }
 	| { ok: false; reason: RejectReason; message: string };
 
 /** How far an entry's `createdAt` may lie from the server's clock when it arrives. */
@@ -98,6 +102,7 @@ class UpdateCheck {
 	private readonly deletedValues: Y.Item[] = [];
 	private ds: ReturnType<typeof Y.decodeUpdate>['ds'] | null = null;
 	private changes = 0;
+	private readonly growth: GrowthCount;
 
 	constructor(
 		private readonly doc: Y.Doc,
@@ -105,6 +110,7 @@ class UpdateCheck {
 		private readonly now: number
 	) {
 		this.store = doc.store;
+		this.growth = new GrowthCount(doc);
 	}
 
 	run(update: Uint8Array): CheckResult {
@@ -128,7 +134,8 @@ class UpdateCheck {
 		for (const [client, ranges] of ds.clients) {
 			for (const range of ranges) this.checkDelete(client, range.clock, range.len);
 		}
-		return { ok: true, changes: this.changes, entries: this.entries };
+		this.checkLimits();
+		return { ok: true, changes: this.changes, entries: this.entries, appendsOnly: !this.growth.beyondConversation };
 	}
 
 	/** The part of `struct` the server does not have yet, as an offset into it (or null). */
@@ -154,6 +161,7 @@ class UpdateCheck {
 			}
 		}
 		this.checkInsert(item, path, offset);
+		this.growth.inserted(item, path, offset);
 	}
 
 	// --- locating items ------------------------------------------------------------------------
@@ -373,7 +381,7 @@ class UpdateCheck {
 		const structs = this.store.clients.get(client) ?? [];
 		if (clock < known) {
 			for (let i = Y.findIndexSS(structs, clock); i < structs.length && structs[i].id.clock < end; i++) {
-				this.checkDeletedStruct(structs[i]);
+				this.checkDeletedStruct(structs[i], overlap(structs[i], clock, end));
 			}
 		}
 		if (end > known) {
@@ -381,15 +389,17 @@ class UpdateCheck {
 			const ownEnd = own.length ? own[own.length - 1].id.clock + own[own.length - 1].length : known;
 			if (end > ownEnd) refuse(REJECT.missingDependencies, `the update deletes ${client}:${clock}, which the server does not have`);
 			for (const struct of own) {
-				if (struct.id.clock + struct.length > Math.max(clock, known) && struct.id.clock < end) this.checkDeletedStruct(struct);
+				if (struct.id.clock + struct.length > Math.max(clock, known) && struct.id.clock < end) this.checkDeletedStruct(struct, overlap(struct, Math.max(clock, known), end));
 			}
 		}
 	}
 
-	private checkDeletedStruct(struct: Struct) {
+	private checkDeletedStruct(struct: Struct, length: number) {
 		if (!(struct instanceof Y.Item) || (struct.deleted && this.isInStore(struct))) return;
 		this.changes++;
-		this.checkDeletable(this.pathOf(struct));
+		const path = this.pathOf(struct);
+		this.checkDeletable(path);
+		this.growth.deleted(struct, path, length);
 	}
 
 	private checkDeletable(path: Path) {
@@ -413,6 +423,19 @@ class UpdateCheck {
 	private isOverwritten(path: Path): boolean {
 		return this.overwritten.has(path.join('\u0000'));
 	}
+
+	// --- caps ----------------------------------------------------------------------------------
+
+	/** Refuses an update that takes the ticket past one of LIMITS. */
+	private checkLimits() {
+		const breach = this.growth.breach();
+		if (breach) refuse(REJECT.limitExceeded, breach.message);
+	}
+}
+
+/** How many clock units of `struct` lie in [start, end). */
+function overlap(struct: Struct, start: number, end: number): number {
+	return Math.min(end, struct.id.clock + struct.length) - Math.max(start, struct.id.clock);
 }
 
 /** Path of an item already integrated in the server's document. */
