@@ -45,6 +45,7 @@ beforeAll(async () => {
 			reset: { role: 'agent', groups: ['Support'] },
 			regrouped: { role: 'agent', groups: ['Support'] },
 			moved: { role: 'agent', groups: ['Support'] },
+			moved2: { role: 'agent', groups: ['Support'] },
 			assignee: { role: 'agent', groups: ['Billing'] }, // reaches a Support ticket only by assignment
 			demoted: { role: 'agent', groups: ['Support'] },
 			watcher: { role: 'agent', groups: ['Support'] }, // the workspace stream
@@ -299,6 +300,25 @@ describe('revoked in this process: sockets close at once and nothing written aft
 		const stored = await freshEntries(ticketId);
 		expect(stored.filter((e) => late.some((l) => l.id === e.id))).toEqual([]);
 		await expectNoComeback(ticketId, victim, revocation.comeback);
+		await expectColleagueUndisturbed(ticketId, honest);
+	});
+});
+
+describe('the write path checks access before it stores', () => {
+	it('an agent who moves the ticket out of their own reach cannot write in the very next update', async () => {
+		const ticketId = await createTicket();
+		await inSupport(ticketId);
+		const honest = await connect(ticketId, user('ann').token);
+		const mover = await connect(ticketId, user('moved2').token);
+		const late = noteBy(user('moved2').id, 'Written right after the move');
+		// Two updates back to back on one socket: the second is checked against the moved ticket.
+		setField(mover.doc, 'groupId', fx.groups.Billing);
+		appendEntry(mover.doc, late);
+		expect(await waitFor(() => mover.closeReason(), 'the refusal')).toBe(REFUSE.accessRevoked);
+		await waitFor(() => honest.doc.getMap('ticket').get('groupId') === fx.groups.Billing, 'the move at the colleague');
+		const stored = await freshEntries(ticketId);
+		expect(stored.some((e) => e.id === late.id)).toBe(false);
+		expect(readEntries(honest.doc).some((e) => e.id === late.id)).toBe(false);
 		await expectColleagueUndisturbed(ticketId, honest);
 	});
 });
