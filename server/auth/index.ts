@@ -75,11 +75,6 @@ export class Auth {
 		this.events.record({ userId: session.userId, actor: `user:${session.userId}`, type: 'logout' });
 	}
 
-	/** A bearer credential: an API token (`tdm_…`) or a session token. */
-	fromToken(token: string): Principal | null {
-		return this.authenticate(token)?.principal ?? null;
-	}
-
 	/** Who a bearer credential (an API token or a session token) speaks for, and which credential it is. */
 	authenticate(token: string): Authenticated | null {
 		const bot = this.tokens.verify(token);
