@@ -47,6 +47,16 @@ export const sessions = sqliteTable(
 	(t) => [index('sessions_user').on(t.userId)]
 );
 
+/**
+ * One row: a counter that every write taking access away moves (triggers in the migration that
+ * creates it), whichever process or database handle makes the write. Open sockets and streams
+ * poll it to re-check their principals (server/auth/access-changes.ts).
+ */
+export const accessEpoch = sqliteTable('access_epoch', {
+	id: integer('id').primaryKey(),
+	epoch: integer('epoch').notNull()
+});
+
 /** API tokens for bots and integrations: only the SHA-256 of the token is stored. */
 export const apiTokens = sqliteTable('api_tokens', {
 	id: text('id').primaryKey(),

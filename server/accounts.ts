@@ -29,7 +29,11 @@ export class Accounts {
 	private readonly userById;
 	private readonly groupsOfUser;
 
-	constructor(private readonly db: Db) {
+	constructor(
+		private readonly db: Db,
+		/** Told after a user was disabled or regrouped, so open sockets and streams are re-checked at once. */
+		private readonly accessChanged: () => void = () => {}
+	) {
 		this.userById = db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare();
 		this.groupsOfUser = db.select({ id: userGroups.groupId }).from(userGroups).where(eq(userGroups.userId, sql.placeholder('userId'))).prepare();
 	}
@@ -71,6 +75,7 @@ export class Accounts {
 
 	setDisabled(userId: string, disabled: boolean): void {
 		this.db.update(users).set({ disabled }).where(eq(users.id, userId)).run();
+		this.accessChanged();
 	}
 
 	/** Replaces a user's groups by name (groups are created when new). */
@@ -80,6 +85,7 @@ export class Accounts {
 			tx.delete(userGroups).where(eq(userGroups.userId, userId)).run();
 			for (const groupId of groupIds) tx.insert(userGroups).values({ userId, groupId }).run();
 		});
+		this.accessChanged();
 	}
 
 	checkEmailExists(email: string): boolean {

@@ -7,6 +7,8 @@ export const REFUSE = {
 	unauthorized: 'unauthorized',
 	unknownDocument: 'unknown-document',
 	forbidden: 'forbidden',
+	/** The principal lost the ticket while connected (signed out, disabled, regrouped, revoked, ticket moved). */
+	accessRevoked: 'access-revoked',
 	readOnly: 'read-only',
 	tooLarge: 'update-too-large',
 	storage: 'storage-unavailable',

@@ -5,8 +5,10 @@
 import { Hocuspocus } from '@hocuspocus/server';
 import { ticketDocumentName } from '../src/lib/ticket';
 import type { Auth } from './auth';
+import type { AccessChanges } from './auth/access-changes';
 import type { Events } from './events';
 import { Authenticate } from './extensions/authenticate';
+import { LiveAccess } from './extensions/live-access';
 import { Persist, type PersistSettings } from './extensions/persist';
 import { Presence } from './extensions/presence';
 import { Project } from './extensions/project';
@@ -18,6 +20,7 @@ import type { DocumentAccess } from './tickets';
 
 export interface CollabSettings {
 	auth: Auth;
+	accessChanges: AccessChanges;
 	index: TicketIndex;
 	log: TicketLog;
 	events: Events;
@@ -36,6 +39,7 @@ export function createCollab(s: CollabSettings) {
 		quiet: true,
 		extensions: [
 			new Authenticate(s.auth, s.index, s.events),
+			new LiveAccess({ auth: s.auth, changes: s.accessChanges, logger: s.logger }),
 			new Validate({ maxUpdateBytes: s.maxUpdateBytes, sizes: persist, canHoldTickets: s.canHoldTickets, events: s.events, logger: s.logger }),
 			new Presence(),
 			persist,

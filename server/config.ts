@@ -34,6 +34,8 @@ const schema = z.object({
 	SMTP_RELAY_URL: z.string().regex(/^smtps?:\/\/./, 'an smtp:// or smtps:// URL').optional(),
 	/** The first wait after the free failed sign-ins (3 per account, 10 per address); it doubles with each further failure. */
 	LOGIN_BACKOFF_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+	/** How often open sockets and streams look for access taken away by another process (the CLI, a script). */
+	ACCESS_POLL_MS: z.coerce.number().int().min(50).max(1000).default(250),
 	/** A chat visitor whose widget has been gone this long shows as "left" to agents. */
 	CHAT_LEFT_AFTER_MS: z.coerce.number().int().min(0).default(20_000),
 	/** An agent whose last workspace connection closed turns away after this long… */
@@ -56,6 +58,7 @@ export type Config = {
 	smtp: { port: number; host: string; supportAddress: string; maxEmailBytes: number; maxAttachmentBytes: number; relayUrl: string | null };
 	chat: { leftAfterMs: number };
 	loginBackoffMs: number;
+	accessPollMs: number;
 	routing: { awayAfterMs: number; offlineAfterMs: number };
 };
 
@@ -95,6 +98,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 		},
 		chat: { leftAfterMs: c.CHAT_LEFT_AFTER_MS },
 		loginBackoffMs: c.LOGIN_BACKOFF_MS,
+		accessPollMs: c.ACCESS_POLL_MS,
 		routing: { awayAfterMs: c.AWAY_AFTER_MS, offlineAfterMs: c.OFFLINE_AFTER_MS }
 	};
 }

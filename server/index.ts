@@ -28,6 +28,7 @@ const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, ha
 const url = await listen(server, config);
 const workers = await startChannelWorkers(services);
 services.routing.start();
-handleShutdown(server, closeSockets, services, [...workers, services.routing]);
+const accessPoll = services.accessChanges.start(config.accessPollMs);
+handleShutdown(server, closeSockets, services, [...workers, services.routing, accessPoll]);
 logger.info({ url, dataDir: config.dataDir, seeded }, 'listening');
 announce(url, services);

@@ -11,6 +11,7 @@ import { createRouting } from './routing';
 import { Chats } from './channels/chat';
 import { SupportAddresses } from './channels/support-addresses';
 import { Channels } from './channels/webhooks';
+import { AccessChanges } from './auth/access-changes';
 import { ApiTokens } from './auth/api-tokens';
 import { Sessions } from './auth/sessions';
 import { DEFAULT_THROTTLE, LoginThrottle } from './auth/throttle';
@@ -33,10 +34,15 @@ import { Tickets } from './tickets';
 
 export function createServices(config: Config, logger: Logger) {
 	const db = openDatabase(config.databaseFile);
-	const accounts = new Accounts(db);
+	// Open sockets and streams are re-checked after every write that may take access away.
+	const accessChanges = new AccessChanges(db, logger);
+	const accessChanged = () => accessChanges.changed();
+	const accounts = new Accounts(db, accessChanged);
 	const events = new Events(db);
 	const throttle = { ...DEFAULT_THROTTLE, baseDelayMs: config.loginBackoffMs };
-	const auth = new Auth(accounts, new Sessions(db), new ApiTokens(db, events), events, new LoginThrottle(throttle), new LoginThrottle({ ...throttle, freeFailures: 10 }));
+	const sessions = new Sessions(db, Date.now, accessChanged);
+	const tokens = new ApiTokens(db, events, accessChanged);
+	const auth = new Auth(accounts, sessions, tokens, events, new LoginThrottle(throttle), new LoginThrottle({ ...throttle, freeFailures: 10 }));
 	const log = new TicketLog(db.$client);
 	const index = new TicketIndex(db, events);
 	const customers = new Customers(db, events);
@@ -44,6 +50,7 @@ export function createServices(config: Config, logger: Logger) {
 	const collab = createCollab({
 		outbox,
 		auth,
+		accessChanges,
 		index,
 		log,
 		events,
@@ -70,7 +77,7 @@ export function createServices(config: Config, logger: Logger) {
 	// Incoming calls are offered through the router while someone is available for them.
 	calls.route(routing);
 	return {
-		config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, supportAddresses,
+		config, logger, db, accounts, auth, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, supportAddresses,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }

@@ -16,15 +16,19 @@ export const handle: Handle = async ({ event, resolve }) => {
 	const { auth } = tandem();
 	event.locals.principal = null;
 	event.locals.session = null;
+	event.locals.credential = null;
 	const authorization = event.request.headers.get('authorization');
 	if (authorization?.toLowerCase().startsWith('bearer ')) {
-		event.locals.principal = auth.fromToken(authorization.slice(7).trim());
+		const authenticated = auth.authenticate(authorization.slice(7).trim());
+		event.locals.principal = authenticated?.principal ?? null;
+		event.locals.credential = authenticated?.credential ?? null;
 	} else {
 		const token = event.cookies.get(SESSION_COOKIE);
 		const resolved = token ? auth.fromSessionToken(token) : null;
 		if (resolved) {
 			event.locals.principal = resolved.principal;
 			event.locals.session = resolved.session;
+			event.locals.credential = { kind: 'session', id: resolved.session.id };
 			// The session may have been extended: keep the cookie's expiry in step.
 			event.cookies.set(SESSION_COOKIE, token!, {
 				path: '/',

@@ -25,12 +25,16 @@ export interface CreatedToken {
 export class ApiTokens {
 	// Checked on every API request and websocket connection: prepared once.
 	private readonly byHash;
+	private readonly byId;
 
 	constructor(
 		private readonly db: Db,
-		private readonly events: Events
+		private readonly events: Events,
+		/** Told after a token was revoked, so open sockets and streams are re-checked at once. */
+		private readonly accessChanged: () => void = () => {}
 	) {
 		this.byHash = db.select().from(apiTokens).where(eq(apiTokens.tokenHash, sql.placeholder('hash'))).prepare();
+		this.byId = db.select().from(apiTokens).where(eq(apiTokens.id, sql.placeholder('id'))).prepare();
 	}
 
 	create(name: string, channels: readonly string[] = CUSTOMER_CHANNELS, createdBy: string | null = null): CreatedToken {
@@ -53,7 +57,13 @@ export class ApiTokens {
 		if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_RESOLUTION_MS) {
 			this.db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.id)).run();
 		}
-		return { kind: 'bot', id: row.id, name: row.name, channels: row.channels };
+		return botOf(row);
+	}
+
+	/** The bot of a live token, by the token's id (a re-check of an open connection, not a use). */
+	live(tokenId: string): BotPrincipal | null {
+		const row = this.byId.get({ id: tokenId });
+		return row && row.revokedAt === null ? botOf(row) : null;
 	}
 
 	/** Revokes by id or by name; true when a live token was revoked. */
@@ -70,6 +80,7 @@ export class ApiTokens {
 				this.events.record({ actor: revokedBy, type: 'token.revoked', data: { tokenId: token.id, name: token.name } });
 			}
 		});
+		this.accessChanged();
 		return true;
 	}
 
@@ -87,3 +98,5 @@ export class ApiTokens {
 			.all();
 	}
 }
+
+const botOf = (row: typeof apiTokens.$inferSelect): BotPrincipal => ({ kind: 'bot', id: row.id, name: row.name, channels: row.channels });

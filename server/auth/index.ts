@@ -6,6 +6,14 @@ import type { Principal } from './principal';
 import { SESSION_COOKIE, type Session, type Sessions } from './sessions';
 import { DEFAULT_THROTTLE, LoginThrottle } from './throttle';
 
+/** What an open socket or stream was authenticated with, so it can be re-checked while it lasts. */
+export type Credential = { kind: 'token' | 'session'; id: string };
+
+export interface Authenticated {
+	principal: Principal;
+	credential: Credential;
+}
+
 export type SignInResult =
 	| { ok: true; token: string; session: Session }
 	| { ok: false; reason: 'invalid' }
@@ -67,9 +75,16 @@ export class Auth {
 		this.events.record({ userId: session.userId, actor: `user:${session.userId}`, type: 'logout' });
 	}
 
-	/** A bearer credential: an API token (`tdm_…`) or a session token. */
-	fromToken(token: string): Principal | null {
-		return this.tokens.verify(token) ?? this.fromSessionToken(token)?.principal ?? null;
+	/** Who a bearer credential (an API token or a session token) speaks for, and which credential it is. */
+	authenticate(token: string): Authenticated | null {
+		const bot = this.tokens.verify(token);
+		return bot ? { principal: bot, credential: { kind: 'token', id: bot.id } } : this.authenticateSession(token);
+	}
+
+	/** Who a session token (the cookie's) speaks for, and which session it is. */
+	authenticateSession(token: string): Authenticated | null {
+		const resolved = this.fromSessionToken(token);
+		return resolved && { principal: resolved.principal, credential: { kind: 'session', id: resolved.session.id } };
 	}
 
 	fromSessionToken(token: string): { principal: Principal; session: Session } | null {
@@ -79,9 +94,19 @@ export class Auth {
 		return principal ? { principal, session } : null;
 	}
 
-	fromCookieHeader(header: string | null): Principal | null {
+	fromCookieHeader(header: string | null): Authenticated | null {
 		const token = readCookie(header, SESSION_COOKIE);
-		return token ? (this.fromSessionToken(token)?.principal ?? null) : null;
+		return token ? this.authenticateSession(token) : null;
+	}
+
+	/**
+	 * Who an open connection's credential speaks for now, as it would be resolved anew: null once
+	 * the token is revoked, the session ended or the user disabled.
+	 */
+	recheck(credential: Credential): Principal | null {
+		if (credential.kind === 'token') return this.tokens.live(credential.id);
+		const session = this.sessions.live(credential.id);
+		return session && this.accounts.principal(session.userId);
 	}
 }
 

@@ -23,7 +23,9 @@ export class Sessions {
 
 	constructor(
 		private readonly db: Db,
-		private readonly now: () => number = Date.now
+		private readonly now: () => number = Date.now,
+		/** Told after sessions ended, so open sockets and streams are re-checked at once. */
+		private readonly accessChanged: () => void = () => {}
 	) {
 		this.byId = db.select().from(sessions).where(eq(sessions.id, sql.placeholder('id'))).prepare();
 	}
@@ -42,7 +44,7 @@ export class Sessions {
 		if (!row) return null;
 		const now = this.now();
 		if (now >= row.expiresAt) {
-			this.db.delete(sessions).where(eq(sessions.id, id)).run();
+			this.invalidate(id);
 			return null;
 		}
 		if (now >= row.expiresAt - SESSION_LIFETIME_MS / 2) {
@@ -52,11 +54,19 @@ export class Sessions {
 		return { id: row.id, userId: row.userId, expiresAt: row.expiresAt };
 	}
 
+	/** The live session with this id (not extended: a re-check of an open connection, not a use). */
+	live(sessionId: string): Session | null {
+		const row = this.byId.get({ id: sessionId });
+		return row && this.now() < row.expiresAt ? { id: row.id, userId: row.userId, expiresAt: row.expiresAt } : null;
+	}
+
 	invalidate(sessionId: string): void {
 		this.db.delete(sessions).where(eq(sessions.id, sessionId)).run();
+		this.accessChanged();
 	}
 
 	invalidateAllFor(userId: string): void {
 		this.db.delete(sessions).where(eq(sessions.userId, userId)).run();
+		this.accessChanged();
 	}
 }

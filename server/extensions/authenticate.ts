@@ -3,8 +3,8 @@
  * Supervisors are let in read-only; names that are not a known ticket are refused.
  */
 import type { Extension, onAuthenticatePayload } from '@hocuspocus/server';
-import { parseTicketDocumentName } from '../../src/lib/ticket';
-import type { Auth } from '../auth';
+import { parseTicketDocumentName, readFields } from '../../src/lib/ticket';
+import type { Auth, Credential } from '../auth';
 import { ticketAccess } from '../auth/policy';
 import { actorOf, type Principal } from '../auth/principal';
 import type { Events } from '../events';
@@ -13,6 +13,10 @@ import type { TicketIndex } from '../ticket-index';
 
 export interface ConnectionContext {
 	principal: Principal;
+	/** What the connection was opened with, re-checked while it lasts (LiveAccess). */
+	credential: Credential;
+	/** Set once the connection lost the ticket: nothing it sends after that is applied. */
+	revoked?: boolean;
 }
 
 export class Authenticate implements Extension {
@@ -24,18 +28,21 @@ export class Authenticate implements Extension {
 		private readonly events: Events
 	) {}
 
-	async onAuthenticate({ token, requestHeaders, documentName, connectionConfig }: onAuthenticatePayload): Promise<ConnectionContext> {
-		const principal = token ? this.auth.fromToken(token) : this.auth.fromCookieHeader(requestHeaders.get('cookie'));
-		if (!principal) throw refusal(REFUSE.unauthorized, 'a valid token or session is required');
+	async onAuthenticate({ token, requestHeaders, documentName, connectionConfig, instance }: onAuthenticatePayload): Promise<ConnectionContext> {
+		const authenticated = token ? this.auth.authenticate(token) : this.auth.fromCookieHeader(requestHeaders.get('cookie'));
+		if (!authenticated) throw refusal(REFUSE.unauthorized, 'a valid token or session is required');
+		const { principal, credential } = authenticated;
 		const ticketId = parseTicketDocumentName(documentName);
 		const row = ticketId ? this.index.get(ticketId) : null;
 		if (!row) throw refusal(REFUSE.unknownDocument, `${documentName} is not a ticket`);
-		const access = ticketAccess(principal, row);
+		// A loaded document is ahead of the index, which is projected from it a moment later.
+		const loaded = instance.documents.get(documentName);
+		const access = ticketAccess(principal, loaded ? readFields(loaded) : row);
 		if (!access) throw refusal(REFUSE.forbidden, 'you may not open this ticket');
 		if (access === 'read') {
 			connectionConfig.readOnly = true;
 			this.events.record({ ticketId: row.id, actor: actorOf(principal), type: 'ticket.viewed', data: { readOnly: true } });
 		}
-		return { principal };
+		return { principal, credential };
 	}
 }

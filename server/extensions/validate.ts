@@ -7,7 +7,7 @@ import type { beforeSyncPayload, Extension } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import { checkUpdate, LIMITS, limitMessage, parseTicketDocumentName, readFields, REJECT } from '../../src/lib/ticket';
 import { actorOf } from '../auth/principal';
-import { writePolicy } from '../auth/policy';
+import { ticketAccess, writePolicy } from '../auth/policy';
 import { REFUSE, refusal } from '../close-reasons';
 import type { Events } from '../events';
 import type { Logger } from '../log';
@@ -37,8 +37,13 @@ export class Validate implements Extension {
 	constructor(private readonly settings: ValidateSettings) {}
 
 	async beforeSync({ type, payload, connection, document, documentName, context }: beforeSyncPayload<ConnectionContext>) {
-		if (type === SYNC_STEP_1) return;
 		const { principal } = context;
+		// Access is live (LiveAccess closes such a connection too): checked here as well, so a
+		// message already on its way when the access went is neither stored nor answered.
+		if (context.revoked || !ticketAccess(principal, readFields(document))) {
+			throw this.refuse(documentName, actorOf(principal), REFUSE.accessRevoked, 'you no longer have access to this ticket');
+		}
+		if (type === SYNC_STEP_1) return;
 		if (connection.readOnly) {
 			// Hocuspocus applies nothing from a read-only peer; a write is refused outright, live or
 			// as offline edits in the handshake (the handshake of a peer with nothing new passes).

@@ -6,6 +6,8 @@ export interface EventLog {
 	events: { name: string; data: any }[];
 	/** Set when the connection broke (e.g. the server was killed), rather than being closed here. */
 	error: Error | null;
+	/** Set when the server ended the stream. */
+	ended: boolean;
 	close(): void;
 }
 
@@ -14,7 +16,7 @@ export async function openEvents(url: string, credentials: string | Record<strin
 	const controller = new AbortController();
 	const headers = typeof credentials === 'string' ? { authorization: `Bearer ${credentials}` } : credentials;
 	const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
-	const log: EventLog = { status: res.status, contentType: res.headers.get('content-type'), events: [], error: null, close: () => controller.abort() };
+	const log: EventLog = { status: res.status, contentType: res.headers.get('content-type'), events: [], error: null, ended: false, close: () => controller.abort() };
 	if (!res.ok || !res.body) return log;
 	const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
 	void (async () => {
@@ -22,7 +24,10 @@ export async function openEvents(url: string, credentials: string | Record<strin
 		try {
 			for (;;) {
 				const { done, value } = await reader.read();
-				if (done) return;
+				if (done) {
+					log.ended = true;
+					return;
+				}
 				buffer += value;
 				for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
 					const lines = buffer.slice(0, end).split('\n');

@@ -1,11 +1,10 @@
 /**
  * Server-Sent Events responses (`/stream`, `/talk/stream`, the chat visitor's stream): one event
- * per change the subscriber is told of, a keepalive comment, the credential checked again at each
- * keepalive, and a bound on what may wait for a client that is not reading: past it the stream
+ * per change the subscriber is told of, a keepalive comment, an end as soon as the caller's access
+ * changes (or, for a visitor, at the keepalive after their credential went), and a bound on what may wait for a client that is not reading: past it the stream
  * ends (the client reconnects) instead of the server buffering without limit.
  */
 import type { RequestEvent } from '@sveltejs/kit';
-import { SESSION_COOKIE } from '../../../server/auth/sessions';
 import { tandem } from './tandem';
 
 /** A comment line this often keeps proxies from closing an idle stream. */
@@ -21,6 +20,8 @@ export type SendEvent = (name: string, data: unknown) => void;
 export interface StreamOptions {
 	/** Checked at every keepalive: false ends the stream (a revoked credential stops receiving). */
 	stillValid?: () => boolean;
+	/** Registers `end`, to be called when the stream must stop at once; returns the unregistering. */
+	endWhen?: (end: () => void) => () => void;
 }
 
 /**
@@ -43,6 +44,7 @@ export function eventStream(
 					if (!open) return;
 					open = false;
 					clearInterval(keepalive);
+					stopWatching();
 					unsubscribe?.();
 					controller.close();
 				};
@@ -56,6 +58,7 @@ export function eventStream(
 					write(': keepalive\n\n');
 				}, KEEPALIVE_MS);
 				stop = end;
+				const stopWatching = options.endWhen?.(end) ?? (() => {});
 				signal.addEventListener('abort', end, { once: true });
 				// Sent at once, so the client has the response headers before the first message.
 				write(': connected\n\n');
@@ -83,13 +86,16 @@ export function eventStream(
 }
 
 /**
- * An event stream for the caller of the HTTP API: the credential it opened with (bearer token or
- * session cookie) is checked again at every keepalive, so a revoked token, a signed-out or
- * disabled user stops receiving within one interval.
+ * An event stream for the caller of the HTTP API. It serves the principal it was opened for: when
+ * that principal's access changes (a revoked token, a signed-out, disabled or regrouped user, a
+ * new role; in this process at once, from another within the access poll) the stream ends, and a
+ * client that reconnects is served for what it may see now.
  */
 export function principalEventStream(event: RequestEvent, subscribe: (send: SendEvent) => () => void): Response {
-	const { auth } = tandem();
-	const authorization = event.request.headers.get('authorization');
-	const credential = authorization?.toLowerCase().startsWith('bearer ') ? authorization.slice(7).trim() : (event.cookies.get(SESSION_COOKIE) ?? '');
-	return eventStream(event.request.signal, subscribe, { stillValid: () => auth.fromToken(credential) !== null });
+	const { auth, accessChanges } = tandem();
+	const { principal, credential } = event.locals;
+	const unchanged = () => !!credential && JSON.stringify(auth.recheck(credential)) === JSON.stringify(principal);
+	return eventStream(event.request.signal, subscribe, {
+		endWhen: (end) => accessChanges.subscribe(() => unchanged() || end())
+	});
 }
