@@ -5,6 +5,7 @@
 import { Hocuspocus } from '@hocuspocus/server';
 import { ticketDocumentName } from '../src/lib/ticket';
 import type { Auth } from './auth';
+import type { Directory } from './auth/policy';
 import type { Events } from './events';
 import { Authenticate } from './extensions/authenticate';
 import { Persist, type PersistSettings } from './extensions/persist';
@@ -24,7 +25,7 @@ export interface CollabSettings {
 	logger: Logger;
 	compactAfter: number;
 	maxUpdateBytes: number;
-	canHoldTickets: (userId: string) => boolean;
+	directory: Directory;
 	outbox?: PersistSettings['outbox'];
 }
 
@@ -36,7 +37,7 @@ export function createCollab(s: CollabSettings) {
 		quiet: true,
 		extensions: [
 			new Authenticate(s.auth, s.index, s.events),
-			new Validate({ maxUpdateBytes: s.maxUpdateBytes, canHoldTickets: s.canHoldTickets, events: s.events, logger: s.logger }),
+			new Validate({ maxUpdateBytes: s.maxUpdateBytes, directory: s.directory, events: s.events, logger: s.logger }),
 			new Presence(),
 			persist,
 			project

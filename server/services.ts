@@ -50,7 +50,7 @@ export function createServices(config: Config, logger: Logger) {
 		logger,
 		compactAfter: config.compactAfter,
 		maxUpdateBytes: config.maxMessageBytes,
-		canHoldTickets: (userId: string) => accounts.canHoldTickets(userId)
+		directory: accounts
 	});
 	const tickets = new Tickets(db, log, index, customers, accounts, events, collab.documents);
 	const macros = new Macros(db, events);

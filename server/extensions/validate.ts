@@ -7,7 +7,7 @@ import type { beforeSyncPayload, Extension } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import { checkUpdate, parseTicketDocumentName, readFields } from '../../src/lib/ticket';
 import { actorOf } from '../auth/principal';
-import { writePolicy } from '../auth/policy';
+import { writePolicy, type Directory } from '../auth/policy';
 import { REFUSE, refusal } from '../close-reasons';
 import type { Events } from '../events';
 import type { Logger } from '../log';
@@ -19,7 +19,7 @@ const UPDATE = 2;
 
 export interface ValidateSettings {
 	maxUpdateBytes: number;
-	canHoldTickets: (userId: string) => boolean;
+	directory: Directory;
 	events: Events;
 	logger: Logger;
 }
@@ -45,7 +45,7 @@ export class Validate implements Extension {
 		}
 		const policy = writePolicy(principal, {
 			requesterId: () => readFields(document).requesterId,
-			canHoldTickets: this.settings.canHoldTickets
+			directory: this.settings.directory
 		});
 		const result = checkUpdate(document, payload, policy);
 		if (!result.ok) throw this.refuse(documentName, actorOf(principal), result.reason, result.message);
