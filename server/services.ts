@@ -39,7 +39,7 @@ export function createServices(config: Config, logger: Logger) {
 	const auth = new Auth(accounts, new Sessions(db), new ApiTokens(db, events), events, new LoginThrottle(throttle), new LoginThrottle({ ...throttle, freeFailures: 10 }));
 	const log = new TicketLog(db.$client);
 	const index = new TicketIndex(db, events);
-	const customers = new Customers(db, events);
+	const customers = new Customers(db, index, events);
 	const outbox = new Outbox(db.$client);
 	const collab = createCollab({
 		outbox,

@@ -299,8 +299,7 @@ export class Tickets {
 
 	/** A customer, their addresses and the tickets of theirs `principal` may see, most recently updated first. */
 	customerContext(customerId: string, principal: Principal) {
-		const customer = this.customers.get(customerId);
-		if (!customer) throw notFound('customer');
+		const customer = this.customers.visibleTo(customerId, principal);
 		return { ...customer, tickets: this.index.ofRequester(customerId, principal, CUSTOMER_TICKETS_LIMIT) };
 	}
 
