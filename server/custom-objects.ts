@@ -24,6 +24,9 @@ interface Link {
 	access: Access | null;
 }
 
+/** `principal`'s access to a record, as the policy rules from its creator and its links. */
+const accessOf = (principal: Principal, createdBy: string | null, links: Link[]) => recordAccess(principal, { createdBy, links: links.map((link) => link.access) });
+
 /** How many records a listing reads at most to find those its caller may read. */
 const RECORDS_SCANNED = 1000;
 
@@ -116,7 +119,7 @@ export class CustomObjects {
 	/** Deletes a record `by` may write (the policy's recordAccess); one they may only read is a 403, one they may not see a 404. */
 	deleteRecord(id: string, by: Principal): void {
 		const row = this.db.select({ createdBy: objectRecords.createdBy }).from(objectRecords).where(eq(objectRecords.id, id)).get();
-		const access = row ? recordAccess(by, { createdBy: row.createdBy, links: (this.linkAccess([id], by).get(id) ?? []).map((link) => link.access) }) : null;
+		const access = row ? accessOf(by, row.createdBy, this.linkAccess([id], by).get(id) ?? []) : null;
 		if (!access) throw notFound('record');
 		if (access !== 'write') throw forbidden('you may delete only the records you created');
 		this.db.transaction(() => {
@@ -208,7 +211,7 @@ export class CustomObjects {
 			for (const { record, typeName } of rows) {
 				const { createdBy, ...shown } = record;
 				const linked = links.get(record.id) ?? [];
-				if (!recordAccess(principal, { createdBy, links: linked.map((link) => link.access) })) continue;
+				if (!accessOf(principal, createdBy, linked)) continue;
 				const customerIds = linked.filter((link) => link.kind === 'customer' && link.access).map((link) => link.id);
 				found.push({ ...shown, typeName, customerIds });
 			}
