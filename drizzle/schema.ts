@@ -412,6 +412,8 @@ export const objectRecords = sqliteTable(
 		/** The record's id in the system it comes from (an order number), unique per type. */
 		externalId: text('external_id'),
 		values: text('values', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+		/** Who created it (`user:<id>`, `bot:<token id>`): a bot deletes only its own records. Null before this was kept. */
+		createdBy: text('created_by'),
 		createdAt: createdAt(),
 		updatedAt: integer('updated_at').notNull()
 	},

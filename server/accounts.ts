@@ -4,6 +4,7 @@ import { newId } from '../src/lib/ticket';
 import { groups, userGroups, users } from '../drizzle/schema';
 import type { Db } from './storage/database';
 import { hashPassword, verifyPassword } from './auth/passwords';
+import type { Directory } from './auth/policy';
 import type { Role, UserPrincipal } from './auth/principal';
 
 export interface NewUser {
@@ -24,7 +25,7 @@ const standIn = () => (standInHash ??= hashPassword(crypto.randomUUID()));
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
-export class Accounts {
+export class Accounts implements Directory {
 	// Who a session belongs to is looked up on every request and connection: prepared once.
 	private readonly userById;
 	private readonly groupsOfUser;
@@ -111,6 +112,10 @@ export class Accounts {
 	canHoldTickets(userId: string): boolean {
 		const user = this.principal(userId);
 		return !!user && user.role !== 'supervisor';
+	}
+
+	groupExists(groupId: string): boolean {
+		return !!this.db.select({ id: groups.id }).from(groups).where(eq(groups.id, groupId)).get();
 	}
 
 	groupIdsOf(userId: string): string[] {

@@ -6,6 +6,7 @@ import { Hocuspocus } from '@hocuspocus/server';
 import { ticketDocumentName } from '../src/lib/ticket';
 import type { Auth } from './auth';
 import type { AccessChanges } from './auth/access-changes';
+import type { Directory } from './auth/policy';
 import type { Events } from './events';
 import { Authenticate } from './extensions/authenticate';
 import { LiveAccess } from './extensions/live-access';
@@ -27,7 +28,7 @@ export interface CollabSettings {
 	logger: Logger;
 	compactAfter: number;
 	maxUpdateBytes: number;
-	canHoldTickets: (userId: string) => boolean;
+	directory: Directory;
 	outbox?: PersistSettings['outbox'];
 }
 
@@ -40,7 +41,7 @@ export function createCollab(s: CollabSettings) {
 		extensions: [
 			new Authenticate(s.auth, s.index, s.events),
 			new LiveAccess({ auth: s.auth, changes: s.accessChanges, logger: s.logger }),
-			new Validate({ maxUpdateBytes: s.maxUpdateBytes, sizes: persist, canHoldTickets: s.canHoldTickets, events: s.events, logger: s.logger }),
+			new Validate({ maxUpdateBytes: s.maxUpdateBytes, sizes: persist, directory: s.directory, events: s.events, logger: s.logger }),
 			new Presence(),
 			persist,
 			project

@@ -7,7 +7,7 @@ import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import { objectLinks, objectRecords, objectTypes } from '../drizzle/schema';
 import { recordValuesSchema, type LinkedRecord, type ObjectField, type ObjectRecord, type ObjectTypeInput, type RecordInput } from '../src/lib/api/context';
 import { newId } from '../src/lib/ticket';
-import { ticketAccess } from './auth/policy';
+import { mayCreateRecords, recordAccess, ticketAccess, type Access } from './auth/policy';
 import { actorOf, type Principal } from './auth/principal';
 import type { Customers } from './customers';
 import { ApiError, forbidden, notFound } from './errors';
@@ -16,6 +16,19 @@ import type { Db } from './storage/database';
 import type { TicketIndex } from './ticket-index';
 
 export type ObjectType = typeof objectTypes.$inferSelect;
+
+/** A record's link to a customer or ticket, with the caller's access to it. */
+interface Link {
+	kind: 'customer' | 'ticket';
+	id: string;
+	access: Access | null;
+}
+
+/** `principal`'s access to a record, as the policy rules from its creator and its links. */
+const accessOf = (principal: Principal, createdBy: string | null, links: Link[]) => recordAccess(principal, { createdBy, links: links.map((link) => link.access) });
+
+/** How many records a listing reads at most to find those its caller may read. */
+const RECORDS_SCANNED = 1000;
 
 export class CustomObjects {
 	constructor(
@@ -58,13 +71,17 @@ export class CustomObjects {
 
 	// --- records ------------------------------------------------------------------------------
 
-	/** Checks `input.values` against the type's fields (a 400 names the field: `values.total`) and stores the record. */
+	/**
+	 * Checks `input.values` against the type's fields (a 400 names the field: `values.total`) and
+	 * stores the record. Its customers must be ones `by` may see (else, as for an unknown id, a 400).
+	 */
 	createRecord(input: RecordInput, by: Principal): ObjectRecord {
+		if (!mayCreateRecords(by)) throw forbidden('records are written by integrations (API tokens) and admins');
 		const type = this.getType(input.typeId);
 		if (!type) throw new ApiError(400, 'invalid_field', 'typeId: no such object type', 'typeId');
 		const values = checkValues(type.fields, input.values);
 		input.customerIds.forEach((customerId, i) => {
-			if (!this.customers.get(customerId)) throw new ApiError(400, 'invalid_field', `customerIds.${i}: no such customer`, `customerIds.${i}`);
+			if (!this.customers.access(customerId, by)) throw new ApiError(400, 'invalid_field', `customerIds.${i}: no such customer`, `customerIds.${i}`);
 		});
 		if (input.externalId && this.db.select({ id: objectRecords.id }).from(objectRecords).where(and(eq(objectRecords.typeId, type.id), eq(objectRecords.externalId, input.externalId))).get()) {
 			throw new ApiError(409, 'conflict', `externalId: a ${type.name} ${input.externalId} exists already`, 'externalId');
@@ -72,21 +89,23 @@ export class CustomObjects {
 		const now = Date.now();
 		const id = newId();
 		this.db.transaction(() => {
-			this.db.insert(objectRecords).values({ id, typeId: type.id, externalId: input.externalId ?? null, values, createdAt: now, updatedAt: now }).run();
+			this.db.insert(objectRecords).values({ id, typeId: type.id, externalId: input.externalId ?? null, values, createdBy: actorOf(by), createdAt: now, updatedAt: now }).run();
 			for (const customerId of new Set(input.customerIds)) {
 				this.db.insert(objectLinks).values({ recordId: id, targetKind: 'customer', targetId: customerId, createdAt: now }).run();
 			}
 			this.events.record({ actor: actorOf(by), type: 'object_record.created', data: { recordId: id, typeId: type.id, externalId: input.externalId ?? null } });
 		});
-		return this.getRecord(id)!;
+		return this.getRecord(id, by)!;
 	}
 
-	getRecord(id: string): ObjectRecord | null {
-		return this.recordsWhere(eq(objectRecords.id, id), 1)[0] ?? null;
+	/** The record, when `principal` may read it (the policy's recordAccess). */
+	getRecord(id: string, principal: Principal): ObjectRecord | null {
+		return this.recordsWhere(eq(objectRecords.id, id), 1, principal)[0] ?? null;
 	}
 
-	/** Records newest first, by type, by customer, or matching `q` (external id or any value). */
-	listRecords(query: { type?: string; customer?: string; q?: string; limit: number }): ObjectRecord[] {
+	/** Records `principal` may read, newest first, by type, by customer, or matching `q` (external id or any value). */
+	listRecords(query: { type?: string; customer?: string; q?: string; limit: number }, principal: Principal): ObjectRecord[] {
+		if (query.customer && !this.customers.access(query.customer, principal)) throw notFound('customer');
 		const conditions = [];
 		if (query.type) conditions.push(eq(objectRecords.typeId, query.type));
 		if (query.customer) conditions.push(inArray(objectRecords.id, this.linkedIds('customer', query.customer)));
@@ -94,10 +113,15 @@ export class CustomObjects {
 			const pattern = `%${query.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
 			conditions.push(or(sql`${objectRecords.externalId} LIKE ${pattern} ESCAPE '\\'`, sql`${objectRecords.values} LIKE ${pattern} ESCAPE '\\'`));
 		}
-		return this.recordsWhere(and(...conditions), query.limit);
+		return this.recordsWhere(and(...conditions), query.limit, principal);
 	}
 
+	/** Deletes a record `by` may write (the policy's recordAccess); one they may only read is a 403, one they may not see a 404. */
 	deleteRecord(id: string, by: Principal): void {
+		const row = this.db.select({ createdBy: objectRecords.createdBy }).from(objectRecords).where(eq(objectRecords.id, id)).get();
+		const access = row ? accessOf(by, row.createdBy, this.linkAccess([id], by).get(id) ?? []) : null;
+		if (!access) throw notFound('record');
+		if (access !== 'write') throw forbidden('you may delete only the records you created');
 		this.db.transaction(() => {
 			const deleted = this.db.delete(objectRecords).where(eq(objectRecords.id, id)).returning().get();
 			if (!deleted) throw notFound('record');
@@ -112,7 +136,7 @@ export class CustomObjects {
 		const row = this.readableTicket(ticketId, principal);
 		const ticketIds = new Set(this.linkedIds('ticket', ticketId));
 		const customerIds = new Set(this.linkedIds('customer', row.requesterId));
-		const records = this.recordsWhere(inArray(objectRecords.id, [...new Set([...ticketIds, ...customerIds])]), 200);
+		const records = this.recordsWhere(inArray(objectRecords.id, [...new Set([...ticketIds, ...customerIds])]), 200, principal);
 		return records.map((record) => ({
 			...record,
 			linkedTo: [...(ticketIds.has(record.id) ? ['ticket' as const] : []), ...(customerIds.has(record.id) ? ['customer' as const] : [])]
@@ -122,7 +146,7 @@ export class CustomObjects {
 	/** Links a record to a ticket (agents and admins who may write to it); linking twice changes nothing. */
 	link(ticketId: string, recordId: string, by: Principal): LinkedRecord[] {
 		this.writableTicket(ticketId, by);
-		if (!this.getRecord(recordId)) throw notFound('record');
+		if (!this.getRecord(recordId, by)) throw notFound('record');
 		this.db.transaction(() => {
 			const added = this.db.insert(objectLinks).values({ recordId, targetKind: 'ticket', targetId: ticketId, createdAt: Date.now() }).onConflictDoNothing().returning().get();
 			if (added) this.events.record({ ticketId, actor: actorOf(by), type: 'object.linked', data: { recordId } });
@@ -166,24 +190,56 @@ export class CustomObjects {
 			.map((r) => r.id);
 	}
 
-	private recordsWhere(condition: ReturnType<typeof and>, limit: number): ObjectRecord[] {
-		const rows = this.db
-			.select({ record: objectRecords, typeName: objectTypes.name })
-			.from(objectRecords)
-			.innerJoin(objectTypes, eq(objectTypes.id, objectRecords.typeId))
-			.where(condition)
-			.orderBy(desc(objectRecords.createdAt), desc(objectRecords.id))
-			.limit(limit)
-			.all();
-		if (!rows.length) return [];
-		const customersOf = new Map<string, string[]>();
+	/**
+	 * Up to `limit` records matching `condition` that `principal` may read, newest first, each
+	 * naming only the customers `principal` may see. Read a page at a time, past the records
+	 * `principal` may not read, up to RECORDS_SCANNED.
+	 */
+	private recordsWhere(condition: ReturnType<typeof and>, limit: number, principal: Principal): ObjectRecord[] {
+		const found: ObjectRecord[] = [];
+		for (let offset = 0; found.length < limit && offset < RECORDS_SCANNED; offset += limit) {
+			const rows = this.db
+				.select({ record: objectRecords, typeName: objectTypes.name })
+				.from(objectRecords)
+				.innerJoin(objectTypes, eq(objectTypes.id, objectRecords.typeId))
+				.where(condition)
+				.orderBy(desc(objectRecords.createdAt), desc(objectRecords.id))
+				.limit(limit)
+				.offset(offset)
+				.all();
+			const links = this.linkAccess(rows.map((r) => r.record.id), principal);
+			for (const { record, typeName } of rows) {
+				const { createdBy, ...shown } = record;
+				const linked = links.get(record.id) ?? [];
+				if (!accessOf(principal, createdBy, linked)) continue;
+				const customerIds = linked.filter((link) => link.kind === 'customer' && link.access).map((link) => link.id);
+				found.push({ ...shown, typeName, customerIds });
+			}
+			if (rows.length < limit) break;
+		}
+		return found.slice(0, limit);
+	}
+
+	/** Each record's links (customers and tickets) with `principal`'s access to what they name. */
+	private linkAccess(recordIds: string[], principal: Principal): Map<string, Link[]> {
+		const byRecord = new Map<string, Link[]>();
+		if (!recordIds.length) return byRecord;
+		const seen = new Map<string, Access | null>();
+		const accessTo = (kind: 'customer' | 'ticket', id: string) => {
+			const key = `${kind}:${id}`;
+			if (!seen.has(key)) {
+				const ticket = kind === 'ticket' ? this.index.get(id) : null;
+				seen.set(key, kind === 'customer' ? this.customers.access(id, principal) : ticket && ticketAccess(principal, ticket));
+			}
+			return seen.get(key)!;
+		};
 		const links = this.db
-			.select({ recordId: objectLinks.recordId, customerId: objectLinks.targetId })
+			.select({ recordId: objectLinks.recordId, kind: objectLinks.targetKind, id: objectLinks.targetId })
 			.from(objectLinks)
-			.where(and(eq(objectLinks.targetKind, 'customer'), inArray(objectLinks.recordId, rows.map((r) => r.record.id))))
+			.where(inArray(objectLinks.recordId, recordIds))
 			.all();
-		for (const link of links) customersOf.set(link.recordId, [...(customersOf.get(link.recordId) ?? []), link.customerId]);
-		return rows.map(({ record, typeName }) => ({ ...record, typeName, customerIds: customersOf.get(record.id) ?? [] }));
+		for (const { recordId, kind, id } of links) byRecord.set(recordId, [...(byRecord.get(recordId) ?? []), { kind, id, access: accessTo(kind, id) }]);
+		return byRecord;
 	}
 }
 

@@ -4,10 +4,12 @@ import { newId } from '../src/lib/ticket';
 import type { CustomerPatch } from '../src/lib/api/context';
 import { customerAddresses, customers } from '../drizzle/schema';
 import { normalisePhoneNumber } from '../src/lib/api/schemas';
+import { customerAccess, type Access } from './auth/policy';
 import { actorOf, type Principal } from './auth/principal';
-import { ApiError, notFound } from './errors';
+import { ApiError, forbidden, notFound } from './errors';
 import type { Events } from './events';
 import type { Db } from './storage/database';
+import type { TicketIndex } from './ticket-index';
 
 export interface Customer {
 	id: string;
@@ -21,6 +23,7 @@ export interface Customer {
 export class Customers {
 	constructor(
 		private readonly db: Db,
+		private readonly index: TicketIndex,
 		private readonly events?: Events
 	) {}
 
@@ -56,11 +59,27 @@ export class Customers {
 		return { id: row.id, name: row.name, organisation: row.organisation, notes: row.notes, tags: row.tags, addresses };
 	}
 
+	/** What `principal` may do with a customer, as the policy rules from their tickets (null: nothing, or no such customer). */
+	access(id: string, principal: Principal): Access | null {
+		if (!this.db.select({ id: customers.id }).from(customers).where(eq(customers.id, id)).get()) return null;
+		return customerAccess(principal, this.index.requesterScopes(id));
+	}
+
+	/** The customer, when `principal` may see them; else 404: their existence is not disclosed. */
+	visibleTo(id: string, principal: Principal): Customer {
+		if (!this.access(id, principal)) throw notFound('customer');
+		return this.get(id)!;
+	}
+
 	/**
 	 * Changes a customer's profile: what `patch` names, in one transaction (event
-	 * `customer.updated` naming the fields). An address another customer has is a 400.
+	 * `customer.updated` naming the fields), when `by` may change them. An address another customer
+	 * has is a 400.
 	 */
 	update(id: string, patch: CustomerPatch, by: Principal): Customer {
+		const access = this.access(id, by);
+		if (!access) throw notFound('customer');
+		if (access !== 'write') throw forbidden('you may not change this customer');
 		const { addAddresses = [], removeAddresses = [], ...profile } = patch;
 		this.db.transaction((tx) => {
 			if (!tx.select({ id: customers.id }).from(customers).where(eq(customers.id, id)).get()) throw notFound('customer');

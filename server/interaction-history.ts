@@ -7,7 +7,6 @@ import type { Interaction } from '../src/lib/api/context';
 import { readEntries } from '../src/lib/ticket';
 import type { Principal } from './auth/principal';
 import type { Customers } from './customers';
-import { notFound } from './errors';
 import type { TicketIndex } from './ticket-index';
 import type { DocumentAccess } from './tickets';
 
@@ -24,7 +23,7 @@ export class InteractionHistory {
 	) {}
 
 	async of(customerId: string, principal: Principal): Promise<Interaction[]> {
-		if (!this.customers.get(customerId)) throw notFound('customer');
+		this.customers.visibleTo(customerId, principal);
 		const tickets = this.index.ofRequester(customerId, principal, TICKETS_READ);
 		const all: Interaction[] = [];
 		for (const ticket of tickets) {

@@ -45,7 +45,7 @@ export function createServices(config: Config, logger: Logger) {
 	const auth = new Auth(accounts, sessions, tokens, events, new LoginThrottle(throttle), new LoginThrottle({ ...throttle, freeFailures: 10 }));
 	const log = new TicketLog(db.$client);
 	const index = new TicketIndex(db, events);
-	const customers = new Customers(db, events);
+	const customers = new Customers(db, index, events);
 	const outbox = new Outbox(db.$client);
 	const collab = createCollab({
 		outbox,
@@ -57,7 +57,7 @@ export function createServices(config: Config, logger: Logger) {
 		logger,
 		compactAfter: config.compactAfter,
 		maxUpdateBytes: config.maxMessageBytes,
-		canHoldTickets: (userId: string) => accounts.canHoldTickets(userId)
+		directory: accounts
 	});
 	const tickets = new Tickets(db, log, index, customers, accounts, events, collab.documents);
 	const macros = new Macros(db, events);

@@ -10,6 +10,7 @@ import { entryIndex, PRIORITIES, readFields, replyTimes, type Priority, type Sta
 import { RECENT_MS, TICKET_SORTS, VIEW_IDS, type TicketSort, type ViewId } from '../src/lib/api/views';
 import { tickets } from '../drizzle/schema';
 import type { Events } from './events';
+import type { TicketScope } from './auth/policy';
 import type { Principal, UserPrincipal } from './auth/principal';
 import { ApiError } from './errors';
 import type { Db } from './storage/database';
@@ -181,6 +182,15 @@ export class TicketIndex {
 			.where(and(eq(tickets.requesterId, requesterId), visibleTo(viewer)))
 			.orderBy(desc(tickets.updatedAt), desc(tickets.id))
 			.limit(limit)
+			.all();
+	}
+
+	/** The scope (channel, group, assignee) of each of a customer's tickets: what the policy decides their visibility by. */
+	requesterScopes(requesterId: string): TicketScope[] {
+		return this.db
+			.select({ channel: tickets.channel, groupId: tickets.groupId, assigneeId: tickets.assigneeId })
+			.from(tickets)
+			.where(eq(tickets.requesterId, requesterId))
 			.all();
 	}
 

@@ -219,10 +219,7 @@ export class Tickets {
 			const existing = input.id ? getEntry(doc, input.id) : undefined;
 			if (existing) return { entry: existing, created: false };
 			const entry = this.complete(input, principal, doc);
-			const denied = writePolicy(principal, {
-				requesterId: () => readFields(doc).requesterId,
-				canHoldTickets: (userId) => this.accounts.canHoldTickets(userId)
-			}).entryAllowed(entry, 'conversation');
+			const denied = this.policyFor(principal, doc).entryAllowed(entry, 'conversation');
 			if (denied) throw forbidden(denied);
 			const update = encodeAppend(doc, [entry], this.writerFor(doc));
 			this.documents.commit(ticketId, doc, update, actorOf(principal), [entry]);
@@ -253,7 +250,7 @@ export class Tickets {
 		const row = this.readable(ticketId, principal);
 		if (ticketAccess(principal, row) !== 'write') throw forbidden('you may not write to this ticket');
 		return this.documents.withDocument(ticketId, (doc) => {
-			const policy = writePolicy(principal, { requesterId: () => readFields(doc).requesterId, canHoldTickets: (id) => this.accounts.canHoldTickets(id) });
+			const policy = this.policyFor(principal, doc);
 			const copy = new Y.Doc();
 			copy.clientID = this.writerFor(doc);
 			Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
@@ -302,8 +299,7 @@ export class Tickets {
 
 	/** A customer, their addresses and the tickets of theirs `principal` may see, most recently updated first. */
 	customerContext(customerId: string, principal: Principal) {
-		const customer = this.customers.get(customerId);
-		if (!customer) throw notFound('customer');
+		const customer = this.customers.visibleTo(customerId, principal);
 		return { ...customer, tickets: this.index.ofRequester(customerId, principal, CUSTOMER_TICKETS_LIMIT) };
 	}
 
@@ -341,6 +337,10 @@ export class Tickets {
 		// A ticket the caller may not see is reported as missing: its existence is not disclosed.
 		if (!row || !ticketAccess(principal, row)) throw notFound('ticket');
 		return row;
+	}
+
+	private policyFor(principal: Principal, doc: Y.Doc) {
+		return writePolicy(principal, { requesterId: () => readFields(doc).requesterId, directory: this.accounts });
 	}
 
 	/** Fills in what a writer may leave out: id, time, author, direction. */

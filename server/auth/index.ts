@@ -25,31 +25,35 @@ export class Auth {
 		readonly sessions: Sessions,
 		readonly tokens: ApiTokens,
 		private readonly events: Events,
-		/** Per account: a few free failures, then backoff. */
-		private readonly accountThrottle = new LoginThrottle(),
-		/** Per client address, which a whole office may share: more free failures. */
+		/**
+		 * Per account and client address together: a few free failures, then backoff. Keyed on the
+		 * pair, so guessing from one address never keeps the owner out from another.
+		 */
+		private readonly guessThrottle = new LoginThrottle(),
+		/** Per client address, which a whole office may share: more free failures, any account. */
 		private readonly addressThrottle = new LoginThrottle({ ...DEFAULT_THROTTLE, freeFailures: 10 })
 	) {}
 
 	/**
 	 * Password sign-in. Failures say nothing about which part was wrong; repeated failures for an
-	 * account or from an address are slowed down exponentially.
+	 * account from one address, or from an address for any accounts, are slowed down exponentially.
+	 * No count is kept per account alone: that would let anyone keep a named user out.
 	 */
 	async signIn(email: string, password: string, address: string): Promise<SignInResult> {
-		const account = [`account:${email.trim().toLowerCase()}`];
+		const pair = [`account:${email.trim().toLowerCase()}\u0000address:${address}`];
 		const from = [`address:${address}`];
-		const wait = Math.max(this.accountThrottle.wait(account), this.addressThrottle.wait(from));
+		const wait = Math.max(this.guessThrottle.wait(pair), this.addressThrottle.wait(from));
 		if (wait > 0) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil(wait / 1000) };
 		// Counted before the (slow) password check, so parallel guesses are throttled too.
-		this.accountThrottle.fail(account);
+		this.guessThrottle.fail(pair);
 		this.addressThrottle.fail(from);
 		const userId = await this.accounts.checkPassword(email, password);
 		if (!userId) {
 			this.events.record({ actor: `address:${address}`, type: 'login.failed', data: { email: email.trim().toLowerCase() } });
 			return { ok: false, reason: 'invalid' };
 		}
-		// The account's failures are forgiven; its address (maybe shared) only loses this attempt.
-		this.accountThrottle.forgive(account);
+		// The pair's failures are forgiven; the address (maybe shared) only loses this attempt.
+		this.guessThrottle.forgive(pair);
 		this.addressThrottle.retract(from);
 		const { token, session } = this.sessions.create(userId);
 		this.events.record({ userId, actor: `user:${userId}`, type: 'login', data: { address } });

@@ -1,9 +1,11 @@
 /**
- * Who may open which ticket, and what each principal may write into it. Used by the websocket
- * path (authenticate, validate extensions) and the HTTP API alike.
+ * The one place that decides what a principal may read and write: tickets (open, write, which
+ * parts of the document), customers and custom object records. The websocket path (authenticate,
+ * validate extensions), the services and the HTTP endpoints ask it; none decides for itself. Each
+ * rule is a function of the principal and the resource as the caller looked it up.
  */
-import type { Entry, TicketFieldName, WritePolicy } from '../../src/lib/ticket';
-import type { Principal } from './principal';
+import type { Entry, TicketFieldName, WritableRoot, WritePolicy } from '../../src/lib/ticket';
+import { actorOf, type Principal } from './principal';
 
 export type Access = 'write' | 'read';
 
@@ -28,15 +30,27 @@ export function ticketAccess(principal: Principal, ticket: TicketScope): Access 
 	}
 }
 
+/** What the policy looks up about users and groups (Accounts). */
+export interface Directory {
+	/** Whether a user id may hold tickets (exists, enabled, not a supervisor). */
+	canHoldTickets(userId: string): boolean;
+	/** Whether a group id exists: a ticket moved to an unknown group would be hidden from every agent. */
+	groupExists(groupId: string): boolean;
+}
+
 export interface PolicyContext {
 	/** The ticket's requester: bots may write on behalf of this customer. */
 	requesterId: () => string;
-	/** Whether a user id may hold tickets (exists, enabled, not a supervisor). */
-	canHoldTickets: (userId: string) => boolean;
+	directory: Directory;
 }
 
 export function writePolicy(principal: Principal, ctx: PolicyContext): WritePolicy {
 	return {
+		rootAllowed(root: WritableRoot) {
+			// Bots relay a channel's conversation: entries on their channels, nothing else.
+			if (principal.kind === 'bot') return `a bot writes entries only, not \`${root}\``;
+			return null;
+		},
 		entryAllowed(entry: Entry) {
 			if (principal.kind === 'system') return null;
 			if (entry.authorType === 'system') return 'only the server writes system entries';
@@ -58,10 +72,55 @@ export function writePolicy(principal: Principal, ctx: PolicyContext): WritePoli
 		},
 		fieldAllowed(name: TicketFieldName, value: unknown) {
 			if (principal.kind === 'user' && principal.role === 'supervisor') return 'supervisors are read-only';
-			if (name === 'assigneeId' && value !== null && !ctx.canHoldTickets(value as string)) {
+			if (principal.kind === 'bot') return 'a bot writes entries only, not ticket fields';
+			if (name === 'assigneeId' && value !== null && !ctx.directory.canHoldTickets(value as string)) {
 				return `${String(value)} cannot be assigned tickets`;
 			}
+			if (name === 'groupId' && value !== null && !ctx.directory.groupExists(value as string)) return `there is no group ${String(value)}`;
 			return null;
 		}
 	};
+}
+
+/**
+ * A customer is visible through their tickets: to whoever may open one of them (a bot only
+ * reads), and changed (profile, addresses) by an agent who may write one of them. Admins read and
+ * change every customer, supervisors read every one. A customer with no ticket the caller may open
+ * does not exist for them, so their addresses can neither be read nor re-routed.
+ */
+export function customerAccess(principal: Principal, ticketsOfCustomer: readonly TicketScope[]): Access | null {
+	if (principal.kind === 'system') return 'write';
+	if (principal.kind === 'user' && principal.role === 'admin') return 'write';
+	if (principal.kind === 'user' && principal.role === 'supervisor') return 'read';
+	const accesses = ticketsOfCustomer.map((ticket) => ticketAccess(principal, ticket));
+	if (principal.kind === 'bot') return accesses.some(Boolean) ? 'read' : null;
+	return accesses.includes('write') ? 'write' : null;
+}
+
+/** A custom object record as the policy sees it. */
+export interface RecordScope {
+	/** Who created it (`actorOf`), null for records from before this was kept. */
+	createdBy: string | null;
+	/** The caller's access to each customer and ticket the record is linked to. */
+	links: readonly (Access | null)[];
+}
+
+/**
+ * Records come from integrations (API tokens) and admins. Admins read and delete every record,
+ * supervisors read every one; a bot reads the records it created and those linked to a customer or
+ * ticket it may see, and deletes only its own; an agent reads records linked to a customer or
+ * ticket they may see, and records linked to nobody (to find and link them to a ticket).
+ */
+export function recordAccess(principal: Principal, record: RecordScope): Access | null {
+	if (principal.kind === 'system') return 'write';
+	if (principal.kind === 'user' && principal.role === 'admin') return 'write';
+	if (principal.kind === 'user' && principal.role === 'supervisor') return 'read';
+	const linkedVisible = record.links.some(Boolean);
+	if (principal.kind === 'bot') return record.createdBy === actorOf(principal) ? 'write' : linkedVisible ? 'read' : null;
+	return linkedVisible || record.links.length === 0 ? 'read' : null;
+}
+
+/** Who creates records: integrations (API tokens) and admins. */
+export function mayCreateRecords(principal: Principal): boolean {
+	return principal.kind !== 'user' || principal.role === 'admin';
 }

@@ -1,8 +1,9 @@
 /**
- * Sign-in throttling with exponential backoff, per account and per client address: after a few
- * free failures, each further failure doubles the wait before the next attempt (capped). An
- * attempt counts as a failure from the moment it starts, so guesses sent at once cannot all slip
- * in while the password check runs; a success then takes its account's count back.
+ * Sign-in throttling with exponential backoff, per key (Auth counts per account and client address
+ * together, and per client address): after a few free failures, each further failure doubles the
+ * wait before the next attempt (capped). An attempt counts as a failure from the moment it starts,
+ * so guesses sent at once cannot all slip in while the password check runs; a success then takes
+ * its count back.
  * In memory: a restart forgives, which is acceptable for backoff (it is not a lockout).
  */
 export interface ThrottleSettings {
@@ -60,7 +61,7 @@ export class LoginThrottle {
 		}
 	}
 
-	/** Forgets `keys` entirely (the account that just signed in). */
+	/** Forgets `keys` entirely (the account and address that just signed in). */
 	forgive(keys: string[]): void {
 		for (const key of keys) this.entries.delete(key);
 	}

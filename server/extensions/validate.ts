@@ -7,7 +7,7 @@ import type { beforeSyncPayload, Extension } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import { checkUpdate, LIMITS, limitMessage, parseTicketDocumentName, readFields, REJECT } from '../../src/lib/ticket';
 import { actorOf } from '../auth/principal';
-import { ticketAccess, writePolicy } from '../auth/policy';
+import { ticketAccess, writePolicy, type Directory } from '../auth/policy';
 import { REFUSE, refusal } from '../close-reasons';
 import type { Events } from '../events';
 import type { Logger } from '../log';
@@ -26,7 +26,7 @@ export interface DocumentSizes {
 export interface ValidateSettings {
 	maxUpdateBytes: number;
 	sizes: DocumentSizes;
-	canHoldTickets: (userId: string) => boolean;
+	directory: Directory;
 	events: Events;
 	logger: Logger;
 }
@@ -57,7 +57,7 @@ export class Validate implements Extension {
 		}
 		const policy = writePolicy(principal, {
 			requesterId: () => readFields(document).requesterId,
-			canHoldTickets: this.settings.canHoldTickets
+			directory: this.settings.directory
 		});
 		const result = checkUpdate(document, payload, policy);
 		if (!result.ok) throw this.refuse(documentName, actorOf(principal), result.reason, result.message);

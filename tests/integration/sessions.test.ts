@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../server/auth/secrets';
 import { countRows } from '../helpers/db';
 import { PASSWORD, prepare, type Fixture } from '../helpers/fixtures';
-import { startServer, tempDataDir, type RunningServer } from '../helpers/server';
+import { startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
 const COOKIE = 'tandem_session';
 const DAY = 24 * 60 * 60 * 1000;
@@ -494,20 +494,35 @@ describe('sign-in throttling', () => {
 		}
 	});
 
-	it('backs off per account and per address, and leaves other accounts at other addresses alone', async () => {
+	it('backs off per account and address together and per address, and never locks the owner out from elsewhere', async () => {
 		// adapter-node takes the client address from X-Forwarded-For when told to (as behind a proxy).
 		// A long first wait: the checks below must land inside it however slow the machine is.
 		const { server } = await freshServer({ ADDRESS_HEADER: 'x-forwarded-for', LOGIN_BACKOFF_MS: '30000' });
 		const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
-		// Four wrong guesses at amy from one address: throttled by the fourth attempt or after it.
-		for (let i = 0; i < 4; i++) expect([400, 429]).toContain((await signIn(server, 'amy@test.local', `wrong ${i}`, from('10.0.0.1'))).status);
+		// Four wrong guesses at amy from one address: the fourth attempt from there is throttled, the right password too.
+		for (let i = 0; i < 3; i++) expect((await signIn(server, 'amy@test.local', `wrong ${i}`, from('10.0.0.1'))).status).toBe(400);
+		expectThrottled(await signIn(server, 'amy@test.local', PASSWORD, from('10.0.0.1')), 30);
 		// A spray across other accounts from that address: after ten failures in all, the address backs off.
 		for (let i = 0; i < 7; i++) expect([400, 429]).toContain((await signIn(server, `nobody${i}@test.local`, 'guess', from('10.0.0.1'))).status);
-		// amy from elsewhere: the account is throttled.
-		expectThrottled(await signIn(server, 'amy@test.local', PASSWORD, from('10.0.0.9')), 30);
 		// Another account from the same address: the address is throttled.
 		expectThrottled(await signIn(server, 'bob@test.local', PASSWORD, from('10.0.0.1')), 30);
+		// amy from elsewhere, with the attacker's wait still running: she signs in at once.
+		await signInOk(server, 'amy@test.local', PASSWORD, from('10.0.0.9'));
 		// Another account from another address: unaffected.
 		await signInOk(server, 'cat@test.local', PASSWORD, from('10.0.0.2'));
+	});
+
+	it('keeps an attacker who guesses once per expired wait from locking the owner out (targeted lockout)', async () => {
+		// A short wait, so the attacker can sit it out and guess again, as a lockout attack would.
+		const { server } = await freshServer({ ADDRESS_HEADER: 'x-forwarded-for', LOGIN_BACKOFF_MS: '200' });
+		const attacker = { headers: { 'x-forwarded-for': '10.6.6.6' } };
+		for (let round = 0; round < 6; round++) {
+			// One wrong guess as soon as the attacker's address may try again.
+			await waitFor(async () => (await signIn(server, 'amy@test.local', `guess ${round}`, attacker)).status === 400, 'the attacker may guess again', 15_000);
+			// The attacker's next guess right away is throttled (by the last round the wait is 1.6 s)...
+			if (round === 5) expect((await signIn(server, 'amy@test.local', 'another guess', attacker)).status).toBe(429);
+			// ...while amy, from her own address, signs in at once with her password.
+			await signInOk(server, 'amy@test.local', PASSWORD, { headers: { 'x-forwarded-for': '192.0.2.7' } });
+		}
 	});
 });

@@ -386,7 +386,7 @@ describe('encodeAppend', () => {
 		expect(decoded.ds.clients.size).toBe(0);
 
 		// The checker accepts it as an append.
-		expect(checkUpdate(server, update, { entryAllowed: () => null, fieldAllowed: () => null }, NOW)).toMatchObject({ ok: true, entries: added });
+		expect(checkUpdate(server, update, { rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null }, NOW)).toMatchObject({ ok: true, entries: added });
 
 		Y.applyUpdate(replica, update);
 		expect(entriesArray(replica).toArray()).toEqual([...beforeEntries, ...added]);

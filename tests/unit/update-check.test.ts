@@ -36,7 +36,7 @@ import { chatTicketFields, replicaOf as clientOf, ticketDoc } from '../helpers/d
 import { entrySequence } from '../helpers/entries';
 
 const NOW = Date.UTC(2030, 0, 15, 12);
-const allow: WritePolicy = { entryAllowed: () => null, fieldAllowed: () => null };
+const allow: WritePolicy = { rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null };
 const SERVER = 1;
 
 const entry = entrySequence({ channel: 'chat', createdAt: NOW - 1000 }, 'message');
@@ -364,7 +364,7 @@ describe('checkUpdate accepts honest edits', () => {
 		appendEntries(client, [main]);
 		appendSideEntry(client, 'S1', side);
 		setField(client, 'priority', 'urgent');
-		accept(server, offlineBatch(client, server), { entryAllowed, fieldAllowed });
+		accept(server, offlineBatch(client, server), { ...allow, entryAllowed, fieldAllowed });
 		expect(entryAllowed.mock.calls).toEqual([
 			[main, 'conversation'],
 			[side, 'side']
@@ -692,6 +692,7 @@ describe('checkUpdate refuses', () => {
 		const server = makeServer();
 		withSide(server);
 		const noCustomers: WritePolicy = {
+			...allow,
 			entryAllowed: (e, place) => (e.authorType === 'customer' ? `customers cannot write in the ${place}` : null),
 			fieldAllowed: (name) => (name === 'assigneeId' ? 'bots cannot assign' : null)
 		};
@@ -710,6 +711,30 @@ describe('checkUpdate refuses', () => {
 		const agent = clientOf(server, 103);
 		accept(server, capture(agent, () => appendEntries(agent, [entry({ authorType: 'agent', direction: 'out' })])), noCustomers);
 		accept(server, capture(agent, () => setField(agent, 'status', 'pending')), noCustomers);
+	});
+
+	it('a writer refused a root changes nothing under it, and still appends entries', () => {
+		const server = makeServer();
+		withSide(server);
+		const entriesOnly: WritePolicy = { ...allow, rootAllowed: (root) => `no \`${root}\`` };
+		const writes: [string, (doc: Y.Doc) => void][] = [
+			['ticket', (doc) => setField(doc, 'status', 'pending')],
+			['ticket', (doc) => (doc.getMap('ticket').get('tags') as Y.Array<string>).push(['vip'])],
+			['drafts', (doc) => doc.getMap('drafts').set('D1', new Y.Map())],
+			['sides', (doc) => appendSideEntry(doc, 'S1', entry({ visibility: 'internal' }))],
+			['sides', (doc) => openSide(doc, { id: 'S2', subject: 'More', channel: 'internal', createdBy: 'agent-1', createdAt: NOW, participants: [] })]
+		];
+		writes.forEach(([root, write], i) => {
+			const client = clientOf(server, 200 + i);
+			expect(refuse(server, capture(client, () => write(client)), REJECT.forbidden, entriesOnly)).toMatchObject({ message: `no \`${root}\`` });
+		});
+		// Deleting under a refused root is refused as well: a draft written by a colleague.
+		const colleague = clientOf(server, 300);
+		accept(server, capture(colleague, () => colleague.getMap('drafts').set('D9', new Y.Map())));
+		const eraser = clientOf(server, 301);
+		expect(refuse(server, capture(eraser, () => eraser.getMap('drafts').delete('D9')), REJECT.forbidden, entriesOnly)).toMatchObject({ message: 'no `drafts`' });
+		const bot = clientOf(server, 302);
+		accept(server, capture(bot, () => appendEntries(bot, [entry()])), entriesOnly);
 	});
 
 	it('an item that continues content the server holds under another parent', () => {

@@ -156,19 +156,19 @@ export function contextPaths({ op, ok, errors, jsonContent, Customer }: OpenApiH
 			delete: op({ operationId: 'deleteObjectType', tags: ['Custom objects'], summary: 'Delete an object type with its records', description: 'Admins only.', requestParams: id('object type'), responses: { ...noContent, ...errors(403, 404) } })
 		},
 		'/objects': {
-			get: op({ operationId: 'listRecords', tags: ['Custom objects'], summary: 'List records', description: 'Newest first.', requestParams: { query: recordListQuery }, responses: { 200: ok('Records.', z.object({ records: z.array(ObjectRecord) })), ...errors(400) } }),
+			get: op({ operationId: 'listRecords', tags: ['Custom objects'], summary: 'List records', description: 'Newest first, the records the caller may read (admins and supervisors: all; an API token: its own and those linked to a customer or ticket it may see; an agent: those linked to a customer or ticket they may see, or to nobody). `customerIds` names only customers the caller may see; a `customer` the caller may not see is a 404.', requestParams: { query: recordListQuery }, responses: { 200: ok('Records.', z.object({ records: z.array(ObjectRecord) })), ...errors(400, 404) } }),
 			post: op({
 				operationId: 'createRecord',
 				tags: ['Custom objects'],
 				summary: 'Create a record',
-				description: "API tokens and admins. `values` are checked against the type's fields: a wrong or missing value is a 400 naming it (`values.total`).",
+				description: "API tokens and admins. `values` are checked against the type's fields: a wrong or missing value is a 400 naming it (`values.total`); so is a customer the caller may not see (`customerIds.0`).",
 				requestBody: { required: true, content: jsonContent(recordInputSchema.meta({ id: 'RecordInput' })) },
 				responses: { 201: ok('The record.', ObjectRecord), ...errors(400, 403, 413), ...conflict }
 			})
 		},
 		'/objects/{id}': {
-			get: op({ operationId: 'getRecord', tags: ['Custom objects'], summary: 'Get a record', requestParams: id('record'), responses: { 200: ok('The record.', ObjectRecord), ...errors(404) } }),
-			delete: op({ operationId: 'deleteRecord', tags: ['Custom objects'], summary: 'Delete a record', description: 'API tokens and admins.', requestParams: id('record'), responses: { ...noContent, ...errors(403, 404) } })
+			get: op({ operationId: 'getRecord', tags: ['Custom objects'], summary: 'Get a record', description: 'A record the caller may not read is a 404.', requestParams: id('record'), responses: { 200: ok('The record.', ObjectRecord), ...errors(404) } }),
+			delete: op({ operationId: 'deleteRecord', tags: ['Custom objects'], summary: 'Delete a record', description: 'Admins, and the API token that created it.', requestParams: id('record'), responses: { ...noContent, ...errors(403, 404) } })
 		},
 		'/tickets/{id}/objects': {
 			get: op({ operationId: 'ticketRecords', tags: ['Custom objects'], summary: "A ticket's records", description: 'Records linked to the ticket and to its requester.', requestParams: id('ticket'), responses: { 200: ok('The records.', LinkedRecords), ...errors(404) } })
@@ -218,6 +218,7 @@ export function contextPaths({ op, ok, errors, jsonContent, Customer }: OpenApiH
 				operationId: 'getCustomer',
 				tags: ['Customers'],
 				summary: 'Get a customer',
+				description: 'Visible to whoever may open one of their tickets, and to admins and supervisors; else a 404.',
 				requestParams: id('customer'),
 				responses: { 200: ok('The customer, their profile, addresses and tickets.', Customer), ...errors(404) }
 			}),
@@ -225,7 +226,7 @@ export function contextPaths({ op, ok, errors, jsonContent, Customer }: OpenApiH
 				operationId: 'updateCustomer',
 				tags: ['Customers'],
 				summary: "Edit a customer's profile and addresses",
-				description: 'Signed-in agents and admins. Only the fields sent change; `addAddresses` / `removeAddresses` per channel. An address another customer has is a 400.',
+				description: 'Admins, and agents who may write one of the customer\'s tickets (a customer the caller may not see is a 404, one they may only read a 403). Only the fields sent change; `addAddresses` / `removeAddresses` per channel. An address another customer has is a 400.',
 				requestParams: id('customer'),
 				requestBody: { required: true, content: jsonContent(customerPatchSchema.meta({ id: 'CustomerPatch' })) },
 				responses: { 200: ok('The customer.', Customer), ...errors(400, 403, 404, 413) }

@@ -11,7 +11,7 @@
  */
 import * as Y from 'yjs';
 import { z } from 'zod';
-import { entriesArray, entryIndex, ROOTS } from './document';
+import { entriesArray, entryIndex, ROOTS, type RootName } from './document';
 import { GrowthCount } from './growth';
 import {
 	draftFieldSchemas,
@@ -44,8 +44,13 @@ export const REJECT = {
 } as const;
 export type RejectReason = (typeof REJECT)[keyof typeof REJECT];
 
+/** The roots a writer may be refused as a whole; `entries` is decided entry by entry. */
+export type WritableRoot = Exclude<RootName, 'entries'>;
+
 /** Who is writing, as the checker needs to know it. */
 export interface WritePolicy {
+	/** Null when this writer may insert or delete anything under the root, else why not. */
+	rootAllowed(root: WritableRoot): string | null;
 	/** Null when this writer may add the entry, else a message saying why not. */
 	entryAllowed(entry: Entry, place: 'conversation' | 'side'): string | null;
 	/** Null when this writer may set the ticket field to the value, else why not. */
@@ -213,6 +218,7 @@ class UpdateCheck {
 
 	private checkInsert(item: Y.Item, path: Path, offset: number) {
 		const [root, key, sub, leaf, extra] = path;
+		this.checkRoot(root);
 		if (root === ROOTS.entries) {
 			if (key !== '*') refuse(REJECT.invalidShape, '`entries` is an array');
 			return this.checkAppend(item, offset, 'conversation');
@@ -373,6 +379,13 @@ class UpdateCheck {
 		return (item.content as Y.ContentAny).arr[0];
 	}
 
+	/** Whether this writer may touch `root` at all (an unknown root is refused by the caller). */
+	private checkRoot(root: string) {
+		if (root !== ROOTS.ticket && root !== ROOTS.sides && root !== ROOTS.drafts) return;
+		const denied = this.policy.rootAllowed(root);
+		if (denied) refuse(REJECT.forbidden, denied);
+	}
+
 	// --- deletions -----------------------------------------------------------------------------
 
 	private checkDelete(client: number, clock: number, len: number) {
@@ -404,6 +417,7 @@ class UpdateCheck {
 
 	private checkDeletable(path: Path) {
 		const [root, key, sub, leaf] = path;
+		this.checkRoot(root);
 		const deletable =
 			(root === ROOTS.drafts && (sub === undefined || sub === 'text' || sub === 'authors' || this.isOverwritten(path) || this.deletesDraft(key))) ||
 			(root === ROOTS.ticket && ((key === 'tags' && sub === '*') || (key !== 'tags' && this.isOverwritten(path)))) ||

@@ -46,13 +46,13 @@ const appForm = z
 	.transform(({ id, name, enabled, ...rest }) => ({ id, input: { ...rest, ...(name ? { name } : {}), enabled: enabled === 'on' } as z.input<typeof appEdit> }))
 	.pipe(z.object({ id: z.string(), input: appEdit }));
 
-export const load: PageServerLoad = ({ url }) => {
+export const load: PageServerLoad = ({ url, locals }) => {
 	const { help, objects, apps, customers } = tandem();
 	const types = objects.listTypes();
 	const customerNames = new Map<string, string>();
 	const records = Object.fromEntries(
 		types.map((type) => {
-			const list = objects.listRecords({ type: type.id, limit: 50 });
+			const list = objects.listRecords({ type: type.id, limit: 50 }, locals.principal!);
 			for (const record of list) for (const customerId of record.customerIds) customerNames.set(customerId, customers.get(customerId)?.name ?? customerId);
 			return [type.id, list];
 		})

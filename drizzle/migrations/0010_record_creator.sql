@@ -1,0 +1,1 @@
+ALTER TABLE `object_records` ADD `created_by` text;

@@ -1,0 +1,70 @@
+/** The access policy's rules for customers and custom object records, principal by principal. */
+import { describe, expect, it } from 'vitest';
+import { customerAccess, mayCreateRecords, recordAccess, writePolicy, type TicketScope } from '../../server/auth/policy';
+import { SYSTEM, type BotPrincipal, type UserPrincipal } from '../../server/auth/principal';
+
+const user = (role: UserPrincipal['role'], groupIds: string[] = []): UserPrincipal => ({ kind: 'user', id: `u-${role}`, role, name: role, email: `${role}@x.test`, groupIds });
+const agent = user('agent', ['support']);
+const supervisor = user('supervisor');
+const admin = user('admin');
+const bot: BotPrincipal = { kind: 'bot', id: 'tok-1', name: 'mailer', channels: ['email'] };
+
+const billingEmail: TicketScope = { channel: 'email', groupId: 'billing', assigneeId: null };
+const supportChat: TicketScope = { channel: 'chat', groupId: 'support', assigneeId: null };
+
+describe('customerAccess', () => {
+	it.each([
+		{ who: 'an agent of another group', principal: agent, tickets: [billingEmail], access: null },
+		{ who: 'an agent who may write one ticket', principal: agent, tickets: [billingEmail, supportChat], access: 'write' },
+		{ who: 'an agent, a customer with no tickets', principal: agent, tickets: [], access: null },
+		{ who: 'an agent assigned a ticket of another group', principal: agent, tickets: [{ ...billingEmail, assigneeId: agent.id }], access: 'write' },
+		{ who: 'a supervisor', principal: supervisor, tickets: [], access: 'read' },
+		{ who: 'an admin', principal: admin, tickets: [], access: 'write' },
+		{ who: 'the system', principal: SYSTEM, tickets: [], access: 'write' },
+		{ who: "a bot of the ticket's channel", principal: bot, tickets: [billingEmail], access: 'read' },
+		{ who: 'a bot of another channel', principal: bot, tickets: [supportChat], access: null }
+	] as const)('$who: $access', ({ principal, tickets, access }) => {
+		expect(customerAccess(principal, tickets)).toBe(access);
+	});
+});
+
+describe('recordAccess', () => {
+	it.each([
+		{ who: 'an agent, linked to nobody', principal: agent, record: { createdBy: 'bot:x', links: [] }, access: 'read' },
+		{ who: 'an agent, linked only to hidden customers', principal: agent, record: { createdBy: 'bot:x', links: [null, null] }, access: null },
+		{ who: 'an agent, one visible link', principal: agent, record: { createdBy: 'bot:x', links: [null, 'write'] }, access: 'read' },
+		{ who: 'a bot, its own record', principal: bot, record: { createdBy: 'bot:tok-1', links: [null] }, access: 'write' },
+		{ who: "a bot, another's record it may see", principal: bot, record: { createdBy: 'bot:tok-2', links: ['read'] }, access: 'read' },
+		{ who: "a bot, another's unlinked record", principal: bot, record: { createdBy: 'bot:tok-2', links: [] }, access: null },
+		{ who: 'a bot, a record from before creators were kept', principal: bot, record: { createdBy: null, links: [] }, access: null },
+		{ who: 'a supervisor', principal: supervisor, record: { createdBy: null, links: [null] }, access: 'read' },
+		{ who: 'an admin', principal: admin, record: { createdBy: null, links: [null] }, access: 'write' }
+	] as const)('$who: $access', ({ principal, record, access }) => {
+		expect(recordAccess(principal, record)).toBe(access);
+	});
+
+	it('records are created by API tokens, admins and the server only', () => {
+		expect([bot, admin, SYSTEM, agent, supervisor].map(mayCreateRecords)).toEqual([true, true, true, false, false]);
+	});
+});
+
+describe('writePolicy', () => {
+	const directory = { canHoldTickets: (id: string) => id === 'u-agent', groupExists: (id: string) => id === 'support' };
+	const policyOf = (principal: Parameters<typeof writePolicy>[0]) => writePolicy(principal, { requesterId: () => 'cust-1', directory });
+
+	it('bots may touch no root but entries, and no ticket field', () => {
+		const policy = policyOf(bot);
+		for (const root of ['ticket', 'drafts', 'sides'] as const) expect(policy.rootAllowed(root)).toMatch(/entries only/);
+		expect(policy.fieldAllowed('status', 'solved')).toMatch(/entries only/);
+		expect(policyOf(agent).rootAllowed('drafts')).toBeNull();
+	});
+
+	it('a group and an assignee must exist', () => {
+		const policy = policyOf(agent);
+		expect(policy.fieldAllowed('groupId', 'support')).toBeNull();
+		expect(policy.fieldAllowed('groupId', null)).toBeNull();
+		expect(policy.fieldAllowed('groupId', 'no-such-group')).toMatch(/no group/);
+		expect(policy.fieldAllowed('assigneeId', 'u-agent')).toBeNull();
+		expect(policy.fieldAllowed('assigneeId', 'nobody')).toMatch(/cannot be assigned/);
+	});
+});
