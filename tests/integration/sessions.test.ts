@@ -495,9 +495,9 @@ describe('sign-in throttling', () => {
 	});
 
 	it('backs off per account and per address, and leaves other accounts at other addresses alone', async () => {
-		// adapter-node takes the client address from X-Forwarded-For when told to (as behind a proxy).
+		// The client address comes from X-Forwarded-For when a proxy is trusted (as behind one).
 		// A long first wait: the checks below must land inside it however slow the machine is.
-		const { server } = await freshServer({ ADDRESS_HEADER: 'x-forwarded-for', LOGIN_BACKOFF_MS: '30000' });
+		const { server } = await freshServer({ TRUST_PROXY: '1', LOGIN_BACKOFF_MS: '30000' });
 		const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
 		// Four wrong guesses at amy from one address: throttled by the fourth attempt or after it.
 		for (let i = 0; i < 4; i++) expect([400, 429]).toContain((await signIn(server, 'amy@test.local', `wrong ${i}`, from('10.0.0.1'))).status);
