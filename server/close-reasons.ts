@@ -5,6 +5,8 @@
  */
 export const REFUSE = {
 	unauthorized: 'unauthorized',
+	/** A cookie-authenticated socket opened from a page of another origin. */
+	crossOrigin: 'cross-origin',
 	unknownDocument: 'unknown-document',
 	forbidden: 'forbidden',
 	readOnly: 'read-only',

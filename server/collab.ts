@@ -25,6 +25,8 @@ export interface CollabSettings {
 	compactAfter: number;
 	maxUpdateBytes: number;
 	canHoldTickets: (userId: string) => boolean;
+	/** ORIGIN: the only origin cookie-authenticated sockets may come from (null: the request's own). */
+	origin: string | null;
 	outbox?: PersistSettings['outbox'];
 }
 
@@ -35,7 +37,7 @@ export function createCollab(s: CollabSettings) {
 		name: 'tandem',
 		quiet: true,
 		extensions: [
-			new Authenticate(s.auth, s.index, s.events),
+			new Authenticate(s.auth, s.index, s.events, s.origin),
 			new Validate({ maxUpdateBytes: s.maxUpdateBytes, canHoldTickets: s.canHoldTickets, events: s.events, logger: s.logger }),
 			new Presence(),
 			persist,

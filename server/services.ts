@@ -50,7 +50,8 @@ export function createServices(config: Config, logger: Logger) {
 		logger,
 		compactAfter: config.compactAfter,
 		maxUpdateBytes: config.maxMessageBytes,
-		canHoldTickets: (userId: string) => accounts.canHoldTickets(userId)
+		canHoldTickets: (userId: string) => accounts.canHoldTickets(userId),
+		origin: config.origin
 	});
 	const tickets = new Tickets(db, log, index, customers, accounts, events, collab.documents);
 	const macros = new Macros(db, events);
