@@ -5,6 +5,8 @@
  */
 export const REFUSE = {
 	unauthorized: 'unauthorized',
+	/** A cookie-authenticated socket opened from a page of another origin. */
+	crossOrigin: 'cross-origin',
 	unknownDocument: 'unknown-document',
 	forbidden: 'forbidden',
 	/** The principal lost the ticket while connected (signed out, disabled, regrouped, revoked, ticket moved). */

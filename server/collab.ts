@@ -29,6 +29,8 @@ export interface CollabSettings {
 	compactAfter: number;
 	maxUpdateBytes: number;
 	directory: Directory;
+	/** ORIGIN: the only origin cookie-authenticated sockets may come from (null: the request's own). */
+	origin: string | null;
 	outbox?: PersistSettings['outbox'];
 }
 
@@ -39,7 +41,7 @@ export function createCollab(s: CollabSettings) {
 		name: 'tandem',
 		quiet: true,
 		extensions: [
-			new Authenticate(s.auth, s.index, s.events),
+			new Authenticate(s.auth, s.index, s.events, s.origin),
 			new LiveAccess({ auth: s.auth, changes: s.accessChanges, logger: s.logger }),
 			new Validate({ maxUpdateBytes: s.maxUpdateBytes, sizes: persist, directory: s.directory, events: s.events, logger: s.logger }),
 			new Presence(),

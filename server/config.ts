@@ -41,7 +41,15 @@ const schema = z.object({
 	/** An agent whose last workspace connection closed turns away after this long… */
 	AWAY_AFTER_MS: z.coerce.number().int().min(0).default(60_000),
 	/** …and offline after this long (at least AWAY_AFTER_MS). */
-	OFFLINE_AFTER_MS: z.coerce.number().int().min(0).default(10 * 60_000)
+	OFFLINE_AFTER_MS: z.coerce.number().int().min(0).default(10 * 60_000),
+	/** The workspace's public origin (scheme, host, port), as browsers reach it. */
+	ORIGIN: z.url({ protocol: /^https?$/ }).transform((url, ctx) => {
+		const origin = new URL(url).origin;
+		if (url.replace(/\/$/, '') !== origin) ctx.addIssue({ code: 'custom', message: `an origin only, such as ${origin}` });
+		return origin;
+	}).optional(),
+	/** Proxies in front that set X-Forwarded-For/-Proto/-Host; 0 trusts none of these headers. */
+	TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0)
 }).refine((c) => c.OFFLINE_AFTER_MS >= c.AWAY_AFTER_MS, { message: 'must be at least AWAY_AFTER_MS', path: ['OFFLINE_AFTER_MS'] });
 
 export type Config = {
@@ -60,6 +68,9 @@ export type Config = {
 	loginBackoffMs: number;
 	accessPollMs: number;
 	routing: { awayAfterMs: number; offlineAfterMs: number };
+	/** Null: each request's own, from its Host (or a trusted proxy's X-Forwarded-Host/-Proto). */
+	origin: string | null;
+	trustedProxies: number;
 };
 
 export class ConfigError extends Error {}
@@ -99,6 +110,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 		chat: { leftAfterMs: c.CHAT_LEFT_AFTER_MS },
 		loginBackoffMs: c.LOGIN_BACKOFF_MS,
 		accessPollMs: c.ACCESS_POLL_MS,
-		routing: { awayAfterMs: c.AWAY_AFTER_MS, offlineAfterMs: c.OFFLINE_AFTER_MS }
+		routing: { awayAfterMs: c.AWAY_AFTER_MS, offlineAfterMs: c.OFFLINE_AFTER_MS },
+		origin: c.ORIGIN ?? null,
+		trustedProxies: c.TRUST_PROXY
 	};
 }

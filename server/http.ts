@@ -8,33 +8,98 @@ import type { Duplex } from 'node:stream';
 import type { Hocuspocus, WebSocketLike } from '@hocuspocus/server';
 import crossws from 'crossws/adapters/node';
 import { SHUTDOWN } from './close-reasons';
+import { resolveForwarded } from './forwarded';
 import type { Logger } from './log';
 import { bridgeYws, ywsDocumentName } from './yws';
 
-type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
+type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => unknown;
 
 export const COLLAB_PATH = '/collab';
-export const FORWARDED_PROTO = 'x-forwarded-proto';
 
-export function createHttpServer(hocuspocus: Hocuspocus, handler: NodeHandler, limits: SocketLimits, logger: Logger) {
-	const ws = websocketEndpoints(hocuspocus, limits, (bufferedBytes) => logger.warn({ bufferedBytes }, 'peer not reading: dropped'));
+/** Longest request target (path and query) served; browsers and proxies stop well before. */
+export const MAX_TARGET_LENGTH = 8 * 1024;
+const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** Sent with every response, static files included; the page policy (CSP) is SvelteKit's. */
+const SECURITY_HEADERS = {
+	'x-content-type-options': 'nosniff',
+	'referrer-policy': 'strict-origin-when-cross-origin'
+} as const;
+
+export interface HttpSettings extends SocketLimits {
+	trustedProxies: number;
+}
+
+export function createHttpServer(hocuspocus: Hocuspocus, handler: NodeHandler, settings: HttpSettings, logger: Logger) {
+	const failed = (what: string) => (error: unknown) => logger.error({ err: oneLine(error) }, `${what} failed`);
+	const ws = websocketEndpoints(hocuspocus, settings, (bufferedBytes) => logger.warn({ bufferedBytes }, 'peer not reading: dropped'), failed('websocket upgrade'));
 	const server = http.createServer((req, res) => {
-		// adapter-node takes the protocol from this header (PROTOCOL_HEADER) and would assume
-		// https without it; a TLS-terminating proxy in front sets it to https.
-		req.headers[FORWARDED_PROTO] ??= 'http';
-		handler(req, res, () => {
-			res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+		for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+		const malformed = malformedRequest(req);
+		if (malformed) return void res.writeHead(malformed.status, { 'content-type': 'text/plain', connection: 'close' }).end(malformed.message);
+		resolveForwarded(req, settings.trustedProxies);
+		// A failure inside one request (thrown, or a rejected promise of the handler) answers that
+		// request only, and is logged as one line.
+		guard(() => handler(req, res, () => res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found')), (error) => {
+			failed(`${req.method} request`)(error);
+			if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' }).end('Internal error');
+			else res.destroy();
 		});
 	});
-	server.on('upgrade', (req, socket, head) => {
-		if (ws.handleUpgrade(req, socket, head)) return;
-		socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+	server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+		// A reset socket must not become an unhandled 'error' event, which would end the process.
+		socket.on('error', () => socket.destroy());
+		const malformed = malformedRequest(req);
+		if (malformed) return void refuseUpgrade(socket, malformed.status, malformed.message);
+		resolveForwarded(req, settings.trustedProxies);
+		if (!ws.handleUpgrade(req, socket, head)) refuseUpgrade(socket, 404, 'Not Found');
 	});
 	return { server, closeSockets: ws.closeAll };
 }
 
+/**
+ * What this server cannot serve, answered before any handler sees it: an unknown method, an
+ * overlong target, or a path that is not a valid percent-encoded absolute path.
+ */
+function malformedRequest(req: http.IncomingMessage): { status: number; message: string } | null {
+	const target = req.url ?? '';
+	if (!METHODS.has(req.method ?? '')) return { status: 405, message: 'Method not allowed' };
+	if (target.length > MAX_TARGET_LENGTH) return { status: 414, message: 'URI too long' };
+	if (!target.startsWith('/') || target.startsWith('//')) return { status: 400, message: 'Bad request target' };
+	try {
+		decodeURIComponent(target.split('?')[0]);
+	} catch {
+		return { status: 400, message: 'Bad percent-encoding in path' };
+	}
+	return null;
+}
+
+function refuseUpgrade(socket: Duplex, status: number, message: string) {
+	socket.end(`HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** Runs `run`; a throw or a rejection of the promise it returns goes to `onError`. */
+function guard(run: () => unknown, onError: (error: unknown) => void) {
+	try {
+		const result = run();
+		if (result instanceof Promise) result.catch(onError);
+	} catch (error) {
+		onError(error);
+	}
+}
+
+/** An error as one short line: a client that can cause it must not fill the logs with stack traces. */
+export function oneLine(error: unknown): string {
+	return (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).split('\n')[0].slice(0, 500);
+}
+
 /** The websocket endpoints, also attached to Vite's dev server by the dev plugin. */
-export function websocketEndpoints(hocuspocus: Hocuspocus, limits: SocketLimits, onDrop: (bufferedBytes: number) => void = () => {}) {
+export function websocketEndpoints(
+	hocuspocus: Hocuspocus,
+	limits: SocketLimits,
+	onDrop: (bufferedBytes: number) => void = () => {},
+	onError: (error: unknown) => void = () => {}
+) {
 	const collab = socketEndpoint(limits, onDrop, (socket, request) => hocuspocus.handleConnection(socket, request));
 	const yws = socketEndpoint(limits, onDrop, (socket, request) => bridgeYws(hocuspocus, socket, request));
 	return {
@@ -43,7 +108,10 @@ export function websocketEndpoints(hocuspocus: Hocuspocus, limits: SocketLimits,
 			const path = (req.url ?? '/').split('?')[0];
 			const endpoint = path === COLLAB_PATH ? collab : ywsDocumentName(path) ? yws : null;
 			if (!endpoint) return false;
-			void endpoint.handleUpgrade(req, socket, head);
+			guard(() => endpoint.handleUpgrade(req, socket, head), (error) => {
+				onError(error);
+				socket.destroy();
+			});
 			return true;
 		},
 		closeAll() {

@@ -1,7 +1,7 @@
 /** Tandem's process: configuration, database and services, the web app, listen. */
 import { startChannelWorkers } from './channels/workers';
 import { ConfigError, loadConfig } from './config';
-import { createHttpServer } from './http';
+import { createHttpServer, oneLine } from './http';
 import { handleShutdown, listen, loadSvelteKit } from './lifecycle';
 import { createLogger } from './log';
 import { announce, seedIfEmpty } from './seed';
@@ -17,6 +17,9 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
+// Defence in depth: every request and socket is guarded where it is handled (server/http.ts); a
+// promise that still escapes is logged instead of ending the process for everyone.
+process.on('unhandledRejection', (error) => logger.error({ err: oneLine(error) }, 'unhandled rejection'));
 const services = createServices(config, logger);
 const seeded = config.seed ? await seedIfEmpty(services) : false;
 provideServices(services);

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Config } from './config';
-import { FORWARDED_PROTO } from './http';
+import { RESOLVED } from './forwarded';
 import type { Services } from './services';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -13,7 +13,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export async function loadSvelteKit(config: Config) {
 	// adapter-node reads its body limit when the handler loads; ours is checked per endpoint.
 	process.env.BODY_SIZE_LIMIT ??= String(config.maxMessageBytes * 2);
-	process.env.PROTOCOL_HEADER ??= FORWARDED_PROTO;
+	// The scheme, host and client address come from headers server/http.ts sets on every request
+	// (from the socket, or a trusted proxy's X-Forwarded-*), never from what a client claims.
+	process.env.PROTOCOL_HEADER = RESOLVED.proto;
+	process.env.HOST_HEADER = RESOLVED.host;
+	process.env.ADDRESS_HEADER = RESOLVED.address;
+	if (config.origin) process.env.ORIGIN = config.origin;
+	else delete process.env.ORIGIN;
 	const file = path.join(root, 'build', 'handler.js');
 	try {
 		return (await import(pathToFileURL(file).href)) as { handler: Parameters<typeof import('./http').createHttpServer>[1] };

@@ -57,7 +57,8 @@ export function createServices(config: Config, logger: Logger) {
 		logger,
 		compactAfter: config.compactAfter,
 		maxUpdateBytes: config.maxMessageBytes,
-		directory: accounts
+		directory: accounts,
+		origin: config.origin
 	});
 	const tickets = new Tickets(db, log, index, customers, accounts, events, collab.documents);
 	const macros = new Macros(db, events);

@@ -5,6 +5,9 @@ import { tandem } from '$lib/server/tandem';
 /** Pages that need no sign-in. The HTTP API and /healthz answer for themselves. */
 const PUBLIC_PAGES = ['/login', '/logout', '/healthz', '/api', '/chat', '/help'];
 
+/** Pages any site may show in a frame: the chat widget embeds /chat on customers' sites. */
+const FRAMABLE_PAGES = ['/chat'];
+
 /** Pages by the roles that may open them (anything else signed-in users may open). */
 const ROLE_PAGES: { prefix: string; roles: string[] }[] = [
 	{ prefix: '/admin', roles: ['admin'] },
@@ -52,5 +55,9 @@ export const handle: Handle = async ({ event, resolve }) => {
 			return new Response('Forbidden: this page is for ' + rule.roles.join(', '), { status: 403 });
 		}
 	}
-	return resolve(event);
+	const response = await resolve(event);
+	// A policy of its own next to SvelteKit's page policy (both apply): no other site may frame the
+	// workspace, its forms or its API answers (clickjacking).
+	if (!FRAMABLE_PAGES.includes(path)) response.headers.append('content-security-policy', "frame-ancestors 'self'");
+	return response;
 };

@@ -1,6 +1,11 @@
 /**
  * Who may open which ticket document: an API token (provider `token`) or the session cookie.
  * Supervisors are let in read-only; names that are not a known ticket are refused.
+ * The cookie counts only on a socket opened by the workspace's own pages: a browser sends it with
+ * an upgrade from any page of the same site (another port, a sibling subdomain), and always sends
+ * that page's Origin with it, so a cookie upgrade whose Origin is another one is refused
+ * (cross-site websocket hijacking). Without an Origin the client is not a browser, and holds the
+ * cookie itself. Tokens are sent deliberately by their holder and count from anywhere.
  */
 import type { Extension, onAuthenticatePayload } from '@hocuspocus/server';
 import { parseTicketDocumentName, readFields } from '../../src/lib/ticket';
@@ -9,6 +14,7 @@ import { ticketAccess } from '../auth/policy';
 import { actorOf, type Principal } from '../auth/principal';
 import type { Events } from '../events';
 import { REFUSE, refusal } from '../close-reasons';
+import { workspaceOrigin } from '../forwarded';
 import type { TicketIndex } from '../ticket-index';
 
 export interface ConnectionContext {
@@ -25,10 +31,12 @@ export class Authenticate implements Extension {
 	constructor(
 		private readonly auth: Auth,
 		private readonly index: TicketIndex,
-		private readonly events: Events
+		private readonly events: Events,
+		private readonly origin: string | null
 	) {}
 
 	async onAuthenticate({ token, requestHeaders, documentName, connectionConfig, instance }: onAuthenticatePayload): Promise<ConnectionContext> {
+		if (!token && !this.sameOrigin(requestHeaders)) throw refusal(REFUSE.crossOrigin, 'signed-in sockets must come from the workspace’s own pages');
 		const authenticated = token ? this.auth.authenticate(token) : this.auth.fromCookieHeader(requestHeaders.get('cookie'));
 		if (!authenticated) throw refusal(REFUSE.unauthorized, 'a valid token or session is required');
 		const { principal, credential } = authenticated;
@@ -44,5 +52,10 @@ export class Authenticate implements Extension {
 			this.events.record({ ticketId: row.id, actor: actorOf(principal), type: 'ticket.viewed', data: { readOnly: true } });
 		}
 		return { principal, credential };
+	}
+
+	private sameOrigin(headers: Headers): boolean {
+		const origin = headers.get('origin');
+		return origin === null || origin === workspaceOrigin(headers, this.origin);
 	}
 }

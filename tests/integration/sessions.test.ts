@@ -495,9 +495,9 @@ describe('sign-in throttling', () => {
 	});
 
 	it('backs off per account and address together and per address, and never locks the owner out from elsewhere', async () => {
-		// adapter-node takes the client address from X-Forwarded-For when told to (as behind a proxy).
+		// The client address comes from X-Forwarded-For when a proxy is trusted (as behind one).
 		// A long first wait: the checks below must land inside it however slow the machine is.
-		const { server } = await freshServer({ ADDRESS_HEADER: 'x-forwarded-for', LOGIN_BACKOFF_MS: '30000' });
+		const { server } = await freshServer({ TRUST_PROXY: '1', LOGIN_BACKOFF_MS: '30000' });
 		const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
 		// Four wrong guesses at amy from one address: the fourth attempt from there is throttled, the right password too.
 		for (let i = 0; i < 3; i++) expect((await signIn(server, 'amy@test.local', `wrong ${i}`, from('10.0.0.1'))).status).toBe(400);
@@ -514,7 +514,7 @@ describe('sign-in throttling', () => {
 
 	it('keeps an attacker who guesses once per expired wait from locking the owner out (targeted lockout)', async () => {
 		// A short wait, so the attacker can sit it out and guess again, as a lockout attack would.
-		const { server } = await freshServer({ ADDRESS_HEADER: 'x-forwarded-for', LOGIN_BACKOFF_MS: '200' });
+		const { server } = await freshServer({ TRUST_PROXY: '1', LOGIN_BACKOFF_MS: '200' });
 		const attacker = { headers: { 'x-forwarded-for': '10.6.6.6' } };
 		for (let round = 0; round < 6; round++) {
 			// One wrong guess as soon as the attacker's address may try again.

@@ -223,7 +223,12 @@ describe('refusals over /yws', () => {
 		expect(await closedWith(client)).toEqual({ code: YWS_CLOSE.unknownDocument, reason: REFUSE.unknownDocument });
 	});
 
-	it.each(['/yws/', '/yws/not-a-ticket', '/yws/ticket:', '/yws/%E0%A4%A'])('answers 404 to an upgrade on %s', async (route) => {
+	it.each([
+		['/yws/', 404],
+		['/yws/not-a-ticket', 404],
+		['/yws/ticket:', 404],
+		['/yws/%E0%A4%A', 400]
+	])('answers an upgrade on %s with %i', async (route, expected) => {
 		const socket = new WebSocket(server.url.replace(/^http/, 'ws') + route);
 		const status = await new Promise<number>((resolve, reject) => {
 			socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
@@ -231,7 +236,7 @@ describe('refusals over /yws', () => {
 			socket.once('error', () => {});
 		});
 		socket.terminate();
-		expect(status).toBe(404);
+		expect(status).toBe(expected);
 	});
 
 	it('a frame above the size limit is cut off by the socket layer', async () => {

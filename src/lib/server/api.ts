@@ -1,15 +1,17 @@
 /**
- * HTTP API plumbing: JSON bodies read with a size limit, validated once by a zod schema, errors as
+ * HTTP API plumbing: JSON bodies read with size and nesting limits, validated once by a zod schema, errors as
  * `{error: {code, message, field?}}`.
  */
 import { json, type RequestEvent } from '@sveltejs/kit';
 import type { z } from 'zod';
 import { ApiError, forbidden, isApiError } from '../../../server/errors';
 import type { Principal, UserPrincipal } from '../../../server/auth/principal';
-import { byteLength, MAX_BODY_BYTES } from '../ticket/schema';
+import { byteLength, MAX_BODY_BYTES, nestedDeeperThan } from '../ticket/schema';
 
 /** Largest JSON request body accepted. */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
+/** Deepest nesting of a JSON request body (`{}` is one level); no endpoint needs more. */
+export const MAX_REQUEST_DEPTH = 32;
 
 export function errorResponse(error: ApiError): Response {
 	const body: { code: string; message: string; field?: string } = { code: error.code, message: error.message };
@@ -79,12 +81,16 @@ export async function readJson(request: Request): Promise<unknown> {
 	return parseJsonText(await readText(request));
 }
 
+/** Every JSON request body is parsed here: checked for depth before any schema walks it. */
 export function parseJsonText(text: string): unknown {
+	let value: unknown;
 	try {
-		return JSON.parse(text);
+		value = JSON.parse(text);
 	} catch {
 		throw new ApiError(400, 'bad_json', 'the request body is not valid JSON');
 	}
+	if (nestedDeeperThan(value, MAX_REQUEST_DEPTH)) throw new ApiError(400, 'json_too_deep', `JSON request bodies may nest at most ${MAX_REQUEST_DEPTH} levels`);
+	return value;
 }
 
 const tooLarge = () => new ApiError(413, 'payload_too_large', `request bodies are limited to ${MAX_REQUEST_BYTES} bytes`);

@@ -1,10 +1,19 @@
 /**
- * Admin form actions: a form's fields checked by a zod schema (the first problem named, as the API
+ * Form actions: the posted form read once (a body that is no readable form is a 400), its fields checked by a zod schema (the first problem named, as the API
  * does), a change run with the services' refusals shown as the form's message, and who acted.
  */
-import { fail } from '@sveltejs/kit';
+import { error, fail } from '@sveltejs/kit';
 import type { z } from 'zod';
 import { isApiError } from '../../../server/errors';
+
+/** The posted form; a body that is not one (malformed multipart, another content type) answers 400. */
+export async function readForm(request: Request): Promise<FormData> {
+	try {
+		return await request.formData();
+	} catch {
+		error(400, 'the request body is not a readable form');
+	}
+}
 
 /** `raw`: the form's fields, shaped for `schema` by the page (lists, nested names). */
 export function parseForm<T extends z.ZodType>(schema: T, raw: unknown, action: string) {

@@ -6,8 +6,10 @@
 import * as Y from 'yjs';
 import { writeVarUint } from 'lib0/encoding';
 import {
+	cappedDepth,
 	draftFieldSchemas,
 	entrySchema,
+	MAX_META_DEPTH,
 	tagSchema,
 	ticketFieldSchemas,
 	type Entry,
@@ -134,7 +136,20 @@ function isSideEntriesArray(type: Y.AbstractType<unknown> | null): boolean {
 
 /** The conversation in display order. */
 export function readEntries(doc: Y.Doc): Entry[] {
-	return entriesArray(doc).toArray().sort(compareEntries);
+	return readable(entriesArray(doc).toArray()).sort(compareEntries);
+}
+
+/**
+ * Entries as pages and the API hand them out. One stored before `meta` had a depth limit may nest
+ * deeper than anything can copy or serialise without running out of stack: its `meta` is cut
+ * at the limit, so the ticket still opens.
+ */
+function readable(entries: Entry[]): Entry[] {
+	return entries.map((entry) => {
+		if (entry.meta === undefined) return entry;
+		const meta = cappedDepth(entry.meta, MAX_META_DEPTH);
+		return meta === entry.meta ? entry : { ...entry, meta: meta as Entry['meta'] };
+	});
 }
 
 /**
@@ -315,7 +330,7 @@ export function readSides(doc: Y.Doc): SideConversation[] {
 			createdBy: map.get('createdBy') as string,
 			createdAt: map.get('createdAt') as number,
 			participants: (map.get('participants') as Y.Array<string> | undefined)?.toArray() ?? [],
-			entries: ((map.get('entries') as Y.Array<Entry> | undefined)?.toArray() ?? []).sort(compareEntries)
+			entries: readable((map.get('entries') as Y.Array<Entry> | undefined)?.toArray() ?? []).sort(compareEntries)
 		}))
 		.sort((a, b) => a.createdAt - b.createdAt);
 }

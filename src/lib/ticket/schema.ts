@@ -29,6 +29,8 @@ export type Priority = (typeof PRIORITIES)[number];
 export const MAX_BODY_BYTES = 64 * 1024;
 /** `meta` is small structured data (headers, call outcome, attachment references). */
 export const MAX_META_BYTES = 16 * 1024;
+/** Nesting levels of `meta` (`{}` is one): deeper JSON costs stack to copy, encode and render. */
+export const MAX_META_DEPTH = 16;
 export const MAX_ID_LENGTH = 64;
 export const MAX_SUBJECT_LENGTH = 500;
 export const MAX_TAGS = 100;
@@ -36,6 +38,21 @@ export const MAX_TAG_LENGTH = 64;
 
 const utf8 = new TextEncoder();
 export const byteLength = (text: string) => utf8.encode(text).length;
+
+/**
+ * Whether `value` nests objects and arrays deeper than `limit` levels. Walks with its own stack
+ * (no recursion) and stops at the first level too deep, so any input is safe to check.
+ */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+	const pending: [unknown, number][] = [[value, 0]];
+	while (pending.length > 0) {
+		const [node, depth] = pending.pop()!;
+		if (node === null || typeof node !== 'object') continue;
+		if (depth >= limit) return true;
+		for (const child of Object.values(node)) pending.push([child, depth + 1]);
+	}
+	return false;
+}
 
 /** Ids chosen by writers: ULIDs by default, any short token of safe characters accepted. */
 export const idSchema = z
@@ -48,8 +65,28 @@ export const bodySchema = z
 	.string()
 	.refine((body) => byteLength(body) <= MAX_BODY_BYTES, `at most ${MAX_BODY_BYTES} bytes`);
 
+/**
+ * `value` with whatever nests deeper than `limit` levels replaced by a marker string; `value`
+ * itself when nothing does. Recurses at most `limit` levels.
+ */
+export function cappedDepth(value: unknown, limit: number): unknown {
+	if (!nestedDeeperThan(value, limit)) return value;
+	const cap = (node: unknown, levels: number): unknown => {
+		if (node === null || typeof node !== 'object') return node;
+		if (levels === 0) return TOO_DEEP;
+		if (Array.isArray(node)) return node.map((child) => cap(child, levels - 1));
+		return Object.fromEntries(Object.entries(node).map(([key, child]) => [key, cap(child, levels - 1)]));
+	};
+	return cap(value, limit);
+}
+const TOO_DEEP = '[nested too deep]';
+
+// Depth first: the JSON check and the size measure below recurse.
 const metaSchema = z
-	.record(z.string(), z.json())
+	.preprocess((meta, ctx) => {
+		if (nestedDeeperThan(meta, MAX_META_DEPTH)) ctx.addIssue({ code: 'custom', message: `nested at most ${MAX_META_DEPTH} levels deep` });
+		return meta;
+	}, z.record(z.string(), z.json()))
 	.refine((meta) => byteLength(JSON.stringify(meta)) <= MAX_META_BYTES, `at most ${MAX_META_BYTES} bytes`);
 
 /** One conversation entry exactly as stored in the document: immutable, no unknown keys. */

@@ -4,7 +4,7 @@ import { CUSTOMER_CHANNELS, PRIORITIES, STATUSES } from '$lib/ticket/schema';
 import { macroInputSchema, talkNumberInputSchema } from '$lib/api/schemas';
 import { CHANNEL_KINDS } from '../../../server/channels/webhooks';
 
-import { formActor, formChange, parseForm } from '$lib/server/forms';
+import { formActor, formChange, parseForm, readForm } from '$lib/server/forms';
 import { tandem } from '$lib/server/tandem';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -100,7 +100,7 @@ export const load: PageServerLoad = ({ url }) => {
 };
 
 async function read<T extends z.ZodType>(request: Request, schema: T, action: string) {
-	const data = await request.formData();
+	const data = await readForm(request);
 	const raw: Record<string, unknown> = Object.fromEntries(data);
 	if (data.has('channels')) raw.channels = data.getAll('channels');
 	else if (action === 'createToken') raw.channels = [];

@@ -1,6 +1,7 @@
 import { fail, redirect } from '@sveltejs/kit';
 import { z } from 'zod';
 import { SESSION_COOKIE } from '../../../server/auth/sessions';
+import { readForm } from '$lib/server/forms';
 import { tandem } from '$lib/server/tandem';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -12,7 +13,7 @@ export const load: PageServerLoad = ({ locals }) => {
 
 export const actions: Actions = {
 	default: async (event) => {
-		const parsed = form.safeParse(Object.fromEntries(await event.request.formData()));
+		const parsed = form.safeParse(Object.fromEntries(await readForm(event.request)));
 		const email = String(parsed.data?.email ?? '');
 		if (!parsed.success) return fail(400, { email, message: 'Enter your email and password.' });
 		const result = await tandem().auth.signIn(parsed.data.email, parsed.data.password, event.getClientAddress());

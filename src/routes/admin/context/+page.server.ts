@@ -6,7 +6,7 @@
 import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import { APP_SCOPES, FIELD_TYPES, appInputSchema, articleInputSchema, objectTypeInputSchema, recordInputSchema, type ObjectField } from '$lib/api/context';
-import { formChange, parseForm } from '$lib/server/forms';
+import { formChange, parseForm, readForm } from '$lib/server/forms';
 import { tandem } from '$lib/server/tandem';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -70,7 +70,7 @@ export const load: PageServerLoad = ({ url, locals }) => {
 };
 
 async function read<T extends z.ZodType>(request: Request, schema: T, action: string) {
-	const data = await request.formData();
+	const data = await readForm(request);
 	const raw: Record<string, unknown> = Object.fromEntries(data);
 	if (action === 'saveApp') raw.scopes = data.getAll('scopes');
 	return { ...parseForm(schema, raw, action), data };

@@ -8,7 +8,7 @@ import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import { CHANNEL_CLASSES, customStatusSchema, routingSettingsSchema, slaPolicySchema, userRoutingSchema } from '$lib/api/routing';
 import { PRIORITIES } from '$lib/ticket/schema';
-import { formActor, formChange, parseForm } from '$lib/server/forms';
+import { formActor, formChange, parseForm, readForm } from '$lib/server/forms';
 import { tandem } from '$lib/server/tandem';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -87,7 +87,7 @@ function nest(data: FormData): Record<string, unknown> {
 }
 
 async function read<T extends z.ZodType>(request: Request, schema: T, action: string) {
-	return parseForm(schema, nest(await request.formData()), action);
+	return parseForm(schema, nest(await readForm(request)), action);
 }
 
 /** Runs a change; the services' errors (a status named twice, one gone meanwhile) become the form's message. */
