@@ -9,7 +9,7 @@ import { addTag, checkUpdate, deleteDraft, draftText, LIMITS, openSide, REJECT, 
 import { chatTicketFields, replicaOf, ticketDoc } from '../helpers/docs';
 
 const NOW = Date.UTC(2030, 0, 15, 12);
-const allow: WritePolicy = { entryAllowed: () => null, fieldAllowed: () => null };
+const allow: WritePolicy = { rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null };
 const OPTIONS = { channel: 'email', visibility: 'public' } as const;
 
 function makeServer(): Y.Doc {
