@@ -475,7 +475,8 @@ describe('sign-in throttling', () => {
 	});
 
 	it('does not let simultaneous guesses slip past the backoff', async () => {
-		const { server } = await freshServer();
+		// A long first wait: the last sign-in must land inside it however long the guesses took.
+		const { server } = await freshServer({ LOGIN_BACKOFF_MS: '30000' });
 		const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => signIn(server, 'amy@test.local', `guess ${i}`)));
 		const checked = answers.filter((sent) => sent.status === 400).length;
 		const throttled = answers.filter((sent) => sent.status === 429).length;
@@ -487,7 +488,7 @@ describe('sign-in throttling', () => {
 
 	it('clears an account’s failures after a successful sign-in', async () => {
 		const { server } = await freshServer();
-		for (let round = 0; round < 3; round++) {
+		for (let round = 0; round < 2; round++) {
 			for (let i = 0; i < 2; i++) expect((await signIn(server, 'amy@test.local', `wrong ${round}.${i}`)).status).toBe(400);
 			// Without the reset, the failures would add up to 4 and 6: this sign-in would be throttled.
 			await signInOk(server, 'amy@test.local');
@@ -513,15 +514,18 @@ describe('sign-in throttling', () => {
 	});
 
 	it('keeps an attacker who guesses once per expired wait from locking the owner out (targeted lockout)', async () => {
-		// A short wait, so the attacker can sit it out and guess again, as a lockout attack would.
-		const { server } = await freshServer({ TRUST_PROXY: '1', LOGIN_BACKOFF_MS: '200' });
+		// A wait the attacker can sit out and guess again, as a lockout attack would, long enough for
+		// the checks after each guess to land inside it however slow the machine is.
+		const { server } = await freshServer({ TRUST_PROXY: '1', LOGIN_BACKOFF_MS: '1500' });
 		const attacker = { headers: { 'x-forwarded-for': '10.6.6.6' } };
-		for (let round = 0; round < 6; round++) {
-			// One wrong guess as soon as the attacker's address may try again.
+		// The free failures first...
+		for (let i = 0; i < 3; i++) expect((await signIn(server, 'amy@test.local', `guess ${i}`, attacker)).status).toBe(400);
+		for (let round = 0; round < 3; round++) {
+			// ...then one wrong guess each time the attacker's wait has passed,
 			await waitFor(async () => (await signIn(server, 'amy@test.local', `guess ${round}`, attacker)).status === 400, 'the attacker may guess again', 15_000);
-			// The attacker's next guess right away is throttled (by the last round the wait is 1.6 s)...
-			if (round === 5) expect((await signIn(server, 'amy@test.local', 'another guess', attacker)).status).toBe(429);
-			// ...while amy, from her own address, signs in at once with her password.
+			// after which the attacker waits again (3 s, then 6 s),
+			expect((await signIn(server, 'amy@test.local', 'another guess', attacker)).status).toBe(429);
+			// while amy, from her own address, signs in at once with her password.
 			await signInOk(server, 'amy@test.local', PASSWORD, { headers: { 'x-forwarded-for': '192.0.2.7' } });
 		}
 	});
