@@ -39,7 +39,9 @@ export function createHttpServer(hocuspocus: Hocuspocus, handler: NodeHandler, s
 		if (malformed) return void res.writeHead(malformed.status, { 'content-type': 'text/plain', connection: 'close' }).end(malformed.message);
 		resolveForwarded(req, settings.trustedProxies);
 		// A failure inside one request (thrown, or a rejected promise of the handler) answers that
-		// request only, and is logged as one line.
+		// request only, and is logged as one line. adapter-node's own chain drops the promise of
+		// its page handler (behind the prerendered-files step): what rejects there reaches the
+		// last-resort handler in index.ts instead, logged without an answer.
 		guard(() => handler(req, res, () => res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found')), (error) => {
 			failed(`${req.method} request`)(error);
 			if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' }).end('Internal error');

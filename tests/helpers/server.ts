@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { ticketDocumentName } from '../../src/lib/ticket';
+import { newId, ticketDocumentName, type Entry } from '../../src/lib/ticket';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -156,6 +156,18 @@ export function api(server: { url: string }, token?: string): Api {
 	};
 }
 
+/** A ticket a bot starts on email for a customer of a new address, as `POST /api/v1/tickets` answers it. */
+export async function emailTicket(server: { url: string }, botToken: string, subject = 'Refund for order 1142'): Promise<{ id: string; entries: Entry[]; requesterId: string }> {
+	const res = await api(server, botToken).request('POST', '/api/v1/tickets', {
+		subject,
+		requester: { email: `pat+${newId().toLowerCase()}@example.com`, name: 'Pat' },
+		channel: 'email',
+		body: 'I was charged twice.'
+	});
+	if (res.status !== 201) throw new Error(`the ticket was not created: ${res.status} ${JSON.stringify(res.body)}`);
+	return res.body;
+}
+
 export interface Peer {
 	doc: Y.Doc;
 	provider: HocuspocusProvider;
@@ -167,10 +179,24 @@ export interface Peer {
 	destroy(): void;
 }
 
-/** A Hocuspocus provider peer of a ticket document, authenticated with `token`. */
-export async function connectPeer(server: { wsUrl: string }, ticketId: string, token: string, options: { doc?: Y.Doc; waitSynced?: boolean } = {}): Promise<Peer> {
+/**
+ * A Hocuspocus provider peer of a ticket document, authenticated with `token` (an empty one: by the
+ * session cookie in `headers`). `headers` go with the websocket upgrade, as a browser's would.
+ */
+export async function connectPeer(
+	server: { wsUrl: string },
+	ticketId: string,
+	token: string,
+	options: { doc?: Y.Doc; waitSynced?: boolean; headers?: Record<string, string> } = {}
+): Promise<Peer> {
 	const doc = options.doc ?? new Y.Doc();
-	const socket = new HocuspocusProviderWebsocket({ url: server.wsUrl, WebSocketPolyfill: WebSocket as never });
+	const headers = options.headers ?? {};
+	class WebSocketWithHeaders extends WebSocket {
+		constructor(address: string, protocols?: string | string[]) {
+			super(address, protocols, { headers });
+		}
+	}
+	const socket = new HocuspocusProviderWebsocket({ url: server.wsUrl, WebSocketPolyfill: WebSocketWithHeaders as never });
 	let reason: string | null = null;
 	const provider = new HocuspocusProvider({
 		websocketProvider: socket,

@@ -7,12 +7,11 @@
 import net from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { entriesArray, newId, readEntries, ticketDocumentName, type Entry } from '../../src/lib/ticket';
+import { entriesArray, readEntries, ticketDocumentName, type Entry } from '../../src/lib/ticket';
 import { REFUSE, YWS_CLOSE } from '../../server/close-reasons';
 import { SESSION_COOKIE } from '../../server/auth/sessions';
 import { TicketLog } from '../../server/storage/ticket-log';
@@ -20,7 +19,7 @@ import { countRows } from '../helpers/db';
 import { noteBy } from '../helpers/entries';
 import { PASSWORD, prepare, type Fixture } from '../helpers/fixtures';
 import { sendPage } from '../helpers/pages';
-import { api, connectPeer, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
+import { api, connectPeer, emailTicket, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 
 let server: RunningServer;
 let fx: Fixture;
@@ -42,16 +41,7 @@ afterEach(() => {
 	for (const close of closers.splice(0)) close();
 });
 
-async function createTicket(on: RunningServer = server, botToken = fx.tokens.mailer.token): Promise<{ id: string; entries: Entry[] }> {
-	const res = await api(on, botToken).request('POST', '/api/v1/tickets', {
-		subject: 'Refund for order 1142',
-		requester: { email: `pat+${newId().toLowerCase()}@example.com`, name: 'Pat' },
-		channel: 'email',
-		body: 'I was charged twice.'
-	});
-	expect(res.status).toBe(201);
-	return res.body;
-}
+const createTicket = (on: RunningServer = server, botToken = fx.tokens.mailer.token) => emailTicket(on, botToken);
 
 async function healthy(on: RunningServer = server) {
 	const res = await fetch(on.url + '/healthz');
@@ -170,32 +160,11 @@ describe('no request ends the process (class 1)', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-/** A Hocuspocus peer of `ticketId` signed in by the session cookie, its upgrade sent with `headers` (Origin…). */
-function cookiePeer(on: RunningServer, ticketId: string, headers: Record<string, string>) {
-	const doc = new Y.Doc();
-	class BrowserLikeWebSocket extends WebSocket {
-		constructor(address: string, protocols?: string | string[]) {
-			super(address, protocols, { headers: { cookie: `${SESSION_COOKIE}=${fx.users.ann.token}`, ...headers } });
-		}
-	}
-	const socket = new HocuspocusProviderWebsocket({ url: on.wsUrl, WebSocketPolyfill: BrowserLikeWebSocket as never });
-	let reason: string | null = null;
-	const provider = new HocuspocusProvider({
-		websocketProvider: socket,
-		name: ticketDocumentName(ticketId),
-		document: doc,
-		token: '',
-		onAuthenticationFailed: ({ reason: r }) => (reason = r),
-		onClose: ({ event }) => {
-			if (event?.reason) reason = event.reason;
-		}
-	});
-	provider.attach();
-	closers.push(() => {
-		provider.destroy();
-		socket.destroy();
-	});
-	return { doc, provider, reason: () => reason };
+/** A Hocuspocus peer of `ticketId` signed in by `session` as a cookie, its upgrade sent with `headers` (Origin…). */
+async function cookiePeer(on: RunningServer, ticketId: string, headers: Record<string, string>, session = fx.users.ann.token): Promise<Peer> {
+	const peer = await connectPeer(on, ticketId, '', { waitSynced: false, headers: { cookie: `${SESSION_COOKIE}=${session}`, ...headers } });
+	closers.push(() => peer.destroy());
+	return peer;
 }
 
 /** A y-websocket client of `ticketId` at /yws, with the cookie and `headers`, or `?token=`. */
@@ -231,10 +200,10 @@ describe('cross-site websocket hijacking (class 5)', () => {
 		const ticket = await createTicket();
 		const rows = updateRows(server, ticket.id);
 		const origin = foreignOrigins()[which];
-		const peer = cookiePeer(server, ticket.id, { origin });
+		const peer = await cookiePeer(server, ticket.id, { origin });
 		// It tries to write at once: frames sent before authentication are queued, then dropped.
 		entriesArray(peer.doc).push([noteBy(fx.users.ann.id, 'hijacked')]);
-		expect(await waitFor(() => peer.reason(), 'the refusal')).toBe(REFUSE.crossOrigin);
+		expect(await waitFor(() => peer.closeReason(), 'the refusal')).toBe(REFUSE.crossOrigin);
 		expect(peer.provider.isSynced).toBe(false);
 		expect(readEntries(peer.doc).map((e) => e.body)).toEqual(['hijacked']);
 		// A fresh, legitimate peer sees the ticket as it was; nothing was stored.
@@ -253,12 +222,12 @@ describe('cross-site websocket hijacking (class 5)', () => {
 
 	it('a cookie upgrade from the workspace’s own origin works on /collab and /yws, and writes', async () => {
 		const ticket = await createTicket();
-		const peer = cookiePeer(server, ticket.id, { origin: server.url });
+		const peer = await cookiePeer(server, ticket.id, { origin: server.url });
 		await waitFor(() => peer.provider.isSynced, 'sync');
 		expect(readEntries(peer.doc)).toEqual(ticket.entries);
 		const note = noteBy(fx.users.ann.id, 'same origin');
 		entriesArray(peer.doc).push([note]);
-		await waitFor(() => peer.provider.unsyncedChanges === 0, 'the acknowledgement');
+		await peer.acknowledged();
 		const client = ywsClient(server, ticket.id, { headers: { origin: server.url } });
 		await waitFor(() => client.provider.synced, 'the /yws sync');
 		expect(readEntries(client.doc).map((e) => e.id)).toEqual([...ticket.entries.map((e) => e.id), note.id]);
@@ -266,7 +235,7 @@ describe('cross-site websocket hijacking (class 5)', () => {
 
 	it('a cookie upgrade without Origin (not a browser) is let in: browsers always send one', async () => {
 		const ticket = await createTicket();
-		const peer = cookiePeer(server, ticket.id, {});
+		const peer = await cookiePeer(server, ticket.id, {});
 		await waitFor(() => peer.provider.isSynced, 'sync');
 		expect(readEntries(peer.doc)).toEqual(ticket.entries);
 	});
@@ -274,21 +243,9 @@ describe('cross-site websocket hijacking (class 5)', () => {
 	it('a bot token works from any origin, on /collab and /yws', async () => {
 		const ticket = await createTicket();
 		const origin = foreignOrigins()[1];
-		const doc = new Y.Doc();
-		class FromElsewhere extends WebSocket {
-			constructor(address: string, protocols?: string | string[]) {
-				super(address, protocols, { headers: { origin } });
-			}
-		}
-		const socket = new HocuspocusProviderWebsocket({ url: server.wsUrl, WebSocketPolyfill: FromElsewhere as never });
-		const provider = new HocuspocusProvider({ websocketProvider: socket, name: ticketDocumentName(ticket.id), document: doc, token: fx.tokens.mailer.token });
-		provider.attach();
-		closers.push(() => {
-			provider.destroy();
-			socket.destroy();
-		});
-		await waitFor(() => provider.isSynced, 'the bot to sync');
-		expect(readEntries(doc)).toEqual(ticket.entries);
+		const peer = await connectPeer(server, ticket.id, fx.tokens.mailer.token, { headers: { origin } });
+		closers.push(() => peer.destroy());
+		expect(readEntries(peer.doc)).toEqual(ticket.entries);
 		const client = ywsClient(server, ticket.id, { token: fx.tokens.mailer.token, headers: { origin } });
 		await waitFor(() => client.provider.synced, 'the /yws bot to sync');
 		expect(readEntries(client.doc)).toEqual(ticket.entries);
@@ -387,14 +344,7 @@ describe('bad input gives a 4xx, never a 500 (class 9)', () => {
 		const dataDir = tempDataDir('tandem-attacks-http-deep-');
 		const own = await prepare(dataDir, { users: { ann: { role: 'agent', groups: ['Support'] } }, bots: { mailer: ['email'] } });
 		let running = await startServer({ dataDir });
-		const res = await api(running, own.tokens.mailer.token).request('POST', '/api/v1/tickets', {
-			subject: 'Deep meta',
-			requester: { email: 'deep@example.com', name: 'Dee' },
-			channel: 'email',
-			body: 'First message'
-		});
-		expect(res.status).toBe(201);
-		const ticketId = res.body.id as string;
+		const ticketId = (await emailTicket(running, own.tokens.mailer.token, 'Deep meta')).id;
 		await running.stop();
 		// Straight into the log, as an older version (without the depth limit) would have stored it.
 		const deep = { ...noteBy(own.users.ann.id, 'The deep one'), meta: nested(3_000) } as Entry;
@@ -416,10 +366,10 @@ describe('bad input gives a 4xx, never a 500 (class 9)', () => {
 			expect(page.text).toContain('The deep one');
 			const read = await api(running, own.users.ann.token).request('GET', `/api/v1/tickets/${ticketId}`);
 			expect(read.status).toBe(200);
-			expect(read.body.entries.map((e: Entry) => e.body)).toEqual(['First message', 'The deep one']);
+			expect(read.body.entries.map((e: Entry) => e.body)).toEqual(['I was charged twice.', 'The deep one']);
 			const peer = await connectPeer(running, ticketId, own.users.ann.token);
 			closers.push(() => peer.destroy());
-			expect(readEntries(peer.doc).map((e) => e.body)).toEqual(['First message', 'The deep one']);
+			expect(readEntries(peer.doc).map((e) => e.body)).toEqual(['I was charged twice.', 'The deep one']);
 			await healthy(running);
 		} finally {
 			await running.stop();
@@ -527,28 +477,10 @@ describe('headers and proxies (class 11)', () => {
 			expect(await visitorSessions(proxied, 31)).toEqual(Array(31).fill(201));
 			// The websocket origin check follows ORIGIN too.
 			const ticket = await createTicket(proxied, own.tokens.mailer.token);
-			const session = own.users.ann.token;
-			const open = (headers: Record<string, string>) => {
-				const doc = new Y.Doc();
-				class Browser extends WebSocket {
-					constructor(address: string, protocols?: string | string[]) {
-						super(address, protocols, { headers: { cookie: `${SESSION_COOKIE}=${session}`, ...headers } });
-					}
-				}
-				const socket = new HocuspocusProviderWebsocket({ url: proxied.wsUrl, WebSocketPolyfill: Browser as never });
-				let reason: string | null = null;
-				const provider = new HocuspocusProvider({ websocketProvider: socket, name: ticketDocumentName(ticket.id), document: doc, token: '', onAuthenticationFailed: ({ reason: r }) => (reason = r) });
-				provider.attach();
-				closers.push(() => {
-					provider.destroy();
-					socket.destroy();
-				});
-				return { provider, reason: () => reason };
-			};
-			const fromOrigin = open({ origin });
+			const fromOrigin = await cookiePeer(proxied, ticket.id, { origin }, own.users.ann.token);
 			await waitFor(() => fromOrigin.provider.isSynced, 'sync from ORIGIN');
-			const fromServerAddress = open({ origin: proxied.url });
-			expect(await waitFor(() => fromServerAddress.reason(), 'the refusal')).toBe(REFUSE.crossOrigin);
+			const fromServerAddress = await cookiePeer(proxied, ticket.id, { origin: proxied.url }, own.users.ann.token);
+			expect(await waitFor(() => fromServerAddress.closeReason(), 'the refusal')).toBe(REFUSE.crossOrigin);
 		} finally {
 			await proxied.stop();
 		}
