@@ -21,6 +21,7 @@ import type { Logger } from '../log';
 import type { Inbox } from './email-inbound';
 import type { ImapMailboxes, ImapMailboxSettings } from './imap-mailboxes';
 import type { Recipient, SupportAddresses } from './support-addresses';
+import type { ImapMailboxStatus } from '../../src/lib/api/imap';
 import type { Events } from '../events';
 
 /** Messages whose size and headers are fetched in one command; their bodies come one by one. */
@@ -42,14 +43,13 @@ export interface ImapFetchingDeps {
 export function startImapFetching(deps: ImapFetchingDeps): { close(): Promise<void> } {
 	const fetchers = new Map<string, MailboxFetcher>();
 	const restart = (address: string) => {
-		const running = fetchers.get(address);
+		const previous = fetchers.get(address);
 		fetchers.delete(address);
-		void running?.stop();
 		const settings = deps.mailboxes.settingsOf(address);
-		if (!settings) return;
-		const fetcher = new MailboxFetcher(settings, deps);
-		fetchers.set(address, fetcher);
-		fetcher.start();
+		const next = settings ? new MailboxFetcher(settings, deps) : null;
+		if (next) fetchers.set(address, next);
+		// One connection per mailbox at a time: the new one starts once the old one has stopped.
+		void (previous?.stop() ?? Promise.resolve()).then(() => next?.start());
 	};
 	for (const { address } of deps.mailboxes.settings()) restart(address);
 	const unsubscribe = deps.mailboxes.onChange(restart);
@@ -116,8 +116,9 @@ class MailboxFetcher {
 		return this.settings.address;
 	}
 
+	/** Connects; whatever goes wrong is this mailbox's failure, never the process's. */
 	start(): void {
-		void this.connect();
+		this.connect().catch((error: unknown) => this.failed(error));
 	}
 
 	async stop(): Promise<void> {
@@ -129,13 +130,17 @@ class MailboxFetcher {
 		const client = this.client;
 		this.client = null;
 		if (client) await client.logout().catch(() => client.close());
-		this.deps.mailboxes.report(this.address, { state: 'stopped' });
+	}
+
+	/** A stopped fetcher reports nothing more: its successor (or nobody) owns the status. */
+	private report(change: Partial<ImapMailboxStatus>): void {
+		if (!this.stopped) this.deps.mailboxes.report(this.address, change);
 	}
 
 	private async connect(): Promise<void> {
 		if (this.stopped) return;
 		const { host, port, tls, username, auth, secret, folder } = this.settings;
-		this.deps.mailboxes.report(this.address, { state: 'connecting' });
+		this.report({ state: 'connecting' });
 		const client = new ImapFlow({
 			host,
 			port,
@@ -171,7 +176,7 @@ class MailboxFetcher {
 		}
 		this.client = client;
 		this.retryMs = this.deps.settings.retryMs;
-		this.deps.mailboxes.report(this.address, { state: 'connected', lastError: null });
+		this.report({ state: 'connected', lastError: null });
 		this.deps.logger.info({ mailbox: this.address, host, port, folder, idle: client.capabilities.has('IDLE') }, 'imap connected');
 		this.pollTimer = setInterval(() => this.requestSync(), this.deps.settings.pollMs);
 		this.requestSync();
@@ -180,12 +185,12 @@ class MailboxFetcher {
 	/** Shows and logs the failure, then reconnects after a growing wait. */
 	private failed(error: unknown): void {
 		const message = describeImapError(error, this.settings);
-		this.deps.mailboxes.report(this.address, { state: 'failing', lastError: message, lastErrorAt: Date.now() });
+		this.report({ state: 'failing', lastError: message, lastErrorAt: Date.now() });
 		this.deps.logger.warn({ mailbox: this.address, error: message, retryInMs: this.retryMs }, 'imap mailbox failing');
 		if (this.stopped || this.retryTimer) return;
 		this.retryTimer = setTimeout(() => {
 			this.retryTimer = null;
-			void this.connect();
+			this.start();
 		}, this.retryMs);
 		this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
 	}
@@ -203,7 +208,9 @@ class MailboxFetcher {
 				if (!client || this.stopped) return;
 				try {
 					await this.readFolder(client);
-					this.deps.mailboxes.report(this.address, { lastFetchAt: Date.now() });
+					this.report({ lastFetchAt: Date.now() });
+					// Wait for pushes now rather than after imapflow's idle delay; the next command ends it.
+					if (!this.syncAgain) void client.idle().catch(() => {});
 				} catch (error) {
 					// The connection is in an unknown state: start over on a new one.
 					if (this.client === client) {
@@ -215,7 +222,9 @@ class MailboxFetcher {
 					return;
 				}
 			} while (this.syncAgain && !this.stopped);
-		})().finally(() => (this.sync = null));
+		})()
+			.catch((error: unknown) => this.failed(error))
+			.finally(() => (this.sync = null));
 	}
 
 	private async readFolder(client: ImapFlow): Promise<void> {

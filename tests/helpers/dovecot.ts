@@ -26,7 +26,7 @@ export interface Dovecot {
 	destroy(): Promise<void>;
 }
 
-export const DOVECOT_PASSWORD = 'secret';
+export const DOVECOT_PASSWORD = 'pw-Kq81-imap';
 
 function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
