@@ -15,12 +15,14 @@ import { waitFor } from './server';
 export interface Dovecot {
 	host: string;
 	port: number;
-	/** Appends `raw` (a whole RFC 5322 message) to `folder` of `user`; resolves with its UID. */
-	append(user: string, raw: string, folder?: string): Promise<number>;
+	/** Appends `raw` (whole RFC 5322 messages) to `folder` of `user`, in order, over one connection; resolves with the last UID. */
+	append(user: string, raw: string | string[], folder?: string): Promise<number>;
 	/** A signed-in client for looking into a user's mailbox; the caller logs it out. */
 	client(user: string): Promise<ImapFlow>;
 	/** Stops the server (`restart` starts it again on the same port, with the same mail). */
 	stop(): Promise<void>;
+	/** While stopped: drops the UID list and indexes of a user's mailbox, so it comes back with a new UIDVALIDITY. */
+	renumber(user: string): void;
 	restart(): Promise<void>;
 	/** Stops it and removes its directory. */
 	destroy(): Promise<void>;
@@ -117,14 +119,22 @@ service anvil {
 			const imap = await client(user);
 			try {
 				if (folder !== 'INBOX') await imap.mailboxCreate(folder).catch(() => {});
-				const appended = await imap.append(folder, raw);
-				if (!appended || !appended.uid) throw new Error('APPEND returned no UID');
-				return appended.uid;
+				let uid = 0;
+				for (const message of Array.isArray(raw) ? raw : [raw]) {
+					const appended = await imap.append(folder, message);
+					if (!appended || !appended.uid) throw new Error('APPEND returned no UID');
+					uid = appended.uid;
+				}
+				return uid;
 			} finally {
 				await imap.logout();
 			}
 		},
 		stop,
+		renumber(user) {
+			const maildir = path.join(mail, user, 'Maildir');
+			for (const file of fs.readdirSync(maildir)) if (file.startsWith('dovecot')) fs.rmSync(path.join(maildir, file), { recursive: true, force: true });
+		},
 		restart: start,
 		async destroy() {
 			await stop();

@@ -171,14 +171,14 @@ describe('IMAP mailboxes', () => {
 
 	it('moves fetched mail to the folder set, for an added address (its group)', async () => {
 		expect((await admin('addSupportAddress', { address: 'billing@tandem.test', name: 'Billing', groupId: fx.groups.Billing! })).status).toBe(200);
-		const saved = await admin('saveImapMailbox', mailboxForm('billing@tandem.test', 'billing', { afterFetch: 'move', moveTo: 'Tandem/Done' }));
+		const saved = await admin('saveImapMailbox', mailboxForm('billing@tandem.test', 'billing', { afterFetch: 'move', moveTo: 'Tandem-done' }));
 		expect(saved.status, saved.text).toBe(200);
 		await connected('billing@tandem.test');
 		await dovecot.append('billing', message({ to: 'billing@tandem.test', subject: 'Invoice twice' }));
 		await ticketId('Invoice twice');
 		expect(countRows(dataDir, 'SELECT count(*) AS n FROM tickets WHERE subject = ? AND group_id = ?', 'Invoice twice', fx.groups.Billing!)).toBe(1);
 		await waitFor(async () => (await flagsOf('billing')).length === 0, 'INBOX emptied');
-		expect((await flagsOf('billing', 'Tandem/Done')).map((m) => m.subject)).toEqual(['Invoice twice']);
+		expect((await flagsOf('billing', 'Tandem-done')).map((m) => m.subject)).toEqual(['Invoice twice']);
 	});
 
 	it('leaves a message over MAX_EMAIL_BYTES in the mailbox, survives malformed MIME, and goes on', async () => {
@@ -230,12 +230,25 @@ describe('IMAP mailboxes', () => {
 		await ticketId('After reconnecting');
 	});
 
+	it('reads the folder again after a UIDVALIDITY change without storing anything twice', async () => {
+		const validity = () => countRows(dataDir, 'SELECT uid_validity AS n FROM imap_mailboxes WHERE address = ?', SUPPORT);
+		const before = { validity: validity(), tickets: countRows(dataDir, 'SELECT count(*) AS n FROM tickets'), entries: countRows(dataDir, 'SELECT sum(entry_count) AS n FROM tickets') };
+		await dovecot.stop();
+		dovecot.renumber('support');
+		await dovecot.restart();
+		await dovecot.append('support', message({ subject: 'After a new UIDVALIDITY' }));
+		await ticketId('After a new UIDVALIDITY');
+		expect(validity()).not.toBe(before.validity);
+		expect(countRows(dataDir, 'SELECT count(*) AS n FROM tickets')).toBe(before.tickets + 1);
+		expect(countRows(dataDir, 'SELECT sum(entry_count) AS n FROM tickets')).toBe(before.entries + 1);
+	});
+
 	it('neither loses nor duplicates a batch when Tandem is killed (SIGKILL) in the middle of it', async () => {
 		const total = 150;
 		expect((await admin('addSupportAddress', { address: 'bulk@tandem.test', name: 'Bulk' })).status).toBe(200);
 		await server.stop();
 		// Mail that came while Tandem was down; the mailbox is set while it is down too.
-		for (let i = 0; i < total; i++) await dovecot.append('bulk', message({ to: 'bulk@tandem.test', subject: `Batch ${String(i).padStart(3, '0')}` }));
+		await dovecot.append('bulk', Array.from({ length: total }, (_, i) => message({ to: 'bulk@tandem.test', subject: `Batch ${String(i).padStart(3, '0')}` })));
 		server = await startServer({ dataDir, env: SERVER_ENV });
 		expect((await admin('saveImapMailbox', mailboxForm('bulk@tandem.test', 'bulk'))).status).toBe(200);
 		const storedAtKill = await waitFor(() => {
@@ -253,7 +266,7 @@ describe('IMAP mailboxes', () => {
 		expect(countRows(dataDir, "SELECT count(*) AS n FROM email_messages WHERE mailbox = 'bulk@tandem.test'")).toBe(total);
 		const cursor = countRows(dataDir, "SELECT stored_uid AS n FROM imap_mailboxes WHERE address = 'bulk@tandem.test'");
 		expect(cursor).toBe(total);
-	});
+	}, 180_000);
 
 	it('stops fetching for a removed mailbox and for a removed support address', async () => {
 		expect((await admin('removeImapMailbox', { address: 'sales@tandem.test' })).status).toBe(200);
