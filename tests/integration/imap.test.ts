@@ -75,13 +75,14 @@ describe('IMAP mailboxes', () => {
 	const statusOf = async (address: string) => {
 		const html = (await page(fx.users.root.token)).text;
 		const row = html.slice(html.indexOf(`<code>${address}</code>`, html.indexOf('IMAP mailboxes')));
-		return /data-imap-status="([a-z]+)"[^>]*>([\s\S]*?)<\/td>/.exec(row) ?? [];
+		const match = /data-imap-status="([a-z]+)"[^>]*>([\s\S]*?)<\/td>/.exec(row);
+		return { state: match?.[1] ?? '', cell: match?.[2] ?? '' };
 	};
 	/** Connected, and the folder read once since: from here on only IDLE brings new mail in. */
 	const connected = (address: string) =>
 		waitFor(async () => {
-			const [, state, cell] = await statusOf(address);
-			return state === 'connected' && !cell!.includes('last fetch —');
+			const { state, cell } = await statusOf(address);
+			return state === 'connected' && !cell.includes('last fetch —');
 		}, `${address} connected`, 20_000);
 	const flagsOf = async (user: string, folder = 'INBOX') => {
 		const client = await dovecot.client(user);
@@ -200,9 +201,9 @@ describe('IMAP mailboxes', () => {
 		expect((await admin('addSupportAddress', { address: 'sales@tandem.test', name: 'Sales' })).status).toBe(200);
 		const wrong = 'not-the-password-3141';
 		expect((await admin('saveImapMailbox', mailboxForm('sales@tandem.test', 'sales', { secret: wrong }))).status).toBe(200);
-		const [, state, cell] = await waitFor(async () => {
+		const { state, cell } = await waitFor(async () => {
 			const status = await statusOf('sales@tandem.test');
-			return status[1] === 'failing' && status;
+			return status.state === 'failing' ? status : null;
 		}, 'the failure on the admin page');
 		expect(state).toBe('failing');
 		expect(cell).toContain(`Sign-in refused by 127.0.0.1:${dovecot.port}: check the user name and password`);
@@ -216,12 +217,12 @@ describe('IMAP mailboxes', () => {
 		// The right password clears it.
 		expect((await admin('saveImapMailbox', mailboxForm('sales@tandem.test', 'sales'))).status).toBe(200);
 		await connected('sales@tandem.test');
-		expect((await statusOf('sales@tandem.test'))[2]).not.toContain('Sign-in refused');
+		expect((await statusOf('sales@tandem.test')).cell).not.toContain('Sign-in refused');
 	});
 
 	it('survives a Dovecot restart: reconnects and fetches what arrived meanwhile', async () => {
 		await dovecot.stop();
-		await waitFor(async () => (await statusOf(SUPPORT))[1] === 'failing', 'the lost connection shown');
+		await waitFor(async () => (await statusOf(SUPPORT)).state === 'failing', 'the lost connection shown');
 		await dovecot.restart();
 		await dovecot.append('support', message({ subject: 'While reconnecting' }));
 		await ticketId('While reconnecting');
