@@ -224,6 +224,30 @@ export const supportAddresses = sqliteTable('support_addresses', {
 });
 
 /**
+ * The IMAP mailbox a support address's mail is fetched from (server/channels/imap.ts), with its
+ * cursor: the folder's UIDVALIDITY, the highest UID stored (`stored_uid`) and the highest UID the
+ * after-fetch action (flag, move, delete) was applied up to (`acted_uid`). `secret` is the password
+ * or the OAuth2 access token: never shown after saving.
+ */
+export const imapMailboxes = sqliteTable('imap_mailboxes', {
+	address: text('address').primaryKey(),
+	host: text('host').notNull(),
+	port: integer('port').notNull(),
+	tls: text('tls', { enum: ['tls', 'starttls', 'none'] }).notNull(),
+	username: text('username').notNull(),
+	auth: text('auth', { enum: ['password', 'oauth2'] }).notNull(),
+	secret: text('secret').notNull(),
+	folder: text('folder').notNull(),
+	afterFetch: text('after_fetch', { enum: ['seen', 'move', 'delete'] }).notNull(),
+	moveTo: text('move_to'),
+	uidValidity: text('uid_validity'),
+	storedUid: integer('stored_uid').notNull().default(0),
+	actedUid: integer('acted_uid').notNull().default(0),
+	createdAt: createdAt(),
+	updatedAt: integer('updated_at').notNull()
+});
+
+/**
  * Outbound messages waiting to be sent, enqueued in the same transaction as the logged update that
  * added their entry (so an acknowledged reply is never lost). One row per (entry, kind): an entry
  * is sent at most once (see server/channels/outbox.ts).

@@ -32,6 +32,10 @@ const schema = z.object({
 	MAX_ATTACHMENT_BYTES: z.coerce.number().int().min(0).default(10 * 1024 * 1024),
 	/** Outbound email goes to this relay (e.g. smtp://127.0.0.1:2626); unset: written to DATA_DIR/mail/outbox. */
 	SMTP_RELAY_URL: z.string().regex(/^smtps?:\/\/./, 'an smtp:// or smtps:// URL').optional(),
+	/** IMAP mailboxes: how often a folder is read besides IDLE's pushes (the polling fallback). */
+	IMAP_POLL_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+	/** IMAP mailboxes: the first wait before reconnecting after a failure; it doubles up to 5 min. */
+	IMAP_RETRY_MS: z.coerce.number().int().min(100).max(300_000).default(5000),
 	/** The first wait after the free failed sign-ins (3 per account, 10 per address); it doubles with each further failure. */
 	LOGIN_BACKOFF_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
 	/** How often open sockets and streams look for access taken away by another process (the CLI, a script). */
@@ -64,6 +68,7 @@ export type Config = {
 	sendBufferBytes: number;
 	sendStallMs: number;
 	smtp: { port: number; host: string; supportAddress: string; maxEmailBytes: number; maxAttachmentBytes: number; relayUrl: string | null };
+	imap: { pollMs: number; retryMs: number };
 	chat: { leftAfterMs: number };
 	loginBackoffMs: number;
 	accessPollMs: number;
@@ -107,6 +112,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			maxAttachmentBytes: c.MAX_ATTACHMENT_BYTES,
 			relayUrl: c.SMTP_RELAY_URL ?? null
 		},
+		imap: { pollMs: c.IMAP_POLL_MS, retryMs: c.IMAP_RETRY_MS },
 		chat: { leftAfterMs: c.CHAT_LEFT_AFTER_MS },
 		loginBackoffMs: c.LOGIN_BACKOFF_MS,
 		accessPollMs: c.ACCESS_POLL_MS,

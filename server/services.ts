@@ -9,6 +9,7 @@ import { Auth } from './auth';
 import { Outbox } from './channels/outbox';
 import { createRouting } from './routing';
 import { Chats } from './channels/chat';
+import { ImapMailboxes } from './channels/imap-mailboxes';
 import { SupportAddresses } from './channels/support-addresses';
 import { Channels } from './channels/webhooks';
 import { AccessChanges } from './auth/access-changes';
@@ -64,6 +65,7 @@ export function createServices(config: Config, logger: Logger) {
 	const macros = new Macros(db, events);
 	const channels = new Channels(db, customers, tickets, events);
 	const supportAddresses = new SupportAddresses(db, config.smtp.supportAddress, events);
+	const imapMailboxes = new ImapMailboxes(db, supportAddresses, events);
 	const chats = new Chats(db, customers, accounts, tickets, index, collab.documents, events, logger, config.chat);
 	const talkNumbers = new TalkNumbers(db, events);
 	// The built-in simulator is the only telephony provider so far (server/talk/provider.ts).
@@ -78,7 +80,7 @@ export function createServices(config: Config, logger: Logger) {
 	// Incoming calls are offered through the router while someone is available for them.
 	calls.route(routing);
 	return {
-		config, logger, db, accounts, auth, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, supportAddresses,
+		config, logger, db, accounts, auth, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }

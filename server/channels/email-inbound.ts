@@ -24,7 +24,7 @@ import type { Config } from '../config';
 import type { Services } from '../services';
 import type { Recipient } from './support-addresses';
 
-type Deps = Pick<Services, 'db' | 'tickets' | 'customers' | 'events' | 'index' | 'logger' | 'supportAddresses'> & { config: Config };
+export type InboxDeps = Pick<Services, 'db' | 'tickets' | 'customers' | 'events' | 'index' | 'logger' | 'supportAddresses'> & { config: Config };
 
 export interface EmailInbound {
 	port: number;
@@ -39,7 +39,7 @@ function smtpError(code: number, message: string): Error {
 const TRUNCATED_MARKER = '\n\n[… message truncated: the full text is kept as an attachment]';
 
 /** Starts listening on SMTP_HOST:SMTP_PORT; resolves once listening. */
-export async function startEmailInbound(deps: Deps): Promise<EmailInbound> {
+export async function startEmailInbound(deps: InboxDeps): Promise<EmailInbound> {
 	const { smtp } = deps.config;
 	const inbox = new Inbox(deps);
 	const recipient = (address: string) => deps.supportAddresses.match(address);
@@ -138,11 +138,12 @@ interface StoredAttachment {
 	skipped?: true;
 }
 
-class Inbox {
+/** Stores received messages as ticket entries: shared by the SMTP listener and the IMAP fetchers (imap.ts). */
+export class Inbox {
 	private readonly attachmentsDir: string;
 	private readonly unparsedDir: string;
 
-	constructor(private readonly deps: Deps) {
+	constructor(private readonly deps: InboxDeps) {
 		this.attachmentsDir = path.join(deps.config.dataDir, 'attachments');
 		this.unparsedDir = path.join(deps.config.dataDir, 'mail', 'unparsed');
 	}

@@ -1,12 +1,21 @@
-/** The channels' background parts of a process: the SMTP listener and the outbox worker. */
+/** The channels' background parts of a process: the SMTP listener, the IMAP fetchers and the outbox worker. */
 import type { Services } from '../services';
-import { startEmailInbound } from './email-inbound';
+import { Inbox, startEmailInbound } from './email-inbound';
+import { startImapFetching } from './imap';
 import { startEmailOutbound } from './outbox';
 
 /** Starts them; each returned listener's `close` stops it (shutdown waits for work in hand). */
 export async function startChannelWorkers(services: Services): Promise<{ close(): Promise<void> }[]> {
 	const { config } = services;
 	const email = await startEmailInbound({ ...services, config });
+	const imap = startImapFetching({
+		mailboxes: services.imapMailboxes,
+		supportAddresses: services.supportAddresses,
+		inbox: new Inbox({ ...services, config }),
+		events: services.events,
+		logger: services.logger,
+		settings: { ...config.imap, maxEmailBytes: config.smtp.maxEmailBytes }
+	});
 	const outbound = startEmailOutbound({ ...services, sqlite: services.db.$client, documents: services.collab.documents, config });
-	return [email, outbound, services.chats];
+	return [email, imap, outbound, services.chats];
 }

@@ -2,6 +2,7 @@ import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import { CUSTOMER_CHANNELS, PRIORITIES, STATUSES } from '$lib/ticket/schema';
 import { macroInputSchema, talkNumberInputSchema } from '$lib/api/schemas';
+import { IMAP_AFTER_FETCH, IMAP_AUTH_KINDS, IMAP_TLS_MODES, imapMailboxInputSchema } from '$lib/api/imap';
 import { CHANNEL_KINDS } from '../../../server/channels/webhooks';
 
 import { formActor, formChange, parseForm, readForm } from '$lib/server/forms';
@@ -52,6 +53,9 @@ const talkNumberForm = z
 	.transform(({ groupId, ...rest }) => ({ ...rest, groupId: groupId || null }))
 	.pipe(talkNumberInputSchema);
 
+/** Fields left empty are unset: an empty password keeps the saved one. */
+const withoutBlanks = (raw: unknown) => Object.fromEntries(Object.entries(raw as Record<string, unknown>).filter(([, value]) => value !== ''));
+
 const schemas = {
 	createUser: z.object({
 		email: z.email(),
@@ -75,12 +79,14 @@ const schemas = {
 	addSupportAddress: z.object({ address: z.email(), name: z.string().trim().min(1).max(120), groupId: choice.optional() }),
 	updateSupportAddress: z.object({ address: z.string().min(1), name: z.string().trim().min(1).max(120), groupId: choice.optional() }),
 	removeSupportAddress: z.object({ address: z.string().min(1) }),
+	saveImapMailbox: z.preprocess(withoutBlanks, z.object({ address: z.string().min(1) }).and(imapMailboxInputSchema)),
+	removeImapMailbox: z.object({ address: z.string().min(1) }),
 	createTalkNumber: talkNumberForm,
 	updateTalkNumber: z.object({ talkNumberId: z.string().min(1) }).and(talkNumberForm)
 };
 
 export const load: PageServerLoad = ({ url }) => {
-	const { accounts, auth, macros, channels, supportAddresses, talkNumbers } = tandem();
+	const { accounts, auth, macros, channels, supportAddresses, imapMailboxes, talkNumbers } = tandem();
 	const groups = accounts.listGroups();
 	return {
 		users: accounts.listUsers(),
@@ -95,7 +101,10 @@ export const load: PageServerLoad = ({ url }) => {
 		channelKinds: CHANNEL_KINDS,
 		/** Where providers send webhooks: `<origin>/api/v1/channels/<id>/webhook`. */
 		origin: url.origin,
-		supportAddresses: supportAddresses.list()
+		supportAddresses: supportAddresses.list(),
+		/** Without their passwords or tokens: those never leave the server. */
+		imapMailboxes: imapMailboxes.list(),
+		imapChoices: { tls: IMAP_TLS_MODES, auth: IMAP_AUTH_KINDS, afterFetch: IMAP_AFTER_FETCH }
 	};
 };
 
@@ -253,9 +262,27 @@ export const actions: Actions = {
 	removeSupportAddress: async ({ request, locals }) => {
 		const input = await read(request, schemas.removeSupportAddress, 'removeSupportAddress');
 		if (!input.ok) return input.failure;
-		return addressChange('removeSupportAddress', `Mail to ${input.value.address} is no longer accepted.`, undefined, () =>
-			tandem().supportAddresses.remove(input.value.address, actor(locals))
-		);
+		return addressChange('removeSupportAddress', `Mail to ${input.value.address} is no longer accepted.`, undefined, () => {
+			tandem().supportAddresses.remove(input.value.address, actor(locals));
+			tandem().imapMailboxes.forget(input.value.address);
+		});
+	},
+	saveImapMailbox: async ({ request, locals }) => {
+		const input = await read(request, schemas.saveImapMailbox, 'saveImapMailbox');
+		if (!input.ok) return input.failure;
+		const { address, ...mailbox } = input.value;
+		return formChange('saveImapMailbox', () => tandem().imapMailboxes.save(address, mailbox, actor(locals)), {
+			notice: `Mail for ${address} is now fetched from ${mailbox.host}; its status shows below.`,
+			notFound: 'No support address by that name.'
+		});
+	},
+	removeImapMailbox: async ({ request, locals }) => {
+		const input = await read(request, schemas.removeImapMailbox, 'removeImapMailbox');
+		if (!input.ok) return input.failure;
+		return formChange('removeImapMailbox', () => tandem().imapMailboxes.remove(input.value.address, actor(locals)), {
+			notice: `Mail for ${input.value.address} is no longer fetched over IMAP.`,
+			notFound: 'That address has no IMAP mailbox.'
+		});
 	}
 };
 
