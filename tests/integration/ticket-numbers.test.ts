@@ -19,26 +19,14 @@ import * as Y from 'yjs';
 import { appendEntries, initTicket, newId } from '../../src/lib/ticket';
 import { api, connectPeer, ROOT, servers, smtpPort, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 import { openEvents } from '../helpers/sse';
+import { createTicket, type CreatedTicket } from '../helpers/tickets';
 
 const SUPPORT = 'support@tandem.local';
 
-interface Created {
-	id: string;
-	number: number;
-	subject: string;
-	requesterId: string;
-}
+type Created = CreatedTicket;
 
-const newTicket = async (server: RunningServer, token: string, subject: string, email = 'pat@example.com'): Promise<Created> => {
-	const res = await api(server, token).request('POST', '/api/v1/tickets', {
-		subject,
-		requester: { email, name: 'Pat' },
-		channel: 'email',
-		body: `First message of ${subject}`
-	});
-	expect(res.status).toBe(201);
-	return res.body;
-};
+const newTicket = (server: RunningServer, token: string, subject: string, email = 'pat@example.com') =>
+	createTicket(server, token, subject, { email, name: 'Pat' }, `First message of ${subject}`);
 
 describe('ticket numbers', () => {
 	let server: RunningServer;
