@@ -59,6 +59,13 @@ describe('ticket numbers', () => {
 		}
 		await waitFor(async () => (await read(id)).groupId === fx.groups[group], 'the move');
 	};
+	/** A website visitor starting a chat: a ticket on channel chat. */
+	const chat = async (name: string) => {
+		const session = await api(server).request('POST', '/api/v1/visitor');
+		expect(session.status).toBe(201);
+		const started = await api(server).request('POST', '/api/v1/visitor/chat', { name, message: `Hi, ${name} here` }, { headers: { 'x-visitor-token': session.body.token } });
+		expect(started.status).toBeLessThan(300);
+	};
 	const mail = (from: string, subject: string, messageId: string, text = `Mail ${messageId}`) =>
 		transport.sendMail({ from, to: SUPPORT, subject, text, messageId });
 
@@ -76,11 +83,12 @@ describe('ticket numbers', () => {
 		if (server) expect(await server.stop()).toBe(0);
 	});
 
-	it('numbers tickets 1, 2, 3… without a gap or a repeat when API clients, SMTP and the CLI create them at once', async () => {
+	it('numbers tickets 1, 2, 3… without a gap or a repeat when API clients, SMTP, chat and the CLI create them at once', async () => {
 		const clients = [fx.tokens.mail.token, fx.tokens.api.token, fx.tokens.other.token];
 		const created = await Promise.all([
 			...clients.flatMap((token, c) => Array.from({ length: 8 }, (_, i) => newTicket(server, token, `Concurrent ${c}-${i}`))),
 			...Array.from({ length: 4 }, (_, i) => mail(`sender${i}@example.com`, `Mailed ${i}`, `<concurrent-${i}@example.com>`)),
+			...Array.from({ length: 2 }, (_, i) => chat(`Visitor ${i}`)),
 			// Other processes on the same database file: only the database can keep them apart.
 			...Array.from({ length: 2 }, (_, i) =>
 				runCli(server.dataDir, 'ticket', 'create', '--subject', `From the CLI ${i}`, '--email', 'cli@example.com', '--channel', 'email', '--body', 'hi', '--json')
@@ -92,7 +100,7 @@ describe('ticket numbers', () => {
 			return JSON.parse(stdout) as Created;
 		});
 		const tickets = await allTickets();
-		expect(tickets).toHaveLength(3 * 8 + 4 + 2);
+		expect(tickets).toHaveLength(3 * 8 + 4 + 2 + 2);
 		expect(tickets.map((t) => t.number).sort((a, b) => a - b)).toEqual(Array.from({ length: tickets.length }, (_, i) => i + 1));
 		// What each creator was told is what is stored.
 		const stored = new Map(tickets.map((t) => [t.id, t.number]));
