@@ -240,6 +240,23 @@ describe('ticket numbers across restarts and upgrades', () => {
 		expect((await newTicket(server, fx.tokens.mail.token, 'Four')).number).toBe(4);
 	});
 
+	it("names the ticket's number in the offer an agent gets", async () => {
+		const dataDir = tempDataDir();
+		const fx = await prepare(dataDir, { users: { ann: { role: 'agent' } }, bots: { mail: ['email'] } });
+		const server = await running.boot(dataDir);
+		const stream = await openEvents(`${server.url}/api/v1/agent/stream`, fx.users.ann.token);
+		try {
+			expect((await api(server, fx.users.ann.token).request('PUT', '/api/v1/me/status', { status: 'online' })).status).toBe(200);
+			await newTicket(server, fx.tokens.mail.token, 'Before');
+			const ticket = await newTicket(server, fx.tokens.mail.token, 'Offered');
+			const offer = await waitFor(() => stream.events.find((e) => e.name === 'offer' && e.data.ticketId === ticket.id)?.data, 'the offer');
+			expect(offer).toMatchObject({ number: ticket.number, subject: 'Offered' });
+			expect(ticket.number).toBe(2);
+		} finally {
+			stream.close();
+		}
+	});
+
 	it('gives tickets stored before numbers existed numbers in creation order, kept by a reindex', async () => {
 		const dataDir = tempDataDir();
 		// The database as the release before numbers left it: every migration up to this change.
