@@ -96,6 +96,11 @@ export const tickets = sqliteTable(
 	'tickets',
 	{
 		id: text('id').primaryKey(),
+		/**
+		 * The short number people use (`#1042`): the document's `ticket.number`, or for a ticket
+		 * created before numbers existed the one the migration gave it in creation order.
+		 */
+		number: integer('number'),
 		subject: text('subject').notNull(),
 		status: text('status').notNull(),
 		priority: text('priority').notNull(),
@@ -118,9 +123,20 @@ export const tickets = sqliteTable(
 		index('tickets_status_updated').on(t.status, t.updatedAt),
 		index('tickets_assignee').on(t.assigneeId, t.updatedAt),
 		index('tickets_group').on(t.groupId, t.updatedAt),
-		index('tickets_requester').on(t.requesterId)
+		index('tickets_requester').on(t.requesterId),
+		uniqueIndex('tickets_number').on(t.number)
 	]
 );
+
+/**
+ * Named counters that only go up (`ticket_number`: the last ticket number given). A value is
+ * taken in the transaction that uses it, so two writers never share one and a rolled-back or
+ * crashed creation leaves no gap to be refilled by a later ticket.
+ */
+export const sequences = sqliteTable('sequences', {
+	name: text('name').primaryKey(),
+	value: integer('value').notNull()
+});
 
 /** The durable update log: every accepted change to a ticket document, before it is applied. */
 export const ticketUpdates = sqliteTable(

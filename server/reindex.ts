@@ -62,7 +62,7 @@ export function reindexTicket(services: Pick<Services, 'db' | 'log' | 'index'>, 
 				// Removing the row first: the rebuild changes nothing in the document, so it must
 				// not record field changes (project() logs a difference from the old row as one).
 				if (previous) db.delete(tickets).where(eq(tickets.id, id)).run();
-				index.project(id, doc, 'system', updatedAt);
+				index.project(id, doc, 'system', updatedAt, undefined, previous?.number);
 			} finally {
 				doc.destroy();
 			}

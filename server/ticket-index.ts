@@ -43,6 +43,7 @@ export class TicketIndex {
 	// The projection runs after every change to every open ticket: its statements are prepared once.
 	private readonly selectRow;
 	private readonly upsertRow: Database.Statement<Record<string, unknown>>;
+	private readonly nextNumber: Database.Statement<[], { value: number }>;
 
 	constructor(
 		private readonly db: Db,
@@ -50,14 +51,29 @@ export class TicketIndex {
 	) {
 		this.selectRow = db.select().from(tickets).where(eq(tickets.id, sql.placeholder('id'))).prepare();
 		this.upsertRow = db.$client.prepare(
-			`INSERT INTO tickets (id, subject, status, priority, assignee_id, group_id, requester_id, channel, tags, created_at, updated_at, entry_count, last_public_preview, last_public_at, first_reply_at, awaiting_since)
-			 VALUES (@id, @subject, @status, @priority, @assigneeId, @groupId, @requesterId, @channel, @tags, @createdAt, @updatedAt, @entryCount, @lastPublicPreview, @lastPublicAt, @firstReplyAt, @awaitingSince)
-			 ON CONFLICT (id) DO UPDATE SET subject = excluded.subject, status = excluded.status, priority = excluded.priority,
+			`INSERT INTO tickets (id, number, subject, status, priority, assignee_id, group_id, requester_id, channel, tags, created_at, updated_at, entry_count, last_public_preview, last_public_at, first_reply_at, awaiting_since)
+			 VALUES (@id, @number, @subject, @status, @priority, @assigneeId, @groupId, @requesterId, @channel, @tags, @createdAt, @updatedAt, @entryCount, @lastPublicPreview, @lastPublicAt, @firstReplyAt, @awaitingSince)
+			 ON CONFLICT (id) DO UPDATE SET number = excluded.number, subject = excluded.subject, status = excluded.status, priority = excluded.priority,
 			   assignee_id = excluded.assignee_id, group_id = excluded.group_id, requester_id = excluded.requester_id, channel = excluded.channel,
 			   tags = excluded.tags, created_at = excluded.created_at, updated_at = excluded.updated_at, entry_count = excluded.entry_count,
 			   last_public_preview = excluded.last_public_preview, last_public_at = excluded.last_public_at,
 			   first_reply_at = excluded.first_reply_at, awaiting_since = excluded.awaiting_since`
 		);
+		// Plain SQL both SQLite and PostgreSQL run: the row is created on first use, continuing
+		// after the highest number in the index; PostgreSQL's row lock orders concurrent takers.
+		this.nextNumber = db.$client.prepare(
+			`INSERT INTO sequences (name, value) VALUES ('ticket_number', (SELECT COALESCE(MAX(number), 0) + 1 FROM tickets))
+			 ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1
+			 RETURNING value`
+		);
+	}
+
+	/**
+	 * Takes the next ticket number. Call it inside the transaction that creates the ticket: if that
+	 * rolls back, so does the number; once it commits, no other ticket can get it.
+	 */
+	takeNumber(): number {
+		return this.nextNumber.get()!.value;
 	}
 
 	/**
@@ -78,12 +94,20 @@ export class TicketIndex {
 		return this.selectRow.get({ id }) ?? null;
 	}
 
+	byNumber(number: number): TicketRow | null {
+		return this.db.select().from(tickets).where(eq(tickets.number, number)).get() ?? null;
+	}
+
 	exists(id: string): boolean {
 		return !!this.db.select({ id: tickets.id }).from(tickets).where(eq(tickets.id, id)).get();
 	}
 
-	/** Writes the row for a ticket from its document; records field changes as events. */
-	project(ticketId: string, doc: Y.Doc, actor = 'system', now = Date.now(), alongside?: () => void): TicketRow {
+	/**
+	 * Writes the row for a ticket from its document; records field changes as events.
+	 * `numberBefore` is the number a rebuild found on the row it removed: a ticket from before
+	 * numbers were in documents keeps the one the migration gave it.
+	 */
+	project(ticketId: string, doc: Y.Doc, actor = 'system', now = Date.now(), alongside?: () => void, numberBefore?: number | null): TicketRow {
 		const fields = readFields(doc);
 		const index = entryIndex(doc);
 		const previous = this.get(ticketId);
@@ -94,6 +118,7 @@ export class TicketIndex {
 		const exact = previous ? null : replyTimes(doc);
 		const row: TicketRow = {
 			id: ticketId,
+			number: fields.number ?? previous?.number ?? numberBefore ?? null,
 			subject: fields.subject,
 			status: fields.status,
 			priority: fields.priority,
@@ -142,8 +167,13 @@ export class TicketIndex {
 		if (filters.groupId) conditions.push(eq(tickets.groupId, filters.groupId));
 		if (filters.q) {
 			const pattern = `%${filters.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+			const number = ticketNumberIn(filters.q);
 			conditions.push(
-				or(sql`${tickets.subject} LIKE ${pattern} ESCAPE '\\'`, sql`${tickets.lastPublicPreview} LIKE ${pattern} ESCAPE '\\'`)!
+				or(
+					sql`${tickets.subject} LIKE ${pattern} ESCAPE '\\'`,
+					sql`${tickets.lastPublicPreview} LIKE ${pattern} ESCAPE '\\'`,
+					number === null ? undefined : eq(tickets.number, number)
+				)!
 			);
 		}
 		// Keyset pagination: every order ends with the id, so the key of the last row listed says
@@ -177,7 +207,7 @@ export class TicketIndex {
 	/** A requester's tickets that `viewer` may see, most recently updated first. */
 	ofRequester(requesterId: string, viewer: Principal, limit: number) {
 		return this.db
-			.select({ id: tickets.id, subject: tickets.subject, status: tickets.status, channel: tickets.channel, updatedAt: tickets.updatedAt })
+			.select({ id: tickets.id, number: tickets.number, subject: tickets.subject, status: tickets.status, channel: tickets.channel, updatedAt: tickets.updatedAt })
 			.from(tickets)
 			.where(and(eq(tickets.requesterId, requesterId), visibleTo(viewer)))
 			.orderBy(desc(tickets.updatedAt), desc(tickets.id))
@@ -294,6 +324,12 @@ function decodeCursor(cursor: string, sort: TicketSort): (number | string)[] {
 		throw new ApiError(400, 'invalid_field', `cursor: not a cursor from this API for sort=${sort}`, 'cursor');
 	}
 	return [...parsed.data[1], parsed.data[2]];
+}
+
+/** The ticket number a search for `#1042` or `1042` names, else null. */
+export function ticketNumberIn(query: string): number | null {
+	const match = /^#?(\d{1,9})$/.exec(query.trim());
+	return match ? Number(match[1]) : null;
 }
 
 function preview(body: string): string {

@@ -68,18 +68,22 @@ export interface NewTicket {
 /** A ticket as the seed or an importer writes it: history with its own dates and authors. */
 export interface TicketRecord {
 	id?: string;
-	fields: Omit<TicketFields, 'createdAt'> & { createdAt?: number };
+	/** The number is not the writer's to choose: the server gives the next one. */
+	fields: Omit<TicketFields, 'createdAt' | 'number'> & { createdAt?: number };
 	entries: Entry[];
 }
 
-export interface TicketDetail extends TicketFields {
+export interface TicketDetail extends Omit<TicketFields, 'number'> {
 	id: string;
+	/** Null only for a ticket whose number was lost with its index row (see reindex). */
+	number: number | null;
 	entryCount: number;
 	updatedAt: number;
 	entries: Entry[];
 }
 
 export interface TicketTail {
+	number: number | null;
 	subject: string;
 	channel: Channel;
 	/** The newest entries, in display order. */
@@ -188,23 +192,26 @@ export class Tickets {
 		);
 	}
 
-	/** Writes a whole new ticket document (fields and history) as one logged update. */
+	/**
+	 * Writes a whole new ticket document (fields and history) as one logged update. Its number is
+	 * taken in the same transaction: every creation path (API, channels, CLI, seed) comes here.
+	 */
 	record(ticket: TicketRecord, principal: Principal, within?: (ticketId: string) => void): TicketDetail {
 		const id = ticket.id ?? newId();
 		const doc = new Y.Doc();
 		const createdAt = ticket.fields.createdAt ?? ticket.entries[0]?.createdAt ?? Date.now();
-		initTicket(doc, { ...ticket.fields, createdAt });
-		appendEntries(doc, ticket.entries);
-		const update = Y.encodeStateAsUpdate(doc);
 		const actor = actorOf(principal);
 		const lastActivity = ticket.entries.reduce((latest, e) => Math.max(latest, e.createdAt), createdAt);
-		this.db.transaction(() => {
-			this.log.append(id, update, actor);
-			this.index.project(id, doc, actor, lastActivity);
+		const row = this.db.transaction(() => {
+			initTicket(doc, { ...ticket.fields, createdAt, number: this.index.takeNumber() });
+			appendEntries(doc, ticket.entries);
+			this.log.append(id, Y.encodeStateAsUpdate(doc), actor);
+			const row = this.index.project(id, doc, actor, lastActivity);
 			this.eventLog.record({ ticketId: id, actor, type: 'ticket.created', data: { channel: ticket.fields.channel }, createdAt });
 			within?.(id);
+			return row;
 		});
-		return this.detail(id, doc, lastActivity);
+		return this.detail(row, doc);
 	}
 
 	/**
@@ -232,14 +239,14 @@ export class Tickets {
 	 * its live document has synced.
 	 */
 	async tail(ticketId: string, principal: Principal, limit: number): Promise<TicketTail> {
-		this.readable(ticketId, principal);
+		const row = this.readable(ticketId, principal);
 		const { fields, entries } = await this.documents.withDocument(ticketId, (doc) => ({ fields: readFields(doc), entries: readEntries(doc).slice(-limit) }));
 		const names: Record<string, string> = {};
 		for (const entry of entries) {
 			const name = entry.authorType === 'agent' ? this.accounts.get(entry.authorId)?.name : entry.authorType === 'customer' ? this.customers.get(entry.authorId)?.name : undefined;
 			if (name) names[entry.authorId] = name;
 		}
-		return { subject: fields.subject, channel: fields.channel, entries, names };
+		return { number: row.number, subject: fields.subject, channel: fields.channel, entries, names };
 	}
 
 	/**
@@ -271,7 +278,7 @@ export class Tickets {
 
 	async read(ticketId: string, principal: Principal): Promise<TicketDetail> {
 		const row = this.readable(ticketId, principal);
-		return this.documents.withDocument(ticketId, (doc) => this.detail(ticketId, doc, row.updatedAt));
+		return this.documents.withDocument(ticketId, (doc) => this.detail(row, doc));
 	}
 
 	list(
@@ -384,7 +391,9 @@ export class Tickets {
 		return id;
 	}
 
-	private detail(id: string, doc: Y.Doc, updatedAt: number): TicketDetail {
-		return { id, ...readFields(doc), entryCount: entryIndex(doc).count, updatedAt, entries: readEntries(doc) };
+	/** The ticket as the API shows it: the document's fields, with the number and time from its index row. */
+	private detail(row: TicketRow, doc: Y.Doc): TicketDetail {
+		const { id, number, updatedAt } = row;
+		return { id, ...readFields(doc), number, entryCount: entryIndex(doc).count, updatedAt, entries: readEntries(doc) };
 	}
 }

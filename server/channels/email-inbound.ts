@@ -5,8 +5,10 @@
  * once its entry is stored; a storage failure answers 451 so that the sending MTA retries.
  *
  * Threading: a message whose In-Reply-To or References names a stored message, or that was sent to
- * `support+<ticketId>@…`, or whose subject carries `[#<ticketId>]`, joins that ticket; any other
- * opens a new one. Auto-replies and bounces are accepted and dropped (event `email.ignored`); a
+ * `support+<ticketId>@…`, or whose subject carries `[#<ticketId>]`, joins that ticket; so does one
+ * whose subject carries the ticket's number (`[#1042]`) when its sender is the ticket's requester or
+ * has written in it before (numbers are guessable: anyone else gets a new ticket); any other opens
+ * a new one. Auto-replies and bounces are accepted and dropped (event `email.ignored`); a
  * message that cannot be parsed is kept under DATA_DIR/mail/unparsed (event `email.unparsed`).
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -22,6 +24,7 @@ import { byteLength, MAX_BODY_BYTES, MAX_META_BYTES, MAX_SUBJECT_LENGTH, type En
 import { SYSTEM } from '../auth/principal';
 import type { Config } from '../config';
 import type { Services } from '../services';
+import { ticketNumberIn } from '../ticket-index';
 import type { Recipient } from './support-addresses';
 
 export type InboxDeps = Pick<Services, 'db' | 'tickets' | 'customers' | 'events' | 'index' | 'logger' | 'supportAddresses'> & { config: Config };
@@ -178,10 +181,11 @@ export class Inbox {
 		const customer = this.deps.customers.findOrCreate('email', from.address!, from.name || undefined);
 		const subject = (mail.subject ?? '').trim();
 		const entry = this.entryFor(mail, messageId, customer.id);
-		const ticketId = this.threadOf(
+		const ticketId = await this.threadOf(
 			mail,
 			recipients.map((r) => r.tag).filter(Boolean),
-			subject
+			subject,
+			customer.id
 		);
 		const { db, supportAddresses } = this.deps;
 		const mailbox = recipients[0]?.mailbox ?? null;
@@ -205,7 +209,7 @@ export class Inbox {
 	}
 
 	/** The ticket this message continues, or null for a new conversation. */
-	private threadOf(mail: ParsedMail, recipientTags: string[], subject: string): string | null {
+	private async threadOf(mail: ParsedMail, recipientTags: string[], subject: string, senderId: string): Promise<string | null> {
 		const refs = [mail.inReplyTo ?? '', ...(Array.isArray(mail.references) ? mail.references : mail.references ? [mail.references] : [])]
 			.flatMap((r) => r.split(/\s+/))
 			.filter(Boolean)
@@ -217,10 +221,20 @@ export class Inbox {
 			if (id) return id;
 		}
 		for (const match of subject.matchAll(/\[#([A-Za-z0-9_.:-]{1,64})\]/g)) {
-			const id = this.existingTicket(match[1]!);
+			const number = ticketNumberIn(match[1]!);
+			const id = number === null ? this.existingTicket(match[1]!) : await this.numberedTicketOf(number, senderId);
 			if (id) return id;
 		}
 		return null;
+	}
+
+	/** The ticket numbered `number` if `senderId` is its requester or has written in it, else null. */
+	private async numberedTicketOf(number: number, senderId: string): Promise<string | null> {
+		const row = this.deps.index.byNumber(number);
+		if (!row) return null;
+		if (row.requesterId === senderId) return row.id;
+		const { entries } = await this.deps.tickets.read(row.id, SYSTEM);
+		return entries.some((e) => e.authorType === 'customer' && e.authorId === senderId) ? row.id : null;
 	}
 
 	private known(messageIds: string[]) {

@@ -312,7 +312,9 @@ class EmailSender implements Sender {
 		const messageId = outboundMessageId(row.entry_id);
 		const recipient = row.recipient ?? this.deps.outbox.recipientOf(row.ticket_id);
 		if (!recipient) throw new Error('the requester has no email address');
-		const ticket = sqlite.prepare('SELECT subject FROM tickets WHERE id = ?').get(row.ticket_id) as { subject: string } | undefined;
+		const ticket = sqlite.prepare('SELECT subject, number FROM tickets WHERE id = ?').get(row.ticket_id) as
+			| { subject: string; number: number | null }
+			| undefined;
 		// The newest inbound messages of the ticket (not the ones sent from here), oldest first.
 		const inbound = (
 			sqlite
@@ -330,7 +332,8 @@ class EmailSender implements Sender {
 			from: mailbox,
 			replyTo: `${local}+${row.ticket_id}@${domain}`,
 			to: recipient,
-			subject: `Re: ${ticket?.subject ?? ''} [#${row.ticket_id}]`,
+			// The number people can quote; the ULID only for a ticket that has none.
+			subject: `Re: ${ticket?.subject ?? ''} [#${ticket?.number ?? row.ticket_id}]`,
 			text: entry.body,
 			messageId,
 			...(inbound.length ? { inReplyTo: inbound[inbound.length - 1], references: inbound } : {})

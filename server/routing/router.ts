@@ -74,6 +74,7 @@ export interface OfferView {
 	kind: WorkItem['kind'];
 	ref: string;
 	ticketId: string | null;
+	number: number | null;
 	subject: string | null;
 	channel: ChannelClass;
 	groupId: string | null;
@@ -189,7 +190,7 @@ export class Router {
 			chatsOf: s.prepare(`SELECT ${ITEM_COLUMNS} FROM work_items WHERE agent_id = ? AND channel = 'chat' AND status = 'assigned'`),
 			unwritten: s.prepare(`SELECT ${ITEM_COLUMNS} FROM work_items WHERE status = 'assigned' AND written = 0 AND ticket_id IS NOT NULL`),
 			touchAgent: s.prepare('UPDATE agent_presence SET last_assigned_at = ? WHERE user_id = ?'),
-			subject: s.prepare('SELECT subject FROM tickets WHERE id = ?'),
+			ticketHeading: s.prepare('SELECT number, subject FROM tickets WHERE id = ?'),
 			chatEnded: s.prepare(`SELECT 1 FROM chats WHERE ticket_id = ? AND status = 'ended'`),
 			waiting: s.prepare(
 				`SELECT group_id AS groupId, count(*) AS waiting, min(enqueued_at) AS oldest, sum(CASE WHEN sla_due_at <= ? THEN 1 ELSE 0 END) AS atRisk
@@ -671,6 +672,7 @@ export class Router {
 	}
 
 	private offerView(offer: OfferRow, item: WorkItem): OfferView {
+		const ticket = item.ticketId ? (this.q.ticketHeading.get(item.ticketId) as { number: number | null; subject: string } | undefined) : undefined;
 		return {
 			id: offer.id,
 			agentId: offer.agentId,
@@ -678,7 +680,8 @@ export class Router {
 			kind: item.kind,
 			ref: item.ref,
 			ticketId: item.ticketId,
-			subject: item.ticketId ? ((this.q.subject.get(item.ticketId) as { subject: string } | undefined)?.subject ?? null) : null,
+			number: ticket?.number ?? null,
+			subject: ticket?.subject ?? null,
 			channel: item.channel,
 			groupId: item.groupId,
 			priority: item.priority,

@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { launchBrowser, screenshot, signIn, type BrowserSession } from '../helpers/browser';
 import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
+import { createTicket } from '../helpers/tickets';
 
 const DEMO_PASSWORD = 'tandem-demo';
 let server: RunningServer;
@@ -32,14 +33,7 @@ afterAll(async () => {
 });
 
 async function newTicket(subject: string): Promise<string> {
-	const res = await api(server, fx.tokens.mail.token).request('POST', '/api/v1/tickets', {
-		subject,
-		requester: { email: 'maria@example.com', name: 'Maria Lopez' },
-		channel: 'email',
-		body: 'Hello, my order has not arrived.'
-	});
-	expect(res.status).toBe(201);
-	return res.body.id;
+	return (await createTicket(server, fx.tokens.mail.token, subject)).id;
 }
 
 async function openTicket(page: Page, id: string) {

@@ -88,6 +88,7 @@ describe('outbound email through the relay', () => {
 	let fx: Fixture;
 	let dataDir: string;
 	let ticketId: string;
+	let ticketNumber: number;
 	const peers: Peer[] = [];
 
 	const boot = () => startServer({ dataDir, env: { SMTP_RELAY_URL: `smtp://127.0.0.1:${relay.port}` } });
@@ -118,7 +119,7 @@ describe('outbound email through the relay', () => {
 		await transport.sendMail({ from: 'Val Jones <val@example.com>', to: SUPPORT, subject: 'Broken order', text: 'Order 7 arrived broken.', messageId: '<c1@example.com>' });
 		transport.close();
 		const list = await api(server, fx.tokens.mail.token).request('GET', '/api/v1/tickets?limit=10');
-		ticketId = list.body.tickets.find((t: { subject: string }) => t.subject === 'Broken order').id;
+		({ id: ticketId, number: ticketNumber } = list.body.tickets.find((t: { subject: string }) => t.subject === 'Broken order'));
 	});
 	afterAll(async () => {
 		for (const peer of peers) peer.destroy();
@@ -137,7 +138,7 @@ describe('outbound email through the relay', () => {
 		expect(mail.to && !Array.isArray(mail.to) ? mail.to.value[0]!.address : null).toBe('val@example.com');
 		expect(mail.from!.value[0]!.address).toBe(SUPPORT);
 		expect(mail.replyTo!.value[0]!.address!.toLowerCase()).toBe(`support+${ticketId}@tandem.local`.toLowerCase());
-		expect(mail.subject).toBe(`Re: Broken order [#${ticketId}]`);
+		expect(mail.subject).toBe(`Re: Broken order [#${ticketNumber}]`);
 		expect(mail.messageId).toBe(messageIdOf(entry.id));
 		expect(mail.inReplyTo).toBe('<c1@example.com>');
 		expect(mail.text?.trim()).toBe('We are sending a new one today.');
@@ -241,7 +242,7 @@ describe('outbound email without a relay', () => {
 		const mail = await simpleParser(fs.readFileSync(file));
 		expect(mail.messageId).toBe(messageIdOf(res.body.id));
 		expect(mail.to && !Array.isArray(mail.to) ? mail.to.value[0]!.address : null).toBe('kim@example.com');
-		expect(mail.subject).toBe(`Re: Invoice copy [#${ticketId}]`);
+		expect(mail.subject).toBe(`Re: Invoice copy [#${created.body.number}]`);
 		expect(mail.inReplyTo).toBeUndefined();
 		expect(mail.text?.trim()).toBe('Attached to this mail, soon.');
 		const deliveries = await api(server, fx.users.ann.token).request('GET', `/api/v1/tickets/${ticketId}/deliveries`);

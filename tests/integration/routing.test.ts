@@ -379,6 +379,7 @@ describe('the router with 100 agents and 1,000 items', () => {
 		const { agents } = addAgents(world.db, 2, 1);
 		const row = (over: Partial<TicketRow>): TicketRow => ({
 			id: 'T1',
+			number: 1,
 			subject: 'Help',
 			status: 'new',
 			priority: 'high',

@@ -55,6 +55,9 @@ const Entry = entrySchema.meta({ id: 'Entry', description: 'One conversation ent
 
 const ticketFields = {
 	id: idSchema,
+	number: ticketFieldSchemas.number
+		.nullable()
+		.meta({ description: 'The short number people use (`#1042`), sequential per installation; the `id` stays the ticket\'s key. Null only for a ticket from before numbers whose index row was rebuilt.' }),
 	subject: ticketFieldSchemas.subject,
 	status: ticketFieldSchemas.status,
 	priority: ticketFieldSchemas.priority,

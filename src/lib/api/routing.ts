@@ -71,6 +71,7 @@ export const offerSchema = z
 		kind: z.enum(['ticket', 'call']),
 		ref: z.string().meta({ description: 'The ticket id, or the call id.' }),
 		ticketId: idSchema.nullable(),
+		number: z.number().int().positive().nullable().meta({ description: "The ticket's number (`#1042`)." }),
 		subject: z.string().nullable(),
 		channel: z.enum(CHANNEL_CLASSES),
 		groupId: idSchema.nullable(),

@@ -25,7 +25,13 @@ export const listTicketsQuery = z.strictObject({
 	status: z.enum(STATUSES).optional(),
 	assignee: z.string().min(1).max(64).optional(),
 	group: z.string().min(1).max(64).optional(),
-	q: z.string().trim().min(1).max(200).optional(),
+	q: z
+		.string()
+		.trim()
+		.min(1)
+		.max(200)
+		.optional()
+		.meta({ description: 'Words in the subject or the latest public message; `1042` or `#1042` also finds ticket number 1042.' }),
 	sort: z.enum(TICKET_SORTS).default('updated'),
 	limit: z.coerce.number().int().min(1).max(100).default(50),
 	cursor: z.string().min(1).max(200).optional()

@@ -18,6 +18,8 @@ export interface ViewSummary {
 
 export interface TicketRow {
 	id: string;
+	/** The short number people use (`#1042`); null only for an old ticket whose index row was rebuilt. */
+	number: number | null;
 	subject: string;
 	status: string;
 	priority: string;
@@ -53,7 +55,7 @@ export interface CustomerInfo {
 	notes: string;
 	tags: string[];
 	addresses: { channel: string; address: string }[];
-	tickets: { id: string; subject: string; status: string; channel: string; updatedAt: number }[];
+	tickets: { id: string; number: number | null; subject: string; status: string; channel: string; updatedAt: number }[];
 }
 
 export type SortKey = 'updated' | 'priority' | 'created';
@@ -82,6 +84,8 @@ export class Workspace {
 	active = $state<string | null>(null);
 	/** Subjects of open tabs, kept from the list or the ticket itself. */
 	titles = $state<Record<string, string>>({});
+	/** Ticket numbers from the rows this page has seen, by id (see numberOf). */
+	numbers = $state<Record<string, number>>({});
 	people = $state.raw<Person[]>([]);
 	groups = $state.raw<{ id: string; name: string }[]>([]);
 
@@ -125,6 +129,7 @@ export class Workspace {
 		this.desk?.start(this.stream);
 		this.stream.addEventListener('ticket', (event) => {
 			const row = JSON.parse((event as MessageEvent).data) as TicketRow;
+			this.rememberNumbers([row]);
 			if (this.tabs.includes(row.id)) this.titles = { ...this.titles, [row.id]: row.subject };
 			this.noticeNewMessage(row);
 			this.scheduleRefresh();
@@ -165,6 +170,7 @@ export class Workspace {
 			]);
 			this.views = views.views;
 			this.tickets = list.tickets;
+			this.rememberNumbers(list.tickets);
 			this.next = list.next;
 			this.selected = Math.min(this.selected, Math.max(0, list.tickets.length - 1));
 			for (const t of list.tickets) if (this.tabs.includes(t.id)) this.titles[t.id] = t.subject;
@@ -180,7 +186,24 @@ export class Workspace {
 			`/api/v1/tickets?${this.listQuery()}&cursor=${encodeURIComponent(this.next)}`
 		);
 		this.tickets = [...this.tickets, ...list.tickets];
+		this.rememberNumbers(list.tickets);
 		this.next = list.next;
+	}
+
+	/** Keeps the numbers of `rows` for tabs, headers and notifications. */
+	rememberNumbers(rows: Pick<TicketRow, 'id' | 'number'>[]) {
+		// Untracked: an effect that remembers a number must not depend on the numbers.
+		const known = untrack(() => this.numbers);
+		const unknown = rows.flatMap((row) => (row.number !== null && known[row.id] !== row.number ? [[row.id, row.number] as const] : []));
+		if (unknown.length) this.numbers = { ...known, ...Object.fromEntries(unknown) };
+	}
+
+	/**
+	 * A ticket's number: from its open document, else from a row seen (a ticket from before numbers
+	 * has it only in the index); null while neither has come.
+	 */
+	numberOf(ticketId: string): number | null {
+		return this.sessions.get(ticketId)?.fields?.number ?? this.numbers[ticketId] ?? null;
 	}
 
 	private listQuery(): string {
@@ -271,7 +294,8 @@ export class Workspace {
 		const hidden = document.visibilityState !== 'visible';
 		if (row.id === this.active && !hidden) return this.markRead(row.id);
 		const customer = this.customers[row.requesterId]?.name;
-		const title = customer ? `${customer} · ${row.subject}` : `New message · ${row.subject}`;
+		const ticket = row.number === null ? row.subject : `#${row.number} ${row.subject}`;
+		const title = customer ? `${customer} · ${ticket}` : `New message · ${ticket}`;
 		this.desk.notify({ id: `${row.id}:${row.lastPublicAt}`, ticketId: row.id, title, body: row.lastPublicPreview ?? '', at: row.lastPublicAt });
 		if (hidden && typeof Notification !== 'undefined' && Notification.permission === 'granted') {
 			const shown = new Notification(title, { body: row.lastPublicPreview ?? '', tag: row.id });
@@ -346,6 +370,7 @@ export class Workspace {
 			load = getJson<CustomerInfo>(`/api/v1/customers/${encodeURIComponent(id)}`)
 				.then((customer) => {
 					this.customers = { ...this.customers, [id]: customer };
+					this.rememberNumbers(customer.tickets);
 					return customer;
 				})
 				.catch(() => null);

@@ -248,6 +248,7 @@ export function readFields(doc: Y.Doc): TicketFields {
 		requesterId: (map.get('requesterId') as string) ?? '',
 		channel: (map.get('channel') as TicketFields['channel']) ?? 'api',
 		createdAt: (map.get('createdAt') as number) ?? 0,
+		...(typeof map.get('number') === 'number' ? { number: map.get('number') as number } : {}),
 		tags: tags instanceof Y.Array ? (tags.toArray() as string[]) : []
 	};
 }
@@ -261,7 +262,7 @@ export function setField<K extends TicketFieldName>(doc: Y.Doc, name: K, value: 
 export function initTicket(doc: Y.Doc, fields: TicketFields): void {
 	doc.transact(() => {
 		for (const name of Object.keys(ticketFieldSchemas) as TicketFieldName[]) {
-			setField(doc, name, fields[name]);
+			if (fields[name] !== undefined) setField(doc, name, fields[name]);
 		}
 		ticketMap(doc).set('tags', Y.Array.from(fields.tags.map((t) => tagSchema.parse(t.trim()))));
 	});

@@ -140,7 +140,9 @@ export const ticketFieldSchemas = {
 	groupId: idSchema.nullable(),
 	requesterId: idSchema,
 	channel: z.enum(CHANNELS),
-	createdAt: z.number().int().nonnegative()
+	createdAt: z.number().int().nonnegative(),
+	/** The ticket's short number (`#1042`), given by the server when it creates the ticket. */
+	number: z.number().int().positive()
 } as const;
 export type TicketFieldName = keyof typeof ticketFieldSchemas;
 export const TICKET_FIELDS = Object.keys(ticketFieldSchemas) as TicketFieldName[];
@@ -156,6 +158,8 @@ export interface TicketFields {
 	requesterId: string;
 	channel: Channel;
 	createdAt: number;
+	/** Absent on tickets created before numbers existed (their number is in the ticket index). */
+	number?: number;
 	tags: string[];
 }
 
