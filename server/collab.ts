@@ -36,7 +36,13 @@ export function createCollab(s: CollabSettings) {
 		quiet: true,
 		extensions: [
 			new Authenticate(s.auth, s.index, s.events),
-			new Validate({ maxUpdateBytes: s.maxUpdateBytes, canHoldTickets: s.canHoldTickets, events: s.events, logger: s.logger }),
+			new Validate({
+				maxUpdateBytes: s.maxUpdateBytes,
+				canHoldTickets: s.canHoldTickets,
+				ownersOf: (document) => persist.ownersOf(document),
+				events: s.events,
+				logger: s.logger
+			}),
 			new Presence(),
 			persist,
 			project

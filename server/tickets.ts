@@ -33,7 +33,7 @@ import type { Customers } from './customers';
 import { ApiError, forbidden, notFound } from './errors';
 import type { Db } from './storage/database';
 import type { Events } from './events';
-import type { TicketLog } from './storage/ticket-log';
+import { clientsOf, type TicketLog } from './storage/ticket-log';
 import type { TicketIndex, TicketRow } from './ticket-index';
 
 /** A ticket document held open: it stays loaded (and its awareness live) until released. */
@@ -200,6 +200,7 @@ export class Tickets {
 		const lastActivity = ticket.entries.reduce((latest, e) => Math.max(latest, e.createdAt), createdAt);
 		this.db.transaction(() => {
 			this.log.append(id, update, actor);
+			this.log.claimClients(id, actorOf(SYSTEM), clientsOf(update)); // written server-side
 			this.index.project(id, doc, actor, lastActivity);
 			this.eventLog.record({ ticketId: id, actor, type: 'ticket.created', data: { channel: ticket.fields.channel }, createdAt });
 			within?.(id);

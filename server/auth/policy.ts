@@ -3,7 +3,7 @@
  * path (authenticate, validate extensions) and the HTTP API alike.
  */
 import type { Entry, TicketFieldName, WritePolicy } from '../../src/lib/ticket';
-import type { Principal } from './principal';
+import { actorOf, type Principal } from './principal';
 
 export type Access = 'write' | 'read';
 
@@ -37,6 +37,8 @@ export interface PolicyContext {
 
 export function writePolicy(principal: Principal, ctx: PolicyContext): WritePolicy {
 	return {
+		actor: actorOf(principal),
+		writerId: principal.kind === 'system' ? null : principal.id,
 		entryAllowed(entry: Entry) {
 			if (principal.kind === 'system') return null;
 			if (entry.authorType === 'system') return 'only the server writes system entries';

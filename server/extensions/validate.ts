@@ -3,9 +3,9 @@
  * before it is applied, logged or broadcast (the ticket module's checker). A refused update
  * closes the document for that peer with the reason and is recorded as an event.
  */
-import type { beforeSyncPayload, Extension } from '@hocuspocus/server';
+import type { beforeSyncPayload, Connection, Extension } from '@hocuspocus/server';
 import * as Y from 'yjs';
-import { checkUpdate, parseTicketDocumentName, readFields } from '../../src/lib/ticket';
+import { checkUpdate, parseTicketDocumentName, readFields, type UpdateSender } from '../../src/lib/ticket';
 import { actorOf } from '../auth/principal';
 import { writePolicy } from '../auth/policy';
 import { REFUSE, refusal } from '../close-reasons';
@@ -16,21 +16,26 @@ import { markAccepted } from './accepted';
 
 const SYNC_STEP_1 = 0;
 const UPDATE = 2;
+const NOTHING_SEEN: ReadonlyMap<number, number> = new Map();
 
 export interface ValidateSettings {
 	maxUpdateBytes: number;
 	canHoldTickets: (userId: string) => boolean;
+	/** Who owns each Yjs client id of a loaded ticket document. */
+	ownersOf: (document: Y.Doc) => ReadonlyMap<number, string>;
 	events: Events;
 	logger: Logger;
 }
 
 export class Validate implements Extension {
 	priority = 200;
+	/** The state vector each connection's peer sent in its SyncStep1: what it had by then. */
+	private readonly declared = new WeakMap<Connection, Map<number, number>>();
 
 	constructor(private readonly settings: ValidateSettings) {}
 
 	async beforeSync({ type, payload, connection, document, documentName, context }: beforeSyncPayload<ConnectionContext>) {
-		if (type === SYNC_STEP_1) return;
+		if (type === SYNC_STEP_1) return this.declare(connection, payload);
 		const { principal } = context;
 		if (connection.readOnly) {
 			// Hocuspocus applies nothing from a read-only peer; a write is refused outright, live or
@@ -47,9 +52,32 @@ export class Validate implements Extension {
 			requesterId: () => readFields(document).requesterId,
 			canHoldTickets: this.settings.canHoldTickets
 		});
-		const result = checkUpdate(document, payload, policy);
+		const result = checkUpdate(document, payload, policy, this.sender(connection, document, type));
 		if (!result.ok) throw this.refuse(documentName, actorOf(principal), result.reason, result.message);
-		markAccepted(payload, result.changes, result.entries);
+		markAccepted(payload, result.changes, result.entries, result.claims);
+	}
+
+	private declare(connection: Connection, stateVector: Uint8Array) {
+		let declared: Map<number, number>;
+		try {
+			declared = Y.decodeStateVector(stateVector);
+		} catch {
+			return; // Hocuspocus refuses what it cannot read
+		}
+		const known = this.declared.get(connection);
+		if (known) for (const [client, clock] of known) declared.set(client, Math.max(clock, declared.get(client) ?? 0));
+		this.declared.set(connection, declared);
+	}
+
+	/**
+	 * What the sender provably had. A live update is made after the handshake began, so on top of
+	 * what the handshake declared. The offline edits in a SyncStep2 may be older than that: an
+	 * update lost when the previous connection dropped comes back in the next handshake, after the
+	 * peer had received newer entries, so they are held to the sender's own earlier writes only.
+	 */
+	private sender(connection: Connection, document: Y.Doc, type: number): UpdateSender {
+		const seen = type === UPDATE ? this.declared.get(connection) : undefined;
+		return { owners: this.settings.ownersOf(document), seen: seen ?? NOTHING_SEEN };
 	}
 
 	private refuse(documentName: string, actor: string, reason: string, message: string) {
