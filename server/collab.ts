@@ -43,7 +43,7 @@ export function createCollab(s: CollabSettings) {
 				events: s.events,
 				logger: s.logger
 			}),
-			new Presence(),
+			new Presence({ claimClient: (document, client, actor) => persist.claimClient(document, client, actor) }),
 			persist,
 			project
 		]

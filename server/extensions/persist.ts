@@ -120,6 +120,25 @@ export class Persist implements Extension {
 	}
 
 	/**
+	 * Claims `client` for `owner` when nobody owns it yet, stored at once: a peer showing its
+	 * presence under a client id owns it before it writes, so no one who saw the id can take it
+	 * first. Returns whether `owner` owns it.
+	 */
+	claimClient(document: Y.Doc, client: number, owner: string): boolean {
+		const state = this.stateOf(document);
+		const current = state.owners.get(client);
+		if (current !== undefined) return current === owner;
+		try {
+			this.settings.log.claimClients(state.ticketId, owner, [client]);
+		} catch (error) {
+			this.settings.logger.warn({ ticketId: state.ticketId, err: (error as Error).message }, 'client id not claimed');
+			return false;
+		}
+		state.owners.set(client, owner);
+		return true;
+	}
+
+	/**
 	 * Server-side writes: log `update` (with its outbound `entries` enqueued in the same
 	 * transaction), then apply it. Its client ids are the system's, whoever asked for the write.
 	 * Throws StorageError, applying nothing.

@@ -1,11 +1,12 @@
 /**
  * Presence: who is viewing and typing. Awareness states carry an identity the server sets from
  * the connection (`user`), whatever the peer claimed, and a peer may only speak for the awareness
- * client ids it introduced itself.
+ * client ids it introduced itself. Showing presence under a Yjs client id claims it for the
+ * principal, as writing under it does: from then on only that principal writes under it.
  */
 import type { beforeHandleAwarenessPayload, Connection, Extension } from '@hocuspocus/server';
 import type * as Y from 'yjs';
-import type { Principal } from '../auth/principal';
+import { actorOf, type Principal } from '../auth/principal';
 import type { ConnectionContext } from './authenticate';
 
 export interface PresenceUser {
@@ -37,10 +38,17 @@ export function presenceUser(principal: Principal, readOnly: boolean): PresenceU
 	};
 }
 
+export interface PresenceSettings {
+	/** Claims a Yjs client id of the document for an actor if unowned; whether the actor owns it. */
+	claimClient: (document: Y.Doc, client: number, actor: string) => boolean;
+}
+
 export class Presence implements Extension {
 	priority = 150;
 	/** Which connection introduced each awareness client id, per document. */
 	private readonly owners = new WeakMap<Y.Doc, Map<number, Connection>>();
+
+	constructor(private readonly settings: PresenceSettings) {}
 
 	async beforeHandleAwareness({ states, context, connection, document }: beforeHandleAwarenessPayload<ConnectionContext>) {
 		if (!connection || !context) return;
@@ -53,7 +61,10 @@ export class Presence implements Extension {
 				continue;
 			}
 			const owner = owners.get(clientId);
-			if (owner && owner !== connection && owner.document?.hasConnection(owner)) {
+			if (
+				(owner && owner !== connection && owner.document?.hasConnection(owner)) ||
+				!this.settings.claimClient(document, clientId, actorOf(context.principal))
+			) {
 				states.delete(clientId); // someone else's client id: not this peer's to speak for
 				continue;
 			}

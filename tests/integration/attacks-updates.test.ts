@@ -6,10 +6,7 @@
  * refusal by name and what matters: the ticket unchanged for a fresh peer, the victim's
  * acknowledged work stored, honest concurrent and offline work accepted.
  */
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import * as Y from 'yjs';
-import { writeVarUint } from 'lib0/encoding';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
 	addDraftAuthor,
@@ -24,8 +21,8 @@ import {
 	readSides,
 	type Entry
 } from '../../src/lib/ticket';
-import { TicketLog } from '../../server/storage/ticket-log';
-import { countRows } from '../helpers/db';
+import { countRows, storedDocument } from '../helpers/db';
+import { encodeStruct } from '../helpers/docs';
 import { noteBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { api, connectPeer, servers, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
@@ -92,17 +89,8 @@ async function freshView(ticketId: string) {
 	return view;
 }
 
-/** The ticket exactly as stored: latest snapshot plus the log, read from the SQLite file. */
-function storedDoc(ticketId: string): Y.Doc {
-	const db = new Database(path.join(server.dataDir, 'tandem.sqlite'), { readonly: true, fileMustExist: true });
-	try {
-		const doc = new Y.Doc();
-		new TicketLog(db).loadInto(ticketId, doc);
-		return doc;
-	} finally {
-		db.close();
-	}
-}
+/** The ticket exactly as stored. */
+const storedDoc = (ticketId: string) => storedDocument(server.dataDir, ticketId);
 
 const logRows = (ticketId: string) => countRows(server.dataDir, 'SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ?', ticketId);
 
@@ -112,21 +100,11 @@ const logRows = (ticketId: string) => countRows(server.dataDir, 'SELECT count(*)
 const hostile = {
 	/** A garbage range `[clock, clock + length)` under `client`: what Yjs sends for erased content. */
 	garbage(client: number, clock: number, length: number): Uint8Array {
-		return hostile.encode(new Y.GC(Y.createID(client, clock), length));
+		return encodeStruct(new Y.GC(Y.createID(client, clock), length));
 	},
 	/** An entry after `origin` with no right origin: how an append at the end looks, wherever it lands. */
 	entryAfter(origin: Y.ID, client: number, clock: number, entry: Entry): Uint8Array {
-		return hostile.encode(new Y.Item(Y.createID(client, clock), null, origin, null, null, null, null, new Y.ContentAny([entry])));
-	},
-	encode(struct: Y.Item | Y.GC): Uint8Array {
-		const encoder = new Y.UpdateEncoderV1();
-		writeVarUint(encoder.restEncoder, 1);
-		writeVarUint(encoder.restEncoder, 1);
-		encoder.writeClient(struct.id.client);
-		writeVarUint(encoder.restEncoder, struct.id.clock);
-		struct.write(encoder, 0);
-		writeVarUint(encoder.restEncoder, 0);
-		return encoder.toUint8Array();
+		return encodeStruct(new Y.Item(Y.createID(client, clock), null, origin, null, null, null, null, new Y.ContentAny([entry])));
 	},
 	/** Sends `update` from `peer` as its provider sends any change: a live Update. */
 	send(peer: Peer, update: Uint8Array) {
@@ -187,6 +165,27 @@ describe("a writer cannot take over another peer's client id", () => {
 		await owner.acknowledged();
 		expect(owner.closeReason()).toBeNull();
 		expect((await freshView(ticket.id)).entries).toEqual([ticket.first, acknowledgedEarlier, offlineNote, later]);
+	});
+
+	it("a reader's client id, seen in its presence, cannot be taken before the reader writes", async () => {
+		const ticket = await createTicket();
+		const reader = await connect(ticket.id, 'ann');
+		const readerClient = reader.doc.clientID;
+		reader.provider.setAwarenessField('cursor', 'reading');
+		const attacker = await connect(ticket.id, 'mallory');
+		await waitFor(() => attacker.provider.awareness!.getStates().has(readerClient), "the reader's presence at the attacker");
+		hostile.send(attacker, hostile.garbage(readerClient, 0, 2 ** 40));
+		expect(await refusalOf(attacker)).toBe('foreign-client-id');
+
+		// The reader writes offline and comes back: stored.
+		const doc = reader.doc;
+		disconnect(reader);
+		const note = noteBy(idOf('ann'), 'Written after reading offline');
+		appendEntry(doc, note);
+		const back = await connect(ticket.id, 'ann', { doc });
+		await back.acknowledged();
+		expect(back.closeReason()).toBeNull();
+		expect((await freshView(ticket.id)).entries).toEqual([ticket.first, note]);
 	});
 
 	it('an item written under another writer’s client id is refused too', async () => {

@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import { writeVarUint } from 'lib0/encoding';
 import {
 	addDraftAuthor,
 	addTag,
@@ -33,7 +32,7 @@ import {
 	type UpdateSender,
 	type WritePolicy
 } from '../../src/lib/ticket';
-import { replicaOf as clientOf, ticketDoc } from '../helpers/docs';
+import { replicaOf as clientOf, encodeStruct, ticketDoc } from '../helpers/docs';
 import { entrySequence } from '../helpers/entries';
 
 const NOW = Date.UTC(2030, 0, 15, 12);
@@ -147,17 +146,6 @@ function withSide(server: Y.Doc, sideId = 'S1'): Entry {
 	return first;
 }
 
-/** One hand-encoded item (for updates no Yjs API produces): V1 update, empty delete set. */
-function encodeItem(item: Y.Item): Uint8Array {
-	const encoder = new Y.UpdateEncoderV1();
-	writeVarUint(encoder.restEncoder, 1);
-	writeVarUint(encoder.restEncoder, 1);
-	encoder.writeClient(item.id.client);
-	writeVarUint(encoder.restEncoder, item.id.clock);
-	item.write(encoder, 0);
-	writeVarUint(encoder.restEncoder, 0);
-	return encoder.toUint8Array();
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -758,7 +746,7 @@ describe('checkUpdate refuses', () => {
 		const clock = Y.getState(server.store, 100);
 		const tagItem = (ticket(server).get('tags') as Y.Array<string>)._start!;
 		const forged = new Y.Item(Y.createID(100, clock - 1), null, tagItem.lastId, null, null, null, null, new Y.ContentAny(['x', 'smuggled']));
-		refuse(server, encodeItem(forged), REJECT.invalidShape);
+		refuse(server, encodeStruct(forged), REJECT.invalidShape);
 	});
 });
 
@@ -846,17 +834,6 @@ describe('cost', () => {
 // ---------------------------------------------------------------------------------------------
 // Identity inside the document (#12): client ids, positions, creators, authors, types
 
-/** One hand-encoded struct (an item or a garbage range): V1 update, empty delete set. */
-function encodeStruct(struct: Y.Item | Y.GC): Uint8Array {
-	const encoder = new Y.UpdateEncoderV1();
-	writeVarUint(encoder.restEncoder, 1);
-	writeVarUint(encoder.restEncoder, 1);
-	encoder.writeClient(struct.id.client);
-	writeVarUint(encoder.restEncoder, struct.id.clock);
-	struct.write(encoder, 0);
-	writeVarUint(encoder.restEncoder, 0);
-	return encoder.toUint8Array();
-}
 
 const stateVector = (doc: Y.Doc) => Y.decodeStateVector(Y.encodeStateVector(doc));
 const as = (actor: string, writerId: string | null = null): WritePolicy => ({ ...allow, actor, writerId });
