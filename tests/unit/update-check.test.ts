@@ -602,6 +602,9 @@ describe('checkUpdate refuses', () => {
 			fresh.transact(() => {
 				const side = new Y.Map<unknown>();
 				sides(fresh).set('S2', side);
+				side.set('id', 'S2');
+				side.set('createdBy', 'agent-9');
+				side.set('createdAt', NOW);
 				side.set('status', 'open');
 				side.set('entries', new Y.Array());
 			})
@@ -959,7 +962,13 @@ describe('who and when inside side conversations and drafts', () => {
 		const own = clientOf(server, 101);
 		accept(server, capture(own, () => addDraftAuthor(own, 'D1', 'agent-1')), agent);
 		const backdated = clientOf(server, 102);
-		refuse(server, capture(backdated, () => backdated.getMap<Y.Map<unknown>>('drafts').get('D1')!.set('createdAt', 1)), REJECT.timeOutOfRange, agent);
+		const startedLongAgo = capture(backdated, () =>
+			backdated.transact(() => {
+				draftText(backdated, 'D2', { channel: 'chat', visibility: 'public' });
+				backdated.getMap<Y.Map<unknown>>('drafts').get('D2')!.set('createdAt', 1);
+			})
+		);
+		refuse(server, startedLongAgo, REJECT.timeOutOfRange, agent);
 	});
 
 	it.each([
@@ -976,5 +985,35 @@ describe('who and when inside side conversations and drafts', () => {
 		draftText(server, 'D1', { channel: 'chat', visibility: 'public' });
 		const client = fresh(server);
 		refuse(server, capture(client, () => edit(client)), reason);
+	});
+});
+
+describe('what a side conversation or draft is, who opened it and when, is set once', () => {
+	it('refuses a side conversation opened without its id, creator or date, and changing them later', () => {
+		const server = makeServer();
+		withSide(server);
+		const fields = { id: 'S2', subject: 'x', channel: 'internal', status: 'open', createdBy: 'agent-1', createdAt: NOW };
+		for (const missing of ['id', 'createdBy', 'createdAt']) {
+			const client = fresh(server);
+			const opened = capture(client, () =>
+				client.transact(() => {
+					const side = new Y.Map<unknown>();
+					sides(client).set('S2', side);
+					for (const [field, value] of Object.entries(fields)) if (field !== missing) side.set(field, value);
+				})
+			);
+			refuse(server, opened, REJECT.invalidField);
+		}
+		for (const [field, value] of [['createdBy', 'agent-1'], ['createdAt', NOW], ['id', 'S1']] as const) {
+			const client = fresh(server);
+			refuse(server, capture(client, () => sides(client).get('S1')!.set(field, value)), REJECT.readOnlyField);
+		}
+	});
+
+	it("refuses changing a draft's date once it exists", () => {
+		const server = makeServer();
+		draftText(server, 'D1', { channel: 'chat', visibility: 'public' });
+		const client = fresh(server);
+		refuse(server, capture(client, () => client.getMap<Y.Map<unknown>>('drafts').get('D1')!.set('createdAt', NOW)), REJECT.readOnlyField);
 	});
 });

@@ -101,7 +101,8 @@ const refuse = (reason: RejectReason, message: string): never => {
 	throw new Rejection(reason, message);
 };
 
-const SIDE_FIXED_FIELDS = ['id', 'createdBy', 'createdAt'];
+/** Fields that say what a side conversation or draft is, who opened it and when: set once, with it. */
+const FIXED_FIELDS: Record<string, readonly string[]> = { [ROOTS.sides]: ['id', 'createdBy', 'createdAt'], [ROOTS.drafts]: ['createdAt'] };
 
 /** Where an item lives: root name, then map keys, with `*` for a position in an array or text. */
 type Path = readonly string[];
@@ -130,6 +131,8 @@ class UpdateCheck {
 	/** Map values this update writes and overwrites itself, checked once all its writes are known. */
 	private readonly deletedValues: Y.Item[] = [];
 	private readonly claims = new Set<number>();
+	/** Side conversations this update opens, by id. */
+	private readonly newSides = new Set<string>();
 	private ds: ReturnType<typeof Y.decodeUpdate>['ds'] | null = null;
 	private changes = 0;
 
@@ -160,6 +163,11 @@ class UpdateCheck {
 			for (const struct of list) this.checkStruct(struct);
 		}
 		for (const item of this.deletedValues) this.checkDeletable(this.pathOf(item));
+		for (const side of this.newSides) {
+			if (!FIXED_FIELDS[ROOTS.sides].every((field) => this.isOverwritten([ROOTS.sides, side, field]))) {
+				refuse(REJECT.invalidField, `side conversation ${side} is opened without its id, who opened it and when`);
+			}
+		}
 		for (const [client, ranges] of ds.clients) {
 			for (const range of ranges) this.checkDelete(client, range.clock, range.len);
 		}
@@ -261,14 +269,8 @@ class UpdateCheck {
 		if (root === ROOTS.ticket) return this.checkTicket(item, path);
 		if (root === ROOTS.sides) {
 			if (!isId(key)) refuse(REJECT.invalidShape, 'side conversations are keyed by id');
-			if (sub === undefined) return this.checkSideRoot(item);
-			if (leaf === undefined) {
-				// Who opened a side conversation, and when, is fixed once it exists.
-				if (SIDE_FIXED_FIELDS.includes(sub) && this.doc.share.get(ROOTS.sides)?._map.get(key)) {
-					refuse(REJECT.readOnlyField, `\`${sub}\` of a side conversation cannot change`);
-				}
-				return this.checkMapField(item, path, sideFieldSchemas, ['participants', 'entries']);
-			}
+			if (sub === undefined) return this.checkSideRoot(item, key);
+			if (leaf === undefined) return this.checkMapField(item, path, sideFieldSchemas, ['participants', 'entries']);
 			if (extra !== undefined || leaf !== '*') refuse(REJECT.invalidShape, 'unexpected nesting in a side conversation');
 			if (sub === 'entries') return this.checkAppend(item, offset, 'side');
 			if (sub === 'participants') return this.checkValues(item, participantSchema, 'participant');
@@ -366,10 +368,11 @@ class UpdateCheck {
 		this.overwritten.add(path.join('\u0000'));
 	}
 
-	private checkSideRoot(item: Y.Item) {
+	private checkSideRoot(item: Y.Item, id: string) {
 		// A side conversation holds immutable entries: it may be created, never replaced.
 		if (this.replacesValue(item)) refuse(REJECT.notAppendOnly, 'a side conversation cannot be replaced');
 		this.checkNewType(item, Y.Map, 'a side conversation');
+		this.newSides.add(id);
 	}
 
 	/** A key of a side conversation's or draft's map: a scalar field, or one of its nested types. */
@@ -382,6 +385,10 @@ class UpdateCheck {
 		}
 		const schema = Object.hasOwn(schemas, key) ? schemas[key] : undefined;
 		if (!schema) return refuse(REJECT.invalidField, `unknown field \`${key}\``);
+		// Set with the map, in the update that creates it; the server's maps keep theirs.
+		if (FIXED_FIELDS[path[0]].includes(key) && this.storedParent(item) !== null) {
+			refuse(REJECT.readOnlyField, `\`${key}\` of ${path[0]}.${path[1]} cannot change`);
+		}
 		if (this.isDeletedValue(item)) return;
 		const value = this.singleValue(item, key);
 		if (!schema.safeParse(value).success) refuse(REJECT.invalidField, `\`${key}\` cannot be ${JSON.stringify(value)}`);
