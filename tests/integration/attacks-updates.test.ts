@@ -6,6 +6,8 @@
  * refusal by name and what matters: the ticket unchanged for a fresh peer, the victim's
  * acknowledged work stored, honest concurrent and offline work accepted.
  */
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -186,6 +188,48 @@ describe("a writer cannot take over another peer's client id", () => {
 		await back.acknowledged();
 		expect(back.closeReason()).toBeNull();
 		expect((await freshView(ticket.id)).entries).toEqual([ticket.first, note]);
+	});
+
+	it("the server's own client ids (ticket creation, HTTP appends) are the system's, whoever asked for the write", async () => {
+		const ticket = await createTicket();
+		const res = await api(server, tokenOf('mallory')).request('POST', `/api/v1/tickets/${ticket.id}/entries`, { kind: 'note', channel: 'internal', body: 'Posted over HTTP' });
+		expect(res.status).toBe(201);
+		const peer = await connect(ticket.id, 'mallory');
+		const entries = peer.doc.getArray<Entry>('entries');
+		const writers = [entries._start!.id.client, entries._start!.right!.id.client];
+		for (const client of writers) {
+			expect(countRows(server.dataDir, 'SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ? AND client_id = ? AND owner = ?', ticket.id, client, 'system')).toBe(1);
+		}
+		hostile.send(peer, hostile.garbage(writers[1], Y.getState(peer.doc.store, writers[1]), 1));
+		expect(await refusalOf(peer)).toBe('foreign-client-id');
+	});
+
+	it('a ticket stored before owners were recorded gets them when it loads: from the log, else the system', async () => {
+		const ticket = await createTicket();
+		const writer = await connect(ticket.id, 'ann');
+		appendEntry(writer.doc, noteBy(idOf('ann'), 'Written before the upgrade'));
+		await writer.acknowledged();
+		const doc = writer.doc;
+		// Killed while the peer is there, so its row is still in the log (not folded into a snapshot).
+		await server.kill();
+		disconnect(writer);
+		// As a database from before this rule: the log without owners.
+		const db = new Database(path.join(server.dataDir, 'tandem.sqlite'));
+		db.prepare('DELETE FROM ticket_client_owners WHERE ticket_id = ?').run(ticket.id);
+		db.close();
+		server = await running.boot(server.dataDir);
+
+		const attacker = await connect(ticket.id, 'mallory');
+		hostile.send(attacker, hostile.garbage(doc.clientID, Y.getState(doc.store, doc.clientID), 2 ** 40));
+		expect(await refusalOf(attacker)).toBe('foreign-client-id');
+		const owners = (client: number) => countRows(server.dataDir, 'SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ? AND client_id = ? AND owner = ?', ticket.id, client, `user:${idOf('ann')}`);
+		expect(owners(doc.clientID)).toBe(1);
+		const back = await connect(ticket.id, 'ann', { doc });
+		const after = noteBy(idOf('ann'), 'Written after the upgrade');
+		appendEntry(doc, after);
+		await back.acknowledged();
+		expect(back.closeReason()).toBeNull();
+		expect((await freshView(ticket.id)).entries).toContainEqual(after);
 	});
 
 	it('an item written under another writer’s client id is refused too', async () => {
