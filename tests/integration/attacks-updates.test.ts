@@ -9,7 +9,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as Y from 'yjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
 	addDraftAuthor,
 	appendEntry,
@@ -27,7 +27,7 @@ import { countRows, storedDocument } from '../helpers/db';
 import { encodeStruct } from '../helpers/docs';
 import { noteBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { api, connectPeer, servers, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
+import { api, servers, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 
 let fx: Fixture;
 let server: RunningServer;
@@ -50,25 +50,12 @@ beforeAll(async () => {
 
 afterAll(() => running.cleanup());
 
-const peers: Peer[] = [];
-afterEach(() => {
-	for (const peer of peers.splice(0)) peer.destroy();
-});
-
 type Actor = 'ann' | 'ben' | 'cleo' | 'mallory' | 'root';
 const idOf = (actor: Actor) => fx.users[actor].id;
 const tokenOf = (actor: Actor) => fx.users[actor].token;
 
-async function connect(ticketId: string, actor: Actor, options: { doc?: Y.Doc; waitSynced?: boolean } = {}) {
-	const peer = await connectPeer(server, ticketId, tokenOf(actor), options);
-	peers.push(peer);
-	return peer;
-}
-
-function disconnect(peer: Peer) {
-	peer.destroy();
-	peers.splice(peers.indexOf(peer), 1);
-}
+const connect = (ticketId: string, actor: Actor, options: { doc?: Y.Doc; waitSynced?: boolean } = {}) => running.connect(server, ticketId, tokenOf(actor), options);
+const disconnect = (peer: Peer) => running.disconnect(peer);
 
 const refusalOf = (peer: Peer, ms = 5_000) => waitFor(() => peer.closeReason(), 'a refusal', ms).catch(() => null);
 
