@@ -35,7 +35,7 @@ export class Validate implements Extension {
 	constructor(private readonly settings: ValidateSettings) {}
 
 	async beforeSync({ type, payload, connection, document, documentName, context }: beforeSyncPayload<ConnectionContext>) {
-		if (type === SYNC_STEP_1) return this.declare(connection, payload);
+		if (type === SYNC_STEP_1) return this.declare(connection, document, payload);
 		const { principal } = context;
 		if (connection.readOnly) {
 			// Hocuspocus applies nothing from a read-only peer; a write is refused outright, live or
@@ -57,15 +57,18 @@ export class Validate implements Extension {
 		markAccepted(payload, result.changes, result.entries, result.claims);
 	}
 
-	private declare(connection: Connection, stateVector: Uint8Array) {
-		let declared: Map<number, number>;
+	private declare(connection: Connection, document: Y.Doc, stateVector: Uint8Array) {
+		let received: Map<number, number>;
 		try {
-			declared = Y.decodeStateVector(stateVector);
+			received = Y.decodeStateVector(stateVector);
 		} catch {
 			return; // Hocuspocus refuses what it cannot read
 		}
-		const known = this.declared.get(connection);
-		if (known) for (const [client, clock] of known) declared.set(client, Math.max(clock, declared.get(client) ?? 0));
+		// Only what the document has can lie after an append's origin: the rest is not kept.
+		const declared = this.declared.get(connection) ?? new Map<number, number>();
+		for (const [client, clock] of received) {
+			if (document.store.clients.has(client)) declared.set(client, Math.max(clock, declared.get(client) ?? 0));
+		}
 		this.declared.set(connection, declared);
 	}
 
