@@ -153,6 +153,22 @@ export const ticketUpdates = sqliteTable(
 );
 
 /**
+ * Who owns each Yjs client id of a ticket: the first actor (`user:<id>`, `bot:<tokenId>` or
+ * `system`) that wrote structs for it, written in the same transaction as that log row. Only the
+ * owner may write further structs for the id, so no peer can claim or erase another's edits.
+ */
+export const ticketClientOwners = sqliteTable(
+	'ticket_client_owners',
+	{
+		ticketId: text('ticket_id').notNull(),
+		clientId: integer('client_id').notNull(),
+		owner: text('owner').notNull(),
+		claimedAt: integer('claimed_at').notNull()
+	},
+	(t) => [primaryKey({ columns: [t.ticketId, t.clientId] })]
+);
+
+/**
  * Compacted document states: everything in the log up to `upToSeq`. The two newest are kept,
  * with the log rows after the older one, so a damaged snapshot can be rebuilt from the other.
  */

@@ -43,8 +43,15 @@ export function createCollab(s: CollabSettings) {
 		extensions: [
 			new Authenticate(s.auth, s.index, s.events, s.origin),
 			new LiveAccess({ auth: s.auth, changes: s.accessChanges, logger: s.logger }),
-			new Validate({ maxUpdateBytes: s.maxUpdateBytes, sizes: persist, directory: s.directory, events: s.events, logger: s.logger }),
-			new Presence(),
+			new Validate({
+				maxUpdateBytes: s.maxUpdateBytes,
+				sizes: persist,
+				directory: s.directory,
+				ownersOf: (document) => persist.ownersOf(document),
+				events: s.events,
+				logger: s.logger
+			}),
+			new Presence({ claimClient: (document, client, actor) => persist.claimClient(document, client, actor) }),
 			persist,
 			project
 		]

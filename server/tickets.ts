@@ -33,7 +33,7 @@ import type { Customers } from './customers';
 import { ApiError, forbidden, notFound } from './errors';
 import type { Db } from './storage/database';
 import type { Events } from './events';
-import type { TicketLog } from './storage/ticket-log';
+import { clientsOf, type TicketLog } from './storage/ticket-log';
 import type { TicketIndex, TicketRow } from './ticket-index';
 
 /** A ticket document held open: it stays loaded (and its awareness live) until released. */
@@ -205,7 +205,9 @@ export class Tickets {
 		const row = this.db.transaction(() => {
 			initTicket(doc, { ...ticket.fields, createdAt, number: this.index.takeNumber() });
 			appendEntries(doc, ticket.entries);
-			this.log.append(id, Y.encodeStateAsUpdate(doc), actor);
+			const update = Y.encodeStateAsUpdate(doc);
+			this.log.append(id, update, actor);
+			this.log.claimClients(id, actorOf(SYSTEM), clientsOf(update)); // written server-side
 			const row = this.index.project(id, doc, actor, lastActivity);
 			this.eventLog.record({ ticketId: id, actor, type: 'ticket.created', data: { channel: ticket.fields.channel }, createdAt });
 			within?.(id);

@@ -46,6 +46,8 @@ export interface PolicyContext {
 
 export function writePolicy(principal: Principal, ctx: PolicyContext): WritePolicy {
 	return {
+		actor: actorOf(principal),
+		writerId: principal.kind === 'system' ? null : principal.id,
 		rootAllowed(root: WritableRoot) {
 			// Bots relay a channel's conversation: entries on their channels, nothing else.
 			if (principal.kind === 'bot') return `a bot writes entries only, not \`${root}\``;

@@ -1,15 +1,16 @@
 /**
  * Hand-over from the validate extension to the persist extension for one sync message: how many
- * changes the checked update carries (0: nothing new, nothing to log), and the entries it adds
- * (persist enqueues outbound ones in the same transaction as the log row). Keyed by the payload,
+ * changes the checked update carries (0: nothing new, nothing to log), the entries it adds
+ * (persist enqueues outbound ones in the same transaction as the log row) and the Yjs client ids
+ * it writes first (persist records the sender as their owner in that transaction). Keyed by the payload,
  * which Hocuspocus passes to every extension's beforeSync as the same object.
  */
 import type { Entry } from '../../src/lib/ticket';
 
-const accepted = new WeakMap<Uint8Array, { changes: number; entries: Entry[] }>();
+const accepted = new WeakMap<Uint8Array, { changes: number; entries: Entry[]; claims: number[] }>();
 
-export function markAccepted(payload: Uint8Array, changes: number, entries: Entry[] = []): void {
-	accepted.set(payload, { changes, entries });
+export function markAccepted(payload: Uint8Array, changes: number, entries: Entry[] = [], claims: number[] = []): void {
+	accepted.set(payload, { changes, entries, claims });
 }
 
 export function acceptedChanges(payload: Uint8Array): number | undefined {
@@ -19,4 +20,9 @@ export function acceptedChanges(payload: Uint8Array): number | undefined {
 /** The entries the checked update adds (conversation and side conversations). */
 export function acceptedEntries(payload: Uint8Array): Entry[] {
 	return accepted.get(payload)?.entries ?? [];
+}
+
+/** The Yjs client ids the checked update is the first to write. */
+export function acceptedClaims(payload: Uint8Array): number[] {
+	return accepted.get(payload)?.claims ?? [];
 }

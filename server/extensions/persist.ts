@@ -13,12 +13,12 @@ import type {
 } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import { parseTicketDocumentName, type Entry } from '../../src/lib/ticket';
-import { actorOf } from '../auth/principal';
+import { actorOf, SYSTEM } from '../auth/principal';
 import { REFUSE, refusal } from '../close-reasons';
 import type { Logger } from '../log';
-import { DamagedTicketError, StorageError, type LoadedState, type TicketLog } from '../storage/ticket-log';
+import { clientsOf, DamagedTicketError, StorageError, type LoadedState, type TicketLog } from '../storage/ticket-log';
 import type { ConnectionContext } from './authenticate';
-import { acceptedChanges, acceptedEntries } from './accepted';
+import { acceptedChanges, acceptedClaims, acceptedEntries } from './accepted';
 
 const SYNC_STEP_1 = 0;
 
@@ -35,6 +35,14 @@ interface LogState {
 	bytesSinceSnapshot: number;
 	snapshotBytes: number;
 	compactionQueued: boolean;
+	/** Who owns each Yjs client id of the ticket (stored in the log's database, kept here). */
+	owners: Map<number, string>;
+}
+
+/** What a log row's transaction claims: Yjs client ids first written by it, and for whom. */
+interface Claims {
+	owner: string;
+	clients: readonly number[];
 }
 
 export interface PersistSettings {
@@ -77,7 +85,8 @@ export class Persist implements Extension {
 			rowsSinceSnapshot: loaded.rowsSinceSnapshot,
 			bytesSinceSnapshot: loaded.bytesSinceSnapshot,
 			snapshotBytes: loaded.snapshotBytes,
-			compactionQueued: false
+			compactionQueued: false,
+			owners: this.settings.log.clientOwners(ticketId, document, actorOf(SYSTEM))
 		};
 		this.states.set(document, state);
 		document.on('afterTransaction', (tr: Y.Transaction) => this.markApplied(state, tr.origin));
@@ -88,10 +97,16 @@ export class Persist implements Extension {
 		if (type === SYNC_STEP_1 || connection.readOnly) return;
 		if (acceptedChanges(payload) === 0) return; // nothing new: nothing to store
 		const state = this.stateOf(document);
+		const actor = actorOf(context.principal);
+		// Claimed at once, before the write completes: a concurrent update of another principal
+		// for the same new client id is refused from here on.
+		const claims: Claims = { owner: actor, clients: acceptedClaims(payload) };
+		for (const client of claims.clients) state.owners.set(client, actor);
 		let seq: number;
 		try {
-			seq = await this.settings.log.appendSoon(state.ticketId, payload, actorOf(context.principal), this.alongside(state, acceptedEntries(payload)));
+			seq = await this.settings.log.appendSoon(state.ticketId, payload, actor, this.alongside(state, acceptedEntries(payload), claims));
 		} catch (error) {
+			for (const client of claims.clients) state.owners.delete(client);
 			throw this.storageRefusal(state, error);
 		}
 		this.logged(document, state, payload);
@@ -99,13 +114,40 @@ export class Persist implements Extension {
 		state.byConnection.set(connection, seq);
 	}
 
+	/** Who owns each Yjs client id of a loaded document (what the update checker needs). */
+	ownersOf(document: Y.Doc): ReadonlyMap<number, string> {
+		return this.stateOf(document).owners;
+	}
+
+	/**
+	 * Claims `client` for `owner` when nobody owns it yet, stored at once: a peer showing its
+	 * presence under a client id owns it before it writes, so no one who saw the id can take it
+	 * first. Returns whether `owner` owns it.
+	 */
+	claimClient(document: Y.Doc, client: number, owner: string): boolean {
+		const state = this.stateOf(document);
+		const current = state.owners.get(client);
+		if (current !== undefined) return current === owner;
+		try {
+			this.settings.log.claimClients(state.ticketId, owner, [client]);
+		} catch (error) {
+			this.settings.logger.warn({ ticketId: state.ticketId, err: (error as Error).message }, 'client id not claimed');
+			return false;
+		}
+		state.owners.set(client, owner);
+		return true;
+	}
+
 	/**
 	 * Server-side writes: log `update` (with its outbound `entries` enqueued in the same
-	 * transaction), then apply it. Throws StorageError, applying nothing.
+	 * transaction), then apply it. Its client ids are the system's, whoever asked for the write.
+	 * Throws StorageError, applying nothing.
 	 */
 	commit(document: Y.Doc, update: Uint8Array, actor: string, origin: unknown, entries: Entry[] = []): void {
 		const state = this.stateOf(document);
-		const seq = this.append(document, state, update, actor, entries);
+		const claims: Claims = { owner: actorOf(SYSTEM), clients: clientsOf(update).filter((client) => !state.owners.has(client)) };
+		const seq = this.append(document, state, update, actor, entries, claims);
+		for (const client of claims.clients) state.owners.set(client, claims.owner);
 		Y.applyUpdate(document, update, origin);
 		state.appliedSeq = Math.max(state.appliedSeq, seq);
 	}
@@ -155,17 +197,23 @@ export class Persist implements Extension {
 		});
 	}
 
-	/** What runs in the log row's transaction: enqueueing the update's entries, if any. */
-	private alongside(state: LogState, entries: Entry[]): (() => void) | undefined {
-		const outbox = this.settings.outbox;
-		if (!outbox || entries.length === 0) return undefined;
-		return () => outbox.enqueue(state.ticketId, entries);
+	/**
+	 * What runs in the log row's transaction: recording the client ids it claims, and enqueueing
+	 * the update's outbound entries.
+	 */
+	private alongside(state: LogState, entries: Entry[], claims: Claims): (() => void) | undefined {
+		const outbox = entries.length > 0 ? this.settings.outbox : undefined;
+		if (!outbox && claims.clients.length === 0) return undefined;
+		return () => {
+			this.settings.log.claimClients(state.ticketId, claims.owner, claims.clients);
+			outbox?.enqueue(state.ticketId, entries);
+		};
 	}
 
-	private append(document: Y.Doc, state: LogState, update: Uint8Array, actor: string, entries: Entry[]): number {
+	private append(document: Y.Doc, state: LogState, update: Uint8Array, actor: string, entries: Entry[], claims: Claims): number {
 		let seq: number;
 		try {
-			seq = this.settings.log.append(state.ticketId, update, actor, Date.now(), this.alongside(state, entries));
+			seq = this.settings.log.append(state.ticketId, update, actor, Date.now(), this.alongside(state, entries, claims));
 		} catch (error) {
 			throw this.storageRefusal(state, error);
 		}

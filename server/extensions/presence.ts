@@ -3,12 +3,13 @@
  * the connection (`user`), whatever the peer claimed, and a peer may only speak for the awareness
  * client ids it introduced itself, at most LIMITS.awarenessClientsPerConnection of them. A state
  * keeps only the fields of the peer awareness schema; one that is too large or does not fit the
- * schema is dropped whole.
+ * schema is dropped whole. Showing presence under a Yjs client id claims it for the principal, as
+ * writing under it does: from then on only that principal writes under it.
  */
 import type { beforeHandleAwarenessPayload, Connection, Extension } from '@hocuspocus/server';
 import type * as Y from 'yjs';
 import { byteLength, LIMITS, peerAwarenessSchema } from '../../src/lib/ticket';
-import type { Principal } from '../auth/principal';
+import { actorOf, type Principal } from '../auth/principal';
 import type { ConnectionContext } from './authenticate';
 
 export interface PresenceUser {
@@ -40,12 +41,19 @@ export function presenceUser(principal: Principal, readOnly: boolean): PresenceU
 	};
 }
 
+export interface PresenceSettings {
+	/** Claims a Yjs client id of the document for an actor if unowned; whether the actor owns it. */
+	claimClient: (document: Y.Doc, client: number, actor: string) => boolean;
+}
+
 export class Presence implements Extension {
 	priority = 150;
 	/** Which connection introduced each awareness client id, per document. */
 	private readonly owners = new WeakMap<Y.Doc, Map<number, Connection>>();
 	/** The awareness client ids each connection speaks for. */
 	private readonly spokenFor = new WeakMap<Connection, Set<number>>();
+
+	constructor(private readonly settings: PresenceSettings) {}
 
 	async beforeHandleAwareness({ states, context, connection, document }: beforeHandleAwarenessPayload<ConnectionContext>) {
 		if (!connection || !context) return;
@@ -62,11 +70,13 @@ export class Presence implements Extension {
 				states.delete(clientId); // someone else's client id: not this peer's to speak for
 				continue;
 			}
+			// Checked before the claim: a refused state claims nothing.
 			const published = this.accepted(connection, clientId, state);
-			if (!published) {
+			if (!published || !this.settings.claimClient(document, clientId, actorOf(context.principal))) {
 				states.delete(clientId);
 				continue;
 			}
+			this.spokenFor.get(connection)!.add(clientId);
 			owners.set(clientId, connection);
 			states.set(clientId, { ...published, user });
 		}
@@ -79,8 +89,6 @@ export class Presence implements Extension {
 		if (!ids.has(clientId) && ids.size >= LIMITS.awarenessClientsPerConnection) return null;
 		if (byteLength(JSON.stringify(state)) > LIMITS.awarenessStateBytes) return null;
 		const parsed = peerAwarenessSchema.safeParse(state);
-		if (!parsed.success) return null;
-		ids.add(clientId);
-		return parsed.data;
+		return parsed.success ? parsed.data : null;
 	}
 }

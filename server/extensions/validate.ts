@@ -3,9 +3,9 @@
  * before it is applied, logged or broadcast (the ticket module's checker). A refused update
  * closes the document for that peer with the reason and is recorded as an event.
  */
-import type { beforeSyncPayload, Extension } from '@hocuspocus/server';
+import type { beforeSyncPayload, Connection, Extension } from '@hocuspocus/server';
 import * as Y from 'yjs';
-import { checkUpdate, LIMITS, limitMessage, parseTicketDocumentName, readFields, REJECT } from '../../src/lib/ticket';
+import { checkUpdate, LIMITS, limitMessage, parseTicketDocumentName, readFields, REJECT, type UpdateSender } from '../../src/lib/ticket';
 import { actorOf } from '../auth/principal';
 import { ticketAccess, writePolicy, type Directory } from '../auth/policy';
 import { REFUSE, refusal } from '../close-reasons';
@@ -16,6 +16,7 @@ import { markAccepted } from './accepted';
 
 const SYNC_STEP_1 = 0;
 const UPDATE = 2;
+const NOTHING_SEEN: ReadonlyMap<number, number> = new Map();
 
 /** The stored size of a loaded ticket (the persist extension's measure). */
 export interface DocumentSizes {
@@ -27,12 +28,16 @@ export interface ValidateSettings {
 	maxUpdateBytes: number;
 	sizes: DocumentSizes;
 	directory: Directory;
+	/** Who owns each Yjs client id of a loaded ticket document. */
+	ownersOf: (document: Y.Doc) => ReadonlyMap<number, string>;
 	events: Events;
 	logger: Logger;
 }
 
 export class Validate implements Extension {
 	priority = 200;
+	/** The state vector each connection's peer sent in its SyncStep1: what it had by then. */
+	private readonly declared = new WeakMap<Connection, Map<number, number>>();
 
 	constructor(private readonly settings: ValidateSettings) {}
 
@@ -43,7 +48,7 @@ export class Validate implements Extension {
 		if (context.revoked || !ticketAccess(principal, readFields(document))) {
 			throw this.refuse(documentName, actorOf(principal), REFUSE.accessRevoked, 'you no longer have access to this ticket');
 		}
-		if (type === SYNC_STEP_1) return;
+		if (type === SYNC_STEP_1) return this.declare(connection, document, payload);
 		if (connection.readOnly) {
 			// Hocuspocus applies nothing from a read-only peer; a write is refused outright, live or
 			// as offline edits in the handshake (the handshake of a peer with nothing new passes).
@@ -59,12 +64,38 @@ export class Validate implements Extension {
 			requesterId: () => readFields(document).requesterId,
 			directory: this.settings.directory
 		});
-		const result = checkUpdate(document, payload, policy);
+		const result = checkUpdate(document, payload, policy, this.sender(connection, document, type));
 		if (!result.ok) throw this.refuse(documentName, actorOf(principal), result.reason, result.message);
 		if (!result.appendsOnly && this.wouldOverfill(document, payload.length)) {
 			throw this.refuse(documentName, actorOf(principal), REJECT.limitExceeded, limitMessage('documentBytes', 'a ticket is stored in') + ' bytes; only conversation entries are still accepted');
 		}
-		markAccepted(payload, result.changes, result.entries);
+		markAccepted(payload, result.changes, result.entries, result.claims);
+	}
+
+	private declare(connection: Connection, document: Y.Doc, stateVector: Uint8Array) {
+		let received: Map<number, number>;
+		try {
+			received = Y.decodeStateVector(stateVector);
+		} catch {
+			return; // Hocuspocus refuses what it cannot read
+		}
+		// Only what the document has can lie after an append's origin: the rest is not kept.
+		const declared = this.declared.get(connection) ?? new Map<number, number>();
+		for (const [client, clock] of received) {
+			if (document.store.clients.has(client)) declared.set(client, Math.max(clock, declared.get(client) ?? 0));
+		}
+		this.declared.set(connection, declared);
+	}
+
+	/**
+	 * What the sender provably had. A live update is made after the handshake began, so on top of
+	 * what the handshake declared. The offline edits in a SyncStep2 may be older than that: an
+	 * update lost when the previous connection dropped comes back in the next handshake, after the
+	 * peer had received newer entries, so they are held to the sender's own earlier writes only.
+	 */
+	private sender(connection: Connection, document: Y.Doc, type: number): UpdateSender {
+		const seen = type === UPDATE ? this.declared.get(connection) : undefined;
+		return { owners: this.settings.ownersOf(document), seen: seen ?? NOTHING_SEEN };
 	}
 
 	/** Whether storing `bytes` more takes the ticket past LIMITS.documentBytes, even once compacted. */

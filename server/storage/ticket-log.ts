@@ -52,6 +52,9 @@ export class TicketLog {
 	private readonly deleteSnapshotsBefore: Database.Statement<[string, number]>;
 	private readonly deleteRows: Database.Statement<[string, number]>;
 	private readonly countRows: Database.Statement<[string, number], { n: number }>;
+	private readonly selectOwners: Database.Statement<[string], { client_id: number; owner: string }>;
+	private readonly selectRowActors: Database.Statement<[string], { data: Buffer; actor: string }>;
+	private readonly insertOwner: Database.Statement<[string, number, string, number]>;
 
 	constructor(private readonly sqlite: Database.Database) {
 		this.insert = sqlite.prepare('INSERT INTO ticket_updates (ticket_id, data, received_at, actor) VALUES (?, ?, ?, ?)');
@@ -64,6 +67,9 @@ export class TicketLog {
 		this.deleteSnapshotsBefore = sqlite.prepare('DELETE FROM ticket_snapshots WHERE ticket_id = ? AND up_to_seq < ?');
 		this.deleteRows = sqlite.prepare('DELETE FROM ticket_updates WHERE ticket_id = ? AND seq <= ?');
 		this.countRows = sqlite.prepare('SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ? AND seq > ?');
+		this.selectOwners = sqlite.prepare('SELECT client_id, owner FROM ticket_client_owners WHERE ticket_id = ?');
+		this.selectRowActors = sqlite.prepare('SELECT data, actor FROM ticket_updates WHERE ticket_id = ? ORDER BY seq');
+		this.insertOwner = sqlite.prepare('INSERT OR IGNORE INTO ticket_client_owners (ticket_id, client_id, owner, claimed_at) VALUES (?, ?, ?, ?)');
 	}
 
 	/**
@@ -203,6 +209,42 @@ export class TicketLog {
 		return report;
 	}
 
+	/**
+	 * Records `owner` as the owner of Yjs client ids nobody owns yet. Call it inside the
+	 * transaction (`alongside`) of the log row that first writes them, so the two cannot part.
+	 */
+	claimClients(ticketId: string, owner: string, clients: Iterable<number>): void {
+		const now = Date.now();
+		for (const client of clients) this.insertOwner.run(ticketId, client, owner, now);
+	}
+
+	/**
+	 * Who owns each client id of `doc` (the ticket as loaded). Client ids written before owners
+	 * were recorded get one now, for good: the actor of the first log row still holding them, else
+	 * `fallbackOwner` (the server), so that no peer can take over history it did not write.
+	 */
+	clientOwners(ticketId: string, doc: Y.Doc, fallbackOwner: string): Map<number, string> {
+		const owners = new Map(this.selectOwners.all(ticketId).map((row) => [row.client_id, row.owner]));
+		const unowned = new Set([...doc.store.clients.keys()].filter((client) => !owners.has(client)));
+		if (unowned.size === 0) return owners;
+		const derived = new Map<number, string>();
+		for (const row of this.selectRowActors.iterate(ticketId)) {
+			for (const client of clientsOf(row.data)) {
+				if (unowned.has(client) && !derived.has(client)) derived.set(client, row.actor);
+			}
+			if (derived.size === unowned.size) break;
+		}
+		this.sqlite.transaction(() => {
+			const now = Date.now();
+			for (const client of unowned) {
+				const owner = derived.get(client) ?? fallbackOwner;
+				owners.set(client, owner);
+				this.insertOwner.run(ticketId, client, owner, now);
+			}
+		})();
+		return owners;
+	}
+
 	rowsAfter(ticketId: string, seq: number): number {
 		return this.countRows.get(ticketId, seq)!.n;
 	}
@@ -220,6 +262,15 @@ export class TicketLog {
 			this.deleteSnapshotsBefore.run(ticketId, previous.up_to_seq);
 			this.deleteRows.run(ticketId, previous.up_to_seq);
 		})();
+	}
+}
+
+/** The Yjs client ids an update writes structs for (none when it cannot be read). */
+export function clientsOf(update: Uint8Array): number[] {
+	try {
+		return [...Y.decodeStateVector(Y.encodeStateVectorFromUpdate(update)).keys()];
+	} catch {
+		return [];
 	}
 }
 

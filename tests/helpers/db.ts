@@ -1,6 +1,8 @@
 /** Read-only looks into a data directory's SQLite file, for assertions on what was stored. */
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import * as Y from 'yjs';
+import { TicketLog } from '../../server/storage/ticket-log';
 
 export function countRows(dataDir: string, sql: string, ...params: unknown[]): number {
 	const db = new Database(path.join(dataDir, 'tandem.sqlite'), { readonly: true, fileMustExist: true });
@@ -19,4 +21,16 @@ export function storedCounts(dataDir: string) {
 		tickets: countRows(dataDir, 'SELECT count(*) AS n FROM tickets'),
 		customers: countRows(dataDir, 'SELECT count(*) AS n FROM customers')
 	};
+}
+
+/** The ticket as its stored log says it is (latest snapshot plus the rows after it), read straight from SQLite. */
+export function storedDocument(dataDir: string, ticketId: string): Y.Doc {
+	const db = new Database(path.join(dataDir, 'tandem.sqlite'), { readonly: true, fileMustExist: true });
+	try {
+		const doc = new Y.Doc();
+		new TicketLog(db).loadInto(ticketId, doc);
+		return doc;
+	} finally {
+		db.close();
+	}
 }

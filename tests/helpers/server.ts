@@ -101,10 +101,15 @@ export function servers() {
 			running.push(server);
 			return server;
 		},
-		async connect(server: { wsUrl: string }, ticketId: string, token: string) {
-			const peer = await connectPeer(server, ticketId, token);
+		async connect(server: { wsUrl: string }, ticketId: string, token: string, options: { doc?: Y.Doc; waitSynced?: boolean } = {}) {
+			const peer = await connectPeer(server, ticketId, token, options);
 			peers.push(peer);
 			return peer;
+		},
+		/** Destroys one peer now (its document stays, to reconnect with or read). */
+		disconnect(peer: Peer) {
+			peer.destroy();
+			peers.splice(peers.indexOf(peer), 1);
 		},
 		async cleanup() {
 			for (const peer of peers.splice(0)) peer.destroy();

@@ -8,8 +8,8 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { appendEntries, newId, readEntries, type Entry } from '../../src/lib/ticket';
-import { TicketLog } from '../../server/storage/ticket-log';
 import { runCli } from '../helpers/cli';
+import { storedDocument } from '../helpers/db';
 import { noteBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { startInProcess } from '../helpers/in-process';
@@ -82,18 +82,6 @@ function assertOnce(entries: Entry[], acknowledged: Iterable<string>) {
 	for (const e of entries) seen.set(e.id, (seen.get(e.id) ?? 0) + 1);
 	expect([...seen.entries()].filter(([, n]) => n > 1)).toEqual([]);
 	expect([...acknowledged].filter((id) => !seen.has(id))).toEqual([]);
-}
-
-/** The ticket as its stored log says it is, read straight from SQLite. */
-function storedDocument(dataDir: string, ticketId: string): Y.Doc {
-	const db = new Database(path.join(dataDir, 'tandem.sqlite'), { readonly: true });
-	try {
-		const doc = new Y.Doc();
-		new TicketLog(db).loadInto(ticketId, doc);
-		return doc;
-	} finally {
-		db.close();
-	}
 }
 
 describe('process faults', () => {

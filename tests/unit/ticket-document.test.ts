@@ -386,7 +386,8 @@ describe('encodeAppend', () => {
 		expect(decoded.ds.clients.size).toBe(0);
 
 		// The checker accepts it as an append.
-		expect(checkUpdate(server, update, { rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null }, NOW)).toMatchObject({ ok: true, entries: added });
+		const system = { actor: 'system', writerId: null, rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null };
+		expect(checkUpdate(server, update, system, { owners: new Map(), seen: new Map() }, NOW)).toMatchObject({ ok: true, entries: added, claims: [WRITER] });
 
 		Y.applyUpdate(replica, update);
 		expect(entriesArray(replica).toArray()).toEqual([...beforeEntries, ...added]);

@@ -9,7 +9,10 @@ import { addTag, checkUpdate, deleteDraft, draftText, LIMITS, openSide, REJECT, 
 import { chatTicketFields, replicaOf, ticketDoc } from '../helpers/docs';
 
 const NOW = Date.UTC(2030, 0, 15, 12);
-const allow: WritePolicy = { rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null };
+/** A writer the policy lets do anything; each replica below writes under a client id of its own. */
+const allow: WritePolicy = { actor: 'user:agent-1', writerId: null, rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null };
+/** The sender owns every client id it writes (ownership is tested in update-check.test.ts). */
+const sender = { owners: new Map<number, string>(), seen: new Map<number, number>() };
 const OPTIONS = { channel: 'email', visibility: 'public' } as const;
 
 function makeServer(): Y.Doc {
@@ -24,7 +27,7 @@ function check(server: Y.Doc, edit: (doc: Y.Doc) => void) {
 	const before = Y.encodeStateVector(client);
 	client.transact(() => edit(client));
 	const update = Y.encodeStateAsUpdate(client, before);
-	const result = checkUpdate(server, update, allow, NOW);
+	const result = checkUpdate(server, update, allow, sender, NOW);
 	if (result.ok) Y.applyUpdate(server, update);
 	return result;
 }

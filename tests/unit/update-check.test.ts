@@ -4,9 +4,8 @@
  * Honest edits made through the typed accessors and plain Yjs calls must pass; anything that
  * breaks the contract must be refused with its reason, without touching the server's doc.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import { writeVarUint } from 'lib0/encoding';
 import {
 	addDraftAuthor,
 	addTag,
@@ -30,14 +29,38 @@ import {
 	type CheckResult,
 	type Entry,
 	type RejectReason,
+	type UpdateSender,
 	type WritePolicy
 } from '../../src/lib/ticket';
-import { chatTicketFields, replicaOf as clientOf, ticketDoc } from '../helpers/docs';
+import { chatTicketFields, replicaOf as clientOf, encodeStruct, ticketDoc } from '../helpers/docs';
 import { entrySequence } from '../helpers/entries';
 
 const NOW = Date.UTC(2030, 0, 15, 12);
-const allow: WritePolicy = { rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null };
+/** A writer the policy lets do anything, who may name anyone as creator or author. */
+const allow: WritePolicy = { actor: 'user:agent-1', writerId: null, rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null };
 const SERVER = 1;
+
+// Drafts are stamped with the clock when they are started: the clock reads NOW, as the checker's.
+beforeAll(() => {
+	vi.useFakeTimers({ toFake: ['Date'], now: NOW });
+});
+afterAll(() => {
+	vi.useRealTimers();
+});
+
+/**
+ * Who owns the client ids of each server doc, as the server keeps it: accepted updates claim
+ * theirs; ids the server doc wrote itself have no recorded owner, so no peer may write them.
+ */
+const ownersByServer = new WeakMap<Y.Doc, Map<number, string>>();
+function ownersOf(server: Y.Doc): Map<number, string> {
+	let owners = ownersByServer.get(server);
+	if (!owners) ownersByServer.set(server, (owners = new Map()));
+	return owners;
+}
+
+/** The sender of an update to `server`, having provably seen `seen` (a state vector). */
+const senderTo = (server: Y.Doc, seen: ReadonlyMap<number, number> = new Map()): UpdateSender => ({ owners: ownersOf(server), seen });
 
 const entry = entrySequence({ channel: 'chat', createdAt: NOW - 1000 }, 'message');
 
@@ -70,10 +93,11 @@ function capture(doc: Y.Doc, edit: () => void): Uint8Array {
 const offlineBatch = (client: Y.Doc, server: Y.Doc) => Y.encodeStateAsUpdate(client, Y.encodeStateVector(server));
 
 /** Checks, asserts acceptance without mutation, then applies. */
-function accept(server: Y.Doc, update: Uint8Array, policy: WritePolicy = allow, now = NOW): Extract<CheckResult, { ok: true }> {
+function accept(server: Y.Doc, update: Uint8Array, policy: WritePolicy = allow, now = NOW, sender = senderTo(server)): Extract<CheckResult, { ok: true }> {
 	const before = Y.encodeStateAsUpdate(server);
-	const result = checkUpdate(server, update, policy, now);
+	const result = checkUpdate(server, update, policy, sender, now);
 	expect(result).toMatchObject({ ok: true });
+	for (const client of (result as Extract<CheckResult, { ok: true }>).claims) ownersOf(server).set(client, policy.actor);
 	expect(Y.encodeStateAsUpdate(server)).toEqual(before);
 	Y.applyUpdate(server, update);
 	expect(server.store.pendingStructs).toBeNull();
@@ -82,10 +106,10 @@ function accept(server: Y.Doc, update: Uint8Array, policy: WritePolicy = allow, 
 }
 
 /** Checks, asserts the refusal and its reason, and that the server's doc is untouched. */
-function refuse(server: Y.Doc, update: Uint8Array, reason: RejectReason, policy: WritePolicy = allow, now = NOW) {
+function refuse(server: Y.Doc, update: Uint8Array, reason: RejectReason, policy: WritePolicy = allow, now = NOW, sender = senderTo(server)) {
 	const before = Y.encodeStateAsUpdate(server);
 	const beforeCount = entryIndex(server).count;
-	const result = checkUpdate(server, update, policy, now);
+	const result = checkUpdate(server, update, policy, sender, now);
 	expect(result).toMatchObject({ ok: false, reason });
 	expect((result as { message: string }).message).toBeTruthy();
 	expect(Y.encodeStateAsUpdate(server)).toEqual(before);
@@ -112,17 +136,6 @@ function withSide(server: Y.Doc, sideId = 'S1'): Entry {
 	return first;
 }
 
-/** One hand-encoded item (for updates no Yjs API produces): V1 update, empty delete set. */
-function encodeItem(item: Y.Item): Uint8Array {
-	const encoder = new Y.UpdateEncoderV1();
-	writeVarUint(encoder.restEncoder, 1);
-	writeVarUint(encoder.restEncoder, 1);
-	encoder.writeClient(item.id.client);
-	writeVarUint(encoder.restEncoder, item.id.clock);
-	item.write(encoder, 0);
-	writeVarUint(encoder.restEncoder, 0);
-	return encoder.toUint8Array();
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -173,8 +186,8 @@ describe('checkUpdate accepts honest edits', () => {
 				b: capture(clients.b, () => appendEntries(clients.b, [entry({ id: `B-${order[0]}` }), entry({ id: `B2-${order[0]}` })]))
 			};
 			// Both pass against the server as it was, and each still passes after the other is applied.
-			expect(checkUpdate(server, updates.a, allow, NOW).ok).toBe(true);
-			expect(checkUpdate(server, updates.b, allow, NOW).ok).toBe(true);
+			expect(checkUpdate(server, updates.a, allow, senderTo(server), NOW).ok).toBe(true);
+			expect(checkUpdate(server, updates.b, allow, senderTo(server), NOW).ok).toBe(true);
 			accept(server, updates[order[0]]);
 			accept(server, updates[order[1]]);
 			expect(entryIndex(server).count).toBe(6);
@@ -329,7 +342,7 @@ describe('checkUpdate accepts honest edits', () => {
 		accept(server, offlineBatch(client, server));
 		// The same update again, the server's own state, and an empty diff change nothing.
 		for (const noop of [update, Y.encodeStateAsUpdate(server), offlineBatch(client, server)]) {
-			expect(checkUpdate(server, noop, allow, NOW)).toEqual({ ok: true, changes: 0, entries: [], appendsOnly: true });
+			expect(checkUpdate(server, noop, allow, senderTo(server), NOW)).toEqual({ ok: true, changes: 0, entries: [], appendsOnly: true, claims: [] });
 		}
 	});
 
@@ -468,7 +481,7 @@ describe('checkUpdate refuses', () => {
 		const late = clientOf(server, 102);
 		const update = capture(late, () => appendEntries(late, [dated]));
 		refuse(server, update, REJECT.staleEntry);
-		expect(checkUpdate(server, update, allow, NOW + 3_600_000).ok).toBe(true);
+		expect(checkUpdate(server, update, allow, senderTo(server), NOW + 3_600_000).ok).toBe(true);
 		// Side conversations follow the same window.
 		withSide(server);
 		const side = clientOf(server, 103);
@@ -579,6 +592,9 @@ describe('checkUpdate refuses', () => {
 			fresh.transact(() => {
 				const side = new Y.Map<unknown>();
 				sides(fresh).set('S2', side);
+				side.set('id', 'S2');
+				side.set('createdBy', 'agent-9');
+				side.set('createdAt', NOW);
 				side.set('status', 'open');
 				side.set('entries', new Y.Array());
 			})
@@ -747,7 +763,7 @@ describe('checkUpdate refuses', () => {
 		const clock = Y.getState(server.store, 100);
 		const tagItem = (ticket(server).get('tags') as Y.Array<string>)._start!;
 		const forged = new Y.Item(Y.createID(100, clock - 1), null, tagItem.lastId, null, null, null, null, new Y.ContentAny(['x', 'smuggled']));
-		refuse(server, encodeItem(forged), REJECT.invalidShape);
+		refuse(server, encodeStruct(forged), REJECT.invalidShape);
 	});
 });
 
@@ -812,10 +828,11 @@ describe('cost', () => {
 		const counter = countWalks(server);
 		const toArray = vi.spyOn(Y.Array.prototype, 'toArray');
 		try {
-			expect(checkUpdate(server, append, allow, NOW)).toEqual({ ok: true, changes: 1, entries: [added], appendsOnly: true });
-			expect(checkUpdate(server, duplicate, allow, NOW)).toMatchObject({ ok: false, reason: REJECT.duplicateEntry });
-			expect(checkUpdate(server, inserted, allow, NOW)).toMatchObject({ ok: false, reason: REJECT.notAppendOnly });
-			expect(counter.reads).toBe(0);
+			expect(checkUpdate(server, append, allow, senderTo(server), NOW)).toEqual({ ok: true, changes: 1, entries: [added], appendsOnly: true, claims: [100] });
+			expect(checkUpdate(server, duplicate, allow, senderTo(server), NOW)).toMatchObject({ ok: false, reason: REJECT.duplicateEntry });
+			expect(checkUpdate(server, inserted, allow, senderTo(server), NOW)).toMatchObject({ ok: false, reason: REJECT.notAppendOnly });
+			// Each append looks at its origin's right neighbour (none: it is at the end), nothing more.
+			expect(counter.reads).toBe(2);
 			expect(toArray).not.toHaveBeenCalled();
 			// The probe itself works: a walk is seen.
 			entriesArray(server).toArray();
@@ -828,5 +845,189 @@ describe('cost', () => {
 		expect(index.count).toBe(10_001);
 		expect(index.lastItem!.lastId).toEqual(Y.createID(100, 0));
 		expect(index.byId.get(added.id)).toEqual(added);
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// Identity inside the document (#12): client ids, positions, creators, authors, types
+
+
+const stateVector = (doc: Y.Doc) => Y.decodeStateVector(Y.encodeStateVector(doc));
+const as = (actor: string, writerId: string | null = null): WritePolicy => ({ ...allow, actor, writerId });
+
+describe('client ids belong to the writer that wrote them first', () => {
+	it('an update claims the client ids it writes first; their owner goes on writing under them', () => {
+		const server = makeServer();
+		const client = clientOf(server, 100);
+		expect(accept(server, capture(client, () => appendEntries(client, [entry()])), as('user:ann')).claims).toEqual([100]);
+		expect(ownersOf(server).get(100)).toBe('user:ann');
+		expect(accept(server, capture(client, () => appendEntries(client, [entry()])), as('user:ann')).claims).toEqual([]);
+	});
+
+	it("refuses items and garbage ranges under another writer's client id, and the owner's offline work still passes", () => {
+		const server = makeServer();
+		const victim = clientOf(server, 100);
+		accept(server, capture(victim, () => appendEntries(victim, [entry()])), as('user:ann'));
+		// Offline, the victim writes on; the attacker saw its client id (every peer does).
+		const offline = [entry(), entry()];
+		for (const e of offline) appendEntries(victim, [e]);
+		const clock = Y.getState(server.store, 100);
+		const huge = new Y.GC(Y.createID(100, clock), 2 ** 40);
+		refuse(server, encodeStruct(huge), REJECT.foreignClient, as('user:mallory'));
+		const item = new Y.Item(Y.createID(100, clock), null, entryIndex(server).lastItem!.lastId, null, null, null, null, new Y.ContentAny([entry()]));
+		refuse(server, encodeStruct(item), REJECT.foreignClient, as('user:mallory'));
+		// Nor under the server's own client id, which no writer owns.
+		refuse(server, encodeStruct(new Y.GC(Y.createID(SERVER, Y.getState(server.store, SERVER)), 10)), REJECT.foreignClient, as('user:mallory'));
+		expect(accept(server, offlineBatch(victim, server), as('user:ann')).entries).toEqual(offline);
+		expectConverged(server, victim);
+	});
+
+	it('a client that inserted and deleted a draft offline (garbage of its own) is accepted', () => {
+		const server = makeServer();
+		const client = clientOf(server, 100);
+		accept(server, capture(client, () => appendEntries(client, [entry()])), as('user:ann'));
+		draftText(client, 'D1', { channel: 'chat', visibility: 'public' }).insert(0, 'typed then thrown away');
+		deleteDraft(client, 'D1');
+		const batch = offlineBatch(client, server);
+		expect(Y.decodeUpdate(batch).structs.some((s) => s instanceof Y.GC && s.id.client === 100)).toBe(true);
+		accept(server, batch, as('user:ann'));
+		expectConverged(server, client);
+	});
+});
+
+describe('an append goes at the end of what its sender had', () => {
+	it('refuses an entry placed after an older one when the sender had the later ones', () => {
+		const server = makeServer();
+		const origin = entryIndex(server).lastItem!.lastId;
+		const other = clientOf(server, 50);
+		accept(server, capture(other, () => appendEntries(other, [entry()])));
+		// Hand-encoded: after an older entry, no right origin, as an append's encoding looks.
+		const wedged = new Y.Item(Y.createID(100, 0), null, origin, null, null, null, null, new Y.ContentAny([entry()]));
+		const update = encodeStruct(wedged);
+		refuse(server, update, REJECT.notAppendOnly, allow, NOW, senderTo(server, stateVector(server)));
+		// From a sender that did not have the later entries it is an honest stale append.
+		accept(server, update, allow, NOW, senderTo(server, new Map()));
+	});
+
+	it("refuses an entry placed before the sender's own earlier one, whatever the sender declared", () => {
+		const server = makeServer();
+		const client = clientOf(server, 100);
+		const origin = entryIndex(server).lastItem!.lastId;
+		accept(server, capture(client, () => appendEntries(client, [entry()])));
+		const clock = Y.getState(server.store, 100);
+		const before = new Y.Item(Y.createID(100, clock), null, origin, null, null, null, null, new Y.ContentAny([entry()]));
+		refuse(server, encodeStruct(before), REJECT.notAppendOnly);
+	});
+
+	it('refuses an entry placed inside entries the server merged into one item', () => {
+		const server = makeServer(0);
+		appendEntries(server, [entry(), entry(), entry()]); // one item of three entries
+		const client = clientOf(server, 100);
+		const wedged = new Y.Item(Y.createID(100, 0), null, Y.createID(SERVER, Y.getState(server.store, SERVER) - 2), null, null, null, null, new Y.ContentAny([entry()]));
+		refuse(server, encodeStruct(wedged), REJECT.notAppendOnly, allow, NOW, senderTo(server, stateVector(client)));
+	});
+
+	it('accepts six writers appending at once, each having declared what it had, in every arrival order', () => {
+		for (const order of [[0, 1, 2, 3, 4, 5], [5, 4, 3, 2, 1, 0], [2, 5, 0, 3, 1, 4]]) {
+			const server = makeServer();
+			const writers = order.map((_, i) => clientOf(server, 100 + i * 7));
+			const declared = writers.map((w) => stateVector(w));
+			const updates = writers.map((w) => capture(w, () => appendEntries(w, [entry(), entry()])));
+			// One more appends offline twice, then comes back after the others.
+			const offline = clientOf(server, 50);
+			appendEntries(offline, [entry()]);
+			appendEntries(offline, [entry()]);
+			for (const i of order) accept(server, updates[i], allow, NOW, senderTo(server, declared[i]));
+			accept(server, offlineBatch(offline, server));
+			expect(entryIndex(server).count).toBe(3 + 12 + 2);
+		}
+	});
+});
+
+describe('who and when inside side conversations and drafts', () => {
+	const agent = as('user:agent-1', 'agent-1');
+
+	it('a side conversation is opened by its writer, now, under its own id', () => {
+		const server = makeServer();
+		const open = (doc: Y.Doc, over: { id?: string; createdBy?: string; createdAt?: number } = {}) =>
+			openSide(doc, { id: 'S1', subject: 'ask', channel: 'internal', createdBy: 'agent-1', createdAt: NOW, participants: [], ...over });
+		for (const [over, reason] of [
+			[{ createdBy: 'agent-2' }, REJECT.forbidden],
+			[{ createdAt: 1 }, REJECT.timeOutOfRange],
+			[{ createdAt: NOW + ENTRY_TIME_WINDOW.futureMs + 1 }, REJECT.timeOutOfRange],
+		] as const) {
+			const client = fresh(server);
+			refuse(server, capture(client, () => open(client, over)), reason, agent);
+		}
+		const renamed = fresh(server);
+		refuse(server, capture(renamed, () => renamed.transact(() => (open(renamed), sides(renamed).get('S1')!.set('id', 'S2')))), REJECT.invalidField, agent);
+		const client = fresh(server);
+		accept(server, capture(client, () => open(client)), agent);
+		// Offline, from yesterday: still the writer's own.
+		const late = fresh(server);
+		accept(server, capture(late, () => openSide(late, { id: 'S3', subject: 'x', channel: 'internal', createdBy: 'agent-1', createdAt: NOW - 3_600_000, participants: [] })), agent);
+	});
+
+	it('a draft is dated now and its writer adds only itself to its authors', () => {
+		const server = makeServer();
+		const client = clientOf(server, 100);
+		accept(server, capture(client, () => draftText(client, 'D1', { channel: 'chat', visibility: 'public' })), agent);
+		refuse(server, capture(client, () => addDraftAuthor(client, 'D1', 'agent-2')), REJECT.forbidden, agent);
+		const own = clientOf(server, 101);
+		accept(server, capture(own, () => addDraftAuthor(own, 'D1', 'agent-1')), agent);
+		const backdated = clientOf(server, 102);
+		const startedLongAgo = capture(backdated, () =>
+			backdated.transact(() => {
+				draftText(backdated, 'D2', { channel: 'chat', visibility: 'public' });
+				backdated.getMap<Y.Map<unknown>>('drafts').get('D2')!.set('createdAt', 1);
+			})
+		);
+		refuse(server, startedLongAgo, REJECT.timeOutOfRange, agent);
+	});
+
+	it.each([
+		['XML text as a new draft’s text', (doc: Y.Doc) => doc.transact(() => {
+			const draft = new Y.Map<unknown>();
+			doc.getMap('drafts').set('D2', draft);
+			draft.set('text', new Y.XmlText('x'));
+		}), REJECT.invalidShape],
+		['an XML hook (a Y.Map to instanceof) as a draft', (doc: Y.Doc) => doc.getMap('drafts').set('D3', new Y.XmlHook('draft')), REJECT.invalidShape],
+		['an XML element as a side conversation', (doc: Y.Doc) => doc.getMap('sides').set('S5', new Y.XmlElement('side')), REJECT.invalidShape],
+		['an XML fragment as tags', (doc: Y.Doc) => doc.getMap('ticket').set('tags', new Y.XmlFragment()), REJECT.invalidShape]
+	])('refuses %s: types are checked exactly', (_, edit, reason) => {
+		const server = makeServer();
+		draftText(server, 'D1', { channel: 'chat', visibility: 'public' });
+		const client = fresh(server);
+		refuse(server, capture(client, () => edit(client)), reason);
+	});
+});
+
+describe('what a side conversation or draft is, who opened it and when, is set once', () => {
+	it('refuses a side conversation opened without its id, creator or date, and changing them later', () => {
+		const server = makeServer();
+		withSide(server);
+		const fields = { id: 'S2', subject: 'x', channel: 'internal', status: 'open', createdBy: 'agent-1', createdAt: NOW };
+		for (const missing of ['id', 'createdBy', 'createdAt']) {
+			const client = fresh(server);
+			const opened = capture(client, () =>
+				client.transact(() => {
+					const side = new Y.Map<unknown>();
+					sides(client).set('S2', side);
+					for (const [field, value] of Object.entries(fields)) if (field !== missing) side.set(field, value);
+				})
+			);
+			refuse(server, opened, REJECT.invalidField);
+		}
+		for (const [field, value] of [['createdBy', 'agent-1'], ['createdAt', NOW], ['id', 'S1']] as const) {
+			const client = fresh(server);
+			refuse(server, capture(client, () => sides(client).get('S1')!.set(field, value)), REJECT.readOnlyField);
+		}
+	});
+
+	it("refuses changing a draft's date once it exists", () => {
+		const server = makeServer();
+		draftText(server, 'D1', { channel: 'chat', visibility: 'public' });
+		const client = fresh(server);
+		refuse(server, capture(client, () => client.getMap<Y.Map<unknown>>('drafts').get('D1')!.set('createdAt', NOW)), REJECT.readOnlyField);
 	});
 });

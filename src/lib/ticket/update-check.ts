@@ -3,11 +3,13 @@
  * update's structure (`Y.decodeUpdate`: inserted items, their parents and origins, the delete set)
  * and never by applying it to a copy, so it costs the same on a 10-entry and a 10,000-entry ticket.
  *
- * What passes: appends at the end of `entries` (and of a side conversation's `entries`) of valid
- * entries with new ids; valid values for `ticket` fields, tags, side conversations and drafts;
- * deletions only where the contract allows them (draft text, drafts, tags, overwritten values).
- * An update that refers to anything the server does not have yet is refused: Yjs would keep it
- * pending and apply its deletions to entries that arrive later.
+ * What passes: structs only of Yjs client ids the writer owns (or is the first to write); appends
+ * at the end of the sender's view of `entries` (and of a side conversation's `entries`) of valid
+ * entries with new ids; valid values for `ticket` fields, tags, side conversations and drafts, with
+ * claims of who and when (`createdBy`, `authors`, `createdAt`) that are the writer's own and now;
+ * exactly the Yjs types the contract names; deletions only where the contract allows them (draft
+ * text, drafts, tags, overwritten values). An update that refers to anything the server does not
+ * have yet is refused: Yjs would keep it pending and apply its deletions to entries that arrive later.
  */
 import * as Y from 'yjs';
 import { z } from 'zod';
@@ -39,6 +41,8 @@ export const REJECT = {
 	unknownRoot: 'unknown-root',
 	invalidShape: 'invalid-shape',
 	forbidden: 'forbidden-author',
+	foreignClient: 'foreign-client-id',
+	timeOutOfRange: 'time-out-of-range',
 	/** Past one of LIMITS (./limits.ts); the message names it. */
 	limitExceeded: 'limit-exceeded'
 } as const;
@@ -49,6 +53,13 @@ export type WritableRoot = Exclude<RootName, 'entries'>;
 
 /** Who is writing, as the checker needs to know it. */
 export interface WritePolicy {
+	/** Who this writer is as an owner of Yjs client ids: `user:<id>`, `bot:<tokenId>` or `system`. */
+	readonly actor: string;
+	/**
+	 * The id this writer names itself by where the document records who did something (a side
+	 * conversation's `createdBy`, a draft's `authors`); null for the server, which writes for anyone.
+	 */
+	readonly writerId: string | null;
 	/** Null when this writer may insert or delete anything under the root, else why not. */
 	rootAllowed(root: WritableRoot): string | null;
 	/** Null when this writer may add the entry, else a message saying why not. */
@@ -57,13 +68,36 @@ export interface WritePolicy {
 	fieldAllowed(name: TicketFieldName, value: unknown): string | null;
 }
 
+/** What the server knows of the document and the connection an update comes from. */
+export interface UpdateSender {
+	/** The owner (a `WritePolicy.actor`) of each Yjs client id the ticket has or has promised. */
+	readonly owners: ReadonlyMap<number, string>;
+	/**
+	 * A state vector of what the sender provably had when it made the update: for a live update,
+	 * what its sync handshake on this connection declared; empty when nothing is known.
+	 */
+	readonly seen: ReadonlyMap<number, number>;
+}
+
 export type CheckResult =
-	/** `appendsOnly`: all the update adds is conversation entries (it may delete too). */
-	| { ok: true; changes: number; entries: Entry[]; appendsOnly: boolean }
+	| {
+			ok: true;
+			changes: number;
+			entries: Entry[];
+			/** All the update adds is conversation entries (it may delete too). */
+			appendsOnly: boolean;
+			/** Client ids this update is the first to write: from now on, `policy.actor`'s. */
+			claims: number[];
+	  }
 	| { ok: false; reason: RejectReason; message: string };
 
-/** How far an entry's `createdAt` may lie from the server's clock when it arrives. */
+/**
+ * How far an entry's `createdAt` (and a side conversation's or draft's) may lie from the
+ * server's clock when it arrives.
+ */
 export const ENTRY_TIME_WINDOW = { pastMs: 24 * 60 * 60 * 1000, futureMs: 60 * 1000 };
+
+const withinTimeWindow = (time: number, now: number) => time >= now - ENTRY_TIME_WINDOW.pastMs && time <= now + ENTRY_TIME_WINDOW.futureMs;
 
 class Rejection extends Error {
 	constructor(
@@ -77,16 +111,17 @@ const refuse = (reason: RejectReason, message: string): never => {
 	throw new Rejection(reason, message);
 };
 
-const SIDE_FIXED_FIELDS = ['id', 'createdBy', 'createdAt'];
+/** Fields that say what a side conversation or draft is, who opened it and when: set once, with it. */
+const FIXED_FIELDS: Record<string, readonly string[]> = { [ROOTS.sides]: ['id', 'createdBy', 'createdAt'], [ROOTS.drafts]: ['createdAt'] };
 
 /** Where an item lives: root name, then map keys, with `*` for a position in an array or text. */
 type Path = readonly string[];
 
 type Struct = Y.Item | Y.GC | Y.Skip;
 
-export function checkUpdate(doc: Y.Doc, update: Uint8Array, policy: WritePolicy, now = Date.now()): CheckResult {
+export function checkUpdate(doc: Y.Doc, update: Uint8Array, policy: WritePolicy, sender: UpdateSender, now = Date.now()): CheckResult {
 	try {
-		return new UpdateCheck(doc, policy, now).run(update);
+		return new UpdateCheck(doc, policy, sender, now).run(update);
 	} catch (error) {
 		if (error instanceof Rejection) return { ok: false, reason: error.reason, message: error.message };
 		return { ok: false, reason: REJECT.malformed, message: 'the update could not be decoded' };
@@ -105,6 +140,9 @@ class UpdateCheck {
 	private readonly overwritten = new Set<string>();
 	/** Map values this update writes and overwrites itself, checked once all its writes are known. */
 	private readonly deletedValues: Y.Item[] = [];
+	private readonly claims = new Set<number>();
+	/** Side conversations this update opens, by id. */
+	private readonly newSides = new Set<string>();
 	private ds: ReturnType<typeof Y.decodeUpdate>['ds'] | null = null;
 	private changes = 0;
 	private readonly growth: GrowthCount;
@@ -112,6 +150,7 @@ class UpdateCheck {
 	constructor(
 		private readonly doc: Y.Doc,
 		private readonly policy: WritePolicy,
+		private readonly sender: UpdateSender,
 		private readonly now: number
 	) {
 		this.store = doc.store;
@@ -136,11 +175,16 @@ class UpdateCheck {
 			for (const struct of list) this.checkStruct(struct);
 		}
 		for (const item of this.deletedValues) this.checkDeletable(this.pathOf(item));
+		for (const side of this.newSides) {
+			if (!FIXED_FIELDS[ROOTS.sides].every((field) => this.isOverwritten([ROOTS.sides, side, field]))) {
+				refuse(REJECT.invalidField, `side conversation ${side} is opened without its id, who opened it and when`);
+			}
+		}
 		for (const [client, ranges] of ds.clients) {
 			for (const range of ranges) this.checkDelete(client, range.clock, range.len);
 		}
 		this.checkLimits();
-		return { ok: true, changes: this.changes, entries: this.entries, appendsOnly: !this.growth.beyondConversation };
+		return { ok: true, changes: this.changes, entries: this.entries, appendsOnly: !this.growth.beyondConversation, claims: [...this.claims] };
 	}
 
 	/** The part of `struct` the server does not have yet, as an offset into it (or null). */
@@ -153,8 +197,9 @@ class UpdateCheck {
 		if (struct instanceof Y.Skip) refuse(REJECT.missingDependencies, 'the update has a gap');
 		const offset = this.newOffset(struct);
 		if (offset === null) return;
+		this.checkOwner(struct.id.client);
 		this.changes++;
-		if (struct instanceof Y.GC) return; // garbage: occupies clocks, belongs to no type
+		if (struct instanceof Y.GC) return; // garbage of the writer's own: occupies its clocks, belongs to no type
 		const item = struct as Y.Item;
 		const path = this.pathOf(item);
 		if (offset > 0) {
@@ -167,6 +212,19 @@ class UpdateCheck {
 		}
 		this.checkInsert(item, path, offset);
 		this.growth.inserted(item, path, offset);
+	}
+
+	/**
+	 * A writer writes only under client ids it owns: the first writer of an id owns it. Client ids
+	 * are visible to every peer; without this, one peer's items or garbage ranges could take the
+	 * clocks of another's offline edits, which the server would then acknowledge and drop.
+	 */
+	private checkOwner(client: number) {
+		if (this.claims.has(client)) return;
+		// A client id the document has but nobody owns was written before owners were recorded.
+		const owner = this.sender.owners.get(client) ?? (this.store.clients.has(client) ? null : undefined);
+		if (owner === undefined) this.claims.add(client);
+		else if (owner !== this.policy.actor) refuse(REJECT.foreignClient, `client id ${client} belongs to another writer`);
 	}
 
 	// --- locating items ------------------------------------------------------------------------
@@ -226,14 +284,8 @@ class UpdateCheck {
 		if (root === ROOTS.ticket) return this.checkTicket(item, path);
 		if (root === ROOTS.sides) {
 			if (!isId(key)) refuse(REJECT.invalidShape, 'side conversations are keyed by id');
-			if (sub === undefined) return this.checkSideRoot(item);
-			if (leaf === undefined) {
-				// Who opened a side conversation, and when, is fixed once it exists.
-				if (SIDE_FIXED_FIELDS.includes(sub) && this.doc.share.get(ROOTS.sides)?._map.get(key)) {
-					refuse(REJECT.readOnlyField, `\`${sub}\` of a side conversation cannot change`);
-				}
-				return this.checkMapField(item, path, sideFieldSchemas, ['participants', 'entries']);
-			}
+			if (sub === undefined) return this.checkSideRoot(item, key);
+			if (leaf === undefined) return this.checkMapField(item, path, sideFieldSchemas, ['participants', 'entries']);
 			if (extra !== undefined || leaf !== '*') refuse(REJECT.invalidShape, 'unexpected nesting in a side conversation');
 			if (sub === 'entries') return this.checkAppend(item, offset, 'side');
 			if (sub === 'participants') return this.checkValues(item, participantSchema, 'participant');
@@ -250,7 +302,7 @@ class UpdateCheck {
 				}
 				return;
 			}
-			if (sub === 'authors') return this.checkValues(item, idSchema, 'author');
+			if (sub === 'authors') return this.checkAuthors(item);
 			return refuse(REJECT.invalidShape, `drafts have no list \`${sub}\``);
 		}
 		return refuse(REJECT.unknownRoot, `the ticket document has no root \`${root}\``);
@@ -261,6 +313,7 @@ class UpdateCheck {
 		if (item.origin === null && place === 'conversation' && entriesArray(this.doc)._start !== null) {
 			refuse(REJECT.notAppendOnly, 'entries can only be appended at the end');
 		}
+		this.checkAtEndOfView(item, offset);
 		if (!(item.content instanceof Y.ContentAny)) refuse(REJECT.invalidEntry, 'an entry is a plain object');
 		const index = entryIndex(this.doc);
 		for (const value of (item.content as Y.ContentAny).arr.slice(offset)) {
@@ -270,14 +323,45 @@ class UpdateCheck {
 			if (index.byId.has(entry.id) || this.newIds.has(entry.id)) {
 				refuse(REJECT.duplicateEntry, `entry ${entry.id} is already in the ticket`);
 			}
-			if (entry.createdAt < this.now - ENTRY_TIME_WINDOW.pastMs || entry.createdAt > this.now + ENTRY_TIME_WINDOW.futureMs) {
-				refuse(REJECT.staleEntry, `entry ${entry.id} is dated outside the accepted window`);
-			}
+			if (!withinTimeWindow(entry.createdAt, this.now)) refuse(REJECT.staleEntry, `entry ${entry.id} is dated outside the accepted window`);
 			const denied = this.policy.entryAllowed(entry, place);
 			if (denied) refuse(REJECT.forbidden, denied);
 			this.newIds.add(entry.id);
 			this.entries.push(entry);
 		}
+	}
+
+	/**
+	 * An append goes at the end of the array as its sender saw it: no item after its origin in the
+	 * server's array may be one the sender had seen — its own earlier writes, and what it declared
+	 * it had (`sender.seen`). Appends the sender could not have seen (concurrent ones, or made while
+	 * it was offline) may follow the origin: Yjs orders such appends among themselves.
+	 */
+	private checkAtEndOfView(item: Y.Item, offset: number) {
+		// The part the server lacks follows the server's part of the same item.
+		const originId = offset > 0 ? Y.createID(item.id.client, item.id.clock + offset - 1) : item.origin;
+		const writer = Y.createID(item.id.client, item.id.clock + offset);
+		let next: Y.Item | null;
+		if (originId === null) next = (this.storedParent(item)?._start as Y.Item | null | undefined) ?? null;
+		else if (originId.clock >= Y.getState(this.store, originId.client)) return; // the origin comes with this update
+		else {
+			const origin = Y.getItem(this.store, originId) as Y.Item;
+			// Entries merged into one item: those after the origin within it come first.
+			const rest = Y.createID(originId.client, originId.clock + 1);
+			if (rest.clock < origin.id.clock + origin.length && this.hasSeen(rest, writer)) this.refuseInsert();
+			next = origin.right;
+		}
+		for (; next !== null; next = next.right) if (this.hasSeen(next.id, writer)) this.refuseInsert();
+	}
+
+	/** Whether the writer of the struct at `writer` provably had the struct at `id` then. */
+	private hasSeen(id: Y.ID, writer: Y.ID): boolean {
+		if (id.client === writer.client) return id.clock < writer.clock;
+		return id.clock < (this.sender.seen.get(id.client) ?? 0);
+	}
+
+	private refuseInsert(): never {
+		return refuse(REJECT.notAppendOnly, 'entries can only be appended at the end: this one goes before entries the sender had');
 	}
 
 	private checkTicket(item: Y.Item, path: Path) {
@@ -299,10 +383,11 @@ class UpdateCheck {
 		this.overwritten.add(path.join('\u0000'));
 	}
 
-	private checkSideRoot(item: Y.Item) {
+	private checkSideRoot(item: Y.Item, id: string) {
 		// A side conversation holds immutable entries: it may be created, never replaced.
 		if (this.replacesValue(item)) refuse(REJECT.notAppendOnly, 'a side conversation cannot be replaced');
 		this.checkNewType(item, Y.Map, 'a side conversation');
+		this.newSides.add(id);
 	}
 
 	/** A key of a side conversation's or draft's map: a scalar field, or one of its nested types. */
@@ -315,10 +400,38 @@ class UpdateCheck {
 		}
 		const schema = Object.hasOwn(schemas, key) ? schemas[key] : undefined;
 		if (!schema) return refuse(REJECT.invalidField, `unknown field \`${key}\``);
+		// Set with the map, in the update that creates it; the server's maps keep theirs.
+		if (FIXED_FIELDS[path[0]].includes(key) && this.storedParent(item) !== null) {
+			refuse(REJECT.readOnlyField, `\`${key}\` of ${path[0]}.${path[1]} cannot change`);
+		}
 		if (this.isDeletedValue(item)) return;
 		const value = this.singleValue(item, key);
 		if (!schema.safeParse(value).success) refuse(REJECT.invalidField, `\`${key}\` cannot be ${JSON.stringify(value)}`);
+		this.checkClaim(path, value);
 		this.overwritten.add(path.join('\u0000'));
+	}
+
+	/**
+	 * Fields that say which object this is, who made it or when: the key it is stored under, the
+	 * writer itself, and a time within the window entries are held to.
+	 */
+	private checkClaim([root, key, field]: Path, value: unknown) {
+		if (field === 'id' && value !== key) refuse(REJECT.invalidField, `\`id\` must be the key ${key}`);
+		if (field === 'createdAt' && !withinTimeWindow(value as number, this.now)) {
+			refuse(REJECT.timeOutOfRange, `\`createdAt\` of ${root}.${key} is dated outside the accepted window`);
+		}
+		if (field === 'createdBy' && this.policy.writerId !== null && value !== this.policy.writerId) {
+			refuse(REJECT.forbidden, `you open side conversations as ${this.policy.writerId}`);
+		}
+	}
+
+	/** A writer adds itself to a draft's authors, nobody else. */
+	private checkAuthors(item: Y.Item) {
+		this.checkValues(item, idSchema, 'author');
+		if (!(item.content instanceof Y.ContentAny) || this.policy.writerId === null) return;
+		for (const author of item.content.arr) {
+			if (author !== this.policy.writerId) refuse(REJECT.forbidden, `you add yourself to a draft's authors as ${this.policy.writerId}`);
+		}
 	}
 
 	/**
@@ -358,8 +471,12 @@ class UpdateCheck {
 		return this.isInStore(parentItem) ? (((parentItem as Y.Item).content as Y.ContentType).type as Y.AbstractType<unknown>) : null;
 	}
 
+	/**
+	 * The exact type, not a subclass: a Y.XmlText is a Y.Text and a Y.XmlHook a Y.Map to
+	 * `instanceof`, yet they encode differently and no reader of the ticket expects them.
+	 */
 	private checkNewType(item: Y.Item, type: abstract new (...args: never[]) => unknown, what: string) {
-		if (!(item.content instanceof Y.ContentType) || !(item.content.type instanceof type)) {
+		if (!(item.content instanceof Y.ContentType) || item.content.type.constructor !== type) {
 			refuse(REJECT.invalidShape, `${what} has the wrong type`);
 		}
 	}
