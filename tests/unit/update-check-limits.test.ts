@@ -8,7 +8,9 @@ import * as Y from 'yjs';
 import { addTag, checkUpdate, deleteDraft, draftText, LIMITS, openSide, REJECT, removeTag, type WritePolicy } from '../../src/lib/ticket';
 import { chatTicketFields, replicaOf, ticketDoc } from '../helpers/docs';
 
-const NOW = Date.UTC(2030, 0, 15, 12);
+// Now, not a fixed date: drafts are dated by the clock when they are created, and the checker
+// holds their `createdAt` to its time window.
+const NOW = Date.now();
 /** A writer the policy lets do anything; each replica below writes under a client id of its own. */
 const allow: WritePolicy = { actor: 'user:agent-1', writerId: null, rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null };
 /** The sender owns every client id it writes (ownership is tested in update-check.test.ts). */
