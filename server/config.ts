@@ -34,6 +34,8 @@ const schema = z.object({
 	LOGIN_BACKOFF_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
 	/** A chat visitor whose widget has been gone this long shows as "left" to agents. */
 	CHAT_LEFT_AFTER_MS: z.coerce.number().int().min(0).default(20_000),
+	/** How long the link that proves a chat visitor's email address works (once). */
+	CHAT_VERIFY_LINK_TTL_MS: z.coerce.number().int().min(60_000).default(24 * 60 * 60_000),
 	/** An agent whose last workspace connection closed turns away after this long… */
 	AWAY_AFTER_MS: z.coerce.number().int().min(0).default(60_000),
 	/** …and offline after this long (at least AWAY_AFTER_MS). */
@@ -51,7 +53,7 @@ export type Config = {
 	maxMessageBytes: number;
 	sendBufferBytes: number;
 	smtp: { port: number; host: string; supportAddress: string; maxEmailBytes: number; maxAttachmentBytes: number; relayUrl: string | null };
-	chat: { leftAfterMs: number };
+	chat: { leftAfterMs: number; verifyLinkTtlMs: number };
 	loginBackoffMs: number;
 	routing: { awayAfterMs: number; offlineAfterMs: number };
 };
@@ -89,7 +91,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			maxAttachmentBytes: c.MAX_ATTACHMENT_BYTES,
 			relayUrl: c.SMTP_RELAY_URL ?? null
 		},
-		chat: { leftAfterMs: c.CHAT_LEFT_AFTER_MS },
+		chat: { leftAfterMs: c.CHAT_LEFT_AFTER_MS, verifyLinkTtlMs: c.CHAT_VERIFY_LINK_TTL_MS },
 		loginBackoffMs: c.LOGIN_BACKOFF_MS,
 		routing: { awayAfterMs: c.AWAY_AFTER_MS, offlineAfterMs: c.OFFLINE_AFTER_MS }
 	};

@@ -10,6 +10,7 @@ import { Outbox } from './channels/outbox';
 import { createRouting } from './routing';
 import { Chats } from './channels/chat';
 import { SupportAddresses } from './channels/support-addresses';
+import { VisitorIdentities } from './channels/visitor-identity';
 import { Channels } from './channels/webhooks';
 import { ApiTokens } from './auth/api-tokens';
 import { Sessions } from './auth/sessions';
@@ -56,7 +57,8 @@ export function createServices(config: Config, logger: Logger) {
 	const macros = new Macros(db, events);
 	const channels = new Channels(db, customers, tickets, events);
 	const supportAddresses = new SupportAddresses(db, config.smtp.supportAddress, events);
-	const chats = new Chats(db, customers, accounts, tickets, index, collab.documents, events, logger, config.chat);
+	const identities = new VisitorIdentities(db, customers, tickets, index, outbox, events, config.chat);
+	const chats = new Chats(db, customers, accounts, tickets, index, collab.documents, events, logger, identities, config.chat);
 	const talkNumbers = new TalkNumbers(db, events);
 	// The built-in simulator is the only telephony provider so far (server/talk/provider.ts).
 	const talkSimulator = new SimulatorProvider();
@@ -70,7 +72,7 @@ export function createServices(config: Config, logger: Logger) {
 	// Incoming calls are offered through the router while someone is available for them.
 	calls.route(routing);
 	return {
-		config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, supportAddresses,
+		config, logger, db, accounts, auth, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }
