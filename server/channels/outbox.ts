@@ -5,6 +5,9 @@
  * transaction as the update-log row that adds its entry, so an acknowledged reply is never lost;
  * one row per (entry id, kind) makes a repeated enqueue a no-op.
  *
+ * A third kind, 'verification', mails the link that proves a chat visitor's email address (see
+ * visitor-identity.ts); its row names the verification instead of an entry.
+ *
  * Each kind has a sender (the `senders` map of the worker); attempts, backoff and marks are shared.
  * Webhook deliveries are POSTed as signed JSON to the newest channel of the entry's channel kind
  * with an outbound URL (see webhooks.ts); any 2xx answer counts as sent.
