@@ -111,7 +111,11 @@ export class VisitorIdentities {
 		const contact = this.customers.get(contactId);
 		if (!contact) throw notFound('customer');
 		const theirs = this.db.select({ id: ticketRows.id }).from(ticketRows).where(eq(ticketRows.requesterId, contact.id)).all();
-		if (by.kind !== 'user' || !theirs.some(({ id }) => this.index.get(id) && ticketAccess(by, this.index.get(id)!) === 'write')) {
+		const writable = (id: string) => {
+			const row = this.index.get(id);
+			return !!row && ticketAccess(by, row) === 'write';
+		};
+		if (by.kind !== 'user' || !theirs.some(({ id }) => writable(id))) {
 			throw forbidden('only an agent who may write one of its tickets links a contact');
 		}
 		if (!contact.unverified) throw new ApiError(409, 'already_verified', 'this customer is not an unverified contact');
