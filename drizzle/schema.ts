@@ -77,7 +77,14 @@ export const customers = sqliteTable('customers', {
 	/** The customer's profile, edited by agents in the context panel. */
 	organisation: text('organisation').notNull().default(''),
 	notes: text('notes').notNull().default(''),
-	tags: text('tags', { mode: 'json' }).$type<string[]>().notNull().default(sql`'[]'`)
+	tags: text('tags', { mode: 'json' }).$type<string[]>().notNull().default(sql`'[]'`),
+	/**
+	 * A contact made from what a chat visitor typed: who they are is unproven. It is never matched
+	 * by address; an agent links it to a known customer, or the visitor proves `claimedEmail`.
+	 */
+	unverified: integer('unverified', { mode: 'boolean' }).notNull().default(false),
+	/** The email address an unverified contact gave: shown to agents, never used to find anyone. */
+	claimedEmail: text('claimed_email')
 });
 
 /** How a customer is reached on each channel (an email address, a chat visitor id, a handle…). */
@@ -282,7 +289,8 @@ export const imapMailboxes = sqliteTable('imap_mailboxes', {
 /**
  * Outbound messages waiting to be sent, enqueued in the same transaction as the logged update that
  * added their entry (so an acknowledged reply is never lost). One row per (entry, kind): an entry
- * is sent at most once (see server/channels/outbox.ts).
+ * is sent at most once (see server/channels/outbox.ts). A `verification` row sends the link of an
+ * email verification (its id in `entry_id`) for the chat ticket `ticket_id`.
  */
 export const outbox = sqliteTable(
 	'outbox',
@@ -290,7 +298,7 @@ export const outbox = sqliteTable(
 		id: integer('id').primaryKey({ autoIncrement: true }),
 		ticketId: text('ticket_id').notNull(),
 		entryId: text('entry_id').notNull(),
-		kind: text('kind', { enum: ['email', 'webhook'] }).notNull(),
+		kind: text('kind', { enum: ['email', 'webhook', 'verification'] }).notNull(),
 		recipient: text('recipient'),
 		status: text('status', { enum: ['queued', 'sent', 'failed'] }).notNull().default('queued'),
 		attempts: integer('attempts').notNull().default(0),
@@ -341,6 +349,29 @@ export const visitors = sqliteTable('visitors', {
 	createdAt: createdAt(),
 	lastSeenAt: integer('last_seen_at').notNull()
 });
+
+/**
+ * Links sent to the email address a chat visitor claimed: following one proves the address and
+ * links the visitor's contact to the customer who has it. Only the token's SHA-256 is kept once the
+ * mail is sent (`pendingToken` holds it until then, for the outbox); each link works once, until it
+ * expires.
+ */
+export const emailVerifications = sqliteTable(
+	'email_verifications',
+	{
+		id: text('id').primaryKey(),
+		tokenHash: text('token_hash').notNull().unique(),
+		pendingToken: text('pending_token'),
+		customerId: text('customer_id').notNull().references(() => customers.id, { onDelete: 'cascade' }),
+		email: text('email').notNull(),
+		/** Where the link points: the origin the visitor's chat was started from. */
+		origin: text('origin').notNull(),
+		expiresAt: integer('expires_at').notNull(),
+		usedAt: integer('used_at'),
+		createdAt: createdAt()
+	},
+	(t) => [index('email_verifications_customer').on(t.customerId)]
+);
 
 /** The visitor path: pages the widget saw a visitor view, oldest first. */
 export const visitorPages = sqliteTable(

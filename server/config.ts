@@ -42,6 +42,8 @@ const schema = z.object({
 	ACCESS_POLL_MS: z.coerce.number().int().min(50).max(1000).default(250),
 	/** A chat visitor whose widget has been gone this long shows as "left" to agents. */
 	CHAT_LEFT_AFTER_MS: z.coerce.number().int().min(0).default(20_000),
+	/** How long the link that proves a chat visitor's email address works (once). */
+	CHAT_VERIFY_LINK_TTL_MS: z.coerce.number().int().min(60_000).default(24 * 60 * 60_000),
 	/** An agent whose last workspace connection closed turns away after this long… */
 	AWAY_AFTER_MS: z.coerce.number().int().min(0).default(60_000),
 	/** …and offline after this long (at least AWAY_AFTER_MS). */
@@ -69,7 +71,7 @@ export type Config = {
 	sendStallMs: number;
 	smtp: { port: number; host: string; supportAddress: string; maxEmailBytes: number; maxAttachmentBytes: number; relayUrl: string | null };
 	imap: { pollMs: number; retryMs: number };
-	chat: { leftAfterMs: number };
+	chat: { leftAfterMs: number; verifyLinkTtlMs: number };
 	loginBackoffMs: number;
 	accessPollMs: number;
 	routing: { awayAfterMs: number; offlineAfterMs: number };
@@ -113,7 +115,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			relayUrl: c.SMTP_RELAY_URL ?? null
 		},
 		imap: { pollMs: c.IMAP_POLL_MS, retryMs: c.IMAP_RETRY_MS },
-		chat: { leftAfterMs: c.CHAT_LEFT_AFTER_MS },
+		chat: { leftAfterMs: c.CHAT_LEFT_AFTER_MS, verifyLinkTtlMs: c.CHAT_VERIFY_LINK_TTL_MS },
 		loginBackoffMs: c.LOGIN_BACKOFF_MS,
 		accessPollMs: c.ACCESS_POLL_MS,
 		routing: { awayAfterMs: c.AWAY_AFTER_MS, offlineAfterMs: c.OFFLINE_AFTER_MS },

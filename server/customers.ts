@@ -18,6 +18,10 @@ export interface Customer {
 	notes: string;
 	tags: string[];
 	addresses: { channel: string; address: string }[];
+	/** A contact made from what a chat visitor typed: who they are is unproven (see VisitorIdentities). */
+	unverified: boolean;
+	/** The email address an unverified contact gave, not proven: never matched. */
+	claimedEmail: string | null;
 }
 
 export class Customers {
@@ -29,19 +33,43 @@ export class Customers {
 
 	/** The customer reached at `address` on `channel`, created when new. */
 	findOrCreate(channel: string, address: string, name?: string): Customer {
+		const found = this.findByAddress(channel, address);
+		if (found) return found;
 		const normalised = normaliseAddress(channel, address);
-		const found = this.db
-			.select({ id: customerAddresses.customerId })
-			.from(customerAddresses)
-			.where(and(eq(customerAddresses.channel, channel), eq(customerAddresses.address, normalised)))
-			.get();
-		if (found) return this.get(found.id)!;
 		const id = newId();
 		this.db.transaction((tx) => {
 			tx.insert(customers).values({ id, name: name?.trim() || normalised, createdAt: Date.now() }).run();
 			tx.insert(customerAddresses).values({ customerId: id, channel, address: normalised }).run();
 		});
 		return this.get(id)!;
+	}
+
+	/**
+	 * A new unverified contact for a chat visitor: reached at `chat` `visitorId` only, with the email
+	 * address they gave kept as a claim (never as an address, so no mail or lookup finds them by it).
+	 */
+	createUnverified(visitorId: string, name: string, claimedEmail: string | null): Customer {
+		const id = newId();
+		this.db.transaction((tx) => {
+			tx.insert(customers).values({ id, name: name.trim(), createdAt: Date.now(), unverified: true, claimedEmail: claimedEmail && normaliseAddress('email', claimedEmail) }).run();
+			tx.insert(customerAddresses).values({ customerId: id, channel: 'chat', address: visitorId }).onConflictDoNothing().run();
+		});
+		return this.get(id)!;
+	}
+
+	/** Records the email address an unverified contact now gives. */
+	claimEmail(customerId: string, email: string): void {
+		this.db.update(customers).set({ claimedEmail: normaliseAddress('email', email) }).where(and(eq(customers.id, customerId), eq(customers.unverified, true))).run();
+	}
+
+	/** The customer reached at `address` on `channel`, or null. */
+	findByAddress(channel: string, address: string): Customer | null {
+		const found = this.db
+			.select({ id: customerAddresses.customerId })
+			.from(customerAddresses)
+			.where(and(eq(customerAddresses.channel, channel), eq(customerAddresses.address, normaliseAddress(channel, address))))
+			.get();
+		return found ? this.get(found.id) : null;
 	}
 
 	addAddress(customerId: string, channel: string, address: string): void {
@@ -56,7 +84,7 @@ export class Customers {
 			.from(customerAddresses)
 			.where(eq(customerAddresses.customerId, id))
 			.all();
-		return { id: row.id, name: row.name, organisation: row.organisation, notes: row.notes, tags: row.tags, addresses };
+		return { id: row.id, name: row.name, organisation: row.organisation, notes: row.notes, tags: row.tags, addresses, unverified: row.unverified, claimedEmail: row.claimedEmail };
 	}
 
 	/** What `principal` may do with a customer, as the policy rules from their tickets (null: nothing, or no such customer). */

@@ -11,6 +11,7 @@ import { createRouting } from './routing';
 import { Chats } from './channels/chat';
 import { ImapMailboxes } from './channels/imap-mailboxes';
 import { SupportAddresses } from './channels/support-addresses';
+import { VisitorIdentities } from './channels/visitor-identity';
 import { Channels } from './channels/webhooks';
 import { AccessChanges } from './auth/access-changes';
 import { ApiTokens } from './auth/api-tokens';
@@ -66,7 +67,8 @@ export function createServices(config: Config, logger: Logger) {
 	const channels = new Channels(db, customers, tickets, events);
 	const supportAddresses = new SupportAddresses(db, config.smtp.supportAddress, events);
 	const imapMailboxes = new ImapMailboxes(db, supportAddresses, events);
-	const chats = new Chats(db, customers, accounts, tickets, index, collab.documents, events, logger, config.chat);
+	const identities = new VisitorIdentities(db, customers, tickets, index, outbox, events, config.chat);
+	const chats = new Chats(db, customers, accounts, tickets, index, collab.documents, events, logger, identities, config.chat);
 	const talkNumbers = new TalkNumbers(db, events);
 	// The built-in simulator is the only telephony provider so far (server/talk/provider.ts).
 	const talkSimulator = new SimulatorProvider();
@@ -80,7 +82,7 @@ export function createServices(config: Config, logger: Logger) {
 	// Incoming calls are offered through the router while someone is available for them.
 	calls.route(routing);
 	return {
-		config, logger, db, accounts, auth, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, supportAddresses, imapMailboxes,
+		config, logger, db, accounts, auth, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }

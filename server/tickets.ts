@@ -258,6 +258,17 @@ export class Tickets {
 	async setFields(ticketId: string, changes: Partial<Pick<TicketFields, 'status' | 'priority' | 'assigneeId' | 'groupId'>>, principal: Principal): Promise<TicketFields> {
 		const row = this.readable(ticketId, principal);
 		if (ticketAccess(principal, row) !== 'write') throw forbidden('you may not write to this ticket');
+		return this.writeFields(ticketId, changes, principal);
+	}
+
+	/** Files a ticket under another customer (a chat visitor's contact linked to who they are): a field only the server sets. */
+	async setRequester(ticketId: string, requesterId: string): Promise<void> {
+		await this.writeFields(ticketId, { requesterId }, SYSTEM);
+		// Histories and calls find tickets by requester in the index: up to date at once, not after the projection's delay.
+		await this.documents.withDocument(ticketId, (doc) => this.index.project(ticketId, doc));
+	}
+
+	private writeFields(ticketId: string, changes: Partial<Omit<TicketFields, 'tags'>>, principal: Principal): Promise<TicketFields> {
 		return this.documents.withDocument(ticketId, (doc) => {
 			const policy = this.policyFor(principal, doc);
 			const copy = new Y.Doc();

@@ -16,7 +16,7 @@ import { entryIndex, newId, readEntries, type Entry } from '../../src/lib/ticket
 import type { Accounts } from '../accounts';
 import { ticketAccess } from '../auth/policy';
 import { actorOf, SYSTEM, type Principal } from '../auth/principal';
-import type { Customers } from '../customers';
+import type { Customer, Customers } from '../customers';
 import { ApiError, forbidden, notFound } from '../errors';
 import type { Events } from '../events';
 import type { Logger } from '../log';
@@ -24,6 +24,7 @@ import type { Db } from '../storage/database';
 import { RateLimit } from '../rate-limit';
 import type { TicketIndex } from '../ticket-index';
 import { subjectFrom, type DocumentAccess, type HeldDocument, type Tickets } from '../tickets';
+import type { VisitorIdentities } from './visitor-identity';
 
 /** Pages of a visitor's path kept and shown to agents: the newest ones. */
 const PATH_KEPT = 100;
@@ -92,6 +93,7 @@ export class Chats {
 		private readonly documents: DocumentAccess,
 		private readonly events: Events,
 		private readonly logger: Logger,
+		private readonly identities: VisitorIdentities,
 		private readonly settings: ChatSettings
 	) {}
 
@@ -145,16 +147,15 @@ export class Chats {
 
 	// --- the visitor's side of a chat -----------------------------------------------------------
 
-	/** Starts a chat: a chat ticket from the visitor's first message. 409 while one is going on. */
-	start(visitor: Visitor, input: StartChat): ChatInfo {
+	/**
+	 * Starts a chat: a chat ticket from the visitor's first message, filed under who the visitor is
+	 * (`customerFor`); an email address they gave gets a link proving it, sent to that address.
+	 * `origin` is where that link points. 409 while a chat is going on.
+	 */
+	start(visitor: Visitor, input: StartChat, origin: string): ChatInfo {
 		const current = this.latestChat(visitor.id);
 		if (current && current.status !== 'ended') throw new ApiError(409, 'chat_in_progress', 'a chat is already going on; send messages to it');
-		const customer = input.email
-			? this.customers.findOrCreate('email', input.email, input.name)
-			: visitor.customerId
-				? this.customers.get(visitor.customerId)!
-				: this.customers.findOrCreate('chat', visitor.id, input.name);
-		this.customers.addAddress(customer.id, 'chat', visitor.id);
+		const customer = this.customerFor(visitor, input);
 		const now = Date.now();
 		const chatId = newId();
 		const entry: Entry = {
@@ -173,8 +174,25 @@ export class Chats {
 			this.db.insert(chats).values({ id: chatId, visitorId: visitor.id, ticketId, status: 'waiting', presence: 'online', startedAt: now }).run();
 			this.sqlite.prepare('UPDATE visitors SET customer_id = ? WHERE id = ?').run(customer.id, visitor.id);
 			this.events.record({ ticketId, actor: `visitor:${visitor.id}`, type: 'chat.started', data: { chatId } });
+			this.identities.requestProof(customer, ticketId, origin);
 		});
 		return this.info(this.chatRow(ticket.id)!);
+	}
+
+	/**
+	 * Who the visitor is, for a new chat. What they type is unproven: the customer they are already
+	 * known as (linked by an agent or by a proven address) when they give no other address; else
+	 * their unverified contact, holding the address they typed as a claim, never a known customer.
+	 */
+	private customerFor(visitor: Visitor, input: StartChat): Customer {
+		const known = visitor.customerId ? this.customers.get(visitor.customerId) : null;
+		const claimed = input.email?.trim().toLowerCase();
+		if (known && known.unverified) {
+			if (claimed) this.customers.claimEmail(known.id, claimed);
+			return this.customers.get(known.id)!;
+		}
+		if (known && (!claimed || known.addresses.some((a) => a.channel === 'email' && a.address === claimed))) return known;
+		return this.customers.createUnverified(visitor.id, input.name, claimed ?? null);
 	}
 
 	/** The visitor's latest chat, if any. */

@@ -2,7 +2,9 @@
  * Inbound email: an SMTP server (smtp-server) that accepts mail for the support addresses
  * (support-addresses.ts), parses it
  * (mailparser) and writes it into a ticket as a customer's message. A message is answered 250 only
- * once its entry is stored; a storage failure answers 451 so that the sending MTA retries.
+ * once its entry is stored; a temporary failure (storage unavailable, shutting down) answers 451 so
+ * that the sending MTA retries, any other 554: it would fail the same way on every retry. The entry
+ * always fits the ticket schema (MAIL_LIMITS): what does not fit is cut, and the original kept.
  *
  * Threading: a message whose In-Reply-To or References names a stored message, or that was sent to
  * `support+<ticketId>@…`, or whose subject carries `[#<ticketId>]`, joins that ticket; so does one
@@ -41,11 +43,31 @@ function smtpError(code: number, message: string): Error {
 
 const TRUNCATED_MARKER = '\n\n[… message truncated: the full text is kept as an attachment]';
 
+/**
+ * Bounds on what an entry built from mail holds, so that it always fits the entry schema (`meta`
+ * ≤ MAX_META_BYTES) whatever the mail carries: header values are cut, attachment names shortened,
+ * attachments past the count summarised, and a Message-ID too long or odd to keep is replaced by
+ * its hash. With control characters removed a value's JSON is at most twice its UTF-8 bytes, so the
+ * worst case is ~14 KB: 3 headers × 2 KB + Message-ID 0.5 KB + (listed + 2 kept files) × 0.5 KB.
+ */
+const MAIL_LIMITS = {
+	subjectBytes: 1000,
+	addressesBytes: 1000,
+	messageIdBytes: 250,
+	attachmentsListed: 12,
+	nameBytes: 100,
+	contentTypeBytes: 80
+} as const;
+const CUT_MARKER = '…[cut]';
+const HASHED_ID_SUFFIX = '@hashed.tandem.invalid>';
+
 /** Starts listening on SMTP_HOST:SMTP_PORT; resolves once listening. */
 export async function startEmailInbound(deps: InboxDeps): Promise<EmailInbound> {
 	const { smtp } = deps.config;
 	const inbox = new Inbox(deps);
 	const recipient = (address: string) => deps.supportAddresses.match(address);
+	// Set once shutdown begins: a message whose storing fails from then on is for a retry.
+	let closing = false;
 
 	const server = new SMTPServer({
 		disabledCommands: ['AUTH', 'STARTTLS'],
@@ -77,8 +99,13 @@ export async function startEmailInbound(deps: InboxDeps): Promise<EmailInbound> 
 					.receive(Buffer.concat(chunks), envelopeSender(session), recipients)
 					.then(() => callback(null, 'Message accepted'))
 					.catch((error: unknown) => {
-						deps.logger.error({ err: error }, 'inbound email not stored');
-						callback(smtpError(451, 'Temporary failure storing the message, try again later'));
+						if (closing || isTemporary(error)) {
+							deps.logger.error({ err: error }, 'inbound email not stored, the sender will retry');
+							return callback(smtpError(451, 'Temporary failure storing the message, try again later'));
+						}
+						// Nothing a retry could change: say so, once, rather than defer it forever.
+						deps.logger.warn({ err: error, sender: envelopeSender(session) }, 'inbound email refused for good');
+						callback(smtpError(554, 'This message cannot be stored by the help desk and will not be on a retry'));
 					});
 			});
 		}
@@ -96,8 +123,23 @@ export async function startEmailInbound(deps: InboxDeps): Promise<EmailInbound> 
 	deps.logger.info({ port, host: smtp.host, address: smtp.supportAddress }, 'smtp listening');
 	return {
 		port,
-		close: () => new Promise<void>((resolve) => server.close(() => resolve()))
+		close: () => {
+			closing = true;
+			return new Promise<void>((resolve) => server.close(() => resolve()));
+		}
 	};
+}
+
+/**
+ * Whether storing a message failed for a reason that passes: the storage unavailable or busy, the
+ * disk full, the process shutting down (a system error). Anything else (what the mail turned into
+ * was refused) fails the same way on every retry.
+ */
+function isTemporary(error: unknown): boolean {
+	if (!(error instanceof Error)) return false;
+	if (error.name === 'StorageError') return true;
+	if (error.name === 'SqliteError') return !String((error as Error & { code?: string }).code).startsWith('SQLITE_CONSTRAINT');
+	return 'syscall' in error;
 }
 
 /** The envelope sender, '' for a null sender (`MAIL FROM:<>`, a bounce). */
@@ -128,9 +170,28 @@ export function autoReplyReason(mail: ParsedMail): string | null {
 	return null;
 }
 
-function normaliseMessageId(id: string): string {
+/**
+ * The key a Message-ID is stored and threaded by: the id itself, or, when it is too long or holds
+ * anything but printable ASCII, a hash of it (a reply naming the same id finds the same key).
+ */
+function messageKey(id: string): string {
 	const trimmed = id.trim();
-	return trimmed.startsWith('<') ? trimmed : `<${trimmed}>`;
+	const normalised = trimmed.startsWith('<') ? trimmed : `<${trimmed}>`;
+	if (normalised.length <= MAIL_LIMITS.messageIdBytes && /^[\x21-\x7e]+$/.test(normalised)) return normalised;
+	return `<${sha256(normalised)}${HASHED_ID_SUFFIX}`;
+}
+
+/** `text` without control characters, cut to at most `maxBytes` UTF-8 bytes (marked). */
+function clip(text: string, maxBytes: number): string {
+	const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+	return byteLength(clean) <= maxBytes ? clean : truncateUtf8(clean, maxBytes - byteLength(CUT_MARKER)) + CUT_MARKER;
+}
+
+/** An attachment's name within MAIL_LIMITS.nameBytes, keeping its extension. */
+function shortName(name: string): string {
+	const extension = /\.[A-Za-z0-9]{1,10}$/.exec(name)?.[0] ?? '';
+	const clipped = clip(name, MAIL_LIMITS.nameBytes);
+	return clipped === name || !extension ? clipped : clip(name.slice(0, -extension.length), MAIL_LIMITS.nameBytes - extension.length) + extension;
 }
 
 interface StoredAttachment {
@@ -168,7 +229,7 @@ export class Inbox {
 			this.deps.logger.warn({ file, err: error }, 'inbound email could not be parsed');
 			return;
 		}
-		const messageId = mail.messageId ? normaliseMessageId(mail.messageId) : `<${sha256(raw)}@tandem.invalid>`;
+		const messageId = mail.messageId ? messageKey(mail.messageId) : `<${sha256(raw)}@tandem.invalid>`;
 		const reason = autoReplyReason(mail);
 		if (reason) {
 			events.record({ actor: 'system', type: 'email.ignored', data: { reason, messageId, sender } });
@@ -180,7 +241,7 @@ export class Inbox {
 		const from = mail.from!.value[0]!;
 		const customer = this.deps.customers.findOrCreate('email', from.address!, from.name || undefined);
 		const subject = (mail.subject ?? '').trim();
-		const entry = this.entryFor(mail, messageId, customer.id);
+		const entry = this.entryFor(mail, raw, messageId, customer.id);
 		const ticketId = await this.threadOf(
 			mail,
 			recipients.map((r) => r.tag).filter(Boolean),
@@ -213,7 +274,7 @@ export class Inbox {
 		const refs = [mail.inReplyTo ?? '', ...(Array.isArray(mail.references) ? mail.references : mail.references ? [mail.references] : [])]
 			.flatMap((r) => r.split(/\s+/))
 			.filter(Boolean)
-			.map(normaliseMessageId);
+			.map(messageKey);
 		const known = this.known(refs);
 		if (known[0]) return known[0].ticketId;
 		for (const tag of recipientTags) {
@@ -248,31 +309,34 @@ export class Inbox {
 		return null;
 	}
 
-	private entryFor(mail: ParsedMail, messageId: string, customerId: string): Entry {
+	private entryFor(mail: ParsedMail, raw: Buffer, messageId: string, customerId: string): Entry {
 		const html = typeof mail.html === 'string' ? mail.html : '';
 		const text = mail.text?.trim() ?? '';
 		let body = text || (html ? sanitizeHtml(html, { allowedTags: [], allowedAttributes: {} }).trim() : '');
-		const attachments = mail.attachments.map((a) => this.storeAttachment(a.content, a.filename ?? 'attachment', a.contentType, a.size));
+		const listed = mail.attachments.slice(0, MAIL_LIMITS.attachmentsListed);
+		const omitted = mail.attachments.slice(listed.length);
+		const attachments = listed.map((a) => this.storeAttachment(a.content, a.filename ?? 'attachment', a.contentType, a.size));
 		if (byteLength(body) > MAX_BODY_BYTES) {
 			const full = Buffer.from(body, 'utf8');
 			attachments.push(this.storeAttachment(full, 'message.txt', 'text/plain; charset=utf-8', full.length, true));
 			body = truncateUtf8(body, MAX_BODY_BYTES - byteLength(TRUNCATED_MARKER)) + TRUNCATED_MARKER;
 		}
-		const meta: Record<string, unknown> = {
-			messageId,
-			subject: mail.subject ?? '',
-			from: mail.from?.text ?? '',
-			to: mail.to ? (Array.isArray(mail.to) ? mail.to.map((t) => t.text).join(', ') : mail.to.text) : ''
+		const headers = {
+			subject: clip(mail.subject ?? '', MAIL_LIMITS.subjectBytes),
+			from: clip(mail.from?.text ?? '', MAIL_LIMITS.addressesBytes),
+			to: clip(mail.to ? (Array.isArray(mail.to) ? mail.to.map((t) => t.text).join(', ') : mail.to.text) : '', MAIL_LIMITS.addressesBytes)
 		};
+		const meta: Record<string, unknown> = { messageId, ...headers };
+		if (omitted.length) meta.attachmentsOmitted = { count: omitted.length, bytes: omitted.reduce((sum, a) => sum + a.size, 0) };
+		// Whatever is cut or left out is in the original message, kept (and listed first) in full.
+		const keepOriginal = () => attachments.unshift(this.storeAttachment(raw, 'original.eml', 'message/rfc822', raw.length, true));
+		const cut = omitted.length > 0 || messageId.endsWith(HASHED_ID_SUFFIX) || Object.values(headers).some((value) => value.endsWith(CUT_MARKER));
+		if (cut) keepOriginal();
+		// The HTML goes in only where there is room left; without it the rest fits by construction.
+		const sanitized = html ? sanitizeHtml(html) : '';
+		if (sanitized && byteLength(JSON.stringify({ ...meta, attachments, html: sanitized })) <= MAX_META_BYTES) meta.html = sanitized;
+		else if (sanitized && !cut) keepOriginal();
 		if (attachments.length) meta.attachments = attachments;
-		if (html) meta.html = sanitizeHtml(html);
-		if (byteLength(JSON.stringify(meta)) > MAX_META_BYTES) delete meta.html;
-		if (byteLength(JSON.stringify(meta)) > MAX_META_BYTES) {
-			meta.subject = String(meta.subject).slice(0, 500);
-			meta.to = String(meta.to).slice(0, 1000);
-			meta.from = String(meta.from).slice(0, 500);
-			if (attachments.length) meta.attachments = attachments.slice(0, 50);
-		}
 		return {
 			// One entry per Message-ID: a redelivery after a lost 250 appends nothing.
 			id: `email.${sha256(messageId).slice(0, 40)}`,
@@ -291,7 +355,7 @@ export class Inbox {
 	/** Content-addressed, written once: DATA_DIR/attachments/<sha256>. */
 	private storeAttachment(content: Buffer, name: string, contentType: string, size: number, always = false): StoredAttachment {
 		const hash = sha256(content);
-		const listed: StoredAttachment = { name: name.slice(0, 255), contentType, size, sha256: hash };
+		const listed: StoredAttachment = { name: shortName(name), contentType: clip(contentType, MAIL_LIMITS.contentTypeBytes), size, sha256: hash };
 		if (!always && size > this.deps.config.smtp.maxAttachmentBytes) return { ...listed, skipped: true };
 		const file = path.join(this.attachmentsDir, hash);
 		if (!fs.existsSync(file)) {

@@ -5,6 +5,9 @@
  * transaction as the update-log row that adds its entry, so an acknowledged reply is never lost;
  * one row per (entry id, kind) makes a repeated enqueue a no-op.
  *
+ * A third kind, 'verification', mails the link that proves a chat visitor's email address (see
+ * visitor-identity.ts); its row names the verification instead of an entry.
+ *
  * Each kind has a sender (the `senders` map of the worker); attempts, backoff and marks are shared.
  * Webhook deliveries are POSTed as signed JSON to the newest channel of the entry's channel kind
  * with an outbound URL (see webhooks.ts); any 2xx answer counts as sent.
@@ -23,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import nodemailer, { type Transporter } from 'nodemailer';
+import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { getEntry, type Entry } from '../../src/lib/ticket';
 import type { Config } from '../config';
 import type { Events } from '../events';
@@ -42,7 +45,7 @@ const BATCH = 20;
 /** How long a webhook receiver may take to answer: a stalled one costs one attempt. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
 
-export type OutboxKind = 'email' | 'webhook';
+export type OutboxKind = 'email' | 'webhook' | 'verification';
 
 /** Whether `entry` is sent to the requester by email. */
 export function isOutboundEmail(entry: Entry): boolean {
@@ -83,6 +86,7 @@ interface OutboxRow {
 export class Outbox {
 	private readonly insert: Database.Statement<[string, string, OutboxKind, string | null, number, number]>;
 	private readonly requesterAddress: Database.Statement<[string, string], { address: string }>;
+	private readonly claimedAddress: Database.Statement<[string], { address: string | null }>;
 	private readonly listeners = new Set<() => void>();
 	private wakeQueued = false;
 
@@ -95,6 +99,7 @@ export class Outbox {
 			`SELECT a.address FROM tickets t JOIN customer_addresses a ON a.customer_id = t.requester_id AND a.channel = ?
 			 WHERE t.id = ? ORDER BY a.address LIMIT 1`
 		);
+		this.claimedAddress = sqlite.prepare('SELECT c.claimed_email AS address FROM tickets t JOIN customers c ON c.id = t.requester_id WHERE t.id = ?');
 	}
 
 	/**
@@ -108,7 +113,7 @@ export class Outbox {
 		for (const entry of entries) {
 			const kind = outboxKindOf(entry);
 			if (!kind) continue;
-			const recipient = this.addressOn(ticketId, entry.channel);
+			const recipient = kind === 'email' ? this.recipientOf(ticketId) : this.addressOn(ticketId, entry.channel);
 			if (kind === 'webhook' && !recipient) continue;
 			this.insert.run(ticketId, entry.id, kind, recipient, now, now);
 			queued = true;
@@ -116,9 +121,19 @@ export class Outbox {
 		if (queued) this.wakeSoon();
 	}
 
-	/** The requester's email address, or null when none is known (yet). */
+	/** Enqueues the mail with the link of email verification `verificationId` (about chat ticket `ticketId`). */
+	enqueueVerification(ticketId: string, verificationId: string, email: string): void {
+		const now = Date.now();
+		this.insert.run(ticketId, verificationId, 'verification', email, now, now);
+		this.wakeSoon();
+	}
+
+	/**
+	 * The requester's email address, or null when none is known (yet). An unverified chat contact is
+	 * written to at the address they gave: a reply goes where they asked, and proves nothing.
+	 */
 	recipientOf(ticketId: string): string | null {
-		return this.addressOn(ticketId, 'email');
+		return this.addressOn(ticketId, 'email') ?? this.claimedAddress.get(ticketId)?.address ?? null;
 	}
 
 	/** The requester's address on `channel`, or null. */
@@ -185,7 +200,7 @@ interface Sent {
 interface Sender {
 	/** What names the message in its events (e.g. its Message-ID). */
 	describe(row: OutboxRow): Record<string, unknown>;
-	send(row: OutboxRow, entry: Entry): Promise<Sent>;
+	send(row: OutboxRow): Promise<Sent>;
 	close?(): void;
 }
 
@@ -198,7 +213,8 @@ class Worker {
 	private closed = false;
 
 	constructor(private readonly deps: WorkerDeps) {
-		this.senders = { email: new EmailSender(deps), webhook: new WebhookSender(deps) };
+		const email = new EmailSender(deps);
+		this.senders = { email, webhook: new WebhookSender(deps), verification: new VerificationSender(deps, email) };
 	}
 
 	start() {
@@ -248,9 +264,7 @@ class Worker {
 		const attempts = row.attempts + 1;
 		let sent: Sent;
 		try {
-			const entry = await this.deps.documents.withDocument(row.ticket_id, (doc) => getEntry(doc, row.entry_id));
-			if (!entry) throw new Error(`entry ${row.entry_id} is not in ticket ${row.ticket_id}`);
-			sent = await sender.send(row, entry);
+			sent = await sender.send(row);
 		} catch (error) {
 			const message = (error as Error).message || String(error);
 			const failed = attempts >= MAX_ATTEMPTS;
@@ -289,6 +303,13 @@ class Worker {
 
 const spoolDirOf = (config: Config) => path.join(config.dataDir, 'mail', 'outbox');
 
+/** The entry an outbox row sends. */
+async function entryOf(deps: WorkerDeps, row: OutboxRow): Promise<Entry> {
+	const entry = await deps.documents.withDocument(row.ticket_id, (doc) => getEntry(doc, row.entry_id));
+	if (!entry) throw new Error(`entry ${row.entry_id} is not in ticket ${row.ticket_id}`);
+	return entry;
+}
+
 /** Email through nodemailer: to SMTP_RELAY_URL, or spooled to DATA_DIR/mail/outbox. */
 class EmailSender implements Sender {
 	private readonly transport: Transporter;
@@ -307,8 +328,9 @@ class EmailSender implements Sender {
 		return { messageId: outboundMessageId(row.entry_id) };
 	}
 
-	async send(row: OutboxRow, entry: Entry): Promise<Sent> {
-		const { sqlite, config } = this.deps;
+	async send(row: OutboxRow): Promise<Sent> {
+		const entry = await entryOf(this.deps, row);
+		const { sqlite } = this.deps;
 		const messageId = outboundMessageId(row.entry_id);
 		const recipient = row.recipient ?? this.deps.outbox.recipientOf(row.ticket_id);
 		if (!recipient) throw new Error('the requester has no email address');
@@ -328,7 +350,7 @@ class EmailSender implements Sender {
 			.reverse();
 		const mailbox = this.mailboxOf(row.ticket_id);
 		const [local, domain] = splitAddress(mailbox);
-		const info = await this.transport.sendMail({
+		await this.sendMail(row.entry_id, {
 			from: mailbox,
 			replyTo: `${local}+${row.ticket_id}@${domain}`,
 			to: recipient,
@@ -338,7 +360,6 @@ class EmailSender implements Sender {
 			messageId,
 			...(inbound.length ? { inReplyTo: inbound[inbound.length - 1], references: inbound } : {})
 		});
-		if (this.spoolDir) this.spool(row.entry_id, info.message as Buffer);
 		// Accepted by the relay (250): remember its Message-ID so that the customer's reply threads
 		// into this ticket.
 		return {
@@ -350,8 +371,14 @@ class EmailSender implements Sender {
 		};
 	}
 
+	/** Sends one message to the relay, or spools it as `<name>.eml`; throws when the relay refuses it. */
+	async sendMail(name: string, message: SendMailOptions): Promise<void> {
+		const info = await this.transport.sendMail(message);
+		if (this.spoolDir) this.spool(name, info.message as Buffer);
+	}
+
 	/** The support address the customer last wrote to (still one of ours), else SUPPORT_ADDRESS. */
-	private mailboxOf(ticketId: string): string {
+	mailboxOf(ticketId: string): string {
 		const { sqlite, supportAddresses, config } = this.deps;
 		const last = sqlite
 			.prepare('SELECT mailbox FROM email_messages WHERE ticket_id = ? AND mailbox IS NOT NULL ORDER BY created_at DESC, rowid DESC LIMIT 1')
@@ -385,7 +412,8 @@ class WebhookSender implements Sender {
 		return {};
 	}
 
-	async send(row: OutboxRow, entry: Entry): Promise<Sent> {
+	async send(row: OutboxRow): Promise<Sent> {
+		const entry = await entryOf(this.deps, row);
 		const channel = this.deps.sqlite
 			.prepare(
 				`SELECT id, secret, outbound_url AS url FROM channels WHERE kind = ? AND outbound_url IS NOT NULL
@@ -409,3 +437,38 @@ class WebhookSender implements Sender {
 	}
 }
 
+
+/**
+ * The link that proves a chat visitor's email address (see server/channels/visitor-identity.ts),
+ * sent from the chat ticket's support address. The token waits in its verification row only until
+ * the relay has the mail: then only its hash is left.
+ */
+class VerificationSender implements Sender {
+	constructor(
+		private readonly deps: WorkerDeps,
+		private readonly email: EmailSender
+	) {}
+
+	describe(row: OutboxRow) {
+		return { verificationId: row.entry_id };
+	}
+
+	async send(row: OutboxRow): Promise<Sent> {
+		const { sqlite } = this.deps;
+		const pending = sqlite.prepare('SELECT pending_token AS token, origin, email FROM email_verifications WHERE id = ?').get(row.entry_id) as
+			| { token: string | null; origin: string; email: string }
+			| undefined;
+		if (!pending?.token) throw new Error(`verification ${row.entry_id} has no link to send`);
+		const link = `${pending.origin}/chat/verify?token=${encodeURIComponent(pending.token)}`;
+		await this.email.sendMail(`verification-${row.entry_id}`, {
+			from: this.email.mailboxOf(row.ticket_id),
+			to: pending.email,
+			subject: 'Confirm your email address',
+			text: `You gave this address in a chat with our support team. To show that it is yours, open this link and confirm:\n\n${link}\n\nIf it was not you, ignore this message: nothing is linked to your address without it.`
+		});
+		return {
+			recipient: pending.email,
+			within: () => sqlite.prepare('UPDATE email_verifications SET pending_token = NULL WHERE id = ?').run(row.entry_id)
+		};
+	}
+}

@@ -126,7 +126,7 @@ describe('live chat widget', () => {
 		await maggie.goto(shop.url + '/orders.html');
 		await maggie.getByRole('button', { name: 'Chat with us' }).click();
 		const frame = chatFrame(maggie);
-		// Her email is the seeded Maggie's: the chat joins her customer record (and her phone number).
+		// She gives the seeded Maggie's email: only a claim, so the chat starts under an unverified contact.
 		await frame.getByLabel('Your name').fill('Maggie Chen');
 		await frame.getByLabel('Email').fill('maggie.chen@example.com');
 		await frame.getByLabel('How can we help?').fill('My refund for order 48213 still has not arrived');
@@ -135,7 +135,11 @@ describe('live chat widget', () => {
 		const conversation = agent.getByRole('log', { name: 'Conversation' });
 		await agent.getByRole('row', { name: /My refund for order 48213/ }).click();
 		await conversation.getByText('My refund for order 48213 still has not arrived').waitFor();
+		await chatBar(agent).getByText('Unverified · says maggie.chen@example.com').waitFor();
 		await chatBar(agent).getByRole('button', { name: 'Serve chat' }).click();
+		// The agent knows her: linking files the chat under her customer record (and her phone number).
+		await agent.getByRole('button', { name: 'Link to maggie.chen@example.com' }).click();
+		await chatBar(agent).getByText('Unverified', { exact: false }).waitFor({ state: 'detached' });
 		await editor(agent).click();
 		await agent.keyboard.type('Sorry Maggie, I will look into it and email you a reference number.');
 		await agent.getByRole('button', { name: 'Send', exact: true }).click();

@@ -41,6 +41,7 @@ const PATHS = [
 	'/talk/simulator/calls',
 	'/talk/simulator/calls/{id}/hangup',
 	'/customers/{id}/history',
+	'/customers/{id}/link',
 	'/help/articles',
 	'/help/articles/{id}',
 	'/object-types',

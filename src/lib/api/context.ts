@@ -3,7 +3,7 @@
  * objects and apps. Shared by the endpoints, the admin forms and the browser (the app host).
  */
 import { z } from 'zod';
-import { CUSTOMER_CHANNELS, MAX_TAGS, PRIORITIES, STATUSES, tagSchema } from '../ticket/schema';
+import { CUSTOMER_CHANNELS, idSchema, MAX_TAGS, PRIORITIES, STATUSES, tagSchema } from '../ticket/schema';
 
 const tagsSchema = z.array(z.string().trim().pipe(tagSchema)).max(MAX_TAGS);
 
@@ -24,6 +24,11 @@ export const customerPatchSchema = z.strictObject({
 	removeAddresses: z.array(customerAddressSchema).max(20).optional()
 });
 export type CustomerPatch = z.infer<typeof customerPatchSchema>;
+
+/** `POST /customers/:id/link`: an unverified chat contact is who it says, or who the agent names. */
+export const customerLinkSchema = z.strictObject({
+	into: idSchema.optional().meta({ description: 'The known customer to link the contact to; without it, the one who has the email address it claimed.' })
+});
 
 // --- help centre ---------------------------------------------------------------------------
 

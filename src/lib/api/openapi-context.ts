@@ -11,6 +11,7 @@ import {
 	appInputSchema,
 	articleInputSchema,
 	articleSearchQuery,
+	customerLinkSchema,
 	customerPatchSchema,
 	objectFieldSchema,
 	objectTypeInputSchema,
@@ -231,6 +232,22 @@ export function contextPaths({ op, ok, errors, jsonContent, Customer }: OpenApiH
 				requestBody: { required: true, content: jsonContent(customerPatchSchema.meta({ id: 'CustomerPatch' })) },
 				responses: { 200: ok('The customer.', Customer), ...errors(400, 403, 404, 413) }
 			})
+		},
+		'/customers/{id}/link': {
+			post: op({
+				operationId: 'linkCustomer',
+				tags: ['Customers'],
+				summary: 'Link an unverified chat contact to a known customer',
+				description:
+					"Agents and admins who may write one of the contact's tickets. A chat visitor's contact (`unverified`) is linked to `into`, or to the customer who has the address it claimed (`claimedEmail`), or, when nobody has it, becomes a known customer at that address. Its tickets move to that customer (event `customer.linked`). 409 `already_verified` for a known customer.",
+				requestParams: id('customer'),
+				requestBody: { required: true, content: jsonContent(customerLinkSchema.meta({ id: 'CustomerLink' })) },
+				responses: {
+					200: ok('The customer the contact is now filed under.', Customer),
+					...errors(400, 403, 404),
+					409: { description: '`already_verified`: the customer is not an unverified contact.', content: jsonContent(z.object({ error: z.object({ code: z.string(), message: z.string() }) })) }
+				}
+			})
 		}
 	};
 }
@@ -239,5 +256,7 @@ export function contextPaths({ op, ok, errors, jsonContent, Customer }: OpenApiH
 export const customerProfileFields = {
 	organisation: z.string(),
 	notes: z.string(),
-	tags: z.array(tagSchema)
+	tags: z.array(tagSchema),
+	unverified: z.boolean().meta({ description: "A chat visitor's contact: who they are is what they typed, unproven. Never matched by address." }),
+	claimedEmail: z.string().nullable().meta({ description: 'The email address an unverified contact gave, not proven.' })
 };

@@ -162,7 +162,9 @@ export class Composer {
 	/** Learns where the customer can be reached (without them, the ticket's own channel is offered). */
 	async loadReachable(load: Promise<CustomerInfo | null>) {
 		const customer = await load.catch(() => null);
-		const channels = (customer?.addresses ?? []).map((a) => a.channel as Channel).filter((c) => REPLY_CHANNELS.includes(c));
+		// An unverified chat contact is written to at the address they gave (the outbox sends it there).
+		const claimed: Channel[] = customer?.claimedEmail ? ['email'] : [];
+		const channels = [...(customer?.addresses ?? []).map((a) => a.channel as Channel), ...claimed].filter((c) => REPLY_CHANNELS.includes(c));
 		this.reachable = [...new Set(channels)];
 	}
 

@@ -239,6 +239,8 @@ export function describeEvent(event: TicketEvent, workspace: Workspace): string 
 			return `${who} linked a record`;
 		case 'object.unlinked':
 			return `${who} unlinked a record`;
+		case 'customer.linked':
+			return data.via === 'email' ? 'The visitor proved their email address: the chat joined that customer' : `${who} linked the visitor to a known customer`;
 		case 'update.rejected':
 			return `A change by ${who} was refused (${str(data.reason)})`;
 		default:

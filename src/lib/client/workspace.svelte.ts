@@ -55,6 +55,9 @@ export interface CustomerInfo {
 	notes: string;
 	tags: string[];
 	addresses: { channel: string; address: string }[];
+	/** A chat visitor's contact: who they are is unproven (see UnverifiedBadge). */
+	unverified: boolean;
+	claimedEmail: string | null;
 	tickets: { id: string; number: number | null; subject: string; status: string; channel: string; updatedAt: number }[];
 }
 

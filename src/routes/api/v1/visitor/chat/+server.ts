@@ -5,12 +5,15 @@ import { tandem } from '$lib/server/tandem';
 import { requireVisitor } from '$lib/server/visitor';
 import type { RequestHandler } from './$types';
 
-/** Starts a chat with the first message: a chat ticket appears in the workspace. 409 while one is going on. */
+/**
+ * Starts a chat with the first message: a chat ticket appears in the workspace. 409 while one is
+ * going on. A link proving the email address given is mailed, pointing at this origin.
+ */
 export const POST: RequestHandler = (event) =>
 	api(async () => {
 		const visitor = requireVisitor(event, 'messages');
 		const input = await parseJson(event.request, startChatSchema);
-		return json(tandem().chats.start(visitor, input), { status: 201 });
+		return json(tandem().chats.start(visitor, input, event.url.origin), { status: 201 });
 	});
 
 /** The visitor ends the chat. */
