@@ -177,10 +177,12 @@ describe('context panel', () => {
 		const records = panel(alex).getByRole('region', { name: /^Records/ });
 		await records.getByRole('button', { name: 'Link a record' }).click();
 		await records.getByLabel('Record type').selectOption({ label: 'Order' });
-		await records.getByLabel('Find a record to link').fill('48540');
-		await records.getByRole('button', { name: 'Link Order #48540' }).click();
-		await section(alex, 'Records (3)').getByText('Order #48540').waitFor();
-		await records.getByRole('button', { name: 'Unlink Order #48540' }).click();
+		// Ben's order: Alex may see it (Ben has a Billing ticket). Records of customers he may not
+		// see are hidden from him (tests/integration/attacks-scope.test.ts).
+		await records.getByLabel('Find a record to link').fill('48377');
+		await records.getByRole('button', { name: 'Link Order #48377' }).click();
+		await section(alex, 'Records (3)').getByText('Order #48377').waitFor();
+		await records.getByRole('button', { name: 'Unlink Order #48377' }).click();
 		await section(alex, 'Records (2)').waitFor();
 	});
 

@@ -99,7 +99,7 @@ describe('routing in the workspace', () => {
 
 		// The customer writes again while Blake looks at the list.
 		expect((await mail.request('POST', `/api/v1/tickets/${created.body.id}/entries`, { channel: 'email', authorType: 'customer', body: 'It is 12 Rue Cler, Paris.' })).status).toBe(201);
-		const notice = blake.getByRole('status').filter({ hasText: 'New message · Invoice address' });
+		const notice = blake.getByRole('status').filter({ hasText: `New message · #${created.body.number} Invoice address` });
 		await notice.waitFor();
 		const row = blake.getByRole('row', { name: /Invoice address/ });
 		await row.getByLabel('Unread').waitFor();

@@ -160,7 +160,7 @@ describe("a writer cannot take over another peer's client id", () => {
 		const ticket = await createTicket();
 		const reader = await connect(ticket.id, 'ann');
 		const readerClient = reader.doc.clientID;
-		reader.provider.setAwarenessField('cursor', 'reading');
+		reader.provider.setAwarenessField('typing', false);
 		const attacker = await connect(ticket.id, 'mallory');
 		await waitFor(() => attacker.provider.awareness!.getStates().has(readerClient), "the reader's presence at the attacker");
 		hostile.send(attacker, hostile.garbage(readerClient, 0, 2 ** 40));

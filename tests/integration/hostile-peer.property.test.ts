@@ -12,6 +12,7 @@ import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { addDraftAuthor, appendEntry, draftText, newId, readEntries, ticketDocumentName, type Entry } from '../../src/lib/ticket';
+import { countRows } from '../helpers/db';
 import { noteBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { awarenessFrame, awarenessUpdate, frame, gcUpdate, RawClient, SYNC, syncFrame } from '../helpers/raw-collab';
@@ -122,6 +123,16 @@ async function createTicket(): Promise<string> {
 	return res.body.id;
 }
 
+/**
+ * Shows the agent's presence, as the workspace does, and waits until the server has it: the only
+ * way other peers learn an agent's Yjs client id before the agent writes (which also claims it).
+ */
+async function present(peer: Peer, ticketId: string) {
+	peer.provider.setAwarenessField('typing', false);
+	const claimed = 'SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ? AND client_id = ?';
+	await waitFor(() => countRows(server.dataDir, claimed, ticketId, peer.doc.clientID) === 1, 'the presence to reach the server');
+}
+
 async function honestStep(agent: HonestAgent, ticketId: string, action: Honest, victim: HonestAgent) {
 	const id = fx.users[agent.name].id;
 	if (action.kind === 'online') {
@@ -152,6 +163,7 @@ async function honestStep(agent: HonestAgent, ticketId: string, action: Honest, 
 	for (const hostile of action.during) await hostileStep(ticketId, hostile, victim);
 	agent.peer = await connectPeer(server, ticketId, fx.users[agent.name].token, { doc });
 	await agent.peer.acknowledged();
+	await present(agent.peer, ticketId);
 	agent.acknowledged.push(...written);
 }
 
@@ -286,7 +298,11 @@ it('a hostile peer never loses, duplicates or erases honest acknowledged work', 
 		fc.asyncProperty(fc.array(step, { minLength: 2, maxLength: 10 }), async (steps) => {
 			const ticketId = await createTicket();
 			const agents: HonestAgent[] = [];
-			for (const name of ['ann', 'ben'] as const) agents.push({ name, peer: await connectPeer(server, ticketId, fx.users[name].token), acknowledged: [] });
+			for (const name of ['ann', 'ben'] as const) {
+				const peer = await connectPeer(server, ticketId, fx.users[name].token);
+				await present(peer, ticketId);
+				agents.push({ name, peer, acknowledged: [] });
+			}
 			try {
 				for (const s of steps) {
 					if (s.kind === 'online' || s.kind === 'offline') await honestStep(agents.find((a) => a.name === s.who)!, ticketId, s, agents[0]);

@@ -335,7 +335,7 @@ describe('the workspace API', () => {
 			expect(res.status).toBe(200);
 			expect(res.body).toMatchObject({ id: first.requesterId, name: 'Pat Customer', addresses: [{ channel: 'email', address: email }] });
 			expect(res.body.tickets).toHaveLength(50);
-			expect(Object.keys(res.body.tickets[0]).sort()).toEqual(['channel', 'id', 'status', 'subject', 'updatedAt']);
+			expect(Object.keys(res.body.tickets[0]).sort()).toEqual(['channel', 'id', 'number', 'status', 'subject', 'updatedAt']);
 			expect(res.body.tickets[0].subject).toBe('Customer ticket 51');
 			const times = res.body.tickets.map((t: Row) => t.updatedAt);
 			expect(times).toEqual([...times].sort((a, b) => b - a));
