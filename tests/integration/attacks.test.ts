@@ -15,7 +15,6 @@
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import { applyAwarenessUpdate } from 'y-protocols/awareness';
@@ -42,6 +41,7 @@ import { openDatabase, type Db } from '../../server/storage/database';
 import { countRows } from '../helpers/db';
 import { noteBy, replyBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
+import { authFrame, awarenessUpdate, frame, MESSAGE, RawClient, SYNC, syncFrame } from '../helpers/raw-collab';
 import { api, connectPeer, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 
 /** Websocket frames (and so updates) above this are cut off by the socket layer. */
@@ -257,15 +257,6 @@ const hostile = {
 		const sv = Y.encodeStateVector(copy);
 		mutate(copy);
 		return Y.encodeStateAsUpdate(copy, sv);
-	},
-	/** An awareness update that speaks for `clientId`. */
-	awareness(clientId: number, clock: number, state: unknown): Uint8Array {
-		const e = encoding.createEncoder();
-		encoding.writeVarUint(e, 1);
-		encoding.writeVarUint(e, clientId);
-		encoding.writeVarUint(e, clock);
-		encoding.writeVarString(e, JSON.stringify(state));
-		return encoding.toUint8Array(e);
 	}
 };
 
@@ -416,7 +407,7 @@ describe('forged awareness', () => {
 				const attacker = await connect(t.id, tokenOf('mallory'));
 				const awareness = attacker.provider.awareness!;
 				await waitFor(() => awareness.meta.get(honestId), "the honest peer's presence at the attacker");
-				const forged = hostile.awareness(honestId, awareness.meta.get(honestId)!.clock + 100, {
+				const forged = awarenessUpdate(honestId, awareness.meta.get(honestId)!.clock + 100, {
 					user: { id: idOf('ann'), kind: 'user', name: 'ann', role: 'agent', color: '#000000', readOnly: false },
 					typing: 'forged'
 				});
@@ -491,93 +482,18 @@ function noise(seed: number) {
 	};
 }
 
-const MESSAGE = { sync: 0, awareness: 1, auth: 2, syncReply: 4, close: 7, syncStatus: 8 } as const;
-const SYNC = { step1: 0, step2: 1, update: 2 } as const;
-
-function frame(documentName: string, write: (e: encoding.Encoder) => void): Uint8Array {
-	const e = encoding.createEncoder();
-	encoding.writeVarString(e, documentName);
-	write(e);
-	return encoding.toUint8Array(e);
+/** A raw /collab socket (closed after each case). */
+async function openRaw(): Promise<RawClient> {
+	const client = await RawClient.open(server.wsUrl);
+	sockets.push(client.socket);
+	return client;
 }
 
-const authFrame = (documentName: string, token: string) =>
-	frame(documentName, (e) => {
-		encoding.writeVarUint(e, MESSAGE.auth);
-		encoding.writeVarUint(e, 0); // token
-		encoding.writeVarString(e, token);
-	});
-
-const syncFrame = (documentName: string, syncType: number, update: Uint8Array, messageType: number = MESSAGE.sync) =>
-	frame(documentName, (e) => {
-		encoding.writeVarUint(e, messageType);
-		encoding.writeVarUint(e, syncType);
-		encoding.writeVarUint8Array(e, update);
-	});
-
-/** A websocket to /collab that speaks the Hocuspocus framing by hand. */
-class RawClient {
-	authenticated = false;
-	denied: string | null = null;
-	closeReason: string | null = null;
-	socketClosed: { code: number; reason: string } | null = null;
-	syncStatuses = 0;
-
-	private constructor(readonly socket: WebSocket) {
-		socket.on('message', (data: Buffer) => this.receive(new Uint8Array(data)));
-		socket.on('close', (code, reason) => (this.socketClosed = { code, reason: reason.toString() }));
-		socket.on('error', () => {});
-	}
-
-	static async open(): Promise<RawClient> {
-		const socket = new WebSocket(server.wsUrl);
-		sockets.push(socket);
-		await new Promise((resolve, reject) => {
-			socket.once('open', resolve);
-			socket.once('error', reject);
-		});
-		return new RawClient(socket);
-	}
-
-	/** Opens a socket authenticated for the ticket's document. */
-	static async authenticated(ticketId: string, token: string): Promise<RawClient> {
-		const client = await RawClient.open();
-		client.send(authFrame(ticketDocumentName(ticketId), token));
-		await waitFor(() => client.authenticated || client.denied, 'authentication');
-		expect(client.denied).toBeNull();
-		return client;
-	}
-
-	send(bytes: Uint8Array) {
-		if (this.socket.readyState === WebSocket.OPEN) this.socket.send(bytes);
-	}
-
-	private receive(bytes: Uint8Array) {
-		try {
-			const d = decoding.createDecoder(bytes);
-			decoding.readVarString(d);
-			const type = decoding.readVarUint(d);
-			if (type === MESSAGE.auth) {
-				const authType = decoding.readVarUint(d);
-				if (authType === 2) this.authenticated = true;
-				if (authType === 1) this.denied = decoding.readVarString(d);
-			}
-			if (type === MESSAGE.close) this.closeReason = decoding.readVarString(d);
-			if (type === MESSAGE.syncStatus) this.syncStatuses++;
-		} catch {
-			/* not ours to parse */
-		}
-	}
-
-	/**
-	 * Waits until the server handled every frame sent so far: frames on one connection are
-	 * handled in order, so the acknowledgement of an empty update sent last, or a close, says so.
-	 */
-	async settled(ticketId: string) {
-		const acknowledged = this.syncStatuses;
-		this.send(syncFrame(ticketDocumentName(ticketId), SYNC.update, Y.encodeStateAsUpdate(new Y.Doc())));
-		await waitFor(() => this.syncStatuses > acknowledged || this.closeReason !== null || this.socketClosed !== null, 'the server to handle the frames');
-	}
+/** A raw /collab socket authenticated for the ticket's document (closed after each case). */
+async function authenticatedRaw(ticketId: string, token: string): Promise<RawClient> {
+	const client = await RawClient.authenticated(server.wsUrl, ticketId, token);
+	sockets.push(client.socket);
+	return client;
 }
 
 /** A hostile update made on a replica of the ticket. */
@@ -593,7 +509,7 @@ describe('raw frames on /collab', () => {
 			attack: async (t) => {
 				const random = noise(0x5eed);
 				for (let round = 0; round < 4; round++) {
-					const client = await RawClient.open();
+					const client = await openRaw();
 					for (let i = 0; i < 12; i++) client.send(random(1 + (random(1)[0] << 2)));
 					// A valid request behind the noise: answered, or the socket was closed on it.
 					client.send(authFrame(ticketDocumentName(t.id), tokenOf('mallory')));
@@ -616,7 +532,7 @@ describe('raw frames on /collab', () => {
 				];
 				for (const shape of shapes) {
 					for (let i = 0; i < 3; i++) {
-						const client = await RawClient.authenticated(t.id, tokenOf('mallory'));
+						const client = await authenticatedRaw(t.id, tokenOf('mallory'));
 						client.send(shape(random(8 + random(1)[0])));
 						await client.settled(t.id);
 					}
@@ -628,7 +544,7 @@ describe('raw frames on /collab', () => {
 		runScenario({
 			attack: async (t) => {
 				const update = await replicaUpdate(t.id, (doc) => hostile.push(doc, noteBy(idOf('mallory'), 'Cut short')));
-				const client = await RawClient.authenticated(t.id, tokenOf('mallory'));
+				const client = await authenticatedRaw(t.id, tokenOf('mallory'));
 				const whole = syncFrame(ticketDocumentName(t.id), SYNC.update, update);
 				client.send(whole.slice(0, whole.length - Math.floor(update.length / 2)));
 				await client.settled(t.id);
@@ -643,7 +559,7 @@ describe('raw frames on /collab', () => {
 			rejected: 'malformed-update',
 			attack: async (t) => {
 				const update = await replicaUpdate(t.id, (doc) => hostile.push(doc, noteBy(idOf('mallory'), 'Cut short')));
-				const client = await RawClient.authenticated(t.id, tokenOf('mallory'));
+				const client = await authenticatedRaw(t.id, tokenOf('mallory'));
 				client.send(syncFrame(ticketDocumentName(t.id), SYNC.update, update.slice(0, Math.floor(update.length / 2))));
 				await waitFor(() => client.closeReason, 'the refusal');
 				expect(client.closeReason).toBe('malformed-update');
@@ -655,7 +571,7 @@ describe('raw frames on /collab', () => {
 			rejected: 'entries-append-only',
 			attack: async (t) => {
 				const update = await replicaUpdate(t.id, (doc) => hostile.entries(doc).delete(0, 1));
-				const client = await RawClient.authenticated(t.id, tokenOf('mallory'));
+				const client = await authenticatedRaw(t.id, tokenOf('mallory'));
 				client.send(syncFrame(ticketDocumentName(t.id), SYNC.update, update, MESSAGE.syncReply));
 				await waitFor(() => client.closeReason, 'the refusal');
 				expect(client.closeReason).toBe('entries-append-only');
@@ -672,7 +588,7 @@ describe('raw frames on /collab', () => {
 					draft.set('text', new Y.Text('y'.repeat(300 * 1024)));
 				});
 				expect(update.length).toBeGreaterThan(FRAME_LIMIT);
-				const client = await RawClient.authenticated(t.id, tokenOf('mallory'));
+				const client = await authenticatedRaw(t.id, tokenOf('mallory'));
 				client.send(syncFrame(ticketDocumentName(t.id), SYNC.update, update));
 				await waitFor(() => client.socketClosed, 'the socket to be closed');
 				expect(client.socketClosed!.code).toBe(1009); // message too big
