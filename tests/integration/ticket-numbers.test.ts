@@ -135,12 +135,16 @@ describe('ticket numbers', () => {
 		const other = await newTicket(server, fx.tokens.mail.token, 'Another parcel', 'searcher@example.com');
 		await moveToGroup(ticket.id, 'Billing');
 		await moveToGroup(other.id, 'Billing');
-		for (const q of [`#${ticket.number}`, String(ticket.number), ` #${ticket.number} `]) {
+		for (const q of [`#${ticket.number}`, ` #${ticket.number} `]) {
 			expect(await search(fx.users.ann.token, q)).toEqual([ticket.id]);
 		}
+		// A bare number is also searched as text: other tickets may mention it (the concurrent
+		// creators above write numbered subjects), the numbered ticket is among the results.
+		expect(await search(fx.users.ann.token, String(ticket.number))).toContain(ticket.id);
 		expect(await search(fx.users.ann.token, `#${other.number}`)).toEqual([other.id]);
 		// Carl works Shipping: a number he guesses finds nothing he may not open.
-		expect(await search(fx.users.carl.token, `#${ticket.number}`)).toEqual([]);
+		// (Tickets he may open that mention the number in their text are still found.)
+		expect(await search(fx.users.carl.token, `#${ticket.number}`)).not.toContain(ticket.id);
 		// Numbers nobody has, and digits past any number, are searched as words: no error.
 		expect(await search(fx.users.ann.token, '#99999999999999999999')).toEqual([]);
 		expect(await search(fx.users.ann.token, '#0')).toEqual([]);
