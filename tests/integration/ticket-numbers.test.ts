@@ -135,13 +135,14 @@ describe('ticket numbers', () => {
 		const other = await newTicket(server, fx.tokens.mail.token, 'Another parcel', 'searcher@example.com');
 		await moveToGroup(ticket.id, 'Billing');
 		await moveToGroup(other.id, 'Billing');
-		for (const q of [`#${ticket.number}`, ` #${ticket.number} `]) {
-			expect(await search(fx.users.ann.token, q)).toEqual([ticket.id]);
+		// The query is also searched as text: other tickets may mention the number (the concurrent
+		// creators above write numbered subjects); the numbered ticket is always among the results.
+		for (const q of [`#${ticket.number}`, String(ticket.number), ` #${ticket.number} `]) {
+			expect(await search(fx.users.ann.token, q)).toContain(ticket.id);
 		}
-		// A bare number is also searched as text: other tickets may mention it (the concurrent
-		// creators above write numbered subjects), the numbered ticket is among the results.
-		expect(await search(fx.users.ann.token, String(ticket.number))).toContain(ticket.id);
-		expect(await search(fx.users.ann.token, `#${other.number}`)).toEqual([other.id]);
+		const others = await search(fx.users.ann.token, `#${other.number}`);
+		expect(others).toContain(other.id);
+		expect(others).not.toContain(ticket.id);
 		// Carl works Shipping: a number he guesses finds nothing he may not open.
 		// (Tickets he may open that mention the number in their text are still found.)
 		expect(await search(fx.users.carl.token, `#${ticket.number}`)).not.toContain(ticket.id);
