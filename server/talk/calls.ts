@@ -20,6 +20,7 @@
 import type Database from 'better-sqlite3';
 import type { CallOutcome, CallState, CallTransfer, CallView } from '../../src/lib/api/talk';
 import { normalisePhoneNumber, type TransferTarget } from '../../src/lib/api/schemas';
+import { formatDuration } from '../../src/lib/format';
 import { newId, type EntryInput, type Priority } from '../../src/lib/ticket';
 import type { Accounts } from '../accounts';
 import { ticketAccess } from '../auth/policy';
@@ -489,10 +490,10 @@ export class Calls {
 		const phone = call.direction === 'in' ? call.fromNumber : call.toNumber;
 		if (call.outcome === 'missed') return `Missed call from ${customer} (${phone})${call.endReason === 'declined' ? ': declined' : ': the caller hung up'}`;
 		if (call.outcome === 'no-answer') return `Outbound call to ${customer} (${phone}): no answer`;
-		const parts = [`${call.direction === 'in' ? 'Inbound' : 'Outbound'} call`, clock(durationSeconds(call)), `answered by ${name(call.answeredBy)}`];
+		const parts = [`${call.direction === 'in' ? 'Inbound' : 'Outbound'} call`, formatDuration(durationSeconds(call)), `answered by ${name(call.answeredBy)}`];
 		const last = call.transfers.at(-1);
 		if (last) parts.push(`transferred to ${last.toType === 'agent' ? name(last.to) : (this.d.accounts.listGroups().find((g) => g.id === last.to)?.name ?? 'a group')}`);
-		if (call.holdMs >= 1000) parts.push(`${clock(Math.round(call.holdMs / 1000))} on hold`);
+		if (call.holdMs >= 1000) parts.push(`${formatDuration(call.holdMs / 1000)} on hold`);
 		return parts.join(', ');
 	}
 
@@ -619,9 +620,4 @@ export class Calls {
 
 function durationSeconds(call: CallRow): number {
 	return call.answeredAt !== null && call.endedAt !== null ? Math.max(0, Math.round((call.endedAt - call.answeredAt) / 1000)) : 0;
-}
-
-/** 252 → "4m 12s". */
-function clock(seconds: number): string {
-	return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
 }

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FrameLocator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
+import { findTicketId, launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
 import { startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
 const DEMO_PASSWORD = 'tandem-demo';
@@ -50,8 +50,7 @@ beforeAll(async () => {
 	expect(installed.status()).toBe(201);
 	alex = (await browser.person(server.url, 'alex@tandem.local', DEMO_PASSWORD)).page;
 	alex.setDefaultTimeout(15_000);
-	const list = await (await alex.request.get('/api/v1/tickets?q=48213&limit=5')).json();
-	maggieTicket = list.tickets.find((t: { subject: string }) => t.subject === 'Charged twice for order #48213').id;
+	maggieTicket = await findTicketId(alex, '48213', 'Charged twice for order #48213');
 });
 
 afterAll(async () => {

@@ -73,3 +73,11 @@ export async function screenshot(page: Page, name: string) {
 	fs.mkdirSync(SCREENSHOTS, { recursive: true });
 	await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
 }
+
+/** The id of the ticket titled `subject`, found as a person would: by searching for `query`. */
+export async function findTicketId(page: Page, query: string, subject: string): Promise<string> {
+	const list = await (await page.request.get(`/api/v1/tickets?q=${encodeURIComponent(query)}&limit=5`)).json();
+	const found = list.tickets.find((t: { subject: string }) => t.subject === subject);
+	if (!found) throw new Error(`no ticket "${subject}" among the results for ${query}`);
+	return found.id;
+}

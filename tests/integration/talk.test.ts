@@ -14,6 +14,9 @@ import { prepare, type Fixture } from '../helpers/fixtures';
 import { openEvents, type EventLog } from '../helpers/sse';
 import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
+/** A call's length as the workspace writes it (src/lib/format.ts): "49 s", "4 min 12 s", "1 h 5 min". */
+const DURATION = String.raw`\d+ (s|min|h)( \d+ (s|min))?`;
+
 const SUPPORT = '+15550100';
 const BILLING = '+15550200';
 
@@ -165,7 +168,7 @@ describe('incoming calls', () => {
 		}, 'the call entry');
 		const entry = entries.find((e) => e.id === callId);
 		expect(entry).toMatchObject({ kind: 'call', channel: 'talk', direction: 'in', visibility: 'public', authorType: 'agent', authorId: fx.users.ben!.id });
-		expect(entry.body).toMatch(/^Inbound call, \d+m \d+s, answered by (ann|ben), transferred to ben/);
+		expect(entry.body).toMatch(new RegExp(`^Inbound call, ${DURATION}, answered by (ann|ben), transferred to ben`));
 		expect(entry.meta).toMatchObject({ callId, from: '+15550107777', to: SUPPORT, outcome: 'answered', agentId: fx.users.ben!.id });
 		expect(entry.meta.durationSeconds).toBeGreaterThanOrEqual(0);
 		expect(entry.meta.holdSeconds).toBeGreaterThanOrEqual(0);
@@ -226,7 +229,7 @@ describe('outbound calls', () => {
 		expect((await act('ann', placed.body.id, 'end')).body.outcome).toBe('answered');
 		const entry = (await callEntries(ticketId)).find((e) => e.id === placed.body.id);
 		expect(entry).toMatchObject({ direction: 'out', authorType: 'agent', authorId: fx.users.ann!.id });
-		expect(entry.body).toMatch(/^Outbound call, \d+m \d+s, answered by ann$/);
+		expect(entry.body).toMatch(new RegExp(`^Outbound call, ${DURATION}, answered by ann$`));
 	});
 
 	it('says so when the requester has no phone number', async () => {

@@ -3,6 +3,7 @@
  * requester, and linking or unlinking others (found by text) to the ticket.
  */
 import type { LinkedRecord, ObjectField, ObjectRecord } from '$lib/api/context';
+import { formatFieldNumber } from '$lib/format';
 import { sendJson } from './customer-context.svelte';
 import { getJson } from './workspace.svelte';
 
@@ -53,7 +54,7 @@ export class RecordsState {
 			.filter((f) => record.values[f.key] !== undefined && record.values[f.key] !== '')
 			.map((f) => {
 				const value = record.values[f.key];
-				const text = f.type === 'boolean' ? (value ? 'Yes' : 'No') : String(value);
+				const text = f.type === 'boolean' ? (value ? 'Yes' : 'No') : f.type === 'number' && typeof value === 'number' ? formatFieldNumber(value, f.label) : String(value);
 				return f.type === 'url' ? { label: f.label, text, url: text } : { label: f.label, text };
 			});
 	}

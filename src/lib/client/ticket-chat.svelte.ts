@@ -34,10 +34,6 @@ export class TicketChat {
 		return !!this.session.visitor?.typing && this.status !== 'ended';
 	}
 
-	get visitorName(): string {
-		return this.session.visitor?.name ?? 'The visitor';
-	}
-
 	/** The newest page as the visitor's widget reports it. */
 	get currentPage(): PageView | null {
 		return this.session.visitor?.page ?? this.path[0] ?? null;
