@@ -3,7 +3,7 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ConfigError, type Config } from './config';
+import { ConfigError, httpUrl, type Config } from './config';
 import { RESOLVED } from './forwarded';
 import type { Services } from './services';
 
@@ -46,9 +46,7 @@ export function listen(server: http.Server, config: Config): Promise<string> {
 	return new Promise((resolve, reject) => {
 		server.once('error', (error) => reject(listenError('PORT', config.host, config.port, error)));
 		server.listen(config.port, config.host, () => {
-			const { port } = server.address() as AddressInfo;
-			const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-			resolve(`http://${host}:${port}`);
+			resolve(httpUrl(config.host, (server.address() as AddressInfo).port));
 		});
 	});
 }
