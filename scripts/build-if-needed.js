@@ -17,7 +17,7 @@ function newest(target) {
 	return Math.max(0, ...fs.readdirSync(target).map((name) => newest(path.join(target, name))));
 }
 
-export function buildIfNeeded() {
+function buildIfNeeded() {
 	const built = fs.statSync(output, { throwIfNoEntry: false })?.mtimeMs ?? 0;
 	const changed = Math.max(...inputs.map((input) => newest(path.join(root, input))));
 	if (built >= changed) return;

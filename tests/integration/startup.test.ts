@@ -1,11 +1,12 @@
 /**
  * Starting and stopping the process as a person does: a port another program holds ends the start
- * with one line naming the setting to change.
+ * with one line naming the setting to change; stopping `npm start` stops the server.
  */
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runScript, type Result } from '../helpers/cli';
-import { tempDataDir } from '../helpers/server';
+import { ROOT, tempDataDir, waitFor } from '../helpers/server';
 
 /** A listener on a loopback port chosen by the OS, standing for another program holding it. */
 async function holdPort(): Promise<net.Server> {
@@ -47,4 +48,25 @@ describe('a taken port', () => {
 		holders.push(holder);
 		expectOneLineNaming(await startWith({ PORT: portOf(holder) }), 'PORT', portOf(holder));
 	});
+});
+
+describe('npm start', () => {
+	it('SIGTERM to npm stops the server it started: npm exits and the port stops answering', async () => {
+		const npm = spawn('npm', ['start'], {
+			cwd: ROOT,
+			env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: tempDataDir(), SEED: '0', LOG_LEVEL: 'info', SMTP_PORT: '0' },
+			stdio: ['ignore', 'pipe', 'pipe']
+		});
+		let output = '';
+		npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+		npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+		const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+		const url = await waitFor(() => /"url":"(http:[^"]+)","dataDir".*"msg":"listening"/.exec(output)?.[1], 'the server to listen', 120_000);
+		expect((await fetch(`${url}/healthz`)).status).toBe(200);
+
+		npm.kill('SIGTERM');
+		await exited;
+		await waitFor(() => fetch(`${url}/healthz`).then(() => false, () => true), 'the server to stop', 20_000);
+		expect(output).toContain('"msg":"stopped"');
+	}, 180_000);
 });
