@@ -53,11 +53,13 @@ describe('talk call and hangup without --url', () => {
 		expect(countRows(dataDir, 'SELECT count(*) AS n FROM api_tokens')).toBe(1);
 	});
 
-	it('a PORT where no server listens: one line naming the URL tried and --url', async () => {
+	it('a PORT where no server listens: one line naming the URL tried and --url, and no token left', async () => {
 		const result = await runScript('server/cli.ts', ['talk', 'call', '--from', '+15550105555'], { DATA_DIR: dataDir, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '1' });
 		expect(result.code).toBe(1);
 		expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
 		expect(result.stderr).toContain('http://127.0.0.1:1');
 		expect(result.stderr).toContain('--url');
+		// The temporary token of the failed call is gone too.
+		expect(countRows(dataDir, 'SELECT count(*) AS n FROM api_tokens')).toBe(1);
 	});
 });
