@@ -17,7 +17,7 @@ import { PasswordPolicyError } from './auth/passwords';
 import { ROLES, SYSTEM, type Role } from './auth/principal';
 import { Simulator, channelSecret } from './channels/simulator';
 import { CHANNEL_KINDS, type ChannelKind } from './channels/webhooks';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, localUrl } from './config';
 import { isApiError } from './errors';
 import type { Logger } from './log';
 import { reindexAll, reindexTicket } from './reindex';
@@ -78,9 +78,10 @@ function oneOf<T extends string>(option: string, value: string, allowed: readonl
 	return value as T;
 }
 
-/** Tandem's base URL from `--url` (default http://127.0.0.1:3000), checked. */
-function serverUrl(values: Values): string {
-	const url = str(values, 'url')?.trim() || 'http://127.0.0.1:3000';
+/** Tandem's base URL from `--url`, checked; undefined without one (then HOST and PORT say where, see `localUrl`). */
+function serverUrl(values: Values): string | undefined {
+	const url = str(values, 'url')?.trim();
+	if (!url) return undefined;
 	let protocol = '';
 	try {
 		protocol = new URL(url).protocol;
@@ -99,9 +100,10 @@ function phoneNumber(option: string, value: string): string {
 
 /**
  * POSTs to the running server's Talk simulator (`/api/v1/talk/simulator<path>`) with a short-lived
- * API token scoped to talk, created in the database and revoked afterwards.
+ * API token scoped to talk, created in the database and discarded afterwards.
  */
-async function simulator(services: Services, url: string, path: string, body?: unknown): Promise<{ id: string; ticketId: string; state: string }> {
+async function simulator(services: Services, given: string | undefined, path: string, body?: unknown): Promise<{ id: string; ticketId: string; state: string }> {
+	const url = given ?? localUrl(services.config);
 	const token = services.auth.tokens.create(`talk simulator ${new Date().toISOString()}`, ['talk']);
 	const target = `${url}/api/v1/talk/simulator${path}`;
 	try {
@@ -120,7 +122,7 @@ async function simulator(services: Services, url: string, path: string, body?: u
 		if (!response.ok || !answer) throw new CommandError(`${target} answered ${response.status}: ${answer?.error?.message ?? 'no JSON'}`);
 		return { id: answer.id, ticketId: answer.ticketId, state: answer.state };
 	} finally {
-		services.auth.tokens.revoke(token.id);
+		services.auth.tokens.discard(token.id);
 	}
 }
 
@@ -299,7 +301,7 @@ const commands: Command[] = [
 		summary: 'play a messaging or social network against Tandem, for demos and tests',
 		options: {
 			channel: { type: 'string', arg: 'ID', help: 'the channel id (its secret is read from the database)', required: true },
-			url: { type: 'string', arg: 'URL', help: "Tandem's base URL (default http://127.0.0.1:3000)" },
+			url: { type: 'string', arg: 'URL', help: "Tandem's base URL (default: from HOST and PORT, http://127.0.0.1:3000 unless set)" },
 			port: { type: 'string', arg: 'N', help: 'port to receive deliveries on, on 127.0.0.1 (default 0: any free port)' },
 			from: { type: 'string', arg: 'H', help: 'the pretend customer\'s handle (default sim-customer)' },
 			name: { type: 'string', arg: 'N', help: "the pretend customer's display name" },
@@ -341,7 +343,7 @@ const commands: Command[] = [
 				const simulator = await Simulator.start({
 					channelId,
 					secret,
-					url,
+					url: url ?? localUrl(services.config),
 					port,
 					from: { id: fromId, ...(name && { name }) },
 					onDelivery: (delivery) => out(JSON.stringify({ delivered: delivery }))
@@ -367,12 +369,12 @@ const commands: Command[] = [
 			from: { type: 'string', arg: 'NUMBER', help: "the caller's phone number, e.g. +15550142", required: true },
 			to: { type: 'string', arg: 'NUMBER', help: 'the Talk number dialled (default: the first Talk number)' },
 			name: { type: 'string', arg: 'N', help: "the caller's name, for a new customer" },
-			url: { type: 'string', arg: 'URL', help: "the running server's base URL (default http://127.0.0.1:3000)" },
+			url: { type: 'string', arg: 'URL', help: "the running server's base URL (default: from HOST and PORT, http://127.0.0.1:3000 unless set)" },
 			json: { type: 'boolean', help: 'print {"id", "ticketId", "state"} as one JSON line, nothing else' }
 		},
 		details: [
 			"The call rings every agent whose Talk console is open (the phone button in the workspace's top bar).",
-			'It reaches the server with a short-lived API token scoped to talk, created in the database and revoked afterwards.'
+			'It reaches the server with a short-lived API token scoped to talk, created in the database and deleted afterwards.'
 		],
 		prepare(values) {
 			const from = phoneNumber('from', str(values, 'from')!);
@@ -390,7 +392,7 @@ const commands: Command[] = [
 		summary: 'the simulated caller of a call hangs up (a ringing call ends as missed)',
 		positionals: ['<call-id>'],
 		options: {
-			url: { type: 'string', arg: 'URL', help: "the running server's base URL (default http://127.0.0.1:3000)" },
+			url: { type: 'string', arg: 'URL', help: "the running server's base URL (default: from HOST and PORT, http://127.0.0.1:3000 unless set)" },
 			json: { type: 'boolean', help: 'print {"id", "ticketId", "state"} as one JSON line, nothing else' }
 		},
 		prepare(values, positionals) {

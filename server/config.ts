@@ -82,6 +82,17 @@ export type Config = {
 
 export class ConfigError extends Error {}
 
+/** An http URL of a host (an IPv6 address bracketed) and port. */
+export function httpUrl(host: string, port: number): string {
+	return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Where a server with this configuration answers on this machine (a wildcard HOST read as loopback): the CLI's way in. */
+export function localUrl(config: Config): string {
+	const loopback: Record<string, string> = { '0.0.0.0': '127.0.0.1', '::': '::1' };
+	return httpUrl(loopback[config.host] ?? config.host, config.port);
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
 	// An empty variable means "unset", as in most shells' `VAR= command`.
 	const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));

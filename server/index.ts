@@ -7,13 +7,18 @@ import { createLogger } from './log';
 import { announce, seedIfEmpty } from './seed';
 import { createServices, provideServices } from './services';
 
+/** A bad setting (or a port another program holds) ends the start with its message, not a stack trace. */
+function exitOnConfigError(error: unknown): never {
+	if (!(error instanceof ConfigError)) throw error;
+	console.error(error.message);
+	process.exit(1);
+}
+
 let config;
 try {
 	config = loadConfig();
 } catch (error) {
-	if (!(error instanceof ConfigError)) throw error;
-	console.error(error.message);
-	process.exit(1);
+	exitOnConfigError(error);
 }
 
 const logger = createLogger(config.logLevel);
@@ -28,8 +33,8 @@ await services.calls.recover();
 
 const { handler } = await loadSvelteKit(config);
 const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, handler, config, logger);
-const url = await listen(server, config);
-const workers = await startChannelWorkers(services);
+const url = await listen(server, config).catch(exitOnConfigError);
+const workers = await startChannelWorkers(services).catch(exitOnConfigError);
 services.routing.start();
 const accessPoll = services.accessChanges.start(config.accessPollMs);
 handleShutdown(server, closeSockets, services, [...workers, services.routing, accessPoll]);

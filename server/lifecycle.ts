@@ -3,7 +3,7 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Config } from './config';
+import { ConfigError, httpUrl, type Config } from './config';
 import { RESOLVED } from './forwarded';
 import type { Services } from './services';
 
@@ -28,13 +28,25 @@ export async function loadSvelteKit(config: Config) {
 	}
 }
 
+/**
+ * Why a listener could not take its address, as a configuration error naming the setting to change
+ * (a taken port is the usual case: another Tandem, or another program, holds it).
+ */
+export function listenError(setting: 'PORT' | 'SMTP_PORT', host: string, port: number, error: NodeJS.ErrnoException): ConfigError {
+	const reasons: Record<string, string> = {
+		EADDRINUSE: 'is already in use by another program',
+		EACCES: 'may not be listened on by this user',
+		EADDRNOTAVAIL: 'is not an address of this machine'
+	};
+	const reason = reasons[error.code ?? ''] ?? `cannot be listened on (${error.code ?? error.message})`;
+	return new ConfigError(`${setting}=${port}: ${host}:${port} ${reason}; set ${setting} to a free port`);
+}
+
 export function listen(server: http.Server, config: Config): Promise<string> {
 	return new Promise((resolve, reject) => {
-		server.once('error', reject);
+		server.once('error', (error) => reject(listenError('PORT', config.host, config.port, error)));
 		server.listen(config.port, config.host, () => {
-			const { port } = server.address() as AddressInfo;
-			const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-			resolve(`http://${host}:${port}`);
+			resolve(httpUrl(config.host, (server.address() as AddressInfo).port));
 		});
 	});
 }

@@ -3,7 +3,7 @@ import { SESSION_COOKIE } from '../server/auth/sessions';
 import { tandem } from '$lib/server/tandem';
 
 /** Pages that need no sign-in. The HTTP API and /healthz answer for themselves. */
-const PUBLIC_PAGES = ['/login', '/logout', '/healthz', '/api', '/chat', '/help'];
+const PUBLIC_PAGES = ['/login', '/logout', '/healthz', '/api', '/chat', '/help', '/favicon.ico'];
 
 /** Pages any site may show in a frame: the chat widget embeds /chat on customers' sites. */
 const FRAMABLE_PAGES = ['/chat'];

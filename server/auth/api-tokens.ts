@@ -84,6 +84,15 @@ export class ApiTokens {
 		return true;
 	}
 
+	/**
+	 * Revokes, then deletes, a token made for one task (the CLI's Talk simulator calls), so such
+	 * tokens do not fill the token list; the audit log keeps its creation and revocation.
+	 */
+	discard(tokenId: string): void {
+		this.revoke(tokenId);
+		this.db.delete(apiTokens).where(eq(apiTokens.id, tokenId)).run();
+	}
+
 	list() {
 		return this.db
 			.select({

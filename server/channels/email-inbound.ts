@@ -25,6 +25,7 @@ import { emailMessages } from '../../drizzle/schema';
 import { byteLength, MAX_BODY_BYTES, MAX_META_BYTES, MAX_SUBJECT_LENGTH, type Entry } from '../../src/lib/ticket';
 import { SYSTEM } from '../auth/principal';
 import type { Config } from '../config';
+import { listenError } from '../lifecycle';
 import type { Services } from '../services';
 import { ticketNumberIn } from '../ticket-index';
 import type { Recipient } from './support-addresses';
@@ -113,9 +114,10 @@ export async function startEmailInbound(deps: InboxDeps): Promise<EmailInbound> 
 	server.on('error', (error) => deps.logger.warn({ err: error }, 'smtp connection error'));
 
 	await new Promise<void>((resolve, reject) => {
-		server.server.once('error', reject);
+		const fail = (error: NodeJS.ErrnoException) => reject(listenError('SMTP_PORT', smtp.host, smtp.port, error));
+		server.server.once('error', fail);
 		server.listen(smtp.port, smtp.host, () => {
-			server.server.off('error', reject);
+			server.server.off('error', fail);
 			resolve();
 		});
 	});

@@ -192,9 +192,14 @@ export class Router {
 			touchAgent: s.prepare('UPDATE agent_presence SET last_assigned_at = ? WHERE user_id = ?'),
 			ticketHeading: s.prepare('SELECT number, subject FROM tickets WHERE id = ?'),
 			chatEnded: s.prepare(`SELECT 1 FROM chats WHERE ticket_id = ? AND status = 'ended'`),
+			// A ticket waits since its customer's unanswered message when that is older than its queueing
+			// (queued at a start, or after a seed or import of older mail); a call since it rang.
 			waiting: s.prepare(
-				`SELECT group_id AS groupId, count(*) AS waiting, min(enqueued_at) AS oldest, sum(CASE WHEN sla_due_at <= ? THEN 1 ELSE 0 END) AS atRisk
-				 FROM work_items WHERE status IN ('queued', 'offered') GROUP BY group_id`
+				`SELECT w.group_id AS groupId, count(*) AS waiting,
+				   min(CASE WHEN w.kind = 'ticket' THEN min(coalesce(t.awaiting_since, w.enqueued_at), w.enqueued_at) ELSE w.enqueued_at END) AS oldest,
+				   sum(CASE WHEN w.sla_due_at <= ? THEN 1 ELSE 0 END) AS atRisk
+				 FROM work_items w LEFT JOIN tickets t ON t.id = w.ticket_id
+				 WHERE w.status IN ('queued', 'offered') GROUP BY w.group_id`
 			)
 		};
 		for (const item of this.q.queued.all() as WorkItem[]) this.waiting.set(item.id, this.toItem(item)!);
@@ -515,7 +520,7 @@ export class Router {
 		return loads;
 	}
 
-	/** Waiting work per group: how many, since when, how many breach their SLA before `riskBefore`. */
+	/** Waiting work per group: how many, waiting since when, how many breach their SLA before `riskBefore`. */
 	queues(riskBefore: number): { groupId: string | null; waiting: number; oldest: number; atRisk: number }[] {
 		return this.q.waiting.all(riskBefore) as { groupId: string | null; waiting: number; oldest: number; atRisk: number }[];
 	}
