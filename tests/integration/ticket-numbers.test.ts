@@ -57,7 +57,11 @@ describe('ticket numbers', () => {
 		} finally {
 			peer.destroy();
 		}
-		await waitFor(async () => (await read(id)).groupId === fx.groups[group], 'the move');
+		// The ticket list and search read the index, which follows the document a moment later.
+		await waitFor(async () => {
+			const res = await admin().request('GET', `/api/v1/tickets?group=${fx.groups[group]}&limit=100`);
+			return (res.body.tickets as Created[]).some((t) => t.id === id);
+		}, 'the move to reach the ticket index');
 	};
 	/** A website visitor starting a chat: a ticket on channel chat. */
 	const chat = async (name: string) => {
