@@ -61,6 +61,8 @@ export interface Delivery {
 /** How long entry changes settle before deliveries are fetched again; how often while some are queued. */
 const DELIVERIES_DEBOUNCE_MS = 500;
 const DELIVERIES_POLL_MS = 3000;
+/** How long an outbound email seen arriving is looked for in the deliveries before giving up. */
+const DELIVERY_AWAIT_MS = 2 * 60_000;
 
 export class TicketSession {
 	readonly doc = new Y.Doc();
@@ -84,6 +86,11 @@ export class TicketSession {
 
 	private refreshQueued = false;
 	private deliveriesTimer: ReturnType<typeof setTimeout> | null = null;
+	/**
+	 * Outbound emails added while the ticket is open, by when they were seen: a fetch made before
+	 * the server stored one (a slow acknowledgement) does not list it yet, so it is looked for again.
+	 */
+	private readonly awaitingDelivery = new Map<string, number>();
 	private destroyed = false;
 
 	constructor(
@@ -119,6 +126,9 @@ export class TicketSession {
 		entryIndex(this.doc).listeners.add((added, place) => {
 			if (place === 'conversation' && this.synced) {
 				this.entries = insertSorted(this.entries, added);
+				for (const entry of added) {
+					if (entry.kind === 'message' && entry.channel === 'email' && entry.direction === 'out') this.awaitingDelivery.set(entry.id, Date.now());
+				}
 				this.loadDeliveriesSoon(DELIVERIES_DEBOUNCE_MS);
 			}
 		});
@@ -165,10 +175,13 @@ export class TicketSession {
 		} catch {
 			return; // offline: the next change or poll tries again
 		}
-		// Messages still queued: look again until they are sent or failed.
-		if (!this.destroyed && !this.deliveriesTimer && Object.values(this.deliveries).some((d) => d.status === 'queued')) {
-			this.loadDeliveriesSoon(DELIVERIES_POLL_MS);
+		// Messages still queued, or not listed yet: look again until they are sent or failed.
+		for (const [id, seenAt] of this.awaitingDelivery) {
+			const status = this.deliveries[id]?.status;
+			if ((status && status !== 'queued') || Date.now() - seenAt > DELIVERY_AWAIT_MS) this.awaitingDelivery.delete(id);
 		}
+		const pending = this.awaitingDelivery.size > 0 || Object.values(this.deliveries).some((d) => d.status === 'queued');
+		if (!this.destroyed && !this.deliveriesTimer && pending) this.loadDeliveriesSoon(DELIVERIES_POLL_MS);
 	}
 
 	private refreshPresence() {
