@@ -10,8 +10,6 @@
  * their principal's access changes, so a lost group's tickets are no longer delivered.
  */
 import path from 'node:path';
-import WebSocket from 'ws';
-import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntry, newId, readEntries, setField, ticketDocumentName, type Entry } from '../../src/lib/ticket';
@@ -26,6 +24,7 @@ import { prepare, type Fixture } from '../helpers/fixtures';
 import { sendPage } from '../helpers/pages';
 import { api, connectPeer, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 import { openEvents, type EventLog } from '../helpers/sse';
+import { connectYws, type YwsClient } from '../helpers/yws';
 
 /** "Within a second" (DESIGN.md, Trust model). */
 const WITHIN = 1_000;
@@ -115,25 +114,9 @@ async function adminAction(action: string, form: Record<string, string>) {
 	expect(res.status, res.text.slice(0, 300)).toBeLessThan(400);
 }
 
-interface YwsClient {
-	doc: Y.Doc;
-	provider: WebsocketProvider;
-	closed: () => { code: number; reason: string } | null;
-}
-
-/** A y-websocket client of the ticket on /yws, with `token` in the query string. */
+/** A y-websocket client of the ticket on /yws, with `token` in the query string (closed after each case). */
 function yws(ticketId: string, token: string): YwsClient {
-	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(server.url.replace(/^http/, 'ws') + '/yws', ticketDocumentName(ticketId), doc, {
-		WebSocketPolyfill: WebSocket as never,
-		disableBc: true,
-		params: { token }
-	});
-	let closed: { code: number; reason: string } | null = null;
-	provider.on('connection-close', (event) => {
-		if (event) closed ??= { code: event.code, reason: event.reason };
-	});
-	const client = { doc, provider, closed: () => closed };
+	const client = connectYws(server, ticketDocumentName(ticketId), token);
 	clients.push(client);
 	return client;
 }

@@ -5,7 +5,6 @@
  */
 import path from 'node:path';
 import WebSocket from 'ws';
-import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntry, newId, readEntries, readFields, ticketDocumentName, type Entry } from '../../src/lib/ticket';
@@ -17,6 +16,7 @@ import { openDatabase } from '../../server/storage/database';
 import { noteBy, replyBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { api, connectPeer, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
+import { connectYws, type WebSocketClass, type YwsClient } from '../helpers/yws';
 
 /** Websocket frames above this are cut off by the socket layer, on /yws as on /collab. */
 const FRAME_LIMIT = 256 * 1024;
@@ -67,28 +67,9 @@ async function peer(ticketId: string, token: string) {
 	return connected;
 }
 
-interface YwsClient {
-	doc: Y.Doc;
-	provider: WebsocketProvider;
-	/** How the server closed the first socket, if it did. */
-	closed: () => { code: number; reason: string } | null;
-}
-
-type WebSocketClass = new (address: string, protocols?: string | string[]) => WebSocket;
-
-/** A y-websocket peer of `documentName`, with `token` in the query string when given. */
+/** A y-websocket peer of `documentName`, with `token` in the query string when given (closed after each case). */
 function yws(documentName: string, token?: string, options: { doc?: Y.Doc; WebSocketPolyfill?: WebSocketClass } = {}): YwsClient {
-	const { doc = new Y.Doc(), WebSocketPolyfill = WebSocket } = options;
-	const provider = new WebsocketProvider(server.url.replace(/^http/, 'ws') + '/yws', documentName, doc, {
-		WebSocketPolyfill: WebSocketPolyfill as never,
-		disableBc: true,
-		params: token ? { token } : {}
-	});
-	let closed: { code: number; reason: string } | null = null;
-	provider.on('connection-close', (event) => {
-		if (event) closed ??= { code: event.code, reason: event.reason };
-	});
-	const client = { doc, provider, closed: () => closed };
+	const client = connectYws(server, documentName, token, options);
 	clients.push(client);
 	return client;
 }
