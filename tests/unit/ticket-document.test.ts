@@ -508,7 +508,7 @@ describe('fields, tags, side conversations and drafts', () => {
 		const replica = replicaOf(doc, 2);
 		draftText(replica, 'D1', { channel: 'email', visibility: 'public' }).delete(5, 6);
 		Y.applyUpdate(doc, Y.encodeStateAsUpdate(replica, Y.encodeStateVector(doc)));
-		expect(readDrafts(doc)).toEqual([{ id: 'D1', text: 'Hello', channel: 'email', visibility: 'public', authors: ['agent-1', 'agent-2'], createdAt: expect.any(Number) }]);
+		expect(readDrafts(doc)).toEqual([{ id: 'D1', text: 'Hello', channel: 'email', visibility: 'public', authors: ['agent-1', 'agent-2'], createdAt: expect.any(Number), staged: {} }]);
 
 		deleteDraft(replica, 'D1');
 		Y.applyUpdate(doc, Y.encodeStateAsUpdate(replica, Y.encodeStateVector(doc)));

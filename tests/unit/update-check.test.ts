@@ -276,7 +276,7 @@ describe('checkUpdate accepts honest edits', () => {
 		accept(server, capture(client, () => text.insert(5, ',')));
 		accept(server, capture(client, () => text.delete(6, 6)));
 		accept(server, capture(client, () => addDraftAuthor(client, 'D1', 'agent-1')));
-		expect(readDrafts(server)).toEqual([{ id: 'D1', text: 'Hello,', channel: 'chat', visibility: 'public', authors: ['agent-1'], createdAt: expect.any(Number) }]);
+		expect(readDrafts(server)).toEqual([{ id: 'D1', text: 'Hello,', channel: 'chat', visibility: 'public', authors: ['agent-1'], createdAt: expect.any(Number), staged: {} }]);
 		expectConverged(server, client);
 
 		// A second peer types concurrently into the same draft.

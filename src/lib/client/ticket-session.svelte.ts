@@ -8,6 +8,7 @@ import {
 	addDraftAuthor,
 	addTag,
 	appendSideEntry,
+	applyStagedNow,
 	compareEntries,
 	draftText,
 	entryIndex,
@@ -24,11 +25,15 @@ import {
 	setDraftOptions,
 	setField,
 	setSideStatus,
+	stageChanges,
 	ticketDocumentName,
+	unstageChange,
 	type DraftInfo,
 	type DraftOptions,
 	type Entry,
 	type SideConversation,
+	type StagedChange,
+	type StagedChanges,
 	type TicketFieldName,
 	type TicketFields
 } from '$lib/ticket';
@@ -276,9 +281,24 @@ export class TicketSession {
 		return reasons;
 	}
 
-	send(draftId: string): Entry | null {
+	/** Stages ticket changes with a draft; they apply when it is sent (or with applyStaged). */
+	stage(draftId: string, changes: StagedChanges) {
+		if (!this.readOnly) stageChanges(this.doc, draftId, changes);
+	}
+
+	unstage(draftId: string, change: StagedChange) {
+		if (!this.readOnly) unstageChange(this.doc, draftId, change);
+	}
+
+	/** Applies a draft's staged changes to the ticket now ("Apply now"). */
+	applyStaged(draftId: string) {
+		if (!this.readOnly) applyStagedNow(this.doc, draftId);
+	}
+
+	/** Sends a draft with its staged changes, and `alsoSet` ("Send and set Solved"), in one update. */
+	send(draftId: string, alsoSet: Pick<StagedChanges, 'status'> = {}): Entry | null {
 		if (this.readOnly) return null;
-		const sent = sendDraft(this.doc, draftId, { type: 'agent', id: this.me.id });
+		const sent = sendDraft(this.doc, draftId, { type: 'agent', id: this.me.id }, Date.now(), alsoSet);
 		if (sent) this.markTyping(null);
 		return sent;
 	}

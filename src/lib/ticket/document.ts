@@ -10,9 +10,13 @@ import {
 	draftFieldSchemas,
 	entrySchema,
 	MAX_META_DEPTH,
+	MAX_TAGS,
+	STAGED_DRAFT_FIELDS,
 	tagSchema,
 	ticketFieldSchemas,
 	type Entry,
+	type Priority,
+	type Status,
 	type TicketFieldName,
 	type TicketFields
 } from './schema';
@@ -366,6 +370,16 @@ export interface DraftInfo {
 	visibility: Entry['visibility'];
 	authors: string[];
 	createdAt: number;
+	/** Ticket changes that go with the draft when it is sent. */
+	staged: StagedChanges;
+}
+
+/** Ticket changes staged with a draft (by a macro): applied in the transaction that sends it. */
+export interface StagedChanges {
+	status?: Status;
+	priority?: Priority;
+	/** Tags to add. */
+	tags?: string[];
 }
 
 export interface DraftOptions {
@@ -445,16 +459,93 @@ export function readDrafts(doc: Y.Doc): DraftInfo[] {
 			channel: map.get('channel') as Entry['channel'],
 			visibility: map.get('visibility') as Entry['visibility'],
 			authors: (map.get('authors') as Y.Array<string> | undefined)?.toArray() ?? [],
-			createdAt: (map.get('createdAt') as number | undefined) ?? 0
+			createdAt: (map.get('createdAt') as number | undefined) ?? 0,
+			staged: readStaged(map)
 		}))
 		.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
+/** What a draft's map stages; a value that does not pass its schema is left out. */
+function readStaged(draft: Y.Map<unknown>): StagedChanges {
+	const status = draftFieldSchemas.stagedStatus.safeParse(draft.get('stagedStatus'));
+	const priority = draftFieldSchemas.stagedPriority.safeParse(draft.get('stagedPriority'));
+	const tags = draftFieldSchemas.stagedTags.safeParse(draft.get('stagedTags'));
+	return {
+		...(status.success ? { status: status.data } : {}),
+		...(priority.success ? { priority: priority.data } : {}),
+		...(tags.success ? { tags: tags.data } : {})
+	};
+}
+
 /**
- * Sends a draft: appends it as an entry whose id is the draft's id and removes the draft, in one
- * transaction. A draft already sent (a double click, a retry) sends nothing: returns null.
+ * Stages ticket changes with a draft, in one transaction: a status or priority replaces the one
+ * staged before, tags join those staged. Does nothing when there is no such draft.
  */
-export function sendDraft(doc: Y.Doc, draftId: string, author: { type: 'agent'; id: string }, now = Date.now()): Entry | null {
+export function stageChanges(doc: Y.Doc, draftId: string, changes: StagedChanges): void {
+	const draft = draftsMap(doc).get(draftId);
+	if (!draft) return;
+	doc.transact(() => {
+		if (changes.status) draft.set('stagedStatus', draftFieldSchemas.stagedStatus.parse(changes.status));
+		if (changes.priority) draft.set('stagedPriority', draftFieldSchemas.stagedPriority.parse(changes.priority));
+		const before = readStaged(draft).tags ?? [];
+		const tags = [...new Set([...before, ...(changes.tags ?? []).map((tag) => tag.trim())])].slice(0, MAX_TAGS);
+		if (tags.length !== before.length) draft.set('stagedTags', draftFieldSchemas.stagedTags.parse(tags));
+	});
+}
+
+/** One staged change, as taken back: the status, the priority, or one staged tag. */
+export type StagedChange = { field: 'status' | 'priority' } | { field: 'tag'; tag: string };
+
+export function unstageChange(doc: Y.Doc, draftId: string, change: StagedChange): void {
+	const draft = draftsMap(doc).get(draftId);
+	if (!draft) return;
+	if (change.field !== 'tag') return draft.delete(change.field === 'status' ? 'stagedStatus' : 'stagedPriority');
+	const tags = (readStaged(draft).tags ?? []).filter((tag) => tag !== change.tag);
+	if (tags.length) draft.set('stagedTags', tags);
+	else draft.delete('stagedTags');
+}
+
+/**
+ * Applies the draft's staged changes to the ticket now and clears them from the draft, in one
+ * transaction ("Apply now").
+ */
+export function applyStagedNow(doc: Y.Doc, draftId: string): void {
+	const draft = draftsMap(doc).get(draftId);
+	if (!draft) return;
+	doc.transact(() => {
+		applyChanges(doc, readStaged(draft));
+		for (const field of STAGED_DRAFT_FIELDS) if (draft.has(field)) draft.delete(field);
+	});
+}
+
+/**
+ * Makes the ticket's fields what `changes` says, writing only what differs. Tags past the
+ * ticket's cap are left out: the update that sends a reply must not be refused for a tag.
+ */
+function applyChanges(doc: Y.Doc, changes: StagedChanges): void {
+	const map = ticketMap(doc);
+	if (changes.status && map.get('status') !== changes.status) setField(doc, 'status', changes.status);
+	if (changes.priority && map.get('priority') !== changes.priority) setField(doc, 'priority', changes.priority);
+	for (const tag of changes.tags ?? []) {
+		const tags = tagsArray(doc);
+		if (tags.length >= MAX_TAGS) break;
+		addTag(doc, tag);
+	}
+}
+
+/**
+ * Sends a draft: appends it as an entry whose id is the draft's id, applies the ticket changes
+ * staged with it (and `alsoSet`, which wins over them: "Send and set Solved") and removes the
+ * draft, in one transaction, so every peer sees the reply and its changes in one update. A draft
+ * already sent (a double click, a retry) sends nothing: returns null.
+ */
+export function sendDraft(
+	doc: Y.Doc,
+	draftId: string,
+	author: { type: 'agent'; id: string },
+	now = Date.now(),
+	alsoSet: Pick<StagedChanges, 'status'> = {}
+): Entry | null {
 	if (entryIndex(doc).byId.has(draftId)) return null;
 	const draft = draftsMap(doc).get(draftId);
 	const body = (draft?.get('text') as Y.Text | undefined)?.toString().trim();
@@ -473,6 +564,7 @@ export function sendDraft(doc: Y.Doc, draftId: string, author: { type: 'agent'; 
 	if (visibility === 'public') entry.direction = 'out';
 	doc.transact(() => {
 		appendEntry(doc, entry);
+		applyChanges(doc, { ...readStaged(draft), ...alsoSet });
 		draftsMap(doc).delete(draftId);
 	});
 	return entry;

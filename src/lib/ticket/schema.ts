@@ -179,5 +179,12 @@ export const draftFieldSchemas = {
 	channel: z.enum(CHANNELS),
 	visibility: z.enum(VISIBILITIES),
 	/** When the draft was started: replies warn about customer messages that arrived since. */
-	createdAt: z.number().int().nonnegative()
+	createdAt: z.number().int().nonnegative(),
+	// Ticket changes staged with the draft (a macro's), applied with it when it is sent.
+	stagedStatus: z.enum(STATUSES),
+	stagedPriority: z.enum(PRIORITIES),
+	/** Tags to add, one plain value (a list): staging or unstaging one rewrites it. */
+	stagedTags: z.array(tagSchema).min(1).max(MAX_TAGS)
 } as const;
+/** Draft fields that stage a ticket change: a peer may remove them (unstage) as well as set them. */
+export const STAGED_DRAFT_FIELDS = ['stagedStatus', 'stagedPriority', 'stagedTags'] as const;

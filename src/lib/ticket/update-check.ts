@@ -8,7 +8,7 @@
  * entries with new ids; valid values for `ticket` fields, tags, side conversations and drafts, with
  * claims of who and when (`createdBy`, `authors`, `createdAt`) that are the writer's own and now;
  * exactly the Yjs types the contract names; deletions only where the contract allows them (draft
- * text, drafts, tags, overwritten values). An update that refers to anything the server does not
+ * text, drafts, a draft's staged changes, tags, overwritten values). An update that refers to anything the server does not
  * have yet is refused: Yjs would keep it pending and apply its deletions to entries that arrive later.
  */
 import * as Y from 'yjs';
@@ -22,6 +22,7 @@ import {
 	participantSchema,
 	PEER_EDITABLE_FIELDS,
 	sideFieldSchemas,
+	STAGED_DRAFT_FIELDS,
 	tagSchema,
 	ticketFieldSchemas,
 	type Entry,
@@ -536,7 +537,7 @@ class UpdateCheck {
 		const [root, key, sub, leaf] = path;
 		this.checkRoot(root);
 		const deletable =
-			(root === ROOTS.drafts && (sub === undefined || sub === 'text' || sub === 'authors' || this.isOverwritten(path) || this.deletesDraft(key))) ||
+			(root === ROOTS.drafts && (sub === undefined || sub === 'text' || sub === 'authors' || isStagedField(path) || this.isOverwritten(path) || this.deletesDraft(key))) ||
 			(root === ROOTS.ticket && ((key === 'tags' && sub === '*') || (key !== 'tags' && this.isOverwritten(path)))) ||
 			(root === ROOTS.sides && ((sub === 'participants' && leaf === '*') || (leaf === undefined && sub !== undefined && sub !== 'entries' && sub !== 'participants' && this.isOverwritten(path))));
 		if (!deletable) {
@@ -576,6 +577,11 @@ function storedPath(item: Y.Item): Path {
 	const position = item.parentSub ?? '*';
 	if (type._item === null) return [Y.findRootTypeKey(type), position];
 	return [...storedPath(type._item), position];
+}
+
+/** A staged change of a draft (not something inside it): unstaging deletes it. */
+function isStagedField([, , field, inside]: Path): boolean {
+	return inside === undefined && (STAGED_DRAFT_FIELDS as readonly string[]).includes(field);
 }
 
 function isId(value: string | undefined): boolean {
