@@ -20,6 +20,7 @@ import {
 	stageChanges,
 	unstageChange,
 	type CheckResult,
+	type RejectReason,
 	type WritePolicy
 } from '../../src/lib/ticket';
 import { chatTicketFields, replicaOf, ticketDoc } from '../helpers/docs';
@@ -145,16 +146,17 @@ describe('staging with a draft', () => {
 });
 
 describe('a hostile peer stages', () => {
-	it.each([
-		['an unknown status', (d: Y.Map<unknown>) => d.set('stagedStatus', 'deleted'), REJECT.invalidField],
-		['a priority that is not a word', (d: Y.Map<unknown>) => d.set('stagedPriority', { $gt: '' }), REJECT.invalidField],
-		['tags that are not a list', (d: Y.Map<unknown>) => d.set('stagedTags', 'refund'), REJECT.invalidField],
-		['a tag with spaces around it', (d: Y.Map<unknown>) => d.set('stagedTags', [' refund ']), REJECT.invalidField],
-		['an empty tag list', (d: Y.Map<unknown>) => d.set('stagedTags', []), REJECT.invalidField],
-		['more tags than a ticket holds', (d: Y.Map<unknown>) => d.set('stagedTags', Array.from({ length: MAX_TAGS + 1 }, (_, i) => `t${i}`)), REJECT.invalidField],
-		['a staged field as a nested type', (d: Y.Map<unknown>) => d.set('stagedTags', Y.Array.from(['refund'])), REJECT.invalidShape],
-		['a staged field the contract does not name', (d: Y.Map<unknown>) => d.set('stagedAssigneeId', 'agent-2'), REJECT.invalidField]
-	] as const)('%s: refused, the draft unchanged', (_, edit, reason) => {
+	const hostileEdits: [string, (draft: Y.Map<unknown>) => void, RejectReason][] = [
+		['an unknown status', (d) => d.set('stagedStatus', 'deleted'), REJECT.invalidField],
+		['a priority that is not a word', (d) => d.set('stagedPriority', { $gt: '' }), REJECT.invalidField],
+		['tags that are not a list', (d) => d.set('stagedTags', 'refund'), REJECT.invalidField],
+		['a tag with spaces around it', (d) => d.set('stagedTags', [' refund ']), REJECT.invalidField],
+		['an empty tag list', (d) => d.set('stagedTags', []), REJECT.invalidField],
+		['more tags than a ticket holds', (d) => d.set('stagedTags', Array.from({ length: MAX_TAGS + 1 }, (_, i) => `t${i}`)), REJECT.invalidField],
+		['a staged field as a nested type', (d) => d.set('stagedTags', Y.Array.from(['refund'])), REJECT.invalidShape],
+		['a staged field the contract does not name', (d) => d.set('stagedAssigneeId', 'agent-2'), REJECT.invalidField]
+	];
+	it.each(hostileEdits)('%s: refused, the draft unchanged', (_, edit, reason) => {
 		const { server, client } = ticketWithDraft();
 		const before = Y.encodeStateAsUpdate(server);
 		const [update] = updatesOf(client, () => edit(draftMap(client)));

@@ -14,7 +14,7 @@ import { EditorView, keymap, placeholder, type ViewUpdate } from '@codemirror/vi
 import { untrack } from 'svelte';
 import { yCollab, ySyncAnnotation, yUndoManagerKeymap } from 'y-codemirror.next';
 import * as Y from 'yjs';
-import { LIMITS, newId, type Channel, type DraftInfo, type Priority, type Status, type Visibility } from '$lib/ticket';
+import { LIMITS, newId, type Channel, type DraftInfo, type Priority, type StagedChange, type StagedChanges, type Status, type Visibility } from '$lib/ticket';
 import type { PresenceState, TicketSession } from './ticket-session.svelte';
 import type { CustomerInfo } from './workspace.svelte';
 
@@ -42,6 +42,12 @@ export interface Macro {
 	actions: { status?: Status; priority?: Priority; addTags?: string[]; visibility?: Visibility };
 }
 
+/** Statuses a reply can be sent with ("Send and set …"). */
+export const SEND_AND_SET: readonly Status[] = ['pending', 'solved'];
+
+/** Where a ticket's composer remembers being collapsed: per ticket, for this browser tab. */
+const collapsedKey = (ticketId: string) => `tandem:composer-collapsed:${ticketId}`;
+
 /** The composer of each open ticket, for what inserts into its draft from outside (the context panel). */
 const composers = new WeakMap<TicketSession, Composer>();
 
@@ -65,6 +71,10 @@ export class Composer {
 	sending = $state(false);
 	/** Channels the customer has an address on (from their record). */
 	reachable = $state.raw<Channel[]>([]);
+	/** Folded to one line so the conversation gets the height; remembered for this ticket in this tab. */
+	collapsed = $state(false);
+	/** The status "Send and set …" asked for, kept while the agent answers the warnings. */
+	private sendingWith: Pick<StagedChanges, 'status'> = {};
 
 	private view: EditorView | null = null;
 	private text: Y.Text | null = null;
@@ -81,6 +91,18 @@ export class Composer {
 
 	constructor(readonly session: TicketSession) {
 		composers.set(session, this);
+		this.collapsed = readCollapsed(session.ticketId);
+	}
+
+	setCollapsed(collapsed: boolean) {
+		this.collapsed = collapsed;
+		try {
+			if (collapsed) sessionStorage.setItem(collapsedKey(this.session.ticketId), '1');
+			else sessionStorage.removeItem(collapsedKey(this.session.ticketId));
+		} catch {
+			/* storage unavailable (private mode): the choice lasts while the ticket is open */
+		}
+		if (!collapsed) queueMicrotask(() => this.focus());
 	}
 
 	// --- what the component shows -------------------------------------------------------------
@@ -130,6 +152,11 @@ export class Composer {
 		const who = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 		const what = kinds.size === 1 && [...kinds][0] ? ` ${[...kinds][0]}` : '';
 		return `${who} ${names.length > 1 ? 'are' : 'is'} typing${what}…`;
+	}
+
+	/** Ticket changes staged with the bound draft (by macros), applied when it is sent. */
+	get staged(): StagedChanges {
+		return this.boundDraft?.staged ?? {};
 	}
 
 	get canSend(): boolean {
@@ -251,7 +278,10 @@ export class Composer {
 			this.editable.of(this.editableExtension(this.readOnly)),
 			this.labels.of(this.labelExtension(this.mode)),
 			EditorView.lineWrapping,
-			keymap.of([{ key: 'Mod-Enter', run: () => (this.requestSend(), true) }]),
+			keymap.of([
+				{ key: 'Mod-Enter', run: () => (this.requestSend(), true) },
+				{ key: 'Mod-Shift-Enter', run: () => (this.requestSend({ status: 'solved' }), true) }
+			]),
 			EditorView.updateListener.of((update) => this.onUpdate(update)),
 			// The server refuses a draft longer than the cap (and closes the ticket for this tab):
 			// typing or pasting past it does nothing here instead. Colleagues' edits always apply.
@@ -360,9 +390,13 @@ export class Composer {
 
 	// --- sending ------------------------------------------------------------------------------
 
-	/** Send, unless a public reply collides with a colleague's work or new customer messages. */
-	requestSend() {
+	/**
+	 * Send (and set the ticket's status to `alsoSet.status`), unless a public reply collides with
+	 * a colleague's work or new customer messages.
+	 */
+	requestSend(alsoSet: Pick<StagedChanges, 'status'> = {}) {
 		if (!this.canSend) return;
+		this.sendingWith = alsoSet;
 		const id = this.draftId!;
 		const draft: DraftInfo = this.boundDraft ?? {
 			id,
@@ -370,7 +404,8 @@ export class Composer {
 			channel: this.channel,
 			visibility: this.mode,
 			authors: [],
-			createdAt: Date.now()
+			createdAt: Date.now(),
+			staged: {}
 		};
 		const reasons = draft.visibility === 'public' ? this.session.collisions(draft) : [];
 		if (reasons.length) {
@@ -385,7 +420,7 @@ export class Composer {
 		if (!this.canSend) return;
 		this.sending = true;
 		try {
-			const sent = this.session.send(this.draftId!);
+			const sent = this.session.send(this.draftId!, this.sendingWith);
 			this.warnings = null;
 			if (sent) {
 				this.stopTyping();
@@ -393,26 +428,47 @@ export class Composer {
 			}
 		} finally {
 			this.sending = false;
+			this.sendingWith = {};
 		}
 	}
 
 	cancelSend() {
 		this.warnings = null;
+		this.sendingWith = {};
 		this.focus();
 	}
 
 	// --- inserting: macros and the context panel ----------------------------------------------
 
-	/** Inserts a macro's body at the cursor (through the editor into the draft) and applies its actions. */
+	/**
+	 * Inserts a macro's body at the cursor (through the editor into the draft) and stages its
+	 * ticket changes with the draft: they apply when it is sent, or on "Apply now".
+	 */
 	applyMacro(macro: Macro) {
 		if (this.readOnly) return;
 		const { actions } = macro;
 		if (actions.visibility) this.setMode(actions.visibility);
 		if (macro.body) this.insertText(macro.body, 'input.macro');
-		if (actions.status) this.session.setField('status', actions.status);
-		if (actions.priority) this.session.setField('priority', actions.priority);
-		for (const tag of actions.addTags ?? []) this.session.addTag(tag);
+		const changes: StagedChanges = { status: actions.status, priority: actions.priority, tags: actions.addTags };
+		if (changes.status || changes.priority || changes.tags?.length) {
+			if (!this.text) {
+				this.createDraft('');
+				this.queueView(EditorSelection.single(0));
+			}
+			this.session.stage(this.draftId!, changes);
+		}
+		if (this.collapsed) this.setCollapsed(false);
 		queueMicrotask(() => this.focus());
+	}
+
+	/** Takes a staged change back (its chip's remove button). */
+	unstage(change: StagedChange) {
+		if (this.draftId) this.session.unstage(this.draftId, change);
+	}
+
+	/** Applies the staged changes to the ticket now, without sending. */
+	applyStagedNow() {
+		if (this.draftId) this.session.applyStaged(this.draftId);
 	}
 
 	/**
@@ -458,6 +514,14 @@ export class Composer {
 		this.view?.destroy();
 		this.view = null;
 		if (composers.get(this.session) === this) composers.delete(this.session);
+	}
+}
+
+function readCollapsed(ticketId: string): boolean {
+	try {
+		return sessionStorage.getItem(collapsedKey(ticketId)) === '1';
+	} catch {
+		return false;
 	}
 }
 
