@@ -111,8 +111,12 @@ describe('composer and entry display', () => {
 
 	it('the composer folds to one line (button and Alt+R), gives the conversation the height, and stays folded on reload', async () => {
 		const page = alex.page;
-		const id = await newTicket('Fold the composer', 'Hello, my order has not arrived.');
-		await openTicket(page, id, 'Hello, my order has not arrived.');
+		const lines = Array.from({ length: 60 }, (_, i) => `Part ${i + 1} of what happened to my order.`);
+		const id = await newTicket('Fold the composer', lines.join('\n'));
+		await openTicket(page, id, 'Part 1 of what happened');
+		// A conversation taller than its view, read at its newest line.
+		await conversation(page).getByRole('button', { name: 'Show more' }).click();
+		await conversation(page).evaluate((el) => (el.scrollTop = el.scrollHeight));
 		await typeReply(page, 'Still looking into it');
 		const tall = await conversation(page).evaluate((el) => el.clientHeight);
 
@@ -132,6 +136,8 @@ describe('composer and entry display', () => {
 		await page.keyboard.press('Alt+KeyR');
 		await editor(page).waitFor();
 		await waitFor(() => editor(page).evaluate((el) => el.textContent?.includes('Still looking into it')), 'the draft back in the editor');
+		// Unfolded, the composer takes height from the conversation, which still ends at its newest line.
+		await waitFor(() => conversation(page).evaluate((el) => el.scrollHeight > el.clientHeight && el.scrollHeight - el.scrollTop - el.clientHeight < 2), 'the conversation at its end');
 		await page.keyboard.press('Alt+KeyR');
 		await expand.waitFor();
 		await expand.click();

@@ -12,6 +12,7 @@ import {
 	draftText,
 	LIMITS,
 	MAX_TAGS,
+	mergeDraft,
 	readDrafts,
 	readEntries,
 	readFields,
@@ -130,6 +131,17 @@ describe('staging with a draft', () => {
 		expect(deliver(server, update)).toMatchObject({ ok: true });
 		expect(readFields(server)).toMatchObject({ priority: 'high', tags: ['login', 'vip'] });
 		expect(readDrafts(server)).toEqual([expect.objectContaining({ id: 'D1', text: 'We refunded you.', staged: {} })]);
+	});
+
+	it("two drafts folded into one keep what both staged; the kept draft's status wins", () => {
+		const { server, client } = ticketWithDraft();
+		draftText(client, 'D2', { channel: 'chat', visibility: 'public' }).insert(0, 'Started at once.');
+		stageChanges(client, 'D1', { status: 'pending', priority: 'high', tags: ['refund'] });
+		stageChanges(client, 'D2', { status: 'solved', tags: ['vip'] });
+		for (const update of [Y.encodeStateAsUpdate(client, Y.encodeStateVector(server)), ...updatesOf(client, () => mergeDraft(client, 'D1', 'D2'))]) {
+			expect(deliver(server, update)).toMatchObject({ ok: true });
+		}
+		expect(readDrafts(server)).toEqual([expect.objectContaining({ id: 'D2', staged: { status: 'solved', priority: 'high', tags: ['vip', 'refund'] } })]);
 	});
 
 	it('a ticket at its tag cap still takes the reply: staged tags past the cap are left out', () => {

@@ -416,7 +416,7 @@ export function findDraftText(doc: Y.Doc, draftId: string): Y.Text | null {
  * Folds one draft into another, in one transaction: the text of `fromId` goes to the end of
  * `intoId` (after a blank line when both hold text) and `fromId` is removed. Used when two
  * agents started a draft of the same kind at once (or one of them offline): they converge on
- * one, and nothing either wrote is lost. Returns whether anything was moved.
+ * one, and nothing either wrote (or staged) is lost. Returns whether anything was moved.
  */
 export function mergeDraft(doc: Y.Doc, fromId: string, intoId: string): boolean {
 	if (fromId === intoId) return false;
@@ -424,12 +424,17 @@ export function mergeDraft(doc: Y.Doc, fromId: string, intoId: string): boolean 
 	const into = findDraftText(doc, intoId);
 	if (!from || !into) return false;
 	const moved = from.toString();
+	const drafts = draftsMap(doc);
+	const staged = readStaged(drafts.get(fromId)!);
+	const kept = readStaged(drafts.get(intoId)!);
 	doc.transact(() => {
 		if (moved.trim()) {
 			const separator = into.toString().trim() ? '\n\n' : '';
 			into.insert(into.length, separator + moved);
 		}
-		draftsMap(doc).delete(fromId);
+		// Staged changes come along; where both stage a status or priority, `intoId`'s stays.
+		stageChanges(doc, intoId, { status: kept.status ? undefined : staged.status, priority: kept.priority ? undefined : staged.priority, tags: staged.tags });
+		drafts.delete(fromId);
 	});
 	return true;
 }
