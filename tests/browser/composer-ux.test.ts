@@ -129,17 +129,17 @@ describe('composer and entry display', () => {
 		expect(folded).toBeGreaterThan(tall + 80);
 		expect(await composer(page).evaluate((el) => el.getBoundingClientRect().height)).toBeLessThan(70);
 
-		await page.reload();
-		await expand.waitFor();
-		expect(await editor(page).isVisible()).toBe(false);
-
 		await page.keyboard.press('Alt+KeyR');
 		await editor(page).waitFor();
 		await waitFor(() => editor(page).evaluate((el) => el.textContent?.includes('Still looking into it')), 'the draft back in the editor');
 		// Unfolded, the composer takes height from the conversation, which still ends at its newest line.
 		await waitFor(() => conversation(page).evaluate((el) => el.scrollHeight > el.clientHeight && el.scrollHeight - el.scrollTop - el.clientHeight < 2), 'the conversation at its end');
+
 		await page.keyboard.press('Alt+KeyR');
 		await expand.waitFor();
+		await page.reload();
+		await expand.waitFor();
+		expect(await editor(page).isVisible()).toBe(false);
 		await expand.click();
 		await editor(page).waitFor();
 	});
