@@ -81,6 +81,28 @@ describe('composer and entry display', () => {
 		await opened.close();
 	});
 
+	it('a link in a side conversation message is a safe link too', async () => {
+		const page = alex.page;
+		const id = await newTicket('Side link', 'Hello, where is my parcel?');
+		await openTicket(page, id, 'Hello, where is my parcel?');
+		await page.getByRole('button', { name: 'Start side conversation' }).first().click();
+		const form = page.getByRole('form', { name: 'Start side conversation' });
+		await form.getByLabel('Subject').fill('Ask the warehouse');
+		await form.getByLabel('Channel').selectOption('internal');
+		await form.getByLabel(/Participants/).fill('Warehouse team');
+		await form.getByLabel(/message/i).fill('Trace it at https://carrier.example/track?id=4471, please.');
+		await form.getByRole('button', { name: 'Start side conversation' }).click();
+		const context = page.getByRole('complementary', { name: 'Context' });
+		const side = context.getByRole('button', { name: /Ask the warehouse/ });
+		await side.waitFor();
+		if ((await side.getAttribute('aria-expanded')) !== 'true') await side.click();
+		const link = context.getByRole('link', { name: 'https://carrier.example/track?id=4471' });
+		await link.waitFor();
+		expect(await link.getAttribute('href')).toBe('https://carrier.example/track?id=4471');
+		expect(await link.getAttribute('target')).toBe('_blank');
+		expect(await link.getAttribute('rel')).toBe('noopener noreferrer nofollow');
+	});
+
 	it('a long message folds with "Show more", unfolds by keyboard, and the conversation still ends at the newest entry', async () => {
 		const page = alex.page;
 		const lines = Array.from({ length: 40 }, (_, i) => `Line ${i + 1} of the customer's long story.`);
