@@ -457,7 +457,6 @@ export class Composer {
 			}
 			this.session.stage(this.draftId!, changes);
 		}
-		if (this.collapsed) this.setCollapsed(false);
 		queueMicrotask(() => this.focus());
 	}
 
