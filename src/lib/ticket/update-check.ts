@@ -8,8 +8,9 @@
  * entries with new ids; valid values for `ticket` fields, tags, side conversations and drafts, with
  * claims of who and when (`createdBy`, `authors`, `createdAt`) that are the writer's own and now;
  * exactly the Yjs types the contract names; deletions only where the contract allows them (draft
- * text, drafts, a draft's staged changes, tags, overwritten values). An update that refers to anything the server does not
- * have yet is refused: Yjs would keep it pending and apply its deletions to entries that arrive later.
+ * text, drafts, a draft's staged changes, tags, overwritten values). An update that refers to
+ * anything the server does not have yet is refused: Yjs would keep it pending and apply its
+ * deletions to entries that arrive later.
  */
 import * as Y from 'yjs';
 import { z } from 'zod';
