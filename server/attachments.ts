@@ -215,6 +215,11 @@ export class Attachments {
 		return new Response(body, { status, headers });
 	}
 
+	/** The limits, and what `ticketId`'s uploads take of its total: what the composer tells agents before they hit them. */
+	usage(ticketId: string): AttachmentLimits & { usedBytes: number } {
+		return { ...this.limits, usedBytes: this.bytesOf(ticketId) };
+	}
+
 	/** Null when a user's or token's entry may carry the attachments it lists, else why not (in words). */
 	refused(ticketId: string, entry: Entry): string | null {
 		if (!entry.meta || !('attachments' in entry.meta)) return null;

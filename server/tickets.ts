@@ -124,7 +124,7 @@ export class Tickets {
 		private readonly accounts: Accounts,
 		private readonly eventLog: Events,
 		private readonly documents: DocumentAccess,
-		private readonly attachments: Pick<Attachments, 'refused' | 'upload'>
+		private readonly attachments: Pick<Attachments, 'refused' | 'upload' | 'usage'>
 	) {}
 
 	/** Creates a ticket from a customer's first message. */
@@ -349,6 +349,12 @@ export class Tickets {
 		const row = this.readable(ticketId, principal);
 		if (ticketAccess(principal, row) !== 'write') throw forbidden('you may not write to this ticket');
 		return this.attachments.upload(ticketId, actorOf(principal), input);
+	}
+
+	/** The attachment limits and what the ticket's uploads take so far, for a principal who may see the ticket. */
+	attachmentUsage(ticketId: string, principal: Principal) {
+		this.readable(ticketId, principal);
+		return this.attachments.usage(ticketId);
 	}
 
 	/**

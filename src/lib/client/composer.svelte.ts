@@ -15,6 +15,7 @@ import { untrack } from 'svelte';
 import { yCollab, ySyncAnnotation, yUndoManagerKeymap } from 'y-codemirror.next';
 import * as Y from 'yjs';
 import { LIMITS, newId, type Channel, type DraftInfo, type Priority, type Status, type Visibility } from '$lib/ticket';
+import { AttachmentUploads } from './attachments.svelte';
 import type { PresenceState, TicketSession } from './ticket-session.svelte';
 import type { CustomerInfo } from './workspace.svelte';
 
@@ -65,6 +66,8 @@ export class Composer {
 	sending = $state(false);
 	/** Channels the customer has an address on (from their record). */
 	reachable = $state.raw<Channel[]>([]);
+	/** Files this agent attaches to what they send next. */
+	readonly attachments: AttachmentUploads;
 
 	private view: EditorView | null = null;
 	private text: Y.Text | null = null;
@@ -80,6 +83,7 @@ export class Composer {
 	private readonly labels = new Compartment();
 
 	constructor(readonly session: TicketSession) {
+		this.attachments = new AttachmentUploads(session.ticketId);
 		composers.set(session, this);
 	}
 
@@ -133,7 +137,7 @@ export class Composer {
 	}
 
 	get canSend(): boolean {
-		return !this.readOnly && !this.sending && !!this.draftId && this.hasText;
+		return !this.readOnly && !this.sending && !!this.draftId && this.hasText && !this.attachments.blocker;
 	}
 
 	// --- choices ------------------------------------------------------------------------------
@@ -385,9 +389,11 @@ export class Composer {
 		if (!this.canSend) return;
 		this.sending = true;
 		try {
-			const sent = this.session.send(this.draftId!);
+			const files = this.attachments.ready;
+			const sent = this.session.send(this.draftId!, files.length ? { attachments: files } : undefined);
 			this.warnings = null;
 			if (sent) {
+				this.attachments.clear();
 				this.stopTyping();
 				this.bind(null);
 			}

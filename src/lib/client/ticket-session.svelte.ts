@@ -276,9 +276,9 @@ export class TicketSession {
 		return reasons;
 	}
 
-	send(draftId: string): Entry | null {
+	send(draftId: string, meta?: Entry['meta']): Entry | null {
 		if (this.readOnly) return null;
-		const sent = sendDraft(this.doc, draftId, { type: 'agent', id: this.me.id });
+		const sent = sendDraft(this.doc, draftId, { type: 'agent', id: this.me.id }, Date.now(), meta);
 		if (sent) this.markTyping(null);
 		return sent;
 	}

@@ -454,7 +454,7 @@ export function readDrafts(doc: Y.Doc): DraftInfo[] {
  * Sends a draft: appends it as an entry whose id is the draft's id and removes the draft, in one
  * transaction. A draft already sent (a double click, a retry) sends nothing: returns null.
  */
-export function sendDraft(doc: Y.Doc, draftId: string, author: { type: 'agent'; id: string }, now = Date.now()): Entry | null {
+export function sendDraft(doc: Y.Doc, draftId: string, author: { type: 'agent'; id: string }, now = Date.now(), meta?: Entry['meta']): Entry | null {
 	if (entryIndex(doc).byId.has(draftId)) return null;
 	const draft = draftsMap(doc).get(draftId);
 	const body = (draft?.get('text') as Y.Text | undefined)?.toString().trim();
@@ -471,6 +471,7 @@ export function sendDraft(doc: Y.Doc, draftId: string, author: { type: 'agent'; 
 		createdAt: now
 	};
 	if (visibility === 'public') entry.direction = 'out';
+	if (meta) entry.meta = meta;
 	doc.transact(() => {
 		appendEntry(doc, entry);
 		draftsMap(doc).delete(draftId);

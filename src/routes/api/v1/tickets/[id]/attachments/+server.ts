@@ -23,3 +23,7 @@ export const POST: RequestHandler = (event) =>
 		);
 		return json(attachment, { status: 201 });
 	});
+
+/** The limits uploads and entries are held to, and the bytes the ticket's uploads take: `{maxBytes, perEntry, perTicketBytes, usedBytes}`. */
+export const GET: RequestHandler = (event) =>
+	api(() => json(tandem().tickets.attachmentUsage(event.params.id, requirePrincipal(event))));
