@@ -56,7 +56,7 @@ describe('attachments', () => {
 	const ann = () => api(server, fx.users.ann.token);
 	const reply = (ticketId: string, attachments: unknown, extra: Record<string, unknown> = {}) =>
 		ann().request('POST', `/api/v1/tickets/${ticketId}/entries`, { kind: 'message', channel: 'email', visibility: 'public', body: 'See the attached file.', meta: { attachments }, ...extra });
-	const stored = () => fs.readdirSync(path.join(dataDir, 'attachments'));
+	const stored = () => (fs.existsSync(path.join(dataDir, 'attachments')) ? fs.readdirSync(path.join(dataDir, 'attachments')) : []);
 	const ticket = (subject: string) => createTicket(server, fx.tokens.mail.token, subject, { email: 'val@example.com', name: 'Val' });
 
 	beforeAll(async () => {
