@@ -6,15 +6,19 @@
 import { z } from 'zod';
 import { attachmentSchema } from '../ticket/schema';
 
-/** Uploaded names are cut to this many characters (a descriptor allows 255). */
+/** Uploaded names are cut to this many UTF-16 units (a descriptor allows 255), never within a character. */
 const MAX_NAME_CHARS = 200;
 export const FALLBACK_TYPE = 'application/octet-stream';
 
 /** A file name as shown and sent: no directories, no control characters, at most MAX_NAME_CHARS. */
 export function safeFileName(raw: string): string {
 	const base = raw.split(/[/\\]/).pop() ?? '';
-	const clean = [...base.replace(/[\u0000-\u001f\u007f]+/g, '').trim()].slice(0, MAX_NAME_CHARS).join('').trim();
-	return clean.replace(/^\.+$/, '') || 'attachment';
+	let name = '';
+	for (const character of base.replace(/[\u0000-\u001f\u007f]+/g, '').trim()) {
+		if (name.length + character.length > MAX_NAME_CHARS) break;
+		name += character;
+	}
+	return name.trim().replace(/^\.+$/, '') || 'attachment';
 }
 
 /** The media type of a Content-Type header without parameters, or application/octet-stream. */
