@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
+import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntries, newId, setField, type Entry } from '../../src/lib/ticket';
@@ -19,7 +20,7 @@ import { ApiTokens } from '../../server/auth/api-tokens';
 import { Events } from '../../server/events';
 import { openDatabase } from '../../server/storage/database';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { api, connectPeer, servers, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
+import { api, connectPeer, servers, smtpPort, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 import { createTicket } from '../helpers/tickets';
 
 const MAX_BYTES = 64 * 1024;
@@ -82,7 +83,8 @@ describe('attachments', () => {
 			SMTP_RELAY_URL: `smtp://127.0.0.1:${relay.port}`,
 			ATTACHMENT_MAX_BYTES: String(MAX_BYTES),
 			ATTACHMENTS_PER_ENTRY: String(PER_ENTRY),
-			ATTACHMENTS_PER_TICKET_BYTES: String(PER_TICKET)
+			ATTACHMENTS_PER_TICKET_BYTES: String(PER_TICKET),
+			MAX_ATTACHMENT_BYTES: String(100 * 1024)
 		});
 	});
 	afterAll(async () => {
@@ -114,6 +116,35 @@ describe('attachments', () => {
 			expect(res.headers.get('x-content-type-options')).toBe('nosniff');
 			expect(res.headers.get('content-disposition')).toBe(`attachment; filename="invoice 47102 _ M_rz.pdf"; filename*=UTF-8''invoice%2047102%20%E2%80%94%20M%C3%A4rz.pdf`);
 		}
+	});
+
+	it("serves inbound mail's stored attachments the same way, and not the ones it skipped", async () => {
+		const kept = bytes(5000, 5);
+		const skipped = bytes(150 * 1024, 6);
+		const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort(server), secure: false, ignoreTLS: true });
+		await transport.sendMail({
+			from: 'Robin <robin@example.com>',
+			to: 'support@tandem.local',
+			subject: 'Photos of the damage',
+			text: 'See the attached photos.',
+			attachments: [
+				{ filename: 'damage.png', content: kept, contentType: 'image/png' },
+				{ filename: 'video.mp4', content: skipped, contentType: 'video/mp4' }
+			]
+		});
+		transport.close();
+		const list = await waitFor(async () => {
+			const res = await api(server, fx.tokens.mail.token).request('GET', '/api/v1/tickets?limit=50');
+			return res.body.tickets.find((t: { subject: string }) => t.subject === 'Photos of the damage');
+		}, 'the mailed ticket');
+		const detail = await ann().request('GET', `/api/v1/tickets/${list.id}`);
+		const listed = detail.body.entries[0].meta.attachments as { name: string; sha256: string; skipped?: true }[];
+		expect(listed.map((a) => [a.name, a.skipped ?? false])).toEqual([['damage.png', false], ['video.mp4', true]]);
+		const res = await download(fx.users.ann.token, list.id, sha256(kept));
+		expect(res.status).toBe(200);
+		expect(res.headers.get('content-type')).toBe('image/png');
+		expect(Buffer.from(await res.arrayBuffer()).equals(kept)).toBe(true);
+		expect((await download(fx.users.ann.token, list.id, sha256(skipped))).status).toBe(404);
 	});
 
 	it('answers HEAD and single byte ranges sanely', async () => {
