@@ -69,8 +69,9 @@ describe('attachments in the workspace', () => {
 		const content = Buffer.from(Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (i * 7) % 256));
 		// Keyboard only: the button is focused and pressed like any other.
 		const attach = composer.getByRole('button', { name: 'Attach files' });
-		await attach.focus();
-		const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+		// The limits are told before anyone hits them.
+		await expect.poll(() => composer.textContent()).toContain('Up to 10 files, 25 MB each');
+		const [chooser] = await Promise.all([page.waitForEvent('filechooser'), attach.press('Enter')]);
 		await chooser.setFiles({ name: 'contract 2026.pdf', mimeType: 'application/pdf', buffer: content });
 		const item = composer.getByRole('list', { name: 'Attached files' }).getByRole('listitem');
 		await expect.poll(() => item.textContent()).toContain('contract 2026.pdf');
