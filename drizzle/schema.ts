@@ -252,6 +252,25 @@ export const emailMessages = sqliteTable(
 );
 
 /**
+ * Files agents uploaded to a ticket (stored content-addressed in DATA_DIR/attachments/<sha256>): an
+ * entry of that ticket may name only these, so no one attaches another ticket's file by its hash.
+ */
+export const ticketAttachments = sqliteTable(
+	'ticket_attachments',
+	{
+		ticketId: text('ticket_id').notNull(),
+		sha256: text('sha256').notNull(),
+		/** Who uploaded it first (`actorOf`). */
+		uploadedBy: text('uploaded_by').notNull(),
+		name: text('name').notNull(),
+		contentType: text('content_type').notNull(),
+		size: integer('size').notNull(),
+		createdAt: createdAt()
+	},
+	(t) => [primaryKey({ columns: [t.ticketId, t.sha256] })]
+);
+
+/**
  * Support addresses besides SUPPORT_ADDRESS (set on the admin page): mail to any of them (or a
  * plus-address of one) is accepted; a new ticket from one joins its group.
  */

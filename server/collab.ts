@@ -13,7 +13,7 @@ import { LiveAccess } from './extensions/live-access';
 import { Persist, type PersistSettings } from './extensions/persist';
 import { Presence } from './extensions/presence';
 import { Project } from './extensions/project';
-import { Validate } from './extensions/validate';
+import { Validate, type ValidateSettings } from './extensions/validate';
 import type { Logger } from './log';
 import type { TicketLog } from './storage/ticket-log';
 import type { TicketIndex } from './ticket-index';
@@ -29,6 +29,7 @@ export interface CollabSettings {
 	compactAfter: number;
 	maxUpdateBytes: number;
 	directory: Directory;
+	attachments: ValidateSettings['attachments'];
 	/** ORIGIN: the only origin cookie-authenticated sockets may come from (null: the request's own). */
 	origin: string | null;
 	outbox?: PersistSettings['outbox'];
@@ -47,6 +48,7 @@ export function createCollab(s: CollabSettings) {
 				maxUpdateBytes: s.maxUpdateBytes,
 				sizes: persist,
 				directory: s.directory,
+				attachments: s.attachments,
 				ownersOf: (document) => persist.ownersOf(document),
 				events: s.events,
 				logger: s.logger

@@ -30,6 +30,12 @@ const schema = z.object({
 	MAX_EMAIL_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
 	/** Largest attachment stored; bigger ones are listed as skipped. */
 	MAX_ATTACHMENT_BYTES: z.coerce.number().int().min(0).default(10 * 1024 * 1024),
+	/** Largest file an agent may upload to a ticket (to attach to a reply or note). */
+	ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1).default(25 * 1024 * 1024),
+	/** Most files one reply or note may carry. */
+	ATTACHMENTS_PER_ENTRY: z.coerce.number().int().min(1).max(50).default(10),
+	/** Most bytes agents may upload to one ticket, all files together. */
+	ATTACHMENTS_PER_TICKET_BYTES: z.coerce.number().int().min(1).default(100 * 1024 * 1024),
 	/** Outbound email goes to this relay (e.g. smtp://127.0.0.1:2626); unset: written to DATA_DIR/mail/outbox. */
 	SMTP_RELAY_URL: z.string().regex(/^smtps?:\/\/./, 'an smtp:// or smtps:// URL').optional(),
 	/** IMAP mailboxes: how often a folder is read besides IDLE's pushes (the polling fallback). */
@@ -71,6 +77,8 @@ export type Config = {
 	sendStallMs: number;
 	smtp: { port: number; host: string; supportAddress: string; maxEmailBytes: number; maxAttachmentBytes: number; relayUrl: string | null };
 	imap: { pollMs: number; retryMs: number };
+	/** Uploads agents attach to replies and notes (server/attachments.ts). */
+	attachments: AttachmentLimits;
 	chat: { leftAfterMs: number; verifyLinkTtlMs: number };
 	loginBackoffMs: number;
 	accessPollMs: number;
@@ -79,6 +87,12 @@ export type Config = {
 	origin: string | null;
 	trustedProxies: number;
 };
+
+export interface AttachmentLimits {
+	maxBytes: number;
+	perEntry: number;
+	perTicketBytes: number;
+}
 
 export class ConfigError extends Error {}
 
@@ -126,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			relayUrl: c.SMTP_RELAY_URL ?? null
 		},
 		imap: { pollMs: c.IMAP_POLL_MS, retryMs: c.IMAP_RETRY_MS },
+		attachments: { maxBytes: c.ATTACHMENT_MAX_BYTES, perEntry: c.ATTACHMENTS_PER_ENTRY, perTicketBytes: c.ATTACHMENTS_PER_TICKET_BYTES },
 		chat: { leftAfterMs: c.CHAT_LEFT_AFTER_MS, verifyLinkTtlMs: c.CHAT_VERIFY_LINK_TTL_MS },
 		loginBackoffMs: c.LOGIN_BACKOFF_MS,
 		accessPollMs: c.ACCESS_POLL_MS,

@@ -11,8 +11,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The SvelteKit app built by `vite build` (adapter-node's handler). */
 export async function loadSvelteKit(config: Config) {
-	// adapter-node reads its body limit when the handler loads; ours is checked per endpoint.
-	process.env.BODY_SIZE_LIMIT ??= String(config.maxMessageBytes * 2);
+	// adapter-node reads its body limit when the handler loads; ours is checked per endpoint (an
+	// upload's while it streams in, so the limit must leave room for the largest attachment).
+	process.env.BODY_SIZE_LIMIT ??= String(Math.max(config.maxMessageBytes * 2, config.attachments.maxBytes + 64 * 1024));
 	// The scheme, host and client address come from headers server/http.ts sets on every request
 	// (from the socket, or a trusted proxy's X-Forwarded-*), never from what a client claims.
 	process.env.PROTOCOL_HEADER = RESOLVED.proto;

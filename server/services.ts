@@ -5,6 +5,7 @@
  */
 import { Accounts } from './accounts';
 import { Apps } from './apps';
+import { Attachments, AttachmentStore } from './attachments';
 import { Auth } from './auth';
 import { Outbox } from './channels/outbox';
 import { createRouting } from './routing';
@@ -49,6 +50,7 @@ export function createServices(config: Config, logger: Logger) {
 	const index = new TicketIndex(db, events);
 	const customers = new Customers(db, index, events);
 	const outbox = new Outbox(db.$client);
+	const attachments = new Attachments(db, new AttachmentStore(config.dataDir), config.attachments);
 	const collab = createCollab({
 		outbox,
 		auth,
@@ -60,9 +62,10 @@ export function createServices(config: Config, logger: Logger) {
 		compactAfter: config.compactAfter,
 		maxUpdateBytes: config.maxMessageBytes,
 		directory: accounts,
+		attachments,
 		origin: config.origin
 	});
-	const tickets = new Tickets(db, log, index, customers, accounts, events, collab.documents);
+	const tickets = new Tickets(db, log, index, customers, accounts, events, collab.documents, attachments);
 	const macros = new Macros(db, events);
 	const channels = new Channels(db, customers, tickets, events);
 	const supportAddresses = new SupportAddresses(db, config.smtp.supportAddress, events);
@@ -82,7 +85,7 @@ export function createServices(config: Config, logger: Logger) {
 	// Incoming calls are offered through the router while someone is available for them.
 	calls.route(routing);
 	return {
-		config, logger, db, accounts, auth, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
+		config, logger, db, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }

@@ -18,6 +18,7 @@ import {
 	readEntries,
 	readFields,
 	setField,
+	type Attachment,
 	type Channel,
 	type Entry,
 	type EntryInput,
@@ -27,6 +28,7 @@ import {
 } from '../src/lib/ticket';
 import { VIEW_IDS, VIEW_NAMES, type TicketSort, type ViewId } from '../src/lib/api/views';
 import type { Accounts } from './accounts';
+import { listedAttachments, type Attachments } from './attachments';
 import { actorOf, SYSTEM, type Principal } from './auth/principal';
 import { ticketAccess, writePolicy } from './auth/policy';
 import type { Customers } from './customers';
@@ -121,7 +123,8 @@ export class Tickets {
 		private readonly customers: Customers,
 		private readonly accounts: Accounts,
 		private readonly eventLog: Events,
-		private readonly documents: DocumentAccess
+		private readonly documents: DocumentAccess,
+		private readonly attachments: Pick<Attachments, 'refused' | 'upload' | 'usage'>
 	) {}
 
 	/** Creates a ticket from a customer's first message. */
@@ -228,8 +231,11 @@ export class Tickets {
 			const existing = input.id ? getEntry(doc, input.id) : undefined;
 			if (existing) return { entry: existing, created: false };
 			const entry = this.complete(input, principal, doc);
-			const denied = this.policyFor(principal, doc).entryAllowed(entry, 'conversation');
+			const policy = this.policyFor(principal, doc, ticketId);
+			const denied = policy.entryAllowed(entry, 'conversation');
 			if (denied) throw forbidden(denied);
+			const attachmentsDenied = policy.attachmentsAllowed?.(entry);
+			if (attachmentsDenied) throw new ApiError(400, 'invalid_attachment', attachmentsDenied, 'meta.attachments');
 			const update = encodeAppend(doc, [entry], this.writerFor(doc));
 			this.documents.commit(ticketId, doc, update, actorOf(principal), [entry]);
 			return { entry, created: true };
@@ -270,7 +276,7 @@ export class Tickets {
 
 	private writeFields(ticketId: string, changes: Partial<Omit<TicketFields, 'tags'>>, principal: Principal): Promise<TicketFields> {
 		return this.documents.withDocument(ticketId, (doc) => {
-			const policy = this.policyFor(principal, doc);
+			const policy = this.policyFor(principal, doc, ticketId);
 			const copy = new Y.Doc();
 			copy.clientID = this.writerFor(doc);
 			Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
@@ -338,6 +344,34 @@ export class Tickets {
 		return this.eventLog.forTicket(ticketId, after);
 	}
 
+	/** Stores a file to attach to an entry of a ticket the principal may write (see Attachments.upload). */
+	async upload(ticketId: string, input: Parameters<Attachments['upload']>[2], principal: Principal): Promise<Attachment> {
+		const row = this.readable(ticketId, principal);
+		if (ticketAccess(principal, row) !== 'write') throw forbidden('you may not write to this ticket');
+		return this.attachments.upload(ticketId, actorOf(principal), input);
+	}
+
+	/** The attachment limits and what the ticket's uploads take so far, for a principal who may see the ticket. */
+	attachmentUsage(ticketId: string, principal: Principal) {
+		this.readable(ticketId, principal);
+		return this.attachments.usage(ticketId);
+	}
+
+	/**
+	 * The attachment `sha256` as an entry of the ticket lists it, for a principal who may see that
+	 * entry (whoever may open a ticket sees all its entries, internal notes included); 404 otherwise.
+	 */
+	async attachment(ticketId: string, sha256: string, principal: Principal): Promise<Attachment> {
+		this.readable(ticketId, principal);
+		const listed = await this.documents.withDocument(ticketId, (doc) =>
+			readEntries(doc)
+				.flatMap(listedAttachments)
+				.find((a) => a.sha256 === sha256)
+		);
+		if (!listed) throw notFound('attachment');
+		return listed;
+	}
+
 	/** Delivery state of the ticket's outbound messages (the outbox), by entry id. */
 	deliveries(ticketId: string, principal: Principal): Record<string, Delivery> {
 		this.readable(ticketId, principal);
@@ -359,8 +393,12 @@ export class Tickets {
 		return row;
 	}
 
-	private policyFor(principal: Principal, doc: Y.Doc) {
-		return writePolicy(principal, { requesterId: () => readFields(doc).requesterId, directory: this.accounts });
+	private policyFor(principal: Principal, doc: Y.Doc, ticketId: string) {
+		return writePolicy(principal, {
+			requesterId: () => readFields(doc).requesterId,
+			directory: this.accounts,
+			attachmentsRefused: (entry) => this.attachments.refused(ticketId, entry)
+		});
 	}
 
 	/** Fills in what a writer may leave out: id, time, author, direction. */

@@ -42,6 +42,11 @@ export interface PolicyContext {
 	/** The ticket's requester: bots may write on behalf of this customer. */
 	requesterId: () => string;
 	directory: Directory;
+	/**
+	 * Null when an entry may carry the attachments it lists (uploaded to this ticket, within the
+	 * count), else why not; absent: no entry of a user or token may list attachments.
+	 */
+	attachmentsRefused?: (entry: Entry) => string | null;
 }
 
 export function writePolicy(principal: Principal, ctx: PolicyContext): WritePolicy {
@@ -71,6 +76,11 @@ export function writePolicy(principal: Principal, ctx: PolicyContext): WritePoli
 			if (entry.authorType === 'bot' && entry.authorId === principal.id) return null;
 			if (entry.authorType === 'customer' && entry.authorId === ctx.requesterId()) return null;
 			return "a bot writes as itself or as the ticket's customer";
+		},
+		attachmentsAllowed(entry: Entry) {
+			// The server lists what inbound mail carried; everyone else only their uploads to this ticket.
+			if (principal.kind === 'system' || !entry.meta || !('attachments' in entry.meta)) return null;
+			return ctx.attachmentsRefused ? ctx.attachmentsRefused(entry) : 'attachments cannot be added here';
 		},
 		fieldAllowed(name: TicketFieldName, value: unknown) {
 			if (principal.kind === 'user' && principal.role === 'supervisor') return 'supervisors are read-only';

@@ -30,7 +30,7 @@ import type { Services } from '../services';
 import { ticketNumberIn } from '../ticket-index';
 import type { Recipient } from './support-addresses';
 
-export type InboxDeps = Pick<Services, 'db' | 'tickets' | 'customers' | 'events' | 'index' | 'logger' | 'supportAddresses'> & { config: Config };
+export type InboxDeps = Pick<Services, 'db' | 'tickets' | 'customers' | 'events' | 'index' | 'logger' | 'supportAddresses' | 'attachments'> & { config: Config };
 
 export interface EmailInbound {
 	port: number;
@@ -206,11 +206,9 @@ interface StoredAttachment {
 
 /** Stores received messages as ticket entries: shared by the SMTP listener and the IMAP fetchers (imap.ts). */
 export class Inbox {
-	private readonly attachmentsDir: string;
 	private readonly unparsedDir: string;
 
 	constructor(private readonly deps: InboxDeps) {
-		this.attachmentsDir = path.join(deps.config.dataDir, 'attachments');
 		this.unparsedDir = path.join(deps.config.dataDir, 'mail', 'unparsed');
 	}
 
@@ -354,18 +352,11 @@ export class Inbox {
 		};
 	}
 
-	/** Content-addressed, written once: DATA_DIR/attachments/<sha256>. */
+	/** Content-addressed, written once (server/attachments.ts); past MAX_ATTACHMENT_BYTES only listed. */
 	private storeAttachment(content: Buffer, name: string, contentType: string, size: number, always = false): StoredAttachment {
-		const hash = sha256(content);
-		const listed: StoredAttachment = { name: shortName(name), contentType: clip(contentType, MAIL_LIMITS.contentTypeBytes), size, sha256: hash };
+		const listed: StoredAttachment = { name: shortName(name), contentType: clip(contentType, MAIL_LIMITS.contentTypeBytes), size, sha256: sha256(content) };
 		if (!always && size > this.deps.config.smtp.maxAttachmentBytes) return { ...listed, skipped: true };
-		const file = path.join(this.attachmentsDir, hash);
-		if (!fs.existsSync(file)) {
-			fs.mkdirSync(this.attachmentsDir, { recursive: true });
-			const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-			fs.writeFileSync(temp, content);
-			fs.renameSync(temp, file);
-		}
+		this.deps.attachments.store.put(content);
 		return listed;
 	}
 

@@ -28,6 +28,7 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { getEntry, type Entry } from '../../src/lib/ticket';
+import { attachmentFile, listedAttachments } from '../attachments';
 import type { Config } from '../config';
 import type { Events } from '../events';
 import type { Logger } from '../log';
@@ -310,6 +311,11 @@ async function entryOf(deps: WorkerDeps, row: OutboxRow): Promise<Entry> {
 	return entry;
 }
 
+/** The files an email reply lists, as MIME parts read from the attachment store when it is sent. */
+function mimeAttachmentsOf(entry: Entry, config: Config): NonNullable<SendMailOptions['attachments']> {
+	return listedAttachments(entry).map((a) => ({ filename: a.name, contentType: a.contentType, path: attachmentFile(config.dataDir, a.sha256) }));
+}
+
 /** Email through nodemailer: to SMTP_RELAY_URL, or spooled to DATA_DIR/mail/outbox. */
 class EmailSender implements Sender {
 	private readonly transport: Transporter;
@@ -357,6 +363,7 @@ class EmailSender implements Sender {
 			// The number people can quote; the ULID only for a ticket that has none.
 			subject: `Re: ${ticket?.subject ?? ''} [#${ticket?.number ?? row.ticket_id}]`,
 			text: entry.body,
+			attachments: mimeAttachmentsOf(entry, this.deps.config),
 			messageId,
 			...(inbound.length ? { inReplyTo: inbound[inbound.length - 1], references: inbound } : {})
 		});

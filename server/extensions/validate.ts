@@ -9,6 +9,7 @@ import { checkUpdate, LIMITS, limitMessage, parseTicketDocumentName, readFields,
 import { actorOf } from '../auth/principal';
 import { ticketAccess, writePolicy, type Directory } from '../auth/policy';
 import { REFUSE, refusal } from '../close-reasons';
+import type { Attachments } from '../attachments';
 import type { Events } from '../events';
 import type { Logger } from '../log';
 import type { ConnectionContext } from './authenticate';
@@ -28,6 +29,8 @@ export interface ValidateSettings {
 	maxUpdateBytes: number;
 	sizes: DocumentSizes;
 	directory: Directory;
+	/** Which uploads an entry may list (server/attachments.ts). */
+	attachments: Pick<Attachments, 'refused'>;
 	/** Who owns each Yjs client id of a loaded ticket document. */
 	ownersOf: (document: Y.Doc) => ReadonlyMap<number, string>;
 	events: Events;
@@ -62,7 +65,8 @@ export class Validate implements Extension {
 		}
 		const policy = writePolicy(principal, {
 			requesterId: () => readFields(document).requesterId,
-			directory: this.settings.directory
+			directory: this.settings.directory,
+			attachmentsRefused: (entry) => this.settings.attachments.refused(parseTicketDocumentName(documentName) ?? '', entry)
 		});
 		const result = checkUpdate(document, payload, policy, this.sender(connection, document, type));
 		if (!result.ok) throw this.refuse(documentName, actorOf(principal), result.reason, result.message);

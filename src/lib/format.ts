@@ -53,3 +53,11 @@ export function formatFieldNumber(value: number, label: string): string {
 export function addressLabel(channel: string, address: string): string {
 	return channel === 'chat' ? `Visitor ${address.slice(-6)}` : address;
 }
+
+/** A file size for people: `812 B`, `48 KB`, `2.4 MB`. */
+export function formatBytes(bytes: number): string {
+	if (bytes < 1024) return `${bytes} B`;
+	if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+	const mb = bytes / (1024 * 1024);
+	return `${mb < 10 ? mb.toFixed(1) : Math.round(mb)} MB`;
+}

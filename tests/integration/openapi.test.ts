@@ -16,6 +16,8 @@ const PATHS = [
 	'/tickets/{id}/entries',
 	'/tickets/{id}/events',
 	'/tickets/{id}/deliveries',
+	'/tickets/{id}/attachments',
+	'/tickets/{id}/attachments/{sha256}',
 	'/views',
 	'/stream',
 	'/customers/{id}',

@@ -98,7 +98,7 @@ describe('changes staged with a draft', () => {
 		const ticket = await emailTicket(server, fx.tokens.mailer.token);
 		const { ann, draftId } = await annDrafts(ticket.id, 'Glad it works now.');
 		const rowsBefore = logRows(ticket.id);
-		const sent = sendDraft(ann.doc, draftId, { type: 'agent', id: fx.users.ann.id }, Date.now(), { status: 'solved' }) as Entry;
+		const sent = sendDraft(ann.doc, draftId, { type: 'agent', id: fx.users.ann.id }, Date.now(), { alsoSet: { status: 'solved' } }) as Entry;
 		await ann.acknowledged();
 		expect(logRows(ticket.id)).toBe(rowsBefore + 1);
 		const after = await freshView(ticket.id);

@@ -117,10 +117,10 @@ describe('staging with a draft', () => {
 	it('"Send and set" wins over a staged status; a draft already sent changes nothing', () => {
 		const { server, client } = ticketWithDraft();
 		staged(server, client, { status: 'pending' });
-		const [update] = updatesOf(client, () => sendDraft(client, 'D1', AUTHOR, NOW, { status: 'solved' }));
+		const [update] = updatesOf(client, () => sendDraft(client, 'D1', AUTHOR, NOW, { alsoSet: { status: 'solved' } }));
 		expect(deliver(server, update)).toMatchObject({ ok: true });
 		expect(readFields(server).status).toBe('solved');
-		expect(sendDraft(client, 'D1', AUTHOR, NOW, { status: 'open' })).toBeNull();
+		expect(sendDraft(client, 'D1', AUTHOR, NOW, { alsoSet: { status: 'open' } })).toBeNull();
 		expect(readFields(client).status).toBe('solved');
 	});
 

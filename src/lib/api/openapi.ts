@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
-import { CHANNELS, entrySchema, idSchema, tagSchema, ticketFieldSchemas } from '../ticket/schema';
+import { attachmentSchema, CHANNELS, entrySchema, idSchema, tagSchema, ticketFieldSchemas } from '../ticket/schema';
+import { attachmentUploadQuery, sha256Param } from './attachments';
 import { chatInfoSchema, pageViewSchema, visitorMessageSchema } from './chat';
 import { routingPaths } from './openapi-routing';
 import { slaStateSchema } from './routing';
@@ -51,6 +52,7 @@ const ErrorBody = z
 	})
 	.meta({ id: 'Error', description: 'Every error answer: nothing is stored from a rejected request.' });
 
+const Attachment = attachmentSchema.meta({ id: 'Attachment', description: 'A stored file as an entry lists it in `meta.attachments`.' });
 const Entry = entrySchema.meta({ id: 'Entry', description: 'One conversation entry exactly as stored: immutable.' });
 
 const ticketFields = {
@@ -490,6 +492,44 @@ function buildDocument() {
 							})
 						),
 						...errors(404)
+					}
+				})
+			},
+			'/tickets/{id}/attachments': {
+				post: op({
+					operationId: 'uploadAttachment',
+					tags: ['Tickets'],
+					summary: 'Upload a file to attach to an entry',
+					description:
+						'The file is the raw request body; `name` its file name (directories are dropped), `type` (else the Content-Type) its media type. For whoever may write the ticket. List the answer in an entry\'s `meta.attachments`: entries may list only files uploaded to their own ticket. 413 `attachment_too_large` past ATTACHMENT_MAX_BYTES, `ticket_attachments_full` past ATTACHMENTS_PER_TICKET_BYTES; nothing is kept.',
+					requestParams: { ...ticketPath, query: attachmentUploadQuery },
+					requestBody: { required: true, content: { 'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) } } },
+					responses: { 201: ok('The stored file.', Attachment), ...errors(400, 403, 404, 413) }
+				}),
+				get: op({
+					operationId: 'attachmentLimits',
+					tags: ['Tickets'],
+					summary: 'Attachment limits and what the ticket uses',
+					requestParams: ticketPath,
+					responses: {
+						200: ok('The limits and the bytes the ticket\'s uploads take.', z.object({ maxBytes: z.number().int(), perEntry: z.number().int(), perTicketBytes: z.number().int(), usedBytes: z.number().int() })),
+						...errors(404)
+					}
+				})
+			},
+			'/tickets/{id}/attachments/{sha256}': {
+				get: op({
+					operationId: 'downloadAttachment',
+					tags: ['Tickets'],
+					summary: 'Download an attachment',
+					description:
+						'Only a file an entry of the ticket lists, to a caller who may see that entry; 404 otherwise. Always `Content-Disposition: attachment` and `nosniff`; types a browser could run script in are served as application/octet-stream. One byte range is answered 206, an unsatisfiable one 416.',
+					requestParams: { path: z.object({ id: idSchema.meta({ description: 'The ticket id.' }), sha256: sha256Param }) },
+					responses: {
+						200: { description: 'The file.', content: { 'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) } } },
+						206: { description: 'The byte range asked for.' },
+						416: { description: 'The range asked for is not in the file.' },
+						...errors(400, 404)
 					}
 				})
 			},

@@ -15,6 +15,7 @@ import { untrack } from 'svelte';
 import { yCollab, ySyncAnnotation, yUndoManagerKeymap } from 'y-codemirror.next';
 import * as Y from 'yjs';
 import { LIMITS, newId, type Channel, type DraftInfo, type Priority, type StagedChange, type StagedChanges, type Status, type Visibility } from '$lib/ticket';
+import { AttachmentUploads } from './attachments.svelte';
 import type { PresenceState, TicketSession } from './ticket-session.svelte';
 import type { CustomerInfo } from './workspace.svelte';
 
@@ -75,6 +76,8 @@ export class Composer {
 	collapsed = $state(false);
 	/** The status "Send and set …" asked for, kept while the agent answers the warnings. */
 	private sendingWith: Pick<StagedChanges, 'status'> = {};
+	/** Files this agent attaches to what they send next. */
+	readonly attachments: AttachmentUploads;
 
 	private view: EditorView | null = null;
 	private text: Y.Text | null = null;
@@ -90,6 +93,7 @@ export class Composer {
 	private readonly labels = new Compartment();
 
 	constructor(readonly session: TicketSession) {
+		this.attachments = new AttachmentUploads(session.ticketId);
 		composers.set(session, this);
 		this.collapsed = readCollapsed(session.ticketId);
 	}
@@ -160,7 +164,7 @@ export class Composer {
 	}
 
 	get canSend(): boolean {
-		return !this.readOnly && !this.sending && !!this.draftId && this.hasText;
+		return !this.readOnly && !this.sending && !!this.draftId && this.hasText && !this.attachments.blocker;
 	}
 
 	// --- choices ------------------------------------------------------------------------------
@@ -420,9 +424,11 @@ export class Composer {
 		if (!this.canSend) return;
 		this.sending = true;
 		try {
-			const sent = this.session.send(this.draftId!, this.sendingWith);
+			const files = this.attachments.ready;
+			const sent = this.session.send(this.draftId!, { alsoSet: this.sendingWith, meta: files.length ? { attachments: files } : undefined });
 			this.warnings = null;
 			if (sent) {
+				this.attachments.clear();
 				this.stopTyping();
 				this.bind(null);
 			}

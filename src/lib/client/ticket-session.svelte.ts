@@ -31,6 +31,7 @@ import {
 	type DraftInfo,
 	type DraftOptions,
 	type Entry,
+	type SendOptions,
 	type SideConversation,
 	type StagedChange,
 	type StagedChanges,
@@ -295,10 +296,13 @@ export class TicketSession {
 		if (!this.readOnly) applyStagedNow(this.doc, draftId);
 	}
 
-	/** Sends a draft with its staged changes, and `alsoSet` ("Send and set Solved"), in one update. */
-	send(draftId: string, alsoSet: Pick<StagedChanges, 'status'> = {}): Entry | null {
+	/**
+	 * Sends a draft with its staged changes, and `alsoSet` ("Send and set Solved"), in one update;
+	 * `meta` goes on the entry (its attachments).
+	 */
+	send(draftId: string, options: SendOptions = {}): Entry | null {
 		if (this.readOnly) return null;
-		const sent = sendDraft(this.doc, draftId, { type: 'agent', id: this.me.id }, Date.now(), alsoSet);
+		const sent = sendDraft(this.doc, draftId, { type: 'agent', id: this.me.id }, Date.now(), options);
 		if (sent) this.markTyping(null);
 		return sent;
 	}

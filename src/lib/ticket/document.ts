@@ -544,13 +544,14 @@ function applyChanges(doc: Y.Doc, changes: StagedChanges): void {
  * draft, in one transaction, so every peer sees the reply and its changes in one update. A draft
  * already sent (a double click, a retry) sends nothing: returns null.
  */
-export function sendDraft(
-	doc: Y.Doc,
-	draftId: string,
-	author: { type: 'agent'; id: string },
-	now = Date.now(),
-	alsoSet: Pick<StagedChanges, 'status'> = {}
-): Entry | null {
+export interface SendOptions {
+	/** A status set with the send, over any staged one. */
+	alsoSet?: Pick<StagedChanges, 'status'>;
+	/** What the entry carries beside its text (its attachments). */
+	meta?: Entry['meta'];
+}
+
+export function sendDraft(doc: Y.Doc, draftId: string, author: { type: 'agent'; id: string }, now = Date.now(), { alsoSet = {}, meta }: SendOptions = {}): Entry | null {
 	if (entryIndex(doc).byId.has(draftId)) return null;
 	const draft = draftsMap(doc).get(draftId);
 	const body = (draft?.get('text') as Y.Text | undefined)?.toString().trim();
@@ -567,6 +568,7 @@ export function sendDraft(
 		createdAt: now
 	};
 	if (visibility === 'public') entry.direction = 'out';
+	if (meta) entry.meta = meta;
 	doc.transact(() => {
 		appendEntry(doc, entry);
 		applyChanges(doc, { ...readStaged(draft), ...alsoSet });

@@ -125,6 +125,16 @@ export const entryInputSchema = z.strictObject({
 });
 export type EntryInput = z.infer<typeof entryInputSchema>;
 
+/** What an entry's `meta.attachments` lists: a file stored under its SHA-256 (`skipped`: listed, not kept). */
+export const attachmentSchema = z.strictObject({
+	name: z.string().min(1).max(255).regex(/^[^\u0000-\u001f\u007f/\\]+$/, 'a file name without control characters or slashes'),
+	contentType: z.string().max(255).regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i, 'a media type such as application/pdf'),
+	size: z.number().int().nonnegative(),
+	sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex SHA-256'),
+	skipped: z.literal(true).optional()
+});
+export type Attachment = z.infer<typeof attachmentSchema>;
+
 export const tagSchema = z
 	.string()
 	.min(1)

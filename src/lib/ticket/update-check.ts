@@ -43,6 +43,8 @@ export const REJECT = {
 	unknownRoot: 'unknown-root',
 	invalidShape: 'invalid-shape',
 	forbidden: 'forbidden-author',
+	/** An entry lists attachments it may not: malformed, too many, or not uploaded to this ticket. */
+	invalidAttachment: 'invalid-attachment',
 	foreignClient: 'foreign-client-id',
 	timeOutOfRange: 'time-out-of-range',
 	/** Past one of LIMITS (./limits.ts); the message names it. */
@@ -66,6 +68,8 @@ export interface WritePolicy {
 	rootAllowed(root: WritableRoot): string | null;
 	/** Null when this writer may add the entry, else a message saying why not. */
 	entryAllowed(entry: Entry, place: 'conversation' | 'side'): string | null;
+	/** Null when the entry may carry the attachments its `meta.attachments` lists, else why not (absent: any). */
+	attachmentsAllowed?(entry: Entry): string | null;
 	/** Null when this writer may set the ticket field to the value, else why not. */
 	fieldAllowed(name: TicketFieldName, value: unknown): string | null;
 }
@@ -328,6 +332,8 @@ class UpdateCheck {
 			if (!withinTimeWindow(entry.createdAt, this.now)) refuse(REJECT.staleEntry, `entry ${entry.id} is dated outside the accepted window`);
 			const denied = this.policy.entryAllowed(entry, place);
 			if (denied) refuse(REJECT.forbidden, denied);
+			const attachmentsDenied = this.policy.attachmentsAllowed?.(entry);
+			if (attachmentsDenied) refuse(REJECT.invalidAttachment, attachmentsDenied);
 			this.newIds.add(entry.id);
 			this.entries.push(entry);
 		}

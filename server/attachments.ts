@@ -1,0 +1,282 @@
+/**
+ * Attachments: files kept content-addressed in DATA_DIR/attachments/<sha256>, written once and
+ * atomically (a temporary file renamed into place), whether they came with inbound mail
+ * (channels/email-inbound.ts) or were uploaded by an agent. An upload is recorded for its ticket
+ * (ticket_attachments): an entry written by a user or a token may list only files uploaded to its
+ * own ticket, so no one attaches (and so gets to download) another ticket's file by its hash.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { and, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { ticketAttachments } from '../drizzle/schema';
+import { FALLBACK_TYPE, mediaType } from '../src/lib/api/attachments';
+import { attachmentSchema, type Attachment, type Entry } from '../src/lib/ticket';
+import type { AttachmentLimits } from './config';
+import { ApiError, notFound } from './errors';
+import type { Db } from './storage/database';
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+const sha256Of = (content: Buffer) => createHash('sha256').update(content).digest('hex');
+
+/** The file holding the attachment with this hash; throws for anything but a hex SHA-256 (never a path). */
+export function attachmentFile(dataDir: string, sha256: string): string {
+	if (!SHA256.test(sha256)) throw new Error(`not a SHA-256: ${sha256.slice(0, 80)}`);
+	return path.join(dataDir, 'attachments', sha256);
+}
+
+/** DATA_DIR/attachments: where every attachment's bytes are, by hash. */
+export class AttachmentStore {
+	private readonly dir: string;
+
+	constructor(private readonly dataDir: string) {
+		this.dir = path.join(dataDir, 'attachments');
+	}
+
+	fileOf(sha256: string): string {
+		return attachmentFile(this.dataDir, sha256);
+	}
+
+	/** Stores `content` (once: an equal file is already there); returns its SHA-256. */
+	put(content: Buffer): string {
+		const hash = sha256Of(content);
+		const file = this.fileOf(hash);
+		if (!fs.existsSync(file)) {
+			const temp = this.tempFile();
+			fs.writeFileSync(temp, content);
+			fs.renameSync(temp, file);
+		}
+		return hash;
+	}
+
+	/**
+	 * Writes `body` to a temporary file, hashing as it goes; past `maxBytes` it writes nothing more
+	 * and removes what it wrote, so an oversize upload never takes more than that much disk. The
+	 * rest of the body is still read (adapter-node bounds it) so that the client gets the refusal
+	 * instead of a reset connection. Returns the staged file, or null when the body was too large.
+	 */
+	async stage(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedFile | null> {
+		const temp = this.tempFile();
+		const hash = createHash('sha256');
+		const handle = await fs.promises.open(temp, 'wx');
+		let size = 0;
+		let complete = false;
+		try {
+			try {
+				for await (const chunk of body) {
+					size += chunk.byteLength;
+					if (size > maxBytes) continue;
+					hash.update(chunk);
+					await handle.write(chunk);
+				}
+			} catch (error) {
+				// A body cut off past the server's own limit is as refused as one counted past ours.
+				if (size > maxBytes) return null;
+				throw error;
+			}
+			complete = size <= maxBytes;
+		} finally {
+			await handle.close();
+			if (!complete) await fs.promises.rm(temp, { force: true });
+		}
+		return complete ? { temp, sha256: hash.digest('hex'), size } : null;
+	}
+
+	/** Moves a staged file into place (or drops it when an equal file is there already). */
+	keep(staged: StagedFile): void {
+		const file = this.fileOf(staged.sha256);
+		if (fs.existsSync(file)) fs.rmSync(staged.temp, { force: true });
+		else fs.renameSync(staged.temp, file);
+	}
+
+	discard(staged: StagedFile): void {
+		fs.rmSync(staged.temp, { force: true });
+	}
+
+	private tempFile(): string {
+		fs.mkdirSync(this.dir, { recursive: true });
+		return path.join(this.dir, `upload.${randomBytes(8).toString('hex')}.tmp`);
+	}
+}
+
+export interface StagedFile {
+	temp: string;
+	sha256: string;
+	size: number;
+}
+
+/** Types a browser may be handed as they are: none of them can run script. Anything else is served as octet-stream. */
+const SERVABLE_TYPES = /^(image\/(png|jpeg|gif|webp|avif)|application\/(pdf|zip|gzip)|text\/(plain|csv)|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+)$/;
+
+/** The Content-Type a download is served with. */
+export function servedType(contentType: string): string {
+	const type = mediaType(contentType);
+	return SERVABLE_TYPES.test(type) ? (type.startsWith('text/') ? `${type}; charset=utf-8` : type) : FALLBACK_TYPE;
+}
+
+/** `Content-Disposition: attachment` with an ASCII fallback name and the exact one (RFC 6266 / 5987). */
+export function contentDisposition(name: string): string {
+	const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, '_');
+	const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+	return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+/** A listed attachment as any writer may have listed it (mail keeps a content type's parameters). */
+const listedSchema = z.object({
+	name: z.string(),
+	contentType: z.string(),
+	size: z.number(),
+	sha256: z.string().regex(SHA256),
+	skipped: z.literal(true).optional()
+});
+
+/** The stored files an entry lists (inbound mail may list files it skipped, the seed some without a hash). */
+export function listedAttachments(entry: Entry): Attachment[] {
+	const listed = entry.meta?.attachments;
+	if (!Array.isArray(listed)) return [];
+	return listed.flatMap((item) => {
+		const parsed = listedSchema.safeParse(item);
+		if (parsed.success && parsed.data.skipped) return [];
+		return parsed.success ? [parsed.data] : [];
+	});
+}
+
+/** Uploads to tickets: storing them within the limits, and what entries may list. */
+export class Attachments {
+	constructor(
+		private readonly db: Db,
+		readonly store: AttachmentStore,
+		readonly limits: AttachmentLimits
+	) {}
+
+	/**
+	 * Stores an upload for `ticketId` by `actor` (the caller has checked they may write the ticket)
+	 * and records it; refuses (413) past the file or ticket limit while it streams in.
+	 */
+	async upload(ticketId: string, actor: string, input: { name: string; contentType: string; body: AsyncIterable<Uint8Array> }): Promise<Attachment> {
+		const { maxBytes, perTicketBytes } = this.limits;
+		const staged = await this.store.stage(input.body, maxBytes);
+		if (!staged) throw new ApiError(413, 'attachment_too_large', `a file may be at most ${sizeText(maxBytes)}`);
+		const row = { ticketId, sha256: staged.sha256, uploadedBy: actor, name: input.name, contentType: input.contentType, size: staged.size, createdAt: Date.now() };
+		// The ticket's total is known only now (a file it already has costs nothing more).
+		const room = this.db.transaction(() => {
+			if (this.uploaded(ticketId, staged.sha256)) return null;
+			const left = perTicketBytes - this.bytesOf(ticketId);
+			if (staged.size <= left) this.db.insert(ticketAttachments).values(row).run();
+			return staged.size <= left ? null : left;
+		});
+		if (room !== null) {
+			this.store.discard(staged);
+			throw new ApiError(413, 'ticket_attachments_full', `this ticket's attachments may take ${sizeText(perTicketBytes)} in all; ${sizeText(Math.max(0, room))} is left`);
+		}
+		this.store.keep(staged);
+		return { name: row.name, contentType: row.contentType, size: row.size, sha256: row.sha256 };
+	}
+
+	/**
+	 * The download of a listed attachment: the whole file (200), or the one byte range asked for
+	 * (206; 416 when the file has no such bytes; several ranges get the whole file). Served so that
+	 * no browser renders it: as an attachment, with a type that cannot run script, not sniffed.
+	 */
+	download(attachment: Attachment, range: string | null, withBody: boolean): Response {
+		const file = this.store.fileOf(attachment.sha256);
+		let size: number;
+		try {
+			size = fs.statSync(file).size;
+		} catch {
+			throw notFound('attachment');
+		}
+		const headers = new Headers({
+			'content-type': servedType(attachment.contentType),
+			'content-disposition': contentDisposition(attachment.name),
+			'x-content-type-options': 'nosniff',
+			'content-security-policy': "default-src 'none'; sandbox",
+			'cache-control': 'private, no-store',
+			'accept-ranges': 'bytes',
+			etag: `"${attachment.sha256}"`
+		});
+		let bytes = size > 0 ? { start: 0, end: size - 1 } : null;
+		let status = 200;
+		const asked = range ? byteRange(range, size) : undefined;
+		if (asked === null) {
+			headers.set('content-range', `bytes */${size}`);
+			return new Response(null, { status: 416, headers });
+		}
+		if (asked) {
+			bytes = asked;
+			status = 206;
+			headers.set('content-range', `bytes ${asked.start}-${asked.end}/${size}`);
+		}
+		headers.set('content-length', String(bytes ? bytes.end - bytes.start + 1 : 0));
+		const body = withBody && bytes ? (Readable.toWeb(fs.createReadStream(file, bytes)) as ReadableStream<Uint8Array>) : null;
+		return new Response(body, { status, headers });
+	}
+
+	/** The limits, and what `ticketId`'s uploads take of its total: what the composer tells agents before they hit them. */
+	usage(ticketId: string): AttachmentLimits & { usedBytes: number } {
+		return { ...this.limits, usedBytes: this.bytesOf(ticketId) };
+	}
+
+	/** Null when a user's or token's entry may carry the attachments it lists, else why not (in words). */
+	refused(ticketId: string, entry: Entry): string | null {
+		if (!entry.meta || !('attachments' in entry.meta)) return null;
+		const { perEntry } = this.limits;
+		const parsed = z.array(attachmentSchema).safeParse(entry.meta.attachments);
+		if (!parsed.success) {
+			const issue = parsed.error.issues[0]!;
+			return `meta.attachments.${issue.path.join('.')}: ${issue.message}`;
+		}
+		if (parsed.data.length > perEntry) return `an entry may carry at most ${perEntry} attachments`;
+		for (const attachment of parsed.data) {
+			const upload = this.uploaded(ticketId, attachment.sha256);
+			if (!upload) return `${attachment.name} was not uploaded to this ticket`;
+			if (upload.size !== attachment.size) return `${attachment.name} is listed with a size other than the uploaded file's`;
+			if (attachment.skipped) return `${attachment.name} was uploaded: it is not skipped`;
+		}
+		return null;
+	}
+
+	private uploaded(ticketId: string, sha256: string) {
+		return this.db
+			.select({ size: ticketAttachments.size })
+			.from(ticketAttachments)
+			.where(and(eq(ticketAttachments.ticketId, ticketId), eq(ticketAttachments.sha256, sha256)))
+			.get();
+	}
+
+	private bytesOf(ticketId: string): number {
+		const row = this.db
+			.select({ bytes: sql<number>`coalesce(sum(${ticketAttachments.size}), 0)` })
+			.from(ticketAttachments)
+			.where(eq(ticketAttachments.ticketId, ticketId))
+			.get();
+		return Number(row?.bytes ?? 0);
+	}
+}
+
+/**
+ * The one byte range a Range header asks for within `size` bytes: undefined when it asks for none
+ * this serves (not bytes, several ranges, malformed: the whole file), null when unsatisfiable.
+ */
+function byteRange(header: string, size: number): { start: number; end: number } | null | undefined {
+	const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+	if (!match || (!match[1] && !match[2])) return undefined;
+	const [first, last] = [match[1] ? Number(match[1]) : null, match[2] ? Number(match[2]) : null];
+	if (first === null) {
+		// A suffix: the last `last` bytes.
+		if (last === 0 || size === 0) return null;
+		return { start: Math.max(0, size - last!), end: size - 1 };
+	}
+	if (first >= size || (last !== null && last < first)) return null;
+	return { start: first, end: Math.min(last ?? size - 1, size - 1) };
+}
+
+/** A size for people: `25 MB`, `640 KB`. */
+function sizeText(bytes: number): string {
+	if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+	const value = bytes / (1024 * 1024);
+	return `${Number.isInteger(value) ? value : value.toFixed(1)} MB`;
+}
