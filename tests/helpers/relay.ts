@@ -5,6 +5,8 @@
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { expect } from 'vitest';
+import { api, waitFor } from './server';
 
 export interface Relay {
 	port: number;
@@ -48,4 +50,33 @@ export async function startRelay(): Promise<Relay> {
 	relay.port = (server.server.address() as AddressInfo).port;
 	relay.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
 	return relay;
+}
+
+/** The Message-ID Tandem sends entry `entryId`'s mail under. */
+export const messageIdOf = (entryId: string) => `<${entryId}@tandem.local>`;
+
+/** What `relay` accepted of entry `entryId`'s mail. */
+export const acceptedOf = (relay: Relay, entryId: string) => relay.accepted.filter((m) => m.mail.messageId === messageIdOf(entryId));
+
+export interface DeliveryState {
+	status: string;
+	attempts: number;
+	lastError?: string;
+	sentAt?: number;
+}
+
+/** A ticket's outbound mail as the workspace reads it (`GET /api/v1/tickets/:id/deliveries`), for a reader of the ticket. */
+export function deliveriesOf(server: { url: string }, token: string, ticketId: string) {
+	return {
+		async read(): Promise<Record<string, DeliveryState>> {
+			const res = await api(server, token).request('GET', `/api/v1/tickets/${ticketId}/deliveries`);
+			expect(res.status).toBe(200);
+			return res.body.deliveries;
+		},
+		/** Waits until `relay` accepted entry `entryId`'s mail and the outbox lists it sent; returns what the relay took. */
+		async delivered(relay: Relay, entryId: string, timeoutMs = 30_000) {
+			await waitFor(async () => acceptedOf(relay, entryId).length > 0 && (await this.read())[entryId]?.status === 'sent', `delivery of ${entryId}`, timeoutMs);
+			return acceptedOf(relay, entryId);
+		}
+	};
 }

@@ -10,16 +10,14 @@ import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntries, newId, type Entry } from '../../src/lib/ticket';
 import { countRows } from '../helpers/db';
-import { startRelay, type Relay } from '../helpers/relay';
+import { acceptedOf, deliveriesOf, messageIdOf, startRelay, type Relay } from '../helpers/relay';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { openDatabase } from '../../server/storage/database';
 import { SupportAddresses } from '../../server/channels/support-addresses';
 import { api, connectPeer, type Peer, type RunningServer, smtpPort, startServer, tempDataDir, waitFor } from '../helpers/server';
 
 const SUPPORT = 'support@tandem.local';
-const DELIVERY_TIMEOUT = 30_000;
 
-const messageIdOf = (entryId: string) => `<${entryId}@tandem.local>`;
 
 function agentEntry(authorId: string, body: string, shape: Partial<Entry> = {}): Entry {
 	return {
@@ -47,22 +45,15 @@ describe('outbound email through the relay', () => {
 
 	const boot = () => startServer({ dataDir, env: { SMTP_RELAY_URL: `smtp://127.0.0.1:${relay.port}` } });
 	const ann = () => api(server, fx.users.ann.token);
-	const deliveredOf = (entryId: string) => relay.accepted.filter((m) => m.mail.messageId === messageIdOf(entryId));
-	const deliveries = async () => {
-		const res = await ann().request('GET', `/api/v1/tickets/${ticketId}/deliveries`);
-		expect(res.status).toBe(200);
-		return res.body.deliveries as Record<string, { status: string; attempts: number; lastError?: string; sentAt?: number }>;
-	};
+	const deliveredOf = (entryId: string) => acceptedOf(relay, entryId);
+	const deliveries = () => deliveriesOf(server, fx.users.ann.token, ticketId).read();
 	const reply = async (body: string, extra: Record<string, unknown> = {}) => {
 		const res = await ann().request('POST', `/api/v1/tickets/${ticketId}/entries`, { kind: 'message', channel: 'email', visibility: 'public', body, ...extra });
 		expect(res.status).toBe(201);
 		return res.body as Entry;
 	};
 	/** Waits until the relay accepted `entryId`'s message and the outbox marked it sent. */
-	const delivered = async (entryId: string) => {
-		await waitFor(async () => deliveredOf(entryId).length > 0 && (await deliveries())[entryId]?.status === 'sent', `delivery of ${entryId}`, DELIVERY_TIMEOUT);
-		return deliveredOf(entryId);
-	};
+	const delivered = (entryId: string) => deliveriesOf(server, fx.users.ann.token, ticketId).delivered(relay, entryId);
 
 	beforeAll(async () => {
 		relay = await startRelay();

@@ -5,7 +5,7 @@
  * back over SMTP (and over IMAP from a real Dovecot, below) into that side conversation only.
  */
 import type { ParsedMail } from 'mailparser';
-import nodemailer from 'nodemailer';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import {
@@ -25,14 +25,13 @@ import { DOVECOT_PASSWORD, startDovecot, type Dovecot } from '../helpers/dovecot
 import { noteBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { sendPage } from '../helpers/pages';
-import { startRelay, type Relay } from '../helpers/relay';
+import { acceptedOf, deliveriesOf, messageIdOf, startRelay, type Relay } from '../helpers/relay';
 import { api, connectPeer, type Peer, type RunningServer, smtpPort, startServer, tempDataDir, waitFor } from '../helpers/server';
 
 const SUPPORT = 'support@tandem.local';
 const VENDOR = 'parts@vendor.example';
 const DELIVERY_TIMEOUT = 30_000;
 
-const messageIdOf = (entryId: string) => `<${entryId}@tandem.local>`;
 const addressesOf = (field: ParsedMail['to']) => (Array.isArray(field) ? field : field ? [field] : []).flatMap((a) => a.value.map((v) => v.address));
 
 /** An agent's message in an email side conversation, as the workspace writes it. */
@@ -58,16 +57,9 @@ describe('email side conversations', () => {
 
 	const boot = () => startServer({ dataDir, env: { SMTP_RELAY_URL: `smtp://127.0.0.1:${relay.port}` } });
 	const annApi = () => api(server, fx.users.ann.token);
-	const deliveredOf = (entryId: string) => relay.accepted.filter((m) => m.mail.messageId === messageIdOf(entryId));
-	const deliveries = async () => {
-		const res = await annApi().request('GET', `/api/v1/tickets/${ticketId}/deliveries`);
-		expect(res.status).toBe(200);
-		return res.body.deliveries as Record<string, { status: string; attempts: number; lastError?: string }>;
-	};
-	const delivered = async (entryId: string) => {
-		await waitFor(async () => deliveredOf(entryId).length > 0 && (await deliveries())[entryId]?.status === 'sent', `delivery of ${entryId}`, DELIVERY_TIMEOUT);
-		return deliveredOf(entryId);
-	};
+	const deliveredOf = (entryId: string) => acceptedOf(relay, entryId);
+	const deliveries = () => deliveriesOf(server, fx.users.ann.token, ticketId).read();
+	const delivered = (entryId: string) => deliveriesOf(server, fx.users.ann.token, ticketId).delivered(relay, entryId, DELIVERY_TIMEOUT);
 	const connect = async () => {
 		const peer = await connectPeer(server, ticketId, fx.users.ann.token);
 		peers.push(peer);
@@ -84,7 +76,7 @@ describe('email side conversations', () => {
 	};
 	const sideOf = (doc: Y.Doc, sideId: string) => readSides(doc).find((s) => s.id === sideId);
 	/** Mails `mail` to the support address over SMTP, as an outside party's mail server would. */
-	const mailIn = async (mail: nodemailer.SendMailOptions) => {
+	const mailIn = async (mail: SendMailOptions) => {
 		const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort(server), secure: false, ignoreTLS: true });
 		try {
 			await transport.sendMail({ to: SUPPORT, text: 'x', ...mail });
@@ -221,15 +213,18 @@ describe('email side conversations', () => {
 	it('reopens a closed side conversation when a participant replies into it', async () => {
 		const { sent } = await startSide('Courier', ['courier@ship.example'], 'When is the pickup?');
 		const sideId = readSides(ann.doc).find((s) => s.subject === 'Courier')!.id;
+		// The history records status changes a moment later, coalesced: let it see each one.
+		const recorded = (type: string) =>
+			waitFor(() => countRows(dataDir, 'SELECT count(*) AS n FROM events WHERE type = ? AND ticket_id = ? AND data LIKE ?', type, ticketId, `%${sideId}%`) === 1, `${type} in the history`);
+		await recorded('side.opened');
 		setSideStatus(ann.doc, sideId, 'closed');
 		await ann.acknowledged();
+		await recorded('side.closed');
 		await mailIn({ from: 'courier@ship.example', subject: `Re: ${sent.mail.subject}`, text: 'Tomorrow at 9.', messageId: '<k1@ship.example>', inReplyTo: sent.mail.messageId });
 		await waitFor(() => sideOf(ann.doc, sideId)?.entries.some((e) => e.body === 'Tomorrow at 9.'), 'the reply in the closed side conversation');
 		expect((await seen()).sides.find((s) => s.id === sideId)).toMatchObject({ status: 'open' });
-		await waitFor(
-			() => countRows(dataDir, "SELECT count(*) AS n FROM events WHERE type = 'side.reopened' AND ticket_id = ? AND actor = 'system'", ticketId) === 1,
-			'the reopening in the history'
-		);
+		await recorded('side.reopened');
+		expect(countRows(dataDir, "SELECT count(*) AS n FROM events WHERE type = 'side.reopened' AND actor = 'system' AND data LIKE ?", `%${sideId}%`)).toBe(1);
 		// Closed and reopened by the agent too.
 		setSideStatus(ann.doc, sideId, 'closed');
 		await ann.acknowledged();
@@ -296,6 +291,15 @@ describe('email side conversations', () => {
 		appendSideEntry(ann.doc, sideId, noteBy(fx.users.ann.id, 'Refund approved?'));
 		await ann.acknowledged();
 		expect(queued()).toBe(outbox);
+	});
+
+	it('keeps a subject with line breaks from adding headers or recipients', async () => {
+		const { sent } = await startSide('Quote\r\nBcc: everyone@victim.example\r\nX-Injected: yes', ['quotes@vendor.example'], 'Price for 7-B?');
+		expect(sent.rcptTo).toEqual(['quotes@vendor.example']);
+		expect(sent.mail.bcc).toBeUndefined();
+		expect(sent.mail.headers.has('x-injected')).toBe(false);
+		expect(sent.mail.subject).toContain('Quote');
+		expect(relay.accepted.some((m) => m.rcptTo.includes('everyone@victim.example'))).toBe(false);
 	});
 
 	it('sends a side message acknowledged just before SIGKILL exactly once after a restart', async () => {

@@ -222,6 +222,10 @@ export function describeEvent(event: TicketEvent, workspace: Workspace): string 
 			return `${who} closed the side conversation “${str(data.subject)}”`;
 		case 'side.reopened':
 			return `${who} reopened the side conversation “${str(data.subject)}”`;
+		case 'side-email.sent':
+			return `Side conversation email sent to ${str(data.to)}`;
+		case 'side-email.failed':
+			return `Side conversation email not sent: ${str(data.error)}`;
 		case 'ticket.viewed': {
 			const role = actorRole(event.actor, workspace) ?? (data.readOnly ? 'supervisor' : null);
 			return `Viewed by ${who}${role ? ` (${role})` : ''}`;
