@@ -246,6 +246,8 @@ export const emailMessages = sqliteTable(
 		entryId: text('entry_id').notNull(),
 		/** The support address the message came to (inbound), without a plus-tag; replies go out from it. */
 		mailbox: text('mailbox'),
+		/** The side conversation the message belongs to (sent to or received from its participants); null for the ticket's own conversation. */
+		sideId: text('side_id'),
 		createdAt: createdAt()
 	},
 	(t) => [index('email_messages_ticket').on(t.ticketId)]
@@ -317,7 +319,7 @@ export const outbox = sqliteTable(
 		id: integer('id').primaryKey({ autoIncrement: true }),
 		ticketId: text('ticket_id').notNull(),
 		entryId: text('entry_id').notNull(),
-		kind: text('kind', { enum: ['email', 'webhook', 'verification'] }).notNull(),
+		kind: text('kind', { enum: ['email', 'webhook', 'verification', 'side-email'] }).notNull(),
 		recipient: text('recipient'),
 		status: text('status', { enum: ['queued', 'sent', 'failed'] }).notNull().default('queued'),
 		attempts: integer('attempts').notNull().default(0),

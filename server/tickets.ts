@@ -8,6 +8,7 @@ import * as Y from 'yjs';
 import { outbox } from '../drizzle/schema';
 import {
 	appendEntries,
+	appendSideEntry,
 	encodeAppend,
 	ENTRY_TIME_WINDOW,
 	entryIndex,
@@ -17,12 +18,16 @@ import {
 	newId,
 	readEntries,
 	readFields,
+	readSides,
 	setField,
 	type Attachment,
+	setSideStatus,
+	sideStatuses,
 	type Channel,
 	type Entry,
 	type EntryInput,
 	type Priority,
+	type SideConversation,
 	type TicketFieldName,
 	type TicketFields
 } from '../src/lib/ticket';
@@ -277,9 +282,7 @@ export class Tickets {
 	private writeFields(ticketId: string, changes: Partial<Omit<TicketFields, 'tags'>>, principal: Principal): Promise<TicketFields> {
 		return this.documents.withDocument(ticketId, (doc) => {
 			const policy = this.policyFor(principal, doc, ticketId);
-			const copy = new Y.Doc();
-			copy.clientID = this.writerFor(doc);
-			Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+			const copy = this.writableCopy(doc);
 			const current = readFields(copy);
 			const changed = (Object.entries(changes) as [TicketFieldName, never][]).filter(([name, value]) => current[name] !== value);
 			if (!changed.length) return current;
@@ -292,6 +295,37 @@ export class Tickets {
 			});
 			this.documents.commit(ticketId, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actorOf(principal));
 			return readFields(doc);
+		});
+	}
+
+	/** A copy of `doc` to build a server-side change on, as this process's writer. */
+	private writableCopy(doc: Y.Doc): Y.Doc {
+		const copy = new Y.Doc();
+		copy.clientID = this.writerFor(doc);
+		Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+		return copy;
+	}
+
+	/** The ticket's side conversations, for the server's own use (threading inbound mail). */
+	sides(ticketId: string): Promise<SideConversation[]> {
+		return this.documents.withDocument(ticketId, readSides);
+	}
+
+	/**
+	 * Appends a received entry to side conversation `sideId` exactly once (false when its id is in
+	 * the ticket already). A closed side conversation is reopened with it: the reply is news that
+	 * the agents would not see in a closed one.
+	 */
+	appendToSide(ticketId: string, sideId: string, entry: Entry): Promise<boolean> {
+		return this.documents.withDocument(ticketId, (doc) => {
+			if (getEntry(doc, entry.id)) return false;
+			const copy = this.writableCopy(doc);
+			copy.transact(() => {
+				appendSideEntry(copy, sideId, entry);
+				if (sideStatuses(copy).get(sideId) === 'closed') setSideStatus(copy, sideId, 'open');
+			});
+			this.documents.commit(ticketId, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actorOf(SYSTEM));
+			return true;
 		});
 	}
 

@@ -10,7 +10,14 @@
  * `support+<ticketId>@…`, or whose subject carries `[#<ticketId>]`, joins that ticket; so does one
  * whose subject carries the ticket's number (`[#1042]`) when its sender is the ticket's requester or
  * has written in it before (numbers are guessable: anyone else gets a new ticket); any other opens
- * a new one. Auto-replies and bounces are accepted and dropped (event `email.ignored`); a
+ * a new one.
+ *
+ * Side conversations by email: a message naming (In-Reply-To/References) a message of a side
+ * conversation joins that side conversation, not the ticket's conversation, when its sender is one
+ * of the side conversation's participants, and reopens it if it was closed; from anyone else such a
+ * reference counts as unknown (the rules above then decide). A message with the ticket's tag and no
+ * known reference, from someone other than the requester, joins the side conversation whose
+ * participant sent it if exactly one open email side conversation of the ticket has them. Auto-replies and bounces are accepted and dropped (event `email.ignored`); a
  * message that cannot be parsed is kept under DATA_DIR/mail/unparsed (event `email.unparsed`).
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -22,7 +29,7 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import sanitizeHtml from 'sanitize-html';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { emailMessages } from '../../drizzle/schema';
-import { byteLength, MAX_BODY_BYTES, MAX_META_BYTES, MAX_SUBJECT_LENGTH, type Entry } from '../../src/lib/ticket';
+import { byteLength, MAX_BODY_BYTES, MAX_META_BYTES, MAX_SUBJECT_LENGTH, type Entry, type SideConversation } from '../../src/lib/ticket';
 import { SYSTEM } from '../auth/principal';
 import type { Config } from '../config';
 import { listenError } from '../lifecycle';
@@ -242,19 +249,23 @@ export class Inbox {
 		const customer = this.deps.customers.findOrCreate('email', from.address!, from.name || undefined);
 		const subject = (mail.subject ?? '').trim();
 		const entry = this.entryFor(mail, raw, messageId, customer.id);
-		const ticketId = await this.threadOf(
+		const thread = await this.threadOf(
 			mail,
 			recipients.map((r) => r.tag).filter(Boolean),
 			subject,
-			customer.id
+			{ id: customer.id, address: from.address!.toLowerCase() }
 		);
 		const { db, supportAddresses } = this.deps;
 		const mailbox = recipients[0]?.mailbox ?? null;
-		const remember = (id: string) =>
-			db.insert(emailMessages).values({ messageId, ticketId: id, entryId: entry.id, mailbox, createdAt: entry.createdAt }).onConflictDoNothing().run();
-		if (ticketId) {
-			await this.deps.tickets.append(ticketId, entry, SYSTEM);
-			remember(ticketId);
+		const remember = (id: string, sideId: string | null = null) =>
+			db.insert(emailMessages).values({ messageId, ticketId: id, entryId: entry.id, mailbox, sideId, createdAt: entry.createdAt }).onConflictDoNothing().run();
+		if (thread?.sideId) {
+			// Side conversations are the agents' business: never shown to the customer.
+			await this.deps.tickets.appendToSide(thread.ticketId, thread.sideId, { ...entry, visibility: 'internal' });
+			remember(thread.ticketId, thread.sideId);
+		} else if (thread) {
+			await this.deps.tickets.append(thread.ticketId, entry, SYSTEM);
+			remember(thread.ticketId);
 		} else {
 			this.deps.tickets.createFromChannel(
 				{
@@ -269,33 +280,50 @@ export class Inbox {
 		}
 	}
 
-	/** The ticket this message continues, or null for a new conversation. */
-	private async threadOf(mail: ParsedMail, recipientTags: string[], subject: string, senderId: string): Promise<string | null> {
+	/** The ticket (and side conversation) this message continues, or null for a new conversation. */
+	private async threadOf(mail: ParsedMail, recipientTags: string[], subject: string, sender: MailSender): Promise<Thread | null> {
 		const refs = [mail.inReplyTo ?? '', ...(Array.isArray(mail.references) ? mail.references : mail.references ? [mail.references] : [])]
 			.flatMap((r) => r.split(/\s+/))
 			.filter(Boolean)
 			.map(messageKey);
 		const known = this.known(refs);
-		if (known[0]) return known[0].ticketId;
+		for (const row of known) {
+			if (row.sideId && (await this.isParticipant(row.ticketId, row.sideId, sender.address))) return { ticketId: row.ticketId, sideId: row.sideId };
+		}
+		const inConversation = known.find((row) => row.sideId === null);
+		if (inConversation) return { ticketId: inConversation.ticketId, sideId: null };
 		for (const tag of recipientTags) {
 			const id = this.existingTicket(tag);
-			if (id) return id;
+			if (id) return this.taggedThread(id, sender, true);
 		}
 		for (const match of subject.matchAll(/\[#([A-Za-z0-9_.:-]{1,64})\]/g)) {
 			const number = ticketNumberIn(match[1]!);
-			const id = number === null ? this.existingTicket(match[1]!) : await this.numberedTicketOf(number, senderId);
-			if (id) return id;
+			const id = number === null ? this.existingTicket(match[1]!) : (this.deps.index.byNumber(number)?.id ?? null);
+			const thread = id ? await this.taggedThread(id, sender, number === null) : null;
+			if (thread) return thread;
 		}
 		return null;
 	}
 
-	/** The ticket numbered `number` if `senderId` is its requester or has written in it, else null. */
-	private async numberedTicketOf(number: number, senderId: string): Promise<string | null> {
-		const row = this.deps.index.byNumber(number);
-		if (!row) return null;
-		if (row.requesterId === senderId) return row.id;
-		const { entries } = await this.deps.tickets.read(row.id, SYSTEM);
-		return entries.some((e) => e.authorType === 'customer' && e.authorId === senderId) ? row.id : null;
+	/**
+	 * Where a message tagged with ticket `ticketId` goes: the requester's into the conversation;
+	 * a side participant's into the one open email side conversation that has them; anyone else's
+	 * into the conversation when the tag proves the ticket (its id: `proven`) or they have written
+	 * in it before (a number is guessable), else nowhere (null: a new ticket).
+	 */
+	private async taggedThread(ticketId: string, sender: MailSender, proven: boolean): Promise<Thread | null> {
+		const { requesterId, entries } = await this.deps.tickets.read(ticketId, SYSTEM);
+		if (requesterId === sender.id) return { ticketId, sideId: null };
+		const sides = (await this.deps.tickets.sides(ticketId)).filter((side) => side.status === 'open' && isParticipantOf(side, sender.address));
+		if (sides.length === 1) return { ticketId, sideId: sides[0]!.id };
+		if (proven || entries.some((e) => e.authorType === 'customer' && e.authorId === sender.id)) return { ticketId, sideId: null };
+		return null;
+	}
+
+	/** Whether `address` is a participant of email side conversation `sideId` of ticket `ticketId`. */
+	private async isParticipant(ticketId: string, sideId: string, address: string): Promise<boolean> {
+		const side = (await this.deps.tickets.sides(ticketId)).find((s) => s.id === sideId);
+		return !!side && isParticipantOf(side, address);
 	}
 
 	private known(messageIds: string[]) {
@@ -366,6 +394,22 @@ export class Inbox {
 		fs.writeFileSync(file, raw);
 		return file;
 	}
+}
+
+/** Who sent a message: the customer record of its From address, and that address (lower case). */
+interface MailSender {
+	id: string;
+	address: string;
+}
+
+/** Where a message goes: a ticket's conversation, or one of its side conversations. */
+interface Thread {
+	ticketId: string;
+	sideId: string | null;
+}
+
+function isParticipantOf(side: SideConversation, address: string): boolean {
+	return side.channel === 'email' && side.participants.some((p) => p.toLowerCase() === address);
 }
 
 /** The longest prefix of `text` of at most `max` UTF-8 bytes, not splitting a character. */

@@ -5,6 +5,11 @@
  * transaction as the update-log row that adds its entry, so an acknowledged reply is never lost;
  * one row per (entry id, kind) makes a repeated enqueue a no-op.
  *
+ * An agent's message in an email side conversation (kind message, channel email, direction out,
+ * added to a side conversation of channel 'email') is enqueued the same way as kind 'side-email':
+ * it goes to the side conversation's participants, with the side conversation's own thread headers
+ * (see SideEmailSender).
+ *
  * A third kind, 'verification', mails the link that proves a chat visitor's email address (see
  * visitor-identity.ts); its row names the verification instead of an entry.
  *
@@ -27,7 +32,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
-import { getEntry, type Entry } from '../../src/lib/ticket';
+import { getEntry, readSides, type Entry, type SideConversation } from '../../src/lib/ticket';
 import { attachmentFile, listedAttachments } from '../attachments';
 import type { Config } from '../config';
 import type { Events } from '../events';
@@ -46,7 +51,7 @@ const BATCH = 20;
 /** How long a webhook receiver may take to answer: a stalled one costs one attempt. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
 
-export type OutboxKind = 'email' | 'webhook' | 'verification';
+export type OutboxKind = 'email' | 'webhook' | 'verification' | 'side-email';
 
 /** Whether `entry` is sent to the requester by email. */
 export function isOutboundEmail(entry: Entry): boolean {
@@ -66,6 +71,14 @@ export function isOutboundWebhook(entry: Entry): boolean {
 /** How `entry` goes out, or null when it does not. */
 export function outboxKindOf(entry: Entry): OutboxKind | null {
 	return isOutboundEmail(entry) ? 'email' : isOutboundWebhook(entry) ? 'webhook' : null;
+}
+
+/**
+ * How `entry`, added to a side conversation, goes out: an agent's outgoing email message is sent
+ * to the participants (the update checker lets one into email side conversations only).
+ */
+export function sideOutboxKindOf(entry: Entry): OutboxKind | null {
+	return entry.kind === 'message' && entry.channel === 'email' && entry.direction === 'out' && entry.authorType === 'agent' ? 'side-email' : null;
 }
 
 export function backoffMs(attempts: number): number {
@@ -105,16 +118,17 @@ export class Outbox {
 
 	/**
 	 * Enqueues the outbound entries of `entries`: emails (a recipient found later is fine), and
-	 * webhook replies when the requester has an address on the entry's channel. Runs inside the
-	 * caller's transaction.
+	 * webhook replies when the requester has an address on the entry's channel; of the entries in
+	 * side conversations (`sideEntryIds`), side emails (their participants are read when sent).
+	 * Runs inside the caller's transaction.
 	 */
-	enqueue(ticketId: string, entries: Entry[]): void {
+	enqueue(ticketId: string, entries: Entry[], sideEntryIds: ReadonlySet<string> = new Set()): void {
 		const now = Date.now();
 		let queued = false;
 		for (const entry of entries) {
-			const kind = outboxKindOf(entry);
+			const kind = sideEntryIds.has(entry.id) ? sideOutboxKindOf(entry) : outboxKindOf(entry);
 			if (!kind) continue;
-			const recipient = kind === 'email' ? this.recipientOf(ticketId) : this.addressOn(ticketId, entry.channel);
+			const recipient = kind === 'side-email' ? null : kind === 'email' ? this.recipientOf(ticketId) : this.addressOn(ticketId, entry.channel);
 			if (kind === 'webhook' && !recipient) continue;
 			this.insert.run(ticketId, entry.id, kind, recipient, now, now);
 			queued = true;
@@ -215,7 +229,7 @@ class Worker {
 
 	constructor(private readonly deps: WorkerDeps) {
 		const email = new EmailSender(deps);
-		this.senders = { email, webhook: new WebhookSender(deps), verification: new VerificationSender(deps, email) };
+		this.senders = { email, webhook: new WebhookSender(deps), verification: new VerificationSender(deps, email), 'side-email': new SideEmailSender(deps, email) };
 	}
 
 	start() {
@@ -340,14 +354,13 @@ class EmailSender implements Sender {
 		const messageId = outboundMessageId(row.entry_id);
 		const recipient = row.recipient ?? this.deps.outbox.recipientOf(row.ticket_id);
 		if (!recipient) throw new Error('the requester has no email address');
-		const ticket = sqlite.prepare('SELECT subject, number FROM tickets WHERE id = ?').get(row.ticket_id) as
-			| { subject: string; number: number | null }
-			| undefined;
-		// The newest inbound messages of the ticket (not the ones sent from here), oldest first.
+		const ticket = sqlite.prepare('SELECT subject FROM tickets WHERE id = ?').get(row.ticket_id) as { subject: string } | undefined;
+		// The newest inbound messages of the ticket's conversation (not the ones sent from here, nor
+		// side conversations': those are other people's threads), oldest first.
 		const inbound = (
 			sqlite
 				.prepare(
-					`SELECT message_id FROM email_messages WHERE ticket_id = ? AND message_id <> '<' || entry_id || '@tandem.local>'
+					`SELECT message_id FROM email_messages WHERE ticket_id = ? AND side_id IS NULL AND message_id <> '<' || entry_id || '@tandem.local>'
 					 ORDER BY created_at DESC, rowid DESC LIMIT ?`
 				)
 				.all(row.ticket_id, MAX_REFERENCES) as { message_id: string }[]
@@ -360,8 +373,7 @@ class EmailSender implements Sender {
 			from: mailbox,
 			replyTo: `${local}+${row.ticket_id}@${domain}`,
 			to: recipient,
-			// The number people can quote; the ULID only for a ticket that has none.
-			subject: `Re: ${ticket?.subject ?? ''} [#${ticket?.number ?? row.ticket_id}]`,
+			subject: `Re: ${ticket?.subject ?? ''} ${this.subjectTagOf(row.ticket_id)}`,
 			text: entry.body,
 			attachments: mimeAttachmentsOf(entry, this.deps.config),
 			messageId,
@@ -384,11 +396,17 @@ class EmailSender implements Sender {
 		if (this.spoolDir) this.spool(name, info.message as Buffer);
 	}
 
+	/** The ticket's subject line tag: the number people can quote; the ULID only for a ticket that has none. */
+	subjectTagOf(ticketId: string): string {
+		const ticket = this.deps.sqlite.prepare('SELECT number FROM tickets WHERE id = ?').get(ticketId) as { number: number | null } | undefined;
+		return `[#${ticket?.number ?? ticketId}]`;
+	}
+
 	/** The support address the customer last wrote to (still one of ours), else SUPPORT_ADDRESS. */
 	mailboxOf(ticketId: string): string {
 		const { sqlite, supportAddresses, config } = this.deps;
 		const last = sqlite
-			.prepare('SELECT mailbox FROM email_messages WHERE ticket_id = ? AND mailbox IS NOT NULL ORDER BY created_at DESC, rowid DESC LIMIT 1')
+			.prepare('SELECT mailbox FROM email_messages WHERE ticket_id = ? AND side_id IS NULL AND mailbox IS NOT NULL ORDER BY created_at DESC, rowid DESC LIMIT 1')
 			.get(ticketId) as { mailbox: string } | undefined;
 		return last && supportAddresses.match(last.mailbox) ? last.mailbox : config.smtp.supportAddress;
 	}
@@ -478,4 +496,65 @@ class VerificationSender implements Sender {
 			within: () => sqlite.prepare('UPDATE email_verifications SET pending_token = NULL WHERE id = ?').run(row.entry_id)
 		};
 	}
+}
+
+/**
+ * An agent's message in an email side conversation: from the ticket's support address to the side
+ * conversation's participants as they are when it is sent (added ones included), under the side
+ * conversation's subject with the ticket's tag, threaded on the side conversation's own messages
+ * (sent and received), never the ticket's conversation: the outside party sees only this thread.
+ */
+class SideEmailSender implements Sender {
+	constructor(
+		private readonly deps: WorkerDeps,
+		private readonly email: EmailSender
+	) {}
+
+	describe(row: OutboxRow) {
+		return { messageId: outboundMessageId(row.entry_id) };
+	}
+
+	async send(row: OutboxRow): Promise<Sent> {
+		const { sqlite } = this.deps;
+		const { side, entry } = await this.deps.documents.withDocument(row.ticket_id, (doc) => sideEntryOf(readSides(doc), row.entry_id));
+		const recipients = [...new Set(side.participants.map((p) => p.toLowerCase()))];
+		if (!recipients.length) throw new Error(`side conversation ${side.id} has no participants`);
+		const messageId = outboundMessageId(row.entry_id);
+		const thread = (
+			sqlite
+				.prepare(`SELECT message_id FROM email_messages WHERE side_id = ? AND ticket_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`)
+				.all(side.id, row.ticket_id, MAX_REFERENCES) as { message_id: string }[]
+		)
+			.map((r) => r.message_id)
+			.reverse();
+		const mailbox = this.email.mailboxOf(row.ticket_id);
+		await this.email.sendMail(row.entry_id, {
+			from: mailbox,
+			to: recipients,
+			subject: `${thread.length ? 'Re: ' : ''}${side.subject} ${this.email.subjectTagOf(row.ticket_id)}`,
+			text: entry.body,
+			messageId,
+			...(thread.length ? { inReplyTo: thread[thread.length - 1], references: thread } : {})
+		});
+		// Accepted: its Message-ID now names this side conversation, so a reply to it threads back here.
+		return {
+			recipient: recipients.join(', '),
+			data: { sideId: side.id },
+			within: () =>
+				sqlite
+					.prepare(
+						'INSERT INTO email_messages (message_id, ticket_id, entry_id, mailbox, side_id, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'
+					)
+					.run(messageId, row.ticket_id, row.entry_id, mailbox, side.id, Date.now())
+		};
+	}
+}
+
+/** The side conversation that holds entry `entryId`, with the entry. */
+function sideEntryOf(sides: SideConversation[], entryId: string): { side: SideConversation; entry: Entry } {
+	for (const side of sides) {
+		const entry = side.entries.find((e) => e.id === entryId);
+		if (entry) return { side, entry };
+	}
+	throw new Error(`entry ${entryId} is in no side conversation`);
 }

@@ -7,10 +7,11 @@
  */
 import type { Entry } from '../../src/lib/ticket';
 
-const accepted = new WeakMap<Uint8Array, { changes: number; entries: Entry[]; claims: number[] }>();
+const NONE: ReadonlySet<string> = new Set();
+const accepted = new WeakMap<Uint8Array, { changes: number; entries: Entry[]; claims: number[]; sideEntryIds: ReadonlySet<string> }>();
 
-export function markAccepted(payload: Uint8Array, changes: number, entries: Entry[] = [], claims: number[] = []): void {
-	accepted.set(payload, { changes, entries, claims });
+export function markAccepted(payload: Uint8Array, changes: number, entries: Entry[] = [], claims: number[] = [], sideEntryIds = NONE): void {
+	accepted.set(payload, { changes, entries, claims, sideEntryIds });
 }
 
 export function acceptedChanges(payload: Uint8Array): number | undefined {
@@ -20,6 +21,11 @@ export function acceptedChanges(payload: Uint8Array): number | undefined {
 /** The entries the checked update adds (conversation and side conversations). */
 export function acceptedEntries(payload: Uint8Array): Entry[] {
 	return accepted.get(payload)?.entries ?? [];
+}
+
+/** Ids of the accepted entries that go into side conversations. */
+export function acceptedSideEntryIds(payload: Uint8Array): ReadonlySet<string> {
+	return accepted.get(payload)?.sideEntryIds ?? NONE;
 }
 
 /** The Yjs client ids the checked update is the first to write. */

@@ -18,7 +18,7 @@ import { REFUSE, refusal } from '../close-reasons';
 import type { Logger } from '../log';
 import { clientsOf, DamagedTicketError, StorageError, type LoadedState, type TicketLog } from '../storage/ticket-log';
 import type { ConnectionContext } from './authenticate';
-import { acceptedChanges, acceptedClaims, acceptedEntries } from './accepted';
+import { acceptedChanges, acceptedClaims, acceptedEntries, acceptedSideEntryIds } from './accepted';
 
 const SYNC_STEP_1 = 0;
 
@@ -54,8 +54,8 @@ export interface PersistSettings {
 	 * so an append costs the same at 10 and at 10,000 entries.
 	 */
 	compactAfter: number;
-	/** Takes the outbound entries of an update, inside the transaction that logs it. */
-	outbox?: { enqueue(ticketId: string, entries: Entry[]): void };
+	/** Takes the outbound entries of an update (those of `sideEntryIds` are in side conversations), inside the transaction that logs it. */
+	outbox?: { enqueue(ticketId: string, entries: Entry[], sideEntryIds?: ReadonlySet<string>): void };
 }
 
 export class Persist implements Extension {
@@ -104,7 +104,7 @@ export class Persist implements Extension {
 		for (const client of claims.clients) state.owners.set(client, actor);
 		let seq: number;
 		try {
-			seq = await this.settings.log.appendSoon(state.ticketId, payload, actor, this.alongside(state, acceptedEntries(payload), claims));
+			seq = await this.settings.log.appendSoon(state.ticketId, payload, actor, this.alongside(state, acceptedEntries(payload), claims, acceptedSideEntryIds(payload)));
 		} catch (error) {
 			for (const client of claims.clients) state.owners.delete(client);
 			throw this.storageRefusal(state, error);
@@ -201,12 +201,12 @@ export class Persist implements Extension {
 	 * What runs in the log row's transaction: recording the client ids it claims, and enqueueing
 	 * the update's outbound entries.
 	 */
-	private alongside(state: LogState, entries: Entry[], claims: Claims): (() => void) | undefined {
+	private alongside(state: LogState, entries: Entry[], claims: Claims, sideEntryIds?: ReadonlySet<string>): (() => void) | undefined {
 		const outbox = entries.length > 0 ? this.settings.outbox : undefined;
 		if (!outbox && claims.clients.length === 0) return undefined;
 		return () => {
 			this.settings.log.claimClients(state.ticketId, claims.owner, claims.clients);
-			outbox?.enqueue(state.ticketId, entries);
+			outbox?.enqueue(state.ticketId, entries, sideEntryIds);
 		};
 	}
 

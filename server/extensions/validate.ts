@@ -73,7 +73,7 @@ export class Validate implements Extension {
 		if (!result.appendsOnly && this.wouldOverfill(document, payload.length)) {
 			throw this.refuse(documentName, actorOf(principal), REJECT.limitExceeded, limitMessage('documentBytes', 'a ticket is stored in') + ' bytes; only conversation entries are still accepted');
 		}
-		markAccepted(payload, result.changes, result.entries, result.claims);
+		markAccepted(payload, result.changes, result.entries, result.claims, result.sideEntryIds);
 	}
 
 	private declare(connection: Connection, document: Y.Doc, stateVector: Uint8Array) {

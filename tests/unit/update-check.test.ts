@@ -342,7 +342,7 @@ describe('checkUpdate accepts honest edits', () => {
 		accept(server, offlineBatch(client, server));
 		// The same update again, the server's own state, and an empty diff change nothing.
 		for (const noop of [update, Y.encodeStateAsUpdate(server), offlineBatch(client, server)]) {
-			expect(checkUpdate(server, noop, allow, senderTo(server), NOW)).toEqual({ ok: true, changes: 0, entries: [], appendsOnly: true, claims: [] });
+			expect(checkUpdate(server, noop, allow, senderTo(server), NOW)).toEqual({ ok: true, changes: 0, entries: [], appendsOnly: true, claims: [], sideEntryIds: new Set() });
 		}
 	});
 
@@ -593,6 +593,7 @@ describe('checkUpdate refuses', () => {
 				const side = new Y.Map<unknown>();
 				sides(fresh).set('S2', side);
 				side.set('id', 'S2');
+				side.set('channel', 'internal');
 				side.set('createdBy', 'agent-9');
 				side.set('createdAt', NOW);
 				side.set('status', 'open');
@@ -828,7 +829,7 @@ describe('cost', () => {
 		const counter = countWalks(server);
 		const toArray = vi.spyOn(Y.Array.prototype, 'toArray');
 		try {
-			expect(checkUpdate(server, append, allow, senderTo(server), NOW)).toEqual({ ok: true, changes: 1, entries: [added], appendsOnly: true, claims: [100] });
+			expect(checkUpdate(server, append, allow, senderTo(server), NOW)).toEqual({ ok: true, changes: 1, entries: [added], appendsOnly: true, claims: [100], sideEntryIds: new Set() });
 			expect(checkUpdate(server, duplicate, allow, senderTo(server), NOW)).toMatchObject({ ok: false, reason: REJECT.duplicateEntry });
 			expect(checkUpdate(server, inserted, allow, senderTo(server), NOW)).toMatchObject({ ok: false, reason: REJECT.notAppendOnly });
 			// Each append looks at its origin's right neighbour (none: it is at the end), nothing more.

@@ -3,6 +3,7 @@
  * (the ticket's event log, in human words) and side conversations (in the ticket document).
  */
 import { LIMITS, SIDE_CHANNELS, type SideConversation } from '$lib/ticket';
+import { parseAddresses } from './side-email.svelte';
 import type { TicketSession } from './ticket-session.svelte';
 import type { CustomerInfo, Workspace } from './workspace.svelte';
 
@@ -221,6 +222,10 @@ export function describeEvent(event: TicketEvent, workspace: Workspace): string 
 			return `${who} closed the side conversation “${str(data.subject)}”`;
 		case 'side.reopened':
 			return `${who} reopened the side conversation “${str(data.subject)}”`;
+		case 'side-email.sent':
+			return `Side conversation email sent to ${str(data.to)}`;
+		case 'side-email.failed':
+			return `Side conversation email not sent: ${str(data.error)}`;
 		case 'ticket.viewed': {
 			const role = actorRole(event.actor, workspace) ?? (data.readOnly ? 'supervisor' : null);
 			return `Viewed by ${who}${role ? ` (${role})` : ''}`;
@@ -292,8 +297,6 @@ export const SIDE_CHANNEL_LABELS: Record<SideConversation['channel'], string> = 
 	child: 'Child ticket'
 };
 
-const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
-
 export class SideConversationsState {
 	formOpen = $state(false);
 	subject = $state('');
@@ -328,15 +331,16 @@ export class SideConversationsState {
 	/** Starts a side conversation and posts its first message; returns its id, or null with `formError` set. */
 	start(): string | null {
 		const subject = this.subject.trim();
-		const participants = this.participants
+		let participants = this.participants
 			.split(/[,;\n]/)
 			.map((p) => p.trim())
 			.filter(Boolean);
 		if (!subject) return this.fail('Give it a subject.');
 		if (this.channel === 'email') {
-			if (!participants.length) return this.fail('Add at least one email address.');
-			const bad = participants.find((p) => !EMAIL.test(p));
-			if (bad) return this.fail(`“${bad}” is not an email address.`);
+			const parsed = parseAddresses(this.participants);
+			if ('error' in parsed) return this.fail(parsed.error);
+			if (!parsed.addresses.length) return this.fail('Add at least one email address.');
+			participants = parsed.addresses;
 		}
 		if (!this.message.trim()) return this.fail('Write the first message.');
 		try {

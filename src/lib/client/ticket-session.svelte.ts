@@ -7,6 +7,7 @@ import * as Y from 'yjs';
 import {
 	addDraftAuthor,
 	addTag,
+	addSideParticipants,
 	appendSideEntry,
 	applyStagedNow,
 	compareEntries,
@@ -130,8 +131,9 @@ export class TicketSession {
 		this.provider.attach();
 		this.doc.on('update', () => this.queueRefresh());
 		entryIndex(this.doc).listeners.add((added, place) => {
-			if (place === 'conversation' && this.synced) {
-				this.entries = insertSorted(this.entries, added);
+			if (this.synced) {
+				// Side conversations' outgoing emails are delivered like replies.
+				if (place === 'conversation') this.entries = insertSorted(this.entries, added);
 				for (const entry of added) {
 					if (entry.kind === 'message' && entry.channel === 'email' && entry.direction === 'out') this.awaitingDelivery.set(entry.id, Date.now());
 				}
@@ -327,6 +329,10 @@ export class TicketSession {
 			body: body.trim(),
 			createdAt: Date.now()
 		});
+	}
+
+	addSideParticipants(sideId: string, participants: string[]) {
+		if (!this.readOnly) addSideParticipants(this.doc, sideId, participants);
 	}
 
 	setSideStatus(sideId: string, status: 'open' | 'closed') {

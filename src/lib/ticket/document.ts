@@ -356,6 +356,11 @@ export function appendSideEntry(doc: Y.Doc, sideId: string, entry: Entry): void 
 	(sideMap(doc, sideId).get('entries') as Y.Array<Entry>).push([checked]);
 }
 
+/** Adds participants to a side conversation (they are never removed: earlier messages went to them). */
+export function addSideParticipants(doc: Y.Doc, sideId: string, participants: string[]): void {
+	(sideMap(doc, sideId).get('participants') as Y.Array<string>).push(participants);
+}
+
 export function setSideStatus(doc: Y.Doc, sideId: string, status: 'open' | 'closed'): void {
 	sideMap(doc, sideId).set('status', status);
 }

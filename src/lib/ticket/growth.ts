@@ -48,7 +48,6 @@ export class GrowthCount {
 		const removed = countable(struct, struct.length - length);
 		if (root === ROOTS.drafts && sub === undefined && this.isInStore(struct)) this.removedDrafts.add(key);
 		else if (root === ROOTS.drafts && sub === 'text' && leaf === '*') add(this.draftText, key, -removed);
-		else if (root === ROOTS.sides && sub === 'participants' && leaf === '*') add(this.participants, key, -removed);
 		else if (root === ROOTS.ticket && key === 'tags' && sub === '*') this.tags -= removed;
 	}
 

@@ -183,6 +183,8 @@ export const sideFieldSchemas = {
 	createdAt: z.number().int().nonnegative()
 } as const;
 export const participantSchema = z.string().min(1).max(320);
+/** A participant of an email side conversation: the address its messages go to. */
+export const emailParticipantSchema = z.email().max(320);
 
 /** Scalar fields of a draft's map; `text` is a Y.Text, `authors` a nested Y.Array of ids. */
 export const draftFieldSchemas = {

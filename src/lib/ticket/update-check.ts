@@ -18,6 +18,7 @@ import { entriesArray, entryIndex, ROOTS, type RootName } from './document';
 import { GrowthCount } from './growth';
 import {
 	draftFieldSchemas,
+	emailParticipantSchema,
 	entrySchema,
 	idSchema,
 	participantSchema,
@@ -94,6 +95,8 @@ export type CheckResult =
 			appendsOnly: boolean;
 			/** Client ids this update is the first to write: from now on, `policy.actor`'s. */
 			claims: number[];
+			/** Ids of the `entries` that go into side conversations (the rest are conversation entries). */
+			sideEntryIds: ReadonlySet<string>;
 	  }
 	| { ok: false; reason: RejectReason; message: string };
 
@@ -117,8 +120,11 @@ const refuse = (reason: RejectReason, message: string): never => {
 	throw new Rejection(reason, message);
 };
 
-/** Fields that say what a side conversation or draft is, who opened it and when: set once, with it. */
-const FIXED_FIELDS: Record<string, readonly string[]> = { [ROOTS.sides]: ['id', 'createdBy', 'createdAt'], [ROOTS.drafts]: ['createdAt'] };
+/**
+ * Fields that say what a side conversation or draft is, who opened it and when: set once, with it.
+ * A side conversation's channel too: it decides who its participants are and whether it sends mail.
+ */
+const FIXED_FIELDS: Record<string, readonly string[]> = { [ROOTS.sides]: ['id', 'channel', 'createdBy', 'createdAt'], [ROOTS.drafts]: ['createdAt'] };
 
 /** Where an item lives: root name, then map keys, with `*` for a position in an array or text. */
 type Path = readonly string[];
@@ -149,6 +155,10 @@ class UpdateCheck {
 	private readonly claims = new Set<number>();
 	/** Side conversations this update opens, by id. */
 	private readonly newSides = new Set<string>();
+	/** The channel of each side conversation this update opens, as it writes it. */
+	private readonly newSideChannels = new Map<string, unknown>();
+	/** Participants and entries this update adds, by side id: checked against the side's channel once all its writes are known. */
+	private readonly sideAdditions: { sideId: string; participant?: unknown; entry?: Entry }[] = [];
 	private ds: ReturnType<typeof Y.decodeUpdate>['ds'] | null = null;
 	private changes = 0;
 	private readonly growth: GrowthCount;
@@ -183,14 +193,16 @@ class UpdateCheck {
 		for (const item of this.deletedValues) this.checkDeletable(this.pathOf(item));
 		for (const side of this.newSides) {
 			if (!FIXED_FIELDS[ROOTS.sides].every((field) => this.isOverwritten([ROOTS.sides, side, field]))) {
-				refuse(REJECT.invalidField, `side conversation ${side} is opened without its id, who opened it and when`);
+				refuse(REJECT.invalidField, `side conversation ${side} is opened without its id, channel, who opened it and when`);
 			}
 		}
+		this.checkSideAdditions();
 		for (const [client, ranges] of ds.clients) {
 			for (const range of ranges) this.checkDelete(client, range.clock, range.len);
 		}
 		this.checkLimits();
-		return { ok: true, changes: this.changes, entries: this.entries, appendsOnly: !this.growth.beyondConversation, claims: [...this.claims] };
+		const sideEntryIds = new Set(this.sideAdditions.flatMap((added) => (added.entry ? [added.entry.id] : [])));
+		return { ok: true, changes: this.changes, entries: this.entries, appendsOnly: !this.growth.beyondConversation, claims: [...this.claims], sideEntryIds };
 	}
 
 	/** The part of `struct` the server does not have yet, as an offset into it (or null). */
@@ -285,7 +297,7 @@ class UpdateCheck {
 		this.checkRoot(root);
 		if (root === ROOTS.entries) {
 			if (key !== '*') refuse(REJECT.invalidShape, '`entries` is an array');
-			return this.checkAppend(item, offset, 'conversation');
+			return this.checkAppend(item, offset, null);
 		}
 		if (root === ROOTS.ticket) return this.checkTicket(item, path);
 		if (root === ROOTS.sides) {
@@ -293,8 +305,8 @@ class UpdateCheck {
 			if (sub === undefined) return this.checkSideRoot(item, key);
 			if (leaf === undefined) return this.checkMapField(item, path, sideFieldSchemas, ['participants', 'entries']);
 			if (extra !== undefined || leaf !== '*') refuse(REJECT.invalidShape, 'unexpected nesting in a side conversation');
-			if (sub === 'entries') return this.checkAppend(item, offset, 'side');
-			if (sub === 'participants') return this.checkValues(item, participantSchema, 'participant');
+			if (sub === 'entries') return this.checkAppend(item, offset, key);
+			if (sub === 'participants') return this.checkParticipants(item, key);
 			return refuse(REJECT.invalidShape, `side conversations have no list \`${sub}\``);
 		}
 		if (root === ROOTS.drafts) {
@@ -314,7 +326,9 @@ class UpdateCheck {
 		return refuse(REJECT.unknownRoot, `the ticket document has no root \`${root}\``);
 	}
 
-	private checkAppend(item: Y.Item, offset: number, place: 'conversation' | 'side') {
+	/** Checks an append to the conversation, or to side conversation `sideId`. */
+	private checkAppend(item: Y.Item, offset: number, sideId: string | null) {
+		const place = sideId === null ? 'conversation' : 'side';
 		if (item.rightOrigin !== null) refuse(REJECT.notAppendOnly, 'entries can only be appended at the end');
 		if (item.origin === null && place === 'conversation' && entriesArray(this.doc)._start !== null) {
 			refuse(REJECT.notAppendOnly, 'entries can only be appended at the end');
@@ -336,6 +350,7 @@ class UpdateCheck {
 			if (attachmentsDenied) refuse(REJECT.invalidAttachment, attachmentsDenied);
 			this.newIds.add(entry.id);
 			this.entries.push(entry);
+			if (sideId !== null) this.sideAdditions.push({ sideId, entry });
 		}
 	}
 
@@ -415,6 +430,7 @@ class UpdateCheck {
 		if (this.isDeletedValue(item)) return;
 		const value = this.singleValue(item, key);
 		if (!schema.safeParse(value).success) refuse(REJECT.invalidField, `\`${key}\` cannot be ${JSON.stringify(value)}`);
+		if (path[0] === ROOTS.sides && key === 'channel') this.newSideChannels.set(path[1], value);
 		this.checkClaim(path, value);
 		this.overwritten.add(path.join('\u0000'));
 	}
@@ -431,6 +447,35 @@ class UpdateCheck {
 		if (field === 'createdBy' && this.policy.writerId !== null && value !== this.policy.writerId) {
 			refuse(REJECT.forbidden, `you open side conversations as ${this.policy.writerId}`);
 		}
+	}
+
+	private checkParticipants(item: Y.Item, sideId: string) {
+		this.checkValues(item, participantSchema, 'participant');
+		if (item.content instanceof Y.ContentAny) for (const participant of item.content.arr) this.sideAdditions.push({ sideId, participant });
+	}
+
+	/**
+	 * What a side conversation holds follows its channel: an email side conversation's participants
+	 * are email addresses (its messages go to them), and an outgoing email message goes only into
+	 * an email side conversation.
+	 */
+	private checkSideAdditions() {
+		for (const { sideId, participant, entry } of this.sideAdditions) {
+			const email = this.sideChannel(sideId) === 'email';
+			if (participant !== undefined && email && !emailParticipantSchema.safeParse(participant).success) {
+				refuse(REJECT.invalidField, `participant ${JSON.stringify(participant)} of an email side conversation is not an email address`);
+			}
+			if (entry && !email && entry.kind === 'message' && entry.channel === 'email' && entry.direction === 'out') {
+				refuse(REJECT.invalidEntry, `entry ${entry.id} is an outgoing email, and side conversation ${sideId} is not by email`);
+			}
+		}
+	}
+
+	/** The channel of side conversation `sideId`: the server's, or the one this update opens it with. */
+	private sideChannel(sideId: string): unknown {
+		const stored = this.doc.share.get(ROOTS.sides)?._map.get(sideId);
+		if (stored && !stored.deleted && stored.content instanceof Y.ContentType) return stored.content.type._map.get('channel')?.content.getContent()[0];
+		return this.newSideChannels.get(sideId);
 	}
 
 	/** A writer adds itself to a draft's authors, nobody else. */
@@ -546,7 +591,8 @@ class UpdateCheck {
 		const deletable =
 			(root === ROOTS.drafts && (sub === undefined || sub === 'text' || sub === 'authors' || isStagedField(path) || this.isOverwritten(path) || this.deletesDraft(key))) ||
 			(root === ROOTS.ticket && ((key === 'tags' && sub === '*') || (key !== 'tags' && this.isOverwritten(path)))) ||
-			(root === ROOTS.sides && ((sub === 'participants' && leaf === '*') || (leaf === undefined && sub !== undefined && sub !== 'entries' && sub !== 'participants' && this.isOverwritten(path))));
+			// Participants are only ever added: a message already sent went to them.
+			(root === ROOTS.sides && leaf === undefined && sub !== undefined && sub !== 'entries' && sub !== 'participants' && this.isOverwritten(path));
 		if (!deletable) {
 			refuse(root === ROOTS.entries || sub === 'entries' || root === ROOTS.sides ? REJECT.notAppendOnly : REJECT.invalidShape, `\`${path.join('.')}\` cannot be deleted`);
 		}
