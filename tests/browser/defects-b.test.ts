@@ -1,0 +1,85 @@
+/**
+ * Defects a new user hit (#13), seen in a real browser on the demo data: designed error pages with
+ * a way back (11).
+ */
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
+import { startServer, tempDataDir, type RunningServer } from '../helpers/server';
+
+let server: RunningServer;
+let browser: BrowserSession;
+let supervisor: Page;
+let alex: Page;
+
+beforeAll(async () => {
+	server = await startServer({ dataDir: tempDataDir(), env: { SEED: '1' } });
+	browser = await launchBrowser();
+	supervisor = (await browser.person(server.url, 'supervisor@tandem.local', 'tandem-demo')).page;
+	alex = (await browser.person(server.url, 'alex@tandem.local', 'tandem-demo')).page;
+	for (const page of [supervisor, alex]) page.setDefaultTimeout(15_000);
+});
+
+afterAll(async () => {
+	await browser?.close();
+	await server?.stop();
+});
+
+/** The error page as a person sees it: its heading, and whether the styles and a way back are there. */
+async function errorPage(page: Page) {
+	const heading = page.getByRole('heading', { level: 1 });
+	await heading.waitFor();
+	return {
+		heading: await heading.innerText(),
+		text: await page.locator('main').innerText(),
+		font: await page.locator('body').evaluate((body) => getComputedStyle(body).fontFamily),
+		back: page.getByRole('link', { name: 'Back to the workspace' })
+	};
+}
+
+describe('error pages (11)', () => {
+	it('shows a supervisor opening /admin a designed 403 page with a way back to the workspace', async () => {
+		const response = await supervisor.goto('/admin', { waitUntil: 'networkidle' });
+		expect(response?.status()).toBe(403);
+		const shown = await errorPage(supervisor);
+		expect(shown.heading).toBe('You can’t open this page');
+		expect(shown.text).toContain('This page is for admins.');
+		expect(shown.font).not.toMatch(/^monospace/);
+		await screenshot(supervisor, 'defects-b-403');
+		await shown.back.click();
+		await supervisor.waitForURL((url) => url.pathname === '/');
+		await supervisor.getByRole('navigation', { name: 'Views' }).waitFor();
+	});
+
+	it('refuses an admin form action to a supervisor before it runs, and a data request for the page', async () => {
+		const action = await supervisor.request.post('/admin?/createGroup', { form: { name: 'Sneaky' }, headers: { origin: server.url } });
+		expect(action.status()).toBe(403);
+		const data = await supervisor.request.get('/admin/__data.json?x-sveltekit-invalidated=01');
+		expect(data.status()).toBe(403);
+		const groups = await (await supervisor.request.get('/api/v1/groups')).json();
+		expect(JSON.stringify(groups)).not.toContain('Sneaky');
+	});
+
+	it('shows an unknown address a designed 404 page', async () => {
+		const response = await alex.goto('/no-such-page', { waitUntil: 'networkidle' });
+		expect(response?.status()).toBe(404);
+		const shown = await errorPage(alex);
+		expect(shown.heading).toBe('Page not found');
+		expect(await shown.back.getAttribute('href')).toBe('/');
+	});
+
+	it('shows a server fault as a designed 500 page that does not leak the cause', async () => {
+		// A real fault: the help centre's table is gone from under the running server.
+		const db = new Database(path.join(server.dataDir, 'tandem.sqlite'));
+		db.exec('DROP TABLE help_articles');
+		db.close();
+		const response = await alex.goto('/help', { waitUntil: 'networkidle' });
+		expect(response?.status()).toBe(500);
+		const shown = await errorPage(alex);
+		expect(shown.heading).toBe('Something went wrong on our side');
+		expect(shown.text).not.toMatch(/help_articles|SqliteError/);
+		await screenshot(alex, 'defects-b-500');
+	});
+});
