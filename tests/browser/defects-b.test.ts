@@ -1,6 +1,6 @@
 /**
  * Defects a new user hit (#13), seen in a real browser on the demo data: designed error pages with
- * a way back (11).
+ * a way back (11); views that are addresses, with one meaning of "open" stated (12).
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -71,15 +71,62 @@ describe('error pages (11)', () => {
 	});
 
 	it('shows a server fault as a designed 500 page that does not leak the cause', async () => {
-		// A real fault: the help centre's table is gone from under the running server.
+		// A real fault: the help centre's table is gone from under the running server (until put back).
 		const db = new Database(path.join(server.dataDir, 'tandem.sqlite'));
-		db.exec('DROP TABLE help_articles');
-		db.close();
-		const response = await alex.goto('/help', { waitUntil: 'networkidle' });
-		expect(response?.status()).toBe(500);
-		const shown = await errorPage(alex);
-		expect(shown.heading).toBe('Something went wrong on our side');
-		expect(shown.text).not.toMatch(/help_articles|SqliteError/);
-		await screenshot(alex, 'defects-b-500');
+		db.exec('ALTER TABLE help_articles RENAME TO help_articles_away');
+		try {
+			const response = await alex.goto('/help', { waitUntil: 'networkidle' });
+			expect(response?.status()).toBe(500);
+			const shown = await errorPage(alex);
+			expect(shown.heading).toBe('Something went wrong on our side');
+			expect(shown.text).not.toMatch(/help_articles|SqliteError/);
+			await screenshot(alex, 'defects-b-500');
+		} finally {
+			db.exec('ALTER TABLE help_articles_away RENAME TO help_articles');
+			db.close();
+		}
+	});
+});
+
+describe('views are addresses with stated definitions (12)', () => {
+	const views = () => alex.getByRole('navigation', { name: 'Views' });
+	const listHeading = () => alex.getByRole('heading', { level: 1 });
+	/** A pending ticket of Alex's in the demo data. */
+	const PENDING_SUBJECT = 'Charged twice for order #48213';
+
+	it('links each view to its own address, and Back returns to the view before', async () => {
+		await alex.goto('/', { waitUntil: 'networkidle' });
+		expect(await views().getByRole('link', { name: /Solved/ }).getAttribute('href')).toBe('/?view=solved');
+		await views().getByRole('link', { name: /Pending/ }).click();
+		await alex.waitForURL((url) => url.search === '?view=pending');
+		await expect.poll(() => listHeading().innerText()).toBe('Pending');
+		await views().getByRole('link', { name: /All open/ }).click();
+		await alex.waitForURL((url) => url.search === '?view=open');
+		await expect.poll(() => listHeading().innerText()).toBe('All open');
+		await alex.goBack();
+		await alex.waitForURL((url) => url.search === '?view=pending');
+		await expect.poll(() => listHeading().innerText()).toBe('Pending');
+		expect(await views().getByRole('link', { name: /Pending/ }).getAttribute('aria-current')).toBe('page');
+	});
+
+	it('opens a shared view address in a new tab on that view', async () => {
+		const tab = await alex.context().newPage();
+		tab.setDefaultTimeout(15_000);
+		await tab.goto('/?view=solved', { waitUntil: 'networkidle' });
+		await expect.poll(() => tab.getByRole('heading', { level: 1 }).innerText()).toBe('Solved');
+		expect(await tab.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: /Solved/ }).getAttribute('aria-current')).toBe('page');
+		await tab.close();
+	});
+
+	it('means the same by "open" in "My open tickets" and "All open", and says what each view holds', async () => {
+		for (const view of ['mine', 'open']) {
+			await alex.goto(`/?view=${view}`, { waitUntil: 'networkidle' });
+			await alex.locator('section.list').getByRole('link', { name: PENDING_SUBJECT }).waitFor();
+		}
+		const allOpen = views().getByRole('link', { name: /All open/ });
+		expect(await allOpen.getAttribute('title')).toBe('Every ticket you may see that is not solved or closed: new, open, pending and on hold.');
+		expect(await alex.locator('#list-description').innerText()).toContain('not solved or closed');
+		expect(await views().getByRole('link', { name: /My open tickets/ }).getAttribute('title')).toContain('not solved or closed');
+		await screenshot(alex, 'defects-b-views');
 	});
 });

@@ -103,7 +103,7 @@ const TicketEvent = z
 	.meta({ id: 'TicketEvent' });
 
 const View = z
-	.object({ id: z.enum(VIEW_IDS), name: z.string(), count: z.number().int().nonnegative() })
+	.object({ id: z.enum(VIEW_IDS), name: z.string(), description: z.string().meta({ description: 'Which tickets the view holds, in words.' }), count: z.number().int().nonnegative() })
 	.meta({ id: 'View' });
 
 const Customer = z
