@@ -1,12 +1,13 @@
 /**
  * Defects a new user hit (#13), seen in a real browser on the demo data: designed error pages with
- * a way back (11); views that are addresses, with one meaning of "open" stated (12).
+ * a way back (11); views that are addresses, with one meaning of "open" stated (12); a warning
+ * before linking another customer's record, which the order-lookup app then keeps apart (6).
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
+import { findTicketId, launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
 import { startServer, tempDataDir, type RunningServer } from '../helpers/server';
 
 let server: RunningServer;
@@ -128,5 +129,47 @@ describe('views are addresses with stated definitions (12)', () => {
 		expect(await alex.locator('#list-description').innerText()).toContain('not solved or closed');
 		expect(await views().getByRole('link', { name: /My open tickets/ }).getAttribute('title')).toContain('not solved or closed');
 		await screenshot(alex, 'defects-b-views');
+	});
+});
+
+describe("linking another customer's record (6)", () => {
+	const context = () => alex.getByRole('complementary', { name: 'Context' });
+	const records = () => context().getByRole('region', { name: /^Records/ });
+	const linkedToTicket = async (ticketId: string) =>
+		((await (await alex.request.get(`/api/v1/tickets/${ticketId}/objects`)).json()).records as { externalId: string; linkedTo: string[] }[])
+			.filter((r) => r.linkedTo.includes('ticket'))
+			.map((r) => r.externalId);
+	let maggieTicket: string;
+
+	it("shows whose each record found is, and asks before linking Ben's order to Maggie's ticket", async () => {
+		maggieTicket = await findTicketId(alex, '48213', 'Charged twice for order #48213');
+		await alex.goto(`/tickets/${maggieTicket}`);
+		await context().getByRole('region', { name: 'Records (2)' }).waitFor();
+		await records().getByRole('button', { name: 'Link a record' }).click();
+		await records().getByLabel('Record type').selectOption({ label: 'Order' });
+		await records().getByLabel('Find a record to link').fill('48377');
+		const found = records().getByRole('listitem').filter({ hasText: 'Order #48377' });
+		await expect.poll(() => found.innerText()).toContain('Ben Okafor’s');
+		await found.getByRole('button', { name: 'Link Order #48377' }).click();
+		const confirm = records().getByRole('alertdialog', { name: 'Link another customer’s record?' });
+		await expect.poll(() => confirm.innerText()).toContain('Order #48377 is Ben Okafor’s, not Maggie Chen’s');
+		await screenshot(alex, 'defects-b-record-owner');
+		await confirm.getByRole('button', { name: 'Cancel' }).click();
+		await confirm.waitFor({ state: 'detached' });
+		expect(await linkedToTicket(maggieTicket)).toEqual([]);
+	});
+
+	it('links it once confirmed, and the order-lookup app does not list it as Maggie’s or offer it for the reply', async () => {
+		await records().getByRole('button', { name: 'Link Order #48377' }).click();
+		await records().getByRole('alertdialog').getByRole('button', { name: 'Link anyway' }).click();
+		await context().getByRole('region', { name: 'Records (3)' }).getByText('Order #48377').waitFor();
+		expect(await linkedToTicket(maggieTicket)).toEqual(['48377']);
+		const lookup = alex.frameLocator('iframe[title="App order-lookup"]');
+		await lookup.getByRole('list', { name: 'Linked to this ticket, another customer’s' }).getByText('#48377').waitFor();
+		const maggies = lookup.getByRole('list', { name: 'Orders' });
+		await maggies.getByText('#48213').waitFor();
+		expect(await maggies.getByText('#48377').count()).toBe(0);
+		expect(await lookup.getByRole('button', { name: 'Insert summary of order #48377' }).count()).toBe(0);
+		await screenshot(alex, 'defects-b-record-app');
 	});
 });
