@@ -1,26 +1,34 @@
 /**
  * Defects a new user hit (#13), seen in a real browser on the demo data: designed error pages with
  * a way back (11); views that are addresses, with one meaning of "open" stated (12); a warning
- * before linking another customer's record, which the order-lookup app then keeps apart (6).
+ * before linking another customer's record, which the order-lookup app then keeps apart (6); one
+ * Accept for a ringing call, a Talk console that can be hidden, and a transfer picker that shows who
+ * is available (7).
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTicketId, launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
-import { startServer, tempDataDir, type RunningServer } from '../helpers/server';
+import { prepare, type Fixture } from '../helpers/fixtures';
+import { api, startServer, tempDataDir, type RunningServer } from '../helpers/server';
 
 let server: RunningServer;
+let fx: Fixture;
 let browser: BrowserSession;
 let supervisor: Page;
 let alex: Page;
+let blake: Page;
 
 beforeAll(async () => {
-	server = await startServer({ dataDir: tempDataDir(), env: { SEED: '1' } });
+	const dataDir = tempDataDir();
+	fx = await prepare(dataDir, { bots: { phone: ['talk'] } });
+	server = await startServer({ dataDir, env: { SEED: '1' } });
 	browser = await launchBrowser();
 	supervisor = (await browser.person(server.url, 'supervisor@tandem.local', 'tandem-demo')).page;
 	alex = (await browser.person(server.url, 'alex@tandem.local', 'tandem-demo')).page;
-	for (const page of [supervisor, alex]) page.setDefaultTimeout(15_000);
+	blake = (await browser.person(server.url, 'blake@tandem.local', 'tandem-demo')).page;
+	for (const page of [supervisor, alex, blake]) page.setDefaultTimeout(15_000);
 });
 
 afterAll(async () => {
@@ -171,5 +179,87 @@ describe("linking another customer's record (6)", () => {
 		expect(await maggies.getByText('#48377').count()).toBe(0);
 		expect(await lookup.getByRole('button', { name: 'Insert summary of order #48377' }).count()).toBe(0);
 		await screenshot(alex, 'defects-b-record-app');
+	});
+});
+
+describe('Talk (7)', () => {
+	const talkConsole = (page: Page) => page.getByRole('region', { name: 'Talk console' });
+	const currentCall = (page: Page) => page.getByRole('region', { name: 'Current call' });
+	const phoneButton = (page: Page) => page.getByRole('button', { name: /^(Talk|Incoming call|On call|On hold|Calling)/ });
+	// Talk only: other work offered would bring Accept buttons of its own.
+	const setStatus = async (page: Page, status: string) =>
+		expect((await page.request.put('/api/v1/me/status', { data: { status, channels: { messaging: false, chat: false, talk: true } } })).status()).toBe(200);
+	let callId: string;
+
+	it('shows one Accept for a call offered to the agent', async () => {
+		// Blake is the only agent online: the router offers him the call.
+		await setStatus(blake, 'online');
+		await blake.goto('/', { waitUntil: 'networkidle' });
+		const rang = await api(server, fx.tokens.phone.token).request('POST', '/api/v1/talk/simulator/calls', { from: '+15550142' });
+		expect(rang.status).toBe(201);
+		callId = rang.body.id;
+		const incoming = blake.getByRole('alertdialog', { name: /^Incoming call from / });
+		await incoming.waitFor();
+		const offers = (await (await blake.request.get('/api/v1/offers')).json()).offers as { kind: string }[];
+		expect(offers.map((o) => o.kind)).toContain('call');
+		expect(await blake.getByRole('button', { name: 'Accept', exact: true }).count()).toBe(1);
+		await screenshot(blake, 'defects-b-talk-one-accept');
+		await incoming.getByRole('button', { name: 'Accept' }).click();
+		await currentCall(blake).waitFor();
+		await blake.waitForURL(/\/tickets\//);
+	});
+
+	it('hides the console during the call so the ticket header is in view, and brings it back', async () => {
+		const header = blake.locator('.ticket-header');
+		await header.waitFor();
+		await talkConsole(blake).getByRole('button', { name: 'Hide the Talk console' }).click();
+		await talkConsole(blake).waitFor({ state: 'detached' });
+		// Nothing lies over the header: the topmost element at each of its fields is the field itself.
+		for (const field of await header.getByRole('combobox').all()) {
+			const box = (await field.boundingBox())!;
+			const onTop = await blake.evaluate(([x, y]) => document.elementFromPoint(x, y)?.closest('.ticket-header') !== null, [box.x + box.width / 2, box.y + box.height / 2]);
+			expect(onTop).toBe(true);
+		}
+		await phoneButton(blake).filter({ hasText: 'On call' }).click();
+		await currentCall(blake).waitFor();
+	});
+
+	it('shows who is available in the transfer picker, live, without cutting the text off', async () => {
+		await currentCall(blake).getByRole('button', { name: 'Transfer' }).click();
+		const form = blake.getByRole('form', { name: 'Transfer the call' });
+		const select = form.getByLabel('Transfer to');
+		const alexOption = form.getByRole('option', { name: /^Alex Agent/ });
+		await expect.poll(() => alexOption.innerText()).toBe('Alex Agent (offline)');
+		expect(await alexOption.isDisabled()).toBe(true);
+		await setStatus(alex, 'away');
+		await expect.poll(() => alexOption.innerText()).toBe('Alex Agent (away)');
+		await setStatus(alex, 'online');
+		await expect.poll(() => alexOption.innerText()).toBe('Alex Agent (available)');
+		expect(await alexOption.isDisabled()).toBe(false);
+		expect(await form.getByRole('option', { name: /^Billing/ }).innerText()).toBe('Billing (1 available)');
+		// The widest choice fits the select (its padding and arrow aside).
+		const fits = await select.evaluate((element: HTMLSelectElement) => {
+			const context = document.createElement('canvas').getContext('2d')!;
+			const style = getComputedStyle(element);
+			context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+			const widest = Math.max(...[...element.options].map((option) => context.measureText(option.text).width));
+			return { widest, room: element.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 24 };
+		});
+		expect(fits.widest).toBeLessThanOrEqual(fits.room);
+		await screenshot(blake, 'defects-b-talk-transfer');
+	});
+
+	it('refuses a transfer to an agent who is offline with a clear error, and rings an available one', async () => {
+		const dana = (await (await blake.request.get('/api/v1/users')).json()).users.find((u: { name: string }) => u.name === 'Dana Agent');
+		const refused = await blake.request.post(`/api/v1/talk/calls/${callId}/transfer`, { data: { toUserId: dana.id } });
+		expect(refused.status()).toBe(422);
+		expect((await refused.json()).error.message).toBe('Dana Agent is offline: a call is transferred only to agents who are online with Talk on');
+		const form = blake.getByRole('form', { name: 'Transfer the call' });
+		await form.getByLabel('Transfer to').selectOption({ label: 'Alex Agent (available)' });
+		await form.getByRole('button', { name: 'Transfer' }).click();
+		await currentCall(blake).waitFor({ state: 'detached' });
+		await alex.goto('/', { waitUntil: 'networkidle' });
+		await alex.getByRole('alertdialog', { name: /^Incoming call from / }).getByText('Transferred by Blake Agent').waitFor();
+		expect(await alex.getByRole('button', { name: 'Accept', exact: true }).count()).toBe(1);
 	});
 });
