@@ -56,6 +56,9 @@ describe('error pages (11)', () => {
 		expect(shown.heading).toBe('You can’t open this page');
 		expect(shown.text).toContain('This page is for admins.');
 		expect(shown.font).not.toMatch(/^monospace/);
+		// The admin page's own data (its user list) is not in the refusal.
+		expect(await supervisor.content()).not.toContain('dana@tandem.local');
+		expect(await (await supervisor.request.get('/admin')).text()).not.toContain('dana@tandem.local');
 		await screenshot(supervisor, 'defects-b-403');
 		await shown.back.click();
 		await supervisor.waitForURL((url) => url.pathname === '/');
