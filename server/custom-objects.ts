@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import { objectLinks, objectRecords, objectTypes } from '../drizzle/schema';
-import { recordValuesSchema, type LinkedRecord, type ObjectField, type ObjectRecord, type ObjectTypeInput, type RecordInput } from '../src/lib/api/context';
+import { recordValuesSchema, type LinkedRecord, type RecordLink, type ObjectField, type ObjectRecord, type ObjectTypeInput, type RecordInput } from '../src/lib/api/context';
 import { newId } from '../src/lib/ticket';
 import { mayCreateRecords, recordAccess, ticketAccess, type Access } from './auth/policy';
 import { actorOf, type Principal } from './auth/principal';
@@ -143,10 +143,22 @@ export class CustomObjects {
 		}));
 	}
 
-	/** Links a record to a ticket (agents and admins who may write to it); linking twice changes nothing. */
-	link(ticketId: string, recordId: string, by: Principal): LinkedRecord[] {
-		this.writableTicket(ticketId, by);
-		if (!this.getRecord(recordId, by)) throw notFound('record');
+	/**
+	 * Links a record to a ticket (agents and admins who may write to it); linking twice changes
+	 * nothing. A record of other customers than the requester is linked only when `confirmOtherOwner`
+	 * says the agent saw whose it is: an order of someone else's is otherwise easily taken for theirs.
+	 */
+	link(ticketId: string, recordId: string, by: Principal, { confirmOtherOwner }: RecordLink): LinkedRecord[] {
+		const ticket = this.writableTicket(ticketId, by);
+		const record = this.getRecord(recordId, by);
+		if (!record) throw notFound('record');
+		const owners = this.ownersOf(recordId);
+		if (owners.length && !owners.some((id) => id === ticket.requesterId) && !confirmOtherOwner) {
+			// Only the owners the caller may see are named.
+			const named = record.customerIds.map((id) => this.customers.get(id)?.name).filter(Boolean);
+			const whose = named.length ? named.join(', ') : 'another customer';
+			throw new ApiError(409, 'other_owner', `${record.typeName} ${record.externalId ?? record.id} belongs to ${whose}, not to this ticket's requester; link it with confirmOtherOwner: true if that is meant`);
+		}
 		this.db.transaction(() => {
 			const added = this.db.insert(objectLinks).values({ recordId, targetKind: 'ticket', targetId: ticketId, createdAt: Date.now() }).onConflictDoNothing().returning().get();
 			if (added) this.events.record({ ticketId, actor: actorOf(by), type: 'object.linked', data: { recordId } });
@@ -179,6 +191,16 @@ export class CustomObjects {
 		if (principal.kind !== 'user') throw forbidden('records are linked to tickets by agents');
 		if (ticketAccess(principal, row) !== 'write') throw forbidden('supervisors are read-only');
 		return row;
+	}
+
+	/** The customers a record belongs to, whoever may see them. */
+	private ownersOf(recordId: string): string[] {
+		return this.db
+			.select({ id: objectLinks.targetId })
+			.from(objectLinks)
+			.where(and(eq(objectLinks.recordId, recordId), eq(objectLinks.targetKind, 'customer')))
+			.all()
+			.map((r) => r.id);
 	}
 
 	private linkedIds(kind: 'customer' | 'ticket', targetId: string): string[] {

@@ -263,7 +263,6 @@ function visibleTo(viewer: Principal): SQL | undefined {
 /** Tickets of one of the user's groups, or of no group. */
 const inGroupsOf = (user: UserPrincipal) => or(isNull(tickets.groupId), inArray(tickets.groupId, user.groupIds))!;
 
-const OPEN: Status[] = ['new', 'open'];
 const WAITING: Status[] = ['pending', 'hold'];
 const DONE: Status[] = ['solved', 'closed'];
 
@@ -281,7 +280,8 @@ export function viewCondition(view: ViewId, viewer: Principal, now = Date.now())
 			return viewer.kind === 'user' && viewer.role === 'agent' ? and(unassigned, inGroupsOf(viewer))! : unassigned;
 		}
 		case 'open':
-			return inArray(tickets.status, OPEN);
+			// Open as in "My open tickets": not solved or closed, waiting ones included.
+			return notInArray(tickets.status, DONE);
 		case 'pending':
 			return inArray(tickets.status, WAITING);
 		case 'solved':

@@ -31,7 +31,7 @@ import {
 	type TicketFieldName,
 	type TicketFields
 } from '../src/lib/ticket';
-import { VIEW_IDS, VIEW_NAMES, type TicketSort, type ViewId } from '../src/lib/api/views';
+import { VIEW_DESCRIPTIONS, VIEW_IDS, VIEW_NAMES, type TicketSort, type ViewId } from '../src/lib/api/views';
 import type { Accounts } from './accounts';
 import { listedAttachments, type Attachments } from './attachments';
 import { actorOf, SYSTEM, type Principal } from './auth/principal';
@@ -352,9 +352,9 @@ export class Tickets {
 	}
 
 	/** The workspace views with how many tickets each holds for `principal`. */
-	views(principal: Principal): { id: ViewId; name: string; count: number }[] {
+	views(principal: Principal): { id: ViewId; name: string; description: string; count: number }[] {
 		const counts = this.index.countViews(principal);
-		return VIEW_IDS.map((id) => ({ id, name: VIEW_NAMES[id], count: counts[id] }));
+		return VIEW_IDS.map((id) => ({ id, name: VIEW_NAMES[id], description: VIEW_DESCRIPTIONS[id], count: counts[id] }));
 	}
 
 	/** A customer, their addresses and the tickets of theirs `principal` may see, most recently updated first. */

@@ -1,5 +1,6 @@
-import { redirect, type Handle } from '@sveltejs/kit';
+import { error, redirect, type Handle } from '@sveltejs/kit';
 import { SESSION_COOKIE } from '../server/auth/sessions';
+import { pageRefusal } from '$lib/server/page-access';
 import { tandem } from '$lib/server/tandem';
 
 /** Pages that need no sign-in. The HTTP API and /healthz answer for themselves. */
@@ -7,12 +8,6 @@ const PUBLIC_PAGES = ['/login', '/logout', '/healthz', '/api', '/chat', '/help',
 
 /** Pages any site may show in a frame: the chat widget embeds /chat on customers' sites. */
 const FRAMABLE_PAGES = ['/chat'];
-
-/** Pages by the roles that may open them (anything else signed-in users may open). */
-const ROLE_PAGES: { prefix: string; roles: string[] }[] = [
-	{ prefix: '/admin', roles: ['admin'] },
-	{ prefix: '/supervisor', roles: ['admin', 'supervisor'] }
-];
 
 /** Resolves the caller once per request: a bearer token (bots, API clients) or the session cookie. */
 export const handle: Handle = async ({ event, resolve }) => {
@@ -50,10 +45,11 @@ export const handle: Handle = async ({ event, resolve }) => {
 	if (isPage) {
 		const principal = event.locals.principal;
 		if (principal?.kind !== 'user') redirect(303, `/login`);
-		const rule = ROLE_PAGES.find((r) => path === r.prefix || path.startsWith(r.prefix + '/'));
-		if (rule && !rule.roles.includes(principal.role)) {
-			return new Response('Forbidden: this page is for ' + rule.roles.join(', '), { status: 403 });
-		}
+		// Opening a role page is refused by its layout load, which renders the designed error page;
+		// anything else (a form action, a data request that could skip that layout) is refused here.
+		const refusal = pageRefusal(path, principal);
+		const opening = (event.request.method === 'GET' || event.request.method === 'HEAD') && !event.isDataRequest;
+		if (refusal && !opening) error(403, refusal);
 	}
 	const response = await resolve(event);
 	// A policy of its own next to SvelteKit's page policy (both apply): no other site may frame the

@@ -19,6 +19,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { CallOutcome, CallState, CallTransfer, CallView } from '../../src/lib/api/talk';
+import { callAvailability } from '../../src/lib/api/routing';
 import { normalisePhoneNumber, type TransferTarget } from '../../src/lib/api/schemas';
 import { formatDuration } from '../../src/lib/format';
 import { newId, type EntryInput, type Priority } from '../../src/lib/ticket';
@@ -329,17 +330,26 @@ export class Calls {
 		const call = this.ownCall(id, user, 'transferred', ['active', 'held']);
 		if (call.transfers.length >= MAX_TRANSFERS) throw conflict(`a call is transferred at most ${MAX_TRANSFERS} times`);
 		const canAnswer = (userId: string) => this.canAnswer(userId, call);
+		// A transfer rings only agents who take calls now: one offline would ring where nobody answers.
+		const availability = (userId: string) => callAvailability(this.routing?.presence.get(userId));
 		let ringTo: string[];
 		let to: Omit<CallTransfer, 'from' | 'at'>;
 		if ('toUserId' in target) {
 			if (target.toUserId === user.id) throw new ApiError(422, 'invalid_target', 'you are on this call already', 'toUserId');
 			if (!canAnswer(target.toUserId)) throw new ApiError(422, 'invalid_target', 'that user cannot take calls on this ticket', 'toUserId');
+			const state = availability(target.toUserId);
+			if (state !== 'available') {
+				const name = this.d.accounts.get(target.toUserId)?.name ?? 'that agent';
+				throw new ApiError(422, 'agent_unavailable', `${name} is ${state}: a call is transferred only to agents who are online with Talk on`, 'toUserId');
+			}
 			ringTo = [target.toUserId];
 			to = { to: target.toUserId, toType: 'agent' };
 		} else {
 			if (!this.d.accounts.listGroups().some((g) => g.id === target.toGroupId)) throw new ApiError(422, 'invalid_target', 'no such group', 'toGroupId');
-			ringTo = this.members(target.toGroupId).filter((member) => member !== user.id && canAnswer(member));
-			if (!ringTo.length) throw new ApiError(422, 'invalid_target', 'nobody else in that group can take calls on this ticket', 'toGroupId');
+			const members = this.members(target.toGroupId).filter((member) => member !== user.id && canAnswer(member));
+			if (!members.length) throw new ApiError(422, 'invalid_target', 'nobody else in that group can take calls on this ticket', 'toGroupId');
+			ringTo = members.filter((member) => availability(member) === 'available');
+			if (!ringTo.length) throw new ApiError(422, 'agent_unavailable', 'nobody else in that group is online with Talk on: the call was not transferred', 'toGroupId');
 			to = { to: target.toGroupId, toType: 'group' };
 		}
 		const now = Date.now();

@@ -62,7 +62,7 @@ const editor = (page: Page) => page.getByRole('region', { name: 'Reply composer'
 describe('live chat widget', () => {
 	it('carries a chat between a visitor on another site and an agent, until the agent ends it', async () => {
 		await agent.goto('/');
-		await agent.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: /Unassigned in my groups/ }).click();
+		await agent.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: /Unassigned in my groups/ }).click();
 		await visitor.goto(shop.url + '/');
 		await visitor.getByRole('button', { name: 'Chat with us' }).click();
 		const frame = chatFrame(visitor);
@@ -120,7 +120,7 @@ describe('live chat widget', () => {
 
 	it("tells Maggie's story in one ticket: a chat, ended, an email follow-up with a reference number, then a call", async () => {
 		await agent.goto('/');
-		await agent.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: /Unassigned in my groups/ }).click();
+		await agent.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: /Unassigned in my groups/ }).click();
 		const maggie = await (await browser.browser.newContext({ viewport: { width: 1100, height: 800 } })).newPage();
 		maggie.setDefaultTimeout(15_000);
 		await maggie.goto(shop.url + '/orders.html');

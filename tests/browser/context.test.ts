@@ -180,6 +180,8 @@ describe('context panel', () => {
 		// see are hidden from him (tests/integration/attacks-scope.test.ts).
 		await records.getByLabel('Find a record to link').fill('48377');
 		await records.getByRole('button', { name: 'Link Order #48377' }).click();
+		// Ben's order on Maggie's ticket: linked once the agent confirms (tests/browser/defects-b.test.ts).
+		await records.getByRole('button', { name: 'Link anyway' }).click();
 		await section(alex, 'Records (3)').getByText('Order #48377').waitFor();
 		await records.getByRole('button', { name: 'Unlink Order #48377' }).click();
 		await section(alex, 'Records (2)').waitFor();

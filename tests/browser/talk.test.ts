@@ -68,9 +68,12 @@ describe('Talk console', () => {
 		await call.getByRole('button', { name: 'Resume' }).click();
 		await call.getByText('Connected').waitFor();
 
+		// A transfer rings only agents online with Talk on (tests/browser/defects-b.test.ts): Blake comes online.
+		expect((await blake.page.request.put('/api/v1/me/status', { data: { status: 'online' } })).status()).toBe(200);
 		await call.getByRole('button', { name: 'Transfer' }).click();
 		const form = alex.page.getByRole('form', { name: 'Transfer the call' });
-		await form.getByLabel('Transfer to').selectOption({ label: 'Blake Agent' });
+		await form.getByRole('option', { name: 'Blake Agent (available)' }).waitFor({ state: 'attached' });
+		await form.getByLabel('Transfer to').selectOption({ label: 'Blake Agent (available)' });
 		await form.getByRole('button', { name: 'Transfer' }).click();
 		await currentCall(alex.page).waitFor({ state: 'detached' });
 

@@ -34,7 +34,7 @@ describe('ticket numbers in the workspace', () => {
 		const { page } = await browser.person(server.url, fx.users.root.email, PASSWORD);
 		page.setDefaultTimeout(15_000);
 
-		await page.getByRole('button', { name: /All open/ }).click();
+		await page.getByRole('link', { name: /All open/ }).click();
 		const row = page.locator(`#row-${second.id}`);
 		await expect(row.locator('.number').innerText()).resolves.toBe(`#${second.number}`);
 		await expect(page.locator(`#row-${first.id} .number`).innerText()).resolves.toBe(`#${first.number}`);

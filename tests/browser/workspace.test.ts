@@ -158,15 +158,15 @@ describe('agent workspace', () => {
 
 	it('updates lists and counts live when tickets arrive and change', async () => {
 		await blake.page.goto('/');
-		await blake.page.getByRole('button', { name: /All open/ }).click();
-		const allOpen = blake.page.getByRole('button', { name: /All open/ });
+		await blake.page.getByRole('link', { name: /All open/ }).click();
+		const allOpen = blake.page.getByRole('link', { name: /All open/ });
 		const countBefore = Number(await allOpen.locator('.count').innerText());
 		const id = await newTicket('Arrived while watching');
 		await blake.page.getByRole('link', { name: 'Arrived while watching' }).waitFor();
 		await waitFor(async () => Number(await allOpen.locator('.count').innerText()) === countBefore + 1, 'the count to go up');
-		// A colleague marks it pending: it leaves "All open" without a reload.
+		// A colleague solves it: it leaves "All open" without a reload.
 		await openTicket(alex.page, id);
-		await alex.page.getByRole('combobox', { name: 'Status' }).selectOption('pending');
+		await alex.page.getByRole('combobox', { name: 'Status' }).selectOption('solved');
 		await blake.page.getByRole('link', { name: 'Arrived while watching' }).waitFor({ state: 'detached' });
 		await screenshot(blake.page, 'live-list');
 	});

@@ -52,6 +52,8 @@ afterAll(async () => {
 const as = (name: string) => api(server, fx.users[name]?.token ?? fx.tokens[name]!.token);
 const ring = (from: string, to?: string, name?: string) => as('sim').request('POST', '/api/v1/talk/simulator/calls', { from, ...(to && { to }), ...(name && { name }) });
 const act = (who: string, callId: string, action: string, body?: unknown) => as(who).request('POST', `/api/v1/talk/calls/${callId}/${action}`, body);
+/** A transfer rings only agents online with Talk on (tests/integration/talk-transfer.test.ts): `who` goes online, or back offline. */
+const setStatus = async (who: string, status: 'online' | 'offline') => expect((await as(who).request('PUT', '/api/v1/me/status', { status })).status).toBe(200);
 const callOf = async (who: string, callId: string) => (await as(who).request('GET', `/api/v1/talk/calls/${callId}`)).body;
 const ringing = async (who: string) => ((await as(who).request('GET', '/api/v1/talk/calls')).body.calls as any[]).filter((c) => c.ringsMe).map((c) => c.id);
 const callEntries = async (ticketId: string) => ((await as('root').request('GET', `/api/v1/tickets/${ticketId}`)).body.entries as any[]).filter((e) => e.kind === 'call');
@@ -130,8 +132,10 @@ describe('incoming calls', () => {
 		expect(await ringing('cat')).toEqual([]);
 		// Make ann the one on the call for the rest of the story.
 		if (winner === 'ben') {
+			await setStatus('ann', 'online');
 			expect((await act('ben', callId, 'transfer', { toUserId: fx.users.ann!.id })).status).toBe(200);
 			expect((await act('ann', callId, 'accept')).status).toBe(200);
+			await setStatus('ann', 'offline');
 		}
 	});
 
@@ -150,6 +154,7 @@ describe('incoming calls', () => {
 		expect((await act('ann', callId, 'transfer', {})).status).toBe(400);
 		expect((await act('ann', callId, 'transfer', { toUserId: fx.users.ann!.id })).body.error.code).toBe('invalid_target');
 		expect((await act('ann', callId, 'transfer', { toUserId: fx.users.sue!.id })).body.error.code).toBe('invalid_target');
+		await setStatus('ben', 'online');
 		const moved = await act('ann', callId, 'transfer', { toUserId: fx.users.ben!.id });
 		expect(moved.body).toMatchObject({ state: 'ringing', agentId: null, ringTo: [fx.users.ben!.id] });
 		expect(await ringing('ben')).toEqual([callId]);
@@ -159,6 +164,7 @@ describe('incoming calls', () => {
 		expect(lastSeen(catStream, callId).ringsMe).toBe(false);
 		expect((await act('cat', callId, 'accept')).status).toBe(403);
 		expect((await act('ben', callId, 'accept')).body).toMatchObject({ state: 'active', agentId: fx.users.ben!.id });
+		await setStatus('ben', 'offline');
 
 		const ended = await act('ben', callId, 'end');
 		expect(ended.body).toMatchObject({ state: 'ended', outcome: 'answered', endReason: 'completed' });
@@ -188,10 +194,12 @@ describe('incoming calls', () => {
 		expect(await ringing('ann')).toEqual([id]);
 		expect(await ringing('cat')).toEqual([]);
 		expect((await act('ann', id, 'accept')).status).toBe(200);
+		await setStatus('ben', 'online');
 		const toGroup = await act('ann', id, 'transfer', { toGroupId: fx.groups.Billing });
 		expect(toGroup.body.ringTo).toEqual([fx.users.ben!.id]);
 		expect((await act('ann', id, 'transfer', { toGroupId: 'nope' })).status).toBe(409);
 		expect((await act('ben', id, 'accept')).status).toBe(200);
+		await setStatus('ben', 'offline');
 		expect((await act('ben', id, 'end')).body.outcome).toBe('answered');
 	});
 

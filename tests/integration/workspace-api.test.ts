@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setField, type TicketFieldName, type TicketFields } from '../../src/lib/ticket';
 import { PRIORITIES } from '../../src/lib/ticket/schema';
-import { VIEW_IDS, VIEW_NAMES } from '../../src/lib/api/views';
+import { VIEW_DESCRIPTIONS, VIEW_IDS, VIEW_NAMES } from '../../src/lib/api/views';
 import type { Role } from '../../server/auth/principal';
 import { createLogger } from '../../server/log';
 import { loadConfig } from '../../server/config';
@@ -138,7 +138,7 @@ describe('views', () => {
 		ann: {
 			mine: ['billingMine', 'billingMineHold'],
 			unassigned: ['billingQueue', 'noGroupChat'],
-			open: ['billingMine', 'billingQueue', 'noGroupChat'],
+			open: ['billingMine', 'billingMineHold', 'billingQueue', 'noGroupChat'],
 			pending: ['billingMineHold'],
 			solved: ['mineClosed'],
 			recent: ['billingMine', 'billingMineHold', 'billingQueue', 'mineClosed', 'noGroupChat']
@@ -146,7 +146,7 @@ describe('views', () => {
 		root: {
 			mine: [],
 			unassigned: ['billingQueue', 'noGroupChat', 'technicalQueue'],
-			open: ['billingMine', 'billingQueue', 'noGroupChat'],
+			open: ['billingMine', 'billingMineHold', 'billingQueue', 'noGroupChat', 'technicalQueue'],
 			pending: ['billingMineHold', 'technicalQueue'],
 			solved: ['mineClosed', 'technicalSolved'],
 			recent: ['billingMine', 'billingMineHold', 'billingQueue', 'mineClosed', 'noGroupChat', 'technicalQueue', 'technicalSolved']
@@ -162,7 +162,9 @@ describe('views', () => {
 			const token = fx.users[caller].token;
 			const res = await api(server, token).request('GET', '/api/v1/views');
 			expect(res.status).toBe(200);
-			expect(res.body.views.map((v: { id: string; name: string }) => [v.id, v.name])).toEqual(VIEW_IDS.map((id) => [id, VIEW_NAMES[id]]));
+			expect(res.body.views.map((v: { id: string; name: string; description: string }) => [v.id, v.name, v.description])).toEqual(
+				VIEW_IDS.map((id) => [id, VIEW_NAMES[id], VIEW_DESCRIPTIONS[id]])
+			);
 			for (const view of res.body.views as { id: (typeof VIEW_IDS)[number]; count: number }[]) {
 				const listed = await listAll(server, token, `view=${view.id}`);
 				expect(names(listed), `${caller}'s ${view.id}`).toEqual([...expected[caller][view.id]].sort());
@@ -175,13 +177,13 @@ describe('views', () => {
 		const token = fx.tokens.chat.token;
 		const res = await api(server, token).request('GET', '/api/v1/views');
 		const counts = Object.fromEntries(res.body.views.map((v: { id: string; count: number }) => [v.id, v.count]));
-		expect(counts).toEqual({ mine: 0, unassigned: 1, open: 1, pending: 1, solved: 0, recent: 2 });
+		expect(counts).toEqual({ mine: 0, unassigned: 1, open: 2, pending: 1, solved: 0, recent: 2 });
 		expect(names(await listAll(server, token, 'view=pending'))).toEqual(['billingMineHold']);
 	});
 
 	it('combines a view with the other filters', async () => {
 		const rows = await listAll(server, fx.users.root.token, `view=open&group=${fx.groups.Billing}`);
-		expect(names(rows)).toEqual(['billingMine', 'billingQueue']);
+		expect(names(rows)).toEqual(['billingMine', 'billingMineHold', 'billingQueue']);
 	});
 
 	it('refuses an unknown view and needs a caller', async () => {

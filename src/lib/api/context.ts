@@ -131,6 +131,15 @@ export const recordInputSchema = z.strictObject({
 });
 export type RecordInput = z.infer<typeof recordInputSchema>;
 
+/** Linking a record to a ticket: one that belongs to someone other than the requester needs saying so. */
+export const recordLinkSchema = z.strictObject({
+	confirmOtherOwner: z
+		.boolean()
+		.default(false)
+		.meta({ description: "Link it although it belongs to customers other than the ticket's requester; without it such a link is a 409 `other_owner`." })
+});
+export type RecordLink = z.infer<typeof recordLinkSchema>;
+
 export const recordListQuery = z.strictObject({
 	type: z.string().min(1).max(64).optional(),
 	customer: z.string().min(1).max(64).optional(),

@@ -16,13 +16,14 @@ import {
 	objectFieldSchema,
 	objectTypeInputSchema,
 	recordInputSchema,
+	recordLinkSchema,
 	recordListQuery
 } from './context';
 
 export interface OpenApiHelpers {
 	op: (operation: ZodOpenApiOperationObject) => ZodOpenApiOperationObject;
 	ok: (description: string, schema: z.ZodType) => { description: string; content: Record<string, { schema: z.ZodType }> };
-	errors: (...statuses: (400 | 401 | 403 | 404 | 413 | 503)[]) => ZodOpenApiResponsesObject;
+	errors: (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 503)[]) => ZodOpenApiResponsesObject;
 	jsonContent: (schema: z.ZodType) => Record<string, { schema: z.ZodType }>;
 	/** The `Customer` answer of `GET /customers/{id}`. */
 	Customer: z.ZodType;
@@ -179,9 +180,11 @@ export function contextPaths({ op, ok, errors, jsonContent, Customer }: OpenApiH
 				operationId: 'linkRecord',
 				tags: ['Custom objects'],
 				summary: 'Link a record to the ticket',
-				description: 'Signed-in agents and admins who may write to the ticket; supervisors are read-only. Linking twice changes nothing.',
+				description:
+					"Signed-in agents and admins who may write to the ticket; supervisors are read-only. Linking twice changes nothing. A record that belongs to customers and not to the ticket's requester is linked only with `confirmOtherOwner: true` (otherwise `409 other_owner`, naming its owners the caller may see).",
 				requestParams: { path: z.object({ id: idSchema, recordId: idSchema }) },
-				responses: { 200: ok("The ticket's records.", LinkedRecords), ...errors(403, 404) }
+				requestBody: { required: false, content: jsonContent(recordLinkSchema.meta({ id: 'RecordLink' })) },
+				responses: { 200: ok("The ticket's records.", LinkedRecords), ...errors(403, 404, 409) }
 			}),
 			delete: op({
 				operationId: 'unlinkRecord',

@@ -105,7 +105,7 @@ const TicketEvent = z
 	.meta({ id: 'TicketEvent' });
 
 const View = z
-	.object({ id: z.enum(VIEW_IDS), name: z.string(), count: z.number().int().nonnegative() })
+	.object({ id: z.enum(VIEW_IDS), name: z.string(), description: z.string().meta({ description: 'Which tickets the view holds, in words.' }), count: z.number().int().nonnegative() })
 	.meta({ id: 'View' });
 
 const Customer = z
@@ -175,7 +175,7 @@ const CALL_ACTION_TEXT: Record<CallAction, string> = {
 	decline: 'Refuse a call ringing for you: a routed call is offered to the next available agent (403 where admins do not allow declining); otherwise an unanswered call ends as missed, and a transferred call rings everyone who may answer it again.',
 	hold: 'Put your active call on hold.',
 	resume: 'Take your held call off hold.',
-	transfer: 'Transfer your call to one agent or to a group: only they ring; the customer waits on hold.',
+	transfer: 'Transfer your call to one agent or to a group: only they ring; the customer waits on hold. Only agents online with Talk on are rung: an agent who is not is a 422 `agent_unavailable`, as is a group with nobody available.',
 	end: 'Hang up your call (an outbound call still dialling is cancelled).'
 };
 

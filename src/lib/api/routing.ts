@@ -43,6 +43,16 @@ export const slaPoliciesSchema = z.strictObject({ policies: z.array(slaPolicySch
 
 export const reassignSchema = z.strictObject({ assigneeId: idSchema });
 
+/** What an agent's presence says about taking a call now; only `available` agents are rung by a transfer. */
+export type CallAvailability = 'available' | 'not taking calls' | 'away' | 'offline';
+
+/** Available: online (or a status that counts as online) with Talk on. No presence at all is offline. */
+export function callAvailability(presence: { statusClass: (typeof STATUS_CLASSES)[number]; channels: Record<'talk', boolean> } | null | undefined): CallAvailability {
+	if (!presence || presence.statusClass === 'offline') return 'offline';
+	if (presence.statusClass === 'away') return 'away';
+	return presence.channels.talk ? 'available' : 'not taking calls';
+}
+
 // Answers, for the OpenAPI description.
 
 export const agentPresenceSchema = z

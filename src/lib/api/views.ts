@@ -15,6 +15,25 @@ export const VIEW_NAMES: Record<ViewId, string> = {
 	recent: 'Recently updated'
 };
 
+/**
+ * What each view holds, in words: shown with the view (tooltip and list heading) and in the API.
+ * "Open" means not solved or closed, the same in every view that says it.
+ */
+export const VIEW_DESCRIPTIONS: Record<ViewId, string> = {
+	mine: 'Assigned to you and not solved or closed: new, open, pending and on hold.',
+	unassigned: 'No assignee yet and not solved or closed; for agents, in their groups only.',
+	open: 'Every ticket you may see that is not solved or closed: new, open, pending and on hold.',
+	pending: 'Waiting on someone else: pending or on hold.',
+	solved: 'Solved or closed.',
+	recent: 'Updated in the last 7 days, whatever the status.'
+};
+
+/** The view a list address names (`/?view=pending`), or null for none or an unknown one. */
+export function viewIn(url: URL): ViewId | null {
+	const view = url.searchParams.get('view');
+	return (VIEW_IDS as readonly string[]).includes(view ?? '') ? (view as ViewId) : null;
+}
+
 /** How far back "Recently updated" reaches. */
 export const RECENT_MS = 7 * 24 * 60 * 60_000;
 

@@ -2,7 +2,7 @@
  * The context panel's Records section: custom object records linked to the ticket or to its
  * requester, and linking or unlinking others (found by text) to the ticket.
  */
-import type { LinkedRecord, ObjectField, ObjectRecord } from '$lib/api/context';
+import type { LinkedRecord, ObjectField, ObjectRecord, RecordLink } from '$lib/api/context';
 import { formatFieldNumber } from '$lib/format';
 import { sendJson } from './customer-context.svelte';
 import { getJson } from './workspace.svelte';
@@ -21,6 +21,10 @@ export class RecordsState {
 	/** Only records of this type id, when chosen. */
 	typeFilter = $state('');
 	found = $state.raw<ObjectRecord[]>([]);
+	/** Names of the customers records found belong to, by id (looked up once each). */
+	ownerNames = $state<Record<string, string>>({});
+	/** A found record of other customers than the requester, waiting for the agent to confirm linking it. */
+	confirming = $state.raw<ObjectRecord | null>(null);
 
 	private timer: ReturnType<typeof setTimeout> | null = null;
 
@@ -67,6 +71,7 @@ export class RecordsState {
 
 	closeLinking() {
 		this.linking = false;
+		this.confirming = null;
 	}
 
 	typed() {
@@ -84,22 +89,52 @@ export class RecordsState {
 			const { records } = await getJson<{ records: ObjectRecord[] }>(`/api/v1/objects?${query}`);
 			const linked = new Set(this.records.filter((r) => r.linkedTo.includes('ticket')).map((r) => r.id));
 			this.found = records.filter((r) => !linked.has(r.id));
+			await this.nameOwners(this.found.flatMap((r) => r.customerIds));
 		} catch (error) {
 			this.error = (error as Error).message;
 		}
 	}
 
-	link(recordId: string) {
-		return this.change('POST', recordId);
+	private async nameOwners(customerIds: string[]) {
+		const unknown = [...new Set(customerIds)].filter((id) => !(id in this.ownerNames));
+		const named = await Promise.all(unknown.map((id) => getJson<{ name: string }>(`/api/v1/customers/${encodeURIComponent(id)}`).then((c) => [id, c.name] as const)));
+		if (named.length) this.ownerNames = { ...this.ownerNames, ...Object.fromEntries(named) };
+	}
+
+	/** Whose the record is, in words: "Maria Lopez's", or "no customer's". */
+	owner(record: ObjectRecord): string {
+		if (!record.customerIds.length) return 'no customer’s';
+		return record.customerIds.map((id) => `${this.ownerNames[id] ?? 'another customer'}’s`).join(', ');
+	}
+
+	/** Whether the record belongs to customers and not to `requesterId`: linking it needs a confirmation. */
+	belongsElsewhere(record: ObjectRecord, requesterId: string | null): boolean {
+		return record.customerIds.length > 0 && !record.customerIds.some((id) => id === requesterId);
+	}
+
+	/** Links a found record; one of other customers' waits for confirmLink(). */
+	link(record: ObjectRecord, requesterId: string | null) {
+		if (this.belongsElsewhere(record, requesterId)) return void (this.confirming = record);
+		return this.change('POST', record.id);
+	}
+
+	confirmLink() {
+		const record = this.confirming;
+		this.confirming = null;
+		if (record) return this.change('POST', record.id, { confirmOtherOwner: true });
+	}
+
+	cancelLink() {
+		this.confirming = null;
 	}
 
 	unlink(recordId: string) {
 		return this.change('DELETE', recordId);
 	}
 
-	private async change(method: 'POST' | 'DELETE', recordId: string) {
+	private async change(method: 'POST' | 'DELETE', recordId: string, body?: RecordLink) {
 		try {
-			const { records } = await sendJson<{ records: LinkedRecord[] }>(method, `/api/v1/tickets/${encodeURIComponent(this.ticketId)}/objects/${encodeURIComponent(recordId)}`);
+			const { records } = await sendJson<{ records: LinkedRecord[] }>(method, `/api/v1/tickets/${encodeURIComponent(this.ticketId)}/objects/${encodeURIComponent(recordId)}`, body);
 			this.records = records;
 			this.found = this.found.filter((r) => r.id !== recordId);
 			this.error = null;

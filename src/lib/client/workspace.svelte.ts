@@ -13,6 +13,8 @@ import { TicketSession, type Me } from './ticket-session.svelte';
 export interface ViewSummary {
 	id: string;
 	name: string;
+	/** Which tickets it holds, in words. */
+	description: string;
 	count: number;
 }
 
@@ -115,8 +117,7 @@ export class Workspace {
 		this.talk = me.role === 'supervisor' ? null : new TalkConsole(me);
 		this.desk = me.role === 'supervisor' ? null : new AgentDesk();
 		this.reads = this.restoreReads();
-		// Supervisors hold no tickets of their own: they start from everything open.
-		if (me.role === 'supervisor') this.view = 'open';
+		this.view = this.defaultView;
 		this.tabs = this.restoreTabs();
 	}
 
@@ -221,6 +222,16 @@ export class Workspace {
 		this.selected = 0;
 		this.active = null;
 		void this.refresh();
+	}
+
+	/** The view `/` shows. Supervisors hold no tickets of their own: they start from everything open. */
+	get defaultView() {
+		return this.me.role === 'supervisor' ? 'open' : 'mine';
+	}
+
+	/** The address of the list as it is now (its view or search), to come back to. */
+	get listPath() {
+		return this.query ? `/?q=${encodeURIComponent(this.query)}` : `/?view=${this.view}`;
 	}
 
 	showView(view: string) {
