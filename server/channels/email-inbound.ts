@@ -8,8 +8,9 @@
  *
  * Threading: a message whose In-Reply-To or References names a stored message, or that was sent to
  * `support+<ticketId>@…`, or whose subject carries `[#<ticketId>]`, joins that ticket; so does one
- * whose subject carries the ticket's number (`[#1042]`) when its sender is the ticket's requester or
- * has written in it before (numbers are guessable: anyone else gets a new ticket); any other opens
+ * whose subject carries the ticket's number (`[#1042]`) when its sender is the ticket's requester,
+ * has written in it before, or was copied on its mail (CC, or BCC of a reply) (numbers are
+ * guessable: anyone else gets a new ticket); any other opens
  * a new one. Auto-replies and bounces are accepted and dropped (event `email.ignored`); a
  * message that cannot be parsed is kept under DATA_DIR/mail/unparsed (event `email.unparsed`).
  */
@@ -18,11 +19,11 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { inArray } from 'drizzle-orm';
-import { simpleParser, type ParsedMail } from 'mailparser';
+import { simpleParser, type EmailAddress, type ParsedMail } from 'mailparser';
 import sanitizeHtml from 'sanitize-html';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { emailMessages } from '../../drizzle/schema';
-import { byteLength, MAX_BODY_BYTES, MAX_META_BYTES, MAX_SUBJECT_LENGTH, type Entry } from '../../src/lib/ticket';
+import { byteLength, emailAddressSchema, MAX_BODY_BYTES, MAX_META_BYTES, MAX_RECIPIENTS, MAX_SUBJECT_LENGTH, type Entry } from '../../src/lib/ticket';
 import { SYSTEM } from '../auth/principal';
 import type { Config } from '../config';
 import { listenError } from '../lifecycle';
@@ -49,7 +50,8 @@ const TRUNCATED_MARKER = '\n\n[… message truncated: the full text is kept as a
  * ≤ MAX_META_BYTES) whatever the mail carries: header values are cut, attachment names shortened,
  * attachments past the count summarised, and a Message-ID too long or odd to keep is replaced by
  * its hash. With control characters removed a value's JSON is at most twice its UTF-8 bytes, so the
- * worst case is ~14 KB: 3 headers × 2 KB + Message-ID 0.5 KB + (listed + 2 kept files) × 0.5 KB.
+ * worst case is ~15 KB: 3 headers × 2 KB + Message-ID 0.5 KB + (listed + 2 kept files) × 0.5 KB +
+ * the CC list (valid addresses only: `addressesBytes` plus 3 bytes of JSON per address).
  */
 const MAIL_LIMITS = {
 	subjectBytes: 1000,
@@ -248,7 +250,7 @@ export class Inbox {
 			mail,
 			recipients.map((r) => r.tag).filter(Boolean),
 			subject,
-			customer.id
+			{ id: customer.id, address: from.address! }
 		);
 		const { db, supportAddresses } = this.deps;
 		const mailbox = recipients[0]?.mailbox ?? null;
@@ -272,7 +274,7 @@ export class Inbox {
 	}
 
 	/** The ticket this message continues, or null for a new conversation. */
-	private async threadOf(mail: ParsedMail, recipientTags: string[], subject: string, senderId: string): Promise<string | null> {
+	private async threadOf(mail: ParsedMail, recipientTags: string[], subject: string, sender: Sender): Promise<string | null> {
 		const refs = [mail.inReplyTo ?? '', ...(Array.isArray(mail.references) ? mail.references : mail.references ? [mail.references] : [])]
 			.flatMap((r) => r.split(/\s+/))
 			.filter(Boolean)
@@ -285,19 +287,44 @@ export class Inbox {
 		}
 		for (const match of subject.matchAll(/\[#([A-Za-z0-9_.:-]{1,64})\]/g)) {
 			const number = ticketNumberIn(match[1]!);
-			const id = number === null ? this.existingTicket(match[1]!) : await this.numberedTicketOf(number, senderId);
+			const id = number === null ? this.existingTicket(match[1]!) : await this.numberedTicketOf(number, sender);
 			if (id) return id;
 		}
 		return null;
 	}
 
-	/** The ticket numbered `number` if `senderId` is its requester or has written in it, else null. */
-	private async numberedTicketOf(number: number, senderId: string): Promise<string | null> {
+	/**
+	 * The ticket numbered `number` if `sender` is its requester, has written in it, or was copied on
+	 * one of its emails (CC, or BCC of a reply); else null.
+	 */
+	private async numberedTicketOf(number: number, sender: Sender): Promise<string | null> {
 		const row = this.deps.index.byNumber(number);
 		if (!row) return null;
-		if (row.requesterId === senderId) return row.id;
+		if (row.requesterId === sender.id) return row.id;
 		const { entries } = await this.deps.tickets.read(row.id, SYSTEM);
-		return entries.some((e) => e.authorType === 'customer' && e.authorId === senderId) ? row.id : null;
+		const address = sender.address.toLowerCase();
+		const copied = (e: Entry) =>
+			e.channel === 'email' && [e.meta?.cc, e.meta?.bcc].some((list) => Array.isArray(list) && list.some((a) => String(a).toLowerCase() === address));
+		return entries.some((e) => (e.authorType === 'customer' && e.authorId === sender.id) || copied(e)) ? row.id : null;
+	}
+
+	/**
+	 * The CC addresses of `mail` kept on its entry, and whether any were left out: valid addresses
+	 * only, without the support addresses (ours) and the sender, at most MAX_RECIPIENTS within
+	 * MAIL_LIMITS.addressesBytes.
+	 */
+	private copiesOf(mail: ParsedMail, sender: string): { cc: string[]; cut: boolean } {
+		const listed = (Array.isArray(mail.cc) ? mail.cc : mail.cc ? [mail.cc] : []).flatMap((group) => flattenAddresses(group.value));
+		const cc: string[] = [];
+		let cut = false;
+		for (const address of listed) {
+			if (address.toLowerCase() === sender.toLowerCase() || this.deps.supportAddresses.match(address)) continue;
+			if (cc.some((kept) => kept.toLowerCase() === address.toLowerCase())) continue;
+			const fits = cc.length < MAX_RECIPIENTS && byteLength([...cc, address].join(', ')) <= MAIL_LIMITS.addressesBytes;
+			if (fits && emailAddressSchema.safeParse(address).success) cc.push(address);
+			else cut = true;
+		}
+		return { cc, cut };
 	}
 
 	private known(messageIds: string[]) {
@@ -329,10 +356,12 @@ export class Inbox {
 			to: clip(mail.to ? (Array.isArray(mail.to) ? mail.to.map((t) => t.text).join(', ') : mail.to.text) : '', MAIL_LIMITS.addressesBytes)
 		};
 		const meta: Record<string, unknown> = { messageId, ...headers };
+		const copies = this.copiesOf(mail, mail.from?.value[0]?.address ?? '');
+		if (copies.cc.length) meta.cc = copies.cc;
 		if (omitted.length) meta.attachmentsOmitted = { count: omitted.length, bytes: omitted.reduce((sum, a) => sum + a.size, 0) };
 		// Whatever is cut or left out is in the original message, kept (and listed first) in full.
 		const keepOriginal = () => attachments.unshift(this.storeAttachment(raw, 'original.eml', 'message/rfc822', raw.length, true));
-		const cut = omitted.length > 0 || messageId.endsWith(HASHED_ID_SUFFIX) || Object.values(headers).some((value) => value.endsWith(CUT_MARKER));
+		const cut = copies.cut || omitted.length > 0 || messageId.endsWith(HASHED_ID_SUFFIX) || Object.values(headers).some((value) => value.endsWith(CUT_MARKER));
 		if (cut) keepOriginal();
 		// The HTML goes in only where there is room left; without it the rest fits by construction.
 		const sanitized = html ? sanitizeHtml(html) : '';
@@ -375,6 +404,17 @@ export class Inbox {
 		fs.writeFileSync(file, raw);
 		return file;
 	}
+}
+
+/** Who sent a message: the customer their address belongs to. */
+interface Sender {
+	id: string;
+	address: string;
+}
+
+/** The addresses of a parsed address list, groups (`team: a@…, b@…;`) opened up. */
+function flattenAddresses(list: EmailAddress[]): string[] {
+	return list.flatMap((a) => (a.group ? flattenAddresses(a.group) : a.address ? [a.address] : []));
 }
 
 /** The longest prefix of `text` of at most `max` UTF-8 bytes, not splitting a character. */

@@ -27,7 +27,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
-import { getEntry, type Entry } from '../../src/lib/ticket';
+import { getEntry, recipientListSchema, type Entry } from '../../src/lib/ticket';
 import type { Config } from '../config';
 import type { Events } from '../events';
 import type { Logger } from '../log';
@@ -354,6 +354,7 @@ class EmailSender implements Sender {
 			from: mailbox,
 			replyTo: `${local}+${row.ticket_id}@${domain}`,
 			to: recipient,
+			...this.copiesOf(entry, recipient),
 			// The number people can quote; the ULID only for a ticket that has none.
 			subject: `Re: ${ticket?.subject ?? ''} [#${ticket?.number ?? row.ticket_id}]`,
 			text: entry.body,
@@ -369,6 +370,27 @@ class EmailSender implements Sender {
 					.prepare('INSERT INTO email_messages (message_id, ticket_id, entry_id, mailbox, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
 					.run(messageId, row.ticket_id, row.entry_id, mailbox, Date.now())
 		};
+	}
+
+	/**
+	 * The reply's CC and BCC (`meta.cc`, `meta.bcc`, checked by the entry schema), without the
+	 * requester and our own addresses (a copy to ourselves would come back as a new message).
+	 * nodemailer puts BCC in the envelope only, never in the headers.
+	 */
+	private copiesOf(entry: Entry, recipient: string): { cc?: string[]; bcc?: string[] } {
+		const taken = new Set([recipient.toLowerCase()]);
+		const keep = (list: unknown) => {
+			const kept = recipientListSchema.catch([]).parse(list).filter((address) => {
+				const key = address.toLowerCase();
+				if (taken.has(key) || this.deps.supportAddresses.match(address)) return false;
+				taken.add(key);
+				return true;
+			});
+			return kept.length ? kept : undefined;
+		};
+		const cc = keep(entry.meta?.cc);
+		const bcc = keep(entry.meta?.bcc);
+		return { ...(cc ? { cc } : {}), ...(bcc ? { bcc } : {}) };
 	}
 
 	/** Sends one message to the relay, or spools it as `<name>.eml`; throws when the relay refuses it. */

@@ -4,66 +4,20 @@
  * refuses the first deliveries with 451; what the relay accepted is parsed and checked.
  */
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { simpleParser, type ParsedMail } from 'mailparser';
+import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntries, newId, type Entry } from '../../src/lib/ticket';
 import { countRows } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { openDatabase } from '../../server/storage/database';
 import { SupportAddresses } from '../../server/channels/support-addresses';
+import { startRelay, type Relay } from '../helpers/smtp-relay';
 import { api, connectPeer, type Peer, type RunningServer, smtpPort, startServer, tempDataDir, waitFor } from '../helpers/server';
 
 const SUPPORT = 'support@tandem.local';
 const DELIVERY_TIMEOUT = 30_000;
-
-interface Relay {
-	port: number;
-	/** Messages accepted (answered 250), in order. */
-	accepted: { mail: ParsedMail; rcptTo: string[] }[];
-	/** Deliveries refused with 451 so far. */
-	refused: number;
-	/** Refuse this many more deliveries with 451. */
-	failNext: number;
-	/** Refuse every delivery while set. */
-	refuseAll: boolean;
-	close(): Promise<void>;
-}
-
-async function startRelay(): Promise<Relay> {
-	const relay = { accepted: [], refused: 0, failNext: 0, refuseAll: false } as unknown as Relay;
-	const server = new SMTPServer({
-		disabledCommands: ['AUTH', 'STARTTLS'],
-		authOptional: true,
-		logger: false,
-		onData(stream, session, callback) {
-			const chunks: Buffer[] = [];
-			stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-			stream.once('end', () => {
-				if (relay.refuseAll || relay.failNext > 0) {
-					if (relay.failNext > 0) relay.failNext--;
-					relay.refused++;
-					return callback(Object.assign(new Error('Try again later'), { responseCode: 451 }));
-				}
-				simpleParser(Buffer.concat(chunks)).then(
-					(mail) => {
-						relay.accepted.push({ mail, rcptTo: session.envelope.rcptTo.map((r) => r.address) });
-						callback(null, 'Queued');
-					},
-					(error: Error) => callback(error)
-				);
-			});
-		}
-	});
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	relay.port = (server.server.address() as AddressInfo).port;
-	relay.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
-	return relay;
-}
-
 
 const messageIdOf = (entryId: string) => `<${entryId}@tandem.local>`;
 

@@ -22,12 +22,14 @@ import {
 	removeTag,
 	sendDraft,
 	setDraftOptions,
+	setDraftRecipientText,
 	setField,
 	setSideStatus,
 	ticketDocumentName,
 	type DraftInfo,
 	type DraftOptions,
 	type Entry,
+	type RecipientField,
 	type SideConversation,
 	type TicketFieldName,
 	type TicketFields
@@ -247,6 +249,10 @@ export class TicketSession {
 
 	setDraftOptions(draftId: string, options: Partial<DraftOptions>) {
 		if (!this.readOnly) setDraftOptions(this.doc, draftId, options);
+	}
+
+	setDraftRecipients(draftId: string, field: RecipientField, text: string) {
+		if (!this.readOnly) setDraftRecipientText(this.doc, draftId, field, text);
 	}
 
 	markTyping(draftId: string | null, visibility: 'public' | 'internal' | null = null) {

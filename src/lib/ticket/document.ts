@@ -16,6 +16,7 @@ import {
 	type TicketFieldName,
 	type TicketFields
 } from './schema';
+import { recipientsMeta, setDraftRecipients, type RecipientField } from './recipients';
 
 export const ROOTS = { ticket: 'ticket', entries: 'entries', sides: 'sides', drafts: 'drafts' } as const;
 export type RootName = (typeof ROOTS)[keyof typeof ROOTS];
@@ -366,6 +367,9 @@ export interface DraftInfo {
 	visibility: Entry['visibility'];
 	authors: string[];
 	createdAt: number;
+	/** An email reply's copies as typed; absent until someone sets them (then CC is offered from the mail). */
+	cc?: string;
+	bcc?: string;
 }
 
 export interface DraftOptions {
@@ -432,6 +436,12 @@ export function setDraftOptions(doc: Y.Doc, draftId: string, options: Partial<Dr
 	});
 }
 
+/** Sets the CC or BCC of a draft, as typed. */
+export function setDraftRecipientText(doc: Y.Doc, draftId: string, field: RecipientField, text: string): void {
+	const draft = draftsMap(doc).get(draftId);
+	if (draft) setDraftRecipients(draft, field, text);
+}
+
 export function addDraftAuthor(doc: Y.Doc, draftId: string, authorId: string): void {
 	const authors = draftsMap(doc).get(draftId)?.get('authors') as Y.Array<string> | undefined;
 	if (authors && !authors.toArray().includes(authorId)) authors.push([authorId]);
@@ -445,7 +455,9 @@ export function readDrafts(doc: Y.Doc): DraftInfo[] {
 			channel: map.get('channel') as Entry['channel'],
 			visibility: map.get('visibility') as Entry['visibility'],
 			authors: (map.get('authors') as Y.Array<string> | undefined)?.toArray() ?? [],
-			createdAt: (map.get('createdAt') as number | undefined) ?? 0
+			createdAt: (map.get('createdAt') as number | undefined) ?? 0,
+			...(typeof map.get('cc') === 'string' ? { cc: map.get('cc') as string } : {}),
+			...(typeof map.get('bcc') === 'string' ? { bcc: map.get('bcc') as string } : {})
 		}))
 		.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
@@ -471,6 +483,10 @@ export function sendDraft(doc: Y.Doc, draftId: string, author: { type: 'agent'; 
 		createdAt: now
 	};
 	if (visibility === 'public') entry.direction = 'out';
+	if (visibility === 'public' && entry.channel === 'email') {
+		const recipients = recipientsMeta(draft);
+		if (recipients.cc || recipients.bcc) entry.meta = { ...entry.meta, ...recipients };
+	}
 	doc.transact(() => {
 		appendEntry(doc, entry);
 		draftsMap(doc).delete(draftId);
