@@ -350,6 +350,7 @@ class EmailSender implements Sender {
 			.reverse();
 		const mailbox = this.mailboxOf(row.ticket_id);
 		const [local, domain] = splitAddress(mailbox);
+		const signature = this.deps.supportAddresses.signatureOf(mailbox);
 		await this.sendMail(row.entry_id, {
 			from: mailbox,
 			replyTo: `${local}+${row.ticket_id}@${domain}`,
@@ -357,7 +358,7 @@ class EmailSender implements Sender {
 			...this.copiesOf(entry, recipient),
 			// The number people can quote; the ULID only for a ticket that has none.
 			subject: `Re: ${ticket?.subject ?? ''} [#${ticket?.number ?? row.ticket_id}]`,
-			text: entry.body,
+			text: signature ? `${entry.body}\n\n-- \n${signature}` : entry.body,
 			messageId,
 			...(inbound.length ? { inReplyTo: inbound[inbound.length - 1], references: inbound } : {})
 		});

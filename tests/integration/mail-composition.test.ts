@@ -2,20 +2,23 @@
  * An agent's reply as a real email, against real processes: the server takes mail over SMTP and
  * sends replies to a relay stand-in (tests/helpers/smtp-relay.ts). CC and BCC (kept from inbound
  * mail, set on the shared draft, checked everywhere an entry comes from, BCC only in the
- * envelope) and a CC'd person's answer threading by the ticket number.
+ * envelope), a CC'd person's answer threading by the ticket number and the support address's
+ * signature (admin-set, changed between two mails).
  */
 import type { SendMailOptions } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { draftText, entriesArray, latestInboundCc, newId, sendDraft, setDraftRecipientText, type Entry } from '../../src/lib/ticket';
+import { countRows } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
+import { sendPage } from '../helpers/pages';
 import { api, connectPeer, type RunningServer, startServer, tempDataDir, waitFor } from '../helpers/server';
 import { mailTo, startRelay, type Relay } from '../helpers/smtp-relay';
 
 const SUPPORT = 'support@tandem.local';
 const DELIVERY_TIMEOUT = 30_000;
 
-describe('mail composition: CC and BCC', () => {
+describe('mail composition: CC, BCC, signature', () => {
 	let fx: Fixture;
 	let dataDir: string;
 	let relay: Relay;
@@ -42,6 +45,7 @@ describe('mail composition: CC and BCC', () => {
 		const list = await api(server, fx.tokens.mail.token).request('GET', '/api/v1/tickets?limit=50');
 		return list.body.tickets.find((t: { subject: string }) => t.subject === subject) as { id: string; number: number } | undefined;
 	};
+	const admin = (action: string, form: Record<string, string>, token = fx.users.root.token) => sendPage(server, 'POST', `/admin?/${action}`, token, form);
 
 	beforeAll(async () => {
 		relay = await startRelay();
@@ -172,5 +176,38 @@ describe('mail composition: CC and BCC', () => {
 		expect(bodies).toContain('Noted (boss).');
 		expect(bodies).not.toContain('Stranger here.');
 		expect(await ticketNamed(`Let me in [#${ticketNumber}]`)).toBeDefined();
+	});
+
+	it("appends the support address's signature (admin-set) to the mail, not to the entry, and uses a changed one next time", async () => {
+		expect((await admin('setSupportAddressSignature', { address: SUPPORT, signature: 'Ana at Tandem\r\nhttps://help.example.com' })).status).toBe(200);
+		const first = await sentReply('Signed reply.');
+		const one = (await delivered(first.id)).mail;
+		expect(one.text).toBe('Signed reply.\n\n-- \nAna at Tandem\nhttps://help.example.com');
+		expect((await ticket()).entries.find((e) => e.id === first.id)!.body).toBe('Signed reply.');
+
+		expect((await admin('setSupportAddressSignature', { address: SUPPORT, signature: 'The Tandem team' })).status).toBe(200);
+		const second = await sentReply('Signed again.');
+		expect((await delivered(second.id)).mail.text).toBe('Signed again.\n\n-- \nThe Tandem team');
+
+		expect((await admin('setSupportAddressSignature', { address: SUPPORT, signature: '' })).status).toBe(200);
+		const third = await sentReply('Unsigned.');
+		expect((await delivered(third.id)).mail.text?.trim()).toBe('Unsigned.');
+	});
+
+	it('refuses a signature that is too long, holds control characters, names no support address, or comes from a non-admin', async () => {
+		const signatureRow = () => countRows(dataDir, "SELECT count(*) AS n FROM support_addresses WHERE signature LIKE '%evil%'");
+		for (const [form, status] of [
+			[{ address: SUPPORT, signature: `evil ${'x'.repeat(2000)}` }, 400],
+			[{ address: SUPPORT, signature: 'evil\u0007bell' }, 400],
+			[{ address: 'nobody@tandem.local', signature: 'evil' }, 404]
+		] as const) {
+			const res = await admin('setSupportAddressSignature', form);
+			expect(res.status, JSON.stringify(form).slice(0, 80)).toBe(status);
+		}
+		expect((await admin('setSupportAddressSignature', { address: SUPPORT, signature: 'evil' }, fx.users.ann.token)).status).toBe(403);
+		expect(signatureRow()).toBe(0);
+		// SUPPORT_ADDRESS keeps being set by the environment: its row holds only a signature.
+		expect((await admin('updateSupportAddress', { address: SUPPORT, name: 'Renamed' })).status).toBe(400);
+		expect((await admin('removeSupportAddress', { address: SUPPORT })).status).toBe(400);
 	});
 });
