@@ -33,6 +33,7 @@ import type { Events } from '../events';
 import type { Logger } from '../log';
 import type { DocumentAccess } from '../tickets';
 import { signedHeaders } from './webhooks';
+import { replyHtml } from './reply-html';
 import { splitAddress, type SupportAddresses } from './support-addresses';
 
 export const MAX_ATTEMPTS = 8;
@@ -359,6 +360,7 @@ class EmailSender implements Sender {
 			// The number people can quote; the ULID only for a ticket that has none.
 			subject: `Re: ${ticket?.subject ?? ''} [#${ticket?.number ?? row.ticket_id}]`,
 			text: signature ? `${entry.body}\n\n-- \n${signature}` : entry.body,
+			html: replyHtml(entry.body, signature),
 			messageId,
 			...(inbound.length ? { inReplyTo: inbound[inbound.length - 1], references: inbound } : {})
 		});

@@ -2,8 +2,8 @@
  * An agent's reply as a real email, against real processes: the server takes mail over SMTP and
  * sends replies to a relay stand-in (tests/helpers/smtp-relay.ts). CC and BCC (kept from inbound
  * mail, set on the shared draft, checked everywhere an entry comes from, BCC only in the
- * envelope), a CC'd person's answer threading by the ticket number and the support address's
- * signature (admin-set, changed between two mails).
+ * envelope), a CC'd person's answer threading by the ticket number, the support address's
+ * signature (admin-set, changed between two mails) and the HTML part (escaped, safe links only).
  */
 import type { SendMailOptions } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ import { mailTo, startRelay, type Relay } from '../helpers/smtp-relay';
 const SUPPORT = 'support@tandem.local';
 const DELIVERY_TIMEOUT = 30_000;
 
-describe('mail composition: CC, BCC, signature', () => {
+describe('mail composition: CC, BCC, signature, HTML part', () => {
 	let fx: Fixture;
 	let dataDir: string;
 	let relay: Relay;
@@ -183,6 +183,8 @@ describe('mail composition: CC, BCC, signature', () => {
 		const first = await sentReply('Signed reply.');
 		const one = (await delivered(first.id)).mail;
 		expect(one.text).toBe('Signed reply.\n\n-- \nAna at Tandem\nhttps://help.example.com');
+		expect(one.html).toContain('<div class="signature">');
+		expect(one.html).toContain('<a href="https://help.example.com">');
 		expect((await ticket()).entries.find((e) => e.id === first.id)!.body).toBe('Signed reply.');
 
 		expect((await admin('setSupportAddressSignature', { address: SUPPORT, signature: 'The Tandem team' })).status).toBe(200);
@@ -209,5 +211,28 @@ describe('mail composition: CC, BCC, signature', () => {
 		// SUPPORT_ADDRESS keeps being set by the environment: its row holds only a signature.
 		expect((await admin('updateSupportAddress', { address: SUPPORT, name: 'Renamed' })).status).toBe(400);
 		expect((await admin('removeSupportAddress', { address: SUPPORT })).status).toBe(400);
+	});
+
+	it('sends an HTML part beside the plain one: everything escaped, quotes as blockquotes, only http(s) and mailto links', async () => {
+		const body = [
+			'Hi <script>alert("x")</script> & <img src=x onerror=alert(1)>,',
+			'see https://example.com/track?a=1&b=2. Not javascript:alert(1) nor data:text/html,<b>x</b>',
+			'Write to mailto:help@example.com',
+			'',
+			'> You wrote: <b>bold</b>',
+			'> https://example.org/"onmouseover="alert(1)'
+		].join('\n');
+		const entry = await sentReply(body);
+		const { mail } = await delivered(entry.id);
+		expect(mail.text?.trim()).toBe(body);
+		const html = mail.html as string;
+		// Only the tags the renderer makes, with no attribute but a safe href (the rest is text).
+		expect(html).not.toMatch(/<script|<img|<[^>]+\son\w+=|href="(?!https?:|mailto:)/i);
+		expect(html).toContain('&lt;script&gt;');
+		expect(html).toContain('<a href="https://example.com/track?a=1&amp;b=2">');
+		expect(html).toContain('<a href="mailto:help@example.com">');
+		expect(html).toMatch(/<blockquote[^>]*>\s*<p>You wrote: &lt;b&gt;bold&lt;\/b&gt;<br \/>/);
+		expect(html).toContain('<a href="https://example.org/">');
+		expect(html).toMatch(/<p>Hi &lt;script&gt;.*<br \/>/);
 	});
 });
