@@ -56,6 +56,8 @@ const TRUNCATED_MARKER = '\n\n[… message truncated: the full text is kept as a
 const MAIL_LIMITS = {
 	subjectBytes: 1000,
 	addressesBytes: 1000,
+	/** CC addresses looked at (ours and invalid ones are skipped, at most MAX_RECIPIENTS kept). */
+	ccExamined: 100,
 	messageIdBytes: 250,
 	attachmentsListed: 12,
 	nameBytes: 100,
@@ -311,13 +313,15 @@ export class Inbox {
 	/**
 	 * The CC addresses of `mail` kept on its entry, and whether any were left out: valid addresses
 	 * only, without the support addresses (ours) and the sender, at most MAX_RECIPIENTS within
-	 * MAIL_LIMITS.addressesBytes.
+	 * MAIL_LIMITS.addressesBytes, from the first MAIL_LIMITS.ccExamined listed.
 	 */
 	private copiesOf(mail: ParsedMail, sender: string): { cc: string[]; cut: boolean } {
 		const listed = (Array.isArray(mail.cc) ? mail.cc : mail.cc ? [mail.cc] : []).flatMap((group) => flattenAddresses(group.value));
+		// A mail may list thousands: only the first few are looked at.
+		const examined = listed.slice(0, MAIL_LIMITS.ccExamined);
 		const cc: string[] = [];
-		let cut = false;
-		for (const address of listed) {
+		let cut = examined.length < listed.length;
+		for (const address of examined) {
 			if (address.toLowerCase() === sender.toLowerCase() || this.deps.supportAddresses.match(address)) continue;
 			if (cc.some((kept) => kept.toLowerCase() === address.toLowerCase())) continue;
 			const fits = cc.length < MAX_RECIPIENTS && byteLength([...cc, address].join(', ')) <= MAIL_LIMITS.addressesBytes;

@@ -74,12 +74,18 @@ describe('mail composition: CC, BCC, signature, HTML part', () => {
 		expect(latestInboundCc(entries)).toEqual(['kim@example.com', 'lee@example.com']);
 	});
 
-	it('keeps at most 20 valid CCs of a mail, and the original message when it left some out', async () => {
+	it('keeps at most 20 valid CCs of the first 100 a mail lists, and the original message when it left some out', async () => {
 		const many = Array.from({ length: 30 }, (_, i) => `person${i}@example.com`);
 		await inbound({ from: 'crowd@example.com', to: SUPPORT, cc: [...many, '"odd" <not-an-address>'], subject: 'Many copies', text: 'Hello all.' });
 		const [entry] = (await ticket((await ticketNamed('Many copies'))!.id)).entries;
 		expect(entry!.meta?.cc).toEqual(many.slice(0, 20));
 		expect((entry!.meta?.attachments as { name: string }[])[0]!.name).toBe('original.eml');
+		// Thousands of copies (ours and invalid ones first) cost no more than the first 100 looked at.
+		const crowd = [...Array.from({ length: 200 }, (_, i) => `support+${i}@tandem.local`), ...Array.from({ length: 5000 }, (_, i) => `fan${i}@example.com`)];
+		await inbound({ from: 'crowd@example.com', to: SUPPORT, cc: crowd, subject: 'Huge crowd', text: 'Hello everyone.' });
+		const [huge] = (await ticket((await ticketNamed('Huge crowd'))!.id)).entries;
+		expect(huge!.meta?.cc).toBeUndefined();
+		expect((huge!.meta?.attachments as { name: string }[])[0]!.name).toBe('original.eml');
 	});
 
 	it('sends CC in the headers and the envelope, BCC in the envelope only, and records both on the entry', async () => {
