@@ -156,6 +156,7 @@ describe('mail composition: CC, BCC, signature, HTML part', () => {
 			{ id: newId(), kind: 'message', channel: 'email', direction: 'out', visibility: 'public', authorType: 'agent', authorId: fx.users.ann.id, body: 'Injected', createdAt: Date.now(), meta: { cc: ['a@example.com\r\nBcc: evil@example.net'] } }
 		]);
 		await waitFor(() => peer.closeReason(), 'the refusal');
+		expect(peer.closeReason()).toBe('invalid-entry');
 		peer.destroy();
 		// sendDraft itself refuses a draft whose typed CC is no list of addresses, naming it.
 		const doc = new Y.Doc();
