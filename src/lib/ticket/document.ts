@@ -16,7 +16,7 @@ import {
 	type TicketFieldName,
 	type TicketFields
 } from './schema';
-import { recipientsMeta, setDraftRecipients, type RecipientField } from './recipients';
+import { foldRecipients, recipientsMeta, setDraftRecipients, type RecipientField } from './recipients';
 
 export const ROOTS = { ticket: 'ticket', entries: 'entries', sides: 'sides', drafts: 'drafts' } as const;
 export type RootName = (typeof ROOTS)[keyof typeof ROOTS];
@@ -419,6 +419,7 @@ export function mergeDraft(doc: Y.Doc, fromId: string, intoId: string): boolean 
 			const separator = into.toString().trim() ? '\n\n' : '';
 			into.insert(into.length, separator + moved);
 		}
+		foldRecipients(draftsMap(doc).get(fromId)!, draftsMap(doc).get(intoId)!);
 		draftsMap(doc).delete(fromId);
 	});
 	return true;

@@ -55,6 +55,14 @@ export function setDraftRecipients(draft: Y.Map<unknown>, field: RecipientField,
 	if (draft.get(field) !== text) draft.set(field, draftFieldSchemas[field].parse(text));
 }
 
+/** When two drafts converge: a CC or BCC only the folded draft `from` holds goes to `into` (whose own wins). */
+export function foldRecipients(from: Y.Map<unknown>, into: Y.Map<unknown>): void {
+	for (const field of ['cc', 'bcc'] as const) {
+		const typed = from.get(field);
+		if (typeof typed === 'string' && typed.trim() && !String(into.get(field) ?? '').trim()) setDraftRecipients(into, field, typed);
+	}
+}
+
 /** The CCs of the newest inbound email of `entries` (display-ordered), offered on a reply. */
 export function latestInboundCc(entries: readonly Entry[]): string[] {
 	for (let i = entries.length - 1; i >= 0; i--) {
