@@ -274,12 +274,15 @@ export const ticketAttachments = sqliteTable(
 
 /**
  * Support addresses besides SUPPORT_ADDRESS (set on the admin page): mail to any of them (or a
- * plus-address of one) is accepted; a new ticket from one joins its group.
+ * plus-address of one) is accepted; a new ticket from one joins its group. A row for
+ * SUPPORT_ADDRESS itself holds only its signature.
  */
 export const supportAddresses = sqliteTable('support_addresses', {
 	address: text('address').primaryKey(),
 	name: text('name').notNull(),
 	groupId: text('group_id'),
+	/** Appended to email replies sent from the address (after "-- "); null for none. */
+	signature: text('signature'),
 	createdAt: createdAt()
 });
 

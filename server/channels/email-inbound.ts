@@ -8,9 +8,9 @@
  *
  * Threading: a message whose In-Reply-To or References names a stored message, or that was sent to
  * `support+<ticketId>@…`, or whose subject carries `[#<ticketId>]`, joins that ticket; so does one
- * whose subject carries the ticket's number (`[#1042]`) when its sender is the ticket's requester or
- * has written in it before (numbers are guessable: anyone else gets a new ticket); any other opens
- * a new one.
+ * whose subject carries the ticket's number (`[#1042]`) when its sender is the ticket's requester,
+ * has written in it before, or was copied on its mail (CC, or BCC of a reply) (numbers are
+ * guessable: anyone else gets a new ticket); any other opens a new one.
  *
  * Side conversations by email: a message naming (In-Reply-To/References) a message of a side
  * conversation joins that side conversation, not the ticket's conversation, when its sender is one
@@ -25,11 +25,11 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { inArray } from 'drizzle-orm';
-import { simpleParser, type ParsedMail } from 'mailparser';
+import { simpleParser, type EmailAddress, type ParsedMail } from 'mailparser';
 import sanitizeHtml from 'sanitize-html';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { emailMessages } from '../../drizzle/schema';
-import { byteLength, MAX_BODY_BYTES, MAX_META_BYTES, MAX_SUBJECT_LENGTH, type Entry, type SideConversation } from '../../src/lib/ticket';
+import { byteLength, emailAddressSchema, MAX_BODY_BYTES, MAX_META_BYTES, MAX_RECIPIENTS, MAX_SUBJECT_LENGTH, type Entry, type SideConversation } from '../../src/lib/ticket';
 import { SYSTEM } from '../auth/principal';
 import type { Config } from '../config';
 import { listenError } from '../lifecycle';
@@ -56,11 +56,14 @@ const TRUNCATED_MARKER = '\n\n[… message truncated: the full text is kept as a
  * ≤ MAX_META_BYTES) whatever the mail carries: header values are cut, attachment names shortened,
  * attachments past the count summarised, and a Message-ID too long or odd to keep is replaced by
  * its hash. With control characters removed a value's JSON is at most twice its UTF-8 bytes, so the
- * worst case is ~14 KB: 3 headers × 2 KB + Message-ID 0.5 KB + (listed + 2 kept files) × 0.5 KB.
+ * worst case is ~15 KB: 3 headers × 2 KB + Message-ID 0.5 KB + (listed + 2 kept files) × 0.5 KB +
+ * the CC list (valid addresses only: `addressesBytes` plus 3 bytes of JSON per address).
  */
 const MAIL_LIMITS = {
 	subjectBytes: 1000,
 	addressesBytes: 1000,
+	/** CC addresses looked at (ours and invalid ones are skipped, at most MAX_RECIPIENTS kept). */
+	ccExamined: 100,
 	messageIdBytes: 250,
 	attachmentsListed: 12,
 	nameBytes: 100,
@@ -308,15 +311,18 @@ export class Inbox {
 	/**
 	 * Where a message tagged with ticket `ticketId` goes: the requester's into the conversation;
 	 * a side participant's into the one open email side conversation that has them; anyone else's
-	 * into the conversation when the tag proves the ticket (its id: `proven`) or they have written
-	 * in it before (a number is guessable), else nowhere (null: a new ticket).
+	 * into the conversation when the tag proves the ticket (its id: `proven`), they have written in
+	 * it before or were copied on one of its emails (CC, or BCC of a reply) (a number is
+	 * guessable), else nowhere (null: a new ticket).
 	 */
 	private async taggedThread(ticketId: string, sender: MailSender, proven: boolean): Promise<Thread | null> {
 		const { requesterId, entries } = await this.deps.tickets.read(ticketId, SYSTEM);
 		if (requesterId === sender.id) return { ticketId, sideId: null };
 		const sides = (await this.deps.tickets.sides(ticketId)).filter((side) => side.status === 'open' && isParticipantOf(side, sender.address));
 		if (sides.length === 1) return { ticketId, sideId: sides[0]!.id };
-		if (proven || entries.some((e) => e.authorType === 'customer' && e.authorId === sender.id)) return { ticketId, sideId: null };
+		const copied = (e: Entry) =>
+			e.channel === 'email' && [e.meta?.cc, e.meta?.bcc].some((list) => Array.isArray(list) && list.some((a) => String(a).toLowerCase() === sender.address));
+		if (proven || entries.some((e) => (e.authorType === 'customer' && e.authorId === sender.id) || copied(e))) return { ticketId, sideId: null };
 		return null;
 	}
 
@@ -324,6 +330,27 @@ export class Inbox {
 	private async isParticipant(ticketId: string, sideId: string, address: string): Promise<boolean> {
 		const side = (await this.deps.tickets.sides(ticketId)).find((s) => s.id === sideId);
 		return !!side && isParticipantOf(side, address);
+	}
+
+	/**
+	 * The CC addresses of `mail` kept on its entry, and whether any were left out: valid addresses
+	 * only, without the support addresses (ours) and the sender, at most MAX_RECIPIENTS within
+	 * MAIL_LIMITS.addressesBytes, from the first MAIL_LIMITS.ccExamined listed.
+	 */
+	private copiesOf(mail: ParsedMail, sender: string): { cc: string[]; cut: boolean } {
+		const listed = (Array.isArray(mail.cc) ? mail.cc : mail.cc ? [mail.cc] : []).flatMap((group) => flattenAddresses(group.value));
+		// A mail may list thousands: only the first few are looked at.
+		const examined = listed.slice(0, MAIL_LIMITS.ccExamined);
+		const cc: string[] = [];
+		let cut = examined.length < listed.length;
+		for (const address of examined) {
+			if (address.toLowerCase() === sender.toLowerCase() || this.deps.supportAddresses.match(address)) continue;
+			if (cc.some((kept) => kept.toLowerCase() === address.toLowerCase())) continue;
+			const fits = cc.length < MAX_RECIPIENTS && byteLength([...cc, address].join(', ')) <= MAIL_LIMITS.addressesBytes;
+			if (fits && emailAddressSchema.safeParse(address).success) cc.push(address);
+			else cut = true;
+		}
+		return { cc, cut };
 	}
 
 	private known(messageIds: string[]) {
@@ -355,10 +382,12 @@ export class Inbox {
 			to: clip(mail.to ? (Array.isArray(mail.to) ? mail.to.map((t) => t.text).join(', ') : mail.to.text) : '', MAIL_LIMITS.addressesBytes)
 		};
 		const meta: Record<string, unknown> = { messageId, ...headers };
+		const copies = this.copiesOf(mail, mail.from?.value[0]?.address ?? '');
+		if (copies.cc.length) meta.cc = copies.cc;
 		if (omitted.length) meta.attachmentsOmitted = { count: omitted.length, bytes: omitted.reduce((sum, a) => sum + a.size, 0) };
 		// Whatever is cut or left out is in the original message, kept (and listed first) in full.
 		const keepOriginal = () => attachments.unshift(this.storeAttachment(raw, 'original.eml', 'message/rfc822', raw.length, true));
-		const cut = omitted.length > 0 || messageId.endsWith(HASHED_ID_SUFFIX) || Object.values(headers).some((value) => value.endsWith(CUT_MARKER));
+		const cut = copies.cut || omitted.length > 0 || messageId.endsWith(HASHED_ID_SUFFIX) || Object.values(headers).some((value) => value.endsWith(CUT_MARKER));
 		if (cut) keepOriginal();
 		// The HTML goes in only where there is room left; without it the rest fits by construction.
 		const sanitized = html ? sanitizeHtml(html) : '';
@@ -410,6 +439,11 @@ interface Thread {
 
 function isParticipantOf(side: SideConversation, address: string): boolean {
 	return side.channel === 'email' && side.participants.some((p) => p.toLowerCase() === address);
+}
+
+/** The addresses of a parsed address list, groups (`team: a@…, b@…;`) opened up. */
+function flattenAddresses(list: EmailAddress[]): string[] {
+	return list.flatMap((a) => (a.group ? flattenAddresses(a.group) : a.address ? [a.address] : []));
 }
 
 /** The longest prefix of `text` of at most `max` UTF-8 bytes, not splitting a character. */

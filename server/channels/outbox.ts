@@ -32,13 +32,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
-import { getEntry, readSides, type Entry, type SideConversation } from '../../src/lib/ticket';
+import { getEntry, readSides, recipientListSchema, type Entry, type SideConversation } from '../../src/lib/ticket';
 import { attachmentFile, listedAttachments } from '../attachments';
 import type { Config } from '../config';
 import type { Events } from '../events';
 import type { Logger } from '../log';
 import type { DocumentAccess } from '../tickets';
 import { signedHeaders } from './webhooks';
+import { replyHtml } from './reply-html';
 import { splitAddress, type SupportAddresses } from './support-addresses';
 
 export const MAX_ATTEMPTS = 8;
@@ -369,12 +370,15 @@ class EmailSender implements Sender {
 			.reverse();
 		const mailbox = this.mailboxOf(row.ticket_id);
 		const [local, domain] = splitAddress(mailbox);
+		const signature = this.deps.supportAddresses.signatureOf(mailbox);
 		await this.sendMail(row.entry_id, {
 			from: mailbox,
 			replyTo: `${local}+${row.ticket_id}@${domain}`,
 			to: recipient,
+			...this.copiesOf(entry, recipient),
 			subject: `Re: ${ticket?.subject ?? ''} ${this.subjectTagOf(row.ticket_id)}`,
-			text: entry.body,
+			text: signature ? `${entry.body}\n\n-- \n${signature}` : entry.body,
+			html: replyHtml(entry.body, signature),
 			attachments: mimeAttachmentsOf(entry, this.deps.config),
 			messageId,
 			...(inbound.length ? { inReplyTo: inbound[inbound.length - 1], references: inbound } : {})
@@ -388,6 +392,27 @@ class EmailSender implements Sender {
 					.prepare('INSERT INTO email_messages (message_id, ticket_id, entry_id, mailbox, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
 					.run(messageId, row.ticket_id, row.entry_id, mailbox, Date.now())
 		};
+	}
+
+	/**
+	 * The reply's CC and BCC (`meta.cc`, `meta.bcc`, checked by the entry schema), without the
+	 * requester and our own addresses (a copy to ourselves would come back as a new message).
+	 * nodemailer puts BCC in the envelope only, never in the headers.
+	 */
+	private copiesOf(entry: Entry, recipient: string): { cc?: string[]; bcc?: string[] } {
+		const taken = new Set([recipient.toLowerCase()]);
+		const keep = (list: unknown) => {
+			const kept = recipientListSchema.catch([]).parse(list).filter((address) => {
+				const key = address.toLowerCase();
+				if (taken.has(key) || this.deps.supportAddresses.match(address)) return false;
+				taken.add(key);
+				return true;
+			});
+			return kept.length ? kept : undefined;
+		};
+		const cc = keep(entry.meta?.cc);
+		const bcc = keep(entry.meta?.bcc);
+		return { ...(cc ? { cc } : {}), ...(bcc ? { bcc } : {}) };
 	}
 
 	/** Sends one message to the relay, or spools it as `<name>.eml`; throws when the relay refuses it. */

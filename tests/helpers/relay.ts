@@ -1,17 +1,20 @@
 /**
- * A stand-in SMTP relay for outbound mail tests (smtp-server on a free port): it parses and keeps
- * what it accepts, and can refuse deliveries with 451 on demand.
+ * A stand-in for the SMTP relay outbound mail goes to (SMTP_RELAY_URL): smtp-server on a free
+ * port that keeps what it accepted (parsed, with the raw bytes and the envelope), and can refuse
+ * deliveries with 451 on demand; `mailTo`, mail into the server's own SMTP listener; and the
+ * outbox's delivery states as the workspace reads them.
  */
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { expect } from 'vitest';
-import { api, waitFor } from './server';
+import { api, smtpPort, waitFor } from './server';
 
 export interface Relay {
 	port: number;
 	/** Messages accepted (answered 250), in order. */
-	accepted: { mail: ParsedMail; rcptTo: string[] }[];
+	accepted: { mail: ParsedMail; raw: Buffer; rcptTo: string[] }[];
 	/** Deliveries refused with 451 so far. */
 	refused: number;
 	/** Refuse this many more deliveries with 451. */
@@ -36,9 +39,10 @@ export async function startRelay(): Promise<Relay> {
 					relay.refused++;
 					return callback(Object.assign(new Error('Try again later'), { responseCode: 451 }));
 				}
-				simpleParser(Buffer.concat(chunks)).then(
+				const raw = Buffer.concat(chunks);
+				simpleParser(raw).then(
 					(mail) => {
-						relay.accepted.push({ mail, rcptTo: session.envelope.rcptTo.map((r) => r.address) });
+						relay.accepted.push({ mail, raw, rcptTo: session.envelope.rcptTo.map((r) => r.address) });
 						callback(null, 'Queued');
 					},
 					(error: Error) => callback(error)
@@ -50,6 +54,16 @@ export async function startRelay(): Promise<Relay> {
 	relay.port = (server.server.address() as AddressInfo).port;
 	relay.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
 	return relay;
+}
+
+/** Sends `message` to the Tandem server's SMTP listener, as a customer's mail server would. */
+export async function mailTo(server: { output(): string }, message: SendMailOptions): Promise<void> {
+	const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort(server), secure: false, ignoreTLS: true });
+	try {
+		await transport.sendMail(message);
+	} finally {
+		transport.close();
+	}
 }
 
 /** The Message-ID Tandem sends entry `entryId`'s mail under. */

@@ -14,7 +14,20 @@ import { EditorView, keymap, placeholder, type ViewUpdate } from '@codemirror/vi
 import { untrack } from 'svelte';
 import { yCollab, ySyncAnnotation, yUndoManagerKeymap } from 'y-codemirror.next';
 import * as Y from 'yjs';
-import { LIMITS, newId, type Channel, type DraftInfo, type Priority, type StagedChange, type StagedChanges, type Status, type Visibility } from '$lib/ticket';
+import {
+	latestInboundCc,
+	LIMITS,
+	newId,
+	recipientsProblem,
+	type Channel,
+	type DraftInfo,
+	type Priority,
+	type RecipientField,
+	type StagedChange,
+	type StagedChanges,
+	type Status,
+	type Visibility
+} from '$lib/ticket';
 import { AttachmentUploads } from './attachments.svelte';
 import type { PresenceState, TicketSession } from './ticket-session.svelte';
 import type { CustomerInfo } from './workspace.svelte';
@@ -164,7 +177,47 @@ export class Composer {
 	}
 
 	get canSend(): boolean {
-		return !this.readOnly && !this.sending && !!this.draftId && this.hasText && !this.attachments.blocker;
+		return !this.readOnly && !this.sending && !!this.draftId && this.hasText && !this.attachments.blocker && !this.recipientProblem;
+	}
+
+	// --- CC and BCC of an email reply ---------------------------------------------------------
+
+	/** Whether this reply goes out by email, with CC and BCC. */
+	get offersRecipients(): boolean {
+		return this.mode === 'public' && this.channel === 'email';
+	}
+
+	/** The draft's CC or BCC as typed; before there is a draft, CC offers the newest mail's CCs. */
+	recipientText(field: RecipientField): string {
+		const draft = this.boundDraft;
+		if (draft) return draft[field] ?? '';
+		return field === 'cc' ? latestInboundCc(this.session.entries).join(', ') : '';
+	}
+
+	/** Why the CC or BCC cannot be sent, in words (Send waits until it is fixed), or null. */
+	get recipientProblem(): string | null {
+		return this.offersRecipients ? recipientsProblem({ cc: this.recipientText('cc'), bcc: this.recipientText('bcc') }) : null;
+	}
+
+	/** Sets the CC or BCC, starting the (shared) draft if there is none yet. */
+	setRecipients(field: RecipientField, text: string) {
+		if (this.readOnly) return;
+		if (!this.draftId) {
+			this.createDraft('');
+			this.queueView(EditorSelection.single(0));
+		}
+		this.session.setDraftRecipients(this.draftId!, field, text);
+	}
+
+	/**
+	 * A draft becoming an email reply that has no CC yet gets the newest inbound mail's CCs (its
+	 * visibility and channel are passed in: `session.drafts` catches up a moment later).
+	 */
+	private offerInboundCc(draftId: string, visibility: Visibility, channel: Channel) {
+		const draft = this.session.drafts.find((d) => d.id === draftId);
+		if (visibility !== 'public' || channel !== 'email' || draft?.cc !== undefined) return;
+		const cc = latestInboundCc(this.session.entries);
+		if (cc.length) this.session.setDraftRecipients(draftId, 'cc', cc.join(', '));
 	}
 
 	// --- choices ------------------------------------------------------------------------------
@@ -177,6 +230,7 @@ export class Composer {
 			// The text follows the switch, as a note or as a reply: it is the same shared draft.
 			this.session.setDraftOptions(bound.id, { visibility: mode });
 			this.modeChoice = mode;
+			this.offerInboundCc(bound.id, mode, this.channel);
 			this.updateLabels(mode);
 			return;
 		}
@@ -187,7 +241,10 @@ export class Composer {
 
 	setChannel(channel: Channel) {
 		this.channelChoice = channel;
-		if (this.draftId) this.session.setDraftOptions(this.draftId, { channel });
+		if (this.draftId) {
+			this.session.setDraftOptions(this.draftId, { channel });
+			this.offerInboundCc(this.draftId, this.mode, channel);
+		}
 	}
 
 	/** Learns where the customer can be reached (without them, the ticket's own channel is offered). */
@@ -247,6 +304,7 @@ export class Composer {
 		this.undo = new Y.UndoManager(text);
 		this.draftId = id;
 		this.session.markTyping(id, this.mode); // records the author: the starter of the draft
+		this.offerInboundCc(id, this.mode, this.channel);
 		return text;
 	}
 

@@ -24,6 +24,7 @@ import {
 	removeTag,
 	sendDraft,
 	setDraftOptions,
+	setDraftRecipientText,
 	setField,
 	setSideStatus,
 	stageChanges,
@@ -33,6 +34,7 @@ import {
 	type DraftOptions,
 	type Entry,
 	type SendOptions,
+	type RecipientField,
 	type SideConversation,
 	type StagedChange,
 	type StagedChanges,
@@ -255,6 +257,10 @@ export class TicketSession {
 
 	setDraftOptions(draftId: string, options: Partial<DraftOptions>) {
 		if (!this.readOnly) setDraftOptions(this.doc, draftId, options);
+	}
+
+	setDraftRecipients(draftId: string, field: RecipientField, text: string) {
+		if (!this.readOnly) setDraftRecipientText(this.doc, draftId, field, text);
 	}
 
 	markTyping(draftId: string | null, visibility: 'public' | 'internal' | null = null) {

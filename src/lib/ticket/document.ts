@@ -20,6 +20,7 @@ import {
 	type TicketFieldName,
 	type TicketFields
 } from './schema';
+import { foldRecipients, recipientsMeta, setDraftRecipients, type RecipientField } from './recipients';
 
 export const ROOTS = { ticket: 'ticket', entries: 'entries', sides: 'sides', drafts: 'drafts' } as const;
 export type RootName = (typeof ROOTS)[keyof typeof ROOTS];
@@ -377,6 +378,9 @@ export interface DraftInfo {
 	createdAt: number;
 	/** Ticket changes that go with the draft when it is sent. */
 	staged: StagedChanges;
+	/** An email reply's copies as typed; absent until someone sets them (then CC is offered from the mail). */
+	cc?: string;
+	bcc?: string;
 }
 
 /** Ticket changes staged with a draft (by a macro): applied in the transaction that sends it. */
@@ -439,6 +443,7 @@ export function mergeDraft(doc: Y.Doc, fromId: string, intoId: string): boolean 
 		}
 		// Staged changes come along; where both stage a status or priority, `intoId`'s stays.
 		stageChanges(doc, intoId, { status: kept.status ? undefined : staged.status, priority: kept.priority ? undefined : staged.priority, tags: staged.tags });
+		foldRecipients(drafts.get(fromId)!, drafts.get(intoId)!);
 		drafts.delete(fromId);
 	});
 	return true;
@@ -456,6 +461,12 @@ export function setDraftOptions(doc: Y.Doc, draftId: string, options: Partial<Dr
 	});
 }
 
+/** Sets the CC or BCC of a draft, as typed. */
+export function setDraftRecipientText(doc: Y.Doc, draftId: string, field: RecipientField, text: string): void {
+	const draft = draftsMap(doc).get(draftId);
+	if (draft) setDraftRecipients(draft, field, text);
+}
+
 export function addDraftAuthor(doc: Y.Doc, draftId: string, authorId: string): void {
 	const authors = draftsMap(doc).get(draftId)?.get('authors') as Y.Array<string> | undefined;
 	if (authors && !authors.toArray().includes(authorId)) authors.push([authorId]);
@@ -470,7 +481,9 @@ export function readDrafts(doc: Y.Doc): DraftInfo[] {
 			visibility: map.get('visibility') as Entry['visibility'],
 			authors: (map.get('authors') as Y.Array<string> | undefined)?.toArray() ?? [],
 			createdAt: (map.get('createdAt') as number | undefined) ?? 0,
-			staged: readStaged(map)
+			staged: readStaged(map),
+			...(typeof map.get('cc') === 'string' ? { cc: map.get('cc') as string } : {}),
+			...(typeof map.get('bcc') === 'string' ? { bcc: map.get('bcc') as string } : {})
 		}))
 		.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
@@ -574,6 +587,10 @@ export function sendDraft(doc: Y.Doc, draftId: string, author: { type: 'agent'; 
 	};
 	if (visibility === 'public') entry.direction = 'out';
 	if (meta) entry.meta = meta;
+	if (visibility === 'public' && entry.channel === 'email') {
+		const recipients = recipientsMeta(draft);
+		if (recipients.cc || recipients.bcc) entry.meta = { ...entry.meta, ...recipients };
+	}
 	doc.transact(() => {
 		appendEntry(doc, entry);
 		applyChanges(doc, { ...readStaged(draft), ...alsoSet });

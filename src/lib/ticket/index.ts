@@ -6,3 +6,4 @@ export * from './ids';
 export * from './update-check';
 export * from './limits';
 export * from './awareness';
+export * from './recipients';

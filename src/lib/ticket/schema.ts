@@ -81,6 +81,28 @@ export function cappedDepth(value: unknown, limit: number): unknown {
 }
 const TOO_DEEP = '[nested too deep]';
 
+/** CC and BCC of an email message: each at most MAX_RECIPIENTS addresses, MAX_RECIPIENT_LIST_LENGTH characters written out. */
+export const MAX_RECIPIENTS = 20;
+export const MAX_RECIPIENT_LIST_LENGTH = 2000;
+/** One email address; printable ASCII without spaces, so nothing can end a mail header early. */
+export const emailAddressSchema = z.email().max(254);
+export const recipientListSchema = z
+	.array(emailAddressSchema)
+	.max(MAX_RECIPIENTS)
+	.refine((list) => list.join(', ').length <= MAX_RECIPIENT_LIST_LENGTH, `at most ${MAX_RECIPIENT_LIST_LENGTH} characters`);
+/** What an email message's `meta` says about its copies (other keys are not this schema's business). */
+const emailRecipientsMetaSchema = z.looseObject({ cc: recipientListSchema.optional(), bcc: recipientListSchema.optional() });
+/** An email message's `meta.cc` and `meta.bcc`, if any, are lists of addresses (checked on entries and on entry input). */
+const emailRecipientsRule: [(e: { channel: Channel; meta?: Record<string, unknown> }) => boolean, { message: string; path: string[] }] = [
+	(e) => e.channel !== 'email' || emailRecipientsMetaSchema.safeParse(e.meta ?? {}).success,
+	{ message: `meta.cc and meta.bcc are lists of at most ${MAX_RECIPIENTS} email addresses`, path: ['meta'] }
+];
+/** CC or BCC as typed into a draft: checked as addresses when the reply is sent. */
+const recipientTextSchema = z
+	.string()
+	.max(MAX_RECIPIENT_LIST_LENGTH)
+	.regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters');
+
 // Depth first: the JSON check and the size measure below recurse.
 const metaSchema = z
 	.preprocess((meta, ctx) => {
@@ -106,7 +128,8 @@ export const entrySchema = z
 	.refine((e) => e.visibility === 'internal' || e.kind !== 'note', {
 		message: 'notes are internal',
 		path: ['visibility']
-	});
+	})
+	.refine(...emailRecipientsRule);
 
 export type Entry = z.infer<typeof entrySchema>;
 
@@ -122,7 +145,7 @@ export const entryInputSchema = z.strictObject({
 	body: bodySchema,
 	createdAt: z.number().int().nonnegative().optional(),
 	meta: metaSchema.optional()
-});
+}).refine(...emailRecipientsRule);
 export type EntryInput = z.infer<typeof entryInputSchema>;
 
 /** What an entry's `meta.attachments` lists: a file stored under its SHA-256 (`skipped`: listed, not kept). */
@@ -196,7 +219,10 @@ export const draftFieldSchemas = {
 	stagedStatus: z.enum(STATUSES),
 	stagedPriority: z.enum(PRIORITIES),
 	/** Tags to add, one plain value (a list): staging or unstaging one rewrites it. */
-	stagedTags: z.array(tagSchema).min(1).max(MAX_TAGS)
+	stagedTags: z.array(tagSchema).min(1).max(MAX_TAGS),
+	/** An email reply's copies, as typed (comma-separated): shared, so co-writers see the same recipients. */
+	cc: recipientTextSchema,
+	bcc: recipientTextSchema
 } as const;
 /** Draft fields that stage a ticket change: a peer may remove them (unstage) as well as set them. */
 export const STAGED_DRAFT_FIELDS = ['stagedStatus', 'stagedPriority', 'stagedTags'] as const;

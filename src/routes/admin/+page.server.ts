@@ -4,6 +4,7 @@ import { CUSTOMER_CHANNELS, PRIORITIES, STATUSES } from '$lib/ticket/schema';
 import { macroInputSchema, talkNumberInputSchema } from '$lib/api/schemas';
 import { IMAP_AFTER_FETCH, IMAP_AUTH_KINDS, IMAP_TLS_MODES, imapMailboxInputSchema } from '$lib/api/imap';
 import { CHANNEL_KINDS } from '../../../server/channels/webhooks';
+import { MAX_SIGNATURE_LENGTH } from '../../../server/channels/support-addresses';
 
 import { formActor, formChange, parseForm, readForm } from '$lib/server/forms';
 import { tandem } from '$lib/server/tandem';
@@ -53,6 +54,21 @@ const talkNumberForm = z
 	.transform(({ groupId, ...rest }) => ({ ...rest, groupId: groupId || null }))
 	.pipe(talkNumberInputSchema);
 
+/**
+ * A support address's signature: plain text of at most 2,000 characters, line breaks kept (as
+ * LF), no other control characters; empty means none.
+ */
+const signatureText = z
+	.string()
+	.transform((value) => value.replace(/\r\n?/g, '\n').trim())
+	.pipe(
+		z
+			.string()
+			.max(MAX_SIGNATURE_LENGTH, `at most ${MAX_SIGNATURE_LENGTH} characters`)
+			.regex(/^[^\u0000-\u0008\u000b-\u001f\u007f]*$/, 'no control characters')
+	)
+	.transform((value) => value || null);
+
 /** Fields left empty are unset: an empty password keeps the saved one. */
 const withoutBlanks = (raw: unknown) => Object.fromEntries(Object.entries(raw as Record<string, unknown>).filter(([, value]) => value !== ''));
 
@@ -79,6 +95,7 @@ const schemas = {
 	addSupportAddress: z.object({ address: z.email(), name: z.string().trim().min(1).max(120), groupId: choice.optional() }),
 	updateSupportAddress: z.object({ address: z.string().min(1), name: z.string().trim().min(1).max(120), groupId: choice.optional() }),
 	removeSupportAddress: z.object({ address: z.string().min(1) }),
+	setSupportAddressSignature: z.object({ address: z.string().min(1), signature: signatureText }),
 	saveImapMailbox: z.preprocess(withoutBlanks, z.object({ address: z.string().min(1) }).and(imapMailboxInputSchema)),
 	removeImapMailbox: z.object({ address: z.string().min(1) }),
 	createTalkNumber: talkNumberForm,
@@ -102,6 +119,7 @@ export const load: PageServerLoad = ({ url }) => {
 		/** Where providers send webhooks: `<origin>/api/v1/channels/<id>/webhook`. */
 		origin: url.origin,
 		supportAddresses: supportAddresses.list(),
+		maxSignatureLength: MAX_SIGNATURE_LENGTH,
 		/** Without their passwords or tokens: those never leave the server. */
 		imapMailboxes: imapMailboxes.list(),
 		imapChoices: { tls: IMAP_TLS_MODES, auth: IMAP_AUTH_KINDS, afterFetch: IMAP_AFTER_FETCH }
@@ -265,6 +283,15 @@ export const actions: Actions = {
 		return addressChange('removeSupportAddress', `Mail to ${input.value.address} is no longer accepted.`, undefined, () => {
 			tandem().supportAddresses.remove(input.value.address, actor(locals));
 			tandem().imapMailboxes.forget(input.value.address);
+		});
+	},
+	setSupportAddressSignature: async ({ request, locals }) => {
+		const input = await read(request, schemas.setSupportAddressSignature, 'setSupportAddressSignature');
+		if (!input.ok) return input.failure;
+		const { address, signature } = input.value;
+		return formChange('setSupportAddressSignature', () => tandem().supportAddresses.setSignature(address, signature, actor(locals)), {
+			notice: signature ? `Replies from ${address} are signed.` : `Replies from ${address} have no signature.`,
+			notFound: 'No support address by that name.'
 		});
 	},
 	saveImapMailbox: async ({ request, locals }) => {

@@ -1,0 +1,1 @@
+ALTER TABLE `support_addresses` ADD `signature` text;
