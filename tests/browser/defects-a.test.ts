@@ -1,0 +1,140 @@
+/**
+ * Defects a new user hit (issue #13), seen as a person sees them, in a real browser on the demo
+ * data: the newest entry in view on open, long text that keeps layouts whole, limits told in
+ * words, banners that move nothing, and a colleague's cursor label kept inside the editor.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findTicketId, launchBrowser, type BrowserSession } from '../helpers/browser';
+import { prepare, type Fixture } from '../helpers/fixtures';
+import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
+import { createTicket } from '../helpers/tickets';
+
+const DEMO_PASSWORD = 'tandem-demo';
+let server: RunningServer;
+let fx: Fixture;
+let browser: BrowserSession;
+let alex: Page;
+
+beforeAll(async () => {
+	const dataDir = tempDataDir();
+	fx = await prepare(dataDir, { bots: { mail: ['email', 'chat'] } });
+	server = await startServer({ dataDir, env: { SEED: '1' } });
+	browser = await launchBrowser();
+	alex = (await browser.person(server.url, 'alex@tandem.local', DEMO_PASSWORD)).page;
+	alex.setDefaultTimeout(15_000);
+});
+
+afterAll(async () => {
+	await browser?.close();
+	await server?.stop();
+});
+
+const composer = (page: Page) => page.getByRole('region', { name: 'Reply composer' });
+const conversation = (page: Page) => page.getByRole('log', { name: 'Conversation' });
+
+async function openTicket(page: Page, id: string) {
+	await page.goto(`/tickets/${id}`);
+	await composer(page).waitFor();
+	await page.getByText('Loading ticket…').waitFor({ state: 'detached' });
+}
+
+/** A customer's message on the ticket, as the mail channel delivers it. */
+async function customerWrites(ticketId: string, body: string) {
+	const res = await api(server, fx.tokens.mail.token).request('POST', `/api/v1/tickets/${ticketId}/entries`, {
+		kind: 'message',
+		channel: 'email',
+		direction: 'in',
+		visibility: 'public',
+		body
+	});
+	expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
+
+/** Where the entry holding `text` sits against the conversation's visible box and the composer. */
+function placeOf(page: Page, text: string) {
+	return page.evaluate((text) => {
+		const log = document.querySelector('[role="log"][aria-label="Conversation"]')!;
+		const entry = [...log.querySelectorAll('[data-entry-id]')].find((e) => e.textContent?.includes(text));
+		const box = log.getBoundingClientRect();
+		const composerTop = document.querySelector('[aria-label="Reply composer"]')!.getBoundingClientRect().top;
+		if (!entry) return { rendered: false, visible: false, detail: 'not rendered' };
+		const e = entry.getBoundingClientRect();
+		const visible = e.top >= box.top - 0.5 && e.bottom <= box.bottom + 0.5 && e.bottom <= composerTop + 0.5;
+		return { rendered: true, visible, detail: `entry ${e.top}–${e.bottom}, log ${box.top}–${box.bottom}, composer at ${composerTop}` };
+	}, text);
+}
+
+async function expectFullyVisible(page: Page, text: string) {
+	let last = '';
+	await waitFor(
+		async () => {
+			const place = await placeOf(page, text);
+			last = place.detail;
+			return place.visible;
+		},
+		`"${text}" fully visible above the composer`,
+		5_000
+	).catch((error) => {
+		throw new Error(`${(error as Error).message} (${last})`);
+	});
+}
+
+describe('defect 1: the newest entry is in view', () => {
+	let ticketId: string;
+
+	beforeAll(async () => {
+		ticketId = (await createTicket(server, fx.tokens.mail.token, 'A long conversation')).id;
+		for (let i = 1; i <= 14; i++) {
+			await customerWrites(ticketId, `Message ${i}: ${'the parcel is still not here and I keep checking the tracking page. '.repeat(i % 3 === 0 ? 6 : 1)}`);
+		}
+	});
+
+	it('shows the newest entry whole, above the composer, on open and on reload', async () => {
+		await openTicket(alex, ticketId);
+		await expectFullyVisible(alex, 'Message 14:');
+		await alex.reload();
+		await composer(alex).waitFor();
+		await expectFullyVisible(alex, 'Message 14:');
+	});
+
+	it('keeps the newest entry in view when the chat bar appears after open (a demo chat)', async () => {
+		// The chat bar loads after the conversation is shown and takes its height from it.
+		const chatId = await findTicketId(alex, '48213', 'Charged twice for order #48213');
+		const newest = await (await alex.request.get(`/api/v1/tickets/${chatId}`)).json();
+		const last = (newest.entries as { body: string; kind: string }[]).filter((e) => e.kind !== 'event').at(-1)!.body.slice(0, 40);
+		await openTicket(alex, chatId);
+		await alex.getByRole('region', { name: 'Live chat' }).waitFor();
+		await expectFullyVisible(alex, last);
+		await alex.reload();
+		await composer(alex).waitFor();
+		await expectFullyVisible(alex, last);
+	});
+
+	it('keeps a new entry whole in view when it arrives while the agent is at the bottom', async () => {
+		await openTicket(alex, ticketId);
+		await expectFullyVisible(alex, 'Message 14:');
+		await customerWrites(ticketId, `Message 15: ${'any news on my parcel? '.repeat(12)}`);
+		await conversation(alex).getByText('Message 15:').waitFor();
+		await expectFullyVisible(alex, 'Message 15:');
+	});
+
+	it('shows the messages the "arrived since you started" warning is about', async () => {
+		await openTicket(alex, ticketId);
+		await composer(alex).locator('.cm-content').click();
+		await alex.keyboard.type('Your parcel left our warehouse today.');
+		await customerWrites(ticketId, 'Message 16: never mind, it just arrived!');
+		await customerWrites(ticketId, 'Message 17: thank you all the same.');
+		await conversation(alex).getByText('Message 17:').waitFor();
+		// The agent reads back up the conversation, then sends.
+		await conversation(alex).evaluate((log) => log.scrollTo({ top: 0 }));
+		await waitFor(async () => !(await placeOf(alex, 'Message 16:')).visible, 'the new messages out of view');
+		await composer(alex).getByRole('button', { name: 'Send', exact: true }).click();
+		await composer(alex).getByRole('alert').getByText('2 new customer messages arrived since you started this reply.').waitFor();
+		await expectFullyVisible(alex, 'Message 16:');
+		await conversation(alex).evaluate((log) => log.scrollTo({ top: 0 }));
+		await composer(alex).getByRole('button', { name: 'Show the new messages' }).click();
+		await expectFullyVisible(alex, 'Message 16:');
+		await composer(alex).getByRole('button', { name: 'Cancel' }).click();
+	});
+});
