@@ -15,6 +15,8 @@ let server: RunningServer;
 let fx: Fixture;
 let browser: BrowserSession;
 let alex: Page;
+/** Blake takes offers (online on every channel); Alex stays away, so offers never reach Alex's tests. */
+let blake: Page;
 
 beforeAll(async () => {
 	const dataDir = tempDataDir();
@@ -22,7 +24,8 @@ beforeAll(async () => {
 	server = await startServer({ dataDir, env: { SEED: '1' } });
 	browser = await launchBrowser();
 	alex = (await browser.person(server.url, 'alex@tandem.local', DEMO_PASSWORD)).page;
-	alex.setDefaultTimeout(15_000);
+	blake = (await browser.person(server.url, 'blake@tandem.local', DEMO_PASSWORD)).page;
+	for (const page of [alex, blake]) page.setDefaultTimeout(15_000);
 });
 
 afterAll(async () => {
@@ -136,5 +139,68 @@ describe('defect 1: the newest entry is in view', () => {
 		await composer(alex).getByRole('button', { name: 'Show the new messages' }).click();
 		await expectFullyVisible(alex, 'Message 16:');
 		await composer(alex).getByRole('button', { name: 'Cancel' }).click();
+	});
+});
+
+/** Sets Blake online on every channel, so the router offers Blake new work. */
+async function goOnline(page: Page) {
+	await page.goto('/');
+	const menuButton = page.getByRole('button', { name: /^Status: / });
+	await menuButton.click();
+	const menu = page.getByRole('group', { name: 'Status and channels' });
+	for (const channel of ['Email & messaging', 'Chat', 'Talk']) {
+		const box = menu.getByLabel(channel);
+		if (!(await box.isChecked())) await box.check();
+	}
+	await menu.getByLabel('Online').check();
+	await page.getByRole('button', { name: 'Status: Online' }).waitFor();
+	await menuButton.press('Escape');
+}
+
+/** Whether the element's box lies within the window. */
+const onScreen = (locator: ReturnType<Page['locator']>) =>
+	locator.evaluate((el) => {
+		const box = el.getBoundingClientRect();
+		return box.left >= 0 && box.right <= window.innerWidth && box.top >= 0 && box.bottom <= window.innerHeight;
+	});
+
+describe('defect 2: long text never breaks a layout', () => {
+	// An inbound mail's 10,000-character subject, as it is stored: cut to 500 on arrival.
+	const longSubject = `Order 58120: ${'the tent pole snapped on first use and the replacement never came '.repeat(10)}`.slice(0, 500).trim();
+
+	it('keeps a 500-character subject to one line in the ticket list, the whole of it in a title', async () => {
+		const { id, number } = await createTicket(server, fx.tokens.mail.token, longSubject);
+		await createTicket(server, fx.tokens.mail.token, 'Short subject');
+		await alex.goto('/');
+		await alex.getByRole('button', { name: /^All open/ }).click();
+		const row = alex.locator(`tr#row-${id}`);
+		const short = alex.locator('tr', { hasText: 'Short subject' });
+		await row.waitFor();
+		await short.waitFor();
+		const height = (locator: typeof row) => locator.evaluate((el) => el.getBoundingClientRect().height);
+		expect(await height(row)).toBeLessThanOrEqual((await height(short)) + 1);
+		await expect(row.locator('[title]', { hasText: `#${number}` }).first().getAttribute('title')).resolves.toBe(longSubject);
+	});
+
+	it('suggests articles for a 500-character subject without an error', async () => {
+		const { id } = await createTicket(server, fx.tokens.mail.token, longSubject);
+		await openTicket(alex, id);
+		const knowledge = alex.getByRole('complementary', { name: 'Context' }).getByRole('region', { name: /^Knowledge/ });
+		await knowledge.getByText('Suggested for this ticket').waitFor();
+		await expect(knowledge.getByRole('status').filter({ hasText: /./ }).count()).resolves.toBe(0);
+		expect(await knowledge.innerText()).not.toMatch(/too big|expected string|characters/i);
+	});
+
+	it('keeps Accept and Decline on screen in an offer with a 500-character subject', async () => {
+		await goOnline(blake);
+		const { number } = await createTicket(server, fx.tokens.mail.token, longSubject);
+		// (Blake is offered the earlier tickets too.)
+		const offer = blake.getByRole('alert', { name: /^Offer: Order 58120/ }).filter({ hasText: `#${number} ` });
+		await offer.waitFor();
+		expect(await onScreen(offer.getByRole('button', { name: 'Accept' }))).toBe(true);
+		expect(await onScreen(offer.getByRole('button', { name: 'Decline' }))).toBe(true);
+		await expect(offer.locator('.what').getAttribute('title')).resolves.toBe(longSubject);
+		await offer.getByRole('button', { name: 'Decline' }).click();
+		await offer.waitFor({ state: 'detached' });
 	});
 });
