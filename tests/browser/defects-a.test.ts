@@ -7,7 +7,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTicketId, launchBrowser, type BrowserSession } from '../helpers/browser';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
+import { draftText, newId } from '../../src/lib/ticket';
+import { api, connectPeer, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 import { createTicket } from '../helpers/tickets';
 
 const DEMO_PASSWORD = 'tandem-demo';
@@ -202,5 +203,69 @@ describe('defect 2: long text never breaks a layout', () => {
 		await expect(offer.locator('.what').getAttribute('title')).resolves.toBe(longSubject);
 		await offer.getByRole('button', { name: 'Decline' }).click();
 		await offer.waitFor({ state: 'detached' });
+	});
+});
+
+describe('defect 3: limits are shown before they are hit, and refusals told in words', () => {
+	it('counts a long subject near its limit, stops it at 500 characters, and keeps what it took', async () => {
+		const { id } = await createTicket(server, fx.tokens.mail.token, 'Subject to be renamed');
+		await openTicket(alex, id);
+		const subject = alex.getByLabel('Subject', { exact: true });
+		const typed = `Renamed ${'long words in a subject '.repeat(420)}`; // 10,000+ characters
+		await subject.fill(typed);
+		expect((await subject.inputValue()).length).toBe(500);
+		await alex.getByText('500 / 500', { exact: true }).waitFor();
+		await subject.press('Enter');
+		await alex.reload();
+		await composer(alex).waitFor();
+		await expect.poll(() => subject.inputValue()).toBe(typed.slice(0, 500).trim());
+
+		// An emptied subject is refused in words, and the input shows the subject again.
+		await subject.fill('');
+		await subject.press('Enter');
+		await alex.getByRole('alert').getByText('A subject cannot be empty. It was not changed.').waitFor();
+		await expect(subject.inputValue()).resolves.toBe(typed.slice(0, 500).trim());
+	});
+
+	it('refuses a 70,000-character paste in words and counts a draft near the limit', async () => {
+		const errors: Error[] = [];
+		alex.on('pageerror', (error) => errors.push(error));
+		const { id } = await createTicket(server, fx.tokens.mail.token, 'A very long note');
+		await openTicket(alex, id);
+		await composer(alex).getByRole('button', { name: 'Internal note' }).click();
+		await composer(alex).locator('.cm-content').click();
+		await alex.keyboard.insertText('n'.repeat(70_000));
+		await composer(alex).getByRole('alert').getByText(/^A message holds at most 65,536 characters: that would make this draft longer, so it was not added\.$/).waitFor();
+		expect(await composer(alex).locator('.cm-content').innerText()).not.toContain('nnnn');
+
+		await alex.keyboard.insertText('n'.repeat(60_000));
+		await composer(alex).getByText('60,000 / 65,536', { exact: true }).waitFor();
+		await expect(composer(alex).getByRole('alert').count()).resolves.toBe(0); // the next change clears the refusal
+		expect(errors).toEqual([]);
+	});
+
+	it('refuses, in words, to send a draft a colleague made too long', async () => {
+		const errors: Error[] = [];
+		alex.on('pageerror', (error) => errors.push(error));
+		const { id } = await createTicket(server, fx.tokens.mail.token, 'A draft grown elsewhere');
+		// Another tab (Alex's own here; a colleague's writes the same) grows a public draft to 40,000 "é":
+		// 80,000 bytes, past what a message holds (the server takes it: drafts are capped in characters).
+		const cookie = (await alex.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+		const colleague = await connectPeer(server, id, '', { headers: { cookie } });
+		try {
+			draftText(colleague.doc, newId(), { channel: 'email', visibility: 'public' }).insert(0, 'é'.repeat(40_000));
+			await colleague.acknowledged();
+		} finally {
+			colleague.destroy();
+		}
+		await openTicket(alex, id);
+		await composer(alex).getByText('80,000 / 65,536', { exact: true }).waitFor();
+		await composer(alex).getByRole('button', { name: 'Send', exact: true }).click();
+		await composer(alex)
+			.getByRole('alert')
+			.getByText('This draft is 80,000 characters and a message holds at most 65,536: shorten it (or send it in parts) to send it.')
+			.waitFor();
+		await expect(conversation(alex).getByText('ééééé').count()).resolves.toBe(0);
+		expect(errors).toEqual([]);
 	});
 });
