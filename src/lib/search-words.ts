@@ -11,15 +11,34 @@ export const MAX_SEARCH_WORDS = 12;
 /** Longer "words" are pasted ids or noise, never a word an article is found by. */
 const MAX_WORD_LENGTH = 40;
 
-/** Words too common to tell articles apart; left out of the query (suggestions come from subjects). */
+/**
+ * Words too common to tell articles apart: left out of the query, so they neither narrow a
+ * suggestion (they come from subjects and chat openings) nor get highlighted in the results.
+ */
 const STOPWORDS = new Set(
-	'a an and are as at be but by can do does for from have how i in is it its my me no not of on or our so that the this to was we what when where which why with you your'.split(' ')
+	(
+		'a about after again all also am an and any are as at be been before but by can could did do does for from get got had has have he her hi ' +
+		'hello here how i if in into is it its just me more my no not now of on or our out please she so some still than thank thanks that the ' +
+		'their them then there they this to too up us very was we were what when where which who why will with would yet you your'
+	).split(' ')
 );
 
-/** The words of `text` worth searching for, lower-cased, in order, at most MAX_SEARCH_WORDS. */
+/**
+ * The words of `text` worth searching for, lower-cased, in order, at most MAX_SEARCH_WORDS: no
+ * stop words and no single characters. A contraction is one word ("hasn't" is not "hasn" and
+ * "t", whose "t*" would match every t-word): a negation or a stop word's contraction is dropped,
+ * a possessive keeps its noun ("Maggie's" → "maggie").
+ */
 export function searchWords(text: string): string[] {
-	const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-	return words.filter((w) => w.length <= MAX_WORD_LENGTH && !STOPWORDS.has(w)).slice(0, MAX_SEARCH_WORDS);
+	const words: string[] = [];
+	for (const [token] of text.toLowerCase().matchAll(/[\p{L}\p{N}]+(?:['’][\p{L}\p{N}]+)*/gu)) {
+		const [stem, ...rest] = token.split(/['’]/);
+		if (rest.length && (rest.at(-1) === 't' || STOPWORDS.has(stem))) continue;
+		if (stem.length < 2 || stem.length > MAX_WORD_LENGTH || STOPWORDS.has(stem)) continue;
+		words.push(stem);
+		if (words.length === MAX_SEARCH_WORDS) break;
+	}
+	return words;
 }
 
 /** A search query for `text` (a subject of any length) within MAX_SEARCH_LENGTH characters. */

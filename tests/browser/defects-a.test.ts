@@ -269,3 +269,22 @@ describe('defect 3: limits are shown before they are hit, and refusals told in w
 		expect(errors).toEqual([]);
 	});
 });
+
+describe('defect 5: suggestions from the words that matter', () => {
+	it('suggests no two-factor article for a late tent, and highlights no stop word or single letter', async () => {
+		const subject = "My tent hasn't arrived and the trip is this weekend";
+		// The server's own answer to that query (what the panel asks with the subject's words).
+		const direct = await (await alex.request.get(`/api/v1/help/articles?limit=5&q=${encodeURIComponent(subject)}`)).json();
+		expect(direct.articles.map((a: { title: string }) => a.title)).not.toContain('Two-factor authentication');
+
+		const { id } = await createTicket(server, fx.tokens.mail.token, subject);
+		await openTicket(alex, id);
+		const knowledge = alex.getByRole('complementary', { name: 'Context' }).getByRole('region', { name: /^Knowledge/ });
+		await knowledge.getByText('Suggested for this ticket').waitFor();
+		expect(await knowledge.getByRole('link', { name: /two-factor/i }).count()).toBe(0);
+		for (const marked of await knowledge.locator('mark').allInnerTexts()) {
+			expect(marked.length, marked).toBeGreaterThan(1);
+			expect(['the', 'that', 'this', 'is', 'and', 'my', 'hasn']).not.toContain(marked.toLowerCase());
+		}
+	});
+});

@@ -21,3 +21,24 @@ describe('search query', () => {
 		);
 	});
 });
+
+describe('search words', () => {
+	it('drops stop words, single letters and contractions: "hasn\'t" is no "t*" matching every t-word', () => {
+		expect(searchWords("My tent hasn't arrived and I need it for the weekend")).toEqual(['tent', 'arrived', 'need', 'weekend']);
+		expect(searchWords('I’m locked out, it’s urgent: we’ll lose the Q3 report')).toEqual(['locked', 'urgent', 'lose', 'q3', 'report']);
+		expect(searchWords("Maggie's order isn't here: a b c x 7")).toEqual(['maggie', 'order']);
+		expect(searchWords("Can't sign in, don't know why")).toEqual(['sign', 'know']);
+		expect(searchWords('that the this it a t s')).toEqual([]);
+	});
+
+	it('never keeps a single character or a stop word, whatever the text', () => {
+		fc.assert(
+			fc.property(fc.array(fc.constantFrom('t', "hasn't", 'the', 'that', 'tent', "o'clock", 'x', 'I', 'late', '’s', "'"), { maxLength: 30 }), (parts) => {
+				for (const word of searchWords(parts.join(' '))) {
+					expect(word.length).toBeGreaterThan(1);
+					expect(['the', 'that', 'hasn', 't', 's', 'o']).not.toContain(word);
+				}
+			})
+		);
+	});
+});
