@@ -50,6 +50,7 @@ async function customerWrites(ticketId: string, body: string) {
 		channel: 'email',
 		direction: 'in',
 		visibility: 'public',
+		authorType: 'customer',
 		body
 	});
 	expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -286,5 +287,64 @@ describe('defect 5: suggestions from the words that matter', () => {
 			expect(marked.length, marked).toBeGreaterThan(1);
 			expect(['the', 'that', 'this', 'is', 'and', 'my', 'hasn']).not.toContain(marked.toLowerCase());
 		}
+	});
+});
+
+describe('defect 9: offers and notifications move nothing', () => {
+	/** Where the composer's editor is, and whether what must stay usable is still on top where it is. */
+	const layout = (page: Page) =>
+		page.evaluate(() => {
+			const editor = document.querySelector('[aria-label="Reply composer"] .cm-content')!.getBoundingClientRect();
+			const onTop = (selector: string) => {
+				const target = document.querySelector(selector)!;
+				const box = target.getBoundingClientRect();
+				const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+				return !!hit && target.contains(hit);
+			};
+			return {
+				editor: [editor.left, editor.top, editor.width, editor.height],
+				sendOnTop: onTop('[aria-label="Reply composer"] button.send'),
+				headerOnTop: ['select', 'input.subject', '.fields label:nth-of-type(3) select'].every((s) => onTop(`header.ticket-header ${s}`))
+			};
+		});
+
+	it('keeps the composer where it is, and its Send and the header usable, when an offer and a notification appear', async () => {
+		await goOnline(blake);
+		// Earlier tests' offers: declined, so the layer is empty to start with.
+		for (const decline of await blake.getByRole('alert', { name: /^Offer:/ }).getByRole('button', { name: 'Decline' }).all()) await decline.click().catch(() => undefined);
+		await blake.getByRole('region', { name: 'Offers and notifications' }).waitFor({ state: 'detached' });
+
+		// Blake takes two tickets, and writes in the first.
+		const mine: string[] = [];
+		for (const subject of ['Tent poles: first ticket', 'Tent poles: second ticket']) {
+			const { id, number } = await createTicket(server, fx.tokens.mail.token, subject);
+			await blake.getByRole('alert', { name: `Offer: ${subject}` }).filter({ hasText: `#${number} ` }).getByRole('button', { name: 'Accept' }).click();
+			await blake.waitForURL(`**/tickets/${id}`);
+			mine.push(id);
+		}
+		await openTicket(blake, mine[0]);
+		await composer(blake).locator('.cm-content').click();
+		await blake.keyboard.type('Checking with the warehouse');
+		const before = await layout(blake);
+		expect(before.sendOnTop && before.headerOnTop).toBe(true);
+
+		const { number } = await createTicket(server, fx.tokens.mail.token, 'Tent poles: a third ticket');
+		const offer = blake.getByRole('alert', { name: 'Offer: Tent poles: a third ticket' }).filter({ hasText: `#${number} ` });
+		await offer.waitFor();
+		expect(await layout(blake)).toEqual(before);
+
+		await customerWrites(mine[1], 'Any news about the poles?');
+		const notice = blake.getByRole('region', { name: 'Offers and notifications' }).getByRole('status').filter({ hasText: 'Any news about the poles?' });
+		await notice.waitFor();
+		expect(await layout(blake)).toEqual(before);
+		// Typing goes on in the same place, and the layer folds away and back.
+		await blake.keyboard.type(' now.');
+		await composer(blake).getByText('Checking with the warehouse now.').waitFor();
+		await blake.getByRole('button', { name: 'Hide' }).click();
+		await blake.getByRole('button', { name: 'Show 1 offer, 1 notification' }).click();
+		await notice.getByRole('button', { name: 'Dismiss' }).click();
+		await offer.getByRole('button', { name: 'Decline' }).click();
+		await blake.getByRole('region', { name: 'Offers and notifications' }).waitFor({ state: 'detached' });
+		expect(await layout(blake)).toEqual(before);
 	});
 });
