@@ -348,3 +348,40 @@ describe('defect 9: offers and notifications move nothing', () => {
 		expect(await layout(blake)).toEqual(before);
 	});
 });
+
+describe("defect 14: a colleague's cursor label", () => {
+	it('stays inside the editor when the colleague writes at its right edge', async () => {
+		const { id } = await createTicket(server, fx.tokens.mail.token, 'Two agents, one reply');
+		const writer = (await browser.person(server.url, 'blake@tandem.local', DEMO_PASSWORD)).page;
+		writer.setDefaultTimeout(15_000);
+		await openTicket(alex, id);
+		await openTicket(writer, id);
+		await composer(writer).locator('.cm-content').click();
+		// Blake, in a second window, writes one line up to the editor's right edge.
+		const roomLeft = () =>
+			writer.evaluate(() => {
+				const scroller = document.querySelector('[aria-label="Reply composer"] .cm-scroller')!.getBoundingClientRect();
+				const range = window.getSelection()!.getRangeAt(0);
+				const cursor = range.getClientRects()[0] ?? range.getBoundingClientRect();
+				return { room: scroller.right - cursor.left, firstLine: cursor.top - scroller.top < 30 };
+			});
+		for (;;) {
+			await writer.keyboard.type('well ');
+			const { room, firstLine } = await roomLeft();
+			expect(firstLine, 'still on the first line').toBe(true);
+			if (room < 45) break;
+		}
+		const label = composer(alex).locator('.cm-ySelectionInfo');
+		await label.waitFor({ state: 'attached' });
+		await expect
+			.poll(() =>
+				label.evaluate((info) => {
+					const scroller = info.closest('.cm-scroller')!.getBoundingClientRect();
+					const box = info.getBoundingClientRect();
+					return { inside: box.width > 20 && box.left >= scroller.left && box.right <= scroller.right && box.top >= scroller.top, name: info.dataset.name };
+				})
+			)
+			.toEqual({ inside: true, name: 'Blake Agent' });
+		await writer.close();
+	});
+});

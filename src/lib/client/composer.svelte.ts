@@ -15,6 +15,7 @@ import { untrack } from 'svelte';
 import { yCollab, ySyncAnnotation, yUndoManagerKeymap } from 'y-codemirror.next';
 import * as Y from 'yjs';
 import { byteLength, LIMITS, newId, type Channel, type DraftInfo, type Priority, type Status, type Visibility } from '$lib/ticket';
+import { placeCaretLabel } from './caret-labels';
 import { draftFull, draftTooLong } from './limit-words';
 import type { PresenceState, TicketSession } from './ticket-session.svelte';
 import type { CustomerInfo } from './workspace.svelte';
@@ -231,10 +232,12 @@ export class Composer {
 		// Untracked: an attachment re-runs when what it reads changes, and the editor must live on.
 		const view = untrack(() => new EditorView({ parent: element, state: this.makeState(EditorSelection.single(0)) }));
 		this.view = view;
-		// Remote carets' name labels are drawn from `data-name` (see Composer.svelte's styles).
+		// Remote carets' name labels are drawn from `data-name` (see Composer.svelte's styles), kept inside the editor.
 		const labels = new MutationObserver(() => {
+			const frame = view.scrollDOM.getBoundingClientRect();
 			for (const info of view.contentDOM.querySelectorAll<HTMLElement>('.cm-ySelectionInfo')) {
 				if (info.dataset.name !== info.textContent) info.dataset.name = info.textContent ?? '';
+				placeCaretLabel(info, frame);
 			}
 		});
 		labels.observe(view.contentDOM, { childList: true, subtree: true });
