@@ -240,7 +240,8 @@ export class Composer {
 				placeCaretLabel(info, frame);
 			}
 		});
-		labels.observe(view.contentDOM, { childList: true, subtree: true });
+		// Text typed before a caret moves it without adding nodes: character changes count too.
+		labels.observe(view.contentDOM, { childList: true, characterData: true, subtree: true });
 		return () => {
 			labels.disconnect();
 			view.destroy();
