@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import { and, eq, sql } from 'drizzle-orm';
 import { helpArticles } from '../drizzle/schema';
 import { slugify, type ArticleInput } from '../src/lib/api/context';
+import { searchWords } from '../src/lib/search-words';
 import { newId } from '../src/lib/ticket';
 import { actorOf, type Principal } from './auth/principal';
 import { ApiError, notFound } from './errors';
@@ -35,11 +36,6 @@ const CLOSE = '\u0003';
 const SNIPPET_TOKENS = 24;
 /** bm25 weights by column: article_id (unindexed), title, tags, body. */
 const WEIGHTS = '0.0, 10.0, 4.0, 1.0';
-
-/** Words too common to tell articles apart; left out of the query (suggestions come from subjects). */
-const STOPWORDS = new Set(
-	'a an and are as at be but by can do does for from have how i in is it its my me no not of on or our so that the this to was we what when where which why with you your'.split(' ')
-);
 
 export class HelpCentre {
 	private readonly ftsInsert: Database.Statement<[string, string, string, string]>;
@@ -124,7 +120,7 @@ export class HelpCentre {
 	 * articles sharing some of its words.
 	 */
 	search(query: string, options: { drafts?: boolean; limit?: number } = {}): ArticleHit[] {
-		const words = (query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => !STOPWORDS.has(w)).slice(0, 12);
+		const words = searchWords(query);
 		if (!words.length) return [];
 		const terms = words.map((w) => `"${w}"*`);
 		const all = this.match(terms.join(' AND '), options);

@@ -3,6 +3,7 @@
  * objects and apps. Shared by the endpoints, the admin forms and the browser (the app host).
  */
 import { z } from 'zod';
+import { MAX_SEARCH_LENGTH } from '../search-words';
 import { CUSTOMER_CHANNELS, idSchema, MAX_TAGS, PRIORITIES, STATUSES, tagSchema } from '../ticket/schema';
 
 const tagsSchema = z.array(z.string().trim().pipe(tagSchema)).max(MAX_TAGS);
@@ -53,7 +54,7 @@ export const articleInputSchema = z.strictObject({
 export type ArticleInput = z.infer<typeof articleInputSchema>;
 
 export const articleSearchQuery = z.strictObject({
-	q: z.string().trim().max(200).optional().meta({ description: 'Words to search for; without it, every article by section and title.' }),
+	q: z.string().trim().max(MAX_SEARCH_LENGTH).optional().meta({ description: 'Words to search for; without it, every article by section and title.' }),
 	limit: z.coerce.number().int().min(1).max(50).default(10)
 });
 

@@ -15,6 +15,7 @@ import { untrack } from 'svelte';
 import { yCollab, ySyncAnnotation, yUndoManagerKeymap } from 'y-codemirror.next';
 import * as Y from 'yjs';
 import {
+	byteLength,
 	latestInboundCc,
 	LIMITS,
 	newId,
@@ -29,6 +30,8 @@ import {
 	type Visibility
 } from '$lib/ticket';
 import { AttachmentUploads } from './attachments.svelte';
+import { placeCaretLabel } from './caret-labels';
+import { draftFull, draftTooLong } from './limit-words';
 import type { PresenceState, TicketSession } from './ticket-session.svelte';
 import type { CustomerInfo } from './workspace.svelte';
 
@@ -79,6 +82,10 @@ export class Composer {
 	draftId = $state<string | null>(null);
 	/** Whether the editor holds anything but white space. */
 	hasText = $state(false);
+	/** The draft's length as a message body counts it (UTF-8 bytes), against LIMITS.draftTextLength. */
+	size = $state(0);
+	/** Why the last keystroke, paste or Send did nothing, in words; the next change clears it. */
+	refusal = $state<string | null>(null);
 	focused = $state(false);
 	/** Why a public reply deserves a second look, while the agent decides. */
 	warnings = $state.raw<string[] | null>(null);
@@ -288,7 +295,7 @@ export class Composer {
 		this.draftId = text ? id : null;
 		this.lastCaret = null;
 		this.warnings = null;
-		this.hasText = !!text?.toString().trim();
+		this.measure(text?.toString() ?? '');
 		if (this.focused && !this.readOnly && this.idle) this.session.markTyping(this.draftId, this.draftId ? this.mode : null);
 		this.queueView(caretAtEnd && text ? EditorSelection.single(text.length) : EditorSelection.single(0));
 	}
@@ -315,13 +322,16 @@ export class Composer {
 		// Untracked: an attachment re-runs when what it reads changes, and the editor must live on.
 		const view = untrack(() => new EditorView({ parent: element, state: this.makeState(EditorSelection.single(0)) }));
 		this.view = view;
-		// Remote carets' name labels are drawn from `data-name` (see Composer.svelte's styles).
+		// Remote carets' name labels are drawn from `data-name` (see Composer.svelte's styles), kept inside the editor.
 		const labels = new MutationObserver(() => {
+			const frame = view.scrollDOM.getBoundingClientRect();
 			for (const info of view.contentDOM.querySelectorAll<HTMLElement>('.cm-ySelectionInfo')) {
 				if (info.dataset.name !== info.textContent) info.dataset.name = info.textContent ?? '';
+				placeCaretLabel(info, frame);
 			}
 		});
-		labels.observe(view.contentDOM, { childList: true, subtree: true });
+		// Text typed before a caret moves it without adding nodes: character changes count too.
+		labels.observe(view.contentDOM, { childList: true, characterData: true, subtree: true });
 		return () => {
 			labels.disconnect();
 			view.destroy();
@@ -345,11 +355,16 @@ export class Composer {
 				{ key: 'Mod-Shift-Enter', run: () => (this.requestSend({ status: 'solved' }), true) }
 			]),
 			EditorView.updateListener.of((update) => this.onUpdate(update)),
-			// The server refuses a draft longer than the cap (and closes the ticket for this tab):
-			// typing or pasting past it does nothing here instead. Colleagues' edits always apply.
-			EditorState.transactionFilter.of((tr) =>
-				tr.docChanged && !tr.annotation(ySyncAnnotation) && tr.newDoc.length > LIMITS.draftTextLength && tr.newDoc.length > tr.startState.doc.length ? [] : tr
-			)
+			// The server refuses a draft longer than the cap (and closes the ticket for this tab), and
+			// a message body is capped in bytes: typing or pasting past it is refused here, in words.
+			// Colleagues' edits always apply.
+			EditorState.transactionFilter.of((tr) => {
+				const grows = tr.docChanged && !tr.annotation(ySyncAnnotation) && tr.newDoc.length > tr.startState.doc.length;
+				// A UTF-16 unit is at most 3 bytes: a short document need not be measured.
+				if (!grows || tr.newDoc.length * 3 <= LIMITS.draftTextLength || byteLength(tr.newDoc.toString()) <= LIMITS.draftTextLength) return tr;
+				this.refusal = draftFull(LIMITS.draftTextLength);
+				return [];
+			})
 		];
 		if (this.text && this.undo) {
 			extensions.push(yCollab(this.text, this.session.provider.awareness ?? undefined, { undoManager: this.undo }), keymap.of(yUndoManagerKeymap));
@@ -372,7 +387,7 @@ export class Composer {
 			const hadFocus = this.view.hasFocus;
 			this.view.setState(this.makeState(this.pendingSelection ?? EditorSelection.single(0)));
 			if (hadFocus) this.view.focus();
-			this.hasText = !!this.view.state.doc.toString().trim();
+			this.measure(this.view.state.doc.toString());
 		});
 	}
 
@@ -412,6 +427,11 @@ export class Composer {
 		this.view?.dispatch({ effects: this.labels.reconfigure(this.labelExtension(mode)) });
 	}
 
+	private measure(text: string) {
+		this.hasText = !!text.trim();
+		this.size = byteLength(text);
+	}
+
 	private onUpdate(update: ViewUpdate) {
 		if (update.view.hasFocus && (update.selectionSet || update.focusChanged || update.docChanged)) {
 			this.lastCaret = update.state.selection.main;
@@ -426,7 +446,8 @@ export class Composer {
 			}
 		}
 		if (!update.docChanged) return;
-		this.hasText = !!update.state.doc.toString().trim();
+		this.measure(update.state.doc.toString());
+		this.refusal = null;
 		const local = update.transactions.some((tr) => tr.docChanged && !tr.annotation(ySyncAnnotation));
 		if (!local || this.readOnly) return;
 		if (!this.text) {
@@ -457,7 +478,7 @@ export class Composer {
 	 * a colleague's work or new customer messages.
 	 */
 	requestSend(alsoSet: Pick<StagedChanges, 'status'> = {}) {
-		if (!this.canSend) return;
+		if (!this.canSend || this.refuseTooLong()) return;
 		this.sendingWith = alsoSet;
 		const id = this.draftId!;
 		const draft: DraftInfo = this.boundDraft ?? {
@@ -479,7 +500,7 @@ export class Composer {
 
 	/** Sends without asking (after "Send anyway"). */
 	send() {
-		if (!this.canSend) return;
+		if (!this.canSend || this.refuseTooLong()) return;
 		this.sending = true;
 		try {
 			const files = this.attachments.ready;
@@ -490,10 +511,22 @@ export class Composer {
 				this.stopTyping();
 				this.bind(null);
 			}
+		} catch (error) {
+			// The entry contract refused it (nothing was written): say so rather than nothing.
+			console.error(error);
+			this.warnings = null;
+			this.refusal = 'This message could not be sent; it is kept as a draft.';
 		} finally {
 			this.sending = false;
 			this.sendingWith = {};
 		}
+	}
+
+	/** Refuses, in words, a draft too long to become a message (a colleague's edits may make it so). */
+	private refuseTooLong(): boolean {
+		if (this.size <= LIMITS.draftTextLength) return false;
+		this.refusal = draftTooLong(this.size, LIMITS.draftTextLength);
+		return true;
 	}
 
 	cancelSend() {
@@ -560,7 +593,7 @@ export class Composer {
 			const at = Math.min(this.lastCaret?.from ?? current.length, current.length);
 			const { insert, caret } = joinAt(current.slice(Math.max(0, at - 2), at), body, current.slice(at, at + 2));
 			text.insert(at, insert);
-			this.hasText = !!text.toString().trim();
+			this.measure(text.toString());
 			this.queueView(EditorSelection.single(at + caret));
 			this.lastCaret = { from: at + caret, to: at + caret };
 			this.noteTyping();

@@ -2,6 +2,7 @@
  * The context panel's Knowledge section: help-centre articles suggested from the ticket's subject,
  * a search box, and one click to put a link to an article, or a passage of it, into the draft.
  */
+import { MAX_SEARCH_LENGTH, searchQuery } from '$lib/search-words';
 import { composerOf } from './composer.svelte';
 import type { TicketSession } from './ticket-session.svelte';
 import { getJson } from './workspace.svelte';
@@ -40,9 +41,9 @@ export class KnowledgeState {
 		return !this.query.trim();
 	}
 
-	/** Searches the subject while the agent has typed nothing. Call from an effect on the subject. */
+	/** Searches the subject's telling words while the agent has typed nothing. Call from an effect on the subject. */
 	suggest(subject: string) {
-		if (this.suggesting) void this.search(subject);
+		if (this.suggesting) void this.search(searchQuery(subject));
 	}
 
 	/** The agent typed: search after a short pause (or the subject again when cleared). */
@@ -50,7 +51,7 @@ export class KnowledgeState {
 		if (this.timer) clearTimeout(this.timer);
 		this.timer = setTimeout(() => {
 			this.timer = null;
-			void this.search(this.query.trim() || this.session.fields?.subject || '');
+			void this.search(this.query.trim().slice(0, MAX_SEARCH_LENGTH) || searchQuery(this.session.fields?.subject ?? ''));
 		}, SEARCH_DEBOUNCE_MS);
 	}
 
@@ -69,7 +70,7 @@ export class KnowledgeState {
 			this.searchedFor = words;
 			this.error = null;
 		} catch (error) {
-			if (run === this.latest) this.error = (error as Error).message;
+			if (run === this.latest) this.error = 'The help centre could not be searched just now.';
 		} finally {
 			if (run === this.latest) this.loading = false;
 		}

@@ -285,7 +285,7 @@ export class TicketSession {
 		const elsewhere = typing.filter((p) => p.typing !== draft.id);
 		if (here.length) reasons.push(`${names(here)} also writing in this reply right now.`);
 		if (elsewhere.length) reasons.push(`${names(elsewhere)} also writing a public reply.`);
-		const arrived = this.entries.filter((e) => e.direction === 'in' && e.createdAt > draft.createdAt).length;
+		const arrived = this.arrivedSince(draft).length;
 		if (arrived) reasons.push(`${arrived} new customer message${arrived > 1 ? 's' : ''} arrived since you started this reply.`);
 		return reasons;
 	}
@@ -302,6 +302,11 @@ export class TicketSession {
 	/** Applies a draft's staged changes to the ticket now ("Apply now"). */
 	applyStaged(draftId: string) {
 		if (!this.readOnly) applyStagedNow(this.doc, draftId);
+	}
+
+	/** Customer messages that arrived after the draft was started, oldest first. */
+	arrivedSince(draft: Pick<DraftInfo, 'createdAt'>): Entry[] {
+		return this.entries.filter((e) => e.direction === 'in' && e.createdAt > draft.createdAt);
 	}
 
 	/**
