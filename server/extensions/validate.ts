@@ -62,6 +62,7 @@ export class Validate implements Extension {
 		}
 		const policy = writePolicy(principal, {
 			requesterId: () => readFields(document).requesterId,
+			scope: () => readFields(document),
 			directory: this.settings.directory
 		});
 		const result = checkUpdate(document, payload, policy, this.sender(connection, document, type));

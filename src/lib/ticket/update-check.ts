@@ -66,6 +66,8 @@ export interface WritePolicy {
 	entryAllowed(entry: Entry, place: 'conversation' | 'side'): string | null;
 	/** Null when this writer may set the ticket field to the value, else why not. */
 	fieldAllowed(name: TicketFieldName, value: unknown): string | null;
+	/** Null when this writer may name `participant` in a side conversation of `channel`, else why not. */
+	participantAllowed(channel: string, participant: string): string | null;
 }
 
 /** What the server knows of the document and the connection an update comes from. */
@@ -143,6 +145,10 @@ class UpdateCheck {
 	private readonly claims = new Set<number>();
 	/** Side conversations this update opens, by id. */
 	private readonly newSides = new Set<string>();
+	/** Channels this update gives side conversations, by side id. */
+	private readonly sideChannels = new Map<string, string>();
+	/** Participants this update names, by side id: checked once the side's channel is known. */
+	private readonly namedParticipants: [string, unknown[]][] = [];
 	private ds: ReturnType<typeof Y.decodeUpdate>['ds'] | null = null;
 	private changes = 0;
 	private readonly growth: GrowthCount;
@@ -184,6 +190,7 @@ class UpdateCheck {
 			for (const range of ranges) this.checkDelete(client, range.clock, range.len);
 		}
 		this.checkLimits();
+		this.checkParticipants();
 		return { ok: true, changes: this.changes, entries: this.entries, appendsOnly: !this.growth.beyondConversation, claims: [...this.claims] };
 	}
 
@@ -288,7 +295,7 @@ class UpdateCheck {
 			if (leaf === undefined) return this.checkMapField(item, path, sideFieldSchemas, ['participants', 'entries']);
 			if (extra !== undefined || leaf !== '*') refuse(REJECT.invalidShape, 'unexpected nesting in a side conversation');
 			if (sub === 'entries') return this.checkAppend(item, offset, 'side');
-			if (sub === 'participants') return this.checkValues(item, participantSchema, 'participant');
+			if (sub === 'participants') return this.checkParticipantValues(item, key);
 			return refuse(REJECT.invalidShape, `side conversations have no list \`${sub}\``);
 		}
 		if (root === ROOTS.drafts) {
@@ -408,6 +415,7 @@ class UpdateCheck {
 		const value = this.singleValue(item, key);
 		if (!schema.safeParse(value).success) refuse(REJECT.invalidField, `\`${key}\` cannot be ${JSON.stringify(value)}`);
 		this.checkClaim(path, value);
+		if (path[0] === ROOTS.sides) this.checkChildLink(path, value);
 		this.overwritten.add(path.join('\u0000'));
 	}
 
@@ -422,6 +430,42 @@ class UpdateCheck {
 		}
 		if (field === 'createdBy' && this.policy.writerId !== null && value !== this.policy.writerId) {
 			refuse(REJECT.forbidden, `you open side conversations as ${this.policy.writerId}`);
+		}
+	}
+
+	/**
+	 * Child tickets are created by the server, which links them from the parent: a peer can neither
+	 * name a child (`childId`, channel `child`) nor turn a child's side conversation into another kind.
+	 */
+	private checkChildLink([, side, field]: Path, value: unknown) {
+		if (field === 'channel') this.sideChannels.set(side, value as string);
+		if (this.policy.writerId === null) return;
+		const stored = this.storedSide(side);
+		if (field === 'childId' || (field === 'channel' && (value === 'child' || stored?.has('childId')))) {
+			refuse(REJECT.forbidden, 'child tickets are linked by the server: create one with POST /api/v1/tickets/{id}/children');
+		}
+	}
+
+	private checkParticipantValues(item: Y.Item, side: string) {
+		this.checkValues(item, participantSchema, 'participant');
+		if (item.content instanceof Y.ContentAny) this.namedParticipants.push([side, item.content.arr]);
+	}
+
+	/** The server's side conversation `id`, if it has one. */
+	private storedSide(id: string): Y.Map<unknown> | undefined {
+		const item = this.doc.share.get(ROOTS.sides)?._map.get(id);
+		return item && !item.deleted && item.content instanceof Y.ContentType ? (item.content.type as Y.Map<unknown>) : undefined;
+	}
+
+	/** Whom a side conversation names depends on its channel (colleagues who may see the ticket, for `internal`). */
+	private checkParticipants() {
+		for (const [side, participants] of this.namedParticipants) {
+			const stored = this.storedSide(side);
+			const channel = this.sideChannels.get(side) ?? (stored?.get('channel') as string | undefined) ?? '';
+			for (const participant of participants) {
+				const denied = this.policy.participantAllowed(channel, participant as string);
+				if (denied) refuse(REJECT.forbidden, denied);
+			}
 		}
 	}
 
