@@ -19,8 +19,9 @@ export interface SideNotice {
 	/** The side conversation's subject. */
 	subject: string;
 	reason: 'named' | 'message';
-	/** The agent who named them or wrote. */
+	/** The agent who named them or wrote, and their name. */
 	fromId: string;
+	fromName: string;
 	/** The start of the new message, or empty. */
 	preview: string;
 	at: number;
@@ -84,12 +85,13 @@ export class SideNotify implements Extension {
 		return () => this.listeners.delete(listener);
 	}
 
-	private send(userId: string, notice: SideNotice) {
+	private send(userId: string, notice: Omit<SideNotice, 'fromName'>) {
 		const user = this.settings.directory.principal(userId);
 		const row = this.settings.index.get(notice.ticketId);
 		// Not a colleague who may see the ticket (a name from before participants were checked, access since lost): nothing.
 		if (!user || !row || !ticketAccess(user, row)) return;
-		for (const listener of this.listeners) listener(userId, notice);
+		const named = { ...notice, fromName: this.settings.directory.principal(notice.fromId)?.name ?? 'A colleague' };
+		for (const listener of this.listeners) listener(userId, named);
 	}
 }
 

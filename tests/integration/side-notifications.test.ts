@@ -86,7 +86,8 @@ describe('notifications of internal side conversations', () => {
 		const { ann, sideId } = await askColleagues(ticket.id, ['ben', 'dee']);
 		await ann.acknowledged();
 		for (const stream of [ben, dee]) {
-			const [notice] = await waitFor(() => sideEvents(stream, ticket.id).length && sideEvents(stream, ticket.id), 'the notice');
+			await waitFor(() => sideEvents(stream, ticket.id).length, 'the notice');
+			const [notice] = sideEvents(stream, ticket.id);
 			expect(notice).toMatchObject({ ticketId: ticket.id, sideId, subject: 'Ask the warehouse', reason: 'named', fromId: id('ann'), number: expect.any(Number) });
 		}
 		// Ann's own message is no notice to her; and the first message reached the named with their notice, not twice.
