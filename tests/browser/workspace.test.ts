@@ -152,7 +152,7 @@ describe('agent workspace', () => {
 		await form.getByRole('checkbox', { name: /Blake/ }).check();
 		await form.getByLabel(/message/i).fill('Can you trace parcel 4471?');
 		await form.getByRole('button', { name: 'Start side conversation' }).click();
-		await blake.page.getByRole('button', { name: /Ask the warehouse/ }).waitFor();
+		await blake.page.getByRole('button', { name: /^Ask the warehouse/ }).waitFor();
 		await screenshot(blake.page, 'side-conversation');
 	});
 
