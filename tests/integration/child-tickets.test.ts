@@ -8,6 +8,7 @@ import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newId, openSide, readFields, readSides, setField, type SideConversation } from '../../src/lib/ticket';
 import { prepare, type Fixture } from '../helpers/fixtures';
+import { fileInGroup } from '../helpers/tickets';
 import { openEvents, type EventLog } from '../helpers/sse';
 import { api, connectPeer, emailTicket, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 
@@ -52,10 +53,7 @@ async function connect(ticketId: string, who: Who): Promise<Peer> {
 /** A ticket of the Support group, as mail opens it and an admin files it. */
 async function supportTicket() {
 	const ticket = await emailTicket(server, fx.tokens.mailer.token, 'Parcel lost in transit');
-	const admin = await connect(ticket.id, 'root');
-	setField(admin.doc, 'groupId', fx.groups.Support);
-	await admin.acknowledged();
-	await waitFor(async () => (await as('carl').request('GET', `/api/v1/tickets/${ticket.id}`)).status === 404, 'the group to take effect');
+	await fileInGroup(server, ticket.id, fx.groups.Support, fx.users.root.token, fx.users.carl.token);
 	return ticket;
 }
 

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { appendSideEntry, newId, openSide, readSides, setField } from '../../src/lib/ticket';
 import { noteBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
+import { fileInGroup } from '../helpers/tickets';
 import { openEvents, type EventLog } from '../helpers/sse';
 import { api, connectPeer, emailTicket, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 
@@ -61,10 +62,7 @@ const sideEvents = (stream: EventLog, ticketId: string) => stream.events.filter(
 /** A ticket of the Support group. */
 async function supportTicket() {
 	const ticket = await emailTicket(server, fx.tokens.mailer.token, 'Where is my parcel?');
-	const admin = await connect(ticket.id, 'root');
-	setField(admin.doc, 'groupId', fx.groups.Support);
-	await admin.acknowledged();
-	await waitFor(async () => (await api(server, fx.users.carl.token).request('GET', `/api/v1/tickets/${ticket.id}`)).status === 404, 'the group to take effect');
+	await fileInGroup(server, ticket.id, fx.groups.Support, fx.users.root.token, fx.users.carl.token);
 	return ticket;
 }
 
