@@ -14,6 +14,8 @@ import {
 	getEntry,
 	MAX_SUBJECT_LENGTH,
 	initTicket,
+	LIMITS,
+	limitMessage,
 	appendSideEntry,
 	newId,
 	openSide,
@@ -321,6 +323,8 @@ export class Tickets {
 			const side = readSides(doc).find((s) => s.id === input.id);
 			if (side?.childId) return { childId: side.childId, created: false };
 			if (side) throw new ApiError(409, 'id_taken', `id: ${input.id} is a side conversation of another kind`, 'id');
+			// The link is a side conversation: the parent's cap on them holds for the server's writes too.
+			if (readSides(doc).length >= LIMITS.sidesPerTicket) throw new ApiError(409, 'limit_exceeded', limitMessage('sidesPerTicket', 'side conversations per ticket:'));
 			const policy = this.policyFor(principal, doc);
 			const groupId = input.groupId === undefined ? parent.groupId : input.groupId;
 			const assigneeId = input.assigneeId ?? null;

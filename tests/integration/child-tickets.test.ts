@@ -6,7 +6,7 @@
  */
 import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { newId, openSide, readFields, readSides, setField, type SideConversation } from '../../src/lib/ticket';
+import { LIMITS, newId, openSide, readFields, readSides, setField, type SideConversation } from '../../src/lib/ticket';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { fileInGroup } from '../helpers/tickets';
 import { openEvents, type EventLog } from '../helpers/sse';
@@ -132,6 +132,19 @@ describe('creating a child ticket', () => {
 });
 
 describe('who may create a child ticket, and what they may send', () => {
+	it("a parent at its cap of side conversations gets no child (409 limit_exceeded), and nothing is created", async () => {
+		const parent = await supportTicket();
+		const ann = await connect(parent.id, 'ann');
+		ann.doc.transact(() => {
+			for (let i = 0; i < LIMITS.sidesPerTicket; i++) openSide(ann.doc, { id: newId(), subject: `Ask ${i}`, channel: 'internal', createdBy: fx.users.ann.id, createdAt: Date.now(), participants: [] });
+		});
+		await ann.acknowledged();
+		const res = await as('ann').request('POST', `/api/v1/tickets/${parent.id}/children`, childRequest());
+		expect(res).toMatchObject({ status: 409, body: { error: { code: 'limit_exceeded' } } });
+		expect((await as('root').request('GET', `/api/v1/tickets/${parent.id}/children`)).body.children).toEqual([]);
+		expect(await sidesSeenBy(parent.id, 'ben')).toHaveLength(LIMITS.sidesPerTicket);
+	});
+
 	it.each([
 		{ who: 'sue' as const, status: 403, why: 'a supervisor (read-only)' },
 		{ who: 'carl' as const, status: 404, why: 'an agent who cannot see the parent' },

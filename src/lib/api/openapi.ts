@@ -507,7 +507,7 @@ function buildDocument() {
 					responses: {
 						201: ok('The child, as the caller may see it.', linkedTicketSchema.meta({ id: 'LinkedTicket' })),
 						200: ok('The child created the first time with this `id`.', linkedTicketSchema),
-						409: { description: '`id_taken`: the parent has a side conversation of another kind with this id.', content: jsonContent(ErrorBody) },
+						409: { description: '`id_taken`: the parent has a side conversation of another kind with this id; `limit_exceeded`: the parent holds as many side conversations as a ticket may.', content: jsonContent(ErrorBody) },
 						...errors(400, 403, 404)
 					}
 				}),
