@@ -124,10 +124,13 @@ export const tickets = sqliteTable(
 		/** The first public reply to the customer (SLA: first reply), null before it. */
 		firstReplyAt: integer('first_reply_at'),
 		/** Since when the customer waits for a reply (SLA: next reply); null when the last public message is ours. */
-		awaitingSince: integer('awaiting_since')
+		awaitingSince: integer('awaiting_since'),
+		/** The ticket a child ticket was spun off from (the document's `ticket.parentId`). */
+		parentId: text('parent_id')
 	},
 	(t) => [
 		index('tickets_status_updated').on(t.status, t.updatedAt),
+		index('tickets_parent').on(t.parentId),
 		index('tickets_assignee').on(t.assigneeId, t.updatedAt),
 		index('tickets_group').on(t.groupId, t.updatedAt),
 		index('tickets_requester').on(t.requesterId),

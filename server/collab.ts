@@ -13,6 +13,7 @@ import { LiveAccess } from './extensions/live-access';
 import { Persist, type PersistSettings } from './extensions/persist';
 import { Presence } from './extensions/presence';
 import { Project } from './extensions/project';
+import { SideNotify } from './extensions/side-notify';
 import { Validate, type ValidateSettings } from './extensions/validate';
 import type { Logger } from './log';
 import type { TicketLog } from './storage/ticket-log';
@@ -38,6 +39,7 @@ export interface CollabSettings {
 export function createCollab(s: CollabSettings) {
 	const persist = new Persist({ log: s.log, logger: s.logger, compactAfter: s.compactAfter, outbox: s.outbox });
 	const project = new Project({ index: s.index, events: s.events, logger: s.logger, delayMs: 200 });
+	const sideNotify = new SideNotify({ index: s.index, directory: s.directory });
 	const hocuspocus = new Hocuspocus({
 		name: 'tandem',
 		quiet: true,
@@ -55,7 +57,8 @@ export function createCollab(s: CollabSettings) {
 			}),
 			new Presence({ claimClient: (document, client, actor) => persist.claimClient(document, client, actor) }),
 			persist,
-			project
+			project,
+			sideNotify
 		]
 	});
 
@@ -81,5 +84,5 @@ export function createCollab(s: CollabSettings) {
 		}
 	};
 
-	return { hocuspocus, documents, project };
+	return { hocuspocus, documents, project, sideNotify };
 }

@@ -66,6 +66,7 @@ export function createServices(config: Config, logger: Logger) {
 		origin: config.origin
 	});
 	const tickets = new Tickets(db, log, index, customers, accounts, events, collab.documents, attachments);
+	tickets.followChildren((err, ticketId) => logger.error({ err, ticketId }, 'telling a parent ticket of its child failed'));
 	const macros = new Macros(db, events);
 	const channels = new Channels(db, customers, tickets, events);
 	const supportAddresses = new SupportAddresses(db, config.smtp.supportAddress, events);

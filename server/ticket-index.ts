@@ -51,13 +51,13 @@ export class TicketIndex {
 	) {
 		this.selectRow = db.select().from(tickets).where(eq(tickets.id, sql.placeholder('id'))).prepare();
 		this.upsertRow = db.$client.prepare(
-			`INSERT INTO tickets (id, number, subject, status, priority, assignee_id, group_id, requester_id, channel, tags, created_at, updated_at, entry_count, last_public_preview, last_public_at, first_reply_at, awaiting_since)
-			 VALUES (@id, @number, @subject, @status, @priority, @assigneeId, @groupId, @requesterId, @channel, @tags, @createdAt, @updatedAt, @entryCount, @lastPublicPreview, @lastPublicAt, @firstReplyAt, @awaitingSince)
+			`INSERT INTO tickets (id, number, subject, status, priority, assignee_id, group_id, requester_id, channel, tags, created_at, updated_at, entry_count, last_public_preview, last_public_at, first_reply_at, awaiting_since, parent_id)
+			 VALUES (@id, @number, @subject, @status, @priority, @assigneeId, @groupId, @requesterId, @channel, @tags, @createdAt, @updatedAt, @entryCount, @lastPublicPreview, @lastPublicAt, @firstReplyAt, @awaitingSince, @parentId)
 			 ON CONFLICT (id) DO UPDATE SET number = excluded.number, subject = excluded.subject, status = excluded.status, priority = excluded.priority,
 			   assignee_id = excluded.assignee_id, group_id = excluded.group_id, requester_id = excluded.requester_id, channel = excluded.channel,
 			   tags = excluded.tags, created_at = excluded.created_at, updated_at = excluded.updated_at, entry_count = excluded.entry_count,
 			   last_public_preview = excluded.last_public_preview, last_public_at = excluded.last_public_at,
-			   first_reply_at = excluded.first_reply_at, awaiting_since = excluded.awaiting_since`
+			   first_reply_at = excluded.first_reply_at, awaiting_since = excluded.awaiting_since, parent_id = excluded.parent_id`
 		);
 		// Plain SQL both SQLite and PostgreSQL run: the row is created on first use, continuing
 		// after the highest number in the index; PostgreSQL's row lock orders concurrent takers.
@@ -134,7 +134,8 @@ export class TicketIndex {
 			lastPublicAt: index.lastPublic?.createdAt ?? null,
 			// Kept up incrementally; a first projection (a new ticket, a reindex) reads the conversation.
 			firstReplyAt: exact ? exact.firstReplyAt : (previous!.firstReplyAt ?? (last && !fromCustomer ? last.createdAt : null)),
-			awaitingSince: exact ? exact.awaitingSince : last && fromCustomer ? (previous!.awaitingSince ?? last.createdAt) : null
+			awaitingSince: exact ? exact.awaitingSince : last && fromCustomer ? (previous!.awaitingSince ?? last.createdAt) : null,
+			parentId: fields.parentId ?? null
 		};
 		if (previous && sameProjection(previous, row)) {
 			alongside?.();
@@ -222,6 +223,11 @@ export class TicketIndex {
 			.from(tickets)
 			.where(eq(tickets.requesterId, requesterId))
 			.all();
+	}
+
+	/** The child tickets of a ticket, oldest first. */
+	childrenOf(parentId: string): TicketRow[] {
+		return this.db.select().from(tickets).where(eq(tickets.parentId, parentId)).orderBy(tickets.createdAt, tickets.id).all();
 	}
 
 	allIds(): string[] {

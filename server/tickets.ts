@@ -15,7 +15,10 @@ import {
 	getEntry,
 	MAX_SUBJECT_LENGTH,
 	initTicket,
+	LIMITS,
+	limitMessage,
 	newId,
+	openSide,
 	readEntries,
 	readFields,
 	readSides,
@@ -28,10 +31,12 @@ import {
 	type EntryInput,
 	type Priority,
 	type SideConversation,
+	type Status,
 	type TicketFieldName,
 	type TicketFields
 } from '../src/lib/ticket';
 import { VIEW_DESCRIPTIONS, VIEW_IDS, VIEW_NAMES, type TicketSort, type ViewId } from '../src/lib/api/views';
+import type { LinkedTicket, NewChildTicket, TicketFamily } from '../src/lib/api/children';
 import type { Accounts } from './accounts';
 import { listedAttachments, type Attachments } from './attachments';
 import { actorOf, SYSTEM, type Principal } from './auth/principal';
@@ -113,6 +118,12 @@ const SUBJECT_CHARS = 80;
 export function subjectFrom(text: string): string {
 	return text.replace(/\s+/g, ' ').trim().slice(0, Math.min(SUBJECT_CHARS, MAX_SUBJECT_LENGTH)) || '(no text)';
 }
+
+/** Statuses of a ticket whose work is done: a parent is told when its child reaches one. */
+const DONE_STATUSES: readonly string[] = ['solved', 'closed'];
+
+/** How much of a linked ticket's newest message the parent or child shows. */
+const LINKED_PREVIEW_CHARS = 300;
 
 /** How many of a customer's tickets their context lists. */
 const CUSTOMER_TICKETS_LIMIT = 50;
@@ -282,28 +293,18 @@ export class Tickets {
 	private writeFields(ticketId: string, changes: Partial<Omit<TicketFields, 'tags'>>, principal: Principal): Promise<TicketFields> {
 		return this.documents.withDocument(ticketId, (doc) => {
 			const policy = this.policyFor(principal, doc, ticketId);
-			const copy = this.writableCopy(doc);
-			const current = readFields(copy);
+			const current = readFields(doc);
 			const changed = (Object.entries(changes) as [TicketFieldName, never][]).filter(([name, value]) => current[name] !== value);
 			if (!changed.length) return current;
 			for (const [name, value] of changed) {
 				const denied = policy.fieldAllowed(name, value);
 				if (denied) throw forbidden(denied);
 			}
-			copy.transact(() => {
+			this.commitAsServer(ticketId, doc, actorOf(principal), (copy) => {
 				for (const [name, value] of changed) setField(copy, name, value);
 			});
-			this.documents.commit(ticketId, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actorOf(principal));
 			return readFields(doc);
 		});
-	}
-
-	/** A copy of `doc` to build a server-side change on, as this process's writer. */
-	private writableCopy(doc: Y.Doc): Y.Doc {
-		const copy = new Y.Doc();
-		copy.clientID = this.writerFor(doc);
-		Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
-		return copy;
 	}
 
 	/** The ticket's side conversations, for the server's own use (threading inbound mail). */
@@ -319,14 +320,123 @@ export class Tickets {
 	appendToSide(ticketId: string, sideId: string, entry: Entry): Promise<boolean> {
 		return this.documents.withDocument(ticketId, (doc) => {
 			if (getEntry(doc, entry.id)) return false;
-			const copy = this.writableCopy(doc);
-			copy.transact(() => {
+			this.commitAsServer(ticketId, doc, actorOf(SYSTEM), (copy) => {
 				appendSideEntry(copy, sideId, entry);
 				if (sideStatuses(copy).get(sideId) === 'closed') setSideStatus(copy, sideId, 'open');
 			});
-			this.documents.commit(ticketId, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actorOf(SYSTEM));
 			return true;
 		});
+	}
+
+	/**
+	 * Makes `change` on a copy of the document as this process's writer, logs the difference, then
+	 * applies it: a server-side write of anything besides conversation appends.
+	 */
+	commitAsServer(ticketId: string, doc: Y.Doc, actor: string, change: (copy: Y.Doc) => void): void {
+		const copy = new Y.Doc();
+		copy.clientID = this.writerFor(doc);
+		Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+		copy.transact(() => change(copy));
+		this.documents.commit(ticketId, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actor);
+	}
+
+	/**
+	 * Creates a child ticket of `parentId` exactly once per `input.id`: the child records its parent
+	 * (`parentId`), and the parent a side conversation of channel `child` naming it, written in the
+	 * same transaction. Only an agent (or admin) who may write the parent creates one; the group and
+	 * assignee follow the rules of moving and assigning a ticket.
+	 */
+	async createChild(parentId: string, input: NewChildTicket, principal: Principal): Promise<{ child: LinkedTicket; created: boolean }> {
+		const parent = this.readable(parentId, principal);
+		if (principal.kind !== 'user' || ticketAccess(principal, parent) !== 'write') throw forbidden('only an agent who may write this ticket creates a child ticket');
+		const { childId, created } = await this.documents.withDocument(parentId, (doc) => {
+			const side = readSides(doc).find((s) => s.id === input.id);
+			if (side?.childId) return { childId: side.childId, created: false };
+			if (side) throw new ApiError(409, 'id_taken', `id: ${input.id} is a side conversation of another kind`, 'id');
+			// The link is a side conversation: the parent's cap on them holds for the server's writes too.
+			if (readSides(doc).length >= LIMITS.sidesPerTicket) throw new ApiError(409, 'limit_exceeded', limitMessage('sidesPerTicket', 'side conversations per ticket:'));
+			const policy = this.policyFor(principal, doc, parentId);
+			const groupId = input.groupId === undefined ? parent.groupId : input.groupId;
+			const assigneeId = input.assigneeId ?? null;
+			for (const [name, value] of [['groupId', groupId], ['assigneeId', assigneeId]] as const) {
+				const denied = policy.fieldAllowed(name, value);
+				if (denied) throw new ApiError(400, 'invalid_field', `${name}: ${denied}`, name);
+			}
+			const requesterId = input.requester ? this.customers.findOrCreate('email', input.requester.email, input.requester.name).id : parent.requesterId;
+			const now = Date.now();
+			const note: Entry = { id: newId(), kind: 'note', channel: 'internal', visibility: 'internal', authorType: 'agent', authorId: principal.id, body: input.body, createdAt: now };
+			const child = this.record(
+				{
+					fields: { subject: input.subject, status: 'open', priority: parent.priority as Priority, assigneeId, groupId, requesterId, channel: parent.channel as Channel, parentId, createdAt: now, tags: [] },
+					entries: [note]
+				},
+				principal,
+				(id) => {
+					// The link in the parent names the child by number only: whoever sees the parent learns no more.
+					const number = this.index.get(id)?.number;
+					this.commitAsServer(parentId, doc, actorOf(principal), (copy) =>
+						openSide(copy, { id: input.id, subject: number ? `Child ticket #${number}` : 'Child ticket', channel: 'child', createdBy: principal.id, createdAt: now, participants: [], childId: id })
+					);
+				}
+			);
+			return { childId: child.id, created: true };
+		});
+		return { child: await this.linked(childId, principal), created };
+	}
+
+	/**
+	 * Tells each parent when its child is solved or closed, and when it is reopened: an event entry
+	 * in the child's side conversation in the parent, written when the child's index row changes.
+	 * Returns the stop.
+	 */
+	followChildren(onError: (error: unknown, ticketId: string) => void): () => void {
+		return this.index.onChange((row) => {
+			if (row.parentId) this.noteChildStatus(row, row.parentId).catch((error: unknown) => onError(error, row.parentId!));
+		});
+	}
+
+	private noteChildStatus(child: TicketRow, parentId: string): Promise<void> {
+		const done = DONE_STATUSES.includes(child.status);
+		return this.documents.withDocument(parentId, (doc) => {
+			const side = readSides(doc).find((s) => s.childId === child.id);
+			if (!side) return;
+			// The last such entry says what the parent was told: one entry per change, however often the child's row is written.
+			const told = side.entries.findLast((e) => e.kind === 'event' && typeof e.meta?.childStatus === 'string')?.meta?.childStatus as string | undefined;
+			if (done === DONE_STATUSES.includes(told ?? 'open')) return;
+			const entry: Entry = {
+				id: newId(),
+				kind: 'event',
+				channel: 'internal',
+				visibility: 'internal',
+				authorType: 'system',
+				authorId: 'system',
+				body: `Child ticket #${child.number ?? '?'} was ${done ? child.status : 'reopened'}.`,
+				createdAt: Date.now(),
+				meta: { childStatus: child.status }
+			};
+			this.commitAsServer(parentId, doc, 'system', (copy) => appendSideEntry(copy, side.id, entry));
+		});
+	}
+
+	/** A ticket's parent and children as `principal` may know them (see LinkedTicket). */
+	async family(ticketId: string, principal: Principal): Promise<TicketFamily> {
+		const row = this.readable(ticketId, principal);
+		const children = await Promise.all(this.index.childrenOf(ticketId).map((child) => this.linked(child.id, principal)));
+		return { parent: row.parentId ? await this.linked(row.parentId, principal) : null, children };
+	}
+
+	private async linked(ticketId: string, principal: Principal): Promise<LinkedTicket> {
+		const row = this.index.get(ticketId);
+		if (!row || !ticketAccess(principal, row)) return { id: ticketId, number: row?.number ?? null, visible: false };
+		const latest = await this.documents.withDocument(ticketId, (doc) => readEntries(doc).findLast((e) => e.kind === 'message' || e.kind === 'note') ?? null);
+		return {
+			id: ticketId,
+			number: row.number,
+			visible: true,
+			subject: row.subject,
+			status: row.status as Status,
+			latest: latest && { body: latest.body.slice(0, LINKED_PREVIEW_CHARS), authorType: latest.authorType, authorId: latest.authorId, createdAt: latest.createdAt }
+		};
 	}
 
 	async read(ticketId: string, principal: Principal): Promise<TicketDetail> {
@@ -430,6 +540,7 @@ export class Tickets {
 	private policyFor(principal: Principal, doc: Y.Doc, ticketId: string) {
 		return writePolicy(principal, {
 			requesterId: () => readFields(doc).requesterId,
+			scope: () => readFields(doc),
 			directory: this.accounts,
 			attachmentsRefused: (entry) => this.attachments.refused(ticketId, entry)
 		});

@@ -5,7 +5,7 @@
  * rule is a function of the principal and the resource as the caller looked it up.
  */
 import type { Entry, TicketFieldName, WritableRoot, WritePolicy } from '../../src/lib/ticket';
-import { actorOf, type Principal } from './principal';
+import { actorOf, type Principal, type UserPrincipal } from './principal';
 
 export type Access = 'write' | 'read';
 
@@ -36,11 +36,15 @@ export interface Directory {
 	canHoldTickets(userId: string): boolean;
 	/** Whether a group id exists: a ticket moved to an unknown group would be hidden from every agent. */
 	groupExists(groupId: string): boolean;
+	/** The acting identity of an enabled user, null for anyone else. */
+	principal(userId: string): UserPrincipal | null;
 }
 
 export interface PolicyContext {
 	/** The ticket's requester: bots may write on behalf of this customer. */
 	requesterId: () => string;
+	/** The ticket's scope as it stands: who else may see it. */
+	scope: () => TicketScope;
 	directory: Directory;
 	/**
 	 * Null when an entry may carry the attachments it lists (uploaded to this ticket, within the
@@ -90,6 +94,13 @@ export function writePolicy(principal: Principal, ctx: PolicyContext): WritePoli
 			}
 			if (name === 'groupId' && value !== null && !ctx.directory.groupExists(value as string)) return `there is no group ${String(value)}`;
 			return null;
+		},
+		participantAllowed(channel: string, participant: string) {
+			if (channel !== 'internal' || principal.kind === 'system') return null;
+			// Naming a colleague notifies them: someone who may not see the ticket must not learn of it.
+			const colleague = ctx.directory.principal(participant);
+			if (colleague && ticketAccess(colleague, ctx.scope())) return null;
+			return `${participant} cannot see this ticket: an internal side conversation names colleagues who can`;
 		}
 	};
 }

@@ -65,6 +65,7 @@ export class Validate implements Extension {
 		}
 		const policy = writePolicy(principal, {
 			requesterId: () => readFields(document).requesterId,
+			scope: () => readFields(document),
 			directory: this.settings.directory,
 			attachmentsRefused: (entry) => this.settings.attachments.refused(parseTicketDocumentName(documentName) ?? '', entry)
 		});

@@ -149,10 +149,10 @@ describe('agent workspace', () => {
 		const form = alex.page.getByRole('form', { name: 'Start side conversation' });
 		await form.getByLabel('Subject').fill('Ask the warehouse');
 		await form.getByLabel('Channel').selectOption('internal');
-		await form.getByLabel(/Participants/).fill('Warehouse team');
+		await form.getByRole('checkbox', { name: /Blake/ }).check();
 		await form.getByLabel(/message/i).fill('Can you trace parcel 4471?');
 		await form.getByRole('button', { name: 'Start side conversation' }).click();
-		await blake.page.getByRole('button', { name: /Ask the warehouse/ }).waitFor();
+		await blake.page.getByRole('button', { name: /^Ask the warehouse/ }).waitFor();
 		await screenshot(blake.page, 'side-conversation');
 	});
 

@@ -1,6 +1,7 @@
 /** Tickets created over the HTTP API, as a channel bot opens them. */
 import { expect } from 'vitest';
-import { api } from './server';
+import { setField } from '../../src/lib/ticket';
+import { api, connectPeer, waitFor } from './server';
 
 export interface CreatedTicket {
 	id: string;
@@ -20,4 +21,16 @@ export async function createTicket(
 	const res = await api(server, token).request('POST', '/api/v1/tickets', { subject, requester, channel: 'email', body });
 	expect(res.status).toBe(201);
 	return res.body;
+}
+
+/** Files a ticket under a group as an admin's peer would, then waits until `outsiderToken` (a user outside it) no longer sees it. */
+export async function fileInGroup(server: { url: string; wsUrl: string }, ticketId: string, groupId: string, adminToken: string, outsiderToken: string): Promise<void> {
+	const admin = await connectPeer(server, ticketId, adminToken);
+	try {
+		setField(admin.doc, 'groupId', groupId);
+		await admin.acknowledged();
+	} finally {
+		admin.destroy();
+	}
+	await waitFor(async () => (await api(server, outsiderToken).request('GET', `/api/v1/tickets/${ticketId}`)).status === 404, 'the group to take effect');
 }

@@ -63,6 +63,7 @@ const PATHS = [
 	'/agent/stream',
 	'/supervisor/dashboard',
 	'/tickets/{id}/reassign',
+	'/tickets/{id}/children',
 	'/tickets/{id}/sla',
 	'/routing/settings',
 	'/users/{id}/routing',

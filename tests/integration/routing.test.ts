@@ -395,6 +395,7 @@ describe('the router with 100 agents and 1,000 items', () => {
 			lastPublicAt: world.clock.now(),
 			firstReplyAt: null,
 			awaitingSince: world.clock.now(),
+			parentId: null,
 			...over
 		});
 		world.router.observe(row({}));

@@ -49,8 +49,13 @@ describe('recordAccess', () => {
 });
 
 describe('writePolicy', () => {
-	const directory = { canHoldTickets: (id: string) => id === 'u-agent', groupExists: (id: string) => id === 'support' };
-	const policyOf = (principal: Parameters<typeof writePolicy>[0]) => writePolicy(principal, { requesterId: () => 'cust-1', directory });
+	const billingAgent = { ...user('agent', ['billing']), id: 'u-billing' };
+	const directory = {
+		canHoldTickets: (id: string) => id === 'u-agent',
+		groupExists: (id: string) => id === 'support',
+		principal: (id: string) => [agent, billingAgent, supervisor].find((u) => u.id === id) ?? null
+	};
+	const policyOf = (principal: Parameters<typeof writePolicy>[0]) => writePolicy(principal, { requesterId: () => 'cust-1', scope: () => supportChat, directory });
 
 	it('bots may touch no root but entries, and no ticket field', () => {
 		const policy = policyOf(bot);
@@ -66,5 +71,14 @@ describe('writePolicy', () => {
 		expect(policy.fieldAllowed('groupId', 'no-such-group')).toMatch(/no group/);
 		expect(policy.fieldAllowed('assigneeId', 'u-agent')).toBeNull();
 		expect(policy.fieldAllowed('assigneeId', 'nobody')).toMatch(/cannot be assigned/);
+	});
+
+	it('an internal side conversation names only colleagues who may see the ticket', () => {
+		const policy = policyOf(agent);
+		expect(policy.participantAllowed('internal', agent.id)).toBeNull();
+		expect(policy.participantAllowed('internal', supervisor.id)).toBeNull();
+		expect(policy.participantAllowed('internal', billingAgent.id)).toMatch(/cannot see this ticket/);
+		expect(policy.participantAllowed('internal', 'nobody')).toMatch(/cannot see this ticket/);
+		expect(policy.participantAllowed('email', 'vendor@x.test')).toBeNull();
 	});
 });

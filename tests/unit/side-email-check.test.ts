@@ -19,7 +19,7 @@ import {
 } from '../../src/lib/ticket';
 import { chatTicketFields, replicaOf, ticketDoc } from '../helpers/docs';
 
-const allow: WritePolicy = { actor: 'user:agent-1', writerId: null, rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null };
+const allow: WritePolicy = { actor: 'user:agent-1', writerId: null, rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null, participantAllowed: () => null };
 const sides = (doc: Y.Doc) => doc.getMap<Y.Map<unknown>>('sides');
 let nextClient = 1000;
 

@@ -27,7 +27,7 @@ import {
 import { chatTicketFields, replicaOf, ticketDoc } from '../helpers/docs';
 
 const NOW = Date.UTC(2030, 0, 15, 12);
-const agent: WritePolicy = { actor: 'user:agent-1', writerId: 'agent-1', rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null };
+const agent: WritePolicy = { actor: 'user:agent-1', writerId: 'agent-1', rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null, participantAllowed: () => null };
 const AUTHOR = { type: 'agent', id: 'agent-1' } as const;
 
 beforeAll(() => {

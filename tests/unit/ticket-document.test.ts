@@ -386,7 +386,7 @@ describe('encodeAppend', () => {
 		expect(decoded.ds.clients.size).toBe(0);
 
 		// The checker accepts it as an append.
-		const system = { actor: 'system', writerId: null, rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null };
+		const system = { actor: 'system', writerId: null, rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null, participantAllowed: () => null };
 		expect(checkUpdate(server, update, system, { owners: new Map(), seen: new Map() }, NOW)).toMatchObject({ ok: true, entries: added, claims: [WRITER] });
 
 		Y.applyUpdate(replica, update);

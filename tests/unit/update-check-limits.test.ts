@@ -12,7 +12,7 @@ import { chatTicketFields, replicaOf, ticketDoc } from '../helpers/docs';
 // holds their `createdAt` to its time window.
 const NOW = Date.now();
 /** A writer the policy lets do anything; each replica below writes under a client id of its own. */
-const allow: WritePolicy = { actor: 'user:agent-1', writerId: null, rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null };
+const allow: WritePolicy = { actor: 'user:agent-1', writerId: null, rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null, participantAllowed: () => null };
 /** The sender owns every client id it writes (ownership is tested in update-check.test.ts). */
 const sender = { owners: new Map<number, string>(), seen: new Map<number, number>() };
 const OPTIONS = { channel: 'email', visibility: 'public' } as const;

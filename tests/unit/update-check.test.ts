@@ -37,7 +37,7 @@ import { entrySequence } from '../helpers/entries';
 
 const NOW = Date.UTC(2030, 0, 15, 12);
 /** A writer the policy lets do anything, who may name anyone as creator or author. */
-const allow: WritePolicy = { actor: 'user:agent-1', writerId: null, rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null };
+const allow: WritePolicy = { actor: 'user:agent-1', writerId: null, rootAllowed: () => null, entryAllowed: () => null, fieldAllowed: () => null, participantAllowed: () => null };
 const SERVER = 1;
 
 // Drafts are stamped with the clock when they are started: the clock reads NOW, as the checker's.

@@ -8,6 +8,7 @@ import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpe
 import { attachmentSchema, CHANNELS, entrySchema, idSchema, tagSchema, ticketFieldSchemas } from '../ticket/schema';
 import { attachmentUploadQuery, sha256Param } from './attachments';
 import { chatInfoSchema, pageViewSchema, visitorMessageSchema } from './chat';
+import { createChildSchema, linkedTicketSchema, ticketFamilySchema } from './children';
 import { routingPaths } from './openapi-routing';
 import { slaStateSchema } from './routing';
 import {
@@ -70,7 +71,8 @@ const ticketFields = {
 	tags: z.array(tagSchema),
 	createdAt: ticketFieldSchemas.createdAt,
 	updatedAt: z.number().int().nonnegative(),
-	entryCount: z.number().int().nonnegative()
+	entryCount: z.number().int().nonnegative(),
+	parentId: ticketFieldSchemas.parentId.nullable().optional().meta({ description: 'On a child ticket, the ticket it was created from.' })
 };
 
 const Ticket = z
@@ -533,6 +535,31 @@ function buildDocument() {
 					}
 				})
 			},
+			'/tickets/{id}/children': {
+				post: op({
+					operationId: 'createChildTicket',
+					tags: ['Tickets'],
+					summary: 'Create a child ticket',
+					description:
+						'Agents and admins who may write the parent. The child records the parent (`parentId`); the parent gets a side conversation of channel `child` naming the child (only the server writes those). Retrying with the same `id` never creates two.',
+					requestParams: ticketPath,
+					requestBody: { required: true, content: jsonContent(createChildSchema.meta({ id: 'CreateChildTicket' })) },
+					responses: {
+						201: ok('The child, as the caller may see it.', linkedTicketSchema.meta({ id: 'LinkedTicket' })),
+						200: ok('The child created the first time with this `id`.', linkedTicketSchema),
+						409: { description: '`id_taken`: the parent has a side conversation of another kind with this id; `limit_exceeded`: the parent holds as many side conversations as a ticket may.', content: jsonContent(ErrorBody) },
+						...errors(400, 403, 404)
+					}
+				}),
+				get: op({
+					operationId: 'ticketFamily',
+					tags: ['Tickets'],
+					summary: "A ticket's parent and child tickets",
+					description: 'A linked ticket the caller may not open is listed with its id and number only.',
+					requestParams: ticketPath,
+					responses: { 200: ok('The parent (or null) and the children, oldest first.', ticketFamilySchema), ...errors(404) }
+				})
+			},
 			'/views': {
 				get: op({
 					operationId: 'listViews',
@@ -548,7 +575,7 @@ function buildDocument() {
 					tags: ['Stream'],
 					summary: 'Live ticket changes (Server-Sent Events)',
 					description:
-						'`event: ticket` with the ticket\'s list row (a `TicketRow` as JSON in `data`) whenever a ticket the caller may see is created or changes, once stored; `: keepalive` every 25 s. For a signed-in user also the workspace\'s call events, as on `/talk/stream` (`calls` first, then `call`).',
+						'`event: ticket` with the ticket\'s list row (a `TicketRow` as JSON in `data`) whenever a ticket the caller may see is created or changes, once stored; `: keepalive` every 25 s. For a signed-in user also the workspace\'s call events, as on `/talk/stream` (`calls` first, then `call`), and `event: side` (`{ticketId, number, sideId, subject, reason: named or message, fromId, preview, at}`) when they are named in an internal side conversation or a colleague writes in one they take part in.',
 					responses: {
 						200: {
 							description: 'An event stream that stays open.',

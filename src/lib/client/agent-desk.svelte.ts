@@ -6,6 +6,7 @@
  * means to the router.
  */
 import type { AgentPresence, ChannelClass, Offer, StatusOption } from '$lib/api/routing';
+import type { SideNotice } from '../../../server/extensions/side-notify';
 import { getJson } from './workspace.svelte';
 
 export const CHANNEL_CLASS_LABELS: Record<ChannelClass, string> = { messaging: 'Email & messaging', chat: 'Chat', talk: 'Talk' };
@@ -17,6 +18,8 @@ export interface Notice {
 	title: string;
 	body: string;
 	at: number;
+	/** A side conversation to open with the ticket. */
+	sideId?: string;
 }
 
 const NOTICES_KEPT = 5;
@@ -43,6 +46,7 @@ export class AgentDesk {
 			const { offerId } = data<{ offerId: string }>(event);
 			this.offers = this.offers.filter((o) => o.id !== offerId);
 		});
+		stream.addEventListener('side', (event) => this.noticeSide(data<SideNotice>(event)));
 		stream.addEventListener('status', (event) => {
 			const presence = data<AgentPresence>(event);
 			if (presence.userId === this.me?.userId) this.me = presence;
@@ -99,6 +103,13 @@ export class AgentDesk {
 
 	notify(notice: Notice) {
 		this.notices = [notice, ...this.notices.filter((n) => n.ticketId !== notice.ticketId)].slice(0, NOTICES_KEPT);
+	}
+
+	/** A colleague named me in an internal side conversation, or wrote in one I take part in. */
+	private noticeSide(side: SideNotice) {
+		const ticket = side.number === null ? side.subject : `#${side.number} · ${side.subject}`;
+		const body = side.reason === 'named' ? `${side.fromName} asks you${side.preview ? `: ${side.preview}` : ''}` : `${side.fromName}: ${side.preview}`;
+		this.notify({ id: `${side.sideId}:${side.at}:${side.reason}`, ticketId: side.ticketId, title: `Side conversation ${ticket}`, body, at: side.at, sideId: side.sideId });
 	}
 
 	dismiss(id: string) {

@@ -302,6 +302,8 @@ export class SideConversationsState {
 	subject = $state('');
 	channel = $state<SideConversation['channel']>('email');
 	participants = $state('');
+	/** For an internal side conversation: the colleagues (user ids) it names. */
+	colleagues = $state<string[]>([]);
 	message = $state('');
 	formError = $state<string | null>(null);
 	expanded = $state<Record<string, boolean>>({});
@@ -310,13 +312,14 @@ export class SideConversationsState {
 	/** How many side conversations the list shows; a ticket may hold more than fit on a page. */
 	shown = $state(SIDES_PAGE);
 
-	readonly channels = SIDE_CHANNELS;
+	/** Child tickets are created through the server (ChildTickets.svelte), not as a side conversation. */
+	readonly channels = SIDE_CHANNELS.filter((channel) => channel !== 'child');
 
 	constructor(readonly session: TicketSession) {}
 
 	get sides(): SideConversation[] {
 		// Open ones first, newest first within each.
-		return [...this.session.sides].sort((a, b) => (a.status === b.status ? b.createdAt - a.createdAt : a.status === 'open' ? -1 : 1));
+		return this.session.sides.filter((side) => side.channel !== 'child').sort((a, b) => (a.status === b.status ? b.createdAt - a.createdAt : a.status === 'open' ? -1 : 1));
 	}
 
 	/** Whether the ticket holds as many side conversations as it may (the server refuses more). */
@@ -331,10 +334,13 @@ export class SideConversationsState {
 	/** Starts a side conversation and posts its first message; returns its id, or null with `formError` set. */
 	start(): string | null {
 		const subject = this.subject.trim();
-		let participants = this.participants
-			.split(/[,;\n]/)
-			.map((p) => p.trim())
-			.filter(Boolean);
+		let participants =
+			this.channel === 'internal'
+				? this.colleagues
+				: this.participants
+						.split(/[,;\n]/)
+						.map((p) => p.trim())
+						.filter(Boolean);
 		if (!subject) return this.fail('Give it a subject.');
 		if (this.channel === 'email') {
 			const parsed = parseAddresses(this.participants);
@@ -347,6 +353,7 @@ export class SideConversationsState {
 			const id = this.session.openSide(subject, this.channel, [...new Set(participants)]);
 			this.session.replyInSide(id, this.message);
 			this.subject = this.participants = this.message = '';
+			this.colleagues = [];
 			this.formError = null;
 			this.formOpen = false;
 			this.expanded = { ...this.expanded, [id]: true };
@@ -363,6 +370,14 @@ export class SideConversationsState {
 
 	toggle(id: string) {
 		this.expanded = { ...this.expanded, [id]: !this.expanded[id] };
+	}
+
+	/** Opens one side conversation and lists far enough to show it (a notification leads here). */
+	reveal(id: string) {
+		const at = this.sides.findIndex((side) => side.id === id);
+		if (at < 0) return;
+		this.expanded = { ...this.expanded, [id]: true };
+		if (at >= this.shown) this.shown = at + 1;
 	}
 
 	reply(id: string) {

@@ -39,6 +39,8 @@ export interface TicketRow {
 	awaitingSince?: number | null;
 	/** SLA timers, in list answers (not on the event stream). */
 	sla?: SlaState;
+	/** On a child ticket: the ticket it was created from. */
+	parentId?: string | null;
 }
 
 export interface Person {

@@ -254,6 +254,7 @@ export function readFields(doc: Y.Doc): TicketFields {
 		channel: (map.get('channel') as TicketFields['channel']) ?? 'api',
 		createdAt: (map.get('createdAt') as number) ?? 0,
 		...(typeof map.get('number') === 'number' ? { number: map.get('number') as number } : {}),
+		...(typeof map.get('parentId') === 'string' ? { parentId: map.get('parentId') as string } : {}),
 		tags: tags instanceof Y.Array ? (tags.toArray() as string[]) : []
 	};
 }
@@ -306,6 +307,8 @@ export interface SideConversation {
 	createdAt: number;
 	participants: string[];
 	entries: Entry[];
+	/** The child ticket, on a side conversation of channel `child` (written by the server). */
+	childId?: string;
 }
 
 export function openSide(
@@ -321,6 +324,7 @@ export function openSide(
 		map.set('status', 'open');
 		map.set('createdBy', side.createdBy);
 		map.set('createdAt', side.createdAt);
+		if (side.childId !== undefined) map.set('childId', side.childId);
 		map.set('participants', Y.Array.from(side.participants));
 		map.set('entries', new Y.Array<Entry>());
 	});
@@ -336,7 +340,8 @@ export function readSides(doc: Y.Doc): SideConversation[] {
 			createdBy: map.get('createdBy') as string,
 			createdAt: map.get('createdAt') as number,
 			participants: (map.get('participants') as Y.Array<string> | undefined)?.toArray() ?? [],
-			entries: readable((map.get('entries') as Y.Array<Entry> | undefined)?.toArray() ?? []).sort(compareEntries)
+			entries: readable((map.get('entries') as Y.Array<Entry> | undefined)?.toArray() ?? []).sort(compareEntries),
+			...(typeof map.get('childId') === 'string' ? { childId: map.get('childId') as string } : {})
 		}))
 		.sort((a, b) => a.createdAt - b.createdAt);
 }

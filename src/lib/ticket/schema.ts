@@ -175,7 +175,9 @@ export const ticketFieldSchemas = {
 	channel: z.enum(CHANNELS),
 	createdAt: z.number().int().nonnegative(),
 	/** The ticket's short number (`#1042`), given by the server when it creates the ticket. */
-	number: z.number().int().positive()
+	number: z.number().int().positive(),
+	/** The ticket this one was spun off from as a child ticket; set by the server when it creates it. */
+	parentId: idSchema
 } as const;
 export type TicketFieldName = keyof typeof ticketFieldSchemas;
 export const TICKET_FIELDS = Object.keys(ticketFieldSchemas) as TicketFieldName[];
@@ -193,6 +195,8 @@ export interface TicketFields {
 	createdAt: number;
 	/** Absent on tickets created before numbers existed (their number is in the ticket index). */
 	number?: number;
+	/** Only on child tickets. */
+	parentId?: string;
 	tags: string[];
 }
 
@@ -203,7 +207,9 @@ export const sideFieldSchemas = {
 	channel: z.enum(SIDE_CHANNELS),
 	status: z.enum(SIDE_STATUSES),
 	createdBy: idSchema,
-	createdAt: z.number().int().nonnegative()
+	createdAt: z.number().int().nonnegative(),
+	/** The child ticket a side conversation of channel `child` stands for: only the server writes it. */
+	childId: idSchema
 } as const;
 export const participantSchema = z.string().min(1).max(320);
 /** A participant of an email side conversation: the address its messages go to. */

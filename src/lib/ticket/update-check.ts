@@ -73,6 +73,8 @@ export interface WritePolicy {
 	attachmentsAllowed?(entry: Entry): string | null;
 	/** Null when this writer may set the ticket field to the value, else why not. */
 	fieldAllowed(name: TicketFieldName, value: unknown): string | null;
+	/** Null when this writer may name `participant` in a side conversation of `channel`, else why not. */
+	participantAllowed(channel: string, participant: string): string | null;
 }
 
 /** What the server knows of the document and the connection an update comes from. */
@@ -432,6 +434,7 @@ class UpdateCheck {
 		if (!schema.safeParse(value).success) refuse(REJECT.invalidField, `\`${key}\` cannot be ${JSON.stringify(value)}`);
 		if (path[0] === ROOTS.sides && key === 'channel') this.newSideChannels.set(path[1], value);
 		this.checkClaim(path, value);
+		if (path[0] === ROOTS.sides) this.checkChildLink(path, value);
 		this.overwritten.add(path.join('\u0000'));
 	}
 
@@ -465,17 +468,36 @@ class UpdateCheck {
 			if (participant !== undefined && email && !emailParticipantSchema.safeParse(participant).success) {
 				refuse(REJECT.invalidField, `participant ${JSON.stringify(participant)} of an email side conversation is not an email address`);
 			}
+			// Whom an internal side conversation names: colleagues who may see the ticket.
+			const denied = participant === undefined ? null : this.policy.participantAllowed(String(this.sideChannel(sideId) ?? ''), participant as string);
+			if (denied) refuse(REJECT.forbidden, denied);
 			if (entry && !email && entry.kind === 'message' && entry.channel === 'email' && entry.direction === 'out') {
 				refuse(REJECT.invalidEntry, `entry ${entry.id} is an outgoing email, and side conversation ${sideId} is not by email`);
 			}
 		}
 	}
 
+	/**
+	 * Child tickets are created by the server, which links them from the parent: a peer can neither
+	 * name a child (`childId`, channel `child`) nor turn a child's side conversation into another kind.
+	 */
+	private checkChildLink([, side, field]: Path, value: unknown) {
+		if (this.policy.writerId === null) return;
+		const stored = this.storedSide(side);
+		if (field === 'childId' || (field === 'channel' && (value === 'child' || stored?.has('childId')))) {
+			refuse(REJECT.forbidden, 'child tickets are linked by the server: create one with POST /api/v1/tickets/{id}/children');
+		}
+	}
+
+	/** The server's side conversation `id`, if it has one. */
+	private storedSide(id: string): Y.Map<unknown> | undefined {
+		const item = this.doc.share.get(ROOTS.sides)?._map.get(id);
+		return item && !item.deleted && item.content instanceof Y.ContentType ? (item.content.type as Y.Map<unknown>) : undefined;
+	}
+
 	/** The channel of side conversation `sideId`: the server's, or the one this update opens it with. */
 	private sideChannel(sideId: string): unknown {
-		const stored = this.doc.share.get(ROOTS.sides)?._map.get(sideId);
-		if (stored && !stored.deleted && stored.content instanceof Y.ContentType) return stored.content.type._map.get('channel')?.content.getContent()[0];
-		return this.newSideChannels.get(sideId);
+		return this.storedSide(sideId)?.get('channel') ?? this.newSideChannels.get(sideId);
 	}
 
 	/** A writer adds itself to a draft's authors, nobody else. */

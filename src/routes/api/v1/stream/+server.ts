@@ -9,18 +9,20 @@ import type { RequestHandler } from './$types';
  * workspace's one stream (a browser allows few connections per server): `calls` (the live calls,
  * first on every connection) and `call` changes, as on `/talk/stream`; and for agents and admins
  * the routing events of `/agent/stream` (`status`, `offer`, `offer.withdrawn`, `assigned`), the
- * stream counting as their connection.
+ * stream counting as their connection; and `side` (a SideNotice) when they are named in an
+ * internal side conversation, or a colleague writes in one they take part in.
  */
 export const GET: RequestHandler = (event) =>
 	api(() => {
 		const principal = requirePrincipal(event);
-		const { tickets, calls, routing } = tandem();
+		const { tickets, calls, routing, collab } = tandem();
 		return principalEventStream(event, (send) => {
 			const stops = [tickets.watch(principal, (row) => send('ticket', row))];
 			if (principal.kind === 'user') {
 				send('calls', { calls: calls.current(principal) });
 				stops.push(calls.watch(principal, (call) => send('call', call)));
 				if (principal.role !== 'supervisor') stops.push(routing.follow(principal.id, send));
+				stops.push(collab.sideNotify.follow(principal.id, (notice) => send('side', notice)));
 			}
 			return () => stops.forEach((stop) => stop());
 		});
