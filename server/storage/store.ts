@@ -17,7 +17,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
 import { drizzle as drizzleNodePostgres } from 'drizzle-orm/node-postgres';
 import { migrate as migratePostgres } from 'drizzle-orm/node-postgres/migrator';
-import { drizzle as drizzleProxy, type SqliteRemoteDatabase } from 'drizzle-orm/sqlite-proxy';
+import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
+import { drizzle as drizzleProxy, type SqliteRemoteResult } from 'drizzle-orm/sqlite-proxy';
 import pg from 'pg';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +27,8 @@ import { pgSchema } from '../../drizzle/schema.pg';
 import { openDatabase } from './database';
 
 export type Engine = 'sqlite' | 'postgres';
-export type StoreDb = SqliteRemoteDatabase<typeof schema>;
+/** A database or an open transaction: what queries are built on. */
+export type StoreDb = BaseSQLiteDatabase<'async', SqliteRemoteResult, typeof schema>;
 export type Tables = typeof schema;
 
 export interface Store {
