@@ -6,10 +6,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
+import { accepts, freePort } from './ports';
 import { waitFor } from './server';
 
 export interface Dovecot {
@@ -29,24 +29,6 @@ export interface Dovecot {
 }
 
 export const DOVECOT_PASSWORD = 'pw-Kq81-imap';
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const probe = net.createServer();
-		probe.once('error', reject);
-		probe.listen(0, '127.0.0.1', () => {
-			const { port } = probe.address() as net.AddressInfo;
-			probe.close(() => resolve(port));
-		});
-	});
-}
-
-const accepts = (port: number) =>
-	new Promise<boolean>((resolve) => {
-		const socket = net.connect(port, '127.0.0.1');
-		socket.once('connect', () => (socket.destroy(), resolve(true)));
-		socket.once('error', () => resolve(false));
-	});
 
 export async function startDovecot(users: string[]): Promise<Dovecot> {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-dovecot-'));

@@ -1,0 +1,150 @@
+/**
+ * The one way services reach the database, on either engine: `DATABASE_URL=postgres://…` puts every
+ * table on PostgreSQL (node-postgres through drizzle), otherwise the SQLite file (better-sqlite3).
+ *
+ * Queries are written once with drizzle against `store.tables`, typed with the SQLite schema, whose
+ * row types are the canonical ones: on PostgreSQL the tables are the derived ones
+ * (drizzle/schema.pg.ts), which read back the same JavaScript values (schema-parity test). Queries
+ * keep to what both engines' builders share: `await` a query for its rows (never `.get()`,
+ * `.all()` or `.run()`), `.returning()` to learn what a write touched. Where an engine needs its
+ * own SQL, `store.engine` picks it, side by side in one place.
+ *
+ * Every query is asynchronous. On SQLite, which has one connection and executes synchronously, a
+ * transaction holds a lock that other queries wait for, so nothing from outside ever runs inside
+ * an open transaction (and is rolled back with it).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type Database from 'better-sqlite3';
+import { drizzle as drizzleNodePostgres } from 'drizzle-orm/node-postgres';
+import { migrate as migratePostgres } from 'drizzle-orm/node-postgres/migrator';
+import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
+import { drizzle as drizzleProxy, type SqliteRemoteResult } from 'drizzle-orm/sqlite-proxy';
+import pg from 'pg';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as schema from '../../drizzle/schema';
+import { pgSchema } from '../../drizzle/schema.pg';
+import { openDatabase } from './database';
+
+export type Engine = 'sqlite' | 'postgres';
+/** A database or an open transaction: what queries are built on. */
+export type StoreDb = BaseSQLiteDatabase<'async', SqliteRemoteResult, typeof schema>;
+export type Tables = typeof schema;
+
+export interface Store {
+	readonly engine: Engine;
+	readonly db: StoreDb;
+	readonly tables: Tables;
+	/** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+	transaction<T>(work: (tx: StoreDb) => Promise<T>): Promise<T>;
+	close(): Promise<void>;
+}
+
+export interface PostgresOptions {
+	/** Connections in the pool. */
+	maxConnections?: number;
+	/** A statement running longer is cancelled (ms). */
+	statementTimeoutMs?: number;
+	/** Waiting longer for a free connection fails the query (ms). */
+	connectTimeoutMs?: number;
+}
+
+const pgMigrations = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle/migrations-pg');
+
+/** A first-come, first-served lock (SQLite's single connection). */
+class Lock {
+	private tail: Promise<void> = Promise.resolve();
+	/** Holders and waiters. */
+	private queued = 0;
+
+	get busy() {
+		return this.queued > 0;
+	}
+
+	async acquire(): Promise<() => void> {
+		this.queued++;
+		let release!: () => void;
+		const previous = this.tail;
+		this.tail = new Promise<void>((resolve) => (release = resolve));
+		await previous;
+		return () => {
+			this.queued--;
+			release();
+		};
+	}
+
+	/** Resolves when every holder and waiter queued before it is done. */
+	async drain(): Promise<void> {
+		(await this.acquire())();
+	}
+}
+
+export function openSqliteStore(file: string): Store & { client: Database.Database } {
+	const client = openDatabase(file).$client;
+	const lock = new Lock();
+	const inTransaction = new AsyncLocalStorage<true>();
+	const execute = (sql: string, params: unknown[], method: 'run' | 'all' | 'values' | 'get') => {
+		const statement = client.prepare(sql);
+		if (method === 'run' && !statement.reader) return { rows: [], ...statement.run(...params) };
+		statement.raw(true);
+		return { rows: method === 'get' ? (statement.get(...params) as unknown[]) : (statement.all(...params) as unknown[]) };
+	};
+	const db = drizzleProxy(
+		async (sql, params, method) => {
+			// Outside the transaction that holds the connection, wait for it (and those queued) to end.
+			if (!inTransaction.getStore() && lock.busy) {
+				const release = await lock.acquire();
+				try {
+					return execute(sql, params, method);
+				} finally {
+					release();
+				}
+			}
+			return execute(sql, params, method);
+		},
+		{ schema }
+	);
+	return {
+		engine: 'sqlite',
+		client,
+		db,
+		tables: schema,
+		async transaction(work) {
+			if (inTransaction.getStore()) throw new Error('store.transaction inside a transaction: use the transaction it gave you');
+			const release = await lock.acquire();
+			try {
+				return await inTransaction.run(true, () => db.transaction(work, { behavior: 'immediate' }));
+			} finally {
+				release();
+			}
+		},
+		async close() {
+			await lock.drain();
+			client.close();
+		}
+	};
+}
+
+export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<Store & { pool: pg.Pool }> {
+	const pool = new pg.Pool({
+		connectionString: url,
+		max: options.maxConnections ?? 10,
+		connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+		statement_timeout: options.statementTimeoutMs ?? 10_000
+	});
+	// An idle connection that breaks (the server restarted) is dropped by the pool; without a
+	// listener its error would end the process.
+	pool.on('error', () => {});
+	const pgDb = drizzleNodePostgres(pool, { schema: pgSchema });
+	await migratePostgres(pgDb, { migrationsFolder: pgMigrations });
+	// The derived tables produce the rows the SQLite types describe (see the module comment).
+	const db = pgDb as unknown as StoreDb;
+	return {
+		engine: 'postgres',
+		pool,
+		db,
+		tables: pgSchema as unknown as Tables,
+		transaction: (work) => pgDb.transaction((tx) => work(tx as unknown as StoreDb)),
+		close: () => pool.end()
+	};
+}
