@@ -120,6 +120,7 @@ CREATE TABLE "email_messages" (
 	"ticket_id" text NOT NULL,
 	"entry_id" text NOT NULL,
 	"mailbox" text,
+	"side_id" text,
 	"created_at" bigint NOT NULL
 );
 --> statement-breakpoint
@@ -285,6 +286,7 @@ CREATE TABLE "support_addresses" (
 	"address" text PRIMARY KEY NOT NULL,
 	"name" text NOT NULL,
 	"group_id" text,
+	"signature" text,
 	"created_at" bigint NOT NULL
 );
 --> statement-breakpoint
@@ -295,6 +297,17 @@ CREATE TABLE "talk_numbers" (
 	"group_id" text,
 	"created_at" bigint NOT NULL,
 	CONSTRAINT "talk_numbers_number_unique" UNIQUE("number")
+);
+--> statement-breakpoint
+CREATE TABLE "ticket_attachments" (
+	"ticket_id" text NOT NULL,
+	"sha256" text NOT NULL,
+	"uploaded_by" text NOT NULL,
+	"name" text NOT NULL,
+	"content_type" text NOT NULL,
+	"size" bigint NOT NULL,
+	"created_at" bigint NOT NULL,
+	CONSTRAINT "ticket_attachments_ticket_id_sha256_pk" PRIMARY KEY("ticket_id","sha256")
 );
 --> statement-breakpoint
 CREATE TABLE "ticket_client_owners" (
@@ -348,7 +361,8 @@ CREATE TABLE "tickets" (
 	"last_public_preview" text,
 	"last_public_at" bigint,
 	"first_reply_at" bigint,
-	"awaiting_since" bigint
+	"awaiting_since" bigint,
+	"parent_id" text
 );
 --> statement-breakpoint
 CREATE TABLE "user_groups" (
@@ -451,6 +465,7 @@ CREATE INDEX "sessions_user" ON "sessions" USING btree ("user_id");--> statement
 CREATE INDEX "ticket_quarantine_ticket" ON "ticket_quarantine" USING btree ("ticket_id");--> statement-breakpoint
 CREATE INDEX "ticket_updates_ticket_seq" ON "ticket_updates" USING btree ("ticket_id","seq");--> statement-breakpoint
 CREATE INDEX "tickets_status_updated" ON "tickets" USING btree ("status","updated_at");--> statement-breakpoint
+CREATE INDEX "tickets_parent" ON "tickets" USING btree ("parent_id");--> statement-breakpoint
 CREATE INDEX "tickets_assignee" ON "tickets" USING btree ("assignee_id","updated_at");--> statement-breakpoint
 CREATE INDEX "tickets_group" ON "tickets" USING btree ("group_id","updated_at");--> statement-breakpoint
 CREATE INDEX "tickets_requester" ON "tickets" USING btree ("requester_id");--> statement-breakpoint
