@@ -243,6 +243,8 @@ export class TicketIndex {
 		if (!this.listeners.size) return;
 		if (!this.db.$client.inTransaction) return this.emit(row);
 		queueMicrotask(() => {
+			// Closed meanwhile (the process is stopping): nobody is left to tell.
+			if (!this.db.$client.open) return;
 			const stored = this.get(row.id);
 			if (stored && stored.updatedAt === row.updatedAt && sameProjection(stored, row)) this.emit(stored);
 		});

@@ -89,7 +89,7 @@ describe('composer and entry display', () => {
 		const form = page.getByRole('form', { name: 'Start side conversation' });
 		await form.getByLabel('Subject').fill('Ask the warehouse');
 		await form.getByLabel('Channel').selectOption('internal');
-		await form.getByLabel(/Participants/).fill('Warehouse team');
+		await form.getByRole('checkbox', { name: /Blake/ }).check();
 		await form.getByLabel(/message/i).fill('Trace it at https://carrier.example/track?id=4471, please.');
 		await form.getByRole('button', { name: 'Start side conversation' }).click();
 		const context = page.getByRole('complementary', { name: 'Context' });

@@ -174,7 +174,7 @@ describe('defect 2: long text never breaks a layout', () => {
 		const { id, number } = await createTicket(server, fx.tokens.mail.token, longSubject);
 		await createTicket(server, fx.tokens.mail.token, 'Short subject');
 		await alex.goto('/');
-		await alex.getByRole('button', { name: /^All open/ }).click();
+		await alex.getByRole('link', { name: /^All open/ }).click();
 		const row = alex.locator(`tr#row-${id}`);
 		const short = alex.locator('tr', { hasText: 'Short subject' });
 		await row.waitFor();

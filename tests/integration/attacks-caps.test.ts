@@ -183,7 +183,7 @@ describe('caps on what a peer can grow', () => {
 	it('participants per side conversation and tags per ticket are capped', async () => {
 		const ticketId = await createTicket();
 		const participants = await connect(server, ticketId, 'mallory');
-		openSide(participants.doc, { ...sideOf('mallory'), participants: Array.from({ length: LIMITS.participantsPerSide + 1 }, (_, i) => `p${i}@example.com`) });
+		openSide(participants.doc, { ...sideOf('mallory'), channel: 'email', participants: Array.from({ length: LIMITS.participantsPerSide + 1 }, (_, i) => `p${i}@example.com`) });
 		expect(await refusalOf(participants)).toBe('limit-exceeded');
 		const tags = await connect(server, ticketId, 'mallory');
 		tags.doc.transact(() => {

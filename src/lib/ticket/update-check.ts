@@ -478,13 +478,13 @@ class UpdateCheck {
 	}
 
 	/**
-	 * Child tickets are created by the server, which links them from the parent: a peer can neither
-	 * name a child (`childId`, channel `child`) nor turn a child's side conversation into another kind.
+	 * Child tickets are created by the server, which links them from the parent: a peer cannot name
+	 * a child (`childId`, channel `child`); a side conversation's channel is fixed once it is opened,
+	 * so nor can it turn a child's link into another kind.
 	 */
-	private checkChildLink([, side, field]: Path, value: unknown) {
+	private checkChildLink([, , field]: Path, value: unknown) {
 		if (this.policy.writerId === null) return;
-		const stored = this.storedSide(side);
-		if (field === 'childId' || (field === 'channel' && (value === 'child' || stored?.has('childId')))) {
+		if (field === 'childId' || (field === 'channel' && value === 'child')) {
 			refuse(REJECT.forbidden, 'child tickets are linked by the server: create one with POST /api/v1/tickets/{id}/children');
 		}
 	}
