@@ -131,6 +131,9 @@ export class Workspace {
 		document.addEventListener('visibilitychange', this.onVisible);
 		// One stream for all of it (ticket rows, calls, routing): a browser allows few connections per server.
 		this.stream = new EventSource('/api/v1/stream');
+		// Open means the server follows changes for us: a change made after the first list was read
+		// and before then (or while reconnecting) is in the list read now.
+		this.stream.addEventListener('open', () => void this.refresh());
 		this.talk?.start(this.stream);
 		this.desk?.start(this.stream);
 		this.stream.addEventListener('ticket', (event) => {
