@@ -31,6 +31,16 @@ export interface RunningServer {
 	kill: () => Promise<void>;
 }
 
+/**
+ * Server processes still running when the test process exits (a test that never stopped its
+ * server, or one cut short by a timeout) are killed with it: nobody reads their output any more,
+ * and a server left behind keeps its port and files, or blocks for good writing its logs.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+	for (const child of running) child.kill('SIGKILL');
+});
+
 export async function startServer(options: { dataDir?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunningServer> {
 	const dataDir = options.dataDir ?? tempDataDir();
 	const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
@@ -38,6 +48,8 @@ export async function startServer(options: { dataDir?: string; env?: Record<stri
 		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SEED: '0', LOG_LEVEL: 'info', SMTP_PORT: '0', ...options.env },
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
+	running.add(child);
+	child.once('exit', () => running.delete(child));
 	let output = '';
 	const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 	const url = await new Promise<string>((resolve, reject) => {
