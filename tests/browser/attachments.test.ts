@@ -4,43 +4,30 @@
  * file as a MIME part, and the entry in the conversation offers a download of the same bytes.
  */
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD, prepare, type Fixture } from '../helpers/fixtures';
 import { launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
 import { startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
+import { startRelay, type Relay } from '../helpers/relay';
 import { createTicket } from '../helpers/tickets';
 
 let server: RunningServer;
 let fx: Fixture;
 let browser: BrowserSession;
-let relay: SMTPServer;
-const accepted: ParsedMail[] = [];
+let relay: Relay;
 
 beforeAll(async () => {
-	relay = new SMTPServer({
-		disabledCommands: ['AUTH', 'STARTTLS'],
-		authOptional: true,
-		logger: false,
-		onData(stream, _session, callback) {
-			const chunks: Buffer[] = [];
-			stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-			stream.once('end', () => simpleParser(Buffer.concat(chunks)).then((mail) => (accepted.push(mail), callback()), callback));
-		}
-	});
-	await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+	relay = await startRelay();
 	const dataDir = tempDataDir();
 	fx = await prepare(dataDir, { users: { ann: { role: 'agent' } }, bots: { mail: ['email'] } });
-	server = await startServer({ dataDir, env: { SMTP_RELAY_URL: `smtp://127.0.0.1:${(relay.server.address() as AddressInfo).port}` } });
+	server = await startServer({ dataDir, env: { SMTP_RELAY_URL: `smtp://127.0.0.1:${relay.port}` } });
 	browser = await launchBrowser();
 });
 
 afterAll(async () => {
 	await browser?.close();
 	await server?.stop();
-	await new Promise<void>((resolve) => relay?.close(() => resolve()));
+	await relay?.close();
 });
 
 describe('attachments in the workspace', () => {
@@ -92,7 +79,7 @@ describe('attachments in the workspace', () => {
 		await page.keyboard.type('Here is the signed contract.');
 		await composer.getByRole('button', { name: 'Send', exact: true }).click();
 
-		const mail = await waitFor(() => accepted.find((m) => m.text?.includes('Here is the signed contract.')), 'the reply at the relay', 30_000);
+		const mail = await waitFor(() => relay.accepted.map((a) => a.mail).find((m) => m.text?.includes('Here is the signed contract.')), 'the reply at the relay', 30_000);
 		expect(mail.attachments.map((a) => a.filename)).toEqual(['contract 2026.pdf']);
 		expect(mail.attachments[0]!.contentType).toBe('application/pdf');
 		expect(Buffer.compare(mail.attachments[0]!.content, content)).toBe(0);

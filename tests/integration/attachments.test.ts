@@ -9,11 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { simpleParser, type ParsedMail } from 'mailparser';
 import nodemailer from 'nodemailer';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntries, newId, setField, type Entry } from '../../src/lib/ticket';
 import { ApiTokens } from '../../server/auth/api-tokens';
@@ -21,6 +18,7 @@ import { Events } from '../../server/events';
 import { openDatabase } from '../../server/storage/database';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { api, connectPeer, servers, smtpPort, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
+import { acceptedOf, startRelay, type Relay } from '../helpers/relay';
 import { createTicket } from '../helpers/tickets';
 
 const MAX_BYTES = 64 * 1024;
@@ -40,7 +38,7 @@ describe('attachments', () => {
 	let server: RunningServer;
 	let fx: Fixture;
 	let dataDir: string;
-	let relay: { port: number; accepted: ParsedMail[]; close(): Promise<void> };
+	let relay: Relay;
 
 	const upload = async (token: string, ticketId: string, name: string, content: Buffer | ReadableStream<Uint8Array>, type = 'application/pdf'): Promise<Upload> => {
 		// The type as a parameter: a text/plain body from outside the workspace's pages is refused as a cross-site form.
@@ -61,19 +59,7 @@ describe('attachments', () => {
 	const ticket = (subject: string) => createTicket(server, fx.tokens.mail.token, subject, { email: 'val@example.com', name: 'Val' });
 
 	beforeAll(async () => {
-		const accepted: ParsedMail[] = [];
-		const smtp = new SMTPServer({
-			disabledCommands: ['AUTH', 'STARTTLS'],
-			authOptional: true,
-			logger: false,
-			onData(stream, _session, callback) {
-				const chunks: Buffer[] = [];
-				stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-				stream.once('end', () => simpleParser(Buffer.concat(chunks)).then((mail) => (accepted.push(mail), callback()), callback));
-			}
-		});
-		await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-		relay = { port: (smtp.server.address() as AddressInfo).port, accepted, close: () => new Promise((resolve) => smtp.close(() => resolve())) };
+		relay = await startRelay();
 		dataDir = tempDataDir();
 		fx = await prepare(dataDir, {
 			users: { ann: { role: 'agent' }, outsider: { role: 'agent', groups: ['Sales'] }, sue: { role: 'supervisor' }, root: { role: 'admin', groups: ['Billing'] } },
@@ -102,7 +88,7 @@ describe('attachments', () => {
 
 		const sent = await reply(id, [up.body]);
 		expect(sent.status).toBe(201);
-		const mail = await waitFor(() => relay.accepted.find((m) => m.messageId === `<${sent.body.id}@tandem.local>`), 'the reply at the relay', 30_000);
+		const mail = await waitFor(() => acceptedOf(relay, sent.body.id)[0]?.mail, 'the reply at the relay', 30_000);
 		expect(mail.attachments).toHaveLength(1);
 		expect(mail.attachments[0]!.filename).toBe('invoice 47102 — März.pdf');
 		expect(mail.attachments[0]!.contentType).toBe('application/pdf');
