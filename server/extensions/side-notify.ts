@@ -57,9 +57,10 @@ export class SideNotify implements Extension {
 			const before = seen.get(id) ?? { participants: new Set<string>(), entries: 0 };
 			const now = seenOf(side);
 			seen.set(id, now);
-			const subject = String(side.get('subject') ?? '');
+			// Every change of the ticket (a keystroke in a draft) comes here: most change no side conversation.
+			if (now.entries === before.entries && now.participants.size === before.participants.size) continue;
 			const opener = String(side.get('createdBy') ?? '');
-			const notice = { ticketId, number: readFields(document).number ?? null, sideId: id, subject };
+			const notice = { ticketId, number: readFields(document).number ?? null, sideId: id, subject: String(side.get('subject') ?? '') };
 			const entries = (side.get('entries') as Y.Array<Entry> | undefined)?.slice(before.entries) ?? [];
 			const named = [...now.participants].filter((p) => !before.participants.has(p) && p !== opener);
 			for (const userId of named) this.send(userId, { ...notice, reason: 'named', fromId: opener, preview: entries[0]?.body.slice(0, PREVIEW_CHARS) ?? '', at: Date.now() });
