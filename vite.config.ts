@@ -6,6 +6,7 @@ export default defineConfig({
 	plugins: [tandemDev(), sveltekit()],
 	test: {
 		include: ['tests/**/*.test.ts'],
+		globalSetup: ['tests/setup/postgres.ts'],
 		testTimeout: 60_000,
 		hookTimeout: 120_000,
 		pool: 'forks',

@@ -631,11 +631,11 @@ async function main(argv: string[]): Promise<number> {
 		return 0;
 	}
 	const config = loadConfig();
-	const services = createServices(config, cliLogger());
+	const services = await createServices(config, cliLogger());
 	try {
 		return (await parsed.run(services)) ?? 0;
 	} finally {
-		services.db.$client.close();
+		await services.store.close();
 	}
 }
 

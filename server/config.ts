@@ -11,6 +11,12 @@ const schema = z.object({
 	PORT: z.coerce.number().int().min(0).max(65535).default(3000),
 	HOST: z.string().min(1).default('127.0.0.1'),
 	DATA_DIR: z.string().min(1).default('./data'),
+	/** PostgreSQL instead of the SQLite file in DATA_DIR: postgres://user:password@host:5432/database. */
+	DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\/./, 'a postgres:// URL').optional(),
+	/** PostgreSQL: connections this process keeps open at most. */
+	DATABASE_POOL_MAX: z.coerce.number().int().min(2).max(200).default(10),
+	/** PostgreSQL: a statement running longer is cancelled (and its request fails). */
+	DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 	SEED: flag.default(true),
 	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 	/** Log rows a ticket may gather before they are folded into a snapshot. */
@@ -69,6 +75,8 @@ export type Config = {
 	host: string;
 	dataDir: string;
 	databaseFile: string;
+	/** Null: the SQLite file `databaseFile`. */
+	database: { url: string | null; poolMax: number; statementTimeoutMs: number };
 	seed: boolean;
 	logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 	compactAfter: number;
@@ -125,6 +133,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 		host: c.HOST,
 		dataDir,
 		databaseFile: path.join(dataDir, 'tandem.sqlite'),
+		database: { url: c.DATABASE_URL ?? null, poolMax: c.DATABASE_POOL_MAX, statementTimeoutMs: c.DATABASE_STATEMENT_TIMEOUT_MS },
 		seed: c.SEED,
 		logLevel: c.LOG_LEVEL,
 		compactAfter: c.COMPACT_AFTER,

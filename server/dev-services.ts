@@ -13,7 +13,7 @@ export async function ensureDevServices(): Promise<Dev> {
 	const store = globalThis as Record<symbol, unknown>;
 	if (store[DEV_KEY]) return store[DEV_KEY] as Dev;
 	const config = loadConfig();
-	const services = createServices(config, createLogger(config.logLevel));
+	const services = await createServices(config, createLogger(config.logLevel));
 	if (config.seed) await seedIfEmpty(services);
 	services.routing.start();
 	services.accessChanges.start(config.accessPollMs);

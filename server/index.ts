@@ -25,7 +25,7 @@ const logger = createLogger(config.logLevel);
 // Defence in depth: every request and socket is guarded where it is handled (server/http.ts); a
 // promise that still escapes is logged instead of ending the process for everyone.
 process.on('unhandledRejection', (error) => logger.error({ err: oneLine(error) }, 'unhandled rejection'));
-const services = createServices(config, logger);
+const services = await createServices(config, logger);
 const seeded = config.seed ? await seedIfEmpty(services) : false;
 provideServices(services);
 // Calls that ended while their entry could not be stored (or just before a stop) get it now.

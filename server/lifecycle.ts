@@ -69,7 +69,7 @@ export function handleShutdown(server: http.Server, closeSockets: () => void, se
 		hocuspocus.flushPendingStores();
 		for (const name of [...hocuspocus.documents.keys()]) project.flush(name);
 		await hocuspocus.hooks('onDestroy', { instance: hocuspocus });
-		services.db.$client.close();
+		await services.store.close();
 		services.logger.info('stopped');
 		process.exit(0);
 	};

@@ -27,7 +27,9 @@ import { HelpCentre } from './help-centre';
 import { InteractionHistory } from './interaction-history';
 import type { Logger } from './log';
 import { Macros } from './macros';
-import { openDatabase } from './storage/database';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { schema, type Db } from './storage/database';
+import { openStore } from './storage/store';
 import { Calls } from './talk/calls';
 import { TalkNumbers } from './talk/numbers';
 import { SimulatorProvider } from './talk/simulator';
@@ -35,8 +37,11 @@ import { TicketLog } from './storage/ticket-log';
 import { TicketIndex } from './ticket-index';
 import { Tickets } from './tickets';
 
-export function createServices(config: Config, logger: Logger) {
-	const db = openDatabase(config.databaseFile);
+export async function createServices(config: Config, logger: Logger) {
+	const store = await openStore(config);
+	// TRANSITION (#14): services not yet moved to the async store share its SQLite connection.
+	if (!('client' in store)) throw new Error('PostgreSQL: not every service has moved to the store yet');
+	const db = drizzle(store.client as never, { schema }) as Db;
 	// Open sockets and streams are re-checked after every write that may take access away.
 	const accessChanges = new AccessChanges(db, logger);
 	const accessChanged = () => accessChanges.changed();
@@ -86,12 +91,12 @@ export function createServices(config: Config, logger: Logger) {
 	// Incoming calls are offered through the router while someone is available for them.
 	calls.route(routing);
 	return {
-		config, logger, db, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
+		config, logger, store, db, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }
 
-export type Services = ReturnType<typeof createServices>;
+export type Services = Awaited<ReturnType<typeof createServices>>;
 
 export const SERVICES_KEY = Symbol.for('tandem.services');
 

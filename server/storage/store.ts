@@ -17,7 +17,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
 import { drizzle as drizzleNodePostgres } from 'drizzle-orm/node-postgres';
 import { migrate as migratePostgres } from 'drizzle-orm/node-postgres/migrator';
-import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
+import { is, sql, SQL, type SQLWrapper } from 'drizzle-orm';
+import { SQLiteSyncDialect, type BaseSQLiteDatabase, type SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { drizzle as drizzleProxy, type SqliteRemoteResult } from 'drizzle-orm/sqlite-proxy';
 import pg from 'pg';
 import path from 'node:path';
@@ -37,8 +38,33 @@ export interface Store {
 	readonly tables: Tables;
 	/** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
 	transaction<T>(work: (tx: StoreDb) => Promise<T>): Promise<T>;
+	/**
+	 * Rows of a hand-written query (`sql\`…\``), as objects keyed by column name, on `on` (the
+	 * database or a transaction). For what the query builder cannot say; SQL that differs by
+	 * engine picks by `store.engine`.
+	 */
+	all<T = Record<string, unknown>>(query: SQLWrapper, on?: StoreDb): Promise<T[]>;
+	/** Executes a hand-written statement; resolves with the number of rows it changed. */
+	run(query: SQLWrapper, on?: StoreDb): Promise<number>;
+	/**
+	 * Locks the rows of `table` matching `where` until transaction `tx` ends, so that a decision
+	 * read-then-written in `tx` has exactly one winner among concurrent ones: PostgreSQL takes row
+	 * locks (SELECT … FOR UPDATE); on SQLite a transaction already excludes every other writer.
+	 */
+	lock(tx: StoreDb, table: SQLiteTable, where: SQL | undefined): Promise<void>;
 	close(): Promise<void>;
 }
+
+/** The store for a configuration: PostgreSQL when `database.url` is set, else the SQLite file. */
+export async function openStore(config: {
+	databaseFile: string;
+	database: { url: string | null; poolMax: number; statementTimeoutMs: number };
+}): Promise<Store> {
+	if (!config.database.url) return openSqliteStore(config.databaseFile);
+	return openPostgresStore(config.database.url, { maxConnections: config.database.poolMax, statementTimeoutMs: config.database.statementTimeoutMs });
+}
+
+const toSql = (query: SQLWrapper): SQL => (is(query, SQL) ? query : query.getSQL());
 
 export interface PostgresOptions {
 	/** Connections in the pool. */
@@ -79,36 +105,66 @@ class Lock {
 	}
 }
 
+/** Prepared statements by SQL text; a query built anew each call prepares once. Bounded. */
+class StatementCache {
+	private readonly statements = new Map<string, Database.Statement>();
+	constructor(
+		private readonly client: Database.Database,
+		private readonly limit = 1000
+	) {}
+
+	get(sql: string): Database.Statement {
+		let statement = this.statements.get(sql);
+		if (!statement) {
+			if (this.statements.size >= this.limit) this.statements.clear();
+			statement = this.client.prepare(sql);
+			this.statements.set(sql, statement);
+		}
+		return statement;
+	}
+}
+
 export function openSqliteStore(file: string): Store & { client: Database.Database } {
 	const client = openDatabase(file).$client;
 	const lock = new Lock();
 	const inTransaction = new AsyncLocalStorage<true>();
-	const execute = (sql: string, params: unknown[], method: 'run' | 'all' | 'values' | 'get') => {
-		const statement = client.prepare(sql);
-		if (method === 'run' && !statement.reader) return { rows: [], ...statement.run(...params) };
-		statement.raw(true);
-		return { rows: method === 'get' ? (statement.get(...params) as unknown[]) : (statement.all(...params) as unknown[]) };
+	const statements = new StatementCache(client);
+	const dialect = new SQLiteSyncDialect();
+	// Outside the transaction that holds the connection, wait for it (and those queued) to end.
+	const exclusive = async <T>(work: () => T): Promise<T> => {
+		if (inTransaction.getStore() || !lock.busy) return work();
+		const release = await lock.acquire();
+		try {
+			return work();
+		} finally {
+			release();
+		}
 	};
-	const db = drizzleProxy(
-		async (sql, params, method) => {
-			// Outside the transaction that holds the connection, wait for it (and those queued) to end.
-			if (!inTransaction.getStore() && lock.busy) {
-				const release = await lock.acquire();
-				try {
-					return execute(sql, params, method);
-				} finally {
-					release();
-				}
-			}
-			return execute(sql, params, method);
-		},
-		{ schema }
-	);
+	const execute = (sql: string, params: unknown[], method: 'run' | 'all' | 'values' | 'get') => {
+		const statement = statements.get(sql);
+		if (method === 'run' && !statement.reader) return { rows: [], ...statement.run(...params) };
+		const raw = statement.raw(true);
+		try {
+			return { rows: method === 'get' ? (raw.get(...params) as unknown[]) : (raw.all(...params) as unknown[]) };
+		} finally {
+			statement.raw(false);
+		}
+	};
+	const db = drizzleProxy(async (sql, params, method) => exclusive(() => execute(sql, params, method)), { schema });
 	return {
 		engine: 'sqlite',
 		client,
 		db,
 		tables: schema,
+		all: <T>(query: SQLWrapper) => {
+			const { sql, params } = dialect.sqlToQuery(toSql(query));
+			return exclusive(() => statements.get(sql).all(...params) as T[]);
+		},
+		run: (query: SQLWrapper) => {
+			const { sql, params } = dialect.sqlToQuery(toSql(query));
+			return exclusive(() => statements.get(sql).run(...params).changes);
+		},
+		async lock() {},
 		async transaction(work) {
 			if (inTransaction.getStore()) throw new Error('store.transaction inside a transaction: use the transaction it gave you');
 			const release = await lock.acquire();
@@ -124,6 +180,13 @@ export function openSqliteStore(file: string): Store & { client: Database.Databa
 		}
 	};
 }
+
+type PgExecutor = ReturnType<typeof drizzleNodePostgres>;
+const executeOn = (on: StoreDb, query: SQLWrapper) => (on as unknown as PgExecutor).execute(toSql(query));
+
+// bigint columns and count(*) (int8) read as JavaScript numbers, as on SQLite: Tandem's stay far
+// below 2^53. Set on pg's global parsers because drizzle passes its own per query, falling back to those.
+pg.types.setTypeParser(pg.types.builtins.INT8, Number);
 
 export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<Store & { pool: pg.Pool }> {
 	const pool = new pg.Pool({
@@ -145,6 +208,12 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 		db,
 		tables: pgSchema as unknown as Tables,
 		transaction: (work) => pgDb.transaction((tx) => work(tx as unknown as StoreDb)),
+		all: async <T>(query: SQLWrapper, on: StoreDb = db) => (await executeOn(on, query)).rows as T[],
+		run: async (query: SQLWrapper, on: StoreDb = db) => (await executeOn(on, query)).rowCount ?? 0,
+		async lock(tx, table, where) {
+			const select = (tx as unknown as PgExecutor).select({ locked: sql`1` }).from(table as never);
+			await (where ? select.where(where) : select).for('update');
+		},
 		close: () => pool.end()
 	};
 }

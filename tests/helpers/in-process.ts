@@ -12,7 +12,7 @@ import { createServices, provideServices, type Services } from '../../server/ser
 
 export async function startInProcess(dataDir: string, env: Record<string, string> = {}) {
 	const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SEED: '0', ...env });
-	const services: Services = createServices(config, createLogger('silent'));
+	const services: Services = await createServices(config, createLogger('silent'));
 	provideServices(services);
 	const { handler } = await loadSvelteKit(config);
 	const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, handler, config, services.logger);
@@ -27,7 +27,7 @@ export async function startInProcess(dataDir: string, env: Record<string, string
 			closeSockets();
 			services.collab.hocuspocus.closeConnections();
 			await new Promise((resolve) => server.close(resolve));
-			services.db.$client.close();
+			await services.store.close();
 		}
 	};
 }

@@ -59,21 +59,10 @@ export async function startPostgres(): Promise<Postgres> {
 	await start();
 
 	const url = (database = 'postgres') => `postgres://tandem@127.0.0.1:${port}/${database}`;
-	let made = 0;
 	return {
 		port,
 		url,
-		async createDatabase(prefix = 'tandem') {
-			const name = `${prefix}_${process.pid}_${++made}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-			const client = new pg.Client({ connectionString: url() });
-			await client.connect();
-			try {
-				await client.query(`CREATE DATABASE "${name}"`);
-			} finally {
-				await client.end();
-			}
-			return url(name);
-		},
+		createDatabase: (prefix = 'tandem') => createDatabaseAt(url(), prefix),
 		stop,
 		start,
 		async destroy() {
@@ -81,4 +70,20 @@ export async function startPostgres(): Promise<Postgres> {
 			fs.rmSync(dir, { recursive: true, force: true });
 		}
 	};
+}
+
+let made = 0;
+/** Creates an empty database with a fresh name on the server of `adminUrl` and returns its URL. */
+export async function createDatabaseAt(adminUrl: string, prefix = 'tandem'): Promise<string> {
+	const name = `${prefix}_${process.pid}_${++made}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+	const client = new pg.Client({ connectionString: adminUrl });
+	await client.connect();
+	try {
+		await client.query(`CREATE DATABASE "${name}"`);
+	} finally {
+		await client.end();
+	}
+	const url = new URL(adminUrl);
+	url.pathname = `/${name}`;
+	return url.toString();
 }

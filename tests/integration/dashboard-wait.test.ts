@@ -16,8 +16,8 @@ let fx: Fixture;
 let server: RunningServer;
 
 /** An unassigned email ticket whose customer wrote `ago` ms before now, written before the server starts (as a seed or import does). */
-function recordTicket(dataDir: string, subject: string, ago: number): string {
-	const services = createServices(loadConfig({ DATA_DIR: dataDir, SEED: '0' }), createLogger('silent'));
+async function recordTicket(dataDir: string, subject: string, ago: number): Promise<string> {
+	const services = await createServices(loadConfig({ DATA_DIR: dataDir, SEED: '0' }), createLogger('silent'));
 	try {
 		const createdAt = Date.now() - ago;
 		const customer = services.customers.findOrCreate('email', `${subject.toLowerCase().replace(/\W+/g, '.')}@example.com`, subject);
@@ -35,15 +35,15 @@ function recordTicket(dataDir: string, subject: string, ago: number): string {
 		const fields = { subject, status: 'new' as const, priority: 'normal' as const, assigneeId: null, groupId: null, requesterId: customer.id, channel: 'email' as const, createdAt, tags: [] };
 		return services.tickets.record({ fields, entries: [entry] }, SYSTEM).id;
 	} finally {
-		services.db.$client.close();
+		await services.store.close();
 	}
 }
 
 beforeAll(async () => {
 	const dataDir = tempDataDir();
 	fx = await prepare(dataDir, { users: { sam: { role: 'supervisor' }, alex: { role: 'agent' } } });
-	recordTicket(dataDir, 'Three hours', 3 * HOUR);
-	recordTicket(dataDir, 'Ten minutes', 10 * 60_000);
+	await recordTicket(dataDir, 'Three hours', 3 * HOUR);
+	await recordTicket(dataDir, 'Ten minutes', 10 * 60_000);
 	server = await startServer({ dataDir });
 });
 afterAll(() => server?.kill());

@@ -3,41 +3,15 @@
  * commit or roll back as a whole, and on SQLite (one connection) nothing from outside runs inside
  * an open transaction.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgresStore, openSqliteStore, type Store } from '../../server/storage/store';
-import { startPostgres, type Postgres } from '../helpers/postgres';
+import type { Store } from '../../server/storage/store';
+import { ENGINES, openTestStore } from '../helpers/store';
 
-let postgres: Postgres;
-const dirs: string[] = [];
-
-beforeAll(async () => {
-	postgres = await startPostgres();
-});
-afterAll(async () => {
-	await postgres?.destroy();
-	for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-const engines: [string, () => Promise<Store>][] = [
-	[
-		'sqlite',
-		async () => {
-			const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-store-'));
-			dirs.push(dir);
-			return openSqliteStore(path.join(dir, 'tandem.sqlite'));
-		}
-	],
-	['postgres', async () => openPostgresStore(await postgres.createDatabase('store'))]
-];
-
-describe.each(engines)('the store on %s', (_engine, open) => {
+describe.each(ENGINES)('the store on %s', (engine) => {
 	let store: Store;
 	beforeAll(async () => {
-		store = await open();
+		store = await openTestStore(engine);
 	});
 	afterAll(async () => {
 		await store?.close();
@@ -110,5 +84,29 @@ describe.each(engines)('the store on %s', (_engine, open) => {
 			)
 		);
 		expect(taken.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+	});
+
+	it('runs hand-written SQL, reading rows as objects with numbers', async () => {
+		const { sequences } = store.tables;
+		await store.run(sql`INSERT INTO ${sequences} (name, value) VALUES (${'raw'}, ${7})`);
+		expect(await store.all(sql`SELECT name, value, count(*) AS n FROM ${sequences} WHERE name = ${'raw'} GROUP BY name, value`)).toEqual([{ name: 'raw', value: 7, n: 1 }]);
+		expect(await store.run(sql`UPDATE ${sequences} SET value = value + 1 WHERE name LIKE ${'ra%'}`)).toBe(1);
+	});
+
+	it('lets exactly one of two concurrent read-then-write decisions win, under a lock', async () => {
+		const { sequences } = store.tables;
+		await store.db.insert(sequences).values({ name: 'seat', value: 0 });
+		// Each decision reads the seat, yields (as real work does) and takes it only if still free.
+		const take = () =>
+			store.transaction(async (tx) => {
+				await store.lock(tx, sequences, eq(sequences.name, 'seat'));
+				const [seat] = await tx.select({ value: sequences.value }).from(sequences).where(eq(sequences.name, 'seat'));
+				await new Promise((resolve) => setTimeout(resolve, 20));
+				if (seat!.value !== 0) return false;
+				await tx.update(sequences).set({ value: 1 }).where(eq(sequences.name, 'seat'));
+				return true;
+			});
+		const won = await Promise.all([take(), take(), take()]);
+		expect(won.filter(Boolean)).toHaveLength(1);
 	});
 });

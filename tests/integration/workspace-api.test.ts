@@ -487,12 +487,12 @@ describe('the stream in the server process', () => {
 describe('demo macros', () => {
 	it('are seeded with the demo data', async () => {
 		const dataDir = tempDataDir();
-		const services = createServices(loadConfig({ DATA_DIR: dataDir, SEED: '1' }), createLogger('silent'));
+		const services = await createServices(loadConfig({ DATA_DIR: dataDir, SEED: '1' }), createLogger('silent'));
 		try {
 			await seed(services);
 			expect(services.macros.list().map((m) => m.title)).toEqual(DEMO_MACROS.map((m) => m.title).sort((a, b) => a.localeCompare(b)));
 		} finally {
-			services.db.$client.close();
+			await services.store.close();
 		}
 	});
 });
