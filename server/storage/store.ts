@@ -9,9 +9,12 @@
  * `.all()` or `.run()`), `.returning()` to learn what a write touched. Where an engine needs its
  * own SQL, `store.engine` picks it, side by side in one place.
  *
- * Every query is asynchronous. On SQLite, which has one connection and executes synchronously, a
- * transaction holds a lock that other queries wait for, so nothing from outside ever runs inside
- * an open transaction (and is rolled back with it).
+ * Every query is asynchronous. Transactions are ambient: inside `store.transaction(work)` (in
+ * `work` and everything it awaits), `store.db` is that transaction, so a service called from
+ * inside joins it without being handed it, and a nested `store.transaction` is a savepoint. On
+ * SQLite, which has one connection and executes synchronously, a transaction holds a lock that
+ * other queries wait for, so nothing from outside ever runs inside an open transaction (and is
+ * rolled back with it). Work started inside a transaction must end with it (no fire-and-forget).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
@@ -34,9 +37,13 @@ export type Tables = typeof schema;
 
 export interface Store {
 	readonly engine: Engine;
+	/** The open transaction of the calling context, else the database. */
 	readonly db: StoreDb;
 	readonly tables: Tables;
-	/** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+	/**
+	 * Runs `work` in one transaction: committed when it resolves, rolled back when it throws. Inside
+	 * another transaction: a savepoint of it.
+	 */
 	transaction<T>(work: (tx: StoreDb) => Promise<T>): Promise<T>;
 	/**
 	 * Rows of a hand-written query (`sql\`…\``), as objects keyed by column name, on `on` (the
@@ -127,7 +134,7 @@ class StatementCache {
 export function openSqliteStore(file: string): Store & { client: Database.Database } {
 	const client = openDatabase(file).$client;
 	const lock = new Lock();
-	const inTransaction = new AsyncLocalStorage<true>();
+	const inTransaction = new AsyncLocalStorage<StoreDb>();
 	const statements = new StatementCache(client);
 	const dialect = new SQLiteSyncDialect();
 	// Outside the transaction that holds the connection, wait for it (and those queued) to end.
@@ -154,7 +161,9 @@ export function openSqliteStore(file: string): Store & { client: Database.Databa
 	return {
 		engine: 'sqlite',
 		client,
-		db,
+		get db() {
+			return inTransaction.getStore() ?? db;
+		},
 		tables: schema,
 		all: <T>(query: SQLWrapper) => {
 			const { sql, params } = dialect.sqlToQuery(toSql(query));
@@ -166,10 +175,12 @@ export function openSqliteStore(file: string): Store & { client: Database.Databa
 		},
 		async lock() {},
 		async transaction(work) {
-			if (inTransaction.getStore()) throw new Error('store.transaction inside a transaction: use the transaction it gave you');
+			const outer = inTransaction.getStore();
+			if (outer) return outer.transaction((tx) => inTransaction.run(tx, () => work(tx)));
 			const release = await lock.acquire();
 			try {
-				return await inTransaction.run(true, () => db.transaction(work, { behavior: 'immediate' }));
+				// BEGIN and COMMIT run in the transaction's context too (they hold the lock it took).
+				return await inTransaction.run(db, () => db.transaction((tx) => inTransaction.run(tx, () => work(tx)), { behavior: 'immediate' }));
 			} finally {
 				release();
 			}
@@ -202,14 +213,18 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 	await migratePostgres(pgDb, { migrationsFolder: pgMigrations });
 	// The derived tables produce the rows the SQLite types describe (see the module comment).
 	const db = pgDb as unknown as StoreDb;
+	const inTransaction = new AsyncLocalStorage<StoreDb>();
+	const current = () => inTransaction.getStore() ?? db;
 	return {
 		engine: 'postgres',
 		pool,
-		db,
+		get db() {
+			return current();
+		},
 		tables: pgSchema as unknown as Tables,
-		transaction: (work) => pgDb.transaction((tx) => work(tx as unknown as StoreDb)),
-		all: async <T>(query: SQLWrapper, on: StoreDb = db) => (await executeOn(on, query)).rows as T[],
-		run: async (query: SQLWrapper, on: StoreDb = db) => (await executeOn(on, query)).rowCount ?? 0,
+		transaction: (work) => (current() as unknown as PgExecutor).transaction((tx) => inTransaction.run(tx as unknown as StoreDb, () => work(tx as unknown as StoreDb))),
+		all: async <T>(query: SQLWrapper, on: StoreDb = current()) => (await executeOn(on, query)).rows as T[],
+		run: async (query: SQLWrapper, on: StoreDb = current()) => (await executeOn(on, query)).rowCount ?? 0,
 		async lock(tx, table, where) {
 			const select = (tx as unknown as PgExecutor).select({ locked: sql`1` }).from(table as never);
 			await (where ? select.where(where) : select).for('update');

@@ -17,11 +17,9 @@ export async function openTestStore(engine: Engine): Promise<Store> {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-store-'));
 	const store = openSqliteStore(path.join(dir, 'tandem.sqlite'));
 	const close = store.close;
-	return {
-		...store,
-		async close() {
-			await close();
-			fs.rmSync(dir, { recursive: true, force: true });
-		}
+	store.close = async () => {
+		await close();
+		fs.rmSync(dir, { recursive: true, force: true });
 	};
+	return store;
 }

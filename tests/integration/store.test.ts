@@ -109,4 +109,30 @@ describe.each(ENGINES)('the store on %s', (engine) => {
 		const won = await Promise.all([take(), take(), take()]);
 		expect(won.filter(Boolean)).toHaveLength(1);
 	});
+
+	it('makes store.db the open transaction for everything the transaction awaits, and nests as a savepoint', async () => {
+		const { users } = store.tables;
+		// A service that knows nothing of transactions writes through store.db.
+		const addUser = (id: string) => store.db.insert(users).values(user(id));
+		await expect(
+			store.transaction(async () => {
+				await addUser('t1');
+				throw new Error('rolled back on purpose');
+			})
+		).rejects.toThrow('rolled back on purpose');
+		await store.transaction(async () => {
+			await addUser('t2');
+			await expect(
+				store.transaction(async () => {
+					await addUser('t3');
+					throw new Error('inner only');
+				})
+			).rejects.toThrow('inner only');
+			await addUser('t4');
+		});
+		const ids = (await store.db.select({ id: users.id }).from(users)).map((r) => r.id);
+		expect(ids).toEqual(expect.arrayContaining(['t2', 't4']));
+		expect(ids).not.toContain('t1');
+		expect(ids).not.toContain('t3');
+	});
 });
