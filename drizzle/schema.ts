@@ -148,18 +148,47 @@ export const sequences = sqliteTable('sequences', {
 	value: integer('value').notNull()
 });
 
-/** The durable update log: every accepted change to a ticket document, before it is applied. */
+/**
+ * The durable update log: every accepted change to a ticket document, before it is applied.
+ * `seq` numbers a ticket's rows 1, 2, 3… without gaps, in the order they commit: it is taken under
+ * the ticket's `ticket_heads` row lock in the transaction that writes the row, so a reader that
+ * has row n of a ticket knows exactly which rows it misses.
+ */
 export const ticketUpdates = sqliteTable(
 	'ticket_updates',
 	{
-		seq: integer('seq').primaryKey({ autoIncrement: true }),
 		ticketId: text('ticket_id').notNull(),
+		seq: integer('seq').notNull(),
 		data: blob('data', { mode: 'buffer' }).notNull(),
 		receivedAt: integer('received_at').notNull(),
 		/** Who sent it: `user:<id>`, `bot:<tokenId>` or `system`. */
 		actor: text('actor').notNull()
 	},
-	(t) => [index('ticket_updates_ticket_seq').on(t.ticketId, t.seq)]
+	(t) => [primaryKey({ columns: [t.ticketId, t.seq] })]
+);
+
+/**
+ * The last seq given to each ticket's log: locked and moved on by every append, so appends to one
+ * ticket take their seqs one after another, and a seq is never given twice (not even one whose row
+ * `cli repair` quarantined, which snapshots may already count).
+ */
+export const ticketHeads = sqliteTable('ticket_heads', {
+	ticketId: text('ticket_id').primaryKey(),
+	lastSeq: integer('last_seq').notNull()
+});
+
+/**
+ * Every entry id of a ticket (conversation and side conversations), written in the transaction of
+ * the log row that adds the entry: the database itself refuses an entry id a ticket already has,
+ * whichever process accepted the first one.
+ */
+export const ticketEntryIds = sqliteTable(
+	'ticket_entry_ids',
+	{
+		ticketId: text('ticket_id').notNull(),
+		entryId: text('entry_id').notNull()
+	},
+	(t) => [primaryKey({ columns: [t.ticketId, t.entryId] })]
 );
 
 /**
@@ -179,7 +208,7 @@ export const ticketClientOwners = sqliteTable(
 );
 
 /**
- * Compacted document states: everything in the log up to `upToSeq`. The two newest are kept,
+ * Compacted document states: everything in the ticket's log up to `upToSeq`. The two newest are kept,
  * with the log rows after the older one, so a damaged snapshot can be rebuilt from the other.
  */
 export const ticketSnapshots = sqliteTable(

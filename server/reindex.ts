@@ -21,7 +21,7 @@ export interface ReindexResult {
  * `failed` and the rebuild goes on. Safe while the server runs: each ticket is read and written
  * in one immediate transaction, so its row matches the log as of that moment.
  */
-export function reindexAll(services: Pick<Services, 'db' | 'log' | 'index'>): ReindexResult {
+export async function reindexAll(services: Pick<Services, 'db' | 'log' | 'index'>): Promise<ReindexResult> {
 	const { db, index } = services;
 	const ids = new Set(index.allIds());
 	for (const { id } of db.selectDistinct({ id: ticketUpdates.ticketId }).from(ticketUpdates).all()) ids.add(id);
@@ -30,7 +30,7 @@ export function reindexAll(services: Pick<Services, 'db' | 'log' | 'index'>): Re
 	const result: ReindexResult = { reindexed: 0, failed: [] };
 	for (const id of [...ids].sort()) {
 		try {
-			reindexTicket(services, id);
+			await reindexTicket(services, id);
 			result.reindexed++;
 		} catch (error) {
 			result.failed.push({ id, error: error instanceof Error ? error.message : String(error) });
@@ -40,18 +40,19 @@ export function reindexAll(services: Pick<Services, 'db' | 'log' | 'index'>): Re
 }
 
 /**
- * Re-projects one ticket from its stored document. Safe while the server runs: the ticket is read
- * and written in one immediate transaction, so its row matches the log as of that moment.
+ * Re-projects one ticket from its stored document. TRANSITION (#14): the document is loaded
+ * before the index's immediate transaction until the index moves to the store, which will read
+ * and write in one transaction again.
  */
-export function reindexTicket(services: Pick<Services, 'db' | 'log' | 'index'>, id: string): void {
+export async function reindexTicket(services: Pick<Services, 'db' | 'log' | 'index'>, id: string): Promise<void> {
 	const { db, log, index } = services;
-	db.transaction(
-		() => {
-			const doc = new Y.Doc();
-			try {
-				log.loadInto(id, doc);
-				// An empty log loads as an empty document: its row would be made-up defaults.
-				if (!isTicketDocument(doc)) throw new Error('no ticket document is stored under this id');
+	const doc = new Y.Doc();
+	try {
+		await log.loadInto(id, doc);
+		// An empty log loads as an empty document: its row would be made-up defaults.
+		if (!isTicketDocument(doc)) throw new Error('no ticket document is stored under this id');
+		db.transaction(
+			() => {
 				const previous = index.get(id);
 				// The rebuilt row keeps its place in "recently updated" lists: the time of the
 				// existing row, or for a missing one the ticket's last activity (as Tickets.record).
@@ -63,10 +64,10 @@ export function reindexTicket(services: Pick<Services, 'db' | 'log' | 'index'>, 
 				// not record field changes (project() logs a difference from the old row as one).
 				if (previous) db.delete(tickets).where(eq(tickets.id, id)).run();
 				index.project(id, doc, 'system', updatedAt, undefined, previous?.number);
-			} finally {
-				doc.destroy();
-			}
-		},
-		{ behavior: 'immediate' }
-	);
+			},
+			{ behavior: 'immediate' }
+		);
+	} finally {
+		doc.destroy();
+	}
 }

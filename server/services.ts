@@ -51,7 +51,7 @@ export async function createServices(config: Config, logger: Logger) {
 	const sessions = new Sessions(db, Date.now, accessChanged);
 	const tokens = new ApiTokens(db, events, accessChanged);
 	const auth = new Auth(accounts, sessions, tokens, events, new LoginThrottle(throttle), new LoginThrottle({ ...throttle, freeFailures: 10 }));
-	const log = new TicketLog(db.$client);
+	const log = new TicketLog(store);
 	const index = new TicketIndex(db, events);
 	const customers = new Customers(db, index, events);
 	const outbox = new Outbox(db.$client);

@@ -56,7 +56,7 @@ export interface HeldDocument {
 
 /** Access to ticket documents: the live ones in the server, or ones loaded from storage. */
 export interface DocumentAccess {
-	withDocument<T>(ticketId: string, use: (doc: Y.Doc) => T): Promise<T>;
+	withDocument<T>(ticketId: string, use: (doc: Y.Doc) => T | Promise<T>): Promise<T>;
 	hold(ticketId: string): Promise<HeldDocument>;
 	/** The ticket's document if it is loaded now (someone has it open), else null. */
 	loaded(ticketId: string): HeldDocument['doc'] | null;
@@ -64,7 +64,7 @@ export interface DocumentAccess {
 	 * Writes `update` to the log (enqueueing the outbound ones of the `entries` it adds in the same
 	 * transaction), then applies it to `doc`. Throws StorageError.
 	 */
-	commit(ticketId: string, doc: Y.Doc, update: Uint8Array, actor: string, entries?: Entry[]): void;
+	commit(ticketId: string, doc: Y.Doc, update: Uint8Array, actor: string, entries?: Entry[]): Promise<void>;
 }
 
 export interface NewTicket {
@@ -243,7 +243,7 @@ export class Tickets {
 		const row = this.readable(ticketId, principal);
 		const supervisorNote = principal.kind === 'user' && principal.role === 'supervisor' && input.kind === 'note';
 		if (ticketAccess(principal, row) !== 'write' && !supervisorNote) throw forbidden('you may not write to this ticket');
-		return this.documents.withDocument(ticketId, (doc) => {
+		return this.documents.withDocument(ticketId, async (doc) => {
 			const existing = input.id ? getEntry(doc, input.id) : undefined;
 			if (existing) return { entry: existing, created: false };
 			const entry = this.complete(input, principal, doc);
@@ -253,7 +253,7 @@ export class Tickets {
 			const attachmentsDenied = policy.attachmentsAllowed?.(entry);
 			if (attachmentsDenied) throw new ApiError(400, 'invalid_attachment', attachmentsDenied, 'meta.attachments');
 			const update = encodeAppend(doc, [entry], this.writerFor(doc));
-			this.documents.commit(ticketId, doc, update, actorOf(principal), [entry]);
+			await this.documents.commit(ticketId, doc, update, actorOf(principal), [entry]);
 			return { entry, created: true };
 		});
 	}
@@ -291,7 +291,7 @@ export class Tickets {
 	}
 
 	private writeFields(ticketId: string, changes: Partial<Omit<TicketFields, 'tags'>>, principal: Principal): Promise<TicketFields> {
-		return this.documents.withDocument(ticketId, (doc) => {
+		return this.documents.withDocument(ticketId, async (doc) => {
 			const policy = this.policyFor(principal, doc, ticketId);
 			const current = readFields(doc);
 			const changed = (Object.entries(changes) as [TicketFieldName, never][]).filter(([name, value]) => current[name] !== value);
@@ -300,7 +300,7 @@ export class Tickets {
 				const denied = policy.fieldAllowed(name, value);
 				if (denied) throw forbidden(denied);
 			}
-			this.commitAsServer(ticketId, doc, actorOf(principal), (copy) => {
+			await this.commitAsServer(ticketId, doc, actorOf(principal), (copy) => {
 				for (const [name, value] of changed) setField(copy, name, value);
 			});
 			return readFields(doc);
@@ -318,9 +318,9 @@ export class Tickets {
 	 * the agents would not see in a closed one.
 	 */
 	appendToSide(ticketId: string, sideId: string, entry: Entry): Promise<boolean> {
-		return this.documents.withDocument(ticketId, (doc) => {
+		return this.documents.withDocument(ticketId, async (doc) => {
 			if (getEntry(doc, entry.id)) return false;
-			this.commitAsServer(ticketId, doc, actorOf(SYSTEM), (copy) => {
+			await this.commitAsServer(ticketId, doc, actorOf(SYSTEM), (copy) => {
 				appendSideEntry(copy, sideId, entry);
 				if (sideStatuses(copy).get(sideId) === 'closed') setSideStatus(copy, sideId, 'open');
 			});
@@ -332,12 +332,12 @@ export class Tickets {
 	 * Makes `change` on a copy of the document as this process's writer, logs the difference, then
 	 * applies it: a server-side write of anything besides conversation appends.
 	 */
-	commitAsServer(ticketId: string, doc: Y.Doc, actor: string, change: (copy: Y.Doc) => void): void {
+	async commitAsServer(ticketId: string, doc: Y.Doc, actor: string, change: (copy: Y.Doc) => void): Promise<void> {
 		const copy = new Y.Doc();
 		copy.clientID = this.writerFor(doc);
 		Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
 		copy.transact(() => change(copy));
-		this.documents.commit(ticketId, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actor);
+		await this.documents.commit(ticketId, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actor);
 	}
 
 	/**
@@ -397,7 +397,7 @@ export class Tickets {
 
 	private noteChildStatus(child: TicketRow, parentId: string): Promise<void> {
 		const done = DONE_STATUSES.includes(child.status);
-		return this.documents.withDocument(parentId, (doc) => {
+		return this.documents.withDocument(parentId, async (doc) => {
 			const side = readSides(doc).find((s) => s.childId === child.id);
 			if (!side) return;
 			// The last such entry says what the parent was told: one entry per change, however often the child's row is written.
@@ -414,7 +414,7 @@ export class Tickets {
 				createdAt: Date.now(),
 				meta: { childStatus: child.status }
 			};
-			this.commitAsServer(parentId, doc, 'system', (copy) => appendSideEntry(copy, side.id, entry));
+			await this.commitAsServer(parentId, doc, 'system', (copy) => appendSideEntry(copy, side.id, entry));
 		});
 	}
 

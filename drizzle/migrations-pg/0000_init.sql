@@ -318,6 +318,17 @@ CREATE TABLE "ticket_client_owners" (
 	CONSTRAINT "ticket_client_owners_ticket_id_client_id_pk" PRIMARY KEY("ticket_id","client_id")
 );
 --> statement-breakpoint
+CREATE TABLE "ticket_entry_ids" (
+	"ticket_id" text NOT NULL,
+	"entry_id" text NOT NULL,
+	CONSTRAINT "ticket_entry_ids_ticket_id_entry_id_pk" PRIMARY KEY("ticket_id","entry_id")
+);
+--> statement-breakpoint
+CREATE TABLE "ticket_heads" (
+	"ticket_id" text PRIMARY KEY NOT NULL,
+	"last_seq" bigint NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "ticket_quarantine" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"ticket_id" text NOT NULL,
@@ -337,11 +348,12 @@ CREATE TABLE "ticket_snapshots" (
 );
 --> statement-breakpoint
 CREATE TABLE "ticket_updates" (
-	"seq" bigserial PRIMARY KEY NOT NULL,
 	"ticket_id" text NOT NULL,
+	"seq" bigint NOT NULL,
 	"data" "bytea" NOT NULL,
 	"received_at" bigint NOT NULL,
-	"actor" text NOT NULL
+	"actor" text NOT NULL,
+	CONSTRAINT "ticket_updates_ticket_id_seq_pk" PRIMARY KEY("ticket_id","seq")
 );
 --> statement-breakpoint
 CREATE TABLE "tickets" (
@@ -463,7 +475,6 @@ CREATE INDEX "outbox_due" ON "outbox" USING btree ("status","next_attempt_at");-
 CREATE INDEX "outbox_ticket" ON "outbox" USING btree ("ticket_id");--> statement-breakpoint
 CREATE INDEX "sessions_user" ON "sessions" USING btree ("user_id");--> statement-breakpoint
 CREATE INDEX "ticket_quarantine_ticket" ON "ticket_quarantine" USING btree ("ticket_id");--> statement-breakpoint
-CREATE INDEX "ticket_updates_ticket_seq" ON "ticket_updates" USING btree ("ticket_id","seq");--> statement-breakpoint
 CREATE INDEX "tickets_status_updated" ON "tickets" USING btree ("status","updated_at");--> statement-breakpoint
 CREATE INDEX "tickets_parent" ON "tickets" USING btree ("parent_id");--> statement-breakpoint
 CREATE INDEX "tickets_assignee" ON "tickets" USING btree ("assignee_id","updated_at");--> statement-breakpoint

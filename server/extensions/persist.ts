@@ -1,5 +1,5 @@
 /**
- * Durability: a change is written to the SQLite update log before it is applied and
+ * Durability: a change is written to the update log (SQLite or PostgreSQL) before it is applied and
  * acknowledged (in beforeSync, which Hocuspocus awaits before applying and sending SyncStatus),
  * so an acknowledged change survives a killed process. Loading replays snapshot + log; the log
  * is folded into a snapshot once it grows, removing only rows the snapshot contains.
@@ -12,11 +12,11 @@ import type {
 	onStoreDocumentPayload
 } from '@hocuspocus/server';
 import * as Y from 'yjs';
-import { parseTicketDocumentName, type Entry } from '../../src/lib/ticket';
+import { entryIndex, parseTicketDocumentName, REJECT, type Entry } from '../../src/lib/ticket';
 import { actorOf, SYSTEM } from '../auth/principal';
 import { REFUSE, refusal } from '../close-reasons';
 import type { Logger } from '../log';
-import { clientsOf, DamagedTicketError, StorageError, type LoadedState, type TicketLog } from '../storage/ticket-log';
+import { clientsOf, DamagedTicketError, DuplicateEntryError, StorageError, type LoadedState, type TicketLog } from '../storage/ticket-log';
 import type { ConnectionContext } from './authenticate';
 import { acceptedChanges, acceptedClaims, acceptedEntries, acceptedSideEntryIds } from './accepted';
 
@@ -35,6 +35,8 @@ interface LogState {
 	bytesSinceSnapshot: number;
 	snapshotBytes: number;
 	compactionQueued: boolean;
+	/** A compaction is being written: another would only repeat it. */
+	compacting: boolean;
 	/** Who owns each Yjs client id of the ticket (stored in the log's database, kept here). */
 	owners: Map<number, string>;
 }
@@ -55,7 +57,7 @@ export interface PersistSettings {
 	 */
 	compactAfter: number;
 	/** Takes the outbound entries of an update (those of `sideEntryIds` are in side conversations), inside the transaction that logs it. */
-	outbox?: { enqueue(ticketId: string, entries: Entry[], sideEntryIds?: ReadonlySet<string>): void };
+	outbox?: { enqueue(ticketId: string, entries: Entry[], sideEntryIds?: ReadonlySet<string>): void | Promise<void> };
 }
 
 export class Persist implements Extension {
@@ -69,7 +71,7 @@ export class Persist implements Extension {
 		if (!ticketId) throw refusal(REFUSE.unknownDocument);
 		let loaded: LoadedState;
 		try {
-			loaded = this.settings.log.loadInto(ticketId, document);
+			loaded = await this.settings.log.loadInto(ticketId, document);
 		} catch (error) {
 			if (error instanceof DamagedTicketError) {
 				this.settings.logger.error({ ticketId, err: error.message }, 'ticket could not be loaded');
@@ -86,11 +88,14 @@ export class Persist implements Extension {
 			bytesSinceSnapshot: loaded.bytesSinceSnapshot,
 			snapshotBytes: loaded.snapshotBytes,
 			compactionQueued: false,
-			owners: this.settings.log.clientOwners(ticketId, document, actorOf(SYSTEM))
+			compacting: false,
+			owners: await this.settings.log.clientOwners(ticketId, document, actorOf(SYSTEM))
 		};
+		// Tickets stored before the database knew their entry ids learn them here.
+		await this.settings.log.recordEntryIds(ticketId, entryIndex(document).byId.keys());
 		this.states.set(document, state);
 		document.on('afterTransaction', (tr: Y.Transaction) => this.markApplied(state, tr.origin));
-		if (this.logHasGrown(state)) this.compact(document, state);
+		if (this.logHasGrown(state)) await this.compact(document, state);
 	}
 
 	async beforeSync({ type, payload, connection, document, context }: beforeSyncPayload<ConnectionContext>) {
@@ -107,6 +112,7 @@ export class Persist implements Extension {
 			seq = await this.settings.log.appendSoon(state.ticketId, payload, actor, this.alongside(state, acceptedEntries(payload), claims, acceptedSideEntryIds(payload)));
 		} catch (error) {
 			for (const client of claims.clients) state.owners.delete(client);
+			if (error instanceof DuplicateEntryError) throw refusal(REJECT.duplicateEntry, error.message);
 			throw this.storageRefusal(state, error);
 		}
 		this.logged(document, state, payload);
@@ -124,30 +130,40 @@ export class Persist implements Extension {
 	 * presence under a client id owns it before it writes, so no one who saw the id can take it
 	 * first. Returns whether `owner` owns it.
 	 */
-	claimClient(document: Y.Doc, client: number, owner: string): boolean {
+	async claimClient(document: Y.Doc, client: number, owner: string): Promise<boolean> {
 		const state = this.stateOf(document);
 		const current = state.owners.get(client);
 		if (current !== undefined) return current === owner;
+		// Claimed at once, before the write completes, as an update's client ids are.
+		state.owners.set(client, owner);
 		try {
-			this.settings.log.claimClients(state.ticketId, owner, [client]);
+			await this.settings.log.claimClients(state.ticketId, owner, [client]);
 		} catch (error) {
+			state.owners.delete(client);
 			this.settings.logger.warn({ ticketId: state.ticketId, err: (error as Error).message }, 'client id not claimed');
 			return false;
 		}
-		state.owners.set(client, owner);
 		return true;
 	}
 
 	/**
 	 * Server-side writes: log `update` (with its outbound `entries` enqueued in the same
 	 * transaction), then apply it. Its client ids are the system's, whoever asked for the write.
-	 * Throws StorageError, applying nothing.
+	 * Throws StorageError, or DuplicateEntryError when the ticket has one of `entries` already,
+	 * applying nothing.
 	 */
-	commit(document: Y.Doc, update: Uint8Array, actor: string, origin: unknown, entries: Entry[] = []): void {
+	async commit(document: Y.Doc, update: Uint8Array, actor: string, origin: unknown, entries: Entry[] = []): Promise<void> {
 		const state = this.stateOf(document);
 		const claims: Claims = { owner: actorOf(SYSTEM), clients: clientsOf(update).filter((client) => !state.owners.has(client)) };
-		const seq = this.append(document, state, update, actor, entries, claims);
 		for (const client of claims.clients) state.owners.set(client, claims.owner);
+		let seq: number;
+		try {
+			seq = await this.settings.log.append(state.ticketId, update, actor, Date.now(), this.alongside(state, entries, claims));
+		} catch (error) {
+			for (const client of claims.clients) state.owners.delete(client);
+			throw this.storageRefusal(state, error);
+		}
+		this.logged(document, state, update);
 		Y.applyUpdate(document, update, origin);
 		state.appliedSeq = Math.max(state.appliedSeq, seq);
 	}
@@ -158,7 +174,7 @@ export class Persist implements Extension {
 		// Compact when the log has grown, and when the last peer leaves after real work, so the next
 		// open reads little more than a snapshot.
 		const leaving = document.getConnectionsCount() === 0 && state.rowsSinceSnapshot > 1 && state.bytesSinceSnapshot * 4 >= state.snapshotBytes;
-		if (leaving || this.logHasGrown(state)) this.compact(document, state);
+		if (leaving || this.logHasGrown(state)) await this.compact(document, state);
 	}
 
 	async onDisconnect({ document }: { document: Y.Doc }) {
@@ -181,9 +197,9 @@ export class Persist implements Extension {
 	 * The stored size once the log is folded into a snapshot: deleted content (a draft typed and
 	 * cleared) then takes almost nothing. Compacts only when the log holds bytes.
 	 */
-	compactedBytes(document: Y.Doc): number {
+	async compactedBytes(document: Y.Doc): Promise<number> {
 		const state = this.stateOf(document);
-		if (state.bytesSinceSnapshot > 0) this.compact(document, state);
+		if (state.bytesSinceSnapshot > 0) await this.compact(document, state);
 		return this.storedBytes(document);
 	}
 
@@ -193,32 +209,22 @@ export class Persist implements Extension {
 		state.compactionQueued = true;
 		setImmediate(() => {
 			state.compactionQueued = false;
-			if (this.states.get(document) === state) this.compact(document, state);
+			if (this.states.get(document) === state) void this.compact(document, state);
 		});
 	}
 
 	/**
-	 * What runs in the log row's transaction: recording the client ids it claims, and enqueueing
-	 * the update's outbound entries.
+	 * What runs in the log row's transaction: claiming the ids of the entries it adds (refusing the
+	 * update when the ticket has one already), recording the client ids it claims, and enqueueing
+	 * its outbound entries.
 	 */
-	private alongside(state: LogState, entries: Entry[], claims: Claims, sideEntryIds?: ReadonlySet<string>): (() => void) | undefined {
-		const outbox = entries.length > 0 ? this.settings.outbox : undefined;
-		if (!outbox && claims.clients.length === 0) return undefined;
-		return () => {
-			this.settings.log.claimClients(state.ticketId, claims.owner, claims.clients);
-			outbox?.enqueue(state.ticketId, entries, sideEntryIds);
+	private alongside(state: LogState, entries: Entry[], claims: Claims, sideEntryIds?: ReadonlySet<string>): (() => Promise<void>) | undefined {
+		if (entries.length === 0 && claims.clients.length === 0) return undefined;
+		return async () => {
+			await this.settings.log.claimEntryIds(state.ticketId, entries.map((entry) => entry.id));
+			await this.settings.log.claimClients(state.ticketId, claims.owner, claims.clients);
+			if (entries.length > 0) await this.settings.outbox?.enqueue(state.ticketId, entries, sideEntryIds);
 		};
-	}
-
-	private append(document: Y.Doc, state: LogState, update: Uint8Array, actor: string, entries: Entry[], claims: Claims): number {
-		let seq: number;
-		try {
-			seq = this.settings.log.append(state.ticketId, update, actor, Date.now(), this.alongside(state, entries, claims));
-		} catch (error) {
-			throw this.storageRefusal(state, error);
-		}
-		this.logged(document, state, update);
-		return seq;
 	}
 
 	private logged(document: Y.Doc, state: LogState, update: Uint8Array) {
@@ -241,18 +247,26 @@ export class Persist implements Extension {
 		state.appliedSeq = Math.max(state.appliedSeq, seq);
 	}
 
-	private compact(document: Y.Doc, state: LogState) {
-		// Rows still waiting to be applied stay in the log, and so does everything after them.
+	/** Folds the log into a snapshot of the document as it is now; never throws. */
+	private async compact(document: Y.Doc, state: LogState) {
+		if (state.compacting) return;
+		state.compacting = true;
+		// Taken together, before anything is awaited: rows still waiting to be applied stay in the
+		// log, and so does everything after them.
 		const upToSeq = state.unapplied.size ? Math.min(state.appliedSeq, Math.min(...state.unapplied) - 1) : state.appliedSeq;
+		const snapshot = Y.encodeStateAsUpdate(document);
+		const bytesBefore = state.bytesSinceSnapshot;
 		try {
-			const snapshot = Y.encodeStateAsUpdate(document);
-			this.settings.log.compact(state.ticketId, snapshot, upToSeq);
-			state.rowsSinceSnapshot = this.settings.log.rowsAfter(state.ticketId, upToSeq);
-			state.bytesSinceSnapshot = 0;
+			await this.settings.log.compact(state.ticketId, snapshot, upToSeq);
+			state.rowsSinceSnapshot = await this.settings.log.rowsAfter(state.ticketId, upToSeq);
+			// What was logged while the snapshot was written is still outside it.
+			state.bytesSinceSnapshot -= bytesBefore;
 			state.snapshotBytes = snapshot.length;
 		} catch (error) {
 			// The log still holds everything: compaction is only an optimisation.
 			this.settings.logger.warn({ ticketId: state.ticketId, err: (error as Error).message }, 'compaction failed');
+		} finally {
+			state.compacting = false;
 		}
 	}
 

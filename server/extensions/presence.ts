@@ -43,7 +43,7 @@ export function presenceUser(principal: Principal, readOnly: boolean): PresenceU
 
 export interface PresenceSettings {
 	/** Claims a Yjs client id of the document for an actor if unowned; whether the actor owns it. */
-	claimClient: (document: Y.Doc, client: number, actor: string) => boolean;
+	claimClient: (document: Y.Doc, client: number, actor: string) => Promise<boolean>;
 }
 
 export class Presence implements Extension {
@@ -72,7 +72,7 @@ export class Presence implements Extension {
 			}
 			// Checked before the claim: a refused state claims nothing.
 			const published = this.accepted(connection, clientId, state);
-			if (!published || !this.settings.claimClient(document, clientId, actorOf(context.principal))) {
+			if (!published || !(await this.settings.claimClient(document, clientId, actorOf(context.principal)))) {
 				states.delete(clientId);
 				continue;
 			}

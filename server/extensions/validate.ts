@@ -22,7 +22,7 @@ const NOTHING_SEEN: ReadonlyMap<number, number> = new Map();
 /** The stored size of a loaded ticket (the persist extension's measure). */
 export interface DocumentSizes {
 	storedBytes(document: Y.Doc): number;
-	compactedBytes(document: Y.Doc): number;
+	compactedBytes(document: Y.Doc): Promise<number>;
 }
 
 export interface ValidateSettings {
@@ -71,7 +71,7 @@ export class Validate implements Extension {
 		});
 		const result = checkUpdate(document, payload, policy, this.sender(connection, document, type));
 		if (!result.ok) throw this.refuse(documentName, actorOf(principal), result.reason, result.message);
-		if (!result.appendsOnly && this.wouldOverfill(document, payload.length)) {
+		if (!result.appendsOnly && (await this.wouldOverfill(document, payload.length))) {
 			throw this.refuse(documentName, actorOf(principal), REJECT.limitExceeded, limitMessage('documentBytes', 'a ticket is stored in') + ' bytes; only conversation entries are still accepted');
 		}
 		markAccepted(payload, result.changes, result.entries, result.claims, result.sideEntryIds);
@@ -104,10 +104,10 @@ export class Validate implements Extension {
 	}
 
 	/** Whether storing `bytes` more takes the ticket past LIMITS.documentBytes, even once compacted. */
-	private wouldOverfill(document: Y.Doc, bytes: number): boolean {
+	private async wouldOverfill(document: Y.Doc, bytes: number): Promise<boolean> {
 		const { sizes } = this.settings;
 		if (sizes.storedBytes(document) + bytes <= LIMITS.documentBytes) return false;
-		return sizes.compactedBytes(document) + bytes > LIMITS.documentBytes;
+		return (await sizes.compactedBytes(document)) + bytes > LIMITS.documentBytes;
 	}
 
 	private refuse(documentName: string, actor: string, reason: string, message: string) {

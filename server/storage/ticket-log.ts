@@ -1,10 +1,17 @@
 /**
- * The durable update log and snapshots of ticket documents. An update is appended here before it
- * is applied and acknowledged; a ticket loads as its latest snapshot plus the rows after it.
- * Raw prepared statements: this is the hot path of every accepted change.
+ * The durable update log and snapshots of ticket documents, on either engine of the store. An
+ * update is appended here before it is applied and acknowledged; a ticket loads as its latest
+ * snapshot plus the rows after it.
+ *
+ * Each ticket's rows are numbered 1, 2, 3… without gaps (`seq`), in the order they commit: the
+ * next seq is taken under the ticket's `ticket_heads` row lock, in the transaction that writes the
+ * row. Entry ids are unique per ticket in the database (`ticket_entry_ids`, written in the same
+ * transaction), so the database refuses a repeated id whichever process accepted the first.
  */
-import type Database from 'better-sqlite3';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { and, count, desc, eq, gt, inArray, lt, lte, sql } from 'drizzle-orm';
 import * as Y from 'yjs';
+import type { Store } from './store';
 
 export class StorageError extends Error {
 	override readonly name = 'StorageError';
@@ -19,6 +26,12 @@ export class StorageError extends Error {
 
 export class DamagedTicketError extends Error {
 	readonly reason = 'ticket-damaged';
+}
+
+/** An update refused because the ticket already has one of its entry ids (written nothing). */
+export class DuplicateEntryError extends Error {
+	override readonly name = 'DuplicateEntryError';
+	readonly reason = 'duplicate-entry';
 }
 
 export interface RepairReport {
@@ -42,109 +55,183 @@ export interface LoadedLog {
 	updates: Uint8Array[];
 }
 
-type SnapshotRow = { state: Buffer; up_to_seq: number };
+/** An update waiting for the group commit of its turn of the event loop. */
+interface PendingAppend {
+	ticketId: string;
+	data: Buffer;
+	actor: string;
+	receivedAt: number;
+	alongside?: () => Promise<void>;
+}
+
+/** Rows of entry ids per insert: two parameters each, well below both engines' limits. */
+const ENTRY_IDS_PER_INSERT = 5_000;
+
+/** Runs a callback outside any transaction open where it was scheduled (group commits start afresh). */
+const outsideTransactions = AsyncLocalStorage.snapshot();
+
+const storageError = (error: unknown) =>
+	error instanceof StorageError ? error : new StorageError(`could not write to the update log: ${(error as Error).message}`, error);
 
 export class TicketLog {
-	private readonly insert: Database.Statement<[string, Buffer, number, string]>;
-	private readonly selectSnapshots: Database.Statement<[string], SnapshotRow>;
-	private readonly selectRows: Database.Statement<[string, number], { seq: number; data: Buffer }>;
-	private readonly upsertSnapshot: Database.Statement<[string, number, Buffer, number]>;
-	private readonly deleteSnapshotsBefore: Database.Statement<[string, number]>;
-	private readonly deleteRows: Database.Statement<[string, number]>;
-	private readonly countRows: Database.Statement<[string, number], { n: number }>;
-	private readonly selectOwners: Database.Statement<[string], { client_id: number; owner: string }>;
-	private readonly selectRowActors: Database.Statement<[string], { data: Buffer; actor: string }>;
-	private readonly insertOwner: Database.Statement<[string, number, string, number]>;
+	private batch: (PendingAppend & { resolve: (seq: number) => void; reject: (error: Error) => void })[] = [];
 
-	constructor(private readonly sqlite: Database.Database) {
-		this.insert = sqlite.prepare('INSERT INTO ticket_updates (ticket_id, data, received_at, actor) VALUES (?, ?, ?, ?)');
-		this.selectSnapshots = sqlite.prepare('SELECT state, up_to_seq FROM ticket_snapshots WHERE ticket_id = ? ORDER BY up_to_seq DESC');
-		this.selectRows = sqlite.prepare('SELECT seq, data FROM ticket_updates WHERE ticket_id = ? AND seq > ? ORDER BY seq');
-		this.upsertSnapshot = sqlite.prepare(
-			`INSERT INTO ticket_snapshots (ticket_id, up_to_seq, state, created_at) VALUES (?, ?, ?, ?)
-			 ON CONFLICT (ticket_id, up_to_seq) DO UPDATE SET state = excluded.state, created_at = excluded.created_at`
-		);
-		this.deleteSnapshotsBefore = sqlite.prepare('DELETE FROM ticket_snapshots WHERE ticket_id = ? AND up_to_seq < ?');
-		this.deleteRows = sqlite.prepare('DELETE FROM ticket_updates WHERE ticket_id = ? AND seq <= ?');
-		this.countRows = sqlite.prepare('SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ? AND seq > ?');
-		this.selectOwners = sqlite.prepare('SELECT client_id, owner FROM ticket_client_owners WHERE ticket_id = ?');
-		this.selectRowActors = sqlite.prepare('SELECT data, actor FROM ticket_updates WHERE ticket_id = ? ORDER BY seq');
-		this.insertOwner = sqlite.prepare('INSERT OR IGNORE INTO ticket_client_owners (ticket_id, client_id, owner, claimed_at) VALUES (?, ?, ?, ?)');
-	}
+	constructor(private readonly store: Store) {}
 
 	/**
 	 * Appends durably, committed together with the other appends made in the same turn of the
-	 * event loop (group commit): one WAL commit for many peers' updates. Resolves with the
-	 * update's sequence number once it is on disk; rejects with StorageError. `alongside` runs
-	 * inside the same transaction as the insert (e.g. enqueueing outbound mail): it commits with
-	 * the row or not at all.
+	 * event loop (group commit): one commit for many peers' updates, each in a savepoint of its
+	 * own, so that one refused update (DuplicateEntryError) leaves the others in. Resolves with the
+	 * update's seq once committed; rejects with StorageError, or with the refusal. `alongside` runs
+	 * inside the update's savepoint (e.g. enqueueing outbound mail, claiming entry ids): it commits
+	 * with the row or not at all.
 	 */
-	appendSoon(ticketId: string, update: Uint8Array, actor: string, alongside?: () => void): Promise<number> {
+	appendSoon(ticketId: string, update: Uint8Array, actor: string, alongside?: () => Promise<void>): Promise<number> {
 		return new Promise((resolve, reject) => {
 			this.batch.push({ ticketId, data: Buffer.from(update), actor, receivedAt: Date.now(), alongside, resolve, reject });
-			if (this.batch.length === 1) setImmediate(() => this.commitBatch());
+			if (this.batch.length === 1) setImmediate(outsideTransactions, () => void this.commitBatch());
 		});
 	}
 
-	private readonly batch: {
-		ticketId: string;
-		data: Buffer;
-		actor: string;
-		receivedAt: number;
-		alongside?: () => void;
-		resolve: (seq: number) => void;
-		reject: (error: StorageError) => void;
-	}[] = [];
-
-	private commitBatch() {
-		const batch = this.batch.splice(0);
-		let seqs: number[];
+	private async commitBatch() {
+		const batch = this.batch;
+		this.batch = [];
+		let outcomes: (number | DuplicateEntryError)[];
 		try {
-			seqs = this.sqlite.transaction(() =>
-				batch.map((b) => {
-					const seq = Number(this.insert.run(b.ticketId, b.data, b.receivedAt, b.actor).lastInsertRowid);
-					b.alongside?.();
-					return seq;
-				})
-			)();
+			outcomes = await this.store.transaction(() => this.write(batch));
 		} catch (error) {
-			const failure = new StorageError(`could not write to the update log: ${(error as Error).message}`, error);
+			const failure = storageError(error);
 			for (const b of batch) b.reject(failure);
 			return;
 		}
-		batch.forEach((b, i) => b.resolve(seqs[i]));
+		batch.forEach((b, i) => {
+			const outcome = outcomes[i]!;
+			if (typeof outcome === 'number') b.resolve(outcome);
+			else b.reject(outcome);
+		});
 	}
 
 	/**
-	 * Appends one update durably and returns its sequence number. Throws StorageError.
-	 * `alongside` runs inside the same transaction as the insert.
+	 * Appends one update durably and returns its seq; inside an open transaction, as part of it.
+	 * Throws StorageError, or DuplicateEntryError from `alongside`, which runs in the same transaction.
 	 */
-	append(ticketId: string, update: Uint8Array, actor: string, receivedAt = Date.now(), alongside?: () => void): number {
+	async append(ticketId: string, update: Uint8Array, actor: string, receivedAt = Date.now(), alongside?: () => Promise<void>): Promise<number> {
+		let outcome: number | DuplicateEntryError;
 		try {
-			if (!alongside) return Number(this.insert.run(ticketId, Buffer.from(update), receivedAt, actor).lastInsertRowid);
-			return this.sqlite.transaction(() => {
-				const seq = Number(this.insert.run(ticketId, Buffer.from(update), receivedAt, actor).lastInsertRowid);
-				alongside();
-				return seq;
-			})();
+			[outcome] = (await this.store.transaction(() => this.write([{ ticketId, data: Buffer.from(update), actor, receivedAt, alongside }]))) as [number | DuplicateEntryError];
 		} catch (error) {
-			throw new StorageError(`could not write to the update log: ${(error as Error).message}`, error);
+			throw storageError(error);
+		}
+		if (typeof outcome !== 'number') throw outcome;
+		return outcome;
+	}
+
+	/**
+	 * Writes `updates` in the open transaction, each in a savepoint, with the seqs that follow
+	 * their tickets' heads; returns each one's seq, or the refusal that kept it out. Any other
+	 * failure throws (the transaction is then lost).
+	 */
+	private async write(updates: readonly PendingAppend[]): Promise<(number | DuplicateEntryError)[]> {
+		const { ticketUpdates, ticketHeads } = this.store.tables;
+		const heads = await this.lockHeads(updates.map((u) => u.ticketId));
+		const moved = new Map<string, number>();
+		const outcomes: (number | DuplicateEntryError)[] = [];
+		for (const update of updates) {
+			try {
+				const seq = heads.get(update.ticketId)! + 1;
+				await this.store.transaction(async (tx) => {
+					await tx.insert(ticketUpdates).values({ ticketId: update.ticketId, seq, data: update.data, receivedAt: update.receivedAt, actor: update.actor });
+					await update.alongside?.();
+				});
+				heads.set(update.ticketId, seq);
+				moved.set(update.ticketId, seq);
+				outcomes.push(seq);
+			} catch (error) {
+				if (!(error instanceof DuplicateEntryError)) throw error;
+				outcomes.push(error);
+			}
+		}
+		// Outside the savepoints: a row lock of PostgreSQL is lost when a savepoint that changed its row rolls back.
+		for (const [ticketId, lastSeq] of moved) {
+			await this.store.db.update(ticketHeads).set({ lastSeq }).where(eq(ticketHeads.ticketId, ticketId));
+		}
+		return outcomes;
+	}
+
+	/** Locks the heads of `ticketIds` (made at 0 when new) in the open transaction; their last seqs. */
+	private async lockHeads(ticketIds: readonly string[]): Promise<Map<string, number>> {
+		const { ticketHeads } = this.store.tables;
+		const ids = [...new Set(ticketIds)].sort();
+		await this.store.db
+			.insert(ticketHeads)
+			.values(ids.map((ticketId) => ({ ticketId, lastSeq: 0 })))
+			.onConflictDoNothing();
+		const heads = sql`SELECT ${ticketHeads.ticketId} AS ticket_id, ${ticketHeads.lastSeq} AS last_seq FROM ${ticketHeads} WHERE ${inArray(ticketHeads.ticketId, ids)} ORDER BY ${ticketHeads.ticketId}`;
+		// PostgreSQL: row locks until the commit, taken in key order, so that two transactions sharing
+		// tickets never wait for each other in a cycle. SQLite: the transaction already excludes every other writer.
+		const rows = await this.store.all<{ ticket_id: string; last_seq: number }>(this.store.engine === 'postgres' ? sql`${heads} FOR UPDATE` : heads);
+		return new Map(rows.map((row) => [row.ticket_id, Number(row.last_seq)]));
+	}
+
+	/**
+	 * Records `entryIds` as the ticket's, in the open transaction (call it from `alongside`): throws
+	 * DuplicateEntryError when the ticket has one of them already, which refuses the update.
+	 */
+	async claimEntryIds(ticketId: string, entryIds: Iterable<string>): Promise<void> {
+		const { ticketEntryIds } = this.store.tables;
+		const ids = [...new Set(entryIds)];
+		if (ids.length === 0) return;
+		const claimed = await this.store.db
+			.insert(ticketEntryIds)
+			.values(ids.map((entryId) => ({ ticketId, entryId })))
+			.onConflictDoNothing()
+			.returning({ entryId: ticketEntryIds.entryId });
+		if (claimed.length === ids.length) return;
+		const mine = new Set(claimed.map((row) => row.entryId));
+		throw new DuplicateEntryError(`entry ${ids.find((id) => !mine.has(id))} is already in the ticket`);
+	}
+
+	/**
+	 * Records the entry ids a loaded ticket holds that the database does not know yet: tickets
+	 * stored before entry ids were, and entries written without claiming theirs.
+	 */
+	async recordEntryIds(ticketId: string, entryIds: Iterable<string>): Promise<void> {
+		const { ticketEntryIds } = this.store.tables;
+		const ids = [...new Set(entryIds)];
+		const [known] = await this.store.db.select({ n: count() }).from(ticketEntryIds).where(eq(ticketEntryIds.ticketId, ticketId));
+		if (known!.n >= ids.length) return;
+		for (let i = 0; i < ids.length; i += ENTRY_IDS_PER_INSERT) {
+			const values = ids.slice(i, i + ENTRY_IDS_PER_INSERT).map((entryId) => ({ ticketId, entryId }));
+			await this.store.db.insert(ticketEntryIds).values(values).onConflictDoNothing();
 		}
 	}
 
-	read(ticketId: string): LoadedLog {
-		const [snapshot] = this.selectSnapshots.all(ticketId);
-		const rows = this.selectRows.all(ticketId, snapshot?.up_to_seq ?? 0);
-		return {
-			snapshot: snapshot ? new Uint8Array(snapshot.state) : null,
-			lastSeq: rows.length ? rows[rows.length - 1].seq : (snapshot?.up_to_seq ?? 0),
-			updates: rows.map((row) => new Uint8Array(row.data))
-		};
+	async read(ticketId: string): Promise<LoadedLog> {
+		const { ticketSnapshots, ticketUpdates } = this.store.tables;
+		// One transaction: a compaction elsewhere cannot remove rows between the snapshot and them.
+		return this.store.transaction(async (tx) => {
+			const [snapshot] = await tx
+				.select({ state: ticketSnapshots.state, upToSeq: ticketSnapshots.upToSeq })
+				.from(ticketSnapshots)
+				.where(eq(ticketSnapshots.ticketId, ticketId))
+				.orderBy(desc(ticketSnapshots.upToSeq))
+				.limit(1);
+			const rows = await tx
+				.select({ seq: ticketUpdates.seq, data: ticketUpdates.data })
+				.from(ticketUpdates)
+				.where(and(eq(ticketUpdates.ticketId, ticketId), gt(ticketUpdates.seq, snapshot?.upToSeq ?? 0)))
+				.orderBy(ticketUpdates.seq);
+			return {
+				snapshot: snapshot ? new Uint8Array(snapshot.state) : null,
+				lastSeq: rows.length ? rows[rows.length - 1]!.seq : (snapshot?.upToSeq ?? 0),
+				updates: rows.map((row) => new Uint8Array(row.data))
+			};
+		});
 	}
 
 	/** Applies a ticket's stored state to `doc` in one transaction; returns the last seq applied. */
-	loadInto(ticketId: string, doc: Y.Doc, origin: unknown = null): LoadedState {
-		const log = this.read(ticketId);
+	async loadInto(ticketId: string, doc: Y.Doc, origin: unknown = null): Promise<LoadedState> {
+		const log = await this.read(ticketId);
 		try {
 			Y.transact(
 				doc,
@@ -170,42 +257,53 @@ export class TicketLog {
 	 * to decode or apply are moved to `ticket_quarantine` (kept, never deleted), and the rest is
 	 * folded into a new snapshot. Returns what was kept and what was set aside.
 	 */
-	repair(ticketId: string): RepairReport {
+	async repair(ticketId: string): Promise<RepairReport> {
+		const { ticketSnapshots, ticketUpdates, ticketQuarantine } = this.store.tables;
 		const report: RepairReport = { kept: 0, quarantined: [] };
-		const quarantine = this.sqlite.prepare(
-			'INSERT INTO ticket_quarantine (ticket_id, kind, seq, data, error, quarantined_at) VALUES (?, ?, ?, ?, ?, ?)'
-		);
-		const setAside = (kind: 'update' | 'snapshot', seq: number, data: Buffer, error: string) => {
-			quarantine.run(ticketId, kind, seq, data, error, Date.now());
+		const setAside = async (kind: 'update' | 'snapshot', seq: number, data: Buffer, error: string) => {
+			await this.store.db.insert(ticketQuarantine).values({ ticketId, kind, seq, data, error, quarantinedAt: Date.now() });
 			report.quarantined.push({ kind, seq, error });
 		};
 		let doc = new Y.Doc();
-		this.sqlite.transaction(() => {
-			// The newest snapshot that can be read, else the log from its start.
-			let base = 0;
-			for (const snapshot of this.selectSnapshots.all(ticketId)) {
-				const candidate = new Y.Doc();
-				const error = applyReadable(candidate, snapshot.state);
-				if (!error) {
-					doc = candidate;
-					base = snapshot.up_to_seq;
-					break;
+		try {
+			await this.store.transaction(async (tx) => {
+				// The newest snapshot that can be read, else the log from its start.
+				let base = 0;
+				const snapshots = await tx
+					.select({ state: ticketSnapshots.state, upToSeq: ticketSnapshots.upToSeq })
+					.from(ticketSnapshots)
+					.where(eq(ticketSnapshots.ticketId, ticketId))
+					.orderBy(desc(ticketSnapshots.upToSeq));
+				for (const snapshot of snapshots) {
+					const candidate = new Y.Doc();
+					const error = applyReadable(candidate, snapshot.state);
+					if (!error) {
+						doc = candidate;
+						base = snapshot.upToSeq;
+						break;
+					}
+					await setAside('snapshot', snapshot.upToSeq, snapshot.state, error);
+					await tx.delete(ticketSnapshots).where(and(eq(ticketSnapshots.ticketId, ticketId), eq(ticketSnapshots.upToSeq, snapshot.upToSeq)));
 				}
-				setAside('snapshot', snapshot.up_to_seq, snapshot.state, error);
-				this.sqlite.prepare('DELETE FROM ticket_snapshots WHERE ticket_id = ? AND up_to_seq = ?').run(ticketId, snapshot.up_to_seq);
-			}
-			let lastSeq = base;
-			for (const row of this.selectRows.all(ticketId, base)) {
-				lastSeq = row.seq;
-				const error = applyReadable(doc, row.data);
-				if (error) {
-					setAside('update', row.seq, row.data, error);
-					this.sqlite.prepare('DELETE FROM ticket_updates WHERE seq = ?').run(row.seq);
-				} else report.kept++;
-			}
-			this.compact(ticketId, Y.encodeStateAsUpdate(doc), lastSeq);
-		})();
-		doc.destroy();
+				let lastSeq = base;
+				const rows = await tx
+					.select({ seq: ticketUpdates.seq, data: ticketUpdates.data })
+					.from(ticketUpdates)
+					.where(and(eq(ticketUpdates.ticketId, ticketId), gt(ticketUpdates.seq, base)))
+					.orderBy(ticketUpdates.seq);
+				for (const row of rows) {
+					lastSeq = row.seq;
+					const error = applyReadable(doc, row.data);
+					if (error) {
+						await setAside('update', row.seq, row.data, error);
+						await tx.delete(ticketUpdates).where(and(eq(ticketUpdates.ticketId, ticketId), eq(ticketUpdates.seq, row.seq)));
+					} else report.kept++;
+				}
+				await this.compact(ticketId, Y.encodeStateAsUpdate(doc), lastSeq);
+			});
+		} finally {
+			doc.destroy();
+		}
 		return report;
 	}
 
@@ -213,9 +311,11 @@ export class TicketLog {
 	 * Records `owner` as the owner of Yjs client ids nobody owns yet. Call it inside the
 	 * transaction (`alongside`) of the log row that first writes them, so the two cannot part.
 	 */
-	claimClients(ticketId: string, owner: string, clients: Iterable<number>): void {
-		const now = Date.now();
-		for (const client of clients) this.insertOwner.run(ticketId, client, owner, now);
+	async claimClients(ticketId: string, owner: string, clients: Iterable<number>): Promise<void> {
+		const { ticketClientOwners } = this.store.tables;
+		const claimedAt = Date.now();
+		const values = [...clients].map((clientId) => ({ ticketId, clientId, owner, claimedAt }));
+		if (values.length) await this.store.db.insert(ticketClientOwners).values(values).onConflictDoNothing();
 	}
 
 	/**
@@ -223,30 +323,42 @@ export class TicketLog {
 	 * were recorded get one now, for good: the actor of the first log row still holding them, else
 	 * `fallbackOwner` (the server), so that no peer can take over history it did not write.
 	 */
-	clientOwners(ticketId: string, doc: Y.Doc, fallbackOwner: string): Map<number, string> {
-		const owners = new Map(this.selectOwners.all(ticketId).map((row) => [row.client_id, row.owner]));
+	async clientOwners(ticketId: string, doc: Y.Doc, fallbackOwner: string): Promise<Map<number, string>> {
+		const { ticketClientOwners, ticketUpdates } = this.store.tables;
+		const stored = () =>
+			this.store.db
+				.select({ clientId: ticketClientOwners.clientId, owner: ticketClientOwners.owner })
+				.from(ticketClientOwners)
+				.where(eq(ticketClientOwners.ticketId, ticketId));
+		const owners = new Map((await stored()).map((row) => [row.clientId, row.owner]));
 		const unowned = new Set([...doc.store.clients.keys()].filter((client) => !owners.has(client)));
 		if (unowned.size === 0) return owners;
 		const derived = new Map<number, string>();
-		for (const row of this.selectRowActors.iterate(ticketId)) {
+		const rows = await this.store.db
+			.select({ data: ticketUpdates.data, actor: ticketUpdates.actor })
+			.from(ticketUpdates)
+			.where(eq(ticketUpdates.ticketId, ticketId))
+			.orderBy(ticketUpdates.seq);
+		for (const row of rows) {
 			for (const client of clientsOf(row.data)) {
 				if (unowned.has(client) && !derived.has(client)) derived.set(client, row.actor);
 			}
 			if (derived.size === unowned.size) break;
 		}
-		this.sqlite.transaction(() => {
-			const now = Date.now();
-			for (const client of unowned) {
-				const owner = derived.get(client) ?? fallbackOwner;
-				owners.set(client, owner);
-				this.insertOwner.run(ticketId, client, owner, now);
-			}
-		})();
-		return owners;
+		await this.store.transaction(async () => {
+			for (const client of unowned) await this.claimClients(ticketId, derived.get(client) ?? fallbackOwner, [client]);
+		});
+		// Read back: another process may have recorded some of them first.
+		return new Map((await stored()).map((row) => [row.clientId, row.owner]));
 	}
 
-	rowsAfter(ticketId: string, seq: number): number {
-		return this.countRows.get(ticketId, seq)!.n;
+	async rowsAfter(ticketId: string, seq: number): Promise<number> {
+		const { ticketUpdates } = this.store.tables;
+		const [rows] = await this.store.db
+			.select({ n: count() })
+			.from(ticketUpdates)
+			.where(and(eq(ticketUpdates.ticketId, ticketId), gt(ticketUpdates.seq, seq)));
+		return rows!.n;
 	}
 
 	/**
@@ -254,14 +366,24 @@ export class TicketLog {
 	 * `upToSeq`. The previous snapshot stays, with the rows after it, so that a damaged snapshot
 	 * can be rebuilt; anything older goes.
 	 */
-	compact(ticketId: string, state: Uint8Array, upToSeq: number): void {
-		this.sqlite.transaction(() => {
-			const previous = this.selectSnapshots.all(ticketId).find((s) => s.up_to_seq < upToSeq);
-			this.upsertSnapshot.run(ticketId, upToSeq, Buffer.from(state), Date.now());
+	async compact(ticketId: string, state: Uint8Array, upToSeq: number): Promise<void> {
+		const { ticketSnapshots, ticketUpdates } = this.store.tables;
+		await this.store.transaction(async (tx) => {
+			const [previous] = await tx
+				.select({ upToSeq: ticketSnapshots.upToSeq })
+				.from(ticketSnapshots)
+				.where(and(eq(ticketSnapshots.ticketId, ticketId), lt(ticketSnapshots.upToSeq, upToSeq)))
+				.orderBy(desc(ticketSnapshots.upToSeq))
+				.limit(1);
+			const createdAt = Date.now();
+			await tx
+				.insert(ticketSnapshots)
+				.values({ ticketId, upToSeq, state: Buffer.from(state), createdAt })
+				.onConflictDoUpdate({ target: [ticketSnapshots.ticketId, ticketSnapshots.upToSeq], set: { state: Buffer.from(state), createdAt } });
 			if (!previous) return;
-			this.deleteSnapshotsBefore.run(ticketId, previous.up_to_seq);
-			this.deleteRows.run(ticketId, previous.up_to_seq);
-		})();
+			await tx.delete(ticketSnapshots).where(and(eq(ticketSnapshots.ticketId, ticketId), lt(ticketSnapshots.upToSeq, previous.upToSeq)));
+			await tx.delete(ticketUpdates).where(and(eq(ticketUpdates.ticketId, ticketId), lte(ticketUpdates.seq, previous.upToSeq)));
+		});
 	}
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as Y from 'yjs';
 import { TicketLog } from '../../server/storage/ticket-log';
+import { openSqliteStore } from '../../server/storage/store';
 
 export function countRows(dataDir: string, sql: string, ...params: unknown[]): number {
 	const db = new Database(path.join(dataDir, 'tandem.sqlite'), { readonly: true, fileMustExist: true });
@@ -24,13 +25,13 @@ export function storedCounts(dataDir: string) {
 }
 
 /** The ticket as its stored log says it is (latest snapshot plus the rows after it), read straight from SQLite. */
-export function storedDocument(dataDir: string, ticketId: string): Y.Doc {
-	const db = new Database(path.join(dataDir, 'tandem.sqlite'), { readonly: true, fileMustExist: true });
+export async function storedDocument(dataDir: string, ticketId: string): Promise<Y.Doc> {
+	const store = openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
 	try {
 		const doc = new Y.Doc();
-		new TicketLog(db).loadInto(ticketId, doc);
+		await new TicketLog(store).loadInto(ticketId, doc);
 		return doc;
 	} finally {
-		db.close();
+		await store.close();
 	}
 }

@@ -27,6 +27,7 @@ import {
 } from '../../src/lib/ticket';
 import { TicketLog } from '../../server/storage/ticket-log';
 import { openDatabase } from '../../server/storage/database';
+import { openSqliteStore } from '../../server/storage/store';
 import { launchBrowser } from '../helpers/browser';
 import { countRows } from '../helpers/db';
 import { noteBy } from '../helpers/entries';
@@ -289,20 +290,20 @@ describe('a ticket over the caps from before they existed', () => {
 		// 1.9 MB (38 MB) and 5,000 side conversations.
 		const doc = new Y.Doc();
 		Y.applyUpdate(doc, state);
-		const db = openDatabase(path.join(server.dataDir, 'tandem.sqlite'));
+		const store = openSqliteStore(path.join(server.dataDir, 'tandem.sqlite'));
 		try {
-			const log = new TicketLog(db.$client);
-			const write = (edit: () => void) => {
+			const log = new TicketLog(store);
+			const write = async (edit: () => void) => {
 				const before = Y.encodeStateVector(doc);
 				doc.transact(edit);
-				log.append(ticketId, Y.encodeStateAsUpdate(doc, before), `user:${idOf('mallory')}`);
+				await log.append(ticketId, Y.encodeStateAsUpdate(doc, before), `user:${idOf('mallory')}`);
 			};
-			for (let i = 0; i < 20; i++) write(() => draftText(doc, newId(), { channel: 'email', visibility: 'public' }).insert(0, HUGE_TEXT));
-			write(() => {
+			for (let i = 0; i < 20; i++) await write(() => draftText(doc, newId(), { channel: 'email', visibility: 'public' }).insert(0, HUGE_TEXT));
+			await write(() => {
 				for (let i = 0; i < 5000; i++) openSide(doc, sideOf('mallory'));
 			});
 		} finally {
-			db.$client.close();
+			await store.close();
 		}
 		server = await startServer({ dataDir: server.dataDir });
 

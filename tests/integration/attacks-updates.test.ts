@@ -112,7 +112,7 @@ describe("a writer cannot take over another peer's client id", () => {
 		appendEntry(victim.doc, acknowledgedEarlier);
 		await victim.acknowledged();
 		const victimClient = victim.doc.clientID;
-		const storedClock = Y.getState(storedDoc(ticket.id).store, victimClient);
+		const storedClock = Y.getState((await storedDoc(ticket.id)).store, victimClient);
 		expect(storedClock).toBeGreaterThan(0);
 
 		// The victim goes offline and works on.
@@ -138,7 +138,7 @@ describe("a writer cannot take over another peer's client id", () => {
 		expect(fresh.entries).toEqual([ticket.first, acknowledgedEarlier, offlineNote]);
 		expect(fresh.drafts.map((d) => d.text)).toEqual(['Dear Pat, ']);
 		expect(fresh.stateVector).toEqual(Y.encodeStateVector(victimDoc));
-		expect(readEntries(storedDoc(ticket.id))).toEqual(fresh.entries);
+		expect(readEntries(await storedDoc(ticket.id))).toEqual(fresh.entries);
 		disconnect(back);
 
 		// Ownership is stored with the log: after a SIGKILL and a restart it still holds.
@@ -244,7 +244,7 @@ describe("a writer cannot take over another peer's client id", () => {
 		text.insert(0, 'A first attempt that goes away');
 		text.delete(0, text.length);
 		doc.getMap('drafts').delete(draftId); // the draft goes too: its content becomes garbage
-		const offline = Y.encodeStateAsUpdate(doc, Y.encodeStateVector(storedDoc(ticket.id)));
+		const offline = Y.encodeStateAsUpdate(doc, Y.encodeStateVector(await storedDoc(ticket.id)));
 		expect(Y.decodeUpdate(offline).structs.some((s) => s instanceof Y.GC && s.id.client === doc.clientID)).toBe(true);
 
 		const back = await connect(ticket.id, 'ann', { doc });
@@ -253,7 +253,7 @@ describe("a writer cannot take over another peer's client id", () => {
 		const fresh = await freshView(ticket.id);
 		expect(fresh.entries).toEqual([ticket.first, note]);
 		expect(fresh.stateVector).toEqual(Y.encodeStateVector(doc));
-		expect(Y.encodeStateVector(storedDoc(ticket.id))).toEqual(Y.encodeStateVector(doc));
+		expect(Y.encodeStateVector(await storedDoc(ticket.id))).toEqual(Y.encodeStateVector(doc));
 	});
 });
 
@@ -329,7 +329,7 @@ describe('an entry wedged between entries the sender had is refused', () => {
 		}
 		const fresh = await freshView(ticket.id);
 		expect(fresh.entries.map((e) => e.id).sort()).toEqual([ticket.first, ...written].map((e) => e.id).sort());
-		expect(readEntries(storedDoc(ticket.id))).toEqual(fresh.entries);
+		expect(readEntries(await storedDoc(ticket.id))).toEqual(fresh.entries);
 	});
 });
 

@@ -314,7 +314,7 @@ describe('reindex', () => {
 		const db = openDb(dataDir);
 		let goodRow: unknown;
 		try {
-			db.prepare("INSERT INTO ticket_updates (ticket_id, data, received_at, actor) VALUES ('BROKEN1', ?, 0, 'system')").run(Buffer.from([0xff, 0xff, 0xff]));
+			db.prepare("INSERT INTO ticket_updates (ticket_id, seq, data, received_at, actor) VALUES ('BROKEN1', 1, ?, 0, 'system')").run(Buffer.from([0xff, 0xff, 0xff]));
 			db.prepare(
 				"INSERT INTO tickets (id, subject, status, priority, requester_id, channel, created_at, updated_at) VALUES ('GHOST1', 'ghost', 'new', 'normal', 'r', 'email', 1, 1)"
 			).run();

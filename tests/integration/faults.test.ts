@@ -104,7 +104,7 @@ describe('process faults', () => {
 			server = await boot(dataDir, { COMPACT_AFTER: '15' });
 			const fresh = await connect(server, ticketId, fx.users.ann.token);
 			assertOnce(readEntries(fresh.doc), acknowledged);
-			expect(Y.equalSnapshots(Y.snapshot(fresh.doc), Y.snapshot(storedDocument(dataDir, ticketId)))).toBe(true);
+			expect(Y.equalSnapshots(Y.snapshot(fresh.doc), Y.snapshot(await storedDocument(dataDir, ticketId)))).toBe(true);
 			fresh.destroy();
 		}
 		expect(acknowledged.size).toBeGreaterThan(60);
@@ -189,7 +189,7 @@ describe('storage faults', () => {
 		// Damage the newest log row of one ticket.
 		const db = new Database(path.join(dataDir, 'tandem.sqlite'));
 		const newest = db.prepare('SELECT seq FROM ticket_updates WHERE ticket_id = ? ORDER BY seq DESC LIMIT 1').get(damaged) as { seq: number };
-		db.prepare('UPDATE ticket_updates SET data = ? WHERE seq = ?').run(Buffer.from([0xff, 0xff, 0xff, 0x01, 0x02]), newest.seq);
+		db.prepare('UPDATE ticket_updates SET data = ? WHERE ticket_id = ? AND seq = ?').run(Buffer.from([0xff, 0xff, 0xff, 0x01, 0x02]), damaged, newest.seq);
 		db.close();
 
 		server = await boot(dataDir);

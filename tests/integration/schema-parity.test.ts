@@ -157,7 +157,7 @@ describe('the SQLite and PostgreSQL schemas', () => {
 		const pgTables = pgSchemaModule.pgSchema;
 		const user = { id: 'U1', email: 'a@example.com', name: 'Ada', role: 'agent' as const, passwordHash: 'h', disabled: true, createdAt: 1_767_225_600_123 };
 		const token = { id: 'T1', name: 'bot', tokenHash: 'x', channels: ['chat', 'email'], createdAt: 1_767_225_600_123, lastUsedAt: null, revokedAt: null, createdBy: null };
-		const update = { ticketId: 'K1', data: Buffer.from([0, 1, 2, 255]), receivedAt: 1_767_225_600_999, actor: 'system' };
+		const update = { ticketId: 'K1', seq: 1, data: Buffer.from([0, 1, 2, 255]), receivedAt: 1_767_225_600_999, actor: 'system' };
 		sqlite.insert(users).values(user).run();
 		sqlite.insert(apiTokens).values(token).run();
 		sqlite.insert(ticketUpdates).values(update).run();
