@@ -209,12 +209,16 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 	// An idle connection that breaks (the server restarted) is dropped by the pool; without a
 	// listener its error would end the process.
 	pool.on('error', () => {});
+	// So does a connection that breaks while checked out (in a transaction, between two queries):
+	// its queries fail, and the pool drops it when it is released.
+	pool.on('connect', (client) => client.on('error', () => {}));
 	const pgDb = drizzleNodePostgres(pool, { schema: pgSchema });
 	await migratePostgres(pgDb, { migrationsFolder: pgMigrations });
 	// The derived tables produce the rows the SQLite types describe (see the module comment).
 	const db = pgDb as unknown as StoreDb;
 	const inTransaction = new AsyncLocalStorage<StoreDb>();
 	const current = () => inTransaction.getStore() ?? db;
+	const byClient = new WeakMap<pg.PoolClient, PgExecutor>();
 	return {
 		engine: 'postgres',
 		pool,
@@ -222,7 +226,22 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 			return current();
 		},
 		tables: pgSchema as unknown as Tables,
-		transaction: (work) => (current() as unknown as PgExecutor).transaction((tx) => inTransaction.run(tx as unknown as StoreDb, () => work(tx as unknown as StoreDb))),
+		async transaction(work) {
+			const run = (on: PgExecutor) => on.transaction((tx) => inTransaction.run(tx as unknown as StoreDb, () => work(tx as unknown as StoreDb)));
+			const outer = inTransaction.getStore();
+			if (outer) return run(outer as unknown as PgExecutor);
+			// A connection of our own rather than drizzle's pool transaction, which keeps the connection
+			// for good when BEGIN fails (a database gone away): released whatever happens, and dropped
+			// by the pool when broken.
+			const client = await pool.connect();
+			try {
+				let onClient = byClient.get(client);
+				if (!onClient) byClient.set(client, (onClient = drizzleNodePostgres(client, { schema: pgSchema }) as unknown as PgExecutor));
+				return await run(onClient);
+			} finally {
+				client.release();
+			}
+		},
 		all: async <T>(query: SQLWrapper, on: StoreDb = current()) => (await executeOn(on, query)).rows as T[],
 		run: async (query: SQLWrapper, on: StoreDb = current()) => (await executeOn(on, query)).rowCount ?? 0,
 		async lock(tx, table, where) {
