@@ -15,7 +15,8 @@ import { eq, sql } from 'drizzle-orm';
 import type { Logger } from '../log';
 import type { Store } from '../storage/store';
 
-type Listener = () => void;
+/** A re-check; one that returns a promise is awaited (so a change is enforced when `changed()` resolves). */
+type Listener = () => void | Promise<void>;
 
 export class AccessChanges {
 	private readonly listeners = new Set<Listener>();
@@ -48,7 +49,7 @@ export class AccessChanges {
 	 */
 	async changed(): Promise<void> {
 		await this.load();
-		this.notify();
+		await this.notify();
 	}
 
 	/** Reloads and re-checks when another process or handle moved the epoch since it was last seen. */
@@ -90,14 +91,11 @@ export class AccessChanges {
 		return row ? `${row.epoch}:${String(row.users)}:${String(row.groups)}` : '';
 	}
 
-	private notify(): void {
-		for (const listener of [...this.listeners]) {
-			// One failing re-check must not keep the others from running.
-			try {
-				listener();
-			} catch (error) {
-				this.logger.error({ err: (error as Error).message }, 'access re-check failed');
-			}
+	private async notify(): Promise<void> {
+		// One failing re-check must not keep the others from running.
+		const rechecks = await Promise.allSettled([...this.listeners].map(async (listener) => listener()));
+		for (const recheck of rechecks) {
+			if (recheck.status === 'rejected') this.logger.error({ err: (recheck.reason as Error).message }, 'access re-check failed');
 		}
 	}
 }

@@ -39,6 +39,7 @@ export class LiveAccess implements Extension {
 	async onConfigure({ instance }: onConfigurePayload) {
 		this.settings.changes.subscribe(() => {
 			this.rechecks = this.rechecks.then(() => this.recheckAll(instance)).catch((err) => this.settings.logger.error({ err }, 'access re-check failed'));
+			return this.rechecks;
 		});
 	}
 

@@ -129,7 +129,7 @@ describe.each(ENGINES)('accounts and the auth path on %s', (engine) => {
 			changes.keep(() => here.load());
 			await changes.load();
 			let told = 0;
-			changes.subscribe(() => told++);
+			changes.subscribe(() => void told++);
 			const elsewhere = new Accounts(store);
 			// A user in no group and a new group move no epoch: the poll sees them all the same.
 			const eve = await elsewhere.createUser({ email: 'eve@example.com', name: 'Eve', role: 'agent', password: PASSWORD });
