@@ -104,7 +104,7 @@ function phoneNumber(option: string, value: string): string {
  */
 async function simulator(services: Services, given: string | undefined, path: string, body?: unknown): Promise<{ id: string; ticketId: string; state: string }> {
 	const url = given ?? localUrl(services.config);
-	const token = services.auth.tokens.create(`talk simulator ${new Date().toISOString()}`, ['talk']);
+	const token = await services.auth.tokens.create(`talk simulator ${new Date().toISOString()}`, ['talk']);
 	const target = `${url}/api/v1/talk/simulator${path}`;
 	try {
 		let response: Response;
@@ -122,7 +122,7 @@ async function simulator(services: Services, given: string | undefined, path: st
 		if (!response.ok || !answer) throw new CommandError(`${target} answered ${response.status}: ${answer?.error?.message ?? 'no JSON'}`);
 		return { id: answer.id, ticketId: answer.ticketId, state: answer.state };
 	} finally {
-		services.auth.tokens.discard(token.id);
+		await services.auth.tokens.discard(token.id);
 	}
 }
 
@@ -186,8 +186,8 @@ const commands: Command[] = [
 					throw new UsageError(`--channels: unknown channel ${unknown.map((c) => `"${c}"`).join(', ')} (channels: ${CUSTOMER_CHANNELS.join(', ')})`);
 				}
 			}
-			return (services) => {
-				const created = services.auth.tokens.create(name, channels);
+			return async (services) => {
+				const created = await services.auth.tokens.create(name, channels);
 				if (values.json) {
 					out(JSON.stringify({ token: created.token, id: created.id }));
 					return;
@@ -207,8 +207,8 @@ const commands: Command[] = [
 		options: {},
 		prepare(_values, positionals) {
 			const target = positionals[0];
-			return (services) => {
-				if (!services.auth.tokens.revoke(target)) throw new CommandError(`no live API token has the id or name "${target}"`);
+			return async (services) => {
+				if (!(await services.auth.tokens.revoke(target))) throw new CommandError(`no live API token has the id or name "${target}"`);
 				out(`Revoked API token "${target}".`);
 			};
 		}
@@ -218,8 +218,8 @@ const commands: Command[] = [
 		summary: 'list API tokens (never their secrets)',
 		options: { json: { type: 'boolean', help: 'print the list as one JSON array' } },
 		prepare(values) {
-			return (services) => {
-				const tokens = services.auth.tokens.list();
+			return async (services) => {
+				const tokens = await services.auth.tokens.list();
 				if (values.json) {
 					out(JSON.stringify(tokens));
 					return;

@@ -1,8 +1,6 @@
 /** The event log: what happened to tickets and accounts, and who did it. */
 import { and, asc, eq, gt } from 'drizzle-orm';
-import type Database from 'better-sqlite3';
-import { events } from '../drizzle/schema';
-import type { Db } from './storage/database';
+import type { Store } from './storage/store';
 
 export interface NewEvent {
 	ticketId?: string | null;
@@ -14,34 +12,31 @@ export interface NewEvent {
 }
 
 export class Events {
-	// Events are written after most changes: the statement is prepared once.
-	private readonly insert: Database.Statement<[string | null, string | null, string, string, string, number]>;
+	constructor(private readonly store: Store) {}
 
-	constructor(private readonly db: Db) {
-		this.insert = db.$client.prepare('INSERT INTO events (ticket_id, user_id, actor, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+	async record(event: NewEvent): Promise<void> {
+		await this.recordMany([event]);
 	}
 
-	record(event: NewEvent): void {
-		this.recordMany([event]);
-	}
-
-	recordMany(list: NewEvent[]): void {
+	/**
+	 * Written through `store.db`: inside a caller's transaction the events are part of it (and rolled
+	 * back with it); outside, the one statement writes all of them or none.
+	 */
+	async recordMany(list: NewEvent[]): Promise<void> {
 		if (!list.length) return;
 		const now = Date.now();
-		const write = () => {
-			for (const e of list) this.insert.run(e.ticketId ?? null, e.userId ?? null, e.actor, e.type, JSON.stringify(e.data ?? {}), e.createdAt ?? now);
-		};
-		if (list.length === 1 || this.db.$client.inTransaction) write();
-		else this.db.$client.transaction(write)();
+		await this.store.db.insert(this.store.tables.events).values(
+			list.map((e) => ({ ticketId: e.ticketId ?? null, userId: e.userId ?? null, actor: e.actor, type: e.type, data: e.data ?? {}, createdAt: e.createdAt ?? now }))
+		);
 	}
 
-	forTicket(ticketId: string, after = 0, limit = 200) {
-		return this.db
+	async forTicket(ticketId: string, after = 0, limit = 200) {
+		const { events } = this.store.tables;
+		return this.store.db
 			.select()
 			.from(events)
 			.where(and(eq(events.ticketId, ticketId), gt(events.id, after)))
 			.orderBy(asc(events.id))
-			.limit(limit)
-			.all();
+			.limit(limit);
 	}
 }

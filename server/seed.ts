@@ -61,7 +61,7 @@ export async function seed(services: Services): Promise<void> {
 		const created = await accounts.createUser({ ...user, groups: [...user.groups], password: DEMO_PASSWORD });
 		userIds[user.email] = created.id;
 	}
-	const groupIds = Object.fromEntries(accounts.listGroups().map((g) => [g.name, g.id]));
+	const groupIds = Object.fromEntries((await accounts.listGroups()).map((g) => [g.name, g.id]));
 	const now = Date.now();
 	const demo = demoTickets({ now, userIds, groupIds, customers });
 	const recorded = new Map<(typeof demo)[number], { id: string; createdAt: number; requesterId: string }>();

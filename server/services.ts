@@ -42,14 +42,17 @@ export async function createServices(config: Config, logger: Logger) {
 	// TRANSITION (#14): services not yet moved to the async store share its SQLite connection.
 	if (!('client' in store)) throw new Error('PostgreSQL: not every service has moved to the store yet');
 	const db = drizzle(store.client as never, { schema }) as Db;
-	// Open sockets and streams are re-checked after every write that may take access away.
-	const accessChanges = new AccessChanges(db, logger);
+	// Open sockets and streams are re-checked after every write that may take access away, once the
+	// directory of users and groups (kept by Accounts for the policy) is reloaded.
+	const accessChanges = new AccessChanges(store, logger);
 	const accessChanged = () => accessChanges.changed();
-	const accounts = new Accounts(db, accessChanged);
-	const events = new Events(db);
+	const accounts = new Accounts(store, accessChanged);
+	accessChanges.keep(() => accounts.load());
+	await accessChanges.load();
+	const events = new Events(store);
 	const throttle = { ...DEFAULT_THROTTLE, baseDelayMs: config.loginBackoffMs };
-	const sessions = new Sessions(db, Date.now, accessChanged);
-	const tokens = new ApiTokens(db, events, accessChanged);
+	const sessions = new Sessions(store, Date.now, accessChanged);
+	const tokens = new ApiTokens(store, events, accessChanged);
 	const auth = new Auth(accounts, sessions, tokens, events, new LoginThrottle(throttle), new LoginThrottle({ ...throttle, freeFailures: 10 }));
 	const log = new TicketLog(store);
 	const index = new TicketIndex(db, events);

@@ -17,12 +17,12 @@ export const handle: Handle = async ({ event, resolve }) => {
 	event.locals.credential = null;
 	const authorization = event.request.headers.get('authorization');
 	if (authorization?.toLowerCase().startsWith('bearer ')) {
-		const authenticated = auth.authenticate(authorization.slice(7).trim());
+		const authenticated = await auth.authenticate(authorization.slice(7).trim());
 		event.locals.principal = authenticated?.principal ?? null;
 		event.locals.credential = authenticated?.credential ?? null;
 	} else {
 		const token = event.cookies.get(SESSION_COOKIE);
-		const resolved = token ? auth.fromSessionToken(token) : null;
+		const resolved = token ? await auth.fromSessionToken(token) : null;
 		if (resolved) {
 			event.locals.principal = resolved.principal;
 			event.locals.session = resolved.session;

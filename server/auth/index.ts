@@ -49,56 +49,56 @@ export class Auth {
 		this.addressThrottle.fail(from);
 		const userId = await this.accounts.checkPassword(email, password);
 		if (!userId) {
-			this.events.record({ actor: `address:${address}`, type: 'login.failed', data: { email: email.trim().toLowerCase() } });
+			await this.events.record({ actor: `address:${address}`, type: 'login.failed', data: { email: email.trim().toLowerCase() } });
 			return { ok: false, reason: 'invalid' };
 		}
 		// The pair's failures are forgiven; the address (maybe shared) only loses this attempt.
 		this.guessThrottle.forgive(pair);
 		this.addressThrottle.retract(from);
-		const { token, session } = this.sessions.create(userId);
-		this.events.record({ userId, actor: `user:${userId}`, type: 'login', data: { address } });
+		const { token, session } = await this.sessions.create(userId);
+		await this.events.record({ userId, actor: `user:${userId}`, type: 'login', data: { address } });
 		return { ok: true, token, session };
 	}
 
 	/** A new password ends every session of the user. */
 	async resetPassword(userId: string, password: string, by: string): Promise<void> {
 		await this.accounts.setPassword(userId, password);
-		this.sessions.invalidateAllFor(userId);
-		this.events.record({ userId, actor: by, type: 'password.reset' });
+		await this.sessions.invalidateAllFor(userId);
+		await this.events.record({ userId, actor: by, type: 'password.reset' });
 	}
 
 	/** Disabling a user ends their sessions at once. */
-	setDisabled(userId: string, disabled: boolean, by: string): void {
-		this.accounts.setDisabled(userId, disabled);
-		if (disabled) this.sessions.invalidateAllFor(userId);
-		this.events.record({ userId, actor: by, type: disabled ? 'user.disabled' : 'user.enabled' });
+	async setDisabled(userId: string, disabled: boolean, by: string): Promise<void> {
+		await this.accounts.setDisabled(userId, disabled);
+		if (disabled) await this.sessions.invalidateAllFor(userId);
+		await this.events.record({ userId, actor: by, type: disabled ? 'user.disabled' : 'user.enabled' });
 	}
 
-	signOut(session: Session): void {
-		this.sessions.invalidate(session.id);
-		this.events.record({ userId: session.userId, actor: `user:${session.userId}`, type: 'logout' });
+	async signOut(session: Session): Promise<void> {
+		await this.sessions.invalidate(session.id);
+		await this.events.record({ userId: session.userId, actor: `user:${session.userId}`, type: 'logout' });
 	}
 
 	/** Who a bearer credential (an API token or a session token) speaks for, and which credential it is. */
-	authenticate(token: string): Authenticated | null {
-		const bot = this.tokens.verify(token);
+	async authenticate(token: string): Promise<Authenticated | null> {
+		const bot = await this.tokens.verify(token);
 		return bot ? { principal: bot, credential: { kind: 'token', id: bot.id } } : this.authenticateSession(token);
 	}
 
 	/** Who a session token (the cookie's) speaks for, and which session it is. */
-	authenticateSession(token: string): Authenticated | null {
-		const resolved = this.fromSessionToken(token);
+	async authenticateSession(token: string): Promise<Authenticated | null> {
+		const resolved = await this.fromSessionToken(token);
 		return resolved && { principal: resolved.principal, credential: { kind: 'session', id: resolved.session.id } };
 	}
 
-	fromSessionToken(token: string): { principal: Principal; session: Session } | null {
-		const session = this.sessions.validate(token);
+	async fromSessionToken(token: string): Promise<{ principal: Principal; session: Session } | null> {
+		const session = await this.sessions.validate(token);
 		if (!session) return null;
-		const principal = this.accounts.principal(session.userId);
+		const principal = await this.accounts.currentPrincipal(session.userId);
 		return principal ? { principal, session } : null;
 	}
 
-	fromCookieHeader(header: string | null): Authenticated | null {
+	async fromCookieHeader(header: string | null): Promise<Authenticated | null> {
 		const token = readCookie(header, SESSION_COOKIE);
 		return token ? this.authenticateSession(token) : null;
 	}
@@ -107,10 +107,10 @@ export class Auth {
 	 * Who an open connection's credential speaks for now, as it would be resolved anew: null once
 	 * the token is revoked, the session ended or the user disabled.
 	 */
-	recheck(credential: Credential): Principal | null {
+	async recheck(credential: Credential): Promise<Principal | null> {
 		if (credential.kind === 'token') return this.tokens.live(credential.id);
-		const session = this.sessions.live(credential.id);
-		return session && this.accounts.principal(session.userId);
+		const session = await this.sessions.live(credential.id);
+		return session && this.accounts.currentPrincipal(session.userId);
 	}
 }
 

@@ -37,11 +37,11 @@ export class Authenticate implements Extension {
 
 	async onAuthenticate({ token, requestHeaders, documentName, connectionConfig, instance }: onAuthenticatePayload): Promise<ConnectionContext> {
 		if (!token && !this.sameOrigin(requestHeaders)) throw refusal(REFUSE.crossOrigin, 'signed-in sockets must come from the workspace’s own pages');
-		const authenticated = token ? this.auth.authenticate(token) : this.auth.fromCookieHeader(requestHeaders.get('cookie'));
+		const authenticated = token ? await this.auth.authenticate(token) : await this.auth.fromCookieHeader(requestHeaders.get('cookie'));
 		if (!authenticated) throw refusal(REFUSE.unauthorized, 'a valid token or session is required');
 		const { principal, credential } = authenticated;
 		const ticketId = parseTicketDocumentName(documentName);
-		const row = ticketId ? this.index.get(ticketId) : null;
+		const row = ticketId ? await this.index.get(ticketId) : null;
 		if (!row) throw refusal(REFUSE.unknownDocument, `${documentName} is not a ticket`);
 		// A loaded document is ahead of the index, which is projected from it a moment later.
 		const loaded = instance.documents.get(documentName);
@@ -49,7 +49,7 @@ export class Authenticate implements Extension {
 		if (!access) throw refusal(REFUSE.forbidden, 'you may not open this ticket');
 		if (access === 'read') {
 			connectionConfig.readOnly = true;
-			this.events.record({ ticketId: row.id, actor: actorOf(principal), type: 'ticket.viewed', data: { readOnly: true } });
+			await this.events.record({ ticketId: row.id, actor: actorOf(principal), type: 'ticket.viewed', data: { readOnly: true } });
 		}
 		return { principal, credential };
 	}

@@ -31,11 +31,16 @@ const scopeKey = (document: Document) => {
 export class LiveAccess implements Extension {
 	priority = 900;
 	private readonly scopes = new WeakMap<Document, string>();
+	/** Re-checks run one after another, so an older one never applies its principals after a newer one. */
+	private rechecks: Promise<void> = Promise.resolve();
 
 	constructor(private readonly settings: LiveAccessSettings) {}
 
 	async onConfigure({ instance }: onConfigurePayload) {
-		this.settings.changes.subscribe(() => this.recheckAll(instance));
+		this.settings.changes.subscribe(() => {
+			this.rechecks = this.rechecks.then(() => this.recheckAll(instance)).catch((err) => this.settings.logger.error({ err }, 'access re-check failed'));
+			return this.rechecks;
+		});
 	}
 
 	async afterLoadDocument({ document }: afterLoadDocumentPayload) {
@@ -51,20 +56,29 @@ export class LiveAccess implements Extension {
 		for (const connection of document.getConnections()) this.enforce(connection, (connection.context as ConnectionContext).principal);
 	}
 
-	/** Every open connection's credential, resolved anew (once per credential), then its ticket. */
-	private recheckAll(instance: Hocuspocus) {
-		const principals = new Map<string, Principal | null>();
-		const principalOf = (credential: Credential) => {
-			const key = `${credential.kind}:${credential.id}`;
-			if (!principals.has(key)) principals.set(key, this.settings.auth.recheck(credential));
-			return principals.get(key)!;
-		};
-		for (const document of instance.documents.values()) {
-			for (const connection of document.getConnections()) {
-				const context = connection.context as ConnectionContext;
-				this.enforce(connection, context.credential ? principalOf(context.credential) : context.principal);
-			}
+	/**
+	 * Every open connection's credential, resolved anew (once per credential), then its ticket. A
+	 * connection opened while the credentials were resolved was authenticated after the change: left be.
+	 */
+	private async recheckAll(instance: Hocuspocus) {
+		const keyOf = (credential: Credential) => `${credential.kind}:${credential.id}`;
+		const credentials = new Map<string, Credential>();
+		for (const connection of this.connections(instance)) {
+			const { credential } = connection.context as ConnectionContext;
+			if (credential) credentials.set(keyOf(credential), credential);
 		}
+		const principals = new Map<string, Principal | null>(
+			await Promise.all([...credentials].map(async ([key, credential]) => [key, await this.settings.auth.recheck(credential)] as const))
+		);
+		for (const connection of this.connections(instance)) {
+			const context = connection.context as ConnectionContext;
+			if (!context.credential) this.enforce(connection, context.principal);
+			else if (principals.has(keyOf(context.credential))) this.enforce(connection, principals.get(keyOf(context.credential)) ?? null);
+		}
+	}
+
+	private *connections(instance: Hocuspocus) {
+		for (const document of instance.documents.values()) yield* document.getConnections();
 	}
 
 	private enforce(connection: Connection, principal: Principal | null) {

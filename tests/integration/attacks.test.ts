@@ -33,14 +33,11 @@ import {
 	ticketDocumentName,
 	type Entry
 } from '../../src/lib/ticket';
-import { ApiTokens } from '../../server/auth/api-tokens';
-import { hashToken } from '../../server/auth/secrets';
-import { Sessions } from '../../server/auth/sessions';
-import { Events } from '../../server/events';
+import { hashToken, randomToken } from '../../server/auth/secrets';
 import { openDatabase, type Db } from '../../server/storage/database';
 import { countRows } from '../helpers/db';
 import { noteBy, replyBy } from '../helpers/entries';
-import { prepare, type Fixture } from '../helpers/fixtures';
+import { prepare, revokeToken, type Fixture } from '../helpers/fixtures';
 import { authFrame, awarenessUpdate, frame, MESSAGE, RawClient, SYNC, syncFrame } from '../helpers/raw-collab';
 import { api, connectPeer, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 
@@ -69,7 +66,7 @@ beforeAll(async () => {
 	server = await startServer({ dataDir, env: { MAX_MESSAGE_BYTES: String(FRAME_LIMIT) } });
 	// Revoked while the server runs: it must stop working at once.
 	db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-	expect(new ApiTokens(db, new Events(db)).revoke(fx.tokens.retired.id)).toBe(true);
+	expect(await revokeToken(dataDir, fx.tokens.retired.id)).toBe(true);
 });
 
 afterAll(async () => {
@@ -94,8 +91,8 @@ const tokenOf = (actor: Actor) => (fx.users[actor] ?? fx.tokens[actor]).token;
 
 /** A session of the `lapsed` agent, made to have expired (as the brief's `expires_at = 1`). */
 function expiredSession(): string {
-	const { token } = new Sessions(db).create(fx.users.lapsed.id);
-	db.$client.prepare('UPDATE sessions SET expires_at = 1 WHERE id = ?').run(hashToken(token));
+	const token = randomToken();
+	db.$client.prepare('INSERT INTO sessions (id, user_id, expires_at, created_at) VALUES (?, ?, 1, ?)').run(hashToken(token), fx.users.lapsed.id, Date.now());
 	return token;
 }
 

@@ -94,8 +94,9 @@ export function eventStream(
 export function principalEventStream(event: RequestEvent, subscribe: (send: SendEvent) => () => void): Response {
 	const { auth, accessChanges } = tandem();
 	const { principal, credential } = event.locals;
-	const unchanged = () => !!credential && JSON.stringify(auth.recheck(credential)) === JSON.stringify(principal);
+	const unchanged = async () => !!credential && JSON.stringify(await auth.recheck(credential)) === JSON.stringify(principal);
 	return eventStream(event.request.signal, subscribe, {
-		endWhen: (end) => accessChanges.subscribe(() => unchanged() || end())
+		// A re-check that fails ends the stream too: the client reconnects and is authenticated anew.
+		endWhen: (end) => accessChanges.subscribe(() => void unchanged().then((same) => same || end(), end))
 	});
 }

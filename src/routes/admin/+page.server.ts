@@ -102,13 +102,13 @@ const schemas = {
 	updateTalkNumber: z.object({ talkNumberId: z.string().min(1) }).and(talkNumberForm)
 };
 
-export const load: PageServerLoad = ({ url }) => {
+export const load: PageServerLoad = async ({ url }) => {
 	const { accounts, auth, macros, channels, supportAddresses, imapMailboxes, talkNumbers } = tandem();
-	const groups = accounts.listGroups();
+	const groups = await accounts.listGroups();
 	return {
-		users: accounts.listUsers(),
+		users: await accounts.listUsers(),
 		groups,
-		tokens: auth.tokens.list(),
+		tokens: await auth.tokens.list(),
 		channels: CUSTOMER_CHANNELS,
 		macros: macros.list(),
 		statuses: STATUSES,
@@ -155,7 +155,7 @@ export const actions: Actions = {
 		if (locals.principal?.kind === 'user' && input.value.userId === locals.principal.id && input.value.disabled) {
 			return fail(400, { action: 'setDisabled', message: 'You cannot disable yourself.' });
 		}
-		tandem().auth.setDisabled(input.value.userId, input.value.disabled, actor(locals));
+		await tandem().auth.setDisabled(input.value.userId, input.value.disabled, actor(locals));
 		return { action: 'setDisabled', notice: input.value.disabled ? 'User disabled; their sessions ended.' : 'User enabled.' };
 	},
 	resetPassword: async ({ request, locals }) => {
@@ -171,25 +171,25 @@ export const actions: Actions = {
 	setGroups: async ({ request }) => {
 		const input = await read(request, schemas.setGroups, 'setGroups');
 		if (!input.ok) return input.failure;
-		tandem().accounts.setGroups(input.value.userId, input.value.groups);
+		await tandem().accounts.setGroups(input.value.userId, input.value.groups);
 		return { action: 'setGroups', notice: 'Groups saved.' };
 	},
 	createGroup: async ({ request }) => {
 		const input = await read(request, schemas.createGroup, 'createGroup');
 		if (!input.ok) return input.failure;
-		tandem().accounts.ensureGroup(input.value.name);
+		await tandem().accounts.ensureGroup(input.value.name);
 		return { action: 'createGroup', notice: `Group ${input.value.name} ready.` };
 	},
 	createToken: async ({ request, locals }) => {
 		const input = await read(request, schemas.createToken, 'createToken');
 		if (!input.ok) return input.failure;
-		const created = tandem().auth.tokens.create(input.value.name, input.value.channels, actor(locals));
+		const created = await tandem().auth.tokens.create(input.value.name, input.value.channels, actor(locals));
 		return { action: 'createToken', notice: 'Token created. Copy it now: it will not be shown again.', token: created.token };
 	},
 	revokeToken: async ({ request, locals }) => {
 		const input = await read(request, schemas.revokeToken, 'revokeToken');
 		if (!input.ok) return input.failure;
-		const revoked = tandem().auth.tokens.revoke(input.value.tokenId, actor(locals));
+		const revoked = await tandem().auth.tokens.revoke(input.value.tokenId, actor(locals));
 		return revoked ? { action: 'revokeToken', notice: 'Token revoked.' } : fail(404, { action: 'revokeToken', message: 'No live token with that id.' });
 	},
 	createMacro: async ({ request, locals }) => {
@@ -314,7 +314,7 @@ export const actions: Actions = {
 };
 
 /** Support address changes; a group must exist. */
-function addressChange(action: string, notice: string, groupId: string | undefined, change: () => unknown) {
-	if (groupId && !tandem().accounts.listGroups().some((g) => g.id === groupId)) return fail(400, { action, message: 'groupId: no such group' });
+async function addressChange(action: string, notice: string, groupId: string | undefined, change: () => unknown) {
+	if (groupId && !(await tandem().accounts.listGroups()).some((g) => g.id === groupId)) return fail(400, { action, message: 'groupId: no such group' });
 	return formChange(action, () => void change(), { notice });
 }

@@ -47,15 +47,14 @@ const slaForm = z
 
 const statusId = z.object({ statusId: z.string().min(1) });
 
-export const load: PageServerLoad = () => {
+export const load: PageServerLoad = async () => {
 	const { accounts, routing } = tandem();
-	const groupNames = new Map(accounts.listGroups().map((g) => [g.id, g.name]));
+	const groupNames = new Map((await accounts.listGroups()).map((g) => [g.id, g.name]));
 	const own = routing.settings.agents();
 	return {
 		settings: routing.settings.get(),
 		// Those who take work: supervisors only watch it.
-		agents: accounts
-			.listUsers()
+		agents: (await accounts.listUsers())
 			.filter((user) => (user.role === 'agent' || user.role === 'admin') && !user.disabled)
 			.map((user) => ({
 				id: user.id,
@@ -112,7 +111,7 @@ export const actions: Actions = {
 		if (!form.ok) return form.failure;
 		const { userId, input } = form.value;
 		const { accounts, routing, events } = tandem();
-		const user = accounts.get(userId);
+		const user = await accounts.get(userId);
 		if (!user) return fail(404, { action: 'saveAgent', message: 'userId: no such user' });
 		return attempt('saveAgent', `${user.name}’s capacities and skills saved.`, () => {
 			routing.settings.setAgent(userId, input);

@@ -4,7 +4,7 @@ import { tandem } from '$lib/server/tandem';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		requireUser(event);
-		return json({ groups: tandem().accounts.listGroups().map(({ id, name }) => ({ id, name })) });
+		return json({ groups: (await tandem().accounts.listGroups()).map(({ id, name }) => ({ id, name })) });
 	});

@@ -4,10 +4,8 @@ import { tandem } from '$lib/server/tandem';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		requireUser(event);
-		const users = tandem()
-			.accounts.listUsers()
-			.map(({ id, name, email, role, groupIds, disabled }) => ({ id, name, email, role, groupIds, disabled }));
+		const users = (await tandem().accounts.listUsers()).map(({ id, name, email, role, groupIds, disabled }) => ({ id, name, email, role, groupIds, disabled }));
 		return json({ users });
 	});

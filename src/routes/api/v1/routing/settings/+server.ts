@@ -17,7 +17,7 @@ export const PUT: RequestHandler = (event) =>
 		const input = await parseJson(event.request, routingSettingsSchema);
 		const { routing, events } = tandem();
 		const settings = routing.settings.update(input);
-		events.record({ actor: `user:${admin.id}`, type: 'routing.settings.changed', data: input });
+		await events.record({ actor: `user:${admin.id}`, type: 'routing.settings.changed', data: input });
 		routing.router.dispatch();
 		return json(settings);
 	});
