@@ -433,8 +433,8 @@ const commands: Command[] = [
 				const option = { 'requester.email': 'email', 'requester.name': 'name' }[field] ?? field.replace(/^tags\.\d+$/, 'tag').replace(/^tags$/, 'tag');
 				throw new UsageError(option ? `--${option}: ${issue.message}` : issue.message);
 			}
-			return (services) => {
-				const ticket = services.tickets.create(parsed.data, SYSTEM);
+			return async (services) => {
+				const ticket = await services.tickets.create(parsed.data, SYSTEM);
 				out(values.json ? JSON.stringify(ticket) : ticket.id);
 			};
 		}
@@ -445,8 +445,8 @@ const commands: Command[] = [
 		options: {},
 		details: ['Safe while the server runs. A ticket that cannot be loaded is reported and skipped (exit code 1).'],
 		prepare() {
-			return (services) => {
-				const { reindexed, failed } = reindexAll(services);
+			return async (services) => {
+				const { reindexed, failed } = await reindexAll(services);
 				for (const { id, error } of failed) err(`ticket ${id}: ${error.replace(/\s+/g, ' ')}`);
 				out(`Reindexed ${reindexed} ticket${reindexed === 1 ? '' : 's'}${failed.length ? `; ${failed.length} failed` : ''}.`);
 				return failed.length ? 1 : 0;
@@ -465,10 +465,10 @@ const commands: Command[] = [
 		],
 		prepare(_values, positionals) {
 			const ticketId = positionals[0];
-			return (services) => {
-				const report = services.log.repair(ticketId);
+			return async (services) => {
+				const report = await services.log.repair(ticketId);
 				for (const q of report.quarantined) err(`set aside ${q.kind} ${q.seq}: ${q.error.replace(/\s+/g, ' ')}`);
-				reindexTicket(services, ticketId);
+				await reindexTicket(services, ticketId);
 				out(`Repaired ticket ${ticketId}: ${report.kept} log row${report.kept === 1 ? '' : 's'} kept, ${report.quarantined.length} set aside.`);
 			};
 		}

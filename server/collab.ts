@@ -66,7 +66,7 @@ export function createCollab(s: CollabSettings) {
 		async withDocument(ticketId, use) {
 			const connection = await hocuspocus.openDirectConnection(ticketDocumentName(ticketId), { actor: 'system' });
 			try {
-				return use(connection.document!);
+				return await use(connection.document!);
 			} finally {
 				// Keep the document warm for a burst of requests; the debounced store unloads it.
 				await connection.disconnect({ unloadImmediately: false });
@@ -79,8 +79,8 @@ export function createCollab(s: CollabSettings) {
 		loaded(ticketId) {
 			return hocuspocus.documents.get(ticketDocumentName(ticketId)) ?? null;
 		},
-		commit(_ticketId, doc, update, actor, entries) {
-			persist.commit(doc, update, actor, { source: 'local', context: { actor } }, entries);
+		async commit(_ticketId, doc, update, actor, entries) {
+			await persist.commit(doc, update, actor, { source: 'local', context: { actor } }, entries);
 		}
 	};
 

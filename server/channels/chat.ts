@@ -205,7 +205,7 @@ export class Chats {
 	async say(visitor: Visitor, message: { id: string; body: string }): Promise<VisitorMessage> {
 		const chat = this.requireChat(visitor);
 		if (chat.status === 'ended') throw chatEnded();
-		const ticket = this.index.get(chat.ticket_id);
+		const ticket = await this.index.get(chat.ticket_id);
 		if (!ticket) throw notFound('chat ticket');
 		const { entry } = await this.tickets.append(
 			chat.ticket_id,

@@ -41,7 +41,7 @@ export class Authenticate implements Extension {
 		if (!authenticated) throw refusal(REFUSE.unauthorized, 'a valid token or session is required');
 		const { principal, credential } = authenticated;
 		const ticketId = parseTicketDocumentName(documentName);
-		const row = ticketId ? this.index.get(ticketId) : null;
+		const row = ticketId ? await this.index.get(ticketId) : null;
 		if (!row) throw refusal(REFUSE.unknownDocument, `${documentName} is not a ticket`);
 		// A loaded document is ahead of the index, which is projected from it a moment later.
 		const loaded = instance.documents.get(documentName);
