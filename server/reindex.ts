@@ -6,7 +6,16 @@
 import { eq } from 'drizzle-orm';
 import * as Y from 'yjs';
 import { entryIndex, isTicketDocument, readFields } from '../src/lib/ticket';
-import type { Services } from './services';
+import type { Store } from './storage/store';
+import type { TicketLog } from './storage/ticket-log';
+import type { TicketIndex } from './ticket-index';
+
+/** What a rebuild reads and writes. */
+export interface ReindexServices {
+	store: Store;
+	log: Pick<TicketLog, 'loadInto'>;
+	index: TicketIndex;
+}
 
 export interface ReindexResult {
 	/** Tickets whose row was rebuilt. */
@@ -20,7 +29,7 @@ export interface ReindexResult {
  * `failed` and the rebuild goes on. Safe while the server runs: each ticket is read and written
  * in one transaction, so its row matches the log as of that moment.
  */
-export async function reindexAll(services: Pick<Services, 'store' | 'log' | 'index'>): Promise<ReindexResult> {
+export async function reindexAll(services: ReindexServices): Promise<ReindexResult> {
 	const { store, index } = services;
 	const { ticketSnapshots, ticketUpdates } = store.tables;
 	const ids = new Set(await index.allIds());
@@ -44,7 +53,7 @@ export async function reindexAll(services: Pick<Services, 'store' | 'log' | 'ind
  * and written in one transaction, under its row's lock (PostgreSQL), so its row matches the log as
  * of that moment.
  */
-export async function reindexTicket(services: Pick<Services, 'store' | 'log' | 'index'>, id: string): Promise<void> {
+export async function reindexTicket(services: ReindexServices, id: string): Promise<void> {
 	const { store, log, index } = services;
 	const { tickets } = store.tables;
 	await index.transaction(async () => {
