@@ -152,7 +152,7 @@ export class Chats {
 	 * (`customerFor`); an email address they gave gets a link proving it, sent to that address.
 	 * `origin` is where that link points. 409 while a chat is going on.
 	 */
-	start(visitor: Visitor, input: StartChat, origin: string): ChatInfo {
+	async start(visitor: Visitor, input: StartChat, origin: string): Promise<ChatInfo> {
 		const current = this.latestChat(visitor.id);
 		if (current && current.status !== 'ended') throw new ApiError(409, 'chat_in_progress', 'a chat is already going on; send messages to it');
 		const customer = this.customerFor(visitor, input);
@@ -170,7 +170,7 @@ export class Chats {
 			createdAt: now,
 			meta: input.page ? { chatId, page: input.page.url } : { chatId }
 		};
-		const ticket = this.tickets.createFromChannel({ subject: subjectFrom(input.message), requesterId: customer.id, channel: 'chat', entry }, (ticketId) => {
+		const ticket = await this.tickets.createFromChannel({ subject: subjectFrom(input.message), requesterId: customer.id, channel: 'chat', entry }, (ticketId) => {
 			this.db.insert(chats).values({ id: chatId, visitorId: visitor.id, ticketId, status: 'waiting', presence: 'online', startedAt: now }).run();
 			this.sqlite.prepare('UPDATE visitors SET customer_id = ? WHERE id = ?').run(customer.id, visitor.id);
 			this.events.record({ ticketId, actor: `visitor:${visitor.id}`, type: 'chat.started', data: { chatId } });
