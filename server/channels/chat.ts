@@ -276,8 +276,8 @@ export class Chats {
 	// --- the agents' side ------------------------------------------------------------------------
 
 	/** The ticket's chat and its visitor's path; null when the ticket did not start as a chat. */
-	forTicket(ticketId: string, principal: Principal): { chat: ChatInfo; path: PageView[] } | null {
-		this.readable(ticketId, principal);
+	async forTicket(ticketId: string, principal: Principal): Promise<{ chat: ChatInfo; path: PageView[] } | null> {
+		await this.readable(ticketId, principal);
 		const row = this.chatRow(ticketId);
 		return row ? { chat: this.info(row), path: this.path(row.visitor_id) } : null;
 	}
@@ -288,7 +288,7 @@ export class Chats {
 	 */
 	async serve(ticketId: string, principal: Principal, options: { handOver?: boolean } = {}): Promise<ChatInfo> {
 		if (principal.kind !== 'user' || !this.accounts.canHoldTickets(principal.id)) throw forbidden('only agents serve chats');
-		this.writable(ticketId, principal);
+		await this.writable(ticketId, principal);
 		const now = Date.now();
 		const taken = (
 			options.handOver
@@ -316,7 +316,7 @@ export class Chats {
 	/** An agent ends the chat; the ticket stays open for follow-ups on other channels. */
 	async end(ticketId: string, principal: Principal): Promise<ChatInfo> {
 		if (principal.kind === 'user' && principal.role === 'supervisor') throw forbidden('supervisors are read-only');
-		this.writable(ticketId, principal);
+		await this.writable(ticketId, principal);
 		return this.finish(ticketId, actorOf(principal), principal.kind === 'system' ? null : principal.name);
 	}
 
@@ -516,14 +516,14 @@ export class Chats {
 		};
 	}
 
-	private readable(ticketId: string, principal: Principal) {
-		const row = this.index.get(ticketId);
+	private async readable(ticketId: string, principal: Principal) {
+		const row = await this.index.get(ticketId);
 		if (!row || !ticketAccess(principal, row)) throw notFound('ticket');
 		return row;
 	}
 
-	private writable(ticketId: string, principal: Principal) {
-		if (ticketAccess(principal, this.readable(ticketId, principal)) !== 'write') throw forbidden('you may not write to this ticket');
+	private async writable(ticketId: string, principal: Principal) {
+		if (ticketAccess(principal, await this.readable(ticketId, principal)) !== 'write') throw forbidden('you may not write to this ticket');
 	}
 }
 
