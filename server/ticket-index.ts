@@ -51,7 +51,8 @@ export class TicketIndex {
 	/**
 	 * Runs `work` in a store transaction (a savepoint inside one) and tells the listeners of the
 	 * rows it projected once it has committed; nothing of a rolled-back one. Creating and
-	 * rebuilding tickets project inside one of these.
+	 * rebuilding tickets project inside one of these. Opened inside a store transaction that is
+	 * not one of these, the listeners hear when this savepoint ends: open the outermost with this.
 	 */
 	async transaction<T>(work: () => Promise<T>): Promise<T> {
 		const outer = this.unannounced.getStore();
