@@ -11,12 +11,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { ticketAttachments } from '../drizzle/schema';
 import { FALLBACK_TYPE, mediaType } from '../src/lib/api/attachments';
 import { attachmentSchema, type Attachment, type Entry } from '../src/lib/ticket';
 import type { AttachmentLimits } from './config';
 import { ApiError, notFound } from './errors';
-import type { Db } from './storage/database';
+import type { Store } from './storage/store';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -102,6 +101,9 @@ export class AttachmentStore {
 	}
 }
 
+/** The files uploaded to a ticket: each one's size by its SHA-256. */
+export type Uploads = ReadonlyMap<string, number>;
+
 export interface StagedFile {
 	temp: string;
 	sha256: string;
@@ -147,7 +149,7 @@ export function listedAttachments(entry: Entry): Attachment[] {
 /** Uploads to tickets: storing them within the limits, and what entries may list. */
 export class Attachments {
 	constructor(
-		private readonly db: Db,
+		private readonly database: Store,
 		readonly store: AttachmentStore,
 		readonly limits: AttachmentLimits
 	) {}
@@ -161,11 +163,14 @@ export class Attachments {
 		const staged = await this.store.stage(input.body, maxBytes);
 		if (!staged) throw new ApiError(413, 'attachment_too_large', `a file may be at most ${sizeText(maxBytes)}`);
 		const row = { ticketId, sha256: staged.sha256, uploadedBy: actor, name: input.name, contentType: input.contentType, size: staged.size, createdAt: Date.now() };
-		// The ticket's total is known only now (a file it already has costs nothing more).
-		const room = this.db.transaction(() => {
-			if (this.uploaded(ticketId, staged.sha256)) return null;
-			const left = perTicketBytes - this.bytesOf(ticketId);
-			if (staged.size <= left) this.db.insert(ticketAttachments).values(row).run();
+		// The ticket's total is known only now (a file it already has costs nothing more). Decided
+		// under the ticket's row lock: concurrent uploads to one ticket are counted one after another.
+		const { tickets, ticketAttachments } = this.database.tables;
+		const room = await this.database.transaction(async (tx) => {
+			await this.database.lock(tx, tickets, eq(tickets.id, ticketId));
+			if (await this.uploaded(ticketId, staged.sha256)) return null;
+			const left = perTicketBytes - (await this.bytesOf(ticketId));
+			if (staged.size <= left) await tx.insert(ticketAttachments).values(row);
 			return staged.size <= left ? null : left;
 		});
 		if (room !== null) {
@@ -216,12 +221,22 @@ export class Attachments {
 	}
 
 	/** The limits, and what `ticketId`'s uploads take of its total: what the composer tells agents before they hit them. */
-	usage(ticketId: string): AttachmentLimits & { usedBytes: number } {
-		return { ...this.limits, usedBytes: this.bytesOf(ticketId) };
+	async usage(ticketId: string): Promise<AttachmentLimits & { usedBytes: number }> {
+		return { ...this.limits, usedBytes: await this.bytesOf(ticketId) };
 	}
 
-	/** Null when a user's or token's entry may carry the attachments it lists, else why not (in words). */
-	refused(ticketId: string, entry: Entry): string | null {
+	/** The files uploaded to `ticketId`: their sizes by hash (what `refused` checks entries against). */
+	async uploadsOf(ticketId: string): Promise<Uploads> {
+		const { ticketAttachments } = this.database.tables;
+		const rows = await this.database.db.select({ sha256: ticketAttachments.sha256, size: ticketAttachments.size }).from(ticketAttachments).where(eq(ticketAttachments.ticketId, ticketId));
+		return new Map(rows.map((r) => [r.sha256, r.size]));
+	}
+
+	/**
+	 * Null when a user's or token's entry may carry the attachments it lists, given the ticket's
+	 * `uploads` (see uploadsOf), else why not (in words).
+	 */
+	refused(uploads: Uploads, entry: Entry): string | null {
 		if (!entry.meta || !('attachments' in entry.meta)) return null;
 		const { perEntry } = this.limits;
 		const parsed = z.array(attachmentSchema).safeParse(entry.meta.attachments);
@@ -231,28 +246,30 @@ export class Attachments {
 		}
 		if (parsed.data.length > perEntry) return `an entry may carry at most ${perEntry} attachments`;
 		for (const attachment of parsed.data) {
-			const upload = this.uploaded(ticketId, attachment.sha256);
-			if (!upload) return `${attachment.name} was not uploaded to this ticket`;
-			if (upload.size !== attachment.size) return `${attachment.name} is listed with a size other than the uploaded file's`;
+			const size = uploads.get(attachment.sha256);
+			if (size === undefined) return `${attachment.name} was not uploaded to this ticket`;
+			if (size !== attachment.size) return `${attachment.name} is listed with a size other than the uploaded file's`;
 			if (attachment.skipped) return `${attachment.name} was uploaded: it is not skipped`;
 		}
 		return null;
 	}
 
-	private uploaded(ticketId: string, sha256: string) {
-		return this.db
+	private async uploaded(ticketId: string, sha256: string): Promise<boolean> {
+		const { ticketAttachments } = this.database.tables;
+		const [row] = await this.database.db
 			.select({ size: ticketAttachments.size })
 			.from(ticketAttachments)
 			.where(and(eq(ticketAttachments.ticketId, ticketId), eq(ticketAttachments.sha256, sha256)))
-			.get();
+			.limit(1);
+		return !!row;
 	}
 
-	private bytesOf(ticketId: string): number {
-		const row = this.db
+	private async bytesOf(ticketId: string): Promise<number> {
+		const { ticketAttachments } = this.database.tables;
+		const [row] = await this.database.db
 			.select({ bytes: sql<number>`coalesce(sum(${ticketAttachments.size}), 0)` })
 			.from(ticketAttachments)
-			.where(eq(ticketAttachments.ticketId, ticketId))
-			.get();
+			.where(eq(ticketAttachments.ticketId, ticketId));
 		return Number(row?.bytes ?? 0);
 	}
 }

@@ -132,8 +132,8 @@ export class CustomObjects {
 	// --- tickets ------------------------------------------------------------------------------
 
 	/** Records linked to the ticket and to its requester (whoever may read the ticket). */
-	forTicket(ticketId: string, principal: Principal): LinkedRecord[] {
-		const row = this.readableTicket(ticketId, principal);
+	async forTicket(ticketId: string, principal: Principal): Promise<LinkedRecord[]> {
+		const row = await this.readableTicket(ticketId, principal);
 		const ticketIds = new Set(this.linkedIds('ticket', ticketId));
 		const customerIds = new Set(this.linkedIds('customer', row.requesterId));
 		const records = this.recordsWhere(inArray(objectRecords.id, [...new Set([...ticketIds, ...customerIds])]), 200, principal);
@@ -148,8 +148,8 @@ export class CustomObjects {
 	 * nothing. A record of other customers than the requester is linked only when `confirmOtherOwner`
 	 * says the agent saw whose it is: an order of someone else's is otherwise easily taken for theirs.
 	 */
-	link(ticketId: string, recordId: string, by: Principal, { confirmOtherOwner }: RecordLink): LinkedRecord[] {
-		const ticket = this.writableTicket(ticketId, by);
+	async link(ticketId: string, recordId: string, by: Principal, { confirmOtherOwner }: RecordLink): Promise<LinkedRecord[]> {
+		const ticket = await this.writableTicket(ticketId, by);
 		const record = this.getRecord(recordId, by);
 		if (!record) throw notFound('record');
 		const owners = this.ownersOf(recordId);
@@ -166,8 +166,8 @@ export class CustomObjects {
 		return this.forTicket(ticketId, by);
 	}
 
-	unlink(ticketId: string, recordId: string, by: Principal): LinkedRecord[] {
-		this.writableTicket(ticketId, by);
+	async unlink(ticketId: string, recordId: string, by: Principal): Promise<LinkedRecord[]> {
+		await this.writableTicket(ticketId, by);
 		this.db.transaction(() => {
 			const removed = this.db
 				.delete(objectLinks)
@@ -180,14 +180,14 @@ export class CustomObjects {
 		return this.forTicket(ticketId, by);
 	}
 
-	private readableTicket(ticketId: string, principal: Principal) {
-		const row = this.index.get(ticketId);
+	private async readableTicket(ticketId: string, principal: Principal) {
+		const row = await this.index.get(ticketId);
 		if (!row || !ticketAccess(principal, row)) throw notFound('ticket');
 		return row;
 	}
 
-	private writableTicket(ticketId: string, principal: Principal) {
-		const row = this.readableTicket(ticketId, principal);
+	private async writableTicket(ticketId: string, principal: Principal) {
+		const row = await this.readableTicket(ticketId, principal);
 		if (principal.kind !== 'user') throw forbidden('records are linked to tickets by agents');
 		if (ticketAccess(principal, row) !== 'write') throw forbidden('supervisors are read-only');
 		return row;

@@ -88,14 +88,14 @@ export class Customers {
 	}
 
 	/** What `principal` may do with a customer, as the policy rules from their tickets (null: nothing, or no such customer). */
-	access(id: string, principal: Principal): Access | null {
+	async access(id: string, principal: Principal): Promise<Access | null> {
 		if (!this.db.select({ id: customers.id }).from(customers).where(eq(customers.id, id)).get()) return null;
-		return customerAccess(principal, this.index.requesterScopes(id));
+		return customerAccess(principal, await this.index.requesterScopes(id));
 	}
 
 	/** The customer, when `principal` may see them; else 404: their existence is not disclosed. */
-	visibleTo(id: string, principal: Principal): Customer {
-		if (!this.access(id, principal)) throw notFound('customer');
+	async visibleTo(id: string, principal: Principal): Promise<Customer> {
+		if (!(await this.access(id, principal))) throw notFound('customer');
 		return this.get(id)!;
 	}
 
@@ -104,8 +104,8 @@ export class Customers {
 	 * `customer.updated` naming the fields), when `by` may change them. An address another customer
 	 * has is a 400.
 	 */
-	update(id: string, patch: CustomerPatch, by: Principal): Customer {
-		const access = this.access(id, by);
+	async update(id: string, patch: CustomerPatch, by: Principal): Promise<Customer> {
+		const access = await this.access(id, by);
 		if (!access) throw notFound('customer');
 		if (access !== 'write') throw forbidden('you may not change this customer');
 		const { addAddresses = [], removeAddresses = [], ...profile } = patch;

@@ -6,8 +6,16 @@
 import { eq } from 'drizzle-orm';
 import * as Y from 'yjs';
 import { entryIndex, isTicketDocument, readFields } from '../src/lib/ticket';
-import { tickets, ticketSnapshots, ticketUpdates } from '../drizzle/schema';
-import type { Services } from './services';
+import type { Store } from './storage/store';
+import type { TicketLog } from './storage/ticket-log';
+import type { TicketIndex } from './ticket-index';
+
+/** What a rebuild reads and writes. */
+export interface ReindexServices {
+	store: Store;
+	log: Pick<TicketLog, 'loadInto'>;
+	index: TicketIndex;
+}
 
 export interface ReindexResult {
 	/** Tickets whose row was rebuilt. */
@@ -19,13 +27,14 @@ export interface ReindexResult {
 /**
  * Re-projects every ticket from its stored document. One ticket failing to load is recorded in
  * `failed` and the rebuild goes on. Safe while the server runs: each ticket is read and written
- * in one immediate transaction, so its row matches the log as of that moment.
+ * in one transaction, so its row matches the log as of that moment.
  */
-export async function reindexAll(services: Pick<Services, 'db' | 'log' | 'index'>): Promise<ReindexResult> {
-	const { db, index } = services;
-	const ids = new Set(index.allIds());
-	for (const { id } of db.selectDistinct({ id: ticketUpdates.ticketId }).from(ticketUpdates).all()) ids.add(id);
-	for (const { id } of db.select({ id: ticketSnapshots.ticketId }).from(ticketSnapshots).all()) ids.add(id);
+export async function reindexAll(services: ReindexServices): Promise<ReindexResult> {
+	const { store, index } = services;
+	const { ticketSnapshots, ticketUpdates } = store.tables;
+	const ids = new Set(await index.allIds());
+	for (const { id } of await store.db.selectDistinct({ id: ticketUpdates.ticketId }).from(ticketUpdates)) ids.add(id);
+	for (const { id } of await store.db.select({ id: ticketSnapshots.ticketId }).from(ticketSnapshots)) ids.add(id);
 
 	const result: ReindexResult = { reindexed: 0, failed: [] };
 	for (const id of [...ids].sort()) {
@@ -40,34 +49,33 @@ export async function reindexAll(services: Pick<Services, 'db' | 'log' | 'index'
 }
 
 /**
- * Re-projects one ticket from its stored document. TRANSITION (#14): the document is loaded
- * before the index's immediate transaction until the index moves to the store, which will read
- * and write in one transaction again.
+ * Re-projects one ticket from its stored document. Safe while the server runs: the ticket is read
+ * and written in one transaction, under its row's lock (PostgreSQL), so its row matches the log as
+ * of that moment.
  */
-export async function reindexTicket(services: Pick<Services, 'db' | 'log' | 'index'>, id: string): Promise<void> {
-	const { db, log, index } = services;
-	const doc = new Y.Doc();
-	try {
-		await log.loadInto(id, doc);
-		// An empty log loads as an empty document: its row would be made-up defaults.
-		if (!isTicketDocument(doc)) throw new Error('no ticket document is stored under this id');
-		db.transaction(
-			() => {
-				const previous = index.get(id);
-				// The rebuilt row keeps its place in "recently updated" lists: the time of the
-				// existing row, or for a missing one the ticket's last activity (as Tickets.record).
-				const fields = readFields(doc);
-				let activity = fields.createdAt;
-				for (const entry of entryIndex(doc).byId.values()) activity = Math.max(activity, entry.createdAt);
-				const updatedAt = Math.max(previous?.updatedAt ?? 0, activity) || Date.now();
-				// Removing the row first: the rebuild changes nothing in the document, so it must
-				// not record field changes (project() logs a difference from the old row as one).
-				if (previous) db.delete(tickets).where(eq(tickets.id, id)).run();
-				index.project(id, doc, 'system', updatedAt, undefined, previous?.number);
-			},
-			{ behavior: 'immediate' }
-		);
-	} finally {
-		doc.destroy();
-	}
+export async function reindexTicket(services: ReindexServices, id: string): Promise<void> {
+	const { store, log, index } = services;
+	const { tickets } = store.tables;
+	await index.transaction(async () => {
+		await store.lock(store.db, tickets, eq(tickets.id, id));
+		const doc = new Y.Doc();
+		try {
+			await log.loadInto(id, doc);
+			// An empty log loads as an empty document: its row would be made-up defaults.
+			if (!isTicketDocument(doc)) throw new Error('no ticket document is stored under this id');
+			const previous = await index.get(id);
+			// The rebuilt row keeps its place in "recently updated" lists: the time of the
+			// existing row, or for a missing one the ticket's last activity (as Tickets.record).
+			const fields = readFields(doc);
+			let activity = fields.createdAt;
+			for (const entry of entryIndex(doc).byId.values()) activity = Math.max(activity, entry.createdAt);
+			const updatedAt = Math.max(previous?.updatedAt ?? 0, activity) || Date.now();
+			// Removing the row first: the rebuild changes nothing in the document, so it must
+			// not record field changes (project() logs a difference from the old row as one).
+			if (previous) await store.db.delete(tickets).where(eq(tickets.id, id));
+			await index.project(id, doc, 'system', updatedAt, undefined, previous?.number);
+		} finally {
+			doc.destroy();
+		}
+	});
 }

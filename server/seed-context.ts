@@ -108,13 +108,13 @@ const PROFILES = [
 	{ email: 'priya@northwind.example', organisation: 'Northwind Traders', notes: '', tags: ['b2b'] }
 ];
 
-export function seedContext(services: Services): void {
+export async function seedContext(services: Services): Promise<void> {
 	const { help, objects, apps, customers } = services;
 	for (const article of DEMO_ARTICLES) help.create(article, SYSTEM);
 
 	for (const profile of PROFILES) {
 		const customer = customers.findOrCreate('email', profile.email);
-		customers.update(customer.id, { organisation: profile.organisation, notes: profile.notes, tags: profile.tags }, SYSTEM);
+		await customers.update(customer.id, { organisation: profile.organisation, notes: profile.notes, tags: profile.tags }, SYSTEM);
 	}
 
 	const order = objects.createType(

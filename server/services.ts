@@ -55,10 +55,10 @@ export async function createServices(config: Config, logger: Logger) {
 	const tokens = new ApiTokens(store, events, accessChanged);
 	const auth = new Auth(accounts, sessions, tokens, events, new LoginThrottle(throttle), new LoginThrottle({ ...throttle, freeFailures: 10 }));
 	const log = new TicketLog(store);
-	const index = new TicketIndex(db, events);
+	const index = new TicketIndex(store, events);
 	const customers = new Customers(db, index, events);
 	const outbox = new Outbox(db.$client);
-	const attachments = new Attachments(db, new AttachmentStore(config.dataDir), config.attachments);
+	const attachments = new Attachments(store, new AttachmentStore(config.dataDir), config.attachments);
 	const collab = createCollab({
 		outbox,
 		auth,
@@ -73,7 +73,7 @@ export async function createServices(config: Config, logger: Logger) {
 		attachments,
 		origin: config.origin
 	});
-	const tickets = new Tickets(db, log, index, customers, accounts, events, collab.documents, attachments);
+	const tickets = new Tickets(store, log, index, customers, accounts, events, collab.documents, attachments);
 	tickets.followChildren((err, ticketId) => logger.error({ err, ticketId }, 'telling a parent ticket of its child failed'));
 	const macros = new Macros(db, events);
 	const channels = new Channels(db, customers, tickets, events);

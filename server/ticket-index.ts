@@ -2,18 +2,18 @@
  * The ticket index: one row per ticket, projected from its document, for lists, filters and
  * search. Derived data: `cli reindex` rebuilds it from the documents.
  */
-import type Database from 'better-sqlite3';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { and, desc, eq, gte, inArray, isNull, notInArray, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { z } from 'zod';
 import type * as Y from 'yjs';
 import { entryIndex, PRIORITIES, readFields, replyTimes, type Priority, type Status, type TicketFields } from '../src/lib/ticket';
 import { RECENT_MS, TICKET_SORTS, VIEW_IDS, type TicketSort, type ViewId } from '../src/lib/api/views';
-import { tickets } from '../drizzle/schema';
+import type { tickets } from '../drizzle/schema';
 import type { Events } from './events';
 import type { TicketScope } from './auth/policy';
 import type { Principal, UserPrincipal } from './auth/principal';
 import { ApiError } from './errors';
-import type { Db } from './storage/database';
+import type { Store, Tables } from './storage/store';
 
 export type TicketRow = typeof tickets.$inferSelect;
 
@@ -40,40 +40,44 @@ const TRACKED_FIELDS = ['subject', 'status', 'priority', 'assigneeId', 'groupId'
 
 export class TicketIndex {
 	private readonly listeners = new Set<TicketChangeListener>();
-	// The projection runs after every change to every open ticket: its statements are prepared once.
-	private readonly selectRow;
-	private readonly upsertRow: Database.Statement<Record<string, unknown>>;
-	private readonly nextNumber: Database.Statement<[], { value: number }>;
+	/** Rows written in the open transaction of `transaction()`, announced once it has committed. */
+	private readonly unannounced = new AsyncLocalStorage<TicketRow[]>();
 
 	constructor(
-		private readonly db: Db,
-		private readonly events: Events
-	) {
-		this.selectRow = db.select().from(tickets).where(eq(tickets.id, sql.placeholder('id'))).prepare();
-		this.upsertRow = db.$client.prepare(
-			`INSERT INTO tickets (id, number, subject, status, priority, assignee_id, group_id, requester_id, channel, tags, created_at, updated_at, entry_count, last_public_preview, last_public_at, first_reply_at, awaiting_since, parent_id)
-			 VALUES (@id, @number, @subject, @status, @priority, @assigneeId, @groupId, @requesterId, @channel, @tags, @createdAt, @updatedAt, @entryCount, @lastPublicPreview, @lastPublicAt, @firstReplyAt, @awaitingSince, @parentId)
-			 ON CONFLICT (id) DO UPDATE SET number = excluded.number, subject = excluded.subject, status = excluded.status, priority = excluded.priority,
-			   assignee_id = excluded.assignee_id, group_id = excluded.group_id, requester_id = excluded.requester_id, channel = excluded.channel,
-			   tags = excluded.tags, created_at = excluded.created_at, updated_at = excluded.updated_at, entry_count = excluded.entry_count,
-			   last_public_preview = excluded.last_public_preview, last_public_at = excluded.last_public_at,
-			   first_reply_at = excluded.first_reply_at, awaiting_since = excluded.awaiting_since, parent_id = excluded.parent_id`
-		);
-		// Plain SQL both SQLite and PostgreSQL run: the row is created on first use, continuing
-		// after the highest number in the index; PostgreSQL's row lock orders concurrent takers.
-		this.nextNumber = db.$client.prepare(
-			`INSERT INTO sequences (name, value) VALUES ('ticket_number', (SELECT COALESCE(MAX(number), 0) + 1 FROM tickets))
-			 ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1
-			 RETURNING value`
-		);
+		private readonly store: Store,
+		private readonly events: Pick<Events, 'recordMany'>
+	) {}
+
+	/**
+	 * Runs `work` in a store transaction (a savepoint inside one) and tells the listeners of the
+	 * rows it projected once it has committed; nothing of a rolled-back one. Creating and
+	 * rebuilding tickets project inside one of these. Opened inside a store transaction that is
+	 * not one of these, the listeners hear when this savepoint ends: open the outermost with this.
+	 */
+	async transaction<T>(work: () => Promise<T>): Promise<T> {
+		const outer = this.unannounced.getStore();
+		const rows: TicketRow[] = [];
+		const result = await this.unannounced.run(rows, () => this.store.transaction(work));
+		if (outer) outer.push(...rows);
+		else for (const row of rows) this.emit(row);
+		return result;
 	}
 
 	/**
-	 * Takes the next ticket number. Call it inside the transaction that creates the ticket: if that
-	 * rolls back, so does the number; once it commits, no other ticket can get it.
+	 * Takes the next ticket number in one statement: the row is created on first use, continuing
+	 * after the highest number in the index. Call it inside the transaction that creates the
+	 * ticket: the counter's row stays locked (PostgreSQL) until that ends, so concurrent creators
+	 * take numbers in turn; if it rolls back, so does the number; once it commits, no other ticket
+	 * can get it.
 	 */
-	takeNumber(): number {
-		return this.nextNumber.get()!.value;
+	async takeNumber(): Promise<number> {
+		const { sequences, tickets } = this.store.tables;
+		const [taken] = await this.store.db
+			.insert(sequences)
+			.values({ name: 'ticket_number', value: sql`(SELECT COALESCE(MAX(${tickets.number}), 0) + 1 FROM ${tickets})` })
+			.onConflictDoUpdate({ target: sequences.name, set: { value: sql`${sequences.value} + 1` } })
+			.returning({ value: sequences.value });
+		return taken!.value;
 	}
 
 	/**
@@ -90,62 +94,59 @@ export class TicketIndex {
 		return this.listeners.size;
 	}
 
-	get(id: string): TicketRow | null {
-		return this.selectRow.get({ id }) ?? null;
+	async get(id: string): Promise<TicketRow | null> {
+		const { tickets } = this.store.tables;
+		const [row] = await this.store.db.select().from(tickets).where(eq(tickets.id, id)).limit(1);
+		return row ?? null;
 	}
 
-	byNumber(number: number): TicketRow | null {
-		return this.db.select().from(tickets).where(eq(tickets.number, number)).get() ?? null;
+	async byNumber(number: number): Promise<TicketRow | null> {
+		const { tickets } = this.store.tables;
+		const [row] = await this.store.db.select().from(tickets).where(eq(tickets.number, number)).limit(1);
+		return row ?? null;
 	}
 
-	exists(id: string): boolean {
-		return !!this.db.select({ id: tickets.id }).from(tickets).where(eq(tickets.id, id)).get();
+	async exists(id: string): Promise<boolean> {
+		const { tickets } = this.store.tables;
+		const [row] = await this.store.db.select({ id: tickets.id }).from(tickets).where(eq(tickets.id, id)).limit(1);
+		return !!row;
 	}
 
 	/**
-	 * Writes the row for a ticket from its document; records field changes as events.
-	 * `numberBefore` is the number a rebuild found on the row it removed: a ticket from before
-	 * numbers were in documents keeps the one the migration gave it.
+	 * Writes the row for a ticket from its document; records field changes as events. `alongside`
+	 * runs in the same transaction (the events of the change). `numberBefore` is the number a
+	 * rebuild found on the row it removed: a ticket from before numbers were in documents keeps
+	 * the one the migration gave it.
+	 *
+	 * The row is computed from the document only once the ticket's row is locked (PostgreSQL; a
+	 * SQLite transaction excludes every other writer): of concurrent projections of a ticket, the
+	 * last to write read the document last, so an older state never overwrites a newer one, and
+	 * each field change is recorded once.
 	 */
-	project(ticketId: string, doc: Y.Doc, actor = 'system', now = Date.now(), alongside?: () => void, numberBefore?: number | null): TicketRow {
-		const fields = readFields(doc);
-		const index = entryIndex(doc);
-		const previous = this.get(ticketId);
-		// For SLA timers: the first reply, and since when the customer waits (kept from the row
-		// before, as the index knows only the newest public message).
-		const last = index.lastPublic;
-		const fromCustomer = last?.authorType === 'customer';
-		const exact = previous ? null : replyTimes(doc);
-		const row: TicketRow = {
-			id: ticketId,
-			number: fields.number ?? previous?.number ?? numberBefore ?? null,
-			subject: fields.subject,
-			status: fields.status,
-			priority: fields.priority,
-			assigneeId: fields.assigneeId,
-			groupId: fields.groupId,
-			requesterId: fields.requesterId,
-			channel: fields.channel,
-			tags: fields.tags,
-			createdAt: fields.createdAt || now,
-			updatedAt: now,
-			entryCount: index.count,
-			lastPublicPreview: index.lastPublic ? preview(index.lastPublic.body) : null,
-			lastPublicAt: index.lastPublic?.createdAt ?? null,
-			// Kept up incrementally; a first projection (a new ticket, a reindex) reads the conversation.
-			firstReplyAt: exact ? exact.firstReplyAt : (previous!.firstReplyAt ?? (last && !fromCustomer ? last.createdAt : null)),
-			awaitingSince: exact ? exact.awaitingSince : last && fromCustomer ? (previous!.awaitingSince ?? last.createdAt) : null,
-			parentId: fields.parentId ?? null
-		};
-		if (previous && sameProjection(previous, row)) {
-			alongside?.();
-			return previous;
+	async project(ticketId: string, doc: Y.Doc, actor = 'system', now = Date.now(), alongside?: () => unknown, numberBefore?: number | null): Promise<TicketRow> {
+		// Most changes (a keystroke in a draft) leave the row as it is: no transaction for those.
+		const current = await this.get(ticketId);
+		if (current && sameProjection(current, projection(ticketId, doc, current, now, numberBefore))) {
+			await alongside?.();
+			return current;
 		}
-		this.db.$client.transaction(() => {
-			alongside?.();
-			this.upsertRow.run({ ...row, tags: JSON.stringify(row.tags) });
+		const { tickets } = this.store.tables;
+		return this.transaction(async () => {
+			await this.store.lock(this.store.db, tickets, eq(tickets.id, ticketId));
+			const previous = await this.get(ticketId);
+			const row = projection(ticketId, doc, previous, now, numberBefore);
+			await alongside?.();
+			if (previous && sameProjection(previous, row)) return previous;
+			const { id: _id, ...columns } = row;
+			await this.store.db
+				.insert(tickets)
+				.values(row)
+				.onConflictDoUpdate({
+					target: tickets.id,
+					set: Object.fromEntries(Object.keys(columns).map((key) => [key, sql.raw(`excluded.${tickets[key as keyof typeof columns].name}`)]))
+				});
 			if (previous) {
-				this.events.recordMany(
+				await this.events.recordMany(
 					TRACKED_FIELDS.filter((name) => previous[name] !== row[name]).map((name) => ({
 						ticketId,
 						actor,
@@ -155,99 +156,88 @@ export class TicketIndex {
 					}))
 				);
 			}
-		})();
-		this.announce(row);
-		return row;
+			this.unannounced.getStore()!.push(row);
+			return row;
+		});
 	}
 
-	list(filters: TicketFilters): { tickets: TicketRow[]; next: string | null } {
-		const conditions: (SQL | undefined)[] = [visibleTo(filters.viewer)];
-		if (filters.view) conditions.push(viewCondition(filters.view, filters.viewer));
+	async list(filters: TicketFilters): Promise<{ tickets: TicketRow[]; next: string | null }> {
+		const { tickets } = this.store.tables;
+		const conditions: (SQL | undefined)[] = [visibleTo(tickets, filters.viewer)];
+		if (filters.view) conditions.push(viewCondition(tickets, filters.view, filters.viewer));
 		if (filters.status) conditions.push(eq(tickets.status, filters.status));
 		if (filters.assigneeId) conditions.push(eq(tickets.assigneeId, filters.assigneeId));
 		if (filters.groupId) conditions.push(eq(tickets.groupId, filters.groupId));
 		if (filters.q) {
 			const pattern = `%${filters.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
 			const number = ticketNumberIn(filters.q);
+			// Case-insensitive on both engines (PostgreSQL's LIKE is not).
 			conditions.push(
 				or(
-					sql`${tickets.subject} LIKE ${pattern} ESCAPE '\\'`,
-					sql`${tickets.lastPublicPreview} LIKE ${pattern} ESCAPE '\\'`,
+					sql`lower(${tickets.subject}) LIKE lower(${pattern}) ESCAPE '\\'`,
+					sql`lower(${tickets.lastPublicPreview}) LIKE lower(${pattern}) ESCAPE '\\'`,
 					number === null ? undefined : eq(tickets.number, number)
 				)!
 			);
 		}
 		// Keyset pagination: every order ends with the id, so the key of the last row listed says
 		// exactly where the next page starts, and rows written in between neither repeat nor vanish.
-		const keys = [...ORDERS[filters.sort].keys, tickets.id];
+		const keys = [...ORDERS[filters.sort].keys(tickets), tickets.id];
 		if (filters.cursor) {
-			const after = decodeCursor(filters.cursor, filters.sort).map((value) => sql`${value}`);
+			const after = decodeCursor(filters.cursor, filters.sort, tickets).map((value) => sql`${value}`);
 			conditions.push(sql`(${sql.join(keys, sql`, `)}) < (${sql.join(after, sql`, `)})`);
 		}
-		const rows = this.db
+		const rows = await this.store.db
 			.select()
 			.from(tickets)
 			.where(and(...conditions))
 			.orderBy(...keys.map((key) => desc(key)))
-			.limit(filters.limit + 1)
-			.all();
+			.limit(filters.limit + 1);
 		const page = rows.slice(0, filters.limit);
 		const last = page[page.length - 1];
 		return { tickets: page, next: rows.length > filters.limit && last ? encodeCursor(filters.sort, last) : null };
 	}
 
 	/** How many tickets each view holds for `viewer`, counted in one query. */
-	countViews(viewer: Principal): Record<ViewId, number> {
+	async countViews(viewer: Principal): Promise<Record<ViewId, number>> {
+		const { tickets } = this.store.tables;
 		const now = Date.now();
 		const counts = Object.fromEntries(
-			VIEW_IDS.map((view) => [view, sql<number>`count(*) FILTER (WHERE ${viewCondition(view, viewer, now)})`])
+			VIEW_IDS.map((view) => [view, sql<number>`count(*) FILTER (WHERE ${viewCondition(tickets, view, viewer, now)})`.mapWith(Number)])
 		);
-		return this.db.select(counts).from(tickets).where(visibleTo(viewer)).get() as Record<ViewId, number>;
+		const [row] = await this.store.db.select(counts).from(tickets).where(visibleTo(tickets, viewer));
+		return row as Record<ViewId, number>;
 	}
 
 	/** A requester's tickets that `viewer` may see, most recently updated first. */
-	ofRequester(requesterId: string, viewer: Principal, limit: number) {
-		return this.db
+	async ofRequester(requesterId: string, viewer: Principal, limit: number) {
+		const { tickets } = this.store.tables;
+		return this.store.db
 			.select({ id: tickets.id, number: tickets.number, subject: tickets.subject, status: tickets.status, channel: tickets.channel, updatedAt: tickets.updatedAt })
 			.from(tickets)
-			.where(and(eq(tickets.requesterId, requesterId), visibleTo(viewer)))
+			.where(and(eq(tickets.requesterId, requesterId), visibleTo(tickets, viewer)))
 			.orderBy(desc(tickets.updatedAt), desc(tickets.id))
-			.limit(limit)
-			.all();
+			.limit(limit);
 	}
 
 	/** The scope (channel, group, assignee) of each of a customer's tickets: what the policy decides their visibility by. */
-	requesterScopes(requesterId: string): TicketScope[] {
-		return this.db
+	async requesterScopes(requesterId: string): Promise<TicketScope[]> {
+		const { tickets } = this.store.tables;
+		return this.store.db
 			.select({ channel: tickets.channel, groupId: tickets.groupId, assigneeId: tickets.assigneeId })
 			.from(tickets)
-			.where(eq(tickets.requesterId, requesterId))
-			.all();
+			.where(eq(tickets.requesterId, requesterId));
 	}
 
 	/** The child tickets of a ticket, oldest first. */
-	childrenOf(parentId: string): TicketRow[] {
-		return this.db.select().from(tickets).where(eq(tickets.parentId, parentId)).orderBy(tickets.createdAt, tickets.id).all();
+	async childrenOf(parentId: string): Promise<TicketRow[]> {
+		const { tickets } = this.store.tables;
+		return this.store.db.select().from(tickets).where(eq(tickets.parentId, parentId)).orderBy(tickets.createdAt, tickets.id);
 	}
 
-	allIds(): string[] {
-		return this.db.select({ id: tickets.id }).from(tickets).all().map((r) => r.id);
-	}
-
-	/**
-	 * Tells the listeners of a row just written. Inside a caller's transaction (a new ticket, a
-	 * reindex) they hear of it once that transaction has committed: better-sqlite3 transactions
-	 * are synchronous, so by the next microtask it has, or has rolled back and the row is not there.
-	 */
-	private announce(row: TicketRow): void {
-		if (!this.listeners.size) return;
-		if (!this.db.$client.inTransaction) return this.emit(row);
-		queueMicrotask(() => {
-			// Closed meanwhile (the process is stopping): nobody is left to tell.
-			if (!this.db.$client.open) return;
-			const stored = this.get(row.id);
-			if (stored && stored.updatedAt === row.updatedAt && sameProjection(stored, row)) this.emit(stored);
-		});
+	async allIds(): Promise<string[]> {
+		const { tickets } = this.store.tables;
+		return (await this.store.db.select({ id: tickets.id }).from(tickets)).map((r) => r.id);
 	}
 
 	private emit(row: TicketRow): void {
@@ -261,15 +251,49 @@ export class TicketIndex {
 	}
 }
 
+/** The index row of a ticket's document, continuing `previous` (the row before, if any). */
+function projection(ticketId: string, doc: Y.Doc, previous: TicketRow | null, now: number, numberBefore?: number | null): TicketRow {
+	const fields = readFields(doc);
+	const index = entryIndex(doc);
+	// For SLA timers: the first reply, and since when the customer waits (kept from the row
+	// before, as the index knows only the newest public message).
+	const last = index.lastPublic;
+	const fromCustomer = last?.authorType === 'customer';
+	const exact = previous ? null : replyTimes(doc);
+	return {
+		id: ticketId,
+		number: fields.number ?? previous?.number ?? numberBefore ?? null,
+		subject: fields.subject,
+		status: fields.status,
+		priority: fields.priority,
+		assigneeId: fields.assigneeId,
+		groupId: fields.groupId,
+		requesterId: fields.requesterId,
+		channel: fields.channel,
+		tags: fields.tags,
+		createdAt: fields.createdAt || now,
+		updatedAt: now,
+		entryCount: index.count,
+		lastPublicPreview: index.lastPublic ? preview(index.lastPublic.body) : null,
+		lastPublicAt: index.lastPublic?.createdAt ?? null,
+		// Kept up incrementally; a first projection (a new ticket, a reindex) reads the conversation.
+		firstReplyAt: exact ? exact.firstReplyAt : (previous!.firstReplyAt ?? (last && !fromCustomer ? last.createdAt : null)),
+		awaitingSince: exact ? exact.awaitingSince : last && fromCustomer ? (previous!.awaitingSince ?? last.createdAt) : null,
+		parentId: fields.parentId ?? null
+	};
+}
+
+type TicketsTable = Tables['tickets'];
+
 /** Which tickets `viewer` may see: the rule of ticketAccess (auth/policy.ts) as a query condition. */
-function visibleTo(viewer: Principal): SQL | undefined {
+function visibleTo(tickets: TicketsTable, viewer: Principal): SQL | undefined {
 	if (viewer.kind === 'bot') return inArray(tickets.channel, viewer.channels);
-	if (viewer.kind === 'user' && viewer.role === 'agent') return or(eq(tickets.assigneeId, viewer.id), inGroupsOf(viewer));
+	if (viewer.kind === 'user' && viewer.role === 'agent') return or(eq(tickets.assigneeId, viewer.id), inGroupsOf(tickets, viewer));
 	return undefined;
 }
 
 /** Tickets of one of the user's groups, or of no group. */
-const inGroupsOf = (user: UserPrincipal) => or(isNull(tickets.groupId), inArray(tickets.groupId, user.groupIds))!;
+const inGroupsOf = (tickets: TicketsTable, user: UserPrincipal) => or(isNull(tickets.groupId), inArray(tickets.groupId, user.groupIds))!;
 
 const WAITING: Status[] = ['pending', 'hold'];
 const DONE: Status[] = ['solved', 'closed'];
@@ -278,14 +302,15 @@ const DONE: Status[] = ['solved', 'closed'];
  * What each workspace view matches, for the list and the counts alike. Always combined with
  * visibleTo(viewer): a view never shows a ticket its viewer may not see.
  */
-export function viewCondition(view: ViewId, viewer: Principal, now = Date.now()): SQL {
+function viewCondition(tickets: TicketsTable, view: ViewId, viewer: Principal, now = Date.now()): SQL {
 	switch (view) {
 		case 'mine':
-			return viewer.kind === 'user' ? and(eq(tickets.assigneeId, viewer.id), notInArray(tickets.status, DONE))! : sql`0`;
+			// `1 = 0`: false on both engines (PostgreSQL takes no integer as a condition).
+			return viewer.kind === 'user' ? and(eq(tickets.assigneeId, viewer.id), notInArray(tickets.status, DONE))! : sql`1 = 0`;
 		case 'unassigned': {
 			const unassigned = and(isNull(tickets.assigneeId), notInArray(tickets.status, DONE))!;
 			// Agents see the queue of their groups; admins, supervisors and bots every unassigned ticket they may see.
-			return viewer.kind === 'user' && viewer.role === 'agent' ? and(unassigned, inGroupsOf(viewer))! : unassigned;
+			return viewer.kind === 'user' && viewer.role === 'agent' ? and(unassigned, inGroupsOf(tickets, viewer))! : unassigned;
 		}
 		case 'open':
 			// Open as in "My open tickets": not solved or closed, waiting ones included.
@@ -300,16 +325,17 @@ export function viewCondition(view: ViewId, viewer: Principal, now = Date.now())
 }
 
 /** urgent 3, high 2, normal 1, low 0: the order of PRIORITIES. */
-const PRIORITY_RANK = sql<number>`CASE ${tickets.priority} ${sql.join(
-	PRIORITIES.map((priority, rank) => sql`WHEN ${priority} THEN ${rank}`),
-	sql` `
-)} ELSE -1 END`;
+const priorityRank = (tickets: TicketsTable) =>
+	sql<number>`CASE ${tickets.priority} ${sql.join(
+		PRIORITIES.map((priority, rank) => sql`WHEN ${priority} THEN ${sql.raw(String(rank))}`),
+		sql` `
+	)} ELSE -1 END`;
 
 /** Each list order's sort keys (all descending, the id last as a tie-break) and their values for a row. */
-const ORDERS: Record<TicketSort, { keys: SQLWrapper[]; of: (row: TicketRow) => number[] }> = {
-	updated: { keys: [tickets.updatedAt], of: (row) => [row.updatedAt] },
-	created: { keys: [tickets.createdAt], of: (row) => [row.createdAt] },
-	priority: { keys: [PRIORITY_RANK, tickets.updatedAt], of: (row) => [PRIORITIES.indexOf(row.priority as Priority), row.updatedAt] }
+const ORDERS: Record<TicketSort, { keys: (tickets: TicketsTable) => SQLWrapper[]; of: (row: TicketRow) => number[] }> = {
+	updated: { keys: (tickets) => [tickets.updatedAt], of: (row) => [row.updatedAt] },
+	created: { keys: (tickets) => [tickets.createdAt], of: (row) => [row.createdAt] },
+	priority: { keys: (tickets) => [priorityRank(tickets), tickets.updatedAt], of: (row) => [PRIORITIES.indexOf(row.priority as Priority), row.updatedAt] }
 };
 
 /** A cursor names its order and the sort key of the last row listed: `[sort, [key…], id]`. */
@@ -320,7 +346,7 @@ function encodeCursor(sort: TicketSort, row: TicketRow): string {
 }
 
 /** The sort key values a cursor continues after, with the id last. */
-function decodeCursor(cursor: string, sort: TicketSort): (number | string)[] {
+function decodeCursor(cursor: string, sort: TicketSort, tickets: TicketsTable): (number | string)[] {
 	let decoded: unknown;
 	try {
 		decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString());
@@ -328,7 +354,7 @@ function decodeCursor(cursor: string, sort: TicketSort): (number | string)[] {
 		decoded = null;
 	}
 	const parsed = cursorSchema.safeParse(decoded);
-	if (!parsed.success || parsed.data[0] !== sort || parsed.data[1].length !== ORDERS[sort].keys.length) {
+	if (!parsed.success || parsed.data[0] !== sort || parsed.data[1].length !== ORDERS[sort].keys(tickets).length) {
 		throw new ApiError(400, 'invalid_field', `cursor: not a cursor from this API for sort=${sort}`, 'cursor');
 	}
 	return [...parsed.data[1], parsed.data[2]];

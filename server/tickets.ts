@@ -5,7 +5,6 @@
 import { eq } from 'drizzle-orm';
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import { outbox } from '../drizzle/schema';
 import {
 	appendEntries,
 	appendSideEntry,
@@ -38,13 +37,13 @@ import {
 import { VIEW_DESCRIPTIONS, VIEW_IDS, VIEW_NAMES, type TicketSort, type ViewId } from '../src/lib/api/views';
 import type { LinkedTicket, NewChildTicket, TicketFamily } from '../src/lib/api/children';
 import type { Accounts } from './accounts';
-import { listedAttachments, type Attachments } from './attachments';
+import { listedAttachments, type Attachments, type Uploads } from './attachments';
 import { actorOf, SYSTEM, type Principal } from './auth/principal';
 import { ticketAccess, writePolicy } from './auth/policy';
 import type { Customers } from './customers';
 import { ApiError, forbidden, notFound } from './errors';
-import type { Db } from './storage/database';
 import type { Events } from './events';
+import type { Store } from './storage/store';
 import { clientsOf, type TicketLog } from './storage/ticket-log';
 import type { TicketIndex, TicketRow } from './ticket-index';
 
@@ -131,25 +130,27 @@ const CUSTOMER_TICKETS_LIMIT = 50;
 export class Tickets {
 	/** Yjs client ids this process writes server-side appends as, one per document. */
 	private readonly writers = new WeakMap<Y.Doc, number>();
+	/** The last server-side write queued for each ticket (see `writing`). */
+	private readonly writes = new Map<string, Promise<unknown>>();
 
 	constructor(
-		private readonly db: Db,
+		private readonly store: Store,
 		private readonly log: TicketLog,
 		private readonly index: TicketIndex,
 		private readonly customers: Customers,
 		private readonly accounts: Accounts,
 		private readonly eventLog: Events,
 		private readonly documents: DocumentAccess,
-		private readonly attachments: Pick<Attachments, 'refused' | 'upload' | 'usage'>
+		private readonly attachments: Pick<Attachments, 'refused' | 'uploadsOf' | 'upload' | 'usage'>
 	) {}
 
 	/** Creates a ticket from a customer's first message. */
-	create(input: NewTicket, principal: Principal): TicketDetail {
+	async create(input: NewTicket, principal: Principal): Promise<TicketDetail> {
 		if (principal.kind === 'user' && principal.role === 'supervisor') throw forbidden('supervisors are read-only');
 		if (principal.kind === 'bot' && !principal.channels.includes(input.channel)) {
 			throw forbidden(`this token may not write on channel ${input.channel}`);
 		}
-		const requester = this.customers.findOrCreate('email', input.requester.email, input.requester.name);
+		const requester = await this.customers.findOrCreate('email', input.requester.email, input.requester.name);
 		const now = Date.now();
 		const id = newId();
 		const firstEntry: Entry = {
@@ -189,8 +190,8 @@ export class Tickets {
 	 */
 	createFromChannel(
 		input: { subject: string; requesterId: string; channel: Channel; entry: Entry; groupId?: string | null },
-		within?: (ticketId: string) => void
-	): TicketDetail {
+		within?: (ticketId: string) => unknown
+	): Promise<TicketDetail> {
 		return this.record(
 			{
 				fields: {
@@ -213,23 +214,28 @@ export class Tickets {
 
 	/**
 	 * Writes a whole new ticket document (fields and history) as one logged update. Its number is
-	 * taken in the same transaction: every creation path (API, channels, CLI, seed) comes here.
+	 * taken in the same transaction: every creation path (API, channels, CLI, seed) comes here. A
+	 * ticket is recorded once under an id: a second record of it fails (409 id_taken) and writes nothing.
 	 */
-	record(ticket: TicketRecord, principal: Principal, within?: (ticketId: string) => void): TicketDetail {
+	async record(ticket: TicketRecord, principal: Principal, within?: (ticketId: string) => unknown): Promise<TicketDetail> {
 		const id = ticket.id ?? newId();
 		const doc = new Y.Doc();
 		const createdAt = ticket.fields.createdAt ?? ticket.entries[0]?.createdAt ?? Date.now();
 		const actor = actorOf(principal);
 		const lastActivity = ticket.entries.reduce((latest, e) => Math.max(latest, e.createdAt), createdAt);
-		const row = this.db.transaction(() => {
-			initTicket(doc, { ...ticket.fields, createdAt, number: this.index.takeNumber() });
+		const row = await this.index.transaction(async () => {
+			const number = await this.index.takeNumber();
+			// Checked once the number is taken: creators take it one at a time, so of two records of
+			// one id the second sees the first's row.
+			if (ticket.id && (await this.index.exists(id))) throw new ApiError(409, 'id_taken', `id: a ticket ${id} exists already`, 'id');
+			initTicket(doc, { ...ticket.fields, createdAt, number });
 			appendEntries(doc, ticket.entries);
 			const update = Y.encodeStateAsUpdate(doc);
-			this.log.append(id, update, actor);
-			this.log.claimClients(id, actorOf(SYSTEM), clientsOf(update)); // written server-side
-			const row = this.index.project(id, doc, actor, lastActivity);
-			this.eventLog.record({ ticketId: id, actor, type: 'ticket.created', data: { channel: ticket.fields.channel }, createdAt });
-			within?.(id);
+			await this.log.append(id, update, actor);
+			await this.log.claimClients(id, actorOf(SYSTEM), clientsOf(update)); // written server-side
+			const row = await this.index.project(id, doc, actor, lastActivity);
+			await this.eventLog.record({ ticketId: id, actor, type: 'ticket.created', data: { channel: ticket.fields.channel }, createdAt });
+			await within?.(id);
 			return row;
 		});
 		return this.detail(row, doc);
@@ -240,14 +246,15 @@ export class Tickets {
 	 * entry with `created: false` and writes nothing.
 	 */
 	async append(ticketId: string, input: EntryInput, principal: Principal): Promise<{ entry: Entry; created: boolean }> {
-		const row = this.readable(ticketId, principal);
+		const row = await this.readable(ticketId, principal);
 		const supervisorNote = principal.kind === 'user' && principal.role === 'supervisor' && input.kind === 'note';
 		if (ticketAccess(principal, row) !== 'write' && !supervisorNote) throw forbidden('you may not write to this ticket');
-		return this.documents.withDocument(ticketId, async (doc) => {
+		return this.writing(ticketId, async (doc) => {
 			const existing = input.id ? getEntry(doc, input.id) : undefined;
 			if (existing) return { entry: existing, created: false };
+			const uploads = await this.attachments.uploadsOf(ticketId);
 			const entry = this.complete(input, principal, doc);
-			const policy = this.policyFor(principal, doc, ticketId);
+			const policy = this.policyFor(principal, doc, uploads);
 			const denied = policy.entryAllowed(entry, 'conversation');
 			if (denied) throw forbidden(denied);
 			const attachmentsDenied = policy.attachmentsAllowed?.(entry);
@@ -263,11 +270,11 @@ export class Tickets {
 	 * its live document has synced.
 	 */
 	async tail(ticketId: string, principal: Principal, limit: number): Promise<TicketTail> {
-		const row = this.readable(ticketId, principal);
+		const row = await this.readable(ticketId, principal);
 		const { fields, entries } = await this.documents.withDocument(ticketId, (doc) => ({ fields: readFields(doc), entries: readEntries(doc).slice(-limit) }));
 		const names: Record<string, string> = {};
 		for (const entry of entries) {
-			const name = entry.authorType === 'agent' ? this.accounts.get(entry.authorId)?.name : entry.authorType === 'customer' ? this.customers.get(entry.authorId)?.name : undefined;
+			const name = entry.authorType === 'agent' ? (await this.accounts.get(entry.authorId))?.name : entry.authorType === 'customer' ? (await this.customers.get(entry.authorId))?.name : undefined;
 			if (name) names[entry.authorId] = name;
 		}
 		return { number: row.number, subject: fields.subject, channel: fields.channel, entries, names };
@@ -278,7 +285,7 @@ export class Tickets {
 	 * copy of the document as this process's writer, logged, then applied. Returns the fields.
 	 */
 	async setFields(ticketId: string, changes: Partial<Pick<TicketFields, 'status' | 'priority' | 'assigneeId' | 'groupId'>>, principal: Principal): Promise<TicketFields> {
-		const row = this.readable(ticketId, principal);
+		const row = await this.readable(ticketId, principal);
 		if (ticketAccess(principal, row) !== 'write') throw forbidden('you may not write to this ticket');
 		return this.writeFields(ticketId, changes, principal);
 	}
@@ -291,8 +298,8 @@ export class Tickets {
 	}
 
 	private writeFields(ticketId: string, changes: Partial<Omit<TicketFields, 'tags'>>, principal: Principal): Promise<TicketFields> {
-		return this.documents.withDocument(ticketId, async (doc) => {
-			const policy = this.policyFor(principal, doc, ticketId);
+		return this.writing(ticketId, async (doc) => {
+			const policy = this.policyFor(principal, doc);
 			const current = readFields(doc);
 			const changed = (Object.entries(changes) as [TicketFieldName, never][]).filter(([name, value]) => current[name] !== value);
 			if (!changed.length) return current;
@@ -318,7 +325,7 @@ export class Tickets {
 	 * the agents would not see in a closed one.
 	 */
 	appendToSide(ticketId: string, sideId: string, entry: Entry): Promise<boolean> {
-		return this.documents.withDocument(ticketId, async (doc) => {
+		return this.writing(ticketId, async (doc) => {
 			if (getEntry(doc, entry.id)) return false;
 			await this.commitAsServer(ticketId, doc, actorOf(SYSTEM), (copy) => {
 				appendSideEntry(copy, sideId, entry);
@@ -330,14 +337,31 @@ export class Tickets {
 
 	/**
 	 * Makes `change` on a copy of the document as this process's writer, logs the difference, then
-	 * applies it: a server-side write of anything besides conversation appends.
+	 * applies it: a server-side write of anything besides conversation appends. Call it in the
+	 * ticket's turn (`writing`).
 	 */
-	async commitAsServer(ticketId: string, doc: Y.Doc, actor: string, change: (copy: Y.Doc) => void): Promise<void> {
+	private commitAsServer(ticketId: string, doc: Y.Doc, actor: string, change: (copy: Y.Doc) => void): Promise<void> {
 		const copy = new Y.Doc();
 		copy.clientID = this.writerFor(doc);
 		Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
 		copy.transact(() => change(copy));
-		await this.documents.commit(ticketId, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actor);
+		return this.documents.commit(ticketId, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actor);
+	}
+
+	/**
+	 * Runs a server-side write of a ticket in its turn: in this process one at a time per ticket,
+	 * each deciding on the document as the one before left it (whether an entry or side
+	 * conversation id is taken; where this process's writer appends next). A write's log append
+	 * awaits the store, and the document changes only once it is stored.
+	 */
+	private writing<T>(ticketId: string, use: (doc: Y.Doc) => Promise<T>): Promise<T> {
+		const turn = (this.writes.get(ticketId) ?? Promise.resolve()).then(() => this.documents.withDocument(ticketId, use));
+		const done = turn.catch(() => {});
+		this.writes.set(ticketId, done);
+		void done.then(() => {
+			if (this.writes.get(ticketId) === done) this.writes.delete(ticketId);
+		});
+		return turn;
 	}
 
 	/**
@@ -347,34 +371,36 @@ export class Tickets {
 	 * assignee follow the rules of moving and assigning a ticket.
 	 */
 	async createChild(parentId: string, input: NewChildTicket, principal: Principal): Promise<{ child: LinkedTicket; created: boolean }> {
-		const parent = this.readable(parentId, principal);
+		const parent = await this.readable(parentId, principal);
 		if (principal.kind !== 'user' || ticketAccess(principal, parent) !== 'write') throw forbidden('only an agent who may write this ticket creates a child ticket');
-		const { childId, created } = await this.documents.withDocument(parentId, (doc) => {
+		// In the parent's turn: of concurrent requests with one id, the first creates the child and
+		// the others find its link.
+		const { childId, created } = await this.writing(parentId, async (doc) => {
 			const side = readSides(doc).find((s) => s.id === input.id);
 			if (side?.childId) return { childId: side.childId, created: false };
 			if (side) throw new ApiError(409, 'id_taken', `id: ${input.id} is a side conversation of another kind`, 'id');
 			// The link is a side conversation: the parent's cap on them holds for the server's writes too.
 			if (readSides(doc).length >= LIMITS.sidesPerTicket) throw new ApiError(409, 'limit_exceeded', limitMessage('sidesPerTicket', 'side conversations per ticket:'));
-			const policy = this.policyFor(principal, doc, parentId);
+			const policy = this.policyFor(principal, doc);
 			const groupId = input.groupId === undefined ? parent.groupId : input.groupId;
 			const assigneeId = input.assigneeId ?? null;
 			for (const [name, value] of [['groupId', groupId], ['assigneeId', assigneeId]] as const) {
 				const denied = policy.fieldAllowed(name, value);
 				if (denied) throw new ApiError(400, 'invalid_field', `${name}: ${denied}`, name);
 			}
-			const requesterId = input.requester ? this.customers.findOrCreate('email', input.requester.email, input.requester.name).id : parent.requesterId;
+			const requesterId = input.requester ? (await this.customers.findOrCreate('email', input.requester.email, input.requester.name)).id : parent.requesterId;
 			const now = Date.now();
 			const note: Entry = { id: newId(), kind: 'note', channel: 'internal', visibility: 'internal', authorType: 'agent', authorId: principal.id, body: input.body, createdAt: now };
-			const child = this.record(
+			const child = await this.record(
 				{
 					fields: { subject: input.subject, status: 'open', priority: parent.priority as Priority, assigneeId, groupId, requesterId, channel: parent.channel as Channel, parentId, createdAt: now, tags: [] },
 					entries: [note]
 				},
 				principal,
-				(id) => {
+				async (id) => {
 					// The link in the parent names the child by number only: whoever sees the parent learns no more.
-					const number = this.index.get(id)?.number;
-					this.commitAsServer(parentId, doc, actorOf(principal), (copy) =>
+					const number = (await this.index.get(id))?.number;
+					await this.commitAsServer(parentId, doc, actorOf(principal), (copy) =>
 						openSide(copy, { id: input.id, subject: number ? `Child ticket #${number}` : 'Child ticket', channel: 'child', createdBy: principal.id, createdAt: now, participants: [], childId: id })
 					);
 				}
@@ -397,7 +423,7 @@ export class Tickets {
 
 	private noteChildStatus(child: TicketRow, parentId: string): Promise<void> {
 		const done = DONE_STATUSES.includes(child.status);
-		return this.documents.withDocument(parentId, async (doc) => {
+		return this.writing(parentId, async (doc) => {
 			const side = readSides(doc).find((s) => s.childId === child.id);
 			if (!side) return;
 			// The last such entry says what the parent was told: one entry per change, however often the child's row is written.
@@ -420,13 +446,13 @@ export class Tickets {
 
 	/** A ticket's parent and children as `principal` may know them (see LinkedTicket). */
 	async family(ticketId: string, principal: Principal): Promise<TicketFamily> {
-		const row = this.readable(ticketId, principal);
-		const children = await Promise.all(this.index.childrenOf(ticketId).map((child) => this.linked(child.id, principal)));
+		const row = await this.readable(ticketId, principal);
+		const children = await Promise.all((await this.index.childrenOf(ticketId)).map((child) => this.linked(child.id, principal)));
 		return { parent: row.parentId ? await this.linked(row.parentId, principal) : null, children };
 	}
 
 	private async linked(ticketId: string, principal: Principal): Promise<LinkedTicket> {
-		const row = this.index.get(ticketId);
+		const row = await this.index.get(ticketId);
 		if (!row || !ticketAccess(principal, row)) return { id: ticketId, number: row?.number ?? null, visible: false };
 		const latest = await this.documents.withDocument(ticketId, (doc) => readEntries(doc).findLast((e) => e.kind === 'message' || e.kind === 'note') ?? null);
 		return {
@@ -440,7 +466,7 @@ export class Tickets {
 	}
 
 	async read(ticketId: string, principal: Principal): Promise<TicketDetail> {
-		const row = this.readable(ticketId, principal);
+		const row = await this.readable(ticketId, principal);
 		return this.documents.withDocument(ticketId, (doc) => this.detail(row, doc));
 	}
 
@@ -462,15 +488,15 @@ export class Tickets {
 	}
 
 	/** The workspace views with how many tickets each holds for `principal`. */
-	views(principal: Principal): { id: ViewId; name: string; description: string; count: number }[] {
-		const counts = this.index.countViews(principal);
+	async views(principal: Principal): Promise<{ id: ViewId; name: string; description: string; count: number }[]> {
+		const counts = await this.index.countViews(principal);
 		return VIEW_IDS.map((id) => ({ id, name: VIEW_NAMES[id], description: VIEW_DESCRIPTIONS[id], count: counts[id] }));
 	}
 
 	/** A customer, their addresses and the tickets of theirs `principal` may see, most recently updated first. */
-	customerContext(customerId: string, principal: Principal) {
-		const customer = this.customers.visibleTo(customerId, principal);
-		return { ...customer, tickets: this.index.ofRequester(customerId, principal, CUSTOMER_TICKETS_LIMIT) };
+	async customerContext(customerId: string, principal: Principal) {
+		const customer = await this.customers.visibleTo(customerId, principal);
+		return { ...customer, tickets: await this.index.ofRequester(customerId, principal, CUSTOMER_TICKETS_LIMIT) };
 	}
 
 	/**
@@ -483,21 +509,21 @@ export class Tickets {
 		});
 	}
 
-	events(ticketId: string, principal: Principal, after = 0) {
-		this.readable(ticketId, principal);
-		return this.eventLog.forTicket(ticketId, after);
+	async events(ticketId: string, principal: Principal, after = 0) {
+		await this.readable(ticketId, principal);
+		return await this.eventLog.forTicket(ticketId, after);
 	}
 
 	/** Stores a file to attach to an entry of a ticket the principal may write (see Attachments.upload). */
 	async upload(ticketId: string, input: Parameters<Attachments['upload']>[2], principal: Principal): Promise<Attachment> {
-		const row = this.readable(ticketId, principal);
+		const row = await this.readable(ticketId, principal);
 		if (ticketAccess(principal, row) !== 'write') throw forbidden('you may not write to this ticket');
 		return this.attachments.upload(ticketId, actorOf(principal), input);
 	}
 
 	/** The attachment limits and what the ticket's uploads take so far, for a principal who may see the ticket. */
-	attachmentUsage(ticketId: string, principal: Principal) {
-		this.readable(ticketId, principal);
+	async attachmentUsage(ticketId: string, principal: Principal) {
+		await this.readable(ticketId, principal);
 		return this.attachments.usage(ticketId);
 	}
 
@@ -506,7 +532,7 @@ export class Tickets {
 	 * entry (whoever may open a ticket sees all its entries, internal notes included); 404 otherwise.
 	 */
 	async attachment(ticketId: string, sha256: string, principal: Principal): Promise<Attachment> {
-		this.readable(ticketId, principal);
+		await this.readable(ticketId, principal);
 		const listed = await this.documents.withDocument(ticketId, (doc) =>
 			readEntries(doc)
 				.flatMap(listedAttachments)
@@ -517,9 +543,10 @@ export class Tickets {
 	}
 
 	/** Delivery state of the ticket's outbound messages (the outbox), by entry id. */
-	deliveries(ticketId: string, principal: Principal): Record<string, Delivery> {
-		this.readable(ticketId, principal);
-		const rows = this.db.select().from(outbox).where(eq(outbox.ticketId, ticketId)).all();
+	async deliveries(ticketId: string, principal: Principal): Promise<Record<string, Delivery>> {
+		await this.readable(ticketId, principal);
+		const { outbox } = this.store.tables;
+		const rows = await this.store.db.select().from(outbox).where(eq(outbox.ticketId, ticketId));
 		const deliveries: Record<string, Delivery> = {};
 		for (const row of rows) {
 			const delivery: Delivery = { status: row.status, attempts: row.attempts };
@@ -530,19 +557,20 @@ export class Tickets {
 		return deliveries;
 	}
 
-	private readable(ticketId: string, principal: Principal): TicketRow {
-		const row = this.index.get(ticketId);
+	private async readable(ticketId: string, principal: Principal): Promise<TicketRow> {
+		const row = await this.index.get(ticketId);
 		// A ticket the caller may not see is reported as missing: its existence is not disclosed.
 		if (!row || !ticketAccess(principal, row)) throw notFound('ticket');
 		return row;
 	}
 
-	private policyFor(principal: Principal, doc: Y.Doc, ticketId: string) {
+	/** The write policy on `doc`; entries may list attachments only when the ticket's `uploads` are given. */
+	private policyFor(principal: Principal, doc: Y.Doc, uploads?: Uploads) {
 		return writePolicy(principal, {
 			requesterId: () => readFields(doc).requesterId,
 			scope: () => readFields(doc),
 			directory: this.accounts,
-			attachmentsRefused: (entry) => this.attachments.refused(ticketId, entry)
+			attachmentsRefused: uploads && ((entry) => this.attachments.refused(uploads, entry))
 		});
 	}
 

@@ -152,7 +152,7 @@ export class Chats {
 	 * (`customerFor`); an email address they gave gets a link proving it, sent to that address.
 	 * `origin` is where that link points. 409 while a chat is going on.
 	 */
-	start(visitor: Visitor, input: StartChat, origin: string): ChatInfo {
+	async start(visitor: Visitor, input: StartChat, origin: string): Promise<ChatInfo> {
 		const current = this.latestChat(visitor.id);
 		if (current && current.status !== 'ended') throw new ApiError(409, 'chat_in_progress', 'a chat is already going on; send messages to it');
 		const customer = this.customerFor(visitor, input);
@@ -170,7 +170,7 @@ export class Chats {
 			createdAt: now,
 			meta: input.page ? { chatId, page: input.page.url } : { chatId }
 		};
-		const ticket = this.tickets.createFromChannel({ subject: subjectFrom(input.message), requesterId: customer.id, channel: 'chat', entry }, (ticketId) => {
+		const ticket = await this.tickets.createFromChannel({ subject: subjectFrom(input.message), requesterId: customer.id, channel: 'chat', entry }, (ticketId) => {
 			this.db.insert(chats).values({ id: chatId, visitorId: visitor.id, ticketId, status: 'waiting', presence: 'online', startedAt: now }).run();
 			this.sqlite.prepare('UPDATE visitors SET customer_id = ? WHERE id = ?').run(customer.id, visitor.id);
 			this.events.record({ ticketId, actor: `visitor:${visitor.id}`, type: 'chat.started', data: { chatId } });
@@ -205,7 +205,7 @@ export class Chats {
 	async say(visitor: Visitor, message: { id: string; body: string }): Promise<VisitorMessage> {
 		const chat = this.requireChat(visitor);
 		if (chat.status === 'ended') throw chatEnded();
-		const ticket = this.index.get(chat.ticket_id);
+		const ticket = await this.index.get(chat.ticket_id);
 		if (!ticket) throw notFound('chat ticket');
 		const { entry } = await this.tickets.append(
 			chat.ticket_id,
@@ -276,8 +276,8 @@ export class Chats {
 	// --- the agents' side ------------------------------------------------------------------------
 
 	/** The ticket's chat and its visitor's path; null when the ticket did not start as a chat. */
-	forTicket(ticketId: string, principal: Principal): { chat: ChatInfo; path: PageView[] } | null {
-		this.readable(ticketId, principal);
+	async forTicket(ticketId: string, principal: Principal): Promise<{ chat: ChatInfo; path: PageView[] } | null> {
+		await this.readable(ticketId, principal);
 		const row = this.chatRow(ticketId);
 		return row ? { chat: this.info(row), path: this.path(row.visitor_id) } : null;
 	}
@@ -288,7 +288,7 @@ export class Chats {
 	 */
 	async serve(ticketId: string, principal: Principal, options: { handOver?: boolean } = {}): Promise<ChatInfo> {
 		if (principal.kind !== 'user' || !this.accounts.canHoldTickets(principal.id)) throw forbidden('only agents serve chats');
-		this.writable(ticketId, principal);
+		await this.writable(ticketId, principal);
 		const now = Date.now();
 		const taken = (
 			options.handOver
@@ -316,7 +316,7 @@ export class Chats {
 	/** An agent ends the chat; the ticket stays open for follow-ups on other channels. */
 	async end(ticketId: string, principal: Principal): Promise<ChatInfo> {
 		if (principal.kind === 'user' && principal.role === 'supervisor') throw forbidden('supervisors are read-only');
-		this.writable(ticketId, principal);
+		await this.writable(ticketId, principal);
 		return this.finish(ticketId, actorOf(principal), principal.kind === 'system' ? null : principal.name);
 	}
 
@@ -516,14 +516,14 @@ export class Chats {
 		};
 	}
 
-	private readable(ticketId: string, principal: Principal) {
-		const row = this.index.get(ticketId);
+	private async readable(ticketId: string, principal: Principal) {
+		const row = await this.index.get(ticketId);
 		if (!row || !ticketAccess(principal, row)) throw notFound('ticket');
 		return row;
 	}
 
-	private writable(ticketId: string, principal: Principal) {
-		if (ticketAccess(principal, this.readable(ticketId, principal)) !== 'write') throw forbidden('you may not write to this ticket');
+	private async writable(ticketId: string, principal: Principal) {
+		if (ticketAccess(principal, await this.readable(ticketId, principal)) !== 'write') throw forbidden('you may not write to this ticket');
 	}
 }
 

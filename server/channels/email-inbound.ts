@@ -270,7 +270,7 @@ export class Inbox {
 			await this.deps.tickets.append(thread.ticketId, entry, SYSTEM);
 			remember(thread.ticketId);
 		} else {
-			this.deps.tickets.createFromChannel(
+			await this.deps.tickets.createFromChannel(
 				{
 					subject: (subject || '(no subject)').slice(0, MAX_SUBJECT_LENGTH),
 					requesterId: customer.id,
@@ -296,12 +296,12 @@ export class Inbox {
 		const inConversation = known.find((row) => row.sideId === null);
 		if (inConversation) return { ticketId: inConversation.ticketId, sideId: null };
 		for (const tag of recipientTags) {
-			const id = this.existingTicket(tag);
+			const id = await this.existingTicket(tag);
 			if (id) return this.taggedThread(id, sender, true);
 		}
 		for (const match of subject.matchAll(/\[#([A-Za-z0-9_.:-]{1,64})\]/g)) {
 			const number = ticketNumberIn(match[1]!);
-			const id = number === null ? this.existingTicket(match[1]!) : (this.deps.index.byNumber(number)?.id ?? null);
+			const id = number === null ? await this.existingTicket(match[1]!) : ((await this.deps.index.byNumber(number))?.id ?? null);
 			const thread = id ? await this.taggedThread(id, sender, number === null) : null;
 			if (thread) return thread;
 		}
@@ -359,8 +359,8 @@ export class Inbox {
 	}
 
 	/** Ticket ids are ULIDs (upper case); mail clients may lower-case an address. */
-	private existingTicket(id: string): string | null {
-		for (const candidate of [id, id.toUpperCase()]) if (this.deps.index.get(candidate)) return candidate;
+	private async existingTicket(id: string): Promise<string | null> {
+		for (const candidate of [id, id.toUpperCase()]) if (await this.deps.index.get(candidate)) return candidate;
 		return null;
 	}
 

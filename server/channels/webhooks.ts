@@ -210,7 +210,7 @@ export class Channels {
 			return { ticketId: open.id, entryId: entry.id };
 		}
 		try {
-			const ticket = this.tickets.createFromChannel(
+			const ticket = await this.tickets.createFromChannel(
 				{ subject: subjectFrom(event.text), requesterId: customer.id, channel: kind, entry },
 				() => {
 					if (!this.remember(channel.id, event.eventId)) throw new DuplicateEvent();

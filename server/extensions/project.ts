@@ -69,11 +69,11 @@ export class Project implements Extension {
 		const tracked = this.tracked.get(documentName);
 		if (!tracked) return;
 		tracked.actor = actorOfOrigin(transactionOrigin);
-		tracked.timer ??= setTimeout(() => this.flush(documentName), this.settings.delayMs);
+		tracked.timer ??= setTimeout(() => void this.flush(documentName), this.settings.delayMs);
 	}
 
 	async beforeUnloadDocument({ documentName }: { documentName: string }) {
-		this.flush(documentName);
+		await this.flush(documentName);
 	}
 
 	async afterUnloadDocument({ documentName }: { documentName: string }) {
@@ -81,10 +81,11 @@ export class Project implements Extension {
 	}
 
 	async onDestroy() {
-		for (const name of [...this.tracked.keys()]) this.flush(name);
+		await Promise.all([...this.tracked.keys()].map((name) => this.flush(name)));
 	}
 
-	flush(documentName: string) {
+	/** Projects the ticket now, with the events gathered since; a failed projection is logged, not thrown. */
+	async flush(documentName: string): Promise<void> {
 		const tracked = this.tracked.get(documentName);
 		const ticketId = parseTicketDocumentName(documentName);
 		if (!tracked || !ticketId) return;
@@ -101,7 +102,7 @@ export class Project implements Extension {
 		}
 		const events = tracked.events.splice(0);
 		try {
-			this.settings.index.project(ticketId, tracked.doc, tracked.actor, Date.now(), () => this.settings.events.recordMany(events));
+			await this.settings.index.project(ticketId, tracked.doc, tracked.actor, Date.now(), () => this.settings.events.recordMany(events));
 		} catch (error) {
 			this.settings.logger.error({ ticketId, err: (error as Error).message }, 'projection failed');
 		}

@@ -63,11 +63,11 @@ export class SideNotify implements Extension {
 			const notice = { ticketId, number: readFields(document).number ?? null, sideId: id, subject: String(side.get('subject') ?? '') };
 			const entries = (side.get('entries') as Y.Array<Entry> | undefined)?.slice(before.entries) ?? [];
 			const named = [...now.participants].filter((p) => !before.participants.has(p) && p !== opener);
-			for (const userId of named) this.send(userId, { ...notice, reason: 'named', fromId: opener, preview: entries[0]?.body.slice(0, PREVIEW_CHARS) ?? '', at: Date.now() });
+			for (const userId of named) await this.send(userId, { ...notice, reason: 'named', fromId: opener, preview: entries[0]?.body.slice(0, PREVIEW_CHARS) ?? '', at: Date.now() });
 			for (const entry of entries) {
 				for (const userId of new Set([opener, ...now.participants])) {
 					if (userId === entry.authorId || named.includes(userId)) continue;
-					this.send(userId, { ...notice, reason: 'message', fromId: entry.authorId, preview: entry.body.slice(0, PREVIEW_CHARS), at: entry.createdAt });
+					await this.send(userId, { ...notice, reason: 'message', fromId: entry.authorId, preview: entry.body.slice(0, PREVIEW_CHARS), at: entry.createdAt });
 				}
 			}
 		}
@@ -86,12 +86,12 @@ export class SideNotify implements Extension {
 		return () => this.listeners.delete(listener);
 	}
 
-	private send(userId: string, notice: Omit<SideNotice, 'fromName'>) {
-		const user = this.settings.directory.principal(userId);
-		const row = this.settings.index.get(notice.ticketId);
+	private async send(userId: string, notice: Omit<SideNotice, 'fromName'>) {
+		const user = await this.settings.directory.principal(userId);
+		const row = await this.settings.index.get(notice.ticketId);
 		// Not a colleague who may see the ticket (a name from before participants were checked, access since lost): nothing.
 		if (!user || !row || !ticketAccess(user, row)) return;
-		const named = { ...notice, fromName: this.settings.directory.principal(notice.fromId)?.name ?? 'A colleague' };
+		const named = { ...notice, fromName: (await this.settings.directory.principal(notice.fromId))?.name ?? 'A colleague' };
 		for (const listener of this.listeners) listener(userId, named);
 	}
 }

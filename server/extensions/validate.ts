@@ -9,7 +9,7 @@ import { checkUpdate, LIMITS, limitMessage, parseTicketDocumentName, readFields,
 import { actorOf } from '../auth/principal';
 import { ticketAccess, writePolicy, type Directory } from '../auth/policy';
 import { REFUSE, refusal } from '../close-reasons';
-import type { Attachments } from '../attachments';
+import type { Attachments, Uploads } from '../attachments';
 import type { Events } from '../events';
 import type { Logger } from '../log';
 import type { ConnectionContext } from './authenticate';
@@ -30,7 +30,7 @@ export interface ValidateSettings {
 	sizes: DocumentSizes;
 	directory: Directory;
 	/** Which uploads an entry may list (server/attachments.ts). */
-	attachments: Pick<Attachments, 'refused'>;
+	attachments: Pick<Attachments, 'refused' | 'uploadsOf'>;
 	/** Who owns each Yjs client id of a loaded ticket document. */
 	ownersOf: (document: Y.Doc) => ReadonlyMap<number, string>;
 	events: Events;
@@ -49,30 +49,47 @@ export class Validate implements Extension {
 		// Access is live (LiveAccess closes such a connection too): checked here as well, so a
 		// message already on its way when the access went is neither stored nor answered.
 		if (context.revoked || !ticketAccess(principal, readFields(document))) {
-			throw this.refuse(documentName, actorOf(principal), REFUSE.accessRevoked, 'you no longer have access to this ticket');
+			throw await this.refuse(documentName, actorOf(principal), REFUSE.accessRevoked, 'you no longer have access to this ticket');
 		}
 		if (type === SYNC_STEP_1) return this.declare(connection, document, payload);
 		if (connection.readOnly) {
 			// Hocuspocus applies nothing from a read-only peer; a write is refused outright, live or
 			// as offline edits in the handshake (the handshake of a peer with nothing new passes).
 			if (type === UPDATE || !Y.snapshotContainsUpdate(Y.snapshot(document), payload)) {
-				throw this.refuse(documentName, actorOf(principal), REFUSE.readOnly, 'this connection is read-only');
+				throw await this.refuse(documentName, actorOf(principal), REFUSE.readOnly, 'this connection is read-only');
 			}
 			return;
 		}
 		if (payload.length > this.settings.maxUpdateBytes) {
-			throw this.refuse(documentName, actorOf(principal), REFUSE.tooLarge, `updates are limited to ${this.settings.maxUpdateBytes} bytes`);
+			throw await this.refuse(documentName, actorOf(principal), REFUSE.tooLarge, `updates are limited to ${this.settings.maxUpdateBytes} bytes`);
 		}
-		const policy = writePolicy(principal, {
-			requesterId: () => readFields(document).requesterId,
-			scope: () => readFields(document),
-			directory: this.settings.directory,
-			attachmentsRefused: (entry) => this.settings.attachments.refused(parseTicketDocumentName(documentName) ?? '', entry)
-		});
-		const result = checkUpdate(document, payload, policy, this.sender(connection, document, type));
-		if (!result.ok) throw this.refuse(documentName, actorOf(principal), result.reason, result.message);
-		if (!result.appendsOnly && (await this.wouldOverfill(document, payload.length))) {
-			throw this.refuse(documentName, actorOf(principal), REJECT.limitExceeded, limitMessage('documentBytes', 'a ticket is stored in') + ' bytes; only conversation entries are still accepted');
+		// The ticket's uploads are read only for an update whose entries list attachments: the check
+		// runs once without them, and again with them when an entry asked.
+		let uploads: Uploads | null = null;
+		let listsAttachments = false;
+		const check = () =>
+			checkUpdate(
+				document,
+				payload,
+				writePolicy(principal, {
+					requesterId: () => readFields(document).requesterId,
+					scope: () => readFields(document),
+					directory: this.settings.directory,
+					attachmentsRefused: (entry) => {
+						listsAttachments = true;
+						return uploads ? this.settings.attachments.refused(uploads, entry) : null;
+					}
+				}),
+				this.sender(connection, document, type)
+			);
+		let result = check();
+		if (listsAttachments) {
+			uploads = await this.settings.attachments.uploadsOf(parseTicketDocumentName(documentName) ?? '');
+			result = check();
+		}
+		if (!result.ok) throw await this.refuse(documentName, actorOf(principal), result.reason, result.message);
+		if (!result.appendsOnly && this.wouldOverfill(document, payload.length)) {
+			throw await this.refuse(documentName, actorOf(principal), REJECT.limitExceeded, limitMessage('documentBytes', 'a ticket is stored in') + ' bytes; only conversation entries are still accepted');
 		}
 		markAccepted(payload, result.changes, result.entries, result.claims, result.sideEntryIds);
 	}
@@ -110,9 +127,9 @@ export class Validate implements Extension {
 		return (await sizes.compactedBytes(document)) + bytes > LIMITS.documentBytes;
 	}
 
-	private refuse(documentName: string, actor: string, reason: string, message: string) {
+	private async refuse(documentName: string, actor: string, reason: string, message: string) {
 		this.settings.logger.warn({ documentName, actor, reason, detail: message }, 'update refused');
-		this.settings.events.record({
+		await this.settings.events.record({
 			ticketId: parseTicketDocumentName(documentName),
 			actor,
 			type: 'update.rejected',

@@ -46,7 +46,7 @@ export function createRouting(deps: RoutingDeps) {
 		assigner: {
 			async assign(ticketId, agentId) {
 				// Accepting opens a new ticket; the server writes as itself.
-				const status = deps.index.get(ticketId)?.status;
+				const status = (await deps.index.get(ticketId))?.status;
 				await deps.tickets.setFields(ticketId, status === 'new' ? { assigneeId: agentId, status: 'open' } : { assigneeId: agentId }, SYSTEM);
 			}
 		}

@@ -33,7 +33,7 @@ async function recordTicket(dataDir: string, subject: string, ago: number): Prom
 			createdAt
 		};
 		const fields = { subject, status: 'new' as const, priority: 'normal' as const, assigneeId: null, groupId: null, requesterId: customer.id, channel: 'email' as const, createdAt, tags: [] };
-		return services.tickets.record({ fields, entries: [entry] }, SYSTEM).id;
+		return (await services.tickets.record({ fields, entries: [entry] }, SYSTEM)).id;
 	} finally {
 		await services.store.close();
 	}

@@ -8,16 +8,16 @@ export const POST: RequestHandler = (event) =>
 	api(async () => {
 		const principal = requirePrincipal(event);
 		const input = await parseJson(event.request, createTicketSchema);
-		const ticket = tandem().tickets.create(input, principal);
+		const ticket = await tandem().tickets.create(input, principal);
 		return json(ticket, { status: 201 });
 	});
 
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		const principal = requirePrincipal(event);
 		const query = parse(listTicketsQuery, Object.fromEntries(event.url.searchParams));
 		const { tickets, routing } = tandem();
-		const list = tickets.list(query, principal);
+		const list = await tickets.list(query, principal);
 		// Each row with its SLA timers: the list shows the nearest target, amber and red.
 		return json({ ...list, tickets: list.tickets.map((row) => ({ ...row, sla: routing.sla.slaFor(row) })) });
 	});

@@ -13,7 +13,7 @@ export const POST: RequestHandler = (event) =>
 	api(async () => {
 		const visitor = requireVisitor(event, 'messages');
 		const input = await parseJson(event.request, startChatSchema);
-		return json(tandem().chats.start(visitor, input, event.url.origin), { status: 201 });
+		return json(await tandem().chats.start(visitor, input, event.url.origin), { status: 201 });
 	});
 
 /** The visitor ends the chat. */

@@ -26,4 +26,4 @@ export const POST: RequestHandler = (event) =>
 
 /** The limits uploads and entries are held to, and the bytes the ticket's uploads take: `{maxBytes, perEntry, perTicketBytes, usedBytes}`. */
 export const GET: RequestHandler = (event) =>
-	api(() => json(tandem().tickets.attachmentUsage(event.params.id, requirePrincipal(event))));
+	api(async () => json(await tandem().tickets.attachmentUsage(event.params.id, requirePrincipal(event))));

@@ -5,7 +5,7 @@ import type { RequestHandler } from './$types';
 
 /** Delivery state of the ticket's outbound messages: `{deliveries: {[entryId]: {status, attempts, lastError?, sentAt?}}}`. */
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		const principal = requirePrincipal(event);
-		return json({ deliveries: tandem().tickets.deliveries(event.params.id, principal) });
+		return json({ deliveries: await tandem().tickets.deliveries(event.params.id, principal) });
 	});
