@@ -433,8 +433,8 @@ const commands: Command[] = [
 				const option = { 'requester.email': 'email', 'requester.name': 'name' }[field] ?? field.replace(/^tags\.\d+$/, 'tag').replace(/^tags$/, 'tag');
 				throw new UsageError(option ? `--${option}: ${issue.message}` : issue.message);
 			}
-			return (services) => {
-				const ticket = services.tickets.create(parsed.data, SYSTEM);
+			return async (services) => {
+				const ticket = await services.tickets.create(parsed.data, SYSTEM);
 				out(values.json ? JSON.stringify(ticket) : ticket.id);
 			};
 		}

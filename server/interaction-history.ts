@@ -23,11 +23,11 @@ export class InteractionHistory {
 	) {}
 
 	async of(customerId: string, principal: Principal): Promise<Interaction[]> {
-		this.customers.visibleTo(customerId, principal);
-		const tickets = this.index.ofRequester(customerId, principal, TICKETS_READ);
+		await this.customers.visibleTo(customerId, principal);
+		const tickets = await this.index.ofRequester(customerId, principal, TICKETS_READ);
 		const all: Interaction[] = [];
 		for (const ticket of tickets) {
-			const row = this.index.get(ticket.id);
+			const row = await this.index.get(ticket.id);
 			if (!row) continue;
 			all.push({ id: `opened:${row.id}`, ticketId: row.id, subject: row.subject, kind: 'opened', channel: row.channel, direction: null, preview: '', createdAt: row.createdAt });
 			const entries = await this.documents.withDocument(row.id, (doc) => readEntries(doc));

@@ -144,12 +144,12 @@ export class Tickets {
 	) {}
 
 	/** Creates a ticket from a customer's first message. */
-	create(input: NewTicket, principal: Principal): TicketDetail {
+	async create(input: NewTicket, principal: Principal): Promise<TicketDetail> {
 		if (principal.kind === 'user' && principal.role === 'supervisor') throw forbidden('supervisors are read-only');
 		if (principal.kind === 'bot' && !principal.channels.includes(input.channel)) {
 			throw forbidden(`this token may not write on channel ${input.channel}`);
 		}
-		const requester = this.customers.findOrCreate('email', input.requester.email, input.requester.name);
+		const requester = await this.customers.findOrCreate('email', input.requester.email, input.requester.name);
 		const now = Date.now();
 		const id = newId();
 		const firstEntry: Entry = {
@@ -267,7 +267,7 @@ export class Tickets {
 		const { fields, entries } = await this.documents.withDocument(ticketId, (doc) => ({ fields: readFields(doc), entries: readEntries(doc).slice(-limit) }));
 		const names: Record<string, string> = {};
 		for (const entry of entries) {
-			const name = entry.authorType === 'agent' ? this.accounts.get(entry.authorId)?.name : entry.authorType === 'customer' ? this.customers.get(entry.authorId)?.name : undefined;
+			const name = entry.authorType === 'agent' ? this.accounts.get(entry.authorId)?.name : entry.authorType === 'customer' ? (await this.customers.get(entry.authorId))?.name : undefined;
 			if (name) names[entry.authorId] = name;
 		}
 		return { number: row.number, subject: fields.subject, channel: fields.channel, entries, names };
@@ -468,9 +468,9 @@ export class Tickets {
 	}
 
 	/** A customer, their addresses and the tickets of theirs `principal` may see, most recently updated first. */
-	customerContext(customerId: string, principal: Principal) {
-		const customer = this.customers.visibleTo(customerId, principal);
-		return { ...customer, tickets: this.index.ofRequester(customerId, principal, CUSTOMER_TICKETS_LIMIT) };
+	async customerContext(customerId: string, principal: Principal) {
+		const customer = await this.customers.visibleTo(customerId, principal);
+		return { ...customer, tickets: await this.index.ofRequester(customerId, principal, CUSTOMER_TICKETS_LIMIT) };
 	}
 
 	/**

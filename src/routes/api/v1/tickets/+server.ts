@@ -8,7 +8,7 @@ export const POST: RequestHandler = (event) =>
 	api(async () => {
 		const principal = requirePrincipal(event);
 		const input = await parseJson(event.request, createTicketSchema);
-		const ticket = tandem().tickets.create(input, principal);
+		const ticket = await tandem().tickets.create(input, principal);
 		return json(ticket, { status: 201 });
 	});
 

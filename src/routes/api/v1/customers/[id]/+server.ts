@@ -6,7 +6,7 @@ import type { RequestHandler } from './$types';
 
 /** A customer with their addresses and the tickets of theirs the caller may see. */
 export const GET: RequestHandler = (event) =>
-	api(() => json(tandem().tickets.customerContext(event.params.id, requirePrincipal(event))));
+	api(async () => json(await tandem().tickets.customerContext(event.params.id, requirePrincipal(event))));
 
 /** Agents who may write one of the customer's tickets, and admins, edit their profile and addresses. */
 export const PATCH: RequestHandler = (event) =>
@@ -14,6 +14,6 @@ export const PATCH: RequestHandler = (event) =>
 		const principal = requirePrincipal(event);
 		const patch = await parseJson(event.request, customerPatchSchema);
 		const { customers, tickets } = tandem();
-		customers.update(event.params.id, patch, principal);
-		return json(tickets.customerContext(event.params.id, principal));
+		await customers.update(event.params.id, patch, principal);
+		return json(await tickets.customerContext(event.params.id, principal));
 	});

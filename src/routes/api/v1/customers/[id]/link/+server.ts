@@ -13,5 +13,5 @@ export const POST: RequestHandler = (event) =>
 		const { into } = await parseJson(event.request, customerLinkSchema);
 		const { identities, tickets } = tandem();
 		const customer = await identities.link(event.params.id, into, user);
-		return json(tickets.customerContext(customer.id, user));
+		return json(await tickets.customerContext(customer.id, user));
 	});

@@ -5,4 +5,4 @@ import type { RequestHandler } from './$types';
 
 /** Records linked to the ticket and to its requester. */
 export const GET: RequestHandler = (event) =>
-	api(() => json({ records: tandem().objects.forTicket(event.params.id, requirePrincipal(event)) }));
+	api(async () => json({ records: await tandem().objects.forTicket(event.params.id, requirePrincipal(event)) }));

@@ -10,8 +10,8 @@ export const POST: RequestHandler = (event) =>
 		const by = requireUser(event);
 		const text = await readText(event.request);
 		const options = parse(recordLinkSchema, text.trim() ? parseJsonText(text) : {});
-		return json({ records: tandem().objects.link(event.params.id, event.params.recordId, by, options) });
+		return json({ records: await tandem().objects.link(event.params.id, event.params.recordId, by, options) });
 	});
 
 export const DELETE: RequestHandler = (event) =>
-	api(() => json({ records: tandem().objects.unlink(event.params.id, event.params.recordId, requireUser(event)) }));
+	api(async () => json({ records: await tandem().objects.unlink(event.params.id, event.params.recordId, requireUser(event)) }));
