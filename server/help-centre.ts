@@ -44,9 +44,10 @@ const FTS5_WEIGHTS = sql.raw('0.0, 10.0, 4.0, 1.0');
  */
 const RANK_NORMALISATION = 1;
 const TITLE_HEADLINE = `StartSel=${OPEN}, StopSel=${CLOSE}, HighlightAll=true`;
-const SNIPPET_HEADLINE = `StartSel=${OPEN}, StopSel=${CLOSE}, MaxWords=${SNIPPET_TOKENS}, MinWords=${SNIPPET_TOKENS / 2}, ShortWord=0`;
+/** One passage around the matches, as FTS5's snippet: its length in words, short words kept. */
+const SNIPPET_HEADLINE = `StartSel=${OPEN}, StopSel=${CLOSE}, MaxFragments=1, MaxWords=${SNIPPET_TOKENS}, MinWords=${SNIPPET_TOKENS / 2}, ShortWord=0`;
 
-type MatchedRow = Pick<Article, 'id' | 'slug' | 'title' | 'section' | 'status'> & { marked_title: string; marked_snippet: string };
+type MatchedRow = Pick<Article, 'id' | 'slug' | 'title' | 'section' | 'status'> & { marked_title: string; marked_snippet: string; body?: string };
 
 export class HelpCentre {
 	constructor(
@@ -161,7 +162,7 @@ export class HelpCentre {
 			const expression = words.map((w) => `'${w}':*`).join(operator === 'AND' ? ' & ' : ' | ');
 			query = sql`SELECT ${shown},
 				   ts_headline('tandem_search', help_articles_fts.title, q.query, ${TITLE_HEADLINE}) AS marked_title,
-				   ts_headline('tandem_search', help_articles_fts.body, q.query, ${SNIPPET_HEADLINE}) AS marked_snippet
+				   ts_headline('tandem_search', help_articles_fts.body, q.query, ${SNIPPET_HEADLINE}) AS marked_snippet, help_articles_fts.body
 				 FROM help_articles_fts JOIN ${a} ON ${a.id} = help_articles_fts.article_id,
 				   to_tsquery('tandem_search', ${expression}) AS q(query)
 				 WHERE help_articles_fts.words @@ q.query ${published}
@@ -169,12 +170,10 @@ export class HelpCentre {
 				 LIMIT ${limit}`;
 		}
 		const rows = await this.store.all<MatchedRow>(query);
-		return rows.map(({ marked_title, marked_snippet, ...row }) => ({
-			...row,
-			titleHtml: markedHtml(marked_title),
-			snippet: marked_snippet.replaceAll(OPEN, '').replaceAll(CLOSE, ''),
-			snippetHtml: markedHtml(marked_snippet)
-		}));
+		return rows.map(({ marked_title, marked_snippet, body, ...row }) => {
+			const snippet = body === undefined ? marked_snippet : cutMarks(body, marked_snippet);
+			return { ...row, titleHtml: markedHtml(marked_title), snippet: snippet.replaceAll(OPEN, '').replaceAll(CLOSE, ''), snippetHtml: markedHtml(snippet) };
+		});
 	}
 
 	/** Runs a write in a transaction; a slug another article has already becomes a 400 naming `slug`. */
@@ -229,6 +228,12 @@ export function plainText(markdown: string): string {
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+
+/** A PostgreSQL headline of `body` with '…' where it cuts the body, as FTS5's snippet has. */
+function cutMarks(body: string, marked: string): string {
+	const passage = marked.replaceAll(OPEN, '').replaceAll(CLOSE, '');
+	return `${body.startsWith(passage) ? '' : '…'}${marked}${body.endsWith(passage) ? '' : '…'}`;
+}
 
 /** Marked text as HTML: escaped, then the marks as `<mark>`. */
 function markedHtml(marked: string): string {
