@@ -114,10 +114,10 @@ describe.each(ENGINES)('the context services on %s', (engine) => {
 
 		it('give an address that two customers add at once to exactly one of them', async () => {
 			const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((n) => ctx.customers.findOrCreate('email', `${n}-contest@example.com`)));
-			const { won, refused } = await settle([a, b, c].map((customer) => ctx.customers.update(customer!.id, { addAddresses: [{ channel: 'sms', address: '+4470000' }] }, SYSTEM)));
+			const { won, refused } = await settle([a, b, c].map((customer) => ctx.customers.update(customer!.id, { addAddresses: [{ channel: 'messaging', address: '+4470000' }] }, SYSTEM)));
 			expect(won).toHaveLength(1);
 			expect(refused).toEqual([400, 400]);
-			expect((await ctx.customers.findByAddress('sms', '+4470000'))?.id).toBe(won[0]!.id);
+			expect((await ctx.customers.findByAddress('messaging', '+4470000'))?.id).toBe(won[0]!.id);
 		});
 	});
 
