@@ -47,6 +47,9 @@ const TITLE_HEADLINE = `StartSel=${OPEN}, StopSel=${CLOSE}, HighlightAll=true`;
 /** One passage around the matches, as FTS5's snippet: its length in words, short words kept. */
 const SNIPPET_HEADLINE = `StartSel=${OPEN}, StopSel=${CLOSE}, MaxFragments=1, MaxWords=${SNIPPET_TOKENS}, MinWords=${SNIPPET_TOKENS / 2}, ShortWord=0`;
 
+/** Free slugs an article's creation tries before giving up (each try loses only to another creation). */
+const SLUG_ATTEMPTS = 5;
+
 type MatchedRow = Pick<Article, 'id' | 'slug' | 'title' | 'section' | 'status'> & { marked_title: string; marked_snippet: string; body?: string };
 
 export class HelpCentre {
@@ -82,17 +85,27 @@ export class HelpCentre {
 		return article ?? null;
 	}
 
+	/**
+	 * A new article at `input.slug`, else at a free slug made from its title: taken again when
+	 * another article took that one meanwhile (articles of one title created at once).
+	 */
 	async create(input: ArticleInput, by: Principal): Promise<Article> {
 		const { helpArticles } = this.store.tables;
-		const now = Date.now();
-		const slug = input.slug ?? (await this.freeSlug(slugify(input.title)));
-		const article: Article = { id: newId(), ...fieldsOf(input), slug, createdAt: now, updatedAt: now, publishedAt: input.status === 'published' ? now : null };
-		await this.write(async () => {
-			await this.store.db.insert(helpArticles).values(article);
-			await this.index(article);
-			await this.record(by, 'article.created', article);
-		}, slug);
-		return article;
+		for (let attempt = 1; ; attempt++) {
+			const now = Date.now();
+			const slug = input.slug ?? (await this.freeSlug(slugify(input.title)));
+			const article: Article = { id: newId(), ...fieldsOf(input), slug, createdAt: now, updatedAt: now, publishedAt: input.status === 'published' ? now : null };
+			try {
+				await this.write(async () => {
+					await this.store.db.insert(helpArticles).values(article);
+					await this.index(article);
+					await this.record(by, 'article.created', article);
+				}, slug);
+				return article;
+			} catch (error) {
+				if (input.slug || attempt === SLUG_ATTEMPTS || !(error instanceof ApiError && error.field === 'slug')) throw error;
+			}
+		}
 	}
 
 	/**

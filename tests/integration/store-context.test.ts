@@ -220,6 +220,13 @@ describe.each(ENGINES)('the context services on %s', (engine) => {
 			await expect(help.delete(first.id, admin)).rejects.toMatchObject({ status: 404 });
 		});
 
+		it('gives articles of one title created at once a slug each', async () => {
+			const input = { title: 'Opening hours', section: 'Visits', tags: [], body: 'Nine to five.', status: 'draft' as const };
+			const created = await Promise.all(Array.from({ length: 4 }, () => ctx.help.create(input, admin)));
+			expect(created.map((a) => a.slug).sort()).toEqual(['opening-hours', 'opening-hours-2', 'opening-hours-3', 'opening-hours-4']);
+			for (const article of created) await ctx.help.delete(article.id, admin);
+		});
+
 		it('publishes once when two editors publish an article at once', async () => {
 			const draft = await ctx.help.create({ title: 'Gift cards', section: 'Billing', tags: [], body: 'Soon.', status: 'draft' }, admin);
 			const before = ctx.recorded.length;
