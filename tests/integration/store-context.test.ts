@@ -214,6 +214,8 @@ describe.each(ENGINES)('the context services on %s', (engine) => {
 			expect(await help.search('also')).toEqual([]);
 			expect((await help.search('weekend')).map((a) => a.title)).toEqual(['Sunday hours']);
 			await expect(help.update(second.id, { title: 'x', slug: first.slug, section: 'Visits', tags: [], body: '', status: 'draft' }, admin)).rejects.toMatchObject({ status: 400, field: 'slug' });
+			const [cafe] = await help.search('CAFÉ', { drafts: true });
+			expect([cafe?.slug, cafe?.titleHtml]).toEqual([first.slug, '<mark>Café</mark> opening hours']);
 			await help.delete(first.id, admin);
 			await help.delete(second.id, admin);
 			expect(await help.search('cafe', { drafts: true })).toEqual([]);
