@@ -63,7 +63,7 @@ export async function seed(services: Services): Promise<void> {
 	}
 	const groupIds = Object.fromEntries(accounts.listGroups().map((g) => [g.name, g.id]));
 	const now = Date.now();
-	const demo = demoTickets({ now, userIds, groupIds, customers });
+	const demo = await demoTickets({ now, userIds, groupIds, customers });
 	const recorded = new Map<(typeof demo)[number], { id: string; createdAt: number; requesterId: string }>();
 	// Oldest first: the tickets' numbers follow the order they were opened in.
 	for (const ticket of [...demo].sort((a, b) => (a.fields.createdAt ?? 0) - (b.fields.createdAt ?? 0))) recorded.set(ticket, tickets.record(ticket, SYSTEM));
