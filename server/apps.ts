@@ -5,71 +5,78 @@
  * the agent's own.
  */
 import { eq, sql } from 'drizzle-orm';
-import { apps } from '../drizzle/schema';
+import type { apps } from '../drizzle/schema';
 import type { AppInput } from '../src/lib/api/context';
 import { newId } from '../src/lib/ticket';
 import { actorOf, type Principal } from './auth/principal';
 import { ApiError, notFound } from './errors';
 import type { Events } from './events';
-import type { Db } from './storage/database';
+import { isUniqueViolation, type Store } from './storage/store';
 
 export type App = typeof apps.$inferSelect;
 
 export class Apps {
 	constructor(
-		private readonly db: Db,
+		private readonly store: Store,
 		private readonly events: Events
 	) {}
 
-	list(options: { enabledOnly?: boolean } = {}): App[] {
-		return this.db
+	async list(options: { enabledOnly?: boolean } = {}): Promise<App[]> {
+		const { apps } = this.store.tables;
+		return this.store.db
 			.select()
 			.from(apps)
 			.where(options.enabledOnly ? eq(apps.enabled, true) : undefined)
-			.orderBy(sql`${apps.name} COLLATE NOCASE`)
-			.all();
+			.orderBy(sql`lower(${apps.name})`);
 	}
 
-	get(id: string): App | null {
-		return this.db.select().from(apps).where(eq(apps.id, id)).get() ?? null;
+	async get(id: string): Promise<App | null> {
+		const { apps } = this.store.tables;
+		const [app] = await this.store.db.select().from(apps).where(eq(apps.id, id)).limit(1);
+		return app ?? null;
 	}
 
-	create(input: AppInput, by: Principal): App {
-		if (this.db.select({ id: apps.id }).from(apps).where(eq(apps.name, input.name)).get()) {
-			throw new ApiError(400, 'invalid_field', `name: an app called ${input.name} is installed already`, 'name');
-		}
+	/** An app whose name is installed already is a 400 (the name's unique index decides between concurrent installs). */
+	async create(input: AppInput, by: Principal): Promise<App> {
+		const { apps } = this.store.tables;
 		const app: App = { id: newId(), ...input, scopes: [...new Set(input.scopes)], createdAt: Date.now() };
-		this.db.transaction(() => {
-			this.db.insert(apps).values(app).run();
-			this.record(by, 'app.installed', app);
-		});
+		try {
+			await this.store.transaction(async () => {
+				await this.store.db.insert(apps).values(app);
+				await this.record(by, 'app.installed', app);
+			});
+		} catch (error) {
+			if (isUniqueViolation(error)) throw new ApiError(400, 'invalid_field', `name: an app called ${input.name} is installed already`, 'name');
+			throw error;
+		}
 		return app;
 	}
 
 	/** Replaces an app's URL, scopes and whether it is enabled (its name stays). */
-	update(id: string, input: Omit<AppInput, 'name'>, by: Principal): App {
-		return this.db.transaction(() => {
-			const updated = this.db
+	async update(id: string, input: Omit<AppInput, 'name'>, by: Principal): Promise<App> {
+		const { apps } = this.store.tables;
+		return this.store.transaction(async () => {
+			const [updated] = await this.store.db
 				.update(apps)
 				.set({ url: input.url, scopes: [...new Set(input.scopes)], enabled: input.enabled })
 				.where(eq(apps.id, id))
-				.returning()
-				.get();
+				.returning();
 			if (!updated) throw notFound('app');
-			this.record(by, 'app.updated', updated);
+			await this.record(by, 'app.updated', updated);
 			return updated;
 		});
 	}
 
-	delete(id: string, by: Principal): void {
-		this.db.transaction(() => {
-			const deleted = this.db.delete(apps).where(eq(apps.id, id)).returning().get();
+	async delete(id: string, by: Principal): Promise<void> {
+		const { apps } = this.store.tables;
+		await this.store.transaction(async () => {
+			const [deleted] = await this.store.db.delete(apps).where(eq(apps.id, id)).returning();
 			if (!deleted) throw notFound('app');
-			this.record(by, 'app.removed', deleted);
+			await this.record(by, 'app.removed', deleted);
 		});
 	}
 
-	private record(by: Principal, type: string, app: App): void {
-		this.events.record({ actor: actorOf(by), type, data: { appId: app.id, name: app.name, scopes: app.scopes, enabled: app.enabled } });
+	private async record(by: Principal, type: string, app: App): Promise<void> {
+		await this.events.record({ actor: actorOf(by), type, data: { appId: app.id, name: app.name, scopes: app.scopes, enabled: app.enabled } });
 	}
 }

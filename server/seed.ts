@@ -63,12 +63,12 @@ export async function seed(services: Services): Promise<void> {
 	}
 	const groupIds = Object.fromEntries((await accounts.listGroups()).map((g) => [g.name, g.id]));
 	const now = Date.now();
-	const demo = demoTickets({ now, userIds, groupIds, customers });
+	const demo = await demoTickets({ now, userIds, groupIds, customers });
 	const recorded = new Map<(typeof demo)[number], { id: string; createdAt: number; requesterId: string }>();
 	// Oldest first: the tickets' numbers follow the order they were opened in.
 	for (const ticket of [...demo].sort((a, b) => (a.fields.createdAt ?? 0) - (b.fields.createdAt ?? 0))) recorded.set(ticket, await tickets.record(ticket, SYSTEM));
 	seedMaggieVisit(services, recorded.get(demo[0]!)!, userIds['alex@tandem.local']!);
-	for (const macro of DEMO_MACROS) macros.create(macro, SYSTEM);
+	for (const macro of DEMO_MACROS) await macros.create(macro, SYSTEM);
 	services.talkNumbers.create(DEMO_TALK_NUMBER);
 	await seedContext(services);
 	services.logger.info({ users: DEMO_USERS.length }, 'seeded demo data');

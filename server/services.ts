@@ -56,7 +56,7 @@ export async function createServices(config: Config, logger: Logger) {
 	const auth = new Auth(accounts, sessions, tokens, events, new LoginThrottle(throttle), new LoginThrottle({ ...throttle, freeFailures: 10 }));
 	const log = new TicketLog(store);
 	const index = new TicketIndex(store, events);
-	const customers = new Customers(db, index, events);
+	const customers = new Customers(store, index, events);
 	const outbox = new Outbox(db.$client);
 	const attachments = new Attachments(store, new AttachmentStore(config.dataDir), config.attachments);
 	const collab = createCollab({
@@ -75,7 +75,7 @@ export async function createServices(config: Config, logger: Logger) {
 	});
 	const tickets = new Tickets(store, log, index, customers, accounts, events, collab.documents, attachments);
 	tickets.followChildren((err, ticketId) => logger.error({ err, ticketId }, 'telling a parent ticket of its child failed'));
-	const macros = new Macros(db, events);
+	const macros = new Macros(store, events);
 	const channels = new Channels(db, customers, tickets, events);
 	const supportAddresses = new SupportAddresses(db, config.smtp.supportAddress, events);
 	const imapMailboxes = new ImapMailboxes(db, supportAddresses, events);
@@ -87,9 +87,9 @@ export async function createServices(config: Config, logger: Logger) {
 	const calls = new Calls({ sqlite: db.$client, tickets, index, customers, accounts, numbers: talkNumbers, provider: talkSimulator, events, logger });
 	// The context panel: customer history, help centre, custom objects, apps.
 	const history = new InteractionHistory(customers, index, collab.documents);
-	const help = new HelpCentre(db, events);
-	const objects = new CustomObjects(db, customers, index, events);
-	const apps = new Apps(db, events);
+	const help = new HelpCentre(store, events);
+	const objects = new CustomObjects(store, customers, index, events);
+	const apps = new Apps(store, events);
 	const routing = createRouting({ db, events, index, tickets, accounts, chats, logger, settings: config.routing, openDocuments: () => collab.hocuspocus.documents });
 	// Incoming calls are offered through the router while someone is available for them.
 	calls.route(routing);

@@ -249,7 +249,7 @@ export class Inbox {
 		if (this.known([messageId]).length) return;
 
 		const from = mail.from!.value[0]!;
-		const customer = this.deps.customers.findOrCreate('email', from.address!, from.name || undefined);
+		const customer = await this.deps.customers.findOrCreate('email', from.address!, from.name || undefined);
 		const subject = (mail.subject ?? '').trim();
 		const entry = this.entryFor(mail, raw, messageId, customer.id);
 		const thread = await this.threadOf(

@@ -95,10 +95,10 @@ export class VisitorIdentities {
 			.returning()
 			.get();
 		if (!taken) return { state: this.linkState(token).state };
-		const contact = this.customers.get(taken.customerId);
+		const contact = await this.customers.get(taken.customerId);
 		// The contact claimed another address since, or was linked otherwise: this link proves nothing now.
 		if (!contact?.unverified || contact.claimedEmail !== taken.email) return { state: 'used' };
-		await this.absorb(contact, this.customers.findByAddress('email', taken.email), { actor: `email:${taken.email}`, via: 'email' });
+		await this.absorb(contact, await this.customers.findByAddress('email', taken.email), { actor: `email:${taken.email}`, via: 'email' });
 		return { state: 'valid' };
 	}
 
@@ -108,7 +108,7 @@ export class VisitorIdentities {
 	 * customer the contact's tickets are now filed under.
 	 */
 	async link(contactId: string, intoId: string | undefined, by: Principal): Promise<Customer> {
-		const contact = this.customers.get(contactId);
+		const contact = await this.customers.get(contactId);
 		if (!contact) throw notFound('customer');
 		const theirs = this.db.select({ id: ticketRows.id }).from(ticketRows).where(eq(ticketRows.requesterId, contact.id)).all();
 		const writable = (id: string) => {
@@ -119,7 +119,7 @@ export class VisitorIdentities {
 			throw forbidden('only an agent who may write one of its tickets links a contact');
 		}
 		if (!contact.unverified) throw new ApiError(409, 'already_verified', 'this customer is not an unverified contact');
-		const into = intoId ? this.customers.get(intoId) : contact.claimedEmail ? this.customers.findByAddress('email', contact.claimedEmail) : null;
+		const into = intoId ? await this.customers.get(intoId) : contact.claimedEmail ? await this.customers.findByAddress('email', contact.claimedEmail) : null;
 		if (intoId && !into) throw new ApiError(400, 'invalid_field', 'into: no such customer', 'into');
 		if (into && (into.unverified || into.id === contact.id)) throw new ApiError(400, 'invalid_field', 'into: link to a known customer, not to an unverified contact', 'into');
 		if (!into && !contact.claimedEmail) throw new ApiError(400, 'invalid_field', 'into: this contact gave no email address; name the customer to link it to', 'into');
@@ -138,7 +138,7 @@ export class VisitorIdentities {
 				tx.update(customers).set({ unverified: false, claimedEmail: null }).where(eq(customers.id, contact.id)).run();
 				this.events.record({ actor: how.actor, type: 'customer.linked', data: { customerId: contact.id, into: contact.id, via: how.via } });
 			});
-			return this.customers.get(contact.id)!;
+			return (await this.customers.get(contact.id))!;
 		}
 		// Tickets first: an interruption leaves the contact unverified, and linking again moves the rest.
 		const moved = this.db.select({ id: ticketRows.id }).from(ticketRows).where(eq(ticketRows.requesterId, contact.id)).all();
@@ -151,6 +151,6 @@ export class VisitorIdentities {
 				moved.map(({ id }) => ({ ticketId: id, actor: how.actor, type: 'customer.linked', data: { customerId: contact.id, into: known.id, via: how.via } }))
 			);
 		});
-		return this.customers.get(known.id)!;
+		return (await this.customers.get(known.id))!;
 	}
 }

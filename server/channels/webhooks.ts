@@ -182,7 +182,7 @@ export class Channels {
 	private async process(channel: ChannelInfo, event: WebhookEvent): Promise<{ duplicate: true } | { ticketId: string; entryId: string }> {
 		if (this.seen(channel.id, event.eventId)) return { duplicate: true };
 		const kind = channel.kind;
-		const customer = this.customers.findOrCreate(kind, event.from.id, event.from.name);
+		const customer = await this.customers.findOrCreate(kind, event.from.id, event.from.name);
 		const meta: Record<string, string | number> = { channelId: channel.id, eventId: event.eventId, from: event.from.id };
 		if (event.sentAt !== undefined) meta.sentAt = event.sentAt;
 		const entry: Entry = {

@@ -251,3 +251,15 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 		close: () => pool.end()
 	};
 }
+
+/**
+ * Whether `error` (as a query threw it: drizzle wraps the driver's error as its `cause`) is a
+ * unique constraint refusing a row, on either engine: where "already exists" is a normal outcome
+ * of a race, the constraint is the final word.
+ */
+export function isUniqueViolation(error: unknown): boolean {
+	for (let e = error as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+		if (e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
+	}
+	return false;
+}

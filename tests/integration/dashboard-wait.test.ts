@@ -20,7 +20,7 @@ async function recordTicket(dataDir: string, subject: string, ago: number): Prom
 	const services = await createServices(loadConfig({ DATA_DIR: dataDir, SEED: '0' }), createLogger('silent'));
 	try {
 		const createdAt = Date.now() - ago;
-		const customer = services.customers.findOrCreate('email', `${subject.toLowerCase().replace(/\W+/g, '.')}@example.com`, subject);
+		const customer = await services.customers.findOrCreate('email', `${subject.toLowerCase().replace(/\W+/g, '.')}@example.com`, subject);
 		const entry: Entry = {
 			id: newId(),
 			kind: 'message',

@@ -490,7 +490,7 @@ describe('demo macros', () => {
 		const services = await createServices(loadConfig({ DATA_DIR: dataDir, SEED: '1' }), createLogger('silent'));
 		try {
 			await seed(services);
-			expect(services.macros.list().map((m) => m.title)).toEqual(DEMO_MACROS.map((m) => m.title).sort((a, b) => a.localeCompare(b)));
+			expect((await services.macros.list()).map((m) => m.title)).toEqual(DEMO_MACROS.map((m) => m.title).sort((a, b) => a.localeCompare(b)));
 		} finally {
 			await services.store.close();
 		}

@@ -9,16 +9,18 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../server/auth/principal';
-import { Events } from '../../server/events';
+import type { Events } from '../../server/events';
 import { HelpCentre, plainText } from '../../server/help-centre';
 import { renderMarkdown } from '../../server/markdown';
-import { openDatabase } from '../../server/storage/database';
+import { openSqliteStore } from '../../server/storage/store';
 import { ROOT, tempDataDir } from '../helpers/server';
 
 const MIGRATIONS = path.join(ROOT, 'drizzle/migrations');
+/** What the help centre records is not under test here. */
+const events = { record: async () => {} } as unknown as Events;
 
 describe('help centre storage', () => {
-	it('adds the full-text table to a database migrated before the help centre existed', () => {
+	it('adds the full-text table to a database migrated before the help centre existed', async () => {
 		// The migrations up to the one before the context panel's, as an existing installation has them.
 		const older = tempDataDir('tandem-migrations-');
 		fs.mkdirSync(path.join(older, 'meta'));
@@ -34,31 +36,31 @@ describe('help centre storage', () => {
 		sqlite.prepare("INSERT INTO customers (id, name, created_at) VALUES ('c1', 'Old Customer', 1)").run();
 		sqlite.close();
 
-		const db = openDatabase(file);
+		const store = openSqliteStore(file);
 		try {
-			const help = new HelpCentre(db, new Events(db));
-			help.create({ title: 'Reset your password', section: 'Account', tags: [], body: 'Use **Forgot password**.', status: 'published' }, SYSTEM);
-			expect(help.search('forgot').map((a) => a.title)).toEqual(['Reset your password']);
-			expect(db.$client.prepare("SELECT organisation, notes, tags FROM customers WHERE id = 'c1'").get()).toEqual({ organisation: '', notes: '', tags: '[]' });
+			const help = new HelpCentre(store, events);
+			await help.create({ title: 'Reset your password', section: 'Account', tags: [], body: 'Use **Forgot password**.', status: 'published' }, SYSTEM);
+			expect((await help.search('forgot')).map((a) => a.title)).toEqual(['Reset your password']);
+			expect(store.client.prepare("SELECT organisation, notes, tags FROM customers WHERE id = 'c1'").get()).toEqual({ organisation: '', notes: '', tags: '[]' });
 		} finally {
-			db.$client.close();
+			await store.close();
 		}
 	});
 
-	it('keeps the index in step: an edit replaces the words, a delete removes them', () => {
-		const db = openDatabase(path.join(tempDataDir(), 'tandem.sqlite'));
+	it('keeps the index in step: an edit replaces the words, a delete removes them', async () => {
+		const store = openSqliteStore(path.join(tempDataDir(), 'tandem.sqlite'));
 		try {
-			const help = new HelpCentre(db, new Events(db));
-			const article = help.create({ title: 'Shipping', section: 'Orders', tags: ['delivery'], body: 'Parcels leave in a day.', status: 'published' }, SYSTEM);
-			help.update(article.id, { title: 'Shipping', section: 'Orders', tags: [], body: 'Couriers collect daily.', status: 'published' }, SYSTEM);
-			expect(help.search('parcels')).toEqual([]);
-			expect(help.search('couriers')).toHaveLength(1);
-			expect(help.search('delivery')).toEqual([]);
-			help.delete(article.id, SYSTEM);
-			expect(help.search('couriers')).toEqual([]);
-			expect((db.$client.prepare('SELECT count(*) AS n FROM help_articles_fts').get() as { n: number }).n).toBe(0);
+			const help = new HelpCentre(store, events);
+			const article = await help.create({ title: 'Shipping', section: 'Orders', tags: ['delivery'], body: 'Parcels leave in a day.', status: 'published' }, SYSTEM);
+			await help.update(article.id, { title: 'Shipping', section: 'Orders', tags: [], body: 'Couriers collect daily.', status: 'published' }, SYSTEM);
+			expect(await help.search('parcels')).toEqual([]);
+			expect(await help.search('couriers')).toHaveLength(1);
+			expect(await help.search('delivery')).toEqual([]);
+			await help.delete(article.id, SYSTEM);
+			expect(await help.search('couriers')).toEqual([]);
+			expect((store.client.prepare('SELECT count(*) AS n FROM help_articles_fts').get() as { n: number }).n).toBe(0);
 		} finally {
-			db.$client.close();
+			await store.close();
 		}
 	});
 });

@@ -110,7 +110,7 @@ export const load: PageServerLoad = async ({ url }) => {
 		groups,
 		tokens: await auth.tokens.list(),
 		channels: CUSTOMER_CHANNELS,
-		macros: macros.list(),
+		macros: await macros.list(),
 		statuses: STATUSES,
 		priorities: PRIORITIES,
 		webhookChannels: channels.list(),
@@ -195,13 +195,13 @@ export const actions: Actions = {
 	createMacro: async ({ request, locals }) => {
 		const input = await read(request, schemas.createMacro, 'createMacro');
 		if (!input.ok) return input.failure;
-		const macro = tandem().macros.create(input.value, locals.principal!);
+		const macro = await tandem().macros.create(input.value, locals.principal!);
 		return { action: 'createMacro', notice: `Macro “${macro.title}” created.` };
 	},
 	updateMacro: async ({ request, locals }) => {
 		const input = await read(request, schemas.updateMacro, 'updateMacro');
 		if (!input.ok) return input.failure;
-		return formChange('updateMacro', () => void tandem().macros.update(input.value.macroId, input.value, locals.principal!), { notice: 'Macro saved.', notFound: NO_MACRO });
+		return formChange('updateMacro', async () => void (await tandem().macros.update(input.value.macroId, input.value, locals.principal!)), { notice: 'Macro saved.', notFound: NO_MACRO });
 	},
 	deleteMacro: async ({ request, locals }) => {
 		const input = await read(request, schemas.deleteMacro, 'deleteMacro');

@@ -46,23 +46,22 @@ const appForm = z
 	.transform(({ id, name, enabled, ...rest }) => ({ id, input: { ...rest, ...(name ? { name } : {}), enabled: enabled === 'on' } as z.input<typeof appEdit> }))
 	.pipe(z.object({ id: z.string(), input: appEdit }));
 
-export const load: PageServerLoad = ({ url, locals }) => {
+export const load: PageServerLoad = async ({ url, locals }) => {
 	const { help, objects, apps, customers } = tandem();
-	const types = objects.listTypes();
+	const types = await objects.listTypes();
 	const customerNames = new Map<string, string>();
-	const records = Object.fromEntries(
-		types.map((type) => {
-			const list = objects.listRecords({ type: type.id, limit: 50 }, locals.principal!);
-			for (const record of list) for (const customerId of record.customerIds) customerNames.set(customerId, customers.get(customerId)?.name ?? customerId);
-			return [type.id, list];
-		})
-	);
+	const records: Record<string, Awaited<ReturnType<typeof objects.listRecords>>> = {};
+	for (const type of types) {
+		const list = await objects.listRecords({ type: type.id, limit: 50 }, locals.principal!);
+		for (const record of list) for (const customerId of record.customerIds) customerNames.set(customerId, (await customers.get(customerId))?.name ?? customerId);
+		records[type.id] = list;
+	}
 	return {
-		articles: help.list({ drafts: true }),
+		articles: await help.list({ drafts: true }),
 		types,
 		records,
 		customerNames: Object.fromEntries(customerNames),
-		apps: apps.list(),
+		apps: await apps.list(),
 		scopes: APP_SCOPES,
 		fieldTypes: FIELD_TYPES,
 		origin: url.origin
@@ -77,7 +76,7 @@ async function read<T extends z.ZodType>(request: Request, schema: T, action: st
 }
 
 /** Runs a change; the API's errors (400 naming a field, 404) become the form's message. */
-const attempt = (action: string, notice: string, change: () => unknown) => formChange(action, () => void change(), { notice });
+const attempt = (action: string, notice: string, change: () => Promise<unknown>) => formChange(action, async () => void (await change()), { notice });
 
 /** A record form's `value.<key>` inputs as typed values (empty ones left out), for the type's schema to check. */
 function recordValues(fields: ObjectField[], data: FormData): Record<string, unknown> {
@@ -123,9 +122,9 @@ export const actions: Actions = {
 		const form = await read(request, z.object({ typeId: z.string().min(1), externalId: z.string().trim().default(''), customerEmail: z.string().trim().default('') }), 'createRecord');
 		if (!form.ok) return form.failure;
 		const { objects, customers } = tandem();
-		const type = objects.getType(form.value.typeId);
+		const type = await objects.getType(form.value.typeId);
 		if (!type) return fail(404, { action: 'createRecord', message: 'No such type.' });
-		const customer = form.value.customerEmail ? customers.findOrCreate('email', form.value.customerEmail) : null;
+		const customer = form.value.customerEmail ? await customers.findOrCreate('email', form.value.customerEmail) : null;
 		const input = parseForm(
 			recordInputSchema,
 			{ typeId: type.id, externalId: form.value.externalId || undefined, values: recordValues(type.fields, form.data), customerIds: customer ? [customer.id] : [] },

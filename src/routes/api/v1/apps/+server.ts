@@ -6,14 +6,14 @@ import type { RequestHandler } from './$types';
 
 /** The apps of the context panel: enabled ones; admins see every installed app. */
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		const user = requireUser(event);
-		return json({ apps: tandem().apps.list({ enabledOnly: user.role !== 'admin' }) });
+		return json({ apps: await tandem().apps.list({ enabledOnly: user.role !== 'admin' }) });
 	});
 
 export const POST: RequestHandler = (event) =>
 	api(async () => {
 		const admin = requireAdmin(event);
 		const input = await parseJson(event.request, appInputSchema);
-		return json(tandem().apps.create(input, admin), { status: 201 });
+		return json(await tandem().apps.create(input, admin), { status: 201 });
 	});

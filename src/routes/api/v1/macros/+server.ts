@@ -5,14 +5,14 @@ import { tandem } from '$lib/server/tandem';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		requireUser(event);
-		return json({ macros: tandem().macros.list() });
+		return json({ macros: await tandem().macros.list() });
 	});
 
 export const POST: RequestHandler = (event) =>
 	api(async () => {
 		const admin = requireAdmin(event);
 		const input = await parseJson(event.request, macroInputSchema);
-		return json(tandem().macros.create(input, admin), { status: 201 });
+		return json(await tandem().macros.create(input, admin), { status: 201 });
 	});

@@ -5,14 +5,14 @@ import { tandem } from '$lib/server/tandem';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		requirePrincipal(event);
-		return json({ types: tandem().objects.listTypes() });
+		return json({ types: await tandem().objects.listTypes() });
 	});
 
 export const POST: RequestHandler = (event) =>
 	api(async () => {
 		const admin = requireAdmin(event);
 		const input = await parseJson(event.request, objectTypeInputSchema);
-		return json(tandem().objects.createType(input, admin), { status: 201 });
+		return json(await tandem().objects.createType(input, admin), { status: 201 });
 	});

@@ -6,15 +6,15 @@ import type { RequestHandler } from './$types';
 
 /** The records the caller may read (auth/policy.ts: recordAccess). */
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		const principal = requirePrincipal(event);
 		const query = parse(recordListQuery, Object.fromEntries(event.url.searchParams));
-		return json({ records: tandem().objects.listRecords(query, principal) });
+		return json({ records: await tandem().objects.listRecords(query, principal) });
 	});
 
 export const POST: RequestHandler = (event) =>
 	api(async () => {
 		const principal = requirePrincipal(event);
 		const input = await parseJson(event.request, recordInputSchema);
-		return json(tandem().objects.createRecord(input, principal), { status: 201 });
+		return json(await tandem().objects.createRecord(input, principal), { status: 201 });
 	});

@@ -9,11 +9,11 @@ export const PUT: RequestHandler = (event) =>
 	api(async () => {
 		const admin = requireAdmin(event);
 		const input = await parseJson(event.request, appInputSchema.omit({ name: true }));
-		return json(tandem().apps.update(event.params.id, input, admin));
+		return json(await tandem().apps.update(event.params.id, input, admin));
 	});
 
 export const DELETE: RequestHandler = (event) =>
-	api(() => {
-		tandem().apps.delete(event.params.id, requireAdmin(event));
+	api(async () => {
+		await tandem().apps.delete(event.params.id, requireAdmin(event));
 		return new Response(null, { status: 204 });
 	});

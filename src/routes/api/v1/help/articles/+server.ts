@@ -6,18 +6,18 @@ import type { RequestHandler } from './$types';
 
 /** Search (`q`: ranked, with highlighted snippets) or list the articles; drafts only for admins. */
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		const user = requireUser(event);
 		const { q, limit } = parse(articleSearchQuery, Object.fromEntries(event.url.searchParams));
 		const drafts = user.role === 'admin';
 		const { help } = tandem();
-		if (q) return json({ articles: help.search(q, { drafts, limit }) });
-		return json({ articles: help.list({ drafts }) });
+		if (q) return json({ articles: await help.search(q, { drafts, limit }) });
+		return json({ articles: await help.list({ drafts }) });
 	});
 
 export const POST: RequestHandler = (event) =>
 	api(async () => {
 		const admin = requireAdmin(event);
 		const input = await parseJson(event.request, articleInputSchema);
-		return json(tandem().help.create(input, admin), { status: 201 });
+		return json(await tandem().help.create(input, admin), { status: 201 });
 	});

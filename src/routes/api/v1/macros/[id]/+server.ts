@@ -8,12 +8,12 @@ export const PUT: RequestHandler = (event) =>
 	api(async () => {
 		const admin = requireAdmin(event);
 		const input = await parseJson(event.request, macroInputSchema);
-		return json(tandem().macros.update(event.params.id, input, admin));
+		return json(await tandem().macros.update(event.params.id, input, admin));
 	});
 
 export const DELETE: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		const admin = requireAdmin(event);
-		tandem().macros.delete(event.params.id, admin);
+		await tandem().macros.delete(event.params.id, admin);
 		return new Response(null, { status: 204 });
 	});

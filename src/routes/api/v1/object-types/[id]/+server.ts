@@ -5,16 +5,16 @@ import { notFound } from '../../../../../../server/errors';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		requirePrincipal(event);
-		const type = tandem().objects.getType(event.params.id);
+		const type = await tandem().objects.getType(event.params.id);
 		if (!type) throw notFound('object type');
 		return json(type);
 	});
 
 /** Deletes the type with its records. */
 export const DELETE: RequestHandler = (event) =>
-	api(() => {
-		tandem().objects.deleteType(event.params.id, requireAdmin(event));
+	api(async () => {
+		await tandem().objects.deleteType(event.params.id, requireAdmin(event));
 		return new Response(null, { status: 204 });
 	});

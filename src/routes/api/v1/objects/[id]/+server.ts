@@ -5,14 +5,14 @@ import { notFound } from '../../../../../../server/errors';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = (event) =>
-	api(() => {
-		const record = tandem().objects.getRecord(event.params.id, requirePrincipal(event));
+	api(async () => {
+		const record = await tandem().objects.getRecord(event.params.id, requirePrincipal(event));
 		if (!record) throw notFound('record');
 		return json(record);
 	});
 
 export const DELETE: RequestHandler = (event) =>
-	api(() => {
-		tandem().objects.deleteRecord(event.params.id, requirePrincipal(event));
+	api(async () => {
+		await tandem().objects.deleteRecord(event.params.id, requirePrincipal(event));
 		return new Response(null, { status: 204 });
 	});

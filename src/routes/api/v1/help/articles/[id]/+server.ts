@@ -6,9 +6,9 @@ import { notFound } from '../../../../../../../server/errors';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		const user = requireUser(event);
-		const article = tandem().help.get(event.params.id);
+		const article = await tandem().help.get(event.params.id);
 		if (!article || (article.status !== 'published' && user.role !== 'admin')) throw notFound('article');
 		return json(article);
 	});
@@ -17,11 +17,11 @@ export const PUT: RequestHandler = (event) =>
 	api(async () => {
 		const admin = requireAdmin(event);
 		const input = await parseJson(event.request, articleInputSchema);
-		return json(tandem().help.update(event.params.id, input, admin));
+		return json(await tandem().help.update(event.params.id, input, admin));
 	});
 
 export const DELETE: RequestHandler = (event) =>
-	api(() => {
-		tandem().help.delete(event.params.id, requireAdmin(event));
+	api(async () => {
+		await tandem().help.delete(event.params.id, requireAdmin(event));
 		return new Response(null, { status: 204 });
 	});
