@@ -19,7 +19,7 @@ export type SendEvent = (name: string, data: unknown) => void;
 
 export interface StreamOptions {
 	/** Checked at every keepalive: false ends the stream (a revoked credential stops receiving). */
-	stillValid?: () => boolean;
+	stillValid?: () => boolean | Promise<boolean>;
 	/** Registers `end`, to be called when the stream must stop at once; returns the unregistering. */
 	endWhen?: (end: () => void) => () => void;
 }
@@ -54,8 +54,8 @@ export function eventStream(
 					end();
 				};
 				const keepalive = setInterval(() => {
-					if (options.stillValid && !options.stillValid()) return end();
-					write(': keepalive\n\n');
+					// A check that fails ends the stream too: the client reconnects and is checked anew.
+					void Promise.resolve(options.stillValid?.() ?? true).then((valid) => (valid ? write(': keepalive\n\n') : end()), end);
 				}, KEEPALIVE_MS);
 				stop = end;
 				const stopWatching = options.endWhen?.(end) ?? (() => {});
