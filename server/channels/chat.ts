@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, isNull, ne, or } from 'drizzle-orm';
 import type { chats } from '../../drizzle/schema';
-import type { ChatInfo, ChatStatus, PageView, VisitorAwareness, VisitorEvent, VisitorMessage, VisitorPresence } from '../../src/lib/api/chat';
+import type { ChatInfo, PageView, VisitorAwareness, VisitorEvent, VisitorMessage, VisitorPresence } from '../../src/lib/api/chat';
 import type { ChatPage, StartChat } from '../../src/lib/api/schemas';
 import { entryIndex, newId, readEntries, type Entry } from '../../src/lib/ticket';
 import type { Accounts } from '../accounts';

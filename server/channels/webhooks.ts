@@ -234,7 +234,8 @@ export class Channels {
 		if (open) {
 			// The entry id makes a retry append nothing; the event is recorded once the entry is durable.
 			await this.tickets.append(open.id, entry, SYSTEM);
-			await this.remember(channel.id, event.eventId);
+			// Recorded meanwhile by a delivery on another process: that one answers for it.
+			if (!(await this.remember(channel.id, event.eventId))) return { duplicate: true };
 			return { ticketId: open.id, entryId: entry.id };
 		}
 		try {
