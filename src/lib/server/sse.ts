@@ -18,7 +18,7 @@ const encoder = new TextEncoder();
 export type SendEvent = (name: string, data: unknown) => void;
 
 export interface StreamOptions {
-	/** Checked at every keepalive: false ends the stream (a revoked credential stops receiving). */
+	/** Checked at every keepalive: false (or a failure) ends the stream (a revoked credential stops receiving). */
 	stillValid?: () => boolean | Promise<boolean>;
 	/** Registers `end`, to be called when the stream must stop at once; returns the unregistering. */
 	endWhen?: (end: () => void) => () => void;
@@ -54,8 +54,13 @@ export function eventStream(
 					end();
 				};
 				const keepalive = setInterval(() => {
-					// A check that fails ends the stream too: the client reconnects and is checked anew.
-					void Promise.resolve(options.stillValid?.() ?? true).then((valid) => (valid ? write(': keepalive\n\n') : end()), end);
+					if (!options.stillValid) return write(': keepalive\n\n');
+					Promise.resolve()
+						.then(options.stillValid)
+						.then(
+							(valid) => (valid ? write(': keepalive\n\n') : end()),
+							() => end()
+						);
 				}, KEEPALIVE_MS);
 				stop = end;
 				const stopWatching = options.endWhen?.(end) ?? (() => {});
@@ -91,11 +96,18 @@ export function eventStream(
  * new role; in this process at once, from another within the access poll) the stream ends, and a
  * client that reconnects is served for what it may see now.
  */
-export function principalEventStream(event: RequestEvent, subscribe: (send: SendEvent) => () => void): Response {
+export function principalEventStream(event: RequestEvent, subscribe: (send: SendEvent) => (() => void) | Promise<() => void>): Response {
 	const { auth, accessChanges } = tandem();
 	const { principal, credential } = event.locals;
-	const unchanged = () => !!credential && JSON.stringify(auth.recheck(credential)) === JSON.stringify(principal);
+	const unchanged = async () => !!credential && JSON.stringify(await auth.recheck(credential)) === JSON.stringify(principal);
 	return eventStream(event.request.signal, subscribe, {
-		endWhen: (end) => accessChanges.subscribe(() => unchanged() || end())
+		// A failed re-check ends the stream too: the client reconnects and is checked afresh.
+		endWhen: (end) =>
+			accessChanges.subscribe(() => {
+				unchanged().then(
+					(same) => same || end(),
+					() => end()
+				);
+			})
 	});
 }
