@@ -96,18 +96,11 @@ export function eventStream(
  * new role; in this process at once, from another within the access poll) the stream ends, and a
  * client that reconnects is served for what it may see now.
  */
-export function principalEventStream(event: RequestEvent, subscribe: (send: SendEvent) => (() => void) | Promise<() => void>): Response {
+export function principalEventStream(event: RequestEvent, subscribe: (send: SendEvent) => () => void): Response {
 	const { auth, accessChanges } = tandem();
 	const { principal, credential } = event.locals;
-	const unchanged = async () => !!credential && JSON.stringify(await auth.recheck(credential)) === JSON.stringify(principal);
+	const unchanged = () => !!credential && JSON.stringify(auth.recheck(credential)) === JSON.stringify(principal);
 	return eventStream(event.request.signal, subscribe, {
-		// A failed re-check ends the stream too: the client reconnects and is checked afresh.
-		endWhen: (end) =>
-			accessChanges.subscribe(() => {
-				unchanged().then(
-					(same) => same || end(),
-					() => end()
-				);
-			})
+		endWhen: (end) => accessChanges.subscribe(() => unchanged() || end())
 	});
 }
