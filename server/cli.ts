@@ -259,9 +259,9 @@ const commands: Command[] = [
 				}
 				if (protocol !== 'http:' && protocol !== 'https:') throw new UsageError(`--outbound-url: "${outboundUrl}" is not an http(s) URL`);
 			}
-			return (services) => {
-				if (services.channels.exists(name)) throw new CommandError(`a channel named "${name}" exists already`);
-				const created = services.channels.create({ kind, name, outboundUrl });
+			return async (services) => {
+				if (await services.channels.exists(name)) throw new CommandError(`a channel named "${name}" exists already`);
+				const created = await services.channels.create({ kind, name, outboundUrl });
 				if (values.json) {
 					out(JSON.stringify({ id: created.id, secret: created.secret, kind, name, outboundUrl: created.outboundUrl }));
 					return;
@@ -281,8 +281,8 @@ const commands: Command[] = [
 		summary: 'list messaging and social channels (never their secrets)',
 		options: { json: { type: 'boolean', help: 'print the list as one JSON array' } },
 		prepare(values) {
-			return (services) => {
-				const channels = services.channels.list();
+			return async (services) => {
+				const channels = await services.channels.list();
 				if (values.json) {
 					out(JSON.stringify(channels));
 					return;
@@ -334,7 +334,7 @@ const commands: Command[] = [
 			const messages = list(values, 'say');
 			if (messages.some((m) => !m.trim())) throw new UsageError('--say: must not be empty');
 			return async (services) => {
-				const secret = channelSecret(services.db.$client, channelId);
+				const secret = await channelSecret(services.store, channelId);
 				if (secret === undefined) throw new CommandError(`no channel has the id "${channelId}" (see \`${PROGRAM} channel list\`)`);
 				let stop!: () => void;
 				const stopped = new Promise<void>((resolve) => (stop = resolve));

@@ -57,7 +57,7 @@ export async function createServices(config: Config, logger: Logger) {
 	const log = new TicketLog(store);
 	const index = new TicketIndex(store, events);
 	const customers = new Customers(store, index, events);
-	const outbox = new Outbox(db.$client);
+	const outbox = new Outbox(store);
 	const attachments = new Attachments(store, new AttachmentStore(config.dataDir), config.attachments);
 	const collab = createCollab({
 		outbox,
@@ -76,11 +76,11 @@ export async function createServices(config: Config, logger: Logger) {
 	const tickets = new Tickets(store, log, index, customers, accounts, events, collab.documents, attachments);
 	tickets.followChildren((err, ticketId) => logger.error({ err, ticketId }, 'telling a parent ticket of its child failed'));
 	const macros = new Macros(store, events);
-	const channels = new Channels(db, customers, tickets, events);
-	const supportAddresses = new SupportAddresses(db, config.smtp.supportAddress, events);
-	const imapMailboxes = new ImapMailboxes(db, supportAddresses, events);
-	const identities = new VisitorIdentities(db, customers, tickets, index, outbox, events, config.chat);
-	const chats = new Chats(db, customers, accounts, tickets, index, collab.documents, events, logger, identities, config.chat);
+	const channels = new Channels(store, customers, tickets, events);
+	const supportAddresses = new SupportAddresses(store, config.smtp.supportAddress, events);
+	const imapMailboxes = new ImapMailboxes(store, supportAddresses, events);
+	const identities = new VisitorIdentities(store, customers, tickets, index, outbox, events, config.chat);
+	const chats = new Chats(store, customers, accounts, tickets, index, collab.documents, events, logger, identities, config.chat);
 	const talkNumbers = new TalkNumbers(db, events);
 	// The built-in simulator is the only telephony provider so far (server/talk/provider.ts).
 	const talkSimulator = new SimulatorProvider();

@@ -8,9 +8,9 @@
  * any colleague; agents typing a public reply are told to the visitor the same way in reverse.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type Database from 'better-sqlite3';
-import { chats, visitorPages, visitors } from '../../drizzle/schema';
-import type { ChatInfo, ChatStatus, PageView, VisitorAwareness, VisitorEvent, VisitorMessage, VisitorPresence } from '../../src/lib/api/chat';
+import { and, desc, eq, isNull, ne, or } from 'drizzle-orm';
+import type { chats } from '../../drizzle/schema';
+import type { ChatInfo, PageView, VisitorAwareness, VisitorEvent, VisitorMessage, VisitorPresence } from '../../src/lib/api/chat';
 import type { ChatPage, StartChat } from '../../src/lib/api/schemas';
 import { entryIndex, newId, readEntries, type Entry } from '../../src/lib/ticket';
 import type { Accounts } from '../accounts';
@@ -20,8 +20,8 @@ import type { Customer, Customers } from '../customers';
 import { ApiError, forbidden, notFound } from '../errors';
 import type { Events } from '../events';
 import type { Logger } from '../log';
-import type { Db } from '../storage/database';
 import { RateLimit } from '../rate-limit';
+import type { Store } from '../storage/store';
 import type { TicketIndex } from '../ticket-index';
 import { subjectFrom, type DocumentAccess, type HeldDocument, type Tickets } from '../tickets';
 import type { VisitorIdentities } from './visitor-identity';
@@ -46,19 +46,11 @@ interface LiveChat {
 	leaveTimer: ReturnType<typeof setTimeout> | null;
 	closed: boolean;
 	stop: () => void;
+	/** What the listeners are being told, in order (see `tell`). */
+	telling: Promise<void>;
 }
 
-interface ChatRow {
-	id: string;
-	visitor_id: string;
-	ticket_id: string;
-	status: ChatStatus;
-	presence: VisitorPresence;
-	agent_id: string | null;
-	started_at: number;
-	served_at: number | null;
-	ended_at: number | null;
-}
+type ChatRow = typeof chats.$inferSelect;
 
 export interface ChatSettings {
 	/** How long after the visitor's last stream closed they show as "left". */
@@ -77,6 +69,7 @@ export type VisitorAction = keyof typeof VISITOR_LIMITS;
 const MINUTE_MS = 60_000;
 
 const chatEnded = () => new ApiError(409, 'chat_ended', 'this chat has ended; start a new one');
+const chatInProgress = () => new ApiError(409, 'chat_in_progress', 'a chat is already going on; send messages to it');
 
 export class Chats {
 	private readonly live = new Map<string, Promise<LiveChat>>();
@@ -85,7 +78,7 @@ export class Chats {
 	) as Record<VisitorAction, RateLimit>;
 
 	constructor(
-		private readonly db: Db,
+		private readonly store: Store,
 		private readonly customers: Customers,
 		private readonly accounts: Accounts,
 		private readonly tickets: Tickets,
@@ -96,10 +89,6 @@ export class Chats {
 		private readonly identities: VisitorIdentities,
 		private readonly settings: ChatSettings
 	) {}
-
-	private get sqlite(): Database.Database {
-		return this.db.$client;
-	}
 
 	// --- visitors -------------------------------------------------------------------------------
 
@@ -112,37 +101,44 @@ export class Chats {
 	}
 
 	/** A new visitor; the token is returned here only (the widget keeps it). */
-	createVisitor(): { visitor: Visitor; token: string } {
+	async createVisitor(): Promise<{ visitor: Visitor; token: string }> {
 		const token = `vis_${randomBytes(24).toString('base64url')}`;
 		const now = Date.now();
 		const visitor = { id: newId(), customerId: null };
-		this.db.insert(visitors).values({ id: visitor.id, tokenHash: hashToken(token), createdAt: now, lastSeenAt: now }).run();
+		await this.store.db.insert(this.store.tables.visitors).values({ id: visitor.id, tokenHash: hashToken(token), createdAt: now, lastSeenAt: now });
 		return { visitor, token };
 	}
 
 	/** The visitor holding `token`, if any. */
-	visitor(token: string | null | undefined): Visitor | null {
+	async visitor(token: string | null | undefined): Promise<Visitor | null> {
 		if (!token) return null;
-		const row = this.sqlite.prepare('SELECT id, customer_id AS customerId FROM visitors WHERE token_hash = ?').get(hashToken(token)) as Visitor | undefined;
-		if (!row) return null;
-		this.sqlite.prepare('UPDATE visitors SET last_seen_at = ? WHERE id = ?').run(Date.now(), row.id);
-		return row;
+		const { visitors } = this.store.tables;
+		const [row] = await this.store.db
+			.update(visitors)
+			.set({ lastSeenAt: Date.now() })
+			.where(eq(visitors.tokenHash, hashToken(token)))
+			.returning({ id: visitors.id, customerId: visitors.customerId });
+		return row ?? null;
 	}
 
 	/** Records a page view on the visitor's path and shows it live in their chat ticket. */
-	recordPage(visitor: Visitor, page: ChatPage): PageView {
+	async recordPage(visitor: Visitor, page: ChatPage): Promise<PageView> {
 		const view = { url: page.url, title: page.title, viewedAt: Date.now() };
-		this.db.insert(visitorPages).values({ visitorId: visitor.id, ...view }).run();
-		const chat = this.latestChat(visitor.id);
-		if (chat) this.inBackground(this.publish(chat.ticket_id, { page: view }), chat.ticket_id);
+		await this.store.db.insert(this.store.tables.visitorPages).values({ visitorId: visitor.id, ...view });
+		const chat = await this.latestChat(visitor.id);
+		if (chat) this.inBackground(this.publish(chat.ticketId, { page: view }), chat.ticketId);
 		return view;
 	}
 
 	/** The visitor's path, newest first. */
-	path(visitorId: string): PageView[] {
-		return this.sqlite
-			.prepare('SELECT url, title, viewed_at AS viewedAt FROM visitor_pages WHERE visitor_id = ? ORDER BY seq DESC LIMIT ?')
-			.all(visitorId, PATH_KEPT) as PageView[];
+	async path(visitorId: string): Promise<PageView[]> {
+		const { visitorPages } = this.store.tables;
+		return this.store.db
+			.select({ url: visitorPages.url, title: visitorPages.title, viewedAt: visitorPages.viewedAt })
+			.from(visitorPages)
+			.where(eq(visitorPages.visitorId, visitorId))
+			.orderBy(desc(visitorPages.seq))
+			.limit(PATH_KEPT);
 	}
 
 	// --- the visitor's side of a chat -----------------------------------------------------------
@@ -153,9 +149,8 @@ export class Chats {
 	 * `origin` is where that link points. 409 while a chat is going on.
 	 */
 	async start(visitor: Visitor, input: StartChat, origin: string): Promise<ChatInfo> {
-		const current = this.latestChat(visitor.id);
-		if (current && current.status !== 'ended') throw new ApiError(409, 'chat_in_progress', 'a chat is already going on; send messages to it');
-		const customer = this.customerFor(visitor, input);
+		if (await this.goingOn(visitor.id)) throw chatInProgress();
+		const customer = await this.customerFor(visitor, input);
 		const now = Date.now();
 		const chatId = newId();
 		const entry: Entry = {
@@ -170,13 +165,24 @@ export class Chats {
 			createdAt: now,
 			meta: input.page ? { chatId, page: input.page.url } : { chatId }
 		};
-		const ticket = await this.tickets.createFromChannel({ subject: subjectFrom(input.message), requesterId: customer.id, channel: 'chat', entry }, (ticketId) => {
-			this.db.insert(chats).values({ id: chatId, visitorId: visitor.id, ticketId, status: 'waiting', presence: 'online', startedAt: now }).run();
-			this.sqlite.prepare('UPDATE visitors SET customer_id = ? WHERE id = ?').run(customer.id, visitor.id);
-			this.events.record({ ticketId, actor: `visitor:${visitor.id}`, type: 'chat.started', data: { chatId } });
-			this.identities.requestProof(customer, ticketId, origin);
+		const { chats, visitors } = this.store.tables;
+		const ticket = await this.tickets.createFromChannel({ subject: subjectFrom(input.message), requesterId: customer.id, channel: 'chat', entry }, async (ticketId) => {
+			// One chat going on per visitor, however many starts come at once (tabs, processes): decided
+			// under the visitor's row lock in the creating transaction, which a loser rolls back.
+			await this.store.lock(this.store.db, visitors, eq(visitors.id, visitor.id));
+			if (await this.goingOn(visitor.id)) throw chatInProgress();
+			await this.store.db.insert(chats).values({ id: chatId, visitorId: visitor.id, ticketId, status: 'waiting', presence: 'online', startedAt: now });
+			await this.store.db.update(visitors).set({ customerId: customer.id }).where(eq(visitors.id, visitor.id));
+			await this.events.record({ ticketId, actor: `visitor:${visitor.id}`, type: 'chat.started', data: { chatId } });
+			await this.identities.requestProof(customer, ticketId, origin);
 		});
-		return this.info(this.chatRow(ticket.id)!);
+		return this.info((await this.chatRow(ticket.id))!);
+	}
+
+	/** Whether the visitor has a chat that has not ended. */
+	private async goingOn(visitorId: string): Promise<boolean> {
+		const current = await this.latestChat(visitorId);
+		return !!current && current.status !== 'ended';
 	}
 
 	/**
@@ -184,31 +190,31 @@ export class Chats {
 	 * known as (linked by an agent or by a proven address) when they give no other address; else
 	 * their unverified contact, holding the address they typed as a claim, never a known customer.
 	 */
-	private customerFor(visitor: Visitor, input: StartChat): Customer {
-		const known = visitor.customerId ? this.customers.get(visitor.customerId) : null;
+	private async customerFor(visitor: Visitor, input: StartChat): Promise<Customer> {
+		const known = visitor.customerId ? await this.customers.get(visitor.customerId) : null;
 		const claimed = input.email?.trim().toLowerCase();
 		if (known && known.unverified) {
-			if (claimed) this.customers.claimEmail(known.id, claimed);
-			return this.customers.get(known.id)!;
+			if (claimed) await this.customers.claimEmail(known.id, claimed);
+			return (await this.customers.get(known.id))!;
 		}
 		if (known && (!claimed || known.addresses.some((a) => a.channel === 'email' && a.address === claimed))) return known;
 		return this.customers.createUnverified(visitor.id, input.name, claimed ?? null);
 	}
 
 	/** The visitor's latest chat, if any. */
-	current(visitor: Visitor): ChatInfo | null {
-		const row = this.latestChat(visitor.id);
+	async current(visitor: Visitor): Promise<ChatInfo | null> {
+		const row = await this.latestChat(visitor.id);
 		return row ? this.info(row) : null;
 	}
 
 	/** Appends the visitor's message to their chat ticket, once per id. */
 	async say(visitor: Visitor, message: { id: string; body: string }): Promise<VisitorMessage> {
-		const chat = this.requireChat(visitor);
+		const chat = await this.requireChat(visitor);
 		if (chat.status === 'ended') throw chatEnded();
-		const ticket = await this.index.get(chat.ticket_id);
+		const ticket = await this.index.get(chat.ticketId);
 		if (!ticket) throw notFound('chat ticket');
 		const { entry } = await this.tickets.append(
-			chat.ticket_id,
+			chat.ticketId,
 			{
 				id: this.messageId(visitor, message.id),
 				kind: 'message',
@@ -221,25 +227,25 @@ export class Chats {
 			},
 			SYSTEM
 		);
-		this.inBackground(this.publish(chat.ticket_id, { typing: false }), chat.ticket_id);
-		return this.visitorMessage(entry)!;
+		this.inBackground(this.publish(chat.ticketId, { typing: false }), chat.ticketId);
+		return (await this.visitorMessage(entry))!;
 	}
 
 	async setTyping(visitor: Visitor, typing: boolean): Promise<void> {
-		const chat = this.requireChat(visitor);
-		if (chat.status !== 'ended') await this.publish(chat.ticket_id, { typing });
+		const chat = await this.requireChat(visitor);
+		if (chat.status !== 'ended') await this.publish(chat.ticketId, { typing });
 	}
 
 	async setPresence(visitor: Visitor, presence: 'online' | 'away'): Promise<void> {
-		const chat = this.requireChat(visitor);
-		this.storePresence(chat.ticket_id, presence);
-		await this.publish(chat.ticket_id, { presence });
+		const chat = await this.requireChat(visitor);
+		await this.storePresence(chat.ticketId, presence);
+		await this.publish(chat.ticketId, { presence });
 	}
 
 	/** The visitor ends the chat themselves. */
 	async leave(visitor: Visitor): Promise<ChatInfo> {
-		const chat = this.requireChat(visitor);
-		return this.finish(chat.ticket_id, `visitor:${visitor.id}`, null);
+		const chat = await this.requireChat(visitor);
+		return this.finish(chat.ticketId, `visitor:${visitor.id}`, null);
 	}
 
 	/**
@@ -247,22 +253,31 @@ export class Chats {
 	 * and the chat's status. Returns the unsubscribe function.
 	 */
 	async subscribe(visitor: Visitor, listener: Listener): Promise<() => void> {
-		const chat = this.requireChat(visitor);
-		let live = await this.liveChat(chat.ticket_id);
+		const chat = await this.requireChat(visitor);
+		let live = await this.liveChat(chat.ticketId);
 		// Let go of just now (the visitor came back as it closed): hold the document again.
-		while (live.closed) live = await this.liveChat(chat.ticket_id);
+		while (live.closed) live = await this.liveChat(chat.ticketId);
 		if (live.leaveTimer) clearTimeout(live.leaveTimer);
 		live.leaveTimer = null;
 		live.listeners.add(listener);
-		const info = this.info(this.chatRow(chat.ticket_id)!);
-		listener({ type: 'chat', status: info.status, agentName: info.agentName });
-		for (const entry of readEntries(live.held.doc)) {
-			const message = this.visitorMessage(entry);
-			if (message) listener({ type: 'message', message });
-		}
-		if (live.agentTyping) listener({ type: 'typing', typing: true, name: live.agentTyping });
-		if (info.status !== 'ended') {
-			this.storePresence(chat.ticket_id, 'online');
+		// The conversation as it is now; what is added from here on is told after it (`tell`).
+		const entries = readEntries(live.held.doc);
+		const typing = live.agentTyping;
+		void this.tell(
+			live,
+			async () => {
+				const info = await this.info((await this.chatRow(chat.ticketId))!);
+				const messages = (await Promise.all(entries.map((entry) => this.visitorMessage(entry)))).filter((m) => m !== null);
+				return [
+					{ type: 'chat', status: info.status, agentName: info.agentName },
+					...messages.map((message) => ({ type: 'message' as const, message })),
+					...(typing ? [{ type: 'typing' as const, typing: true, name: typing }] : [])
+				];
+			},
+			[listener]
+		);
+		if ((await this.chatRow(chat.ticketId))?.status !== 'ended') {
+			await this.storePresence(chat.ticketId, 'online');
 			this.setState(live, { presence: 'online' });
 		}
 		return () => {
@@ -278,8 +293,8 @@ export class Chats {
 	/** The ticket's chat and its visitor's path; null when the ticket did not start as a chat. */
 	async forTicket(ticketId: string, principal: Principal): Promise<{ chat: ChatInfo; path: PageView[] } | null> {
 		await this.readable(ticketId, principal);
-		const row = this.chatRow(ticketId);
-		return row ? { chat: this.info(row), path: this.path(row.visitor_id) } : null;
+		const row = await this.chatRow(ticketId);
+		return row ? { chat: await this.info(row), path: await this.path(row.visitorId) } : null;
 	}
 
 	/**
@@ -287,26 +302,29 @@ export class Chats {
 	 * gave it to this agent after the one serving it went away) or it has ended.
 	 */
 	async serve(ticketId: string, principal: Principal, options: { handOver?: boolean } = {}): Promise<ChatInfo> {
-		if (principal.kind !== 'user' || !this.accounts.canHoldTickets(principal.id)) throw forbidden('only agents serve chats');
+		if (principal.kind !== 'user' || !(await this.accounts.canHoldTickets(principal.id))) throw forbidden('only agents serve chats');
 		await this.writable(ticketId, principal);
 		const now = Date.now();
-		const taken = (
-			options.handOver
-				? this.sqlite
-						.prepare("UPDATE chats SET status = 'active', agent_id = ?, served_at = ? WHERE ticket_id = ? AND status != 'ended' AND agent_id IS NOT ?")
-						.run(principal.id, now, ticketId, principal.id)
-				: this.sqlite.prepare("UPDATE chats SET status = 'active', agent_id = ?, served_at = ? WHERE ticket_id = ? AND status = 'waiting'").run(principal.id, now, ticketId)
-		).changes;
-		const row = this.chatRow(ticketId);
+		const { chats } = this.store.tables;
+		// One conditional statement: of agents serving at once (on any process), one takes the chat.
+		const servable = options.handOver
+			? and(ne(chats.status, 'ended'), or(isNull(chats.agentId), ne(chats.agentId, principal.id)))
+			: eq(chats.status, 'waiting');
+		const [taken] = await this.store.db
+			.update(chats)
+			.set({ status: 'active', agentId: principal.id, servedAt: now })
+			.where(and(eq(chats.ticketId, ticketId), servable))
+			.returning();
+		const row = taken ?? (await this.chatRow(ticketId));
 		if (!row) throw notFound('chat');
 		if (!taken) {
 			if (row.status === 'ended') throw chatEnded();
-			if (row.agent_id !== principal.id) throw new ApiError(409, 'chat_taken', `${this.nameOf(row.agent_id)} is serving this chat`);
+			if (row.agentId !== principal.id) throw new ApiError(409, 'chat_taken', `${await this.nameOf(row.agentId)} is serving this chat`);
 			return this.info(row);
 		}
-		this.events.record({ ticketId, actor: actorOf(principal), type: 'chat.served', data: { chatId: row.id, handOver: !!options.handOver } });
+		await this.events.record({ ticketId, actor: actorOf(principal), type: 'chat.served', data: { chatId: row.id, handOver: !!options.handOver } });
 		// One "joined" event per agent who joins: a hand-over names the new one.
-		const info = this.info(row);
+		const info = await this.info(row);
 		// The visitor and the agents are told first: the chat is served whatever happens to the note of it.
 		await this.publish(ticketId, { status: 'active' }, { type: 'chat', status: 'active', agentName: info.agentName });
 		await this.systemEntry(ticketId, `${row.id}.s.${principal.id}`, `${principal.name} joined the chat`, now);
@@ -330,15 +348,19 @@ export class Chats {
 
 	private async finish(ticketId: string, actor: string, byName: string | null): Promise<ChatInfo> {
 		const now = Date.now();
-		const changed = this.sqlite
-			.prepare("UPDATE chats SET status = 'ended', ended_at = ?, ended_by = ? WHERE ticket_id = ? AND status != 'ended'")
-			.run(now, actor, ticketId).changes;
-		const row = this.chatRow(ticketId);
+		const { chats } = this.store.tables;
+		// One conditional statement: of two ends at once, one ends the chat.
+		const [ended] = await this.store.db
+			.update(chats)
+			.set({ status: 'ended', endedAt: now, endedBy: actor })
+			.where(and(eq(chats.ticketId, ticketId), ne(chats.status, 'ended')))
+			.returning();
+		const row = ended ?? (await this.chatRow(ticketId));
 		if (!row) throw notFound('chat');
-		if (!changed) return this.info(row);
-		this.events.record({ ticketId, actor, type: 'chat.ended', data: { chatId: row.id } });
+		if (!ended) return this.info(row);
+		await this.events.record({ ticketId, actor, type: 'chat.ended', data: { chatId: row.id } });
 		await this.systemEntry(ticketId, `${row.id}.ended`, byName ? `Chat ended by ${byName}` : 'The visitor ended the chat', now);
-		const info = this.info(row);
+		const info = await this.info(row);
 		await this.publish(ticketId, { status: 'ended', typing: false }, { type: 'chat', status: 'ended', agentName: info.agentName });
 		return info;
 	}
@@ -359,25 +381,41 @@ export class Chats {
 	private async publish(ticketId: string, change: Partial<VisitorAwareness>, event?: VisitorEvent): Promise<void> {
 		const pending = this.live.get(ticketId);
 		if (!pending) {
-			const doc = this.documents.loaded(ticketId);
-			if (doc) doc.awareness.setLocalState({ visitor: { ...this.stateOf(this.chatRow(ticketId)!), ...change } });
+			if (!(await this.documents.loaded(ticketId))) return;
+			const state = await this.stateOf((await this.chatRow(ticketId))!);
+			// Read again after the reads above: the document may have been let go of meanwhile.
+			(await this.documents.loaded(ticketId))?.awareness.setLocalState({ visitor: { ...state, ...change } });
 			return;
 		}
 		const live = await pending;
 		this.setState(live, change);
-		if (event) for (const listener of live.listeners) listener(event);
+		if (event) await this.tell(live, async () => [event]);
+	}
+
+	/**
+	 * Tells `to` (every listener now, by default) the events `make` resolves to, after everything
+	 * told before: what is told is read asynchronously, and the visitor sees it in order.
+	 */
+	private tell(live: LiveChat, make: () => Promise<VisitorEvent[]>, to = [...live.listeners]): Promise<void> {
+		live.telling = live.telling
+			.then(async () => {
+				const events = await make();
+				for (const listener of to) if (live.listeners.has(listener)) for (const event of events) listener(event);
+			})
+			.catch((error: unknown) => this.logger.warn({ err: error, ticketId: live.ticketId }, 'telling the visitor failed'));
+		return live.telling;
 	}
 
 	/** The visitor as stored: name, presence, chat status, last page; not typing. */
-	private stateOf(row: ChatRow): VisitorAwareness {
-		const customer = this.index.get(row.ticket_id)?.requesterId;
+	private async stateOf(row: ChatRow): Promise<VisitorAwareness> {
+		const customer = (await this.index.get(row.ticketId))?.requesterId;
 		return {
 			chatId: row.id,
-			name: (customer && this.customers.get(customer)?.name) || 'Visitor',
+			name: (customer && (await this.customers.get(customer))?.name) || 'Visitor',
 			presence: row.presence,
 			typing: false,
 			status: row.status,
-			page: this.path(row.visitor_id)[0] ?? null
+			page: (await this.path(row.visitorId))[0] ?? null
 		};
 	}
 
@@ -397,29 +435,30 @@ export class Chats {
 	}
 
 	private async open(ticketId: string): Promise<LiveChat> {
+		const state = await this.stateOf((await this.chatRow(ticketId))!);
 		const held = await this.documents.hold(ticketId);
 		const live: LiveChat = {
 			ticketId,
 			held,
 			listeners: new Set(),
-			state: this.stateOf(this.chatRow(ticketId)!),
+			state,
 			agentTyping: null,
 			leaveTimer: null,
 			closed: false,
-			stop: () => {}
+			stop: () => {},
+			telling: Promise.resolve()
 		};
 		const onEntries = (entries: Entry[], place: 'conversation' | 'side') => {
 			if (place !== 'conversation') return;
-			for (const entry of entries) {
-				const message = this.visitorMessage(entry);
-				if (message) for (const listener of live.listeners) listener({ type: 'message', message });
-			}
+			void this.tell(live, async () =>
+				(await Promise.all(entries.map((entry) => this.visitorMessage(entry)))).filter((m) => m !== null).map((message) => ({ type: 'message' as const, message }))
+			);
 		};
 		const onAwareness = () => {
 			const typing = this.agentTyping(live);
 			if (typing === live.agentTyping) return;
 			live.agentTyping = typing;
-			for (const listener of live.listeners) listener({ type: 'typing', typing: typing !== null, name: typing });
+			void this.tell(live, async () => [{ type: 'typing', typing: typing !== null, name: typing }]);
 		};
 		entryIndex(held.doc).listeners.add(onEntries);
 		held.doc.awareness.on('change', onAwareness);
@@ -451,7 +490,7 @@ export class Chats {
 		if (live.leaveTimer) clearTimeout(live.leaveTimer);
 		live.stop();
 		if (markLeft) {
-			this.storePresence(live.ticketId, 'left');
+			await this.storePresence(live.ticketId, 'left');
 			this.setState(live, { presence: 'left', typing: false });
 		}
 		await live.held.release().catch((error: unknown) => this.logger.warn({ err: error, ticketId: live.ticketId }, 'releasing a chat document failed'));
@@ -462,8 +501,9 @@ export class Chats {
 		work.catch((error: unknown) => this.logger.warn({ err: error, ticketId }, 'live chat update failed'));
 	}
 
-	private storePresence(ticketId: string, presence: VisitorPresence) {
-		this.sqlite.prepare('UPDATE chats SET presence = ? WHERE ticket_id = ?').run(presence, ticketId);
+	private async storePresence(ticketId: string, presence: VisitorPresence) {
+		const { chats } = this.store.tables;
+		await this.store.db.update(chats).set({ presence }).where(eq(chats.ticketId, ticketId));
 	}
 
 	/** Visitor-chosen message ids are made unique to the visitor: no visitor can collide with another entry. */
@@ -471,7 +511,7 @@ export class Chats {
 		return `chat.${createHash('sha256').update(`${visitor.id}\n${id}`).digest('hex').slice(0, 40)}`;
 	}
 
-	private visitorMessage(entry: Entry): VisitorMessage | null {
+	private async visitorMessage(entry: Entry): Promise<VisitorMessage | null> {
 		if (entry.kind !== 'message' || entry.visibility !== 'public') return null;
 		const fromVisitor = entry.authorType === 'customer';
 		return {
@@ -479,40 +519,44 @@ export class Chats {
 			body: entry.body,
 			createdAt: entry.createdAt,
 			from: fromVisitor ? 'visitor' : 'agent',
-			name: fromVisitor ? 'You' : firstName(this.nameOf(entry.authorId)),
+			name: fromVisitor ? 'You' : firstName(await this.nameOf(entry.authorId)),
 			channel: entry.channel
 		};
 	}
 
-	private nameOf(userId: string | null): string {
-		return (userId && this.accounts.get(userId)?.name) || 'Support';
+	private async nameOf(userId: string | null): Promise<string> {
+		return (userId && (await this.accounts.get(userId))?.name) || 'Support';
 	}
 
-	private latestChat(visitorId: string): ChatRow | undefined {
-		return this.sqlite.prepare('SELECT * FROM chats WHERE visitor_id = ? ORDER BY started_at DESC, id DESC LIMIT 1').get(visitorId) as ChatRow | undefined;
+	private async latestChat(visitorId: string): Promise<ChatRow | undefined> {
+		const { chats } = this.store.tables;
+		const [row] = await this.store.db.select().from(chats).where(eq(chats.visitorId, visitorId)).orderBy(desc(chats.startedAt), desc(chats.id)).limit(1);
+		return row;
 	}
 
-	private chatRow(ticketId: string): ChatRow | undefined {
-		return this.sqlite.prepare('SELECT * FROM chats WHERE ticket_id = ?').get(ticketId) as ChatRow | undefined;
+	private async chatRow(ticketId: string): Promise<ChatRow | undefined> {
+		const { chats } = this.store.tables;
+		const [row] = await this.store.db.select().from(chats).where(eq(chats.ticketId, ticketId)).limit(1);
+		return row;
 	}
 
-	private requireChat(visitor: Visitor): ChatRow {
-		const chat = this.latestChat(visitor.id);
+	private async requireChat(visitor: Visitor): Promise<ChatRow> {
+		const chat = await this.latestChat(visitor.id);
 		if (!chat) throw new ApiError(404, 'no_chat', 'start a chat first');
 		return chat;
 	}
 
-	private info(row: ChatRow): ChatInfo {
+	private async info(row: ChatRow): Promise<ChatInfo> {
 		return {
 			id: row.id,
-			ticketId: row.ticket_id,
+			ticketId: row.ticketId,
 			status: row.status,
 			presence: row.presence,
-			agentId: row.agent_id,
-			agentName: row.agent_id ? firstName(this.nameOf(row.agent_id)) : null,
-			startedAt: row.started_at,
-			servedAt: row.served_at,
-			endedAt: row.ended_at
+			agentId: row.agentId,
+			agentName: row.agentId ? firstName(await this.nameOf(row.agentId)) : null,
+			startedAt: row.startedAt,
+			servedAt: row.servedAt,
+			endedAt: row.endedAt
 		};
 	}
 

@@ -24,11 +24,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { inArray } from 'drizzle-orm';
+import { DrizzleQueryError, inArray } from 'drizzle-orm';
 import { simpleParser, type EmailAddress, type ParsedMail } from 'mailparser';
+import pg from 'pg';
 import sanitizeHtml from 'sanitize-html';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
-import { emailMessages } from '../../drizzle/schema';
 import { byteLength, emailAddressSchema, MAX_BODY_BYTES, MAX_META_BYTES, MAX_RECIPIENTS, MAX_SUBJECT_LENGTH, type Entry, type SideConversation } from '../../src/lib/ticket';
 import { SYSTEM } from '../auth/principal';
 import type { Config } from '../config';
@@ -37,7 +37,7 @@ import type { Services } from '../services';
 import { ticketNumberIn } from '../ticket-index';
 import type { Recipient } from './support-addresses';
 
-export type InboxDeps = Pick<Services, 'db' | 'tickets' | 'customers' | 'events' | 'index' | 'logger' | 'supportAddresses' | 'attachments'> & { config: Config };
+export type InboxDeps = Pick<Services, 'store' | 'tickets' | 'customers' | 'events' | 'index' | 'logger' | 'supportAddresses' | 'attachments'> & { config: Config };
 
 export interface EmailInbound {
 	port: number;
@@ -89,8 +89,12 @@ export async function startEmailInbound(deps: InboxDeps): Promise<EmailInbound> 
 		closeTimeout: 3000,
 		banner: 'Tandem inbound mail',
 		onRcptTo(address, _session, callback) {
-			if (!recipient(address.address)) return callback(smtpError(550, `No mailbox here by that name: ${address.address}`));
-			callback();
+			recipient(address.address)
+				.then((found) => callback(found ? undefined : smtpError(550, `No mailbox here by that name: ${address.address}`)))
+				.catch((error: unknown) => {
+					deps.logger.error({ err: error }, 'looking up an inbound recipient failed');
+					callback(smtpError(451, 'Temporary failure, try again later'));
+				});
 		},
 		onData(stream, session, callback) {
 			const chunks: Buffer[] = [];
@@ -105,9 +109,8 @@ export async function startEmailInbound(deps: InboxDeps): Promise<EmailInbound> 
 				if (stream.sizeExceeded) {
 					return callback(smtpError(552, `Message exceeds the fixed maximum message size of ${smtp.maxEmailBytes} bytes`));
 				}
-				const recipients = session.envelope.rcptTo.map((r) => recipient(r.address)).filter((r) => r !== null);
-				inbox
-					.receive(Buffer.concat(chunks), envelopeSender(session), recipients)
+				Promise.all(session.envelope.rcptTo.map((r) => recipient(r.address)))
+					.then((recipients) => inbox.receive(Buffer.concat(chunks), envelopeSender(session), recipients.filter((r) => r !== null)))
 					.then(() => callback(null, 'Message accepted'))
 					.catch((error: unknown) => {
 						if (closing || isTemporary(error)) {
@@ -148,9 +151,14 @@ export async function startEmailInbound(deps: InboxDeps): Promise<EmailInbound> 
  * was refused) fails the same way on every retry.
  */
 function isTemporary(error: unknown): boolean {
+	// A failed query comes wrapped by drizzle: the driver's error says why.
+	if (error instanceof DrizzleQueryError && error.cause) return isTemporary(error.cause);
 	if (!(error instanceof Error)) return false;
 	if (error.name === 'StorageError') return true;
-	if (error.name === 'SqliteError') return !String((error as Error & { code?: string }).code).startsWith('SQLITE_CONSTRAINT');
+	const code = String((error as Error & { code?: string }).code);
+	if (error.name === 'SqliteError') return !code.startsWith('SQLITE_CONSTRAINT');
+	// PostgreSQL (SQLSTATE): the connection, a conflict with another transaction, resources, shutdown.
+	if (error instanceof pg.DatabaseError) return /^(08|40|53|57|58)/.test(code);
 	return 'syscall' in error;
 }
 
@@ -206,6 +214,9 @@ function shortName(name: string): string {
 	return clipped === name || !extension ? clipped : clip(name.slice(0, -extension.length), MAIL_LIMITS.nameBytes - extension.length) + extension;
 }
 
+/** A message recorded meanwhile, noticed inside the creating transaction: rolls it back. */
+class DuplicateMessage extends Error {}
+
 interface StoredAttachment {
 	name: string;
 	contentType: string;
@@ -225,7 +236,7 @@ export class Inbox {
 	async receive(raw: Buffer, sender: string, recipients: Recipient[]): Promise<void> {
 		const { events } = this.deps;
 		if (sender === '') {
-			events.record({ actor: 'system', type: 'email.ignored', data: { reason: 'null sender (bounce)' } });
+			await events.record({ actor: 'system', type: 'email.ignored', data: { reason: 'null sender (bounce)' } });
 			return;
 		}
 		let mail: ParsedMail;
@@ -235,51 +246,62 @@ export class Inbox {
 			if (mail.headers.size === 0 || !mail.from?.value[0]?.address) throw new Error('no From header');
 		} catch (error) {
 			const file = this.keepUnparsed(raw);
-			events.record({ actor: 'system', type: 'email.unparsed', data: { file, sender, error: (error as Error).message } });
+			await events.record({ actor: 'system', type: 'email.unparsed', data: { file, sender, error: (error as Error).message } });
 			this.deps.logger.warn({ file, err: error }, 'inbound email could not be parsed');
 			return;
 		}
 		const messageId = mail.messageId ? messageKey(mail.messageId) : `<${sha256(raw)}@tandem.invalid>`;
 		const reason = autoReplyReason(mail);
 		if (reason) {
-			events.record({ actor: 'system', type: 'email.ignored', data: { reason, messageId, sender } });
+			await events.record({ actor: 'system', type: 'email.ignored', data: { reason, messageId, sender } });
 			return;
 		}
 		// A message delivered again (the sender did not see our 250) is not stored twice.
-		if (this.known([messageId]).length) return;
+		if ((await this.known([messageId])).length) return;
 
 		const from = mail.from!.value[0]!;
 		const customer = await this.deps.customers.findOrCreate('email', from.address!, from.name || undefined);
 		const subject = (mail.subject ?? '').trim();
-		const entry = this.entryFor(mail, raw, messageId, customer.id);
+		const entry = await this.entryFor(mail, raw, messageId, customer.id);
 		const thread = await this.threadOf(
 			mail,
 			recipients.map((r) => r.tag).filter(Boolean),
 			subject,
 			{ id: customer.id, address: from.address!.toLowerCase() }
 		);
-		const { db, supportAddresses } = this.deps;
+		const { store, supportAddresses } = this.deps;
+		const { emailMessages } = store.tables;
 		const mailbox = recipients[0]?.mailbox ?? null;
-		const remember = (id: string, sideId: string | null = null) =>
-			db.insert(emailMessages).values({ messageId, ticketId: id, entryId: entry.id, mailbox, sideId, createdAt: entry.createdAt }).onConflictDoNothing().run();
+		/** Records the Message-ID; false when it was recorded already (the key decides between concurrent ones). */
+		const remember = async (id: string, sideId: string | null = null) =>
+			(
+				await store.db
+					.insert(emailMessages)
+					.values({ messageId, ticketId: id, entryId: entry.id, mailbox, sideId, createdAt: entry.createdAt })
+					.onConflictDoNothing()
+					.returning({ messageId: emailMessages.messageId })
+			).length > 0;
 		if (thread?.sideId) {
 			// Side conversations are the agents' business: never shown to the customer.
 			await this.deps.tickets.appendToSide(thread.ticketId, thread.sideId, { ...entry, visibility: 'internal' });
-			remember(thread.ticketId, thread.sideId);
+			await remember(thread.ticketId, thread.sideId);
 		} else if (thread) {
 			await this.deps.tickets.append(thread.ticketId, entry, SYSTEM);
-			remember(thread.ticketId);
+			await remember(thread.ticketId);
 		} else {
-			await this.deps.tickets.createFromChannel(
-				{
-					subject: (subject || '(no subject)').slice(0, MAX_SUBJECT_LENGTH),
-					requesterId: customer.id,
-					channel: 'email',
-					entry,
-					groupId: mailbox ? supportAddresses.groupOf(mailbox) : null
-				},
-				remember
-			);
+			const groupId = mailbox ? await supportAddresses.groupOf(mailbox) : null;
+			try {
+				// Remembered in the creating transaction: of the same message delivered at once (SMTP
+				// and IMAP, or two processes) one opens the ticket, the others roll theirs back.
+				await this.deps.tickets.createFromChannel(
+					{ subject: (subject || '(no subject)').slice(0, MAX_SUBJECT_LENGTH), requesterId: customer.id, channel: 'email', entry, groupId },
+					async (id) => {
+						if (!(await remember(id))) throw new DuplicateMessage();
+					}
+				);
+			} catch (error) {
+				if (!(error instanceof DuplicateMessage)) throw error;
+			}
 		}
 	}
 
@@ -289,7 +311,7 @@ export class Inbox {
 			.flatMap((r) => r.split(/\s+/))
 			.filter(Boolean)
 			.map(messageKey);
-		const known = this.known(refs);
+		const known = await this.known(refs);
 		for (const row of known) {
 			if (row.sideId && (await this.isParticipant(row.ticketId, row.sideId, sender.address))) return { ticketId: row.ticketId, sideId: row.sideId };
 		}
@@ -337,14 +359,14 @@ export class Inbox {
 	 * only, without the support addresses (ours) and the sender, at most MAX_RECIPIENTS within
 	 * MAIL_LIMITS.addressesBytes, from the first MAIL_LIMITS.ccExamined listed.
 	 */
-	private copiesOf(mail: ParsedMail, sender: string): { cc: string[]; cut: boolean } {
+	private async copiesOf(mail: ParsedMail, sender: string): Promise<{ cc: string[]; cut: boolean }> {
 		const listed = (Array.isArray(mail.cc) ? mail.cc : mail.cc ? [mail.cc] : []).flatMap((group) => flattenAddresses(group.value));
 		// A mail may list thousands: only the first few are looked at.
 		const examined = listed.slice(0, MAIL_LIMITS.ccExamined);
 		const cc: string[] = [];
 		let cut = examined.length < listed.length;
 		for (const address of examined) {
-			if (address.toLowerCase() === sender.toLowerCase() || this.deps.supportAddresses.match(address)) continue;
+			if (address.toLowerCase() === sender.toLowerCase() || (await this.deps.supportAddresses.match(address))) continue;
 			if (cc.some((kept) => kept.toLowerCase() === address.toLowerCase())) continue;
 			const fits = cc.length < MAX_RECIPIENTS && byteLength([...cc, address].join(', ')) <= MAIL_LIMITS.addressesBytes;
 			if (fits && emailAddressSchema.safeParse(address).success) cc.push(address);
@@ -353,9 +375,10 @@ export class Inbox {
 		return { cc, cut };
 	}
 
-	private known(messageIds: string[]) {
+	private async known(messageIds: string[]) {
 		if (!messageIds.length) return [];
-		return this.deps.db.select().from(emailMessages).where(inArray(emailMessages.messageId, messageIds)).all();
+		const { emailMessages } = this.deps.store.tables;
+		return this.deps.store.db.select().from(emailMessages).where(inArray(emailMessages.messageId, messageIds));
 	}
 
 	/** Ticket ids are ULIDs (upper case); mail clients may lower-case an address. */
@@ -364,7 +387,7 @@ export class Inbox {
 		return null;
 	}
 
-	private entryFor(mail: ParsedMail, raw: Buffer, messageId: string, customerId: string): Entry {
+	private async entryFor(mail: ParsedMail, raw: Buffer, messageId: string, customerId: string): Promise<Entry> {
 		const html = typeof mail.html === 'string' ? mail.html : '';
 		const text = mail.text?.trim() ?? '';
 		let body = text || (html ? sanitizeHtml(html, { allowedTags: [], allowedAttributes: {} }).trim() : '');
@@ -382,7 +405,7 @@ export class Inbox {
 			to: clip(mail.to ? (Array.isArray(mail.to) ? mail.to.map((t) => t.text).join(', ') : mail.to.text) : '', MAIL_LIMITS.addressesBytes)
 		};
 		const meta: Record<string, unknown> = { messageId, ...headers };
-		const copies = this.copiesOf(mail, mail.from?.value[0]?.address ?? '');
+		const copies = await this.copiesOf(mail, mail.from?.value[0]?.address ?? '');
 		if (copies.cc.length) meta.cc = copies.cc;
 		if (omitted.length) meta.attachmentsOmitted = { count: omitted.length, bytes: omitted.reduce((sum, a) => sum + a.size, 0) };
 		// Whatever is cut or left out is in the original message, kept (and listed first) in full.

@@ -4,12 +4,11 @@
  * after-fetch action reached) and, in memory, how its fetcher is doing. The fetchers
  * (server/channels/imap.ts) follow changes through `onChange`.
  */
-import { eq } from 'drizzle-orm';
-import { imapMailboxes } from '../../drizzle/schema';
+import { and, eq, lt } from 'drizzle-orm';
 import type { ImapMailboxInput, ImapMailboxStatus, ImapMailboxView } from '../../src/lib/api/imap';
 import { ApiError, notFound } from '../errors';
 import type { Events } from '../events';
-import type { Db } from '../storage/database';
+import type { Store } from '../storage/store';
 import type { SupportAddresses } from './support-addresses';
 
 /** Everything a fetcher needs to sign in and read the folder. Never leaves the server. */
@@ -28,86 +27,99 @@ export class ImapMailboxes {
 	private readonly listeners = new Set<(address: string) => void>();
 
 	constructor(
-		private readonly db: Db,
+		private readonly store: Store,
 		private readonly addresses: SupportAddresses,
 		private readonly events: Events
 	) {}
 
 	/** The mailboxes of existing support addresses, with their settings. */
-	settings(): ImapMailboxSettings[] {
-		const known = new Set(this.addresses.list().map((a) => a.address));
-		return this.db
-			.select()
-			.from(imapMailboxes)
-			.all()
+	async settings(): Promise<ImapMailboxSettings[]> {
+		const known = new Set((await this.addresses.list()).map((a) => a.address));
+		return (await this.store.db.select().from(this.store.tables.imapMailboxes))
 			.filter((row) => known.has(row.address))
 			.map(({ address, host, port, tls, username, auth, secret, folder, afterFetch, moveTo }) => ({ address, host, port, tls, username, auth, secret, folder, afterFetch, moveTo }));
 	}
 
-	settingsOf(address: string): ImapMailboxSettings | null {
-		return this.settings().find((m) => m.address === address) ?? null;
+	async settingsOf(address: string): Promise<ImapMailboxSettings | null> {
+		return (await this.settings()).find((m) => m.address === address) ?? null;
 	}
 
 	/** What the admin page shows: no secret, only that one is set. */
-	list(): ImapMailboxView[] {
-		return this.settings().map(({ secret: _secret, ...settings }) => ({ ...settings, secretSet: true, status: this.status(settings.address) }));
+	async list(): Promise<ImapMailboxView[]> {
+		return (await this.settings()).map(({ secret: _secret, ...settings }) => ({ ...settings, secretSet: true, status: this.status(settings.address) }));
 	}
 
 	/**
 	 * Sets the mailbox of a support address. A changed server, user or folder starts reading the
 	 * folder from its first message again (what was stored already is known by Message-ID).
 	 */
-	save(address: string, input: ImapMailboxInput, by = 'system'): void {
-		if (!this.addresses.list().some((a) => a.address === address)) throw notFound('support address');
-		const existing = this.db.select().from(imapMailboxes).where(eq(imapMailboxes.address, address)).get();
+	async save(address: string, input: ImapMailboxInput, by = 'system'): Promise<void> {
+		if (!(await this.addresses.list()).some((a) => a.address === address)) throw notFound('support address');
+		const { imapMailboxes } = this.store.tables;
+		const [existing] = await this.store.db.select().from(imapMailboxes).where(eq(imapMailboxes.address, address)).limit(1);
 		const secret = input.secret ?? existing?.secret;
 		if (!secret) throw new ApiError(400, 'invalid', 'a password or access token is needed', 'secret');
 		const now = Date.now();
 		const moved = !existing || existing.host !== input.host || existing.port !== input.port || existing.username !== input.username || existing.folder !== input.folder;
 		const row = { ...input, secret, moveTo: input.afterFetch === 'move' ? input.moveTo! : null, updatedAt: now };
 		const cursor = moved ? { uidValidity: null, storedUid: 0, actedUid: 0 } : {};
-		this.db.$client.transaction(() => {
-			this.db
+		await this.store.transaction(async (tx) => {
+			await tx
 				.insert(imapMailboxes)
 				.values({ address, ...row, ...cursor, createdAt: now })
-				.onConflictDoUpdate({ target: imapMailboxes.address, set: { ...row, ...cursor } })
-				.run();
-			this.events.record({ actor: by, type: 'imap_mailbox.saved', data: { address, host: input.host, port: input.port, username: input.username, folder: input.folder } });
-		})();
+				.onConflictDoUpdate({ target: imapMailboxes.address, set: { ...row, ...cursor } });
+			await this.events.record({ actor: by, type: 'imap_mailbox.saved', data: { address, host: input.host, port: input.port, username: input.username, folder: input.folder } });
+		});
 		this.changed(address);
 	}
 
-	remove(address: string, by = 'system'): void {
-		this.db.$client.transaction(() => {
-			if (!this.db.delete(imapMailboxes).where(eq(imapMailboxes.address, address)).run().changes) throw notFound('IMAP mailbox');
-			this.events.record({ actor: by, type: 'imap_mailbox.removed', data: { address } });
-		})();
+	async remove(address: string, by = 'system'): Promise<void> {
+		const { imapMailboxes } = this.store.tables;
+		await this.store.transaction(async (tx) => {
+			const removed = await tx.delete(imapMailboxes).where(eq(imapMailboxes.address, address)).returning({ address: imapMailboxes.address });
+			if (!removed.length) throw notFound('IMAP mailbox');
+			await this.events.record({ actor: by, type: 'imap_mailbox.removed', data: { address } });
+		});
 		this.changed(address);
 	}
 
 	/** Drops the mailbox of a support address that was removed, if it had one. */
-	forget(address: string): void {
-		this.db.delete(imapMailboxes).where(eq(imapMailboxes.address, address)).run();
+	async forget(address: string): Promise<void> {
+		const { imapMailboxes } = this.store.tables;
+		await this.store.db.delete(imapMailboxes).where(eq(imapMailboxes.address, address));
 		this.statuses.delete(address);
 		this.changed(address);
 	}
 
-	cursor(address: string): ImapCursor {
-		const row = this.db.select().from(imapMailboxes).where(eq(imapMailboxes.address, address)).get();
+	async cursor(address: string): Promise<ImapCursor> {
+		const { imapMailboxes } = this.store.tables;
+		const [row] = await this.store.db.select().from(imapMailboxes).where(eq(imapMailboxes.address, address)).limit(1);
 		return { uidValidity: row?.uidValidity ?? null, storedUid: row?.storedUid ?? 0, actedUid: row?.actedUid ?? 0 };
 	}
 
 	/** A folder seen with another UIDVALIDITY: its UIDs start over. */
-	resetCursor(address: string, uidValidity: string): void {
-		this.db.update(imapMailboxes).set({ uidValidity, storedUid: 0, actedUid: 0 }).where(eq(imapMailboxes.address, address)).run();
+	async resetCursor(address: string, uidValidity: string): Promise<void> {
+		const { imapMailboxes } = this.store.tables;
+		await this.store.db.update(imapMailboxes).set({ uidValidity, storedUid: 0, actedUid: 0 }).where(eq(imapMailboxes.address, address));
 	}
 
-	setStored(address: string, uid: number): void {
-		this.db.update(imapMailboxes).set({ storedUid: uid }).where(eq(imapMailboxes.address, address)).run();
+	/**
+	 * Advances the stored cursor to `uid`, never back: a fetcher that lost a race (another process
+	 * stored past it, or the cursor was reset) leaves it as it is. False when the cursor was not below `uid`.
+	 */
+	async setStored(address: string, uid: number): Promise<boolean> {
+		const { imapMailboxes } = this.store.tables;
+		const moved = await this.store.db
+			.update(imapMailboxes)
+			.set({ storedUid: uid })
+			.where(and(eq(imapMailboxes.address, address), lt(imapMailboxes.storedUid, uid)))
+			.returning({ address: imapMailboxes.address });
+		return moved.length > 0;
 	}
 
-	setActed(address: string, uid: number): void {
-		this.db.update(imapMailboxes).set({ actedUid: uid }).where(eq(imapMailboxes.address, address)).run();
+	async setActed(address: string, uid: number): Promise<void> {
+		const { imapMailboxes } = this.store.tables;
+		await this.store.db.update(imapMailboxes).set({ actedUid: uid }).where(eq(imapMailboxes.address, address));
 	}
 
 	status(address: string): ImapMailboxStatus {

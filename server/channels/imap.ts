@@ -42,20 +42,34 @@ export interface ImapFetchingDeps {
 /** Starts a fetcher per saved mailbox and follows the admin page's changes; `close` stops them all. */
 export function startImapFetching(deps: ImapFetchingDeps): { close(): Promise<void> } {
 	const fetchers = new Map<string, MailboxFetcher>();
+	// Restarts run one after another, in the order the changes came: each reads the settings then.
+	let restarts = Promise.resolve();
+	let closed = false;
 	const restart = (address: string) => {
-		const previous = fetchers.get(address);
-		fetchers.delete(address);
-		const settings = deps.mailboxes.settingsOf(address);
-		const next = settings ? new MailboxFetcher(settings, deps) : null;
-		if (next) fetchers.set(address, next);
-		// One connection per mailbox at a time: the new one starts once the old one has stopped.
-		void (previous?.stop() ?? Promise.resolve()).then(() => next?.start());
+		restarts = restarts
+			.then(async () => {
+				if (closed) return;
+				const previous = fetchers.get(address);
+				fetchers.delete(address);
+				const settings = await deps.mailboxes.settingsOf(address);
+				const next = settings && !closed ? new MailboxFetcher(settings, deps) : null;
+				if (next) fetchers.set(address, next);
+				// One connection per mailbox at a time: the new one starts once the old one has stopped.
+				await previous?.stop();
+				next?.start();
+			})
+			.catch((error: unknown) => deps.logger.error({ err: error, mailbox: address }, 'starting an imap fetcher failed'));
 	};
-	for (const { address } of deps.mailboxes.settings()) restart(address);
 	const unsubscribe = deps.mailboxes.onChange(restart);
+	restarts = deps.mailboxes
+		.settings()
+		.then((all) => all.forEach(({ address }) => restart(address)))
+		.catch((error: unknown) => deps.logger.error({ err: error }, 'reading the imap mailboxes failed'));
 	return {
 		async close() {
+			closed = true;
 			unsubscribe();
+			await restarts;
 			await Promise.all([...fetchers.values()].map((f) => f.stop()));
 			fetchers.clear();
 		}
@@ -232,10 +246,10 @@ class MailboxFetcher {
 		const box = client.mailbox;
 		if (!box) throw new Error('no folder selected');
 		const uidValidity = String(box.uidValidity);
-		let cursor = mailboxes.cursor(this.address);
+		let cursor = await mailboxes.cursor(this.address);
 		if (cursor.uidValidity !== uidValidity) {
 			if (cursor.uidValidity !== null) this.deps.logger.warn({ mailbox: this.address, was: cursor.uidValidity, now: uidValidity }, 'imap UIDVALIDITY changed: reading the folder again');
-			mailboxes.resetCursor(this.address, uidValidity);
+			await mailboxes.resetCursor(this.address, uidValidity);
 			cursor = { uidValidity, storedUid: 0, actedUid: 0 };
 		}
 		// An action a stop interrupted.
@@ -251,7 +265,7 @@ class MailboxFetcher {
 			for (const message of messages) {
 				if (this.stopped) break;
 				await this.store(client, message);
-				mailboxes.setStored(this.address, message.uid);
+				await mailboxes.setStored(this.address, message.uid);
 				last = message.uid;
 			}
 			await this.act(client, messages.filter((m) => m.uid <= last), last);
@@ -271,20 +285,19 @@ class MailboxFetcher {
 	private async store(client: ImapFlow, message: FetchMessageObject): Promise<void> {
 		if (this.tooBig(message)) {
 			const data = { reason: 'larger than MAX_EMAIL_BYTES', mailbox: this.address, uid: message.uid, size: message.size };
-			this.deps.events.record({ actor: 'system', type: 'email.ignored', data });
+			await this.deps.events.record({ actor: 'system', type: 'email.ignored', data });
 			this.deps.logger.warn(data, 'imap message too large: left in the mailbox');
 			return;
 		}
 		const fetched = await client.fetchOne(String(message.uid), { uid: true, source: true }, { uid: true });
 		if (!fetched || !fetched.source) return; // expunged meanwhile
-		await this.deps.inbox.receive(fetched.source, senderOf(message), this.recipients(message));
+		await this.deps.inbox.receive(fetched.source, senderOf(message), await this.recipients(message));
 	}
 
 	/** The mailbox's own address first (its group, its From for replies), then plus-addresses for threading. */
-	private recipients(message: FetchMessageObject): Recipient[] {
-		const tagged = headerAddresses(message.headers)
-			.map((address) => this.deps.supportAddresses.match(address))
-			.filter((r): r is Recipient => r !== null && r.tag !== '');
+	private async recipients(message: FetchMessageObject): Promise<Recipient[]> {
+		const matched = await Promise.all(headerAddresses(message.headers).map((address) => this.deps.supportAddresses.match(address)));
+		const tagged = matched.filter((r): r is Recipient => r !== null && r.tag !== '');
 		return [{ mailbox: this.address, tag: '' }, ...tagged];
 	}
 
@@ -298,6 +311,6 @@ class MailboxFetcher {
 			else if (afterFetch === 'move') await client.messageMove(range, moveTo!, { uid: true });
 			else await client.messageDelete(range, { uid: true });
 		}
-		this.deps.mailboxes.setActed(this.address, upTo);
+		await this.deps.mailboxes.setActed(this.address, upTo);
 	}
 }

@@ -17,28 +17,30 @@
  * Webhook deliveries are POSTed as signed JSON to the newest channel of the entry's channel kind
  * with an outbound URL (see webhooks.ts); any 2xx answer counts as sent.
  *
- * A worker polls due rows (every 250 ms, and at once when woken by an enqueue) and sends emails with
+ * A worker polls due rows (every 250 ms, and soon after an enqueue) and sends emails with
  * nodemailer to SMTP_RELAY_URL, or, when that is unset, writes it as an .eml file to
  * DATA_DIR/mail/outbox and counts it as sent. A failed attempt is retried after 1 s, 2 s, 4 s …
  * (at most 5 min); after 8 attempts the row is 'failed' with the last error.
  *
- * Exactly once, as far as SMTP allows: the row is marked sent right after the relay answers 250.
- * A process that dies between that answer and the mark sends the message once more on restart
- * (at most one duplicate); its Message-ID `<entryId@tandem.local>` is the same both times, so
- * mail systems can deduplicate it.
+ * Exactly once, as far as SMTP allows: a row is sent by one worker at a time (`Outbox.takeDue`), and
+ * marked sent right after the relay answers 250. A process that dies between that answer and the
+ * mark sends the message once more on restart (at most one duplicate); its Message-ID
+ * `<entryId@tandem.local>` is the same both times, so mail systems can deduplicate it.
  */
+import { AsyncResource } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type Database from 'better-sqlite3';
+import { and, asc, desc, eq, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { getEntry, readSides, recipientListSchema, type Entry, type SideConversation } from '../../src/lib/ticket';
 import { attachmentFile, listedAttachments } from '../attachments';
 import type { Config } from '../config';
 import type { Events } from '../events';
 import type { Logger } from '../log';
+import type { Store } from '../storage/store';
 import type { DocumentAccess } from '../tickets';
-import { signedHeaders } from './webhooks';
+import { signedHeaders, type ChannelKind } from './webhooks';
 import { replyHtml } from './reply-html';
 import { splitAddress, type SupportAddresses } from './support-addresses';
 
@@ -48,7 +50,6 @@ const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 5 * 60 * 1000;
 /** Inbound Message-IDs named in References, newest last. */
 const MAX_REFERENCES = 10;
-const BATCH = 20;
 /** How long a webhook receiver may take to answer: a stalled one costs one attempt. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
 
@@ -88,7 +89,7 @@ export function backoffMs(attempts: number): number {
 
 export const outboundMessageId = (entryId: string) => `<${entryId}@tandem.local>`;
 
-interface OutboxRow {
+export interface OutboxRow {
 	id: number;
 	ticket_id: string;
 	entry_id: string;
@@ -99,23 +100,20 @@ interface OutboxRow {
 
 /** The outbox table: enqueue (inside a log transaction) and the worker's reads and marks. */
 export class Outbox {
-	private readonly insert: Database.Statement<[string, string, OutboxKind, string | null, number, number]>;
-	private readonly requesterAddress: Database.Statement<[string, string], { address: string }>;
-	private readonly claimedAddress: Database.Statement<[string], { address: string | null }>;
 	private readonly listeners = new Set<() => void>();
 	private wakeQueued = false;
+	/** Rows a worker of this process has taken and not yet marked. */
+	private readonly inHand = new Set<number>();
+	/**
+	 * Tells the listeners, in the context the outbox was made in: an enqueue runs inside the log's
+	 * transaction, and the work a listener starts must neither join nor outlive it.
+	 */
+	private readonly notify = AsyncResource.bind(() => {
+		this.wakeQueued = false;
+		for (const listener of this.listeners) listener();
+	});
 
-	constructor(private readonly sqlite: Database.Database) {
-		this.insert = sqlite.prepare(
-			`INSERT INTO outbox (ticket_id, entry_id, kind, recipient, status, attempts, next_attempt_at, created_at)
-			 VALUES (?, ?, ?, ?, 'queued', 0, ?, ?) ON CONFLICT (entry_id, kind) DO NOTHING`
-		);
-		this.requesterAddress = sqlite.prepare(
-			`SELECT a.address FROM tickets t JOIN customer_addresses a ON a.customer_id = t.requester_id AND a.channel = ?
-			 WHERE t.id = ? ORDER BY a.address LIMIT 1`
-		);
-		this.claimedAddress = sqlite.prepare('SELECT c.claimed_email AS address FROM tickets t JOIN customers c ON c.id = t.requester_id WHERE t.id = ?');
-	}
+	constructor(private readonly store: Store) {}
 
 	/**
 	 * Enqueues the outbound entries of `entries`: emails (a recipient found later is fine), and
@@ -123,69 +121,121 @@ export class Outbox {
 	 * side conversations (`sideEntryIds`), side emails (their participants are read when sent).
 	 * Runs inside the caller's transaction.
 	 */
-	enqueue(ticketId: string, entries: Entry[], sideEntryIds: ReadonlySet<string> = new Set()): void {
-		const now = Date.now();
+	async enqueue(ticketId: string, entries: Entry[], sideEntryIds: ReadonlySet<string> = new Set()): Promise<void> {
 		let queued = false;
 		for (const entry of entries) {
 			const kind = sideEntryIds.has(entry.id) ? sideOutboxKindOf(entry) : outboxKindOf(entry);
 			if (!kind) continue;
-			const recipient = kind === 'side-email' ? null : kind === 'email' ? this.recipientOf(ticketId) : this.addressOn(ticketId, entry.channel);
+			const recipient = kind === 'side-email' ? null : kind === 'email' ? await this.recipientOf(ticketId) : await this.addressOn(ticketId, entry.channel);
 			if (kind === 'webhook' && !recipient) continue;
-			this.insert.run(ticketId, entry.id, kind, recipient, now, now);
+			await this.insert(ticketId, entry.id, kind, recipient);
 			queued = true;
 		}
 		if (queued) this.wakeSoon();
 	}
 
 	/** Enqueues the mail with the link of email verification `verificationId` (about chat ticket `ticketId`). */
-	enqueueVerification(ticketId: string, verificationId: string, email: string): void {
-		const now = Date.now();
-		this.insert.run(ticketId, verificationId, 'verification', email, now, now);
+	async enqueueVerification(ticketId: string, verificationId: string, email: string): Promise<void> {
+		await this.insert(ticketId, verificationId, 'verification', email);
 		this.wakeSoon();
+	}
+
+	/** One row per (entry, kind): a repeated enqueue is a no-op. */
+	private async insert(ticketId: string, entryId: string, kind: OutboxKind, recipient: string | null) {
+		const now = Date.now();
+		await this.store.db
+			.insert(this.store.tables.outbox)
+			.values({ ticketId, entryId, kind, recipient, status: 'queued', attempts: 0, nextAttemptAt: now, createdAt: now })
+			.onConflictDoNothing();
 	}
 
 	/**
 	 * The requester's email address, or null when none is known (yet). An unverified chat contact is
 	 * written to at the address they gave: a reply goes where they asked, and proves nothing.
 	 */
-	recipientOf(ticketId: string): string | null {
-		return this.addressOn(ticketId, 'email') ?? this.claimedAddress.get(ticketId)?.address ?? null;
+	async recipientOf(ticketId: string): Promise<string | null> {
+		const { tickets, customers } = this.store.tables;
+		const address = await this.addressOn(ticketId, 'email');
+		if (address) return address;
+		const [claimed] = await this.store.db
+			.select({ address: customers.claimedEmail })
+			.from(tickets)
+			.innerJoin(customers, eq(customers.id, tickets.requesterId))
+			.where(eq(tickets.id, ticketId))
+			.limit(1);
+		return claimed?.address ?? null;
 	}
 
 	/** The requester's address on `channel`, or null. */
-	addressOn(ticketId: string, channel: string): string | null {
-		return this.requesterAddress.get(channel, ticketId)?.address ?? null;
+	async addressOn(ticketId: string, channel: string): Promise<string | null> {
+		const { tickets, customerAddresses } = this.store.tables;
+		const [row] = await this.store.db
+			.select({ address: customerAddresses.address })
+			.from(tickets)
+			.innerJoin(customerAddresses, and(eq(customerAddresses.customerId, tickets.requesterId), eq(customerAddresses.channel, channel)))
+			.where(eq(tickets.id, ticketId))
+			.orderBy(asc(customerAddresses.address))
+			.limit(1);
+		return row?.address ?? null;
 	}
 
-	/** Calls `listener` after enqueues (once the enqueuing transaction has returned). */
+	/** Calls `listener` after enqueues (soon after: the enqueuing transaction may not have committed yet). */
 	onEnqueue(listener: () => void): () => void {
 		this.listeners.add(listener);
 		return () => this.listeners.delete(listener);
 	}
 
-	due(now: number, limit: number): OutboxRow[] {
-		return this.sqlite
-			.prepare(
-				`SELECT id, ticket_id, entry_id, kind, recipient, attempts FROM outbox
-				 WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`
-			)
-			.all(now, limit) as OutboxRow[];
+	/**
+	 * Takes the row due next (at `now`) and runs `work` with it (which sends and marks it), so that
+	 * no two workers, of this process or another, have the same row in hand. On PostgreSQL the row
+	 * stays locked (FOR UPDATE SKIP LOCKED: other processes' workers pass over it) until `work` has
+	 * marked it; a process that dies lets go of it with its connection, and it is due again at
+	 * once. On SQLite (one process) it is taken in a transaction of its own: holding one while
+	 * sending would stop every other write. False when no row is due.
+	 */
+	async takeDue(now: number, work: (row: OutboxRow) => Promise<void>): Promise<boolean> {
+		const { outbox } = this.store.tables;
+		const next = () => {
+			const inHand = [...this.inHand];
+			const notInHand = inHand.length ? sql` AND id NOT IN (${sql.join(inHand.map((id) => sql`${id}`), sql`, `)})` : sql``;
+			return sql`SELECT id, ticket_id, entry_id, kind, recipient, attempts FROM ${outbox}
+				WHERE status = 'queued' AND next_attempt_at <= ${now}${notInHand} ORDER BY next_attempt_at, id LIMIT 1`;
+		};
+		const take = async (query: ReturnType<typeof sql>) => {
+			const [row] = await this.store.all<OutboxRow>(query);
+			if (row) this.inHand.add(row.id);
+			return row;
+		};
+		const workOn = async (row: OutboxRow) => {
+			try {
+				await work(row);
+			} finally {
+				this.inHand.delete(row.id);
+			}
+		};
+		if (this.store.engine === 'postgres') {
+			return this.store.transaction(async () => {
+				const row = await take(sql`${next()} FOR UPDATE SKIP LOCKED`);
+				if (row) await workOn(row);
+				return !!row;
+			});
+		}
+		const row = await this.store.transaction(() => take(next()));
+		if (row) await workOn(row);
+		return !!row;
 	}
 
 	private wakeSoon() {
 		if (this.wakeQueued) return;
 		this.wakeQueued = true;
-		setImmediate(() => {
-			this.wakeQueued = false;
-			for (const listener of this.listeners) listener();
-		});
+		setImmediate(this.notify);
 	}
 }
 
 interface WorkerDeps {
 	outbox: Outbox;
 	supportAddresses: SupportAddresses;
-	sqlite: Database.Database;
+	store: Store;
 	documents: DocumentAccess;
 	events: Events;
 	logger: Logger;
@@ -207,7 +257,7 @@ export function startEmailOutbound(deps: WorkerDeps): EmailOutbound {
 interface Sent {
 	recipient: string;
 	/** Runs in the transaction that marks the row sent. */
-	within?: () => void;
+	within?: () => Promise<void>;
 	/** Added to the `<kind>.sent` event. */
 	data?: Record<string, unknown>;
 }
@@ -222,6 +272,11 @@ interface Sender {
 
 class Worker {
 	private readonly senders: Record<OutboxKind, Sender>;
+	/**
+	 * Runs a send in the context the worker was started in: outside the transaction that holds the
+	 * row (PostgreSQL), so that nothing sending starts (loading a ticket document…) joins or outlives it.
+	 */
+	private readonly outside = AsyncResource.bind(<T>(work: () => Promise<T>): Promise<T> => work());
 	private timer: NodeJS.Timeout | null = null;
 	private unsubscribe: (() => void) | null = null;
 	private running: Promise<void> | null = null;
@@ -265,30 +320,27 @@ class Worker {
 	private async drain() {
 		do {
 			this.again = false;
-			const rows = this.deps.outbox.due(Date.now(), BATCH);
-			for (const row of rows) {
-				if (this.closed) return;
-				await this.deliver(row);
-			}
-			if (rows.length === BATCH) this.again = true;
+			while (!this.closed && (await this.deps.outbox.takeDue(Date.now(), (row) => this.deliver(row))));
 		} while (this.again && !this.closed);
 	}
 
 	private async deliver(row: OutboxRow) {
-		const { sqlite, events, logger } = this.deps;
+		const { store, events, logger } = this.deps;
+		const { outbox } = store.tables;
 		const sender = this.senders[row.kind];
 		const attempts = row.attempts + 1;
 		let sent: Sent;
 		try {
-			sent = await sender.send(row);
+			sent = await this.outside(() => sender.send(row));
 		} catch (error) {
 			const message = (error as Error).message || String(error);
 			const failed = attempts >= MAX_ATTEMPTS;
-			sqlite
-				.prepare(`UPDATE outbox SET attempts = ?, last_error = ?, status = ?, next_attempt_at = ? WHERE id = ?`)
-				.run(attempts, message.slice(0, 1000), failed ? 'failed' : 'queued', Date.now() + backoffMs(attempts), row.id);
+			await store.db
+				.update(outbox)
+				.set({ attempts, lastError: message.slice(0, 1000), status: failed ? 'failed' : 'queued', nextAttemptAt: Date.now() + backoffMs(attempts) })
+				.where(eq(outbox.id, row.id));
 			if (failed) {
-				events.record({
+				await events.record({
 					ticketId: row.ticket_id,
 					actor: 'system',
 					type: `${row.kind}.failed`,
@@ -302,22 +354,32 @@ class Worker {
 		}
 		// Accepted: mark it sent at once (with what the sender records alongside).
 		const now = Date.now();
-		sqlite.transaction(() => {
-			sqlite
-				.prepare(`UPDATE outbox SET status = 'sent', attempts = ?, sent_at = ?, recipient = ?, last_error = NULL WHERE id = ?`)
-				.run(attempts, now, sent.recipient, row.id);
-			sent.within?.();
-			events.record({
+		await store.transaction(async (tx) => {
+			await tx.update(outbox).set({ status: 'sent', attempts, sentAt: now, recipient: sent.recipient, lastError: null }).where(eq(outbox.id, row.id));
+			await sent.within?.();
+			await events.record({
 				ticketId: row.ticket_id,
 				actor: 'system',
 				type: `${row.kind}.sent`,
 				data: { entryId: row.entry_id, ...sender.describe(row), to: sent.recipient, attempts, ...sent.data }
 			});
-		})();
+		});
 	}
 }
 
 const spoolDirOf = (config: Config) => path.join(config.dataDir, 'mail', 'outbox');
+
+/** The ticket's subject line tag: the number people can quote; the ULID only for a ticket that has none. */
+const subjectTag = (ticketId: string, number: number | null | undefined) => `[#${number ?? ticketId}]`;
+
+/**
+ * Stored messages newest first: by time, then on SQLite in the order they were written (rowid);
+ * PostgreSQL keeps no such order, so a tie goes by Message-ID there.
+ */
+function newestFirst(store: Store) {
+	const { emailMessages } = store.tables;
+	return [desc(emailMessages.createdAt), store.engine === 'sqlite' ? sql`rowid DESC` : desc(emailMessages.messageId)];
+}
 
 /** The entry an outbox row sends. */
 async function entryOf(deps: WorkerDeps, row: OutboxRow): Promise<Entry> {
@@ -351,32 +413,33 @@ class EmailSender implements Sender {
 
 	async send(row: OutboxRow): Promise<Sent> {
 		const entry = await entryOf(this.deps, row);
-		const { sqlite } = this.deps;
+		const { store } = this.deps;
+		const { tickets, emailMessages } = store.tables;
 		const messageId = outboundMessageId(row.entry_id);
-		const recipient = row.recipient ?? this.deps.outbox.recipientOf(row.ticket_id);
+		const recipient = row.recipient ?? (await this.deps.outbox.recipientOf(row.ticket_id));
 		if (!recipient) throw new Error('the requester has no email address');
-		const ticket = sqlite.prepare('SELECT subject FROM tickets WHERE id = ?').get(row.ticket_id) as { subject: string } | undefined;
+		const [ticket] = await store.db.select({ subject: tickets.subject, number: tickets.number }).from(tickets).where(eq(tickets.id, row.ticket_id)).limit(1);
 		// The newest inbound messages of the ticket's conversation (not the ones sent from here, nor
 		// side conversations': those are other people's threads), oldest first.
 		const inbound = (
-			sqlite
-				.prepare(
-					`SELECT message_id FROM email_messages WHERE ticket_id = ? AND side_id IS NULL AND message_id <> '<' || entry_id || '@tandem.local>'
-					 ORDER BY created_at DESC, rowid DESC LIMIT ?`
-				)
-				.all(row.ticket_id, MAX_REFERENCES) as { message_id: string }[]
+			await store.db
+				.select({ messageId: emailMessages.messageId })
+				.from(emailMessages)
+				.where(and(eq(emailMessages.ticketId, row.ticket_id), isNull(emailMessages.sideId), ne(emailMessages.messageId, sql`'<' || ${emailMessages.entryId} || '@tandem.local>'`)))
+				.orderBy(...newestFirst(store))
+				.limit(MAX_REFERENCES)
 		)
-			.map((r) => r.message_id)
+			.map((r) => r.messageId)
 			.reverse();
-		const mailbox = this.mailboxOf(row.ticket_id);
+		const mailbox = await this.mailboxOf(row.ticket_id);
 		const [local, domain] = splitAddress(mailbox);
-		const signature = this.deps.supportAddresses.signatureOf(mailbox);
+		const signature = await this.deps.supportAddresses.signatureOf(mailbox);
 		await this.sendMail(row.entry_id, {
 			from: mailbox,
 			replyTo: `${local}+${row.ticket_id}@${domain}`,
 			to: recipient,
-			...this.copiesOf(entry, recipient),
-			subject: `Re: ${ticket?.subject ?? ''} ${this.subjectTagOf(row.ticket_id)}`,
+			...(await this.copiesOf(entry, recipient)),
+			subject: `Re: ${ticket?.subject ?? ''} ${subjectTag(row.ticket_id, ticket?.number)}`,
 			text: signature ? `${entry.body}\n\n-- \n${signature}` : entry.body,
 			html: replyHtml(entry.body, signature),
 			attachments: mimeAttachmentsOf(entry, this.deps.config),
@@ -387,10 +450,9 @@ class EmailSender implements Sender {
 		// into this ticket.
 		return {
 			recipient,
-			within: () =>
-				sqlite
-					.prepare('INSERT INTO email_messages (message_id, ticket_id, entry_id, mailbox, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
-					.run(messageId, row.ticket_id, row.entry_id, mailbox, Date.now())
+			within: async () => {
+				await store.db.insert(emailMessages).values({ messageId, ticketId: row.ticket_id, entryId: row.entry_id, mailbox, createdAt: Date.now() }).onConflictDoNothing();
+			}
 		};
 	}
 
@@ -399,19 +461,20 @@ class EmailSender implements Sender {
 	 * requester and our own addresses (a copy to ourselves would come back as a new message).
 	 * nodemailer puts BCC in the envelope only, never in the headers.
 	 */
-	private copiesOf(entry: Entry, recipient: string): { cc?: string[]; bcc?: string[] } {
+	private async copiesOf(entry: Entry, recipient: string): Promise<{ cc?: string[]; bcc?: string[] }> {
 		const taken = new Set([recipient.toLowerCase()]);
-		const keep = (list: unknown) => {
-			const kept = recipientListSchema.catch([]).parse(list).filter((address) => {
+		const keep = async (list: unknown) => {
+			const kept: string[] = [];
+			for (const address of recipientListSchema.catch([]).parse(list)) {
 				const key = address.toLowerCase();
-				if (taken.has(key) || this.deps.supportAddresses.match(address)) return false;
+				if (taken.has(key) || (await this.deps.supportAddresses.match(address))) continue;
 				taken.add(key);
-				return true;
-			});
+				kept.push(address);
+			}
 			return kept.length ? kept : undefined;
 		};
-		const cc = keep(entry.meta?.cc);
-		const bcc = keep(entry.meta?.bcc);
+		const cc = await keep(entry.meta?.cc);
+		const bcc = await keep(entry.meta?.bcc);
 		return { ...(cc ? { cc } : {}), ...(bcc ? { bcc } : {}) };
 	}
 
@@ -421,19 +484,24 @@ class EmailSender implements Sender {
 		if (this.spoolDir) this.spool(name, info.message as Buffer);
 	}
 
-	/** The ticket's subject line tag: the number people can quote; the ULID only for a ticket that has none. */
-	subjectTagOf(ticketId: string): string {
-		const ticket = this.deps.sqlite.prepare('SELECT number FROM tickets WHERE id = ?').get(ticketId) as { number: number | null } | undefined;
-		return `[#${ticket?.number ?? ticketId}]`;
+	/** The ticket's subject line tag. */
+	async subjectTagOf(ticketId: string): Promise<string> {
+		const { tickets } = this.deps.store.tables;
+		const [ticket] = await this.deps.store.db.select({ number: tickets.number }).from(tickets).where(eq(tickets.id, ticketId)).limit(1);
+		return subjectTag(ticketId, ticket?.number);
 	}
 
 	/** The support address the customer last wrote to (still one of ours), else SUPPORT_ADDRESS. */
-	mailboxOf(ticketId: string): string {
-		const { sqlite, supportAddresses, config } = this.deps;
-		const last = sqlite
-			.prepare('SELECT mailbox FROM email_messages WHERE ticket_id = ? AND side_id IS NULL AND mailbox IS NOT NULL ORDER BY created_at DESC, rowid DESC LIMIT 1')
-			.get(ticketId) as { mailbox: string } | undefined;
-		return last && supportAddresses.match(last.mailbox) ? last.mailbox : config.smtp.supportAddress;
+	async mailboxOf(ticketId: string): Promise<string> {
+		const { store, supportAddresses, config } = this.deps;
+		const { emailMessages } = store.tables;
+		const [last] = await store.db
+			.select({ mailbox: emailMessages.mailbox })
+			.from(emailMessages)
+			.where(and(eq(emailMessages.ticketId, ticketId), isNull(emailMessages.sideId), isNotNull(emailMessages.mailbox)))
+			.orderBy(...newestFirst(store))
+			.limit(1);
+		return last?.mailbox && (await supportAddresses.match(last.mailbox)) ? last.mailbox : config.smtp.supportAddress;
 	}
 
 	close() {
@@ -464,14 +532,15 @@ class WebhookSender implements Sender {
 
 	async send(row: OutboxRow): Promise<Sent> {
 		const entry = await entryOf(this.deps, row);
-		const channel = this.deps.sqlite
-			.prepare(
-				`SELECT id, secret, outbound_url AS url FROM channels WHERE kind = ? AND outbound_url IS NOT NULL
-				 ORDER BY created_at DESC, id DESC LIMIT 1`
-			)
-			.get(entry.channel) as { id: string; secret: string; url: string } | undefined;
-		if (!channel) throw new Error(`no ${entry.channel} channel has an outbound URL`);
-		const recipient = row.recipient ?? this.deps.outbox.addressOn(row.ticket_id, entry.channel);
+		const { channels } = this.deps.store.tables;
+		const [channel] = await this.deps.store.db
+			.select({ id: channels.id, secret: channels.secret, url: channels.outboundUrl })
+			.from(channels)
+			.where(and(eq(channels.kind, entry.channel as ChannelKind), isNotNull(channels.outboundUrl)))
+			.orderBy(desc(channels.createdAt), desc(channels.id))
+			.limit(1);
+		if (!channel?.url) throw new Error(`no ${entry.channel} channel has an outbound URL`);
+		const recipient = row.recipient ?? (await this.deps.outbox.addressOn(row.ticket_id, entry.channel));
 		if (!recipient) throw new Error(`the requester has no ${entry.channel} address`);
 		const body = JSON.stringify({ eventId: row.entry_id, to: { id: recipient }, text: entry.body, ticketId: row.ticket_id });
 		const response = await fetch(channel.url, {
@@ -504,21 +573,26 @@ class VerificationSender implements Sender {
 	}
 
 	async send(row: OutboxRow): Promise<Sent> {
-		const { sqlite } = this.deps;
-		const pending = sqlite.prepare('SELECT pending_token AS token, origin, email FROM email_verifications WHERE id = ?').get(row.entry_id) as
-			| { token: string | null; origin: string; email: string }
-			| undefined;
+		const { store } = this.deps;
+		const { emailVerifications } = store.tables;
+		const [pending] = await store.db
+			.select({ token: emailVerifications.pendingToken, origin: emailVerifications.origin, email: emailVerifications.email })
+			.from(emailVerifications)
+			.where(eq(emailVerifications.id, row.entry_id))
+			.limit(1);
 		if (!pending?.token) throw new Error(`verification ${row.entry_id} has no link to send`);
 		const link = `${pending.origin}/chat/verify?token=${encodeURIComponent(pending.token)}`;
 		await this.email.sendMail(`verification-${row.entry_id}`, {
-			from: this.email.mailboxOf(row.ticket_id),
+			from: await this.email.mailboxOf(row.ticket_id),
 			to: pending.email,
 			subject: 'Confirm your email address',
 			text: `You gave this address in a chat with our support team. To show that it is yours, open this link and confirm:\n\n${link}\n\nIf it was not you, ignore this message: nothing is linked to your address without it.`
 		});
 		return {
 			recipient: pending.email,
-			within: () => sqlite.prepare('UPDATE email_verifications SET pending_token = NULL WHERE id = ?').run(row.entry_id)
+			within: async () => {
+				await store.db.update(emailVerifications).set({ pendingToken: null }).where(eq(emailVerifications.id, row.entry_id));
+			}
 		};
 	}
 }
@@ -540,23 +614,27 @@ class SideEmailSender implements Sender {
 	}
 
 	async send(row: OutboxRow): Promise<Sent> {
-		const { sqlite } = this.deps;
+		const { store } = this.deps;
+		const { emailMessages } = store.tables;
 		const { side, entry } = await this.deps.documents.withDocument(row.ticket_id, (doc) => sideEntryOf(readSides(doc), row.entry_id));
 		const recipients = [...new Set(side.participants.map((p) => p.toLowerCase()))];
 		if (!recipients.length) throw new Error(`side conversation ${side.id} has no participants`);
 		const messageId = outboundMessageId(row.entry_id);
 		const thread = (
-			sqlite
-				.prepare(`SELECT message_id FROM email_messages WHERE side_id = ? AND ticket_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`)
-				.all(side.id, row.ticket_id, MAX_REFERENCES) as { message_id: string }[]
+			await store.db
+				.select({ messageId: emailMessages.messageId })
+				.from(emailMessages)
+				.where(and(eq(emailMessages.sideId, side.id), eq(emailMessages.ticketId, row.ticket_id)))
+				.orderBy(...newestFirst(store))
+				.limit(MAX_REFERENCES)
 		)
-			.map((r) => r.message_id)
+			.map((r) => r.messageId)
 			.reverse();
-		const mailbox = this.email.mailboxOf(row.ticket_id);
+		const mailbox = await this.email.mailboxOf(row.ticket_id);
 		await this.email.sendMail(row.entry_id, {
 			from: mailbox,
 			to: recipients,
-			subject: `${thread.length ? 'Re: ' : ''}${side.subject} ${this.email.subjectTagOf(row.ticket_id)}`,
+			subject: `${thread.length ? 'Re: ' : ''}${side.subject} ${await this.email.subjectTagOf(row.ticket_id)}`,
 			text: entry.body,
 			messageId,
 			...(thread.length ? { inReplyTo: thread[thread.length - 1], references: thread } : {})
@@ -565,12 +643,9 @@ class SideEmailSender implements Sender {
 		return {
 			recipient: recipients.join(', '),
 			data: { sideId: side.id },
-			within: () =>
-				sqlite
-					.prepare(
-						'INSERT INTO email_messages (message_id, ticket_id, entry_id, mailbox, side_id, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'
-					)
-					.run(messageId, row.ticket_id, row.entry_id, mailbox, side.id, Date.now())
+			within: async () => {
+				await store.db.insert(emailMessages).values({ messageId, ticketId: row.ticket_id, entryId: row.entry_id, mailbox, sideId: side.id, createdAt: Date.now() }).onConflictDoNothing();
+			}
 		};
 	}
 }

@@ -8,8 +8,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type Database from 'better-sqlite3';
+import { eq } from 'drizzle-orm';
 import { newId } from '../../src/lib/ticket';
+import type { Store } from '../storage/store';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signedHeaders, verifySignature } from './webhooks';
 
 /** Largest delivery body accepted (Tandem's own request limit). */
@@ -41,8 +42,9 @@ export interface SimulatorOptions {
 }
 
 /** The signing secret of channel `id`, from the database; undefined for an unknown channel. */
-export function channelSecret(sqlite: Database.Database, id: string): string | undefined {
-	const row = sqlite.prepare('SELECT secret FROM channels WHERE id = ?').get(id) as { secret: string } | undefined;
+export async function channelSecret(store: Store, id: string): Promise<string | undefined> {
+	const { channels } = store.tables;
+	const [row] = await store.db.select({ secret: channels.secret }).from(channels).where(eq(channels.id, id)).limit(1);
 	return row?.secret;
 }
 

@@ -12,15 +12,14 @@
  * at it.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, gt, isNull } from 'drizzle-orm';
-import { customerAddresses, customers, emailVerifications, tickets as ticketRows, visitors } from '../../drizzle/schema';
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import { newId } from '../../src/lib/ticket';
 import { ticketAccess } from '../auth/policy';
 import { actorOf, type Principal } from '../auth/principal';
 import type { Customer, Customers } from '../customers';
 import { ApiError, forbidden, notFound } from '../errors';
 import type { Events } from '../events';
-import type { Db } from '../storage/database';
+import type { Store } from '../storage/store';
 import type { TicketIndex } from '../ticket-index';
 import type { Tickets } from '../tickets';
 import type { Outbox } from './outbox';
@@ -40,7 +39,7 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 
 export class VisitorIdentities {
 	constructor(
-		private readonly db: Db,
+		private readonly store: Store,
 		private readonly customers: Customers,
 		private readonly tickets: Tickets,
 		private readonly index: TicketIndex,
@@ -54,27 +53,35 @@ export class VisitorIdentities {
 	 * workspace origin the chat was started from, where the link points. Runs inside the caller's
 	 * transaction when there is one.
 	 */
-	requestProof(contact: Customer, ticketId: string, origin: string): void {
-		if (!contact.unverified || !contact.claimedEmail) return;
-		const now = Date.now();
-		const recent = this.db
-			.select({ id: emailVerifications.id })
-			.from(emailVerifications)
-			.where(and(eq(emailVerifications.email, contact.claimedEmail), gt(emailVerifications.createdAt, now - PROOF_RESEND_AFTER_MS)))
-			.get();
-		if (recent) return;
-		const token = `vfy_${randomBytes(24).toString('base64url')}`;
-		const id = newId();
-		this.db
-			.insert(emailVerifications)
-			.values({ id, tokenHash: hashToken(token), pendingToken: token, customerId: contact.id, email: contact.claimedEmail, origin, expiresAt: now + this.settings.verifyLinkTtlMs, createdAt: now })
-			.run();
-		this.outbox.enqueueVerification(ticketId, id, contact.claimedEmail);
+	async requestProof(contact: Customer, ticketId: string, origin: string): Promise<void> {
+		const email = contact.claimedEmail;
+		if (!contact.unverified || !email) return;
+		const { emailVerifications } = this.store.tables;
+		await this.store.transaction(async (tx) => {
+			// One link a while per address, however many chats ask at once: on PostgreSQL the address
+			// is locked (there may be no row to lock yet) until the transaction ends; on SQLite the
+			// transaction already excludes every other writer.
+			if (this.store.engine === 'postgres') await this.store.all(sql`SELECT pg_advisory_xact_lock(hashtext(${`email-verification:${email}`}))`);
+			const now = Date.now();
+			const [recent] = await tx
+				.select({ id: emailVerifications.id })
+				.from(emailVerifications)
+				.where(and(eq(emailVerifications.email, email), gt(emailVerifications.createdAt, now - PROOF_RESEND_AFTER_MS)))
+				.limit(1);
+			if (recent) return;
+			const token = `vfy_${randomBytes(24).toString('base64url')}`;
+			const id = newId();
+			await tx
+				.insert(emailVerifications)
+				.values({ id, tokenHash: hashToken(token), pendingToken: token, customerId: contact.id, email, origin, expiresAt: now + this.settings.verifyLinkTtlMs, createdAt: now });
+			await this.outbox.enqueueVerification(ticketId, id, email);
+		});
 	}
 
 	/** What following the link with `token` would do, without doing it (the page asks first: mail scanners open links). */
-	linkState(token: string): { state: LinkState; email?: string } {
-		const row = this.db.select().from(emailVerifications).where(eq(emailVerifications.tokenHash, hashToken(token))).get();
+	async linkState(token: string): Promise<{ state: LinkState; email?: string }> {
+		const { emailVerifications } = this.store.tables;
+		const [row] = await this.store.db.select().from(emailVerifications).where(eq(emailVerifications.tokenHash, hashToken(token))).limit(1);
 		if (!row) return { state: 'unknown' };
 		if (row.usedAt !== null) return { state: 'used', email: row.email };
 		if (row.expiresAt <= Date.now()) return { state: 'expired', email: row.email };
@@ -87,14 +94,14 @@ export class VisitorIdentities {
 	 */
 	async confirm(token: string): Promise<{ state: LinkState }> {
 		const now = Date.now();
-		// Taken in one statement: two clicks at once link once.
-		const taken = this.db
+		const { emailVerifications } = this.store.tables;
+		// Taken in one statement: of two clicks at once (on any process), one links.
+		const [taken] = await this.store.db
 			.update(emailVerifications)
 			.set({ usedAt: now, pendingToken: null })
 			.where(and(eq(emailVerifications.tokenHash, hashToken(token)), isNull(emailVerifications.usedAt), gt(emailVerifications.expiresAt, now)))
-			.returning()
-			.get();
-		if (!taken) return { state: this.linkState(token).state };
+			.returning();
+		if (!taken) return { state: (await this.linkState(token)).state };
 		const contact = await this.customers.get(taken.customerId);
 		// The contact claimed another address since, or was linked otherwise: this link proves nothing now.
 		if (!contact?.unverified || contact.claimedEmail !== taken.email) return { state: 'used' };
@@ -110,12 +117,15 @@ export class VisitorIdentities {
 	async link(contactId: string, intoId: string | undefined, by: Principal): Promise<Customer> {
 		const contact = await this.customers.get(contactId);
 		if (!contact) throw notFound('customer');
-		const theirs = this.db.select({ id: ticketRows.id }).from(ticketRows).where(eq(ticketRows.requesterId, contact.id)).all();
-		const writable = (id: string) => {
-			const row = this.index.get(id);
-			return !!row && ticketAccess(by, row) === 'write';
-		};
-		if (by.kind !== 'user' || !theirs.some(({ id }) => writable(id))) {
+		let writable = false;
+		for (const id of by.kind === 'user' ? await this.ticketsOf(contact.id) : []) {
+			const row = await this.index.get(id);
+			if (row && ticketAccess(by, row) === 'write') {
+				writable = true;
+				break;
+			}
+		}
+		if (!writable) {
 			throw forbidden('only an agent who may write one of its tickets links a contact');
 		}
 		if (!contact.unverified) throw new ApiError(409, 'already_verified', 'this customer is not an unverified contact');
@@ -132,25 +142,32 @@ export class VisitorIdentities {
 	 * of what it wrote.
 	 */
 	private async absorb(contact: Customer, known: Customer | null, how: { actor: string; via: 'agent' | 'email' }): Promise<Customer> {
+		const { customerAddresses, customers, visitors } = this.store.tables;
 		if (!known) {
-			this.db.transaction((tx) => {
-				tx.insert(customerAddresses).values({ customerId: contact.id, channel: 'email', address: contact.claimedEmail! }).run();
-				tx.update(customers).set({ unverified: false, claimedEmail: null }).where(eq(customers.id, contact.id)).run();
-				this.events.record({ actor: how.actor, type: 'customer.linked', data: { customerId: contact.id, into: contact.id, via: how.via } });
+			await this.store.transaction(async (tx) => {
+				await tx.insert(customerAddresses).values({ customerId: contact.id, channel: 'email', address: contact.claimedEmail! });
+				await tx.update(customers).set({ unverified: false, claimedEmail: null }).where(eq(customers.id, contact.id));
+				await this.events.record({ actor: how.actor, type: 'customer.linked', data: { customerId: contact.id, into: contact.id, via: how.via } });
 			});
 			return (await this.customers.get(contact.id))!;
 		}
 		// Tickets first: an interruption leaves the contact unverified, and linking again moves the rest.
-		const moved = this.db.select({ id: ticketRows.id }).from(ticketRows).where(eq(ticketRows.requesterId, contact.id)).all();
-		for (const { id } of moved) await this.tickets.setRequester(id, known.id);
-		this.db.transaction((tx) => {
-			tx.update(customerAddresses).set({ customerId: known.id }).where(eq(customerAddresses.customerId, contact.id)).run();
-			tx.update(visitors).set({ customerId: known.id }).where(eq(visitors.customerId, contact.id)).run();
-			tx.update(customers).set({ claimedEmail: null }).where(eq(customers.id, contact.id)).run();
-			this.events.recordMany(
-				moved.map(({ id }) => ({ ticketId: id, actor: how.actor, type: 'customer.linked', data: { customerId: contact.id, into: known.id, via: how.via } }))
+		const moved = await this.ticketsOf(contact.id);
+		for (const id of moved) await this.tickets.setRequester(id, known.id);
+		await this.store.transaction(async (tx) => {
+			await tx.update(customerAddresses).set({ customerId: known.id }).where(eq(customerAddresses.customerId, contact.id));
+			await tx.update(visitors).set({ customerId: known.id }).where(eq(visitors.customerId, contact.id));
+			await tx.update(customers).set({ claimedEmail: null }).where(eq(customers.id, contact.id));
+			await this.events.recordMany(
+				moved.map((id) => ({ ticketId: id, actor: how.actor, type: 'customer.linked', data: { customerId: contact.id, into: known.id, via: how.via } }))
 			);
 		});
 		return (await this.customers.get(known.id))!;
+	}
+
+	/** The tickets customer `customerId` is the requester of. */
+	private async ticketsOf(customerId: string): Promise<string[]> {
+		const { tickets } = this.store.tables;
+		return (await this.store.db.select({ id: tickets.id }).from(tickets).where(eq(tickets.requesterId, customerId))).map((r) => r.id);
 	}
 }

@@ -12,15 +12,14 @@
  * id is derived from the channel and the event id, so a retry that raced the record appends nothing.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type Database from 'better-sqlite3';
-import { channels, webhookEvents } from '../../drizzle/schema';
+import { and, asc, desc, eq, ne, notInArray } from 'drizzle-orm';
 import type { WebhookEvent } from '../../src/lib/api/schemas';
 import { newId, type Entry } from '../../src/lib/ticket';
 import { SYSTEM } from '../auth/principal';
 import type { Customers } from '../customers';
 import { ApiError, notFound } from '../errors';
 import type { Events } from '../events';
-import type { Db } from '../storage/database';
+import type { Store } from '../storage/store';
 import { subjectFrom, type Tickets } from '../tickets';
 
 export const CHANNEL_KINDS = ['messaging', 'social'] as const;
@@ -73,18 +72,20 @@ export class Channels {
 	private readonly inFlight = new Map<string, Promise<unknown>>();
 
 	constructor(
-		private readonly db: Db,
+		private readonly store: Store,
 		private readonly customers: Customers,
 		private readonly tickets: Tickets,
 		private readonly events?: Events
 	) {}
 
-	private get sqlite(): Database.Database {
-		return this.db.$client;
+	/** The columns of a channel's info. */
+	private get infoColumns() {
+		const { channels } = this.store.tables;
+		return { id: channels.id, kind: channels.kind, name: channels.name, outboundUrl: channels.outboundUrl, createdAt: channels.createdAt };
 	}
 
 	/** Creates a channel; the secret is returned here and never again. */
-	create(input: { kind: ChannelKind; name: string; outboundUrl?: string | null }, by = 'system'): ChannelInfo & { secret: string } {
+	async create(input: { kind: ChannelKind; name: string; outboundUrl?: string | null }, by = 'system'): Promise<ChannelInfo & { secret: string }> {
 		const row = {
 			id: newId(),
 			kind: input.kind,
@@ -93,60 +94,74 @@ export class Channels {
 			outboundUrl: input.outboundUrl ?? null,
 			createdAt: Date.now()
 		};
-		this.sqlite.transaction(() => {
-			this.db.insert(channels).values(row).run();
-			this.events?.record({ actor: by, type: 'channel.created', data: { channelId: row.id, kind: row.kind, name: row.name, outboundUrl: row.outboundUrl } });
-		})();
+		await this.store.transaction(async (tx) => {
+			await tx.insert(this.store.tables.channels).values(row);
+			await this.events?.record({ actor: by, type: 'channel.created', data: { channelId: row.id, kind: row.kind, name: row.name, outboundUrl: row.outboundUrl } });
+		});
 		return row;
 	}
 
 	/** Whether a channel has this name (other than channel `exceptId`). */
-	exists(name: string, exceptId?: string): boolean {
-		return !!this.sqlite.prepare('SELECT 1 FROM channels WHERE name = ? AND id IS NOT ?').get(name, exceptId ?? null);
+	async exists(name: string, exceptId?: string): Promise<boolean> {
+		const { channels } = this.store.tables;
+		const [row] = await this.store.db
+			.select({ id: channels.id })
+			.from(channels)
+			.where(and(eq(channels.name, name), exceptId === undefined ? undefined : ne(channels.id, exceptId)))
+			.limit(1);
+		return !!row;
 	}
 
 	/** The channel without its secret, if any. */
-	get(id: string): ChannelInfo | undefined {
-		return this.sqlite.prepare('SELECT id, kind, name, outbound_url AS outboundUrl, created_at AS createdAt FROM channels WHERE id = ?').get(id) as ChannelInfo | undefined;
+	async get(id: string): Promise<ChannelInfo | undefined> {
+		const { channels } = this.store.tables;
+		const [row] = await this.store.db.select(this.infoColumns).from(channels).where(eq(channels.id, id)).limit(1);
+		return row;
 	}
 
 	/** Renames a channel or changes (`null`: removes) its outbound URL; 404 for an unknown channel. */
-	update(id: string, change: { name?: string; outboundUrl?: string | null }, by = 'system'): ChannelInfo {
-		return this.sqlite.transaction(() => {
-			const before = this.get(id);
+	async update(id: string, change: { name?: string; outboundUrl?: string | null }, by = 'system'): Promise<ChannelInfo> {
+		const { channels } = this.store.tables;
+		return this.store.transaction(async (tx) => {
+			await this.store.lock(tx, channels, eq(channels.id, id));
+			const before = await this.get(id);
 			if (!before) throw notFound('channel');
 			const after: ChannelInfo = { ...before, name: change.name ?? before.name, outboundUrl: change.outboundUrl === undefined ? before.outboundUrl : change.outboundUrl };
-			this.sqlite.prepare('UPDATE channels SET name = ?, outbound_url = ? WHERE id = ?').run(after.name, after.outboundUrl, id);
-			this.events?.record({ actor: by, type: 'channel.updated', data: { channelId: id, name: after.name, outboundUrl: after.outboundUrl } });
+			await tx.update(channels).set({ name: after.name, outboundUrl: after.outboundUrl }).where(eq(channels.id, id));
+			await this.events?.record({ actor: by, type: 'channel.updated', data: { channelId: id, name: after.name, outboundUrl: after.outboundUrl } });
 			return after;
-		})();
+		});
 	}
 
 	/** Replaces a channel's signing secret: the old one stops working now; the new one is returned here and never again. */
-	rotateSecret(id: string, by = 'system'): { id: string; secret: string } {
+	async rotateSecret(id: string, by = 'system'): Promise<{ id: string; secret: string }> {
 		const secret = newSecret();
-		return this.sqlite.transaction(() => {
-			if (this.sqlite.prepare('UPDATE channels SET secret = ? WHERE id = ?').run(secret, id).changes === 0) throw notFound('channel');
-			this.events?.record({ actor: by, type: 'channel.secret_rotated', data: { channelId: id } });
+		const { channels } = this.store.tables;
+		return this.store.transaction(async (tx) => {
+			const rotated = await tx.update(channels).set({ secret }).where(eq(channels.id, id)).returning({ id: channels.id });
+			if (!rotated.length) throw notFound('channel');
+			await this.events?.record({ actor: by, type: 'channel.secret_rotated', data: { channelId: id } });
 			return { id, secret };
-		})();
+		});
 	}
 
 	/** All channels, oldest first, without their secrets. */
-	list(): ChannelInfo[] {
-		return this.sqlite
-			.prepare('SELECT id, kind, name, outbound_url AS outboundUrl, created_at AS createdAt FROM channels ORDER BY created_at, id')
-			.all() as ChannelInfo[];
+	async list(): Promise<ChannelInfo[]> {
+		const { channels } = this.store.tables;
+		return this.store.db.select(this.infoColumns).from(channels).orderBy(asc(channels.createdAt), asc(channels.id));
 	}
 
 	/**
 	 * Checks the request's signature for channel `id`: 404 for an unknown channel, 401 (nothing
 	 * stored) for a missing or wrong signature or a stale timestamp.
 	 */
-	authenticate(id: string, timestamp: string | null, header: string | null, rawBody: string): ChannelInfo {
-		const row = this.sqlite.prepare('SELECT id, kind, name, secret, outbound_url AS outboundUrl, created_at AS createdAt FROM channels WHERE id = ?').get(id) as
-			| (ChannelInfo & { secret: string })
-			| undefined;
+	async authenticate(id: string, timestamp: string | null, header: string | null, rawBody: string): Promise<ChannelInfo> {
+		const { channels } = this.store.tables;
+		const [row] = await this.store.db
+			.select({ ...this.infoColumns, secret: channels.secret })
+			.from(channels)
+			.where(eq(channels.id, id))
+			.limit(1);
 		if (!row) throw notFound('channel');
 		if (!verifySignature(row.secret, timestamp, header, rawBody)) throw unauthorized();
 		const { secret: _secret, ...info } = row;
@@ -170,17 +185,29 @@ export class Channels {
 		}
 	}
 
-	private seen(channelId: string, eventId: string): boolean {
-		return !!this.sqlite.prepare('SELECT 1 FROM webhook_events WHERE channel_id = ? AND event_id = ?').get(channelId, eventId);
+	private async seen(channelId: string, eventId: string): Promise<boolean> {
+		const { webhookEvents } = this.store.tables;
+		const [row] = await this.store.db
+			.select({ eventId: webhookEvents.eventId })
+			.from(webhookEvents)
+			.where(and(eq(webhookEvents.channelId, channelId), eq(webhookEvents.eventId, eventId)))
+			.limit(1);
+		return !!row;
 	}
 
-	/** Records the event id; false when it was recorded already. */
-	private remember(channelId: string, eventId: string): boolean {
-		return this.db.insert(webhookEvents).values({ channelId, eventId, receivedAt: Date.now() }).onConflictDoNothing().run().changes > 0;
+	/** Records the event id; false when it was recorded already (the key decides between concurrent ones). */
+	private async remember(channelId: string, eventId: string): Promise<boolean> {
+		const { webhookEvents } = this.store.tables;
+		const added = await this.store.db
+			.insert(webhookEvents)
+			.values({ channelId, eventId, receivedAt: Date.now() })
+			.onConflictDoNothing()
+			.returning({ eventId: webhookEvents.eventId });
+		return added.length > 0;
 	}
 
 	private async process(channel: ChannelInfo, event: WebhookEvent): Promise<{ duplicate: true } | { ticketId: string; entryId: string }> {
-		if (this.seen(channel.id, event.eventId)) return { duplicate: true };
+		if (await this.seen(channel.id, event.eventId)) return { duplicate: true };
 		const kind = channel.kind;
 		const customer = await this.customers.findOrCreate(kind, event.from.id, event.from.name);
 		const meta: Record<string, string | number> = { channelId: channel.id, eventId: event.eventId, from: event.from.id };
@@ -197,23 +224,27 @@ export class Channels {
 			createdAt: Date.now(),
 			meta
 		};
-		const open = this.sqlite
-			.prepare(
-				`SELECT id FROM tickets WHERE requester_id = ? AND channel = ? AND status NOT IN ('solved', 'closed')
-				 ORDER BY updated_at DESC, id DESC LIMIT 1`
-			)
-			.get(customer.id, kind) as { id: string } | undefined;
+		const { tickets } = this.store.tables;
+		const [open] = await this.store.db
+			.select({ id: tickets.id })
+			.from(tickets)
+			.where(and(eq(tickets.requesterId, customer.id), eq(tickets.channel, kind), notInArray(tickets.status, ['solved', 'closed'])))
+			.orderBy(desc(tickets.updatedAt), desc(tickets.id))
+			.limit(1);
 		if (open) {
 			// The entry id makes a retry append nothing; the event is recorded once the entry is durable.
 			await this.tickets.append(open.id, entry, SYSTEM);
-			this.remember(channel.id, event.eventId);
+			// Recorded meanwhile by a delivery on another process: that one answers for it.
+			if (!(await this.remember(channel.id, event.eventId))) return { duplicate: true };
 			return { ticketId: open.id, entryId: entry.id };
 		}
 		try {
+			// Remembered in the creating transaction: of concurrent deliveries (other processes) one
+			// creates the ticket, the others find the event id taken and roll theirs back.
 			const ticket = await this.tickets.createFromChannel(
 				{ subject: subjectFrom(event.text), requesterId: customer.id, channel: kind, entry },
-				() => {
-					if (!this.remember(channel.id, event.eventId)) throw new DuplicateEvent();
+				async () => {
+					if (!(await this.remember(channel.id, event.eventId))) throw new DuplicateEvent();
 				}
 			);
 			return { ticketId: ticket.id, entryId: entry.id };

@@ -16,6 +16,6 @@ export async function startChannelWorkers(services: Services): Promise<{ close()
 		logger: services.logger,
 		settings: { ...config.imap, maxEmailBytes: config.smtp.maxEmailBytes }
 	});
-	const outbound = startEmailOutbound({ ...services, sqlite: services.db.$client, documents: services.collab.documents, config });
+	const outbound = startEmailOutbound({ ...services, documents: services.collab.documents, config });
 	return [email, imap, outbound, services.chats];
 }

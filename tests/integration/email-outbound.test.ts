@@ -12,7 +12,7 @@ import { appendEntries, newId, type Entry } from '../../src/lib/ticket';
 import { countRows } from '../helpers/db';
 import { acceptedOf, deliveriesOf, messageIdOf, startRelay, type Relay } from '../helpers/relay';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { openDatabase } from '../../server/storage/database';
+import { openSqliteStore } from '../../server/storage/store';
 import { SupportAddresses } from '../../server/channels/support-addresses';
 import { api, connectPeer, type Peer, type RunningServer, smtpPort, startServer, tempDataDir, waitFor } from '../helpers/server';
 
@@ -198,9 +198,9 @@ describe('outbound email without a relay', () => {
 	it('takes mail for an added support address into its group, and replies from that address', async () => {
 		const dataDir = tempDataDir();
 		const fx = await prepare(dataDir, { users: { ann: { role: 'agent', groups: ['Billing'] } }, bots: { mail: ['email'] } });
-		const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-		new SupportAddresses(db, SUPPORT).add({ address: 'Billing@Tandem.local', name: 'Billing', groupId: fx.groups.Billing! });
-		db.$client.close();
+		const store = openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
+		await new SupportAddresses(store, SUPPORT).add({ address: 'Billing@Tandem.local', name: 'Billing', groupId: fx.groups.Billing! });
+		await store.close();
 		server = await startServer({ dataDir });
 		const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort(server), secure: false, ignoreTLS: true });
 		try {

@@ -15,9 +15,9 @@ export function visitorToken(event: RequestEvent): string | null {
 }
 
 /** The visitor, their request counted against `action`'s rate limit when given (429 past it). */
-export function requireVisitor(event: RequestEvent, action?: VisitorAction): Visitor {
+export async function requireVisitor(event: RequestEvent, action?: VisitorAction): Promise<Visitor> {
 	const { chats } = tandem();
-	const visitor = chats.visitor(visitorToken(event));
+	const visitor = await chats.visitor(visitorToken(event));
 	if (!visitor) throw new ApiError(401, 'unauthorized', `send the visitor token from POST /api/v1/visitor in ${VISITOR_HEADER}`);
 	if (action) chats.limit(action, visitor.id);
 	return visitor;

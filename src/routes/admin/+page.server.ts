@@ -113,15 +113,15 @@ export const load: PageServerLoad = async ({ url }) => {
 		macros: await macros.list(),
 		statuses: STATUSES,
 		priorities: PRIORITIES,
-		webhookChannels: channels.list(),
+		webhookChannels: await channels.list(),
 		talkNumbers: talkNumbers.list(),
 		channelKinds: CHANNEL_KINDS,
 		/** Where providers send webhooks: `<origin>/api/v1/channels/<id>/webhook`. */
 		origin: url.origin,
-		supportAddresses: supportAddresses.list(),
+		supportAddresses: await supportAddresses.list(),
 		maxSignatureLength: MAX_SIGNATURE_LENGTH,
 		/** Without their passwords or tokens: those never leave the server. */
-		imapMailboxes: imapMailboxes.list(),
+		imapMailboxes: await imapMailboxes.list(),
 		imapChoices: { tls: IMAP_TLS_MODES, auth: IMAP_AUTH_KINDS, afterFetch: IMAP_AFTER_FETCH }
 	};
 };
@@ -212,8 +212,8 @@ export const actions: Actions = {
 		const input = await read(request, schemas.createChannel, 'createChannel');
 		if (!input.ok) return input.failure;
 		const { channels } = tandem();
-		if (channels.exists(input.value.name)) return fail(400, { action: 'createChannel', message: `name: a channel named “${input.value.name}” exists already` });
-		const created = channels.create(input.value, actor(locals));
+		if (await channels.exists(input.value.name)) return fail(400, { action: 'createChannel', message: `name: a channel named “${input.value.name}” exists already` });
+		const created = await channels.create(input.value, actor(locals));
 		return {
 			action: 'createChannel',
 			notice: `Channel “${created.name}” created. Copy its signing secret now: it will not be shown again.`,
@@ -226,9 +226,9 @@ export const actions: Actions = {
 		if (!input.ok) return input.failure;
 		const { channelId, name, outboundUrl } = input.value;
 		const { channels } = tandem();
-		if (channels.exists(name, channelId)) return fail(400, { action: 'updateChannel', message: `name: a channel named “${name}” exists already` });
-		return formChange('updateChannel', () => {
-			const channel = channels.update(channelId, { name, outboundUrl }, actor(locals));
+		if (await channels.exists(name, channelId)) return fail(400, { action: 'updateChannel', message: `name: a channel named “${name}” exists already` });
+		return formChange('updateChannel', async () => {
+			const channel = await channels.update(channelId, { name, outboundUrl }, actor(locals));
 			return { notice: `Channel “${channel.name}” saved.` };
 		}, { notFound: NO_CHANNEL });
 	},
@@ -252,8 +252,8 @@ export const actions: Actions = {
 	rotateChannelSecret: async ({ request, locals }) => {
 		const input = await read(request, schemas.rotateChannelSecret, 'rotateChannelSecret');
 		if (!input.ok) return input.failure;
-		return formChange('rotateChannelSecret', () => {
-			const rotated = tandem().channels.rotateSecret(input.value.channelId, actor(locals));
+		return formChange('rotateChannelSecret', async () => {
+			const rotated = await tandem().channels.rotateSecret(input.value.channelId, actor(locals));
 			return {
 				notice: 'Secret rotated: the old one no longer works. Copy the new one now: it will not be shown again.',
 				secret: rotated.secret,
@@ -280,9 +280,9 @@ export const actions: Actions = {
 	removeSupportAddress: async ({ request, locals }) => {
 		const input = await read(request, schemas.removeSupportAddress, 'removeSupportAddress');
 		if (!input.ok) return input.failure;
-		return addressChange('removeSupportAddress', `Mail to ${input.value.address} is no longer accepted.`, undefined, () => {
-			tandem().supportAddresses.remove(input.value.address, actor(locals));
-			tandem().imapMailboxes.forget(input.value.address);
+		return addressChange('removeSupportAddress', `Mail to ${input.value.address} is no longer accepted.`, undefined, async () => {
+			await tandem().supportAddresses.remove(input.value.address, actor(locals));
+			await tandem().imapMailboxes.forget(input.value.address);
 		});
 	},
 	setSupportAddressSignature: async ({ request, locals }) => {

@@ -9,10 +9,10 @@ const token = z.string().min(1).max(200);
  * The link mailed to a chat visitor's address. Opening it only shows what confirming would do (mail
  * scanners open links); the visitor's "Confirm" (a POST) proves the address, once.
  */
-export const load: PageServerLoad = ({ url }) => {
+export const load: PageServerLoad = async ({ url }) => {
 	const parsed = token.safeParse(url.searchParams.get('token'));
 	if (!parsed.success) return { token: '', state: 'unknown' as const };
-	return { token: parsed.data, ...tandem().identities.linkState(parsed.data) };
+	return { token: parsed.data, ...(await tandem().identities.linkState(parsed.data)) };
 };
 
 export const actions: Actions = {

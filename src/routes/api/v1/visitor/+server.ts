@@ -6,18 +6,18 @@ import type { RequestHandler } from './$types';
 
 /** A visitor session for the chat widget: the existing one when the token is still good, else a new one (201, with its token). */
 export const POST: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		const { chats } = tandem();
-		const known = chats.visitor(visitorToken(event));
-		if (known) return json({ visitorId: known.id, chat: chats.current(known) });
+		const known = await chats.visitor(visitorToken(event));
+		if (known) return json({ visitorId: known.id, chat: await chats.current(known) });
 		chats.limit('sessions', event.getClientAddress());
-		const { visitor, token } = chats.createVisitor();
+		const { visitor, token } = await chats.createVisitor();
 		return json({ visitorId: visitor.id, token, chat: null }, { status: 201 });
 	});
 
 /** The visitor and their latest chat. */
 export const GET: RequestHandler = (event) =>
-	api(() => {
-		const visitor = requireVisitor(event);
-		return json({ visitorId: visitor.id, chat: tandem().chats.current(visitor) });
+	api(async () => {
+		const visitor = await requireVisitor(event);
+		return json({ visitorId: visitor.id, chat: await tandem().chats.current(visitor) });
 	});

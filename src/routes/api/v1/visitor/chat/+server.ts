@@ -11,7 +11,7 @@ import type { RequestHandler } from './$types';
  */
 export const POST: RequestHandler = (event) =>
 	api(async () => {
-		const visitor = requireVisitor(event, 'messages');
+		const visitor = await requireVisitor(event, 'messages');
 		const input = await parseJson(event.request, startChatSchema);
 		return json(await tandem().chats.start(visitor, input, event.url.origin), { status: 201 });
 	});
@@ -19,6 +19,6 @@ export const POST: RequestHandler = (event) =>
 /** The visitor ends the chat. */
 export const DELETE: RequestHandler = (event) =>
 	api(async () => {
-		const visitor = requireVisitor(event);
+		const visitor = await requireVisitor(event);
 		return json(await tandem().chats.leave(visitor));
 	});

@@ -8,7 +8,7 @@ import type { RequestHandler } from './$types';
 /** A page the visitor viewed, for the visitor path agents see. */
 export const POST: RequestHandler = (event) =>
 	api(async () => {
-		const visitor = requireVisitor(event, 'signals');
+		const visitor = await requireVisitor(event, 'signals');
 		const page = await parseJson(event.request, chatPageSchema);
-		return json(tandem().chats.recordPage(visitor, page), { status: 201 });
+		return json(await tandem().chats.recordPage(visitor, page), { status: 201 });
 	});

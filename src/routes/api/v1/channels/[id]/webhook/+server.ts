@@ -13,7 +13,7 @@ export const POST: RequestHandler = (event) =>
 		const { channels } = tandem();
 		const raw = await readText(event.request);
 		const headers = event.request.headers;
-		const channel = channels.authenticate(event.params.id, headers.get('x-tandem-timestamp'), headers.get('x-tandem-signature'), raw);
+		const channel = await channels.authenticate(event.params.id, headers.get('x-tandem-timestamp'), headers.get('x-tandem-signature'), raw);
 		const input = parse(webhookEventSchema, parseJsonText(raw));
 		return json(await channels.receive(channel, input));
 	});

@@ -8,7 +8,7 @@ import type { RequestHandler } from './$types';
 /** The visitor's message, once per id (a retry writes nothing). 409 after the chat ended. */
 export const POST: RequestHandler = (event) =>
 	api(async () => {
-		const visitor = requireVisitor(event, 'messages');
+		const visitor = await requireVisitor(event, 'messages');
 		const message = await parseJson(event.request, chatMessageSchema);
 		return json(await tandem().chats.say(visitor, message), { status: 201 });
 	});

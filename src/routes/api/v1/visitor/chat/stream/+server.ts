@@ -11,11 +11,11 @@ import type { RequestHandler } from './$types';
  * visitor token (EventSource cannot set headers).
  */
 export const GET: RequestHandler = (event) =>
-	api(() => {
-		const visitor = requireVisitor(event);
+	api(async () => {
+		const visitor = await requireVisitor(event);
 		const { chats } = tandem();
-		if (!chats.current(visitor)) throw new ApiError(404, 'no_chat', 'start a chat first');
+		if (!(await chats.current(visitor))) throw new ApiError(404, 'no_chat', 'start a chat first');
 		return eventStream(event.request.signal, (send) => chats.subscribe(visitor, (e) => send(e.type, e)), {
-			stillValid: () => chats.visitor(visitorToken(event)) !== null
+			stillValid: async () => (await chats.visitor(visitorToken(event))) !== null
 		});
 	});
