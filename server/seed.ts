@@ -69,7 +69,7 @@ export async function seed(services: Services): Promise<void> {
 	for (const ticket of [...demo].sort((a, b) => (a.fields.createdAt ?? 0) - (b.fields.createdAt ?? 0))) recorded.set(ticket, tickets.record(ticket, SYSTEM));
 	seedMaggieVisit(services, recorded.get(demo[0]!)!, userIds['alex@tandem.local']!);
 	for (const macro of DEMO_MACROS) macros.create(macro, SYSTEM);
-	services.talkNumbers.create(DEMO_TALK_NUMBER);
+	await services.talkNumbers.create(DEMO_TALK_NUMBER);
 	seedContext(services);
 	services.logger.info({ users: DEMO_USERS.length }, 'seeded demo data');
 }

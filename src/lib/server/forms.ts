@@ -30,9 +30,9 @@ export function parseForm<T extends z.ZodType>(schema: T, raw: unknown, action: 
  * (4xx: a clash, a bad value, one deleted meanwhile) becomes its message, naming the field;
  * `notFound` replaces the message of a 404.
  */
-export function formChange(action: string, change: () => object | void, options: { notice?: string; notFound?: string } = {}) {
+export async function formChange(action: string, change: () => Promise<object | void> | object | void, options: { notice?: string; notFound?: string } = {}) {
 	try {
-		return { action, ...(options.notice ? { notice: options.notice } : {}), ...(change() ?? {}) };
+		return { action, ...(options.notice ? { notice: options.notice } : {}), ...((await change()) ?? {}) };
 	} catch (error) {
 		if (!isApiError(error) || error.status >= 500) throw error;
 		if (error.status === 404 && options.notFound) return fail(404, { action, message: options.notFound });

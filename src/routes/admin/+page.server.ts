@@ -102,7 +102,7 @@ const schemas = {
 	updateTalkNumber: z.object({ talkNumberId: z.string().min(1) }).and(talkNumberForm)
 };
 
-export const load: PageServerLoad = ({ url }) => {
+export const load: PageServerLoad = async ({ url }) => {
 	const { accounts, auth, macros, channels, supportAddresses, imapMailboxes, talkNumbers } = tandem();
 	const groups = accounts.listGroups();
 	return {
@@ -114,7 +114,7 @@ export const load: PageServerLoad = ({ url }) => {
 		statuses: STATUSES,
 		priorities: PRIORITIES,
 		webhookChannels: channels.list(),
-		talkNumbers: talkNumbers.list(),
+		talkNumbers: await talkNumbers.list(),
 		channelKinds: CHANNEL_KINDS,
 		/** Where providers send webhooks: `<origin>/api/v1/channels/<id>/webhook`. */
 		origin: url.origin,
@@ -235,8 +235,8 @@ export const actions: Actions = {
 	createTalkNumber: async ({ request, locals }) => {
 		const input = await read(request, schemas.createTalkNumber, 'createTalkNumber');
 		if (!input.ok) return input.failure;
-		return formChange('createTalkNumber', () => {
-			const created = tandem().talkNumbers.create(input.value, actor(locals));
+		return formChange('createTalkNumber', async () => {
+			const created = await tandem().talkNumbers.create(input.value, actor(locals));
 			return { notice: `Talk number ${created.number} (“${created.label}”) added.` };
 		});
 	},
@@ -244,8 +244,8 @@ export const actions: Actions = {
 		const input = await read(request, schemas.updateTalkNumber, 'updateTalkNumber');
 		if (!input.ok) return input.failure;
 		const { talkNumberId, ...change } = input.value;
-		return formChange('updateTalkNumber', () => {
-			const saved = tandem().talkNumbers.update(talkNumberId, change, actor(locals));
+		return formChange('updateTalkNumber', async () => {
+			const saved = await tandem().talkNumbers.update(talkNumberId, change, actor(locals));
 			return { notice: `Talk number ${saved.number} saved.` };
 		});
 	},

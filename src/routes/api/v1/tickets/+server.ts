@@ -13,11 +13,11 @@ export const POST: RequestHandler = (event) =>
 	});
 
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		const principal = requirePrincipal(event);
 		const query = parse(listTicketsQuery, Object.fromEntries(event.url.searchParams));
 		const { tickets, routing } = tandem();
-		const list = tickets.list(query, principal);
+		const list = await tickets.list(query, principal);
 		// Each row with its SLA timers: the list shows the nearest target, amber and red.
-		return json({ ...list, tickets: list.tickets.map((row) => ({ ...row, sla: routing.sla.slaFor(row) })) });
+		return json({ ...list, tickets: await Promise.all(list.tickets.map(async (row) => ({ ...row, sla: await routing.sla.slaFor(row) }))) });
 	});

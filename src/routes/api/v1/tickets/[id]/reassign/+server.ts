@@ -14,8 +14,8 @@ export const POST: RequestHandler = (event) =>
 		const user = requireSupervisor(event);
 		const { assigneeId } = await parseJson(event.request, reassignSchema);
 		const { index, accounts, routing } = tandem();
-		if (!index.exists(event.params.id)) throw notFound('ticket');
-		if (!accounts.canHoldTickets(assigneeId)) throw new ApiError(400, 'invalid_field', `assigneeId: ${assigneeId} cannot be assigned tickets`, 'assigneeId');
+		if (!(await index.exists(event.params.id))) throw notFound('ticket');
+		if (!(await accounts.canHoldTickets(assigneeId))) throw new ApiError(400, 'invalid_field', `assigneeId: ${assigneeId} cannot be assigned tickets`, 'assigneeId');
 		await routing.router.reassign(event.params.id, assigneeId, `user:${user.id}`);
 		return json({ ticketId: event.params.id, assigneeId });
 	});

@@ -7,10 +7,10 @@ import type { RequestHandler } from './$types';
 
 /** The ticket's SLA timers: when first reply, next reply and resolution are due, and which passed. */
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		const principal = requirePrincipal(event);
 		const { index, routing } = tandem();
-		const row = index.get(event.params.id);
+		const row = await index.get(event.params.id);
 		if (!row || !ticketAccess(principal, row)) throw notFound('ticket');
-		return json(routing.sla.slaFor(row));
+		return json(await routing.sla.slaFor(row));
 	});

@@ -6,11 +6,11 @@ import { notFound } from '../../../../../../../server/errors';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		requireAdmin(event);
 		const { accounts, routing } = tandem();
-		if (!accounts.get(event.params.id)) throw notFound('user');
-		return json(routing.settings.agent(event.params.id));
+		if (!(await accounts.get(event.params.id))) throw notFound('user');
+		return json(await routing.settings.agent(event.params.id));
 	});
 
 /** An agent's own capacities (null: the default again) and skills. */
@@ -19,9 +19,9 @@ export const PUT: RequestHandler = (event) =>
 		const admin = requireAdmin(event);
 		const input = await parseJson(event.request, userRoutingSchema);
 		const { accounts, routing, events } = tandem();
-		if (!accounts.get(event.params.id)) throw notFound('user');
-		const result = routing.settings.setAgent(event.params.id, input);
-		events.record({ userId: event.params.id, actor: `user:${admin.id}`, type: 'routing.agent.changed', data: input });
-		routing.router.dispatch();
+		if (!(await accounts.get(event.params.id))) throw notFound('user');
+		const result = await routing.settings.setAgent(event.params.id, input);
+		await events.record({ userId: event.params.id, actor: `user:${admin.id}`, type: 'routing.agent.changed', data: input });
+		await routing.router.dispatch();
 		return json(result);
 	});
