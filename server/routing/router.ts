@@ -492,15 +492,17 @@ export class Router {
 		const made = await this.store.transaction(async (tx) => {
 			const made: { offer: OfferRow; item: WorkItem }[] = [];
 			await this.store.lock(tx, workItems, eq(workItems.status, 'queued'));
-			const queued = await tx.select().from(workItems).where(eq(workItems.status, 'queued'));
-			if (!queued.length) return made;
 			// Per channel, only the agents with room on it: usually a few, whatever the size of the team.
 			const roomy = new Map<ChannelClass, AgentState[]>();
 			for (const agent of await this.agentStates()) {
 				for (const c of CHANNEL_CLASSES) if (agent.channels[c] && hasSpareCapacity(agent, c)) roomy.set(c, [...(roomy.get(c) ?? []), agent]);
 			}
 			if (!roomy.size) return made;
-			const items = queued.filter((i) => roomy.has(i.channel)).sort(compareItems);
+			const queued = await tx
+				.select()
+				.from(workItems)
+				.where(and(eq(workItems.status, 'queued'), inArray(workItems.channel, [...roomy.keys()])));
+			const items = queued.sort(compareItems);
 			const refusals = await this.refusalsOfQueued();
 			for (const item of items) {
 				const candidates = roomy.get(item.channel);

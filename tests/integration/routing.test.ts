@@ -203,9 +203,9 @@ describe('the router with 100 agents and 1,000 items', () => {
 					counts.accepted++;
 				});
 				// The same offer again, or by someone else: refused, nothing changes.
-				await expect(await world.router.accept(offer.id, offer.agentId)).rejects.toThrow(/no longer open|was accepted/);
+				await expect(world.router.accept(offer.id, offer.agentId)).rejects.toThrow(/no longer open|was accepted/);
 				const other = agents.find((a) => a !== offer.agentId)!;
-				await expect(await world.router.accept(offer.id, other)).rejects.toThrow(/not found/);
+				await expect(world.router.accept(offer.id, other)).rejects.toThrow(/not found/);
 				counts.stolen++;
 			} else if (r < 0.65 && offers.length) {
 				const offer = pick(offers);
