@@ -125,6 +125,12 @@ describe.each(ENGINES)('routing and Talk on %s', (engine) => {
 		expect(offers.map((o) => o.agentId)).toEqual(['ann', 'ann']);
 		// Their room shrinks while both offers are out: only one of them may be taken.
 		await settings.setAgent('ann', { capacities: { chat: 1 } });
+		// Reading their capacity takes a while: every chance for the two accepts to overlap.
+		const agent = settings.agent.bind(settings);
+		settings.agent = async (userId) => {
+			await new Promise((resolve) => setTimeout(resolve, 30));
+			return agent(userId);
+		};
 		const { won, lost } = await settle(offers.map((o) => router.accept(o.id, 'ann')));
 		expect(won).toHaveLength(1);
 		expect(lost.map((e) => e.code)).toEqual(['over_capacity']);
