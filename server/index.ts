@@ -35,7 +35,7 @@ const { handler } = await loadSvelteKit(config);
 const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, handler, config, logger);
 const url = await listen(server, config).catch(exitOnConfigError);
 const workers = await startChannelWorkers(services).catch(exitOnConfigError);
-services.routing.start();
+await services.routing.start();
 const accessPoll = services.accessChanges.start(config.accessPollMs);
 handleShutdown(server, closeSockets, services, [...workers, services.routing, accessPoll]);
 logger.info({ url, dataDir: config.dataDir, seeded }, 'listening');

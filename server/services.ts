@@ -81,16 +81,16 @@ export async function createServices(config: Config, logger: Logger) {
 	const imapMailboxes = new ImapMailboxes(store, supportAddresses, events);
 	const identities = new VisitorIdentities(store, customers, tickets, index, outbox, events, config.chat);
 	const chats = new Chats(store, customers, accounts, tickets, index, collab.documents, events, logger, identities, config.chat);
-	const talkNumbers = new TalkNumbers(db, events);
+	const talkNumbers = new TalkNumbers(store, events);
 	// The built-in simulator is the only telephony provider so far (server/talk/provider.ts).
 	const talkSimulator = new SimulatorProvider();
-	const calls = new Calls({ sqlite: db.$client, tickets, index, customers, accounts, numbers: talkNumbers, provider: talkSimulator, events, logger });
+	const calls = new Calls({ store, tickets, index, customers, accounts, numbers: talkNumbers, provider: talkSimulator, events, logger });
 	// The context panel: customer history, help centre, custom objects, apps.
 	const history = new InteractionHistory(customers, index, collab.documents);
 	const help = new HelpCentre(store, events);
 	const objects = new CustomObjects(store, customers, index, events);
 	const apps = new Apps(store, events);
-	const routing = createRouting({ db, events, index, tickets, accounts, chats, logger, settings: config.routing, openDocuments: () => collab.hocuspocus.documents });
+	const routing = createRouting({ store, events, index, tickets, accounts, chats, logger, settings: config.routing, openDocuments: () => collab.hocuspocus.documents });
 	// Incoming calls are offered through the router while someone is available for them.
 	calls.route(routing);
 	return {

@@ -1,7 +1,8 @@
 /** Time for the routing modules, injected so tests can move it by hand. */
 export interface Clock {
 	now(): number;
-	setTimeout(run: () => void, ms: number): unknown;
+	/** `run` may return a promise: its failure is reported like a throw. */
+	setTimeout(run: () => void | Promise<void>, ms: number): unknown;
 	clearTimeout(handle: unknown): void;
 }
 
@@ -13,13 +14,7 @@ export function systemClock(onError: (error: unknown) => void): Clock {
 	return {
 		now: () => Date.now(),
 		setTimeout(run, ms) {
-			const guarded = () => {
-				try {
-					run();
-				} catch (error) {
-					onError(error);
-				}
-			};
+			const guarded = () => void Promise.resolve().then(run).catch(onError);
 			// Routing timers never keep the process alive on their own.
 			return setTimeout(guarded, ms).unref();
 		},

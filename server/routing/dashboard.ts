@@ -48,35 +48,34 @@ export class Dashboard {
 		private readonly openDocuments: OpenDocuments
 	) {}
 
-	data(): { agents: DashboardAgent[]; queues: DashboardQueue[]; at: number } {
+	async data(): Promise<{ agents: DashboardAgent[]; queues: DashboardQueue[]; at: number }> {
 		const now = this.clock.now();
-		const loads = this.router.loads();
+		const loads = await this.router.loads();
 		const viewing = this.viewing();
-		const agents = this.accounts
-			.listUsers()
-			.filter((u) => !u.disabled && u.role !== 'supervisor')
-			.map((user): DashboardAgent => {
-				const p = this.presence.get(user.id);
-				const capacity = this.router.capacityOf(user.id);
-				const load = loads.get(user.id);
-				return {
-					id: user.id,
-					name: user.name,
-					role: user.role,
-					groupIds: user.groupIds,
-					status: p.status,
-					statusName: p.statusName,
-					statusClass: p.statusClass,
-					channels: p.channels,
-					connected: p.connected,
-					load: Object.fromEntries(
-						CHANNEL_CLASSES.map((c) => [c, { assigned: load?.[c].assigned ?? 0, offered: load?.[c].offered ?? 0, capacity: capacity[c] }])
-					) as DashboardAgent['load'],
-					currentTicketId: viewing.get(user.id) ?? null
-				};
+		const agents: DashboardAgent[] = [];
+		for (const user of await this.accounts.listUsers()) {
+			if (user.disabled || user.role === 'supervisor') continue;
+			const p = await this.presence.get(user.id);
+			const capacity = await this.router.capacityOf(user.id);
+			const load = loads.get(user.id);
+			agents.push({
+				id: user.id,
+				name: user.name,
+				role: user.role,
+				groupIds: user.groupIds,
+				status: p.status,
+				statusName: p.statusName,
+				statusClass: p.statusClass,
+				channels: p.channels,
+				connected: p.connected,
+				load: Object.fromEntries(
+					CHANNEL_CLASSES.map((c) => [c, { assigned: load?.[c].assigned ?? 0, offered: load?.[c].offered ?? 0, capacity: capacity[c] }])
+				) as DashboardAgent['load'],
+				currentTicketId: viewing.get(user.id) ?? null
 			});
-		const waiting = new Map(this.router.queues(now + AT_RISK_MS).map((q) => [q.groupId, q]));
-		const groups: { id: string | null; name: string }[] = [...this.accounts.listGroups(), { id: null, name: 'No group' }];
+		}
+		const waiting = new Map((await this.router.queues(now + AT_RISK_MS)).map((q) => [q.groupId, q]));
+		const groups: { id: string | null; name: string }[] = [...(await this.accounts.listGroups()), { id: null, name: 'No group' }];
 		const queues = groups.map(({ id, name }): DashboardQueue => {
 			const q = waiting.get(id);
 			return { groupId: id, groupName: name, waiting: q?.waiting ?? 0, longestWaitMs: q ? now - q.oldest : 0, slaAtRisk: q?.atRisk ?? 0 };

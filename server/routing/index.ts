@@ -7,7 +7,7 @@ import type { Accounts } from '../accounts';
 import type { Chats } from '../channels/chat';
 import type { Events } from '../events';
 import type { Logger } from '../log';
-import type { Db } from '../storage/database';
+import type { Store } from '../storage/store';
 import type { TicketIndex } from '../ticket-index';
 import type { Tickets } from '../tickets';
 import { systemClock, type Clock } from './clock';
@@ -18,7 +18,7 @@ import { RoutingSettings } from './settings';
 import { Sla } from './sla';
 
 export interface RoutingDeps {
-	db: Db;
+	store: Store;
 	events: Events;
 	index: TicketIndex;
 	tickets: Tickets;
@@ -32,11 +32,11 @@ export interface RoutingDeps {
 
 export function createRouting(deps: RoutingDeps) {
 	const clock = deps.clock ?? systemClock((error) => deps.logger.error({ err: error }, 'a routing timer failed'));
-	const settings = new RoutingSettings(deps.db);
-	const sla = new Sla(deps.db, deps.events, clock);
-	const presence = new AgentStatus(deps.db, deps.events, clock, deps.settings);
+	const settings = new RoutingSettings(deps.store);
+	const sla = new Sla(deps.store, deps.events, clock);
+	const presence = new AgentStatus(deps.store, deps.events, clock, deps.settings);
 	const router = new Router({
-		db: deps.db,
+		store: deps.store,
 		clock,
 		events: deps.events,
 		presence,
@@ -62,10 +62,11 @@ export function createRouting(deps: RoutingDeps) {
 		/**
 		 * One agent's live routing events for their workspace stream: every colleague's `status`
 		 * and the agent's pending `offer`s first, then `offer`, `offer.withdrawn`, `assigned` and
-		 * `status` as they happen. While followed, the agent counts as connected. Returns the stop.
+		 * `status` as they happen. While followed, the agent counts as connected (from the call on).
+		 * Returns the stop.
 		 */
 		follow(userId: string, send: (name: string, data: unknown) => void): () => void {
-			const release = presence.connect(userId);
+			const connected = presence.connect(userId);
 			const stopStatus = presence.onChange((p) => send('status', p));
 			const stopRouting = router.onEvent((e) => {
 				if (e.agentId !== userId) return;
@@ -73,38 +74,44 @@ export function createRouting(deps: RoutingDeps) {
 				else if (e.type === 'offer.withdrawn') send('offer.withdrawn', { offerId: e.offerId, itemId: e.itemId, reason: e.reason });
 				else send('assigned', { itemId: e.item.id, kind: e.item.kind, ref: e.item.ref, ticketId: e.item.ticketId, channel: e.item.channel });
 			});
-			for (const p of presence.all()) send('status', p);
-			for (const offer of router.offersFor(userId)) send('offer', offer);
+			const first = (async () => {
+				await connected;
+				for (const p of await presence.all()) send('status', p);
+				for (const offer of await router.offersFor(userId)) send('offer', offer);
+			})();
+			first.catch((error: unknown) => deps.logger.error({ err: error, userId }, 'starting the routing stream failed'));
 			return () => {
 				stopStatus();
 				stopRouting();
-				release();
+				connected.then(
+					(release) => release(),
+					() => {}
+				);
 			};
 		},
 		/** Follows status changes and the ticket index, rebuilds the queues, starts the timers. */
-		start() {
+		async start() {
 			stops.push(presence.onChange((p) => router.onPresence(p)));
 			stops.push(
 				router.onEvent((e) => {
 					// An accepted chat is served at once, also one handed over from an agent who went away:
 					// the visitor is told who joined.
 					if (e.type !== 'assigned' || e.item.kind !== 'ticket' || e.item.channel !== 'chat') return;
-					const agent = deps.accounts.principal(e.agentId);
-					if (agent) deps.chats.serve(e.item.ref, agent, { handOver: true }).catch((error: unknown) => deps.logger.info({ err: error, ticketId: e.item.ref }, 'the chat was not served'));
+					const serve = async () => {
+						const agent = await deps.accounts.principal(e.agentId);
+						if (agent) await deps.chats.serve(e.item.ref, agent, { handOver: true });
+					};
+					serve().catch((error: unknown) => deps.logger.info({ err: error, ticketId: e.item.ref }, 'the chat was not served'));
 				})
 			);
 			stops.push(
 				deps.index.onChange((row) => {
-					// Caught here: the index drops a listener that throws, and routing must keep following.
-					try {
-						router.observe(row);
-					} catch (error) {
-						deps.logger.error({ err: error, ticketId: row.id }, 'routing a ticket failed');
-					}
+					// Caught here: routing must keep following. The router follows each ticket's rows in order.
+					router.observe(row).catch((error: unknown) => deps.logger.error({ err: error, ticketId: row.id }, 'routing a ticket failed'));
 				})
 			);
-			presence.start();
-			router.rebuild();
+			await presence.start();
+			await router.rebuild();
 			sla.start();
 		},
 		async close() {

@@ -5,13 +5,14 @@
  * `offlineAfterMs`; coming back before offline restores the status they chose. Stored in SQLite;
  * every change is told to the listeners (colleagues' streams, the router).
  */
-import type Database from 'better-sqlite3';
+import { asc, eq, sql } from 'drizzle-orm';
 import { newId } from '../../src/lib/ticket';
 import { ApiError, notFound } from '../errors';
 import type { Events } from '../events';
-import type { Db } from '../storage/database';
+import type { Store } from '../storage/store';
 import type { Clock } from './clock';
 import { CHANNEL_CLASSES, STATUS_CLASSES, type PerChannel, type StatusClass } from './rules';
+import { isUniqueViolation } from './unique-violation';
 
 export interface PresenceSettings {
 	awayAfterMs: number;
@@ -41,12 +42,13 @@ export interface AgentPresence {
 	changedAt: number;
 }
 
-export type PresenceListener = (presence: AgentPresence) => void;
+/** Awaited before the change that called it resolves: the router has moved offers on by then. */
+export type PresenceListener = (presence: AgentPresence) => void | Promise<void>;
 
 interface Row {
 	userId: string;
 	status: string;
-	channels: string;
+	channels: Partial<PerChannel<boolean>>;
 	auto: 'away' | 'offline' | null;
 	changedAt: number;
 }
@@ -55,114 +57,118 @@ const ALL_CHANNELS: PerChannel<boolean> = { messaging: true, chat: true, talk: t
 const BUILT_IN: StatusOption[] = STATUS_CLASSES.map((id) => ({ id, name: id[0].toUpperCase() + id.slice(1), mapsTo: id, builtIn: true }));
 
 export class AgentStatus {
-	private readonly sqlite: Database.Database;
 	private readonly listeners = new Set<PresenceListener>();
 	private readonly connections = new Map<string, number>();
 	private readonly timers = new Map<string, unknown>();
 	private custom: StatusOption[] | null = null;
-	// Read on every routing pass and status change: prepared once.
-	private readonly selectOne;
-	private readonly selectAll;
-	private readonly upsert;
 
 	constructor(
-		db: Db,
+		private readonly store: Store,
 		private readonly events: Events,
 		private readonly clock: Clock,
 		private readonly settings: PresenceSettings
-	) {
-		this.sqlite = db.$client;
-		const columns = 'user_id AS userId, status, channels, auto, changed_at AS changedAt';
-		this.selectOne = this.sqlite.prepare(`SELECT ${columns} FROM agent_presence WHERE user_id = ?`);
-		this.selectAll = this.sqlite.prepare(`SELECT ${columns} FROM agent_presence`);
-		this.upsert = this.sqlite.prepare(
-			`INSERT INTO agent_presence (user_id, status, channels, auto, changed_at) VALUES (?, ?, ?, ?, ?)
-			 ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, channels = excluded.channels, auto = excluded.auto, changed_at = excluded.changed_at`
-		);
-	}
+	) {}
 
 	// --- statuses ------------------------------------------------------------------------------
 
 	/** Built-in statuses, then the custom ones by name. */
-	statuses(): StatusOption[] {
+	async statuses(): Promise<StatusOption[]> {
+		const { customStatuses } = this.store.tables;
 		this.custom ??= (
-			this.sqlite.prepare('SELECT id, name, maps_to AS mapsTo FROM custom_statuses ORDER BY name').all() as Omit<StatusOption, 'builtIn'>[]
+			await this.store.db
+				.select({ id: customStatuses.id, name: customStatuses.name, mapsTo: customStatuses.mapsTo })
+				.from(customStatuses)
+				.orderBy(asc(customStatuses.name))
 		).map((s) => ({ ...s, builtIn: false }));
 		return [...BUILT_IN, ...this.custom];
 	}
 
-	addStatus(name: string, mapsTo: StatusClass, actor: string): StatusOption {
-		if (this.statuses().some((s) => s.name.toLowerCase() === name.toLowerCase())) {
-			throw new ApiError(409, 'status_exists', `a status named ${name} exists`, 'name');
-		}
+	async addStatus(name: string, mapsTo: StatusClass, actor: string): Promise<StatusOption> {
+		const { customStatuses } = this.store.tables;
+		const exists = () => new ApiError(409, 'status_exists', `a status named ${name} exists`, 'name');
+		if (BUILT_IN.some((s) => s.name.toLowerCase() === name.toLowerCase())) throw exists();
 		const id = newId();
-		this.sqlite.prepare('INSERT INTO custom_statuses (id, name, maps_to, created_at) VALUES (?, ?, ?, ?)').run(id, name, mapsTo, this.clock.now());
-		this.custom = null;
-		this.events.record({ actor, type: 'status.created', data: { id, name, mapsTo } });
+		try {
+			await this.store.transaction(async (tx) => {
+				const [taken] = await tx
+					.select({ id: customStatuses.id })
+					.from(customStatuses)
+					.where(eq(sql`lower(${customStatuses.name})`, name.toLowerCase()))
+					.limit(1);
+				if (taken) throw exists();
+				await tx.insert(customStatuses).values({ id, name, mapsTo, createdAt: this.clock.now() });
+				await this.events.record({ actor, type: 'status.created', data: { id, name, mapsTo } });
+			});
+		} catch (error) {
+			// Added meanwhile under the same name: the unique name decides.
+			throw isUniqueViolation(error) ? exists() : error;
+		} finally {
+			this.custom = null;
+		}
 		return { id, name, mapsTo, builtIn: false };
 	}
 
 	/** Removes a custom status; agents who had it chosen get the built-in status it mapped to. */
-	removeStatus(id: string, actor: string): void {
-		const status = this.statuses().find((s) => s.id === id && !s.builtIn);
+	async removeStatus(id: string, actor: string): Promise<void> {
+		const { agentPresence, customStatuses } = this.store.tables;
+		const status = (await this.statuses()).find((s) => s.id === id && !s.builtIn);
 		if (!status) throw notFound('custom status');
-		const affected = this.sqlite.prepare('SELECT user_id AS userId FROM agent_presence WHERE status = ?').all(id) as { userId: string }[];
-		this.sqlite.transaction(() => {
-			this.sqlite.prepare('UPDATE agent_presence SET status = ?, changed_at = ? WHERE status = ?').run(status.mapsTo, this.clock.now(), id);
-			this.sqlite.prepare('DELETE FROM custom_statuses WHERE id = ?').run(id);
-		})();
+		const affected = await this.store.transaction(async (tx) => {
+			const affected = await tx
+				.update(agentPresence)
+				.set({ status: status.mapsTo, changedAt: this.clock.now() })
+				.where(eq(agentPresence.status, id))
+				.returning({ userId: agentPresence.userId });
+			await tx.delete(customStatuses).where(eq(customStatuses.id, id));
+			await this.events.record({ actor, type: 'status.deleted', data: { id, name: status.name } });
+			return affected;
+		});
 		this.custom = null;
-		this.events.record({ actor, type: 'status.deleted', data: { id, name: status.name } });
-		for (const { userId } of affected) this.emit(this.get(userId));
+		for (const { userId } of affected) await this.emit(await this.get(userId));
 	}
 
 	// --- agents --------------------------------------------------------------------------------
 
 	/** An agent without a stored status is offline, available on every channel. */
-	get(userId: string): AgentPresence {
-		const row = this.selectOne.get(userId) as
-			| Row
-			| undefined;
-		return this.view(row ?? { userId, status: 'offline', channels: JSON.stringify(ALL_CHANNELS), auto: null, changedAt: 0 });
+	async get(userId: string): Promise<AgentPresence> {
+		const { agentPresence } = this.store.tables;
+		const [row] = await this.store.db.select(this.columns()).from(agentPresence).where(eq(agentPresence.userId, userId)).limit(1);
+		return this.view(row ?? { userId, status: 'offline', channels: ALL_CHANNELS, auto: null, changedAt: 0 });
 	}
 
 	/** Every stored agent status. */
-	all(): AgentPresence[] {
-		const rows = this.selectAll.all() as Row[];
-		return rows.map((row) => this.view(row));
+	async all(): Promise<AgentPresence[]> {
+		const rows = await this.store.db.select(this.columns()).from(this.store.tables.agentPresence);
+		const statuses = await this.statuses();
+		return rows.map((row) => this.viewWith(row, statuses));
 	}
 
 	/** The agent chooses a status and channel availability. */
-	set(userId: string, change: { status?: string; channels?: Partial<PerChannel<boolean>> }): AgentPresence {
-		const current = this.get(userId);
-		const status = change.status ?? current.chosen;
-		if (!this.statuses().some((s) => s.id === status)) throw new ApiError(400, 'invalid_field', `status: no status ${status}`, 'status');
-		const channels = { ...current.channels, ...change.channels };
-		const connected = this.isConnected(userId);
-		this.store(userId, status, channels, connected || current.auto === 'offline' ? null : current.auto);
+	async set(userId: string, change: { status?: string; channels?: Partial<PerChannel<boolean>> }): Promise<AgentPresence> {
+		const statuses = await this.statuses();
+		const next = await this.change(userId, async (current) => {
+			const status = change.status ?? current.chosen;
+			if (!statuses.some((s) => s.id === status)) throw new ApiError(400, 'invalid_field', `status: no status ${status}`, 'status');
+			const channels = { ...current.channels, ...change.channels };
+			await this.events.record({ userId, actor: `user:${userId}`, type: 'agent.status', data: { status, channels } });
+			return { status, channels, auto: this.isConnected(userId) || current.auto === 'offline' ? null : current.auto };
+		});
 		// Chosen without a connection open: the grace period runs as if the last one had just closed.
-		if (!connected && !this.timers.has(userId)) this.scheduleAway(userId, this.settings.awayAfterMs);
-		this.events.record({ userId, actor: `user:${userId}`, type: 'agent.status', data: { status, channels } });
-		const next = this.get(userId);
-		this.emit(next);
-		return next;
+		if (!this.isConnected(userId) && !this.timers.has(userId)) this.scheduleAway(userId, this.settings.awayAfterMs);
+		await this.emit(next!);
+		return next!;
 	}
 
 	/**
-	 * Counts a connection of the agent (a workspace stream). Returns its release; when the last one
-	 * is released the agent turns away, then offline, unless they come back first.
+	 * Counts a connection of the agent (a workspace stream), at once. Resolves with its release once
+	 * an agent set away or offline for want of a connection has their chosen status back; when the
+	 * last connection is released the agent turns away, then offline, unless they come back first.
 	 */
-	connect(userId: string): () => void {
+	async connect(userId: string): Promise<() => void> {
 		this.connections.set(userId, (this.connections.get(userId) ?? 0) + 1);
 		this.clearTimer(userId);
-		const current = this.get(userId);
-		if (current.auto) {
-			// Back before going offline: the chosen status again. After offline they choose anew.
-			this.store(userId, current.chosen, current.channels, null);
-			this.emit(this.get(userId));
-		}
 		let released = false;
-		return () => {
+		const release = () => {
 			if (released) return;
 			released = true;
 			const left = (this.connections.get(userId) ?? 1) - 1;
@@ -170,6 +176,17 @@ export class AgentStatus {
 			this.connections.delete(userId);
 			this.scheduleAway(userId, this.settings.awayAfterMs);
 		};
+		try {
+			// Back before going offline: the chosen status again. After offline they choose anew.
+			const back = await this.change(userId, async (current) =>
+				current.auto && this.isConnected(userId) ? { status: current.chosen, channels: current.channels, auto: null } : null
+			);
+			if (back) await this.emit(back);
+		} catch (error) {
+			release();
+			throw error;
+		}
+		return release;
 	}
 
 	isConnected(userId: string): boolean {
@@ -177,8 +194,8 @@ export class AgentStatus {
 	}
 
 	/** After a restart nobody is connected: agents not offline start their grace period now. */
-	start(): void {
-		for (const presence of this.all()) {
+	async start(): Promise<void> {
+		for (const presence of await this.all()) {
 			if (presence.statusClass === 'offline') continue;
 			if (presence.auto === 'away') this.scheduleOffline(presence.userId, this.settings.offlineAfterMs - this.settings.awayAfterMs);
 			else this.scheduleAway(presence.userId, this.settings.awayAfterMs);
@@ -196,8 +213,8 @@ export class AgentStatus {
 	}
 
 	/** What a stored or custom status counts as. */
-	classOf(status: string, auto: 'away' | 'offline' | null = null): StatusClass {
-		return auto ?? this.statuses().find((s) => s.id === status)?.mapsTo ?? 'offline';
+	async classOf(status: string, auto: 'away' | 'offline' | null = null): Promise<StatusClass> {
+		return auto ?? (await this.statuses()).find((s) => s.id === status)?.mapsTo ?? 'offline';
 	}
 
 	// --- internals -----------------------------------------------------------------------------
@@ -206,13 +223,14 @@ export class AgentStatus {
 		this.clearTimer(userId);
 		this.timers.set(
 			userId,
-			this.clock.setTimeout(() => {
+			this.clock.setTimeout(async () => {
 				this.timers.delete(userId);
-				const current = this.get(userId);
-				if (this.isConnected(userId) || current.statusClass === 'offline') return;
-				this.store(userId, current.chosen, current.channels, 'away');
-				this.emit(this.get(userId));
-				this.scheduleOffline(userId, this.settings.offlineAfterMs - this.settings.awayAfterMs);
+				const away = await this.change(userId, async (current) =>
+					this.isConnected(userId) || current.statusClass === 'offline' ? null : { status: current.chosen, channels: current.channels, auto: 'away' }
+				);
+				if (!away) return;
+				await this.emit(away);
+				if (!this.isConnected(userId)) this.scheduleOffline(userId, this.settings.offlineAfterMs - this.settings.awayAfterMs);
 			}, ms)
 		);
 	}
@@ -221,11 +239,12 @@ export class AgentStatus {
 		this.clearTimer(userId);
 		this.timers.set(
 			userId,
-			this.clock.setTimeout(() => {
+			this.clock.setTimeout(async () => {
 				this.timers.delete(userId);
-				if (this.isConnected(userId)) return;
-				this.store(userId, 'offline', this.get(userId).channels, 'offline');
-				this.emit(this.get(userId));
+				const offline = await this.change(userId, async (current) =>
+					this.isConnected(userId) ? null : { status: 'offline', channels: current.channels, auto: 'offline' }
+				);
+				if (offline) await this.emit(offline);
 			}, Math.max(0, ms))
 		);
 	}
@@ -237,19 +256,45 @@ export class AgentStatus {
 		this.timers.delete(userId);
 	}
 
-	private store(userId: string, status: string, channels: PerChannel<boolean>, auto: 'away' | 'offline' | null) {
-		this.upsert.run(userId, status, JSON.stringify(channels), auto, this.clock.now());
+	/**
+	 * One change of the agent's status: `decide` reads the current status under the agent's row lock
+	 * and returns what to store (null: nothing). Resolves with the stored status, or null.
+	 */
+	private async change(
+		userId: string,
+		decide: (current: AgentPresence) => Promise<{ status: string; channels: PerChannel<boolean>; auto: 'away' | 'offline' | null } | null>
+	): Promise<AgentPresence | null> {
+		const { agentPresence, users } = this.store.tables;
+		return this.store.transaction(async (tx) => {
+			await this.store.lock(tx, users, eq(users.id, userId));
+			const next = await decide(await this.get(userId));
+			if (!next) return null;
+			const row = { userId, status: next.status, channels: next.channels, auto: next.auto, changedAt: this.clock.now() };
+			await tx
+				.insert(agentPresence)
+				.values(row)
+				.onConflictDoUpdate({ target: agentPresence.userId, set: { status: row.status, channels: row.channels, auto: row.auto, changedAt: row.changedAt } });
+			return this.get(userId);
+		});
 	}
 
-	private view(row: Row): AgentPresence {
+	private columns() {
+		const { agentPresence: p } = this.store.tables;
+		return { userId: p.userId, status: p.status, channels: p.channels, auto: p.auto, changedAt: p.changedAt };
+	}
+
+	private async view(row: Row): Promise<AgentPresence> {
+		return this.viewWith(row, await this.statuses());
+	}
+
+	private viewWith(row: Row, statuses: StatusOption[]): AgentPresence {
 		const shown = row.auto ?? row.status;
-		const stored = JSON.parse(row.channels) as Partial<PerChannel<boolean>>;
-		const channels = Object.fromEntries(CHANNEL_CLASSES.map((c) => [c, stored[c] ?? true])) as PerChannel<boolean>;
+		const channels = Object.fromEntries(CHANNEL_CLASSES.map((c) => [c, row.channels[c] ?? true])) as PerChannel<boolean>;
 		return {
 			userId: row.userId,
 			status: shown,
-			statusName: this.statuses().find((s) => s.id === shown)?.name ?? shown,
-			statusClass: this.classOf(row.status, row.auto),
+			statusName: statuses.find((s) => s.id === shown)?.name ?? shown,
+			statusClass: row.auto ?? statuses.find((s) => s.id === row.status)?.mapsTo ?? 'offline',
 			chosen: row.status,
 			auto: row.auto,
 			channels,
@@ -258,10 +303,10 @@ export class AgentStatus {
 		};
 	}
 
-	private emit(presence: AgentPresence) {
+	private async emit(presence: AgentPresence) {
 		for (const listener of [...this.listeners]) {
 			try {
-				listener(presence);
+				await listener(presence);
 			} catch {
 				this.listeners.delete(listener);
 			}

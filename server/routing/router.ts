@@ -1,19 +1,19 @@
 /**
  * The router: work (tickets from every customer channel, chats, calls) waits in a queue per group
  * and is offered to one agent at a time — the idle longest of those eligible (rules.ts) — in
- * serving order. Items and offers live in SQLite (`work_items`, `offers`): every decision is one
- * synchronous transaction, so an item is assigned to exactly one agent and capacity is checked
- * where it is spent; timers only say when to look again, and a restart rebuilds from the tables
- * and the ticket index.
+ * serving order. Items and offers live in the store (`work_items`, `offers`), and nothing about
+ * them is kept in memory: every decision is one transaction that locks the rows it reads (in one
+ * order: the agent's user row, then items, then offers) or one conditional UPDATE whose result says
+ * who won, so an item is assigned to exactly one agent and capacity is checked where it is spent,
+ * also between processes. Timers only say when to look again, and a restart rebuilds from the
+ * tables and the ticket index.
  */
-import type Database from 'better-sqlite3';
-import { inArray, or, sql } from 'drizzle-orm';
-import { tickets } from '../../drizzle/schema';
+import { and, asc, count, desc, eq, inArray, min, ne, or, sql } from 'drizzle-orm';
 import { CUSTOMER_CHANNELS, newId, type Priority } from '../../src/lib/ticket';
 import { ApiError, forbidden, notFound } from '../errors';
 import type { Events } from '../events';
 import type { Logger } from '../log';
-import type { Db } from '../storage/database';
+import type { Store } from '../storage/store';
 import type { TicketRow } from '../ticket-index';
 import type { Clock } from './clock';
 import type { AgentPresence, AgentStatus } from './presence';
@@ -31,6 +31,7 @@ import {
 } from './rules';
 import type { RoutingSettings } from './settings';
 import type { Sla } from './sla';
+import { isUniqueViolation } from './unique-violation';
 
 export type ItemStatus = 'queued' | 'offered' | 'assigned' | 'done';
 
@@ -93,7 +94,8 @@ export type RouterEvent =
 	| { type: 'offer.withdrawn'; agentId: string; offerId: string; itemId: string; reason: WithdrawReason }
 	| { type: 'assigned'; agentId: string; item: WorkItem };
 
-export type RouterListener = (event: RouterEvent) => void;
+/** Awaited, in order, before the change that raised the event resolves. */
+export type RouterListener = (event: RouterEvent) => void | Promise<void>;
 
 /** Writes a ticket's assignee into its document (and opens it when new). */
 export interface TicketAssigner {
@@ -101,7 +103,7 @@ export interface TicketAssigner {
 }
 
 export interface RouterDeps {
-	db: Db;
+	store: Store;
 	clock: Clock;
 	events: Events;
 	presence: AgentStatus;
@@ -110,10 +112,6 @@ export interface RouterDeps {
 	assigner: TicketAssigner;
 	logger: Logger;
 }
-
-const ITEM_COLUMNS = `id, kind, ref, ticket_id AS ticketId, channel, group_id AS groupId, skill, priority, sla_due_at AS slaDueAt, status,
-	agent_id AS agentId, previous_agent_id AS previousAgentId, written, enqueued_at AS enqueuedAt, assigned_at AS assignedAt,
-	done_at AS doneAt, done_reason AS doneReason`;
 
 interface OfferRow {
 	id: string;
@@ -129,80 +127,21 @@ const ROUTED_CHANNELS: readonly string[] = CUSTOMER_CHANNELS.filter((c) => c !==
 const DONE_BY_SOLVING = ['ticket solved', 'ticket closed'];
 
 export class Router {
-	private readonly sqlite: Database.Database;
 	private readonly listeners = new Set<RouterListener>();
-	private readonly q;
 	private expiryTimer: unknown = null;
 	private expiryAt: number | null = null;
+	/** Expiry timers are re-armed one after the other, each from the offers as they are then. */
+	private arming: Promise<void> = Promise.resolve();
+	/** Changes of a ticket's index row are followed one after the other, in order, per ticket. */
+	private readonly observing = new Map<string, Promise<void>>();
 	/** While rebuilding, one routing pass at the end instead of one per ticket. */
 	private holding = false;
 	private closed = false;
-	/**
-	 * The queued items, kept in step with the table by every transition (`track`): a routing pass
-	 * reads its queue from here instead of loading every waiting row again.
-	 */
-	private readonly waiting = new Map<string, WorkItem>();
-	/** Who declined or let expire each item still in play, read from `offers` once per item, then kept up. */
-	private readonly refusals = new Map<string, Set<string>>();
 
-	constructor(private readonly deps: RouterDeps) {
-		const s = (this.sqlite = deps.db.$client);
-		this.q = {
-			item: s.prepare(`SELECT ${ITEM_COLUMNS} FROM work_items WHERE id = ?`),
-			active: s.prepare(`SELECT ${ITEM_COLUMNS} FROM work_items WHERE kind = ? AND ref = ? AND status != 'done'`),
-			latest: s.prepare(`SELECT ${ITEM_COLUMNS} FROM work_items WHERE kind = ? AND ref = ? ORDER BY enqueued_at DESC, id DESC LIMIT 1`),
-			queued: s.prepare(`SELECT ${ITEM_COLUMNS} FROM work_items WHERE status = 'queued'`),
-			insertItem: s.prepare(
-				`INSERT INTO work_items (id, kind, ref, ticket_id, channel, group_id, skill, priority, sla_due_at, status, agent_id, previous_agent_id, written, enqueued_at, assigned_at)
-				 VALUES (@id, @kind, @ref, @ticketId, @channel, @groupId, @skill, @priority, @slaDueAt, @status, @agentId, @previousAgentId, @written, @enqueuedAt, @assignedAt)`
-			),
-			setStatus: s.prepare('UPDATE work_items SET status = ? WHERE id = ? AND status = ?'),
-			assign: s.prepare(
-				`UPDATE work_items SET status = 'assigned', agent_id = ?, assigned_at = ?, written = ? WHERE id = ? AND status IN ('queued', 'offered', 'assigned')`
-			),
-			requeue: s.prepare(
-				`UPDATE work_items SET status = 'queued', agent_id = NULL, assigned_at = NULL, written = 0, previous_agent_id = ? WHERE id = ? AND status = 'assigned'`
-			),
-			done: s.prepare(`UPDATE work_items SET status = 'done', done_at = ?, done_reason = ? WHERE id = ? AND status != 'done'`),
-			written: s.prepare(`UPDATE work_items SET written = 1 WHERE id = ? AND agent_id = ? AND status = 'assigned'`),
-			updateFields: s.prepare('UPDATE work_items SET group_id = ?, skill = ?, priority = ?, sla_due_at = ? WHERE id = ?'),
-			offer: s.prepare('SELECT id, item_id AS itemId, agent_id AS agentId, status, created_at AS createdAt, expires_at AS expiresAt FROM offers WHERE id = ?'),
-			pendingOfItem: s.prepare(`SELECT id, item_id AS itemId, agent_id AS agentId, status, created_at AS createdAt, expires_at AS expiresAt FROM offers WHERE item_id = ? AND status = 'pending'`),
-			pendingOfAgent: s.prepare(
-				`SELECT o.id, o.item_id AS itemId, o.agent_id AS agentId, o.status, o.created_at AS createdAt, o.expires_at AS expiresAt, w.channel
-				 FROM offers o JOIN work_items w ON w.id = o.item_id WHERE o.agent_id = ? AND o.status = 'pending' ORDER BY o.created_at, o.id`
-			),
-			due: s.prepare(`SELECT id, item_id AS itemId, agent_id AS agentId, status, created_at AS createdAt, expires_at AS expiresAt FROM offers WHERE status = 'pending' AND expires_at <= ?`),
-			nextExpiry: s.prepare(`SELECT min(expires_at) AS at FROM offers WHERE status = 'pending'`),
-			insertOffer: s.prepare(`INSERT INTO offers (id, item_id, agent_id, status, created_at, expires_at) VALUES (?, ?, ?, 'pending', ?, ?)`),
-			resolveOffer: s.prepare(`UPDATE offers SET status = ?, resolved_at = ? WHERE id = ? AND status = 'pending'`),
-			refused: s.prepare(`SELECT agent_id AS agentId FROM offers WHERE item_id = ? AND status IN ('declined', 'expired')`),
-			agents: s.prepare(
-				`SELECT p.user_id AS id, p.status, p.auto, p.channels, p.last_assigned_at AS lastAssignedAt FROM agent_presence p
-				 JOIN users u ON u.id = p.user_id WHERE u.disabled = 0 AND u.role != 'supervisor'`
-			),
-			memberships: s.prepare('SELECT user_id AS userId, group_id AS groupId FROM user_groups'),
-			assignedLoad: s.prepare(`SELECT agent_id AS agentId, channel, count(*) AS n FROM work_items WHERE status = 'assigned' GROUP BY agent_id, channel`),
-			offeredLoad: s.prepare(
-				`SELECT o.agent_id AS agentId, w.channel, count(*) AS n FROM offers o JOIN work_items w ON w.id = o.item_id WHERE o.status = 'pending' GROUP BY o.agent_id, w.channel`
-			),
-			assignedOf: s.prepare(`SELECT count(*) AS n FROM work_items WHERE agent_id = ? AND channel = ? AND status = 'assigned'`),
-			chatsOf: s.prepare(`SELECT ${ITEM_COLUMNS} FROM work_items WHERE agent_id = ? AND channel = 'chat' AND status = 'assigned'`),
-			unwritten: s.prepare(`SELECT ${ITEM_COLUMNS} FROM work_items WHERE status = 'assigned' AND written = 0 AND ticket_id IS NOT NULL`),
-			touchAgent: s.prepare('UPDATE agent_presence SET last_assigned_at = ? WHERE user_id = ?'),
-			ticketHeading: s.prepare('SELECT number, subject FROM tickets WHERE id = ?'),
-			chatEnded: s.prepare(`SELECT 1 FROM chats WHERE ticket_id = ? AND status = 'ended'`),
-			// A ticket waits since its customer's unanswered message when that is older than its queueing
-			// (queued at a start, or after a seed or import of older mail); a call since it rang.
-			waiting: s.prepare(
-				`SELECT w.group_id AS groupId, count(*) AS waiting,
-				   min(CASE WHEN w.kind = 'ticket' THEN min(coalesce(t.awaiting_since, w.enqueued_at), w.enqueued_at) ELSE w.enqueued_at END) AS oldest,
-				   sum(CASE WHEN w.sla_due_at <= ? THEN 1 ELSE 0 END) AS atRisk
-				 FROM work_items w LEFT JOIN tickets t ON t.id = w.ticket_id
-				 WHERE w.status IN ('queued', 'offered') GROUP BY w.group_id`
-			)
-		};
-		for (const item of this.q.queued.all() as WorkItem[]) this.waiting.set(item.id, this.toItem(item)!);
+	constructor(private readonly deps: RouterDeps) {}
+
+	private get store() {
+		return this.deps.store;
 	}
 
 	/** Calls `listener` with every offer, withdrawn offer and assignment. Returns the unsubscribe function. */
@@ -214,8 +153,8 @@ export class Router {
 	// --- work in and out ---------------------------------------------------------------------------
 
 	/** Queues work (once: the active item of the same kind and ref is returned) and routes. */
-	enqueue(work: NewWork): WorkItem {
-		const existing = this.activeItem(work.kind, work.ref);
+	async enqueue(work: NewWork): Promise<WorkItem> {
+		const existing = await this.activeItem(work.kind, work.ref);
 		if (existing) return existing;
 		const item: WorkItem = {
 			id: newId(),
@@ -236,36 +175,49 @@ export class Router {
 			doneAt: null,
 			doneReason: null
 		};
-		this.sqlite.transaction(() => {
-			this.q.insertItem.run({ ...item, written: 0 });
-			this.track(item.id);
-			this.record(item, null, 'routing.queued', { channel: item.channel, groupId: item.groupId, priority: item.priority });
-		})();
-		this.dispatch();
-		return this.item(item.id)!;
+		try {
+			await this.store.transaction(async (tx) => {
+				await tx.insert(this.store.tables.workItems).values(item);
+				await this.record(item, null, 'routing.queued', { channel: item.channel, groupId: item.groupId, priority: item.priority });
+			});
+		} catch (error) {
+			// Queued meanwhile (at most one active item per kind and ref): that one is the item.
+			const queued = isUniqueViolation(error) ? await this.activeItem(work.kind, work.ref) : null;
+			if (!queued) throw error;
+			return queued;
+		}
+		await this.dispatch();
+		return (await this.item(item.id))!;
 	}
 
 	/** The work is over (ticket solved, chat ended, call ended): its offer is withdrawn, capacity freed. */
-	complete(kind: WorkItem['kind'], ref: string, reason: string): void {
-		const item = this.activeItem(kind, ref);
+	async complete(kind: WorkItem['kind'], ref: string, reason: string): Promise<void> {
+		const item = await this.activeItem(kind, ref);
 		if (!item) return;
-		const withdrawn = this.sqlite.transaction(() => {
-			const offer = this.q.pendingOfItem.get(item.id) as OfferRow | undefined;
-			if (offer) this.q.resolveOffer.run('withdrawn', this.deps.clock.now(), offer.id);
-			this.q.done.run(this.deps.clock.now(), reason, item.id);
-			this.track(item.id);
-			this.record(item, item.agentId, 'routing.done', { reason });
+		const { workItems } = this.store.tables;
+		const withdrawn = await this.store.transaction(async (tx) => {
+			await this.store.lock(tx, workItems, eq(workItems.id, item.id));
+			const offer = await this.withdrawOffer(item.id, 'withdrawn');
+			const now = this.deps.clock.now();
+			const done = await tx
+				.update(workItems)
+				.set({ status: 'done', doneAt: now, doneReason: reason })
+				.where(and(eq(workItems.id, item.id), ne(workItems.status, 'done')))
+				.returning({ id: workItems.id });
+			if (done.length) await this.record(item, item.agentId, 'routing.done', { reason });
 			return offer;
-		})();
-		if (withdrawn) this.emit({ type: 'offer.withdrawn', agentId: withdrawn.agentId, offerId: withdrawn.id, itemId: item.id, reason: 'done' });
-		this.dispatch();
+		});
+		if (withdrawn) await this.emit({ type: 'offer.withdrawn', agentId: withdrawn.agentId, offerId: withdrawn.id, itemId: item.id, reason: 'done' });
+		await this.dispatch();
 	}
 
 	// --- offers ----------------------------------------------------------------------------------
 
 	/** The agent's pending offers, oldest first. */
-	offersFor(agentId: string): OfferView[] {
-		return (this.q.pendingOfAgent.all(agentId) as OfferRow[]).map((o) => this.offerView(o, this.item(o.itemId)!));
+	async offersFor(agentId: string): Promise<OfferView[]> {
+		const views: OfferView[] = [];
+		for (const offer of await this.pendingOfAgent(agentId)) views.push(await this.offerView(offer, (await this.item(offer.itemId))!));
+		return views;
 	}
 
 	/**
@@ -273,62 +225,107 @@ export class Router {
 	 * is pending and the agent has room on the channel. 404 for someone else's offer; 409 when it
 	 * has expired, moved on, or was taken.
 	 */
-	accept(offerId: string, agentId: string): WorkItem {
-		const now = this.deps.clock.now();
-		const item = this.sqlite.transaction(() => {
-			const offer = this.ownOffer(offerId, agentId);
-			const item = this.item(offer.itemId)!;
-			const capacity = this.capacityOf(agentId)[item.channel];
-			if ((this.q.assignedOf.get(agentId, item.channel) as { n: number }).n >= capacity) {
-				throw new ApiError(409, 'over_capacity', `you already hold ${capacity} ${item.channel} items`);
-			}
-			if (this.q.resolveOffer.run('accepted', now, offerId).changes !== 1 || this.q.setStatus.run('assigned', item.id, 'offered').changes !== 1) {
-				throw new ApiError(409, 'offer_gone', 'this offer is no longer open');
-			}
-			this.q.assign.run(agentId, now, 0, item.id);
-			this.q.touchAgent.run(now, agentId);
-			this.record(item, agentId, 'routing.accepted', { offerId });
-			return this.item(item.id)!;
-		})();
-		this.emit({ type: 'assigned', agentId, item });
-		this.writeAssignee(item);
+	async accept(offerId: string, agentId: string): Promise<WorkItem> {
+		const item = await this.store.transaction(() => this.take(offerId, agentId));
+		await this.accepted(item);
 		return item;
 	}
 
-	/** Declines an offer (when admins allow it): it moves on to the next agent, never back to this one. */
-	decline(offerId: string, agentId: string): void {
-		if (!this.deps.settings.get().declineAllowed) throw forbidden('offers may not be declined here; let it time out');
-		const item = this.sqlite.transaction(() => {
-			const offer = this.ownOffer(offerId, agentId);
-			this.q.resolveOffer.run('declined', this.deps.clock.now(), offerId);
-			this.refusals.get(offer.itemId)?.add(agentId);
-			this.q.setStatus.run('queued', offer.itemId, 'offered');
-			this.track(offer.itemId);
-			const item = this.item(offer.itemId)!;
-			this.record(item, agentId, 'routing.declined', { offerId });
-			return item;
-		})();
-		this.emit({ type: 'offer.withdrawn', agentId, offerId, itemId: item.id, reason: 'declined' });
-		this.dispatch();
+	/**
+	 * The decision of `accept`, in the caller's transaction (the Talk feature takes a call together
+	 * with its offer); `accepted` follows once it has committed. The agent's user row is locked
+	 * before their load is counted, so of two offers accepted at once only those within capacity
+	 * are taken; the item's row before the offer's, so a timeout, a decline or a completion and the
+	 * accept happen one after the other and exactly one resolves the offer.
+	 */
+	async take(offerId: string, agentId: string): Promise<WorkItem> {
+		const { users, workItems, offers, agentPresence } = this.store.tables;
+		const tx = this.store.db;
+		const now = this.deps.clock.now();
+		await this.store.lock(tx, users, eq(users.id, agentId));
+		const { itemId } = await this.ownOffer(offerId, agentId, false);
+		await this.store.lock(tx, workItems, eq(workItems.id, itemId));
+		await this.ownOffer(offerId, agentId);
+		const item = (await this.item(itemId))!;
+		const capacity = (await this.capacityOf(agentId))[item.channel];
+		const [held] = await tx
+			.select({ n: count() })
+			.from(workItems)
+			.where(and(eq(workItems.agentId, agentId), eq(workItems.channel, item.channel), eq(workItems.status, 'assigned')));
+		if (held!.n >= capacity) throw new ApiError(409, 'over_capacity', `you already hold ${capacity} ${item.channel} items`);
+		const resolved = await tx
+			.update(offers)
+			.set({ status: 'accepted', resolvedAt: now })
+			.where(and(eq(offers.id, offerId), eq(offers.status, 'pending')))
+			.returning({ id: offers.id });
+		const assigned = resolved.length
+			? await tx
+					.update(workItems)
+					.set({ status: 'assigned', agentId, assignedAt: now, written: false })
+					.where(and(eq(workItems.id, item.id), eq(workItems.status, 'offered')))
+					.returning({ id: workItems.id })
+			: [];
+		if (!assigned.length) throw new ApiError(409, 'offer_gone', 'this offer is no longer open');
+		await tx.update(agentPresence).set({ lastAssignedAt: now }).where(eq(agentPresence.userId, agentId));
+		await this.record(item, agentId, 'routing.accepted', { offerId });
+		return (await this.item(item.id))!;
 	}
 
-	/** Offers past their time move on. Runs from a timer, and at start for those that fell due meanwhile. */
-	expireDue(): void {
+	/** After an accept has committed: the listeners are told, the assignee is written into the ticket. */
+	async accepted(item: WorkItem): Promise<void> {
+		await this.emit({ type: 'assigned', agentId: item.agentId!, item });
+		this.writeAssignee(item);
+	}
+
+	/** Declines an offer (when admins allow it): it moves on to the next agent, never back to this one. */
+	async decline(offerId: string, agentId: string): Promise<void> {
+		if (!(await this.deps.settings.get()).declineAllowed) throw forbidden('offers may not be declined here; let it time out');
+		const { workItems } = this.store.tables;
+		const item = await this.store.transaction(async (tx) => {
+			const { itemId } = await this.ownOffer(offerId, agentId, false);
+			await this.store.lock(tx, workItems, eq(workItems.id, itemId));
+			await this.ownOffer(offerId, agentId);
+			await this.withdrawOffer(itemId, 'declined');
+			await tx.update(workItems).set({ status: 'queued' }).where(and(eq(workItems.id, itemId), eq(workItems.status, 'offered')));
+			const item = (await this.item(itemId))!;
+			await this.record(item, agentId, 'routing.declined', { offerId });
+			return item;
+		});
+		await this.emit({ type: 'offer.withdrawn', agentId, offerId, itemId: item.id, reason: 'declined' });
+		await this.dispatch();
+	}
+
+	/**
+	 * Offers past their time move on. Runs from a timer, and at start for those that fell due
+	 * meanwhile. An offer accepted, declined or withdrawn meanwhile is left as it is.
+	 */
+	async expireDue(): Promise<void> {
+		const { workItems, offers } = this.store.tables;
 		const now = this.deps.clock.now();
-		const due = this.q.due.all(now) as OfferRow[];
+		const due = await this.store.db
+			.select(this.offerColumns())
+			.from(offers)
+			.where(and(eq(offers.status, 'pending'), sql`${offers.expiresAt} <= ${now}`));
 		if (due.length) {
-			this.sqlite.transaction(() => {
+			const expired = await this.store.transaction(async (tx) => {
+				const expired: OfferRow[] = [];
 				for (const offer of due) {
-					this.q.resolveOffer.run('expired', now, offer.id);
-					this.refusals.get(offer.itemId)?.add(offer.agentId);
-					this.q.setStatus.run('queued', offer.itemId, 'offered');
-					this.track(offer.itemId);
-					this.record(this.item(offer.itemId)!, offer.agentId, 'routing.expired', { offerId: offer.id });
+					await this.store.lock(tx, workItems, eq(workItems.id, offer.itemId));
+					const [won] = await tx
+						.update(offers)
+						.set({ status: 'expired', resolvedAt: now })
+						.where(and(eq(offers.id, offer.id), eq(offers.status, 'pending')))
+						.returning({ id: offers.id });
+					if (!won) continue;
+					await tx.update(workItems).set({ status: 'queued' }).where(and(eq(workItems.id, offer.itemId), eq(workItems.status, 'offered')));
+					await this.record((await this.item(offer.itemId))!, offer.agentId, 'routing.expired', { offerId: offer.id });
+					expired.push(offer);
 				}
-			})();
-			for (const offer of due) this.emit({ type: 'offer.withdrawn', agentId: offer.agentId, offerId: offer.id, itemId: offer.itemId, reason: 'expired' });
+				return expired;
+			});
+			for (const offer of expired) await this.emit({ type: 'offer.withdrawn', agentId: offer.agentId, offerId: offer.id, itemId: offer.itemId, reason: 'expired' });
 		}
-		this.dispatch();
+		await this.dispatch();
 	}
 
 	// --- agents ------------------------------------------------------------------------------------
@@ -337,30 +334,35 @@ export class Router {
 	 * An agent's status changed: away or offline withdraws their offers at once and returns their
 	 * chats to the queue; a channel made unavailable withdraws the offers on it.
 	 */
-	onPresence(presence: AgentPresence): void {
+	async onPresence(presence: AgentPresence): Promise<void> {
+		const { workItems } = this.store.tables;
 		const online = presence.statusClass === 'online';
-		const offers = (this.q.pendingOfAgent.all(presence.userId) as (OfferRow & { channel: ChannelClass })[]).filter(
-			(o) => !online || !presence.channels[o.channel]
-		);
-		const chats = online ? [] : (this.q.chatsOf.all(presence.userId) as WorkItem[]);
+		const offers = (await this.pendingOfAgent(presence.userId)).filter((o) => !online || !presence.channels[o.channel]);
+		const chats = online
+			? []
+			: await this.store.db
+					.select()
+					.from(workItems)
+					.where(and(eq(workItems.agentId, presence.userId), eq(workItems.channel, 'chat'), eq(workItems.status, 'assigned')));
 		if (offers.length || chats.length) {
-			const now = this.deps.clock.now();
-			this.sqlite.transaction(() => {
-				for (const offer of offers) {
-					this.q.resolveOffer.run('withdrawn', now, offer.id);
-					this.q.setStatus.run('queued', offer.itemId, 'offered');
-					this.track(offer.itemId);
-					this.record(this.item(offer.itemId)!, offer.agentId, 'routing.withdrawn', { offerId: offer.id, status: presence.status });
+			const withdrawn = await this.store.transaction(async (tx) => {
+				const withdrawn: OfferRow[] = [];
+				for (const pending of offers) {
+					await this.store.lock(tx, workItems, eq(workItems.id, pending.itemId));
+					const offer = await this.withdrawOffer(pending.itemId, 'withdrawn');
+					if (offer?.id !== pending.id) continue;
+					await tx.update(workItems).set({ status: 'queued' }).where(and(eq(workItems.id, offer.itemId), eq(workItems.status, 'offered')));
+					await this.record((await this.item(offer.itemId))!, offer.agentId, 'routing.withdrawn', { offerId: offer.id, status: presence.status });
+					withdrawn.push(offer);
 				}
 				for (const chat of chats) {
-					this.q.requeue.run(presence.userId, chat.id);
-					this.track(chat.id);
-					this.record(chat, presence.userId, 'routing.returned', { status: presence.status });
+					if (await this.requeue(chat, presence.userId)) await this.record(chat, presence.userId, 'routing.returned', { status: presence.status });
 				}
-			})();
-			for (const offer of offers) this.emit({ type: 'offer.withdrawn', agentId: offer.agentId, offerId: offer.id, itemId: offer.itemId, reason: 'withdrawn' });
+				return withdrawn;
+			});
+			for (const offer of withdrawn) await this.emit({ type: 'offer.withdrawn', agentId: offer.agentId, offerId: offer.id, itemId: offer.itemId, reason: 'withdrawn' });
 		}
-		this.dispatch();
+		await this.dispatch();
 	}
 
 	/**
@@ -368,11 +370,11 @@ export class Router {
 	 * theirs at once and the server writes the assignee into the ticket.
 	 */
 	async reassign(ticketId: string, agentId: string, actor: string): Promise<void> {
-		const item = this.activeItem('ticket', ticketId);
-		if (item) this.assignByHand(item, agentId, false, actor);
-		else this.deps.events.record({ ticketId, userId: agentId, actor, type: 'routing.assigned', data: { by: actor } });
+		const item = await this.activeItem('ticket', ticketId);
+		if (item) await this.assignByHand(item, agentId, false, actor);
+		else await this.deps.events.record({ ticketId, userId: agentId, actor, type: 'routing.assigned', data: { by: actor } });
 		await this.deps.assigner.assign(ticketId, agentId);
-		if (item) this.q.written.run(item.id, agentId);
+		if (item) await this.markWritten(item.id, agentId);
 	}
 
 	// --- tickets -----------------------------------------------------------------------------------
@@ -380,22 +382,37 @@ export class Router {
 	/**
 	 * Follows a ticket's index row: unassigned new or open tickets are queued for their group (a
 	 * reopened one again), an assignment by hand takes the item, solving or closing completes it.
-	 * Calls are not routed from here (`talk` tickets): the Talk feature enqueues them.
+	 * Calls are not routed from here (`talk` tickets): the Talk feature enqueues them. The rows of
+	 * one ticket are followed one after the other, in the order they were observed.
 	 */
-	observe(row: TicketRow): void {
+	observe(row: TicketRow): Promise<void> {
+		const followed = (this.observing.get(row.id) ?? Promise.resolve()).then(() => this.follow(row));
+		const settled = followed.then(
+			() => undefined,
+			() => undefined
+		);
+		this.observing.set(row.id, settled);
+		void settled.then(() => {
+			if (this.observing.get(row.id) === settled) this.observing.delete(row.id);
+		});
+		return followed;
+	}
+
+	private async follow(row: TicketRow): Promise<void> {
 		if (!ROUTED_CHANNELS.includes(row.channel)) return;
-		const active = this.activeItem('ticket', row.id);
+		const { workItems } = this.store.tables;
+		const active = await this.activeItem('ticket', row.id);
 		const routable = row.status === 'new' || row.status === 'open';
-		if (!routable || (row.channel === 'chat' && this.q.chatEnded.get(row.id))) {
-			if (active) this.complete('ticket', row.id, routable ? 'chat ended' : `ticket ${row.status}`);
+		if (!routable || (row.channel === 'chat' && (await this.chatEnded(row.id)))) {
+			if (active) await this.complete('ticket', row.id, routable ? 'chat ended' : `ticket ${row.status}`);
 			return;
 		}
-		const fields = { groupId: row.groupId, skill: skillOf(row.tags), priority: row.priority as Priority, slaDueAt: this.deps.sla.slaFor(row).dueAt };
+		const fields = { groupId: row.groupId, skill: skillOf(row.tags), priority: row.priority as Priority, slaDueAt: (await this.deps.sla.slaFor(row)).dueAt };
 		if (!active) {
-			const last = row.assigneeId ? this.latestItem('ticket', row.id) : null;
+			const last = row.assigneeId ? await this.latestItem('ticket', row.id) : null;
 			const reopened = !!last && DONE_BY_SOLVING.includes(last.doneReason ?? '');
 			if (row.assigneeId && !reopened) return this.assignNew(row.id, channelClass(row.channel), fields, row.assigneeId);
-			this.enqueue({ kind: 'ticket', ref: row.id, channel: channelClass(row.channel), ...fields, previousAgentId: row.assigneeId });
+			await this.enqueue({ kind: 'ticket', ref: row.id, channel: channelClass(row.channel), ...fields, previousAgentId: row.assigneeId });
 			return;
 		}
 		// Most changes (a message, a note) change nothing here: no routing pass for them.
@@ -404,44 +421,51 @@ export class Router {
 			// Until the document says who holds it, the row may still show the assignee before.
 			if (!active.written) return;
 			if (row.assigneeId === null) {
-				this.q.requeue.run(active.agentId, active.id);
-				this.track(active.id);
-				this.record(active, active.agentId, 'routing.returned', { reason: 'unassigned' });
+				await this.store.transaction(async () => {
+					if (await this.requeue(active, active.agentId!)) await this.record(active, active.agentId, 'routing.returned', { reason: 'unassigned' });
+				});
 				changed = true;
 			} else if (row.assigneeId !== active.agentId) {
-				this.assignByHand(active, row.assigneeId, true, 'system');
+				await this.assignByHand(active, row.assigneeId, true, 'system');
 				changed = true;
 			}
 		} else if (row.assigneeId && row.assigneeId !== active.previousAgentId) {
-			this.assignByHand(active, row.assigneeId, true, 'system');
+			await this.assignByHand(active, row.assigneeId, true, 'system');
 			changed = true;
 		}
 		if (fields.groupId !== active.groupId || fields.skill !== active.skill || fields.priority !== active.priority || fields.slaDueAt !== active.slaDueAt) {
-			this.q.updateFields.run(fields.groupId, fields.skill, fields.priority, fields.slaDueAt, active.id);
-			this.track(active.id);
+			await this.store.db.update(workItems).set(fields).where(eq(workItems.id, active.id));
 			changed = true;
 		}
-		if (changed) this.dispatch();
+		if (changed) await this.dispatch();
 	}
 
 	/**
 	 * Re-derives the ticket items from the ticket index (open tickets, and those with an item still
 	 * active), writes assignments that did not reach their document, expires overdue offers, routes.
 	 */
-	rebuild(): void {
+	async rebuild(): Promise<void> {
+		const { tickets, workItems } = this.store.tables;
 		this.holding = true;
 		try {
-			const rows = this.deps.db
+			const active = this.store.db
+				.select({ ref: workItems.ref })
+				.from(workItems)
+				.where(and(eq(workItems.kind, 'ticket'), ne(workItems.status, 'done')));
+			const rows = await this.store.db
 				.select()
 				.from(tickets)
-				.where(or(inArray(tickets.status, ['new', 'open']), sql`${tickets.id} IN (SELECT ref FROM work_items WHERE kind = 'ticket' AND status != 'done')`))
-				.all();
-			for (const row of rows) this.observe(row);
+				.where(or(inArray(tickets.status, ['new', 'open']), inArray(tickets.id, active)));
+			for (const row of rows) await this.observe(row);
 		} finally {
 			this.holding = false;
 		}
-		for (const item of this.q.unwritten.all() as WorkItem[]) this.writeAssignee(item);
-		this.expireDue();
+		const unwritten = await this.store.db
+			.select()
+			.from(workItems)
+			.where(and(eq(workItems.status, 'assigned'), eq(workItems.written, false), sql`${workItems.ticketId} IS NOT NULL`));
+		for (const item of unwritten) this.writeAssignee(item);
+		await this.expireDue();
 	}
 
 	close(): void {
@@ -455,36 +479,45 @@ export class Router {
 
 	/**
 	 * Offers queued items in serving order to the best eligible agent, while anyone has room. Returns
-	 * the offers made. An agent may hold several offers, within their spare capacity.
+	 * the offers made. An agent may hold several offers, within their spare capacity. The pass locks
+	 * the queued items first: passes (of this process or another) take turns, each counting the
+	 * load the one before left, and an item is offered once.
 	 */
-	dispatch(): OfferView[] {
-		if (this.holding || !this.waiting.size) return this.scheduled([]);
-		// Per channel, only the agents with room on it: usually a few, whatever the size of the team.
-		const roomy = new Map<ChannelClass, AgentState[]>();
-		for (const agent of this.agentStates()) {
-			for (const c of CHANNEL_CLASSES) if (agent.channels[c] && hasSpareCapacity(agent, c)) roomy.set(c, [...(roomy.get(c) ?? []), agent]);
-		}
-		if (!roomy.size) return this.scheduled([]);
-		const items = [...this.waiting.values()].filter((i) => roomy.has(i.channel)).sort(compareItems);
+	async dispatch(): Promise<OfferView[]> {
+		if (this.holding) return this.scheduled([]);
+		const { workItems, offers } = this.store.tables;
 		const now = this.deps.clock.now();
-		const expiresAt = now + this.deps.settings.get().offerTimeoutSeconds * 1000;
-		const made: { offer: OfferRow; item: WorkItem }[] = [];
-		this.sqlite.transaction(() => {
+		const { offerTimeoutSeconds } = await this.deps.settings.get();
+		const expiresAt = now + offerTimeoutSeconds * 1000;
+		const made = await this.store.transaction(async (tx) => {
+			const made: { offer: OfferRow; item: WorkItem }[] = [];
+			await this.store.lock(tx, workItems, eq(workItems.status, 'queued'));
+			// Per channel, only the agents with room on it: usually a few, whatever the size of the team.
+			const roomy = new Map<ChannelClass, AgentState[]>();
+			for (const agent of await this.agentStates()) {
+				for (const c of CHANNEL_CLASSES) if (agent.channels[c] && hasSpareCapacity(agent, c)) roomy.set(c, [...(roomy.get(c) ?? []), agent]);
+			}
+			if (!roomy.size) return made;
+			const queued = await tx
+				.select()
+				.from(workItems)
+				.where(and(eq(workItems.status, 'queued'), inArray(workItems.channel, [...roomy.keys()])));
+			const items = queued.sort(compareItems);
+			const refusals = await this.refusalsOfQueued();
 			for (const item of items) {
 				const candidates = roomy.get(item.channel);
 				if (!candidates) continue;
-				// Who refused the item matters only when someone could take it.
-				let agent = pickAgent(item, candidates);
-				if (agent) agent = pickAgent(item, candidates, this.refusedOf(item.id));
+				const agent = pickAgent(item, candidates, refusals.get(item.id));
 				if (!agent) continue;
-				if (this.q.setStatus.run('offered', item.id, 'queued').changes !== 1) {
-					this.waiting.delete(item.id);
-					continue;
-				}
+				const offered = await tx
+					.update(workItems)
+					.set({ status: 'offered' })
+					.where(and(eq(workItems.id, item.id), eq(workItems.status, 'queued')))
+					.returning({ id: workItems.id });
+				if (!offered.length) continue;
 				const offer: OfferRow = { id: newId(), itemId: item.id, agentId: agent.id, status: 'pending', createdAt: now, expiresAt };
-				this.q.insertOffer.run(offer.id, item.id, agent.id, now, expiresAt);
-				this.waiting.delete(item.id);
-				this.record(item, agent.id, 'routing.offered', { offerId: offer.id });
+				await tx.insert(offers).values(offer);
+				await this.record(item, agent.id, 'routing.offered', { offerId: offer.id });
 				made.push({ offer, item: { ...item, status: 'offered' } });
 				agent.load[item.channel]++;
 				if (!hasSpareCapacity(agent, item.channel)) {
@@ -493,100 +526,195 @@ export class Router {
 					else if (roomy.delete(item.channel) && !roomy.size) break;
 				}
 			}
-		})();
-		const views = made.map(({ offer, item }) => this.offerView(offer, item));
-		for (const offer of views) this.emit({ type: 'offer', agentId: offer.agentId, offer });
+			return made;
+		});
+		const views: OfferView[] = [];
+		for (const { offer, item } of made) views.push(await this.offerView(offer, item));
+		for (const offer of views) await this.emit({ type: 'offer', agentId: offer.agentId, offer });
 		return this.scheduled(views);
 	}
 
 	/** Re-arms the expiry timer after a routing pass, and passes its offers on. */
-	private scheduled(views: OfferView[]): OfferView[] {
-		this.scheduleExpiry();
+	private async scheduled(views: OfferView[]): Promise<OfferView[]> {
+		await this.scheduleExpiry();
 		return views;
 	}
 
 	// --- what supervisors see ----------------------------------------------------------------------
 
 	/** Per agent and channel class: items assigned and offers pending. */
-	loads(): Map<string, PerChannel<{ assigned: number; offered: number }>> {
+	async loads(): Promise<Map<string, PerChannel<{ assigned: number; offered: number }>>> {
+		const { workItems, offers } = this.store.tables;
 		const loads = new Map<string, PerChannel<{ assigned: number; offered: number }>>();
 		const of = (agentId: string) => {
 			let load = loads.get(agentId);
 			if (!load) loads.set(agentId, (load = { messaging: { assigned: 0, offered: 0 }, chat: { assigned: 0, offered: 0 }, talk: { assigned: 0, offered: 0 } }));
 			return load;
 		};
-		for (const r of this.q.assignedLoad.all() as { agentId: string; channel: ChannelClass; n: number }[]) of(r.agentId)[r.channel].assigned = r.n;
-		for (const r of this.q.offeredLoad.all() as { agentId: string; channel: ChannelClass; n: number }[]) of(r.agentId)[r.channel].offered = r.n;
+		const assigned = await this.store.db
+			.select({ agentId: workItems.agentId, channel: workItems.channel, n: count() })
+			.from(workItems)
+			.where(eq(workItems.status, 'assigned'))
+			.groupBy(workItems.agentId, workItems.channel);
+		const offered = await this.store.db
+			.select({ agentId: offers.agentId, channel: workItems.channel, n: count() })
+			.from(offers)
+			.innerJoin(workItems, eq(workItems.id, offers.itemId))
+			.where(eq(offers.status, 'pending'))
+			.groupBy(offers.agentId, workItems.channel);
+		for (const r of assigned) of(r.agentId!)[r.channel].assigned = r.n;
+		for (const r of offered) of(r.agentId)[r.channel].offered = r.n;
 		return loads;
 	}
 
-	/** Waiting work per group: how many, waiting since when, how many breach their SLA before `riskBefore`. */
-	queues(riskBefore: number): { groupId: string | null; waiting: number; oldest: number; atRisk: number }[] {
-		return this.q.waiting.all(riskBefore) as { groupId: string | null; waiting: number; oldest: number; atRisk: number }[];
+	/**
+	 * Waiting work per group: how many, waiting since when, how many breach their SLA before
+	 * `riskBefore`. A ticket waits since its customer's unanswered message when that is older than
+	 * its queueing (queued at a start, or after a seed or import of older mail); a call since it rang.
+	 */
+	async queues(riskBefore: number): Promise<{ groupId: string | null; waiting: number; oldest: number; atRisk: number }[]> {
+		const { workItems: w, tickets: t } = this.store.tables;
+		const since = sql`CASE WHEN ${w.kind} = 'ticket' AND ${t.awaitingSince} < ${w.enqueuedAt} THEN ${t.awaitingSince} ELSE ${w.enqueuedAt} END`;
+		return this.store.db
+			.select({
+				groupId: w.groupId,
+				waiting: count(),
+				oldest: sql<number>`min(${since})`.mapWith(Number),
+				atRisk: sql<number>`sum(CASE WHEN ${w.slaDueAt} <= ${riskBefore} THEN 1 ELSE 0 END)`.mapWith(Number)
+			})
+			.from(w)
+			.leftJoin(t, eq(t.id, w.ticketId))
+			.where(inArray(w.status, ['queued', 'offered']))
+			.groupBy(w.groupId);
 	}
 
-	capacityOf(agentId: string): PerChannel<number> {
-		return capacitiesOf(this.deps.settings.agent(agentId).capacities, this.deps.settings.get().capacities);
+	async capacityOf(agentId: string): Promise<PerChannel<number>> {
+		return capacitiesOf((await this.deps.settings.agent(agentId)).capacities, (await this.deps.settings.get()).capacities);
 	}
 
-	item(id: string): WorkItem | null {
-		return this.toItem(this.q.item.get(id));
+	async item(id: string): Promise<WorkItem | null> {
+		const { workItems } = this.store.tables;
+		const [item] = await this.store.db.select().from(workItems).where(eq(workItems.id, id)).limit(1);
+		return item ?? null;
 	}
 
-	activeItem(kind: WorkItem['kind'], ref: string): WorkItem | null {
-		return this.toItem(this.q.active.get(kind, ref));
+	async activeItem(kind: WorkItem['kind'], ref: string): Promise<WorkItem | null> {
+		const { workItems } = this.store.tables;
+		const [item] = await this.store.db
+			.select()
+			.from(workItems)
+			.where(and(eq(workItems.kind, kind), eq(workItems.ref, ref), ne(workItems.status, 'done')))
+			.limit(1);
+		return item ?? null;
 	}
 
 	// --- internals -----------------------------------------------------------------------------------
 
-	private latestItem(kind: WorkItem['kind'], ref: string): WorkItem | null {
-		return this.toItem(this.q.latest.get(kind, ref));
+	private async latestItem(kind: WorkItem['kind'], ref: string): Promise<WorkItem | null> {
+		const { workItems } = this.store.tables;
+		const [item] = await this.store.db
+			.select()
+			.from(workItems)
+			.where(and(eq(workItems.kind, kind), eq(workItems.ref, ref)))
+			.orderBy(desc(workItems.enqueuedAt), desc(workItems.id))
+			.limit(1);
+		return item ?? null;
 	}
 
-	/** Keeps `waiting` (and `refusals`) in step with the item's row. */
-	private track(itemId: string) {
-		const item = this.item(itemId);
-		if (item?.status === 'queued') this.waiting.set(itemId, item);
-		else this.waiting.delete(itemId);
-		if (!item || item.status === 'done' || item.status === 'assigned') this.refusals.delete(itemId);
+	private offerColumns() {
+		const { offers } = this.store.tables;
+		return { id: offers.id, itemId: offers.itemId, agentId: offers.agentId, status: offers.status, createdAt: offers.createdAt, expiresAt: offers.expiresAt };
 	}
 
-	private refusedOf(itemId: string): Set<string> {
-		let refused = this.refusals.get(itemId);
-		if (!refused) {
-			refused = new Set((this.q.refused.all(itemId) as { agentId: string }[]).map((r) => r.agentId));
-			this.refusals.set(itemId, refused);
-		}
-		return refused;
+	private pendingOfAgent(agentId: string): Promise<(OfferRow & { channel: ChannelClass })[]> {
+		const { offers, workItems } = this.store.tables;
+		return this.store.db
+			.select({ ...this.offerColumns(), channel: workItems.channel })
+			.from(offers)
+			.innerJoin(workItems, eq(workItems.id, offers.itemId))
+			.where(and(eq(offers.agentId, agentId), eq(offers.status, 'pending')))
+			.orderBy(asc(offers.createdAt), asc(offers.id));
 	}
 
-	private toItem(row: unknown): WorkItem | null {
-		if (!row) return null;
-		const item = row as WorkItem & { written: number | boolean };
-		return { ...item, written: !!item.written };
+	/** Resolves the item's pending offer as `status` (the item's row locked by the caller); returns it, if there was one. */
+	private async withdrawOffer(itemId: string, status: 'withdrawn' | 'declined'): Promise<OfferRow | undefined> {
+		const { offers } = this.store.tables;
+		const [offer] = await this.store.db
+			.update(offers)
+			.set({ status, resolvedAt: this.deps.clock.now() })
+			.where(and(eq(offers.itemId, itemId), eq(offers.status, 'pending')))
+			.returning(this.offerColumns());
+		return offer;
+	}
+
+	/** Returns an assigned item to the queue, if `agentId` still holds it. */
+	private async requeue(item: WorkItem, agentId: string): Promise<boolean> {
+		const { workItems } = this.store.tables;
+		const returned = await this.store.db
+			.update(workItems)
+			.set({ status: 'queued', agentId: null, assignedAt: null, written: false, previousAgentId: agentId })
+			.where(and(eq(workItems.id, item.id), eq(workItems.agentId, agentId), eq(workItems.status, 'assigned')))
+			.returning({ id: workItems.id });
+		return returned.length > 0;
+	}
+
+	private async markWritten(itemId: string, agentId: string): Promise<void> {
+		const { workItems } = this.store.tables;
+		await this.store.db
+			.update(workItems)
+			.set({ written: true })
+			.where(and(eq(workItems.id, itemId), eq(workItems.agentId, agentId), eq(workItems.status, 'assigned')));
+	}
+
+	/** Who declined or let expire each queued item: never offered it again. */
+	private async refusalsOfQueued(): Promise<Map<string, Set<string>>> {
+		const { offers, workItems } = this.store.tables;
+		const rows = await this.store.db
+			.select({ itemId: offers.itemId, agentId: offers.agentId })
+			.from(offers)
+			.innerJoin(workItems, eq(workItems.id, offers.itemId))
+			.where(and(eq(workItems.status, 'queued'), inArray(offers.status, ['declined', 'expired'])));
+		const refusals = new Map<string, Set<string>>();
+		for (const { itemId, agentId } of rows) refusals.set(itemId, (refusals.get(itemId) ?? new Set()).add(agentId));
+		return refusals;
+	}
+
+	private async chatEnded(ticketId: string): Promise<boolean> {
+		const { chats } = this.store.tables;
+		const [ended] = await this.store.db
+			.select({ id: chats.id })
+			.from(chats)
+			.where(and(eq(chats.ticketId, ticketId), eq(chats.status, 'ended')))
+			.limit(1);
+		return !!ended;
 	}
 
 	/** Online agents who hold tickets, with their load (assigned plus offered) per channel. */
-	private agentStates(): AgentState[] {
-		const rows = this.q.agents.all() as { id: string; status: string; auto: 'away' | 'offline' | null; channels: string; lastAssignedAt: number }[];
-		const online = rows.filter((r) => this.deps.presence.classOf(r.status, r.auto) === 'online');
+	private async agentStates(): Promise<AgentState[]> {
+		const { agentPresence: p, users: u, userGroups } = this.store.tables;
+		const rows = await this.store.db
+			.select({ id: p.userId, status: p.status, auto: p.auto, channels: p.channels, lastAssignedAt: p.lastAssignedAt })
+			.from(p)
+			.innerJoin(u, eq(u.id, p.userId))
+			.where(and(eq(u.disabled, false), ne(u.role, 'supervisor')));
+		const online: typeof rows = [];
+		for (const r of rows) if ((await this.deps.presence.classOf(r.status, r.auto)) === 'online') online.push(r);
 		if (!online.length) return [];
 		const groups = new Map<string, string[]>();
-		for (const m of this.q.memberships.all() as { userId: string; groupId: string }[]) {
+		for (const m of await this.store.db.select().from(userGroups)) {
 			const list = groups.get(m.userId);
 			if (list) list.push(m.groupId);
 			else groups.set(m.userId, [m.groupId]);
 		}
-		const own = this.deps.settings.agents();
-		const defaults = this.deps.settings.get().capacities;
-		const loads = this.loads();
+		const own = await this.deps.settings.agents();
+		const defaults = (await this.deps.settings.get()).capacities;
+		const loads = await this.loads();
 		return online.map((r) => {
 			const load = loads.get(r.id);
-			const channels = JSON.parse(r.channels) as Partial<PerChannel<boolean>>;
 			return {
 				id: r.id,
 				status: 'online',
-				channels: { messaging: channels.messaging ?? true, chat: channels.chat ?? true, talk: channels.talk ?? true },
+				channels: { messaging: r.channels.messaging ?? true, chat: r.channels.chat ?? true, talk: r.channels.talk ?? true },
 				groupIds: groups.get(r.id) ?? [],
 				skills: own.get(r.id)?.skills ?? [],
 				capacities: capacitiesOf(own.get(r.id)?.capacities ?? {}, defaults),
@@ -600,15 +728,17 @@ export class Router {
 		});
 	}
 
-	private ownOffer(offerId: string, agentId: string): OfferRow {
-		const offer = this.q.offer.get(offerId) as OfferRow | undefined;
+	/** The agent's offer: 404 for an unknown one or someone else's; 409 unless pending (when `pending`). */
+	private async ownOffer(offerId: string, agentId: string, pending = true): Promise<OfferRow> {
+		const { offers } = this.store.tables;
+		const [offer] = await this.store.db.select(this.offerColumns()).from(offers).where(eq(offers.id, offerId)).limit(1);
 		if (!offer || offer.agentId !== agentId) throw notFound('offer');
-		if (offer.status !== 'pending') throw new ApiError(409, 'offer_gone', `this offer was ${offer.status}`);
+		if (pending && offer.status !== 'pending') throw new ApiError(409, 'offer_gone', `this offer was ${offer.status}`);
 		return offer;
 	}
 
 	/** A ticket assigned by hand when it was not routed yet: counted to the agent's load. */
-	private assignNew(ticketId: string, channel: ChannelClass, fields: Pick<WorkItem, 'groupId' | 'skill' | 'priority' | 'slaDueAt'>, agentId: string) {
+	private async assignNew(ticketId: string, channel: ChannelClass, fields: Pick<WorkItem, 'groupId' | 'skill' | 'priority' | 'slaDueAt'>, agentId: string) {
 		const now = this.deps.clock.now();
 		const item: WorkItem = {
 			id: newId(),
@@ -626,42 +756,60 @@ export class Router {
 			doneAt: null,
 			doneReason: null
 		};
-		this.sqlite.transaction(() => {
-			this.q.insertItem.run({ ...item, written: 1 });
-			this.record(item, agentId, 'routing.assigned', { by: 'hand' });
-		})();
+		try {
+			await this.store.transaction(async (tx) => {
+				await tx.insert(this.store.tables.workItems).values(item);
+				await this.record(item, agentId, 'routing.assigned', { by: 'hand' });
+			});
+		} catch (error) {
+			// Another process followed the same row first: its item stands.
+			if (!isUniqueViolation(error)) throw error;
+		}
 	}
 
 	/** Gives an active item to `agentId` past the queue: a pending offer of it is withdrawn. */
-	private assignByHand(item: WorkItem, agentId: string, written: boolean, actor: string) {
+	private async assignByHand(item: WorkItem, agentId: string, written: boolean, actor: string) {
+		const { workItems, agentPresence } = this.store.tables;
 		const now = this.deps.clock.now();
-		const withdrawn = this.sqlite.transaction(() => {
-			const offer = this.q.pendingOfItem.get(item.id) as OfferRow | undefined;
-			if (offer) this.q.resolveOffer.run('withdrawn', now, offer.id);
-			this.q.assign.run(agentId, now, written ? 1 : 0, item.id);
-			this.track(item.id);
-			this.q.touchAgent.run(now, agentId);
-			this.record(item, agentId, 'routing.assigned', { by: actor, from: item.agentId });
+		const withdrawn = await this.store.transaction(async (tx) => {
+			await this.store.lock(tx, workItems, eq(workItems.id, item.id));
+			const offer = await this.withdrawOffer(item.id, 'withdrawn');
+			await tx
+				.update(workItems)
+				.set({ status: 'assigned', agentId, assignedAt: now, written })
+				.where(and(eq(workItems.id, item.id), inArray(workItems.status, ['queued', 'offered', 'assigned'])));
+			await tx.update(agentPresence).set({ lastAssignedAt: now }).where(eq(agentPresence.userId, agentId));
+			await this.record(item, agentId, 'routing.assigned', { by: actor, from: item.agentId });
 			return offer;
-		})();
-		if (withdrawn) this.emit({ type: 'offer.withdrawn', agentId: withdrawn.agentId, offerId: withdrawn.id, itemId: item.id, reason: 'assigned' });
-		this.emit({ type: 'assigned', agentId, item: this.item(item.id)! });
+		});
+		if (withdrawn) await this.emit({ type: 'offer.withdrawn', agentId: withdrawn.agentId, offerId: withdrawn.id, itemId: item.id, reason: 'assigned' });
+		await this.emit({ type: 'assigned', agentId, item: (await this.item(item.id))! });
 	}
 
 	/** Writes the assignee into the ticket; if that fails, `rebuild` writes it at the next start. */
 	private writeAssignee(item: WorkItem) {
 		if (!item.ticketId || !item.agentId) return;
 		const { id, ticketId, agentId } = item;
-		this.deps.assigner.assign(ticketId, agentId).then(
+		this.deps.assigner
+			.assign(ticketId, agentId)
 			// Closed meanwhile (shutdown): the next start's rebuild writes it again, which changes nothing.
-			() => void (this.closed || this.q.written.run(id, agentId)),
-			(error: unknown) => this.deps.logger.warn({ err: error, ticketId, agentId }, 'writing the assignee failed')
-		);
+			.then(() => (this.closed ? undefined : this.markWritten(id, agentId)))
+			.catch((error: unknown) => this.deps.logger.warn({ err: error, ticketId, agentId }, 'writing the assignee failed'));
 	}
 
-	private scheduleExpiry() {
-		const next = (this.q.nextExpiry.get() as { at: number | null }).at;
-		if (next === this.expiryAt) return;
+	private scheduleExpiry(): Promise<void> {
+		this.arming = this.arming.then(
+			() => this.armExpiry(),
+			() => this.armExpiry()
+		);
+		return this.arming;
+	}
+
+	private async armExpiry() {
+		if (this.closed) return;
+		const { offers } = this.store.tables;
+		const [{ at: next }] = (await this.store.db.select({ at: min(offers.expiresAt) }).from(offers).where(eq(offers.status, 'pending'))) as [{ at: number | null }];
+		if (next === this.expiryAt || this.closed) return;
 		if (this.expiryTimer !== null) this.deps.clock.clearTimeout(this.expiryTimer);
 		this.expiryTimer = null;
 		this.expiryAt = next;
@@ -670,14 +818,17 @@ export class Router {
 			() => {
 				this.expiryTimer = null;
 				this.expiryAt = null;
-				this.expireDue();
+				return this.expireDue();
 			},
 			Math.max(0, next - this.deps.clock.now())
 		);
 	}
 
-	private offerView(offer: OfferRow, item: WorkItem): OfferView {
-		const ticket = item.ticketId ? (this.q.ticketHeading.get(item.ticketId) as { number: number | null; subject: string } | undefined) : undefined;
+	private async offerView(offer: OfferRow, item: WorkItem): Promise<OfferView> {
+		const { tickets } = this.store.tables;
+		const [ticket] = item.ticketId
+			? await this.store.db.select({ number: tickets.number, subject: tickets.subject }).from(tickets).where(eq(tickets.id, item.ticketId)).limit(1)
+			: [];
 		return {
 			id: offer.id,
 			agentId: offer.agentId,
@@ -694,12 +845,12 @@ export class Router {
 			enqueuedAt: item.enqueuedAt,
 			createdAt: offer.createdAt,
 			expiresAt: offer.expiresAt,
-			declineAllowed: this.deps.settings.get().declineAllowed
+			declineAllowed: (await this.deps.settings.get()).declineAllowed
 		};
 	}
 
-	private record(item: WorkItem, agentId: string | null, type: string, data: Record<string, unknown>) {
-		this.deps.events.record({
+	private async record(item: WorkItem, agentId: string | null, type: string, data: Record<string, unknown>) {
+		await this.deps.events.record({
 			ticketId: item.ticketId,
 			userId: agentId,
 			actor: 'system',
@@ -709,10 +860,10 @@ export class Router {
 		});
 	}
 
-	private emit(event: RouterEvent) {
+	private async emit(event: RouterEvent) {
 		for (const listener of [...this.listeners]) {
 			try {
-				listener(event);
+				await listener(event);
 			} catch (error) {
 				this.deps.logger.warn({ err: error, type: event.type }, 'a routing listener failed');
 			}

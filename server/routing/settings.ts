@@ -1,6 +1,6 @@
 /** What admins set for routing: offer timeout, default capacities, declining; per agent capacities and skills. */
-import type Database from 'better-sqlite3';
-import type { Db } from '../storage/database';
+import { eq } from 'drizzle-orm';
+import type { Store } from '../storage/store';
 import type { ChannelClass, PerChannel } from './rules';
 
 export interface RoutingOptions {
@@ -20,63 +20,77 @@ export interface AgentRouting {
 export const DEFAULT_OPTIONS: RoutingOptions = { offerTimeoutSeconds: 30, capacities: { messaging: 10, chat: 3, talk: 1 }, declineAllowed: true };
 
 export class RoutingSettings {
-	private readonly sqlite: Database.Database;
 	private cached: RoutingOptions | null = null;
-	// Read on every routing pass: prepared once.
-	private readonly selectAgents;
 
-	constructor(db: Db) {
-		this.sqlite = db.$client;
-		this.selectAgents = this.sqlite.prepare('SELECT user_id AS userId, capacities, skills FROM agent_routing');
+	constructor(private readonly store: Store) {}
+
+	async get(): Promise<RoutingOptions> {
+		return (this.cached ??= await this.read());
 	}
 
-	get(): RoutingOptions {
-		if (this.cached) return this.cached;
-		const row = this.sqlite.prepare('SELECT offer_timeout_seconds AS t, capacities AS c, decline_allowed AS d FROM routing_settings WHERE id = 1').get() as
-			| { t: number; c: string; d: number }
-			| undefined;
-		this.cached = row ? { offerTimeoutSeconds: row.t, capacities: JSON.parse(row.c), declineAllowed: !!row.d } : DEFAULT_OPTIONS;
-		return this.cached;
-	}
-
-	update(change: Partial<Omit<RoutingOptions, 'capacities'>> & { capacities?: Partial<PerChannel<number>> }): RoutingOptions {
-		const next = { ...this.get(), ...change, capacities: { ...this.get().capacities, ...change.capacities } };
-		this.sqlite
-			.prepare(
-				`INSERT INTO routing_settings (id, offer_timeout_seconds, capacities, decline_allowed) VALUES (1, ?, ?, ?)
-				 ON CONFLICT (id) DO UPDATE SET offer_timeout_seconds = excluded.offer_timeout_seconds, capacities = excluded.capacities, decline_allowed = excluded.decline_allowed`
-			)
-			.run(next.offerTimeoutSeconds, JSON.stringify(next.capacities), next.declineAllowed ? 1 : 0);
+	/**
+	 * Merges `change` into the stored options. Concurrent updates each keep the others' changes: the
+	 * row (written with the defaults first when missing) is locked while it is read and written.
+	 */
+	async update(change: Partial<Omit<RoutingOptions, 'capacities'>> & { capacities?: Partial<PerChannel<number>> }): Promise<RoutingOptions> {
+		const { routingSettings } = this.store.tables;
+		const next = await this.store.transaction(async (tx) => {
+			await tx.insert(routingSettings).values({ id: 1, ...DEFAULT_OPTIONS }).onConflictDoNothing();
+			await this.store.lock(tx, routingSettings, eq(routingSettings.id, 1));
+			const current = await this.read();
+			const next = { ...current, ...change, capacities: { ...current.capacities, ...change.capacities } };
+			await tx.update(routingSettings).set(next).where(eq(routingSettings.id, 1));
+			return next;
+		});
 		this.cached = next;
 		return next;
 	}
 
-	agent(userId: string): AgentRouting {
-		const row = this.sqlite.prepare('SELECT capacities, skills FROM agent_routing WHERE user_id = ?').get(userId) as { capacities: string; skills: string } | undefined;
-		return row ? { capacities: JSON.parse(row.capacities), skills: JSON.parse(row.skills) } : { capacities: {}, skills: [] };
+	async agent(userId: string): Promise<AgentRouting> {
+		const { agentRouting } = this.store.tables;
+		const [row] = await this.store.db
+			.select({ capacities: agentRouting.capacities, skills: agentRouting.skills })
+			.from(agentRouting)
+			.where(eq(agentRouting.userId, userId))
+			.limit(1);
+		return row ?? { capacities: {}, skills: [] };
 	}
 
 	/** Every agent's own capacities and skills, for a routing pass. */
-	agents(): Map<string, AgentRouting> {
-		const rows = this.selectAgents.all() as { userId: string; capacities: string; skills: string }[];
-		return new Map(rows.map((r) => [r.userId, { capacities: JSON.parse(r.capacities), skills: JSON.parse(r.skills) }]));
+	async agents(): Promise<Map<string, AgentRouting>> {
+		const { agentRouting } = this.store.tables;
+		const rows = await this.store.db.select().from(agentRouting);
+		return new Map(rows.map((r) => [r.userId, { capacities: r.capacities, skills: r.skills }]));
 	}
 
-	/** Replaces what is given; a capacity set to null falls back to the default again. */
-	setAgent(userId: string, change: { capacities?: Partial<Record<ChannelClass, number | null>>; skills?: string[] }): AgentRouting {
-		const current = this.agent(userId);
-		const capacities = { ...current.capacities };
-		for (const [channel, value] of Object.entries(change.capacities ?? {}) as [ChannelClass, number | null][]) {
-			if (value === null) delete capacities[channel];
-			else capacities[channel] = value;
-		}
-		const next: AgentRouting = { capacities, skills: change.skills ?? current.skills };
-		this.sqlite
-			.prepare(
-				`INSERT INTO agent_routing (user_id, capacities, skills) VALUES (?, ?, ?)
-				 ON CONFLICT (user_id) DO UPDATE SET capacities = excluded.capacities, skills = excluded.skills`
-			)
-			.run(userId, JSON.stringify(next.capacities), JSON.stringify(next.skills));
-		return next;
+	/**
+	 * Replaces what is given; a capacity set to null falls back to the default again. The agent's row
+	 * (written empty first when missing) is locked while it is merged, so no concurrent change is lost.
+	 */
+	async setAgent(userId: string, change: { capacities?: Partial<Record<ChannelClass, number | null>>; skills?: string[] }): Promise<AgentRouting> {
+		const { agentRouting } = this.store.tables;
+		return this.store.transaction(async (tx) => {
+			await tx.insert(agentRouting).values({ userId, capacities: {}, skills: [] }).onConflictDoNothing();
+			await this.store.lock(tx, agentRouting, eq(agentRouting.userId, userId));
+			const current = await this.agent(userId);
+			const capacities = { ...current.capacities };
+			for (const [channel, value] of Object.entries(change.capacities ?? {}) as [ChannelClass, number | null][]) {
+				if (value === null) delete capacities[channel];
+				else capacities[channel] = value;
+			}
+			const next: AgentRouting = { capacities, skills: change.skills ?? current.skills };
+			await tx.update(agentRouting).set(next).where(eq(agentRouting.userId, userId));
+			return next;
+		});
+	}
+
+	private async read(): Promise<RoutingOptions> {
+		const { routingSettings } = this.store.tables;
+		const [row] = await this.store.db
+			.select({ offerTimeoutSeconds: routingSettings.offerTimeoutSeconds, capacities: routingSettings.capacities, declineAllowed: routingSettings.declineAllowed })
+			.from(routingSettings)
+			.where(eq(routingSettings.id, 1))
+			.limit(1);
+		return row ?? DEFAULT_OPTIONS;
 	}
 }

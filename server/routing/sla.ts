@@ -1,13 +1,14 @@
 /**
  * SLA policies (priority × channel class → first reply, next reply and resolution targets) and the
  * timers of each ticket computed from its index row. A periodic sweep records each breach once
- * as an `sla.breached` event; the router orders its queues by the earliest target.
+ * as an `sla.breached` event (the breach's row, inserted unless it exists, decides which sweep
+ * records it, also across processes); the router orders its queues by the earliest target.
  */
-import type Database from 'better-sqlite3';
+import { inArray } from 'drizzle-orm';
 import { SLA_METRICS } from '../../src/lib/api/routing';
 import { PRIORITIES, type Priority } from '../../src/lib/ticket';
 import type { Events } from '../events';
-import type { Db } from '../storage/database';
+import type { Store } from '../storage/store';
 import type { TicketRow } from '../ticket-index';
 import type { Clock } from './clock';
 import { CHANNEL_CLASSES, channelClass, type ChannelClass } from './rules';
@@ -58,39 +59,37 @@ const RUNNING: readonly string[] = ['new', 'open', 'pending', 'hold'];
 const MINUTE = 60_000;
 
 export class Sla {
-	private readonly sqlite: Database.Database;
 	private cached: Map<string, SlaPolicy> | null = null;
+	/** The default policies, written once (missing ones only) before policies are first read. */
+	private seeded: Promise<void> | null = null;
 	private timer: unknown = null;
 
 	constructor(
-		db: Db,
+		private readonly store: Store,
 		private readonly events: Events,
 		private readonly clock: Clock
-	) {
-		this.sqlite = db.$client;
-		const insert = this.sqlite.prepare(
-			'INSERT OR IGNORE INTO sla_policies (priority, channel, first_reply_minutes, next_reply_minutes, resolution_minutes) VALUES (?, ?, ?, ?, ?)'
-		);
-		this.sqlite.transaction(() => {
-			for (const p of DEFAULT_POLICIES) insert.run(p.priority, p.channel, p.firstReplyMinutes, p.nextReplyMinutes, p.resolutionMinutes);
-		})();
-	}
+	) {}
 
-	policies(): SlaPolicy[] {
-		return [...this.byKey().values()];
+	async policies(): Promise<SlaPolicy[]> {
+		return [...(await this.byKey()).values()];
 	}
 
 	/** Replaces the given policies (by priority and channel). */
-	setPolicies(list: SlaPolicy[], actor: string): SlaPolicy[] {
-		const upsert = this.sqlite.prepare(
-			`INSERT INTO sla_policies (priority, channel, first_reply_minutes, next_reply_minutes, resolution_minutes) VALUES (?, ?, ?, ?, ?)
-			 ON CONFLICT (priority, channel) DO UPDATE SET first_reply_minutes = excluded.first_reply_minutes,
-			   next_reply_minutes = excluded.next_reply_minutes, resolution_minutes = excluded.resolution_minutes`
-		);
-		this.sqlite.transaction(() => {
-			for (const p of list) upsert.run(p.priority, p.channel, p.firstReplyMinutes, p.nextReplyMinutes, p.resolutionMinutes);
-			this.events.record({ actor, type: 'sla.policies.changed', data: { policies: list } });
-		})();
+	async setPolicies(list: SlaPolicy[], actor: string): Promise<SlaPolicy[]> {
+		const { slaPolicies: p } = this.store.tables;
+		await this.seed();
+		await this.store.transaction(async (tx) => {
+			for (const policy of list) {
+				await tx
+					.insert(p)
+					.values(policy)
+					.onConflictDoUpdate({
+						target: [p.priority, p.channel],
+						set: { firstReplyMinutes: policy.firstReplyMinutes, nextReplyMinutes: policy.nextReplyMinutes, resolutionMinutes: policy.resolutionMinutes }
+					});
+			}
+			await this.events.record({ actor, type: 'sla.policies.changed', data: { policies: list } });
+		});
 		this.cached = null;
 		return this.policies();
 	}
@@ -100,8 +99,52 @@ export class Sla {
 	 * waits after that, resolution until solved. Pending and on-hold tickets wait on the customer
 	 * or a third party: only resolution runs.
 	 */
-	slaFor(ticket: SlaTicket, now = this.clock.now()): SlaState {
-		const policy = this.byKey().get(`${ticket.priority}/${channelClass(ticket.channel)}`);
+	async slaFor(ticket: SlaTicket, now = this.clock.now()): Promise<SlaState> {
+		return this.stateOf(ticket, await this.byKey(), now);
+	}
+
+	/** Records every breach not recorded yet as an `sla.breached` event. Returns how many. */
+	async sweep(now = this.clock.now()): Promise<number> {
+		const { tickets: t, slaBreaches } = this.store.tables;
+		const policies = await this.byKey();
+		const rows = await this.store.db
+			.select({ id: t.id, status: t.status, priority: t.priority, channel: t.channel, createdAt: t.createdAt, firstReplyAt: t.firstReplyAt, awaitingSince: t.awaitingSince })
+			.from(t)
+			.where(inArray(t.status, [...RUNNING]));
+		return this.store.transaction(async (tx) => {
+			let recorded = 0;
+			for (const row of rows) {
+				const state = this.stateOf(row, policies, now);
+				for (const metric of state.breached) {
+					const dueAt = state[`${metric}DueAt`]!;
+					const inserted = await tx.insert(slaBreaches).values({ ticketId: row.id, metric, dueAt, recordedAt: now }).onConflictDoNothing().returning({ dueAt: slaBreaches.dueAt });
+					if (!inserted.length) continue;
+					await this.events.record({ ticketId: row.id, actor: 'system', type: 'sla.breached', data: { metric, dueAt }, createdAt: now });
+					recorded++;
+				}
+			}
+			return recorded;
+		});
+	}
+
+	start(): void {
+		const tick = async () => {
+			try {
+				await this.sweep();
+			} finally {
+				this.timer = this.clock.setTimeout(tick, SWEEP_MS);
+			}
+		};
+		this.timer = this.clock.setTimeout(tick, 0);
+	}
+
+	close(): void {
+		if (this.timer !== null) this.clock.clearTimeout(this.timer);
+		this.timer = null;
+	}
+
+	private stateOf(ticket: SlaTicket, policies: Map<string, SlaPolicy>, now: number): SlaState {
+		const policy = policies.get(`${ticket.priority}/${channelClass(ticket.channel)}`);
 		const running = RUNNING.includes(ticket.status);
 		const replying = running && ticket.status !== 'pending' && ticket.status !== 'hold';
 		const due = (from: number | null, minutes: number | null | undefined) => (from !== null && minutes != null ? from + minutes * MINUTE : null);
@@ -125,53 +168,31 @@ export class Sla {
 		return state;
 	}
 
-	/** Records every breach not recorded yet as an `sla.breached` event. Returns how many. */
-	sweep(now = this.clock.now()): number {
-		const rows = this.sqlite
-			.prepare(
-				`SELECT id, status, priority, channel, created_at AS createdAt, first_reply_at AS firstReplyAt, awaiting_since AS awaitingSince
-				 FROM tickets WHERE status IN ('new', 'open', 'pending', 'hold')`
-			)
-			.all() as (SlaTicket & { id: string })[];
-		const insert = this.sqlite.prepare('INSERT OR IGNORE INTO sla_breaches (ticket_id, metric, due_at, recorded_at) VALUES (?, ?, ?, ?)');
-		let recorded = 0;
-		this.sqlite.transaction(() => {
-			for (const row of rows) {
-				const state = this.slaFor(row, now);
-				for (const metric of state.breached) {
-					const dueAt = state[`${metric}DueAt`]!;
-					if (insert.run(row.id, metric, dueAt, now).changes === 0) continue;
-					this.events.record({ ticketId: row.id, actor: 'system', type: 'sla.breached', data: { metric, dueAt }, createdAt: now });
-					recorded++;
+	private seed(): Promise<void> {
+		const { slaPolicies } = this.store.tables;
+		this.seeded ??= this.store.db
+			.insert(slaPolicies)
+			.values(DEFAULT_POLICIES)
+			.onConflictDoNothing()
+			.then(
+				() => undefined,
+				(error: unknown) => {
+					this.seeded = null;
+					throw error;
 				}
-			}
-		})();
-		return recorded;
+			);
+		return this.seeded;
 	}
 
-	start(): void {
-		const tick = () => {
-			this.sweep();
-			this.timer = this.clock.setTimeout(tick, SWEEP_MS);
-		};
-		tick();
-	}
-
-	close(): void {
-		if (this.timer !== null) this.clock.clearTimeout(this.timer);
-		this.timer = null;
-	}
-
-	private byKey(): Map<string, SlaPolicy> {
+	private async byKey(): Promise<Map<string, SlaPolicy>> {
 		if (this.cached) return this.cached;
-		const rows = this.sqlite
-			.prepare(
-				`SELECT priority, channel, first_reply_minutes AS firstReplyMinutes, next_reply_minutes AS nextReplyMinutes, resolution_minutes AS resolutionMinutes
-				 FROM sla_policies`
-			)
-			.all() as SlaPolicy[];
+		await this.seed();
+		const { slaPolicies: p } = this.store.tables;
+		const rows = await this.store.db
+			.select({ priority: p.priority, channel: p.channel, firstReplyMinutes: p.firstReplyMinutes, nextReplyMinutes: p.nextReplyMinutes, resolutionMinutes: p.resolutionMinutes })
+			.from(p);
 		rows.sort((a, b) => PRIORITIES.indexOf(b.priority) - PRIORITIES.indexOf(a.priority) || CHANNEL_CLASSES.indexOf(a.channel) - CHANNEL_CLASSES.indexOf(b.channel));
-		this.cached = new Map(rows.map((p) => [`${p.priority}/${p.channel}`, p]));
+		this.cached = new Map(rows.map((policy) => [`${policy.priority}/${policy.channel}`, policy]));
 		return this.cached;
 	}
 }

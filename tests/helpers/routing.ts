@@ -2,6 +2,7 @@
  * The routing modules over a real SQLite file, in-process, with a clock moved by hand: for the
  * routing scale test and `npm run bench`. Agents are written straight into the users table.
  */
+import type Database from 'better-sqlite3';
 import path from 'node:path';
 import type { Clock } from '../../server/routing/clock';
 import { AgentStatus } from '../../server/routing/presence';
@@ -10,15 +11,17 @@ import { RoutingSettings } from '../../server/routing/settings';
 import { Sla } from '../../server/routing/sla';
 import { Events } from '../../server/events';
 import { createLogger } from '../../server/log';
-import { openDatabase, type Db } from '../../server/storage/database';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { schema, type Db } from '../../server/storage/database';
+import { openSqliteStore, type Store } from '../../server/storage/store';
 
-/** Timers fire only when the test moves time on, in due order. */
+/** Timers fire only when the test moves time on, in due order, each awaited before the next. */
 export class FakeClock implements Clock {
-	private timers: { at: number; seq: number; run: () => void }[] = [];
+	private timers: { at: number; seq: number; run: () => void | Promise<void> }[] = [];
 	private seq = 0;
 	constructor(public time = Date.UTC(2026, 0, 5, 9)) {}
 	now = () => this.time;
-	setTimeout(run: () => void, ms: number) {
+	setTimeout(run: () => void | Promise<void>, ms: number) {
 		const timer = { at: this.time + ms, seq: this.seq++, run };
 		this.timers.push(timer);
 		return timer;
@@ -26,14 +29,14 @@ export class FakeClock implements Clock {
 	clearTimeout(handle: unknown) {
 		this.timers = this.timers.filter((t) => t !== handle);
 	}
-	advance(ms: number) {
+	async advance(ms: number) {
 		const until = this.time + ms;
 		for (;;) {
 			const next = this.timers.filter((t) => t.at <= until).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
 			if (!next) break;
 			this.timers = this.timers.filter((t) => t !== next);
 			this.time = Math.max(this.time, next.at);
-			next.run();
+			await next.run();
 		}
 		this.time = until;
 	}
@@ -42,7 +45,9 @@ export class FakeClock implements Clock {
 export const PRESENCE = { awayAfterMs: 60_000, offlineAfterMs: 600_000 };
 
 export interface RoutingWorld {
-	db: Db;
+	store: Store;
+	/** The store's SQLite connection, for reading the tables independently and writing fixtures. */
+	client: Database.Database;
 	clock: FakeClock;
 	events: Events;
 	settings: RoutingSettings;
@@ -53,19 +58,20 @@ export interface RoutingWorld {
 	heard: RouterEvent[];
 	/** Assignee writes the router asked for: [ticketId, agentId]. */
 	writes: [string, string][];
-	close(): void;
+	close(): Promise<void>;
 }
 
 /** The routing modules over the database in `file` (created and migrated when new). */
 export function openRouting(file: string, clock = new FakeClock()): RoutingWorld {
-	const db = openDatabase(file);
-	const events = new Events(db);
-	const settings = new RoutingSettings(db);
-	const sla = new Sla(db, events, clock);
-	const presence = new AgentStatus(db, events, clock, PRESENCE);
+	const store = openSqliteStore(file);
+	// TRANSITION (#14): events still write through a synchronous drizzle over the same connection.
+	const events = new Events(drizzle(store.client as never, { schema }) as Db);
+	const settings = new RoutingSettings(store);
+	const sla = new Sla(store, events, clock);
+	const presence = new AgentStatus(store, events, clock, PRESENCE);
 	const writes: [string, string][] = [];
 	const router = new Router({
-		db,
+		store,
 		clock,
 		events,
 		presence,
@@ -75,10 +81,11 @@ export function openRouting(file: string, clock = new FakeClock()): RoutingWorld
 		assigner: { assign: async (ticketId, agentId) => void writes.push([ticketId, agentId]) }
 	});
 	const heard: RouterEvent[] = [];
-	router.onEvent((e) => heard.push(e));
+	router.onEvent((e) => void heard.push(e));
 	const off = presence.onChange((p) => router.onPresence(p));
 	return {
-		db,
+		store,
+		client: store.client,
 		clock,
 		events,
 		settings,
@@ -87,18 +94,17 @@ export function openRouting(file: string, clock = new FakeClock()): RoutingWorld
 		router,
 		heard,
 		writes,
-		close() {
+		async close() {
 			off();
 			presence.close();
 			router.close();
-			db.$client.close();
+			await store.close();
 		}
 	};
 }
 
 /** Agents `agent-0…` (role agent) in groups `group-0…`: agent i is in group i mod groups, and every third also in the next. */
-export function addAgents(db: Db, count: number, groupCount: number): { agents: string[]; groups: string[] } {
-	const s = db.$client;
+export function addAgents(s: Database.Database, count: number, groupCount: number): { agents: string[]; groups: string[] } {
 	const groups = Array.from({ length: groupCount }, (_, i) => `group-${i}`);
 	const agents = Array.from({ length: count }, (_, i) => `agent-${i}`);
 	s.transaction(() => {

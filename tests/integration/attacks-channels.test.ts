@@ -11,7 +11,7 @@ import { simpleParser } from 'mailparser';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TalkNumbers } from '../../server/talk/numbers';
-import { openDatabase } from '../../server/storage/database';
+import { openSqliteStore } from '../../server/storage/store';
 import { countRows } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { sendPage } from '../helpers/pages';
@@ -31,9 +31,9 @@ beforeAll(async () => {
 		users: { ann: { role: 'agent' }, sue: { role: 'supervisor' }, root: { role: 'admin' } },
 		bots: { mail: ['email'], sim: ['talk'], widget: ['chat'] }
 	});
-	const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-	new TalkNumbers(db).create({ number: TALK_NUMBER, label: 'Support line', groupId: null });
-	db.$client.close();
+	const store = openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
+	await new TalkNumbers(store).create({ number: TALK_NUMBER, label: 'Support line', groupId: null });
+	await store.close();
 	server = await startServer({ dataDir, env: { SMTP_PORT: '0' } });
 	transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort(server), secure: false, ignoreTLS: true });
 });

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../server/storage/database';
+import { openSqliteStore } from '../../server/storage/store';
 import { TalkNumbers } from '../../server/talk/numbers';
 import { runScript, type Result } from '../helpers/cli';
 import { countRows } from '../helpers/db';
@@ -17,9 +17,9 @@ let server: RunningServer;
 beforeAll(async () => {
 	dataDir = tempDataDir();
 	await prepare(dataDir, { users: { ann: { role: 'agent' } }, bots: { integration: ['email'] } });
-	const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-	new TalkNumbers(db).create({ number: '+15550100000', label: 'Support line', groupId: null });
-	db.$client.close();
+	const store = openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
+	await new TalkNumbers(store).create({ number: '+15550100000', label: 'Support line', groupId: null });
+	await store.close();
 	server = await startServer({ dataDir });
 });
 afterAll(() => server?.kill());

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../server/storage/database';
+import { openSqliteStore } from '../../server/storage/store';
 import { TalkNumbers } from '../../server/talk/numbers';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
@@ -22,9 +22,9 @@ beforeAll(async () => {
 		users: { ann: { role: 'agent' }, ben: { role: 'agent' }, cat: { role: 'agent' }, sue: { role: 'supervisor' } },
 		bots: { sim: ['talk'] }
 	});
-	const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-	new TalkNumbers(db).create({ number: SUPPORT, label: 'Support line', groupId: null });
-	db.$client.close();
+	const store = openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
+	await new TalkNumbers(store).create({ number: SUPPORT, label: 'Support line', groupId: null });
+	await store.close();
 	server = await startServer({ dataDir });
 }, 60_000);
 afterAll(async () => {

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../server/storage/database';
+import { openSqliteStore } from '../../server/storage/store';
 import { TalkNumbers } from '../../server/talk/numbers';
 import { runCli } from '../helpers/cli';
 import { countRows } from '../helpers/db';
@@ -37,11 +38,11 @@ beforeAll(async () => {
 		},
 		bots: { sim: ['talk'], mail: ['email'] }
 	});
-	const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-	const numbers = new TalkNumbers(db);
-	numbers.create({ number: SUPPORT, label: 'Support line', groupId: null });
-	numbers.create({ number: BILLING, label: 'Billing line', groupId: fx.groups.Billing! });
-	db.$client.close();
+	const store = openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
+	const numbers = new TalkNumbers(store);
+	await numbers.create({ number: SUPPORT, label: 'Support line', groupId: null });
+	await numbers.create({ number: BILLING, label: 'Billing line', groupId: fx.groups.Billing! });
+	await store.close();
 	server = await startServer({ dataDir });
 });
 afterAll(async () => {

@@ -14,8 +14,8 @@ export function requireSimulatorCaller(event: RequestEvent): void {
 }
 
 /** The number a simulated caller dials when none is given: the first Talk number. */
-export function defaultTalkNumber(): string {
-	const first = tandem().talkNumbers.list()[0];
+export async function defaultTalkNumber(): Promise<string> {
+	const [first] = await tandem().talkNumbers.list();
 	if (!first) throw new ApiError(422, 'unknown_number', 'no Talk number is configured: add one on the admin page first', 'to');
 	return first.number;
 }

@@ -235,8 +235,8 @@ export const actions: Actions = {
 	createTalkNumber: async ({ request, locals }) => {
 		const input = await read(request, schemas.createTalkNumber, 'createTalkNumber');
 		if (!input.ok) return input.failure;
-		return formChange('createTalkNumber', () => {
-			const created = tandem().talkNumbers.create(input.value, actor(locals));
+		return formChange('createTalkNumber', async () => {
+			const created = await tandem().talkNumbers.create(input.value, actor(locals));
 			return { notice: `Talk number ${created.number} (“${created.label}”) added.` };
 		});
 	},
@@ -244,8 +244,8 @@ export const actions: Actions = {
 		const input = await read(request, schemas.updateTalkNumber, 'updateTalkNumber');
 		if (!input.ok) return input.failure;
 		const { talkNumberId, ...change } = input.value;
-		return formChange('updateTalkNumber', () => {
-			const saved = tandem().talkNumbers.update(talkNumberId, change, actor(locals));
+		return formChange('updateTalkNumber', async () => {
+			const saved = await tandem().talkNumbers.update(talkNumberId, change, actor(locals));
 			return { notice: `Talk number ${saved.number} saved.` };
 		});
 	},

@@ -50,9 +50,9 @@ const statusId = z.object({ statusId: z.string().min(1) });
 export const load: PageServerLoad = async () => {
 	const { accounts, routing } = tandem();
 	const groupNames = new Map((await accounts.listGroups()).map((g) => [g.id, g.name]));
-	const own = routing.settings.agents();
+	const own = await routing.settings.agents();
 	return {
-		settings: routing.settings.get(),
+		settings: await routing.settings.get(),
 		// Those who take work: supervisors only watch it.
 		agents: (await accounts.listUsers())
 			.filter((user) => (user.role === 'agent' || user.role === 'admin') && !user.disabled)
@@ -63,8 +63,8 @@ export const load: PageServerLoad = async () => {
 				groups: user.groupIds.map((id) => groupNames.get(id) ?? id),
 				...(own.get(user.id) ?? { capacities: {}, skills: [] })
 			})),
-		statuses: routing.presence.statuses(),
-		policies: routing.sla.policies(),
+		statuses: await routing.presence.statuses(),
+		policies: await routing.sla.policies(),
 		priorities: PRIORITIES,
 		channels: CHANNEL_CLASSES
 	};
@@ -90,7 +90,7 @@ async function read<T extends z.ZodType>(request: Request, schema: T, action: st
 }
 
 /** Runs a change; the services' errors (a status named twice, one gone meanwhile) become the form's message. */
-const attempt = (action: string, notice: string, change: () => unknown) => formChange(action, () => void change(), { notice });
+const attempt = (action: string, notice: string, change: () => unknown) => formChange(action, async () => void (await change()), { notice });
 
 const actor = formActor;
 
@@ -99,11 +99,11 @@ export const actions: Actions = {
 		const form = await read(request, settingsForm, 'saveSettings');
 		if (!form.ok) return form.failure;
 		const { routing, events } = tandem();
-		return attempt('saveSettings', 'Routing settings saved.', () => {
-			routing.settings.update(form.value);
-			events.record({ actor: actor(locals), type: 'routing.settings.changed', data: form.value });
+		return attempt('saveSettings', 'Routing settings saved.', async () => {
+			await routing.settings.update(form.value);
+			await events.record({ actor: actor(locals), type: 'routing.settings.changed', data: form.value });
 			// New capacities may let waiting work be offered.
-			routing.router.dispatch();
+			await routing.router.dispatch();
 		});
 	},
 	saveAgent: async ({ request, locals }) => {
@@ -113,10 +113,10 @@ export const actions: Actions = {
 		const { accounts, routing, events } = tandem();
 		const user = await accounts.get(userId);
 		if (!user) return fail(404, { action: 'saveAgent', message: 'userId: no such user' });
-		return attempt('saveAgent', `${user.name}’s capacities and skills saved.`, () => {
-			routing.settings.setAgent(userId, input);
-			events.record({ userId, actor: actor(locals), type: 'routing.agent.changed', data: input });
-			routing.router.dispatch();
+		return attempt('saveAgent', `${user.name}’s capacities and skills saved.`, async () => {
+			await routing.settings.setAgent(userId, input);
+			await events.record({ userId, actor: actor(locals), type: 'routing.agent.changed', data: input });
+			await routing.router.dispatch();
 		});
 	},
 	addStatus: async ({ request, locals }) => {

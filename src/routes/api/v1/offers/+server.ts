@@ -4,4 +4,4 @@ import { tandem } from '$lib/server/tandem';
 import type { RequestHandler } from './$types';
 
 /** The caller's pending offers, oldest first. */
-export const GET: RequestHandler = (event) => api(() => json({ offers: tandem().routing.router.offersFor(requireUser(event).id) }));
+export const GET: RequestHandler = (event) => api(async () => json({ offers: await tandem().routing.router.offersFor(requireUser(event).id) }));

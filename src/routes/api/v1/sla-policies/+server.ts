@@ -5,9 +5,9 @@ import { tandem } from '$lib/server/tandem';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		requireUser(event);
-		return json({ policies: tandem().routing.sla.policies() });
+		return json({ policies: await tandem().routing.sla.policies() });
 	});
 
 /** Replaces the policies given (by priority and channel); the others stay. */
@@ -15,5 +15,5 @@ export const PUT: RequestHandler = (event) =>
 	api(async () => {
 		const admin = requireAdmin(event);
 		const { policies } = await parseJson(event.request, slaPoliciesSchema);
-		return json({ policies: tandem().routing.sla.setPolicies(policies, `user:${admin.id}`) });
+		return json({ policies: await tandem().routing.sla.setPolicies(policies, `user:${admin.id}`) });
 	});

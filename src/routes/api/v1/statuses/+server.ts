@@ -5,14 +5,14 @@ import { tandem } from '$lib/server/tandem';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		requireUser(event);
-		return json({ statuses: tandem().routing.presence.statuses() });
+		return json({ statuses: await tandem().routing.presence.statuses() });
 	});
 
 export const POST: RequestHandler = (event) =>
 	api(async () => {
 		const admin = requireAdmin(event);
 		const input = await parseJson(event.request, customStatusSchema);
-		return json(tandem().routing.presence.addStatus(input.name, input.mapsTo, `user:${admin.id}`), { status: 201 });
+		return json(await tandem().routing.presence.addStatus(input.name, input.mapsTo, `user:${admin.id}`), { status: 201 });
 	});

@@ -15,11 +15,15 @@ import type { RequestHandler } from './$types';
 export const GET: RequestHandler = (event) =>
 	api(() => {
 		const principal = requirePrincipal(event);
-		const { tickets, calls, routing, collab } = tandem();
+		const { tickets, calls, routing, collab, logger } = tandem();
 		return principalEventStream(event, (send) => {
 			const stops = [tickets.watch(principal, (row) => send('ticket', row))];
 			if (principal.kind === 'user') {
-				send('calls', { calls: calls.current(principal) });
+				// Sent once read: a `call` change in that moment may reach the console before it.
+				calls.current(principal).then(
+					(list) => send('calls', { calls: list }),
+					(error: unknown) => logger.error({ err: error, userId: principal.id }, 'reading the live calls failed')
+				);
 				stops.push(calls.watch(principal, (call) => send('call', call)));
 				if (principal.role !== 'supervisor') stops.push(routing.follow(principal.id, send));
 				stops.push(collab.sideNotify.follow(principal.id, (notice) => send('side', notice)));

@@ -19,5 +19,5 @@ export const GET: RequestHandler = (event) =>
 		const { tickets, routing } = tandem();
 		const list = await tickets.list(query, principal);
 		// Each row with its SLA timers: the list shows the nearest target, amber and red.
-		return json({ ...list, tickets: list.tickets.map((row) => ({ ...row, sla: routing.sla.slaFor(row) })) });
+		return json({ ...list, tickets: await Promise.all(list.tickets.map(async (row) => ({ ...row, sla: await routing.sla.slaFor(row) }))) });
 	});

@@ -5,9 +5,9 @@ import { tandem } from '$lib/server/tandem';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		requireUser(event);
-		return json(tandem().routing.settings.get());
+		return json(await tandem().routing.settings.get());
 	});
 
 /** Changes apply at once: new capacities may let waiting work be offered. */
@@ -16,8 +16,8 @@ export const PUT: RequestHandler = (event) =>
 		const admin = requireAdmin(event);
 		const input = await parseJson(event.request, routingSettingsSchema);
 		const { routing, events } = tandem();
-		const settings = routing.settings.update(input);
+		const settings = await routing.settings.update(input);
 		await events.record({ actor: `user:${admin.id}`, type: 'routing.settings.changed', data: input });
-		routing.router.dispatch();
+		await routing.router.dispatch();
 		return json(settings);
 	});

@@ -4,8 +4,8 @@ import type { RequestHandler } from './$types';
 
 /** Agents who had it chosen get the built-in status it mapped to. */
 export const DELETE: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		const admin = requireAdmin(event);
-		tandem().routing.presence.removeStatus(event.params.id, `user:${admin.id}`);
+		await tandem().routing.presence.removeStatus(event.params.id, `user:${admin.id}`);
 		return new Response(null, { status: 204 });
 	});

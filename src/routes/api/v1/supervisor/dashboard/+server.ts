@@ -5,7 +5,7 @@ import type { RequestHandler } from './$types';
 
 /** Every agent (status, channels, load against capacity, current ticket) and every group's queue. */
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		requireSupervisor(event);
-		return json(tandem().routing.dashboard.data());
+		return json(await tandem().routing.dashboard.data());
 	});

@@ -6,9 +6,9 @@ import type { RequestHandler } from './$types';
 
 /** The caller's live calls and the calls ringing for them. */
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		const user = requireUser(event);
-		return json({ calls: tandem().calls.current(user) });
+		return json({ calls: await tandem().calls.current(user) });
 	});
 
 /** Calls a ticket's requester on their talk number. */

@@ -11,9 +11,13 @@ import type { RequestHandler } from './$types';
 export const GET: RequestHandler = (event) =>
 	api(() => {
 		const user = requireUser(event);
-		const { calls } = tandem();
+		const { calls, logger } = tandem();
 		return principalEventStream(event, (send) => {
-			send('calls', { calls: calls.current(user) });
+			// Sent once read: a `call` change in that moment may reach the console before it.
+			calls.current(user).then(
+				(list) => send('calls', { calls: list }),
+				(error: unknown) => logger.error({ err: error, userId: user.id }, 'reading the live calls failed')
+			);
 			return calls.watch(user, (call) => send('call', call));
 		});
 	});

@@ -11,11 +11,11 @@ export const POST: RequestHandler = (event) =>
 	api(async () => {
 		const user = requireUser(event);
 		const { routing, calls } = tandem();
-		const call = calls.callOffers(user.id).find((o) => o.id === event.params.id);
+		const call = (await calls.callOffers(user.id)).find((o) => o.id === event.params.id);
 		if (call) {
 			await calls.accept(call.ref, user);
 			return json({ ticketId: call.ticketId, itemId: call.itemId, kind: call.kind, ref: call.ref });
 		}
-		const item = routing.router.accept(event.params.id, user.id);
+		const item = await routing.router.accept(event.params.id, user.id);
 		return json({ ticketId: item.ticketId, itemId: item.id, kind: item.kind, ref: item.ref });
 	});

@@ -7,8 +7,8 @@ export const POST: RequestHandler = (event) =>
 	api(async () => {
 		const user = requireUser(event);
 		const { routing, calls } = tandem();
-		const call = calls.callOffers(user.id).find((o) => o.id === event.params.id);
+		const call = (await calls.callOffers(user.id)).find((o) => o.id === event.params.id);
 		if (call) await calls.decline(call.ref, user);
-		else routing.router.decline(event.params.id, user.id);
+		else await routing.router.decline(event.params.id, user.id);
 		return new Response(null, { status: 204 });
 	});

@@ -4,4 +4,4 @@ import { tandem } from '$lib/server/tandem';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = (event) =>
-	api(() => json(tandem().calls.get(event.params.id, requireUser(event))));
+	api(async () => json(await tandem().calls.get(event.params.id, requireUser(event))));

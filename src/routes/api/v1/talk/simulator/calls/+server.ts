@@ -10,6 +10,6 @@ export const POST: RequestHandler = (event) =>
 	api(async () => {
 		requireSimulatorCaller(event);
 		const input = await parseJson(event.request, simulatedCallSchema);
-		const call = await tandem().talkSimulator.ring({ from: input.from, to: input.to ?? defaultTalkNumber(), callerName: input.name });
+		const call = await tandem().talkSimulator.ring({ from: input.from, to: input.to ?? (await defaultTalkNumber()), callerName: input.name });
 		return json(call, { status: 201 });
 	});

@@ -12,5 +12,5 @@ export const GET: RequestHandler = (event) =>
 		const { index, routing } = tandem();
 		const row = await index.get(event.params.id);
 		if (!row || !ticketAccess(principal, row)) throw notFound('ticket');
-		return json(routing.sla.slaFor(row));
+		return json(await routing.sla.slaFor(row));
 	});

@@ -10,7 +10,7 @@ export const GET: RequestHandler = (event) =>
 		requireAdmin(event);
 		const { accounts, routing } = tandem();
 		if (!(await accounts.get(event.params.id))) throw notFound('user');
-		return json(routing.settings.agent(event.params.id));
+		return json(await routing.settings.agent(event.params.id));
 	});
 
 /** An agent's own capacities (null: the default again) and skills. */
@@ -20,8 +20,8 @@ export const PUT: RequestHandler = (event) =>
 		const input = await parseJson(event.request, userRoutingSchema);
 		const { accounts, routing, events } = tandem();
 		if (!(await accounts.get(event.params.id))) throw notFound('user');
-		const result = routing.settings.setAgent(event.params.id, input);
+		const result = await routing.settings.setAgent(event.params.id, input);
 		await events.record({ userId: event.params.id, actor: `user:${admin.id}`, type: 'routing.agent.changed', data: input });
-		routing.router.dispatch();
+		await routing.router.dispatch();
 		return json(result);
 	});

@@ -9,5 +9,5 @@ export const POST: RequestHandler = (event) =>
 	api(async () => {
 		requireSimulatorCaller(event);
 		const { talkSimulator, calls } = tandem();
-		return json(await talkSimulator.hangUp(calls.carrierRef(event.params.id)));
+		return json(await talkSimulator.hangUp(await calls.carrierRef(event.params.id)));
 	});
