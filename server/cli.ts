@@ -18,6 +18,7 @@ import { ROLES, SYSTEM, type Role } from './auth/principal';
 import { Simulator, channelSecret } from './channels/simulator';
 import { CHANNEL_KINDS, type ChannelKind } from './channels/webhooks';
 import { ConfigError, loadConfig, localUrl } from './config';
+import { CopyError, copyToPostgres, shownUrl } from './copy-to-postgres';
 import { isApiError } from './errors';
 import type { Logger } from './log';
 import { reindexAll, reindexTicket } from './reindex';
@@ -104,7 +105,7 @@ function phoneNumber(option: string, value: string): string {
  */
 async function simulator(services: Services, given: string | undefined, path: string, body?: unknown): Promise<{ id: string; ticketId: string; state: string }> {
 	const url = given ?? localUrl(services.config);
-	const token = services.auth.tokens.create(`talk simulator ${new Date().toISOString()}`, ['talk']);
+	const token = await services.auth.tokens.create(`talk simulator ${new Date().toISOString()}`, ['talk']);
 	const target = `${url}/api/v1/talk/simulator${path}`;
 	try {
 		let response: Response;
@@ -122,7 +123,7 @@ async function simulator(services: Services, given: string | undefined, path: st
 		if (!response.ok || !answer) throw new CommandError(`${target} answered ${response.status}: ${answer?.error?.message ?? 'no JSON'}`);
 		return { id: answer.id, ticketId: answer.ticketId, state: answer.state };
 	} finally {
-		services.auth.tokens.discard(token.id);
+		await services.auth.tokens.discard(token.id);
 	}
 }
 
@@ -186,8 +187,8 @@ const commands: Command[] = [
 					throw new UsageError(`--channels: unknown channel ${unknown.map((c) => `"${c}"`).join(', ')} (channels: ${CUSTOMER_CHANNELS.join(', ')})`);
 				}
 			}
-			return (services) => {
-				const created = services.auth.tokens.create(name, channels);
+			return async (services) => {
+				const created = await services.auth.tokens.create(name, channels);
 				if (values.json) {
 					out(JSON.stringify({ token: created.token, id: created.id }));
 					return;
@@ -207,8 +208,8 @@ const commands: Command[] = [
 		options: {},
 		prepare(_values, positionals) {
 			const target = positionals[0];
-			return (services) => {
-				if (!services.auth.tokens.revoke(target)) throw new CommandError(`no live API token has the id or name "${target}"`);
+			return async (services) => {
+				if (!(await services.auth.tokens.revoke(target))) throw new CommandError(`no live API token has the id or name "${target}"`);
 				out(`Revoked API token "${target}".`);
 			};
 		}
@@ -218,8 +219,8 @@ const commands: Command[] = [
 		summary: 'list API tokens (never their secrets)',
 		options: { json: { type: 'boolean', help: 'print the list as one JSON array' } },
 		prepare(values) {
-			return (services) => {
-				const tokens = services.auth.tokens.list();
+			return async (services) => {
+				const tokens = await services.auth.tokens.list();
 				if (values.json) {
 					out(JSON.stringify(tokens));
 					return;
@@ -259,9 +260,9 @@ const commands: Command[] = [
 				}
 				if (protocol !== 'http:' && protocol !== 'https:') throw new UsageError(`--outbound-url: "${outboundUrl}" is not an http(s) URL`);
 			}
-			return (services) => {
-				if (services.channels.exists(name)) throw new CommandError(`a channel named "${name}" exists already`);
-				const created = services.channels.create({ kind, name, outboundUrl });
+			return async (services) => {
+				if (await services.channels.exists(name)) throw new CommandError(`a channel named "${name}" exists already`);
+				const created = await services.channels.create({ kind, name, outboundUrl });
 				if (values.json) {
 					out(JSON.stringify({ id: created.id, secret: created.secret, kind, name, outboundUrl: created.outboundUrl }));
 					return;
@@ -281,8 +282,8 @@ const commands: Command[] = [
 		summary: 'list messaging and social channels (never their secrets)',
 		options: { json: { type: 'boolean', help: 'print the list as one JSON array' } },
 		prepare(values) {
-			return (services) => {
-				const channels = services.channels.list();
+			return async (services) => {
+				const channels = await services.channels.list();
 				if (values.json) {
 					out(JSON.stringify(channels));
 					return;
@@ -334,7 +335,7 @@ const commands: Command[] = [
 			const messages = list(values, 'say');
 			if (messages.some((m) => !m.trim())) throw new UsageError('--say: must not be empty');
 			return async (services) => {
-				const secret = channelSecret(services.db.$client, channelId);
+				const secret = await channelSecret(services.db.$client, channelId);
 				if (secret === undefined) throw new CommandError(`no channel has the id "${channelId}" (see \`${PROGRAM} channel list\`)`);
 				let stop!: () => void;
 				const stopped = new Promise<void>((resolve) => (stop = resolve));
@@ -433,8 +434,8 @@ const commands: Command[] = [
 				const option = { 'requester.email': 'email', 'requester.name': 'name' }[field] ?? field.replace(/^tags\.\d+$/, 'tag').replace(/^tags$/, 'tag');
 				throw new UsageError(option ? `--${option}: ${issue.message}` : issue.message);
 			}
-			return (services) => {
-				const ticket = services.tickets.create(parsed.data, SYSTEM);
+			return async (services) => {
+				const ticket = await services.tickets.create(parsed.data, SYSTEM);
 				out(values.json ? JSON.stringify(ticket) : ticket.id);
 			};
 		}
@@ -445,8 +446,8 @@ const commands: Command[] = [
 		options: {},
 		details: ['Safe while the server runs. A ticket that cannot be loaded is reported and skipped (exit code 1).'],
 		prepare() {
-			return (services) => {
-				const { reindexed, failed } = reindexAll(services);
+			return async (services) => {
+				const { reindexed, failed } = await reindexAll(services);
 				for (const { id, error } of failed) err(`ticket ${id}: ${error.replace(/\s+/g, ' ')}`);
 				out(`Reindexed ${reindexed} ticket${reindexed === 1 ? '' : 's'}${failed.length ? `; ${failed.length} failed` : ''}.`);
 				return failed.length ? 1 : 0;
@@ -465,11 +466,37 @@ const commands: Command[] = [
 		],
 		prepare(_values, positionals) {
 			const ticketId = positionals[0];
-			return (services) => {
-				const report = services.log.repair(ticketId);
+			return async (services) => {
+				const report = await services.log.repair(ticketId);
 				for (const q of report.quarantined) err(`set aside ${q.kind} ${q.seq}: ${q.error.replace(/\s+/g, ' ')}`);
-				reindexTicket(services, ticketId);
+				await reindexTicket(services, ticketId);
 				out(`Repaired ticket ${ticketId}: ${report.kept} log row${report.kept === 1 ? '' : 's'} kept, ${report.quarantined.length} set aside.`);
+			};
+		}
+	},
+	{
+		name: 'copy',
+		summary: 'copy this installation (the SQLite file in DATA_DIR) into an empty PostgreSQL database',
+		options: {
+			to: { type: 'string', arg: 'URL', help: 'the new, empty database: postgres://user:password@host:5432/database', required: true }
+		},
+		details: [
+			'Stop the server first: what it writes during the copy would be missing from it. Every table is copied',
+			'in one transaction, then checked: row counts per table, and every ticket document loaded from both.',
+			'Afterwards, start Tandem with DATABASE_URL set to the same URL. A database that has any table is refused.'
+		],
+		prepare(values) {
+			const url = str(values, 'to')!.trim();
+			let protocol = '';
+			try {
+				protocol = new URL(url).protocol;
+			} catch {
+				// reported below
+			}
+			if (protocol !== 'postgres:' && protocol !== 'postgresql:') throw new UsageError(`--to: "${url}" is not a postgres:// URL`);
+			return async (services) => {
+				await copyToPostgres(services.store, url, out);
+				out(`Copied and checked. Start Tandem with DATABASE_URL=${shownUrl(url)} to use it.`);
 			};
 		}
 	},
@@ -646,7 +673,7 @@ function describe(error: unknown): { message: string; code: number } {
 		return { message: `${error.message} (see \`${hint}\`)`, code: 2 };
 	}
 	if (error instanceof ConfigError) return { message: error.message.replace(/\n\s*/g, ' '), code: 1 };
-	if (error instanceof CommandError || error instanceof AccountError || error instanceof PasswordPolicyError || isApiError(error)) {
+	if (error instanceof CommandError || error instanceof CopyError || error instanceof AccountError || error instanceof PasswordPolicyError || isApiError(error)) {
 		return { message: (error as Error).message, code: 1 };
 	}
 	if (error instanceof z.ZodError) {

@@ -15,8 +15,8 @@ export async function ensureDevServices(): Promise<Dev> {
 	const config = loadConfig();
 	const services = await createServices(config, createLogger(config.logLevel));
 	if (config.seed) await seedIfEmpty(services);
-	services.routing.start();
-	services.accessChanges.start(config.accessPollMs);
+	await services.routing.start();
+	await services.accessChanges.start(config.accessPollMs);
 	provideServices(services);
 	// SMTP in and the outbox, as under `npm start` (they stop with the dev process).
 	await startChannelWorkers(services);

@@ -108,16 +108,16 @@ const PROFILES = [
 	{ email: 'priya@northwind.example', organisation: 'Northwind Traders', notes: '', tags: ['b2b'] }
 ];
 
-export function seedContext(services: Services): void {
+export async function seedContext(services: Services): Promise<void> {
 	const { help, objects, apps, customers } = services;
-	for (const article of DEMO_ARTICLES) help.create(article, SYSTEM);
+	for (const article of DEMO_ARTICLES) await help.create(article, SYSTEM);
 
 	for (const profile of PROFILES) {
-		const customer = customers.findOrCreate('email', profile.email);
-		customers.update(customer.id, { organisation: profile.organisation, notes: profile.notes, tags: profile.tags }, SYSTEM);
+		const customer = await customers.findOrCreate('email', profile.email);
+		await customers.update(customer.id, { organisation: profile.organisation, notes: profile.notes, tags: profile.tags }, SYSTEM);
 	}
 
-	const order = objects.createType(
+	const order = await objects.createType(
 		{
 			name: 'Order',
 			fields: [
@@ -132,10 +132,10 @@ export function seedContext(services: Services): void {
 		SYSTEM
 	);
 	for (const { email, number, ...values } of DEMO_ORDERS) {
-		const customer = customers.findOrCreate('email', email);
-		objects.createRecord({ typeId: order.id, externalId: number, values, customerIds: [customer.id] }, SYSTEM);
+		const customer = await customers.findOrCreate('email', email);
+		await objects.createRecord({ typeId: order.id, externalId: number, values, customerIds: [customer.id] }, SYSTEM);
 	}
-	objects.createType(
+	await objects.createType(
 		{
 			name: 'Subscription',
 			fields: [
@@ -147,5 +147,5 @@ export function seedContext(services: Services): void {
 		SYSTEM
 	);
 
-	apps.create({ name: 'order-lookup', url: '/apps/order-lookup/index.html', scopes: ['draft.insert'], enabled: true }, SYSTEM);
+	await apps.create({ name: 'order-lookup', url: '/apps/order-lookup/index.html', scopes: ['draft.insert'], enabled: true }, SYSTEM);
 }

@@ -16,7 +16,7 @@ export interface SeedContext {
 }
 
 /** Ticket definitions, in the order they are written; Maggie's story comes first. */
-const TICKETS: ((ctx: SeedContext, agents: Agents) => TicketRecord)[] = [
+const TICKETS: ((ctx: SeedContext, agents: Agents) => Promise<TicketRecord>)[] = [
 	maggie,
 	maggieInvoice,
 	passwordReset,
@@ -42,9 +42,12 @@ const TICKETS: ((ctx: SeedContext, agents: Agents) => TicketRecord)[] = [
 	rateLimit
 ];
 
-export function demoTickets(ctx: SeedContext): TicketRecord[] {
+export async function demoTickets(ctx: SeedContext): Promise<TicketRecord[]> {
 	const agents = demoAgents(ctx);
-	return TICKETS.map((define) => define(ctx, agents));
+	const tickets: TicketRecord[] = [];
+	// One after another: the customers are found or created in the order the tickets meet them.
+	for (const define of TICKETS) tickets.push(await define(ctx, agents));
+	return tickets;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -76,10 +79,10 @@ function demoAgents({ userIds }: SeedContext): Agents {
  * The customer reached at these addresses: the first one finds or creates them, the others are
  * added. Calling it again with the same first address returns the same customer.
  */
-function customer(ctx: SeedContext, name: string, addresses: Partial<Record<CustomerChannel, string>>): Customer {
+async function customer(ctx: SeedContext, name: string, addresses: Partial<Record<CustomerChannel, string>>): Promise<Customer> {
 	const [first, ...others] = Object.entries(addresses) as [CustomerChannel, string][];
-	const found = ctx.customers.findOrCreate(first[0], first[1], name);
-	for (const [channel, address] of others) ctx.customers.addAddress(found.id, channel, address);
+	const found = await ctx.customers.findOrCreate(first[0], first[1], name);
+	for (const [channel, address] of others) await ctx.customers.addAddress(found.id, channel, address);
 	return found;
 }
 
@@ -190,8 +193,8 @@ function conversation(ctx: SeedContext, requester: Customer, channel: Channel, s
 // Email
 
 /** Maggie's refund: a chat, the chat ended, an email follow-up with a reference number, a call. */
-function maggie(ctx: SeedContext, { alex }: Agents): TicketRecord {
-	const maggie = customer(ctx, 'Maggie Chen', { email: 'maggie.chen@example.com', chat: 'visitor-maggie', talk: '+1 555 0142' });
+async function maggie(ctx: SeedContext, { alex }: Agents): Promise<TicketRecord> {
+	const maggie = await customer(ctx, 'Maggie Chen', { email: 'maggie.chen@example.com', chat: 'visitor-maggie', talk: '+1 555 0142' });
 	return conversation(ctx, maggie, 'chat', 8 * DAY)
 		.event('Chat started', 0)
 		.customer('Hi, I was charged twice for my March order (#48213). Can I get one of them refunded?', 0.1)
@@ -210,8 +213,8 @@ function maggie(ctx: SeedContext, { alex }: Agents): TicketRecord {
 }
 
 /** An earlier, closed ticket of Maggie's, so her requester history has something in it. */
-function maggieInvoice(ctx: SeedContext, { blake }: Agents): TicketRecord {
-	const maggie = customer(ctx, 'Maggie Chen', { email: 'maggie.chen@example.com' });
+async function maggieInvoice(ctx: SeedContext, { blake }: Agents): Promise<TicketRecord> {
+	const maggie = await customer(ctx, 'Maggie Chen', { email: 'maggie.chen@example.com' });
 	return conversation(ctx, maggie, 'email', 12 * DAY + 5 * HOUR)
 		.customer('Hello,\n\nCould you reissue the invoice for order #47102 with my company name, Chen Design Studio, and our VAT number GB 293 7741 06? I need it for my accounts.\n\nThanks,\nMaggie', 0)
 		.agent(blake, 'Hi Maggie,\n\nHere is the corrected invoice for order #47102, now addressed to Chen Design Studio with your VAT number. Let me know if anything else needs changing.\n\nBest,\nBlake', 95, {
@@ -221,8 +224,8 @@ function maggieInvoice(ctx: SeedContext, { blake }: Agents): TicketRecord {
 		.ticket({ subject: 'Company name and VAT number on invoice #47102', status: 'closed', priority: 'low', group: 'Billing', assignee: blake, tags: ['invoice', 'billing'] });
 }
 
-function passwordReset(ctx: SeedContext, { casey }: Agents): TicketRecord {
-	const priya = customer(ctx, 'Priya Natarajan', { email: 'priya@northwind.example' });
+async function passwordReset(ctx: SeedContext, { casey }: Agents): Promise<TicketRecord> {
+	const priya = await customer(ctx, 'Priya Natarajan', { email: 'priya@northwind.example' });
 	return conversation(ctx, priya, 'email', 2 * DAY + 3 * HOUR)
 		.customer("Hi,\n\nI've requested a password reset four times since this morning and nothing arrives, not even in spam. My username is priya.n. Can you help?\n\nPriya", 0)
 		.agent(casey, 'Hi Priya,\n\nThanks for the details. Our reset emails were sent, but your mail server rejected them. Could you ask your IT team to allow mail from notifications@tandem.example? Once they have, I can send a new link straight away.\n\nCasey', 50)
@@ -231,16 +234,16 @@ function passwordReset(ctx: SeedContext, { casey }: Agents): TicketRecord {
 		.ticket({ subject: 'Password reset email never arrives', status: 'open', priority: 'normal', group: 'Technical', assignee: casey, tags: ['login', 'email-delivery'] });
 }
 
-function vatNumber(ctx: SeedContext): TicketRecord {
-	const lars = customer(ctx, 'Lars Eriksen', { email: 'lars@fjordcoffee.example' });
+async function vatNumber(ctx: SeedContext): Promise<TicketRecord> {
+	const lars = await customer(ctx, 'Lars Eriksen', { email: 'lars@fjordcoffee.example' });
 	return conversation(ctx, lars, 'email', 5 * HOUR)
 		.customer("Hi,\n\nWe're a company in Norway and our invoices are missing our organisation number (NO 912 345 678 MVA). Our accountant can't book them without it. Can you add it to this and future invoices?\n\nLars Eriksen\nFjord Coffee AS", 0)
 		.customer('Forgot to say: the invoices in question are INV-2291 and INV-2318.', 12)
 		.ticket({ subject: 'Organisation number missing on invoices', status: 'new', priority: 'normal', group: 'Billing', assignee: null, tags: ['invoice', 'vat'] });
 }
 
-function webhooksFailing(ctx: SeedContext, { dana }: Agents): TicketRecord {
-	const tomas = customer(ctx, 'Tomás Ruiz', { email: 'tomas@brightcart.example' });
+async function webhooksFailing(ctx: SeedContext, { dana }: Agents): Promise<TicketRecord> {
+	const tomas = await customer(ctx, 'Tomás Ruiz', { email: 'tomas@brightcart.example' });
 	return conversation(ctx, tomas, 'email', 4 * DAY + 2 * HOUR)
 		.customer('Hello,\n\nSince Tuesday around 14:00 UTC none of our order.created webhooks arrive. Our endpoint (https://hooks.brightcart.example/tandem) returns 200 when we call it by hand. This is blocking our fulfilment.\n\nTomás', 0)
 		.agent(dana, "Hi Tomás,\n\nThanks for the report. Our deliveries to your endpoint are timing out on our side before they reach you. I've escalated this to our engineering team and will update you as soon as I hear back.\n\nDana", 35)
@@ -251,8 +254,8 @@ function webhooksFailing(ctx: SeedContext, { dana }: Agents): TicketRecord {
 		.ticket({ subject: 'Webhook deliveries failing since Tuesday', status: 'hold', priority: 'high', group: 'Technical', assignee: dana, tags: ['webhooks', 'integration', 'escalated'] });
 }
 
-function cancelSubscription(ctx: SeedContext, { blake }: Agents): TicketRecord {
-	const hannah = customer(ctx, 'Hannah Becker', { email: 'hannah.becker@example.de' });
+async function cancelSubscription(ctx: SeedContext, { blake }: Agents): Promise<TicketRecord> {
+	const hannah = await customer(ctx, 'Hannah Becker', { email: 'hannah.becker@example.de' });
 	return conversation(ctx, hannah, 'email', 6 * DAY + 4 * HOUR)
 		.customer("Hello,\n\nPlease cancel our subscription at the end of the current term (it renews on the 30th). We're merging with a company that uses a different tool. Thanks for everything!\n\nHannah", 0)
 		.agent(blake, "Hi Hannah,\n\nSorry to see you go, and congratulations on the merger. Your subscription now ends on the 30th and you won't be charged again. You can export your data under Settings › Export until then.\n\nBest,\nBlake", 2 * HOUR)
@@ -263,8 +266,8 @@ function cancelSubscription(ctx: SeedContext, { blake }: Agents): TicketRecord {
 // ---------------------------------------------------------------------------------------------
 // Chat
 
-function imageUpload(ctx: SeedContext, { casey }: Agents): TicketRecord {
-	const aisha = customer(ctx, 'Aisha Bello', { chat: 'visitor-aisha', email: 'aisha@bellobakes.example' });
+async function imageUpload(ctx: SeedContext, { casey }: Agents): Promise<TicketRecord> {
+	const aisha = await customer(ctx, 'Aisha Bello', { chat: 'visitor-aisha', email: 'aisha@bellobakes.example' });
 	return conversation(ctx, aisha, 'chat', 3 * DAY + 6 * HOUR)
 		.event('Chat started', 0)
 		.customer("Hi! My product photos won't upload, the spinner just keeps going.", 0.2)
@@ -276,8 +279,8 @@ function imageUpload(ctx: SeedContext, { casey }: Agents): TicketRecord {
 		.ticket({ subject: "Product photos won't upload", status: 'solved', priority: 'normal', group: 'Technical', assignee: casey, tags: ['uploads', 'how-to'] });
 }
 
-function discountCode(ctx: SeedContext, { dana }: Agents): TicketRecord {
-	const ben = customer(ctx, 'Ben Okafor', { chat: 'visitor-ben', email: 'ben.okafor@example.com' });
+async function discountCode(ctx: SeedContext, { dana }: Agents): Promise<TicketRecord> {
+	const ben = await customer(ctx, 'Ben Okafor', { chat: 'visitor-ben', email: 'ben.okafor@example.com' });
 	return conversation(ctx, ben, 'chat', 20 * HOUR)
 		.event('Chat started', 0)
 		.customer("The code SPRING20 says it's applied but my total didn't change.", 0.3)
@@ -304,8 +307,8 @@ const CLEAN_REPORTS = ['went through, no errors.', 'done, all 500 rows.', 'impor
 const ACKNOWLEDGEMENTS = ['Great, on to the next one.', 'Nice, keep going.', 'Perfect.', "Good, that one's in."];
 
 /** A long chat (over 150 entries): the agent stays with a customer through a 72-file import. */
-function catalogImport(ctx: SeedContext, { casey }: Agents): TicketRecord {
-	const owen = customer(ctx, 'Owen Park', { chat: 'visitor-owen', email: 'owen@parkandsons.example' });
+async function catalogImport(ctx: SeedContext, { casey }: Agents): Promise<TicketRecord> {
+	const owen = await customer(ctx, 'Owen Park', { chat: 'visitor-owen', email: 'owen@parkandsons.example' });
 	const batches = 72;
 	const c = conversation(ctx, owen, 'chat', 2 * DAY + 7 * HOUR)
 		.event('Chat started', 0)
@@ -334,8 +337,8 @@ function catalogImport(ctx: SeedContext, { casey }: Agents): TicketRecord {
 		.ticket({ subject: 'Catalog import stops after 500 rows', status: 'open', priority: 'high', group: 'Technical', assignee: casey, tags: ['import', 'catalog', 'onboarding'] });
 }
 
-function missedChat(ctx: SeedContext): TicketRecord {
-	const jun = customer(ctx, 'Jun Tanaka', { chat: 'visitor-jun', email: 'jun.tanaka@example.jp' });
+async function missedChat(ctx: SeedContext): Promise<TicketRecord> {
+	const jun = await customer(ctx, 'Jun Tanaka', { chat: 'visitor-jun', email: 'jun.tanaka@example.jp' });
 	return conversation(ctx, jun, 'chat', 40)
 		.event('Chat started', 0)
 		.customer('Hello? Is there a way to connect my shop to Google Merchant Center?', 0.2)
@@ -348,8 +351,8 @@ function missedChat(ctx: SeedContext): TicketRecord {
 // ---------------------------------------------------------------------------------------------
 // Messaging
 
-function cardDeclined(ctx: SeedContext, { alex }: Agents): TicketRecord {
-	const sofia = customer(ctx, 'Sofia Rossi', { messaging: '+39 347 555 0198' });
+async function cardDeclined(ctx: SeedContext, { alex }: Agents): Promise<TicketRecord> {
+	const sofia = await customer(ctx, 'Sofia Rossi', { messaging: '+39 347 555 0198' });
 	return conversation(ctx, sofia, 'messaging', DAY + 2 * HOUR)
 		.customer('Hi, my card keeps getting declined when I try to renew. It works everywhere else 🙁', 0)
 		.agent(alex, 'Ciao Sofia! Sorry for the trouble. Your bank declined it with "do not honour", which usually means they blocked a payment abroad. Could you approve it in your banking app, or try another card?', 8)
@@ -358,8 +361,8 @@ function cardDeclined(ctx: SeedContext, { alex }: Agents): TicketRecord {
 		.ticket({ subject: 'Card declined on renewal', status: 'pending', priority: 'normal', group: 'Billing', assignee: alex, tags: ['payment', 'renewal'] });
 }
 
-function storeDown(ctx: SeedContext, { dana }: Agents): TicketRecord {
-	const rosa = customer(ctx, 'Rosa Alvarez', { messaging: '+1 555 0187', talk: '+1 555 0187', email: 'rosa@rosasplants.example' });
+async function storeDown(ctx: SeedContext, { dana }: Agents): Promise<TicketRecord> {
+	const rosa = await customer(ctx, 'Rosa Alvarez', { messaging: '+1 555 0187', talk: '+1 555 0187', email: 'rosa@rosasplants.example' });
 	return conversation(ctx, rosa, 'messaging', 2 * HOUR)
 		.customer('URGENT our store shows "502 Bad Gateway" for everyone!!', 0)
 		.customer("we're losing sales, our spring sale started today", 0.5)
@@ -371,16 +374,16 @@ function storeDown(ctx: SeedContext, { dana }: Agents): TicketRecord {
 		.ticket({ subject: 'Store down: 502 Bad Gateway', status: 'open', priority: 'urgent', group: 'Technical', assignee: dana, tags: ['outage', 'dns', 'domain'] });
 }
 
-function annualPlan(ctx: SeedContext): TicketRecord {
-	const kwame = customer(ctx, 'Kwame Mensah', { messaging: '+233 24 555 0131' });
+async function annualPlan(ctx: SeedContext): Promise<TicketRecord> {
+	const kwame = await customer(ctx, 'Kwame Mensah', { messaging: '+233 24 555 0131' });
 	return conversation(ctx, kwame, 'messaging', 3 * HOUR)
 		.customer('Hello, do you have an annual plan? And is there a discount for nonprofits?', 0)
 		.customer('We are a small charity with 6 staff.', 1)
 		.ticket({ subject: 'Annual plan and nonprofit discount', status: 'new', priority: 'normal', group: 'Billing', assignee: null, tags: ['pricing', 'nonprofit'] });
 }
 
-function exportContacts(ctx: SeedContext, { dana }: Agents): TicketRecord {
-	const elena = customer(ctx, 'Elena Petrova', { messaging: '+49 151 5550 2231' });
+async function exportContacts(ctx: SeedContext, { dana }: Agents): Promise<TicketRecord> {
+	const elena = await customer(ctx, 'Elena Petrova', { messaging: '+49 151 5550 2231' });
 	return conversation(ctx, elena, 'messaging', 10 * DAY + 7 * HOUR)
 		.customer('How do I export my customer list to CSV?', 0)
 		.agent(dana, 'Hi Elena! Open Customers, select all (or filter first), then Actions › Export CSV. The file arrives by email within a few minutes.', 15)
@@ -391,8 +394,8 @@ function exportContacts(ctx: SeedContext, { dana }: Agents): TicketRecord {
 // ---------------------------------------------------------------------------------------------
 // Social
 
-function loggedOut(ctx: SeedContext, { casey }: Agents): TicketRecord {
-	const dev = customer(ctx, 'Dev Patel', { social: '@devbuilds', email: 'dev@devbuilds.example' });
+async function loggedOut(ctx: SeedContext, { casey }: Agents): Promise<TicketRecord> {
+	const dev = await customer(ctx, 'Dev Patel', { social: '@devbuilds', email: 'dev@devbuilds.example' });
 	return conversation(ctx, dev, 'social', DAY + 4 * HOUR)
 		.customer('@tandem your app logs me out every 5 minutes since the last update. Anyone else? 😤', 0)
 		.agent(casey, "Hi Dev, sorry about that! We'd like to take a look. Could you send us a DM with the email on your account?", 25)
@@ -404,8 +407,8 @@ function loggedOut(ctx: SeedContext, { casey }: Agents): TicketRecord {
 		.ticket({ subject: 'App logs out every 5 minutes (iOS)', status: 'open', priority: 'high', group: 'Technical', assignee: casey, tags: ['ios', 'login', 'bug'] });
 }
 
-function chargedAfterTrial(ctx: SeedContext, { blake }: Agents): TicketRecord {
-	const chloe = customer(ctx, 'Chloé Martin', { social: '@chloe.makes' });
+async function chargedAfterTrial(ctx: SeedContext, { blake }: Agents): Promise<TicketRecord> {
+	const chloe = await customer(ctx, 'Chloé Martin', { social: '@chloe.makes' });
 	return conversation(ctx, chloe, 'social', 8 * DAY + 3 * HOUR)
 		.event('Direct message received', 0)
 		.customer('Hi, I was charged €29 after my trial even though I cancelled on day 12?', 0.1)
@@ -415,8 +418,8 @@ function chargedAfterTrial(ctx: SeedContext, { blake }: Agents): TicketRecord {
 		.ticket({ subject: 'Charged after cancelling trial', status: 'solved', priority: 'normal', group: 'Billing', assignee: blake, tags: ['refund', 'trial'] });
 }
 
-function androidSync(ctx: SeedContext): TicketRecord {
-	const marco = customer(ctx, 'Marco Bianchi', { social: '@marcob' });
+async function androidSync(ctx: SeedContext): Promise<TicketRecord> {
+	const marco = await customer(ctx, 'Marco Bianchi', { social: '@marcob' });
 	return conversation(ctx, marco, 'social', 6 * HOUR)
 		.customer('Is @tandem sync broken on Android today? My orders list is stuck at yesterday.', 0)
 		.customer('Reinstalled the app, same thing.', 35)
@@ -427,8 +430,8 @@ function androidSync(ctx: SeedContext): TicketRecord {
 // Talk
 
 /** Rosa again (see storeDown), an earlier call. */
-function upgradeByPhone(ctx: SeedContext, { alex }: Agents): TicketRecord {
-	const rosa = customer(ctx, 'Rosa Alvarez', { messaging: '+1 555 0187' });
+async function upgradeByPhone(ctx: SeedContext, { alex }: Agents): Promise<TicketRecord> {
+	const rosa = await customer(ctx, 'Rosa Alvarez', { messaging: '+1 555 0187' });
 	return conversation(ctx, rosa, 'talk', 9 * DAY + 5 * HOUR)
 		.call(alex, 'in', 'Rosa called to upgrade from Starter to Pro before her spring sale. Explained the prorated charge ($31.50 today, then $79 a month). She agreed; upgraded during the call.', 0, { durationSeconds: 384, outcome: 'answered' })
 		.on('email')
@@ -437,8 +440,8 @@ function upgradeByPhone(ctx: SeedContext, { alex }: Agents): TicketRecord {
 		.ticket({ subject: 'Upgrade to Pro plan', status: 'solved', priority: 'normal', group: 'Billing', assignee: alex, tags: ['upgrade', 'plan-change'] });
 }
 
-function receiptPrinter(ctx: SeedContext, { dana }: Agents): TicketRecord {
-	const george = customer(ctx, 'George Hughes', { talk: '+44 20 7946 0321' });
+async function receiptPrinter(ctx: SeedContext, { dana }: Agents): Promise<TicketRecord> {
+	const george = await customer(ctx, 'George Hughes', { talk: '+44 20 7946 0321' });
 	return conversation(ctx, george, 'talk', 26 * HOUR)
 		.voicemail("Hi, this is George from Harbour Books. Our receipt printer stopped printing from the till since yesterday's update. Please call me back on 020 7946 0321.", 0, 48)
 		.call(dana, 'out', 'Called George back: no answer, left a message.', 45, { durationSeconds: 35, outcome: 'no-answer' })
@@ -447,8 +450,8 @@ function receiptPrinter(ctx: SeedContext, { dana }: Agents): TicketRecord {
 		.ticket({ subject: 'Receipt printer stopped after update', status: 'pending', priority: 'normal', group: 'Technical', assignee: dana, tags: ['point-of-sale', 'hardware'] });
 }
 
-function twoFactorReset(ctx: SeedContext, { casey }: Agents): TicketRecord {
-	const noah = customer(ctx, 'Noah Williams', { talk: '+44 20 7946 0958', email: 'noah@williamsco.example' });
+async function twoFactorReset(ctx: SeedContext, { casey }: Agents): Promise<TicketRecord> {
+	const noah = await customer(ctx, 'Noah Williams', { talk: '+44 20 7946 0958', email: 'noah@williamsco.example' });
 	return conversation(ctx, noah, 'talk', 13 * DAY + 4 * HOUR)
 		.call(casey, 'in', "Noah lost his phone and can't pass two-factor sign-in. Verified him with the last invoice amount and the billing postcode, then reset two-factor; he'll set it up again on his new phone.", 0, { durationSeconds: 522, outcome: 'answered' })
 		.note(casey, 'Identity check: invoice INV-2204 amount and billing postcode matched. Reset recorded in the audit log.', 3)
@@ -461,8 +464,8 @@ function twoFactorReset(ctx: SeedContext, { casey }: Agents): TicketRecord {
 // ---------------------------------------------------------------------------------------------
 // Web form
 
-function unusedSeats(ctx: SeedContext, { dana, alex }: Agents): TicketRecord {
-	const ingrid = customer(ctx, 'Ingrid Holm', { email: 'ingrid@greenleaf.example' });
+async function unusedSeats(ctx: SeedContext, { dana, alex }: Agents): Promise<TicketRecord> {
+	const ingrid = await customer(ctx, 'Ingrid Holm', { email: 'ingrid@greenleaf.example' });
 	return conversation(ctx, ingrid, 'web', 3 * DAY + 2 * HOUR)
 		.customer('We reduced our team from 12 to 8 seats on the 3rd but were billed for 12 this month. Please refund the difference for the 4 unused seats.\n\nCompany: Greenleaf Architects\nAccount: A-20931', 0)
 		.on('email')
@@ -473,16 +476,16 @@ function unusedSeats(ctx: SeedContext, { dana, alex }: Agents): TicketRecord {
 		.ticket({ subject: 'Refund for unused seats', status: 'open', priority: 'normal', group: 'Billing', assignee: dana, tags: ['seats', 'refund', 'web-form'] });
 }
 
-function darkMode(ctx: SeedContext): TicketRecord {
-	const yusuf = customer(ctx, 'Yusuf Demir', { email: 'yusuf@demirlogistics.example' });
+async function darkMode(ctx: SeedContext): Promise<TicketRecord> {
+	const yusuf = await customer(ctx, 'Yusuf Demir', { email: 'yusuf@demirlogistics.example' });
 	return conversation(ctx, yusuf, 'web', 4 * DAY + 9 * HOUR)
 		.event('Submitted through the contact form at tandem.example/contact', 0)
 		.customer('Feature request: a dark mode for the admin. Our warehouse staff work night shifts and the bright screens are harsh on the eyes.', 0.1)
 		.ticket({ subject: 'Feature request: dark mode', status: 'new', priority: 'low', group: 'Technical', assignee: null, tags: ['feature-request', 'web-form'] });
 }
 
-function rateLimit(ctx: SeedContext, { casey }: Agents): TicketRecord {
-	const lukas = customer(ctx, 'Lukas Novak', { email: 'lukas@skladka.example' });
+async function rateLimit(ctx: SeedContext, { casey }: Agents): Promise<TicketRecord> {
+	const lukas = await customer(ctx, 'Lukas Novak', { email: 'lukas@skladka.example' });
 	return conversation(ctx, lukas, 'web', 7 * DAY + HOUR)
 		.customer('Our integration gets HTTP 429 Too Many Requests during the nightly inventory sync at 02:00 (about 30,000 updates). Can we get a higher limit?', 0)
 		.on('email')

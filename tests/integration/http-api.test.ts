@@ -113,6 +113,6 @@ describe('operations', () => {
 	it('answers /healthz', async () => {
 		const res = await fetch(server.url + '/healthz');
 		expect(res.status).toBe(200);
-		expect(await res.json()).toEqual({ status: 'ok' });
+		expect(await res.json()).toEqual({ status: 'ok', engine: process.env.TANDEM_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite', database: 'ok' });
 	});
 });
