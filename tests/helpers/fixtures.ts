@@ -1,11 +1,12 @@
-/** Accounts and tokens written straight into a data directory before the server starts. */
-import path from 'node:path';
-import { Accounts } from '../../server/accounts';
-import { ApiTokens } from '../../server/auth/api-tokens';
+/**
+ * Accounts and tokens written straight into a data directory's database (see databaseEnv) before
+ * the server starts, through the same services the server wires.
+ */
+import { loadConfig } from '../../server/config';
 import type { Role } from '../../server/auth/principal';
-import { Sessions } from '../../server/auth/sessions';
-import { Events } from '../../server/events';
-import { openDatabase } from '../../server/storage/database';
+import { createLogger } from '../../server/log';
+import { createServices } from '../../server/services';
+import { databaseEnv } from './server';
 
 export const PASSWORD = 'correct horse battery';
 
@@ -24,23 +25,22 @@ export async function prepare(
 	dataDir: string,
 	spec: { users?: Record<string, { role: Role; groups?: string[] }>; bots?: Record<string, string[] | undefined> }
 ): Promise<Fixture> {
-	const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
+	const config = loadConfig({ DATA_DIR: dataDir, SEED: '0', ...(await databaseEnv(dataDir)) });
+	const services = await createServices(config, createLogger('silent'));
 	try {
-		const accounts = new Accounts(db);
-		const sessions = new Sessions(db);
-		const tokens = new ApiTokens(db, new Events(db));
+		const { accounts, sessions, tokens } = services.auth;
 		const fixture: Fixture = { dataDir, users: {}, tokens: {}, groups: {} };
 		for (const [name, user] of Object.entries(spec.users ?? {})) {
 			const created = await accounts.createUser({ email: `${name}@test.local`, name, role: user.role, password: PASSWORD, groups: user.groups });
-			fixture.users[name] = { id: created.id, email: created.email, token: sessions.create(created.id).token };
+			fixture.users[name] = { id: created.id, email: created.email, token: (await sessions.create(created.id)).token };
 		}
 		for (const [name, channels] of Object.entries(spec.bots ?? {})) {
-			const created = tokens.create(name, channels);
+			const created = await tokens.create(name, channels);
 			fixture.tokens[name] = { id: created.id, token: created.token };
 		}
-		for (const group of accounts.listGroups()) fixture.groups[group.name] = group.id;
+		for (const group of await accounts.listGroups()) fixture.groups[group.name] = group.id;
 		return fixture;
 	} finally {
-		db.$client.close();
+		await services.store.close();
 	}
 }

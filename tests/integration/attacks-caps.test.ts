@@ -7,6 +7,7 @@
  * the browser. Awareness keeps only the fields the workspace reads, within size and client-id
  * bounds per connection.
  */
+import { sql } from 'drizzle-orm';
 import path from 'node:path';
 import * as encoding from 'lib0/encoding';
 import { applyAwarenessUpdate } from 'y-protocols/awareness';
@@ -88,7 +89,7 @@ async function createTicket(on: RunningServer = server): Promise<string> {
 
 /** The reason the server closed `peer`'s document with, or null if it did not within `ms`. */
 const refusalOf = (peer: Peer, ms = 15_000) => waitFor(() => peer.closeReason(), 'a refusal', ms).catch(() => null);
-const logRows = (on: RunningServer, ticketId: string) => countRows(on.dataDir, 'SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ?', ticketId);
+const logRows = (on: RunningServer, ticketId: string) => countRows(on.dataDir, sql`SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ${ticketId}`);
 
 /** The messages of the `update.rejected` events of a ticket. */
 function rejections(on: RunningServer, ticketId: string): string[] {
@@ -119,14 +120,14 @@ describe('caps on what a peer can grow', () => {
 	it('twenty 1.9 MB drafts are each refused by name; the honest peer stays connected and a fresh peer opens the ticket', async () => {
 		const ticketId = await createTicket();
 		const honest = await connect(server, ticketId, 'ann');
-		const rows = logRows(server, ticketId);
+		const rows = await logRows(server, ticketId);
 		for (let i = 0; i < 20; i++) {
 			const attacker = await connect(server, ticketId, 'mallory');
 			attacker.doc.transact(() => draftText(attacker.doc, newId(), { channel: 'email', visibility: 'public' }).insert(0, HUGE_TEXT));
 			expect(await refusalOf(attacker)).toBe('limit-exceeded');
 			disconnect(attacker);
 		}
-		expect(logRows(server, ticketId)).toBe(rows);
+		expect(await logRows(server, ticketId)).toBe(rows);
 		expect(readDrafts(honest.doc)).toEqual([]);
 		expect(rejections(server, ticketId)).toHaveLength(20);
 		expect(rejections(server, ticketId)[0]).toContain('draftTextLength');
@@ -156,13 +157,13 @@ describe('caps on what a peer can grow', () => {
 	it('5,000 side conversations in one update are refused; a ticket takes LIMITS.sidesPerTicket of them', async () => {
 		const ticketId = await createTicket();
 		const honest = await connect(server, ticketId, 'ann');
-		const rows = logRows(server, ticketId);
+		const rows = await logRows(server, ticketId);
 		const attacker = await connect(server, ticketId, 'mallory');
 		attacker.doc.transact(() => {
 			for (let i = 0; i < 5000; i++) openSide(attacker.doc, sideOf('mallory'));
 		});
 		expect(await refusalOf(attacker)).toBe('limit-exceeded');
-		expect(logRows(server, ticketId)).toBe(rows);
+		expect(await logRows(server, ticketId)).toBe(rows);
 		expect(rejections(server, ticketId).at(-1)).toContain('sidesPerTicket');
 
 		// Up to the cap, in two updates; one more is refused.

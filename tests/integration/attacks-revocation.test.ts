@@ -9,6 +9,7 @@
  * back, and that the honest colleague on the same ticket keeps working. The API streams end when
  * their principal's access changes, so a lost group's tickets are no longer delivered.
  */
+import { sql } from 'drizzle-orm';
 import path from 'node:path';
 import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -123,7 +124,7 @@ function yws(ticketId: string, token: string): YwsClient {
 
 /** Update log rows written for the ticket by `actor` (`user:<id>` or `bot:<token id>`). */
 const rowsBy = (ticketId: string, actor: string) =>
-	countRows(server.dataDir, 'SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ? AND actor = ?', ticketId, actor);
+	countRows(server.dataDir, sql`SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ${ticketId} AND actor = ${actor}`);
 
 /** The entries of the ticket as a freshly connected peer (an admin) sees them. */
 async function freshEntries(ticketId: string): Promise<Entry[]> {
@@ -268,7 +269,7 @@ describe('revoked in this process: sockets close at once and nothing written aft
 		await revocation.setup?.(ticketId);
 		const victim = revocation.who();
 		const { honest, collab, plain } = await openTicket(ticketId, victim);
-		const rowsBefore = rowsBy(ticketId, victim.actor);
+		const rowsBefore = await rowsBy(ticketId, victim.actor);
 
 		await revocation.revoke(ticketId);
 		const changed = Date.now();
@@ -279,7 +280,7 @@ describe('revoked in this process: sockets close at once and nothing written aft
 
 		await expectClosedWithin(changed, collab, plain);
 		expect(collab.provider.unsyncedChanges, 'the late /collab write is not acknowledged').toBeGreaterThan(0);
-		expect(rowsBy(ticketId, victim.actor), 'update log rows of the victim').toBe(rowsBefore);
+		expect(await rowsBy(ticketId, victim.actor), 'update log rows of the victim').toBe(rowsBefore);
 		const stored = await freshEntries(ticketId);
 		expect(stored.filter((e) => late.some((l) => l.id === e.id))).toEqual([]);
 		await expectNoComeback(ticketId, victim, revocation.comeback);
@@ -314,10 +315,10 @@ describe('revoked from another process: within a second too', () => {
 		expect(new ApiTokens(db, new Events(db)).revoke(bot('revokedElsewhere').id)).toBe(true);
 		const changed = Date.now();
 		await expectClosedWithin(changed, collab, plain);
-		const rowsBefore = rowsBy(ticketId, victim.actor);
+		const rowsBefore = await rowsBy(ticketId, victim.actor);
 		appendEntry(collab.doc, victim.entry());
 		await expectNoComeback(ticketId, victim, REFUSE.unauthorized);
-		expect(rowsBy(ticketId, victim.actor)).toBe(rowsBefore);
+		expect(await rowsBy(ticketId, victim.actor)).toBe(rowsBefore);
 		await expectColleagueUndisturbed(ticketId, honest);
 	});
 
@@ -349,11 +350,11 @@ describe('revoked from another process: within a second too', () => {
 			WITHIN
 		);
 		expect(Date.now() - changed).toBeLessThan(WITHIN);
-		const rowsBefore = rowsBy(ticketId, victim.actor);
+		const rowsBefore = await rowsBy(ticketId, victim.actor);
 		const late = victim.entry();
 		appendEntry(collab.doc, late);
 		expect(await waitFor(() => collab.closeReason(), 'the write to be refused')).toBe(REFUSE.readOnly);
-		expect(rowsBy(ticketId, victim.actor)).toBe(rowsBefore);
+		expect(await rowsBy(ticketId, victim.actor)).toBe(rowsBefore);
 		expect((await freshEntries(ticketId)).some((e) => e.id === late.id)).toBe(false);
 		await expectColleagueUndisturbed(ticketId, honest);
 	});

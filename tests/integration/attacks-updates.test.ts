@@ -6,6 +6,7 @@
  * refusal by name and what matters: the ticket unchanged for a fresh peer, the victim's
  * acknowledged work stored, honest concurrent and offline work accepted.
  */
+import { sql } from 'drizzle-orm';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as Y from 'yjs';
@@ -81,7 +82,7 @@ async function freshView(ticketId: string) {
 /** The ticket exactly as stored. */
 const storedDoc = (ticketId: string) => storedDocument(server.dataDir, ticketId);
 
-const logRows = (ticketId: string) => countRows(server.dataDir, 'SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ?', ticketId);
+const logRows = (ticketId: string) => countRows(server.dataDir, sql`SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ${ticketId}`);
 
 // ---------------------------------------------------------------------------------------------
 // HOSTILE HELPERS: updates no honest Yjs client produces, encoded by hand.
@@ -112,7 +113,7 @@ describe("a writer cannot take over another peer's client id", () => {
 		appendEntry(victim.doc, acknowledgedEarlier);
 		await victim.acknowledged();
 		const victimClient = victim.doc.clientID;
-		const storedClock = Y.getState(storedDoc(ticket.id).store, victimClient);
+		const storedClock = Y.getState((await storedDoc(ticket.id)).store, victimClient);
 		expect(storedClock).toBeGreaterThan(0);
 
 		// The victim goes offline and works on.
@@ -123,11 +124,11 @@ describe("a writer cannot take over another peer's client id", () => {
 		draftText(victimDoc, newId(), { channel: 'email', visibility: 'public' }).insert(0, 'Dear Pat, ');
 
 		// The attacker saw the victim's client id (every peer does) and takes its next clocks.
-		const rowsBefore = logRows(ticket.id);
+		const rowsBefore = await logRows(ticket.id);
 		const attacker = await connect(ticket.id, 'mallory');
 		hostile.send(attacker, hostile.garbage(victimClient, storedClock, 2 ** 40));
 		expect(await refusalOf(attacker)).toBe('foreign-client-id');
-		expect(logRows(ticket.id)).toBe(rowsBefore);
+		expect(await logRows(ticket.id)).toBe(rowsBefore);
 
 		// The victim comes back: its offline work is acknowledged, kept on its side and stored.
 		const back = await connect(ticket.id, 'ann', { doc: victimDoc });
@@ -138,11 +139,11 @@ describe("a writer cannot take over another peer's client id", () => {
 		expect(fresh.entries).toEqual([ticket.first, acknowledgedEarlier, offlineNote]);
 		expect(fresh.drafts.map((d) => d.text)).toEqual(['Dear Pat, ']);
 		expect(fresh.stateVector).toEqual(Y.encodeStateVector(victimDoc));
-		expect(readEntries(storedDoc(ticket.id))).toEqual(fresh.entries);
+		expect(readEntries(await storedDoc(ticket.id))).toEqual(fresh.entries);
 		disconnect(back);
 
 		// Ownership is stored with the log: after a SIGKILL and a restart it still holds.
-		expect(countRows(server.dataDir, 'SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ? AND client_id = ? AND owner = ?', ticket.id, victimClient, `user:${idOf('ann')}`)).toBe(1);
+		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ${ticket.id} AND client_id = ${victimClient} AND owner = ${`user:${idOf('ann')}`}`)).toBe(1);
 		await server.kill();
 		server = await running.boot(server.dataDir);
 		const again = await connect(ticket.id, 'mallory');
@@ -185,7 +186,7 @@ describe("a writer cannot take over another peer's client id", () => {
 		const entries = peer.doc.getArray<Entry>('entries');
 		const writers = [entries._start!.id.client, entries._start!.right!.id.client];
 		for (const client of writers) {
-			expect(countRows(server.dataDir, 'SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ? AND client_id = ? AND owner = ?', ticket.id, client, 'system')).toBe(1);
+			expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ${ticket.id} AND client_id = ${client} AND owner = ${'system'}`)).toBe(1);
 		}
 		hostile.send(peer, hostile.garbage(writers[1], Y.getState(peer.doc.store, writers[1]), 1));
 		expect(await refusalOf(peer)).toBe('foreign-client-id');
@@ -209,8 +210,8 @@ describe("a writer cannot take over another peer's client id", () => {
 		const attacker = await connect(ticket.id, 'mallory');
 		hostile.send(attacker, hostile.garbage(doc.clientID, Y.getState(doc.store, doc.clientID), 2 ** 40));
 		expect(await refusalOf(attacker)).toBe('foreign-client-id');
-		const owners = (client: number) => countRows(server.dataDir, 'SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ? AND client_id = ? AND owner = ?', ticket.id, client, `user:${idOf('ann')}`);
-		expect(owners(doc.clientID)).toBe(1);
+		const owners = (client: number) => countRows(server.dataDir, sql`SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ${ticket.id} AND client_id = ${client} AND owner = ${`user:${idOf('ann')}`}`);
+		expect(await owners(doc.clientID)).toBe(1);
 		const back = await connect(ticket.id, 'ann', { doc });
 		const after = noteBy(idOf('ann'), 'Written after the upgrade');
 		appendEntry(doc, after);
@@ -244,7 +245,7 @@ describe("a writer cannot take over another peer's client id", () => {
 		text.insert(0, 'A first attempt that goes away');
 		text.delete(0, text.length);
 		doc.getMap('drafts').delete(draftId); // the draft goes too: its content becomes garbage
-		const offline = Y.encodeStateAsUpdate(doc, Y.encodeStateVector(storedDoc(ticket.id)));
+		const offline = Y.encodeStateAsUpdate(doc, Y.encodeStateVector(await storedDoc(ticket.id)));
 		expect(Y.decodeUpdate(offline).structs.some((s) => s instanceof Y.GC && s.id.client === doc.clientID)).toBe(true);
 
 		const back = await connect(ticket.id, 'ann', { doc });
@@ -253,7 +254,7 @@ describe("a writer cannot take over another peer's client id", () => {
 		const fresh = await freshView(ticket.id);
 		expect(fresh.entries).toEqual([ticket.first, note]);
 		expect(fresh.stateVector).toEqual(Y.encodeStateVector(doc));
-		expect(Y.encodeStateVector(storedDoc(ticket.id))).toEqual(Y.encodeStateVector(doc));
+		expect(Y.encodeStateVector(await storedDoc(ticket.id))).toEqual(Y.encodeStateVector(doc));
 	});
 });
 
@@ -272,14 +273,14 @@ describe('an entry wedged between entries the sender had is refused', () => {
 		disconnect(replica);
 		const attacker = await connect(ticket.id, 'mallory', { doc });
 		const before = await freshView(ticket.id);
-		const rowsBefore = logRows(ticket.id);
+		const rowsBefore = await logRows(ticket.id);
 		const firstItem = doc.getArray<Entry>('entries')._start!;
 		expect(firstItem.content.getContent()).toEqual([ticket.first]);
 		expect(firstItem.right).not.toBeNull();
 		hostile.send(attacker, hostile.entryAfter(firstItem.lastId, 7_000_001, 0, noteBy(idOf('mallory'), 'Wedged in')));
 		expect(await refusalOf(attacker)).toBe('entries-append-only');
 		expect(await freshView(ticket.id)).toEqual(before);
-		expect(logRows(ticket.id)).toBe(rowsBefore);
+		expect(await logRows(ticket.id)).toBe(rowsBefore);
 	});
 
 	it("in the handshake, before the sender's own earlier entry", async () => {
@@ -329,7 +330,7 @@ describe('an entry wedged between entries the sender had is refused', () => {
 		}
 		const fresh = await freshView(ticket.id);
 		expect(fresh.entries.map((e) => e.id).sort()).toEqual([ticket.first, ...written].map((e) => e.id).sort());
-		expect(readEntries(storedDoc(ticket.id))).toEqual(fresh.entries);
+		expect(readEntries(await storedDoc(ticket.id))).toEqual(fresh.entries);
 	});
 });
 
@@ -393,7 +394,7 @@ describe.each([
 			disconnect(ben);
 		}
 		const before = await freshView(ticket.id);
-		const rowsBefore = logRows(ticket.id);
+		const rowsBefore = await logRows(ticket.id);
 		let attacker = await connect(ticket.id, 'mallory');
 		if (offline) {
 			disconnect(attacker);
@@ -402,7 +403,7 @@ describe.each([
 		} else claim.attack(attacker.doc, prepared);
 		expect(await refusalOf(attacker)).toBe(claim.reason);
 		expect(await freshView(ticket.id)).toEqual(before);
-		expect(logRows(ticket.id)).toBe(rowsBefore);
+		expect(await logRows(ticket.id)).toBe(rowsBefore);
 	});
 });
 

@@ -104,7 +104,7 @@ describe('process faults', () => {
 			server = await boot(dataDir, { COMPACT_AFTER: '15' });
 			const fresh = await connect(server, ticketId, fx.users.ann.token);
 			assertOnce(readEntries(fresh.doc), acknowledged);
-			expect(Y.equalSnapshots(Y.snapshot(fresh.doc), Y.snapshot(storedDocument(dataDir, ticketId)))).toBe(true);
+			expect(Y.equalSnapshots(Y.snapshot(fresh.doc), Y.snapshot(await storedDocument(dataDir, ticketId)))).toBe(true);
 			fresh.destroy();
 		}
 		expect(acknowledged.size).toBeGreaterThan(60);

@@ -83,14 +83,14 @@ describe('bad input gets its status and stores nothing', () => {
 
 	for (const c of cases) {
 		it(`${c.name} → ${c.status}`, async () => {
-			const before = storedCounts(server.dataDir);
+			const before = await storedCounts(server.dataDir);
 			const token = c.token ? c.token() : fx.tokens.mail.token;
 			const res = await api(server, token).request(c.method, c.path(), c.body, { raw: c.raw });
 			expect(res.status).toBe(c.status);
 			expect(res.body.error.code).toBe(c.code);
 			expect(typeof res.body.error.message).toBe('string');
 			if (c.field) expect(res.body.error.field).toBe(c.field);
-			expect(storedCounts(server.dataDir)).toEqual(before);
+			expect(await storedCounts(server.dataDir)).toEqual(before);
 		});
 	}
 });

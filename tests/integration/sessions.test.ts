@@ -7,6 +7,7 @@
  * posts (Accept: text/html) get SvelteKit's plain answers (303, or the page with 400/429);
  * "enhanced" posts (x-sveltekit-action) get `{ type, status, data }` JSON, `data` in devalue.
  */
+import { sql } from 'drizzle-orm';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { parse as devalueParse } from 'devalue';
@@ -166,7 +167,7 @@ describe('sign-in, sessions and the admin page', () => {
 		const row = sessionRow(server.dataDir, token);
 		expect(row?.user_id).toBe(fx.users.ann.id);
 		expect(row!.expires_at).toBeGreaterThan(Date.now() + 29 * DAY);
-		expect(countRows(server.dataDir, 'SELECT count(*) AS n FROM sessions WHERE id = ?', token)).toBe(0);
+		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM sessions WHERE id = ${token}`)).toBe(0);
 
 		const home = await send(server, 'GET', '/', { cookie: token });
 		expect(home.status).toBe(200);
@@ -183,7 +184,7 @@ describe('sign-in, sessions and the admin page', () => {
 	});
 
 	it('answers a wrong password and an unknown account alike, and sets no cookie', async () => {
-		const sessionsBefore = countRows(server.dataDir, 'SELECT count(*) AS n FROM sessions');
+		const sessionsBefore = await countRows(server.dataDir, sql`SELECT count(*) AS n FROM sessions`);
 		const wrongPassword = await signIn(server, 'ann@test.local', 'not the password');
 		const unknownAccount = await signIn(server, 'nobody@test.local', PASSWORD);
 		for (const sent of [wrongPassword, unknownAccount]) {
@@ -203,7 +204,7 @@ describe('sign-in, sessions and the admin page', () => {
 		expect(enhancedWrong.data.message).toBe(INCORRECT);
 		await clearAddressBackoff();
 		// Two successful sign-ins above, no session from the failures.
-		expect(countRows(server.dataDir, 'SELECT count(*) AS n FROM sessions')).toBe(sessionsBefore + 2);
+		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM sessions`)).toBe(sessionsBefore + 2);
 	});
 
 	it('signs out: the cookie is cleared and the old token opens nothing any more', async () => {
@@ -311,10 +312,10 @@ describe('sign-in, sessions and the admin page', () => {
 	});
 
 	it('refuses cross-site form posts (403) and acts on none of them', async () => {
-		const sessions = () => countRows(server.dataDir, 'SELECT count(*) AS n FROM sessions');
-		const users = () => countRows(server.dataDir, 'SELECT count(*) AS n FROM users');
-		const sessionsBefore = sessions();
-		const usersBefore = users();
+		const sessions = () => countRows(server.dataDir, sql`SELECT count(*) AS n FROM sessions`);
+		const users = () => countRows(server.dataDir, sql`SELECT count(*) AS n FROM users`);
+		const sessionsBefore = await sessions();
+		const usersBefore = await users();
 		for (const origin of ['http://evil.example', null]) {
 			const login = await signIn(server, 'ann@test.local', PASSWORD, { origin });
 			expect(login.status).toBe(403);
@@ -331,9 +332,9 @@ describe('sign-in, sessions and the admin page', () => {
 			const logout = await send(server, 'POST', '/logout', { cookie: fx.users.liz.token, origin, form: {} });
 			expect(logout.status).toBe(403);
 		}
-		expect(sessions()).toBe(sessionsBefore);
-		expect(users()).toBe(usersBefore);
-		expect(countRows(server.dataDir, "SELECT count(*) AS n FROM users WHERE email = 'mallory@test.local'")).toBe(0);
+		expect(await sessions()).toBe(sessionsBefore);
+		expect(await users()).toBe(usersBefore);
+		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM users WHERE email = 'mallory@test.local'`)).toBe(0);
 		expect(await tokenWorks(server, fx.users.liz.token)).toEqual({ page: 200, api: 200 });
 	});
 
@@ -354,7 +355,7 @@ describe('sign-in, sessions and the admin page', () => {
 				{ cookie: fx.users[name].token, enhanced: true }
 			);
 			expect(create.status).toBe(403);
-			expect(countRows(server.dataDir, 'SELECT count(*) AS n FROM users WHERE email = ?', `${name}-made@test.local`)).toBe(0);
+			expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM users WHERE email = ${`${name}-made@test.local`}`)).toBe(0);
 		}
 		expect((await send(server, 'GET', '/admin')).location).toBe('/login');
 
@@ -388,7 +389,7 @@ describe('sign-in, sessions and the admin page', () => {
 			)
 		);
 		expect(duplicate).toMatchObject({ type: 'failure', status: 400 });
-		expect(countRows(server.dataDir, "SELECT count(*) AS n FROM users WHERE email = 'new.person@test.local'")).toBe(1);
+		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM users WHERE email = 'new.person@test.local'`)).toBe(1);
 	});
 
 	it('lets an admin create an API token, shown once, that works until revoked', async () => {
@@ -460,7 +461,7 @@ describe('sign-in throttling', () => {
 
 	it('after three failures for an account, refuses the fourth attempt (429), even with the right password', async () => {
 		const { server } = await freshServer({ LOGIN_BACKOFF_MS: '30000' });
-		const sessionsBefore = countRows(server.dataDir, 'SELECT count(*) AS n FROM sessions');
+		const sessionsBefore = await countRows(server.dataDir, sql`SELECT count(*) AS n FROM sessions`);
 		for (let i = 0; i < 3; i++) {
 			const sent = await signIn(server, 'amy@test.local', `wrong ${i}`);
 			expect(sent.status).toBe(400);
@@ -471,7 +472,7 @@ describe('sign-in throttling', () => {
 		const enhanced = actionResult(await signIn(server, 'amy@test.local', PASSWORD, { enhanced: true }));
 		expect(enhanced).toMatchObject({ type: 'failure', status: 429 });
 		expect(enhanced.data.message).toMatch(/Try again in 30 s/);
-		expect(countRows(server.dataDir, 'SELECT count(*) AS n FROM sessions')).toBe(sessionsBefore);
+		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM sessions`)).toBe(sessionsBefore);
 	});
 
 	it('does not let simultaneous guesses slip past the backoff', async () => {
