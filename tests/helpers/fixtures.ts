@@ -5,7 +5,7 @@
 import { loadConfig } from '../../server/config';
 import type { Role } from '../../server/auth/principal';
 import { createLogger } from '../../server/log';
-import { createServices } from '../../server/services';
+import { createServices, type Services } from '../../server/services';
 import { databaseEnv } from './server';
 
 export const PASSWORD = 'correct horse battery';
@@ -25,9 +25,7 @@ export async function prepare(
 	dataDir: string,
 	spec: { users?: Record<string, { role: Role; groups?: string[] }>; bots?: Record<string, string[] | undefined> }
 ): Promise<Fixture> {
-	const config = loadConfig({ DATA_DIR: dataDir, SEED: '0', ...(await databaseEnv(dataDir)) });
-	const services = await createServices(config, createLogger('silent'));
-	try {
+	return withServices(dataDir, async (services) => {
 		const { accounts, sessions, tokens } = services.auth;
 		const fixture: Fixture = { dataDir, users: {}, tokens: {}, groups: {} };
 		for (const [name, user] of Object.entries(spec.users ?? {})) {
@@ -40,6 +38,18 @@ export async function prepare(
 		}
 		for (const group of await accounts.listGroups()) fixture.groups[group.name] = group.id;
 		return fixture;
+	});
+}
+
+/**
+ * Runs `work` on the services of `dataDir`'s database (see databaseEnv), as the server wires them,
+ * and closes them: for state a test writes without a server running.
+ */
+export async function withServices<T>(dataDir: string, work: (services: Services) => Promise<T>): Promise<T> {
+	const config = loadConfig({ DATA_DIR: dataDir, SEED: '0', ...(await databaseEnv(dataDir)) });
+	const services = await createServices(config, createLogger('silent'));
+	try {
+		return await work(services);
 	} finally {
 		await services.store.close();
 	}

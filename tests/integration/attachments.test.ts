@@ -13,10 +13,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntries, newId, setField, type Entry } from '../../src/lib/ticket';
-import { ApiTokens } from '../../server/auth/api-tokens';
-import { Events } from '../../server/events';
-import { openDatabase } from '../../server/storage/database';
-import { prepare, type Fixture } from '../helpers/fixtures';
+import { prepare, withServices, type Fixture } from '../helpers/fixtures';
 import { api, connectPeer, servers, smtpPort, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 import { acceptedOf, startRelay, type Relay } from '../helpers/relay';
 import { createTicket } from '../helpers/tickets';
@@ -310,12 +307,7 @@ describe('attachments', () => {
 		await admin.acknowledged();
 		admin.destroy();
 		await waitFor(async () => (await api(server, fx.users.outsider.token).request('GET', `/api/v1/tickets/${id}`)).status === 404, 'the move to Billing');
-		const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-		try {
-			expect(new ApiTokens(db, new Events(db)).revoke(fx.tokens.revoked.id)).toBe(true);
-		} finally {
-			db.$client.close();
-		}
+		expect(await withServices(dataDir, async ({ auth }) => auth.tokens.revoke(fx.tokens.revoked.id))).toBe(true);
 		for (const [who, token, status] of [
 			['outsider', fx.users.outsider.token, 404],
 			['ann, moved out', fx.users.ann.token, 404],

@@ -7,14 +7,11 @@
 import { sql } from 'drizzle-orm';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { simpleParser } from 'mailparser';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TalkNumbers } from '../../server/talk/numbers';
-import { openDatabase } from '../../server/storage/database';
-import { countRows } from '../helpers/db';
-import { prepare, type Fixture } from '../helpers/fixtures';
+import { countRows, withStore } from '../helpers/db';
+import { prepare, withServices, type Fixture } from '../helpers/fixtures';
 import { sendPage } from '../helpers/pages';
 import { api, smtpPort, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
@@ -32,9 +29,9 @@ beforeAll(async () => {
 		users: { ann: { role: 'agent' }, sue: { role: 'supervisor' }, root: { role: 'admin' } },
 		bots: { mail: ['email'], sim: ['talk'], widget: ['chat'] }
 	});
-	const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-	new TalkNumbers(db).create({ number: TALK_NUMBER, label: 'Support line', groupId: null });
-	db.$client.close();
+	await withServices(dataDir, async ({ talkNumbers }) => {
+		await talkNumbers.create({ number: TALK_NUMBER, label: 'Support line', groupId: null });
+	});
 	server = await startServer({ dataDir, env: { SMTP_PORT: '0' } });
 	transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort(server), secure: false, ignoreTLS: true });
 });
@@ -248,9 +245,7 @@ describe('a chat visitor who gives someone else\'s email address', () => {
 		const late = await newVisitor();
 		const { body: lateChat } = await late.start({ name: 'Lat', email: 'late@example.com', message: 'Hi' });
 		const lateToken = await mailedToken('late@example.com');
-		const db = new Database(path.join(dataDir, 'tandem.sqlite'));
-		db.prepare("UPDATE email_verifications SET expires_at = ? WHERE email = 'late@example.com'").run(Date.now() - 1);
-		db.close();
+		await withStore(dataDir, (store) => store.run(sql`UPDATE email_verifications SET expires_at = ${Date.now() - 1} WHERE email = 'late@example.com'`));
 		const expired = await confirm(lateToken);
 		expect(expired.status).toBe(400);
 		expect(expired.text).toContain('expired');

@@ -7,8 +7,6 @@
  * acknowledged work stored, honest concurrent and offline work accepted.
  */
 import { sql } from 'drizzle-orm';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -24,7 +22,7 @@ import {
 	readSides,
 	type Entry
 } from '../../src/lib/ticket';
-import { countRows, storedDocument } from '../helpers/db';
+import { countRows, storedDocument, withStore } from '../helpers/db';
 import { encodeStruct } from '../helpers/docs';
 import { noteBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
@@ -202,9 +200,7 @@ describe("a writer cannot take over another peer's client id", () => {
 		await server.kill();
 		disconnect(writer);
 		// As a database from before this rule: the log without owners.
-		const db = new Database(path.join(server.dataDir, 'tandem.sqlite'));
-		db.prepare('DELETE FROM ticket_client_owners WHERE ticket_id = ?').run(ticket.id);
-		db.close();
+		await withStore(server.dataDir, (store) => store.run(sql`DELETE FROM ticket_client_owners WHERE ticket_id = ${ticket.id}`));
 		server = await running.boot(server.dataDir);
 
 		const attacker = await connect(ticket.id, 'mallory');

@@ -3,13 +3,10 @@
  * server's own configuration), and leave nothing behind in the token list.
  */
 import { sql } from 'drizzle-orm';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../server/storage/database';
-import { TalkNumbers } from '../../server/talk/numbers';
 import { runScript, type Result } from '../helpers/cli';
 import { countRows } from '../helpers/db';
-import { prepare } from '../helpers/fixtures';
+import { prepare, withServices } from '../helpers/fixtures';
 import { startServer, tempDataDir, type RunningServer } from '../helpers/server';
 
 let dataDir: string;
@@ -18,9 +15,9 @@ let server: RunningServer;
 beforeAll(async () => {
 	dataDir = tempDataDir();
 	await prepare(dataDir, { users: { ann: { role: 'agent' } }, bots: { integration: ['email'] } });
-	const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-	new TalkNumbers(db).create({ number: '+15550100000', label: 'Support line', groupId: null });
-	db.$client.close();
+	await withServices(dataDir, async ({ talkNumbers }) => {
+		await talkNumbers.create({ number: '+15550100000', label: 'Support line', groupId: null });
+	});
 	server = await startServer({ dataDir });
 });
 afterAll(() => server?.kill());

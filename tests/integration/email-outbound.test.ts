@@ -12,9 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntries, newId, type Entry } from '../../src/lib/ticket';
 import { countRows } from '../helpers/db';
 import { acceptedOf, deliveriesOf, messageIdOf, startRelay, type Relay } from '../helpers/relay';
-import { prepare, type Fixture } from '../helpers/fixtures';
-import { openDatabase } from '../../server/storage/database';
-import { SupportAddresses } from '../../server/channels/support-addresses';
+import { prepare, withServices, type Fixture } from '../helpers/fixtures';
 import { api, connectPeer, type Peer, type RunningServer, smtpPort, startServer, tempDataDir, waitFor } from '../helpers/server';
 
 const SUPPORT = 'support@tandem.local';
@@ -199,9 +197,9 @@ describe('outbound email without a relay', () => {
 	it('takes mail for an added support address into its group, and replies from that address', async () => {
 		const dataDir = tempDataDir();
 		const fx = await prepare(dataDir, { users: { ann: { role: 'agent', groups: ['Billing'] } }, bots: { mail: ['email'] } });
-		const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-		new SupportAddresses(db, SUPPORT).add({ address: 'Billing@Tandem.local', name: 'Billing', groupId: fx.groups.Billing! });
-		db.$client.close();
+		await withServices(dataDir, async ({ supportAddresses }) => {
+			await supportAddresses.add({ address: 'Billing@Tandem.local', name: 'Billing', groupId: fx.groups.Billing! });
+		});
 		server = await startServer({ dataDir });
 		const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort(server), secure: false, ignoreTLS: true });
 		try {

@@ -7,10 +7,8 @@
  * here): mail that arrives while a connection is up proves the push.
  */
 import { sql } from 'drizzle-orm';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countRows } from '../helpers/db';
+import { countRows, withStore } from '../helpers/db';
 import { DOVECOT_PASSWORD, startDovecot, type Dovecot } from '../helpers/dovecot';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { sendPage } from '../helpers/pages';
@@ -63,13 +61,9 @@ describe('IMAP mailboxes', () => {
 	const ticketsWith = (subject: string) => countRows(dataDir, sql`SELECT count(*) AS n FROM tickets WHERE subject = ${subject}`);
 	const ticketsLike = (pattern: string) => countRows(dataDir, sql`SELECT count(*) AS n FROM tickets WHERE subject LIKE ${pattern}`);
 	const ticketId = (subject: string) => waitFor(async () => (await ticketsWith(subject)) === 1, `a ticket “${subject}”`).then(() => idOf(subject));
-	const idOf = (subject: string) => {
-		const db = new Database(path.join(dataDir, 'tandem.sqlite'), { readonly: true });
-		try {
-			return (db.prepare('SELECT id FROM tickets WHERE subject = ?').get(subject) as { id: string }).id;
-		} finally {
-			db.close();
-		}
+	const idOf = async (subject: string) => {
+		const [row] = await withStore(dataDir, (store) => store.all<{ id: string }>(sql`SELECT id FROM tickets WHERE subject = ${subject}`));
+		return row!.id;
 	};
 	const entries = async (id: string) => (await api(server, fx.tokens.mail.token).request('GET', `/api/v1/tickets/${id}`)).body.entries as { body: string }[];
 	/** The status cell of a mailbox's row on the admin page. */

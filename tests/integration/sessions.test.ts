@@ -8,12 +8,10 @@
  * "enhanced" posts (x-sveltekit-action) get `{ type, status, data }` JSON, `data` in devalue.
  */
 import { sql } from 'drizzle-orm';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { parse as devalueParse } from 'devalue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../server/auth/secrets';
-import { countRows } from '../helpers/db';
+import { countRows, withStore } from '../helpers/db';
 import { PASSWORD, prepare, type Fixture } from '../helpers/fixtures';
 import { startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
@@ -110,17 +108,13 @@ async function tokenWorks(server: RunningServer, token: string): Promise<{ page:
 	return { page: page.status, api: apiCall.status };
 }
 
-function withDb<T>(dataDir: string, use: (db: Database.Database) => T): T {
-	const db = new Database(path.join(dataDir, 'tandem.sqlite'), { fileMustExist: true, timeout: 5000 });
-	try {
-		return use(db);
-	} finally {
-		db.close();
-	}
+async function sessionRow(dataDir: string, token: string): Promise<{ user_id: string; expires_at: number } | undefined> {
+	const [row] = await withStore(dataDir, (store) => store.all<{ user_id: string; expires_at: number }>(sql`SELECT user_id, expires_at FROM sessions WHERE id = ${hashToken(token)}`));
+	return row;
 }
 
-function sessionRow(dataDir: string, token: string): { user_id: string; expires_at: number } | undefined {
-	return withDb(dataDir, (db) => db.prepare('SELECT user_id, expires_at FROM sessions WHERE id = ?').get(hashToken(token)) as never);
+async function setSessionExpiry(dataDir: string, token: string, expiresAt: number): Promise<void> {
+	await withStore(dataDir, (store) => store.run(sql`UPDATE sessions SET expires_at = ${expiresAt} WHERE id = ${hashToken(token)}`));
 }
 
 describe('sign-in, sessions and the admin page', () => {
@@ -164,7 +158,7 @@ describe('sign-in, sessions and the admin page', () => {
 		expect(attributes.has('secure')).toBe(false);
 		const token = cookieValue(line!);
 		// Only the SHA-256 of the token is stored, as the session id, for 30 days.
-		const row = sessionRow(server.dataDir, token);
+		const row = await sessionRow(server.dataDir, token);
 		expect(row?.user_id).toBe(fx.users.ann.id);
 		expect(row!.expires_at).toBeGreaterThan(Date.now() + 29 * DAY);
 		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM sessions WHERE id = ${token}`)).toBe(0);
@@ -219,7 +213,7 @@ describe('sign-in, sessions and the admin page', () => {
 		expect(cookieValue(cleared!)).toBe('');
 		const attributes = cookieAttributes(cleared!);
 		expect(attributes.get('max-age') === '0' || new Date(attributes.get('expires') ?? 0).getTime() <= Date.now()).toBe(true);
-		expect(sessionRow(server.dataDir, token)).toBeUndefined();
+		expect(await sessionRow(server.dataDir, token)).toBeUndefined();
 
 		const home = await send(server, 'GET', '/', { cookie: token });
 		expect(home.status).toBe(303);
@@ -229,14 +223,14 @@ describe('sign-in, sessions and the admin page', () => {
 
 	it('refuses and deletes an expired session, and clears its cookie', async () => {
 		const token = await signInOk(server, 'ann@test.local');
-		withDb(server.dataDir, (db) => db.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(Date.now() - 1000, hashToken(token)));
+		await setSessionExpiry(server.dataDir, token, Date.now() - 1000);
 
 		const home = await send(server, 'GET', '/', { cookie: token });
 		expect(home.status).toBe(303);
 		expect(home.location).toBe('/login');
 		const cleared = sessionCookie(home);
 		expect(cleared && cookieValue(cleared)).toBe('');
-		expect(sessionRow(server.dataDir, token)).toBeUndefined();
+		expect(await sessionRow(server.dataDir, token)).toBeUndefined();
 		expect((await send(server, 'GET', '/api/v1/tickets', { bearer: token })).status).toBe(401);
 	});
 
@@ -244,17 +238,17 @@ describe('sign-in, sessions and the admin page', () => {
 		const token = await signInOk(server, 'ann@test.local');
 		// Not yet half used (20 days left of 30): left alone.
 		const twentyDays = Date.now() + 20 * DAY;
-		withDb(server.dataDir, (db) => db.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(twentyDays, hashToken(token)));
+		await setSessionExpiry(server.dataDir, token, twentyDays);
 		expect((await send(server, 'GET', '/', { cookie: token })).status).toBe(200);
-		expect(sessionRow(server.dataDir, token)?.expires_at).toBe(twentyDays);
+		expect((await sessionRow(server.dataDir, token))?.expires_at).toBe(twentyDays);
 
 		// More than half used (10 days left): extended to 30 days from now.
-		withDb(server.dataDir, (db) => db.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(Date.now() + 10 * DAY, hashToken(token)));
+		await setSessionExpiry(server.dataDir, token, Date.now() + 10 * DAY);
 		const before = Date.now();
 		const home = await send(server, 'GET', '/', { cookie: token });
 		const after = Date.now();
 		expect(home.status).toBe(200);
-		const expiresAt = sessionRow(server.dataDir, token)!.expires_at;
+		const expiresAt = (await sessionRow(server.dataDir, token))!.expires_at;
 		expect(expiresAt).toBeGreaterThanOrEqual(before + 30 * DAY);
 		expect(expiresAt).toBeLessThanOrEqual(after + 30 * DAY);
 		const line = sessionCookie(home);
@@ -275,7 +269,7 @@ describe('sign-in, sessions and the admin page', () => {
 
 		for (const token of [zoe.token, other]) {
 			expect(await tokenWorks(server, token)).toEqual({ page: 303, api: 401 });
-			expect(sessionRow(server.dataDir, token)).toBeUndefined();
+			expect(await sessionRow(server.dataDir, token)).toBeUndefined();
 		}
 		// The admin's own session is untouched.
 		expect(await tokenWorks(server, root.token)).toEqual({ page: 200, api: 200 });
@@ -293,7 +287,7 @@ describe('sign-in, sessions and the admin page', () => {
 		const result = actionResult(await post(server, '/admin?/setDisabled', { userId: dan.id, disabled: 'true' }, { cookie: root.token, enhanced: true }));
 		expect(result).toMatchObject({ type: 'success', status: 200, data: { action: 'setDisabled' } });
 		expect(await tokenWorks(server, dan.token)).toEqual({ page: 303, api: 401 });
-		expect(sessionRow(server.dataDir, dan.token)).toBeUndefined();
+		expect(await sessionRow(server.dataDir, dan.token)).toBeUndefined();
 
 		const refused = await signIn(server, 'dan@test.local', PASSWORD);
 		expect(refused.status).toBe(400);
@@ -400,13 +394,11 @@ describe('sign-in, sessions and the admin page', () => {
 		expect(token).toMatch(/^tdm_[a-z2-7]+$/);
 		expect(sent.text.split(token).length - 1).toBe(1);
 
-		const row = withDb(server.dataDir, (db) => db.prepare("SELECT id, token_hash, channels FROM api_tokens WHERE name = 'helpdesk-bot'").get()) as {
-			id: string;
-			token_hash: string;
-			channels: string;
-		};
-		expect(row.token_hash).toBe(hashToken(token));
-		expect(JSON.parse(row.channels)).toEqual(['email', 'chat']);
+		const [row] = await withStore(server.dataDir, (store) =>
+			store.all<{ id: string; token_hash: string; channels: string }>(sql`SELECT id, token_hash, CAST(channels AS text) AS channels FROM api_tokens WHERE name = 'helpdesk-bot'`)
+		);
+		expect(row!.token_hash).toBe(hashToken(token));
+		expect(JSON.parse(row!.channels)).toEqual(['email', 'chat']);
 
 		const admin = await send(server, 'GET', '/admin', { cookie: fx.users.root.token });
 		expect(admin.text).toContain('helpdesk-bot');

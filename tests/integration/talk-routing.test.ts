@@ -4,11 +4,8 @@
  * on the supervisor dashboard) and ending the call frees it; declining moves the offer on, and a
  * call nobody else is available for rings as an unrouted call; the offers API answers the call.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../server/storage/database';
-import { TalkNumbers } from '../../server/talk/numbers';
-import { prepare, type Fixture } from '../helpers/fixtures';
+import { prepare, withServices, type Fixture } from '../helpers/fixtures';
 import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
 const SUPPORT = '+15550100';
@@ -22,9 +19,9 @@ beforeAll(async () => {
 		users: { ann: { role: 'agent' }, ben: { role: 'agent' }, cat: { role: 'agent' }, sue: { role: 'supervisor' } },
 		bots: { sim: ['talk'] }
 	});
-	const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-	new TalkNumbers(db).create({ number: SUPPORT, label: 'Support line', groupId: null });
-	db.$client.close();
+	await withServices(dataDir, async ({ talkNumbers }) => {
+		await talkNumbers.create({ number: SUPPORT, label: 'Support line', groupId: null });
+	});
 	server = await startServer({ dataDir });
 }, 60_000);
 afterAll(async () => {

@@ -3,11 +3,8 @@
  * Talk off is refused with a clear 422 `agent_unavailable`, and the call stays with the agent who
  * has it; a group transfer rings only its available members.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../server/storage/database';
-import { TalkNumbers } from '../../server/talk/numbers';
-import { prepare, type Fixture } from '../helpers/fixtures';
+import { prepare, withServices, type Fixture } from '../helpers/fixtures';
 import { api, startServer, tempDataDir, type RunningServer } from '../helpers/server';
 
 const SUPPORT = '+15550100';
@@ -22,9 +19,9 @@ beforeAll(async () => {
 		users: { ann: { role: 'agent', groups: ['Billing'] }, ben: { role: 'agent', groups: ['Billing'] }, cat: { role: 'agent', groups: ['Billing'] } },
 		bots: { sim: ['talk'] }
 	});
-	const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-	new TalkNumbers(db).create({ number: SUPPORT, label: 'Support line', groupId: null });
-	db.$client.close();
+	await withServices(dataDir, async ({ talkNumbers }) => {
+		await talkNumbers.create({ number: SUPPORT, label: 'Support line', groupId: null });
+	});
 	server = await startServer({ dataDir });
 	// Nobody is online: the call rings everyone, unrouted; Ann takes it.
 	const rung = await as('sim').request('POST', '/api/v1/talk/simulator/calls', { from: '+15550107777' });

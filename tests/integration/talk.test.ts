@@ -4,14 +4,11 @@
  * leaves exactly one `call` entry in its ticket, also across a restart in the middle of a call.
  */
 import { sql } from 'drizzle-orm';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../server/storage/database';
-import { TalkNumbers } from '../../server/talk/numbers';
 import { runCli } from '../helpers/cli';
-import { countRows } from '../helpers/db';
+import { countRows, withStore } from '../helpers/db';
 import { sendPage } from '../helpers/pages';
-import { prepare, type Fixture } from '../helpers/fixtures';
+import { prepare, withServices, type Fixture } from '../helpers/fixtures';
 import { openEvents, type EventLog } from '../helpers/sse';
 import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
@@ -38,11 +35,10 @@ beforeAll(async () => {
 		},
 		bots: { sim: ['talk'], mail: ['email'] }
 	});
-	const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-	const numbers = new TalkNumbers(db);
-	numbers.create({ number: SUPPORT, label: 'Support line', groupId: null });
-	numbers.create({ number: BILLING, label: 'Billing line', groupId: fx.groups.Billing! });
-	db.$client.close();
+	await withServices(dataDir, async ({ talkNumbers }) => {
+		await talkNumbers.create({ number: SUPPORT, label: 'Support line', groupId: null });
+		await talkNumbers.create({ number: BILLING, label: 'Billing line', groupId: fx.groups.Billing! });
+	});
 	server = await startServer({ dataDir });
 });
 afterAll(async () => {
@@ -322,9 +318,7 @@ describe('durability', () => {
 		await waitFor(async () => (await callEntries(ticketId)).some((e) => e.id === id), 'the entry');
 		await server.kill();
 		// As if the process had stopped between ending the call and storing its entry.
-		const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-		db.$client.prepare('UPDATE calls SET entry_at = NULL WHERE id = ?').run(id);
-		db.$client.close();
+		await withStore(dataDir, (store) => store.run(sql`UPDATE calls SET entry_at = NULL WHERE id = ${id}`));
 		server = await startServer({ dataDir });
 		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM calls WHERE id = ${id} AND entry_at IS NOT NULL`)).toBe(1);
 		expect((await callEntries(ticketId)).filter((e) => e.id === id)).toHaveLength(1);

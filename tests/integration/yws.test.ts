@@ -3,18 +3,14 @@
  * own WebsocketProvider: it syncs and appends like a Hocuspocus peer on /collab, and is refused
  * by the same authentication and the same update checks.
  */
-import path from 'node:path';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntry, newId, readEntries, readFields, ticketDocumentName, type Entry } from '../../src/lib/ticket';
 import { REFUSE, SHUTDOWN, YWS_CLOSE } from '../../server/close-reasons';
-import { ApiTokens } from '../../server/auth/api-tokens';
 import { SESSION_COOKIE } from '../../server/auth/sessions';
-import { Events } from '../../server/events';
-import { openDatabase } from '../../server/storage/database';
 import { noteBy, replyBy } from '../helpers/entries';
-import { prepare, type Fixture } from '../helpers/fixtures';
+import { prepare, withServices, type Fixture } from '../helpers/fixtures';
 import { api, connectPeer, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 import { connectYws, type WebSocketClass, type YwsClient } from '../helpers/yws';
 
@@ -31,12 +27,7 @@ beforeAll(async () => {
 		users: { ann: { role: 'agent', groups: ['Support'] }, root: { role: 'admin' }, sue: { role: 'supervisor' } },
 		bots: { mailer: ['email'], retired: ['email'] }
 	});
-	const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-	try {
-		expect(new ApiTokens(db, new Events(db)).revoke(fx.tokens.retired.id)).toBe(true);
-	} finally {
-		db.$client.close();
-	}
+	expect(await withServices(dataDir, async ({ auth }) => auth.tokens.revoke(fx.tokens.retired.id))).toBe(true);
 	server = await startServer({ dataDir, env: ENV });
 });
 afterAll(async () => {
