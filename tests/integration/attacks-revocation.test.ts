@@ -10,18 +10,14 @@
  * their principal's access changes, so a lost group's tickets are no longer delivered.
  */
 import { sql } from 'drizzle-orm';
-import path from 'node:path';
 import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntry, newId, readEntries, setField, ticketDocumentName, type Entry } from '../../src/lib/ticket';
-import { ApiTokens } from '../../server/auth/api-tokens';
 import { REFUSE, YWS_CLOSE } from '../../server/close-reasons';
-import { Events } from '../../server/events';
-import { openDatabase, type Db } from '../../server/storage/database';
 import { runCli } from '../helpers/cli';
-import { countRows } from '../helpers/db';
+import { countRows, withStore } from '../helpers/db';
 import { noteBy, replyBy } from '../helpers/entries';
-import { prepare, type Fixture } from '../helpers/fixtures';
+import { prepare, withServices, type Fixture } from '../helpers/fixtures';
 import { sendPage } from '../helpers/pages';
 import { api, connectPeer, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 import { openEvents, type EventLog } from '../helpers/sse';
@@ -32,7 +28,6 @@ const WITHIN = 1_000;
 
 let server: RunningServer;
 let fx: Fixture;
-let db: Db;
 
 beforeAll(async () => {
 	const dataDir = tempDataDir('tandem-revocation-');
@@ -54,12 +49,9 @@ beforeAll(async () => {
 		bots: { mailer: ['email'], revoked: ['email'], revokedElsewhere: ['email'], revokedByCli: ['email'] }
 	});
 	server = await startServer({ dataDir });
-	// Another handle on the same file, as another process would hold.
-	db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
 });
 
 afterAll(async () => {
-	db?.$client.close();
 	await server?.stop();
 });
 
@@ -312,7 +304,8 @@ describe('revoked from another process: within a second too', () => {
 		const ticketId = await createTicket();
 		const victim = botPrincipal('revokedElsewhere');
 		const { honest, collab, plain } = await openTicket(ticketId, victim);
-		expect(new ApiTokens(db, new Events(db)).revoke(bot('revokedElsewhere').id)).toBe(true);
+		// Through services of its own on the same database, as another process would.
+		expect(await withServices(server.dataDir, async ({ auth }) => auth.tokens.revoke(bot('revokedElsewhere').id))).toBe(true);
 		const changed = Date.now();
 		await expectClosedWithin(changed, collab, plain);
 		const rowsBefore = await rowsBy(ticketId, victim.actor);
@@ -337,7 +330,7 @@ describe('revoked from another process: within a second too', () => {
 		const ticketId = await createTicket();
 		const victim = agent('demoted');
 		const { honest, collab } = await openTicket(ticketId, victim);
-		db.$client.prepare(`UPDATE users SET role = 'supervisor' WHERE id = ?`).run(user('demoted').id);
+		await withStore(server.dataDir, (store) => store.run(sql`UPDATE users SET role = 'supervisor' WHERE id = ${user('demoted').id}`));
 		const changed = Date.now();
 		// The server labels presence from the connection: it shows the new role once re-checked.
 		await waitFor(
