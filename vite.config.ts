@@ -11,7 +11,9 @@ const ENGINE_SPECIFIC = [
 	'tests/integration/schema-parity.test.ts',
 	'tests/integration/store.test.ts',
 	'tests/integration/store-*.test.ts',
-	'tests/integration/cli-copy.test.ts'
+	'tests/integration/cli-copy.test.ts',
+	// In-process over a SQLite file of its own (tests/helpers/routing.ts), no server.
+	'tests/integration/routing.test.ts'
 ];
 
 export default defineConfig({
