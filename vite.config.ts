@@ -2,15 +2,44 @@ import { sveltekit } from '@sveltejs/kit/vite';
 import { defineConfig } from 'vitest/config';
 import { tandemDev } from './server/dev-plugin.ts';
 
+/**
+ * Files of the postgres project that are about SQLite, or already cover both engines themselves,
+ * so running them again on PostgreSQL would test nothing new.
+ */
+const ENGINE_SPECIFIC = [
+	// Both engines in one run: the migrations compared, the store's cases on each, the copy from one to the other.
+	'tests/integration/schema-parity.test.ts',
+	'tests/integration/store.test.ts',
+	'tests/integration/store-*.test.ts',
+	'tests/integration/cli-copy.test.ts',
+	// In-process over a SQLite file of its own (tests/helpers/routing.ts), no server.
+	'tests/integration/routing.test.ts'
+];
+
 export default defineConfig({
 	plugins: [tandemDev(), sveltekit()],
 	test: {
-		include: ['tests/**/*.test.ts'],
+		// One PostgreSQL per project (tests/setup/postgres.ts): stores on both engines in `sqlite`,
+		// every server's database in `postgres`.
 		globalSetup: ['tests/setup/postgres.ts'],
 		testTimeout: 60_000,
 		hookTimeout: 120_000,
 		pool: 'forks',
 		fileParallelism: true,
-		maxWorkers: 2
+		maxWorkers: 2,
+		projects: [
+			// Every test, servers on SQLite files (`npm run test:sqlite`).
+			{ extends: true, test: { name: 'sqlite', include: ['tests/**/*.test.ts'] } },
+			// Real servers on PostgreSQL: each data directory gets its own database (tests/helpers/server.ts, `npm run test:postgres`).
+			{
+				extends: true,
+				test: {
+					name: 'postgres',
+					include: ['tests/integration/**/*.test.ts', 'tests/browser/**/*.test.ts'],
+					exclude: ENGINE_SPECIFIC,
+					env: { TANDEM_TEST_ENGINE: 'postgres' }
+				}
+			}
+		]
 	}
 });

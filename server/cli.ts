@@ -18,6 +18,7 @@ import { ROLES, SYSTEM, type Role } from './auth/principal';
 import { Simulator, channelSecret } from './channels/simulator';
 import { CHANNEL_KINDS, type ChannelKind } from './channels/webhooks';
 import { ConfigError, loadConfig, localUrl } from './config';
+import { CopyError, copyToPostgres, shownUrl } from './copy-to-postgres';
 import { isApiError } from './errors';
 import type { Logger } from './log';
 import { reindexAll, reindexTicket } from './reindex';
@@ -334,7 +335,7 @@ const commands: Command[] = [
 			const messages = list(values, 'say');
 			if (messages.some((m) => !m.trim())) throw new UsageError('--say: must not be empty');
 			return async (services) => {
-				const secret = await channelSecret(services.store, channelId);
+				const secret = await channelSecret(services.db.$client, channelId);
 				if (secret === undefined) throw new CommandError(`no channel has the id "${channelId}" (see \`${PROGRAM} channel list\`)`);
 				let stop!: () => void;
 				const stopped = new Promise<void>((resolve) => (stop = resolve));
@@ -470,6 +471,32 @@ const commands: Command[] = [
 				for (const q of report.quarantined) err(`set aside ${q.kind} ${q.seq}: ${q.error.replace(/\s+/g, ' ')}`);
 				await reindexTicket(services, ticketId);
 				out(`Repaired ticket ${ticketId}: ${report.kept} log row${report.kept === 1 ? '' : 's'} kept, ${report.quarantined.length} set aside.`);
+			};
+		}
+	},
+	{
+		name: 'copy',
+		summary: 'copy this installation (the SQLite file in DATA_DIR) into an empty PostgreSQL database',
+		options: {
+			to: { type: 'string', arg: 'URL', help: 'the new, empty database: postgres://user:password@host:5432/database', required: true }
+		},
+		details: [
+			'Stop the server first: what it writes during the copy would be missing from it. Every table is copied',
+			'in one transaction, then checked: row counts per table, and every ticket document loaded from both.',
+			'Afterwards, start Tandem with DATABASE_URL set to the same URL. A database that has any table is refused.'
+		],
+		prepare(values) {
+			const url = str(values, 'to')!.trim();
+			let protocol = '';
+			try {
+				protocol = new URL(url).protocol;
+			} catch {
+				// reported below
+			}
+			if (protocol !== 'postgres:' && protocol !== 'postgresql:') throw new UsageError(`--to: "${url}" is not a postgres:// URL`);
+			return async (services) => {
+				await copyToPostgres(services.store, url, out);
+				out(`Copied and checked. Start Tandem with DATABASE_URL=${shownUrl(url)} to use it.`);
 			};
 		}
 	},
@@ -646,7 +673,7 @@ function describe(error: unknown): { message: string; code: number } {
 		return { message: `${error.message} (see \`${hint}\`)`, code: 2 };
 	}
 	if (error instanceof ConfigError) return { message: error.message.replace(/\n\s*/g, ' '), code: 1 };
-	if (error instanceof CommandError || error instanceof AccountError || error instanceof PasswordPolicyError || isApiError(error)) {
+	if (error instanceof CommandError || error instanceof CopyError || error instanceof AccountError || error instanceof PasswordPolicyError || isApiError(error)) {
 		return { message: (error as Error).message, code: 1 };
 	}
 	if (error instanceof z.ZodError) {

@@ -16,7 +16,7 @@ export async function ensureDevServices(): Promise<Dev> {
 	const services = await createServices(config, createLogger(config.logLevel));
 	if (config.seed) await seedIfEmpty(services);
 	await services.routing.start();
-	services.accessChanges.start(config.accessPollMs);
+	await services.accessChanges.start(config.accessPollMs);
 	provideServices(services);
 	// SMTP in and the outbox, as under `npm start` (they stop with the dev process).
 	await startChannelWorkers(services);

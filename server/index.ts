@@ -36,7 +36,7 @@ const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, ha
 const url = await listen(server, config).catch(exitOnConfigError);
 const workers = await startChannelWorkers(services).catch(exitOnConfigError);
 await services.routing.start();
-const accessPoll = services.accessChanges.start(config.accessPollMs);
+const accessPoll = await services.accessChanges.start(config.accessPollMs);
 handleShutdown(server, closeSockets, services, [...workers, services.routing, accessPoll]);
 logger.info({ url, dataDir: config.dataDir, seeded }, 'listening');
-announce(url, services);
+await announce(url, services);

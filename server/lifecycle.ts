@@ -67,7 +67,7 @@ export function handleShutdown(server: http.Server, closeSockets: () => void, se
 		const { hocuspocus, project } = services.collab;
 		hocuspocus.closeConnections();
 		hocuspocus.flushPendingStores();
-		await Promise.all([...hocuspocus.documents.keys()].map((name) => project.flush(name)));
+		for (const name of [...hocuspocus.documents.keys()]) await project.flush(name);
 		await hocuspocus.hooks('onDestroy', { instance: hocuspocus });
 		await services.store.close();
 		services.logger.info('stopped');

@@ -44,10 +44,10 @@ const TICKETS: ((ctx: SeedContext, agents: Agents) => Promise<TicketRecord>)[] =
 
 export async function demoTickets(ctx: SeedContext): Promise<TicketRecord[]> {
 	const agents = demoAgents(ctx);
-	const records: TicketRecord[] = [];
-	// One after another: a customer met again is found, not created twice.
-	for (const define of TICKETS) records.push(await define(ctx, agents));
-	return records;
+	const tickets: TicketRecord[] = [];
+	// One after another: the customers are found or created in the order the tickets meet them.
+	for (const define of TICKETS) tickets.push(await define(ctx, agents));
+	return tickets;
 }
 
 // ---------------------------------------------------------------------------------------------

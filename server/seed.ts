@@ -4,7 +4,6 @@
  */
 import type { MacroInput } from '../src/lib/api/schemas';
 import { randomBytes } from 'node:crypto';
-import { chats, users, visitorPages, visitors } from '../drizzle/schema';
 import { SYSTEM } from './auth/principal';
 import { seedContext } from './seed-context';
 import { demoTickets } from './seed-tickets';
@@ -49,7 +48,9 @@ export const DEMO_MACROS: MacroInput[] = [
 
 /** Seeds demo users and tickets when the database has no users; true when it seeded. */
 export async function seedIfEmpty(services: Services): Promise<boolean> {
-	if (services.db.select({ id: users.id }).from(users).limit(1).get()) return false;
+	const { users } = services.store.tables;
+	const [someone] = await services.store.db.select({ id: users.id }).from(users).limit(1);
+	if (someone) return false;
 	await seed(services);
 	return true;
 }
@@ -67,15 +68,17 @@ export async function seed(services: Services): Promise<void> {
 	const recorded = new Map<(typeof demo)[number], { id: string; createdAt: number; requesterId: string }>();
 	// Oldest first: the tickets' numbers follow the order they were opened in.
 	for (const ticket of [...demo].sort((a, b) => (a.fields.createdAt ?? 0) - (b.fields.createdAt ?? 0))) recorded.set(ticket, await tickets.record(ticket, SYSTEM));
-	seedMaggieVisit(services, recorded.get(demo[0]!)!, userIds['alex@tandem.local']!);
+	await seedMaggieVisit(services, recorded.get(demo[0]!)!, userIds['alex@tandem.local']!);
 	for (const macro of DEMO_MACROS) await macros.create(macro, SYSTEM);
-	services.talkNumbers.create(DEMO_TALK_NUMBER);
+	await services.talkNumbers.create(DEMO_TALK_NUMBER);
 	await seedContext(services);
 	services.logger.info({ users: DEMO_USERS.length }, 'seeded demo data');
 }
 
 /** The pages Maggie browsed before her chat (the visitor path in her ticket), and the chat, ended. */
-function seedMaggieVisit(services: Services, ticket: { id: string; createdAt: number; requesterId: string }, agentId: string): void {
+async function seedMaggieVisit(services: Services, ticket: { id: string; createdAt: number; requesterId: string }, agentId: string): Promise<void> {
+	const { store } = services;
+	const { chats, visitorPages, visitors } = store.tables;
 	const { id: ticketId, createdAt: chatAt } = ticket;
 	const visitorId = 'visitor-maggie'; // her chat address in seed-tickets.ts
 	const pages = [
@@ -84,21 +87,22 @@ function seedMaggieVisit(services: Services, ticket: { id: string; createdAt: nu
 		{ path: '/help/refunds', title: 'Refunds and returns · Help', before: 2 }
 	];
 	const minute = 60_000;
-	services.db.transaction((tx) => {
+	await store.transaction(async () => {
 		// The token is thrown away: nobody can resume this visitor's session.
-		tx.insert(visitors).values({ id: visitorId, customerId: ticket.requesterId, tokenHash: randomBytes(32).toString('hex'), createdAt: chatAt - 10 * minute, lastSeenAt: chatAt + 6 * minute }).run();
+		await store.db.insert(visitors).values({ id: visitorId, customerId: ticket.requesterId, tokenHash: randomBytes(32).toString('hex'), createdAt: chatAt - 10 * minute, lastSeenAt: chatAt + 6 * minute });
 		for (const page of pages) {
-			tx.insert(visitorPages).values({ visitorId, url: `https://shop.example.com${page.path}`, title: page.title, viewedAt: chatAt - page.before * minute }).run();
+			await store.db.insert(visitorPages).values({ visitorId, url: `https://shop.example.com${page.path}`, title: page.title, viewedAt: chatAt - page.before * minute });
 		}
-		tx.insert(chats)
-			.values({ id: `chat-${ticketId}`, visitorId, ticketId, status: 'ended', presence: 'left', agentId, startedAt: chatAt, servedAt: chatAt + minute, endedAt: chatAt + 6 * minute, endedBy: `user:${agentId}` })
-			.run();
+		await store.db
+			.insert(chats)
+			.values({ id: `chat-${ticketId}`, visitorId, ticketId, status: 'ended', presence: 'left', agentId, startedAt: chatAt, servedAt: chatAt + minute, endedAt: chatAt + 6 * minute, endedBy: `user:${agentId}` });
 	});
 }
 
 /** Tells a person starting Tandem where it is and how to sign in. */
-export function announce(url: string, services: Services): void {
-	const demo = DEMO_USERS.filter((u) => services.accounts.checkEmailExists(u.email));
+export async function announce(url: string, services: Services): Promise<void> {
+	const demo: (typeof DEMO_USERS)[number][] = [];
+	for (const u of DEMO_USERS) if (await services.accounts.checkEmailExists(u.email)) demo.push(u);
 	const lines = [`\n  Tandem is running at ${url}\n`];
 	if (demo.length) {
 		lines.push(`  Demo logins (password "${DEMO_PASSWORD}"):`);

@@ -5,11 +5,11 @@
  * Accept for a ringing call, a Talk console that can be hidden, and a transfer picker that shows who
  * is available (7).
  */
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import { sql } from 'drizzle-orm';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTicketId, launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
+import { withStore } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { api, startServer, tempDataDir, type RunningServer } from '../helpers/server';
 
@@ -84,8 +84,7 @@ describe('error pages (11)', () => {
 
 	it('shows a server fault as a designed 500 page that does not leak the cause', async () => {
 		// A real fault: the help centre's table is gone from under the running server (until put back).
-		const db = new Database(path.join(server.dataDir, 'tandem.sqlite'));
-		db.exec('ALTER TABLE help_articles RENAME TO help_articles_away');
+		await withStore(server.dataDir, (store) => store.run(sql`ALTER TABLE help_articles RENAME TO help_articles_away`));
 		try {
 			const response = await alex.goto('/help', { waitUntil: 'networkidle' });
 			expect(response?.status()).toBe(500);
@@ -94,8 +93,7 @@ describe('error pages (11)', () => {
 			expect(shown.text).not.toMatch(/help_articles|SqliteError/);
 			await screenshot(alex, 'defects-b-500');
 		} finally {
-			db.exec('ALTER TABLE help_articles_away RENAME TO help_articles');
-			db.close();
+			await withStore(server.dataDir, (store) => store.run(sql`ALTER TABLE help_articles_away RENAME TO help_articles`));
 		}
 	});
 });

@@ -1,6 +1,6 @@
 /** Runs the project's scripts (server/cli.ts, server/index.ts) as separate processes, to completion. */
 import { spawn } from 'node:child_process';
-import { ROOT } from './server';
+import { databaseEnv, ROOT } from './server';
 
 export interface Result {
 	code: number | null;
@@ -35,7 +35,7 @@ export function runScript(script: string, args: string[], env: Record<string, st
 	});
 }
 
-/** The CLI (server/cli.ts) on `dataDir`, logging warnings and errors only. */
-export function runCli(dataDir: string, ...args: string[]): Promise<Result> {
-	return runScript('server/cli.ts', args, { DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+/** The CLI (server/cli.ts) on `dataDir` (and its database: see databaseEnv), logging warnings and errors only. */
+export async function runCli(dataDir: string, ...args: string[]): Promise<Result> {
+	return runScript('server/cli.ts', args, { DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...(await databaseEnv(dataDir)) });
 }

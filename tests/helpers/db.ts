@@ -1,37 +1,49 @@
-/** Read-only looks into a data directory's SQLite file, for assertions on what was stored. */
+/**
+ * Looks into the database of a data directory, for assertions on what was stored: the SQLite file
+ * in it, or on PostgreSQL the database its servers use (see databaseEnv). Queries are drizzle
+ * `sql` with values as `${parameters}`, and must mean the same on both engines.
+ */
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { count, type SQL } from 'drizzle-orm';
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import * as Y from 'yjs';
+import { openPostgresStore, openSqliteStore, type Store } from '../../server/storage/store';
 import { TicketLog } from '../../server/storage/ticket-log';
-import { openSqliteStore } from '../../server/storage/store';
+import { databaseEnv } from './server';
 
-export function countRows(dataDir: string, sql: string, ...params: unknown[]): number {
-	const db = new Database(path.join(dataDir, 'tandem.sqlite'), { readonly: true, fileMustExist: true });
+/** Runs `work` on a store opened on `dataDir`'s database, closed afterwards. */
+export async function withStore<T>(dataDir: string, work: (store: Store) => Promise<T>): Promise<T> {
+	const { DATABASE_URL } = await databaseEnv(dataDir);
+	const store = DATABASE_URL ? await openPostgresStore(DATABASE_URL, { maxConnections: 2 }) : openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
 	try {
-		return (db.prepare(sql).get(...params) as { n: number }).n;
-	} finally {
-		db.close();
-	}
-}
-
-/** Rows of the update log and snapshots, and tickets, in one call. */
-export function storedCounts(dataDir: string) {
-	return {
-		updates: countRows(dataDir, 'SELECT count(*) AS n FROM ticket_updates'),
-		snapshots: countRows(dataDir, 'SELECT count(*) AS n FROM ticket_snapshots'),
-		tickets: countRows(dataDir, 'SELECT count(*) AS n FROM tickets'),
-		customers: countRows(dataDir, 'SELECT count(*) AS n FROM customers')
-	};
-}
-
-/** The ticket as its stored log says it is (latest snapshot plus the rows after it), read straight from SQLite. */
-export async function storedDocument(dataDir: string, ticketId: string): Promise<Y.Doc> {
-	const store = openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
-	try {
-		const doc = new Y.Doc();
-		await new TicketLog(store).loadInto(ticketId, doc);
-		return doc;
+		return await work(store);
 	} finally {
 		await store.close();
 	}
+}
+
+/** The number in column `n` of the first row of `query` (a count, a sum, any one number). */
+export async function countRows(dataDir: string, query: SQL): Promise<number> {
+	const [row] = await withStore(dataDir, (store) => store.all<{ n: number | string | null }>(query));
+	if (!row) throw new Error('the query returned no row');
+	// PostgreSQL's sum() is numeric, read as a string.
+	return Number(row.n);
+}
+
+/** Rows of the update log and snapshots, and tickets, in one call. */
+export async function storedCounts(dataDir: string) {
+	return withStore(dataDir, async (store) => {
+		const { ticketUpdates, ticketSnapshots, tickets, customers } = store.tables;
+		const n = async (table: SQLiteTable) => (await store.db.select({ n: count() }).from(table))[0]!.n;
+		return { updates: await n(ticketUpdates), snapshots: await n(ticketSnapshots), tickets: await n(tickets), customers: await n(customers) };
+	});
+}
+
+/** The ticket as its stored log says it is (latest snapshot plus the rows after it), read straight from the database. */
+export async function storedDocument(dataDir: string, ticketId: string): Promise<Y.Doc> {
+	return withStore(dataDir, async (store) => {
+		const doc = new Y.Doc();
+		await new TicketLog(store).loadInto(ticketId, doc);
+		return doc;
+	});
 }

@@ -1,11 +1,12 @@
-/** Accounts and tokens written straight into a data directory before the server starts. */
-import path from 'node:path';
-import { Accounts } from '../../server/accounts';
-import { ApiTokens } from '../../server/auth/api-tokens';
+/**
+ * Accounts and tokens written straight into a data directory's database (see databaseEnv) before
+ * the server starts, through the same services the server wires.
+ */
+import { loadConfig } from '../../server/config';
 import type { Role } from '../../server/auth/principal';
-import { Sessions } from '../../server/auth/sessions';
-import { Events } from '../../server/events';
-import { openSqliteStore, type Store } from '../../server/storage/store';
+import { createLogger } from '../../server/log';
+import { createServices, type Services } from '../../server/services';
+import { databaseEnv } from './server';
 
 export const PASSWORD = 'correct horse battery';
 
@@ -24,10 +25,8 @@ export async function prepare(
 	dataDir: string,
 	spec: { users?: Record<string, { role: Role; groups?: string[] }>; bots?: Record<string, string[] | undefined> }
 ): Promise<Fixture> {
-	return withStore(dataDir, async (store) => {
-		const accounts = new Accounts(store);
-		const sessions = new Sessions(store);
-		const tokens = new ApiTokens(store, new Events(store));
+	return withServices(dataDir, async (services) => {
+		const { accounts, sessions, tokens } = services.auth;
 		const fixture: Fixture = { dataDir, users: {}, tokens: {}, groups: {} };
 		for (const [name, user] of Object.entries(spec.users ?? {})) {
 			const created = await accounts.createUser({ email: `${name}@test.local`, name, role: user.role, password: PASSWORD, groups: user.groups });
@@ -42,15 +41,16 @@ export async function prepare(
 	});
 }
 
-/** Revokes an API token through a database handle of its own (not a running server's); true when it was live. */
-export const revokeToken = (dataDir: string, tokenId: string) => withStore(dataDir, (store) => new ApiTokens(store, new Events(store)).revoke(tokenId));
-
-/** Runs `work` on a store of its own over the data directory's database, closed afterwards. */
-async function withStore<T>(dataDir: string, work: (store: Store) => Promise<T>): Promise<T> {
-	const store = openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
+/**
+ * Runs `work` on the services of `dataDir`'s database (see databaseEnv), as the server wires them,
+ * and closes them: for state a test writes without a server running.
+ */
+export async function withServices<T>(dataDir: string, work: (services: Services) => Promise<T>): Promise<T> {
+	const config = loadConfig({ DATA_DIR: dataDir, SEED: '0', ...(await databaseEnv(dataDir)) });
+	const services = await createServices(config, createLogger('silent'));
 	try {
-		return await work(store);
+		return await work(services);
 	} finally {
-		await store.close();
+		await services.store.close();
 	}
 }

@@ -9,9 +9,10 @@ import { createHttpServer } from '../../server/http';
 import { listen, loadSvelteKit } from '../../server/lifecycle';
 import { createLogger } from '../../server/log';
 import { createServices, provideServices, type Services } from '../../server/services';
+import { databaseEnv } from './server';
 
 export async function startInProcess(dataDir: string, env: Record<string, string> = {}) {
-	const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SEED: '0', ...env });
+	const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SEED: '0', ...(await databaseEnv(dataDir)), ...env });
 	const services: Services = await createServices(config, createLogger('silent'));
 	provideServices(services);
 	const { handler } = await loadSvelteKit(config);

@@ -8,14 +8,39 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
+import { inject } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
+import type { Engine } from '../../server/storage/store';
 import { newId, ticketDocumentName, type Entry } from '../../src/lib/ticket';
+import { createDatabaseAt } from './postgres';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export function tempDataDir(prefix = 'tandem-test-'): string {
 	return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** The engine the servers of this run store on: the `postgres` test project sets TANDEM_TEST_ENGINE (vite.config.ts). */
+export const TEST_ENGINE: Engine = process.env.TANDEM_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite';
+
+/** The PostgreSQL database of each data directory, made when the directory is first used. */
+const databases = new Map<string, Promise<string>>();
+
+/**
+ * The environment that puts a data directory's database on the run's engine: none on SQLite (the
+ * file in the directory); on PostgreSQL, DATABASE_URL of a fresh database on the run's server, the
+ * same one for every use of the directory (fixtures, servers restarted on it, the CLI, tests/helpers/db.ts).
+ */
+export async function databaseEnv(dataDir: string): Promise<Record<string, string>> {
+	if (TEST_ENGINE === 'sqlite') return {};
+	const key = path.resolve(dataDir);
+	let url = databases.get(key);
+	if (!url) {
+		url = createDatabaseAt(inject('postgresUrl'), 'server');
+		databases.set(key, url);
+	}
+	return { DATABASE_URL: await url };
 }
 
 export interface RunningServer {
@@ -45,7 +70,7 @@ export async function startServer(options: { dataDir?: string; env?: Record<stri
 	const dataDir = options.dataDir ?? tempDataDir();
 	const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
 		cwd: ROOT,
-		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SEED: '0', LOG_LEVEL: 'info', SMTP_PORT: '0', ...options.env },
+		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SEED: '0', LOG_LEVEL: 'info', SMTP_PORT: '0', ...(await databaseEnv(dataDir)), ...options.env },
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
 	running.add(child);

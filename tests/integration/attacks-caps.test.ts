@@ -7,6 +7,7 @@
  * the browser. Awareness keeps only the fields the workspace reads, within size and client-id
  * bounds per connection.
  */
+import { sql } from 'drizzle-orm';
 import path from 'node:path';
 import * as encoding from 'lib0/encoding';
 import { applyAwarenessUpdate } from 'y-protocols/awareness';
@@ -29,7 +30,7 @@ import { TicketLog } from '../../server/storage/ticket-log';
 import { openDatabase } from '../../server/storage/database';
 import { openSqliteStore } from '../../server/storage/store';
 import { launchBrowser } from '../helpers/browser';
-import { countRows } from '../helpers/db';
+import { countRows, withStore } from '../helpers/db';
 import { noteBy } from '../helpers/entries';
 import { PASSWORD, prepare, type Fixture } from '../helpers/fixtures';
 import { api, connectPeer, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
@@ -89,17 +90,14 @@ async function createTicket(on: RunningServer = server): Promise<string> {
 
 /** The reason the server closed `peer`'s document with, or null if it did not within `ms`. */
 const refusalOf = (peer: Peer, ms = 15_000) => waitFor(() => peer.closeReason(), 'a refusal', ms).catch(() => null);
-const logRows = (on: RunningServer, ticketId: string) => countRows(on.dataDir, 'SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ?', ticketId);
+const logRows = (on: RunningServer, ticketId: string) => countRows(on.dataDir, sql`SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ${ticketId}`);
 
 /** The messages of the `update.rejected` events of a ticket. */
-function rejections(on: RunningServer, ticketId: string): string[] {
-	const db = openDatabase(path.join(on.dataDir, 'tandem.sqlite'));
-	try {
-		const rows = db.$client.prepare("SELECT data FROM events WHERE ticket_id = ? AND type = 'update.rejected'").all(ticketId) as { data: string }[];
-		return rows.map((row) => (JSON.parse(row.data) as { reason: string; message: string }).message);
-	} finally {
-		db.$client.close();
-	}
+async function rejections(on: RunningServer, ticketId: string): Promise<string[]> {
+	const rows = await withStore(on.dataDir, (store) =>
+		store.all<{ data: string }>(sql`SELECT CAST(data AS text) AS data FROM events WHERE ticket_id = ${ticketId} AND type = 'update.rejected' ORDER BY id`)
+	);
+	return rows.map((row) => (JSON.parse(row.data) as { reason: string; message: string }).message);
 }
 
 /** The honest peer still writes, is acknowledged, and a fresh peer sees its work. */
@@ -120,17 +118,17 @@ describe('caps on what a peer can grow', () => {
 	it('twenty 1.9 MB drafts are each refused by name; the honest peer stays connected and a fresh peer opens the ticket', async () => {
 		const ticketId = await createTicket();
 		const honest = await connect(server, ticketId, 'ann');
-		const rows = logRows(server, ticketId);
+		const rows = await logRows(server, ticketId);
 		for (let i = 0; i < 20; i++) {
 			const attacker = await connect(server, ticketId, 'mallory');
 			attacker.doc.transact(() => draftText(attacker.doc, newId(), { channel: 'email', visibility: 'public' }).insert(0, HUGE_TEXT));
 			expect(await refusalOf(attacker)).toBe('limit-exceeded');
 			disconnect(attacker);
 		}
-		expect(logRows(server, ticketId)).toBe(rows);
+		expect(await logRows(server, ticketId)).toBe(rows);
 		expect(readDrafts(honest.doc)).toEqual([]);
-		expect(rejections(server, ticketId)).toHaveLength(20);
-		expect(rejections(server, ticketId)[0]).toContain('draftTextLength');
+		expect(await rejections(server, ticketId)).toHaveLength(20);
+		expect((await rejections(server, ticketId))[0]).toContain('draftTextLength');
 		await stillServes(server, ticketId, honest);
 	}, 180_000);
 
@@ -157,14 +155,14 @@ describe('caps on what a peer can grow', () => {
 	it('5,000 side conversations in one update are refused; a ticket takes LIMITS.sidesPerTicket of them', async () => {
 		const ticketId = await createTicket();
 		const honest = await connect(server, ticketId, 'ann');
-		const rows = logRows(server, ticketId);
+		const rows = await logRows(server, ticketId);
 		const attacker = await connect(server, ticketId, 'mallory');
 		attacker.doc.transact(() => {
 			for (let i = 0; i < 5000; i++) openSide(attacker.doc, sideOf('mallory'));
 		});
 		expect(await refusalOf(attacker)).toBe('limit-exceeded');
-		expect(logRows(server, ticketId)).toBe(rows);
-		expect(rejections(server, ticketId).at(-1)).toContain('sidesPerTicket');
+		expect(await logRows(server, ticketId)).toBe(rows);
+		expect((await rejections(server, ticketId)).at(-1)).toContain('sidesPerTicket');
 
 		// Up to the cap, in two updates; one more is refused.
 		const writer = await connect(server, ticketId, 'ben');
@@ -191,7 +189,7 @@ describe('caps on what a peer can grow', () => {
 			for (let i = 0; i <= LIMITS.tagsPerTicket; i++) addTag(tags.doc, `tag-${i}`);
 		});
 		expect(await refusalOf(tags)).toBe('limit-exceeded');
-		expect(rejections(server, ticketId).slice(-2).map((m) => m.split(':')[0])).toEqual(['limit participantsPerSide exceeded', 'limit tagsPerTicket exceeded']);
+		expect((await rejections(server, ticketId)).slice(-2).map((m) => m.split(':')[0])).toEqual(['limit participantsPerSide exceeded', 'limit tagsPerTicket exceeded']);
 		const fresh = await connect(server, ticketId, 'ben');
 		expect(readSides(fresh.doc)).toEqual([]);
 		expect(readFields(fresh.doc).tags).toEqual([]);
@@ -215,7 +213,7 @@ describe('caps on what a peer can grow', () => {
 			if (writer.closeReason()) refused = writer.closeReason();
 		}
 		expect(refused).toBe('limit-exceeded');
-		expect(rejections(server, ticketId).at(-1)).toContain('documentBytes');
+		expect((await rejections(server, ticketId)).at(-1)).toContain('documentBytes');
 		// The conversation still takes replies, and the ticket opens.
 		await stillServes(server, ticketId, honest);
 	}, 180_000);
@@ -327,7 +325,7 @@ describe('a ticket over the caps from before they existed', () => {
 		// Over the caps: growth is refused by name, the conversation still takes a reply.
 		second.doc.transact(() => draftText(second.doc, newId(), { channel: 'email', visibility: 'public' }).insert(0, 'hello'));
 		expect(await refusalOf(second, 60_000)).toBe('limit-exceeded');
-		expect(rejections(server, ticketId).at(-1)).toContain('documentBytes');
+		expect((await rejections(server, ticketId)).at(-1)).toContain('documentBytes');
 		await stillServes(server, ticketId, first);
 
 		// The workspace shows the ticket.

@@ -4,9 +4,9 @@
  * visitors who claim someone else's email address (they stay a separate, unverified contact until
  * an agent links them or they prove the address).
  */
+import { sql } from 'drizzle-orm';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { simpleParser } from 'mailparser';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,7 +111,7 @@ describe('mail that does not fit a ticket entry', () => {
 		expect(entry.meta.attachmentsOmitted.count).toBe(60 - listed.length);
 		// The listed files are stored; all 60 are in the original message.
 		expect(fs.readFileSync(path.join(dataDir, 'attachments', listed[0]!.sha256), 'utf8')).toBe('file 0');
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM email_messages WHERE message_id = '<many-files@example.com>'")).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM email_messages WHERE message_id = '<many-files@example.com>'`)).toBe(1);
 	});
 
 	it('keeps serving mail afterwards', async () => {
@@ -206,7 +206,7 @@ describe('a chat visitor who gives someone else\'s email address', () => {
 		expect((await ticket(chat.ticketId)).requesterId).toBe(real.id);
 		expect(await historyTickets(real.id)).toContain(chat.ticketId);
 		expect((await customer(real.id)).addresses).toEqual(expect.arrayContaining([{ channel: 'chat', address: visitor.id }]));
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM events WHERE type = 'customer.linked' AND ticket_id = ? AND actor = ?", chat.ticketId, `user:${fx.users.ann!.id}`)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM events WHERE type = 'customer.linked' AND ticket_id = ${chat.ticketId} AND actor = ${`user:${fx.users.ann!.id}`}`)).toBe(1);
 		// The visitor is that customer from now on: their next chat is filed under them.
 		const { body: next } = await (async () => {
 			await as('ann').request('POST', `/api/v1/tickets/${chat.ticketId}/chat/end`);
@@ -222,7 +222,7 @@ describe('a chat visitor who gives someone else\'s email address', () => {
 		const contact: string = (await ticket(chat.ticketId)).requesterId;
 		const token = await mailedToken('proof@example.com');
 		// Only the hash of the token is kept once the mail is sent.
-		await waitFor(() => countRows(dataDir, 'SELECT count(*) AS n FROM email_verifications WHERE customer_id = ? AND pending_token IS NULL', contact) === 1, 'the token dropped');
+		await waitFor(async () => (await countRows(dataDir, sql`SELECT count(*) AS n FROM email_verifications WHERE customer_id = ${contact} AND pending_token IS NULL`)) === 1, 'the token dropped');
 
 		expect((await verifyPage('vfy_wrong')).text).toContain('not valid');
 		expect((await confirm('vfy_wrong')).status).toBe(400);
@@ -237,7 +237,7 @@ describe('a chat visitor who gives someone else\'s email address', () => {
 		expect(confirmed.text).toContain('your address is confirmed');
 		expect((await ticket(chat.ticketId)).requesterId).toBe(real.id);
 		expect(await historyTickets(real.id)).toContain(chat.ticketId);
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM events WHERE type = 'customer.linked' AND ticket_id = ? AND actor = 'email:proof@example.com'", chat.ticketId)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM events WHERE type = 'customer.linked' AND ticket_id = ${chat.ticketId} AND actor = 'email:proof@example.com'`)).toBe(1);
 
 		const again = await confirm(token);
 		expect(again.status).toBe(400);
@@ -247,9 +247,7 @@ describe('a chat visitor who gives someone else\'s email address', () => {
 		const late = await newVisitor();
 		const { body: lateChat } = await late.start({ name: 'Lat', email: 'late@example.com', message: 'Hi' });
 		const lateToken = await mailedToken('late@example.com');
-		const db = new Database(path.join(dataDir, 'tandem.sqlite'));
-		db.prepare("UPDATE email_verifications SET expires_at = ? WHERE email = 'late@example.com'").run(Date.now() - 1);
-		db.close();
+		await withStore(dataDir, (store) => store.run(sql`UPDATE email_verifications SET expires_at = ${Date.now() - 1} WHERE email = 'late@example.com'`));
 		const expired = await confirm(lateToken);
 		expect(expired.status).toBe(400);
 		expect(expired.text).toContain('expired');
@@ -263,7 +261,7 @@ describe('a chat visitor who gives someone else\'s email address', () => {
 		// Another visitor claiming the same address at once gets no second mail.
 		const other = await newVisitor();
 		expect((await other.start({ name: 'Neu2', email: 'new.person@example.com', message: 'Me too' })).status).toBe(201);
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM outbox WHERE kind = 'verification' AND recipient = 'new.person@example.com'")).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM outbox WHERE kind = 'verification' AND recipient = 'new.person@example.com'`)).toBe(1);
 
 		expect((await confirm(token)).status).toBe(200);
 		const contact = (await ticket(chat.ticketId)).requesterId;

@@ -4,6 +4,7 @@
  * carrying the session cookie from another origin, JSON and forms built to break the parser, stored
  * content built to break a page, and headers a client sends to pass for a proxy.
  */
+import { sql } from 'drizzle-orm';
 import net from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -49,7 +50,7 @@ async function healthy(on: RunningServer = server) {
 	expect(await res.json()).toEqual({ status: 'ok' });
 }
 
-const updateRows = (on: RunningServer, ticketId: string) => countRows(on.dataDir, 'SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ?', ticketId);
+const updateRows = (on: RunningServer, ticketId: string) => countRows(on.dataDir, sql`SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ${ticketId}`);
 
 /**
  * Writes `bytes` on a fresh TCP connection and reads until the server answers or closes: the
@@ -198,7 +199,7 @@ const foreignOrigins = () => {
 describe('cross-site websocket hijacking (class 5)', () => {
 	it.each([0, 1, 2])('a cookie upgrade to /collab from a foreign origin (#%i) is refused, reads nothing and writes nothing', async (which) => {
 		const ticket = await createTicket();
-		const rows = updateRows(server, ticket.id);
+		const rows = await updateRows(server, ticket.id);
 		const origin = foreignOrigins()[which];
 		const peer = await cookiePeer(server, ticket.id, { origin });
 		// It tries to write at once: frames sent before authentication are queued, then dropped.
@@ -210,7 +211,7 @@ describe('cross-site websocket hijacking (class 5)', () => {
 		const fresh = await connectPeer(server, ticket.id, fx.users.ann.token);
 		closers.push(() => fresh.destroy());
 		expect(readEntries(fresh.doc)).toEqual(ticket.entries);
-		expect(updateRows(server, ticket.id)).toBe(rows);
+		expect(await updateRows(server, ticket.id)).toBe(rows);
 	});
 
 	it('a cookie upgrade to /yws from a foreign origin is closed with 4403 cross-origin and gets nothing', async () => {
@@ -300,12 +301,12 @@ describe('bad input gives a 4xx, never a 500 (class 9)', () => {
 
 	it('a websocket entry with meta nested too deep is refused as invalid-entry and not stored', async () => {
 		const ticket = await createTicket();
-		const rows = updateRows(server, ticket.id);
+		const rows = await updateRows(server, ticket.id);
 		const peer = await connectPeer(server, ticket.id, fx.users.ann.token);
 		closers.push(() => peer.destroy());
 		entriesArray(peer.doc).push([noteBy(fx.users.ann.id, 'deep', { meta: nested(200) })]);
 		expect(await waitFor(() => peer.closeReason(), 'the refusal')).toBe('invalid-entry');
-		expect(updateRows(server, ticket.id)).toBe(rows);
+		expect(await updateRows(server, ticket.id)).toBe(rows);
 	});
 
 	it('a malformed multipart body to POST /login answers 400, and sign-in still works', async () => {
@@ -328,7 +329,7 @@ describe('bad input gives a 4xx, never a 500 (class 9)', () => {
 	});
 
 	it('a malformed multipart body to an admin form answers 400 and changes nothing', async () => {
-		const before = countRows(server.dataDir, 'SELECT count(*) AS n FROM groups');
+		const before = await countRows(server.dataDir, sql`SELECT count(*) AS n FROM groups`);
 		for (const action of ['/admin?/createGroup', '/admin/context?/saveApp', '/admin/routing?/saveSettings']) {
 			const res = await fetch(server.url + action, {
 				method: 'POST',
@@ -337,7 +338,7 @@ describe('bad input gives a 4xx, never a 500 (class 9)', () => {
 			});
 			expect(res.status, action).toBe(400);
 		}
-		expect(countRows(server.dataDir, 'SELECT count(*) AS n FROM groups')).toBe(before);
+		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM groups`)).toBe(before);
 	});
 
 	it('a ticket whose stored entry meta is absurdly deep (written before the limit) still opens: page, JSON and live document', async () => {

@@ -9,14 +9,14 @@
  * back, and that the honest colleague on the same ticket keeps working. The API streams end when
  * their principal's access changes, so a lost group's tickets are no longer delivered.
  */
-import path from 'node:path';
+import { sql } from 'drizzle-orm';
 import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntry, newId, readEntries, setField, ticketDocumentName, type Entry } from '../../src/lib/ticket';
 import { REFUSE, YWS_CLOSE } from '../../server/close-reasons';
 import { openDatabase, type Db } from '../../server/storage/database';
 import { runCli } from '../helpers/cli';
-import { countRows } from '../helpers/db';
+import { countRows, withStore } from '../helpers/db';
 import { noteBy, replyBy } from '../helpers/entries';
 import { prepare, revokeToken, type Fixture } from '../helpers/fixtures';
 import { sendPage } from '../helpers/pages';
@@ -29,7 +29,6 @@ const WITHIN = 1_000;
 
 let server: RunningServer;
 let fx: Fixture;
-let db: Db;
 
 beforeAll(async () => {
 	const dataDir = tempDataDir('tandem-revocation-');
@@ -51,12 +50,9 @@ beforeAll(async () => {
 		bots: { mailer: ['email'], revoked: ['email'], revokedElsewhere: ['email'], revokedByCli: ['email'] }
 	});
 	server = await startServer({ dataDir });
-	// Another handle on the same file, as another process would hold.
-	db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
 });
 
 afterAll(async () => {
-	db?.$client.close();
 	await server?.stop();
 });
 
@@ -121,7 +117,7 @@ function yws(ticketId: string, token: string): YwsClient {
 
 /** Update log rows written for the ticket by `actor` (`user:<id>` or `bot:<token id>`). */
 const rowsBy = (ticketId: string, actor: string) =>
-	countRows(server.dataDir, 'SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ? AND actor = ?', ticketId, actor);
+	countRows(server.dataDir, sql`SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ${ticketId} AND actor = ${actor}`);
 
 /** The entries of the ticket as a freshly connected peer (an admin) sees them. */
 async function freshEntries(ticketId: string): Promise<Entry[]> {
@@ -266,7 +262,7 @@ describe('revoked in this process: sockets close at once and nothing written aft
 		await revocation.setup?.(ticketId);
 		const victim = revocation.who();
 		const { honest, collab, plain } = await openTicket(ticketId, victim);
-		const rowsBefore = rowsBy(ticketId, victim.actor);
+		const rowsBefore = await rowsBy(ticketId, victim.actor);
 
 		await revocation.revoke(ticketId);
 		const changed = Date.now();
@@ -277,7 +273,7 @@ describe('revoked in this process: sockets close at once and nothing written aft
 
 		await expectClosedWithin(changed, collab, plain);
 		expect(collab.provider.unsyncedChanges, 'the late /collab write is not acknowledged').toBeGreaterThan(0);
-		expect(rowsBy(ticketId, victim.actor), 'update log rows of the victim').toBe(rowsBefore);
+		expect(await rowsBy(ticketId, victim.actor), 'update log rows of the victim').toBe(rowsBefore);
 		const stored = await freshEntries(ticketId);
 		expect(stored.filter((e) => late.some((l) => l.id === e.id))).toEqual([]);
 		await expectNoComeback(ticketId, victim, revocation.comeback);
@@ -312,10 +308,10 @@ describe('revoked from another process: within a second too', () => {
 		expect(await revokeToken(server.dataDir, bot('revokedElsewhere').id)).toBe(true);
 		const changed = Date.now();
 		await expectClosedWithin(changed, collab, plain);
-		const rowsBefore = rowsBy(ticketId, victim.actor);
+		const rowsBefore = await rowsBy(ticketId, victim.actor);
 		appendEntry(collab.doc, victim.entry());
 		await expectNoComeback(ticketId, victim, REFUSE.unauthorized);
-		expect(rowsBy(ticketId, victim.actor)).toBe(rowsBefore);
+		expect(await rowsBy(ticketId, victim.actor)).toBe(rowsBefore);
 		await expectColleagueUndisturbed(ticketId, honest);
 	});
 
@@ -334,7 +330,7 @@ describe('revoked from another process: within a second too', () => {
 		const ticketId = await createTicket();
 		const victim = agent('demoted');
 		const { honest, collab } = await openTicket(ticketId, victim);
-		db.$client.prepare(`UPDATE users SET role = 'supervisor' WHERE id = ?`).run(user('demoted').id);
+		await withStore(server.dataDir, (store) => store.run(sql`UPDATE users SET role = 'supervisor' WHERE id = ${user('demoted').id}`));
 		const changed = Date.now();
 		// The server labels presence from the connection: it shows the new role once re-checked.
 		await waitFor(
@@ -347,11 +343,11 @@ describe('revoked from another process: within a second too', () => {
 			WITHIN
 		);
 		expect(Date.now() - changed).toBeLessThan(WITHIN);
-		const rowsBefore = rowsBy(ticketId, victim.actor);
+		const rowsBefore = await rowsBy(ticketId, victim.actor);
 		const late = victim.entry();
 		appendEntry(collab.doc, late);
 		expect(await waitFor(() => collab.closeReason(), 'the write to be refused')).toBe(REFUSE.readOnly);
-		expect(rowsBy(ticketId, victim.actor)).toBe(rowsBefore);
+		expect(await rowsBy(ticketId, victim.actor)).toBe(rowsBefore);
 		expect((await freshEntries(ticketId)).some((e) => e.id === late.id)).toBe(false);
 		await expectColleagueUndisturbed(ticketId, honest);
 	});

@@ -5,6 +5,7 @@
  * status and API error code (or websocket close reason) and by what matters: nothing changed in
  * the database or in the ticket as a fresh peer sees it.
  */
+import { sql } from 'drizzle-orm';
 import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newId, openSide, readDrafts, readEntries, readFields, readSides, setField } from '../../src/lib/ticket';
@@ -68,15 +69,13 @@ async function ticketIn(group: 'Billing' | 'Support' | null) {
 	return { id: created.body.id as string, requesterId: created.body.requesterId as string };
 }
 
-const rows = (sql: string, ...params: unknown[]) => countRows(server.dataDir, sql, ...params);
-
 /** What a customer's stored state is: the profile, addresses and profile-change events. */
 async function customerState(customerId: string) {
 	const { body } = await as('root').request('GET', `/api/v1/customers/${customerId}`);
 	return {
 		profile: body,
-		addresses: rows('SELECT count(*) AS n FROM customer_addresses WHERE customer_id = ?', customerId),
-		updates: rows("SELECT count(*) AS n FROM events WHERE type = 'customer.updated'")
+		addresses: await countRows(server.dataDir, sql`SELECT count(*) AS n FROM customer_addresses WHERE customer_id = ${customerId}`),
+		updates: await countRows(server.dataDir, sql`SELECT count(*) AS n FROM events WHERE type = 'customer.updated'`)
 	};
 }
 
@@ -145,8 +144,8 @@ describe('custom object records are scoped by their links and their creator', ()
 
 	const createRecord = async (caller: Caller, customerIds: string[], externalId = newId()) =>
 		as(caller).request('POST', '/api/v1/objects', { typeId: orderType, externalId, values: { total: 42 }, customerIds });
-	const recordCount = () => rows('SELECT count(*) AS n FROM object_records');
-	const linkCount = () => rows('SELECT count(*) AS n FROM object_links');
+	const recordCount = () => countRows(server.dataDir, sql`SELECT count(*) AS n FROM object_records`);
+	const linkCount = () => countRows(server.dataDir, sql`SELECT count(*) AS n FROM object_links`);
 
 	it("an agent of another group sees neither the record of another group's customer nor that customer's id", async () => {
 		const billing = await ticketIn('Billing');
@@ -165,10 +164,10 @@ describe('custom object records are scoped by their links and their creator', ()
 		const read = await as('ann').request('GET', `/api/v1/objects/${hidden.body.id}`);
 		expect([read.status, read.body.error.code]).toEqual([404, 'not_found']);
 		// Nor can she link it to her own ticket to read it there.
-		const links = linkCount();
+		const links = await linkCount();
 		const linked = await as('ann').request('POST', `/api/v1/tickets/${support.id}/objects/${hidden.body.id}`);
 		expect([linked.status, linked.body.error.code]).toEqual([404, 'not_found']);
-		expect(linkCount()).toBe(links);
+		expect(await linkCount()).toBe(links);
 		// The group's own agent and a supervisor see it, with the customer.
 		for (const caller of ['carl', 'sue'] as const) {
 			const seen = await as(caller).request('GET', `/api/v1/objects/${hidden.body.id}`);
@@ -181,7 +180,7 @@ describe('custom object records are scoped by their links and their creator', ()
 		const billing = await ticketIn('Billing');
 		const record = await createRecord('shop', [billing.requesterId]);
 		expect(record.status).toBe(201);
-		const before = recordCount();
+		const before = await recordCount();
 		const cases = [
 			{ caller: 'chatter', status: 404, code: 'not_found' },
 			{ caller: 'mailer', status: 403, code: 'forbidden' },
@@ -194,21 +193,21 @@ describe('custom object records are scoped by their links and their creator', ()
 			const deleted = await as(caller).request('DELETE', `/api/v1/objects/${record.body.id}`);
 			expect([deleted.status, deleted.body.error?.code], caller).toEqual([status, code]);
 		}
-		expect(recordCount()).toBe(before);
+		expect(await recordCount()).toBe(before);
 		expect((await as('shop').request('DELETE', `/api/v1/objects/${record.body.id}`)).status).toBe(204);
-		expect(recordCount()).toBe(before - 1);
+		expect(await recordCount()).toBe(before - 1);
 	});
 
 	it("a bot cannot attach a record to a customer it may not see, and an agent's record writes are refused", async () => {
 		const billing = await ticketIn('Billing');
-		const before = recordCount();
+		const before = await recordCount();
 		const refused = await createRecord('chatter', [billing.requesterId]);
 		expect([refused.status, refused.body.error.code, refused.body.error.field]).toEqual([400, 'invalid_field', 'customerIds.0']);
 		const byAgent = await createRecord('carl', [billing.requesterId]);
 		expect([byAgent.status, byAgent.body.error.code]).toEqual([403, 'forbidden']);
 		const bySupervisor = await createRecord('sue', []);
 		expect([bySupervisor.status, bySupervisor.body.error.code]).toEqual([403, 'forbidden']);
-		expect(recordCount()).toBe(before);
+		expect(await recordCount()).toBe(before);
 	});
 });
 
@@ -220,7 +219,7 @@ describe('over the websocket, bots write entries on their channels and nothing e
 		peer.destroy();
 		return view;
 	}
-	const logRows = (ticketId: string) => rows('SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ?', ticketId);
+	const logRows = (ticketId: string) => countRows(server.dataDir, sql`SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ${ticketId}`);
 
 	// HOSTILE: written around the ticket module's accessors, as an attacker would.
 	const WRITES: { name: string; write: (doc: Y.Doc, ticket: { requesterId: string }) => void }[] = [
@@ -237,12 +236,12 @@ describe('over the websocket, bots write entries on their channels and nothing e
 	it.each(WRITES)('a bot scoped to the channel writing $name is refused (forbidden-author), the ticket unchanged', async ({ write }) => {
 		const ticket = await ticketIn(null);
 		const before = await freshView(ticket.id);
-		const rowsBefore = logRows(ticket.id);
+		const rowsBefore = await logRows(ticket.id);
 		const bot = await connect(ticket.id, 'mailer');
 		write(bot.doc, ticket);
 		expect(await waitFor(() => bot.closeReason(), 'the refusal')).toBe('forbidden-author');
 		expect(await freshView(ticket.id)).toEqual(before);
-		expect(logRows(ticket.id)).toBe(rowsBefore);
+		expect(await logRows(ticket.id)).toBe(rowsBefore);
 		// The same bot still relays the customer's messages.
 		const relay = await connect(ticket.id, 'mailer');
 		const reply = replyBy(fx.tokens.mailer.id, 'Relayed', { channel: 'email', authorType: 'bot' });

@@ -6,8 +6,7 @@
  * refusal by name and what matters: the ticket unchanged for a fresh peer, the victim's
  * acknowledged work stored, honest concurrent and offline work accepted.
  */
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import { sql } from 'drizzle-orm';
 import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -23,7 +22,7 @@ import {
 	readSides,
 	type Entry
 } from '../../src/lib/ticket';
-import { countRows, storedDocument } from '../helpers/db';
+import { countRows, storedDocument, withStore } from '../helpers/db';
 import { encodeStruct } from '../helpers/docs';
 import { noteBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
@@ -81,7 +80,7 @@ async function freshView(ticketId: string) {
 /** The ticket exactly as stored. */
 const storedDoc = (ticketId: string) => storedDocument(server.dataDir, ticketId);
 
-const logRows = (ticketId: string) => countRows(server.dataDir, 'SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ?', ticketId);
+const logRows = (ticketId: string) => countRows(server.dataDir, sql`SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ${ticketId}`);
 
 // ---------------------------------------------------------------------------------------------
 // HOSTILE HELPERS: updates no honest Yjs client produces, encoded by hand.
@@ -123,11 +122,11 @@ describe("a writer cannot take over another peer's client id", () => {
 		draftText(victimDoc, newId(), { channel: 'email', visibility: 'public' }).insert(0, 'Dear Pat, ');
 
 		// The attacker saw the victim's client id (every peer does) and takes its next clocks.
-		const rowsBefore = logRows(ticket.id);
+		const rowsBefore = await logRows(ticket.id);
 		const attacker = await connect(ticket.id, 'mallory');
 		hostile.send(attacker, hostile.garbage(victimClient, storedClock, 2 ** 40));
 		expect(await refusalOf(attacker)).toBe('foreign-client-id');
-		expect(logRows(ticket.id)).toBe(rowsBefore);
+		expect(await logRows(ticket.id)).toBe(rowsBefore);
 
 		// The victim comes back: its offline work is acknowledged, kept on its side and stored.
 		const back = await connect(ticket.id, 'ann', { doc: victimDoc });
@@ -142,7 +141,7 @@ describe("a writer cannot take over another peer's client id", () => {
 		disconnect(back);
 
 		// Ownership is stored with the log: after a SIGKILL and a restart it still holds.
-		expect(countRows(server.dataDir, 'SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ? AND client_id = ? AND owner = ?', ticket.id, victimClient, `user:${idOf('ann')}`)).toBe(1);
+		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ${ticket.id} AND client_id = ${victimClient} AND owner = ${`user:${idOf('ann')}`}`)).toBe(1);
 		await server.kill();
 		server = await running.boot(server.dataDir);
 		const again = await connect(ticket.id, 'mallory');
@@ -185,7 +184,7 @@ describe("a writer cannot take over another peer's client id", () => {
 		const entries = peer.doc.getArray<Entry>('entries');
 		const writers = [entries._start!.id.client, entries._start!.right!.id.client];
 		for (const client of writers) {
-			expect(countRows(server.dataDir, 'SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ? AND client_id = ? AND owner = ?', ticket.id, client, 'system')).toBe(1);
+			expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ${ticket.id} AND client_id = ${client} AND owner = ${'system'}`)).toBe(1);
 		}
 		hostile.send(peer, hostile.garbage(writers[1], Y.getState(peer.doc.store, writers[1]), 1));
 		expect(await refusalOf(peer)).toBe('foreign-client-id');
@@ -201,16 +200,14 @@ describe("a writer cannot take over another peer's client id", () => {
 		await server.kill();
 		disconnect(writer);
 		// As a database from before this rule: the log without owners.
-		const db = new Database(path.join(server.dataDir, 'tandem.sqlite'));
-		db.prepare('DELETE FROM ticket_client_owners WHERE ticket_id = ?').run(ticket.id);
-		db.close();
+		await withStore(server.dataDir, (store) => store.run(sql`DELETE FROM ticket_client_owners WHERE ticket_id = ${ticket.id}`));
 		server = await running.boot(server.dataDir);
 
 		const attacker = await connect(ticket.id, 'mallory');
 		hostile.send(attacker, hostile.garbage(doc.clientID, Y.getState(doc.store, doc.clientID), 2 ** 40));
 		expect(await refusalOf(attacker)).toBe('foreign-client-id');
-		const owners = (client: number) => countRows(server.dataDir, 'SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ? AND client_id = ? AND owner = ?', ticket.id, client, `user:${idOf('ann')}`);
-		expect(owners(doc.clientID)).toBe(1);
+		const owners = (client: number) => countRows(server.dataDir, sql`SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ${ticket.id} AND client_id = ${client} AND owner = ${`user:${idOf('ann')}`}`);
+		expect(await owners(doc.clientID)).toBe(1);
 		const back = await connect(ticket.id, 'ann', { doc });
 		const after = noteBy(idOf('ann'), 'Written after the upgrade');
 		appendEntry(doc, after);
@@ -272,14 +269,14 @@ describe('an entry wedged between entries the sender had is refused', () => {
 		disconnect(replica);
 		const attacker = await connect(ticket.id, 'mallory', { doc });
 		const before = await freshView(ticket.id);
-		const rowsBefore = logRows(ticket.id);
+		const rowsBefore = await logRows(ticket.id);
 		const firstItem = doc.getArray<Entry>('entries')._start!;
 		expect(firstItem.content.getContent()).toEqual([ticket.first]);
 		expect(firstItem.right).not.toBeNull();
 		hostile.send(attacker, hostile.entryAfter(firstItem.lastId, 7_000_001, 0, noteBy(idOf('mallory'), 'Wedged in')));
 		expect(await refusalOf(attacker)).toBe('entries-append-only');
 		expect(await freshView(ticket.id)).toEqual(before);
-		expect(logRows(ticket.id)).toBe(rowsBefore);
+		expect(await logRows(ticket.id)).toBe(rowsBefore);
 	});
 
 	it("in the handshake, before the sender's own earlier entry", async () => {
@@ -393,7 +390,7 @@ describe.each([
 			disconnect(ben);
 		}
 		const before = await freshView(ticket.id);
-		const rowsBefore = logRows(ticket.id);
+		const rowsBefore = await logRows(ticket.id);
 		let attacker = await connect(ticket.id, 'mallory');
 		if (offline) {
 			disconnect(attacker);
@@ -402,7 +399,7 @@ describe.each([
 		} else claim.attack(attacker.doc, prepared);
 		expect(await refusalOf(attacker)).toBe(claim.reason);
 		expect(await freshView(ticket.id)).toEqual(before);
-		expect(logRows(ticket.id)).toBe(rowsBefore);
+		expect(await logRows(ticket.id)).toBe(rowsBefore);
 	});
 });
 

@@ -13,6 +13,7 @@
  * Each websocket rule is attacked twice: as a live update of a connected peer, and inside the
  * sync handshake of a peer that replicated the ticket, edited it offline and reconnects.
  */
+import { sql } from 'drizzle-orm';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as encoding from 'lib0/encoding';
@@ -153,7 +154,7 @@ async function freshView(ticketId: string): Promise<View> {
 	return view;
 }
 
-const logRows = (ticketId: string) => countRows(server.dataDir, 'SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ?', ticketId);
+const logRows = (ticketId: string) => countRows(server.dataDir, sql`SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ${ticketId}`);
 
 async function rejectionReasons(ticketId: string): Promise<string[]> {
 	const res = await api(server, tokenOf('root')).request('GET', `/api/v1/tickets/${ticketId}/events`);
@@ -197,7 +198,7 @@ async function runScenario(scenario: Scenario) {
 	if (scenario.setup === 'group') await restrictToSupport(ticket.id);
 	const honest = await connect(ticket.id, tokenOf('ann'));
 	const before = await freshView(ticket.id);
-	const rowsBefore = logRows(ticket.id);
+	const rowsBefore = await logRows(ticket.id);
 	const received: Uint8Array[] = [];
 	honest.doc.on('update', (update: Uint8Array) => received.push(update));
 
@@ -211,7 +212,7 @@ async function runScenario(scenario: Scenario) {
 	expect(after.sides).toEqual(before.sides);
 	expect(after.drafts).toEqual(before.drafts);
 	expect(after.stateVector).toEqual(before.stateVector);
-	expect(logRows(ticket.id), 'update log rows').toBe(rowsBefore);
+	expect(await logRows(ticket.id), 'update log rows').toBe(rowsBefore);
 
 	// 3. The honest peer got nothing: a legitimate change sent after the attack arrives alone.
 	const third = await connect(ticket.id, tokenOf('ben'));

@@ -3,6 +3,7 @@
  * an agent (a Hocuspocus peer of the chat ticket) sees the visitor live in the document's awareness
  * and answers; the visitor's stream carries only the public messages of their own chat.
  */
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntry, newId, readEntries } from '../../src/lib/ticket';
 import { countRows } from '../helpers/db';
@@ -59,7 +60,7 @@ describe('live chat', () => {
 
 	it('refuses bad input with a clear error and stores nothing', async () => {
 		const v = await newVisitor();
-		const before = { tickets: countRows(dataDir, 'SELECT count(*) AS n FROM tickets'), pages: countRows(dataDir, 'SELECT count(*) AS n FROM visitor_pages') };
+		const before = { tickets: await countRows(dataDir, sql`SELECT count(*) AS n FROM tickets`), pages: await countRows(dataDir, sql`SELECT count(*) AS n FROM visitor_pages`) };
 		const cases: [string, string, unknown, string?][] = [
 			['/pages', 'url', { url: 'javascript:alert(1)' }],
 			['/pages', 'title', { url: 'https://shop.example/', title: 'x'.repeat(301) }],
@@ -77,8 +78,8 @@ describe('live chat', () => {
 			expect(response.body.error.message).toBeTruthy();
 			if (field) expect(response.body.error.field).toBe(field);
 		}
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM tickets')).toBe(before.tickets);
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM visitor_pages')).toBe(before.pages);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM tickets`)).toBe(before.tickets);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM visitor_pages`)).toBe(before.pages);
 	});
 
 	it('carries a chat both ways live, with typing, presence and the visitor path', async () => {
@@ -186,7 +187,7 @@ describe('live chat', () => {
 		const entries = (await api(server, fx.users.alex.token).request('GET', `/api/v1/tickets/${ticketId}`)).body.entries as { kind: string; channel: string; body: string }[];
 		expect(entries.map((e) => `${e.kind}/${e.channel}`)).toEqual(['message/chat', 'event/chat', 'event/chat', 'message/email']);
 		expect(entries[2].body).toBe('Chat ended by alex');
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM outbox WHERE ticket_id = ? AND kind = 'email'", ticketId)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM outbox WHERE ticket_id = ${ticketId} AND kind = 'email'`)).toBe(1);
 		// A new chat may start after the last one ended: a new ticket.
 		const next = await v.request('POST', '/chat', { name: 'Ola', message: 'Me again' });
 		expect(next.status).toBe(201);

@@ -2,13 +2,13 @@
  * The CLI commands that talk to the running server: they find it where HOST and PORT say (the
  * server's own configuration), and leave nothing behind in the token list.
  */
-import path from 'node:path';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../server/storage/store';
 import { TalkNumbers } from '../../server/talk/numbers';
 import { runScript, type Result } from '../helpers/cli';
 import { countRows } from '../helpers/db';
-import { prepare } from '../helpers/fixtures';
+import { prepare, withServices } from '../helpers/fixtures';
 import { startServer, tempDataDir, type RunningServer } from '../helpers/server';
 
 let dataDir: string;
@@ -43,14 +43,14 @@ describe('talk call and hangup without --url', () => {
 		expectSuccess(placed);
 		const call = JSON.parse(placed.stdout);
 		expect(call.state).toBe('ringing');
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM calls WHERE id = ?', call.id)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM calls WHERE id = ${call.id}`)).toBe(1);
 		const hungUp = await cli('talk', 'hangup', call.id, '--json');
 		expectSuccess(hungUp);
 		expect(JSON.parse(hungUp.stdout)).toMatchObject({ id: call.id, state: 'ended' });
 		const after = await cli('token', 'list');
 		expectSuccess(after);
 		expect(after.stdout).toBe(before.stdout);
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM api_tokens')).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM api_tokens`)).toBe(1);
 	});
 
 	it('a PORT where no server listens: one line naming the URL tried and --url, and no token left', async () => {
@@ -60,6 +60,6 @@ describe('talk call and hangup without --url', () => {
 		expect(result.stderr).toContain('http://127.0.0.1:1');
 		expect(result.stderr).toContain('--url');
 		// The temporary token of the failed call is gone too.
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM api_tokens')).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM api_tokens`)).toBe(1);
 	});
 });

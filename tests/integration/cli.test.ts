@@ -3,10 +3,10 @@
  * alone or next to a running server.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type Result } from '../helpers/cli';
+import { withStore } from '../helpers/db';
 import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
 /** A failure is one line on stderr, nothing on stdout, no stack trace. */
@@ -25,10 +25,6 @@ function expectSuccess(result: Result) {
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
-function openDb(dataDir: string) {
-	return new Database(path.join(dataDir, 'tandem.sqlite'));
-}
-
 async function createToken(dataDir: string, name: string, ...extra: string[]): Promise<{ token: string; id: string }> {
 	const result = await runCli(dataDir, 'token', 'create', '--name', name, '--json', ...extra);
 	expectSuccess(result);
@@ -36,8 +32,8 @@ async function createToken(dataDir: string, name: string, ...extra: string[]): P
 }
 
 describe('help', () => {
-	const COMMANDS = ['user add', 'token create', 'token revoke', 'token list', 'ticket create', 'reindex', 'seed'];
-	const OPTIONS = ['--email', '--name', '--role', '--password', '--group', '--channels', '--json', '--subject', '--channel', '--body', '--priority'];
+	const COMMANDS = ['user add', 'token create', 'token revoke', 'token list', 'ticket create', 'reindex', 'seed', 'copy'];
+	const OPTIONS = ['--email', '--name', '--role', '--password', '--group', '--channels', '--json', '--subject', '--channel', '--body', '--priority', '--to'];
 
 	it('lists every command and option, without touching the database', async () => {
 		const dataDir = tempDataDir();
@@ -78,14 +74,11 @@ describe('user add', () => {
 		const id = result.stdout.trim();
 		expect(id).toMatch(ULID);
 		expect(result.stdout).toBe(id + '\n');
-		const db = openDb(dataDir);
-		try {
-			expect(db.prepare('SELECT email, name, role FROM users WHERE id = ?').get(id)).toEqual({ email: 'ann@example.com', name: 'Ann Agent', role: 'agent' });
-			const groups = db.prepare('SELECT g.name FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE ug.user_id = ? ORDER BY g.name').all(id);
+		await withStore(dataDir, async (store) => {
+			expect(await store.all(sql`SELECT email, name, role FROM users WHERE id = ${id}`)).toEqual([{ email: 'ann@example.com', name: 'Ann Agent', role: 'agent' }]);
+			const groups = await store.all(sql`SELECT g.name FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE ug.user_id = ${id} ORDER BY g.name`);
 			expect(groups).toEqual([{ name: 'Billing' }, { name: 'Tech' }]);
-		} finally {
-			db.close();
-		}
+		});
 	});
 
 	it('refuses bad input with one line and an exit code', async () => {
@@ -103,13 +96,10 @@ describe('user add', () => {
 		expectFailure(shortPassword, 1, /at least 8 characters/);
 		expectFailure(duplicate, 1, /ann@example\.com already exists/);
 		expectFailure(badEmail, 2, /--email/);
-		const db = openDb(dataDir);
-		try {
-			expect(db.prepare('SELECT email FROM users').all()).toEqual([{ email: 'ann@example.com' }]);
-			expect(db.prepare("SELECT count(*) AS n FROM groups WHERE name = 'Never'").get()).toEqual({ n: 0 });
-		} finally {
-			db.close();
-		}
+		await withStore(dataDir, async (store) => {
+			expect(await store.all(sql`SELECT email FROM users`)).toEqual([{ email: 'ann@example.com' }]);
+			expect(await store.all(sql`SELECT count(*) AS n FROM groups WHERE name = 'Never'`)).toEqual([{ n: 0 }]);
+		});
 	});
 });
 
@@ -281,14 +271,11 @@ describe('reindex', () => {
 		const eventsBefore = await Promise.all(ids.map(eventsOf));
 		await server.stop();
 
-		const db = openDb(dataDir);
-		try {
-			db.prepare("UPDATE tickets SET subject = 'x', entry_count = 0, last_public_preview = NULL, tags = '[\"junk\"]'").run();
-			db.prepare('DELETE FROM tickets WHERE id = ?').run(ids[0]);
-			expect((db.prepare('SELECT count(*) AS n FROM tickets').get() as { n: number }).n).toBe(2);
-		} finally {
-			db.close();
-		}
+		await withStore(dataDir, async (store) => {
+			await store.run(sql`UPDATE tickets SET subject = 'x', entry_count = 0, last_public_preview = NULL, tags = '["junk"]'`);
+			await store.run(sql`DELETE FROM tickets WHERE id = ${ids[0]}`);
+			expect(await store.all(sql`SELECT count(*) AS n FROM tickets`)).toEqual([{ n: 2 }]);
+		});
 
 		const result = await runCli(dataDir, 'reindex');
 		expectSuccess(result);
@@ -311,17 +298,13 @@ describe('reindex', () => {
 		const created = await runCli(dataDir, 'ticket', 'create', '--subject', 'Fine', '--email', 'pat@example.com', '--channel', 'email', '--body', 'ok');
 		expectSuccess(created);
 		const good = created.stdout.trim();
-		const db = openDb(dataDir);
-		let goodRow: unknown;
-		try {
-			db.prepare("INSERT INTO ticket_updates (ticket_id, seq, data, received_at, actor) VALUES ('BROKEN1', 1, ?, 0, 'system')").run(Buffer.from([0xff, 0xff, 0xff]));
-			db.prepare(
-				"INSERT INTO tickets (id, subject, status, priority, requester_id, channel, created_at, updated_at) VALUES ('GHOST1', 'ghost', 'new', 'normal', 'r', 'email', 1, 1)"
-			).run();
-			db.prepare("UPDATE tickets SET subject = 'x' WHERE id = ?").run(good);
-		} finally {
-			db.close();
-		}
+		await withStore(dataDir, async (store) => {
+			await store.run(sql`INSERT INTO ticket_updates (ticket_id, data, received_at, actor) VALUES ('BROKEN1', ${Buffer.from([0xff, 0xff, 0xff])}, 0, 'system')`);
+			await store.run(
+				sql`INSERT INTO tickets (id, subject, status, priority, requester_id, channel, created_at, updated_at) VALUES ('GHOST1', 'ghost', 'new', 'normal', 'r', 'email', 1, 1)`
+			);
+			await store.run(sql`UPDATE tickets SET subject = 'x' WHERE id = ${good}`);
+		});
 
 		const result = await runCli(dataDir, 'reindex');
 		expect(result.code).toBe(1);
@@ -332,14 +315,10 @@ describe('reindex', () => {
 		expect(lines.find((l) => l.includes('GHOST1'))).toBeDefined();
 		expect(result.stderr).not.toMatch(/^\s+at /m);
 
-		const check = openDb(dataDir);
-		try {
-			goodRow = check.prepare('SELECT subject FROM tickets WHERE id = ?').get(good);
-			expect(goodRow).toEqual({ subject: 'Fine' });
-			expect(check.prepare("SELECT subject FROM tickets WHERE id = 'GHOST1'").get()).toEqual({ subject: 'ghost' });
-			expect(check.prepare("SELECT count(*) AS n FROM tickets WHERE id = 'BROKEN1'").get()).toEqual({ n: 0 });
-		} finally {
-			check.close();
-		}
+		await withStore(dataDir, async (store) => {
+			expect(await store.all(sql`SELECT subject FROM tickets WHERE id = ${good}`)).toEqual([{ subject: 'Fine' }]);
+			expect(await store.all(sql`SELECT subject FROM tickets WHERE id = 'GHOST1'`)).toEqual([{ subject: 'ghost' }]);
+			expect(await store.all(sql`SELECT count(*) AS n FROM tickets WHERE id = 'BROKEN1'`)).toEqual([{ n: 0 }]);
+		});
 	});
 });

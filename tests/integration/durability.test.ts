@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { appendEntries, newId, readEntries, readFields, setField, type Entry } from '../../src/lib/ticket';
@@ -64,10 +65,10 @@ describe('acknowledged means stored', () => {
 		expect(entries).toHaveLength(551);
 		assertExactlyOnce(entries, [...providerIds, ...httpIds]);
 		// The log was folded into snapshots along the way, and nothing was lost by it.
-		const snapshots = countRows(dataDir, 'SELECT count(*) AS n FROM ticket_snapshots WHERE ticket_id = ?', ticketId);
+		const snapshots = await countRows(dataDir, sql`SELECT count(*) AS n FROM ticket_snapshots WHERE ticket_id = ${ticketId}`);
 		expect(snapshots).toBeGreaterThanOrEqual(1);
 		expect(snapshots).toBeLessThanOrEqual(2);
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ?', ticketId)).toBeLessThan(500);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ${ticketId}`)).toBeLessThan(500);
 	});
 
 	it('a restart reproduces the document exactly, after SIGKILL and after SIGTERM', async () => {

@@ -2,6 +2,7 @@
  * Inbound email over a real SMTP exchange: nodemailer (and a raw client for what nodemailer will
  * not send) talking to the server's SMTP listener; what was stored is checked over HTTP and on disk.
  */
+import { sql } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -96,7 +97,7 @@ describe('inbound email', () => {
 		return res.body;
 	};
 	const bySubject = async (subject: string) => (await tickets()).filter((t) => t.subject === subject);
-	const eventCount = (type: string) => countRows(server.dataDir, 'SELECT count(*) AS n FROM events WHERE type = ?', type);
+	const eventCount = (type: string) => countRows(server.dataDir, sql`SELECT count(*) AS n FROM events WHERE type = ${type}`);
 
 	beforeAll(async () => {
 		const dataDir = tempDataDir();
@@ -227,7 +228,7 @@ describe('inbound email', () => {
 
 	it('accepts auto-replies and bounces but opens no ticket', async () => {
 		const before = (await tickets()).length;
-		const ignored = eventCount('email.ignored');
+		const ignored = await eventCount('email.ignored');
 		const info = await transport.sendMail({
 			from: 'away@example.com',
 			to: SUPPORT,
@@ -240,8 +241,8 @@ describe('inbound email', () => {
 		const replies = await rawSmtp(port, '', SUPPORT, bounce);
 		expect(replies.at(-2)).toMatch(/^250 /);
 		expect((await tickets()).length).toBe(before);
-		expect(eventCount('email.ignored')).toBe(ignored + 2);
-		expect(countRows(server.dataDir, "SELECT count(*) AS n FROM customer_addresses WHERE address = 'away@example.com'")).toBe(0);
+		expect(await eventCount('email.ignored')).toBe(ignored + 2);
+		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM customer_addresses WHERE address = 'away@example.com'`)).toBe(0);
 	});
 
 	it('refuses an oversize message with 552 and stores nothing', async () => {
@@ -252,7 +253,7 @@ describe('inbound email', () => {
 		expect(error).toBeInstanceOf(Error);
 		expect(error.responseCode).toBe(552);
 		expect((await tickets()).length).toBe(before);
-		expect(countRows(server.dataDir, "SELECT count(*) AS n FROM customer_addresses WHERE address = 'big@example.com'")).toBe(0);
+		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM customer_addresses WHERE address = 'big@example.com'`)).toBe(0);
 	});
 
 	it('keeps a malformed message under mail/unparsed and keeps serving', async () => {
@@ -270,7 +271,7 @@ describe('inbound email', () => {
 		expect(files[0]).toMatch(/^\d+-[0-9a-f]+\.eml$/);
 		// As received: the bytes sent, then the line end before the terminating dot.
 		expect(fs.readFileSync(path.join(dir, files[0]!)).subarray(0, garbage.length).equals(garbage)).toBe(true);
-		expect(eventCount('email.unparsed')).toBe(1);
+		expect(await eventCount('email.unparsed')).toBe(1);
 		expect((await tickets()).length).toBe(before);
 
 		await transport.sendMail({ from: 'after@example.com', to: SUPPORT, subject: 'Still there?', text: 'Yes.' });

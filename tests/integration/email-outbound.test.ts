@@ -3,6 +3,7 @@
  * public email replies to a local SMTP relay (smtp-server, started here on a free port) that
  * refuses the first deliveries with 451; what the relay accepted is parsed and checked.
  */
+import { sql } from 'drizzle-orm';
 import fs from 'node:fs';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
@@ -92,12 +93,12 @@ describe('outbound email through the relay', () => {
 		expect(state).toMatchObject({ status: 'sent', attempts: 3 });
 		expect(typeof state.sentAt).toBe('number');
 		// Recorded for threading, and as an event.
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM email_messages WHERE message_id = ? AND ticket_id = ?', messageIdOf(entry.id), ticketId)).toBe(1);
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM events WHERE type = 'email.sent' AND ticket_id = ?", ticketId)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM email_messages WHERE message_id = ${messageIdOf(entry.id)} AND ticket_id = ${ticketId}`)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM events WHERE type = 'email.sent' AND ticket_id = ${ticketId}`)).toBe(1);
 		// A retried POST with the same id sends nothing more.
 		const again = await ann().request('POST', `/api/v1/tickets/${ticketId}/entries`, { id: entry.id, kind: 'message', channel: 'email', visibility: 'public', body: 'x' });
 		expect(again.status).toBeLessThan(300);
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM outbox WHERE entry_id = ?', entry.id)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM outbox WHERE entry_id = ${entry.id}`)).toBe(1);
 	});
 
 	it('delivers a reply written over the websocket', async () => {
@@ -126,7 +127,7 @@ describe('outbound email through the relay', () => {
 		await delivered(barrier.id);
 		for (const id of [note.body.id, chat.id, internal.id]) {
 			expect(deliveredOf(id)).toHaveLength(0);
-			expect(countRows(dataDir, 'SELECT count(*) AS n FROM outbox WHERE entry_id = ?', id)).toBe(0);
+			expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM outbox WHERE entry_id = ${id}`)).toBe(0);
 		}
 		const shown = await deliveries();
 		expect(Object.keys(shown)).not.toContain(note.body.id);
@@ -152,7 +153,7 @@ describe('outbound email through the relay', () => {
 		const got = await delivered(entry.id);
 		expect(got).toHaveLength(1);
 		expect(got[0]!.mail.inReplyTo).toBeDefined();
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM outbox WHERE entry_id = ? AND status = 'sent'", entry.id)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM outbox WHERE entry_id = ${entry.id} AND status = 'sent'`)).toBe(1);
 	});
 });
 

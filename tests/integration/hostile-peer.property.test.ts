@@ -7,6 +7,7 @@
  * fast-check draws the hostile actions and how they interleave with the honest ones; runs are
  * bounded in count and time, and a failure prints the seed and the shrunk sequence to replay.
  */
+import { sql } from 'drizzle-orm';
 import * as fc from 'fast-check';
 import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
@@ -129,8 +130,8 @@ async function createTicket(): Promise<string> {
  */
 async function present(peer: Peer, ticketId: string) {
 	peer.provider.setAwarenessField('typing', false);
-	const claimed = 'SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ? AND client_id = ?';
-	await waitFor(() => countRows(server.dataDir, claimed, ticketId, peer.doc.clientID) === 1, 'the presence to reach the server');
+	const claimed = sql`SELECT count(*) AS n FROM ticket_client_owners WHERE ticket_id = ${ticketId} AND client_id = ${peer.doc.clientID}`;
+	await waitFor(async () => (await countRows(server.dataDir, claimed)) === 1, 'the presence to reach the server');
 }
 
 async function honestStep(agent: HonestAgent, ticketId: string, action: Honest, victim: HonestAgent) {

@@ -83,14 +83,14 @@ describe('bad input gets its status and stores nothing', () => {
 
 	for (const c of cases) {
 		it(`${c.name} → ${c.status}`, async () => {
-			const before = storedCounts(server.dataDir);
+			const before = await storedCounts(server.dataDir);
 			const token = c.token ? c.token() : fx.tokens.mail.token;
 			const res = await api(server, token).request(c.method, c.path(), c.body, { raw: c.raw });
 			expect(res.status).toBe(c.status);
 			expect(res.body.error.code).toBe(c.code);
 			expect(typeof res.body.error.message).toBe('string');
 			if (c.field) expect(res.body.error.field).toBe(c.field);
-			expect(storedCounts(server.dataDir)).toEqual(before);
+			expect(await storedCounts(server.dataDir)).toEqual(before);
 		});
 	}
 });
@@ -113,6 +113,6 @@ describe('operations', () => {
 	it('answers /healthz', async () => {
 		const res = await fetch(server.url + '/healthz');
 		expect(res.status).toBe(200);
-		expect(await res.json()).toEqual({ status: 'ok' });
+		expect(await res.json()).toEqual({ status: 'ok', engine: process.env.TANDEM_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite', database: 'ok' });
 	});
 });

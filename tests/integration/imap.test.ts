@@ -6,10 +6,9 @@
  * The server reads a folder only when IDLE pushes, on connecting, or every IMAP_POLL_MS (an hour
  * here): mail that arrives while a connection is up proves the push.
  */
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countRows } from '../helpers/db';
+import { countRows, withStore } from '../helpers/db';
 import { DOVECOT_PASSWORD, startDovecot, type Dovecot } from '../helpers/dovecot';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { sendPage } from '../helpers/pages';
@@ -59,16 +58,12 @@ describe('IMAP mailboxes', () => {
 		afterFetch: 'seen',
 		...extra
 	});
-	const ticketsWith = (subject: string) => countRows(dataDir, 'SELECT count(*) AS n FROM tickets WHERE subject = ?', subject);
-	const ticketsLike = (pattern: string) => countRows(dataDir, 'SELECT count(*) AS n FROM tickets WHERE subject LIKE ?', pattern);
-	const ticketId = (subject: string) => waitFor(() => ticketsWith(subject) === 1, `a ticket “${subject}”`).then(() => idOf(subject));
-	const idOf = (subject: string) => {
-		const db = new Database(path.join(dataDir, 'tandem.sqlite'), { readonly: true });
-		try {
-			return (db.prepare('SELECT id FROM tickets WHERE subject = ?').get(subject) as { id: string }).id;
-		} finally {
-			db.close();
-		}
+	const ticketsWith = (subject: string) => countRows(dataDir, sql`SELECT count(*) AS n FROM tickets WHERE subject = ${subject}`);
+	const ticketsLike = (pattern: string) => countRows(dataDir, sql`SELECT count(*) AS n FROM tickets WHERE subject LIKE ${pattern}`);
+	const ticketId = (subject: string) => waitFor(async () => (await ticketsWith(subject)) === 1, `a ticket “${subject}”`).then(() => idOf(subject));
+	const idOf = async (subject: string) => {
+		const [row] = await withStore(dataDir, (store) => store.all<{ id: string }>(sql`SELECT id FROM tickets WHERE subject = ${subject}`));
+		return row!.id;
 	};
 	const entries = async (id: string) => (await api(server, fx.tokens.mail.token).request('GET', `/api/v1/tickets/${id}`)).body.entries as { body: string }[];
 	/** The status cell of a mailbox's row on the admin page. */
@@ -127,7 +122,7 @@ describe('IMAP mailboxes', () => {
 			expect(refused.text, field).toContain(`${field}:`);
 		}
 		expect((await admin('saveImapMailbox', mailboxForm('nobody@tandem.test', 'support'))).status).toBe(404);
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM imap_mailboxes')).toBe(0);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM imap_mailboxes`)).toBe(0);
 	});
 
 	let firstId: string;
@@ -151,7 +146,7 @@ describe('IMAP mailboxes', () => {
 		await dovecot.append('support', message({ subject: 'Re: Arrived live', body: 'Any news?', inReplyTo: '<live-1@example.com>' }));
 		await waitFor(async () => (await entries(liveId)).length === 2, 'the reply in the ticket');
 		expect((await entries(liveId)).map((e) => e.body)).toEqual(['Text of Arrived live', 'Any news?']);
-		expect(ticketsWith('Re: Arrived live')).toBe(0);
+		expect(await ticketsWith('Re: Arrived live')).toBe(0);
 		expect(firstId).not.toBe(liveId);
 	});
 
@@ -167,7 +162,7 @@ describe('IMAP mailboxes', () => {
 		await connected(SUPPORT);
 		await dovecot.append('support', message({ subject: 'After saving again' }));
 		await ticketId('After saving again');
-		expect(ticketsWith('Arrived live')).toBe(1);
+		expect(await ticketsWith('Arrived live')).toBe(1);
 	});
 
 	it('moves fetched mail to the folder set, for an added address (its group)', async () => {
@@ -177,7 +172,7 @@ describe('IMAP mailboxes', () => {
 		await connected('billing@tandem.test');
 		await dovecot.append('billing', message({ to: 'billing@tandem.test', subject: 'Invoice twice' }));
 		await ticketId('Invoice twice');
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM tickets WHERE subject = ? AND group_id = ?', 'Invoice twice', fx.groups.Billing!)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM tickets WHERE subject = ${'Invoice twice'} AND group_id = ${fx.groups.Billing!}`)).toBe(1);
 		await waitFor(async () => (await flagsOf('billing')).length === 0, 'INBOX emptied');
 		expect((await flagsOf('billing', 'Tandem-done')).map((m) => m.subject)).toEqual(['Invoice twice']);
 	});
@@ -188,9 +183,9 @@ describe('IMAP mailboxes', () => {
 		await dovecot.append('support', message({ subject: 'Broken MIME', extra: 'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="never-closed"' }));
 		await dovecot.append('support', message({ subject: 'After the hostile ones' }));
 		await ticketId('After the hostile ones');
-		expect(ticketsWith('Far too big')).toBe(0);
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM events WHERE type = 'email.ignored' AND data LIKE '%MAX_EMAIL_BYTES%'")).toBe(1);
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM events WHERE type = 'email.unparsed'")).toBe(1);
+		expect(await ticketsWith('Far too big')).toBe(0);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM events WHERE type = 'email.ignored' AND CAST(data AS text) LIKE '%MAX_EMAIL_BYTES%'`)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM events WHERE type = 'email.unparsed'`)).toBe(1);
 		const flags = await flagsOf('support');
 		expect(flags.find((m) => m.subject === 'Far too big')?.seen).toBe(false);
 		expect(flags.find((m) => m.subject === 'After the hostile ones')?.seen).toBe(true);
@@ -232,16 +227,16 @@ describe('IMAP mailboxes', () => {
 	});
 
 	it('reads the folder again after a UIDVALIDITY change without storing anything twice', async () => {
-		const validity = () => countRows(dataDir, 'SELECT uid_validity AS n FROM imap_mailboxes WHERE address = ?', SUPPORT);
-		const before = { validity: validity(), tickets: countRows(dataDir, 'SELECT count(*) AS n FROM tickets'), entries: countRows(dataDir, 'SELECT sum(entry_count) AS n FROM tickets') };
+		const validity = () => countRows(dataDir, sql`SELECT uid_validity AS n FROM imap_mailboxes WHERE address = ${SUPPORT}`);
+		const before = { validity: await validity(), tickets: await countRows(dataDir, sql`SELECT count(*) AS n FROM tickets`), entries: await countRows(dataDir, sql`SELECT sum(entry_count) AS n FROM tickets`) };
 		await dovecot.stop();
 		dovecot.renumber('support');
 		await dovecot.restart();
 		await dovecot.append('support', message({ subject: 'After a new UIDVALIDITY' }));
 		await ticketId('After a new UIDVALIDITY');
-		expect(validity()).not.toBe(before.validity);
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM tickets')).toBe(before.tickets + 1);
-		expect(countRows(dataDir, 'SELECT sum(entry_count) AS n FROM tickets')).toBe(before.entries + 1);
+		expect(await validity()).not.toBe(before.validity);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM tickets`)).toBe(before.tickets + 1);
+		expect(await countRows(dataDir, sql`SELECT sum(entry_count) AS n FROM tickets`)).toBe(before.entries + 1);
 	});
 
 	it('neither loses nor duplicates a batch when Tandem is killed (SIGKILL) in the middle of it', async () => {
@@ -252,31 +247,31 @@ describe('IMAP mailboxes', () => {
 		await dovecot.append('bulk', Array.from({ length: total }, (_, i) => message({ to: 'bulk@tandem.test', subject: `Batch ${String(i).padStart(3, '0')}` })));
 		server = await startServer({ dataDir, env: SERVER_ENV });
 		expect((await admin('saveImapMailbox', mailboxForm('bulk@tandem.test', 'bulk'))).status).toBe(200);
-		const storedAtKill = await waitFor(() => {
-			const n = ticketsLike('Batch %');
+		const storedAtKill = await waitFor(async () => {
+			const n = await ticketsLike('Batch %');
 			return n > 0 && n;
 		}, 'the batch to start', 30_000);
 		await server.kill();
 		expect(storedAtKill).toBeLessThan(total);
 
 		server = await startServer({ dataDir, env: SERVER_ENV });
-		await waitFor(() => ticketsLike('Batch %') >= total, 'the whole batch', 60_000);
+		await waitFor(async () => (await ticketsLike('Batch %')) >= total, 'the whole batch', 60_000);
 		await waitFor(async () => (await flagsOf('bulk')).every((m) => m.seen), 'the batch flagged', 30_000);
-		expect(ticketsLike('Batch %')).toBe(total);
-		expect(countRows(dataDir, "SELECT count(DISTINCT subject) AS n FROM tickets WHERE subject LIKE 'Batch %' AND entry_count = 1")).toBe(total);
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM email_messages WHERE mailbox = 'bulk@tandem.test'")).toBe(total);
-		const cursor = countRows(dataDir, "SELECT stored_uid AS n FROM imap_mailboxes WHERE address = 'bulk@tandem.test'");
+		expect(await ticketsLike('Batch %')).toBe(total);
+		expect(await countRows(dataDir, sql`SELECT count(DISTINCT subject) AS n FROM tickets WHERE subject LIKE 'Batch %' AND entry_count = 1`)).toBe(total);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM email_messages WHERE mailbox = 'bulk@tandem.test'`)).toBe(total);
+		const cursor = await countRows(dataDir, sql`SELECT stored_uid AS n FROM imap_mailboxes WHERE address = 'bulk@tandem.test'`);
 		expect(cursor).toBe(total);
 	}, 180_000);
 
 	it('stops fetching for a removed mailbox and for a removed support address', async () => {
 		expect((await admin('removeImapMailbox', { address: 'sales@tandem.test' })).status).toBe(200);
 		expect((await admin('removeSupportAddress', { address: 'billing@tandem.test' })).status).toBe(200);
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM imap_mailboxes WHERE address IN ('sales@tandem.test', 'billing@tandem.test')")).toBe(0);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM imap_mailboxes WHERE address IN ('sales@tandem.test', 'billing@tandem.test')`)).toBe(0);
 		await dovecot.append('sales', message({ to: 'sales@tandem.test', subject: 'Nobody fetches this' }));
 		await dovecot.append('support', message({ subject: 'Still fetched' }));
 		await ticketId('Still fetched');
-		expect(ticketsWith('Nobody fetches this')).toBe(0);
+		expect(await ticketsWith('Nobody fetches this')).toBe(0);
 		expect((await flagsOf('sales')).find((m) => m.subject === 'Nobody fetches this')?.seen).toBe(false);
 	});
 });

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entrySchema, type Entry } from '../../src/lib/ticket';
 import { countRows } from '../helpers/db';
@@ -18,7 +19,7 @@ beforeAll(async () => {
 	seededAt = Date.now();
 	const first = await startServer({ dataDir, env: { SEED: '1' } });
 	await first.stop();
-	seededCount = countRows(dataDir, 'SELECT count(*) AS n FROM tickets');
+	seededCount = await countRows(dataDir, sql`SELECT count(*) AS n FROM tickets`);
 	// A bot token that may read tickets of every channel, written while the server is down.
 	const fx = await prepare(dataDir, { bots: { reader: READ_CHANNELS } });
 	server = await startServer({ dataDir, env: { SEED: '1' } });
@@ -38,11 +39,11 @@ async function entriesOf(id: string): Promise<Entry[]> {
 }
 
 describe('demo seed', () => {
-	it('writes about twenty tickets once: a restart does not seed again', () => {
+	it('writes about twenty tickets once: a restart does not seed again', async () => {
 		expect(seededCount).toBeGreaterThanOrEqual(18);
 		expect(seededCount).toBeLessThanOrEqual(25);
 		expect(tickets).toHaveLength(seededCount);
-		expect(countRows(server!.dataDir, 'SELECT count(*) AS n FROM tickets')).toBe(seededCount);
+		expect(await countRows(server!.dataDir, sql`SELECT count(*) AS n FROM tickets`)).toBe(seededCount);
 	});
 
 	it('covers every main channel and several statuses', () => {
@@ -90,8 +91,8 @@ describe('demo seed', () => {
 	});
 
 	it("holds the context panel's demo data: help-centre articles, Maggie's orders and profile, the example app", async () => {
-		expect(countRows(server!.dataDir, "SELECT count(*) AS n FROM help_articles WHERE status = 'published'")).toBeGreaterThanOrEqual(5);
-		expect(countRows(server!.dataDir, "SELECT count(*) AS n FROM apps WHERE name = 'order-lookup' AND enabled = 1")).toBe(1);
+		expect(await countRows(server!.dataDir, sql`SELECT count(*) AS n FROM help_articles WHERE status = 'published'`)).toBeGreaterThanOrEqual(5);
+		expect(await countRows(server!.dataDir, sql`SELECT count(*) AS n FROM apps WHERE name = 'order-lookup' AND enabled`)).toBe(1);
 		const help = await (await fetch(`${server!.url}/help`)).text();
 		expect(help).toContain('How refunds work');
 		const maggie = tickets.find((t) => t.subject.includes('#48213'))!;

@@ -7,12 +7,11 @@
  * posts (Accept: text/html) get SvelteKit's plain answers (303, or the page with 400/429);
  * "enhanced" posts (x-sveltekit-action) get `{ type, status, data }` JSON, `data` in devalue.
  */
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import { sql } from 'drizzle-orm';
 import { parse as devalueParse } from 'devalue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../server/auth/secrets';
-import { countRows } from '../helpers/db';
+import { countRows, withStore } from '../helpers/db';
 import { PASSWORD, prepare, type Fixture } from '../helpers/fixtures';
 import { startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
@@ -109,17 +108,13 @@ async function tokenWorks(server: RunningServer, token: string): Promise<{ page:
 	return { page: page.status, api: apiCall.status };
 }
 
-function withDb<T>(dataDir: string, use: (db: Database.Database) => T): T {
-	const db = new Database(path.join(dataDir, 'tandem.sqlite'), { fileMustExist: true, timeout: 5000 });
-	try {
-		return use(db);
-	} finally {
-		db.close();
-	}
+async function sessionRow(dataDir: string, token: string): Promise<{ user_id: string; expires_at: number } | undefined> {
+	const [row] = await withStore(dataDir, (store) => store.all<{ user_id: string; expires_at: number }>(sql`SELECT user_id, expires_at FROM sessions WHERE id = ${hashToken(token)}`));
+	return row;
 }
 
-function sessionRow(dataDir: string, token: string): { user_id: string; expires_at: number } | undefined {
-	return withDb(dataDir, (db) => db.prepare('SELECT user_id, expires_at FROM sessions WHERE id = ?').get(hashToken(token)) as never);
+async function setSessionExpiry(dataDir: string, token: string, expiresAt: number): Promise<void> {
+	await withStore(dataDir, (store) => store.run(sql`UPDATE sessions SET expires_at = ${expiresAt} WHERE id = ${hashToken(token)}`));
 }
 
 describe('sign-in, sessions and the admin page', () => {
@@ -163,10 +158,10 @@ describe('sign-in, sessions and the admin page', () => {
 		expect(attributes.has('secure')).toBe(false);
 		const token = cookieValue(line!);
 		// Only the SHA-256 of the token is stored, as the session id, for 30 days.
-		const row = sessionRow(server.dataDir, token);
+		const row = await sessionRow(server.dataDir, token);
 		expect(row?.user_id).toBe(fx.users.ann.id);
 		expect(row!.expires_at).toBeGreaterThan(Date.now() + 29 * DAY);
-		expect(countRows(server.dataDir, 'SELECT count(*) AS n FROM sessions WHERE id = ?', token)).toBe(0);
+		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM sessions WHERE id = ${token}`)).toBe(0);
 
 		const home = await send(server, 'GET', '/', { cookie: token });
 		expect(home.status).toBe(200);
@@ -183,7 +178,7 @@ describe('sign-in, sessions and the admin page', () => {
 	});
 
 	it('answers a wrong password and an unknown account alike, and sets no cookie', async () => {
-		const sessionsBefore = countRows(server.dataDir, 'SELECT count(*) AS n FROM sessions');
+		const sessionsBefore = await countRows(server.dataDir, sql`SELECT count(*) AS n FROM sessions`);
 		const wrongPassword = await signIn(server, 'ann@test.local', 'not the password');
 		const unknownAccount = await signIn(server, 'nobody@test.local', PASSWORD);
 		for (const sent of [wrongPassword, unknownAccount]) {
@@ -203,7 +198,7 @@ describe('sign-in, sessions and the admin page', () => {
 		expect(enhancedWrong.data.message).toBe(INCORRECT);
 		await clearAddressBackoff();
 		// Two successful sign-ins above, no session from the failures.
-		expect(countRows(server.dataDir, 'SELECT count(*) AS n FROM sessions')).toBe(sessionsBefore + 2);
+		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM sessions`)).toBe(sessionsBefore + 2);
 	});
 
 	it('signs out: the cookie is cleared and the old token opens nothing any more', async () => {
@@ -218,7 +213,7 @@ describe('sign-in, sessions and the admin page', () => {
 		expect(cookieValue(cleared!)).toBe('');
 		const attributes = cookieAttributes(cleared!);
 		expect(attributes.get('max-age') === '0' || new Date(attributes.get('expires') ?? 0).getTime() <= Date.now()).toBe(true);
-		expect(sessionRow(server.dataDir, token)).toBeUndefined();
+		expect(await sessionRow(server.dataDir, token)).toBeUndefined();
 
 		const home = await send(server, 'GET', '/', { cookie: token });
 		expect(home.status).toBe(303);
@@ -228,14 +223,14 @@ describe('sign-in, sessions and the admin page', () => {
 
 	it('refuses and deletes an expired session, and clears its cookie', async () => {
 		const token = await signInOk(server, 'ann@test.local');
-		withDb(server.dataDir, (db) => db.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(Date.now() - 1000, hashToken(token)));
+		await setSessionExpiry(server.dataDir, token, Date.now() - 1000);
 
 		const home = await send(server, 'GET', '/', { cookie: token });
 		expect(home.status).toBe(303);
 		expect(home.location).toBe('/login');
 		const cleared = sessionCookie(home);
 		expect(cleared && cookieValue(cleared)).toBe('');
-		expect(sessionRow(server.dataDir, token)).toBeUndefined();
+		expect(await sessionRow(server.dataDir, token)).toBeUndefined();
 		expect((await send(server, 'GET', '/api/v1/tickets', { bearer: token })).status).toBe(401);
 	});
 
@@ -243,17 +238,17 @@ describe('sign-in, sessions and the admin page', () => {
 		const token = await signInOk(server, 'ann@test.local');
 		// Not yet half used (20 days left of 30): left alone.
 		const twentyDays = Date.now() + 20 * DAY;
-		withDb(server.dataDir, (db) => db.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(twentyDays, hashToken(token)));
+		await setSessionExpiry(server.dataDir, token, twentyDays);
 		expect((await send(server, 'GET', '/', { cookie: token })).status).toBe(200);
-		expect(sessionRow(server.dataDir, token)?.expires_at).toBe(twentyDays);
+		expect((await sessionRow(server.dataDir, token))?.expires_at).toBe(twentyDays);
 
 		// More than half used (10 days left): extended to 30 days from now.
-		withDb(server.dataDir, (db) => db.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(Date.now() + 10 * DAY, hashToken(token)));
+		await setSessionExpiry(server.dataDir, token, Date.now() + 10 * DAY);
 		const before = Date.now();
 		const home = await send(server, 'GET', '/', { cookie: token });
 		const after = Date.now();
 		expect(home.status).toBe(200);
-		const expiresAt = sessionRow(server.dataDir, token)!.expires_at;
+		const expiresAt = (await sessionRow(server.dataDir, token))!.expires_at;
 		expect(expiresAt).toBeGreaterThanOrEqual(before + 30 * DAY);
 		expect(expiresAt).toBeLessThanOrEqual(after + 30 * DAY);
 		const line = sessionCookie(home);
@@ -274,7 +269,7 @@ describe('sign-in, sessions and the admin page', () => {
 
 		for (const token of [zoe.token, other]) {
 			expect(await tokenWorks(server, token)).toEqual({ page: 303, api: 401 });
-			expect(sessionRow(server.dataDir, token)).toBeUndefined();
+			expect(await sessionRow(server.dataDir, token)).toBeUndefined();
 		}
 		// The admin's own session is untouched.
 		expect(await tokenWorks(server, root.token)).toEqual({ page: 200, api: 200 });
@@ -292,7 +287,7 @@ describe('sign-in, sessions and the admin page', () => {
 		const result = actionResult(await post(server, '/admin?/setDisabled', { userId: dan.id, disabled: 'true' }, { cookie: root.token, enhanced: true }));
 		expect(result).toMatchObject({ type: 'success', status: 200, data: { action: 'setDisabled' } });
 		expect(await tokenWorks(server, dan.token)).toEqual({ page: 303, api: 401 });
-		expect(sessionRow(server.dataDir, dan.token)).toBeUndefined();
+		expect(await sessionRow(server.dataDir, dan.token)).toBeUndefined();
 
 		const refused = await signIn(server, 'dan@test.local', PASSWORD);
 		expect(refused.status).toBe(400);
@@ -311,10 +306,10 @@ describe('sign-in, sessions and the admin page', () => {
 	});
 
 	it('refuses cross-site form posts (403) and acts on none of them', async () => {
-		const sessions = () => countRows(server.dataDir, 'SELECT count(*) AS n FROM sessions');
-		const users = () => countRows(server.dataDir, 'SELECT count(*) AS n FROM users');
-		const sessionsBefore = sessions();
-		const usersBefore = users();
+		const sessions = () => countRows(server.dataDir, sql`SELECT count(*) AS n FROM sessions`);
+		const users = () => countRows(server.dataDir, sql`SELECT count(*) AS n FROM users`);
+		const sessionsBefore = await sessions();
+		const usersBefore = await users();
 		for (const origin of ['http://evil.example', null]) {
 			const login = await signIn(server, 'ann@test.local', PASSWORD, { origin });
 			expect(login.status).toBe(403);
@@ -331,9 +326,9 @@ describe('sign-in, sessions and the admin page', () => {
 			const logout = await send(server, 'POST', '/logout', { cookie: fx.users.liz.token, origin, form: {} });
 			expect(logout.status).toBe(403);
 		}
-		expect(sessions()).toBe(sessionsBefore);
-		expect(users()).toBe(usersBefore);
-		expect(countRows(server.dataDir, "SELECT count(*) AS n FROM users WHERE email = 'mallory@test.local'")).toBe(0);
+		expect(await sessions()).toBe(sessionsBefore);
+		expect(await users()).toBe(usersBefore);
+		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM users WHERE email = 'mallory@test.local'`)).toBe(0);
 		expect(await tokenWorks(server, fx.users.liz.token)).toEqual({ page: 200, api: 200 });
 	});
 
@@ -354,7 +349,7 @@ describe('sign-in, sessions and the admin page', () => {
 				{ cookie: fx.users[name].token, enhanced: true }
 			);
 			expect(create.status).toBe(403);
-			expect(countRows(server.dataDir, 'SELECT count(*) AS n FROM users WHERE email = ?', `${name}-made@test.local`)).toBe(0);
+			expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM users WHERE email = ${`${name}-made@test.local`}`)).toBe(0);
 		}
 		expect((await send(server, 'GET', '/admin')).location).toBe('/login');
 
@@ -388,7 +383,7 @@ describe('sign-in, sessions and the admin page', () => {
 			)
 		);
 		expect(duplicate).toMatchObject({ type: 'failure', status: 400 });
-		expect(countRows(server.dataDir, "SELECT count(*) AS n FROM users WHERE email = 'new.person@test.local'")).toBe(1);
+		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM users WHERE email = 'new.person@test.local'`)).toBe(1);
 	});
 
 	it('lets an admin create an API token, shown once, that works until revoked', async () => {
@@ -399,13 +394,11 @@ describe('sign-in, sessions and the admin page', () => {
 		expect(token).toMatch(/^tdm_[a-z2-7]+$/);
 		expect(sent.text.split(token).length - 1).toBe(1);
 
-		const row = withDb(server.dataDir, (db) => db.prepare("SELECT id, token_hash, channels FROM api_tokens WHERE name = 'helpdesk-bot'").get()) as {
-			id: string;
-			token_hash: string;
-			channels: string;
-		};
-		expect(row.token_hash).toBe(hashToken(token));
-		expect(JSON.parse(row.channels)).toEqual(['email', 'chat']);
+		const [row] = await withStore(server.dataDir, (store) =>
+			store.all<{ id: string; token_hash: string; channels: string }>(sql`SELECT id, token_hash, CAST(channels AS text) AS channels FROM api_tokens WHERE name = 'helpdesk-bot'`)
+		);
+		expect(row!.token_hash).toBe(hashToken(token));
+		expect(JSON.parse(row!.channels)).toEqual(['email', 'chat']);
 
 		const admin = await send(server, 'GET', '/admin', { cookie: fx.users.root.token });
 		expect(admin.text).toContain('helpdesk-bot');
@@ -460,7 +453,7 @@ describe('sign-in throttling', () => {
 
 	it('after three failures for an account, refuses the fourth attempt (429), even with the right password', async () => {
 		const { server } = await freshServer({ LOGIN_BACKOFF_MS: '30000' });
-		const sessionsBefore = countRows(server.dataDir, 'SELECT count(*) AS n FROM sessions');
+		const sessionsBefore = await countRows(server.dataDir, sql`SELECT count(*) AS n FROM sessions`);
 		for (let i = 0; i < 3; i++) {
 			const sent = await signIn(server, 'amy@test.local', `wrong ${i}`);
 			expect(sent.status).toBe(400);
@@ -471,7 +464,7 @@ describe('sign-in throttling', () => {
 		const enhanced = actionResult(await signIn(server, 'amy@test.local', PASSWORD, { enhanced: true }));
 		expect(enhanced).toMatchObject({ type: 'failure', status: 429 });
 		expect(enhanced.data.message).toMatch(/Try again in 30 s/);
-		expect(countRows(server.dataDir, 'SELECT count(*) AS n FROM sessions')).toBe(sessionsBefore);
+		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM sessions`)).toBe(sessionsBefore);
 	});
 
 	it('does not let simultaneous guesses slip past the backoff', async () => {

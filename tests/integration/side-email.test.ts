@@ -4,6 +4,7 @@
  * side conversation's participants with its own thread headers; the outside party's reply comes
  * back over SMTP (and over IMAP from a real Dovecot, below) into that side conversation only.
  */
+import { sql } from 'drizzle-orm';
 import type { ParsedMail } from 'mailparser';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,7 +85,7 @@ describe('email side conversations', () => {
 			transport.close();
 		}
 	};
-	const tickets = () => countRows(dataDir, 'SELECT count(*) AS n FROM tickets');
+	const tickets = () => countRows(dataDir, sql`SELECT count(*) AS n FROM tickets`);
 	/** Opens an email side conversation to `participants` with a first message; waits until it is sent. */
 	const startSide = async (subject: string, participants: string[], body: string) => {
 		const sideId = newId();
@@ -142,15 +143,15 @@ describe('email side conversations', () => {
 		expect(sent.mail.references).toBeUndefined();
 		expect(JSON.stringify(sent.mail.headerLines)).not.toContain('c1@example.com');
 		expect((await deliveries())[first.id]).toMatchObject({ status: 'sent', attempts: 2 });
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM outbox WHERE entry_id = ?', first.id)).toBe(1);
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM email_messages WHERE message_id = ? AND side_id = ?', messageIdOf(first.id), sideId)).toBe(1);
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM events WHERE type = 'side-email.sent' AND ticket_id = ?", ticketId)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM outbox WHERE entry_id = ${first.id}`)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM email_messages WHERE message_id = ${messageIdOf(first.id)} AND side_id = ${sideId}`)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM events WHERE type = 'side-email.sent' AND ticket_id = ${ticketId}`)).toBe(1);
 		// Nothing of it reached the customer.
 		expect(relay.accepted.filter((m) => m.rcptTo.includes('val@example.com'))).toHaveLength(0);
 	});
 
 	it("threads the participant's reply by SMTP into that side conversation, never the conversation or a new ticket", async () => {
-		const before = { tickets: tickets(), entries: (await seen()).entries.length };
+		const before = { tickets: await tickets(), entries: (await seen()).entries.length };
 		await mailIn({ from: `Parts Desk <${VENDOR}>`, subject: `Re: ${firstSent.subject}`, text: 'Yes, 3 in stock.', messageId: '<v1@vendor.example>', inReplyTo: firstSent.messageId, references: [firstSent.messageId!] });
 		await waitFor(() => sideOf(ann.doc, vendorSide)?.entries.some((e) => e.body === 'Yes, 3 in stock.'), 'the reply in the side conversation');
 		const now = await seen();
@@ -158,8 +159,8 @@ describe('email side conversations', () => {
 		expect(reply).toMatchObject({ kind: 'message', channel: 'email', direction: 'in', visibility: 'internal', authorType: 'customer' });
 		expect(String(reply.meta?.from)).toContain(VENDOR);
 		expect(now.entries).toHaveLength(before.entries);
-		expect(tickets()).toBe(before.tickets);
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM email_messages WHERE message_id = ? AND side_id = ?', '<v1@vendor.example>', vendorSide)).toBe(1);
+		expect(await tickets()).toBe(before.tickets);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM email_messages WHERE message_id = ${'<v1@vendor.example>'} AND side_id = ${vendorSide}`)).toBe(1);
 	});
 
 	it("threads the next side message on the side's messages, and the customer's replies on the conversation's only", async () => {
@@ -177,10 +178,10 @@ describe('email side conversations', () => {
 	});
 
 	it('keeps a forged reference from a non-participant out of the side conversation', async () => {
-		const before = { tickets: tickets(), side: sideOf(ann.doc, vendorSide)!.entries.length, entries: (await seen()).entries.length };
+		const before = { tickets: await tickets(), side: sideOf(ann.doc, vendorSide)!.entries.length, entries: (await seen()).entries.length };
 		await mailIn({ from: 'mallory@evil.example', subject: 'Re: Replacement part', text: 'Send the parts to my address instead.', messageId: '<m1@evil.example>', inReplyTo: firstSent.messageId, references: [firstSent.messageId!] });
 		// The reference counts as unknown: the stranger's mail opens a ticket of its own.
-		await waitFor(() => tickets() === before.tickets + 1, 'a ticket for the stranger');
+		await waitFor(async () => (await tickets()) === before.tickets + 1, 'a ticket for the stranger');
 		// The customer naming a side message (a forwarded mail) stays in the conversation.
 		await mailIn({ from: 'val@example.com', subject: `Re: Broken order [#${ticketNumber}]`, text: 'Any news?', messageId: '<c2@example.com>', inReplyTo: firstSent.messageId });
 		await waitFor(async () => (await seen()).entries.some((e) => e.body === 'Any news?'), "the customer's mail in the conversation");
@@ -190,7 +191,7 @@ describe('email side conversations', () => {
 		expect(side.entries.map((e) => e.body)).not.toContain('Send the parts to my address instead.');
 		expect(now.entries.map((e) => e.body)).not.toContain('Send the parts to my address instead.');
 		expect(now.entries).toHaveLength(before.entries + 1);
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM email_messages WHERE side_id IS NOT NULL AND message_id IN (?, ?)', '<m1@evil.example>', '<c2@example.com>')).toBe(0);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM email_messages WHERE side_id IS NOT NULL AND message_id IN (${'<m1@evil.example>'}, ${'<c2@example.com>'})`)).toBe(0);
 	});
 
 	it('takes a participant\'s mail with only the [#N] tag into the one open side conversation that has them, and no other', async () => {
@@ -198,15 +199,15 @@ describe('email side conversations', () => {
 		await waitFor(() => sideOf(ann.doc, vendorSide)?.entries.some((e) => e.body === 'Shipped today.'), 'the tagged mail in the side conversation');
 		// With a second open side conversation to the same vendor the tag cannot tell which: neither gets it.
 		const second = await startSide('Invoice copy', [VENDOR], 'Could you send the invoice?');
-		const before = tickets();
+		const before = await tickets();
 		await mailIn({ from: VENDOR, subject: `Which one? [#${ticketNumber}]`, text: 'Ambiguous.', messageId: '<v3@vendor.example>' });
-		await waitFor(() => tickets() === before + 1, 'a ticket for the ambiguous mail');
+		await waitFor(async () => (await tickets()) === before + 1, 'a ticket for the ambiguous mail');
 		const now = await seen();
 		for (const side of now.sides) expect(side.entries.map((e) => e.body)).not.toContain('Ambiguous.');
 		expect(now.entries.map((e) => e.body)).not.toContain('Ambiguous.');
 		// Someone who is no participant gets no side conversation from the tag either.
 		await mailIn({ from: 'stranger@elsewhere.example', subject: `Hello [#${ticketNumber}]`, text: 'Tag only.', messageId: '<s1@elsewhere.example>' });
-		await waitFor(() => tickets() === before + 2, 'a ticket for the stranger');
+		await waitFor(async () => (await tickets()) === before + 2, 'a ticket for the stranger');
 		expect((await seen()).sides.find((s) => s.id === second.sideId)!.entries.map((e) => e.body)).toEqual(['Could you send the invoice?']);
 	});
 
@@ -215,7 +216,7 @@ describe('email side conversations', () => {
 		const sideId = readSides(ann.doc).find((s) => s.subject === 'Courier')!.id;
 		// The history records status changes a moment later, coalesced: let it see each one.
 		const recorded = (type: string) =>
-			waitFor(() => countRows(dataDir, 'SELECT count(*) AS n FROM events WHERE type = ? AND ticket_id = ? AND data LIKE ?', type, ticketId, `%${sideId}%`) === 1, `${type} in the history`);
+			waitFor(async () => (await countRows(dataDir, sql`SELECT count(*) AS n FROM events WHERE type = ${type} AND ticket_id = ${ticketId} AND CAST(data AS text) LIKE ${`%${sideId}%`}`)) === 1, `${type} in the history`);
 		await recorded('side.opened');
 		setSideStatus(ann.doc, sideId, 'closed');
 		await ann.acknowledged();
@@ -224,7 +225,7 @@ describe('email side conversations', () => {
 		await waitFor(() => sideOf(ann.doc, sideId)?.entries.some((e) => e.body === 'Tomorrow at 9.'), 'the reply in the closed side conversation');
 		expect((await seen()).sides.find((s) => s.id === sideId)).toMatchObject({ status: 'open' });
 		await recorded('side.reopened');
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM events WHERE type = 'side.reopened' AND actor = 'system' AND data LIKE ?", `%${sideId}%`)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM events WHERE type = 'side.reopened' AND actor = 'system' AND CAST(data AS text) LIKE ${`%${sideId}%`}`)).toBe(1);
 		// Closed and reopened by the agent too.
 		setSideStatus(ann.doc, sideId, 'closed');
 		await ann.acknowledged();
@@ -257,8 +258,8 @@ describe('email side conversations', () => {
 
 	it('refuses bad recipients, removing recipients and outgoing mail in a non-email side conversation, sending nothing', async () => {
 		const before = await seen();
-		const queued = () => countRows(dataDir, 'SELECT count(*) AS n FROM outbox');
-		const outbox = queued();
+		const queued = () => countRows(dataDir, sql`SELECT count(*) AS n FROM outbox`);
+		const outbox = await queued();
 		const attacks: [string, (doc: Y.Doc) => void][] = [
 			['invalid-field', (doc) => openSide(doc, { id: newId(), subject: 'x', channel: 'email', participants: ['not an address'], createdBy: fx.users.ann.id, createdAt: Date.now() })],
 			['invalid-field', (doc) => addSideParticipants(doc, vendorSide, ['victim@example.com\r\nBcc: everyone@example.com'])],
@@ -284,13 +285,13 @@ describe('email side conversations', () => {
 		const after = await seen();
 		expect(after.sides).toEqual(before.sides);
 		expect(after.entries).toEqual(before.entries);
-		expect(queued()).toBe(outbox);
+		expect(await queued()).toBe(outbox);
 		// An internal side conversation's notes are not mailed either.
 		const sideId = newId();
 		openSide(ann.doc, { id: sideId, subject: 'Ask finance', channel: 'internal', participants: [fx.users.ann.id], createdBy: fx.users.ann.id, createdAt: Date.now() });
 		appendSideEntry(ann.doc, sideId, noteBy(fx.users.ann.id, 'Refund approved?'));
 		await ann.acknowledged();
-		expect(queued()).toBe(outbox);
+		expect(await queued()).toBe(outbox);
 	});
 
 	it('keeps a subject with line breaks from adding headers or recipients', async () => {
@@ -314,7 +315,7 @@ describe('email side conversations', () => {
 		const [sent] = await delivered(entry.id);
 		expect(deliveredOf(entry.id)).toHaveLength(1);
 		expect(sent!.rcptTo).toContain(VENDOR);
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM outbox WHERE entry_id = ? AND status = 'sent'", entry.id)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM outbox WHERE entry_id = ${entry.id} AND status = 'sent'`)).toBe(1);
 	});
 });
 
@@ -390,12 +391,12 @@ describe('email side conversations over IMAP', () => {
 			expect(sent.rcptTo).toEqual([VENDOR]);
 			expect(sent.mail.from!.value[0]!.address).toBe(IMAP_SUPPORT);
 
-			const tickets = countRows(dataDir, 'SELECT count(*) AS n FROM tickets');
+			const tickets = await countRows(dataDir, sql`SELECT count(*) AS n FROM tickets`);
 			await dovecot.append('support', mail(`Parts <${VENDOR}>`, `Re: ${sent.mail.subject}`, 'Sending a new pole.', '<p1@vendor.example>', sent.mail.messageId));
 			await waitFor(() => readSides(peer.doc).find((s) => s.id === sideId)?.entries.some((e) => e.body === 'Sending a new pole.'), 'the IMAP reply in the side conversation', 20_000);
 			expect(readEntries(peer.doc).map((e) => e.body)).not.toContain('Sending a new pole.');
-			expect(countRows(dataDir, 'SELECT count(*) AS n FROM tickets')).toBe(tickets);
-			expect(countRows(dataDir, 'SELECT count(*) AS n FROM email_messages WHERE message_id = ? AND side_id = ?', '<p1@vendor.example>', sideId)).toBe(1);
+			expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM tickets`)).toBe(tickets);
+			expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM email_messages WHERE message_id = ${'<p1@vendor.example>'} AND side_id = ${sideId}`)).toBe(1);
 		} finally {
 			peer.destroy();
 		}

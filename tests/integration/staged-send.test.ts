@@ -4,6 +4,7 @@
  * the send, in the same update as the entry; a hostile peer's malformed staged fields are refused
  * and leave the ticket as it was. One real server, real providers and sockets.
  */
+import { sql } from 'drizzle-orm';
 import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { draftText, newId, readDrafts, readEntries, readFields, sendDraft, stageChanges, type Entry } from '../../src/lib/ticket';
@@ -32,7 +33,7 @@ afterAll(() => running.cleanup());
 
 type Actor = 'ann' | 'ben' | 'mallory';
 const connect = (ticketId: string, actor: Actor) => running.connect(server, ticketId, fx.users[actor].token);
-const logRows = (ticketId: string) => countRows(server.dataDir, 'SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ?', ticketId);
+const logRows = (ticketId: string) => countRows(server.dataDir, sql`SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ${ticketId}`);
 
 /** The ticket as a freshly connected peer sees it. */
 async function freshView(ticketId: string) {
@@ -76,11 +77,11 @@ describe('changes staged with a draft', () => {
 		expect(before.fields).toMatchObject({ priority: 'normal', tags: [] });
 		expect(before.fields.status).not.toBe('pending');
 
-		const rowsBefore = logRows(ticket.id);
+		const rowsBefore = await logRows(ticket.id);
 		const sent = sendDraft(ann.doc, draftId, { type: 'agent', id: fx.users.ann.id }) as Entry;
 		await ann.acknowledged();
 		expect(ann.closeReason()).toBeNull();
-		expect(logRows(ticket.id)).toBe(rowsBefore + 1); // one update: the entry and its changes
+		expect(await logRows(ticket.id)).toBe(rowsBefore + 1); // one update: the entry and its changes
 
 		// The co-writer never saw the entry without its changes, nor the changes without the entry.
 		await waitFor(() => readEntries(ben.doc).some((e) => e.id === sent.id), 'the sent entry at the co-writer');
@@ -97,10 +98,10 @@ describe('changes staged with a draft', () => {
 	it('"Send and set Solved" sets the status in the same update as the entry', async () => {
 		const ticket = await emailTicket(server, fx.tokens.mailer.token);
 		const { ann, draftId } = await annDrafts(ticket.id, 'Glad it works now.');
-		const rowsBefore = logRows(ticket.id);
+		const rowsBefore = await logRows(ticket.id);
 		const sent = sendDraft(ann.doc, draftId, { type: 'agent', id: fx.users.ann.id }, Date.now(), { alsoSet: { status: 'solved' } }) as Entry;
 		await ann.acknowledged();
-		expect(logRows(ticket.id)).toBe(rowsBefore + 1);
+		expect(await logRows(ticket.id)).toBe(rowsBefore + 1);
 		const after = await freshView(ticket.id);
 		expect(after.entries.at(-1)?.id).toBe(sent.id);
 		expect(after.fields.status).toBe('solved');
@@ -115,12 +116,12 @@ describe('changes staged with a draft', () => {
 		const ticket = await emailTicket(server, fx.tokens.mailer.token);
 		const { draftId } = await annDrafts(ticket.id, 'Draft in progress');
 		const before = await freshView(ticket.id);
-		const rowsBefore = logRows(ticket.id);
+		const rowsBefore = await logRows(ticket.id);
 
 		const mallory = await connect(ticket.id, 'mallory');
 		edit(mallory.doc.getMap<Y.Map<unknown>>('drafts').get(draftId)!);
 		expect(await waitFor(() => mallory.closeReason(), 'the refusal')).toBe('invalid-field');
-		expect(logRows(ticket.id)).toBe(rowsBefore);
+		expect(await logRows(ticket.id)).toBe(rowsBefore);
 
 		const after = await freshView(ticket.id);
 		expect(after).toEqual(before);

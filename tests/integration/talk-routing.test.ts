@@ -4,7 +4,6 @@
  * on the supervisor dashboard) and ending the call frees it; declining moves the offer on, and a
  * call nobody else is available for rings as an unrouted call; the offers API answers the call.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../server/storage/store';
 import { TalkNumbers } from '../../server/talk/numbers';

@@ -3,7 +3,6 @@
  * Talk off is refused with a clear 422 `agent_unavailable`, and the call stays with the agent who
  * has it; a group transfer rings only its available members.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../server/storage/store';
 import { TalkNumbers } from '../../server/talk/numbers';

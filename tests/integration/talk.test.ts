@@ -3,15 +3,15 @@
  * resume, transfer and end over the HTTP API, consoles follow on the event stream, and each call
  * leaves exactly one `call` entry in its ticket, also across a restart in the middle of a call.
  */
-import path from 'node:path';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../server/storage/database';
 import { openSqliteStore } from '../../server/storage/store';
 import { TalkNumbers } from '../../server/talk/numbers';
 import { runCli } from '../helpers/cli';
-import { countRows } from '../helpers/db';
+import { countRows, withStore } from '../helpers/db';
 import { sendPage } from '../helpers/pages';
-import { prepare, type Fixture } from '../helpers/fixtures';
+import { prepare, withServices, type Fixture } from '../helpers/fixtures';
 import { openEvents, type EventLog } from '../helpers/sse';
 import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
@@ -68,13 +68,13 @@ const lastSeen = (log: EventLog, callId: string) => log.events.filter((e) => e.n
 
 describe('incoming calls', () => {
 	it('refuses a call to a number that is not a Talk number, storing nothing', async () => {
-		const before = countRows(dataDir, 'SELECT count(*) AS n FROM customers');
+		const before = await countRows(dataDir, sql`SELECT count(*) AS n FROM customers`);
 		const res = await ring('+15550999', '+15550111');
 		expect(res.status).toBe(422);
 		expect(res.body.error).toMatchObject({ code: 'unknown_number', field: 'to' });
 		expect(res.body.error.message).toContain('+15550111 is not a Talk number');
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM calls')).toBe(0);
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM customers')).toBe(before);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM calls`)).toBe(0);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM customers`)).toBe(before);
 	});
 
 	it('refuses bad bodies and callers that may not use the simulator', async () => {
@@ -263,7 +263,7 @@ describe('the command line', () => {
 		expect(hungUp.code, hungUp.stderr).toBe(0);
 		expect(JSON.parse(hungUp.stdout)).toEqual({ id: call.id, ticketId: call.ticketId, state: 'ended' });
 		expect(await ringing('ann')).not.toContain(call.id);
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM api_tokens WHERE name LIKE 'talk simulator %' AND revoked_at IS NULL")).toBe(0);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM api_tokens WHERE name LIKE 'talk simulator %' AND revoked_at IS NULL`)).toBe(0);
 		const unknown = await runCli(dataDir, 'talk', 'hangup', 'NOPE', '--url', server.url);
 		expect(unknown.code).toBe(1);
 		expect(unknown.stderr).toContain('call not found');
@@ -280,7 +280,7 @@ describe('Talk numbers on the admin page', () => {
 		const added = await adminForm('root', 'createTalkNumber', { number: '+1 555 0300', label: 'Sales', groupId: '' });
 		expect(added.status).toBe(200);
 		expect(added.text).toContain('+15550300');
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM talk_numbers WHERE number = '+15550300' AND label = 'Sales' AND group_id IS NULL")).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM talk_numbers WHERE number = '+15550300' AND label = 'Sales' AND group_id IS NULL`)).toBe(1);
 		expect((await ring('+15550102222', '+15550300')).status).toBe(201);
 		const duplicate = await adminForm('root', 'createTalkNumber', { number: '+15550300', label: 'Again', groupId: '' });
 		expect(duplicate.status).toBe(409);
@@ -297,7 +297,7 @@ describe('Talk numbers on the admin page', () => {
 		expect(numberId).toBeTruthy();
 		const edited = await adminForm('root', 'updateTalkNumber', { talkNumberId: numberId!, number: '+15550301', label: 'Sales (new)', groupId: fx.groups.Billing! });
 		expect(edited.status).toBe(200);
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM talk_numbers WHERE number = '+15550301' AND label = 'Sales (new)' AND group_id = ?", fx.groups.Billing)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM talk_numbers WHERE number = '+15550301' AND label = 'Sales (new)' AND group_id = ${fx.groups.Billing}`)).toBe(1);
 		expect((await ring('+15550102222', '+15550300')).status).toBe(422);
 	});
 });
@@ -322,11 +322,9 @@ describe('durability', () => {
 		await waitFor(async () => (await callEntries(ticketId)).some((e) => e.id === id), 'the entry');
 		await server.kill();
 		// As if the process had stopped between ending the call and storing its entry.
-		const db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
-		db.$client.prepare('UPDATE calls SET entry_at = NULL WHERE id = ?').run(id);
-		db.$client.close();
+		await withStore(dataDir, (store) => store.run(sql`UPDATE calls SET entry_at = NULL WHERE id = ${id}`));
 		server = await startServer({ dataDir });
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM calls WHERE id = ? AND entry_at IS NOT NULL', id)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM calls WHERE id = ${id} AND entry_at IS NOT NULL`)).toBe(1);
 		expect((await callEntries(ticketId)).filter((e) => e.id === id)).toHaveLength(1);
 	});
 });

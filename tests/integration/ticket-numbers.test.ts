@@ -4,6 +4,7 @@
  * survive a kill and a reindex, reach the API, the stream and search, cannot be changed by a peer,
  * thread inbound mail for the ticket's own people only, and are given to existing tickets on upgrade.
  */
+import { sql } from 'drizzle-orm';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -14,10 +15,11 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../server/storage/database';
 import { runCli } from '../helpers/cli';
+import { countRows } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import * as Y from 'yjs';
 import { appendEntries, initTicket, newId } from '../../src/lib/ticket';
-import { api, connectPeer, ROOT, servers, smtpPort, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
+import { api, connectPeer, ROOT, servers, smtpPort, startServer, tempDataDir, TEST_ENGINE, waitFor, type RunningServer } from '../helpers/server';
 import { openEvents } from '../helpers/sse';
 import { createTicket, type CreatedTicket } from '../helpers/tickets';
 
@@ -109,12 +111,7 @@ describe('ticket numbers', () => {
 		// What each creator was told is what is stored.
 		const stored = new Map(tickets.map((t) => [t.id, t.number]));
 		for (const t of [...(created.slice(0, 24) as Created[]), ...cliTickets]) expect(stored.get(t.id)).toBe(t.number);
-		const counter = openDatabase(path.join(server.dataDir, 'tandem.sqlite'));
-		try {
-			expect(counter.$client.prepare("SELECT value FROM sequences WHERE name = 'ticket_number'").get()).toEqual({ value: tickets.length });
-		} finally {
-			counter.$client.close();
-		}
+		expect(await countRows(server.dataDir, sql`SELECT value AS n FROM sequences WHERE name = 'ticket_number'`)).toBe(tickets.length);
 	});
 
 	it('carries the number in the API (create, read, list, customer) and on the event stream', async () => {
@@ -266,7 +263,8 @@ describe('ticket numbers across restarts and upgrades', () => {
 		}
 	});
 
-	it('gives tickets stored before numbers existed numbers in creation order, kept by a reindex', async () => {
+	// An upgrade of a SQLite file from a release before ticket numbers: PostgreSQL databases start at the current schema.
+	it.skipIf(TEST_ENGINE === 'postgres')('gives tickets stored before numbers existed numbers in creation order, kept by a reindex', async () => {
 		const dataDir = tempDataDir();
 		// The database as the release before numbers left it: every migration up to this change.
 		const source = path.join(ROOT, 'drizzle', 'migrations');

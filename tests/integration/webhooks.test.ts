@@ -3,6 +3,7 @@
  * agents' replies out through the outbox to a local receiver (started here on a free port) that
  * answers 500 twice, then 200, and checks each request's signature.
  */
+import { sql } from 'drizzle-orm';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -66,11 +67,11 @@ describe('messaging webhooks', () => {
 	let dataDir: string;
 	let channel: { id: string; secret: string };
 
-	const stored = () => ({
-		tickets: countRows(dataDir, 'SELECT count(*) AS n FROM tickets'),
-		updates: countRows(dataDir, 'SELECT count(*) AS n FROM ticket_updates'),
-		events: countRows(dataDir, 'SELECT count(*) AS n FROM webhook_events'),
-		customers: countRows(dataDir, 'SELECT count(*) AS n FROM customers')
+	const stored = async () => ({
+		tickets: await countRows(dataDir, sql`SELECT count(*) AS n FROM tickets`),
+		updates: await countRows(dataDir, sql`SELECT count(*) AS n FROM ticket_updates`),
+		events: await countRows(dataDir, sql`SELECT count(*) AS n FROM webhook_events`),
+		customers: await countRows(dataDir, sql`SELECT count(*) AS n FROM customers`)
 	});
 
 	/** POSTs `payload` (or a raw string) to the channel's webhook, signed unless told otherwise. */
@@ -137,11 +138,11 @@ describe('messaging webhooks', () => {
 		expect(second.body.ticketId).toBe(ticketId);
 		const after = await ann.request('GET', `/api/v1/tickets/${ticketId}`);
 		expect(after.body.entries.map((e: { body: string }) => e.body)).toEqual([text, 'Any news?']);
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM tickets')).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM tickets`)).toBe(1);
 	});
 
 	it('refuses a forged signature, a missing one and a stale timestamp with 401, storing nothing', async () => {
-		const before = stored();
+		const before = await stored();
 		const message = { eventId: 'evt-bad', from: { id: 'mallory' }, text: 'Let me in' };
 		const forged = await post(message, { secret: 'whsec_not-the-secret' });
 		expect(forged.status).toBe(401);
@@ -150,7 +151,7 @@ describe('messaging webhooks', () => {
 		expect((await post(message, { signature: 'sha256=zz' })).status).toBe(401);
 		expect((await post(message, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 })).status).toBe(401);
 		expect((await post(message, { timestamp: Math.floor(Date.now() / 1000) + 6 * 60 })).status).toBe(401);
-		expect(stored()).toEqual(before);
+		expect(await stored()).toEqual(before);
 		// The event id was not burnt: signed properly, it goes through.
 		expect((await post(message)).body.ticketId).toEqual(expect.any(String));
 	});
@@ -160,24 +161,24 @@ describe('messaging webhooks', () => {
 		const first = await post(message);
 		expect(first.status).toBe(200);
 		expect(first.body.ticketId).toBe(ticketId);
-		const before = stored();
+		const before = await stored();
 		const [again, concurrent] = await Promise.all([post(message), post(message)]);
 		expect(again).toEqual({ status: 200, body: { duplicate: true } });
 		expect(concurrent).toEqual({ status: 200, body: { duplicate: true } });
-		expect(stored()).toEqual(before);
+		expect(await stored()).toEqual(before);
 		const detail = await api(server, fx.users.ann.token).request('GET', `/api/v1/tickets/${ticketId}`);
 		expect(detail.body.entries.filter((e: { body: string }) => e.body === 'Only once, please.')).toHaveLength(1);
 	});
 
 	it('answers 400 naming the field for an invalid body', async () => {
-		const before = stored();
+		const before = await stored();
 		const missing = await post({ eventId: 'evt-400', from: {}, text: 'x' });
 		expect(missing.status).toBe(400);
 		expect(missing.body.error).toMatchObject({ code: 'invalid_field', field: 'from.id' });
 		const noText = await post({ eventId: 'evt-401', from: { id: 'v' } });
 		expect(noText.body.error.field).toBe('text');
 		expect((await post('{not json')).status).toBe(400);
-		expect(stored()).toEqual(before);
+		expect(await stored()).toEqual(before);
 	});
 
 	it("delivers an agent's messaging reply to the receiver exactly once after its 500s, signed", async () => {
@@ -198,14 +199,14 @@ describe('messaging webhooks', () => {
 		expect(accepted).toHaveLength(1);
 		expect(JSON.parse(accepted[0]!.body)).toEqual({ eventId: entryId, to: { id: 'visitor-42' }, text: 'It left our warehouse this morning.', ticketId });
 		expect((await deliveries())[entryId]).toMatchObject({ status: 'sent', attempts: 3 });
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM outbox WHERE entry_id = ? AND kind = 'webhook'", entryId)).toBe(1);
-		expect(countRows(dataDir, "SELECT count(*) AS n FROM events WHERE type = 'webhook.sent' AND ticket_id = ?", ticketId)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM outbox WHERE entry_id = ${entryId} AND kind = 'webhook'`)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM events WHERE type = 'webhook.sent' AND ticket_id = ${ticketId}`)).toBe(1);
 		// A retried POST of the same entry enqueues nothing more; notes are never sent.
 		const again = await ann.request('POST', `/api/v1/tickets/${ticketId}/entries`, { id: entryId, kind: 'message', channel: 'messaging', visibility: 'public', body: 'x' });
 		expect(again.status).toBe(200);
 		const note = await ann.request('POST', `/api/v1/tickets/${ticketId}/entries`, { kind: 'note', channel: 'internal', body: 'Check the carrier.' });
 		expect(note.status).toBe(201);
-		expect(countRows(dataDir, 'SELECT count(*) AS n FROM outbox WHERE ticket_id = ?', ticketId)).toBe(1);
+		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM outbox WHERE ticket_id = ${ticketId}`)).toBe(1);
 		expect(receiver.requests.filter((r) => r.status === 200)).toHaveLength(1);
 	});
 });
