@@ -335,7 +335,7 @@ const commands: Command[] = [
 			const messages = list(values, 'say');
 			if (messages.some((m) => !m.trim())) throw new UsageError('--say: must not be empty');
 			return async (services) => {
-				const secret = await channelSecret(services.db.$client, channelId);
+				const secret = await channelSecret(services.store, channelId);
 				if (secret === undefined) throw new CommandError(`no channel has the id "${channelId}" (see \`${PROGRAM} channel list\`)`);
 				let stop!: () => void;
 				const stopped = new Promise<void>((resolve) => (stop = resolve));

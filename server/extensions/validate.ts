@@ -88,7 +88,7 @@ export class Validate implements Extension {
 			result = check();
 		}
 		if (!result.ok) throw await this.refuse(documentName, actorOf(principal), result.reason, result.message);
-		if (!result.appendsOnly && this.wouldOverfill(document, payload.length)) {
+		if (!result.appendsOnly && (await this.wouldOverfill(document, payload.length))) {
 			throw await this.refuse(documentName, actorOf(principal), REJECT.limitExceeded, limitMessage('documentBytes', 'a ticket is stored in') + ' bytes; only conversation entries are still accepted');
 		}
 		markAccepted(payload, result.changes, result.entries, result.claims, result.sideEntryIds);

@@ -6,6 +6,9 @@ import { loadConfig } from '../../server/config';
 import type { Role } from '../../server/auth/principal';
 import { createLogger } from '../../server/log';
 import { createServices, type Services } from '../../server/services';
+import { ApiTokens } from '../../server/auth/api-tokens';
+import { Events } from '../../server/events';
+import { withStore } from './db';
 import { databaseEnv } from './server';
 
 export const PASSWORD = 'correct horse battery';
@@ -54,3 +57,6 @@ export async function withServices<T>(dataDir: string, work: (services: Services
 		await services.store.close();
 	}
 }
+
+/** Revokes an API token through a store of its own (not a running server's); true when it was live. */
+export const revokeToken = (dataDir: string, tokenId: string) => withStore(dataDir, (store) => new ApiTokens(store, new Events(store)).revoke(tokenId));

@@ -11,8 +11,6 @@ import { RoutingSettings } from '../../server/routing/settings';
 import { Sla } from '../../server/routing/sla';
 import { Events } from '../../server/events';
 import { createLogger } from '../../server/log';
-import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { schema, type Db } from '../../server/storage/database';
 import { openSqliteStore, type Store } from '../../server/storage/store';
 
 /** Timers fire only when the test moves time on, in due order, each awaited before the next. */
@@ -64,8 +62,7 @@ export interface RoutingWorld {
 /** The routing modules over the database in `file` (created and migrated when new). */
 export function openRouting(file: string, clock = new FakeClock()): RoutingWorld {
 	const store = openSqliteStore(file);
-	// TRANSITION (#14): events still write through a synchronous drizzle over the same connection.
-	const events = new Events(drizzle(store.client as never, { schema }) as Db);
+	const events = new Events(store);
 	const settings = new RoutingSettings(store);
 	const sla = new Sla(store, events, clock);
 	const presence = new AgentStatus(store, events, clock, PRESENCE);

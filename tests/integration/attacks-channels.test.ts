@@ -11,8 +11,7 @@ import { simpleParser } from 'mailparser';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TalkNumbers } from '../../server/talk/numbers';
-import { openSqliteStore } from '../../server/storage/store';
-import { countRows } from '../helpers/db';
+import { countRows, withStore } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { sendPage } from '../helpers/pages';
 import { api, smtpPort, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
@@ -31,9 +30,9 @@ beforeAll(async () => {
 		users: { ann: { role: 'agent' }, sue: { role: 'supervisor' }, root: { role: 'admin' } },
 		bots: { mail: ['email'], sim: ['talk'], widget: ['chat'] }
 	});
-	const store = openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
-	await new TalkNumbers(store).create({ number: TALK_NUMBER, label: 'Support line', groupId: null });
-	await store.close();
+	await withStore(dataDir, async (store) => {
+		await new TalkNumbers(store).create({ number: TALK_NUMBER, label: 'Support line', groupId: null });
+	});
 	server = await startServer({ dataDir, env: { SMTP_PORT: '0' } });
 	transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort(server), secure: false, ignoreTLS: true });
 });

@@ -4,10 +4,9 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../server/storage/store';
 import { TalkNumbers } from '../../server/talk/numbers';
 import { runScript, type Result } from '../helpers/cli';
-import { countRows } from '../helpers/db';
+import { countRows, withStore } from '../helpers/db';
 import { prepare, withServices } from '../helpers/fixtures';
 import { startServer, tempDataDir, type RunningServer } from '../helpers/server';
 
@@ -17,9 +16,9 @@ let server: RunningServer;
 beforeAll(async () => {
 	dataDir = tempDataDir();
 	await prepare(dataDir, { users: { ann: { role: 'agent' } }, bots: { integration: ['email'] } });
-	const store = openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
-	await new TalkNumbers(store).create({ number: '+15550100000', label: 'Support line', groupId: null });
-	await store.close();
+	await withStore(dataDir, async (store) => {
+		await new TalkNumbers(store).create({ number: '+15550100000', label: 'Support line', groupId: null });
+	});
 	server = await startServer({ dataDir });
 });
 afterAll(() => server?.kill());

@@ -5,8 +5,8 @@
  * call nobody else is available for rings as an unrouted call; the offers API answers the call.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../server/storage/store';
 import { TalkNumbers } from '../../server/talk/numbers';
+import { withStore } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
@@ -21,9 +21,9 @@ beforeAll(async () => {
 		users: { ann: { role: 'agent' }, ben: { role: 'agent' }, cat: { role: 'agent' }, sue: { role: 'supervisor' } },
 		bots: { sim: ['talk'] }
 	});
-	const store = openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
-	await new TalkNumbers(store).create({ number: SUPPORT, label: 'Support line', groupId: null });
-	await store.close();
+	await withStore(dataDir, async (store) => {
+		await new TalkNumbers(store).create({ number: SUPPORT, label: 'Support line', groupId: null });
+	});
 	server = await startServer({ dataDir });
 }, 60_000);
 afterAll(async () => {

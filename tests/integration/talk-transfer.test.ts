@@ -4,8 +4,8 @@
  * has it; a group transfer rings only its available members.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../server/storage/store';
 import { TalkNumbers } from '../../server/talk/numbers';
+import { withStore } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { api, startServer, tempDataDir, type RunningServer } from '../helpers/server';
 
@@ -21,9 +21,9 @@ beforeAll(async () => {
 		users: { ann: { role: 'agent', groups: ['Billing'] }, ben: { role: 'agent', groups: ['Billing'] }, cat: { role: 'agent', groups: ['Billing'] } },
 		bots: { sim: ['talk'] }
 	});
-	const store = openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
-	await new TalkNumbers(store).create({ number: SUPPORT, label: 'Support line', groupId: null });
-	await store.close();
+	await withStore(dataDir, async (store) => {
+		await new TalkNumbers(store).create({ number: SUPPORT, label: 'Support line', groupId: null });
+	});
 	server = await startServer({ dataDir });
 	// Nobody is online: the call rings everyone, unrouted; Ann takes it.
 	const rung = await as('sim').request('POST', '/api/v1/talk/simulator/calls', { from: '+15550107777' });

@@ -6,7 +6,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../server/storage/database';
-import { openSqliteStore } from '../../server/storage/store';
 import { TalkNumbers } from '../../server/talk/numbers';
 import { runCli } from '../helpers/cli';
 import { countRows, withStore } from '../helpers/db';
@@ -38,11 +37,11 @@ beforeAll(async () => {
 		},
 		bots: { sim: ['talk'], mail: ['email'] }
 	});
-	const store = openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
-	const numbers = new TalkNumbers(store);
-	await numbers.create({ number: SUPPORT, label: 'Support line', groupId: null });
-	await numbers.create({ number: BILLING, label: 'Billing line', groupId: fx.groups.Billing! });
-	await store.close();
+	await withStore(dataDir, async (store) => {
+		const numbers = new TalkNumbers(store);
+		await numbers.create({ number: SUPPORT, label: 'Support line', groupId: null });
+		await numbers.create({ number: BILLING, label: 'Billing line', groupId: fx.groups.Billing! });
+	});
 	server = await startServer({ dataDir });
 });
 afterAll(async () => {
