@@ -5,8 +5,8 @@ import { tandem } from '$lib/server/tandem';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = (event) =>
-	api(() => {
+	api(async () => {
 		const principal = requirePrincipal(event);
 		const { after } = parse(ticketEventsQuery, Object.fromEntries(event.url.searchParams));
-		return json({ events: tandem().tickets.events(event.params.id, principal, after) });
+		return json({ events: await tandem().tickets.events(event.params.id, principal, after) });
 	});
