@@ -91,7 +91,8 @@ export function createRouting(deps: RoutingDeps) {
 		},
 		/** Follows status changes and the ticket index, rebuilds the queues, starts the timers. */
 		async start() {
-			stops.push(presence.onChange((p) => router.onPresence(p)));
+			// Caught here: agent status drops a listener that fails, and routing must keep following.
+			stops.push(presence.onChange((p) => router.onPresence(p).catch((error: unknown) => deps.logger.error({ err: error, userId: p.userId }, 'routing a status change failed'))));
 			stops.push(
 				router.onEvent((e) => {
 					// An accepted chat is served at once, also one handed over from an agent who went away:
