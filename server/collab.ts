@@ -62,14 +62,29 @@ export function createCollab(s: CollabSettings) {
 		]
 	});
 
+	// Server-side uses of a ticket's document take turns: a write is computed from the document under
+	// the server's one Yjs client id, so it must be logged and applied before the next is computed
+	// (writing is asynchronous now), or two writes would claim the same item ids.
+	const turns = new Map<string, Promise<void>>();
 	const documents: DocumentAccess = {
 		async withDocument(ticketId, use) {
-			const connection = await hocuspocus.openDirectConnection(ticketDocumentName(ticketId), { actor: 'system' });
+			const previous = turns.get(ticketId);
+			let done!: () => void;
+			const turn = new Promise<void>((resolve) => (done = resolve));
+			const tail = (previous ?? Promise.resolve()).then(() => turn);
+			turns.set(ticketId, tail);
+			await previous;
 			try {
-				return await use(connection.document!);
+				const connection = await hocuspocus.openDirectConnection(ticketDocumentName(ticketId), { actor: 'system' });
+				try {
+					return await use(connection.document!);
+				} finally {
+					// Keep the document warm for a burst of requests; the debounced store unloads it.
+					await connection.disconnect({ unloadImmediately: false });
+				}
 			} finally {
-				// Keep the document warm for a burst of requests; the debounced store unloads it.
-				await connection.disconnect({ unloadImmediately: false });
+				done();
+				if (turns.get(ticketId) === tail) turns.delete(ticketId);
 			}
 		},
 		async hold(ticketId) {
