@@ -27,8 +27,6 @@ import { HelpCentre } from './help-centre';
 import { InteractionHistory } from './interaction-history';
 import type { Logger } from './log';
 import { Macros } from './macros';
-import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { schema, type Db } from './storage/database';
 import { openStore } from './storage/store';
 import { Calls } from './talk/calls';
 import { TalkNumbers } from './talk/numbers';
@@ -39,9 +37,6 @@ import { Tickets } from './tickets';
 
 export async function createServices(config: Config, logger: Logger) {
 	const store = await openStore(config);
-	// TRANSITION (#14): services not yet moved to the async store share its SQLite connection.
-	if (!('client' in store)) throw new Error('PostgreSQL: not every service has moved to the store yet');
-	const db = drizzle(store.client as never, { schema }) as Db;
 	// Open sockets and streams are re-checked after every write that may take access away, once the
 	// directory of users and groups (kept by Accounts for the policy) is reloaded.
 	const accessChanges = new AccessChanges(store, logger);
@@ -94,7 +89,7 @@ export async function createServices(config: Config, logger: Logger) {
 	// Incoming calls are offered through the router while someone is available for them.
 	calls.route(routing);
 	return {
-		config, logger, store, db, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
+		config, logger, store, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }

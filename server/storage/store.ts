@@ -131,7 +131,10 @@ class StatementCache {
 	}
 }
 
-export function openSqliteStore(file: string): Store & { client: Database.Database } {
+/** The SQLite flavour: its one better-sqlite3 connection, for what only SQLite has (pragmas in fault tests). */
+export type SqliteStore = Store & { client: Database.Database };
+
+export function openSqliteStore(file: string): SqliteStore {
 	const client = openDatabase(file).$client;
 	const lock = new Lock();
 	const inTransaction = new AsyncLocalStorage<StoreDb>();

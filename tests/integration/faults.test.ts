@@ -11,6 +11,7 @@ import { runCli } from '../helpers/cli';
 import { countRows, storedDocument, withStore } from '../helpers/db';
 import { noteBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
+import type { SqliteStore } from '../../server/storage/store';
 import { startInProcess } from '../helpers/in-process';
 import { api, connectPeer, servers, tempDataDir, TEST_ENGINE, waitFor, type Peer, type RunningServer } from '../helpers/server';
 
@@ -134,7 +135,9 @@ describe('storage faults', () => {
 			const other = await createTicket(server, fx, 'Other ticket');
 			const writer = await connect(server, full, fx.users.ann.token);
 			const watcher = await connect(server, other, fx.users.ann.token);
-			const sqlite = server.services.db.$client;
+			const { store } = server.services;
+			if (store.engine !== 'sqlite') throw new Error('a full disk is simulated with a SQLite pragma');
+			const sqlite = (store as SqliteStore).client;
 			// A full disk, as SQLite sees one: no page may be added to the database.
 			const pages = sqlite.pragma('page_count', { simple: true }) as number;
 			sqlite.pragma(`max_page_count = ${pages}`);
