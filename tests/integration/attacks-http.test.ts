@@ -47,7 +47,7 @@ const createTicket = (on: RunningServer = server, botToken = fx.tokens.mailer.to
 async function healthy(on: RunningServer = server) {
 	const res = await fetch(on.url + '/healthz');
 	expect(res.status).toBe(200);
-	expect(await res.json()).toEqual({ status: 'ok' });
+	expect(await res.json()).toMatchObject({ status: 'ok', database: 'ok' });
 }
 
 const updateRows = (on: RunningServer, ticketId: string) => countRows(on.dataDir, sql`SELECT count(*) AS n FROM ticket_updates WHERE ticket_id = ${ticketId}`);

@@ -299,7 +299,7 @@ describe('reindex', () => {
 		expectSuccess(created);
 		const good = created.stdout.trim();
 		await withStore(dataDir, async (store) => {
-			await store.run(sql`INSERT INTO ticket_updates (ticket_id, data, received_at, actor) VALUES ('BROKEN1', ${Buffer.from([0xff, 0xff, 0xff])}, 0, 'system')`);
+			await store.run(sql`INSERT INTO ticket_updates (ticket_id, seq, data, received_at, actor) VALUES ('BROKEN1', 1, ${Buffer.from([0xff, 0xff, 0xff])}, 0, 'system')`);
 			await store.run(
 				sql`INSERT INTO tickets (id, subject, status, priority, requester_id, channel, created_at, updated_at) VALUES ('GHOST1', 'ghost', 'new', 'normal', 'r', 'email', 1, 1)`
 			);

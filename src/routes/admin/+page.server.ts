@@ -114,7 +114,7 @@ export const load: PageServerLoad = async ({ url }) => {
 		statuses: STATUSES,
 		priorities: PRIORITIES,
 		webhookChannels: await channels.list(),
-		talkNumbers: talkNumbers.list(),
+		talkNumbers: await talkNumbers.list(),
 		channelKinds: CHANNEL_KINDS,
 		/** Where providers send webhooks: `<origin>/api/v1/channels/<id>/webhook`. */
 		origin: url.origin,
@@ -316,5 +316,5 @@ export const actions: Actions = {
 /** Support address changes; a group must exist. */
 async function addressChange(action: string, notice: string, groupId: string | undefined, change: () => unknown) {
 	if (groupId && !(await tandem().accounts.listGroups()).some((g) => g.id === groupId)) return fail(400, { action, message: 'groupId: no such group' });
-	return formChange(action, () => void change(), { notice });
+	return formChange(action, async () => void (await change()), { notice });
 }
