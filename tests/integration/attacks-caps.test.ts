@@ -28,7 +28,6 @@ import {
 } from '../../src/lib/ticket';
 import { TicketLog } from '../../server/storage/ticket-log';
 import { openDatabase } from '../../server/storage/database';
-import { openSqliteStore } from '../../server/storage/store';
 import { launchBrowser } from '../helpers/browser';
 import { countRows, withStore } from '../helpers/db';
 import { noteBy } from '../helpers/entries';
@@ -288,8 +287,7 @@ describe('a ticket over the caps from before they existed', () => {
 		// 1.9 MB (38 MB) and 5,000 side conversations.
 		const doc = new Y.Doc();
 		Y.applyUpdate(doc, state);
-		const store = openSqliteStore(path.join(server.dataDir, 'tandem.sqlite'));
-		try {
+		await withStore(server.dataDir, async (store) => {
 			const log = new TicketLog(store);
 			const write = async (edit: () => void) => {
 				const before = Y.encodeStateVector(doc);
@@ -300,9 +298,7 @@ describe('a ticket over the caps from before they existed', () => {
 			await write(() => {
 				for (let i = 0; i < 5000; i++) openSide(doc, sideOf('mallory'));
 			});
-		} finally {
-			await store.close();
-		}
+		});
 		server = await startServer({ dataDir: server.dataDir });
 
 		const first = await connect(server, ticketId, 'ann', { waitSynced: false });

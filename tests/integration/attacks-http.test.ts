@@ -6,7 +6,6 @@
  */
 import { sql } from 'drizzle-orm';
 import net from 'node:net';
-import path from 'node:path';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
@@ -14,9 +13,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { entriesArray, readEntries, ticketDocumentName, type Entry } from '../../src/lib/ticket';
 import { REFUSE, YWS_CLOSE } from '../../server/close-reasons';
 import { SESSION_COOKIE } from '../../server/auth/sessions';
-import { openSqliteStore } from '../../server/storage/store';
 import { TicketLog } from '../../server/storage/ticket-log';
-import { countRows } from '../helpers/db';
+import { countRows, withStore } from '../helpers/db';
 import { noteBy } from '../helpers/entries';
 import { PASSWORD, prepare, type Fixture } from '../helpers/fixtures';
 import { sendPage } from '../helpers/pages';
@@ -349,17 +347,14 @@ describe('bad input gives a 4xx, never a 500 (class 9)', () => {
 		await running.stop();
 		// Straight into the log, as an older version (without the depth limit) would have stored it.
 		const deep = { ...noteBy(own.users.ann.id, 'The deep one'), meta: nested(3_000) } as Entry;
-		const store = openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
-		try {
+		await withStore(dataDir, async (store) => {
 			const log = new TicketLog(store);
 			const doc = new Y.Doc();
 			await log.loadInto(ticketId, doc);
 			const before = Y.encodeStateVector(doc);
 			entriesArray(doc).push([deep]);
 			await log.append(ticketId, Y.encodeStateAsUpdate(doc, before), 'test');
-		} finally {
-			await store.close();
-		}
+		});
 		running = await startServer({ dataDir });
 		try {
 			const page = await sendPage(running, 'GET', `/tickets/${ticketId}`, own.users.ann.token);

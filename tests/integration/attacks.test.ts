@@ -14,7 +14,6 @@
  * sync handshake of a peer that replicated the ticket, edited it offline and reconnects.
  */
 import { sql } from 'drizzle-orm';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
@@ -35,8 +34,7 @@ import {
 	type Entry
 } from '../../src/lib/ticket';
 import { hashToken, randomToken } from '../../server/auth/secrets';
-import { openDatabase, type Db } from '../../server/storage/database';
-import { countRows } from '../helpers/db';
+import { countRows, withStore } from '../helpers/db';
 import { noteBy, replyBy } from '../helpers/entries';
 import { prepare, revokeToken, type Fixture } from '../helpers/fixtures';
 import { authFrame, awarenessUpdate, frame, MESSAGE, RawClient, SYNC, syncFrame } from '../helpers/raw-collab';
@@ -48,7 +46,7 @@ const DAY = 24 * 60 * 60 * 1000;
 
 let server: RunningServer;
 let fx: Fixture;
-let db: Db;
+const expiredTokens: string[] = [];
 
 beforeAll(async () => {
 	const dataDir = tempDataDir('tandem-attacks-');
@@ -66,12 +64,18 @@ beforeAll(async () => {
 	});
 	server = await startServer({ dataDir, env: { MAX_MESSAGE_BYTES: String(FRAME_LIMIT) } });
 	// Revoked while the server runs: it must stop working at once.
-	db = openDatabase(path.join(dataDir, 'tandem.sqlite'));
 	expect(await revokeToken(dataDir, fx.tokens.retired.id)).toBe(true);
+	// Sessions of the `lapsed` agent, made to have expired (as the brief's `expires_at = 1`): one per use.
+	await withStore(dataDir, async (store) => {
+		for (let i = 0; i < 8; i++) {
+			const token = randomToken();
+			await store.db.insert(store.tables.sessions).values({ id: hashToken(token), userId: fx.users.lapsed.id, expiresAt: 1, createdAt: Date.now() });
+			expiredTokens.push(token);
+		}
+	});
 });
 
 afterAll(async () => {
-	db?.$client.close();
 	await server?.stop();
 });
 
@@ -90,10 +94,10 @@ type Actor = 'ann' | 'ben' | 'mallory' | 'carl' | 'root' | 'sue' | 'mailer' | 'c
 const idOf = (actor: Actor) => (fx.users[actor] ?? fx.tokens[actor]).id;
 const tokenOf = (actor: Actor) => (fx.users[actor] ?? fx.tokens[actor]).token;
 
-/** A session of the `lapsed` agent, made to have expired (as the brief's `expires_at = 1`). */
+/** An expired session of the `lapsed` agent, not used before. */
 function expiredSession(): string {
-	const token = randomToken();
-	db.$client.prepare('INSERT INTO sessions (id, user_id, expires_at, created_at) VALUES (?, ?, 1, ?)').run(hashToken(token), fx.users.lapsed.id, Date.now());
+	const token = expiredTokens.shift();
+	if (!token) throw new Error('no expired session left: make more in beforeAll');
 	return token;
 }
 

@@ -10,10 +10,9 @@ import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntries, newId, type Entry } from '../../src/lib/ticket';
-import { countRows } from '../helpers/db';
+import { countRows, withStore } from '../helpers/db';
 import { acceptedOf, deliveriesOf, messageIdOf, startRelay, type Relay } from '../helpers/relay';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { openSqliteStore } from '../../server/storage/store';
 import { SupportAddresses } from '../../server/channels/support-addresses';
 import { api, connectPeer, type Peer, type RunningServer, smtpPort, startServer, tempDataDir, waitFor } from '../helpers/server';
 
@@ -199,9 +198,7 @@ describe('outbound email without a relay', () => {
 	it('takes mail for an added support address into its group, and replies from that address', async () => {
 		const dataDir = tempDataDir();
 		const fx = await prepare(dataDir, { users: { ann: { role: 'agent', groups: ['Billing'] } }, bots: { mail: ['email'] } });
-		const store = openSqliteStore(path.join(dataDir, 'tandem.sqlite'));
-		await new SupportAddresses(store, SUPPORT).add({ address: 'Billing@Tandem.local', name: 'Billing', groupId: fx.groups.Billing! });
-		await store.close();
+		await withStore(dataDir, (store) => new SupportAddresses(store, SUPPORT).add({ address: 'Billing@Tandem.local', name: 'Billing', groupId: fx.groups.Billing! }));
 		server = await startServer({ dataDir });
 		const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort(server), secure: false, ignoreTLS: true });
 		try {
