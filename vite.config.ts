@@ -31,11 +31,13 @@ export default defineConfig({
 			// Every test, servers on SQLite files (`npm run test:sqlite`).
 			{ extends: true, test: { name: 'sqlite', include: ['tests/**/*.test.ts'] } },
 			// Real servers on PostgreSQL: each data directory gets its own database (tests/helpers/server.ts, `npm run test:postgres`).
+			// The browser suite on PostgreSQL is not part of the run yet (issue #14 is open): it needs the
+			// suite's time cut first to stay within CI's budget (add 'tests/browser/**/*.test.ts' here to run it).
 			{
 				extends: true,
 				test: {
 					name: 'postgres',
-					include: ['tests/integration/**/*.test.ts', 'tests/browser/**/*.test.ts'],
+					include: ['tests/integration/**/*.test.ts'],
 					exclude: ENGINE_SPECIFIC,
 					env: { TANDEM_TEST_ENGINE: 'postgres' }
 				}

@@ -52,6 +52,9 @@ export function listen(server: http.Server, config: Config): Promise<string> {
 	});
 }
 
+/** How long a stop waits for the database's connections to be returned before it ends the process. */
+const STORE_CLOSE_MS = 5_000;
+
 /** On SIGTERM/SIGINT: stop accepting, close peers, flush projections, close the database. */
 export function handleShutdown(server: http.Server, closeSockets: () => void, services: Services, listeners: { close(): Promise<void> }[] = []) {
 	let stopping = false;
@@ -69,7 +72,10 @@ export function handleShutdown(server: http.Server, closeSockets: () => void, se
 		hocuspocus.flushPendingStores();
 		for (const name of [...hocuspocus.documents.keys()]) await project.flush(name);
 		await hocuspocus.hooks('onDestroy', { instance: hocuspocus });
-		await services.store.close();
+		// Everything acknowledged is committed already: a connection still held (a request cut off
+		// mid-query) must not keep the process from ending.
+		const closed = await Promise.race([services.store.close().then(() => true), new Promise<false>((resolve) => setTimeout(resolve, STORE_CLOSE_MS, false).unref())]);
+		if (!closed) services.logger.warn({ waitedMs: STORE_CLOSE_MS }, 'the database did not close in time; stopping anyway');
 		services.logger.info('stopped');
 		process.exit(0);
 	};

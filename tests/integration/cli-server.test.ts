@@ -8,7 +8,7 @@ import { TalkNumbers } from '../../server/talk/numbers';
 import { runScript, type Result } from '../helpers/cli';
 import { countRows, withStore } from '../helpers/db';
 import { prepare, withServices } from '../helpers/fixtures';
-import { startServer, tempDataDir, type RunningServer } from '../helpers/server';
+import { databaseEnv, startServer, tempDataDir, type RunningServer } from '../helpers/server';
 
 let dataDir: string;
 let server: RunningServer;
@@ -24,9 +24,9 @@ beforeAll(async () => {
 afterAll(() => server?.kill());
 
 /** The CLI with the server's configuration (PORT and HOST as it was started with) and no --url. */
-function cli(...args: string[]): Promise<Result> {
+async function cli(...args: string[]): Promise<Result> {
 	const { hostname, port } = new URL(server.url);
-	return runScript('server/cli.ts', args, { DATA_DIR: dataDir, LOG_LEVEL: 'warn', HOST: hostname, PORT: port });
+	return runScript('server/cli.ts', args, { DATA_DIR: dataDir, LOG_LEVEL: 'warn', HOST: hostname, PORT: port, ...(await databaseEnv(dataDir)) });
 }
 
 function expectSuccess(result: Result) {
@@ -53,7 +53,7 @@ describe('talk call and hangup without --url', () => {
 	});
 
 	it('a PORT where no server listens: one line naming the URL tried and --url, and no token left', async () => {
-		const result = await runScript('server/cli.ts', ['talk', 'call', '--from', '+15550105555'], { DATA_DIR: dataDir, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '1' });
+		const result = await runScript('server/cli.ts', ['talk', 'call', '--from', '+15550105555'], { DATA_DIR: dataDir, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '1', ...(await databaseEnv(dataDir)) });
 		expect(result.code).toBe(1);
 		expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
 		expect(result.stderr).toContain('http://127.0.0.1:1');

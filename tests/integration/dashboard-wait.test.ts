@@ -4,11 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../server/auth/principal';
-import { loadConfig } from '../../server/config';
-import { createLogger } from '../../server/log';
-import { createServices } from '../../server/services';
 import { newId, type Entry } from '../../src/lib/ticket';
-import { prepare, type Fixture } from '../helpers/fixtures';
+import { prepare, type Fixture, withServices } from '../helpers/fixtures';
 import { api, startServer, tempDataDir, type RunningServer } from '../helpers/server';
 
 const HOUR = 60 * 60_000;
@@ -16,9 +13,8 @@ let fx: Fixture;
 let server: RunningServer;
 
 /** An unassigned email ticket whose customer wrote `ago` ms before now, written before the server starts (as a seed or import does). */
-async function recordTicket(dataDir: string, subject: string, ago: number): Promise<string> {
-	const services = await createServices(loadConfig({ DATA_DIR: dataDir, SEED: '0' }), createLogger('silent'));
-	try {
+function recordTicket(dataDir: string, subject: string, ago: number): Promise<string> {
+	return withServices(dataDir, async (services) => {
 		const createdAt = Date.now() - ago;
 		const customer = await services.customers.findOrCreate('email', `${subject.toLowerCase().replace(/\W+/g, '.')}@example.com`, subject);
 		const entry: Entry = {
@@ -34,9 +30,7 @@ async function recordTicket(dataDir: string, subject: string, ago: number): Prom
 		};
 		const fields = { subject, status: 'new' as const, priority: 'normal' as const, assigneeId: null, groupId: null, requesterId: customer.id, channel: 'email' as const, createdAt, tags: [] };
 		return (await services.tickets.record({ fields, entries: [entry] }, SYSTEM)).id;
-	} finally {
-		await services.store.close();
-	}
+	});
 }
 
 beforeAll(async () => {
