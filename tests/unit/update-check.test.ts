@@ -298,6 +298,21 @@ describe('checkUpdate accepts honest edits', () => {
 		expectConverged(server, client);
 	});
 
+	it('typing into a draft a colleague removed meanwhile: accepted, and Yjs discards the typing', () => {
+		const server = makeServer();
+		const sender = clientOf(server, 100);
+		draftText(sender, 'D1', { channel: 'email', visibility: 'public' }).insert(0, 'Let me check that');
+		accept(server, offlineBatch(sender, server));
+		const typist = clientOf(server, 101);
+		// The sender removes the draft (as sending does) and the server collects its text…
+		accept(server, capture(sender, () => deleteDraft(sender, 'D1')));
+		// …while the typist, who has not seen that yet, types at the end and in the middle of it.
+		const text = draftText(typist, 'D1', { channel: 'email', visibility: 'public' });
+		accept(server, capture(typist, () => text.insert(text.length, ' for you.')));
+		accept(server, capture(typist, () => text.insert(4, 'X')));
+		expect(readDrafts(server)).toEqual([]);
+	});
+
 	it('a draft created, typed into and deleted while offline', () => {
 		const server = makeServer();
 		const client = clientOf(server, 100);

@@ -130,6 +130,12 @@ const FIXED_FIELDS: Record<string, readonly string[]> = { [ROOTS.sides]: ['id', 
 
 /** Where an item lives: root name, then map keys, with `*` for a position in an array or text. */
 type Path = readonly string[];
+/**
+ * Where an item goes that Yjs will turn into garbage on arrival: one placed beside, or inside,
+ * content the server has already collected (a peer typing into a draft another peer sent and
+ * removed meanwhile). Nothing of it is stored, so there is nothing to check or refuse.
+ */
+const DISCARDED: Path = ['(discarded)'];
 
 type Struct = Y.Item | Y.GC | Y.Skip;
 
@@ -192,7 +198,10 @@ class UpdateCheck {
 		for (const list of this.byClient.values()) {
 			for (const struct of list) this.checkStruct(struct);
 		}
-		for (const item of this.deletedValues) this.checkDeletable(this.pathOf(item));
+		for (const item of this.deletedValues) {
+			const path = this.pathOf(item);
+			if (path !== DISCARDED) this.checkDeletable(path);
+		}
 		for (const side of this.newSides) {
 			if (!FIXED_FIELDS[ROOTS.sides].every((field) => this.isOverwritten([ROOTS.sides, side, field]))) {
 				refuse(REJECT.invalidField, `side conversation ${side} is opened without its id, channel, who opened it and when`);
@@ -222,6 +231,7 @@ class UpdateCheck {
 		if (struct instanceof Y.GC) return; // garbage of the writer's own: occupies its clocks, belongs to no type
 		const item = struct as Y.Item;
 		const path = this.pathOf(item);
+		if (path === DISCARDED) return;
 		if (offset > 0) {
 			// Yjs keeps only the part the server lacks and links it after the server's item at the
 			// previous clock, but in the parent it derives from the origin sent: both must agree.
@@ -277,18 +287,19 @@ class UpdateCheck {
 		if (typeof parent === 'string') return [parent, item.parentSub ?? '*'];
 		if (parent instanceof Y.ID) {
 			const parentItem = this.lookup(parent);
+			if (parentItem instanceof Y.GC) return DISCARDED;
 			if (!(parentItem instanceof Y.Item) || !(parentItem.content instanceof Y.ContentType)) {
 				refuse(REJECT.invalidShape, 'an item names a parent that is not a type');
 			}
-			return [...this.pathOf(parentItem as Y.Item), item.parentSub ?? '*'];
+			const parentPath = this.pathOf(parentItem as Y.Item);
+			return parentPath === DISCARDED ? DISCARDED : [...parentPath, item.parentSub ?? '*'];
 		}
 		// Neither parent nor key is encoded when an origin is: the item sits beside its origin.
 		const neighbourId = item.origin ?? item.rightOrigin;
 		if (!neighbourId) return refuse(REJECT.malformed, 'an item has no parent and no origin');
 		const neighbour = this.lookup(neighbourId);
-		if (!(neighbour instanceof Y.Item)) {
-			return refuse(REJECT.missingDependencies, 'an item is placed beside garbage-collected content');
-		}
+		if (neighbour instanceof Y.GC) return DISCARDED;
+		if (!(neighbour instanceof Y.Item)) return refuse(REJECT.missingDependencies, 'an item is placed beside content the server does not have');
 		return this.pathOf(neighbour);
 	}
 
@@ -603,6 +614,7 @@ class UpdateCheck {
 		if (!(struct instanceof Y.Item) || (struct.deleted && this.isInStore(struct))) return;
 		this.changes++;
 		const path = this.pathOf(struct);
+		if (path === DISCARDED) return;
 		this.checkDeletable(path);
 		this.growth.deleted(struct, path, length);
 	}
