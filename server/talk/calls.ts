@@ -99,6 +99,8 @@ export interface CallRouting {
 export class Calls {
 	private readonly listeners = new Set<(call: CallRow) => Promise<void>>();
 	private routing: CallRouting | null = null;
+	/** Refs of calls this process placed whose ref is being stored (see `place`). */
+	private readonly storingRefs = new Map<string, Promise<void>>();
 
 	constructor(private readonly d: CallsDeps) {
 		const stored = ({ id, ticketId, state }: CallRow) => ({ id, ticketId, state });
@@ -149,6 +151,7 @@ export class Calls {
 	}
 
 	private async byRef(ref: string): Promise<CallRow | undefined> {
+		await this.storingRefs.get(ref)?.catch(() => {});
 		const [row] = await this.d.store.db.select().from(this.calls).where(eq(this.calls.ref, ref)).limit(1);
 		return row;
 	}
@@ -459,7 +462,15 @@ export class Calls {
 		});
 		try {
 			const ref = await this.d.provider.place({ from: number.number, to: phone });
-			await this.d.store.db.update(this.calls).set({ ref }).where(eq(this.calls.id, id));
+			// The carrier may report on the call (answered, hung up) before its ref is stored: those
+			// reports wait for it (byRef), set before anything is awaited here.
+			const storing = this.d.store.db.update(this.calls).set({ ref }).where(eq(this.calls.id, id)).then(() => {});
+			this.storingRefs.set(ref, storing);
+			try {
+				await storing;
+			} finally {
+				this.storingRefs.delete(ref);
+			}
 		} catch (error) {
 			await this.finish(id, ['dialing'], 'failed', `user:${user.id}`);
 			throw new ApiError(502, 'provider_error', `the call could not be placed: ${(error as Error).message}`);
