@@ -9,10 +9,9 @@ import { asc, eq, sql } from 'drizzle-orm';
 import { newId } from '../../src/lib/ticket';
 import { ApiError, notFound } from '../errors';
 import type { Events } from '../events';
-import type { Store } from '../storage/store';
 import type { Clock } from './clock';
 import { CHANNEL_CLASSES, STATUS_CLASSES, type PerChannel, type StatusClass } from './rules';
-import { isUniqueViolation } from './unique-violation';
+import { isUniqueViolation, type Store } from '../storage/store';
 
 export interface PresenceSettings {
 	awayAfterMs: number;

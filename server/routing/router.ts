@@ -13,7 +13,6 @@ import { CUSTOMER_CHANNELS, newId, type Priority } from '../../src/lib/ticket';
 import { ApiError, forbidden, notFound } from '../errors';
 import type { Events } from '../events';
 import type { Logger } from '../log';
-import type { Store } from '../storage/store';
 import type { TicketRow } from '../ticket-index';
 import type { Clock } from './clock';
 import type { AgentPresence, AgentStatus } from './presence';
@@ -31,7 +30,7 @@ import {
 } from './rules';
 import type { RoutingSettings } from './settings';
 import type { Sla } from './sla';
-import { isUniqueViolation } from './unique-violation';
+import { isUniqueViolation, type Store } from '../storage/store';
 
 export type ItemStatus = 'queued' | 'offered' | 'assigned' | 'done';
 

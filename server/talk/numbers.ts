@@ -3,10 +3,9 @@ import { and, asc, eq, ne } from 'drizzle-orm';
 import type { talkNumbers } from '../../drizzle/schema';
 import type { TalkNumberInput } from '../../src/lib/api/schemas';
 import { newId } from '../../src/lib/ticket';
-import { isUniqueViolation } from '../routing/unique-violation';
+import { isUniqueViolation, type Store } from '../storage/store';
 import { ApiError, notFound } from '../errors';
 import type { Events } from '../events';
-import type { Store } from '../storage/store';
 
 export type TalkNumber = typeof talkNumbers.$inferSelect;
 
