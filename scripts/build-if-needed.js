@@ -1,4 +1,6 @@
-// Builds the SvelteKit app when build/ is missing or older than its sources.
+// Builds what `npm start` and the tests run when it is missing or older than its sources: the
+// SvelteKit app (build/handler.js, vite) and the server process and CLI as plain JavaScript
+// (build/tandem/*.js, esbuild), so a process starts without compiling TypeScript first.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { constants } from 'node:os';
@@ -10,6 +12,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const output = path.join(root, 'build', 'handler.js');
 // The app bundles some server/ modules (errors, types) as well as its own sources.
 const inputs = ['src', 'server', 'static', 'svelte.config.js', 'vite.config.ts', 'package-lock.json'];
+/** The server's entry points and where their bundles go (`node build/tandem/server.js`). */
+export const ENTRIES = { server: 'server/index.ts', cli: 'server/cli.ts' };
+const bundleDir = path.join(root, 'build', 'tandem');
+const bundleInputs = ['src/lib', 'server', 'drizzle', 'package-lock.json'];
+/** @param {keyof typeof ENTRIES} entry */
+export const bundled = (entry) => path.join(bundleDir, `${entry}.js`);
 
 /** @param {string} target @returns {number} */
 function newest(target) {
@@ -19,11 +27,44 @@ function newest(target) {
 	return Math.max(0, ...fs.readdirSync(target).map((name) => newest(path.join(target, name))));
 }
 
+/** @param {string} file @param {string[]} sources */
+const isCurrent = (file, sources) => (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) >= Math.max(...sources.map((s) => newest(path.join(root, s))));
+
+const bundlesAreCurrent = () => Object.keys(ENTRIES).every((entry) => isCurrent(path.join(bundleDir, `${entry}.js`), bundleInputs));
+
+/** Whether both builds are newer than their sources (tests refuse to run a stale server). */
+export const isBuilt = () => isCurrent(output, inputs) && bundlesAreCurrent();
+
 /** Builds when needed. A SIGTERM or SIGINT during the build is passed to it, so no build outlives its caller. */
 export async function buildIfNeeded() {
-	const built = fs.statSync(output, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-	const changed = Math.max(...inputs.map((input) => newest(path.join(root, input))));
-	if (built >= changed) return;
+	await buildAppIfNeeded();
+	// After the app: vite empties build/ when it builds.
+	if (!bundlesAreCurrent()) await bundleServer();
+}
+
+/**
+ * One file per entry, the project's modules inlined and its packages imported from node_modules.
+ * Names are kept because errors are told apart by their class names.
+ */
+async function bundleServer() {
+	const { build } = await import('esbuild');
+	await build({
+		entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, file]) => [name, path.join(root, file)])),
+		outdir: bundleDir,
+		bundle: true,
+		platform: 'node',
+		format: 'esm',
+		target: 'node20',
+		packages: 'external',
+		keepNames: true,
+		sourcemap: 'linked',
+		logLevel: 'warning'
+	});
+}
+
+async function buildAppIfNeeded() {
+	if (isCurrent(output, inputs)) return;
+	const built = fs.existsSync(output);
 	console.log(built ? 'Sources changed: rebuilding the web app…' : 'Building the web app (first start)…');
 	const build = spawn(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
 		cwd: root,

@@ -1,13 +1,11 @@
 /** Starting and stopping the process: SvelteKit's handler, listening, graceful shutdown. */
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { ConfigError, httpUrl, type Config } from './config';
 import { RESOLVED } from './forwarded';
+import { SVELTEKIT_HANDLER } from './paths';
 import type { Services } from './services';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The SvelteKit app built by `vite build` (adapter-node's handler). */
 export async function loadSvelteKit(config: Config) {
@@ -21,7 +19,7 @@ export async function loadSvelteKit(config: Config) {
 	process.env.ADDRESS_HEADER = RESOLVED.address;
 	if (config.origin) process.env.ORIGIN = config.origin;
 	else delete process.env.ORIGIN;
-	const file = path.join(root, 'build', 'handler.js');
+	const file = SVELTEKIT_HANDLER;
 	try {
 		return (await import(pathToFileURL(file).href)) as { handler: Parameters<typeof import('./http').createHttpServer>[1] };
 	} catch (error) {

@@ -4,15 +4,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from '../../drizzle/schema';
+import { MIGRATIONS } from '../paths';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
-
-const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle/migrations');
 
 export function openDatabase(file: string): Db {
 	fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -23,7 +21,7 @@ export function openDatabase(file: string): Db {
 	sqlite.pragma('foreign_keys = ON');
 	sqlite.pragma('busy_timeout = 5000');
 	const db = drizzle(sqlite, { schema });
-	migrate(db, { migrationsFolder });
+	migrate(db, { migrationsFolder: MIGRATIONS.sqlite });
 	return db as Db;
 }
 

@@ -24,10 +24,9 @@ import { is, sql, SQL, type SQLWrapper } from 'drizzle-orm';
 import { SQLiteSyncDialect, type BaseSQLiteDatabase, type SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { drizzle as drizzleProxy, type SqliteRemoteResult } from 'drizzle-orm/sqlite-proxy';
 import pg from 'pg';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as schema from '../../drizzle/schema';
 import { pgSchema } from '../../drizzle/schema.pg';
+import { MIGRATIONS } from '../paths';
 import { openDatabase } from './database';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -81,8 +80,6 @@ export interface PostgresOptions {
 	/** Waiting longer for a free connection fails the query (ms). */
 	connectTimeoutMs?: number;
 }
-
-const pgMigrations = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle/migrations-pg');
 
 /** A first-come, first-served lock (SQLite's single connection). */
 class Lock {
@@ -216,7 +213,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 	// its queries fail, and the pool drops it when it is released.
 	pool.on('connect', (client) => client.on('error', () => {}));
 	const pgDb = drizzleNodePostgres(pool, { schema: pgSchema });
-	await migratePostgres(pgDb, { migrationsFolder: pgMigrations });
+	await migratePostgres(pgDb, { migrationsFolder: MIGRATIONS.postgres });
 	// The derived tables produce the rows the SQLite types describe (see the module comment).
 	const db = pgDb as unknown as StoreDb;
 	const inTransaction = new AsyncLocalStorage<StoreDb>();

@@ -1,6 +1,6 @@
-/** Runs the project's scripts (server/cli.ts, server/index.ts) as separate processes, to completion. */
+/** Runs the project's entry points (the CLI, the server) as separate processes, to completion. */
 import { spawn } from 'node:child_process';
-import { databaseEnv, ROOT } from './server';
+import { databaseEnv, entryArgs, ROOT } from './server';
 
 export interface Result {
 	code: number | null;
@@ -9,12 +9,12 @@ export interface Result {
 }
 
 /**
- * Runs `script` (a path under the repository) with tsx, `env` on top of this process's; fails if it
- * does not exit on its own within 30 s (a handle left open, or a server that started).
+ * Runs `entry` (as built: see entryArgs) with `env` on top of this process's; fails if it does not
+ * exit on its own within 30 s (a handle left open, or a server that started).
  */
-export function runScript(script: string, args: string[], env: Record<string, string>): Promise<Result> {
+export function runScript(entry: 'server' | 'cli', args: string[], env: Record<string, string>): Promise<Result> {
 	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+		const child = spawn(process.execPath, [...entryArgs(entry), ...args], {
 			cwd: ROOT,
 			env: { ...process.env, ...env },
 			stdio: ['ignore', 'pipe', 'pipe']
@@ -25,7 +25,7 @@ export function runScript(script: string, args: string[], env: Record<string, st
 		child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
 		const timer = setTimeout(() => {
 			child.kill('SIGKILL');
-			reject(new Error(`${[script, ...args].join(' ')} did not exit:\n${stdout}\n${stderr}`));
+			reject(new Error(`${[entry, ...args].join(' ')} did not exit:\n${stdout}\n${stderr}`));
 		}, 30_000);
 		child.once('error', reject);
 		child.once('close', (code) => {
@@ -37,5 +37,5 @@ export function runScript(script: string, args: string[], env: Record<string, st
 
 /** The CLI (server/cli.ts) on `dataDir` (and its database: see databaseEnv), logging warnings and errors only. */
 export async function runCli(dataDir: string, ...args: string[]): Promise<Result> {
-	return runScript('server/cli.ts', args, { DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...(await databaseEnv(dataDir)) });
+	return runScript('cli', args, { DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...(await databaseEnv(dataDir)) });
 }

@@ -11,6 +11,7 @@ import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/pro
 import { inject } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
+import { bundled, isBuilt } from '../../scripts/build-if-needed.js';
 import type { Engine } from '../../server/storage/store';
 import { newId, ticketDocumentName, type Entry } from '../../src/lib/ticket';
 import { createDatabaseAt } from './postgres';
@@ -19,6 +20,18 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 
 export function tempDataDir(prefix = 'tandem-test-'): string {
 	return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+let builtChecked = false;
+/**
+ * The arguments to `node` that run the server or the CLI as built by scripts/build-if-needed.js
+ * (plain JavaScript, so a process starts without compiling TypeScript). A build older than its
+ * sources fails the test rather than running old code: `npm test` builds first.
+ */
+export function entryArgs(entry: 'server' | 'cli'): string[] {
+	if (!builtChecked && !isBuilt()) throw new Error('the build is older than the sources: run `node scripts/build-if-needed.js` (`npm test` does)');
+	builtChecked = true;
+	return [bundled(entry)];
 }
 
 /** The engine the servers of this run store on: the `postgres` test project sets TANDEM_TEST_ENGINE (vite.config.ts). */
@@ -68,7 +81,7 @@ process.once('exit', () => {
 
 export async function startServer(options: { dataDir?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunningServer> {
 	const dataDir = options.dataDir ?? tempDataDir();
-	const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
+	const child = spawn(process.execPath, entryArgs('server'), {
 		cwd: ROOT,
 		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SEED: '0', LOG_LEVEL: 'info', SMTP_PORT: '0', ...(await databaseEnv(dataDir)), ...options.env },
 		stdio: ['ignore', 'pipe', 'pipe']

@@ -26,7 +26,7 @@ afterAll(() => server?.kill());
 /** The CLI with the server's configuration (PORT and HOST as it was started with) and no --url. */
 async function cli(...args: string[]): Promise<Result> {
 	const { hostname, port } = new URL(server.url);
-	return runScript('server/cli.ts', args, { DATA_DIR: dataDir, LOG_LEVEL: 'warn', HOST: hostname, PORT: port, ...(await databaseEnv(dataDir)) });
+	return runScript('cli', args, { DATA_DIR: dataDir, LOG_LEVEL: 'warn', HOST: hostname, PORT: port, ...(await databaseEnv(dataDir)) });
 }
 
 function expectSuccess(result: Result) {
@@ -53,7 +53,7 @@ describe('talk call and hangup without --url', () => {
 	});
 
 	it('a PORT where no server listens: one line naming the URL tried and --url, and no token left', async () => {
-		const result = await runScript('server/cli.ts', ['talk', 'call', '--from', '+15550105555'], { DATA_DIR: dataDir, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '1', ...(await databaseEnv(dataDir)) });
+		const result = await runScript('cli', ['talk', 'call', '--from', '+15550105555'], { DATA_DIR: dataDir, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '1', ...(await databaseEnv(dataDir)) });
 		expect(result.code).toBe(1);
 		expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
 		expect(result.stderr).toContain('http://127.0.0.1:1');

@@ -14,7 +14,7 @@ describe('configuration', () => {
 		['COMPACT_AFTER', '0']
 	]) {
 		it(`stops the start on ${name}=${value}, naming the variable`, async () => {
-			const result = await runScript('server/index.ts', [], { DATA_DIR: tempDataDir(), [name]: value });
+			const result = await runScript('server', [], { DATA_DIR: tempDataDir(), [name]: value });
 			expect(result.code).toBe(1);
 			expect(result.stderr).toContain(`${name}=${JSON.stringify(value)}`);
 		});

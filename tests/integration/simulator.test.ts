@@ -7,7 +7,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { ROOT, api, databaseEnv, startServer, tempDataDir, type RunningServer } from '../helpers/server';
+import { ROOT, api, databaseEnv, entryArgs, startServer, tempDataDir, type RunningServer } from '../helpers/server';
 
 const LINE_TIMEOUT = 30_000;
 
@@ -92,7 +92,7 @@ describe('channel simulate', () => {
 	it('sends a signed message, prints the delivered reply, and exits 0 on SIGTERM', async () => {
 		child = spawn(
 			process.execPath,
-			['--import', 'tsx', 'server/cli.ts', 'channel', 'simulate', '--channel', channel.id, '--url', server.url, '--port', String(port), '--from', 'chirper-7', '--name', 'Robin Park', '--say', 'Hello from Chirp'],
+			[...entryArgs('cli'), 'channel', 'simulate', '--channel', channel.id, '--url', server.url, '--port', String(port), '--from', 'chirper-7', '--name', 'Robin Park', '--say', 'Hello from Chirp'],
 			{ cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...(await databaseEnv(dataDir)) }, stdio: ['ignore', 'pipe', 'pipe'] }
 		);
 		const sim = jsonLines(child);

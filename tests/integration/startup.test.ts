@@ -18,7 +18,7 @@ async function holdPort(): Promise<net.Server> {
 const portOf = (server: net.Server) => String((server.address() as net.AddressInfo).port);
 
 function startWith(env: Record<string, string>): Promise<Result> {
-	return runScript('server/index.ts', [], { PORT: '0', HOST: '127.0.0.1', DATA_DIR: tempDataDir(), SEED: '0', LOG_LEVEL: 'warn', SMTP_PORT: '0', ...env });
+	return runScript('server', [], { PORT: '0', HOST: '127.0.0.1', DATA_DIR: tempDataDir(), SEED: '0', LOG_LEVEL: 'warn', SMTP_PORT: '0', ...env });
 }
 
 /** The start failed with exit code 1 and one line on stderr naming `setting`, no stack trace. */
