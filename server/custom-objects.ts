@@ -52,16 +52,17 @@ export class CustomObjects {
 	}
 
 	/**
-	 * A type whose name another has (in any case) is a 400. Of concurrent creations of one name,
-	 * the name's unique index lets one through; two spellings differing in case only at the same
-	 * moment could both pass (that index is case-sensitive).
+	 * A type whose name another has (in any case) is a 400. Creations take turns over the check
+	 * (the name's unique index is case-sensitive, so it alone would let "Order" and "ORDER" through
+	 * at once).
 	 */
 	async createType(input: ObjectTypeInput, by: Principal): Promise<ObjectType> {
 		const { objectTypes } = this.store.tables;
 		const type: ObjectType = { id: newId(), name: input.name, fields: input.fields, createdAt: Date.now() };
 		const taken = () => new ApiError(400, 'invalid_field', `name: there is already a type called ${input.name}`, 'name');
 		try {
-			await this.store.transaction(async () => {
+			await this.store.transaction(async (tx) => {
+				await this.store.serialise(tx, 'object_types.name');
 				const [existing] = await this.store.db.select({ id: objectTypes.id }).from(objectTypes).where(sql`lower(${objectTypes.name}) = lower(${input.name})`).limit(1);
 				if (existing) throw taken();
 				await this.store.db.insert(objectTypes).values(type);

@@ -89,6 +89,8 @@ export class AgentStatus {
 		const id = newId();
 		try {
 			await this.store.transaction(async (tx) => {
+				// Additions take turns: the unique name is case-sensitive, the check is not.
+				await this.store.serialise(tx, 'custom_statuses.name');
 				const [taken] = await tx
 					.select({ id: customStatuses.id })
 					.from(customStatuses)

@@ -58,6 +58,13 @@ export interface Store {
 	 * locks (SELECT … FOR UPDATE); on SQLite a transaction already excludes every other writer.
 	 */
 	lock(tx: StoreDb, table: SQLiteTable, where: SQL | undefined): Promise<void>;
+	/**
+	 * Makes the transactions that decide about `key` take turns until transaction `tx` ends: for
+	 * decisions about rows that may not exist yet (is this name free in any case?), which no row
+	 * lock covers. PostgreSQL: a transaction-scoped advisory lock on the key's hash; SQLite: a
+	 * transaction already excludes every other writer.
+	 */
+	serialise(tx: StoreDb, key: string): Promise<void>;
 	close(): Promise<void>;
 }
 
@@ -174,6 +181,7 @@ export function openSqliteStore(file: string): SqliteStore {
 			return exclusive(() => statements.get(sql).run(...params).changes);
 		},
 		async lock() {},
+		async serialise() {},
 		async transaction(work) {
 			const outer = inTransaction.getStore();
 			if (outer) return outer.transaction((tx) => inTransaction.run(tx, () => work(tx)));
@@ -247,6 +255,9 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 		async lock(tx, table, where) {
 			const select = (tx as unknown as PgExecutor).select({ locked: sql`1` }).from(table as never);
 			await (where ? select.where(where) : select).for('update');
+		},
+		async serialise(tx, key) {
+			await executeOn(tx, sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
 		},
 		close: () => pool.end()
 	};

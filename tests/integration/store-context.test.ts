@@ -132,6 +132,10 @@ describe.each(ENGINES)('the context services on %s', (engine) => {
 			const { won, refused } = await settle(Array.from({ length: 6 }, () => ctx.objects.createType({ name: 'Device', fields: typeFields }, admin)));
 			expect(won).toHaveLength(1);
 			expect(refused).toEqual([400, 400, 400, 400, 400]);
+			// Spellings differing only in case, at once: still one.
+			const cases = await settle(['Gadget', 'GADGET', 'gadget', 'GaDgEt'].map((name) => ctx.objects.createType({ name, fields: typeFields }, admin)));
+			expect(cases.won).toHaveLength(1);
+			expect(cases.refused).toEqual([400, 400, 400]);
 			expect((await ctx.objects.getType(orderType))?.fields).toEqual(typeFields);
 		});
 

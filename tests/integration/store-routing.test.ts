@@ -194,6 +194,10 @@ describe.each(ENGINES)('routing and Talk on %s', (engine) => {
 		expect(lost.map((e) => e.status)).toEqual([409]);
 		expect((await presence.statuses()).filter((s) => !s.builtIn)).toEqual(won);
 		await expect(presence.addStatus('LUNCH', 'online', 'test')).rejects.toMatchObject({ status: 409 });
+		// Spellings differing only in case, at once: still one.
+		const cases = await settle(['Gym', 'GYM', 'gym', 'gYm'].map((name) => presence.addStatus(name, 'away', 'test')));
+		expect(cases.won).toHaveLength(1);
+		expect(cases.lost.map((e) => e.status)).toEqual([409, 409, 409]);
 	});
 
 	it('keeps every one of settings changes made at once', async () => {
