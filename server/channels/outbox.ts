@@ -101,17 +101,11 @@ export interface OutboxRow {
 /** The outbox table: enqueue (inside a log transaction) and the worker's reads and marks. */
 export class Outbox {
 	private readonly listeners = new Set<() => void>();
-	private wakeQueued = false;
 	/** Rows a worker of this process has taken and not yet marked. */
 	private readonly inHand = new Set<number>();
-	/**
-	 * Tells the listeners, in the context the outbox was made in: an enqueue runs inside the log's
-	 * transaction, and the work a listener starts must neither join nor outlive it.
-	 */
-	private readonly notify = AsyncResource.bind(() => {
-		this.wakeQueued = false;
+	private readonly notify = () => {
 		for (const listener of this.listeners) listener();
-	});
+	};
 
 	constructor(private readonly store: Store) {}
 
@@ -225,10 +219,13 @@ export class Outbox {
 		return !!row;
 	}
 
+	/**
+	 * Tells the listeners once the enqueue's transaction (the log's) has committed: before, a
+	 * worker's query on another connection (PostgreSQL) would not see the row, and the work it starts
+	 * must neither join nor outlive that transaction.
+	 */
 	private wakeSoon() {
-		if (this.wakeQueued) return;
-		this.wakeQueued = true;
-		setImmediate(this.notify);
+		this.store.afterCommit(this.notify);
 	}
 }
 

@@ -65,6 +65,13 @@ export interface Store {
 	 * transaction already excludes every other writer.
 	 */
 	serialise(tx: StoreDb, key: string): Promise<void>;
+	/**
+	 * Calls `callback` once the work of the calling context is committed: when the outermost
+	 * transaction around it commits (never if it, or the savepoint the call was made in, rolls
+	 * back), or at once outside any transaction. For telling others (a worker, another process)
+	 * of rows they can only see from their own connection once committed.
+	 */
+	afterCommit(callback: () => void): void;
 	close(): Promise<void>;
 }
 
@@ -116,6 +123,27 @@ class Lock {
 	}
 }
 
+/** The callbacks of Store.afterCommit, kept per transaction and savepoint in the calling context. */
+class CommitCallbacks {
+	private readonly pending = new AsyncLocalStorage<(() => void)[]>();
+
+	add(callback: () => void) {
+		const list = this.pending.getStore();
+		if (list) list.push(callback);
+		else callback();
+	}
+
+	/** Runs `transaction`; when it commits, its callbacks join the enclosing one's, or are called. */
+	async around<T>(transaction: () => Promise<T>): Promise<T> {
+		const enclosing = this.pending.getStore();
+		const own: (() => void)[] = [];
+		const result = await this.pending.run(own, transaction);
+		if (enclosing) enclosing.push(...own);
+		else for (const callback of own) callback();
+		return result;
+	}
+}
+
 /** Prepared statements by SQL text; a query built anew each call prepares once. Bounded. */
 class StatementCache {
 	private readonly statements = new Map<string, Database.Statement>();
@@ -142,6 +170,7 @@ export function openSqliteStore(file: string): SqliteStore {
 	const client = openDatabase(file).$client;
 	const lock = new Lock();
 	const inTransaction = new AsyncLocalStorage<StoreDb>();
+	const commits = new CommitCallbacks();
 	const statements = new StatementCache(client);
 	const dialect = new SQLiteSyncDialect();
 	// Outside the transaction that holds the connection, wait for it (and those queued) to end.
@@ -182,17 +211,19 @@ export function openSqliteStore(file: string): SqliteStore {
 		},
 		async lock() {},
 		async serialise() {},
-		async transaction(work) {
-			const outer = inTransaction.getStore();
-			if (outer) return outer.transaction((tx) => inTransaction.run(tx, () => work(tx)));
-			const release = await lock.acquire();
-			try {
-				// BEGIN and COMMIT run in the transaction's context too (they hold the lock it took).
-				return await inTransaction.run(db, () => db.transaction((tx) => inTransaction.run(tx, () => work(tx)), { behavior: 'immediate' }));
-			} finally {
-				release();
-			}
-		},
+		afterCommit: (callback) => commits.add(callback),
+		transaction: (work) =>
+			commits.around(async () => {
+				const outer = inTransaction.getStore();
+				if (outer) return outer.transaction((tx) => inTransaction.run(tx, () => work(tx)));
+				const release = await lock.acquire();
+				try {
+					// BEGIN and COMMIT run in the transaction's context too (they hold the lock it took).
+					return await inTransaction.run(db, () => db.transaction((tx) => inTransaction.run(tx, () => work(tx)), { behavior: 'immediate' }));
+				} finally {
+					release();
+				}
+			}),
 		async close() {
 			await lock.drain();
 			client.close();
@@ -225,6 +256,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 	// The derived tables produce the rows the SQLite types describe (see the module comment).
 	const db = pgDb as unknown as StoreDb;
 	const inTransaction = new AsyncLocalStorage<StoreDb>();
+	const commits = new CommitCallbacks();
 	const current = () => inTransaction.getStore() ?? db;
 	const byClient = new WeakMap<pg.PoolClient, PgExecutor>();
 	return {
@@ -234,22 +266,24 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 			return current();
 		},
 		tables: pgSchema as unknown as Tables,
-		async transaction(work) {
-			const run = (on: PgExecutor) => on.transaction((tx) => inTransaction.run(tx as unknown as StoreDb, () => work(tx as unknown as StoreDb)));
-			const outer = inTransaction.getStore();
-			if (outer) return run(outer as unknown as PgExecutor);
-			// A connection of our own rather than drizzle's pool transaction, which keeps the connection
-			// for good when BEGIN fails (a database gone away): released whatever happens, and dropped
-			// by the pool when broken.
-			const client = await pool.connect();
-			try {
-				let onClient = byClient.get(client);
-				if (!onClient) byClient.set(client, (onClient = drizzleNodePostgres(client, { schema: pgSchema }) as unknown as PgExecutor));
-				return await run(onClient);
-			} finally {
-				client.release();
-			}
-		},
+		transaction: (work) =>
+			commits.around(async () => {
+				const run = (on: PgExecutor) => on.transaction((tx) => inTransaction.run(tx as unknown as StoreDb, () => work(tx as unknown as StoreDb)));
+				const outer = inTransaction.getStore();
+				if (outer) return run(outer as unknown as PgExecutor);
+				// A connection of our own rather than drizzle's pool transaction, which keeps the connection
+				// for good when BEGIN fails (a database gone away): released whatever happens, and dropped
+				// by the pool when broken.
+				const client = await pool.connect();
+				try {
+					let onClient = byClient.get(client);
+					if (!onClient) byClient.set(client, (onClient = drizzleNodePostgres(client, { schema: pgSchema }) as unknown as PgExecutor));
+					return await run(onClient);
+				} finally {
+					client.release();
+				}
+			}),
+		afterCommit: (callback) => commits.add(callback),
 		all: async <T>(query: SQLWrapper, on: StoreDb = current()) => (await executeOn(on, query)).rows as T[],
 		run: async (query: SQLWrapper, on: StoreDb = current()) => (await executeOn(on, query)).rowCount ?? 0,
 		async lock(tx, table, where) {

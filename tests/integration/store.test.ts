@@ -110,6 +110,45 @@ describe.each(ENGINES)('the store on %s', (engine) => {
 		expect(won.filter(Boolean)).toHaveLength(1);
 	});
 
+	it('calls back after the commit, when what was written is visible from outside; never after a rollback', async () => {
+		const { sequences } = store.tables;
+		const calls: string[] = [];
+		store.afterCommit(() => calls.push('outside'));
+		expect(calls).toEqual(['outside']);
+		// What a callback reads, on a connection of its own (PostgreSQL) outside the transaction.
+		const seen: Promise<unknown[]>[] = [];
+		const seenFrom = (name: string) => () => {
+			calls.push(name);
+			seen.push(store.all(sql`SELECT name FROM ${sequences} WHERE name = ${name}`));
+		};
+		await store.transaction(async (tx) => {
+			await tx.insert(sequences).values({ name: 'kept', value: 1 });
+			store.afterCommit(seenFrom('kept'));
+			await expect(
+				store.transaction(async (inner) => {
+					await inner.insert(sequences).values({ name: 'savepoint', value: 1 });
+					store.afterCommit(seenFrom('savepoint'));
+					throw new Error('savepoint rolled back');
+				})
+			).rejects.toThrow('savepoint rolled back');
+			await store.transaction(async (inner) => {
+				await inner.insert(sequences).values({ name: 'nested', value: 1 });
+				store.afterCommit(seenFrom('nested'));
+			});
+			expect(calls).toEqual(['outside']);
+		});
+		expect(calls).toEqual(['outside', 'kept', 'nested']);
+		expect(await Promise.all(seen)).toEqual([[{ name: 'kept' }], [{ name: 'nested' }]]);
+		await expect(
+			store.transaction(async (tx) => {
+				await tx.insert(sequences).values({ name: 'rolled back', value: 1 });
+				store.afterCommit(seenFrom('rolled back'));
+				throw new Error('rolled back on purpose');
+			})
+		).rejects.toThrow('rolled back on purpose');
+		expect(calls).toEqual(['outside', 'kept', 'nested']);
+	});
+
 	it('makes store.db the open transaction for everything the transaction awaits, and nests as a savepoint', async () => {
 		const { users } = store.tables;
 		// A service that knows nothing of transactions writes through store.db.
