@@ -855,6 +855,8 @@ export async function killMidStream(server: ServerHandle, o: { rate: number; kil
 export interface DatabaseCrashRound extends DurabilityRound {
 	/** Why the server closed the writing bot's document while the database was down, if it did. */
 	closeReason: string | null;
+	/** Entries acknowledged when the crash was over (pg_ctl returned; answers already on their way may follow). */
+	ackedBeforeCrash: number;
 	/** Entries acknowledged to the bot that reconnected once the database was back: writes resumed. */
 	ackedAfterRestart: number;
 }
@@ -890,9 +892,11 @@ export async function crashDatabaseMidStream(server: PostgresTandemServer, o: { 
 			bot.destroy();
 		}
 	};
+	let ackedBeforeCrash = 0;
 	const closeReason = await stream(o.crashAfterMs + o.downMs, async () => {
 		await sleep(o.crashAfterMs);
 		await server.crashDatabase();
+		ackedBeforeCrash = acked.size;
 		await sleep(o.downMs);
 		await server.startDatabase();
 	});
@@ -909,6 +913,7 @@ export async function crashDatabaseMidStream(server: PostgresTandemServer, o: { 
 		unackedSurvived,
 		duplicated,
 		closeReason,
+		ackedBeforeCrash,
 		ackedAfterRestart: acked.size - ackedAtRestart
 	};
 }

@@ -499,6 +499,7 @@ export class PostgresTandemServer extends TandemServer {
 		await client.connect();
 		try {
 			const { rows } = await client.query<{ setting: string }>(`SELECT setting FROM pg_settings WHERE name = 'data_directory'`);
+			process.stderr.write(`[bench] PostgreSQL ${(await client.query('SHOW server_version')).rows[0].server_version} on port ${cluster.port}, data in ${rows[0]!.setting}\n`);
 			return new PostgresTandemServer(dataDir, fixture, databaseUrl, cluster, rows[0]!.setting);
 		} finally {
 			await client.end();
