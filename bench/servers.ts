@@ -407,7 +407,8 @@ export class TandemServer extends ServerHandle {
 				SEED: '0',
 				LOG_LEVEL: 'warn',
 				SMTP_PORT: '0',
-				...(this.databaseUrl ? { DATABASE_URL: this.databaseUrl } : {})
+				// Empty means unset: the SQLite server stays on its file whatever the shell exports.
+				DATABASE_URL: this.databaseUrl ?? ''
 			},
 			// At LOG_LEVEL=warn the JSON 'listening' line is not printed; the banner always is.
 			findPort: (output) => {
