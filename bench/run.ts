@@ -393,7 +393,7 @@ setTimeout(
 		console.error('bench: overall time limit exceeded');
 		bail(1);
 	},
-	(QUICK ? 10 : 25) * 60_000
+	(QUICK ? 20 : 40) * 60_000
 ).unref();
 
 main().then(bail, (error) => {
