@@ -8,7 +8,7 @@ import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/pro
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { appendEntries, entryIndex, newId, type Entry } from '../src/lib/ticket';
-import { otherCpuMeter, type ServerHandle, type Ticket } from './servers';
+import { otherCpuMeter, type PostgresTandemServer, type ServerHandle, type Ticket } from './servers';
 
 // ---------------------------------------------------------------------------------------------
 // Small tools
@@ -272,6 +272,12 @@ export class Peer {
 		return entryIndex(this.doc).byId.has(entryId);
 	}
 
+	/** Conversation entries beyond the first with the same id (the bench writes no side conversations). */
+	get duplicatedEntries(): number {
+		const index = entryIndex(this.doc);
+		return index.count - index.byId.size;
+	}
+
 	/** Calls `listener` with the entries each transaction adds to this peer's document. */
 	onEntries(listener: (entries: Entry[]) => void): void {
 		entryIndex(this.doc).listeners.add(listener);
@@ -384,6 +390,8 @@ export interface CapacityResult {
 	entriesPerSec: number;
 	serverCpuMsPerEntry: number;
 	serverCpuPct: number;
+	/** The part of serverCpuPct a separate database process used (PostgreSQL), else null. */
+	databaseCpuPct: number | null;
 	loadGenCpuPct: number;
 	/** CPU used by other processes on the machine meanwhile, % of a core (noise). */
 	otherCpuPct: number;
@@ -411,11 +419,12 @@ export async function capacity(server: ServerHandle, o: { tickets: number; windo
 	const received = () => bots.reduce((sum, bot) => sum + bot.received, 0);
 	const measure = async () => {
 		const cpu0 = server.cpuMs();
+		const database0 = server.databaseCpuMs();
 		const received0 = received();
 		const acked0 = acked;
 		const t0 = performance.now();
 		const loadGen = cpuMeter();
-		const others = otherCpuMeter(server.pid);
+		const others = otherCpuMeter(server);
 		const perSecond: number[] = [];
 		for (let slice = t0, sliceAcked = acked0; slice < t0 + o.measureMs - 50; ) {
 			await sleep(Math.min(1000, t0 + o.measureMs - slice));
@@ -425,12 +434,14 @@ export async function capacity(server: ServerHandle, o: { tickets: number; windo
 			sliceAcked = acked;
 		}
 		const cpu = server.cpuMs() - cpu0;
+		const database = server.databaseCpuMs();
 		const n = acked - acked0;
 		const seconds = (performance.now() - t0) / 1000;
 		return {
 			entriesPerSec: n / seconds,
 			serverCpuMsPerEntry: cpu / n,
 			serverCpuPct: cpu / 10 / seconds,
+			databaseCpuPct: database === null || database0 === null ? null : (database - database0) / 10 / seconds,
 			loadGenCpuPct: loadGen(),
 			otherCpuPct: others(),
 			perSecond,
@@ -635,7 +646,7 @@ async function measureFanout(
 		acks = new Latencies();
 		await observers.start();
 		const loadGen = cpuMeter();
-		const others = otherCpuMeter(server.pid);
+		const others = otherCpuMeter(server);
 		const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 		loopDelay.enable();
 		const cpu0 = server.cpuMs();
@@ -761,7 +772,7 @@ export async function coldOpen(server: ServerHandle, o: { entries: number; round
 }
 
 // ---------------------------------------------------------------------------------------------
-// (5) Durability under SIGKILL
+// (5) Durability under SIGKILL, and (on PostgreSQL) a crash of the database
 
 export interface DurabilityRound {
 	name: string;
@@ -769,14 +780,16 @@ export interface DurabilityRound {
 	survived: number;
 	/** Sent but not acknowledged before the kill, and present after the restart anyway. */
 	unackedSurvived: number;
+	/** Entries stored more than once (each extra copy counts). */
+	duplicated: number;
 }
 
-/** Restarts the killed server and counts which of `ids` a fresh client sees. */
-async function survivors(server: ServerHandle, ticket: Ticket, ids: string[]): Promise<{ peer: Peer; survived: number }> {
+/** Restarts the killed server and counts which of `ids` a fresh client sees, and entries it sees twice. */
+async function survivors(server: ServerHandle, ticket: Ticket, ids: string[]): Promise<{ peer: Peer; survived: number; duplicated: number }> {
 	await server.waitExit();
 	await server.start();
 	const peer = await server.connect(ticket.docName, { role: 'agent', index: 0 });
-	return { peer, survived: ids.filter((id) => peer.has(id)).length };
+	return { peer, survived: ids.filter((id) => peer.has(id)).length, duplicated: peer.duplicatedEntries };
 }
 
 /** `entries` acknowledged (up to `window` in flight), then SIGKILL `killDelayMs` after the last ack. */
@@ -798,9 +811,9 @@ export async function killAfterAcks(server: ServerHandle, o: { entries: number; 
 	} finally {
 		bot.destroy();
 	}
-	const { peer, survived } = await survivors(server, ticket, ids);
+	const { peer, survived, duplicated } = await survivors(server, ticket, ids);
 	peer.destroy();
-	return { name: `kill ${o.killDelayMs} ms after ack #${o.entries}`, acked: ids.length, survived, unackedSurvived: 0 };
+	return { name: `kill ${o.killDelayMs} ms after ack #${o.entries}`, acked: ids.length, survived, unackedSurvived: 0, duplicated };
 }
 
 /** A steady stream at `rate`/s from one bot, SIGKILLed after `killAfterMs`. */
@@ -833,10 +846,76 @@ export async function killMidStream(server: ServerHandle, o: { rate: number; kil
 		bot.destroy();
 	}
 	const ackedSet = new Set(ackedAtKill);
-	const { peer, survived } = await survivors(server, ticket, ackedAtKill);
+	const { peer, survived, duplicated } = await survivors(server, ticket, ackedAtKill);
 	const unackedSurvived = sent.filter((id) => !ackedSet.has(id) && peer.has(id)).length;
 	peer.destroy();
-	return { name: `${o.rate}/s stream, kill at ${o.killAfterMs} ms`, acked: ackedAtKill.length, survived, unackedSurvived };
+	return { name: `${o.rate}/s stream, kill at ${o.killAfterMs} ms`, acked: ackedAtKill.length, survived, unackedSurvived, duplicated };
+}
+
+export interface DatabaseCrashRound extends DurabilityRound {
+	/** Why the server closed the writing bot's document while the database was down, if it did. */
+	closeReason: string | null;
+	/** Entries acknowledged when the crash was over (pg_ctl returned; answers already on their way may follow). */
+	ackedBeforeCrash: number;
+	/** Entries acknowledged to the bot that reconnected once the database was back: writes resumed. */
+	ackedAfterRestart: number;
+}
+
+/**
+ * A steady stream at `rate`/s from one bot; at `crashAfterMs` the database crashes (`pg_ctl stop
+ * -m immediate`) under the running server and stays down `downMs` while the bot keeps writing.
+ * Once it has started again (crash recovery), the bot reconnects, as the workspace does when told
+ * `storage-unavailable` (a reload), and streams for `crashAfterMs` more. Then the server is
+ * SIGKILLed and started afresh, so that a fresh client sees what the database holds: every entry
+ * acknowledged at any time must be there, once.
+ */
+export async function crashDatabaseMidStream(server: PostgresTandemServer, o: { rate: number; crashAfterMs: number; downMs: number }): Promise<DatabaseCrashRound> {
+	const [ticket] = await createTickets(server, 1);
+	const acked = new Set<string>();
+	const sent: string[] = [];
+	/** Streams from a new connection of the ticket's bot for `durationMs` (and `whileRunning`). */
+	const stream = async (durationMs: number, whileRunning: () => Promise<void> = async () => {}) => {
+		const bot = await server.connect(ticket.docName, { role: 'bot', index: 0 });
+		bot.onAck = (entries) => entries.forEach((e) => acked.add(e.id));
+		try {
+			const sending = openLoop(o.rate, durationMs, () => {
+				const entry = makeEntry(ticket.requesterId);
+				bot.append([entry]);
+				sent.push(entry.id);
+			});
+			await whileRunning();
+			await sending;
+			// A bot the server closed (storage-unavailable) gets no more acknowledgements.
+			if (!bot.closeReason) await bot.acknowledged(10_000, 'the stream').catch((error: Error) => progress(`  ${error.message}`));
+			return bot.closeReason;
+		} finally {
+			bot.destroy();
+		}
+	};
+	let ackedBeforeCrash = 0;
+	const closeReason = await stream(o.crashAfterMs + o.downMs, async () => {
+		await sleep(o.crashAfterMs);
+		await server.crashDatabase();
+		ackedBeforeCrash = acked.size;
+		await sleep(o.downMs);
+		await server.startDatabase();
+	});
+	const ackedAtRestart = acked.size;
+	await stream(o.crashAfterMs).catch((error: Error) => progress(`  no writes after the database restart: ${error.message}`));
+	server.killNow();
+	const { peer, survived, duplicated } = await survivors(server, ticket, [...acked]);
+	const unackedSurvived = sent.filter((id) => !acked.has(id) && peer.has(id)).length;
+	peer.destroy();
+	return {
+		name: `database crash (pg_ctl stop -m immediate) at ${o.crashAfterMs} ms of a ${o.rate}/s stream, down ${o.downMs} ms`,
+		acked: acked.size,
+		survived,
+		unackedSurvived,
+		duplicated,
+		closeReason,
+		ackedBeforeCrash,
+		ackedAfterRestart: acked.size - ackedAtRestart
+	};
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,13 +1,15 @@
 /**
- * `npm run bench [-- --quick]`: Tandem against bare Hocuspocus + its SQLite extension, the same
- * scenarios in the same run (both server processes up, each scenario run on one and then on the
- * other, only one under load at a time). Prints one table on stdout (progress goes to stderr) and
- * writes it as JSON to bench/results/. Exits non-zero only when the bench itself fails (a
- * scenario threw), never because a target is missed.
+ * `npm run bench [-- --quick]`: Tandem on SQLite, Tandem on PostgreSQL (a private cluster the
+ * bench starts) and bare Hocuspocus + its SQLite extension, the same scenarios in the same run
+ * (all server processes up, each scenario run on one after the other, only one under load at a
+ * time). Prints one table on stdout (progress goes to stderr) and writes it as JSON to
+ * bench/results/. Exits non-zero only when the bench itself fails (a scenario threw), never
+ * because a target is missed.
  *
  * Options for diagnosis: --only=capacity,fanout,rss,coldOpen,durability,connections,firstPaint,routing
- * --servers=tandem|reference  --rounds=N (cold open)  --agent-threads=N (scenario 6), and
- * BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server processes.
+ * --servers=tandem,postgres,reference (any of them)  --rounds=N (cold open)  --agent-threads=N
+ * (scenario 6), and BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the
+ * server processes.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +17,7 @@ import path from 'node:path';
 import {
 	capacity,
 	coldOpen,
+	crashDatabaseMidStream,
 	fanout,
 	killAfterAcks,
 	killMidStream,
@@ -25,6 +28,7 @@ import {
 	type CapacityResult,
 	type ColdOpenResult,
 	type ConnectionsResult,
+	type DatabaseCrashRound,
 	type DurabilityRound,
 	type LatencyResult,
 	type RssResult
@@ -32,13 +36,17 @@ import {
 import { execFileSync } from 'node:child_process';
 import { firstPaint, type FirstPaintResult } from './first-paint';
 import { routingLatency, type RoutingResult } from './routing';
-import { killAllChildren, notes, ReferenceServer, ROOT, TandemServer, type ServerHandle } from './servers';
+import { destroyClusters, killAllChildren, notes, PostgresTandemServer, ReferenceServer, ROOT, TandemServer, type ServerHandle } from './servers';
 
 const QUICK = process.argv.includes('--quick');
+/** The servers a run can measure, by their name in `--servers=`. */
+const SERVER_KINDS = { tandem: TandemServer, postgres: PostgresTandemServer, reference: ReferenceServer };
+type ServerKind = keyof typeof SERVER_KINDS;
+
 /** For diagnosis: `--only=capacity,coldOpen` runs a subset, `--servers=tandem` one server. */
 const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]?.split(',');
 const ONLY = option('only');
-const SERVERS = option('servers') ?? ['tandem', 'reference'];
+const SERVERS = option('servers') ?? Object.keys(SERVER_KINDS);
 
 /** Everything the scenarios are told. --quick: shorter windows, and scenario 6 at a tenth of its size. */
 /** Worker threads hosting scenario 6's agents (`--agent-threads=0`: all in the main thread). */
@@ -52,7 +60,7 @@ const PLAN = {
 	firstPaint: { entries: 10_000, rounds: QUICK ? 1 : 3 },
 	// In-process and a few seconds: the same scale in --quick.
 	routing: { agents: 100, items: 1000 },
-	durability: { entries: 1000, window: 8, streamRate: 200, killAfterMs: QUICK ? 1000 : 2500 },
+	durability: { entries: 1000, window: 8, streamRate: 200, killAfterMs: QUICK ? 1000 : 2500, databaseDownMs: QUICK ? 1000 : 2000 },
 	connections: QUICK
 		? { tickets: 50, agentsPerTicket: 10, connectRate: 500, botSockets: 5, rate: 50, durationMs: 3000, attempts: ATTEMPTS, agentThreads: AGENT_THREADS }
 		: // 15 s: every agent's awareness renewal (each 15 s, y-protocols) falls inside the window.
@@ -97,11 +105,11 @@ async function step<K extends keyof Omit<ServerResults, 'errors' | 'seconds'>>(
 }
 
 /**
- * Both servers run side by side (the idle one uses no CPU to speak of) and each scenario runs on
- * one, then at once on the other, so that slow drifts in the machine's load hit both alike.
+ * The servers run side by side (the idle ones use no CPU to speak of) and each scenario runs on
+ * one, then at once on the next, so that slow drifts in the machine's load hit all alike.
  */
-async function runAll(servers: ServerHandle[]): Promise<Map<ServerHandle, ServerResults>> {
-	const results = new Map(servers.map((s) => [s, { errors: {} } as ServerResults]));
+async function runAll(servers: Map<ServerKind, ServerHandle>): Promise<Map<ServerHandle, ServerResults>> {
+	const results = new Map([...servers.values()].map((s) => [s, { errors: {} } as ServerResults]));
 	const d = PLAN.durability;
 	const scenarios: { [K in keyof Omit<ServerResults, 'errors' | 'seconds'>]: (s: ServerHandle) => Promise<NonNullable<ServerResults[K]>> } = {
 		capacity: (s) => capacity(s, PLAN.capacity),
@@ -111,27 +119,34 @@ async function runAll(servers: ServerHandle[]): Promise<Map<ServerHandle, Server
 		durability: async (s) => [
 			await killAfterAcks(s, { entries: d.entries, window: d.window, killDelayMs: 0 }),
 			await killAfterAcks(s, { entries: d.entries, window: d.window, killDelayMs: 100 }),
-			await killMidStream(s, { rate: d.streamRate, killAfterMs: d.killAfterMs })
+			await killMidStream(s, { rate: d.streamRate, killAfterMs: d.killAfterMs }),
+			...(s instanceof PostgresTandemServer ? [await crashDatabaseMidStream(s, { rate: d.streamRate, crashAfterMs: d.killAfterMs, downMs: d.databaseDownMs })] : [])
 		],
 		// (The durability rounds leave a freshly started process behind.)
 		connections: (s) => manyConnections(s, PLAN.connections),
 		firstPaint: (s) => firstPaint(s as TandemServer, PLAN.firstPaint),
 		routing: () => routingLatency(PLAN.routing)
 	};
-	/** Scenarios that only Tandem can run (the reference has no user interface). */
-	const tandemOnly = new Set<string>(['firstPaint', 'routing']);
+	/**
+	 * Scenarios only some servers run: the reference has no user interface, and routing runs in
+	 * this process on a SQLite file of its own (its column is Tandem on SQLite's).
+	 */
+	const runsOn: Partial<Record<keyof typeof scenarios, (s: ServerHandle) => boolean>> = {
+		firstPaint: (s) => s instanceof TandemServer,
+		routing: (s) => s === servers.get('tandem')
+	};
 	try {
-		await Promise.all(servers.map((server) => server.start()));
+		await Promise.all([...servers.values()].map((server) => server.start()));
 		for (const [key, run] of Object.entries(scenarios) as [keyof typeof scenarios, (s: ServerHandle) => Promise<never>][]) {
-			for (const server of servers) {
-				if (tandemOnly.has(key) && !(server instanceof TandemServer)) continue;
+			for (const server of servers.values()) {
+				if (runsOn[key] && !runsOn[key](server)) continue;
 				await step(server, results.get(server)!, key, () => run(server));
 			}
 		}
 	} finally {
-		for (const server of servers) {
+		for (const server of servers.values()) {
 			await server.stop();
-			server.cleanup();
+			await server.cleanup();
 		}
 	}
 	return results;
@@ -140,64 +155,116 @@ async function runAll(servers: ServerHandle[]): Promise<Map<ServerHandle, Server
 // ---------------------------------------------------------------------------------------------
 // The table
 
+type Status = 'met' | 'MISSED' | 'no data' | '';
+
+/** One metric on the three servers: Tandem on SQLite against the reference, PostgreSQL against SQLite. */
 interface Row {
 	metric: string;
 	tandem: number | null;
+	postgres: number | null;
 	reference: number | null;
+	/** Tandem on SQLite / reference. */
 	ratio: number | null;
 	target: string;
-	status: 'met' | 'MISSED' | 'no data' | '';
+	status: Status;
+	/** Tandem on PostgreSQL / Tandem on SQLite. */
+	postgresRatio: number | null;
+	postgresTarget: string;
+	postgresStatus: Status;
 }
 
-type Judge = (tandem: number, reference: number, ratio: number) => boolean;
+/** Judges a value against its comparison (`base`) and their ratio. */
+type Judge = (value: number, base: number, ratio: number) => boolean;
+interface Target {
+	target: string;
+	judge: Judge;
+}
+const target = (text: string, judge: Judge): Target => ({ target: text, judge });
 
-function row(metric: string, tandem: number | undefined, reference: number | undefined, target = '', judge?: Judge): Row {
-	const t = tandem ?? null;
-	const r = reference ?? null;
-	const ratio = t !== null && r !== null && r !== 0 ? t / r : null;
-	let status: Row['status'] = '';
-	if (judge && t !== null && (r !== null || judge.length === 1)) status = judge(t, r ?? NaN, ratio ?? NaN) ? 'met' : 'MISSED';
-	else if (judge) status = 'no data';
-	return { metric, tandem: t, reference: r, ratio, target, status };
+function compare(value: number | null, base: number | null, goal?: Target): { ratio: number | null; status: Status } {
+	const ratio = value !== null && base !== null && base !== 0 ? value / base : null;
+	if (!goal) return { ratio, status: '' };
+	// A judge that reads only the value needs no comparison.
+	if (value === null || (base === null && goal.judge.length > 1)) return { ratio, status: 'no data' };
+	return { ratio, status: goal.judge(value, base ?? NaN, ratio ?? NaN) ? 'met' : 'MISSED' };
 }
 
-function buildRows(t: ServerResults, r: ServerResults): Row[] {
+/** `values`: Tandem on SQLite, Tandem on PostgreSQL, the reference. */
+function row(metric: string, values: (number | undefined)[], sqliteGoal?: Target, postgresGoal?: Target): Row {
+	const [tandem, postgres, reference] = values.map((v) => v ?? null);
+	const sqlite = compare(tandem, reference, sqliteGoal);
+	const pg = compare(postgres, tandem, postgresGoal);
+	return {
+		metric,
+		tandem,
+		postgres,
+		reference,
+		ratio: sqlite.ratio,
+		target: sqliteGoal?.target ?? '',
+		status: sqlite.status,
+		postgresRatio: pg.ratio,
+		postgresTarget: postgresGoal?.target ?? '',
+		postgresStatus: pg.status
+	};
+}
+
+function buildRows(t: ServerResults, p: ServerResults, r: ServerResults): Row[] {
+	/** A metric's values on the three servers. */
+	const of = (metric: (s: ServerResults) => number | undefined) => [metric(t), metric(p), metric(r)];
 	const pct = (d?: DurabilityRound) => (d ? (d.acked ? (100 * d.survived) / d.acked : NaN) : undefined);
+	const duplicated = (s: ServerResults) => s.durability?.reduce((sum, d) => sum + d.duplicated, 0);
+	const databaseCrash = p.durability?.[3] as DatabaseCrashRound | undefined;
 	const conns = PLAN.connections.tickets * PLAN.connections.agentsPerTicket;
+	const keptAll = target('100%', (a) => a === 100);
 	const rows: Row[] = [
-		row('(1) server CPU per accepted entry, ms', t.capacity?.serverCpuMsPerEntry, r.capacity?.serverCpuMsPerEntry, 'ratio <= 1.0', (_a, _b, x) => x <= 1.0),
-		row(`(1) capacity, acked entries/s (20 bots, ${PLAN.capacity.window} in flight each)`, t.capacity?.entriesPerSec, r.capacity?.entriesPerSec, 'ratio >= 1.0', (_a, _b, x) => x >= 1.0),
-		row('    server CPU during capacity, % of a core', t.capacity?.serverCpuPct, r.capacity?.serverCpuPct),
-		row('    load generator CPU during capacity, % of a core', t.capacity?.loadGenCpuPct, r.capacity?.loadGenCpuPct),
-		row('    messages to the writing bot per entry', t.capacity?.messagesPerEntry, r.capacity?.messagesPerEntry),
-		row('    other processes on the machine during capacity, % of a core', t.capacity?.otherCpuPct, r.capacity?.otherCpuPct),
-		row('(2) fan-out p50 @200/s, 2 agents/ticket, ms', t.fanout?.p50, r.fanout?.p50),
-		row('(2) fan-out p95, ms', t.fanout?.p95, r.fanout?.p95),
-		row('(2) fan-out p99, ms', t.fanout?.p99, r.fanout?.p99, 'ratio <= 1.0 or Tandem < 5 ms', (a, _b, x) => x <= 1.0 || a < 5),
-		row('    deliveries seen / expected, %', pct2(t.fanout), pct2(r.fanout)),
-		row('    bot append → acknowledgement p99, ms', t.fanout?.ackP99, r.fanout?.ackP99),
-		row('    server CPU per entry at 200/s incl. fan-out, ms', cpuPerEntry(t.fanout), cpuPerEntry(r.fanout)),
-		row('    other processes on the machine during fan-out, % of a core', t.fanout?.otherCpuPct, r.fanout?.otherCpuPct),
-		row('(3) RSS per open ticket (1,050 entries, bot + 2 agents), KiB', t.rss?.perTicketKb, r.rss?.perTicketKb, 'ratio <= 1.0', (_a, _b, x) => x <= 1.0),
-		row('(4) cold open 10,000 entries: to synced, ms', t.coldOpen?.syncedMs, r.coldOpen?.syncedMs, 'ratio <= 0.5', (_a, _b, x) => x <= 0.5),
-		row('(4) cold open 10,000 entries: to synced with 10,000 entries, ms', t.coldOpen?.fullMs, r.coldOpen?.fullMs, 'ratio <= 0.5', (_a, _b, x) => x <= 0.5),
-		...[0, 1, 2].map((i) =>
-			row(`(5) durability: ${t.durability?.[i]?.name ?? r.durability?.[i]?.name ?? `round ${i + 1}`}, acked kept %`, pct(t.durability?.[i]), pct(r.durability?.[i]), 'Tandem 100%', (a) => a === 100)
+		row('(1) server CPU per accepted entry, ms (PostgreSQL: server + database)', of((s) => s.capacity?.serverCpuMsPerEntry), target('ratio <= 1.0', (_a, _b, x) => x <= 1.0)),
+		row(
+			`(1) capacity, acked entries/s (20 bots, ${PLAN.capacity.window} in flight each)`,
+			of((s) => s.capacity?.entriesPerSec),
+			target('ratio >= 1.0', (_a, _b, x) => x >= 1.0),
+			target('PG/SQLite >= 0.5', (_a, _b, x) => x >= 0.5)
 		),
-		row(`(6) ${conns} connections/${PLAN.connections.tickets} tickets @${PLAN.connections.rate}/s: fan-out p50, ms`, t.connections?.p50, r.connections?.p50),
-		row(`(6) ${conns} connections: fan-out p99, ms`, t.connections?.p99, r.connections?.p99, 'Tandem p99 < 50 ms', (a) => a < 50),
-		row('(7) first paint, 10,000-entry ticket in Chromium: newest entry visible, ms', t.firstPaint?.median, undefined, 'Tandem < 300 ms', (a) => a < 300),
-		row('    deliveries seen / expected, %', pct2(t.connections), pct2(r.connections)),
-		row('    worker threads hosting the agents', t.connections?.agentThreads, r.connections?.agentThreads),
-		row(`    time to open ${conns} connections, s`, t.connections?.connectSeconds, r.connections?.connectSeconds),
-		row('    server RSS with all connections open, MiB', mib(t.connections?.serverRssKb), mib(r.connections?.serverRssKb)),
-		row('    load generator CPU during the stream, % of a core', t.connections?.loadGenCpuPct, r.connections?.loadGenCpuPct),
-		row('    load generator event-loop delay p99, ms', t.connections?.loadGenLoopDelayP99, r.connections?.loadGenLoopDelayP99),
-		row('    other processes on the machine during the stream, % of a core', t.connections?.otherCpuPct, r.connections?.otherCpuPct),
-		row(`(8) routing decision, ${PLAN.routing.agents} agents, ${PLAN.routing.items} items: p99, ms`, t.routing?.p99, undefined),
-		row('    routing decision p50, ms', t.routing?.p50, undefined),
-		row('    routing decisions measured', t.routing?.decisions, undefined),
-		row('    routing offers made', t.routing?.offers, undefined)
+		row('    server CPU during capacity, % of a core', of((s) => s.capacity?.serverCpuPct)),
+		row('    of which the database processes, % of a core', of((s) => s.capacity?.databaseCpuPct ?? undefined)),
+		row('    load generator CPU during capacity, % of a core', of((s) => s.capacity?.loadGenCpuPct)),
+		row('    messages to the writing bot per entry', of((s) => s.capacity?.messagesPerEntry)),
+		row('    other processes on the machine during capacity, % of a core', of((s) => s.capacity?.otherCpuPct)),
+		row('(2) fan-out p50 @200/s, 2 agents/ticket, ms', of((s) => s.fanout?.p50)),
+		row('(2) fan-out p95, ms', of((s) => s.fanout?.p95)),
+		row('(2) fan-out p99, ms', of((s) => s.fanout?.p99), target('ratio <= 1.0 or Tandem < 5 ms', (a, _b, x) => x <= 1.0 || a < 5)),
+		row('    deliveries seen / expected, %', of((s) => pct2(s.fanout))),
+		row('    bot append → acknowledgement p99 @200/s, ms', of((s) => s.fanout?.ackP99), undefined, target('< 10 ms', (a) => a < 10)),
+		row('    server CPU per entry at 200/s incl. fan-out, ms', of((s) => cpuPerEntry(s.fanout))),
+		row('    other processes on the machine during fan-out, % of a core', of((s) => s.fanout?.otherCpuPct)),
+		row('(3) RSS per open ticket (1,050 entries, bot + 2 agents), KiB', of((s) => s.rss?.perTicketKb), target('ratio <= 1.0', (_a, _b, x) => x <= 1.0)),
+		row('(4) cold open 10,000 entries: to synced, ms', of((s) => s.coldOpen?.syncedMs), target('ratio <= 0.5', (_a, _b, x) => x <= 0.5)),
+		row('(4) cold open 10,000 entries: to synced with 10,000 entries, ms', of((s) => s.coldOpen?.fullMs), target('ratio <= 0.5', (_a, _b, x) => x <= 0.5)),
+		...[0, 1, 2].map((i) =>
+			row(
+				`(5) durability: ${t.durability?.[i]?.name ?? p.durability?.[i]?.name ?? r.durability?.[i]?.name ?? `round ${i + 1}`}, acked kept %`,
+				of((s) => pct(s.durability?.[i])),
+				target('Tandem 100%', (a) => a === 100),
+				keptAll
+			)
+		),
+		row(`(5) durability: ${databaseCrash?.name ?? 'database crash mid-stream'}, acked kept %`, [undefined, pct(databaseCrash), undefined], undefined, keptAll),
+		row('    entries acknowledged before the crash', [undefined, databaseCrash?.ackedBeforeCrash, undefined]),
+		row('    entries acknowledged after the database was back, to a reconnected writer', [undefined, databaseCrash?.ackedAfterRestart, undefined]),
+		row('(5) durability: entries stored twice, all rounds', of(duplicated), target('Tandem 0', (a) => a === 0), target('0', (a) => a === 0)),
+		row(`(6) ${conns} connections/${PLAN.connections.tickets} tickets @${PLAN.connections.rate}/s: fan-out p50, ms`, of((s) => s.connections?.p50)),
+		row(`(6) ${conns} connections: fan-out p99, ms`, of((s) => s.connections?.p99), target('Tandem p99 < 50 ms', (a) => a < 50)),
+		row('(7) first paint, 10,000-entry ticket in Chromium: newest entry visible, ms', of((s) => s.firstPaint?.median), target('Tandem < 300 ms', (a) => a < 300)),
+		row('    deliveries seen / expected, %', of((s) => pct2(s.connections))),
+		row('    worker threads hosting the agents', of((s) => s.connections?.agentThreads)),
+		row(`    time to open ${conns} connections, s`, of((s) => s.connections?.connectSeconds)),
+		row('    server RSS with all connections open, MiB', of((s) => mib(s.connections?.serverRssKb))),
+		row('    load generator CPU during the stream, % of a core', of((s) => s.connections?.loadGenCpuPct)),
+		row('    load generator event-loop delay p99, ms', of((s) => s.connections?.loadGenLoopDelayP99)),
+		row('    other processes on the machine during the stream, % of a core', of((s) => s.connections?.otherCpuPct)),
+		row(`(8) routing decision, ${PLAN.routing.agents} agents, ${PLAN.routing.items} items: p99, ms`, of((s) => s.routing?.p99)),
+		row('    routing decision p50, ms', of((s) => s.routing?.p50)),
+		row('    routing decisions measured', of((s) => s.routing?.decisions)),
+		row('    routing offers made', of((s) => s.routing?.offers))
 	];
 	return rows;
 }
@@ -218,10 +285,23 @@ function fmt(value: number | null): string {
 }
 
 function renderTable(rows: Row[]): string {
-	const header = ['metric', 'Tandem', 'reference', 'ratio', 'target', 'status'];
-	const cells = rows.map((r) => [r.metric, fmt(r.tandem), fmt(r.reference), r.ratio === null ? '—' : r.ratio.toFixed(2), r.target, r.status]);
+	const header = ['metric', 'Tandem', 'Tandem PG', 'reference', 'ratio', 'target', 'status', 'PG/SQLite', 'PG target', 'PG status'];
+	const numeric = new Set([1, 2, 3, 4, 7]);
+	const ratio = (x: number | null) => (x === null ? '—' : x.toFixed(2));
+	const cells = rows.map((r) => [
+		r.metric,
+		fmt(r.tandem),
+		fmt(r.postgres),
+		fmt(r.reference),
+		ratio(r.ratio),
+		r.target,
+		r.status,
+		ratio(r.postgresRatio),
+		r.postgresTarget,
+		r.postgresStatus
+	]);
 	const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-	const line = (c: string[]) => c.map((v, i) => (i === 0 || i >= 4 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd();
+	const line = (c: string[]) => c.map((v, i) => (numeric.has(i) ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd();
 	return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
 }
 
@@ -258,30 +338,31 @@ async function main(): Promise<number> {
 	setRetryDeadline(performance.now() + (QUICK ? 30_000 : 200_000));
 	const atStart = machine();
 	progress(`${QUICK ? 'quick' : 'full'} run on ${JSON.stringify(atStart)}`);
-	const servers: ServerHandle[] = [];
-	if (SERVERS.includes('tandem')) servers.push(await TandemServer.create());
-	if (SERVERS.includes('reference')) servers.push(await ReferenceServer.create());
+	const servers = new Map<ServerKind, ServerHandle>();
+	for (const kind of Object.keys(SERVER_KINDS) as ServerKind[]) {
+		if (SERVERS.includes(kind)) servers.set(kind, await SERVER_KINDS[kind].create());
+	}
 	const results = await runAll(servers);
-	const skipped: ServerResults = { errors: {} };
-	const tandem = results.get(servers.find((s) => s instanceof TandemServer)!) ?? skipped;
-	const reference = results.get(servers.find((s) => s instanceof ReferenceServer)!) ?? skipped;
-	const rows = buildRows(tandem, reference);
+	const of = (kind: ServerKind): ServerResults => results.get(servers.get(kind)!) ?? { errors: {} };
+	const [tandem, postgres, reference] = [of('tandem'), of('postgres'), of('reference')];
+	const rows = buildRows(tandem, postgres, reference);
 	const seconds = (performance.now() - t0) / 1000;
 
 	const table = renderTable(rows);
 	console.log(table);
-	const errors = { tandem: tandem.errors, reference: reference.errors };
-	const failed = Object.keys(tandem.errors).length + Object.keys(reference.errors).length > 0;
+	const errors = { tandem: tandem.errors, postgres: postgres.errors, reference: reference.errors };
+	const failed = Object.values(errors).some((e) => Object.keys(e).length > 0);
 	if (failed) console.log(`\nscenario errors: ${JSON.stringify(errors)}`);
 	for (const note of notes) console.log(`note: ${note}`);
-	console.log(`\n${QUICK ? 'quick' : 'full'} run: ${seconds.toFixed(1)} s (Tandem ${tandem.seconds?.toFixed(1)} s, reference ${reference.seconds?.toFixed(1)} s)`);
+	const took = (r: ServerResults) => r.seconds?.toFixed(1) ?? '—';
+	console.log(`\n${QUICK ? 'quick' : 'full'} run: ${seconds.toFixed(1)} s (Tandem ${took(tandem)} s, Tandem on PostgreSQL ${took(postgres)} s, reference ${took(reference)} s)`);
 
 	const dir = path.join(ROOT, 'bench', 'results');
 	fs.mkdirSync(dir, { recursive: true });
-	const report = { startedAt: started.toISOString(), mode: QUICK ? 'quick' : 'full', seconds, machine: { ...atStart, loadAverage1mAtEnd: machine().loadAverage1m }, sources: sources(), notes, plan: PLAN, rows, table, results: { tandem, reference } };
+	const report = { startedAt: started.toISOString(), mode: QUICK ? 'quick' : 'full', seconds, machine: { ...atStart, loadAverage1mAtEnd: machine().loadAverage1m }, sources: sources(), notes, plan: PLAN, rows, table, results: { tandem, postgres, reference } };
 	const json = JSON.stringify(report, null, 2) + '\n';
 	// A diagnostic run of a subset is kept apart and never becomes latest.json.
-	const partial = ONLY !== undefined || SERVERS.length < 2;
+	const partial = ONLY !== undefined || Object.keys(SERVER_KINDS).some((kind) => !SERVERS.includes(kind));
 	const file = path.join(dir, `${started.toISOString().replace(/:/g, '-')}${partial ? '-partial' : ''}.json`);
 	fs.writeFileSync(file, json);
 	if (!partial) fs.writeFileSync(path.join(dir, 'latest.json'), json);
@@ -291,7 +372,10 @@ async function main(): Promise<number> {
 
 const bail = (code: number) => {
 	killAllChildren();
-	process.exit(code);
+	// The PostgreSQL clusters are daemons, not children: stopped through pg_ctl.
+	void destroyClusters()
+		.catch((error) => console.error('bench: could not stop a PostgreSQL cluster:', error))
+		.finally(() => process.exit(code));
 };
 process.on('SIGINT', () => bail(130));
 process.on('SIGTERM', () => bail(143));
@@ -303,13 +387,13 @@ process.on('unhandledRejection', (error) => {
 	console.error('bench crashed (unhandled rejection):', error);
 	bail(1);
 });
-// Every wait is bounded; this is the last resort.
+// Every wait is bounded; this is the last resort (three servers, PostgreSQL's slow on a busy machine).
 setTimeout(
 	() => {
 		console.error('bench: overall time limit exceeded');
 		bail(1);
 	},
-	(QUICK ? 5 : 15) * 60_000
+	(QUICK ? 20 : 40) * 60_000
 ).unref();
 
 main().then(bail, (error) => {

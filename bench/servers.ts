@@ -1,15 +1,17 @@
 /**
- * The two servers under test, each a child process on a loopback port chosen by the OS, behind
- * one handle type: start, restart, SIGKILL, CPU time and RSS of the process tree, tickets and
- * connections. Scenarios (load.ts) only ever see a `ServerHandle`.
+ * The servers under test (Tandem on SQLite, Tandem on PostgreSQL, the reference), each a child
+ * process on a loopback port chosen by the OS, behind one handle type: start, restart, SIGKILL,
+ * CPU time and RSS, tickets and connections. Scenarios (load.ts) only ever see a `ServerHandle`.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { appendEntry, initTicket, newId, ticketDocumentName } from '../src/lib/ticket';
 import { prepare, type Fixture } from '../tests/helpers/fixtures';
+import { startPostgres, type Postgres } from '../tests/helpers/postgres';
 import { BODY, makeEntry, Peer, type PeerOptions } from './load';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,12 +51,33 @@ const CLK_TCK = (() => {
 	}
 })();
 
+/** Fields of /proc/<pid>/stat after "pid (comm) ": [0] is field 3 (state), [11] field 14 (utime). */
+const statFields = (pid: number) => {
+	const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+	return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+};
+
 /** CPU time (user + system) the process has used so far, in ms. */
 export function cpuMs(pid: number): number {
-	const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-	// Fields after "pid (comm) ": state is field 3, utime 14, stime 15.
-	const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+	const fields = statFields(pid);
 	return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/**
+ * CPU time the process, its descendants and their ended children have used so far, in ms:
+ * PostgreSQL's postmaster and its backends (a backend that ended counts in its parent's cutime).
+ */
+export function treeCpuMs(pid: number): number {
+	let ticks = 0;
+	for (const p of processTree(pid)) {
+		try {
+			const fields = statFields(p);
+			ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+		} catch {
+			/* the process ended meanwhile */
+		}
+	}
+	return (ticks * 1000) / CLK_TCK;
 }
 
 /** CPU time all processes on the machine have used so far (/proc/stat), in ms. */
@@ -66,17 +89,18 @@ export function machineBusyMs(): number {
 }
 
 /**
- * CPU used by everything except the server `pid` and this bench process between two calls, as a
- * percentage of one core: other work on the machine that may have disturbed a measurement.
+ * CPU used by everything except the server (its `cpuMs`: on PostgreSQL, the database too) and this
+ * bench process between two calls, as a percentage of one core: other work on the machine that
+ * may have disturbed a measurement.
  */
-export function otherCpuMeter(pid: number): () => number {
+export function otherCpuMeter(server: { cpuMs(): number }): () => number {
 	const t0 = performance.now();
 	const all0 = machineBusyMs();
-	const server0 = cpuMs(pid);
+	const server0 = server.cpuMs();
 	const self0 = process.cpuUsage();
 	return () => {
 		const self = process.cpuUsage(self0);
-		const other = machineBusyMs() - all0 - (cpuMs(pid) - server0) - (self.user + self.system) / 1000;
+		const other = machineBusyMs() - all0 - (server.cpuMs() - server0) - (self.user + self.system) / 1000;
 		return Math.max(0, (other / (performance.now() - t0)) * 100);
 	};
 }
@@ -100,19 +124,27 @@ function childPids(pid: number): number[] {
 	return out;
 }
 
+/** The process and all its descendants. */
+function processTree(pid: number): number[] {
+	const tree: number[] = [];
+	for (const queue = [pid]; queue.length; ) {
+		const p = queue.shift()!;
+		tree.push(p);
+		queue.push(...childPids(p));
+	}
+	return tree;
+}
+
 /** Resident set size of the process and all its descendants, in KiB. */
 export function treeRssKb(pid: number): number {
 	let total = 0;
-	const queue = [pid];
-	while (queue.length) {
-		const p = queue.shift()!;
+	for (const p of processTree(pid)) {
 		try {
 			const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
 			if (match) total += Number(match[1]);
 		} catch {
-			continue;
+			/* the process ended meanwhile */
 		}
-		queue.push(...childPids(p));
 	}
 	return total;
 }
@@ -296,6 +328,11 @@ export abstract class ServerHandle {
 		return cpuMs(this.pid);
 	}
 
+	/** CPU time of a database in processes of its own so far (ms; part of cpuMs), or null without one. */
+	databaseCpuMs(): number | null {
+		return null;
+	}
+
 	rssKb(): number {
 		return treeRssKb(this.pid);
 	}
@@ -315,7 +352,7 @@ export abstract class ServerHandle {
 	}
 
 	/** Removes the data directory (the process must be stopped). */
-	cleanup(): void {
+	async cleanup(): Promise<void> {
 		fs.rmSync(this.dataDir, { recursive: true, force: true });
 		dataDirs.delete(this.dataDir);
 	}
@@ -323,18 +360,28 @@ export abstract class ServerHandle {
 
 let customerCount = 0;
 
-/** Tandem: `server/index.ts` with its own data directory, bots and agents prepared beforehand. */
+/**
+ * Tandem: `server/index.ts` with its own data directory, bots and agents prepared beforehand; on
+ * the SQLite file in the directory, or on the PostgreSQL database `databaseUrl`.
+ */
 export class TandemServer extends ServerHandle {
-	readonly name = 'Tandem';
+	readonly name: string = 'Tandem';
 
-	private constructor(
+	protected constructor(
 		dataDir: string,
-		private readonly fixture: Fixture
+		private readonly fixture: Fixture,
+		private readonly databaseUrl: string | null
 	) {
 		super(dataDir);
 	}
 
 	static async create(): Promise<TandemServer> {
+		const { dataDir, fixture } = await TandemServer.prepare(null);
+		return new TandemServer(dataDir, fixture, null);
+	}
+
+	/** Builds the web app if its sources changed, and prepares a data directory and database. */
+	protected static async prepare(databaseUrl: string | null): Promise<{ dataDir: string; fixture: Fixture }> {
 		// Its output goes to stderr: stdout is for the table.
 		const built = spawnSync(process.execPath, ['scripts/build-if-needed.js'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
 		if (built.status !== 0) {
@@ -346,14 +393,23 @@ export class TandemServer extends ServerHandle {
 		const dataDir = tempDir('tandem-bench-');
 		const users = Object.fromEntries(Array.from({ length: AGENTS }, (_, i) => [`agent${i}`, { role: 'agent' as const }]));
 		const bots = Object.fromEntries(Array.from({ length: BOTS }, (_, i) => [`bot${i}`, ['chat']]));
-		const fixture = await prepare(dataDir, { users, bots });
-		return new TandemServer(dataDir, fixture);
+		const fixture = await prepare(dataDir, { users, bots }, { databaseUrl });
+		return { dataDir, fixture };
 	}
 
 	protected launch(): Launch {
 		return {
 			args: ['--import', 'tsx', 'server/index.ts'],
-			env: { PORT: '0', HOST: '127.0.0.1', DATA_DIR: this.dataDir, SEED: '0', LOG_LEVEL: 'warn', SMTP_PORT: '0' },
+			env: {
+				PORT: '0',
+				HOST: '127.0.0.1',
+				DATA_DIR: this.dataDir,
+				SEED: '0',
+				LOG_LEVEL: 'warn',
+				SMTP_PORT: '0',
+				// Empty means unset: the SQLite server stays on its file whatever the shell exports.
+				DATABASE_URL: this.databaseUrl ?? ''
+			},
 			// At LOG_LEVEL=warn the JSON 'listening' line is not printed; the banner always is.
 			findPort: (output) => {
 				const match = /running at http:\/\/127\.0\.0\.1:(\d+)/.exec(output) ?? /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(output);
@@ -402,6 +458,79 @@ export class TandemServer extends ServerHandle {
 		const body = (await response.json()) as { id: string; requesterId: string };
 		if (response.status !== 201) throw new Error(`POST /api/v1/tickets answered ${response.status}: ${JSON.stringify(body)}`);
 		return { docName: ticketDocumentName(body.id), requesterId: body.requesterId };
+	}
+}
+
+/** PostgreSQL clusters the bench started, destroyed when it ends (destroyClusters). */
+const clusters = new Set<Postgres>();
+
+/** Stops and removes every PostgreSQL cluster the bench started. */
+export async function destroyClusters(): Promise<void> {
+	for (const cluster of clusters) {
+		clusters.delete(cluster);
+		await cluster.destroy();
+	}
+}
+
+/**
+ * Tandem on PostgreSQL: the same server with DATABASE_URL on a fresh database of a private
+ * cluster (tests/helpers/postgres.ts), which the durability scenario crashes and starts again.
+ * Its CPU time is the server's and the database's together: both do the work of an entry.
+ */
+export class PostgresTandemServer extends TandemServer {
+	override readonly name = 'Tandem on PostgreSQL';
+
+	private constructor(
+		dataDir: string,
+		fixture: Fixture,
+		databaseUrl: string,
+		private readonly cluster: Postgres,
+		/** The cluster's data directory, where postmaster.pid names its root process. */
+		private readonly clusterData: string
+	) {
+		super(dataDir, fixture, databaseUrl);
+	}
+
+	static override async create(): Promise<PostgresTandemServer> {
+		const cluster = await startPostgres();
+		clusters.add(cluster);
+		const databaseUrl = await cluster.createDatabase('bench');
+		const { dataDir, fixture } = await TandemServer.prepare(databaseUrl);
+		const client = new pg.Client({ connectionString: databaseUrl });
+		await client.connect();
+		try {
+			const { rows } = await client.query<{ setting: string }>(`SELECT setting FROM pg_settings WHERE name = 'data_directory'`);
+			process.stderr.write(`[bench] PostgreSQL ${(await client.query('SHOW server_version')).rows[0].server_version} on port ${cluster.port}, data in ${rows[0]!.setting}\n`);
+			return new PostgresTandemServer(dataDir, fixture, databaseUrl, cluster, rows[0]!.setting);
+		} finally {
+			await client.end();
+		}
+	}
+
+	/** CPU time of the cluster's processes so far (the postmaster's tree), in ms. */
+	override databaseCpuMs(): number {
+		const postmaster = Number(fs.readFileSync(path.join(this.clusterData, 'postmaster.pid'), 'utf8').split('\n')[0]);
+		return treeCpuMs(postmaster);
+	}
+
+	override cpuMs(): number {
+		return super.cpuMs() + this.databaseCpuMs();
+	}
+
+	/** `pg_ctl stop -m immediate`: the database crashes under the running server. */
+	crashDatabase(): Promise<void> {
+		return this.cluster.stop('immediate');
+	}
+
+	/** Starts the crashed database again (crash recovery), on the same port. */
+	startDatabase(): Promise<void> {
+		return this.cluster.start();
+	}
+
+	override async cleanup(): Promise<void> {
+		await super.cleanup();
+		clusters.delete(this.cluster);
+		await this.cluster.destroy();
 	}
 }
 

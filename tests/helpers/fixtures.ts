@@ -22,11 +22,13 @@ export interface Fixture {
 
 /**
  * Creates users (each with a session token usable as a bearer token) and API tokens.
- * `users`: name → role and groups; `bots`: name → channels.
+ * `users`: name → role and groups; `bots`: name → channels. `databaseUrl`: a PostgreSQL database
+ * of the caller's own (the bench's) instead of the data directory's.
  */
 export async function prepare(
 	dataDir: string,
-	spec: { users?: Record<string, { role: Role; groups?: string[] }>; bots?: Record<string, string[] | undefined> }
+	spec: { users?: Record<string, { role: Role; groups?: string[] }>; bots?: Record<string, string[] | undefined> },
+	options: { databaseUrl?: string | null } = {}
 ): Promise<Fixture> {
 	return withServices(dataDir, async (services) => {
 		const { accounts, sessions, tokens } = services.auth;
@@ -41,15 +43,17 @@ export async function prepare(
 		}
 		for (const group of await accounts.listGroups()) fixture.groups[group.name] = group.id;
 		return fixture;
-	});
+	}, options.databaseUrl);
 }
 
 /**
- * Runs `work` on the services of `dataDir`'s database (see databaseEnv), as the server wires them,
- * and closes them: for state a test writes without a server running.
+ * Runs `work` on the services of `dataDir`'s database (see databaseEnv; or the PostgreSQL database
+ * `databaseUrl`), as the server wires them, and closes them: for state a test writes without a
+ * server running.
  */
-export async function withServices<T>(dataDir: string, work: (services: Services) => Promise<T>): Promise<T> {
-	const config = loadConfig({ DATA_DIR: dataDir, SEED: '0', ...(await databaseEnv(dataDir)) });
+export async function withServices<T>(dataDir: string, work: (services: Services) => Promise<T>, databaseUrl?: string | null): Promise<T> {
+	const database = databaseUrl ? { DATABASE_URL: databaseUrl } : await databaseEnv(dataDir);
+	const config = loadConfig({ DATA_DIR: dataDir, SEED: '0', ...database });
 	const services = await createServices(config, createLogger('silent'));
 	try {
 		return await work(services);
