@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { bundled } from '../scripts/build-if-needed.js';
 import { appendEntry, initTicket, newId, ticketDocumentName } from '../src/lib/ticket';
 import { prepare, type Fixture } from '../tests/helpers/fixtures';
 import { startPostgres, type Postgres } from '../tests/helpers/postgres';
@@ -386,8 +387,8 @@ export class TandemServer extends ServerHandle {
 		const built = spawnSync(process.execPath, ['scripts/build-if-needed.js'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
 		if (built.status !== 0) {
 			// The realtime path does not depend on the web app; an earlier build still serves the API.
-			if (!fs.existsSync(path.join(ROOT, 'build', 'handler.js'))) throw new Error('building the web app failed, and there is no earlier build');
-			notes.push('the web app did not build from the current sources; the earlier build in build/ was used');
+			if (!fs.existsSync(path.join(ROOT, 'build', 'handler.js')) || !fs.existsSync(bundled('server'))) throw new Error('building the web app or the server failed, and there is no earlier build');
+			notes.push('the web app or the server did not build from the current sources; the earlier build in build/ was used');
 			process.stderr.write(`[bench] WARNING: ${notes[notes.length - 1]}\n`);
 		}
 		const dataDir = tempDir('tandem-bench-');
@@ -399,7 +400,7 @@ export class TandemServer extends ServerHandle {
 
 	protected launch(): Launch {
 		return {
-			args: ['--import', 'tsx', 'server/index.ts'],
+			args: [bundled('server')],
 			env: {
 				PORT: '0',
 				HOST: '127.0.0.1',
