@@ -675,7 +675,8 @@ export const offers = sqliteTable(
 		resolvedAt: integer('resolved_at')
 	},
 	(t) => [
-		index('offers_item').on(t.itemId),
+		// Covers the refusals of the queued items, which every routing pass reads.
+		index('offers_item').on(t.itemId, t.status, t.agentId),
 		index('offers_agent').on(t.status, t.agentId, t.itemId),
 		index('offers_pending_expiry').on(t.status, t.expiresAt),
 		uniqueIndex('offers_one_pending').on(t.itemId).where(sql`status = 'pending'`)

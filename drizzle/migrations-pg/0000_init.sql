@@ -466,7 +466,7 @@ CREATE INDEX "events_user" ON "events" USING btree ("user_id","id");--> statemen
 CREATE INDEX "help_articles_section" ON "help_articles" USING btree ("status","section");--> statement-breakpoint
 CREATE INDEX "object_links_target" ON "object_links" USING btree ("target_kind","target_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "object_records_type_external" ON "object_records" USING btree ("type_id","external_id");--> statement-breakpoint
-CREATE INDEX "offers_item" ON "offers" USING btree ("item_id");--> statement-breakpoint
+CREATE INDEX "offers_item" ON "offers" USING btree ("item_id","status","agent_id");--> statement-breakpoint
 CREATE INDEX "offers_agent" ON "offers" USING btree ("status","agent_id","item_id");--> statement-breakpoint
 CREATE INDEX "offers_pending_expiry" ON "offers" USING btree ("status","expires_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "offers_one_pending" ON "offers" USING btree ("item_id") WHERE status = 'pending';--> statement-breakpoint

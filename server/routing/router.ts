@@ -665,17 +665,24 @@ export class Router {
 			.where(and(eq(workItems.id, itemId), eq(workItems.agentId, agentId), eq(workItems.status, 'assigned')));
 	}
 
-	/** Who declined or let expire each queued item: never offered it again. */
+	/**
+	 * Who declined or let expire each queued item: never offered it again. One row per item, its
+	 * agents aggregated by the database: refusals pile up with every timeout, and every pass reads them.
+	 */
 	private async refusalsOfQueued(): Promise<Map<string, Set<string>>> {
 		const { offers, workItems } = this.store.tables;
+		// A JSON array on both engines: node-postgres parses json_agg's, SQLite's is text.
+		const agentIds =
+			this.store.engine === 'postgres'
+				? sql<string[]>`json_agg(${offers.agentId})`
+				: sql<string[]>`json_group_array(${offers.agentId})`.mapWith((json: string) => JSON.parse(json) as string[]);
 		const rows = await this.store.db
-			.select({ itemId: offers.itemId, agentId: offers.agentId })
+			.select({ itemId: offers.itemId, agentIds })
 			.from(offers)
 			.innerJoin(workItems, eq(workItems.id, offers.itemId))
-			.where(and(eq(workItems.status, 'queued'), inArray(offers.status, ['declined', 'expired'])));
-		const refusals = new Map<string, Set<string>>();
-		for (const { itemId, agentId } of rows) refusals.set(itemId, (refusals.get(itemId) ?? new Set()).add(agentId));
-		return refusals;
+			.where(and(eq(workItems.status, 'queued'), inArray(offers.status, ['declined', 'expired'])))
+			.groupBy(offers.itemId);
+		return new Map(rows.map((r) => [r.itemId, new Set(r.agentIds)]));
 	}
 
 	private async chatEnded(ticketId: string): Promise<boolean> {

@@ -100,7 +100,9 @@ describe('routing over HTTP', () => {
 		alexStream.close();
 		const moved = await offerFor(blakeStream, ticketId);
 		expect(moved.id).not.toBe(offer.id);
-		expect(blakeStream.events.find((e) => e.name === 'status' && e.data.userId === fx.users.alex.id && e.data.status === 'away')?.data).toMatchObject({ auto: 'away', chosen: 'online' });
+		// Colleagues' streams are told the status after the router has moved the offers on (listeners in order).
+		const away = await waitFor(() => blakeStream.events.find((e) => e.name === 'status' && e.data.userId === fx.users.alex.id && e.data.status === 'away'), 'alex away on the stream');
+		expect(away.data).toMatchObject({ auto: 'away', chosen: 'online' });
 		expect((await as('alex').request('POST', `/api/v1/offers/${offer.id}/accept`)).status).toBe(409);
 	});
 

@@ -37,7 +37,7 @@ function items(w = world, which = ''): WorkItem[] {
 }
 
 /** The items still in play. */
-const live = (w = world) => items(w, "WHERE status != 'done'");
+const live = (w = world) => items(w, "WHERE status IN ('queued', 'offered', 'assigned')");
 
 function pendingOffers(w = world) {
 	return sql(w, "SELECT o.id, o.item_id AS itemId, o.agent_id AS agentId, w.channel FROM offers o JOIN work_items w ON w.id = o.item_id WHERE o.status = 'pending'")
@@ -68,18 +68,13 @@ async function agentStates(w: RoutingWorld, all: WorkItem[], offers: ReturnType<
 	}));
 }
 
-/**
- * Who declined or let expire each item, read from `offers`: refusals are never undone, so each
- * check reads only those resolved since the last one (they pile up with every timeout).
- */
-const refusalsRead = new WeakMap<RoutingWorld, { since: number; byItem: Map<string, Set<string>> }>();
+/** Who declined or let expire each queued item, read from `offers` (aggregated: they pile up with every timeout). */
 function refusals(w: RoutingWorld): Map<string, Set<string>> {
-	const read = refusalsRead.get(w) ?? { since: 0, byItem: new Map() };
-	refusalsRead.set(w, read);
-	const rows = sql(w, "SELECT item_id AS i, agent_id AS a FROM offers WHERE status IN ('declined', 'expired') AND resolved_at >= ?").all(read.since) as { i: string; a: string }[];
-	for (const r of rows) read.byItem.set(r.i, (read.byItem.get(r.i) ?? new Set()).add(r.a));
-	read.since = w.clock.now();
-	return read.byItem;
+	const rows = sql(
+		w,
+		"SELECT o.item_id AS i, json_group_array(o.agent_id) AS a FROM work_items w JOIN offers o ON o.item_id = w.id WHERE w.status = 'queued' AND o.status IN ('declined', 'expired') GROUP BY o.item_id"
+	).all() as { i: string; a: string }[];
+	return new Map(rows.map((r) => [r.i, new Set(JSON.parse(r.a) as string[])]));
 }
 
 /** Fails with `message` unless `ok` (plain checks: thousands run after every step). */

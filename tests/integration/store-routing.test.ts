@@ -6,7 +6,7 @@
  * accepting, queueing the same work twice, routing passes at once, status and settings changes,
  * SLA sweeps, and call state changes.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../server/log';
 import type { Events } from '../../server/events';
@@ -19,11 +19,12 @@ import { AgentStatus } from '../../server/routing/presence';
 import { Router, type RouterEvent } from '../../server/routing/router';
 import { RoutingSettings } from '../../server/routing/settings';
 import { Sla } from '../../server/routing/sla';
-import type { Store } from '../../server/storage/store';
+import type { Store, StoreDb } from '../../server/storage/store';
 import { Calls } from '../../server/talk/calls';
 import { TalkNumbers } from '../../server/talk/numbers';
 import { SimulatorProvider } from '../../server/talk/simulator';
 import { FakeClock, PRESENCE } from '../helpers/routing';
+import { waitFor } from '../helpers/server';
 import { ENGINES, openTestStore } from '../helpers/store';
 
 /** Events as recorded (the Events service moves to the store in another part of #14). */
@@ -45,6 +46,7 @@ describe.each(ENGINES)('routing and Talk on %s', (engine) => {
 	let store: Store;
 	let clock: FakeClock;
 	let recorded: { type: string; data?: unknown }[];
+	let events: Events;
 	let settings: RoutingSettings;
 	let sla: Sla;
 	let presence: AgentStatus;
@@ -56,6 +58,7 @@ describe.each(ENGINES)('routing and Talk on %s', (engine) => {
 		clock = new FakeClock();
 		const r = recorder();
 		recorded = r.recorded;
+		events = r.events;
 		settings = new RoutingSettings(store);
 		sla = new Sla(store, r.events, clock);
 		presence = new AgentStatus(store, r.events, clock, PRESENCE);
@@ -86,6 +89,13 @@ describe.each(ENGINES)('routing and Talk on %s', (engine) => {
 		return offer!;
 	};
 	const chat = (ref: string) => router.enqueue({ kind: 'ticket', ref, channel: 'chat' });
+	/** Whether a statement waits for a lock that the calling transaction holds (PostgreSQL). */
+	const blocking = async (outside: StoreDb) => {
+		const [{ pid }] = await store.all<{ pid: number }>(sql`SELECT pg_backend_pid() AS pid`);
+		// Asked outside the transaction, which would see the activity as it was when it began.
+		const [{ n }] = await store.all<{ n: number }>(sql`SELECT count(*) AS n FROM pg_stat_activity WHERE ${pid} = ANY(pg_blocking_pids(pid))`, outside);
+		return n > 0;
+	};
 
 	it('stores items, offers and assignments, and reads them back the same', async () => {
 		await addUsers('ann');
@@ -125,11 +135,18 @@ describe.each(ENGINES)('routing and Talk on %s', (engine) => {
 		expect(offers.map((o) => o.agentId)).toEqual(['ann', 'ann']);
 		// Their room shrinks while both offers are out: only one of them may be taken.
 		await settings.setAgent('ann', { capacities: { chat: 1 } });
-		// Reading their capacity takes a while: every chance for the two accepts to overlap.
-		const agent = settings.agent.bind(settings);
-		settings.agent = async (userId) => {
-			await new Promise((resolve) => setTimeout(resolve, 30));
-			return agent(userId);
+		// On PostgreSQL the accepts run on two connections: each, about to commit, waits until the
+		// other has got as far, or waits for a lock this one holds. Without the agent's lock both
+		// count the load before either adds to it. On SQLite one transaction runs at a time.
+		let taking = 0;
+		const outside = store.db;
+		const record = events.record.bind(events);
+		events.record = async (event) => {
+			if (event.type === 'routing.accepted') {
+				taking++;
+				if (engine === 'postgres') await waitFor(async () => taking === 2 || (await blocking(outside)), 'the other accept');
+			}
+			return record(event);
 		};
 		const { won, lost } = await settle(offers.map((o) => router.accept(o.id, 'ann')));
 		expect(won).toHaveLength(1);
