@@ -44,6 +44,8 @@ const schema = z.object({
 	ATTACHMENTS_PER_TICKET_BYTES: z.coerce.number().int().min(1).default(100 * 1024 * 1024),
 	/** Outbound email goes to this relay (e.g. smtp://127.0.0.1:2626); unset: written to DATA_DIR/mail/outbox. */
 	SMTP_RELAY_URL: z.string().regex(/^smtps?:\/\/./, 'an smtp:// or smtps:// URL').optional(),
+	/** The outbox (email, webhooks): the first wait before a failed send is tried again; it doubles with each further failure up to 5 min. */
+	OUTBOX_RETRY_MS: z.coerce.number().int().min(100).max(300_000).default(1000),
 	/** IMAP mailboxes: how often a folder is read besides IDLE's pushes (the polling fallback). */
 	IMAP_POLL_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
 	/** IMAP mailboxes: the first wait before reconnecting after a failure; it doubles up to 5 min. */
@@ -84,6 +86,7 @@ export type Config = {
 	sendBufferBytes: number;
 	sendStallMs: number;
 	smtp: { port: number; host: string; supportAddress: string; maxEmailBytes: number; maxAttachmentBytes: number; relayUrl: string | null };
+	outboxRetryMs: number;
 	imap: { pollMs: number; retryMs: number };
 	/** Uploads agents attach to replies and notes (server/attachments.ts). */
 	attachments: AttachmentLimits;
@@ -148,6 +151,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			maxAttachmentBytes: c.MAX_ATTACHMENT_BYTES,
 			relayUrl: c.SMTP_RELAY_URL ?? null
 		},
+		outboxRetryMs: c.OUTBOX_RETRY_MS,
 		imap: { pollMs: c.IMAP_POLL_MS, retryMs: c.IMAP_RETRY_MS },
 		attachments: { maxBytes: c.ATTACHMENT_MAX_BYTES, perEntry: c.ATTACHMENTS_PER_ENTRY, perTicketBytes: c.ATTACHMENTS_PER_TICKET_BYTES },
 		chat: { leftAfterMs: c.CHAT_LEFT_AFTER_MS, verifyLinkTtlMs: c.CHAT_VERIFY_LINK_TTL_MS },

@@ -46,7 +46,6 @@ import { splitAddress, type SupportAddresses } from './support-addresses';
 
 export const MAX_ATTEMPTS = 8;
 const POLL_MS = 250;
-const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 5 * 60 * 1000;
 /** Inbound Message-IDs named in References, newest last. */
 const MAX_REFERENCES = 10;
@@ -83,8 +82,9 @@ export function sideOutboxKindOf(entry: Entry): OutboxKind | null {
 	return entry.kind === 'message' && entry.channel === 'email' && entry.direction === 'out' && entry.authorType === 'agent' ? 'side-email' : null;
 }
 
-export function backoffMs(attempts: number): number {
-	return Math.min(BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1), BACKOFF_MAX_MS);
+/** The wait after `attempts` failed sends, the first of them `firstMs` (config.outboxRetryMs). */
+export function backoffMs(attempts: number, firstMs: number): number {
+	return Math.min(firstMs * 2 ** Math.max(0, attempts - 1), BACKOFF_MAX_MS);
 }
 
 export const outboundMessageId = (entryId: string) => `<${entryId}@tandem.local>`;
@@ -334,7 +334,7 @@ class Worker {
 			const failed = attempts >= MAX_ATTEMPTS;
 			await store.db
 				.update(outbox)
-				.set({ attempts, lastError: message.slice(0, 1000), status: failed ? 'failed' : 'queued', nextAttemptAt: Date.now() + backoffMs(attempts) })
+				.set({ attempts, lastError: message.slice(0, 1000), status: failed ? 'failed' : 'queued', nextAttemptAt: Date.now() + backoffMs(attempts, this.deps.config.outboxRetryMs) })
 				.where(eq(outbox.id, row.id));
 			if (failed) {
 				await events.record({

@@ -276,6 +276,14 @@ describe('awareness', () => {
 });
 
 describe('a ticket over the caps from before they existed', () => {
+	/** Enough 1.9 MB drafts to take the ticket past LIMITS.documentBytes (16 MB). */
+	const HUGE_DRAFTS = 10;
+	/**
+	 * Below the ticket's size, so that syncing it takes a peer's send buffer past the limit, and
+	 * above a quarter of it, the ceiling past which even a reading peer is dropped (server/http.ts).
+	 */
+	const SEND_BUFFER_BYTES = 8 * 1024 * 1024;
+
 	it('opens for a fresh provider without dropping anyone after a restart, refuses further growth, and shows in the browser', async () => {
 		const ticketId = await createTicket();
 		const seed = await connect(server, ticketId, 'ann');
@@ -283,8 +291,8 @@ describe('a ticket over the caps from before they existed', () => {
 		disconnect(seed);
 		await server.stop();
 
-		// What the issue's attacker left behind, written straight into the log: 20 drafts of
-		// 1.9 MB (38 MB) and 5,000 side conversations.
+		// What the issue's attacker left behind, written straight into the log: drafts of 1.9 MB
+		// (past LIMITS.documentBytes) and 5,000 side conversations.
 		const doc = new Y.Doc();
 		Y.applyUpdate(doc, state);
 		await withStore(server.dataDir, async (store) => {
@@ -294,17 +302,17 @@ describe('a ticket over the caps from before they existed', () => {
 				doc.transact(edit);
 				await log.append(ticketId, Y.encodeStateAsUpdate(doc, before), `user:${idOf('mallory')}`);
 			};
-			for (let i = 0; i < 20; i++) await write(() => draftText(doc, newId(), { channel: 'email', visibility: 'public' }).insert(0, HUGE_TEXT));
+			for (let i = 0; i < HUGE_DRAFTS; i++) await write(() => draftText(doc, newId(), { channel: 'email', visibility: 'public' }).insert(0, HUGE_TEXT));
 			await write(() => {
 				for (let i = 0; i < 5000; i++) openSide(doc, sideOf('mallory'));
 			});
 		});
-		server = await startServer({ dataDir: server.dataDir });
+		server = await startServer({ dataDir: server.dataDir, env: { SEND_BUFFER_BYTES: String(SEND_BUFFER_BYTES) } });
 
 		const first = await connect(server, ticketId, 'ann', { waitSynced: false });
 		await waitFor(() => first.provider.isSynced, 'the first peer to sync the large ticket', 60_000);
 		first.provider.setAwarenessField('typing', 'present');
-		// A second peer receives one frame of ~40 MB (more than SEND_BUFFER_BYTES), followed at once
+		// A second peer receives one frame of ~20 MB (more than SEND_BUFFER_BYTES), followed at once
 		// by the first peer's awareness and a change: it must stay connected while it reads.
 		const second = await connect(server, ticketId, 'ben', { waitSynced: false });
 		let drops = 0;
@@ -315,7 +323,7 @@ describe('a ticket over the caps from before they existed', () => {
 		await waitFor(() => second.provider.isSynced && readEntries(second.doc).some((e) => e.id === note.id), 'the second peer to sync', 60_000);
 		expect(drops).toBe(0);
 		expect(server.output()).not.toContain('peer not reading');
-		expect(readDrafts(second.doc)).toHaveLength(20);
+		expect(readDrafts(second.doc)).toHaveLength(HUGE_DRAFTS);
 		expect(readSides(second.doc)).toHaveLength(5000);
 
 		// Over the caps: growth is refused by name, the conversation still takes a reply.

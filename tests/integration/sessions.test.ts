@@ -432,18 +432,36 @@ describe('sign-in, sessions and the admin page', () => {
 });
 
 describe('sign-in throttling', () => {
+	// The client address comes from X-Forwarded-For when a proxy is trusted (as behind one): each
+	// test signs in from addresses of its own, so one server serves them all without one test's
+	// failures counting against another's.
 	const servers: RunningServer[] = [];
 	afterAll(async () => {
 		await Promise.all(servers.map((s) => s.stop()));
 	});
 
-	async function freshServer(env: Record<string, string> = {}) {
+	async function freshServer(env: Record<string, string>): Promise<RunningServer> {
 		const dataDir = tempDataDir();
-		const fixture = await prepare(dataDir, { users: { amy: { role: 'agent' }, bob: { role: 'agent' }, cat: { role: 'agent' } } });
-		const server = await startServer({ dataDir, env });
-		servers.push(server);
-		return { server, fixture };
+		await prepare(dataDir, { users: { amy: { role: 'agent' }, bob: { role: 'agent' }, cat: { role: 'agent' } } });
+		const started = await startServer({ dataDir, env: { TRUST_PROXY: '1', ...env } });
+		servers.push(started);
+		return started;
 	}
+
+	let server: RunningServer;
+	let lockout: RunningServer;
+	beforeAll(async () => {
+		[server, lockout] = await Promise.all([
+			// A long first wait: the checks after the free failures must land inside it however slow the machine is.
+			freshServer({ LOGIN_BACKOFF_MS: '30000' }),
+			// A wait the attacker of the targeted lockout can sit out and guess again, as such an
+			// attack would, long enough for the check right after each guess to land inside the
+			// doubled wait that guess starts, however slow the machine is.
+			freshServer({ LOGIN_BACKOFF_MS: '750' })
+		]);
+	});
+
+	const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
 
 	function expectThrottled(sent: Sent, seconds: number) {
 		expect(sent.status, sent.text.slice(0, 300)).toBe(429);
@@ -452,47 +470,42 @@ describe('sign-in throttling', () => {
 	}
 
 	it('after three failures for an account, refuses the fourth attempt (429), even with the right password', async () => {
-		const { server } = await freshServer({ LOGIN_BACKOFF_MS: '30000' });
+		const client = from('10.1.0.1');
 		const sessionsBefore = await countRows(server.dataDir, sql`SELECT count(*) AS n FROM sessions`);
 		for (let i = 0; i < 3; i++) {
-			const sent = await signIn(server, 'amy@test.local', `wrong ${i}`);
+			const sent = await signIn(server, 'amy@test.local', `wrong ${i}`, client);
 			expect(sent.status).toBe(400);
 			expect(sent.text).toContain(INCORRECT);
 		}
-		expectThrottled(await signIn(server, 'amy@test.local', PASSWORD), 30);
+		expectThrottled(await signIn(server, 'amy@test.local', PASSWORD, client), 30);
 		// The enhanced form gives the same answer.
-		const enhanced = actionResult(await signIn(server, 'amy@test.local', PASSWORD, { enhanced: true }));
+		const enhanced = actionResult(await signIn(server, 'amy@test.local', PASSWORD, { ...client, enhanced: true }));
 		expect(enhanced).toMatchObject({ type: 'failure', status: 429 });
 		expect(enhanced.data.message).toMatch(/Try again in 30 s/);
 		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM sessions`)).toBe(sessionsBefore);
 	});
 
 	it('does not let simultaneous guesses slip past the backoff', async () => {
-		// A long first wait: the last sign-in must land inside it however long the guesses took.
-		const { server } = await freshServer({ LOGIN_BACKOFF_MS: '30000' });
-		const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => signIn(server, 'amy@test.local', `guess ${i}`)));
+		const client = from('10.2.0.1');
+		const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => signIn(server, 'amy@test.local', `guess ${i}`, client)));
 		const checked = answers.filter((sent) => sent.status === 400).length;
 		const throttled = answers.filter((sent) => sent.status === 429).length;
 		expect(checked + throttled).toBe(answers.length);
 		// Three free failures, however the guesses are timed.
 		expect(checked).toBeLessThanOrEqual(3);
-		expect((await signIn(server, 'amy@test.local', PASSWORD)).status).toBe(429);
+		expect((await signIn(server, 'amy@test.local', PASSWORD, client)).status).toBe(429);
 	});
 
 	it('clears an account’s failures after a successful sign-in', async () => {
-		const { server } = await freshServer();
+		const client = from('10.3.0.1');
 		for (let round = 0; round < 2; round++) {
-			for (let i = 0; i < 2; i++) expect((await signIn(server, 'amy@test.local', `wrong ${round}.${i}`)).status).toBe(400);
+			for (let i = 0; i < 2; i++) expect((await signIn(server, 'amy@test.local', `wrong ${round}.${i}`, client)).status).toBe(400);
 			// Without the reset, the failures would add up to 4 and 6: this sign-in would be throttled.
-			await signInOk(server, 'amy@test.local');
+			await signInOk(server, 'amy@test.local', PASSWORD, client);
 		}
 	});
 
 	it('backs off per account and address together and per address, and never locks the owner out from elsewhere', async () => {
-		// The client address comes from X-Forwarded-For when a proxy is trusted (as behind one).
-		// A long first wait: the checks below must land inside it however slow the machine is.
-		const { server } = await freshServer({ TRUST_PROXY: '1', LOGIN_BACKOFF_MS: '30000' });
-		const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
 		// Four wrong guesses at amy from one address: the fourth attempt from there is throttled, the right password too.
 		for (let i = 0; i < 3; i++) expect((await signIn(server, 'amy@test.local', `wrong ${i}`, from('10.0.0.1'))).status).toBe(400);
 		expectThrottled(await signIn(server, 'amy@test.local', PASSWORD, from('10.0.0.1')), 30);
@@ -507,19 +520,16 @@ describe('sign-in throttling', () => {
 	});
 
 	it('keeps an attacker who guesses once per expired wait from locking the owner out (targeted lockout)', async () => {
-		// A wait the attacker can sit out and guess again, as a lockout attack would, long enough for
-		// the checks after each guess to land inside it however slow the machine is.
-		const { server } = await freshServer({ TRUST_PROXY: '1', LOGIN_BACKOFF_MS: '1500' });
-		const attacker = { headers: { 'x-forwarded-for': '10.6.6.6' } };
+		const attacker = from('10.6.6.6');
 		// The free failures first...
-		for (let i = 0; i < 3; i++) expect((await signIn(server, 'amy@test.local', `guess ${i}`, attacker)).status).toBe(400);
+		for (let i = 0; i < 3; i++) expect((await signIn(lockout, 'amy@test.local', `guess ${i}`, attacker)).status).toBe(400);
 		for (let round = 0; round < 3; round++) {
 			// ...then one wrong guess each time the attacker's wait has passed,
-			await waitFor(async () => (await signIn(server, 'amy@test.local', `guess ${round}`, attacker)).status === 400, 'the attacker may guess again', 15_000);
-			// after which the attacker waits again (3 s, then 6 s),
-			expect((await signIn(server, 'amy@test.local', 'another guess', attacker)).status).toBe(429);
+			await waitFor(async () => (await signIn(lockout, 'amy@test.local', `guess ${round}`, attacker)).status === 400, 'the attacker may guess again', 15_000);
+			// after which the attacker waits again (1.5 s, then 3 s),
+			expect((await signIn(lockout, 'amy@test.local', 'another guess', attacker)).status).toBe(429);
 			// while amy, from her own address, signs in at once with her password.
-			await signInOk(server, 'amy@test.local', PASSWORD, { headers: { 'x-forwarded-for': '192.0.2.7' } });
+			await signInOk(lockout, 'amy@test.local', PASSWORD, from('192.0.2.7'));
 		}
 	});
 });
