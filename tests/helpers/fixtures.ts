@@ -22,11 +22,12 @@ export interface Fixture {
 
 /**
  * Creates users (each with a session token usable as a bearer token) and API tokens.
- * `users`: name → role and groups; `bots`: name → channels.
+ * `users`: name → role and groups; `bots`: name → channels. `env` overrides the database (see withServices).
  */
 export async function prepare(
 	dataDir: string,
-	spec: { users?: Record<string, { role: Role; groups?: string[] }>; bots?: Record<string, string[] | undefined> }
+	spec: { users?: Record<string, { role: Role; groups?: string[] }>; bots?: Record<string, string[] | undefined> },
+	env: Record<string, string> = {}
 ): Promise<Fixture> {
 	return withServices(dataDir, async (services) => {
 		const { accounts, sessions, tokens } = services.auth;
@@ -41,15 +42,16 @@ export async function prepare(
 		}
 		for (const group of await accounts.listGroups()) fixture.groups[group.name] = group.id;
 		return fixture;
-	});
+	}, env);
 }
 
 /**
  * Runs `work` on the services of `dataDir`'s database (see databaseEnv), as the server wires them,
- * and closes them: for state a test writes without a server running.
+ * and closes them: for state a test writes without a server running. `env` overrides settings: a
+ * DATABASE_URL of the test's own (a PostgreSQL it stops and starts).
  */
-export async function withServices<T>(dataDir: string, work: (services: Services) => Promise<T>): Promise<T> {
-	const config = loadConfig({ DATA_DIR: dataDir, SEED: '0', ...(await databaseEnv(dataDir)) });
+export async function withServices<T>(dataDir: string, work: (services: Services) => Promise<T>, env: Record<string, string> = {}): Promise<T> {
+	const config = loadConfig({ DATA_DIR: dataDir, SEED: '0', ...(await databaseEnv(dataDir)), ...env });
 	const services = await createServices(config, createLogger('silent'));
 	try {
 		return await work(services);

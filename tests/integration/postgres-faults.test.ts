@@ -1,0 +1,107 @@
+/**
+ * PostgreSQL going away under load and coming back (issue #14, "Faults"): a cluster of this file's
+ * own (the run's shared one is used by other files meanwhile) stopped with `pg_ctl stop -m
+ * immediate`, a crash, while agents write, then started again; the Tandem server is not restarted.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { appendEntries, readEntries } from '../../src/lib/ticket';
+import { openPostgresStore } from '../../server/storage/store';
+import { TicketLog } from '../../server/storage/ticket-log';
+import { noteBy } from '../helpers/entries';
+import { prepare, type Fixture } from '../helpers/fixtures';
+import { assertOnce, mixedLoad } from '../helpers/load';
+import { startPostgres, type Postgres } from '../helpers/postgres';
+import { api, servers, tempDataDir, waitFor } from '../helpers/server';
+
+const pool = servers();
+const { boot, connect } = pool;
+let postgres: Postgres | undefined;
+afterEach(async () => {
+	await pool.cleanup();
+	await postgres?.destroy();
+});
+
+async function createTicket(server: { url: string }, fx: Fixture, subject: string) {
+	const res = await api(server, fx.tokens.bot.token).request('POST', '/api/v1/tickets', { subject, requester: { email: 'faulty@example.com' }, channel: 'chat', body: 'first' });
+	expect(res.status).toBe(201);
+	return res.body.id as string;
+}
+
+async function health(server: { url: string }) {
+	const response = await fetch(`${server.url}/healthz`);
+	return { status: response.status, body: await response.json() };
+}
+
+/** The entries of a ticket as its stored log says, read straight from the database. */
+async function storedEntries(url: string, ticketId: string) {
+	const store = await openPostgresStore(url, { maxConnections: 1 });
+	try {
+		const doc = new Y.Doc();
+		await new TicketLog(store).loadInto(ticketId, doc);
+		return readEntries(doc);
+	} finally {
+		await store.close();
+	}
+}
+
+describe('PostgreSQL stopped and started under load', () => {
+	it('acknowledges nothing it could not store, tells the writers, keeps serving what it can, and resumes by itself', async () => {
+		postgres = await startPostgres();
+		const env = { DATABASE_URL: await postgres.createDatabase('faults') };
+		const dataDir = tempDataDir();
+		const fx = await prepare(dataDir, { users: { ann: { role: 'agent' } }, bots: { bot: ['chat'] } }, env);
+		const server = await boot(dataDir, env);
+		const bot = api(server, fx.tokens.bot.token);
+		const ticketId = await createTicket(server, fx, 'Written through the outage');
+		const other = await createTicket(server, fx, 'Open beside it');
+		const watcher = await connect(server, other, fx.users.ann.token);
+		const writer = await connect(server, ticketId, fx.users.ann.token);
+		const load = mixedLoad(server, writer, fx, ticketId);
+		await waitFor(() => load.acknowledged.size >= 40, 'load to be acknowledged', 20_000);
+
+		// A crash of the database while both write.
+		await postgres.stop('immediate');
+		await waitFor(() => writer.closeReason(), 'the writer to be told', 20_000);
+		expect(writer.closeReason()).toBe('storage-unavailable');
+		expect(writer.provider.unsyncedChanges).toBeGreaterThan(0); // the refused change was never acknowledged
+		await waitFor(() => load.refused > 0, 'an HTTP write to be refused', 20_000);
+		const refused = await bot.request('POST', `/api/v1/tickets/${ticketId}/entries`, { channel: 'chat', body: 'refused' });
+		expect(refused).toMatchObject({ status: 503, body: { error: { code: 'storage_unavailable' } } });
+		// Nothing more is acknowledged while the database is away (what was acknowledged before the
+		// stop completed may still have been on its way back).
+		const acknowledgedInOutage = load.acknowledged.size;
+		const refusedSoFar = load.refused;
+		await waitFor(() => load.refused >= refusedSoFar + 5, 'more HTTP writes to be refused', 20_000);
+		expect(load.acknowledged.size).toBe(acknowledgedInOutage);
+
+		// What it can still serve: every credential is in the database, so requests are answered
+		// 503 (reads too), while the process stays up, says why on /healthz, serves static files, and
+		// keeps open peers connected with their documents.
+		expect(await health(server)).toEqual({ status: 503, body: { status: 'unavailable', engine: 'postgres', database: 'unavailable' } });
+		expect(await bot.request('GET', `/api/v1/tickets/${other}`)).toMatchObject({ status: 503, body: { error: { code: 'storage_unavailable' } } });
+		expect((await fetch(`${server.url}/favicon.ico`)).status).toBe(200);
+		expect(watcher.closeReason()).toBeNull();
+		expect(watcher.provider.isSynced).toBe(true);
+
+		// The database is back: writes resume without restarting Tandem.
+		await postgres.start();
+		await waitFor(async () => (await health(server)).status === 200, 'the server to reach the database again', 20_000);
+		await waitFor(() => load.acknowledged.size > acknowledgedInOutage, 'HTTP writes to be acknowledged again', 20_000);
+		await load.stop();
+		// The writer's unsent work goes through on a new connection.
+		const unsent = readEntries(writer.doc).map((e) => e.id);
+		const retry = await connect(server, ticketId, fx.users.ann.token);
+		Y.applyUpdate(retry.doc, Y.encodeStateAsUpdate(writer.doc));
+		await retry.acknowledged();
+		// A peer that stayed connected through the outage writes again.
+		appendEntries(watcher.doc, [noteBy(fx.users.ann.id, 'after the outage')]);
+		await watcher.acknowledged();
+		expect((await bot.request('POST', `/api/v1/tickets/${other}/entries`, { channel: 'chat', body: 'back' })).status).toBe(201);
+
+		expect(server.process.exitCode).toBeNull();
+		expect(server.output()).not.toContain('unhandled rejection');
+		assertOnce(await storedEntries(env.DATABASE_URL, ticketId), [...load.acknowledged, ...unsent]);
+		assertOnce(await storedEntries(env.DATABASE_URL, other), readEntries(watcher.doc).map((e) => e.id));
+	});
+});
