@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { appendEntries, readEntries } from '../../src/lib/ticket';
+import { SESSION_COOKIE } from '../../server/auth/sessions';
 import { openPostgresStore } from '../../server/storage/store';
 import { TicketLog } from '../../server/storage/ticket-log';
 import { noteBy } from '../helpers/entries';
@@ -80,6 +81,7 @@ describe('PostgreSQL stopped and started under load', () => {
 		// keeps open peers connected with their documents.
 		expect(await health(server)).toEqual({ status: 503, body: { status: 'unavailable', engine: 'postgres', database: 'unavailable' } });
 		expect(await bot.request('GET', `/api/v1/tickets/${other}`)).toMatchObject({ status: 503, body: { error: { code: 'storage_unavailable' } } });
+		expect((await fetch(`${server.url}/tickets/${other}`, { headers: { cookie: `${SESSION_COOKIE}=${fx.users.ann.token}` }, redirect: 'manual' })).status).toBe(503);
 		expect((await fetch(`${server.url}/favicon.ico`)).status).toBe(200);
 		expect(watcher.closeReason()).toBeNull();
 		expect(watcher.provider.isSynced).toBe(true);
@@ -103,5 +105,5 @@ describe('PostgreSQL stopped and started under load', () => {
 		expect(server.output()).not.toContain('unhandled rejection');
 		assertOnce(await storedEntries(env.DATABASE_URL, ticketId), [...load.acknowledged, ...unsent]);
 		assertOnce(await storedEntries(env.DATABASE_URL, other), readEntries(watcher.doc).map((e) => e.id));
-	});
+	}, 120_000); // a cluster of its own (initdb) and a server: about 30 s, up to a minute beside other files on 2 cores
 });
