@@ -2,13 +2,15 @@
  * PostgreSQL going away under load and coming back (issue #14, "Faults"): a cluster of this file's
  * own (the run's shared one is used by other files meanwhile) stopped with `pg_ctl stop -m
  * immediate`, a crash, while agents write, then started again; the Tandem server is not restarted.
+ * And a database that stops answering while keeping its connections open.
  */
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { appendEntries, readEntries } from '../../src/lib/ticket';
 import { SESSION_COOKIE } from '../../server/auth/sessions';
 import { openPostgresStore } from '../../server/storage/store';
-import { TicketLog } from '../../server/storage/ticket-log';
+import { StorageError, TicketLog } from '../../server/storage/ticket-log';
 import { noteBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { assertOnce, mixedLoad } from '../helpers/load';
@@ -44,6 +46,16 @@ async function storedEntries(url: string, ticketId: string) {
 	} finally {
 		await store.close();
 	}
+}
+
+/**
+ * Stops (SIGSTOP) or continues (SIGCONT) every process of the cluster: stopped, it keeps its
+ * connections open and answers nothing, as a frozen host or a broken network path would.
+ */
+function signalCluster(cluster: Postgres, signal: 'SIGSTOP' | 'SIGCONT') {
+	const postmaster = execFileSync('pgrep', ['-u', 'postgres', '-f', '--', `-p ${cluster.port} `]).toString().trim();
+	const children = execFileSync('pgrep', ['-P', postmaster]).toString().trim().split('\n');
+	for (const pid of [postmaster, ...children]) process.kill(Number(pid), signal);
 }
 
 describe('PostgreSQL stopped and started under load', () => {
@@ -106,4 +118,24 @@ describe('PostgreSQL stopped and started under load', () => {
 		assertOnce(await storedEntries(env.DATABASE_URL, ticketId), [...load.acknowledged, ...unsent]);
 		assertOnce(await storedEntries(env.DATABASE_URL, other), readEntries(watcher.doc).map((e) => e.id));
 	}, 120_000); // a cluster of its own (initdb) and a server: about 30 s, up to a minute beside other files on 2 cores
+
+	it('a write to a database that stops answering fails in bounded time, and the store works again when it answers', async () => {
+		postgres = await startPostgres();
+		const store = await openPostgresStore(await postgres.createDatabase('frozen'), { maxConnections: 1, statementTimeoutMs: 500, connectTimeoutMs: 1_000 });
+		const log = new TicketLog(store);
+		try {
+			await log.append('T1', Y.encodeStateAsUpdate(new Y.Doc()), 'test');
+			signalCluster(postgres, 'SIGSTOP');
+			try {
+				// The statement timeout cannot help: the server that would enforce it is not running.
+				const giveUp = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the write neither failed nor succeeded in 15 s')), 15_000));
+				await expect(Promise.race([log.append('T1', Y.encodeStateAsUpdate(new Y.Doc()), 'test'), giveUp])).rejects.toThrow(StorageError);
+			} finally {
+				signalCluster(postgres, 'SIGCONT');
+			}
+			expect(await log.append('T1', Y.encodeStateAsUpdate(new Y.Doc()), 'test')).toBeGreaterThan(1);
+		} finally {
+			await store.close();
+		}
+	});
 });
