@@ -13,7 +13,9 @@ const ENGINE_SPECIFIC = [
 	'tests/integration/store-*.test.ts',
 	'tests/integration/cli-copy.test.ts',
 	// In-process over a SQLite file of its own (tests/helpers/routing.ts), no server.
-	'tests/integration/routing.test.ts'
+	'tests/integration/routing.test.ts',
+	// A PostgreSQL cluster of its own, stopped and started under load.
+	'tests/integration/postgres-faults.test.ts'
 ];
 
 export default defineConfig({

@@ -1,5 +1,8 @@
-import { error, redirect, type Handle } from '@sveltejs/kit';
+import { error, redirect, type Handle, type RequestEvent } from '@sveltejs/kit';
+import type { Auth } from '../server/auth';
 import { SESSION_COOKIE } from '../server/auth/sessions';
+import { ApiError } from '../server/errors';
+import { errorResponse } from '$lib/server/api';
 import { pageRefusal } from '$lib/server/page-access';
 import { tandem } from '$lib/server/tandem';
 
@@ -9,9 +12,11 @@ const PUBLIC_PAGES = ['/login', '/logout', '/healthz', '/api', '/chat', '/help',
 /** Pages any site may show in a frame: the chat widget embeds /chat on customers' sites. */
 const FRAMABLE_PAGES = ['/chat'];
 
-/** Resolves the caller once per request: a bearer token (bots, API clients) or the session cookie. */
-export const handle: Handle = async ({ event, resolve }) => {
-	const { auth } = tandem();
+/** Why a request was answered 503 while the database does not answer. */
+const DATABASE_UNAVAILABLE = 'the database does not answer; nothing was done, try again shortly';
+
+/** Sets the caller of `event`: a bearer token (bots, API clients) or the session cookie. */
+async function resolveCaller(event: RequestEvent, auth: Auth) {
 	event.locals.principal = null;
 	event.locals.session = null;
 	event.locals.credential = null;
@@ -39,8 +44,22 @@ export const handle: Handle = async ({ event, resolve }) => {
 			event.cookies.delete(SESSION_COOKIE, { path: '/' });
 		}
 	}
+}
 
+/** Resolves the caller once per request, then checks page access. */
+export const handle: Handle = async ({ event, resolve }) => {
+	const { auth, logger } = tandem();
 	const path = event.url.pathname;
+	try {
+		await resolveCaller(event, auth);
+	} catch (err) {
+		// Credentials are looked up in the database: while it does not answer (stopped, restarting),
+		// the caller is told to come back, as a 503 rather than a failure of the server.
+		logger.warn({ err: (err as Error).message }, 'the caller could not be looked up: the database does not answer');
+		if (path.startsWith('/api/')) return errorResponse(new ApiError(503, 'storage_unavailable', DATABASE_UNAVAILABLE));
+		error(503, DATABASE_UNAVAILABLE);
+	}
+
 	const isPage = !path.startsWith('/api/') && !PUBLIC_PAGES.some((p) => path === p || path.startsWith(p + '/'));
 	if (isPage) {
 		const principal = event.locals.principal;

@@ -238,12 +238,29 @@ const executeOn = (on: StoreDb, query: SQLWrapper) => (on as unknown as PgExecut
 // below 2^53. Set on pg's global parsers because drizzle passes its own per query, falling back to those.
 pg.types.setTypeParser(pg.types.builtins.INT8, Number);
 
+/**
+ * How much longer than the statement timeout a query may wait for its answer before the client
+ * gives up on it: the statement timeout is enforced by the server, so a server that stopped
+ * answering (frozen, its host gone without closing the connection) never sends it.
+ */
+const ANSWER_MARGIN_MS = 2_000;
+
+/** Whether `error` is the client giving up on a query whose answer never came (ANSWER_MARGIN_MS). */
+const isUnanswered = (error: unknown) => {
+	for (let e = error as { message?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+		if (e.message === 'Query read timeout') return true;
+	}
+	return false;
+};
+
 export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<Store & { pool: pg.Pool }> {
+	const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
 	const pool = new pg.Pool({
 		connectionString: url,
 		max: options.maxConnections ?? 10,
 		connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
-		statement_timeout: options.statementTimeoutMs ?? 10_000
+		statement_timeout: statementTimeoutMs,
+		query_timeout: statementTimeoutMs + ANSWER_MARGIN_MS
 	});
 	// An idle connection that breaks (the server restarted) is dropped by the pool; without a
 	// listener its error would end the process.
@@ -275,12 +292,17 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 				// for good when BEGIN fails (a database gone away): released whatever happens, and dropped
 				// by the pool when broken.
 				const client = await pool.connect();
+				let unanswered: Error | undefined;
 				try {
 					let onClient = byClient.get(client);
 					if (!onClient) byClient.set(client, (onClient = drizzleNodePostgres(client, { schema: pgSchema }) as unknown as PgExecutor));
 					return await run(onClient);
+				} catch (error) {
+					if (isUnanswered(error)) unanswered = error as Error;
+					throw error;
 				} finally {
-					client.release();
+					// A connection still waiting for an answer would hold up whoever takes it next: dropped.
+					client.release(unanswered);
 				}
 			}),
 		afterCommit: (callback) => commits.add(callback),

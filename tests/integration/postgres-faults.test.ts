@@ -1,0 +1,141 @@
+/**
+ * PostgreSQL going away under load and coming back (issue #14, "Faults"): a cluster of this file's
+ * own (the run's shared one is used by other files meanwhile) stopped with `pg_ctl stop -m
+ * immediate`, a crash, while agents write, then started again; the Tandem server is not restarted.
+ * And a database that stops answering while keeping its connections open.
+ */
+import { execFileSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { appendEntries, readEntries } from '../../src/lib/ticket';
+import { SESSION_COOKIE } from '../../server/auth/sessions';
+import { openPostgresStore } from '../../server/storage/store';
+import { StorageError, TicketLog } from '../../server/storage/ticket-log';
+import { noteBy } from '../helpers/entries';
+import { prepare, type Fixture } from '../helpers/fixtures';
+import { assertOnce, mixedLoad } from '../helpers/load';
+import { startPostgres, type Postgres } from '../helpers/postgres';
+import { api, servers, tempDataDir, waitFor } from '../helpers/server';
+
+const pool = servers();
+const { boot, connect } = pool;
+let postgres: Postgres | undefined;
+afterEach(async () => {
+	await pool.cleanup();
+	await postgres?.destroy();
+});
+
+async function createTicket(server: { url: string }, fx: Fixture, subject: string) {
+	const res = await api(server, fx.tokens.bot.token).request('POST', '/api/v1/tickets', { subject, requester: { email: 'faulty@example.com' }, channel: 'chat', body: 'first' });
+	expect(res.status).toBe(201);
+	return res.body.id as string;
+}
+
+async function health(server: { url: string }) {
+	const response = await fetch(`${server.url}/healthz`);
+	return { status: response.status, body: await response.json() };
+}
+
+/** The entries of a ticket as its stored log says, read straight from the database. */
+async function storedEntries(url: string, ticketId: string) {
+	const store = await openPostgresStore(url, { maxConnections: 1 });
+	try {
+		const doc = new Y.Doc();
+		await new TicketLog(store).loadInto(ticketId, doc);
+		return readEntries(doc);
+	} finally {
+		await store.close();
+	}
+}
+
+/**
+ * Stops (SIGSTOP) or continues (SIGCONT) every process of the cluster: stopped, it keeps its
+ * connections open and answers nothing, as a frozen host or a broken network path would.
+ */
+function signalCluster(cluster: Postgres, signal: 'SIGSTOP' | 'SIGCONT') {
+	const postmaster = execFileSync('pgrep', ['-u', 'postgres', '-f', '--', `-p ${cluster.port} `]).toString().trim();
+	const children = execFileSync('pgrep', ['-P', postmaster]).toString().trim().split('\n');
+	for (const pid of [postmaster, ...children]) process.kill(Number(pid), signal);
+}
+
+describe('PostgreSQL stopped and started under load', () => {
+	it('acknowledges nothing it could not store, tells the writers, keeps serving what it can, and resumes by itself', async () => {
+		postgres = await startPostgres();
+		const env = { DATABASE_URL: await postgres.createDatabase('faults') };
+		const dataDir = tempDataDir();
+		const fx = await prepare(dataDir, { users: { ann: { role: 'agent' } }, bots: { bot: ['chat'] } }, { databaseUrl: env.DATABASE_URL });
+		const server = await boot(dataDir, env);
+		const bot = api(server, fx.tokens.bot.token);
+		const ticketId = await createTicket(server, fx, 'Written through the outage');
+		const other = await createTicket(server, fx, 'Open beside it');
+		const watcher = await connect(server, other, fx.users.ann.token);
+		const writer = await connect(server, ticketId, fx.users.ann.token);
+		const load = mixedLoad(server, writer, fx, ticketId);
+		await waitFor(() => load.acknowledged.size >= 40, 'load to be acknowledged', 20_000);
+
+		// A crash of the database while both write.
+		await postgres.stop('immediate');
+		await waitFor(() => writer.closeReason(), 'the writer to be told', 20_000);
+		expect(writer.closeReason()).toBe('storage-unavailable');
+		expect(writer.provider.unsyncedChanges).toBeGreaterThan(0); // the refused change was never acknowledged
+		await waitFor(() => load.refused > 0, 'an HTTP write to be refused', 20_000);
+		const refused = await bot.request('POST', `/api/v1/tickets/${ticketId}/entries`, { channel: 'chat', body: 'refused' });
+		expect(refused).toMatchObject({ status: 503, body: { error: { code: 'storage_unavailable' } } });
+		// Nothing more is acknowledged while the database is away (what was acknowledged before the
+		// stop completed may still have been on its way back).
+		const acknowledgedInOutage = load.acknowledged.size;
+		const refusedSoFar = load.refused;
+		await waitFor(() => load.refused >= refusedSoFar + 5, 'more HTTP writes to be refused', 20_000);
+		expect(load.acknowledged.size).toBe(acknowledgedInOutage);
+
+		// What it can still serve: every credential is in the database, so requests are answered
+		// 503 (reads too), while the process stays up, says why on /healthz, serves static files, and
+		// keeps open peers connected with their documents.
+		expect(await health(server)).toEqual({ status: 503, body: { status: 'unavailable', engine: 'postgres', database: 'unavailable' } });
+		expect(await bot.request('GET', `/api/v1/tickets/${other}`)).toMatchObject({ status: 503, body: { error: { code: 'storage_unavailable' } } });
+		expect((await fetch(`${server.url}/tickets/${other}`, { headers: { cookie: `${SESSION_COOKIE}=${fx.users.ann.token}` }, redirect: 'manual' })).status).toBe(503);
+		expect((await fetch(`${server.url}/favicon.ico`)).status).toBe(200);
+		expect(watcher.closeReason()).toBeNull();
+		expect(watcher.provider.isSynced).toBe(true);
+
+		// The database is back: writes resume without restarting Tandem.
+		await postgres.start();
+		await waitFor(async () => (await health(server)).status === 200, 'the server to reach the database again', 20_000);
+		await waitFor(() => load.acknowledged.size > acknowledgedInOutage, 'HTTP writes to be acknowledged again', 20_000);
+		await load.stop();
+		// The writer's unsent work goes through on a new connection.
+		const unsent = readEntries(writer.doc).map((e) => e.id);
+		const retry = await connect(server, ticketId, fx.users.ann.token);
+		Y.applyUpdate(retry.doc, Y.encodeStateAsUpdate(writer.doc));
+		await retry.acknowledged();
+		// A peer that stayed connected through the outage writes again.
+		appendEntries(watcher.doc, [noteBy(fx.users.ann.id, 'after the outage')]);
+		await watcher.acknowledged();
+		expect((await bot.request('POST', `/api/v1/tickets/${other}/entries`, { channel: 'chat', body: 'back' })).status).toBe(201);
+
+		expect(server.process.exitCode).toBeNull();
+		expect(server.output()).not.toContain('unhandled rejection');
+		assertOnce(await storedEntries(env.DATABASE_URL, ticketId), [...load.acknowledged, ...unsent]);
+		assertOnce(await storedEntries(env.DATABASE_URL, other), readEntries(watcher.doc).map((e) => e.id));
+	}, 120_000); // a cluster of its own (initdb) and a server: about 30 s, up to a minute beside other files on 2 cores
+
+	it('a write to a database that stops answering fails in bounded time, and the store works again when it answers', async () => {
+		postgres = await startPostgres();
+		const store = await openPostgresStore(await postgres.createDatabase('frozen'), { maxConnections: 1, statementTimeoutMs: 500, connectTimeoutMs: 1_000 });
+		const log = new TicketLog(store);
+		try {
+			await log.append('T1', Y.encodeStateAsUpdate(new Y.Doc()), 'test');
+			signalCluster(postgres, 'SIGSTOP');
+			try {
+				// The statement timeout cannot help: the server that would enforce it is not running.
+				const giveUp = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the write neither failed nor succeeded in 15 s')), 15_000));
+				await expect(Promise.race([log.append('T1', Y.encodeStateAsUpdate(new Y.Doc()), 'test'), giveUp])).rejects.toThrow(StorageError);
+			} finally {
+				signalCluster(postgres, 'SIGCONT');
+			}
+			expect(await log.append('T1', Y.encodeStateAsUpdate(new Y.Doc()), 'test')).toBeGreaterThan(1);
+		} finally {
+			await store.close();
+		}
+	});
+});
