@@ -24,6 +24,7 @@ export default defineConfig({
 		// One PostgreSQL per project (tests/setup/postgres.ts): stores on both engines in `sqlite`,
 		// every server's database in `postgres`.
 		globalSetup: ['tests/setup/postgres.ts'],
+		setupFiles: ['tests/setup/leftovers.ts'],
 		testTimeout: 60_000,
 		hookTimeout: 120_000,
 		pool: 'forks',
@@ -32,7 +33,7 @@ export default defineConfig({
 		// matter: servers, stores and browsers are made per file and stopped by it.
 		isolate: false,
 		fileParallelism: true,
-		maxWorkers: 2,
+		maxWorkers: 3,
 		projects: [
 			// Every test, servers on SQLite files (`npm run test:sqlite`). `npm test` runs both projects.
 			{ extends: true, test: { name: 'sqlite', include: ['tests/**/*.test.ts'] } },

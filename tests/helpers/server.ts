@@ -79,6 +79,21 @@ process.once('exit', () => {
 	for (const child of running) child.kill('SIGKILL');
 });
 
+/**
+ * Kills the servers still running and waits for them to exit: after every test file
+ * (tests/setup/leftovers.ts), since a worker runs many files (isolate is off) and may itself end
+ * by a signal, which skips the `exit` handler above.
+ */
+export async function killLeftoverServers(): Promise<void> {
+	await Promise.all(
+		[...running].map((child) => {
+			const exited = new Promise((resolve) => child.once('exit', resolve));
+			child.kill('SIGKILL');
+			return exited;
+		})
+	);
+}
+
 export async function startServer(options: { dataDir?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunningServer> {
 	const dataDir = options.dataDir ?? tempDataDir();
 	const child = spawn(process.execPath, entryArgs('server'), {

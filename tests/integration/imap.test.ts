@@ -60,7 +60,8 @@ describe('IMAP mailboxes', () => {
 	});
 	const ticketsWith = (subject: string) => countRows(dataDir, sql`SELECT count(*) AS n FROM tickets WHERE subject = ${subject}`);
 	const ticketsLike = (pattern: string) => countRows(dataDir, sql`SELECT count(*) AS n FROM tickets WHERE subject LIKE ${pattern}`);
-	const ticketId = (subject: string) => waitFor(async () => (await ticketsWith(subject)) === 1, `a ticket “${subject}”`).then(() => idOf(subject));
+	/** `timeoutMs`: longer after a Dovecot restart, when the reconnect waits out a backoff that doubled while it was down. */
+	const ticketId = (subject: string, timeoutMs?: number) => waitFor(async () => (await ticketsWith(subject)) === 1, `a ticket “${subject}”`, timeoutMs).then(() => idOf(subject));
 	const idOf = async (subject: string) => {
 		const [row] = await withStore(dataDir, (store) => store.all<{ id: string }>(sql`SELECT id FROM tickets WHERE subject = ${subject}`));
 		return row!.id;
@@ -220,7 +221,7 @@ describe('IMAP mailboxes', () => {
 		await waitFor(async () => (await statusOf(SUPPORT)).state === 'failing', 'the lost connection shown');
 		await dovecot.restart();
 		await dovecot.append('support', message({ subject: 'While reconnecting' }));
-		await ticketId('While reconnecting');
+		await ticketId('While reconnecting', 30_000);
 		await connected(SUPPORT);
 		await dovecot.append('support', message({ subject: 'After reconnecting' }));
 		await ticketId('After reconnecting');
@@ -233,7 +234,7 @@ describe('IMAP mailboxes', () => {
 		dovecot.renumber('support');
 		await dovecot.restart();
 		await dovecot.append('support', message({ subject: 'After a new UIDVALIDITY' }));
-		await ticketId('After a new UIDVALIDITY');
+		await ticketId('After a new UIDVALIDITY', 30_000);
 		expect(await validity()).not.toBe(before.validity);
 		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM tickets`)).toBe(before.tickets + 1);
 		expect(await countRows(dataDir, sql`SELECT sum(entry_count) AS n FROM tickets`)).toBe(before.entries + 1);
