@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
+import { exactAcknowledgements } from '../src/lib/provider-socket';
 import { appendEntries, entryIndex, newId, type Entry } from '../src/lib/ticket';
 import { otherCpuMeter, type PostgresTandemServer, type ServerHandle, type Ticket } from './servers';
 
@@ -165,7 +166,9 @@ export function makeEntry(requesterId: string, body = BODY): Entry {
 }
 
 export function newSocket(wsUrl: string): HocuspocusProviderWebsocket {
-	return new HocuspocusProviderWebsocket({ url: wsUrl, WebSocketPolyfill: WebSocket as never });
+	const socket = new HocuspocusProviderWebsocket({ url: wsUrl, WebSocketPolyfill: WebSocket as never });
+	exactAcknowledgements(socket);
+	return socket;
 }
 
 export interface PeerOptions {

@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { bundled, isBuilt } from '../../scripts/build-if-needed.js';
 import type { Engine } from '../../server/storage/store';
+import { exactAcknowledgements } from '../../src/lib/provider-socket';
 import { newId, ticketDocumentName, type Entry } from '../../src/lib/ticket';
 import { createDatabaseAt } from './postgres';
 
@@ -271,6 +272,7 @@ export async function connectPeer(
 		}
 	}
 	const socket = new HocuspocusProviderWebsocket({ url: server.wsUrl, WebSocketPolyfill: WebSocketWithHeaders as never });
+	exactAcknowledgements(socket);
 	let reason: string | null = null;
 	const provider = new HocuspocusProvider({
 		websocketProvider: socket,

@@ -1,11 +1,13 @@
+import { WebSocketStatus } from '@hocuspocus/provider';
 import { sql } from 'drizzle-orm';
+import * as decoding from 'lib0/decoding';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { appendEntries, newId, readEntries, readFields, setField, type Entry } from '../../src/lib/ticket';
 import { countRows } from '../helpers/db';
 import { replyBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { api, servers, tempDataDir, waitFor } from '../helpers/server';
+import { api, servers, tempDataDir, waitFor, type Peer } from '../helpers/server';
 
 const pool = servers();
 const { boot, connect } = pool;
@@ -34,6 +36,47 @@ function assertExactlyOnce(entries: Entry[], ids: string[]) {
 	expect([...counts.values()].every((n) => n === 1)).toBe(true);
 	const missing = ids.filter((id) => !counts.has(id));
 	expect(missing).toEqual([]);
+}
+
+/** Message types of the Hocuspocus protocol, and the sync steps that carry changes. */
+const SYNC = 0;
+const SYNC_STATUS = 8;
+const CHANGE_STEPS = new Set([1, 2]); // SyncStep2, Update
+
+function frameType(frame: Uint8Array): { type: number; step: number | null } {
+	const decoder = decoding.createDecoder(frame);
+	decoding.readVarString(decoder);
+	const type = decoding.readVarUint(decoder);
+	return { type, step: type === SYNC ? decoding.readVarUint(decoder) : null };
+}
+
+/**
+ * Counts the times the provider said every change was answered (unsyncedChanges 0) while a frame
+ * carrying changes that it sent on the current socket had no SyncStatus answer yet: an
+ * acknowledgement of something the server may not have stored.
+ */
+function earlyAcknowledgements(peer: Peer): () => number {
+	let sent = 0;
+	let answered = 0;
+	let early = 0;
+	peer.socket.on('open', () => {
+		sent = answered = 0;
+		const ws = peer.socket.webSocket as unknown as { send(frame: Uint8Array): void };
+		const send = ws.send.bind(ws);
+		ws.send = (frame) => {
+			const { type, step } = frameType(frame);
+			if (type === SYNC && CHANGE_STEPS.has(step!)) sent++;
+			send(frame);
+		};
+	});
+	// Told before the provider applies the message, so a SyncStatus is counted before it takes one off.
+	peer.provider.on('message', ({ event }: { event: MessageEvent }) => {
+		if (frameType(new Uint8Array(event.data)).type === SYNC_STATUS) answered++;
+	});
+	peer.provider.on('unsyncedChanges', ({ number }: { number: number }) => {
+		if (number === 0 && answered < sent) early++;
+	});
+	return () => early;
 }
 
 describe('acknowledged means stored', () => {
@@ -101,7 +144,9 @@ describe('acknowledged means stored', () => {
 		const peer = await connect(server, ticketId, fx.users.ann.token);
 		appendEntries(peer.doc, [agentEntry(fx, 0)]);
 		await peer.acknowledged();
+		const early = earlyAcknowledgements(peer);
 		await server.kill();
+		await waitFor(() => peer.socket.status === WebSocketStatus.Disconnected, 'the provider to see the server gone');
 		// Offline: the provider keeps its document and buffers the edits.
 		const offline = [agentEntry(fx, 1), agentEntry(fx, 2)];
 		appendEntries(peer.doc, offline.slice(0, 1));
@@ -115,5 +160,6 @@ describe('acknowledged means stored', () => {
 		const fresh = await connect(restarted, ticketId, fx.users.ann.token);
 		expect(readEntries(fresh.doc)).toEqual(readEntries(peer.doc));
 		expect(readEntries(fresh.doc)).toHaveLength(5);
+		expect(early()).toBe(0);
 	});
 });

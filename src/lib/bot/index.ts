@@ -11,6 +11,7 @@
  * writes the document contract) and share one websocket per bot.
  */
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
+import { exactAcknowledgements } from '../provider-socket';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import type { z } from 'zod';
@@ -156,7 +157,10 @@ export class TandemBot {
 
 	/** The ticket's live document, synced through Hocuspocus on the bot's shared websocket. */
 	open(ticketId: string): LiveTicket {
-		this.socket ??= new HocuspocusProviderWebsocket({ url: this.wsUrl, WebSocketPolyfill: WebSocket as never });
+		if (!this.socket) {
+			this.socket = new HocuspocusProviderWebsocket({ url: this.wsUrl, WebSocketPolyfill: WebSocket as never });
+			exactAcknowledgements(this.socket);
+		}
 		const ticket = new LiveTicket(ticketId, this.socket, this.options.token, () => this.live.delete(ticket));
 		this.live.add(ticket);
 		return ticket;
