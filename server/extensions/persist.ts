@@ -16,7 +16,7 @@ import { entryIndex, parseTicketDocumentName, REJECT, type Entry } from '../../s
 import { actorOf, SYSTEM } from '../auth/principal';
 import { REFUSE, refusal } from '../close-reasons';
 import type { Logger } from '../log';
-import { clientsOf, DamagedTicketError, DuplicateEntryError, StorageError, type LoadedState, type TicketLog } from '../storage/ticket-log';
+import { clientsOf, DamagedTicketError, DuplicateEntryError, StorageError, type AppendWith, type LoadedState, type TicketLog } from '../storage/ticket-log';
 import type { ConnectionContext } from './authenticate';
 import { acceptedChanges, acceptedClaims, acceptedEntries, acceptedSideEntryIds } from './accepted';
 
@@ -109,7 +109,7 @@ export class Persist implements Extension {
 		for (const client of claims.clients) state.owners.set(client, actor);
 		let seq: number;
 		try {
-			seq = await this.settings.log.appendSoon(state.ticketId, payload, actor, this.alongside(state, acceptedEntries(payload), claims, acceptedSideEntryIds(payload)));
+			seq = await this.settings.log.appendSoon(state.ticketId, payload, actor, this.writtenWith(state, acceptedEntries(payload), claims, acceptedSideEntryIds(payload)));
 		} catch (error) {
 			for (const client of claims.clients) state.owners.delete(client);
 			if (error instanceof DuplicateEntryError) throw refusal(REJECT.duplicateEntry, error.message);
@@ -158,7 +158,7 @@ export class Persist implements Extension {
 		for (const client of claims.clients) state.owners.set(client, claims.owner);
 		let seq: number;
 		try {
-			seq = await this.settings.log.append(state.ticketId, update, actor, Date.now(), this.alongside(state, entries, claims));
+			seq = await this.settings.log.append(state.ticketId, update, actor, Date.now(), this.writtenWith(state, entries, claims));
 		} catch (error) {
 			for (const client of claims.clients) state.owners.delete(client);
 			throw this.storageRefusal(state, error);
@@ -214,16 +214,15 @@ export class Persist implements Extension {
 	}
 
 	/**
-	 * What runs in the log row's transaction: claiming the ids of the entries it adds (refusing the
-	 * update when the ticket has one already), recording the client ids it claims, and enqueueing
-	 * its outbound entries.
+	 * What is written in the log row's transaction: the ids of the entries it adds (refusing the
+	 * update when the ticket has one already), the client ids it claims, and its outbound entries.
 	 */
-	private alongside(state: LogState, entries: Entry[], claims: Claims, sideEntryIds?: ReadonlySet<string>): (() => Promise<void>) | undefined {
-		if (entries.length === 0 && claims.clients.length === 0) return undefined;
-		return async () => {
-			await this.settings.log.claimEntryIds(state.ticketId, entries.map((entry) => entry.id));
-			await this.settings.log.claimClients(state.ticketId, claims.owner, claims.clients);
-			if (entries.length > 0) await this.settings.outbox?.enqueue(state.ticketId, entries, sideEntryIds);
+	private writtenWith(state: LogState, entries: Entry[], claims: Claims, sideEntryIds?: ReadonlySet<string>): AppendWith {
+		const outbox = this.settings.outbox;
+		return {
+			entryIds: entries.map((entry) => entry.id),
+			clients: { owner: claims.owner, ids: claims.clients },
+			alongside: entries.length > 0 && outbox ? async () => void (await outbox.enqueue(state.ticketId, entries, sideEntryIds)) : undefined
 		};
 	}
 

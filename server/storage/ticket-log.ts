@@ -55,17 +55,32 @@ export interface LoadedLog {
 	updates: Uint8Array[];
 }
 
-/** An update waiting for the group commit of its turn of the event loop. */
-interface PendingAppend {
+/** What is written in an update's transaction besides its row. */
+export interface AppendWith {
+	/** Ids of the entries the update adds, recorded as the ticket's: the update is refused (DuplicateEntryError) when the ticket has one already. */
+	entryIds?: readonly string[];
+	/** Yjs client ids the update writes first, recorded for `owner` unless someone owns them already. */
+	clients?: { owner: string; ids: readonly number[] };
+	/** Runs in the update's transaction (e.g. enqueueing outbound mail): commits with the row or not at all. */
+	alongside?: () => Promise<void>;
+}
+
+/** An update waiting for its group commit. */
+interface PendingAppend extends AppendWith {
 	ticketId: string;
 	data: Buffer;
 	actor: string;
 	receivedAt: number;
-	alongside?: () => Promise<void>;
 }
 
 /** Rows of entry ids per insert: two parameters each, well below both engines' limits. */
 const ENTRY_IDS_PER_INSERT = 5_000;
+
+/** Update rows per insert: five parameters each, well below both engines' limits. */
+const ROWS_PER_INSERT = 1_000;
+
+/** Thrown inside a group commit to roll it back and write its updates again, each in a savepoint. */
+class RefusedInBatch extends Error {}
 
 /** Runs a callback outside any transaction open where it was scheduled (group commits start afresh). */
 const outsideTransactions = AsyncLocalStorage.snapshot();
@@ -75,50 +90,54 @@ const storageError = (error: unknown) =>
 
 export class TicketLog {
 	private batch: (PendingAppend & { resolve: (seq: number) => void; reject: (error: Error) => void })[] = [];
+	/** A group commit is being written: what arrives meanwhile waits for the next one. */
+	private committing = false;
 
 	constructor(private readonly store: Store) {}
 
 	/**
-	 * Appends durably, committed together with the other appends made in the same turn of the
-	 * event loop (group commit): one commit for many peers' updates, each in a savepoint of its
-	 * own, so that one refused update (DuplicateEntryError) leaves the others in. Resolves with the
-	 * update's seq once committed; rejects with StorageError, or with the refusal. `alongside` runs
-	 * inside the update's savepoint (e.g. enqueueing outbound mail, claiming entry ids): it commits
-	 * with the row or not at all.
+	 * Appends durably, committed together with the other appends made while the previous group
+	 * commit was written, or in the same turn of the event loop (group commit): one commit for
+	 * many peers' updates, one at a time, so that a busy server writes fewer, larger transactions.
+	 * One refused update (DuplicateEntryError) leaves the others in. Resolves with the update's seq
+	 * once committed; rejects with StorageError, or with the refusal. What comes `with` it is
+	 * written in the same transaction.
 	 */
-	appendSoon(ticketId: string, update: Uint8Array, actor: string, alongside?: () => Promise<void>): Promise<number> {
+	appendSoon(ticketId: string, update: Uint8Array, actor: string, withIt: AppendWith = {}): Promise<number> {
 		return new Promise((resolve, reject) => {
-			this.batch.push({ ticketId, data: Buffer.from(update), actor, receivedAt: Date.now(), alongside, resolve, reject });
-			if (this.batch.length === 1) setImmediate(outsideTransactions, () => void this.commitBatch());
+			this.batch.push({ ...withIt, ticketId, data: Buffer.from(update), actor, receivedAt: Date.now(), resolve, reject });
+			if (this.batch.length === 1 && !this.committing) setImmediate(outsideTransactions, () => void this.commitBatch());
 		});
 	}
 
 	private async commitBatch() {
+		this.committing = true;
 		const batch = this.batch;
 		this.batch = [];
-		let outcomes: (number | DuplicateEntryError)[];
 		try {
-			outcomes = await this.store.transaction(() => this.write(batch));
+			const outcomes = await this.writeInTransaction(batch);
+			batch.forEach((b, i) => {
+				const outcome = outcomes[i]!;
+				if (typeof outcome === 'number') b.resolve(outcome);
+				else b.reject(outcome);
+			});
 		} catch (error) {
 			const failure = storageError(error);
 			for (const b of batch) b.reject(failure);
-			return;
+		} finally {
+			this.committing = false;
+			if (this.batch.length > 0) setImmediate(outsideTransactions, () => void this.commitBatch());
 		}
-		batch.forEach((b, i) => {
-			const outcome = outcomes[i]!;
-			if (typeof outcome === 'number') b.resolve(outcome);
-			else b.reject(outcome);
-		});
 	}
 
 	/**
 	 * Appends one update durably and returns its seq; inside an open transaction, as part of it.
-	 * Throws StorageError, or DuplicateEntryError from `alongside`, which runs in the same transaction.
+	 * Throws StorageError, or DuplicateEntryError. What comes `with` it is written in the same transaction.
 	 */
-	async append(ticketId: string, update: Uint8Array, actor: string, receivedAt = Date.now(), alongside?: () => Promise<void>): Promise<number> {
+	async append(ticketId: string, update: Uint8Array, actor: string, receivedAt = Date.now(), withIt: AppendWith = {}): Promise<number> {
 		let outcome: number | DuplicateEntryError;
 		try {
-			[outcome] = (await this.store.transaction(() => this.write([{ ticketId, data: Buffer.from(update), actor, receivedAt, alongside }]))) as [number | DuplicateEntryError];
+			[outcome] = (await this.writeInTransaction([{ ...withIt, ticketId, data: Buffer.from(update), actor, receivedAt }])) as [number | DuplicateEntryError];
 		} catch (error) {
 			throw storageError(error);
 		}
@@ -127,11 +146,78 @@ export class TicketLog {
 	}
 
 	/**
+	 * Writes `updates` in one transaction (a savepoint of an open one); returns each one's seq, or
+	 * the refusal that kept it out. Any other failure throws. Refusals are rare (a resent entry, two
+	 * processes racing for an id), so the updates are first written together, in a few statements;
+	 * only when one is refused is that undone and each written in a savepoint of its own.
+	 */
+	private async writeInTransaction(updates: readonly PendingAppend[]): Promise<(number | DuplicateEntryError)[]> {
+		try {
+			return await this.store.transaction(() => this.writeAll(updates));
+		} catch (error) {
+			if (!(error instanceof RefusedInBatch)) throw error;
+			return await this.store.transaction(() => this.writeEach(updates));
+		}
+	}
+
+	/**
+	 * Writes `updates` in the open transaction: the heads moved on and locked in one statement, then
+	 * the rows, the entry ids and the client ids, each kind in one, then what runs alongside each.
+	 * Throws RefusedInBatch when one is refused.
+	 */
+	private async writeAll(updates: readonly PendingAppend[]): Promise<number[]> {
+		const { ticketUpdates, ticketEntryIds, ticketClientOwners } = this.store.tables;
+		const entryIds = updates.flatMap((update) => (update.entryIds ?? []).map((entryId) => ({ ticketId: update.ticketId, entryId })));
+		// Two updates of the batch adding one entry: the second is refused, which needs savepoints.
+		if (new Set(entryIds.map((row) => `${row.ticketId} ${row.entryId}`)).size < entryIds.length) throw new RefusedInBatch();
+		const added = new Map<string, number>();
+		for (const update of updates) added.set(update.ticketId, (added.get(update.ticketId) ?? 0) + 1);
+		const heads = await this.advanceHeads(added);
+		// Each ticket's new rows take the seqs after its head as it was, in the order they came.
+		const next = new Map([...heads].map(([ticketId, lastSeq]) => [ticketId, lastSeq - added.get(ticketId)!]));
+		const seqs = updates.map((update) => {
+			const seq = next.get(update.ticketId)! + 1;
+			next.set(update.ticketId, seq);
+			return seq;
+		});
+		const rows = updates.map((update, i) => ({ ticketId: update.ticketId, seq: seqs[i]!, data: update.data, receivedAt: update.receivedAt, actor: update.actor }));
+		for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await this.store.db.insert(ticketUpdates).values(rows.slice(i, i + ROWS_PER_INSERT));
+		for (let i = 0; i < entryIds.length; i += ENTRY_IDS_PER_INSERT) {
+			const chunk = entryIds.slice(i, i + ENTRY_IDS_PER_INSERT);
+			const claimed = await this.store.db.insert(ticketEntryIds).values(chunk).onConflictDoNothing().returning({ entryId: ticketEntryIds.entryId });
+			if (claimed.length < chunk.length) throw new RefusedInBatch();
+		}
+		const claimedAt = Date.now();
+		const clients = updates.flatMap(({ ticketId, clients }) => (clients?.ids ?? []).map((clientId) => ({ ticketId, clientId, owner: clients!.owner, claimedAt })));
+		for (let i = 0; i < clients.length; i += ENTRY_IDS_PER_INSERT) {
+			await this.store.db.insert(ticketClientOwners).values(clients.slice(i, i + ENTRY_IDS_PER_INSERT)).onConflictDoNothing();
+		}
+		for (const update of updates) await update.alongside?.();
+		return seqs;
+	}
+
+	/**
+	 * Adds `added` rows to each ticket's head (made at 0 when new) and locks the heads until the
+	 * transaction ends, in key order, so that two transactions sharing tickets never wait for each
+	 * other in a cycle; their new last seqs. (SQLite: the transaction already excludes every other writer.)
+	 */
+	private async advanceHeads(added: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+		const { ticketHeads } = this.store.tables;
+		const ids = [...added.keys()].sort();
+		const rows = await this.store.db
+			.insert(ticketHeads)
+			.values(ids.map((ticketId) => ({ ticketId, lastSeq: added.get(ticketId)! })))
+			.onConflictDoUpdate({ target: ticketHeads.ticketId, set: { lastSeq: sql`${ticketHeads.lastSeq} + excluded.last_seq` } })
+			.returning({ ticketId: ticketHeads.ticketId, lastSeq: ticketHeads.lastSeq });
+		return new Map(rows.map((row) => [row.ticketId, Number(row.lastSeq)]));
+	}
+
+	/**
 	 * Writes `updates` in the open transaction, each in a savepoint, with the seqs that follow
 	 * their tickets' heads; returns each one's seq, or the refusal that kept it out. Any other
 	 * failure throws (the transaction is then lost).
 	 */
-	private async write(updates: readonly PendingAppend[]): Promise<(number | DuplicateEntryError)[]> {
+	private async writeEach(updates: readonly PendingAppend[]): Promise<(number | DuplicateEntryError)[]> {
 		const { ticketUpdates, ticketHeads } = this.store.tables;
 		const heads = await this.lockHeads(updates.map((u) => u.ticketId));
 		const moved = new Map<string, number>();
@@ -141,6 +227,8 @@ export class TicketLog {
 				const seq = heads.get(update.ticketId)! + 1;
 				await this.store.transaction(async (tx) => {
 					await tx.insert(ticketUpdates).values({ ticketId: update.ticketId, seq, data: update.data, receivedAt: update.receivedAt, actor: update.actor });
+					if (update.entryIds) await this.claimEntryIds(update.ticketId, update.entryIds);
+					if (update.clients) await this.claimClients(update.ticketId, update.clients.owner, update.clients.ids);
 					await update.alongside?.();
 				});
 				heads.set(update.ticketId, seq);
@@ -174,7 +262,7 @@ export class TicketLog {
 	}
 
 	/**
-	 * Records `entryIds` as the ticket's, in the open transaction (call it from `alongside`): throws
+	 * Records `entryIds` as the ticket's, in the open transaction: throws
 	 * DuplicateEntryError when the ticket has one of them already, which refuses the update.
 	 */
 	async claimEntryIds(ticketId: string, entryIds: Iterable<string>): Promise<void> {
@@ -309,7 +397,7 @@ export class TicketLog {
 
 	/**
 	 * Records `owner` as the owner of Yjs client ids nobody owns yet. Call it inside the
-	 * transaction (`alongside`) of the log row that first writes them, so the two cannot part.
+	 * transaction of the log row that first writes them (`AppendWith.clients`), so the two cannot part.
 	 */
 	async claimClients(ticketId: string, owner: string, clients: Iterable<number>): Promise<void> {
 		const { ticketClientOwners } = this.store.tables;

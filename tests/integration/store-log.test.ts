@@ -125,7 +125,7 @@ describe.each(ENGINES)('the ticket log on %s', (engine) => {
 		const ann = typed(['o1'], 101);
 		const bob = typed(['o2'], 202);
 		const old = typed(['o3'], 303);
-		await log.append('LO', ann.updates[0]!, 'user:ann', Date.now(), () => log.claimClients('LO', 'user:ann', [101]));
+		await log.append('LO', ann.updates[0]!, 'user:ann', Date.now(), { clients: { owner: 'user:ann', ids: [101] } });
 		await log.append('LO', bob.updates[0]!, 'user:bob');
 		const doc = new Y.Doc();
 		for (const update of [...ann.updates, ...bob.updates, ...old.updates]) Y.applyUpdate(doc, update);
@@ -160,14 +160,11 @@ describe.each(ENGINES)('the ticket log on %s', (engine) => {
 
 	it('refuses an update whose entry id the ticket has, inside a group commit that keeps the others', async () => {
 		const { updates } = typed(['d1', 'd2', 'd3', 'd4']);
-		await log.append('LD', updates[0]!, 'system', Date.now(), () => log.claimEntryIds('LD', ['E1']));
+		await log.append('LD', updates[0]!, 'system', Date.now(), { entryIds: ['E1'] });
 		const outcomes = await Promise.allSettled([
-			log.appendSoon('LD', updates[1]!, 'system', () => log.claimEntryIds('LD', ['E2'])),
-			log.appendSoon('LD', updates[2]!, 'system', async () => {
-				await log.claimClients('LD', 'user:mallory', [999]);
-				await log.claimEntryIds('LD', ['E3', 'E1']);
-			}),
-			log.appendSoon('LD', updates[3]!, 'system', () => log.claimEntryIds('LD', ['E4']))
+			log.appendSoon('LD', updates[1]!, 'system', { entryIds: ['E2'] }),
+			log.appendSoon('LD', updates[2]!, 'system', { entryIds: ['E3', 'E1'], clients: { owner: 'user:mallory', ids: [999] } }),
+			log.appendSoon('LD', updates[3]!, 'system', { entryIds: ['E4'] })
 		]);
 		expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).constructor.name))).toEqual([2, 'DuplicateEntryError', 3]);
 		expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ reason: 'duplicate-entry', message: 'entry E1 is already in the ticket' });
@@ -176,10 +173,13 @@ describe.each(ENGINES)('the ticket log on %s', (engine) => {
 		const ids = await store.db.select({ id: ticketEntryIds.entryId }).from(ticketEntryIds).where(eq(ticketEntryIds.ticketId, 'LD'));
 		expect(ids.map((r) => r.id).sort()).toEqual(['E1', 'E2', 'E4']); // nothing of the refused update
 		expect(await store.db.select().from(ticketClientOwners).where(eq(ticketClientOwners.ticketId, 'LD'))).toEqual([]);
+		// Two updates of one group commit adding the same entry: the first is kept.
+		const twice = await Promise.allSettled([log.appendSoon('LD', typed(['d5']).updates[0]!, 'system', { entryIds: ['E5'] }), log.appendSoon('LD', typed(['d6']).updates[0]!, 'system', { entryIds: ['E5'] })]);
+		expect(twice.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).constructor.name))).toEqual([4, 'DuplicateEntryError']);
 		// The same id in another ticket is another entry.
-		await expect(log.append('LD2', updates[0]!, 'system', Date.now(), () => log.claimEntryIds('LD2', ['E1']))).resolves.toBe(1);
+		await expect(log.append('LD2', updates[0]!, 'system', Date.now(), { entryIds: ['E1'] })).resolves.toBe(1);
 		// append() refuses the same way.
-		await expect(log.append('LD', updates[1]!, 'system', Date.now(), () => log.claimEntryIds('LD', ['E2']))).rejects.toBeInstanceOf(DuplicateEntryError);
+		await expect(log.append('LD', updates[1]!, 'system', Date.now(), { entryIds: ['E2'] })).rejects.toBeInstanceOf(DuplicateEntryError);
 	});
 
 	it('learns the entry ids of tickets stored before they were recorded', async () => {
@@ -209,8 +209,8 @@ describe.each(ENGINES)('the ticket log on %s', (engine) => {
 			const rounds = await Promise.all(
 				Array.from({ length: 10 }, (_, round) =>
 					Promise.allSettled([
-						one!.appendSoon('LP', updates[round * 2]!, 'user:ann', () => one!.claimEntryIds('LP', [`S${round}`])),
-						two!.appendSoon('LP', updates[round * 2 + 1]!, 'user:ann', () => two!.claimEntryIds('LP', [`S${round}`]))
+						one!.appendSoon('LP', updates[round * 2]!, 'user:ann', { entryIds: [`S${round}`] }),
+						two!.appendSoon('LP', updates[round * 2 + 1]!, 'user:ann', { entryIds: [`S${round}`] })
 					])
 				)
 			);
