@@ -2,7 +2,8 @@ import { error, redirect, type Handle, type RequestEvent } from '@sveltejs/kit';
 import type { Auth } from '../server/auth';
 import { SESSION_COOKIE } from '../server/auth/sessions';
 import { ApiError } from '../server/errors';
-import { errorResponse } from '$lib/server/api';
+import { isDatabaseUnavailable } from '../server/storage/unavailable';
+import { DATABASE_UNAVAILABLE, errorResponse } from '$lib/server/api';
 import { pageRefusal } from '$lib/server/page-access';
 import { tandem } from '$lib/server/tandem';
 
@@ -11,9 +12,6 @@ const PUBLIC_PAGES = ['/login', '/logout', '/healthz', '/api', '/chat', '/help',
 
 /** Pages any site may show in a frame: the chat widget embeds /chat on customers' sites. */
 const FRAMABLE_PAGES = ['/chat'];
-
-/** Why a request was answered 503 while the database does not answer. */
-const DATABASE_UNAVAILABLE = 'the database does not answer; nothing was done, try again shortly';
 
 /** Sets the caller of `event`: a bearer token (bots, API clients) or the session cookie. */
 async function resolveCaller(event: RequestEvent, auth: Auth) {
@@ -54,7 +52,9 @@ export const handle: Handle = async ({ event, resolve }) => {
 		await resolveCaller(event, auth);
 	} catch (err) {
 		// Credentials are looked up in the database: while it does not answer (stopped, restarting),
-		// the caller is told to come back, as a 503 rather than a failure of the server.
+		// the caller is told to come back, as a 503 rather than a failure of the server. Anything
+		// else is a fault of the server, reported as one.
+		if (!isDatabaseUnavailable(err)) throw err;
 		logger.warn({ err: (err as Error).message }, 'the caller could not be looked up: the database does not answer');
 		if (path.startsWith('/api/')) return errorResponse(new ApiError(503, 'storage_unavailable', DATABASE_UNAVAILABLE));
 		error(503, DATABASE_UNAVAILABLE);

@@ -6,6 +6,7 @@ import { json, type RequestEvent } from '@sveltejs/kit';
 import type { z } from 'zod';
 import { ApiError, forbidden, isApiError } from '../../../server/errors';
 import type { Principal, UserPrincipal } from '../../../server/auth/principal';
+import { isDatabaseUnavailable } from '../../../server/storage/unavailable';
 import { byteLength, MAX_BODY_BYTES, nestedDeeperThan } from '../ticket/schema';
 
 /** Largest JSON request body accepted. */
@@ -18,6 +19,9 @@ export function errorResponse(error: ApiError): Response {
 	if (error.field) body.field = error.field;
 	return json({ error: body }, { status: error.status });
 }
+
+/** Why a request was answered 503 while the database does not answer. */
+export const DATABASE_UNAVAILABLE = 'the database does not answer; nothing was done, try again shortly';
 
 /** Runs an endpoint, turning known failures into API errors. */
 export async function api(run: () => Promise<Response> | Response): Promise<Response> {
@@ -34,6 +38,8 @@ export async function api(run: () => Promise<Response> | Response): Promise<Resp
 			return errorResponse(new ApiError(503, 'ticket_damaged', 'this ticket could not be loaded; an admin can run `cli repair` on it'));
 		}
 		if (name === 'DuplicateEntryError') return errorResponse(new ApiError(409, 'duplicate_entry', (error as Error).message, 'id'));
+		// A read or a write that never reached the update log, while the database is away.
+		if (isDatabaseUnavailable(error)) return errorResponse(new ApiError(503, 'storage_unavailable', DATABASE_UNAVAILABLE));
 		throw error;
 	}
 }
