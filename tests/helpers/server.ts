@@ -75,9 +75,9 @@ export interface RunningServer {
  * server, or one cut short by a timeout) are killed with it: nobody reads their output any more,
  * and a server left behind keeps its port and files, or blocks for good writing its logs.
  */
-const running = new Set<ChildProcess>();
+const running = new Map<ChildProcess, RunningServer['kill']>();
 process.once('exit', () => {
-	for (const child of running) child.kill('SIGKILL');
+	for (const child of running.keys()) child.kill('SIGKILL');
 });
 
 /**
@@ -86,13 +86,7 @@ process.once('exit', () => {
  * by a signal, which skips the `exit` handler above.
  */
 export async function killLeftoverServers(): Promise<void> {
-	await Promise.all(
-		[...running].map((child) => {
-			const exited = new Promise((resolve) => child.once('exit', resolve));
-			child.kill('SIGKILL');
-			return exited;
-		})
-	);
+	await Promise.all([...running.values()].map((kill) => kill()));
 }
 
 export async function startServer(options: { dataDir?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunningServer> {
@@ -102,10 +96,14 @@ export async function startServer(options: { dataDir?: string; env?: Record<stri
 		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SEED: '0', LOG_LEVEL: 'info', SMTP_PORT: '0', ...(await databaseEnv(dataDir)), ...options.env },
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
-	running.add(child);
-	child.once('exit', () => running.delete(child));
 	let output = '';
 	const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+	const kill = async () => {
+		child.kill('SIGKILL');
+		await exited;
+	};
+	running.set(child, kill);
+	child.once('exit', () => running.delete(child));
 	const url = await new Promise<string>((resolve, reject) => {
 		const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${output}`)), options.timeoutMs ?? 30_000);
 		const onData = (chunk: Buffer) => {
@@ -146,10 +144,7 @@ export async function startServer(options: { dataDir?: string; env?: Record<stri
 			child.kill('SIGTERM');
 			return exited;
 		},
-		kill: async () => {
-			child.kill('SIGKILL');
-			await exited;
-		}
+		kill
 	};
 }
 
