@@ -132,8 +132,7 @@ export class TicketIndex {
 		}
 		const { tickets } = this.store.tables;
 		return this.transaction(async () => {
-			await this.store.lock(this.store.db, tickets, eq(tickets.id, ticketId));
-			const previous = await this.get(ticketId);
+			const [previous = null] = await this.store.lock(this.store.db, tickets, eq(tickets.id, ticketId));
 			const row = projection(ticketId, doc, previous, now, numberBefore);
 			await alongside?.();
 			if (previous && sameProjection(previous, row)) return previous;

@@ -161,55 +161,84 @@ export class TicketLog {
 	}
 
 	/**
-	 * Writes `updates` in the open transaction: the heads moved on and locked in one statement, then
-	 * the rows, the entry ids and the client ids, each kind in one, then what runs alongside each.
+	 * Writes `updates` in the open transaction, every kind of row in one statement each (SQLite) or
+	 * all in one (PostgreSQL, where each statement is a round trip), then what runs alongside each.
 	 * Throws RefusedInBatch when one is refused.
 	 */
 	private async writeAll(updates: readonly PendingAppend[]): Promise<number[]> {
-		const { ticketUpdates, ticketEntryIds, ticketClientOwners } = this.store.tables;
 		const entryIds = updates.flatMap((update) => (update.entryIds ?? []).map((entryId) => ({ ticketId: update.ticketId, entryId })));
 		// Two updates of the batch adding one entry: the second is refused, which needs savepoints.
 		if (new Set(entryIds.map((row) => `${row.ticketId} ${row.entryId}`)).size < entryIds.length) throw new RefusedInBatch();
-		const added = new Map<string, number>();
-		for (const update of updates) added.set(update.ticketId, (added.get(update.ticketId) ?? 0) + 1);
-		const heads = await this.advanceHeads(added);
-		// Each ticket's new rows take the seqs after its head as it was, in the order they came.
-		const next = new Map([...heads].map(([ticketId, lastSeq]) => [ticketId, lastSeq - added.get(ticketId)!]));
-		const seqs = updates.map((update) => {
-			const seq = next.get(update.ticketId)! + 1;
-			next.set(update.ticketId, seq);
-			return seq;
-		});
-		const rows = updates.map((update, i) => ({ ticketId: update.ticketId, seq: seqs[i]!, data: update.data, receivedAt: update.receivedAt, actor: update.actor }));
-		for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await this.store.db.insert(ticketUpdates).values(rows.slice(i, i + ROWS_PER_INSERT));
-		for (let i = 0; i < entryIds.length; i += ENTRY_IDS_PER_INSERT) {
-			const chunk = entryIds.slice(i, i + ENTRY_IDS_PER_INSERT);
-			const claimed = await this.store.db.insert(ticketEntryIds).values(chunk).onConflictDoNothing().returning({ entryId: ticketEntryIds.entryId });
-			if (claimed.length < chunk.length) throw new RefusedInBatch();
-		}
 		const claimedAt = Date.now();
 		const clients = updates.flatMap(({ ticketId, clients }) => (clients?.ids ?? []).map((clientId) => ({ ticketId, clientId, owner: clients!.owner, claimedAt })));
-		for (let i = 0; i < clients.length; i += ENTRY_IDS_PER_INSERT) {
-			await this.store.db.insert(ticketClientOwners).values(clients.slice(i, i + ENTRY_IDS_PER_INSERT)).onConflictDoNothing();
-		}
+		const added = new Map<string, number>();
+		for (const update of updates) added.set(update.ticketId, (added.get(update.ticketId) ?? 0) + 1);
+		const rows: Rows = { updates, added, entryIds, clients };
+		const { heads, claimed } = this.store.engine === 'postgres' ? await this.insertRowsPostgres(rows) : await this.insertRowsSqlite(rows);
+		if (claimed < entryIds.length) throw new RefusedInBatch();
 		for (const update of updates) await update.alongside?.();
-		return seqs;
+		return seqsAfter(heads, rows);
 	}
 
 	/**
-	 * Adds `added` rows to each ticket's head (made at 0 when new) and locks the heads until the
-	 * transaction ends, in key order, so that two transactions sharing tickets never wait for each
-	 * other in a cycle; their new last seqs. (SQLite: the transaction already excludes every other writer.)
+	 * Adds `added` rows to each ticket's head (made at 0 when new), then writes the rows with their
+	 * seqs, the entry ids and the client ids; the new heads, and how many entry ids were new.
 	 */
-	private async advanceHeads(added: ReadonlyMap<string, number>): Promise<Map<string, number>> {
-		const { ticketHeads } = this.store.tables;
-		const ids = [...added.keys()].sort();
-		const rows = await this.store.db
+	private async insertRowsSqlite({ updates, added, entryIds, clients }: Rows): Promise<{ heads: Map<string, number>; claimed: number }> {
+		const { ticketHeads, ticketUpdates, ticketEntryIds, ticketClientOwners } = this.store.tables;
+		const headRows = await this.store.db
 			.insert(ticketHeads)
-			.values(ids.map((ticketId) => ({ ticketId, lastSeq: added.get(ticketId)! })))
+			.values([...added].map(([ticketId, n]) => ({ ticketId, lastSeq: n })))
 			.onConflictDoUpdate({ target: ticketHeads.ticketId, set: { lastSeq: sql`${ticketHeads.lastSeq} + excluded.last_seq` } })
 			.returning({ ticketId: ticketHeads.ticketId, lastSeq: ticketHeads.lastSeq });
-		return new Map(rows.map((row) => [row.ticketId, Number(row.lastSeq)]));
+		const heads = new Map(headRows.map((row) => [row.ticketId, Number(row.lastSeq)]));
+		const seqs = seqsAfter(heads, { updates, added });
+		const rows = updates.map((update, i) => ({ ticketId: update.ticketId, seq: seqs[i]!, data: update.data, receivedAt: update.receivedAt, actor: update.actor }));
+		for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await this.store.db.insert(ticketUpdates).values(rows.slice(i, i + ROWS_PER_INSERT));
+		let claimed = 0;
+		for (let i = 0; i < entryIds.length; i += ENTRY_IDS_PER_INSERT) {
+			claimed += (await this.store.db.insert(ticketEntryIds).values(entryIds.slice(i, i + ENTRY_IDS_PER_INSERT)).onConflictDoNothing().returning({ entryId: ticketEntryIds.entryId })).length;
+		}
+		for (let i = 0; i < clients.length; i += ENTRY_IDS_PER_INSERT) {
+			await this.store.db.insert(ticketClientOwners).values(clients.slice(i, i + ENTRY_IDS_PER_INSERT)).onConflictDoNothing();
+		}
+		return { heads, claimed };
+	}
+
+	/**
+	 * The same writes as insertRowsSqlite's in one statement, each kind of row passed as arrays. The
+	 * heads are moved on and locked in key order, so that two transactions sharing tickets never
+	 * wait for each other in a cycle; each ticket's rows take the seqs after its head as it was.
+	 */
+	private async insertRowsPostgres({ updates, entryIds, clients }: Rows): Promise<{ heads: Map<string, number>; claimed: number }> {
+		const array = (values: unknown[]) => sql.param(values);
+		const result = await this.store.all<{ ticket_id: string; last_seq: string | number; claimed: string | number }>(sql`
+			WITH input AS (
+				SELECT * FROM unnest(${array(updates.map((u) => u.ticketId))}::text[], ${array(updates.map((u) => u.data))}::bytea[],
+					${array(updates.map((u) => u.receivedAt))}::bigint[], ${array(updates.map((u) => u.actor))}::text[])
+					WITH ORDINALITY AS u(ticket_id, data, received_at, actor, ord)
+			), added AS (
+				SELECT ticket_id, count(*) AS n FROM input GROUP BY ticket_id
+			), heads AS (
+				INSERT INTO ticket_heads (ticket_id, last_seq) SELECT ticket_id, n FROM added ORDER BY ticket_id
+				ON CONFLICT (ticket_id) DO UPDATE SET last_seq = ticket_heads.last_seq + excluded.last_seq
+				RETURNING ticket_id, last_seq
+			), written AS (
+				INSERT INTO ticket_updates (ticket_id, seq, data, received_at, actor)
+				SELECT i.ticket_id, h.last_seq - a.n + row_number() OVER (PARTITION BY i.ticket_id ORDER BY i.ord), i.data, i.received_at, i.actor
+				FROM input i JOIN heads h ON h.ticket_id = i.ticket_id JOIN added a ON a.ticket_id = i.ticket_id
+			), claimed AS (
+				INSERT INTO ticket_entry_ids (ticket_id, entry_id)
+				SELECT * FROM unnest(${array(entryIds.map((e) => e.ticketId))}::text[], ${array(entryIds.map((e) => e.entryId))}::text[])
+				ON CONFLICT DO NOTHING RETURNING 1
+			), owners AS (
+				INSERT INTO ticket_client_owners (ticket_id, client_id, owner, claimed_at)
+				SELECT * FROM unnest(${array(clients.map((c) => c.ticketId))}::text[], ${array(clients.map((c) => c.clientId))}::bigint[],
+					${array(clients.map((c) => c.owner))}::text[], ${array(clients.map((c) => c.claimedAt))}::bigint[])
+				ON CONFLICT DO NOTHING
+			)
+			SELECT ticket_id, last_seq, (SELECT count(*) FROM claimed) AS claimed FROM heads`);
+		return { heads: new Map(result.map((row) => [row.ticket_id, Number(row.last_seq)])), claimed: Number(result[0]?.claimed ?? 0) };
 	}
 
 	/**
@@ -473,6 +502,25 @@ export class TicketLog {
 			await tx.delete(ticketUpdates).where(and(eq(ticketUpdates.ticketId, ticketId), lte(ticketUpdates.seq, previous.upToSeq)));
 		});
 	}
+}
+
+/** The rows a group commit writes besides what runs alongside its updates. */
+interface Rows {
+	updates: readonly PendingAppend[];
+	/** How many rows each ticket gets. */
+	added: ReadonlyMap<string, number>;
+	entryIds: { ticketId: string; entryId: string }[];
+	clients: { ticketId: string; clientId: number; owner: string; claimedAt: number }[];
+}
+
+/** Each update's seq, given its ticket's new head: a ticket's rows take the seqs after its old head, in the order they came. */
+function seqsAfter(heads: ReadonlyMap<string, number>, { updates, added }: Pick<Rows, 'updates' | 'added'>): number[] {
+	const next = new Map([...heads].map(([ticketId, lastSeq]) => [ticketId, lastSeq - added.get(ticketId)!]));
+	return updates.map((update) => {
+		const seq = next.get(update.ticketId)! + 1;
+		next.set(update.ticketId, seq);
+		return seq;
+	});
 }
 
 /** The Yjs client ids an update writes structs for (none when it cannot be read). */
