@@ -59,12 +59,22 @@ export class AccessChanges {
 		await this.changed();
 	}
 
-	/** Polls every `intervalMs` until closed; a poll still running when the next is due is not doubled. */
+	/**
+	 * Polls every `intervalMs` until closed; a poll still running when the next is due is not
+	 * doubled. While the database does not answer, that is said once, and once more when it does.
+	 */
 	start(intervalMs: number): { close(): Promise<void> } {
 		let polling: Promise<void> | null = null;
+		let failures = 0;
 		const timer = setInterval(() => {
 			polling ??= this.poll()
-				.catch((error) => this.logger.error({ err: (error as Error).message }, 'access epoch poll failed'))
+				.then(() => {
+					if (failures > 0) this.logger.info({ failures }, 'access epoch poll works again');
+					failures = 0;
+				})
+				.catch((error) => {
+					if (failures++ === 0) this.logger.error({ err: (error as Error).message }, 'access epoch poll failed; retrying, quietly until it works again');
+				})
 				.finally(() => (polling = null));
 		}, intervalMs);
 		return {

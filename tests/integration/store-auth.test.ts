@@ -4,7 +4,8 @@
  * (creating unless it exists, extending or ending a session, revoking a token) with one winner
  * among concurrent attempts (on PostgreSQL, each on a connection of its own).
  */
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountError, Accounts } from '../../server/accounts';
 import { Auth } from '../../server/auth';
@@ -15,6 +16,7 @@ import { SESSION_LIFETIME_MS, Sessions } from '../../server/auth/sessions';
 import { Events } from '../../server/events';
 import { createLogger } from '../../server/log';
 import type { Store } from '../../server/storage/store';
+import { waitFor } from '../helpers/server';
 import { ENGINES, openTestStore } from '../helpers/store';
 
 const PASSWORD = 'correct horse battery';
@@ -149,6 +151,35 @@ describe.each(ENGINES)('accounts and the auth path on %s', (engine) => {
 			// Nothing moved: no reload, no re-check.
 			await changes.poll();
 			expect(told).toBe(toldBefore + 1);
+		});
+
+		it('says once that the access epoch cannot be read, however often it polls, and once that it can again', async () => {
+			const own = await openTestStore(engine);
+			try {
+				const lines: { level: number; msg: string }[] = [];
+				const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+				let polls = 0;
+				class CountedPolls extends AccessChanges {
+					override async poll() {
+						polls++;
+						return super.poll();
+					}
+				}
+				const changes = new CountedPolls(own, logger);
+				await changes.load();
+				await own.run(sql`ALTER TABLE access_epoch RENAME TO access_epoch_away`);
+				const poller = changes.start(1);
+				try {
+					await waitFor(() => polls >= 10, 'ten failed polls');
+					await own.run(sql`ALTER TABLE access_epoch_away RENAME TO access_epoch`);
+					await waitFor(() => lines.some((line) => line.msg === 'access epoch poll works again'), 'the poll to work again');
+				} finally {
+					await poller.close();
+				}
+				expect(lines.map((line) => line.msg)).toEqual(['access epoch poll failed; retrying, quietly until it works again', 'access epoch poll works again']);
+			} finally {
+				await own.close();
+			}
 		});
 	});
 
