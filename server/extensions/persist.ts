@@ -22,6 +22,9 @@ import { acceptedChanges, acceptedClaims, acceptedEntries, acceptedSideEntryIds 
 
 const SYNC_STEP_1 = 0;
 
+/** The origin of log rows applied by catching up: written by the system, for the projection. */
+const CAUGHT_UP = { source: 'log' };
+
 /** What this process knows of a loaded document's log. */
 interface LogState {
 	ticketId: string;
@@ -107,17 +110,70 @@ export class Persist implements Extension {
 		// for the same new client id is refused from here on.
 		const claims: Claims = { owner: actor, clients: acceptedClaims(payload) };
 		for (const client of claims.clients) state.owners.set(client, actor);
-		let seq: number;
+		let logged: { seq: number; update: Uint8Array } | null;
 		try {
-			seq = await this.settings.log.appendSoon(state.ticketId, payload, actor, this.writtenWith(state, acceptedEntries(payload), claims, acceptedSideEntryIds(payload)));
+			logged = await this.logPeerUpdate(document, state, payload, actor, claims);
 		} catch (error) {
 			for (const client of claims.clients) state.owners.delete(client);
 			if (error instanceof DuplicateEntryError) throw refusal(REJECT.duplicateEntry, error.message);
 			throw this.storageRefusal(state, error);
 		}
-		this.logged(document, state, payload);
-		state.unapplied.add(seq);
-		state.byConnection.set(connection, seq);
+		if (!logged) return; // stored already: acknowledged as it is
+		this.logged(document, state, logged.update);
+		state.unapplied.add(logged.seq);
+		state.byConnection.set(connection, logged.seq);
+	}
+
+	/**
+	 * Logs a peer's update. It is refused for an entry id the ticket has, unless the log holds it
+	 * already: a commit whose answer was lost (the connection cut during COMMIT) stored it, the peer
+	 * was told `storage-unavailable`, and sends it again. The document then catches up from the log,
+	 * and only what is still new is logged (null when nothing is).
+	 */
+	private async logPeerUpdate(document: Y.Doc, state: LogState, payload: Uint8Array, actor: string, claims: Claims): Promise<{ seq: number; update: Uint8Array } | null> {
+		const entries = acceptedEntries(payload);
+		const sideEntryIds = acceptedSideEntryIds(payload);
+		try {
+			return { seq: await this.settings.log.appendSoon(state.ticketId, payload, actor, this.writtenWith(state, entries, claims, sideEntryIds)), update: payload };
+		} catch (error) {
+			if (!(error instanceof DuplicateEntryError)) throw error;
+			const caughtUp = await this.catchUp(document, state).catch((cause: unknown) => {
+				throw new StorageError(`could not read the update log: ${(cause as Error).message}`, cause);
+			});
+			if (caughtUp === 0) throw error;
+		}
+		if (Y.snapshotContainsUpdate(Y.snapshot(document), payload)) {
+			this.settings.logger.info({ ticketId: state.ticketId, actor }, 'an update sent again was stored already (its commit answer was lost)');
+			return null;
+		}
+		const rest = Y.diffUpdate(payload, Y.encodeStateVector(document));
+		const known = entryIndex(document).byId;
+		const newEntries = entries.filter((entry) => !known.has(entry.id));
+		return { seq: await this.settings.log.appendSoon(state.ticketId, rest, actor, this.writtenWith(state, newEntries, claims, sideEntryIds)), update: rest };
+	}
+
+	/**
+	 * Applies the log rows after the last one this process applied: rows committed although their
+	 * answer was lost, and rows of appends still on their way here. Returns how many.
+	 */
+	private async catchUp(document: Y.Doc, state: LogState): Promise<number> {
+		const rows = await this.settings.log.updatesAfter(state.ticketId, state.appliedSeq);
+		if (rows.length === 0) return 0;
+		Y.transact(
+			document,
+			() => {
+				for (const row of rows) Y.applyUpdate(document, row.data);
+			},
+			CAUGHT_UP
+		);
+		for (const row of rows) {
+			// Rows on their way here were counted when they were logged.
+			if (state.unapplied.has(row.seq)) continue;
+			state.rowsSinceSnapshot++;
+			state.bytesSinceSnapshot += row.data.length;
+		}
+		state.appliedSeq = Math.max(state.appliedSeq, rows[rows.length - 1]!.seq);
+		return rows.length;
 	}
 
 	/** Who owns each Yjs client id of a loaded document (what the update checker needs). */

@@ -469,6 +469,17 @@ export class TicketLog {
 		return new Map((await stored()).map((row) => [row.clientId, row.owner]));
 	}
 
+	/** The ticket's log rows after `seq`, in order: what other writers committed since. */
+	async updatesAfter(ticketId: string, seq: number): Promise<{ seq: number; data: Uint8Array }[]> {
+		const { ticketUpdates } = this.store.tables;
+		const rows = await this.store.db
+			.select({ seq: ticketUpdates.seq, data: ticketUpdates.data })
+			.from(ticketUpdates)
+			.where(and(eq(ticketUpdates.ticketId, ticketId), gt(ticketUpdates.seq, seq)))
+			.orderBy(ticketUpdates.seq);
+		return rows.map((row) => ({ seq: Number(row.seq), data: new Uint8Array(row.data) }));
+	}
+
 	async rowsAfter(ticketId: string, seq: number): Promise<number> {
 		const { ticketUpdates } = this.store.tables;
 		const [rows] = await this.store.db

@@ -14,6 +14,7 @@ import { StorageError, TicketLog } from '../../server/storage/ticket-log';
 import { noteBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { assertOnce, mixedLoad } from '../helpers/load';
+import { startCuttingProxy } from '../helpers/cutting-proxy';
 import { startPostgres, type Postgres } from '../helpers/postgres';
 import { api, servers, tempDataDir, waitFor } from '../helpers/server';
 
@@ -136,6 +137,46 @@ describe('PostgreSQL stopped and started under load', () => {
 			expect(await log.append('T1', Y.encodeStateAsUpdate(new Y.Doc()), 'test')).toBeGreaterThan(1);
 		} finally {
 			await store.close();
+		}
+	});
+});
+
+describe('a commit whose answer is lost', () => {
+	it('tells the writer its change was not stored, then acknowledges the change sent again instead of refusing it as a duplicate, and shows it everywhere once', async () => {
+		postgres = await startPostgres();
+		const direct = await postgres.createDatabase('lost');
+		const proxy = await startCuttingProxy({ host: '127.0.0.1', port: postgres.port });
+		try {
+			const proxied = new URL(direct);
+			proxied.port = String(proxy.port);
+			const dataDir = tempDataDir();
+			const fx = await prepare(dataDir, { users: { ann: { role: 'agent' }, bob: { role: 'agent' } }, bots: { bot: ['chat'] } }, { databaseUrl: direct });
+			const server = await boot(dataDir, { DATABASE_URL: proxied.toString() });
+			const ticketId = await createTicket(server, fx, 'An answer lost on the way');
+			const watcher = await connect(server, ticketId, fx.users.bob.token);
+			const writer = await connect(server, ticketId, fx.users.ann.token);
+			const note = noteBy(fx.users.ann.id, 'written once');
+			proxy.arm('ticket_updates');
+			appendEntries(writer.doc, [note]);
+			await waitFor(() => writer.closeReason(), 'the writer to be told', 20_000);
+			expect(proxy.cuts).toBe(1);
+			expect(writer.closeReason()).toBe('storage-unavailable');
+			// Committed all the same: the log has it, and nobody here knows yet.
+			expect((await storedEntries(direct, ticketId)).filter((e) => e.id === note.id)).toHaveLength(1);
+			expect(readEntries(watcher.doc).some((e) => e.id === note.id)).toBe(false);
+
+			// The writer comes back with its unacknowledged work, as the workspace does after a reload.
+			writer.destroy();
+			const again = await connect(server, ticketId, fx.users.ann.token, { doc: writer.doc });
+			await again.acknowledged(20_000);
+			expect(again.closeReason()).toBeNull();
+			await waitFor(() => readEntries(watcher.doc).some((e) => e.id === note.id), 'the watcher to see the entry');
+			const fresh = await connect(server, ticketId, fx.users.bob.token);
+			expect(readEntries(fresh.doc).filter((e) => e.id === note.id)).toHaveLength(1);
+			expect(readEntries(fresh.doc)).toEqual(readEntries(again.doc));
+			expect((await storedEntries(direct, ticketId)).filter((e) => e.id === note.id)).toHaveLength(1);
+		} finally {
+			await proxy.close();
 		}
 	});
 });
