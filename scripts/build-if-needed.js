@@ -43,8 +43,19 @@ export async function buildIfNeeded() {
 }
 
 /**
- * One file per entry, the project's modules inlined and its packages imported from node_modules.
- * Names are kept because errors are told apart by their class names.
+ * Packages the bundles import from node_modules rather than inline: native ones, and those the
+ * SvelteKit app imports too, whose objects cross between the two in one process (a Y.Doc, a zod
+ * schema, a drizzle table) and must come from one copy.
+ */
+const NOT_INLINED = ['better-sqlite3', '@node-rs/*', 'pg-native', 'bufferutil', 'utf-8-validate'].concat(
+	['yjs', 'lib0', 'y-protocols', 'zod', 'zod-openapi', 'drizzle-orm', '@hocuspocus/provider', '@sveltejs/kit', 'svelte', 'ulid', 'sanitize-html', 'markdown-it', '@oslojs/crypto', '@oslojs/encoding'].flatMap((name) => [name, `${name}/*`])
+);
+
+/**
+ * One file per entry, with the project's modules and most packages inlined: a process then starts
+ * in about 1.0 s of CPU instead of 1.45 s (fewer files to resolve, read and compile), which the
+ * test suite pays for every server and CLI it starts. Names are kept because errors are told apart
+ * by their class names; `require` is provided for the CommonJS packages inlined into an ES module.
  */
 async function bundleServer() {
 	const { build } = await import('esbuild');
@@ -55,7 +66,8 @@ async function bundleServer() {
 		platform: 'node',
 		format: 'esm',
 		target: 'node20',
-		packages: 'external',
+		external: NOT_INLINED,
+		banner: { js: "import { createRequire as __tandemCreateRequire } from 'node:module'; const require = __tandemCreateRequire(import.meta.url);" },
 		keepNames: true,
 		sourcemap: 'linked',
 		logLevel: 'warning'
