@@ -43,12 +43,14 @@ export async function buildIfNeeded() {
 }
 
 /**
- * Packages the bundles import from node_modules rather than inline: native ones, and those the
+ * Packages the bundles import from node_modules rather than inline: native ones, those the
  * SvelteKit app imports too, whose objects cross between the two in one process (a Y.Doc, a zod
- * schema, a drizzle table) and must come from one copy.
+ * schema, a drizzle table) and must come from one copy, and node-postgres, which drizzle (not
+ * inlined) imports itself: with two copies, the type parsers set on ours (bigint as a number)
+ * would not be the ones drizzle's queries use.
  */
-const NOT_INLINED = ['better-sqlite3', '@node-rs/*', 'pg-native', 'bufferutil', 'utf-8-validate'].concat(
-	['yjs', 'lib0', 'y-protocols', 'zod', 'zod-openapi', 'drizzle-orm', '@hocuspocus/provider', '@sveltejs/kit', 'svelte', 'ulid', 'sanitize-html', 'markdown-it', '@oslojs/crypto', '@oslojs/encoding'].flatMap((name) => [name, `${name}/*`])
+const NOT_INLINED = ['better-sqlite3', '@node-rs/*', 'pg-native', 'bufferutil', 'utf-8-validate', 'pg-*'].concat(
+	['pg', 'yjs', 'lib0', 'y-protocols', 'zod', 'zod-openapi', 'drizzle-orm', '@hocuspocus/provider', '@sveltejs/kit', 'svelte', 'ulid', 'sanitize-html', 'markdown-it', '@oslojs/crypto', '@oslojs/encoding'].flatMap((name) => [name, `${name}/*`])
 );
 
 /**
