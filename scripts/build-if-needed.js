@@ -54,8 +54,8 @@ const NOT_INLINED = ['better-sqlite3', '@node-rs/*', 'pg-native', 'bufferutil', 
 );
 
 /**
- * One file per entry, with the project's modules and most packages inlined: a process then starts
- * in about 1.0 s of CPU instead of 1.45 s (fewer files to resolve, read and compile), which the
+ * One file per entry, with the project's modules and most packages inlined: a server then starts
+ * in 1.2–1.3 s of CPU instead of 1.45–1.6 s (fewer files to resolve, read and compile), which the
  * test suite pays for every server and CLI it starts. Names are kept because errors are told apart
  * by their class names; `require` is provided for the CommonJS packages inlined into an ES module.
  */
