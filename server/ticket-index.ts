@@ -132,7 +132,8 @@ export class TicketIndex {
 		}
 		const { tickets } = this.store.tables;
 		return this.transaction(async () => {
-			const [previous = null] = await this.store.lock(this.store.db, tickets, eq(tickets.id, ticketId));
+			await this.store.lock(this.store.db, tickets, eq(tickets.id, ticketId));
+			const previous = await this.get(ticketId);
 			const row = projection(ticketId, doc, previous, now, numberBefore);
 			await alongside?.();
 			if (previous && sameProjection(previous, row)) return previous;

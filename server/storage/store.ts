@@ -54,11 +54,10 @@ export interface Store {
 	run(query: SQLWrapper, on?: StoreDb): Promise<number>;
 	/**
 	 * Locks the rows of `table` matching `where` until transaction `tx` ends, so that a decision
-	 * read-then-written in `tx` has exactly one winner among concurrent ones, and returns them:
-	 * PostgreSQL takes row locks (SELECT … FOR UPDATE); on SQLite a transaction already excludes
-	 * every other writer.
+	 * read-then-written in `tx` has exactly one winner among concurrent ones: PostgreSQL takes row
+	 * locks (SELECT … FOR UPDATE); on SQLite a transaction already excludes every other writer.
 	 */
-	lock<T extends SQLiteTable>(tx: StoreDb, table: T, where: SQL | undefined): Promise<T['$inferSelect'][]>;
+	lock(tx: StoreDb, table: SQLiteTable, where: SQL | undefined): Promise<void>;
 	/**
 	 * Makes the transactions that decide about `key` take turns until transaction `tx` ends: for
 	 * decisions about rows that may not exist yet (is this name free in any case?), which no row
@@ -210,10 +209,7 @@ export function openSqliteStore(file: string): SqliteStore {
 			const { sql, params } = dialect.sqlToQuery(toSql(query));
 			return exclusive(() => statements.get(sql).run(...params).changes);
 		},
-		async lock(tx, table, where) {
-			const select = tx.select().from(table as SQLiteTable);
-			return (await (where ? select.where(where) : select)) as never;
-		},
+		async lock() {},
 		async serialise() {},
 		afterCommit: (callback) => commits.add(callback),
 		transaction: (work) =>
@@ -313,8 +309,8 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 		all: async <T>(query: SQLWrapper, on: StoreDb = current()) => (await executeOn(on, query)).rows as T[],
 		run: async (query: SQLWrapper, on: StoreDb = current()) => (await executeOn(on, query)).rowCount ?? 0,
 		async lock(tx, table, where) {
-			const select = (tx as unknown as PgExecutor).select().from(table as never);
-			return (await (where ? select.where(where) : select).for('update')) as never;
+			const select = (tx as unknown as PgExecutor).select({ locked: sql`1` }).from(table as never);
+			await (where ? select.where(where) : select).for('update');
 		},
 		async serialise(tx, key) {
 			await executeOn(tx, sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
