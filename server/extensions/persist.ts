@@ -2,11 +2,11 @@
  * Durability: a change is written to the update log (SQLite or PostgreSQL) before it is applied and
  * acknowledged (in beforeSync, which Hocuspocus awaits before applying and sending SyncStatus),
  * so an acknowledged change survives a killed process. Loading replays snapshot + log; the log
- * is folded into a snapshot once it grows, removing only rows the snapshot contains.
+ * is folded into a snapshot once it grows, from the rows as stored: a snapshot holds every row it
+ * claims, whatever order the commits' answers came back in.
  */
 import type {
 	beforeSyncPayload,
-	Connection,
 	Extension,
 	onLoadDocumentPayload,
 	onStoreDocumentPayload
@@ -28,12 +28,8 @@ const CAUGHT_UP = { source: 'log' };
 /** What this process knows of a loaded document's log. */
 interface LogState {
 	ticketId: string;
-	/** Newest log row applied to the document. */
-	appliedSeq: number;
-	/** Rows logged but not applied yet (between beforeSync and Hocuspocus applying them). */
-	unapplied: Set<number>;
-	/** The row each connection logged last, until its transaction is seen. */
-	byConnection: Map<Connection, number>;
+	/** The newest snapshot's last row: the rows after it are the log still to fold. */
+	snapshotSeq: number;
 	rowsSinceSnapshot: number;
 	bytesSinceSnapshot: number;
 	snapshotBytes: number;
@@ -84,9 +80,7 @@ export class Persist implements Extension {
 		}
 		const state: LogState = {
 			ticketId,
-			appliedSeq: loaded.lastSeq,
-			unapplied: new Set(),
-			byConnection: new Map(),
+			snapshotSeq: loaded.snapshotSeq,
 			rowsSinceSnapshot: loaded.rowsSinceSnapshot,
 			bytesSinceSnapshot: loaded.bytesSinceSnapshot,
 			snapshotBytes: loaded.snapshotBytes,
@@ -97,7 +91,6 @@ export class Persist implements Extension {
 		// Tickets stored before the database knew their entry ids learn them here.
 		await this.settings.log.recordEntryIds(ticketId, entryIndex(document).byId.keys());
 		this.states.set(document, state);
-		document.on('afterTransaction', (tr: Y.Transaction) => this.markApplied(state, tr.origin));
 		if (this.logHasGrown(state)) await this.compact(document, state);
 	}
 
@@ -110,7 +103,7 @@ export class Persist implements Extension {
 		// for the same new client id is refused from here on.
 		const claims: Claims = { owner: actor, clients: acceptedClaims(payload) };
 		for (const client of claims.clients) state.owners.set(client, actor);
-		let logged: { seq: number; update: Uint8Array } | null;
+		let logged: { update: Uint8Array } | null;
 		try {
 			logged = await this.logPeerUpdate(document, state, payload, actor, claims);
 		} catch (error) {
@@ -120,8 +113,6 @@ export class Persist implements Extension {
 		}
 		if (!logged) return; // stored already: acknowledged as it is
 		this.logged(document, state, logged.update);
-		state.unapplied.add(logged.seq);
-		state.byConnection.set(connection, logged.seq);
 	}
 
 	/**
@@ -130,17 +121,18 @@ export class Persist implements Extension {
 	 * was told `storage-unavailable`, and sends it again. The document then catches up from the log,
 	 * and only what is still new is logged (null when nothing is).
 	 */
-	private async logPeerUpdate(document: Y.Doc, state: LogState, payload: Uint8Array, actor: string, claims: Claims): Promise<{ seq: number; update: Uint8Array } | null> {
+	private async logPeerUpdate(document: Y.Doc, state: LogState, payload: Uint8Array, actor: string, claims: Claims): Promise<{ update: Uint8Array } | null> {
 		const entries = acceptedEntries(payload);
 		const sideEntryIds = acceptedSideEntryIds(payload);
 		try {
-			return { seq: await this.settings.log.appendSoon(state.ticketId, payload, actor, this.writtenWith(state, entries, claims, sideEntryIds)), update: payload };
+			await this.settings.log.appendSoon(state.ticketId, payload, actor, this.writtenWith(state, entries, claims, sideEntryIds));
+			return { update: payload };
 		} catch (error) {
 			if (!(error instanceof DuplicateEntryError)) throw error;
-			const caughtUp = await this.catchUp(document, state).catch((cause: unknown) => {
+			const rows = await this.settings.log.updatesAfter(state.ticketId, state.snapshotSeq).catch((cause: unknown) => {
 				throw new StorageError(`could not read the update log: ${(cause as Error).message}`, cause);
 			});
-			if (caughtUp === 0) throw error;
+			if (!this.catchUp(document, rows)) throw error;
 		}
 		if (Y.snapshotContainsUpdate(Y.snapshot(document), payload)) {
 			this.settings.logger.info({ ticketId: state.ticketId, actor }, 'an update sent again was stored already (its commit answer was lost)');
@@ -149,31 +141,31 @@ export class Persist implements Extension {
 		const rest = Y.diffUpdate(payload, Y.encodeStateVector(document));
 		const known = entryIndex(document).byId;
 		const newEntries = entries.filter((entry) => !known.has(entry.id));
-		return { seq: await this.settings.log.appendSoon(state.ticketId, rest, actor, this.writtenWith(state, newEntries, claims, sideEntryIds)), update: rest };
+		await this.settings.log.appendSoon(state.ticketId, rest, actor, this.writtenWith(state, newEntries, claims, sideEntryIds));
+		return { update: rest };
 	}
 
 	/**
-	 * Applies the log rows after the last one this process applied: rows committed although their
-	 * answer was lost, and rows of appends still on their way here. Returns how many.
+	 * Applies log rows to the document: rows it has change nothing, rows committed although their
+	 * answer was lost, or whose answer is still on its way here, are applied now. Returns whether
+	 * any changed the document.
 	 */
-	private async catchUp(document: Y.Doc, state: LogState): Promise<number> {
-		const rows = await this.settings.log.updatesAfter(state.ticketId, state.appliedSeq);
-		if (rows.length === 0) return 0;
-		Y.transact(
-			document,
-			() => {
-				for (const row of rows) Y.applyUpdate(document, row.data);
-			},
-			CAUGHT_UP
-		);
-		for (const row of rows) {
-			// Rows on their way here were counted when they were logged.
-			if (state.unapplied.has(row.seq)) continue;
-			state.rowsSinceSnapshot++;
-			state.bytesSinceSnapshot += row.data.length;
+	private catchUp(document: Y.Doc, rows: readonly { data: Uint8Array }[]): boolean {
+		let changed = false;
+		const onUpdate = () => (changed = true);
+		document.on('update', onUpdate);
+		try {
+			Y.transact(
+				document,
+				() => {
+					for (const row of rows) Y.applyUpdate(document, row.data);
+				},
+				CAUGHT_UP
+			);
+		} finally {
+			document.off('update', onUpdate);
 		}
-		state.appliedSeq = Math.max(state.appliedSeq, rows[rows.length - 1]!.seq);
-		return rows.length;
+		return changed;
 	}
 
 	/** Who owns each Yjs client id of a loaded document (what the update checker needs). */
@@ -212,16 +204,14 @@ export class Persist implements Extension {
 		const state = this.stateOf(document);
 		const claims: Claims = { owner: actorOf(SYSTEM), clients: clientsOf(update).filter((client) => !state.owners.has(client)) };
 		for (const client of claims.clients) state.owners.set(client, claims.owner);
-		let seq: number;
 		try {
-			seq = await this.settings.log.append(state.ticketId, update, actor, Date.now(), this.writtenWith(state, entries, claims));
+			await this.settings.log.append(state.ticketId, update, actor, Date.now(), this.writtenWith(state, entries, claims));
 		} catch (error) {
 			for (const client of claims.clients) state.owners.delete(client);
 			throw this.storageRefusal(state, error);
 		}
 		this.logged(document, state, update);
 		Y.applyUpdate(document, update, origin);
-		state.appliedSeq = Math.max(state.appliedSeq, seq);
 	}
 
 	async onStoreDocument({ document }: onStoreDocumentPayload) {
@@ -231,16 +221,6 @@ export class Persist implements Extension {
 		// open reads little more than a snapshot.
 		const leaving = document.getConnectionsCount() === 0 && state.rowsSinceSnapshot > 1 && state.bytesSinceSnapshot * 4 >= state.snapshotBytes;
 		if (leaving || this.logHasGrown(state)) await this.compact(document, state);
-	}
-
-	async onDisconnect({ document }: { document: Y.Doc }) {
-		// Forget connections that left; their applied rows are already accounted for.
-		const state = this.states.get(document);
-		if (state && state.byConnection.size > 0) {
-			for (const [connection, seq] of state.byConnection) {
-				if (!state.unapplied.has(seq)) state.byConnection.delete(connection);
-			}
-		}
 	}
 
 	/** What the ticket takes in storage now: its snapshot and the log rows since. */
@@ -294,28 +274,26 @@ export class Persist implements Extension {
 		return refusal(REFUSE.storage, 'the server could not store this change; it was not applied');
 	}
 
-	private markApplied(state: LogState, origin: unknown) {
-		const connection = (origin as { source?: string; connection?: Connection } | null)?.connection;
-		if (!connection) return;
-		const seq = state.byConnection.get(connection);
-		if (seq === undefined || !state.unapplied.delete(seq)) return;
-		state.appliedSeq = Math.max(state.appliedSeq, seq);
-	}
-
-	/** Folds the log into a snapshot of the document as it is now; never throws. */
+	/**
+	 * Folds the log into a snapshot; never throws. The snapshot is the document after applying every
+	 * row since the last one, read back from the log: that the document has applied a row says
+	 * nothing of the rows before it, whose commits' answers (another connection's, another writer's)
+	 * may still be on their way, so what claims a seq must be seen to hold everything up to it.
+	 */
 	private async compact(document: Y.Doc, state: LogState) {
 		if (state.compacting) return;
 		state.compacting = true;
-		// Taken together, before anything is awaited: rows still waiting to be applied stay in the
-		// log, and so does everything after them.
-		const upToSeq = state.unapplied.size ? Math.min(state.appliedSeq, Math.min(...state.unapplied) - 1) : state.appliedSeq;
-		const snapshot = Y.encodeStateAsUpdate(document);
-		const bytesBefore = state.bytesSinceSnapshot;
 		try {
+			const rows = await this.settings.log.updatesAfter(state.ticketId, state.snapshotSeq);
+			if (rows.length === 0) return;
+			this.catchUp(document, rows);
+			const upToSeq = rows[rows.length - 1]!.seq;
+			const snapshot = Y.encodeStateAsUpdate(document);
 			await this.settings.log.compact(state.ticketId, snapshot, upToSeq);
+			state.snapshotSeq = upToSeq;
 			state.rowsSinceSnapshot = await this.settings.log.rowsAfter(state.ticketId, upToSeq);
 			// What was logged while the snapshot was written is still outside it.
-			state.bytesSinceSnapshot -= bytesBefore;
+			state.bytesSinceSnapshot = Math.max(0, state.bytesSinceSnapshot - rows.reduce((sum, row) => sum + row.data.length, 0));
 			state.snapshotBytes = snapshot.length;
 		} catch (error) {
 			// The log still holds everything: compaction is only an optimisation.

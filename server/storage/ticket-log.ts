@@ -43,6 +43,8 @@ export interface RepairReport {
 export interface LoadedState {
 	/** Seq of the newest log row now applied. */
 	lastSeq: number;
+	/** Seq of the last row the snapshot holds (0 without one). */
+	snapshotSeq: number;
 	rowsSinceSnapshot: number;
 	bytesSinceSnapshot: number;
 	snapshotBytes: number;
@@ -50,6 +52,8 @@ export interface LoadedState {
 
 export interface LoadedLog {
 	snapshot: Uint8Array | null;
+	/** Seq of the last row the snapshot holds (0 without one). */
+	snapshotSeq: number;
 	/** Seq of the newest row contained in the returned state. */
 	lastSeq: number;
 	updates: Uint8Array[];
@@ -340,6 +344,7 @@ export class TicketLog {
 				.orderBy(ticketUpdates.seq);
 			return {
 				snapshot: snapshot ? new Uint8Array(snapshot.state) : null,
+				snapshotSeq: snapshot?.upToSeq ?? 0,
 				lastSeq: rows.length ? rows[rows.length - 1]!.seq : (snapshot?.upToSeq ?? 0),
 				updates: rows.map((row) => new Uint8Array(row.data))
 			};
@@ -363,6 +368,7 @@ export class TicketLog {
 		}
 		return {
 			lastSeq: log.lastSeq,
+			snapshotSeq: log.snapshotSeq,
 			rowsSinceSnapshot: log.updates.length,
 			bytesSinceSnapshot: log.updates.reduce((sum, u) => sum + u.length, 0),
 			snapshotBytes: log.snapshot?.length ?? 0
@@ -492,11 +498,13 @@ export class TicketLog {
 	/**
 	 * Folds the log into a snapshot in one transaction. `state` must contain every row up to
 	 * `upToSeq`. The previous snapshot stays, with the rows after it, so that a damaged snapshot
-	 * can be rebuilt; anything older goes.
+	 * can be rebuilt; anything older goes. One compaction of a ticket at a time, whichever process
+	 * writes it.
 	 */
 	async compact(ticketId: string, state: Uint8Array, upToSeq: number): Promise<void> {
 		const { ticketSnapshots, ticketUpdates } = this.store.tables;
 		await this.store.transaction(async (tx) => {
+			await this.store.serialise(tx, `compact ${ticketId}`);
 			const [previous] = await tx
 				.select({ upToSeq: ticketSnapshots.upToSeq })
 				.from(ticketSnapshots)

@@ -4,10 +4,11 @@ import * as decoding from 'lib0/decoding';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { appendEntries, newId, readEntries, readFields, setField, type Entry } from '../../src/lib/ticket';
-import { countRows } from '../helpers/db';
+import { countRows, storedDocument } from '../helpers/db';
 import { replyBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { api, servers, tempDataDir, waitFor, type Peer } from '../helpers/server';
+import { startInProcess } from '../helpers/in-process';
+import { api, connectPeer, servers, tempDataDir, waitFor, type Peer } from '../helpers/server';
 
 const pool = servers();
 const { boot, connect } = pool;
@@ -161,5 +162,55 @@ describe('acknowledged means stored', () => {
 		expect(readEntries(fresh.doc)).toEqual(readEntries(peer.doc));
 		expect(readEntries(fresh.doc)).toHaveLength(5);
 		expect(early()).toBe(0);
+	});
+
+	it('a compaction while an earlier commit is still on its way back keeps that commit, and what was written after it, loadable', async () => {
+		// Two writers' commits can come back in either order: a peer's group commit (seq n) answered
+		// after an HTTP append (seq n + 1), as happens on PostgreSQL with two connections. A snapshot
+		// taken in between must not claim seq n without holding it.
+		const dataDir = tempDataDir();
+		const fx = await prepare(dataDir, { users: { ann: { role: 'agent' } }, bots: { chat: ['chat'] } });
+		const server = await startInProcess(dataDir, { COMPACT_AFTER: '1' });
+		try {
+			const bot = api(server, fx.tokens.chat.token);
+			const created = await bot.request('POST', '/api/v1/tickets', { subject: 'Held back', requester: { email: 'kim@example.com' }, channel: 'chat', body: 'Hello?' });
+			const ticketId = created.body.id as string;
+			const peer = await connectPeer(server, ticketId, fx.users.ann.token);
+			try {
+				// The peer's next commit is answered only once `release` is called.
+				const { log } = server.services;
+				const appendSoon = log.appendSoon.bind(log);
+				let release!: () => void;
+				const released = new Promise<void>((resolve) => (release = resolve));
+				let held = 0;
+				log.appendSoon = async (...args) => {
+					const seq = await appendSoon(...args);
+					if (held++ === 0) await released;
+					return seq;
+				};
+				const first = agentEntry(fx, 1);
+				appendEntries(peer.doc, [first]);
+				await waitFor(() => held === 1, 'the peer’s commit');
+				const snapshotSeq = () => countRows(dataDir, sql`SELECT coalesce(max(up_to_seq), 0) AS n FROM ticket_snapshots WHERE ticket_id = ${ticketId}`);
+				const before = await snapshotSeq();
+				// Large enough to pass the compaction's size rule: the log is folded right after it.
+				const http = await bot.request('POST', `/api/v1/tickets/${ticketId}/entries`, { channel: 'chat', body: 'Still there?'.padEnd(20_000, '.'), authorType: 'customer' });
+				expect(http.status).toBe(201);
+				await waitFor(async () => (await snapshotSeq()) > before, 'a compaction after the HTTP append');
+				release();
+				await peer.acknowledged();
+				// Written after the held commit, on top of it.
+				const second = agentEntry(fx, 2);
+				appendEntries(peer.doc, [second]);
+				await peer.acknowledged();
+				const stored = await storedDocument(dataDir, ticketId);
+				assertExactlyOnce(readEntries(stored), [first.id, http.body.id, second.id]);
+				expect(Y.equalSnapshots(Y.snapshot(stored), Y.snapshot(peer.doc))).toBe(true);
+			} finally {
+				peer.destroy();
+			}
+		} finally {
+			await server.close();
+		}
 	});
 });
