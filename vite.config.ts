@@ -15,7 +15,9 @@ const ENGINE_SPECIFIC = [
 	// In-process over a SQLite file of its own (tests/helpers/routing.ts), no server.
 	'tests/integration/routing.test.ts',
 	// A PostgreSQL cluster of its own, stopped and started under load.
-	'tests/integration/postgres-faults.test.ts'
+	'tests/integration/postgres-faults.test.ts',
+	// Cluster nodes, on PostgreSQL whichever the project.
+	'tests/integration/cluster.test.ts'
 ];
 
 export default defineConfig({

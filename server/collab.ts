@@ -8,7 +8,9 @@ import type { Auth } from './auth';
 import type { AccessChanges } from './auth/access-changes';
 import type { Directory } from './auth/policy';
 import type { Events } from './events';
+import type { Bus } from './cluster/bus';
 import { Authenticate } from './extensions/authenticate';
+import { ClusterSync } from './extensions/cluster-sync';
 import { LiveAccess } from './extensions/live-access';
 import { Persist, type PersistSettings } from './extensions/persist';
 import { Presence } from './extensions/presence';
@@ -34,10 +36,30 @@ export interface CollabSettings {
 	/** ORIGIN: the only origin cookie-authenticated sockets may come from (null: the request's own). */
 	origin: string | null;
 	outbox?: PersistSettings['outbox'];
+	/** A node of a cluster: its bus to the others, its name, how often it checks the log for what it missed. */
+	cluster?: { bus: Bus; node: string; catchUpMs: number } | null;
 }
 
 export function createCollab(s: CollabSettings) {
-	const persist = new Persist({ log: s.log, logger: s.logger, compactAfter: s.compactAfter, outbox: s.outbox });
+	let clusterSync: ClusterSync | null = null;
+	const persist = new Persist({
+		log: s.log,
+		logger: s.logger,
+		compactAfter: s.compactAfter,
+		outbox: s.outbox,
+		committed: (document, ticketId, seq, update) => clusterSync?.committed(document, ticketId, seq, update)
+	});
+	if (s.cluster) {
+		clusterSync = new ClusterSync({
+			...s.cluster,
+			log: s.log,
+			logger: s.logger,
+			maxMessageBytes: s.maxUpdateBytes + 1024,
+			loadedSeq: (document) => persist.loadedSeq(document),
+			catchUpAfter: (document, seq, origin) => persist.catchUpAfter(document, seq, origin),
+			learnOwners: (document) => persist.learnOwners(document)
+		});
+	}
 	const project = new Project({ index: s.index, events: s.events, logger: s.logger, delayMs: 200 });
 	const sideNotify = new SideNotify({ index: s.index, directory: s.directory });
 	const hocuspocus = new Hocuspocus({
@@ -53,12 +75,14 @@ export function createCollab(s: CollabSettings) {
 				attachments: s.attachments,
 				ownersOf: (document) => persist.ownersOf(document),
 				events: s.events,
-				logger: s.logger
+				logger: s.logger,
+				catchUp: clusterSync ? (document) => clusterSync!.catchUpDocument(document) : undefined
 			}),
 			new Presence({ claimClient: (document, client, actor) => persist.claimClient(document, client, actor) }),
 			persist,
 			project,
-			sideNotify
+			sideNotify,
+			...(clusterSync ? [clusterSync] : [])
 		]
 	});
 

@@ -15,6 +15,10 @@ const schema = z.object({
 	DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\/./, 'a postgres:// URL').optional(),
 	/** PostgreSQL: connections this process keeps open at most. */
 	DATABASE_POOL_MAX: z.coerce.number().int().min(2).max(200).default(10),
+	/** With DATABASE_URL: this process is a node of a cluster, its peers reached through this Redis. */
+	REDIS_URL: z.string().regex(/^rediss?:\/\/./, 'a redis:// or rediss:// URL').optional(),
+	/** A cluster node reads from the log what Redis did not bring it, at least this often. */
+	CATCH_UP_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
 	/** PostgreSQL: a statement running longer is cancelled (and its request fails). */
 	DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 	SEED: flag.default(true),
@@ -70,7 +74,9 @@ const schema = z.object({
 	}).optional(),
 	/** Proxies in front that set X-Forwarded-For/-Proto/-Host; 0 trusts none of these headers. */
 	TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0)
-}).refine((c) => c.OFFLINE_AFTER_MS >= c.AWAY_AFTER_MS, { message: 'must be at least AWAY_AFTER_MS', path: ['OFFLINE_AFTER_MS'] });
+})
+	.refine((c) => c.OFFLINE_AFTER_MS >= c.AWAY_AFTER_MS, { message: 'must be at least AWAY_AFTER_MS', path: ['OFFLINE_AFTER_MS'] })
+	.refine((c) => !c.REDIS_URL || c.DATABASE_URL, { message: 'a cluster node keeps its record in PostgreSQL: set DATABASE_URL too', path: ['REDIS_URL'] });
 
 export type Config = {
 	port: number;
@@ -79,6 +85,8 @@ export type Config = {
 	databaseFile: string;
 	/** Null: the SQLite file `databaseFile`. */
 	database: { url: string | null; poolMax: number; statementTimeoutMs: number };
+	/** Null: one process. Else this process is a node of a cluster (DESIGN.md, "Cluster"). */
+	cluster: { redisUrl: string; catchUpMs: number } | null;
 	seed: boolean;
 	logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 	compactAfter: number;
@@ -137,6 +145,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 		dataDir,
 		databaseFile: path.join(dataDir, 'tandem.sqlite'),
 		database: { url: c.DATABASE_URL ?? null, poolMax: c.DATABASE_POOL_MAX, statementTimeoutMs: c.DATABASE_STATEMENT_TIMEOUT_MS },
+		cluster: c.REDIS_URL ? { redisUrl: c.REDIS_URL, catchUpMs: c.CATCH_UP_MS } : null,
 		seed: c.SEED,
 		logLevel: c.LOG_LEVEL,
 		compactAfter: c.COMPACT_AFTER,

@@ -30,6 +30,8 @@ interface LogState {
 	ticketId: string;
 	/** The newest snapshot's last row: the rows after it are the log still to fold. */
 	snapshotSeq: number;
+	/** The last row the document held when it was loaded. */
+	loadedSeq: number;
 	rowsSinceSnapshot: number;
 	bytesSinceSnapshot: number;
 	snapshotBytes: number;
@@ -55,6 +57,8 @@ export interface PersistSettings {
 	 * so an append costs the same at 10 and at 10,000 entries.
 	 */
 	compactAfter: number;
+	/** Told of every row this process logged, once committed: a cluster node publishes it. */
+	committed?: (document: Y.Doc, ticketId: string, seq: number, update: Uint8Array) => void;
 	/** Takes the outbound entries of an update (those of `sideEntryIds` are in side conversations), inside the transaction that logs it. */
 	outbox?: { enqueue(ticketId: string, entries: Entry[], sideEntryIds?: ReadonlySet<string>): void | Promise<void> };
 }
@@ -81,6 +85,7 @@ export class Persist implements Extension {
 		const state: LogState = {
 			ticketId,
 			snapshotSeq: loaded.snapshotSeq,
+			loadedSeq: loaded.lastSeq,
 			rowsSinceSnapshot: loaded.rowsSinceSnapshot,
 			bytesSinceSnapshot: loaded.bytesSinceSnapshot,
 			snapshotBytes: loaded.snapshotBytes,
@@ -103,7 +108,7 @@ export class Persist implements Extension {
 		// for the same new client id is refused from here on.
 		const claims: Claims = { owner: actor, clients: acceptedClaims(payload) };
 		for (const client of claims.clients) state.owners.set(client, actor);
-		let logged: { update: Uint8Array } | null;
+		let logged: { seq: number; update: Uint8Array } | null;
 		try {
 			logged = await this.logPeerUpdate(document, state, payload, actor, claims);
 		} catch (error) {
@@ -112,7 +117,7 @@ export class Persist implements Extension {
 			throw this.storageRefusal(state, error);
 		}
 		if (!logged) return; // stored already: acknowledged as it is
-		this.logged(document, state, logged.update);
+		this.logged(document, state, logged.seq, logged.update);
 	}
 
 	/**
@@ -121,18 +126,17 @@ export class Persist implements Extension {
 	 * was told `storage-unavailable`, and sends it again. The document then catches up from the log,
 	 * and only what is still new is logged (null when nothing is).
 	 */
-	private async logPeerUpdate(document: Y.Doc, state: LogState, payload: Uint8Array, actor: string, claims: Claims): Promise<{ update: Uint8Array } | null> {
+	private async logPeerUpdate(document: Y.Doc, state: LogState, payload: Uint8Array, actor: string, claims: Claims): Promise<{ seq: number; update: Uint8Array } | null> {
 		const entries = acceptedEntries(payload);
 		const sideEntryIds = acceptedSideEntryIds(payload);
 		try {
-			await this.settings.log.appendSoon(state.ticketId, payload, actor, this.writtenWith(state, entries, claims, sideEntryIds));
-			return { update: payload };
+			return { seq: await this.settings.log.appendSoon(state.ticketId, payload, actor, this.writtenWith(state, entries, claims, sideEntryIds)), update: payload };
 		} catch (error) {
 			if (!(error instanceof DuplicateEntryError)) throw error;
-			const rows = await this.settings.log.updatesAfter(state.ticketId, state.snapshotSeq).catch((cause: unknown) => {
+			const caughtUp = await this.catchUpAfter(document, state.snapshotSeq).catch((cause: unknown) => {
 				throw new StorageError(`could not read the update log: ${(cause as Error).message}`, cause);
 			});
-			if (!this.catchUp(document, rows)) throw error;
+			if (!caughtUp.changed) throw error;
 		}
 		if (Y.snapshotContainsUpdate(Y.snapshot(document), payload)) {
 			this.settings.logger.info({ ticketId: state.ticketId, actor }, 'an update sent again was stored already (its commit answer was lost)');
@@ -141,16 +145,17 @@ export class Persist implements Extension {
 		const rest = Y.diffUpdate(payload, Y.encodeStateVector(document));
 		const known = entryIndex(document).byId;
 		const newEntries = entries.filter((entry) => !known.has(entry.id));
-		await this.settings.log.appendSoon(state.ticketId, rest, actor, this.writtenWith(state, newEntries, claims, sideEntryIds));
-		return { update: rest };
+		return { seq: await this.settings.log.appendSoon(state.ticketId, rest, actor, this.writtenWith(state, newEntries, claims, sideEntryIds)), update: rest };
 	}
 
 	/**
-	 * Applies log rows to the document: rows it has change nothing, rows committed although their
-	 * answer was lost, or whose answer is still on its way here, are applied now. Returns whether
-	 * any changed the document.
+	 * Applies what the log holds after row `seq` to the document (a loaded ticket): rows it has
+	 * change nothing; rows committed although their answer was lost, whose answer is still on its
+	 * way here, or written by another process, are applied now, as made by `origin`. Returns
+	 * whether the document changed, and the last row it now holds (at least `seq`).
 	 */
-	private catchUp(document: Y.Doc, rows: readonly { data: Uint8Array }[]): boolean {
+	async catchUpAfter(document: Y.Doc, seq: number, origin: unknown = CAUGHT_UP): Promise<{ changed: boolean; lastSeq: number; bytes: number }> {
+		const { snapshot, rows } = await this.settings.log.since(this.stateOf(document).ticketId, seq);
 		let changed = false;
 		const onUpdate = () => (changed = true);
 		document.on('update', onUpdate);
@@ -158,14 +163,35 @@ export class Persist implements Extension {
 			Y.transact(
 				document,
 				() => {
+					if (snapshot) Y.applyUpdate(document, snapshot.state);
 					for (const row of rows) Y.applyUpdate(document, row.data);
 				},
-				CAUGHT_UP
+				origin
 			);
 		} finally {
 			document.off('update', onUpdate);
 		}
-		return changed;
+		await this.learnOwners(document);
+		return { changed, lastSeq: rows.length ? rows[rows.length - 1]!.seq : Math.max(seq, snapshot?.upToSeq ?? 0), bytes: rows.reduce((sum, row) => sum + row.data.length, 0) };
+	}
+
+	/** The last log row a loaded document held when it was loaded. */
+	loadedSeq(document: Y.Doc): number {
+		return this.stateOf(document).loadedSeq;
+	}
+
+	/**
+	 * Reads the owners of the document's client ids this process does not know: ids first written
+	 * by another process (or in a commit whose answer was lost). Until then they count as nobody's,
+	 * which the checker refuses to anyone.
+	 */
+	async learnOwners(document: Y.Doc): Promise<void> {
+		const state = this.stateOf(document);
+		const unknown = [...document.store.clients.keys()].filter((client) => !state.owners.has(client));
+		if (unknown.length === 0) return;
+		for (const [client, owner] of await this.settings.log.ownersOf(state.ticketId, unknown)) {
+			if (!state.owners.has(client)) state.owners.set(client, owner);
+		}
 	}
 
 	/** Who owns each Yjs client id of a loaded document (what the update checker needs). */
@@ -204,13 +230,14 @@ export class Persist implements Extension {
 		const state = this.stateOf(document);
 		const claims: Claims = { owner: actorOf(SYSTEM), clients: clientsOf(update).filter((client) => !state.owners.has(client)) };
 		for (const client of claims.clients) state.owners.set(client, claims.owner);
+		let seq: number;
 		try {
-			await this.settings.log.append(state.ticketId, update, actor, Date.now(), this.writtenWith(state, entries, claims));
+			seq = await this.settings.log.append(state.ticketId, update, actor, Date.now(), this.writtenWith(state, entries, claims));
 		} catch (error) {
 			for (const client of claims.clients) state.owners.delete(client);
 			throw this.storageRefusal(state, error);
 		}
-		this.logged(document, state, update);
+		this.logged(document, state, seq, update);
 		Y.applyUpdate(document, update, origin);
 	}
 
@@ -262,7 +289,8 @@ export class Persist implements Extension {
 		};
 	}
 
-	private logged(document: Y.Doc, state: LogState, update: Uint8Array) {
+	private logged(document: Y.Doc, state: LogState, seq: number, update: Uint8Array) {
+		this.settings.committed?.(document, state.ticketId, seq, update);
 		state.rowsSinceSnapshot++;
 		state.bytesSinceSnapshot += update.length;
 		if (this.logHasGrown(state)) this.compactSoon(document, state);
@@ -284,16 +312,14 @@ export class Persist implements Extension {
 		if (state.compacting) return;
 		state.compacting = true;
 		try {
-			const rows = await this.settings.log.updatesAfter(state.ticketId, state.snapshotSeq);
-			if (rows.length === 0) return;
-			this.catchUp(document, rows);
-			const upToSeq = rows[rows.length - 1]!.seq;
+			const { lastSeq: upToSeq, bytes } = await this.catchUpAfter(document, state.snapshotSeq);
+			if (upToSeq === state.snapshotSeq) return;
 			const snapshot = Y.encodeStateAsUpdate(document);
 			await this.settings.log.compact(state.ticketId, snapshot, upToSeq);
 			state.snapshotSeq = upToSeq;
 			state.rowsSinceSnapshot = await this.settings.log.rowsAfter(state.ticketId, upToSeq);
 			// What was logged while the snapshot was written is still outside it.
-			state.bytesSinceSnapshot = Math.max(0, state.bytesSinceSnapshot - rows.reduce((sum, row) => sum + row.data.length, 0));
+			state.bytesSinceSnapshot = Math.max(0, state.bytesSinceSnapshot - bytes);
 			state.snapshotBytes = snapshot.length;
 		} catch (error) {
 			// The log still holds everything: compaction is only an optimisation.

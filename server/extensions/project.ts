@@ -9,6 +9,7 @@ import { entryIndex, parseTicketDocumentName, readSides, sideStatuses, type Entr
 import { actorOf } from '../auth/principal';
 import type { Events, NewEvent } from '../events';
 import type { Logger } from '../log';
+import { REMOTE } from './cluster-sync';
 import type { TicketIndex } from '../ticket-index';
 import type { ConnectionContext } from './authenticate';
 
@@ -34,6 +35,9 @@ export function actorOfOrigin(origin: unknown): string {
 	return o?.context?.actor ?? 'system';
 }
 
+/** Changes another node of the cluster wrote: that node projects them. */
+const isRemote = (origin: unknown) => (origin as { source?: string } | null)?.source === REMOTE.source;
+
 export class Project implements Extension {
 	priority = 50;
 	private readonly tracked = new Map<string, Tracked>();
@@ -52,6 +56,7 @@ export class Project implements Extension {
 		};
 		this.tracked.set(documentName, tracked);
 		entryIndex(document).listeners.add((entries: Entry[], place, origin) => {
+			if (isRemote(origin)) return;
 			const actor = actorOfOrigin(origin);
 			for (const entry of entries) {
 				tracked.events.push({
@@ -67,7 +72,7 @@ export class Project implements Extension {
 
 	async onChange({ documentName, transactionOrigin }: onChangePayload) {
 		const tracked = this.tracked.get(documentName);
-		if (!tracked) return;
+		if (!tracked || isRemote(transactionOrigin)) return;
 		tracked.actor = actorOfOrigin(transactionOrigin);
 		tracked.timer ??= setTimeout(() => void this.flush(documentName), this.settings.delayMs);
 	}

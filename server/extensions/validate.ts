@@ -35,6 +35,11 @@ export interface ValidateSettings {
 	ownersOf: (document: Y.Doc) => ReadonlyMap<number, string>;
 	events: Events;
 	logger: Logger;
+	/**
+	 * A cluster node: reads from the log what the document lacks. An update refused by a node that
+	 * had not caught up (it builds on rows written elsewhere) is checked again after it.
+	 */
+	catchUp?: (document: Y.Doc) => Promise<void>;
 }
 
 export class Validate implements Extension {
@@ -85,6 +90,10 @@ export class Validate implements Extension {
 		let result = check();
 		if (listsAttachments) {
 			uploads = await this.settings.attachments.uploadsOf(parseTicketDocumentName(documentName) ?? '');
+			result = check();
+		}
+		if (!result.ok && this.settings.catchUp) {
+			await this.settings.catchUp(document);
 			result = check();
 		}
 		if (!result.ok) throw await this.refuse(documentName, actorOf(principal), result.reason, result.message);

@@ -475,6 +475,20 @@ export class TicketLog {
 		return new Map((await stored()).map((row) => [row.clientId, row.owner]));
 	}
 
+	/** The recorded owners of `clients` in a ticket (those without one are left out). */
+	async ownersOf(ticketId: string, clients: readonly number[]): Promise<Map<number, string>> {
+		const { ticketClientOwners } = this.store.tables;
+		const owners = new Map<number, string>();
+		for (let i = 0; i < clients.length; i += ENTRY_IDS_PER_INSERT) {
+			const rows = await this.store.db
+				.select({ clientId: ticketClientOwners.clientId, owner: ticketClientOwners.owner })
+				.from(ticketClientOwners)
+				.where(and(eq(ticketClientOwners.ticketId, ticketId), inArray(ticketClientOwners.clientId, clients.slice(i, i + ENTRY_IDS_PER_INSERT))));
+			for (const row of rows) owners.set(Number(row.clientId), row.owner);
+		}
+		return owners;
+	}
+
 	/** The ticket's log rows after `seq`, in order: what other writers committed since. */
 	async updatesAfter(ticketId: string, seq: number): Promise<{ seq: number; data: Uint8Array }[]> {
 		const { ticketUpdates } = this.store.tables;
@@ -484,6 +498,37 @@ export class TicketLog {
 			.where(and(eq(ticketUpdates.ticketId, ticketId), gt(ticketUpdates.seq, seq)))
 			.orderBy(ticketUpdates.seq);
 		return rows.map((row) => ({ seq: Number(row.seq), data: new Uint8Array(row.data) }));
+	}
+
+	/**
+	 * What a document that holds every row up to `seq` lacks: the rows after it, or, when some of
+	 * those were folded away (by a compaction elsewhere), the newest snapshot and the rows after it.
+	 */
+	async since(ticketId: string, seq: number): Promise<{ snapshot: { upToSeq: number; state: Uint8Array } | null; rows: { seq: number; data: Uint8Array }[] }> {
+		const rows = await this.updatesAfter(ticketId, seq);
+		if (rows[0]?.seq === seq + 1 || (rows.length === 0 && (await this.headOf(ticketId)) <= seq)) return { snapshot: null, rows };
+		const log = await this.read(ticketId);
+		if (log.snapshotSeq <= seq) return { snapshot: null, rows: await this.updatesAfter(ticketId, seq) };
+		const after = await this.updatesAfter(ticketId, log.snapshotSeq);
+		return { snapshot: log.snapshot ? { upToSeq: log.snapshotSeq, state: log.snapshot } : null, rows: after };
+	}
+
+	/** The seq of each ticket's newest log row (0 for none): where a follower checks it is behind. */
+	async heads(ticketIds: readonly string[]): Promise<Map<string, number>> {
+		const { ticketHeads } = this.store.tables;
+		const heads = new Map<string, number>(ticketIds.map((id) => [id, 0]));
+		for (let i = 0; i < ticketIds.length; i += ENTRY_IDS_PER_INSERT) {
+			const rows = await this.store.db
+				.select({ ticketId: ticketHeads.ticketId, lastSeq: ticketHeads.lastSeq })
+				.from(ticketHeads)
+				.where(inArray(ticketHeads.ticketId, ticketIds.slice(i, i + ENTRY_IDS_PER_INSERT)));
+			for (const row of rows) heads.set(row.ticketId, Number(row.lastSeq));
+		}
+		return heads;
+	}
+
+	private async headOf(ticketId: string): Promise<number> {
+		return (await this.heads([ticketId])).get(ticketId)!;
 	}
 
 	async rowsAfter(ticketId: string, seq: number): Promise<number> {

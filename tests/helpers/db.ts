@@ -41,9 +41,21 @@ export async function storedCounts(dataDir: string) {
 
 /** The ticket as its stored log says it is (latest snapshot plus the rows after it), read straight from the database. */
 export async function storedDocument(dataDir: string, ticketId: string): Promise<Y.Doc> {
-	return withStore(dataDir, async (store) => {
-		const doc = new Y.Doc();
-		await new TicketLog(store).loadInto(ticketId, doc);
-		return doc;
-	});
+	return withStore(dataDir, (store) => loadDocument(store, ticketId));
+}
+
+/** The same from the PostgreSQL database at `databaseUrl` (servers given their own DATABASE_URL). */
+export async function storedDocumentAt(databaseUrl: string, ticketId: string): Promise<Y.Doc> {
+	const store = await openPostgresStore(databaseUrl, { maxConnections: 1 });
+	try {
+		return await loadDocument(store, ticketId);
+	} finally {
+		await store.close();
+	}
+}
+
+async function loadDocument(store: Store, ticketId: string): Promise<Y.Doc> {
+	const doc = new Y.Doc();
+	await new TicketLog(store).loadInto(ticketId, doc);
+	return doc;
 }

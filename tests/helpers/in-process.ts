@@ -28,6 +28,7 @@ export async function startInProcess(dataDir: string, env: Record<string, string
 			closeSockets();
 			services.collab.hocuspocus.closeConnections();
 			await new Promise((resolve) => server.close(resolve));
+			await services.bus?.close();
 			await services.store.close();
 		}
 	};

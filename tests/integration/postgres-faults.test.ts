@@ -11,6 +11,7 @@ import { appendEntries, readEntries } from '../../src/lib/ticket';
 import { SESSION_COOKIE } from '../../server/auth/sessions';
 import { openPostgresStore } from '../../server/storage/store';
 import { StorageError, TicketLog } from '../../server/storage/ticket-log';
+import { storedDocumentAt } from '../helpers/db';
 import { noteBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { assertOnce, mixedLoad } from '../helpers/load';
@@ -39,14 +40,7 @@ async function health(server: { url: string }) {
 
 /** The entries of a ticket as its stored log says, read straight from the database. */
 async function storedEntries(url: string, ticketId: string) {
-	const store = await openPostgresStore(url, { maxConnections: 1 });
-	try {
-		const doc = new Y.Doc();
-		await new TicketLog(store).loadInto(ticketId, doc);
-		return readEntries(doc);
-	} finally {
-		await store.close();
-	}
+	return readEntries(await storedDocumentAt(url, ticketId));
 }
 
 /**

@@ -1,0 +1,121 @@
+/**
+ * Ticket documents across the nodes of a cluster (issue #15): two Tandem processes on one
+ * PostgreSQL database and one Redis, each with a data directory of its own. Redis carries changes
+ * between them; the log brings what Redis lost. Its own database on the run's PostgreSQL and its
+ * own Redis: it runs once, in the `sqlite` project.
+ */
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import * as Y from 'yjs';
+import { appendEntries, readEntries, type Entry } from '../../src/lib/ticket';
+import { storedDocumentAt } from '../helpers/db';
+import { noteBy } from '../helpers/entries';
+import { prepare, type Fixture } from '../helpers/fixtures';
+import { createDatabaseAt } from '../helpers/postgres';
+import { startRedis, type RedisServer } from '../helpers/redis';
+import { api, servers, tempDataDir, waitFor, type Peer } from '../helpers/server';
+
+const pool = servers();
+const { boot, connect } = pool;
+let redis: RedisServer | undefined;
+afterEach(async () => {
+	await pool.cleanup();
+	await redis?.destroy();
+	redis = undefined;
+});
+
+/** Two nodes of one cluster, and a ticket on it. `catchUpMs`: how often a node reads the log for what Redis did not bring. */
+async function cluster(catchUpMs: number) {
+	redis = await startRedis();
+	const databaseUrl = await createDatabaseAt(inject('postgresUrl'), 'cluster');
+	const dataDirs = [tempDataDir(), tempDataDir()];
+	const fx = await prepare(dataDirs[0]!, { users: { ann: { role: 'agent' }, bob: { role: 'agent' } }, bots: { bot: ['chat'] } }, { databaseUrl });
+	const env = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, CATCH_UP_MS: String(catchUpMs) };
+	const [a, b] = await Promise.all(dataDirs.map((dir) => boot(dir, env)));
+	const created = await api(a!, fx.tokens.bot.token).request('POST', '/api/v1/tickets', { subject: 'Across nodes', requester: { email: 'kim@example.com' }, channel: 'chat', body: 'Hello?' });
+	expect(created.status).toBe(201);
+	return { fx, a: a!, b: b!, databaseUrl, ticketId: created.body.id as string };
+}
+
+const has = (peer: Peer, id: string) => readEntries(peer.doc).some((e) => e.id === id);
+const note = (fx: Fixture, user: 'ann' | 'bob', body: string) => noteBy(fx.users[user]!.id, body);
+
+function assertConverged(peers: Peer[], stored: Y.Doc) {
+	const ids = (entries: Entry[]) => entries.map((e) => e.id);
+	for (const peer of peers) expect(ids(readEntries(peer.doc))).toEqual(ids(readEntries(stored)));
+	expect(new Set(ids(readEntries(stored))).size).toBe(readEntries(stored).length);
+}
+
+describe('a cluster of two nodes', () => {
+	it('carries a change made on either node to the peers of the other, peers’ and HTTP writes alike, through Redis', async () => {
+		// The log's safety net is a minute away: within the test's waits only Redis can deliver.
+		const { fx, a, b, databaseUrl, ticketId } = await cluster(60_000);
+		const ann = await connect(a, ticketId, fx.users.ann.token);
+		const bob = await connect(b, ticketId, fx.users.bob.token);
+		const fromAnn = note(fx, 'ann', 'written on node A');
+		appendEntries(ann.doc, [fromAnn]);
+		await ann.acknowledged();
+		await waitFor(() => has(bob, fromAnn.id), 'node B’s peer to see node A’s change');
+		const fromBob = note(fx, 'bob', 'written on node B');
+		appendEntries(bob.doc, [fromBob]);
+		await bob.acknowledged();
+		await waitFor(() => has(ann, fromBob.id), 'node A’s peer to see node B’s change');
+		const http = await api(b, fx.tokens.bot.token).request('POST', `/api/v1/tickets/${ticketId}/entries`, { channel: 'chat', body: 'Over HTTP on node B', authorType: 'customer' });
+		expect(http.status).toBe(201);
+		await waitFor(() => has(ann, http.body.id), 'node A’s peer to see an HTTP write on node B');
+		await waitFor(() => readEntries(bob.doc).length === 4, 'node B’s peer to have all four');
+		assertConverged([ann, bob], await storedDocumentAt(databaseUrl, ticketId));
+	});
+
+	it('keeps acknowledging while Redis is down, the other node reading the writes from the log, and carries changes through Redis again once it is back', async () => {
+		const { fx, a, b, databaseUrl, ticketId } = await cluster(500);
+		const ann = await connect(a, ticketId, fx.users.ann.token);
+		const bob = await connect(b, ticketId, fx.users.bob.token);
+		await redis!.stop();
+		const whileDown = [note(fx, 'ann', 'Redis is down'), note(fx, 'ann', 'still down')];
+		for (const entry of whileDown) {
+			appendEntries(ann.doc, [entry]);
+			await ann.acknowledged();
+		}
+		const http = await api(b, fx.tokens.bot.token).request('POST', `/api/v1/tickets/${ticketId}/entries`, { channel: 'chat', body: 'HTTP while Redis is down', authorType: 'customer' });
+		expect(http.status).toBe(201);
+		// Late, not never: the nodes read the log.
+		await waitFor(() => whileDown.every((e) => has(bob, e.id)), 'node B to read node A’s writes from the log');
+		await waitFor(() => has(ann, http.body.id), 'node A to read node B’s write from the log');
+
+		await redis!.start();
+		const after = note(fx, 'bob', 'Redis is back');
+		appendEntries(bob.doc, [after]);
+		await bob.acknowledged();
+		await waitFor(() => has(ann, after.id), 'node A’s peer to see the change after Redis came back');
+		assertConverged([ann, bob], await storedDocumentAt(databaseUrl, ticketId));
+	});
+
+	it('lets a peer that moves to the other node go on writing under its own client id, and refuses that id to anyone else there', async () => {
+		const { fx, a, b, databaseUrl, ticketId } = await cluster(60_000);
+		const ann = await connect(a, ticketId, fx.users.ann.token);
+		const bob = await connect(b, ticketId, fx.users.bob.token);
+		const first = note(fx, 'ann', 'on node A');
+		appendEntries(ann.doc, [first]);
+		await ann.acknowledged();
+		await waitFor(() => has(bob, first.id), 'node B to have node A’s change');
+
+		// Ann's connection moves to node B (her node went away, the load balancer chose another).
+		pool.disconnect(ann);
+		const moved = await connect(b, ticketId, fx.users.ann.token, { doc: ann.doc });
+		const second = note(fx, 'ann', 'on node B, same client id');
+		appendEntries(moved.doc, [second]);
+		await moved.acknowledged();
+		expect(moved.closeReason()).toBeNull();
+
+		// Bob, on node B, writing under Ann's client id is refused: node B learned its owner.
+		const forged = new Y.Doc();
+		Y.applyUpdate(forged, Y.encodeStateAsUpdate(bob.doc));
+		forged.clientID = ann.doc.clientID; // after the state: Yjs re-keys a document that receives its own id
+		const intruder = await connect(b, ticketId, fx.users.bob.token, { doc: forged });
+		appendEntries(forged, [note(fx, 'bob', 'as Ann')]);
+		await waitFor(() => intruder.closeReason(), 'the forged change to be refused');
+		expect(intruder.closeReason()).toBe('foreign-client-id');
+		await waitFor(() => has(bob, second.id), 'node B’s peers to see the moved peer’s change');
+		assertConverged([moved, bob], await storedDocumentAt(databaseUrl, ticketId));
+	});
+});
