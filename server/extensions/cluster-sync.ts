@@ -8,10 +8,17 @@
  * Rows are applied as they come (Yjs merges in any order); the seqs only tell what is missing.
  * Remote changes carry the origin `{ source: 'redis' }`: Hocuspocus sends them to this node's
  * peers without storing them again, and the projection leaves them to the node that wrote them.
+ *
+ * Awareness (who views, who types, the visitor's state) goes the same way, never stored: each node
+ * publishes the states of its own peers, as the presence extension let them through (identity set
+ * by the node holding the connection), and their removal when they leave. A node that loads a
+ * ticket asks the others for theirs. The states of a node that died expire after 30 s, as any
+ * peer's that stops renewing them.
  */
-import type { afterLoadDocumentPayload, afterUnloadDocumentPayload, Extension } from '@hocuspocus/server';
+import type { afterLoadDocumentPayload, afterUnloadDocumentPayload, Document, Extension } from '@hocuspocus/server';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import { applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { parseTicketDocumentName } from '../../src/lib/ticket';
 import type { Bus } from '../cluster/bus';
@@ -20,6 +27,14 @@ import type { TicketLog } from '../storage/ticket-log';
 
 /** The transaction origin of changes another node wrote. */
 export const REMOTE = { source: 'redis' } as const;
+
+/** What a message on a ticket's channel carries. */
+const ROW = 0;
+const AWARENESS = 1;
+/** A node that just loaded the ticket asks for the awareness states the others hold. */
+const AWARENESS_QUERY = 2;
+
+type AwarenessChange = { added: number[]; updated: number[]; removed: number[] };
 
 /** How long a skipped seq may take to arrive (a message behind another, a commit answer on its way) before the log is read. */
 const GAP_WAIT_MS = 100;
@@ -44,7 +59,10 @@ export interface ClusterSyncSettings {
 /** What this node holds of one loaded ticket. */
 interface Followed {
 	ticketId: string;
-	document: Y.Doc;
+	document: Document;
+	/** Awareness client ids of this node's peers (and its own state): the ones it publishes. */
+	localAwareness: Set<number>;
+	onAwareness: (change: AwarenessChange, origin: unknown) => void;
 	/** Every row up to this one is in the document (or on its way into it, for this node's own). */
 	applied: number;
 	/** Rows after `applied` held already, while one before them is missing. */
@@ -78,6 +96,8 @@ export class ClusterSync implements Extension {
 		const state: Followed = {
 			ticketId,
 			document,
+			localAwareness: new Set(),
+			onAwareness: (change, origin) => this.awarenessChanged(state, change, origin),
 			applied: this.settings.loadedSeq(document),
 			ahead: new Set(),
 			gapTimer: null,
@@ -86,7 +106,9 @@ export class ClusterSync implements Extension {
 			again: false
 		};
 		this.followed.set(ticketId, state);
+		document.awareness.on('update', state.onAwareness);
 		await this.settings.bus.subscribe(ticketChannel(ticketId), state.listener);
+		this.publish(ticketId, AWARENESS_QUERY, new Uint8Array());
 		// What was committed elsewhere between the load and the subscription.
 		await this.catchUp(state);
 	}
@@ -97,6 +119,7 @@ export class ClusterSync implements Extension {
 		// Loaded again meanwhile: that state is the new document's.
 		if (!state || instance.documents.get(documentName) === state.document) return;
 		this.followed.delete(state.ticketId);
+		state.document.awareness.off('update', state.onAwareness);
 		if (state.gapTimer) clearTimeout(state.gapTimer);
 		await this.settings.bus.unsubscribe(ticketChannel(state.ticketId), state.listener);
 	}
@@ -109,11 +132,34 @@ export class ClusterSync implements Extension {
 	committed(document: Y.Doc, ticketId: string, seq: number, update: Uint8Array): void {
 		const state = this.followed.get(ticketId);
 		if (state?.document === document) this.saw(state, seq);
+		this.publish(ticketId, ROW, update, seq);
+	}
+
+	private publish(ticketId: string, kind: number, payload: Uint8Array, seq = 0) {
 		const encoder = encoding.createEncoder();
+		encoding.writeVarUint(encoder, kind);
 		encoding.writeVarString(encoder, this.settings.node);
 		encoding.writeVarUint(encoder, seq);
-		encoding.writeVarUint8Array(encoder, update);
+		encoding.writeVarUint8Array(encoder, payload);
 		this.settings.bus.publish(ticketChannel(ticketId), encoding.toUint8Array(encoder));
+	}
+
+	/** Publishes the awareness changes of this node's peers; those applied from elsewhere, and others' states timing out here, stay here. */
+	private awarenessChanged(state: Followed, { added, updated, removed }: AwarenessChange, origin: unknown) {
+		if (origin === REMOTE) return;
+		const source = (origin as { source?: string } | null)?.source;
+		// A peer's update through its connection, or this node's own state ('local', y-protocols' origin).
+		const fromHere = source === 'connection' || origin === 'local';
+		let changed: number[];
+		if (fromHere) {
+			for (const id of [...added, ...updated]) state.localAwareness.add(id);
+			changed = [...added, ...updated, ...removed];
+		} else {
+			// Hocuspocus removing a closed connection's states (origin null): only this node's peers' are news.
+			changed = removed.filter((id) => state.localAwareness.has(id));
+		}
+		for (const id of removed) state.localAwareness.delete(id);
+		if (changed.length) this.publish(state.ticketId, AWARENESS, encodeAwarenessUpdate(state.document.awareness, changed));
 	}
 
 	/** Reads from the log what `document` lacks; resolves once it holds every row committed before the call. */
@@ -123,10 +169,11 @@ export class ClusterSync implements Extension {
 	}
 
 	private received(state: Followed, message: Buffer) {
-		let node: string, seq: number, update: Uint8Array;
+		let kind: number, node: string, seq: number, update: Uint8Array;
 		try {
 			if (message.length > this.settings.maxMessageBytes) throw new Error(`${message.length} bytes`);
 			const decoder = decoding.createDecoder(message);
+			kind = decoding.readVarUint(decoder);
 			node = decoding.readVarString(decoder);
 			seq = decoding.readVarUint(decoder);
 			update = decoding.readVarUint8Array(decoder);
@@ -135,8 +182,14 @@ export class ClusterSync implements Extension {
 			this.catchUp(state);
 			return;
 		}
-		if (node === this.settings.node || seq <= state.applied || state.ahead.has(seq)) return;
-		if (this.followed.get(state.ticketId) !== state) return; // unloaded meanwhile
+		if (node === this.settings.node || this.followed.get(state.ticketId) !== state) return; // its own, or unloaded meanwhile
+		if (kind === AWARENESS) return this.applyAwareness(state, update);
+		if (kind === AWARENESS_QUERY) {
+			const ids = [...state.localAwareness].filter((id) => state.document.awareness.getStates().has(id));
+			if (ids.length) this.publish(state.ticketId, AWARENESS, encodeAwarenessUpdate(state.document.awareness, ids));
+			return;
+		}
+		if (kind !== ROW || seq <= state.applied || state.ahead.has(seq)) return;
 		try {
 			Y.applyUpdate(state.document, update, REMOTE);
 		} catch (error) {
@@ -149,6 +202,14 @@ export class ClusterSync implements Extension {
 		this.settings.learnOwners(state.document).catch((error: unknown) => {
 			this.settings.logger.warn({ ticketId: state.ticketId, err: (error as Error).message }, 'reading client owners failed');
 		});
+	}
+
+	private applyAwareness(state: Followed, update: Uint8Array) {
+		try {
+			applyAwarenessUpdate(state.document.awareness, update, REMOTE);
+		} catch (error) {
+			if (this.malformed++ === 0) this.settings.logger.warn({ ticketId: state.ticketId, err: (error as Error).message }, 'a cluster awareness message could not be read');
+		}
 	}
 
 	private saw(state: Followed, seq: number) {

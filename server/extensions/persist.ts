@@ -212,12 +212,15 @@ export class Persist implements Extension {
 		state.owners.set(client, owner);
 		try {
 			await this.settings.log.claimClients(state.ticketId, owner, [client]);
+			// The database decides: another process may have recorded an owner first.
+			const recorded = (await this.settings.log.ownersOf(state.ticketId, [client])).get(client);
+			if (recorded !== undefined && recorded !== owner) state.owners.set(client, recorded);
 		} catch (error) {
 			state.owners.delete(client);
 			this.settings.logger.warn({ ticketId: state.ticketId, err: (error as Error).message }, 'client id not claimed');
 			return false;
 		}
-		return true;
+		return state.owners.get(client) === owner;
 	}
 
 	/**

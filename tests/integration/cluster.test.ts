@@ -90,6 +90,48 @@ describe('a cluster of two nodes', () => {
 		assertConverged([ann, bob], await storedDocumentAt(databaseUrl, ticketId));
 	});
 
+	it('shows who is viewing and typing to peers on the other node, with the identity their own node set, and their leaving', async () => {
+		const { fx, a, b, ticketId } = await cluster(60_000);
+		const bob = await connect(b, ticketId, fx.users.bob.token);
+		const ann = await connect(a, ticketId, fx.users.ann.token);
+		// Ann claims to be someone else: node A sets who she is.
+		ann.provider.awareness!.setLocalState({ typing: true, user: { id: 'forged', name: 'Not Ann' } });
+		const annOnB = () => bob.provider.awareness!.getStates().get(ann.doc.clientID) as { typing?: boolean; user?: { id: string; name: string } } | undefined;
+		await waitFor(() => annOnB()?.typing === true, 'Ann’s state on node B');
+		expect(annOnB()!.user).toMatchObject({ id: fx.users.ann.id, name: 'ann' });
+
+		// Bob showing presence on node B under Ann's client id, which node A claimed for her after
+		// node B loaded the ticket: dropped, the database having the say. His write under it, sent
+		// after on the same connection, is refused: by then the presence was handled.
+		const forged = new Y.Doc();
+		Y.applyUpdate(forged, Y.encodeStateAsUpdate(bob.doc));
+		forged.clientID = ann.doc.clientID;
+		const mallory = await connect(b, ticketId, fx.users.bob.token, { doc: forged });
+		// Each change counts one up: past the clock of Ann's state, so only the claim can stop it.
+		for (let i = 0; i < 10; i++) mallory.provider.awareness!.setLocalState({ typing: i % 2 === 0 });
+		appendEntries(forged, [note(fx, 'bob', 'as Ann')]);
+		await waitFor(() => mallory.closeReason(), 'the forged write to be refused');
+		expect(annOnB()).toMatchObject({ typing: true, user: { id: fx.users.ann.id } });
+
+		// Live changes follow, and so does her leaving.
+		ann.provider.awareness!.setLocalStateField('typing', false);
+		await waitFor(() => annOnB()?.typing === false, 'Ann’s change on node B');
+		expect(annOnB()!.user).toMatchObject({ id: fx.users.ann.id });
+		pool.disconnect(ann);
+		await waitFor(() => !annOnB(), 'Ann’s leaving on node B');
+	});
+
+	it('gives a node that loads a ticket the awareness states the other nodes hold', async () => {
+		const { fx, a, b, ticketId } = await cluster(60_000);
+		const ann = await connect(a, ticketId, fx.users.ann.token);
+		ann.provider.awareness!.setLocalState({ typing: true });
+		const watcher = await connect(a, ticketId, fx.users.bob.token);
+		await waitFor(() => watcher.provider.awareness!.getStates().get(ann.doc.clientID), 'node A to hold Ann’s state');
+		// Node B loads the ticket only now: it asks the others (renewals would come only every 15 s).
+		const bob = await connect(b, ticketId, fx.users.bob.token);
+		await waitFor(() => (bob.provider.awareness!.getStates().get(ann.doc.clientID) as { typing?: boolean } | undefined)?.typing === true, 'Ann’s state on node B');
+	});
+
 	it('lets a peer that moves to the other node go on writing under its own client id, and refuses that id to anyone else there', async () => {
 		const { fx, a, b, databaseUrl, ticketId } = await cluster(60_000);
 		const ann = await connect(a, ticketId, fx.users.ann.token);
