@@ -16,7 +16,7 @@ import { entryIndex, parseTicketDocumentName, REJECT, type Entry } from '../../s
 import { actorOf, SYSTEM } from '../auth/principal';
 import { REFUSE, refusal } from '../close-reasons';
 import type { Logger } from '../log';
-import { clientsOf, DamagedTicketError, DuplicateEntryError, StorageError, type AppendWith, type LoadedState, type TicketLog } from '../storage/ticket-log';
+import { clientsOf, DamagedTicketError, DuplicateEntryError, ForeignClientError, StorageError, type AppendWith, type LoadedState, type TicketLog } from '../storage/ticket-log';
 import type { ConnectionContext } from './authenticate';
 import { acceptedChanges, acceptedClaims, acceptedEntries, acceptedSideEntryIds } from './accepted';
 
@@ -114,6 +114,12 @@ export class Persist implements Extension {
 		} catch (error) {
 			for (const client of claims.clients) state.owners.delete(client);
 			if (error instanceof DuplicateEntryError) throw refusal(REJECT.duplicateEntry, error.message);
+			if (error instanceof ForeignClientError) {
+				// Claimed elsewhere first: this process learns by whom, and refuses as the checker would have.
+				const owners = await this.settings.log.ownersOf(state.ticketId, claims.clients).catch(() => new Map<number, string>());
+				for (const [client, owner] of owners) state.owners.set(client, owner);
+				throw refusal(REJECT.foreignClient, error.message);
+			}
 			throw this.storageRefusal(state, error);
 		}
 		if (!logged) return; // stored already: acknowledged as it is

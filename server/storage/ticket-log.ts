@@ -34,6 +34,15 @@ export class DuplicateEntryError extends Error {
 	readonly reason = 'duplicate-entry';
 }
 
+/** An update refused because one of the Yjs client ids it writes first is recorded for another writer (who claimed it on another process). */
+export class ForeignClientError extends Error {
+	override readonly name = 'ForeignClientError';
+	readonly reason = 'foreign-client-id';
+}
+
+/** Why the log refused an update (it wrote nothing). */
+export type Refusal = DuplicateEntryError | ForeignClientError;
+
 export interface RepairReport {
 	/** Log rows that were read and kept. */
 	kept: number;
@@ -63,7 +72,7 @@ export interface LoadedLog {
 export interface AppendWith {
 	/** Ids of the entries the update adds, recorded as the ticket's: the update is refused (DuplicateEntryError) when the ticket has one already. */
 	entryIds?: readonly string[];
-	/** Yjs client ids the update writes first, recorded for `owner` unless someone owns them already. */
+	/** Yjs client ids the update writes first, recorded for `owner`: the update is refused (ForeignClientError) when another writer has one already. */
 	clients?: { owner: string; ids: readonly number[] };
 	/** Runs in the update's transaction (e.g. enqueueing outbound mail): commits with the row or not at all. */
 	alongside?: () => Promise<void>;
@@ -103,7 +112,7 @@ export class TicketLog {
 	 * Appends durably, committed together with the other appends made while the previous group
 	 * commit was written, or in the same turn of the event loop (group commit): one commit for
 	 * many peers' updates, one at a time, so that a busy server writes fewer, larger transactions.
-	 * One refused update (DuplicateEntryError) leaves the others in. Resolves with the update's seq
+	 * One refused update (a Refusal) leaves the others in. Resolves with the update's seq
 	 * once committed; rejects with StorageError, or with the refusal. What comes `with` it is
 	 * written in the same transaction.
 	 */
@@ -136,12 +145,12 @@ export class TicketLog {
 
 	/**
 	 * Appends one update durably and returns its seq; inside an open transaction, as part of it.
-	 * Throws StorageError, or DuplicateEntryError. What comes `with` it is written in the same transaction.
+	 * Throws StorageError, or a Refusal. What comes `with` it is written in the same transaction.
 	 */
 	async append(ticketId: string, update: Uint8Array, actor: string, receivedAt = Date.now(), withIt: AppendWith = {}): Promise<number> {
-		let outcome: number | DuplicateEntryError;
+		let outcome: number | Refusal;
 		try {
-			[outcome] = (await this.writeInTransaction([{ ...withIt, ticketId, data: Buffer.from(update), actor, receivedAt }])) as [number | DuplicateEntryError];
+			[outcome] = (await this.writeInTransaction([{ ...withIt, ticketId, data: Buffer.from(update), actor, receivedAt }])) as [number | Refusal];
 		} catch (error) {
 			throw storageError(error);
 		}
@@ -155,7 +164,7 @@ export class TicketLog {
 	 * processes racing for an id), so the updates are first written together, in a few statements;
 	 * only when one is refused is that undone and each written in a savepoint of its own.
 	 */
-	private async writeInTransaction(updates: readonly PendingAppend[]): Promise<(number | DuplicateEntryError)[]> {
+	private async writeInTransaction(updates: readonly PendingAppend[]): Promise<(number | Refusal)[]> {
 		try {
 			return await this.store.transaction(() => this.writeAll(updates));
 		} catch (error) {
@@ -178,8 +187,8 @@ export class TicketLog {
 		const added = new Map<string, number>();
 		for (const update of updates) added.set(update.ticketId, (added.get(update.ticketId) ?? 0) + 1);
 		const rows: Rows = { updates, added, entryIds, clients };
-		const { heads, claimed } = this.store.engine === 'postgres' ? await this.insertRowsPostgres(rows) : await this.insertRowsSqlite(rows);
-		if (claimed < entryIds.length) throw new RefusedInBatch();
+		const { heads, claimed, clientsClaimed } = this.store.engine === 'postgres' ? await this.insertRowsPostgres(rows) : await this.insertRowsSqlite(rows);
+		if (claimed < entryIds.length || clientsClaimed < clients.length) throw new RefusedInBatch();
 		for (const update of updates) await update.alongside?.();
 		return seqsAfter(heads, rows);
 	}
@@ -188,7 +197,7 @@ export class TicketLog {
 	 * Adds `added` rows to each ticket's head (made at 0 when new), then writes the rows with their
 	 * seqs, the entry ids and the client ids; the new heads, and how many entry ids were new.
 	 */
-	private async insertRowsSqlite({ updates, added, entryIds, clients }: Rows): Promise<{ heads: Map<string, number>; claimed: number }> {
+	private async insertRowsSqlite({ updates, added, entryIds, clients }: Rows): Promise<{ heads: Map<string, number>; claimed: number; clientsClaimed: number }> {
 		const { ticketHeads, ticketUpdates, ticketEntryIds, ticketClientOwners } = this.store.tables;
 		const headRows = await this.store.db
 			.insert(ticketHeads)
@@ -203,10 +212,12 @@ export class TicketLog {
 		for (let i = 0; i < entryIds.length; i += ENTRY_IDS_PER_INSERT) {
 			claimed += (await this.store.db.insert(ticketEntryIds).values(entryIds.slice(i, i + ENTRY_IDS_PER_INSERT)).onConflictDoNothing().returning({ entryId: ticketEntryIds.entryId })).length;
 		}
+		let clientsClaimed = 0;
 		for (let i = 0; i < clients.length; i += ENTRY_IDS_PER_INSERT) {
-			await this.store.db.insert(ticketClientOwners).values(clients.slice(i, i + ENTRY_IDS_PER_INSERT)).onConflictDoNothing();
+			const inserted = await this.store.db.insert(ticketClientOwners).values(clients.slice(i, i + ENTRY_IDS_PER_INSERT)).onConflictDoNothing().returning({ clientId: ticketClientOwners.clientId });
+			clientsClaimed += inserted.length;
 		}
-		return { heads, claimed };
+		return { heads, claimed, clientsClaimed };
 	}
 
 	/**
@@ -214,9 +225,9 @@ export class TicketLog {
 	 * heads are moved on and locked in key order, so that two transactions sharing tickets never
 	 * wait for each other in a cycle; each ticket's rows take the seqs after its head as it was.
 	 */
-	private async insertRowsPostgres({ updates, entryIds, clients }: Rows): Promise<{ heads: Map<string, number>; claimed: number }> {
+	private async insertRowsPostgres({ updates, entryIds, clients }: Rows): Promise<{ heads: Map<string, number>; claimed: number; clientsClaimed: number }> {
 		const array = (values: unknown[]) => sql.param(values);
-		const result = await this.store.all<{ ticket_id: string; last_seq: string | number; claimed: string | number }>(sql`
+		const result = await this.store.all<{ ticket_id: string; last_seq: string | number; claimed: string | number; clients_claimed: string | number }>(sql`
 			WITH input AS (
 				SELECT * FROM unnest(${array(updates.map((u) => u.ticketId))}::text[], ${array(updates.map((u) => u.data))}::bytea[],
 					${array(updates.map((u) => u.receivedAt))}::bigint[], ${array(updates.map((u) => u.actor))}::text[])
@@ -239,10 +250,14 @@ export class TicketLog {
 				INSERT INTO ticket_client_owners (ticket_id, client_id, owner, claimed_at)
 				SELECT * FROM unnest(${array(clients.map((c) => c.ticketId))}::text[], ${array(clients.map((c) => c.clientId))}::bigint[],
 					${array(clients.map((c) => c.owner))}::text[], ${array(clients.map((c) => c.claimedAt))}::bigint[])
-				ON CONFLICT DO NOTHING
+				ON CONFLICT DO NOTHING RETURNING 1
 			)
-			SELECT ticket_id, last_seq, (SELECT count(*) FROM claimed) AS claimed FROM heads`);
-		return { heads: new Map(result.map((row) => [row.ticket_id, Number(row.last_seq)])), claimed: Number(result[0]?.claimed ?? 0) };
+			SELECT ticket_id, last_seq, (SELECT count(*) FROM claimed) AS claimed, (SELECT count(*) FROM owners) AS clients_claimed FROM heads`);
+		return {
+			heads: new Map(result.map((row) => [row.ticket_id, Number(row.last_seq)])),
+			claimed: Number(result[0]?.claimed ?? 0),
+			clientsClaimed: Number(result[0]?.clients_claimed ?? 0)
+		};
 	}
 
 	/**
@@ -250,25 +265,25 @@ export class TicketLog {
 	 * their tickets' heads; returns each one's seq, or the refusal that kept it out. Any other
 	 * failure throws (the transaction is then lost).
 	 */
-	private async writeEach(updates: readonly PendingAppend[]): Promise<(number | DuplicateEntryError)[]> {
+	private async writeEach(updates: readonly PendingAppend[]): Promise<(number | Refusal)[]> {
 		const { ticketUpdates, ticketHeads } = this.store.tables;
 		const heads = await this.lockHeads(updates.map((u) => u.ticketId));
 		const moved = new Map<string, number>();
-		const outcomes: (number | DuplicateEntryError)[] = [];
+		const outcomes: (number | Refusal)[] = [];
 		for (const update of updates) {
 			try {
 				const seq = heads.get(update.ticketId)! + 1;
 				await this.store.transaction(async (tx) => {
 					await tx.insert(ticketUpdates).values({ ticketId: update.ticketId, seq, data: update.data, receivedAt: update.receivedAt, actor: update.actor });
 					if (update.entryIds) await this.claimEntryIds(update.ticketId, update.entryIds);
-					if (update.clients) await this.claimClients(update.ticketId, update.clients.owner, update.clients.ids);
+					if (update.clients) await this.claimClientsFor(update.ticketId, update.clients.owner, update.clients.ids);
 					await update.alongside?.();
 				});
 				heads.set(update.ticketId, seq);
 				moved.set(update.ticketId, seq);
 				outcomes.push(seq);
 			} catch (error) {
-				if (!(error instanceof DuplicateEntryError)) throw error;
+				if (!(error instanceof DuplicateEntryError || error instanceof ForeignClientError)) throw error;
 				outcomes.push(error);
 			}
 		}
@@ -434,11 +449,23 @@ export class TicketLog {
 	 * Records `owner` as the owner of Yjs client ids nobody owns yet. Call it inside the
 	 * transaction of the log row that first writes them (`AppendWith.clients`), so the two cannot part.
 	 */
-	async claimClients(ticketId: string, owner: string, clients: Iterable<number>): Promise<void> {
+	async claimClients(ticketId: string, owner: string, clients: Iterable<number>): Promise<Set<number>> {
 		const { ticketClientOwners } = this.store.tables;
 		const claimedAt = Date.now();
 		const values = [...clients].map((clientId) => ({ ticketId, clientId, owner, claimedAt }));
-		if (values.length) await this.store.db.insert(ticketClientOwners).values(values).onConflictDoNothing();
+		if (!values.length) return new Set();
+		const inserted = await this.store.db.insert(ticketClientOwners).values(values).onConflictDoNothing().returning({ clientId: ticketClientOwners.clientId });
+		return new Set(inserted.map((row) => Number(row.clientId)));
+	}
+
+	/** claimClients for an update's writer: throws ForeignClientError when another writer has one of them already. */
+	private async claimClientsFor(ticketId: string, owner: string, clients: readonly number[]): Promise<void> {
+		const recorded = await this.claimClients(ticketId, owner, clients);
+		const taken = clients.filter((client) => !recorded.has(client));
+		if (taken.length === 0) return;
+		const owners = await this.ownersOf(ticketId, taken);
+		const foreign = taken.find((client) => owners.get(client) !== owner);
+		if (foreign !== undefined) throw new ForeignClientError(`client id ${foreign} belongs to another writer`);
 	}
 
 	/**

@@ -132,6 +132,29 @@ describe('a cluster of two nodes', () => {
 		await waitFor(() => (bob.provider.awareness!.getStates().get(ann.doc.clientID) as { typing?: boolean } | undefined)?.typing === true, 'Ann’s state on node B');
 	});
 
+	it('refuses a write under a client id claimed on the other node first, before this node has heard of it', async () => {
+		// Redis down and the safety net a minute away: node B knows nothing of Ann's write.
+		const { fx, a, b, databaseUrl, ticketId } = await cluster(60_000);
+		const bob = await connect(b, ticketId, fx.users.bob.token);
+		await redis!.stop();
+		const ann = await connect(a, ticketId, fx.users.ann.token);
+		const hers = note(fx, 'ann', 'mine');
+		appendEntries(ann.doc, [hers]);
+		await ann.acknowledged();
+		// Bob writes under Ann's client id on node B, which has never seen it: the database refuses.
+		const forged = new Y.Doc();
+		Y.applyUpdate(forged, Y.encodeStateAsUpdate(bob.doc));
+		forged.clientID = ann.doc.clientID;
+		const mallory = await connect(b, ticketId, fx.users.bob.token, { doc: forged });
+		const his = note(fx, 'bob', 'as Ann');
+		appendEntries(forged, [his]);
+		await waitFor(() => mallory.closeReason(), 'the forged write to be refused');
+		expect(mallory.closeReason()).toBe('foreign-client-id');
+		const stored = readEntries(await storedDocumentAt(databaseUrl, ticketId)).map((e) => e.id);
+		expect(stored).toContain(hers.id);
+		expect(stored).not.toContain(his.id);
+	});
+
 	it('lets a peer that moves to the other node go on writing under its own client id, and refuses that id to anyone else there', async () => {
 		const { fx, a, b, databaseUrl, ticketId } = await cluster(60_000);
 		const ann = await connect(a, ticketId, fx.users.ann.token);

@@ -14,7 +14,7 @@ import { asc, eq } from 'drizzle-orm';
 import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openPostgresStore, openSqliteStore, type Engine, type Store } from '../../server/storage/store';
-import { DuplicateEntryError, StorageError, TicketLog } from '../../server/storage/ticket-log';
+import { DuplicateEntryError, ForeignClientError, StorageError, TicketLog } from '../../server/storage/ticket-log';
 import { createDatabaseAt, startPostgres, type Postgres } from '../helpers/postgres';
 import { ENGINES, openTestStore } from '../helpers/store';
 
@@ -220,6 +220,22 @@ describe.each(ENGINES)('the ticket log on %s', (engine) => {
 			}
 			const accepted = rounds.flatMap((outcomes) => outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : [])));
 			expect(accepted.sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+		});
+
+		it('give a Yjs client id to the first writer to claim it, refusing it to another in a group commit that keeps the rest', async () => {
+			const [one, two] = twins.stores.map((s) => new TicketLog(s));
+			const { updates } = typed(['c1', 'c2', 'c3']);
+			expect(await one!.append('LQ', updates[0]!, 'user:ann', Date.now(), { clients: { owner: 'user:ann', ids: [4242] } })).toBe(1);
+			const [refused, kept, same] = await Promise.allSettled([
+				two!.appendSoon('LQ', updates[1]!, 'user:bob', { clients: { owner: 'user:bob', ids: [4242] } }),
+				two!.appendSoon('LQ', updates[2]!, 'user:bob', { clients: { owner: 'user:bob', ids: [4343] } }),
+				two!.appendSoon('LQ', updates[0]!, 'user:ann', { clients: { owner: 'user:ann', ids: [4242] } })
+			]);
+			expect(refused.status === 'rejected' && refused.reason).toBeInstanceOf(ForeignClientError);
+			expect(kept).toEqual({ status: 'fulfilled', value: 2 });
+			// Its own owner claiming it again (from another process that had not heard) is no refusal.
+			expect(same).toEqual({ status: 'fulfilled', value: 3 });
+			expect(await two!.ownersOf('LQ', [4242, 4343])).toEqual(new Map([[4242, 'user:ann'], [4343, 'user:bob']]));
 		});
 	});
 });
