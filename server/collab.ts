@@ -18,6 +18,7 @@ import { Project } from './extensions/project';
 import { SideNotify } from './extensions/side-notify';
 import { Validate, type ValidateSettings } from './extensions/validate';
 import type { Logger } from './log';
+import type { Metrics } from './metrics';
 import type { TicketLog } from './storage/ticket-log';
 import type { TicketIndex } from './ticket-index';
 import type { DocumentAccess } from './tickets';
@@ -38,6 +39,7 @@ export interface CollabSettings {
 	outbox?: PersistSettings['outbox'];
 	/** A node of a cluster: its bus to the others, its name, how often it checks the log for what it missed. */
 	cluster?: { bus: Bus; node: string; catchUpMs: number } | null;
+	metrics?: Metrics;
 }
 
 export function createCollab(s: CollabSettings) {
@@ -47,6 +49,13 @@ export function createCollab(s: CollabSettings) {
 		logger: s.logger,
 		compactAfter: s.compactAfter,
 		outbox: s.outbox,
+		observe: s.metrics && {
+			stored: (seconds) => {
+				s.metrics!.updatesAccepted.inc();
+				s.metrics!.ackSeconds.observe(seconds);
+			},
+			refused: (reason) => s.metrics!.updatesRefused.inc({ reason })
+		},
 		committed: (document, ticketId, seq, update) => clusterSync?.committed(document, ticketId, seq, update)
 	});
 	if (s.cluster) {
@@ -57,7 +66,8 @@ export function createCollab(s: CollabSettings) {
 			maxMessageBytes: s.maxUpdateBytes + 1024,
 			loadedSeq: (document) => persist.loadedSeq(document),
 			catchUpAfter: (document, seq, origin) => persist.catchUpAfter(document, seq, origin),
-			learnOwners: (document) => persist.learnOwners(document)
+			learnOwners: (document) => persist.learnOwners(document),
+			observe: s.metrics && { caughtUp: () => s.metrics!.catchUps.inc(), lag: (seconds) => s.metrics!.redisLagSeconds.observe(seconds) }
 		});
 	}
 	const project = new Project({ index: s.index, events: s.events, logger: s.logger, delayMs: 200 });
@@ -76,7 +86,8 @@ export function createCollab(s: CollabSettings) {
 				ownersOf: (document) => persist.ownersOf(document),
 				events: s.events,
 				logger: s.logger,
-				catchUp: clusterSync ? (document) => clusterSync!.catchUpDocument(document) : undefined
+				catchUp: clusterSync ? (document) => clusterSync!.catchUpDocument(document) : undefined,
+				refused: s.metrics && ((reason) => s.metrics!.updatesRefused.inc({ reason }))
 			}),
 			new Presence({ claimClient: (document, client, actor) => persist.claimClient(document, client, actor) }),
 			persist,

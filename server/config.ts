@@ -19,6 +19,11 @@ const schema = z.object({
 	REDIS_URL: z.string().regex(/^rediss?:\/\/./, 'a redis:// or rediss:// URL').optional(),
 	/** A cluster node reads from the log what Redis did not bring it, at least this often. */
 	CATCH_UP_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+	/** `GET /metrics` on the main port answers only with `Authorization: Bearer <this>`. */
+	METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+	/** Prometheus metrics on a port of their own (no token), on METRICS_HOST. */
+	METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+	METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 	/** PostgreSQL: a statement running longer is cancelled (and its request fails). */
 	DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 	SEED: flag.default(true),
@@ -85,6 +90,8 @@ export type Config = {
 	databaseFile: string;
 	/** Null: the SQLite file `databaseFile`. */
 	database: { url: string | null; poolMax: number; statementTimeoutMs: number };
+	/** Who may read `/metrics`: holders of the token on the main port, anyone reaching the port of its own. Both null: nobody. */
+	metrics: { token: string | null; port: number | null; host: string };
 	/** Null: one process. Else this process is a node of a cluster (DESIGN.md, "Cluster"). */
 	cluster: { redisUrl: string; catchUpMs: number } | null;
 	seed: boolean;
@@ -145,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 		dataDir,
 		databaseFile: path.join(dataDir, 'tandem.sqlite'),
 		database: { url: c.DATABASE_URL ?? null, poolMax: c.DATABASE_POOL_MAX, statementTimeoutMs: c.DATABASE_STATEMENT_TIMEOUT_MS },
+		metrics: { token: c.METRICS_TOKEN ?? null, port: c.METRICS_PORT ?? null, host: c.METRICS_HOST },
 		cluster: c.REDIS_URL ? { redisUrl: c.REDIS_URL, catchUpMs: c.CATCH_UP_MS } : null,
 		seed: c.SEED,
 		logLevel: c.LOG_LEVEL,

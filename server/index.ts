@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config';
 import { createHttpServer, oneLine } from './http';
 import { handleShutdown, listen, loadSvelteKit } from './lifecycle';
 import { createLogger } from './log';
+import { serveMetrics } from './metrics';
 import { announce, seedIfEmpty } from './seed';
 import { createServices, provideServices } from './services';
 
@@ -35,8 +36,9 @@ const { handler } = await loadSvelteKit(config);
 const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, handler, config, logger);
 const url = await listen(server, config).catch(exitOnConfigError);
 const workers = await startChannelWorkers(services).catch(exitOnConfigError);
+const metricsPort = config.metrics.port === null ? [] : [await serveMetrics(services.metrics, { ...config.metrics, port: config.metrics.port }, logger).catch(exitOnConfigError)];
 await services.routing.start();
 const accessPoll = await services.accessChanges.start(config.accessPollMs);
-handleShutdown(server, closeSockets, services, [...workers, services.routing, accessPoll]);
+handleShutdown(server, closeSockets, services, [...workers, ...metricsPort, services.routing, accessPoll]);
 logger.info({ url, dataDir: config.dataDir, seeded }, 'listening');
 await announce(url, services);

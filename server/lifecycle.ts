@@ -31,7 +31,7 @@ export async function loadSvelteKit(config: Config) {
  * Why a listener could not take its address, as a configuration error naming the setting to change
  * (a taken port is the usual case: another Tandem, or another program, holds it).
  */
-export function listenError(setting: 'PORT' | 'SMTP_PORT', host: string, port: number, error: NodeJS.ErrnoException): ConfigError {
+export function listenError(setting: 'PORT' | 'SMTP_PORT' | 'METRICS_PORT', host: string, port: number, error: NodeJS.ErrnoException): ConfigError {
 	const reasons: Record<string, string> = {
 		EADDRINUSE: 'is already in use by another program',
 		EACCES: 'may not be listened on by this user',

@@ -30,6 +30,7 @@ import { HelpCentre } from './help-centre';
 import { InteractionHistory } from './interaction-history';
 import type { Logger } from './log';
 import { Macros } from './macros';
+import { Metrics } from './metrics';
 import { openStore } from './storage/store';
 import { Calls } from './talk/calls';
 import { TalkNumbers } from './talk/numbers';
@@ -52,7 +53,8 @@ export async function createServices(config: Config, logger: Logger) {
 	const sessions = new Sessions(store, Date.now, accessChanged);
 	const tokens = new ApiTokens(store, events, accessChanged);
 	const auth = new Auth(accounts, sessions, tokens, events, new LoginThrottle(throttle), new LoginThrottle({ ...throttle, freeFailures: 10 }));
-	const log = new TicketLog(store);
+	const metrics = new Metrics(config.metrics.token !== null || config.metrics.port !== null);
+	const log = new TicketLog(store, (seconds) => metrics.logCommitSeconds.observe(seconds));
 	const index = new TicketIndex(store, events);
 	const customers = new Customers(store, index, events);
 	const outbox = new Outbox(store);
@@ -73,8 +75,11 @@ export async function createServices(config: Config, logger: Logger) {
 		directory: accounts,
 		attachments,
 		origin: config.origin,
+		metrics,
 		cluster: bus && config.cluster ? { bus, node: `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`, catchUpMs: config.cluster.catchUpMs } : null
 	});
+	// Every node runs the once-only work for now (the cluster's leader is still to come: README, Cluster).
+	metrics.watch({ store, connections: () => collab.hocuspocus.getConnectionsCount(), documents: () => collab.hocuspocus.getDocumentsCount(), leader: () => true });
 	const tickets = new Tickets(store, log, index, customers, accounts, events, collab.documents, attachments);
 	tickets.followChildren((err, ticketId) => logger.error({ err, ticketId }, 'telling a parent ticket of its child failed'));
 	const macros = new Macros(store, events);
@@ -96,7 +101,7 @@ export async function createServices(config: Config, logger: Logger) {
 	// Incoming calls are offered through the router while someone is available for them.
 	calls.route(routing);
 	return {
-		config, logger, store, bus, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
+		config, logger, store, bus, metrics, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }

@@ -8,10 +8,16 @@
 import type { Entry } from '../../src/lib/ticket';
 
 const NONE: ReadonlySet<string> = new Set();
-const accepted = new WeakMap<Uint8Array, { changes: number; entries: Entry[]; claims: number[]; sideEntryIds: ReadonlySet<string> }>();
+const accepted = new WeakMap<Uint8Array, { changes: number; entries: Entry[]; claims: number[]; sideEntryIds: ReadonlySet<string>; since: number }>();
 
-export function markAccepted(payload: Uint8Array, changes: number, entries: Entry[] = [], claims: number[] = [], sideEntryIds = NONE): void {
-	accepted.set(payload, { changes, entries, claims, sideEntryIds });
+/** `since`: when the check began (performance.now()), for the acknowledgement's latency. */
+export function markAccepted(payload: Uint8Array, changes: number, entries: Entry[] = [], claims: number[] = [], sideEntryIds = NONE, since = performance.now()): void {
+	accepted.set(payload, { changes, entries, claims, sideEntryIds, since });
+}
+
+/** When the check of an accepted update began (performance.now()). */
+export function acceptedSince(payload: Uint8Array): number | undefined {
+	return accepted.get(payload)?.since;
 }
 
 export function acceptedChanges(payload: Uint8Array): number | undefined {

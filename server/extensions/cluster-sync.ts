@@ -54,6 +54,8 @@ export interface ClusterSyncSettings {
 	catchUpAfter(document: Y.Doc, seq: number, origin: unknown): Promise<{ lastSeq: number }>;
 	/** Reads who owns the client ids another node wrote first. */
 	learnOwners(document: Y.Doc): Promise<void>;
+	/** Told of each read of the log for missed rows, and of each row's time from its publishing here (the metrics). */
+	observe?: { caughtUp(): void; lag(seconds: number): void };
 }
 
 /** What this node holds of one loaded ticket. */
@@ -139,6 +141,7 @@ export class ClusterSync implements Extension {
 		const encoder = encoding.createEncoder();
 		encoding.writeVarUint(encoder, kind);
 		encoding.writeVarString(encoder, this.settings.node);
+		encoding.writeVarUint(encoder, Date.now());
 		encoding.writeVarUint(encoder, seq);
 		encoding.writeVarUint8Array(encoder, payload);
 		this.settings.bus.publish(ticketChannel(ticketId), encoding.toUint8Array(encoder));
@@ -169,12 +172,13 @@ export class ClusterSync implements Extension {
 	}
 
 	private received(state: Followed, message: Buffer) {
-		let kind: number, node: string, seq: number, update: Uint8Array;
+		let kind: number, node: string, sentAt: number, seq: number, update: Uint8Array;
 		try {
 			if (message.length > this.settings.maxMessageBytes) throw new Error(`${message.length} bytes`);
 			const decoder = decoding.createDecoder(message);
 			kind = decoding.readVarUint(decoder);
 			node = decoding.readVarString(decoder);
+			sentAt = decoding.readVarUint(decoder);
 			seq = decoding.readVarUint(decoder);
 			update = decoding.readVarUint8Array(decoder);
 		} catch (error) {
@@ -197,6 +201,7 @@ export class ClusterSync implements Extension {
 			this.catchUp(state);
 			return;
 		}
+		this.settings.observe?.lag(Math.max(0, Date.now() - sentAt) / 1000);
 		this.saw(state, seq);
 		if (state.ahead.size > 0) this.watchGap(state);
 		this.settings.learnOwners(state.document).catch((error: unknown) => {
@@ -235,6 +240,7 @@ export class ClusterSync implements Extension {
 		const run = async () => {
 			do {
 				state.again = false;
+				this.settings.observe?.caughtUp();
 				try {
 					const { lastSeq } = await this.settings.catchUpAfter(state.document, state.applied, REMOTE);
 					if (lastSeq > state.applied) state.applied = lastSeq;

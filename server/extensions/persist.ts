@@ -18,7 +18,7 @@ import { REFUSE, refusal } from '../close-reasons';
 import type { Logger } from '../log';
 import { clientsOf, DamagedTicketError, DuplicateEntryError, ForeignClientError, StorageError, type AppendWith, type LoadedState, type TicketLog } from '../storage/ticket-log';
 import type { ConnectionContext } from './authenticate';
-import { acceptedChanges, acceptedClaims, acceptedEntries, acceptedSideEntryIds } from './accepted';
+import { acceptedChanges, acceptedClaims, acceptedEntries, acceptedSideEntryIds, acceptedSince } from './accepted';
 
 const SYNC_STEP_1 = 0;
 
@@ -57,6 +57,8 @@ export interface PersistSettings {
 	 * so an append costs the same at 10 and at 10,000 entries.
 	 */
 	compactAfter: number;
+	/** Told of each peer update stored (with the seconds since its check began) or refused, by reason (the metrics). */
+	observe?: { stored(seconds: number): void; refused(reason: string): void };
 	/** Told of every row this process logged, once committed: a cluster node publishes it. */
 	committed?: (document: Y.Doc, ticketId: string, seq: number, update: Uint8Array) => void;
 	/** Takes the outbound entries of an update (those of `sideEntryIds` are in side conversations), inside the transaction that logs it. */
@@ -113,17 +115,26 @@ export class Persist implements Extension {
 			logged = await this.logPeerUpdate(document, state, payload, actor, claims);
 		} catch (error) {
 			for (const client of claims.clients) state.owners.delete(client);
-			if (error instanceof DuplicateEntryError) throw refusal(REJECT.duplicateEntry, error.message);
-			if (error instanceof ForeignClientError) {
-				// Claimed elsewhere first: this process learns by whom, and refuses as the checker would have.
-				const owners = await this.settings.log.ownersOf(state.ticketId, claims.clients).catch(() => new Map<number, string>());
-				for (const [client, owner] of owners) state.owners.set(client, owner);
-				throw refusal(REJECT.foreignClient, error.message);
-			}
-			throw this.storageRefusal(state, error);
+			const refused = await this.refusalOf(state, claims, error);
+			this.settings.observe?.refused(refused.reason);
+			throw refused;
 		}
+		const since = acceptedSince(payload);
+		if (since !== undefined) this.settings.observe?.stored((performance.now() - since) / 1000);
 		if (!logged) return; // stored already: acknowledged as it is
 		this.logged(document, state, logged.seq, logged.update);
+	}
+
+	/** What a peer is told of an update the log did not take. */
+	private async refusalOf(state: LogState, claims: Claims, error: unknown) {
+		if (error instanceof DuplicateEntryError) return refusal(REJECT.duplicateEntry, error.message);
+		if (error instanceof ForeignClientError) {
+			// Claimed elsewhere first: this process learns by whom, and refuses as the checker would have.
+			const owners = await this.settings.log.ownersOf(state.ticketId, claims.clients).catch(() => new Map<number, string>());
+			for (const [client, owner] of owners) state.owners.set(client, owner);
+			return refusal(REJECT.foreignClient, error.message);
+		}
+		return this.storageRefusal(state, error);
 	}
 
 	/**

@@ -40,6 +40,8 @@ export interface ValidateSettings {
 	 * had not caught up (it builds on rows written elsewhere) is checked again after it.
 	 */
 	catchUp?: (document: Y.Doc) => Promise<void>;
+	/** Counts refusals by reason (the metrics). */
+	refused?: (reason: string) => void;
 }
 
 export class Validate implements Extension {
@@ -51,6 +53,7 @@ export class Validate implements Extension {
 
 	async beforeSync({ type, payload, connection, document, documentName, context }: beforeSyncPayload<ConnectionContext>) {
 		const { principal } = context;
+		const since = performance.now();
 		// Access is live (LiveAccess closes such a connection too): checked here as well, so a
 		// message already on its way when the access went is neither stored nor answered.
 		if (context.revoked || !ticketAccess(principal, readFields(document))) {
@@ -100,7 +103,7 @@ export class Validate implements Extension {
 		if (!result.appendsOnly && (await this.wouldOverfill(document, payload.length))) {
 			throw await this.refuse(documentName, actorOf(principal), REJECT.limitExceeded, limitMessage('documentBytes', 'a ticket is stored in') + ' bytes; only conversation entries are still accepted');
 		}
-		markAccepted(payload, result.changes, result.entries, result.claims, result.sideEntryIds);
+		markAccepted(payload, result.changes, result.entries, result.claims, result.sideEntryIds, since);
 	}
 
 	private declare(connection: Connection, document: Y.Doc, stateVector: Uint8Array) {
@@ -137,6 +140,7 @@ export class Validate implements Extension {
 	}
 
 	private async refuse(documentName: string, actor: string, reason: string, message: string) {
+		this.settings.refused?.(reason);
 		this.settings.logger.warn({ documentName, actor, reason, detail: message }, 'update refused');
 		await this.settings.events.record({
 			ticketId: parseTicketDocumentName(documentName),

@@ -106,7 +106,11 @@ export class TicketLog {
 	/** A group commit is being written: what arrives meanwhile waits for the next one. */
 	private committing = false;
 
-	constructor(private readonly store: Store) {}
+	/** `timed`: told how long each transaction of the log took, in seconds (the metrics). */
+	constructor(
+		private readonly store: Store,
+		private readonly timed: (seconds: number) => void = () => {}
+	) {}
 
 	/**
 	 * Appends durably, committed together with the other appends made while the previous group
@@ -165,11 +169,14 @@ export class TicketLog {
 	 * only when one is refused is that undone and each written in a savepoint of its own.
 	 */
 	private async writeInTransaction(updates: readonly PendingAppend[]): Promise<(number | Refusal)[]> {
+		const started = performance.now();
 		try {
 			return await this.store.transaction(() => this.writeAll(updates));
 		} catch (error) {
 			if (!(error instanceof RefusedInBatch)) throw error;
 			return await this.store.transaction(() => this.writeEach(updates));
+		} finally {
+			this.timed((performance.now() - started) / 1000);
 		}
 	}
 

@@ -29,11 +29,20 @@ async function cluster(catchUpMs: number) {
 	const databaseUrl = await createDatabaseAt(inject('postgresUrl'), 'cluster');
 	const dataDirs = [tempDataDir(), tempDataDir()];
 	const fx = await prepare(dataDirs[0]!, { users: { ann: { role: 'agent' }, bob: { role: 'agent' } }, bots: { bot: ['chat'] } }, { databaseUrl });
-	const env = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, CATCH_UP_MS: String(catchUpMs) };
+	const env = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, CATCH_UP_MS: String(catchUpMs), METRICS_TOKEN };
 	const [a, b] = await Promise.all(dataDirs.map((dir) => boot(dir, env)));
 	const created = await api(a!, fx.tokens.bot.token).request('POST', '/api/v1/tickets', { subject: 'Across nodes', requester: { email: 'kim@example.com' }, channel: 'chat', body: 'Hello?' });
 	expect(created.status).toBe(201);
 	return { fx, a: a!, b: b!, databaseUrl, ticketId: created.body.id as string };
+}
+
+const METRICS_TOKEN = 'cluster-metrics-token';
+
+/** One counter or histogram count of a node's /metrics. */
+async function metric(node: { url: string }, series: string): Promise<number> {
+	const text = await (await fetch(`${node.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+	const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+	return line === undefined ? NaN : Number(line.slice(series.length + 1));
 }
 
 const has = (peer: Peer, id: string) => readEntries(peer.doc).some((e) => e.id === id);
@@ -64,6 +73,8 @@ describe('a cluster of two nodes', () => {
 		await waitFor(() => has(ann, http.body.id), 'node A’s peer to see an HTTP write on node B');
 		await waitFor(() => readEntries(bob.doc).length === 4, 'node B’s peer to have all four');
 		assertConverged([ann, bob], await storedDocumentAt(databaseUrl, ticketId));
+		// Node B measured how late node A's rows reached it.
+		expect(await metric(b, 'tandem_redis_lag_seconds_count')).toBeGreaterThanOrEqual(1);
 	});
 
 	it('keeps acknowledging while Redis is down, the other node reading the writes from the log, and carries changes through Redis again once it is back', async () => {
@@ -81,6 +92,7 @@ describe('a cluster of two nodes', () => {
 		// Late, not never: the nodes read the log.
 		await waitFor(() => whileDown.every((e) => has(bob, e.id)), 'node B to read node A’s writes from the log');
 		await waitFor(() => has(ann, http.body.id), 'node A to read node B’s write from the log');
+		expect(await metric(b, 'tandem_catch_ups_total')).toBeGreaterThanOrEqual(1);
 
 		await redis!.start();
 		const after = note(fx, 'bob', 'Redis is back');

@@ -19,3 +19,15 @@ describe('cluster configuration', () => {
 		expect(() => loadConfig({ DATABASE_URL: 'postgres://tandem@db/tandem', REDIS_URL: 'redis://cache', CATCH_UP_MS: '5' })).toThrow(/CATCH_UP_MS="5"/);
 	});
 });
+
+describe('metrics configuration', () => {
+	it('serves metrics to nobody unless a token or a port is set', () => {
+		expect(loadConfig({}).metrics).toEqual({ token: null, port: null, host: '127.0.0.1' });
+		expect(loadConfig({ METRICS_TOKEN: 'a-long-enough-token', METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' }).metrics).toEqual({ token: 'a-long-enough-token', port: 9464, host: '0.0.0.0' });
+	});
+
+	it('refuses a short token and a port out of range, naming the variable', () => {
+		expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN="short": at least 16 characters/);
+		expect(() => loadConfig({ METRICS_PORT: '70000' })).toThrow(/METRICS_PORT="70000"/);
+	});
+});
