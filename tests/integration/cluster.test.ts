@@ -48,6 +48,14 @@ async function metric(node: { url: string }, series: string): Promise<number> {
 const has = (peer: Peer, id: string) => readEntries(peer.doc).some((e) => e.id === id);
 const note = (fx: Fixture, user: 'ann' | 'bob', body: string) => noteBy(fx.users[user]!.id, body);
 
+/** A copy of `model`'s document that writes and shows presence under `victim`'s Yjs client id. */
+function impersonating(model: Peer, victim: Peer): Y.Doc {
+	const forged = new Y.Doc();
+	Y.applyUpdate(forged, Y.encodeStateAsUpdate(model.doc));
+	forged.clientID = victim.doc.clientID; // after the state: Yjs re-keys a document that receives its own id
+	return forged;
+}
+
 function assertConverged(peers: Peer[], stored: Y.Doc) {
 	const ids = (entries: Entry[]) => entries.map((e) => e.id);
 	for (const peer of peers) expect(ids(readEntries(peer.doc))).toEqual(ids(readEntries(stored)));
@@ -115,9 +123,7 @@ describe('a cluster of two nodes', () => {
 		// Bob showing presence on node B under Ann's client id, which node A claimed for her after
 		// node B loaded the ticket: dropped, the database having the say. His write under it, sent
 		// after on the same connection, is refused: by then the presence was handled.
-		const forged = new Y.Doc();
-		Y.applyUpdate(forged, Y.encodeStateAsUpdate(bob.doc));
-		forged.clientID = ann.doc.clientID;
+		const forged = impersonating(bob, ann);
 		const mallory = await connect(b, ticketId, fx.users.bob.token, { doc: forged });
 		// Each change counts one up: past the clock of Ann's state, so only the claim can stop it.
 		for (let i = 0; i < 10; i++) mallory.provider.awareness!.setLocalState({ typing: i % 2 === 0 });
@@ -154,9 +160,7 @@ describe('a cluster of two nodes', () => {
 		appendEntries(ann.doc, [hers]);
 		await ann.acknowledged();
 		// Bob writes under Ann's client id on node B, which has never seen it: the database refuses.
-		const forged = new Y.Doc();
-		Y.applyUpdate(forged, Y.encodeStateAsUpdate(bob.doc));
-		forged.clientID = ann.doc.clientID;
+		const forged = impersonating(bob, ann);
 		const mallory = await connect(b, ticketId, fx.users.bob.token, { doc: forged });
 		const his = note(fx, 'bob', 'as Ann');
 		appendEntries(forged, [his]);
@@ -185,9 +189,7 @@ describe('a cluster of two nodes', () => {
 		expect(moved.closeReason()).toBeNull();
 
 		// Bob, on node B, writing under Ann's client id is refused: node B learned its owner.
-		const forged = new Y.Doc();
-		Y.applyUpdate(forged, Y.encodeStateAsUpdate(bob.doc));
-		forged.clientID = ann.doc.clientID; // after the state: Yjs re-keys a document that receives its own id
+		const forged = impersonating(bob, ann);
 		const intruder = await connect(b, ticketId, fx.users.bob.token, { doc: forged });
 		appendEntries(forged, [note(fx, 'bob', 'as Ann')]);
 		await waitFor(() => intruder.closeReason(), 'the forged change to be refused');
