@@ -188,13 +188,15 @@ describe('a cluster of two nodes', () => {
 		await moved.acknowledged();
 		expect(moved.closeReason()).toBeNull();
 
-		// Bob, on node B, writing under Ann's client id is refused: node B learned its owner.
+		await waitFor(() => has(bob, second.id), 'node B’s peers to see the moved peer’s change');
+
+		// Bob, on node B, writing under Ann's client id is refused: node B learned its owner. (His
+		// copy must hold her last change: a write at clocks she used already is no change at all.)
 		const forged = impersonating(bob, ann);
 		const intruder = await connect(b, ticketId, fx.users.bob.token, { doc: forged });
 		appendEntries(forged, [note(fx, 'bob', 'as Ann')]);
 		await waitFor(() => intruder.closeReason(), 'the forged change to be refused');
 		expect(intruder.closeReason()).toBe('foreign-client-id');
-		await waitFor(() => has(bob, second.id), 'node B’s peers to see the moved peer’s change');
 		assertConverged([moved, bob], await storedDocumentAt(databaseUrl, ticketId));
 	});
 });
