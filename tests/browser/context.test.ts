@@ -213,7 +213,8 @@ describe('context panel', () => {
 		const lookup = admin.getByRole('form', { name: 'App order-lookup' });
 		await lookup.getByLabel('ticket.tags').check();
 		await lookup.getByRole('button', { name: 'Save' }).click();
-		await admin.getByRole('status').getByText('saved').waitFor();
+		// The app's own notice: "Order saved." from the step before also says "saved".
+		await admin.getByRole('status').getByText('App “order-lookup” saved.').waitFor();
 		const apps = await (await admin.request.get('/api/v1/apps')).json();
 		expect(apps.apps.find((a: { name: string }) => a.name === 'order-lookup').scopes).toEqual(['draft.insert', 'ticket.tags']);
 		await screenshot(admin, 'admin-context');

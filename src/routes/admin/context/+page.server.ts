@@ -144,7 +144,9 @@ export const actions: Actions = {
 		const { id, input } = form.value;
 		const { apps } = tandem();
 		if (!id && !input.name) return fail(400, { action: 'saveApp', message: 'name: give the app a name' });
-		return attempt('saveApp', `App “${input.name ?? 'app'}” saved.`, () => (id ? apps.update(id, input, locals.principal!) : apps.create({ ...input, name: input.name! }, locals.principal!)));
+		// An app's name is not edited: the update's form does not send it.
+		const name = input.name ?? (id ? (await apps.get(id))?.name : undefined) ?? 'app';
+		return attempt('saveApp', `App “${name}” saved.`, () => (id ? apps.update(id, input, locals.principal!) : apps.create({ ...input, name: input.name! }, locals.principal!)));
 	},
 	removeApp: async ({ request, locals }) => {
 		const form = await read(request, id, 'removeApp');
