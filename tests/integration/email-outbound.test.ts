@@ -191,8 +191,10 @@ describe('outbound email without a relay', () => {
 		expect(mail.subject).toBe(`Re: Invoice copy [#${created.body.number}]`);
 		expect(mail.inReplyTo).toBeUndefined();
 		expect(mail.text?.trim()).toBe('Attached to this mail, soon.');
-		const deliveries = await api(server, fx.users.ann.token).request('GET', `/api/v1/tickets/${ticketId}/deliveries`);
-		expect(deliveries.body.deliveries[res.body.id]).toMatchObject({ status: 'sent', attempts: 1 });
+		// The file is written first, then its row marked sent: the mark may be a moment behind.
+		const delivery = async () => (await api(server, fx.users.ann.token).request('GET', `/api/v1/tickets/${ticketId}/deliveries`)).body.deliveries[res.body.id];
+		await waitFor(async () => (await delivery())?.status === 'sent', 'the delivery marked sent');
+		expect(await delivery()).toMatchObject({ status: 'sent', attempts: 1 });
 		expect(fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 	});
 
