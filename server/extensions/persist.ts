@@ -228,10 +228,11 @@ export class Persist implements Extension {
 		// Claimed at once, before the write completes, as an update's client ids are.
 		state.owners.set(client, owner);
 		try {
-			await this.settings.log.claimClients(state.ticketId, owner, [client]);
-			// The database decides: another process may have recorded an owner first.
-			const recorded = (await this.settings.log.ownersOf(state.ticketId, [client])).get(client);
-			if (recorded !== undefined && recorded !== owner) state.owners.set(client, recorded);
+			// The database decides: another process may have recorded an owner first (read only then).
+			if (!(await this.settings.log.claimClients(state.ticketId, owner, [client])).has(client)) {
+				const recorded = (await this.settings.log.ownersOf(state.ticketId, [client])).get(client);
+				if (recorded !== undefined) state.owners.set(client, recorded);
+			}
 		} catch (error) {
 			state.owners.delete(client);
 			this.settings.logger.warn({ ticketId: state.ticketId, err: (error as Error).message }, 'client id not claimed');
