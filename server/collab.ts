@@ -66,7 +66,7 @@ export function createCollab(s: CollabSettings) {
 			maxMessageBytes: s.maxUpdateBytes + 1024,
 			loadedSeq: (document) => persist.loadedSeq(document),
 			catchUpAfter: (document, seq, origin) => persist.catchUpAfter(document, seq, origin),
-			learnOwners: (document) => persist.learnOwners(document),
+			learnOwners: (document, among) => persist.learnOwners(document, among),
 			observe: s.metrics && { caughtUp: () => s.metrics!.catchUps.inc(), lag: (seconds) => s.metrics!.redisLagSeconds.observe(seconds) }
 		});
 	}

@@ -23,7 +23,7 @@ import * as Y from 'yjs';
 import { parseTicketDocumentName } from '../../src/lib/ticket';
 import type { Bus } from '../cluster/bus';
 import type { Logger } from '../log';
-import type { TicketLog } from '../storage/ticket-log';
+import { clientsOf, type TicketLog } from '../storage/ticket-log';
 
 /** The transaction origin of changes another node wrote. */
 export const REMOTE = { source: 'redis' } as const;
@@ -53,7 +53,7 @@ export interface ClusterSyncSettings {
 	/** Applies what the log holds after row `seq` to a loaded document, as made by `origin`; the last row it then holds. */
 	catchUpAfter(document: Y.Doc, seq: number, origin: unknown): Promise<{ lastSeq: number }>;
 	/** Reads who owns the client ids another node wrote first. */
-	learnOwners(document: Y.Doc): Promise<void>;
+	learnOwners(document: Y.Doc, among: Iterable<number>): Promise<void>;
 	/** Told of each read of the log for missed rows, and of each row's time from its publishing here (the metrics). */
 	observe?: { caughtUp(): void; lag(seconds: number): void };
 }
@@ -204,7 +204,7 @@ export class ClusterSync implements Extension {
 		this.settings.observe?.lag(Math.max(0, Date.now() - sentAt) / 1000);
 		this.saw(state, seq);
 		if (state.ahead.size > 0) this.watchGap(state);
-		this.settings.learnOwners(state.document).catch((error: unknown) => {
+		this.settings.learnOwners(state.document, clientsOf(update)).catch((error: unknown) => {
 			this.settings.logger.warn({ ticketId: state.ticketId, err: (error as Error).message }, 'reading client owners failed');
 		});
 	}

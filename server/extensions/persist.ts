@@ -200,11 +200,11 @@ export class Persist implements Extension {
 	/**
 	 * Reads the owners of the document's client ids this process does not know: ids first written
 	 * by another process (or in a commit whose answer was lost). Until then they count as nobody's,
-	 * which the checker refuses to anyone.
+	 * which the checker refuses to anyone. `among`: only these (an update's own), else all of them.
 	 */
-	async learnOwners(document: Y.Doc): Promise<void> {
+	async learnOwners(document: Y.Doc, among: Iterable<number> = document.store.clients.keys()): Promise<void> {
 		const state = this.stateOf(document);
-		const unknown = [...document.store.clients.keys()].filter((client) => !state.owners.has(client));
+		const unknown = [...among].filter((client) => !state.owners.has(client));
 		if (unknown.length === 0) return;
 		for (const [client, owner] of await this.settings.log.ownersOf(state.ticketId, unknown)) {
 			if (!state.owners.has(client)) state.owners.set(client, owner);
