@@ -662,6 +662,7 @@ async function main(argv: string[]): Promise<number> {
 	try {
 		return (await parsed.run(services)) ?? 0;
 	} finally {
+		await services.bus?.close();
 		await services.store.close();
 	}
 }

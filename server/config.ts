@@ -19,6 +19,8 @@ const schema = z.object({
 	REDIS_URL: z.string().regex(/^rediss?:\/\/./, 'a redis:// or rediss:// URL').optional(),
 	/** A cluster node reads from the log what Redis did not bring it, at least this often. */
 	CATCH_UP_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+	/** How often a node tries to become the leader, and the leader checks it still is (PostgreSQL). */
+	LEADER_CHECK_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
 	/** `GET /metrics` on the main port answers only with `Authorization: Bearer <this>`. */
 	METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
 	/** Prometheus metrics on a port of their own (no token), on METRICS_HOST. */
@@ -94,6 +96,8 @@ export type Config = {
 	metrics: { token: string | null; port: number | null; host: string };
 	/** Null: one process. Else this process is a node of a cluster (DESIGN.md, "Cluster"). */
 	cluster: { redisUrl: string; catchUpMs: number } | null;
+	/** How often a node tries for the leader lock, and the leader checks it holds it still. */
+	leaderCheckMs: number;
 	seed: boolean;
 	logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 	compactAfter: number;
@@ -154,6 +158,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 		database: { url: c.DATABASE_URL ?? null, poolMax: c.DATABASE_POOL_MAX, statementTimeoutMs: c.DATABASE_STATEMENT_TIMEOUT_MS },
 		metrics: { token: c.METRICS_TOKEN ?? null, port: c.METRICS_PORT ?? null, host: c.METRICS_HOST },
 		cluster: c.REDIS_URL ? { redisUrl: c.REDIS_URL, catchUpMs: c.CATCH_UP_MS } : null,
+		leaderCheckMs: c.LEADER_CHECK_MS,
 		seed: c.SEED,
 		logLevel: c.LOG_LEVEL,
 		compactAfter: c.COMPACT_AFTER,

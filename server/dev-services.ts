@@ -4,7 +4,7 @@ import { loadConfig } from './config';
 import { websocketEndpoints } from './http';
 import { createLogger } from './log';
 import { seedIfEmpty } from './seed';
-import { createServices, provideServices, SERVICES_KEY, type Services } from './services';
+import { createServices, provideServices, SERVICES_KEY, startServices, type Services } from './services';
 
 type Dev = { services: Services; upgrade: ReturnType<typeof websocketEndpoints> };
 const DEV_KEY = Symbol.for('tandem.dev');
@@ -15,7 +15,7 @@ export async function ensureDevServices(): Promise<Dev> {
 	const config = loadConfig();
 	const services = await createServices(config, createLogger(config.logLevel));
 	if (config.seed) await seedIfEmpty(services);
-	await services.routing.start();
+	await startServices(services);
 	await services.accessChanges.start(config.accessPollMs);
 	provideServices(services);
 	// SMTP in and the outbox, as under `npm start` (they stop with the dev process).

@@ -6,7 +6,7 @@ import { handleShutdown, listen, loadSvelteKit } from './lifecycle';
 import { createLogger } from './log';
 import { serveMetrics } from './metrics';
 import { announce, seedIfEmpty } from './seed';
-import { createServices, provideServices } from './services';
+import { createServices, provideServices, startServices, stopServices } from './services';
 
 /** A bad setting (or a port another program holds) ends the start with its message, not a stack trace. */
 function exitOnConfigError(error: unknown): never {
@@ -37,8 +37,8 @@ const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, ha
 const url = await listen(server, config).catch(exitOnConfigError);
 const workers = await startChannelWorkers(services).catch(exitOnConfigError);
 const metricsPort = config.metrics.port === null ? [] : [await serveMetrics(services.metrics, { ...config.metrics, port: config.metrics.port }, logger).catch(exitOnConfigError)];
-await services.routing.start();
+await startServices(services);
 const accessPoll = await services.accessChanges.start(config.accessPollMs);
-handleShutdown(server, closeSockets, services, [...workers, ...metricsPort, services.routing, accessPoll]);
+handleShutdown(server, closeSockets, services, [...workers, ...metricsPort, { close: () => stopServices(services) }, accessPoll]);
 logger.info({ url, dataDir: config.dataDir, seeded }, 'listening');
 await announce(url, services);

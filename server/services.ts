@@ -21,6 +21,9 @@ import { ApiTokens } from './auth/api-tokens';
 import { Sessions } from './auth/sessions';
 import { DEFAULT_THROTTLE, LoginThrottle } from './auth/throttle';
 import { RedisBus } from './cluster/bus';
+import { ClusterConnections, LocalConnections, type ConnectionCounts } from './cluster/connections';
+import { FeedRelay } from './cluster/feed';
+import { Leadership } from './cluster/leadership';
 import { createCollab } from './collab';
 import type { Config } from './config';
 import { Customers } from './customers';
@@ -61,6 +64,9 @@ export async function createServices(config: Config, logger: Logger) {
 	// A cluster node reaches the others through Redis; one that cannot yet still starts (DESIGN.md: Redis is not the record).
 	const bus = config.cluster ? new RedisBus(config.cluster.redisUrl, logger) : null;
 	await bus?.connect();
+	const node = `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+	const leadership = new Leadership(store, { checkMs: config.leaderCheckMs, logger });
+	const connections: ConnectionCounts = bus ? new ClusterConnections(bus, node) : new LocalConnections();
 	const attachments = new Attachments(store, new AttachmentStore(config.dataDir), config.attachments);
 	const collab = createCollab({
 		outbox,
@@ -76,10 +82,9 @@ export async function createServices(config: Config, logger: Logger) {
 		attachments,
 		origin: config.origin,
 		metrics,
-		cluster: bus && config.cluster ? { bus, node: `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`, catchUpMs: config.cluster.catchUpMs } : null
+		cluster: bus && config.cluster ? { bus, node, catchUpMs: config.cluster.catchUpMs } : null
 	});
-	// Every node runs the once-only work for now (the cluster's leader is still to come: README, Cluster).
-	metrics.watch({ store, connections: () => collab.hocuspocus.getConnectionsCount(), documents: () => collab.hocuspocus.getDocumentsCount(), leader: () => true });
+	metrics.watch({ store, connections: () => collab.hocuspocus.getConnectionsCount(), documents: () => collab.hocuspocus.getDocumentsCount(), leader: () => leadership.leading });
 	const tickets = new Tickets(store, log, index, customers, accounts, events, collab.documents, attachments);
 	tickets.followChildren((err, ticketId) => logger.error({ err, ticketId }, 'telling a parent ticket of its child failed'));
 	const macros = new Macros(store, events);
@@ -97,16 +102,37 @@ export async function createServices(config: Config, logger: Logger) {
 	const help = new HelpCentre(store, events);
 	const objects = new CustomObjects(store, customers, index, events);
 	const apps = new Apps(store, events);
-	const routing = createRouting({ store, events, index, tickets, accounts, chats, logger, settings: config.routing, openDocuments: () => collab.hocuspocus.documents });
+	const routing = createRouting({ store, events, index, tickets, accounts, chats, logger, settings: config.routing, leadership, connections, openDocuments: () => collab.hocuspocus.documents });
 	// Incoming calls are offered through the router while someone is available for them.
 	calls.route(routing);
+	const relay = bus ? new FeedRelay(bus, node, logger) : null;
 	return {
-		config, logger, store, bus, metrics, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
+		config, logger, store, bus, relay, node, leadership, connections, metrics, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }
 
 export type Services = Awaited<ReturnType<typeof createServices>>;
+
+/**
+ * What a serving process runs besides its listeners: in a cluster, what streams show reaches every
+ * node's streams and agents' connections are counted on every node; routing follows the tickets;
+ * and the node leads (runs the work to do once) when it gets the leader lock.
+ */
+export async function startServices({ relay, index, routing, calls, collab, connections, leadership }: Services): Promise<void> {
+	await relay?.carry(index.feed, routing.presence.feed, routing.router.feed, calls.feed, collab.sideNotify.feed);
+	await connections.start();
+	await routing.start();
+	await leadership.start();
+}
+
+/** Stops leading (the work stops before another node can take over), then leaves the cluster's relays. */
+export async function stopServices({ leadership, routing, connections, relay }: Services): Promise<void> {
+	await leadership.close();
+	await routing.close();
+	await connections.close();
+	await relay?.close();
+}
 
 export const SERVICES_KEY = Symbol.for('tandem.services');
 

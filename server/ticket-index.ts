@@ -12,6 +12,7 @@ import type { tickets } from '../drizzle/schema';
 import type { Events } from './events';
 import type { TicketScope } from './auth/policy';
 import type { Principal, UserPrincipal } from './auth/principal';
+import { Feed } from './cluster/feed';
 import { ApiError } from './errors';
 import type { Store, Tables } from './storage/store';
 
@@ -40,6 +41,8 @@ const TRACKED_FIELDS = ['subject', 'status', 'priority', 'assigneeId', 'groupId'
 
 export class TicketIndex {
 	private readonly listeners = new Set<TicketChangeListener>();
+	/** Every row written, on any node: for the workspace streams (`onChange` is for this node's work). */
+	readonly feed = new Feed<TicketRow>('tickets');
 	/** Rows written in the open transaction of `transaction()`, announced once it has committed. */
 	private readonly unannounced = new AsyncLocalStorage<TicketRow[]>();
 
@@ -89,9 +92,9 @@ export class TicketIndex {
 		return () => this.listeners.delete(listener);
 	}
 
-	/** How many listeners are subscribed (streams open): a leak shows here. */
+	/** How many listeners and feed watchers are subscribed (streams open): a leak shows here. */
 	listenerCount(): number {
-		return this.listeners.size;
+		return this.listeners.size + this.feed.size;
 	}
 
 	async get(id: string): Promise<TicketRow | null> {
@@ -241,6 +244,7 @@ export class TicketIndex {
 	}
 
 	private emit(row: TicketRow): void {
+		this.feed.publish(row);
 		for (const listener of [...this.listeners]) {
 			try {
 				listener(row);

@@ -500,11 +500,11 @@ export class Tickets {
 	}
 
 	/**
-	 * Calls `listener` with the index row of every ticket written from now on that `principal`
-	 * may see, once stored. Returns the unsubscribe function.
+	 * Calls `listener` with the index row of every ticket written from now on (on any node) that
+	 * `principal` may see, once stored. Returns the unsubscribe function.
 	 */
 	watch(principal: Principal, listener: (row: TicketRow) => void): () => void {
-		return this.index.onChange((row) => {
+		return this.index.feed.watch((row) => {
 			if (ticketAccess(principal, row)) listener(row);
 		});
 	}

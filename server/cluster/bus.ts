@@ -16,6 +16,8 @@ export interface Bus {
 	unsubscribe(channel: string, listener: (message: Buffer) => void): Promise<void>;
 	/** Called each time the bus is back after Redis was out of reach: messages sent meanwhile are lost. */
 	onReconnect(listener: () => void): void;
+	/** Whether Redis answered last time: while it does not, silence from other nodes means nothing. */
+	readonly reachable: boolean;
 	close(): Promise<void>;
 }
 
@@ -72,6 +74,10 @@ export class RedisBus implements Bus {
 		this.publisher.publish(channel, Buffer.from(message.buffer, message.byteOffset, message.byteLength)).catch(() => {
 			this.dropped++;
 		});
+	}
+
+	get reachable(): boolean {
+		return !this.lost;
 	}
 
 	/** Messages that could not be published (Redis out of reach). */

@@ -10,6 +10,8 @@ import * as Y from 'yjs';
 import { parseTicketDocumentName, readFields, ROOTS, type Entry } from '../../src/lib/ticket';
 import { ticketAccess, type Directory } from '../auth/policy';
 import type { TicketIndex } from '../ticket-index';
+import { Feed } from '../cluster/feed';
+import { REMOTE } from './cluster-sync';
 
 /** What the workspace shows: which ticket and side conversation, why, from whom. */
 export interface SideNotice {
@@ -38,7 +40,8 @@ export class SideNotify implements Extension {
 	priority = 40;
 	/** Per loaded ticket document: each internal side conversation as last seen. */
 	private readonly seen = new Map<string, Map<string, SeenSide>>();
-	private readonly listeners = new Set<(userId: string, notice: SideNotice) => void>();
+	/** Every notice, made on any node: for the streams of those it is for. */
+	readonly feed = new Feed<{ userId: string; notice: SideNotice }>('side-notices');
 
 	constructor(private readonly settings: { index: TicketIndex; directory: Directory }) {}
 
@@ -49,16 +52,18 @@ export class SideNotify implements Extension {
 		this.seen.set(documentName, seen);
 	}
 
-	async onChange({ documentName, document }: onChangePayload) {
+	async onChange({ documentName, document, transactionOrigin }: onChangePayload) {
 		const seen = this.seen.get(documentName);
 		const ticketId = parseTicketDocumentName(documentName);
 		if (!seen || !ticketId) return;
+		// Another node's change: that node tells (through the feed); this one only takes note.
+		const tell = transactionOrigin !== REMOTE;
 		for (const [id, side] of internalSides(document)) {
 			const before = seen.get(id) ?? { participants: new Set<string>(), entries: 0 };
 			const now = seenOf(side);
 			seen.set(id, now);
 			// Every change of the ticket (a keystroke in a draft) comes here: most change no side conversation.
-			if (now.entries === before.entries && now.participants.size === before.participants.size) continue;
+			if (!tell || (now.entries === before.entries && now.participants.size === before.participants.size)) continue;
 			const opener = String(side.get('createdBy') ?? '');
 			const notice = { ticketId, number: readFields(document).number ?? null, sideId: id, subject: String(side.get('subject') ?? '') };
 			const entries = (side.get('entries') as Y.Array<Entry> | undefined)?.slice(before.entries) ?? [];
@@ -79,11 +84,9 @@ export class SideNotify implements Extension {
 
 	/** Calls `send` with each notice for `userId` from now on; returns the stop. */
 	follow(userId: string, send: (notice: SideNotice) => void): () => void {
-		const listener = (to: string, notice: SideNotice) => {
-			if (to === userId) send(notice);
-		};
-		this.listeners.add(listener);
-		return () => this.listeners.delete(listener);
+		return this.feed.watch((told) => {
+			if (told.userId === userId) send(told.notice);
+		});
 	}
 
 	private async send(userId: string, notice: Omit<SideNotice, 'fromName'>) {
@@ -92,7 +95,7 @@ export class SideNotify implements Extension {
 		// Not a colleague who may see the ticket (a name from before participants were checked, access since lost): nothing.
 		if (!user || !row || !ticketAccess(user, row)) return;
 		const named = { ...notice, fromName: (await this.settings.directory.principal(notice.fromId))?.name ?? 'A colleague' };
-		for (const listener of this.listeners) listener(userId, named);
+		this.feed.publish({ userId, notice: named });
 	}
 }
 

@@ -1,9 +1,12 @@
 /**
  * Routing for one process: agent status, the router, SLA, admin settings and the supervisor
- * dashboard, wired together. `start` follows the ticket index and rebuilds from the tables.
+ * dashboard, wired together. `start` follows the ticket index; the work to do once (rebuilding
+ * from the tables, offer expiry, status decay, SLA sweeps) runs while this node leads.
  */
 import { SYSTEM } from '../auth/principal';
 import type { Accounts } from '../accounts';
+import type { ConnectionCounts } from '../cluster/connections';
+import type { Leadership } from '../cluster/leadership';
 import type { Chats } from '../channels/chat';
 import type { Events } from '../events';
 import type { Logger } from '../log';
@@ -27,6 +30,10 @@ export interface RoutingDeps {
 	logger: Logger;
 	openDocuments: OpenDocuments;
 	settings: PresenceSettings;
+	/** Who leads: the node that runs the work to do once. */
+	leadership: Pick<Leadership, 'onChange'>;
+	/** Agents' connections: this process's, or every node's in a cluster. */
+	connections?: ConnectionCounts;
 	clock?: Clock;
 }
 
@@ -34,7 +41,9 @@ export function createRouting(deps: RoutingDeps) {
 	const clock = deps.clock ?? systemClock((error) => deps.logger.error({ err: error }, 'a routing timer failed'));
 	const settings = new RoutingSettings(deps.store);
 	const sla = new Sla(deps.store, deps.events, clock);
-	const presence = new AgentStatus(deps.store, deps.events, clock, deps.settings);
+	const presence = new AgentStatus(deps.store, deps.events, clock, deps.settings, deps.connections);
+	// Nothing runs on a timer until this node is told it leads.
+	presence.standDown();
 	const router = new Router({
 		store: deps.store,
 		clock,
@@ -53,6 +62,11 @@ export function createRouting(deps: RoutingDeps) {
 	});
 	const dashboard = new Dashboard(deps.accounts, presence, router, clock, deps.openDocuments);
 	const stops: (() => void)[] = [];
+	const standDown = () => {
+		presence.standDown();
+		router.standDown();
+		sla.close();
+	};
 	return {
 		settings,
 		sla,
@@ -62,13 +76,13 @@ export function createRouting(deps: RoutingDeps) {
 		/**
 		 * One agent's live routing events for their workspace stream: every colleague's `status`
 		 * and the agent's pending `offer`s first, then `offer`, `offer.withdrawn`, `assigned` and
-		 * `status` as they happen. While followed, the agent counts as connected (from the call on).
-		 * Returns the stop.
+		 * `status` as they happen on any node. While followed, the agent counts as connected (from
+		 * the call on). Returns the stop.
 		 */
 		follow(userId: string, send: (name: string, data: unknown) => void): () => void {
 			const connected = presence.connect(userId);
-			const stopStatus = presence.onChange((p) => send('status', p));
-			const stopRouting = router.onEvent((e) => {
+			const stopStatus = presence.feed.watch((p) => send('status', p));
+			const stopRouting = router.feed.watch((e) => {
 				if (e.agentId !== userId) return;
 				if (e.type === 'offer') send('offer', e.offer);
 				else if (e.type === 'offer.withdrawn') send('offer.withdrawn', { offerId: e.offerId, itemId: e.itemId, reason: e.reason });
@@ -89,7 +103,7 @@ export function createRouting(deps: RoutingDeps) {
 				);
 			};
 		},
-		/** Follows status changes and the ticket index, rebuilds the queues, starts the timers. */
+		/** Follows status changes and the ticket index; leads when told (rebuilds the queues, starts the timers). */
 		async start() {
 			// Caught here: agent status drops a listener that fails, and routing must keep following.
 			stops.push(presence.onChange((p) => router.onPresence(p).catch((error: unknown) => deps.logger.error({ err: error, userId: p.userId }, 'routing a status change failed'))));
@@ -111,9 +125,14 @@ export function createRouting(deps: RoutingDeps) {
 					router.observe(row).catch((error: unknown) => deps.logger.error({ err: error, ticketId: row.id }, 'routing a ticket failed'));
 				})
 			);
-			await presence.start();
-			await router.rebuild();
-			sla.start();
+			stops.push(
+				deps.leadership.onChange(async (leading) => {
+					if (!leading) return standDown();
+					await presence.lead();
+					await router.lead();
+					sla.start();
+				})
+			);
 		},
 		async close() {
 			for (const stop of stops.splice(0)) stop();

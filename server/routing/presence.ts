@@ -1,12 +1,18 @@
 /**
  * Agent status: one status (online, away, offline, or an admin-defined one mapped onto these) and
  * availability per channel class. Connections are counted (the workspace holds one stream per
- * tab): when the last one closes the agent turns away after `awayAfterMs`, then offline after
- * `offlineAfterMs`; coming back before offline restores the status they chose. Stored in SQLite;
- * every change is told to the listeners (colleagues' streams, the router).
+ * tab; in a cluster, on every node): when the last one closes the agent turns away after
+ * `awayAfterMs`, then offline after `offlineAfterMs`; coming back before offline restores the
+ * status they chose. Stored in the database; every change is told to the listeners (the router,
+ * on the node that made it) and to the feed (colleagues' streams, on every node).
+ *
+ * The away and offline timers are work to do once: they run while this node leads (`lead`, from
+ * the start for a sole process) and stop when it stands down.
  */
 import { asc, eq, sql } from 'drizzle-orm';
 import { newId } from '../../src/lib/ticket';
+import { LocalConnections, type ConnectionCounts } from '../cluster/connections';
+import { Feed } from '../cluster/feed';
 import { ApiError, notFound } from '../errors';
 import type { Events } from '../events';
 import type { Clock } from './clock';
@@ -57,16 +63,30 @@ const BUILT_IN: StatusOption[] = STATUS_CLASSES.map((id) => ({ id, name: id[0].t
 
 export class AgentStatus {
 	private readonly listeners = new Set<PresenceListener>();
-	private readonly connections = new Map<string, number>();
+	/** Every agent's status change, on any node: for colleagues' streams. */
+	readonly feed = new Feed<AgentPresence>('presence');
 	private readonly timers = new Map<string, unknown>();
+	/** Whether this node runs the away and offline timers (see `lead`). */
+	private leading = true;
 	private custom: StatusOption[] | null = null;
 
 	constructor(
 		private readonly store: Store,
 		private readonly events: Events,
 		private readonly clock: Clock,
-		private readonly settings: PresenceSettings
-	) {}
+		private readonly settings: PresenceSettings,
+		private readonly connections: ConnectionCounts = new LocalConnections()
+	) {
+		connections.onChange((userId, connected) => {
+			if (connected) this.clearTimer(userId);
+			else this.scheduleAway(userId, this.settings.awayAfterMs);
+		});
+		// A status chosen without a connection open (on any node): the grace period runs as if the
+		// last one had just closed. (Set away by the timer, the agent has their offline timer already.)
+		this.feed.watch((p) => {
+			if (p.auto === null && !p.connected && p.statusClass !== 'offline' && !this.timers.has(p.userId)) this.scheduleAway(p.userId, this.settings.awayAfterMs);
+		});
+	}
 
 	// --- statuses ------------------------------------------------------------------------------
 
@@ -154,8 +174,6 @@ export class AgentStatus {
 			await this.events.record({ userId, actor: `user:${userId}`, type: 'agent.status', data: { status, channels } });
 			return { status, channels, auto: this.isConnected(userId) || current.auto === 'offline' ? null : current.auto };
 		});
-		// Chosen without a connection open: the grace period runs as if the last one had just closed.
-		if (!this.isConnected(userId) && !this.timers.has(userId)) this.scheduleAway(userId, this.settings.awayAfterMs);
 		await this.emit(next!);
 		return next!;
 	}
@@ -166,16 +184,12 @@ export class AgentStatus {
 	 * last connection is released the agent turns away, then offline, unless they come back first.
 	 */
 	async connect(userId: string): Promise<() => void> {
-		this.connections.set(userId, (this.connections.get(userId) ?? 0) + 1);
-		this.clearTimer(userId);
+		this.connections.add(userId);
 		let released = false;
 		const release = () => {
 			if (released) return;
 			released = true;
-			const left = (this.connections.get(userId) ?? 1) - 1;
-			if (left > 0) return void this.connections.set(userId, left);
-			this.connections.delete(userId);
-			this.scheduleAway(userId, this.settings.awayAfterMs);
+			this.connections.remove(userId);
 		};
 		try {
 			// Back before going offline: the chosen status again. After offline they choose anew.
@@ -191,20 +205,30 @@ export class AgentStatus {
 	}
 
 	isConnected(userId: string): boolean {
-		return (this.connections.get(userId) ?? 0) > 0;
+		return this.connections.isConnected(userId);
 	}
 
-	/** After a restart nobody is connected: agents not offline start their grace period now. */
-	async start(): Promise<void> {
+	/**
+	 * This node runs the timers from now on: agents not offline and not connected (after a restart,
+	 * or while the leader before was away) start their grace period now.
+	 */
+	async lead(): Promise<void> {
+		this.leading = true;
 		for (const presence of await this.all()) {
-			if (presence.statusClass === 'offline') continue;
+			if (presence.statusClass === 'offline' || presence.connected) continue;
 			if (presence.auto === 'away') this.scheduleOffline(presence.userId, this.settings.offlineAfterMs - this.settings.awayAfterMs);
 			else this.scheduleAway(presence.userId, this.settings.awayAfterMs);
 		}
 	}
 
-	close(): void {
+	/** Stops the timers: another node runs them (or the process stops). */
+	standDown(): void {
+		this.leading = false;
 		for (const userId of [...this.timers.keys()]) this.clearTimer(userId);
+	}
+
+	close(): void {
+		this.standDown();
 	}
 
 	/** Calls `listener` with every agent's status change. Returns the unsubscribe function. */
@@ -221,6 +245,7 @@ export class AgentStatus {
 	// --- internals -----------------------------------------------------------------------------
 
 	private scheduleAway(userId: string, ms: number) {
+		if (!this.leading) return;
 		this.clearTimer(userId);
 		this.timers.set(
 			userId,
@@ -237,6 +262,7 @@ export class AgentStatus {
 	}
 
 	private scheduleOffline(userId: string, ms: number) {
+		if (!this.leading) return;
 		this.clearTimer(userId);
 		this.timers.set(
 			userId,
@@ -305,6 +331,7 @@ export class AgentStatus {
 	}
 
 	private async emit(presence: AgentPresence) {
+		this.feed.publish(presence);
 		for (const listener of [...this.listeners]) {
 			try {
 				await listener(presence);

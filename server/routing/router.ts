@@ -6,11 +6,14 @@
  * order: the agent's user row, then items, then offers) or one conditional UPDATE whose result says
  * who won, so an item is assigned to exactly one agent and capacity is checked where it is spent,
  * also between processes. Timers only say when to look again, and a restart rebuilds from the
- * tables and the ticket index.
+ * tables and the ticket index. In a cluster any node decides (accepts, declines, routes the
+ * tickets it projects); the expiry timer and the rebuild are the leader's (`lead`), which re-arms
+ * the timer from the offers every node makes (the feed).
  */
 import { and, asc, count, desc, eq, inArray, min, ne, or, sql } from 'drizzle-orm';
 import { CUSTOMER_CHANNELS, newId, type Priority } from '../../src/lib/ticket';
 import { ApiError, forbidden, notFound } from '../errors';
+import { Feed } from '../cluster/feed';
 import type { Events } from '../events';
 import type { Logger } from '../log';
 import type { TicketRow } from '../ticket-index';
@@ -131,13 +134,23 @@ export class Router {
 	private expiryAt: number | null = null;
 	/** Expiry timers are re-armed one after the other, each from the offers as they are then. */
 	private arming: Promise<void> = Promise.resolve();
+	private armQueued = false;
 	/** Changes of a ticket's index row are followed one after the other, in order, per ticket. */
 	private readonly observing = new Map<string, Promise<void>>();
 	/** While rebuilding, one routing pass at the end instead of one per ticket. */
 	private holding = false;
 	private closed = false;
+	/** Whether this node runs the expiry timer (see `lead`). */
+	private leading = true;
+	/** Every offer, withdrawn offer and assignment, on any node: for agents' streams. */
+	readonly feed = new Feed<RouterEvent>('routing');
 
-	constructor(private readonly deps: RouterDeps) {}
+	constructor(private readonly deps: RouterDeps) {
+		// An offer made on another node expires on the leader's timer.
+		this.feed.watch((event) => {
+			if (event.type === 'offer' && this.leading) void this.scheduleExpiry();
+		});
+	}
 
 	private get store() {
 		return this.deps.store;
@@ -467,11 +480,23 @@ export class Router {
 		await this.expireDue();
 	}
 
-	close(): void {
-		this.closed = true;
+	/** This node runs the expiry timer from now on: re-derives the items, expires what fell due meanwhile, routes. */
+	async lead(): Promise<void> {
+		this.leading = true;
+		await this.rebuild();
+	}
+
+	/** Stops the expiry timer: another node runs it (or the process stops). */
+	standDown(): void {
+		this.leading = false;
 		if (this.expiryTimer !== null) this.deps.clock.clearTimeout(this.expiryTimer);
 		this.expiryTimer = null;
 		this.expiryAt = null;
+	}
+
+	close(): void {
+		this.closed = true;
+		this.standDown();
 	}
 
 	// --- the routing pass --------------------------------------------------------------------------
@@ -804,18 +829,22 @@ export class Router {
 	}
 
 	private scheduleExpiry(): Promise<void> {
-		this.arming = this.arming.then(
-			() => this.armExpiry(),
-			() => this.armExpiry()
-		);
+		// A re-arming not started yet reads the offers as they will be: one is enough for many calls.
+		if (this.armQueued) return this.arming;
+		this.armQueued = true;
+		const arm = () => {
+			this.armQueued = false;
+			return this.armExpiry();
+		};
+		this.arming = this.arming.then(arm, arm);
 		return this.arming;
 	}
 
 	private async armExpiry() {
-		if (this.closed) return;
+		if (this.closed || !this.leading) return;
 		const { offers } = this.store.tables;
 		const [{ at: next }] = (await this.store.db.select({ at: min(offers.expiresAt) }).from(offers).where(eq(offers.status, 'pending'))) as [{ at: number | null }];
-		if (next === this.expiryAt || this.closed) return;
+		if (next === this.expiryAt || this.closed || !this.leading) return;
 		if (this.expiryTimer !== null) this.deps.clock.clearTimeout(this.expiryTimer);
 		this.expiryTimer = null;
 		this.expiryAt = next;
@@ -867,6 +896,7 @@ export class Router {
 	}
 
 	private async emit(event: RouterEvent) {
+		this.feed.publish(event);
 		for (const listener of [...this.listeners]) {
 			try {
 				await listener(event);

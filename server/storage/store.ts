@@ -72,7 +72,21 @@ export interface Store {
 	 * of rows they can only see from their own connection once committed.
 	 */
 	afterCommit(callback: () => void): void;
+	/**
+	 * Takes the lock named `key` for as long as this process holds it, if no other process holds it
+	 * (null: another does). PostgreSQL: a session advisory lock on a connection kept for it, released
+	 * when the lock is, or by the server when the connection or the process dies. SQLite: the file
+	 * has one process, which always gets it.
+	 */
+	holdLock(key: string): Promise<HeldLock | null>;
 	close(): Promise<void>;
+}
+
+/** A lock held by this process (see `Store.holdLock`). */
+export interface HeldLock {
+	/** Whether it is still held: false once its connection broke (the server has let it go). */
+	check(): Promise<boolean>;
+	release(): Promise<void>;
 }
 
 /** The store for a configuration: PostgreSQL when `database.url` is set, else the SQLite file. */
@@ -211,6 +225,7 @@ export function openSqliteStore(file: string): SqliteStore {
 		},
 		async lock() {},
 		async serialise() {},
+		holdLock: async () => ({ check: async () => true, release: async () => {} }),
 		afterCommit: (callback) => commits.add(callback),
 		transaction: (work) =>
 			commits.around(async () => {
@@ -315,7 +330,52 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 		async serialise(tx, key) {
 			await executeOn(tx, sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
 		},
+		holdLock: (key) => holdAdvisoryLock(pool, key),
 		close: () => pool.end()
+	};
+}
+
+/** A session advisory lock on a connection taken from the pool for it (see `Store.holdLock`). */
+async function holdAdvisoryLock(pool: pg.Pool, key: string): Promise<HeldLock | null> {
+	const client = await pool.connect();
+	let broken = false;
+	const onError = () => (broken = true);
+	client.on('error', onError);
+	// Back to the pool (pooled clients are reused: the listener goes with the loan); a broken one is dropped.
+	const giveBack = () => {
+		client.off('error', onError);
+		client.release(broken || undefined);
+	};
+	try {
+		const { rows } = await client.query<{ held: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS held', [key]);
+		if (!rows[0]?.held) {
+			giveBack();
+			return null;
+		}
+	} catch (error) {
+		broken = true;
+		giveBack();
+		throw error;
+	}
+	let released = false;
+	return {
+		async check() {
+			if (released || broken) return false;
+			try {
+				await client.query('SELECT 1');
+				return true;
+			} catch {
+				broken = true;
+				return false;
+			}
+		},
+		async release() {
+			if (released) return;
+			released = true;
+			// A sound connection unlocks first; a broken one took the lock with it.
+			if (!broken) await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => (broken = true));
+			giveBack();
+		}
 	};
 }
 

@@ -28,6 +28,7 @@ import { normalisePhoneNumber, type TransferTarget } from '../../src/lib/api/sch
 import { formatDuration } from '../../src/lib/format';
 import { newId, type EntryInput, type Priority } from '../../src/lib/ticket';
 import type { Accounts } from '../accounts';
+import { Feed } from '../cluster/feed';
 import { ticketAccess } from '../auth/policy';
 import { SYSTEM, type UserPrincipal } from '../auth/principal';
 import type { Customers } from '../customers';
@@ -96,7 +97,8 @@ export interface CallRouting {
 }
 
 export class Calls {
-	private readonly listeners = new Set<(call: CallRow) => Promise<void>>();
+	/** Every change to a call, on any node: for the Talk consoles' streams. */
+	readonly feed = new Feed<CallRow>('calls');
 	private routing: CallRouting | null = null;
 	/** Refs of calls this process placed whose ref is being stored (see `place`). */
 	private readonly storingRefs = new Map<string, Promise<void>>();
@@ -179,11 +181,15 @@ export class Calls {
 	 * Returns the unsubscribe function.
 	 */
 	watch(user: UserPrincipal, listener: (call: CallView) => void): () => void {
-		const each = async (call: CallRow) => {
-			if (await this.visible(user, call)) listener(await this.view(call, user));
-		};
-		this.listeners.add(each);
-		return () => this.listeners.delete(each);
+		// One change at a time: a call's views reach the console in the order of its changes.
+		let told = Promise.resolve();
+		return this.feed.watch((call) => {
+			told = told
+				.then(async () => {
+					if (await this.visible(user, call)) listener(await this.view(call, user));
+				})
+				.catch((error: unknown) => this.d.logger.warn({ err: error, callId: call.id }, 'telling a call watcher failed'));
+		});
 	}
 
 	// --- the carrier's events -----------------------------------------------------------------
@@ -702,13 +708,7 @@ export class Calls {
 	private async changed(id: string, type: string, actor: string, data: Record<string, unknown> = {}): Promise<CallRow> {
 		const call = (await this.row(id))!;
 		await this.d.events.record({ ticketId: call.ticketId, actor, type, data: { callId: id, state: call.state, ...data } });
-		for (const listener of [...this.listeners]) {
-			try {
-				await listener(call);
-			} catch (error) {
-				this.d.logger.warn({ err: error, callId: id }, 'telling a call watcher failed');
-			}
-		}
+		this.feed.publish(call);
 		return call;
 	}
 

@@ -362,8 +362,8 @@ describe('the router with 100 agents and 1,000 items', () => {
 		world = openRouting(file, new FakeClock(clock.now() + 60_000));
 		expect(items().map((i) => [i.id, i.status, i.agentId]).sort()).toEqual(before);
 		expect(pendingOffers().map((o) => o.id).sort()).toEqual(offersBefore);
-		await world.presence.start();
-		await world.router.rebuild();
+		await world.presence.lead();
+		await world.router.lead();
 		// The overdue offers expired and moved on; every item is still there, none twice.
 		expect(pendingOffers().some((o) => offersBefore.includes(o.id))).toBe(false);
 		expect(items()).toHaveLength(40);
