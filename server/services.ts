@@ -120,7 +120,17 @@ export type Services = Awaited<ReturnType<typeof createServices>>;
  * and the node leads (runs the work to do once) when it gets the leader lock.
  */
 export async function startServices({ relay, index, routing, calls, collab, connections, leadership }: Services): Promise<void> {
-	await relay?.carry(index.feed, routing.presence.feed, routing.router.feed, calls.feed, collab.sideNotify.feed);
+	await relay?.carry(
+		index.feed,
+		routing.presence.feed,
+		routing.router.feed,
+		calls.feed,
+		collab.sideNotify.feed,
+		// What a node caches of the settings is dropped on every node when one changes them.
+		routing.settings.changed,
+		routing.sla.changed,
+		routing.presence.statusesChanged
+	);
 	await connections.start();
 	await routing.start();
 	await leadership.start();

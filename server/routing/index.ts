@@ -42,8 +42,6 @@ export function createRouting(deps: RoutingDeps) {
 	const settings = new RoutingSettings(deps.store);
 	const sla = new Sla(deps.store, deps.events, clock);
 	const presence = new AgentStatus(deps.store, deps.events, clock, deps.settings, deps.connections);
-	// Nothing runs on a timer until this node is told it leads.
-	presence.standDown();
 	const router = new Router({
 		store: deps.store,
 		clock,
@@ -60,6 +58,9 @@ export function createRouting(deps: RoutingDeps) {
 			}
 		}
 	});
+	// Nothing runs on a timer until this node is told it leads.
+	presence.standDown();
+	router.standDown();
 	const dashboard = new Dashboard(deps.accounts, presence, router, clock, deps.openDocuments);
 	const stops: (() => void)[] = [];
 	const standDown = () => {

@@ -65,6 +65,8 @@ export class AgentStatus {
 	private readonly listeners = new Set<PresenceListener>();
 	/** Every agent's status change, on any node: for colleagues' streams. */
 	readonly feed = new Feed<AgentPresence>('presence');
+	/** Told when a custom status is added or removed, on any node: each drops what it had cached. */
+	readonly statusesChanged = new Feed<null>('custom-statuses');
 	private readonly timers = new Map<string, unknown>();
 	/** Whether this node runs the away and offline timers (see `lead`). */
 	private leading = true;
@@ -77,6 +79,7 @@ export class AgentStatus {
 		private readonly settings: PresenceSettings,
 		private readonly connections: ConnectionCounts = new LocalConnections()
 	) {
+		this.statusesChanged.watch(() => (this.custom = null));
 		connections.onChange((userId, connected) => {
 			if (connected) this.clearTimer(userId);
 			else this.scheduleAway(userId, this.settings.awayAfterMs);
@@ -124,7 +127,7 @@ export class AgentStatus {
 			// Added meanwhile under the same name: the unique name decides.
 			throw isUniqueViolation(error) ? exists() : error;
 		} finally {
-			this.custom = null;
+			this.statusesChanged.publish(null);
 		}
 		return { id, name, mapsTo, builtIn: false };
 	}
@@ -144,7 +147,7 @@ export class AgentStatus {
 			await this.events.record({ actor, type: 'status.deleted', data: { id, name: status.name } });
 			return affected;
 		});
-		this.custom = null;
+		this.statusesChanged.publish(null);
 		for (const { userId } of affected) await this.emit(await this.get(userId));
 	}
 

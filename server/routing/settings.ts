@@ -1,5 +1,6 @@
 /** What admins set for routing: offer timeout, default capacities, declining; per agent capacities and skills. */
 import { eq } from 'drizzle-orm';
+import { Feed } from '../cluster/feed';
 import type { Store } from '../storage/store';
 import type { ChannelClass, PerChannel } from './rules';
 
@@ -21,8 +22,12 @@ export const DEFAULT_OPTIONS: RoutingOptions = { offerTimeoutSeconds: 30, capaci
 
 export class RoutingSettings {
 	private cached: RoutingOptions | null = null;
+	/** Told when the options change, on any node: each drops what it had cached. */
+	readonly changed = new Feed<null>('routing-settings');
 
-	constructor(private readonly store: Store) {}
+	constructor(private readonly store: Store) {
+		this.changed.watch(() => (this.cached = null));
+	}
 
 	async get(): Promise<RoutingOptions> {
 		return (this.cached ??= await this.read());
@@ -42,6 +47,7 @@ export class RoutingSettings {
 			await tx.update(routingSettings).set(next).where(eq(routingSettings.id, 1));
 			return next;
 		});
+		this.changed.publish(null);
 		this.cached = next;
 		return next;
 	}

@@ -7,6 +7,7 @@
 import { inArray } from 'drizzle-orm';
 import { SLA_METRICS } from '../../src/lib/api/routing';
 import { PRIORITIES, type Priority } from '../../src/lib/ticket';
+import { Feed } from '../cluster/feed';
 import type { Events } from '../events';
 import type { Store } from '../storage/store';
 import type { TicketRow } from '../ticket-index';
@@ -63,12 +64,16 @@ export class Sla {
 	/** The default policies, written once (missing ones only) before policies are first read. */
 	private seeded: Promise<void> | null = null;
 	private timer: unknown = null;
+	/** Told when the policies change, on any node: each drops what it had cached. */
+	readonly changed = new Feed<null>('sla-policies');
 
 	constructor(
 		private readonly store: Store,
 		private readonly events: Events,
 		private readonly clock: Clock
-	) {}
+	) {
+		this.changed.watch(() => (this.cached = null));
+	}
 
 	async policies(): Promise<SlaPolicy[]> {
 		return [...(await this.byKey()).values()];
@@ -90,7 +95,7 @@ export class Sla {
 			}
 			await this.events.record({ actor, type: 'sla.policies.changed', data: { policies: list } });
 		});
-		this.cached = null;
+		this.changed.publish(null);
 		return this.policies();
 	}
 

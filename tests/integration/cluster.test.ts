@@ -4,39 +4,33 @@
  * between them; the log brings what Redis lost. Its own database on the run's PostgreSQL and its
  * own Redis: it runs once, in the `sqlite` project.
  */
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { appendEntries, readEntries, type Entry } from '../../src/lib/ticket';
 import { storedDocumentAt } from '../helpers/db';
 import { noteBy } from '../helpers/entries';
-import { prepare, type Fixture } from '../helpers/fixtures';
-import { createDatabaseAt } from '../helpers/postgres';
-import { startRedis, type RedisServer } from '../helpers/redis';
-import { api, servers, tempDataDir, waitFor, type Peer } from '../helpers/server';
+import { METRICS_TOKEN, startCluster, type TestCluster } from '../helpers/cluster';
+import type { Fixture } from '../helpers/fixtures';
+import { api, servers, waitFor, type Peer } from '../helpers/server';
 
 const pool = servers();
-const { boot, connect } = pool;
-let redis: RedisServer | undefined;
+const { connect } = pool;
+let running: TestCluster | undefined;
 afterEach(async () => {
 	await pool.cleanup();
-	await redis?.destroy();
-	redis = undefined;
+	await running?.destroy();
+	running = undefined;
 });
 
 /** Two nodes of one cluster, and a ticket on it. `catchUpMs`: how often a node reads the log for what Redis did not bring. */
 async function cluster(catchUpMs: number) {
-	redis = await startRedis();
-	const databaseUrl = await createDatabaseAt(inject('postgresUrl'), 'cluster');
-	const dataDirs = [tempDataDir(), tempDataDir()];
-	const fx = await prepare(dataDirs[0]!, { users: { ann: { role: 'agent' }, bob: { role: 'agent' } }, bots: { bot: ['chat'] } }, { databaseUrl });
-	const env = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, CATCH_UP_MS: String(catchUpMs), METRICS_TOKEN };
-	const [a, b] = await Promise.all(dataDirs.map((dir) => boot(dir, env)));
+	running = await startCluster({ nodes: 2, spec: { users: { ann: { role: 'agent' }, bob: { role: 'agent' } }, bots: { bot: ['chat'] } }, env: { CATCH_UP_MS: String(catchUpMs) } });
+	const { fx, nodes, databaseUrl } = running;
+	const [a, b] = nodes;
 	const created = await api(a!, fx.tokens.bot.token).request('POST', '/api/v1/tickets', { subject: 'Across nodes', requester: { email: 'kim@example.com' }, channel: 'chat', body: 'Hello?' });
 	expect(created.status).toBe(201);
-	return { fx, a: a!, b: b!, databaseUrl, ticketId: created.body.id as string };
+	return { fx, a: a!, b: b!, databaseUrl, redis: running.redis, ticketId: created.body.id as string };
 }
-
-const METRICS_TOKEN = 'cluster-metrics-token';
 
 /** One counter or histogram count of a node's /metrics. */
 async function metric(node: { url: string }, series: string): Promise<number> {
@@ -86,10 +80,10 @@ describe('a cluster of two nodes', () => {
 	});
 
 	it('keeps acknowledging while Redis is down, the other node reading the writes from the log, and carries changes through Redis again once it is back', async () => {
-		const { fx, a, b, databaseUrl, ticketId } = await cluster(500);
+		const { fx, a, b, databaseUrl, redis, ticketId } = await cluster(500);
 		const ann = await connect(a, ticketId, fx.users.ann.token);
 		const bob = await connect(b, ticketId, fx.users.bob.token);
-		await redis!.stop();
+		await redis.stop();
 		const whileDown = [note(fx, 'ann', 'Redis is down'), note(fx, 'ann', 'still down')];
 		for (const entry of whileDown) {
 			appendEntries(ann.doc, [entry]);
@@ -102,7 +96,7 @@ describe('a cluster of two nodes', () => {
 		await waitFor(() => has(ann, http.body.id), 'node A to read node B’s write from the log');
 		expect(await metric(b, 'tandem_catch_ups_total')).toBeGreaterThanOrEqual(1);
 
-		await redis!.start();
+		await redis.start();
 		const after = note(fx, 'bob', 'Redis is back');
 		appendEntries(bob.doc, [after]);
 		await bob.acknowledged();
@@ -152,9 +146,9 @@ describe('a cluster of two nodes', () => {
 
 	it('refuses a write under a client id claimed on the other node first, before this node has heard of it', async () => {
 		// Redis down and the safety net a minute away: node B knows nothing of Ann's write.
-		const { fx, a, b, databaseUrl, ticketId } = await cluster(60_000);
+		const { fx, a, b, databaseUrl, redis, ticketId } = await cluster(60_000);
 		const bob = await connect(b, ticketId, fx.users.bob.token);
-		await redis!.stop();
+		await redis.stop();
 		const ann = await connect(a, ticketId, fx.users.ann.token);
 		const hers = note(fx, 'ann', 'mine');
 		appendEntries(ann.doc, [hers]);

@@ -110,9 +110,15 @@ describe('websocket access', () => {
 });
 
 describe('operations', () => {
-	it('answers /healthz', async () => {
+	it('answers /healthz, a sole process leading', async () => {
 		const res = await fetch(server.url + '/healthz');
 		expect(res.status).toBe(200);
-		expect(await res.json()).toEqual({ status: 'ok', engine: process.env.TANDEM_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite', database: 'ok' });
+		expect(await res.json()).toEqual({
+			status: 'ok',
+			engine: process.env.TANDEM_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite',
+			database: 'ok',
+			role: 'leader',
+			node: expect.stringMatching(/.+-\d+-[0-9a-f]{8}$/)
+		});
 	});
 });

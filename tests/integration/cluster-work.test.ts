@@ -1,0 +1,146 @@
+/**
+ * The work around tickets across the nodes of a cluster (issue #15): one leader runs the work to do
+ * once and another takes over when it dies or stops; agents' connections count on every node;
+ * streams show what happened on any node; a node stopped with SIGTERM loses nothing. Its own
+ * database and Redis (tests/helpers/cluster.ts): it runs once, in the `sqlite` project.
+ */
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { appendEntries, readEntries } from '../../src/lib/ticket';
+import { METRICS_TOKEN, roleOf, startCluster, type TestCluster } from '../helpers/cluster';
+import { storedDocumentAt } from '../helpers/db';
+import { noteBy } from '../helpers/entries';
+import { openEvents, type EventLog } from '../helpers/sse';
+import { api, servers, waitFor, type RunningServer } from '../helpers/server';
+
+const pool = servers();
+let running: TestCluster | undefined;
+const streams: EventLog[] = [];
+afterEach(async () => {
+	for (const stream of streams.splice(0)) stream.close();
+	await pool.cleanup();
+	await running?.destroy();
+	running = undefined;
+});
+
+const SPEC = {
+	users: { alex: { role: 'agent' as const, groups: ['support'] }, blake: { role: 'agent' as const, groups: ['support'] }, ada: { role: 'admin' as const } },
+	bots: { mailer: ['email'] }
+};
+
+/** Two nodes started in turn: the first leads. */
+async function twoNodes(env: Record<string, string> = {}) {
+	running = await startCluster({ nodes: 2, spec: SPEC, env: { LEADER_CHECK_MS: '200', ...env }, inTurn: true });
+	const [a, b] = running.nodes as [RunningServer, RunningServer];
+	await waitFor(async () => (await roleOf(a)) === 'leader' && (await roleOf(b)) === 'follower', 'node A to lead and node B to follow');
+	return { fx: running.fx, a, b, databaseUrl: running.databaseUrl };
+}
+
+async function stream(node: RunningServer, token: string, path = '/api/v1/agent/stream') {
+	const log = await openEvents(`${node.url}${path}`, token);
+	expect(log.status).toBe(200);
+	streams.push(log);
+	return log;
+}
+
+async function query<T>(databaseUrl: string, text: string, values: unknown[] = []): Promise<T[]> {
+	const client = new pg.Client({ connectionString: databaseUrl });
+	await client.connect();
+	try {
+		return (await client.query(text, values)).rows as T[];
+	} finally {
+		await client.end();
+	}
+}
+
+async function metric(node: RunningServer, series: string): Promise<number> {
+	const text = await (await fetch(`${node.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+	const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+	return line === undefined ? NaN : Number(line.slice(series.length + 1));
+}
+
+const statusOf = async (node: RunningServer, token: string) => (await api(node, token).request('GET', '/api/v1/me/status')).body as { status: string; connected: boolean; auto: string | null };
+
+describe('the work to do once, across nodes', () => {
+	it('is led by one node; when it dies another takes over within seconds, and the offer it made moves on, held by nobody twice', async () => {
+		const { fx, a, b, databaseUrl } = await twoNodes();
+		expect(await metric(a, 'tandem_leader')).toBe(1);
+		expect(await metric(b, 'tandem_leader')).toBe(0);
+		// Work sits with node B's clients; node A makes the offer (it projects the new ticket), with
+		// the offer timeout set on node B.
+		expect((await api(b, fx.users.ada.token).request('PUT', '/api/v1/routing/settings', { offerTimeoutSeconds: 5 })).status).toBe(200);
+		const alex = await stream(b, fx.users.alex.token);
+		const blake = await stream(b, fx.users.blake.token);
+		for (const name of ['alex', 'blake'] as const) expect((await api(b, fx.users[name].token).request('PUT', '/api/v1/me/status', { status: 'online' })).status).toBe(200);
+		const created = await api(a, fx.tokens.mailer.token).request('POST', '/api/v1/tickets', { subject: 'Offered across nodes', requester: { email: 'kim@example.com' }, channel: 'email', body: 'Hello?' });
+		expect(created.status).toBe(201);
+		const ticketId = created.body.id as string;
+		const offerOn = (log: EventLog, except?: string) => log.events.find((e) => e.name === 'offer' && e.data.ticketId === ticketId && e.data.id !== except)?.data as { id: string } | undefined;
+		const first = await waitFor(() => offerOn(alex) ?? offerOn(blake), 'the offer, made on node A, on a stream of node B');
+		const [holder, other] = offerOn(alex) ? [alex, blake] : [blake, alex];
+
+		await a.kill();
+		await waitFor(async () => (await roleOf(b)) === 'leader', 'node B to take the lead', 10_000);
+		// Nobody took the offer: node B's timer expires it (node A's went with it) and offers the work again.
+		await waitFor(() => holder.events.some((e) => e.name === 'offer.withdrawn' && e.data.offerId === first.id && e.data.reason === 'expired'), 'the offer to expire on node B', 15_000);
+		const second = await waitFor(() => offerOn(other) ?? offerOn(holder, first.id), 'the work offered again', 10_000);
+		const pending = await query<{ id: string }>(databaseUrl, "SELECT o.id FROM offers o JOIN work_items w ON w.id = o.item_id WHERE w.ref = $1 AND o.status = 'pending'", [ticketId]);
+		expect(pending.map((o) => o.id)).toEqual([second.id]);
+		const active = await query(databaseUrl, "SELECT id FROM work_items WHERE ref = $1 AND status <> 'done'", [ticketId]);
+		expect(active).toHaveLength(1);
+		expect(await metric(b, 'tandem_leader')).toBe(1);
+	});
+
+	it('moves at once to another node when the leader stops with SIGTERM, and that node loses nothing its peers wrote', async () => {
+		// The followers try for the lead only every 2 s: the stop lets go of it, so it moves at the next try.
+		const { fx, a, b, databaseUrl } = await twoNodes({ LEADER_CHECK_MS: '2000' });
+		const created = await api(b, fx.tokens.mailer.token).request('POST', '/api/v1/tickets', { subject: 'Drained', requester: { email: 'kim@example.com' }, channel: 'email', body: 'Hello?' });
+		const ticketId = created.body.id as string;
+		const peer = await pool.connect(a, ticketId, fx.users.alex.token);
+		const notes = Array.from({ length: 30 }, (_, i) => noteBy(fx.users.alex.id, `written while node A stops (${i})`));
+		for (const entry of notes) appendEntries(peer.doc, [entry]);
+		// Some of these are acknowledged before the stop, some are not: the peer keeps those and sends them again.
+		expect(await a.stop()).toBe(0);
+		await waitFor(async () => (await roleOf(b)) === 'leader', 'node B to take the lead', 5_000);
+		pool.disconnect(peer);
+		const again = await pool.connect(b, ticketId, fx.users.alex.token, { doc: peer.doc });
+		await again.acknowledged();
+		const stored = await storedDocumentAt(databaseUrl, ticketId);
+		const ids = new Set(readEntries(stored).map((e) => e.id));
+		expect(notes.filter((n) => !ids.has(n.id))).toEqual([]);
+	});
+});
+
+describe('agents and streams across nodes', () => {
+	it('counts an agent connected to any node as connected: the leader turns away only those connected nowhere, and those of a node that died', async () => {
+		const { fx, a, b } = await twoNodes({ AWAY_AFTER_MS: '400', OFFLINE_AFTER_MS: '600000' });
+		const alexStream = await stream(b, fx.users.alex.token);
+		await waitFor(async () => (await statusOf(a, fx.users.alex.token)).connected, 'node A to count Alex’s connection to node B');
+		// Both online; Blake has no connection anywhere: node A (the leader) turns him away. Alex stays.
+		for (const name of ['alex', 'blake'] as const) expect((await api(a, fx.users[name].token).request('PUT', '/api/v1/me/status', { status: 'online' })).status).toBe(200);
+		await waitFor(async () => (await statusOf(a, fx.users.blake.token)).auto === 'away', 'Blake, connected nowhere, turned away');
+		expect(await statusOf(a, fx.users.alex.token)).toMatchObject({ status: 'online', auto: null, connected: true });
+		// Blake's status change reached Alex's stream on the other node.
+		expect(alexStream.events.some((e) => e.name === 'status' && e.data.userId === fx.users.blake.id && e.data.status === 'away')).toBe(true);
+
+		alexStream.close();
+		await waitFor(async () => (await statusOf(a, fx.users.alex.token)).auto === 'away', 'Alex, whose last connection closed on node B, turned away by node A');
+		await stream(b, fx.users.alex.token);
+		await waitFor(async () => (await statusOf(a, fx.users.alex.token)).status === 'online', 'Alex back, connected to node B');
+
+		// Node B dies holding Alex's connection: once node A has not heard from it for a while, Alex counts as gone.
+		await b.kill();
+		await waitFor(async () => (await statusOf(a, fx.users.alex.token)).auto === 'away', 'Alex turned away after node B died', 30_000);
+	});
+
+	it('shows on a workspace stream of one node the tickets written on another', async () => {
+		const { fx, a, b } = await twoNodes();
+		const workspace = await stream(b, fx.users.alex.token, '/api/v1/stream');
+		const created = await api(a, fx.tokens.mailer.token).request('POST', '/api/v1/tickets', { subject: 'Written on node A', requester: { email: 'kim@example.com' }, channel: 'email', body: 'Hello?' });
+		expect(created.status).toBe(201);
+		await waitFor(() => workspace.events.find((e) => e.name === 'ticket' && e.data.id === created.body.id && e.data.subject === 'Written on node A'), 'the ticket on node B’s stream');
+		const reply = await api(a, fx.tokens.mailer.token).request('POST', `/api/v1/tickets/${created.body.id}/entries`, { channel: 'email', body: 'One more thing', authorType: 'customer' });
+		expect(reply.status).toBe(201);
+		await waitFor(() => workspace.events.find((e) => e.name === 'ticket' && e.data.id === created.body.id && e.data.lastPublicPreview === 'One more thing'), 'the change on node B’s stream');
+	});
+});
