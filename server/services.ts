@@ -119,13 +119,15 @@ export type Services = Awaited<ReturnType<typeof createServices>>;
  * node's streams and agents' connections are counted on every node; routing follows the tickets;
  * and the node leads (runs the work to do once) when it gets the leader lock.
  */
-export async function startServices({ relay, index, routing, calls, collab, connections, leadership }: Services): Promise<void> {
+export async function startServices({ relay, index, routing, calls, collab, imapMailboxes, connections, leadership }: Services): Promise<void> {
 	await relay?.carry(
 		index.feed,
 		routing.presence.feed,
 		routing.router.feed,
 		calls.feed,
 		collab.sideNotify.feed,
+		imapMailboxes.changes,
+		imapMailboxes.reports,
 		// What a node caches of the settings is dropped on every node when one changes them.
 		routing.settings.changed,
 		routing.sla.changed,

@@ -2,11 +2,14 @@
  * The IMAP mailboxes support addresses fetch mail from: their settings (saved by an admin, the
  * secret kept server-side), each one's cursor (UIDVALIDITY, highest UID stored, highest UID the
  * after-fetch action reached) and, in memory, how its fetcher is doing. The fetchers
- * (server/channels/imap.ts) follow changes through `onChange`.
+ * (server/channels/imap.ts) follow changes through `onChange`. In a cluster the fetchers run on
+ * the leader, so both go through feeds: a change saved on any node restarts the leader's fetcher,
+ * and every node's admin page shows how the leader's are doing.
  */
 import { and, eq, lt } from 'drizzle-orm';
 import type { ImapMailboxInput, ImapMailboxStatus, ImapMailboxView } from '../../src/lib/api/imap';
 import { ApiError, notFound } from '../errors';
+import { Feed } from '../cluster/feed';
 import type { Events } from '../events';
 import type { Store } from '../storage/store';
 import type { SupportAddresses } from './support-addresses';
@@ -24,13 +27,18 @@ const IDLE_STATUS: ImapMailboxStatus = { state: 'stopped', lastFetchAt: null, la
 
 export class ImapMailboxes {
 	private readonly statuses = new Map<string, ImapMailboxStatus>();
-	private readonly listeners = new Set<(address: string) => void>();
+	/** The address of every mailbox saved or removed, on any node. */
+	readonly changes = new Feed<string>('imap-mailboxes');
+	/** How each mailbox's fetcher is doing (null: the mailbox is gone), from the node that runs it. */
+	readonly reports = new Feed<{ address: string; status: ImapMailboxStatus | null }>('imap-status');
 
 	constructor(
 		private readonly store: Store,
 		private readonly addresses: SupportAddresses,
 		private readonly events: Events
-	) {}
+	) {
+		this.reports.watch(({ address, status }) => (status ? this.statuses.set(address, status) : this.statuses.delete(address)));
+	}
 
 	/** The mailboxes of existing support addresses, with their settings. */
 	async settings(): Promise<ImapMailboxSettings[]> {
@@ -87,7 +95,7 @@ export class ImapMailboxes {
 	async forget(address: string): Promise<void> {
 		const { imapMailboxes } = this.store.tables;
 		await this.store.db.delete(imapMailboxes).where(eq(imapMailboxes.address, address));
-		this.statuses.delete(address);
+		this.reports.publish({ address, status: null });
 		this.changed(address);
 	}
 
@@ -127,15 +135,14 @@ export class ImapMailboxes {
 	}
 
 	report(address: string, change: Partial<ImapMailboxStatus>): void {
-		this.statuses.set(address, { ...this.status(address), ...change });
+		this.reports.publish({ address, status: { ...this.status(address), ...change } });
 	}
 
 	onChange(listener: (address: string) => void): () => void {
-		this.listeners.add(listener);
-		return () => this.listeners.delete(listener);
+		return this.changes.watch(listener);
 	}
 
 	private changed(address: string): void {
-		for (const listener of this.listeners) listener(address);
+		this.changes.publish(address);
 	}
 }

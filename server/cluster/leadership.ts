@@ -40,6 +40,26 @@ export class Leadership {
 		return () => this.listeners.delete(listener);
 	}
 
+	/**
+	 * Runs a worker while this node leads: started now if it does, and each time it starts to;
+	 * closed when it stops. Returns the stop for good.
+	 */
+	whileLeading(start: () => { close(): Promise<void> }): { close(): Promise<void> } {
+		let running: { close(): Promise<void> } | null = this.leading ? start() : null;
+		const unsubscribe = this.onChange(async (leading) => {
+			if (leading) running ??= start();
+			else await running?.close();
+			if (!leading) running = null;
+		});
+		return {
+			async close() {
+				unsubscribe();
+				await running?.close();
+				running = null;
+			}
+		};
+	}
+
 	/** Tries for the lock now (a sole node leads from its first moment), then every `checkMs`. */
 	async start(): Promise<void> {
 		await this.check();

@@ -9,18 +9,23 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { appendEntries, readEntries } from '../../src/lib/ticket';
 import { METRICS_TOKEN, roleOf, startCluster, type TestCluster } from '../helpers/cluster';
 import { storedDocumentAt } from '../helpers/db';
+import { DOVECOT_PASSWORD, startDovecot, type Dovecot } from '../helpers/dovecot';
 import { noteBy } from '../helpers/entries';
+import { sendPage } from '../helpers/pages';
 import { openEvents, type EventLog } from '../helpers/sse';
 import { api, servers, waitFor, type RunningServer } from '../helpers/server';
 
 const pool = servers();
 let running: TestCluster | undefined;
+let dovecot: Dovecot | undefined;
 const streams: EventLog[] = [];
 afterEach(async () => {
 	for (const stream of streams.splice(0)) stream.close();
 	await pool.cleanup();
 	await running?.destroy();
+	await dovecot?.destroy();
 	running = undefined;
+	dovecot = undefined;
 });
 
 const SPEC = {
@@ -108,6 +113,34 @@ describe('the work to do once, across nodes', () => {
 		const stored = await storedDocumentAt(databaseUrl, ticketId);
 		const ids = new Set(readEntries(stored).map((e) => e.id));
 		expect(notes.filter((n) => !ids.has(n.id))).toEqual([]);
+	});
+});
+
+describe('mail across nodes', () => {
+	const SUPPORT = 'support@tandem.test';
+	const mail = (subject: string) =>
+		[`From: Val Jones <val@example.com>`, `To: ${SUPPORT}`, `Subject: ${subject}`, `Message-ID: <${subject.replace(/\W+/g, '-')}@example.com>`, 'Date: Mon, 07 Dec 2026 05:00:00 +0000', 'Content-Type: text/plain; charset=utf-8', '', `Text of ${subject}`, ''].join('\r\n');
+
+	it('fetches a mailbox saved on any node on the leader alone, each message once, and on the next leader when it dies', async () => {
+		dovecot = await startDovecot(['support']);
+		const { fx, a, b, databaseUrl } = await twoNodes({ SUPPORT_ADDRESS: SUPPORT, IMAP_POLL_MS: '3600000', IMAP_RETRY_MS: '200' });
+		const form = { address: SUPPORT, host: dovecot.host, port: String(dovecot.port), tls: 'none', username: 'support', auth: 'password', secret: DOVECOT_PASSWORD, folder: 'INBOX', afterFetch: 'seen' };
+		const saved = await sendPage(b, 'POST', '/admin?/saveImapMailbox', fx.users.ada.token, form);
+		expect(saved.status, saved.text).toBe(200);
+		// The leader (node A) connects; node B's admin page shows how its fetcher is doing.
+		const stateOn = async (node: RunningServer) => /data-imap-status="([a-z]+)"/.exec((await sendPage(node, 'GET', '/admin', fx.users.ada.token)).text)?.[1];
+		await waitFor(async () => (await stateOn(b)) === 'connected', 'node B’s admin page to show the mailbox connected on node A', 20_000);
+		const ticketsWith = async (subject: string) => Number((await query<{ n: string }>(databaseUrl, 'SELECT count(*) AS n FROM tickets WHERE subject = $1', [subject]))[0]!.n);
+
+		await dovecot.append('support', mail('First through the leader'));
+		await waitFor(async () => (await ticketsWith('First through the leader')) === 1, 'the first message as a ticket');
+		await a.kill();
+		await waitFor(async () => (await roleOf(b)) === 'leader', 'node B to take the lead', 10_000);
+		await dovecot.append('support', mail('Second through the next leader'));
+		await waitFor(async () => (await ticketsWith('Second through the next leader')) === 1, 'the second message as a ticket, fetched by node B', 20_000);
+		// Node B read the folder from the cursor node A left: nothing stored twice.
+		expect(await ticketsWith('First through the leader')).toBe(1);
+		expect(Number((await query<{ n: string }>(databaseUrl, 'SELECT count(*) AS n FROM email_messages'))[0]!.n)).toBe(2);
 	});
 });
 
