@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Accounts } from './accounts';
 import { Apps } from './apps';
-import { Attachments, AttachmentStore } from './attachments';
+import { Attachments } from './attachments';
 import { Auth } from './auth';
 import { Outbox } from './channels/outbox';
 import { createRouting } from './routing';
@@ -26,6 +26,7 @@ import type { Config } from './config';
 import { Customers } from './customers';
 import { CustomObjects } from './custom-objects';
 import { Events } from './events';
+import { openFileStore } from './files';
 import { HelpCentre } from './help-centre';
 import { InteractionHistory } from './interaction-history';
 import type { Logger } from './log';
@@ -61,7 +62,7 @@ export async function createServices(config: Config, logger: Logger) {
 	// A cluster node reaches the others through Redis; one that cannot yet still starts (DESIGN.md: Redis is not the record).
 	const bus = config.cluster ? new RedisBus(config.cluster.redisUrl, logger) : null;
 	await bus?.connect();
-	const attachments = new Attachments(store, new AttachmentStore(config.dataDir), config.attachments);
+	const attachments = new Attachments(store, await openFileStore(store, config.dataDir, logger), config.attachments);
 	const collab = createCollab({
 		outbox,
 		auth,
