@@ -137,8 +137,8 @@ export class DiskFileStore implements FileStore {
 		}
 	}
 
-	read(sha256: string, range?: ByteRange): AsyncIterable<Buffer> {
-		return fs.createReadStream(this.fileOf(sha256), range ?? {});
+	async *read(sha256: string, range?: ByteRange): AsyncIterable<Buffer> {
+		yield* fs.createReadStream(this.fileOf(sha256), range ?? {});
 	}
 
 	async *list(): AsyncIterable<string> {
