@@ -66,7 +66,7 @@ describe('files across the nodes of a cluster', () => {
 		const response = await fetch(`${node.url}/api/v1/tickets/${ticketId}/attachments?name=${encodeURIComponent(name)}&type=application%2Fpdf`, {
 			method: 'POST',
 			headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
-			body: content
+			body: new Uint8Array(content)
 		});
 		return { status: response.status, body: await response.json() };
 	};
