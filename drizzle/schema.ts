@@ -305,6 +305,31 @@ export const ticketAttachments = sqliteTable(
 );
 
 /**
+ * Files kept in the database, content-addressed (server/files.ts): on PostgreSQL every file's bytes
+ * (attachments, mail kept aside), so that every node of a cluster reads them and a dump holds them;
+ * an installation on SQLite keeps them in DATA_DIR and leaves these tables empty. A file is written
+ * once, in one transaction with all its chunks, and never changed.
+ */
+export const files = sqliteTable('files', {
+	sha256: text('sha256').primaryKey(),
+	size: integer('size').notNull(),
+	/** The size of every chunk but the last: chunk `seq` holds bytes from seq × chunkBytes. */
+	chunkBytes: integer('chunk_bytes').notNull(),
+	createdAt: createdAt()
+});
+
+/** A file's bytes in pieces, so that no query holds a whole file and a byte range reads only its own. */
+export const fileChunks = sqliteTable(
+	'file_chunks',
+	{
+		sha256: text('sha256').notNull().references(() => files.sha256, { onDelete: 'cascade' }),
+		seq: integer('seq').notNull(),
+		bytes: blob('bytes', { mode: 'buffer' }).notNull()
+	},
+	(t) => [primaryKey({ columns: [t.sha256, t.seq] })]
+);
+
+/**
  * Support addresses besides SUPPORT_ADDRESS (set on the admin page): mail to any of them (or a
  * plus-address of one) is accepted; a new ticket from one joins its group. A row for
  * SUPPORT_ADDRESS itself holds only its signature.

@@ -1,13 +1,9 @@
 /**
- * Attachments: files kept content-addressed in DATA_DIR/attachments/<sha256>, written once and
- * atomically (a temporary file renamed into place), whether they came with inbound mail
- * (channels/email-inbound.ts) or were uploaded by an agent. An upload is recorded for its ticket
- * (ticket_attachments): an entry written by a user or a token may list only files uploaded to its
- * own ticket, so no one attaches (and so gets to download) another ticket's file by its hash.
+ * Attachments: files uploaded by agents or received with inbound mail (channels/email-inbound.ts),
+ * their bytes in the installation's file store (server/files.ts). An upload is recorded for its
+ * ticket (ticket_attachments): an entry written by a user or a token may list only files uploaded
+ * to its own ticket, so no one attaches (and so gets to download) another ticket's file by its hash.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
@@ -15,100 +11,13 @@ import { FALLBACK_TYPE, mediaType } from '../src/lib/api/attachments';
 import { attachmentSchema, type Attachment, type Entry } from '../src/lib/ticket';
 import type { AttachmentLimits } from './config';
 import { ApiError, notFound } from './errors';
+import type { FileStore } from './files';
 import type { Store } from './storage/store';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
-const sha256Of = (content: Buffer) => createHash('sha256').update(content).digest('hex');
-
-/** The file holding the attachment with this hash; throws for anything but a hex SHA-256 (never a path). */
-export function attachmentFile(dataDir: string, sha256: string): string {
-	if (!SHA256.test(sha256)) throw new Error(`not a SHA-256: ${sha256.slice(0, 80)}`);
-	return path.join(dataDir, 'attachments', sha256);
-}
-
-/** DATA_DIR/attachments: where every attachment's bytes are, by hash. */
-export class AttachmentStore {
-	private readonly dir: string;
-
-	constructor(private readonly dataDir: string) {
-		this.dir = path.join(dataDir, 'attachments');
-	}
-
-	fileOf(sha256: string): string {
-		return attachmentFile(this.dataDir, sha256);
-	}
-
-	/** Stores `content` (once: an equal file is already there); returns its SHA-256. */
-	put(content: Buffer): string {
-		const hash = sha256Of(content);
-		const file = this.fileOf(hash);
-		if (!fs.existsSync(file)) {
-			const temp = this.tempFile();
-			fs.writeFileSync(temp, content);
-			fs.renameSync(temp, file);
-		}
-		return hash;
-	}
-
-	/**
-	 * Writes `body` to a temporary file, hashing as it goes; past `maxBytes` it writes nothing more
-	 * and removes what it wrote, so an oversize upload never takes more than that much disk. The
-	 * rest of the body is still read (adapter-node bounds it) so that the client gets the refusal
-	 * instead of a reset connection. Returns the staged file, or null when the body was too large.
-	 */
-	async stage(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedFile | null> {
-		const temp = this.tempFile();
-		const hash = createHash('sha256');
-		const handle = await fs.promises.open(temp, 'wx');
-		let size = 0;
-		let complete = false;
-		try {
-			try {
-				for await (const chunk of body) {
-					size += chunk.byteLength;
-					if (size > maxBytes) continue;
-					hash.update(chunk);
-					await handle.write(chunk);
-				}
-			} catch (error) {
-				// A body cut off past the server's own limit is as refused as one counted past ours.
-				if (size > maxBytes) return null;
-				throw error;
-			}
-			complete = size <= maxBytes;
-		} finally {
-			await handle.close();
-			if (!complete) await fs.promises.rm(temp, { force: true });
-		}
-		return complete ? { temp, sha256: hash.digest('hex'), size } : null;
-	}
-
-	/** Moves a staged file into place (or drops it when an equal file is there already). */
-	keep(staged: StagedFile): void {
-		const file = this.fileOf(staged.sha256);
-		if (fs.existsSync(file)) fs.rmSync(staged.temp, { force: true });
-		else fs.renameSync(staged.temp, file);
-	}
-
-	discard(staged: StagedFile): void {
-		fs.rmSync(staged.temp, { force: true });
-	}
-
-	private tempFile(): string {
-		fs.mkdirSync(this.dir, { recursive: true });
-		return path.join(this.dir, `upload.${randomBytes(8).toString('hex')}.tmp`);
-	}
-}
-
 /** The files uploaded to a ticket: each one's size by its SHA-256. */
 export type Uploads = ReadonlyMap<string, number>;
-
-export interface StagedFile {
-	temp: string;
-	sha256: string;
-	size: number;
-}
 
 /** Types a browser may be handed as they are: none of them can run script. Anything else is served as octet-stream. */
 const SERVABLE_TYPES = /^(image\/(png|jpeg|gif|webp|avif)|application\/(pdf|zip|gzip)|text\/(plain|csv)|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+)$/;
@@ -150,7 +59,7 @@ export function listedAttachments(entry: Entry): Attachment[] {
 export class Attachments {
 	constructor(
 		private readonly database: Store,
-		readonly store: AttachmentStore,
+		readonly files: FileStore,
 		readonly limits: AttachmentLimits
 	) {}
 
@@ -160,7 +69,7 @@ export class Attachments {
 	 */
 	async upload(ticketId: string, actor: string, input: { name: string; contentType: string; body: AsyncIterable<Uint8Array> }): Promise<Attachment> {
 		const { maxBytes, perTicketBytes } = this.limits;
-		const staged = await this.store.stage(input.body, maxBytes);
+		const staged = await this.files.stage(input.body, maxBytes);
 		if (!staged) throw new ApiError(413, 'attachment_too_large', `a file may be at most ${sizeText(maxBytes)}`);
 		const row = { ticketId, sha256: staged.sha256, uploadedBy: actor, name: input.name, contentType: input.contentType, size: staged.size, createdAt: Date.now() };
 		// The ticket's total is known only now (a file it already has costs nothing more). Decided
@@ -172,12 +81,17 @@ export class Attachments {
 			const left = perTicketBytes - (await this.bytesOf(ticketId));
 			if (staged.size <= left) await tx.insert(ticketAttachments).values(row);
 			return staged.size <= left ? null : left;
+		}).catch(async (error) => {
+			await this.files.discard(staged);
+			throw error;
 		});
 		if (room !== null) {
-			this.store.discard(staged);
+			await this.files.discard(staged);
 			throw new ApiError(413, 'ticket_attachments_full', `this ticket's attachments may take ${sizeText(perTicketBytes)} in all; ${sizeText(Math.max(0, room))} is left`);
 		}
-		this.store.keep(staged);
+		// Stored once recorded, outside the ticket's lock (a large file takes a while to write); should
+		// it fail, the same upload again finds the record and stores the bytes.
+		await this.files.keep(staged);
 		return { name: row.name, contentType: row.contentType, size: row.size, sha256: row.sha256 };
 	}
 
@@ -186,14 +100,9 @@ export class Attachments {
 	 * (206; 416 when the file has no such bytes; several ranges get the whole file). Served so that
 	 * no browser renders it: as an attachment, with a type that cannot run script, not sniffed.
 	 */
-	download(attachment: Attachment, range: string | null, withBody: boolean): Response {
-		const file = this.store.fileOf(attachment.sha256);
-		let size: number;
-		try {
-			size = fs.statSync(file).size;
-		} catch {
-			throw notFound('attachment');
-		}
+	async download(attachment: Attachment, range: string | null, withBody: boolean): Promise<Response> {
+		const size = await this.files.sizeOf(attachment.sha256);
+		if (size === null) throw notFound('attachment');
 		const headers = new Headers({
 			'content-type': servedType(attachment.contentType),
 			'content-disposition': contentDisposition(attachment.name),
@@ -216,7 +125,7 @@ export class Attachments {
 			headers.set('content-range', `bytes ${asked.start}-${asked.end}/${size}`);
 		}
 		headers.set('content-length', String(bytes ? bytes.end - bytes.start + 1 : 0));
-		const body = withBody && bytes ? (Readable.toWeb(fs.createReadStream(file, bytes)) as ReadableStream<Uint8Array>) : null;
+		const body = withBody && bytes ? (Readable.toWeb(Readable.from(this.files.read(attachment.sha256, bytes))) as ReadableStream<Uint8Array>) : null;
 		return new Response(body, { status, headers });
 	}
 

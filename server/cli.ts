@@ -7,9 +7,11 @@
  *
  * Exit codes: 0 success, 1 the command failed, 2 the command line is wrong (usage error).
  */
+import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { z } from 'zod';
+import { sha256Param } from '../src/lib/api/attachments';
 import { createTicketSchema, phoneNumberSchema } from '../src/lib/api/schemas';
 import { CUSTOMER_CHANNELS, PRIORITIES } from '../src/lib/ticket/schema';
 import { AccountError } from './accounts';
@@ -475,6 +477,25 @@ const commands: Command[] = [
 		}
 	},
 	{
+		name: 'file get',
+		summary: 'write a stored file (an attachment, a message kept aside as unparsed) to standard output',
+		positionals: ['<sha256>'],
+		options: {},
+		details: [
+			'Files are stored by their SHA-256: entries list their attachments with it, the event email.unparsed',
+			'names the message kept aside. Read from the database on PostgreSQL, from DATA_DIR on SQLite.'
+		],
+		prepare(_values, [given]) {
+			const parsed = sha256Param.safeParse(given);
+			if (!parsed.success) throw new UsageError(`<sha256>: "${given}" is not ${parsed.error.issues[0]!.message}`);
+			return async (services) => {
+				const { files } = services.attachments;
+				if ((await files.sizeOf(parsed.data)) === null) throw new CommandError(`no stored file has the SHA-256 ${parsed.data}`);
+				for await (const bytes of files.read(parsed.data)) if (!process.stdout.write(bytes)) await once(process.stdout, 'drain');
+			};
+		}
+	},
+	{
 		name: 'copy',
 		summary: 'copy this installation (the SQLite file in DATA_DIR) into an empty PostgreSQL database',
 		options: {
@@ -495,7 +516,7 @@ const commands: Command[] = [
 			}
 			if (protocol !== 'postgres:' && protocol !== 'postgresql:') throw new UsageError(`--to: "${url}" is not a postgres:// URL`);
 			return async (services) => {
-				await copyToPostgres(services.store, url, out);
+				await copyToPostgres(services.store, services.attachments.files, url, out);
 				out(`Copied and checked. Start Tandem with DATABASE_URL=${shownUrl(url)} to use it.`);
 			};
 		}

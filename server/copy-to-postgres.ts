@@ -3,12 +3,15 @@
  * copied into an empty database in foreign-key order, a batch of rows at a time (memory stays
  * bounded whatever the size), in one transaction (a failed copy leaves nothing behind); serial
  * sequences are advanced past the copied ids. Then the copy is checked against the source: the
- * row count of every table, and every ticket document loaded from both logs.
+ * row count of every table, every ticket document loaded from both logs, and every file read back
+ * and hashed. Files (server/files.ts) go from DATA_DIR, where SQLite keeps them, into the database.
  */
+import { createHash } from 'node:crypto';
 import { count, getTableColumns, gt, is, sql } from 'drizzle-orm';
 import { getTableConfig, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import pg from 'pg';
 import * as Y from 'yjs';
+import { copyFiles, DatabaseFileStore, type FileStore } from './files';
 import { openPostgresStore, type Store, type Tables } from './storage/store';
 import { TicketLog } from './storage/ticket-log';
 
@@ -27,12 +30,16 @@ export function shownUrl(url: string): string {
 	return shown.toString();
 }
 
+/** The tables of the file store: a SQLite installation keeps its files in DATA_DIR, copied file by file (copyFiles). */
+const FILE_TABLES: readonly (keyof Tables)[] = ['files', 'fileChunks'];
+
 /**
- * The tables in an order in which every row's foreign keys point at rows already copied. The
- * access epoch goes last: triggers on other tables (user_groups) bump it while those are copied.
+ * The tables copied row by row, in an order in which every row's foreign keys point at rows
+ * already copied. The access epoch goes last: triggers on other tables (user_groups) bump it while
+ * those are copied.
  */
 export function copyOrder(tables: Tables): TableName[] {
-	const names = (Object.keys(tables) as (keyof Tables)[]).filter((name): name is TableName => is(tables[name], SQLiteTable));
+	const names = (Object.keys(tables) as (keyof Tables)[]).filter((name): name is TableName => is(tables[name], SQLiteTable) && !FILE_TABLES.includes(name));
 	const nameOf = new Map(names.map((name) => [tables[name] as SQLiteTable, name]));
 	const ordered: TableName[] = [];
 	const visit = (name: TableName) => {
@@ -64,22 +71,31 @@ async function assertEmpty(url: string): Promise<void> {
 	}
 }
 
-/** Copies `source` (a SQLite store) into the empty PostgreSQL database at `url`, then checks the copy. */
-export async function copyToPostgres(source: Store, url: string, progress: (line: string) => void): Promise<void> {
+/** Copies `source` (a SQLite store) and its files into the empty PostgreSQL database at `url`, then checks the copy. */
+export async function copyToPostgres(source: Store, sourceFiles: FileStore, url: string, progress: (line: string) => void): Promise<void> {
 	if (source.engine !== 'sqlite') throw new CopyError('the copy reads the SQLite file in DATA_DIR: unset DATABASE_URL');
 	await assertEmpty(url);
 	const target = await openPostgresStore(url);
 	try {
 		const order = copyOrder(source.tables);
-		progress(`Copying ${order.length} tables to ${shownUrl(url)}.`);
-		await target.transaction(async () => {
+		const targetFiles = new DatabaseFileStore(target);
+		progress(`Copying ${order.length} tables and the files to ${shownUrl(url)}.`);
+		const damaged = await target.transaction(async () => {
 			// The migrations wrote first rows (the ticket number sequence, the access epoch): the source's replace them.
 			for (const name of [...order].reverse()) await target.db.delete(target.tables[name]);
 			for (const name of order) progress(`  ${getTableConfig(source.tables[name]).name}: ${await copyTable(source, target, name)} rows`);
 			await advanceSequences(target);
+			const files = await copyFiles(sourceFiles, targetFiles);
+			progress(`  files: ${files.copied} (${files.bytes} bytes)`);
+			return files.damaged;
 		});
 		progress('Checking the copy.');
-		const mismatches = [...(await compareCounts(source, target, order)), ...(await compareDocuments(source, target, progress))];
+		const mismatches = [
+			...(await compareCounts(source, target, order)),
+			...(await compareDocuments(source, target, progress)),
+			...damaged.map((sha256) => `file ${sha256}: its bytes in DATA_DIR do not match its name (not copied)`),
+			...(await compareFiles(sourceFiles, targetFiles, new Set(damaged), progress))
+		];
 		if (mismatches.length) throw new CopyError(`the copy differs from the source:\n  ${mismatches.join('\n  ')}`);
 	} finally {
 		await target.close();
@@ -149,5 +165,25 @@ async function compareDocuments(source: Store, target: Store, progress: (line: s
 		last = ids[ids.length - 1]!.id;
 	}
 	progress(`  ${compared} ticket documents compared.`);
+	return mismatches;
+}
+
+/** Every file of the source read back from the database and hashed: its bytes must be what its name says. */
+async function compareFiles(source: FileStore, target: FileStore, damaged: ReadonlySet<string>, progress: (line: string) => void): Promise<string[]> {
+	const mismatches: string[] = [];
+	let compared = 0;
+	for await (const sha256 of source.list()) {
+		if (damaged.has(sha256)) continue;
+		compared++;
+		if ((await target.sizeOf(sha256)) === null) {
+			mismatches.push(`file ${sha256}: not in PostgreSQL`);
+			continue;
+		}
+		const hash = createHash('sha256');
+		for await (const bytes of target.read(sha256)) hash.update(bytes);
+		const actual = hash.digest('hex');
+		if (actual !== sha256) mismatches.push(`file ${sha256}: reads back as ${actual}`);
+	}
+	progress(`  ${compared} files compared (SHA-256).`);
 	return mismatches;
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Accounts } from './accounts';
 import { Apps } from './apps';
-import { Attachments, AttachmentStore } from './attachments';
+import { Attachments } from './attachments';
 import { Auth } from './auth';
 import { Outbox } from './channels/outbox';
 import { createRouting } from './routing';
@@ -29,6 +29,7 @@ import type { Config } from './config';
 import { Customers } from './customers';
 import { CustomObjects } from './custom-objects';
 import { Events } from './events';
+import { openFileStore } from './files';
 import { HelpCentre } from './help-centre';
 import { InteractionHistory } from './interaction-history';
 import type { Logger } from './log';
@@ -67,7 +68,7 @@ export async function createServices(config: Config, logger: Logger) {
 	const node = `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
 	const leadership = new Leadership(store, { checkMs: config.leaderCheckMs, logger });
 	const connections: ConnectionCounts = bus ? new ClusterConnections(bus, node) : new LocalConnections();
-	const attachments = new Attachments(store, new AttachmentStore(config.dataDir), config.attachments);
+	const attachments = new Attachments(store, await openFileStore(store, config.dataDir, logger), config.attachments);
 	const collab = createCollab({
 		outbox,
 		auth,

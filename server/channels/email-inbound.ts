@@ -18,12 +18,11 @@
  * reference counts as unknown (the rules above then decide). A message with the ticket's tag and no
  * known reference, from someone other than the requester, joins the side conversation whose
  * participant sent it if exactly one open email side conversation of the ticket has them. Auto-replies and bounces are accepted and dropped (event `email.ignored`); a
- * message that cannot be parsed is kept under DATA_DIR/mail/unparsed (event `email.unparsed`).
+ * message that cannot be parsed is kept in the file store (server/files.ts), its hash in the event
+ * `email.unparsed`.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { DrizzleQueryError, inArray } from 'drizzle-orm';
 import { simpleParser, type EmailAddress, type ParsedMail } from 'mailparser';
 import pg from 'pg';
@@ -227,11 +226,7 @@ interface StoredAttachment {
 
 /** Stores received messages as ticket entries: shared by the SMTP listener and the IMAP fetchers (imap.ts). */
 export class Inbox {
-	private readonly unparsedDir: string;
-
-	constructor(private readonly deps: InboxDeps) {
-		this.unparsedDir = path.join(deps.config.dataDir, 'mail', 'unparsed');
-	}
+	constructor(private readonly deps: InboxDeps) {}
 
 	async receive(raw: Buffer, sender: string, recipients: Recipient[]): Promise<void> {
 		const { events } = this.deps;
@@ -245,9 +240,10 @@ export class Inbox {
 			// A message without a header section or a sender cannot be answered: kept as unparsed.
 			if (mail.headers.size === 0 || !mail.from?.value[0]?.address) throw new Error('no From header');
 		} catch (error) {
-			const file = this.keepUnparsed(raw);
-			await events.record({ actor: 'system', type: 'email.unparsed', data: { file, sender, error: (error as Error).message } });
-			this.deps.logger.warn({ file, err: error }, 'inbound email could not be parsed');
+			// Kept as received in the file store, where every node and the CLI can read it (`file get`).
+			const kept = await this.deps.attachments.files.put(raw);
+			await events.record({ actor: 'system', type: 'email.unparsed', data: { sha256: kept, size: raw.length, sender, error: (error as Error).message } });
+			this.deps.logger.warn({ sha256: kept, err: error }, 'inbound email could not be parsed');
 			return;
 		}
 		const messageId = mail.messageId ? messageKey(mail.messageId) : `<${sha256(raw)}@tandem.invalid>`;
@@ -393,10 +389,11 @@ export class Inbox {
 		let body = text || (html ? sanitizeHtml(html, { allowedTags: [], allowedAttributes: {} }).trim() : '');
 		const listed = mail.attachments.slice(0, MAIL_LIMITS.attachmentsListed);
 		const omitted = mail.attachments.slice(listed.length);
-		const attachments = listed.map((a) => this.storeAttachment(a.content, a.filename ?? 'attachment', a.contentType, a.size));
+		const attachments: StoredAttachment[] = [];
+		for (const a of listed) attachments.push(await this.storeAttachment(a.content, a.filename ?? 'attachment', a.contentType, a.size));
 		if (byteLength(body) > MAX_BODY_BYTES) {
 			const full = Buffer.from(body, 'utf8');
-			attachments.push(this.storeAttachment(full, 'message.txt', 'text/plain; charset=utf-8', full.length, true));
+			attachments.push(await this.storeAttachment(full, 'message.txt', 'text/plain; charset=utf-8', full.length, true));
 			body = truncateUtf8(body, MAX_BODY_BYTES - byteLength(TRUNCATED_MARKER)) + TRUNCATED_MARKER;
 		}
 		const headers = {
@@ -409,13 +406,13 @@ export class Inbox {
 		if (copies.cc.length) meta.cc = copies.cc;
 		if (omitted.length) meta.attachmentsOmitted = { count: omitted.length, bytes: omitted.reduce((sum, a) => sum + a.size, 0) };
 		// Whatever is cut or left out is in the original message, kept (and listed first) in full.
-		const keepOriginal = () => attachments.unshift(this.storeAttachment(raw, 'original.eml', 'message/rfc822', raw.length, true));
+		const keepOriginal = async () => attachments.unshift(await this.storeAttachment(raw, 'original.eml', 'message/rfc822', raw.length, true));
 		const cut = copies.cut || omitted.length > 0 || messageId.endsWith(HASHED_ID_SUFFIX) || Object.values(headers).some((value) => value.endsWith(CUT_MARKER));
-		if (cut) keepOriginal();
+		if (cut) await keepOriginal();
 		// The HTML goes in only where there is room left; without it the rest fits by construction.
 		const sanitized = html ? sanitizeHtml(html) : '';
 		if (sanitized && byteLength(JSON.stringify({ ...meta, attachments, html: sanitized })) <= MAX_META_BYTES) meta.html = sanitized;
-		else if (sanitized && !cut) keepOriginal();
+		else if (sanitized && !cut) await keepOriginal();
 		if (attachments.length) meta.attachments = attachments;
 		return {
 			// One entry per Message-ID: a redelivery after a lost 250 appends nothing.
@@ -433,19 +430,13 @@ export class Inbox {
 	}
 
 	/** Content-addressed, written once (server/attachments.ts); past MAX_ATTACHMENT_BYTES only listed. */
-	private storeAttachment(content: Buffer, name: string, contentType: string, size: number, always = false): StoredAttachment {
+	private async storeAttachment(content: Buffer, name: string, contentType: string, size: number, always = false): Promise<StoredAttachment> {
 		const listed: StoredAttachment = { name: shortName(name), contentType: clip(contentType, MAIL_LIMITS.contentTypeBytes), size, sha256: sha256(content) };
 		if (!always && size > this.deps.config.smtp.maxAttachmentBytes) return { ...listed, skipped: true };
-		this.deps.attachments.store.put(content);
+		await this.deps.attachments.files.put(content);
 		return listed;
 	}
 
-	private keepUnparsed(raw: Buffer): string {
-		fs.mkdirSync(this.unparsedDir, { recursive: true });
-		const file = path.join(this.unparsedDir, `${Date.now()}-${randomBytes(6).toString('hex')}.eml`);
-		fs.writeFileSync(file, raw);
-		return file;
-	}
 }
 
 /** Who sent a message: the customer record of its From address, and that address (lower case). */

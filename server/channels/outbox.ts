@@ -31,12 +31,14 @@ import { AsyncResource } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { and, asc, desc, eq, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { getEntry, readSides, recipientListSchema, type Entry, type SideConversation } from '../../src/lib/ticket';
-import { attachmentFile, listedAttachments } from '../attachments';
+import { listedAttachments, type Attachments } from '../attachments';
 import type { Config } from '../config';
 import type { Events } from '../events';
+import type { FileStore } from '../files';
 import type { Logger } from '../log';
 import type { Store } from '../storage/store';
 import type { DocumentAccess } from '../tickets';
@@ -231,6 +233,7 @@ export class Outbox {
 
 interface WorkerDeps {
 	outbox: Outbox;
+	attachments: Pick<Attachments, 'files'>;
 	supportAddresses: SupportAddresses;
 	store: Store;
 	documents: DocumentAccess;
@@ -385,9 +388,9 @@ async function entryOf(deps: WorkerDeps, row: OutboxRow): Promise<Entry> {
 	return entry;
 }
 
-/** The files an email reply lists, as MIME parts read from the attachment store when it is sent. */
-function mimeAttachmentsOf(entry: Entry, config: Config): NonNullable<SendMailOptions['attachments']> {
-	return listedAttachments(entry).map((a) => ({ filename: a.name, contentType: a.contentType, path: attachmentFile(config.dataDir, a.sha256) }));
+/** The files an email reply lists, as MIME parts streamed from the file store as the message is sent. */
+function mimeAttachmentsOf(entry: Entry, files: FileStore): NonNullable<SendMailOptions['attachments']> {
+	return listedAttachments(entry).map((a) => ({ filename: a.name, contentType: a.contentType, content: Readable.from(files.read(a.sha256)) }));
 }
 
 /** Email through nodemailer: to SMTP_RELAY_URL, or spooled to DATA_DIR/mail/outbox. */
@@ -439,7 +442,7 @@ class EmailSender implements Sender {
 			subject: `Re: ${ticket?.subject ?? ''} ${subjectTag(row.ticket_id, ticket?.number)}`,
 			text: signature ? `${entry.body}\n\n-- \n${signature}` : entry.body,
 			html: replyHtml(entry.body, signature),
-			attachments: mimeAttachmentsOf(entry, this.deps.config),
+			attachments: mimeAttachmentsOf(entry, this.deps.attachments.files),
 			messageId,
 			...(inbound.length ? { inReplyTo: inbound[inbound.length - 1], references: inbound } : {})
 		});

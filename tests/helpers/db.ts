@@ -3,10 +3,12 @@
  * in it, or on PostgreSQL the database its servers use (see databaseEnv). Queries are drizzle
  * `sql` with values as `${parameters}`, and must mean the same on both engines.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { count, type SQL } from 'drizzle-orm';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import * as Y from 'yjs';
+import { fileStoreOf, type FileStore } from '../../server/files';
 import { openPostgresStore, openSqliteStore, type Store } from '../../server/storage/store';
 import { TicketLog } from '../../server/storage/ticket-log';
 import { databaseEnv } from './server';
@@ -58,4 +60,34 @@ async function loadDocument(store: Store, ticketId: string): Promise<Y.Doc> {
 	const doc = new Y.Doc();
 	await new TicketLog(store).loadInto(ticketId, doc);
 	return doc;
+}
+
+/** The bytes of stored file `sha256`, or null when `files` has none. */
+export async function readStoredFile(files: FileStore, sha256: string): Promise<Buffer | null> {
+	if ((await files.sizeOf(sha256)) === null) return null;
+	const chunks: Buffer[] = [];
+	for await (const bytes of files.read(sha256)) chunks.push(bytes);
+	return Buffer.concat(chunks);
+}
+
+/** The same in `dataDir`'s installation, wherever it keeps files (server/files.ts). */
+export async function storedFile(dataDir: string, sha256: string): Promise<Buffer | null> {
+	return withStore(dataDir, (store) => readStoredFile(fileStoreOf(store, dataDir), sha256));
+}
+
+/** The hashes of every file `dataDir`'s installation holds. */
+export async function storedFiles(dataDir: string): Promise<string[]> {
+	return withStore(dataDir, async (store) => {
+		const hashes: string[] = [];
+		for await (const sha256 of fileStoreOf(store, dataDir).list()) hashes.push(sha256);
+		return hashes;
+	});
+}
+
+/** Uploads' scratch files left in `dataDir` (beside the files on disk, or in tmp/ when files are in the database): none once a request is answered. */
+export function scratchFiles(dataDir: string): string[] {
+	return ['attachments', 'tmp'].flatMap((dir) => {
+		const full = path.join(dataDir, dir);
+		return fs.existsSync(full) ? fs.readdirSync(full).filter((name) => name.endsWith('.tmp')) : [];
+	});
 }

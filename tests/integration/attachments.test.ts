@@ -2,7 +2,7 @@
  * Attachments on replies and notes, against a real server: an agent uploads a file to a ticket,
  * an entry lists it, an email reply carries it as a MIME part to a local relay (smtp-server on a
  * free port), and whoever may see the entry downloads the same bytes. Abuse beside each: oversize
- * and over-quota uploads leave nothing on disk, entries listing too many files, malformed ones or
+ * and over-quota uploads leave nothing stored, entries listing too many files, malformed ones or
  * another ticket's file are refused over HTTP and the websocket, names cannot climb directories,
  * and nobody without access (another group's agent, a token of another channel, a revoked token)
  * downloads anything.
@@ -13,6 +13,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntries, newId, setField, type Entry } from '../../src/lib/ticket';
+import { scratchFiles, storedFile, storedFiles } from '../helpers/db';
 import { prepare, revokeToken, type Fixture } from '../helpers/fixtures';
 import { api, connectPeer, servers, smtpPort, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 import { acceptedOf, startRelay, type Relay } from '../helpers/relay';
@@ -52,7 +53,8 @@ describe('attachments', () => {
 	const ann = () => api(server, fx.users.ann.token);
 	const reply = (ticketId: string, attachments: unknown, extra: Record<string, unknown> = {}) =>
 		ann().request('POST', `/api/v1/tickets/${ticketId}/entries`, { kind: 'message', channel: 'email', visibility: 'public', body: 'See the attached file.', meta: { attachments }, ...extra });
-	const stored = () => (fs.existsSync(path.join(dataDir, 'attachments')) ? fs.readdirSync(path.join(dataDir, 'attachments')) : []);
+	/** What the installation holds: its files, and any scratch file an upload left. */
+	const stored = async () => [...(await storedFiles(dataDir)), ...scratchFiles(dataDir)];
 	const ticket = (subject: string) => createTicket(server, fx.tokens.mail.token, subject, { email: 'val@example.com', name: 'Val' });
 
 	beforeAll(async () => {
@@ -81,7 +83,7 @@ describe('attachments', () => {
 		const up = await upload(fx.users.ann.token, id, 'invoice 47102 — März.pdf', content);
 		expect(up.status).toBe(201);
 		expect(up.body).toEqual({ name: 'invoice 47102 — März.pdf', contentType: 'application/pdf', size: content.length, sha256: sha256(content) });
-		expect(fs.readFileSync(path.join(dataDir, 'attachments', sha256(content)))).toEqual(content);
+		expect(await storedFile(dataDir, sha256(content))).toEqual(content);
 
 		const sent = await reply(id, [up.body]);
 		expect(sent.status).toBe(201);
@@ -175,7 +177,7 @@ describe('attachments', () => {
 
 	it('refuses an oversize upload while it streams in, and leaves no file behind', async () => {
 		const { id } = await ticket('Too big');
-		const before = stored();
+		const before = await stored();
 		// Sent in chunks without a length: the server can only find out by counting.
 		let sent = 0;
 		const stream = new ReadableStream<Uint8Array>({
@@ -191,7 +193,7 @@ describe('attachments', () => {
 		const exact = await upload(fx.users.ann.token, id, 'big.bin', bytes(MAX_BYTES + 1, 3));
 		expect(exact.status).toBe(413);
 		expect(exact.body.error.code).toBe('attachment_too_large');
-		expect(stored()).toEqual(before);
+		expect(await stored()).toEqual(before);
 		// Exactly the limit is fine, and the server still serves.
 		expect((await upload(fx.users.ann.token, id, 'fits.bin', bytes(MAX_BYTES, 4))).status).toBe(201);
 	});
@@ -201,12 +203,12 @@ describe('attachments', () => {
 		for (let i = 0; i < 2; i++) expect((await upload(fx.users.ann.token, id, `part${i}.bin`, bytes(60 * 1024, 10 + i))).status).toBe(201);
 		// The same file again costs nothing more.
 		expect((await upload(fx.users.ann.token, id, 'part0 again.bin', bytes(60 * 1024, 10))).status).toBe(201);
-		const before = stored();
+		const before = await stored();
 		const over = await upload(fx.users.ann.token, id, 'part2.bin', bytes(60 * 1024, 12));
 		expect(over.status).toBe(413);
 		expect(over.body.error.code).toBe('ticket_attachments_full');
 		expect(over.body.error.message).toBe("this ticket's attachments may take 160 KB in all; 40 KB is left");
-		expect(stored()).toEqual(before);
+		expect(await stored()).toEqual(before);
 	});
 
 	it('keeps directories out of names: an upload named ../../x is stored by hash and named x', async () => {

@@ -11,7 +11,7 @@ import { simpleParser } from 'mailparser';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TalkNumbers } from '../../server/talk/numbers';
-import { countRows, withStore } from '../helpers/db';
+import { countRows, storedFile, withStore } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { sendPage } from '../helpers/pages';
 import { api, smtpPort, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
@@ -65,7 +65,7 @@ describe('mail that does not fit a ticket entry', () => {
 		expect(first).toHaveLength(1);
 		expect(first[0].meta.messageId.length).toBeLessThan(300);
 		const original = first[0].meta.attachments.find((a: { name: string }) => a.name === 'original.eml');
-		expect(fs.readFileSync(path.join(dataDir, 'attachments', original.sha256), 'utf8')).toContain(longId.slice(1, -1));
+		expect((await storedFile(dataDir, original.sha256))?.toString('utf8')).toContain(longId.slice(1, -1));
 
 		expect(await deliver({ from: 'long-id@example.com', to: SUPPORT, subject: 'Other words', text: 'Any news?', inReplyTo: longId, references: [longId] })).toBe(250);
 		expect(await ticketsOf('Other words')).toEqual([]);
@@ -101,7 +101,7 @@ describe('mail that does not fit a ticket entry', () => {
 		expect(entry.meta.subject).toMatch(/^Many files "+…\[cut\]$/);
 		const [original, ...listed] = entry.meta.attachments as { name: string; size: number; sha256: string }[];
 		expect(original!.name).toBe('original.eml');
-		expect(fs.statSync(path.join(dataDir, 'attachments', original!.sha256)).size).toBe(original!.size);
+		expect((await storedFile(dataDir, original!.sha256))?.length).toBe(original!.size);
 		expect(listed.length).toBeGreaterThan(0);
 		for (const a of listed) {
 			expect(Buffer.byteLength(a.name)).toBeLessThanOrEqual(100);
@@ -109,7 +109,7 @@ describe('mail that does not fit a ticket entry', () => {
 		}
 		expect(entry.meta.attachmentsOmitted.count).toBe(60 - listed.length);
 		// The listed files are stored; all 60 are in the original message.
-		expect(fs.readFileSync(path.join(dataDir, 'attachments', listed[0]!.sha256), 'utf8')).toBe('file 0');
+		expect((await storedFile(dataDir, listed[0]!.sha256))?.toString('utf8')).toBe('file 0');
 		expect(await countRows(dataDir, sql`SELECT count(*) AS n FROM email_messages WHERE message_id = '<many-files@example.com>'`)).toBe(1);
 	});
 

@@ -2,14 +2,12 @@
  * Inbound email over a real SMTP exchange: nodemailer (and a raw client for what nodemailer will
  * not send) talking to the server's SMTP listener; what was stored is checked over HTTP and on disk.
  */
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countRows } from '../helpers/db';
+import { countRows, storedFile, withStore } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { api, type Api, type RunningServer, smtpPort, startServer, tempDataDir } from '../helpers/server';
 
@@ -211,8 +209,8 @@ describe('inbound email', () => {
 			{ name: 'notes.txt', contentType: 'text/plain', size: small.length, sha256: sha256(small) },
 			{ name: 'big.bin', contentType: 'application/octet-stream', size: big.length, sha256: sha256(big), skipped: true }
 		]);
-		expect(fs.readFileSync(path.join(server.dataDir, 'attachments', sha256(small)), 'utf8')).toBe(small);
-		expect(fs.existsSync(path.join(server.dataDir, 'attachments', sha256(big)))).toBe(false);
+		expect((await storedFile(server.dataDir, sha256(small)))?.toString('utf8')).toBe(small);
+		expect(await storedFile(server.dataDir, sha256(big))).toBeNull();
 	});
 
 	it('truncates a body over 64 KiB with a marker and keeps the full text as a file', async () => {
@@ -223,7 +221,7 @@ describe('inbound email', () => {
 		expect(Buffer.byteLength(entry.body)).toBeLessThanOrEqual(64 * 1024);
 		expect(entry.body).toMatch(/message truncated/);
 		expect(entry.meta.attachments).toEqual([{ name: 'message.txt', contentType: 'text/plain; charset=utf-8', size: Buffer.byteLength(text), sha256: sha256(text) }]);
-		expect(fs.readFileSync(path.join(server.dataDir, 'attachments', sha256(text)), 'utf8')).toBe(text);
+		expect((await storedFile(server.dataDir, sha256(text)))?.toString('utf8')).toBe(text);
 	});
 
 	it('accepts auto-replies and bounces but opens no ticket', async () => {
@@ -256,7 +254,7 @@ describe('inbound email', () => {
 		expect(await countRows(server.dataDir, sql`SELECT count(*) AS n FROM customer_addresses WHERE address = 'big@example.com'`)).toBe(0);
 	});
 
-	it('keeps a malformed message under mail/unparsed and keeps serving', async () => {
+	it('keeps a malformed message in the file store, named by its event, and keeps serving', async () => {
 		const before = (await tickets()).length;
 		const garbage = Buffer.concat([
 			Buffer.from('Content-Type: multipart/mixed; boundary="\r\n\r\n--nope\r\n'),
@@ -265,13 +263,17 @@ describe('inbound email', () => {
 		]);
 		const replies = await rawSmtp(port, 'garbage@example.com', SUPPORT, garbage);
 		expect(replies.at(-2)).toMatch(/^250 /);
-		const dir = path.join(server.dataDir, 'mail', 'unparsed');
-		const files = fs.readdirSync(dir);
-		expect(files).toHaveLength(1);
-		expect(files[0]).toMatch(/^\d+-[0-9a-f]+\.eml$/);
+		const events = await withStore(server.dataDir, (store) => {
+			const { events } = store.tables;
+			return store.db.select({ data: events.data }).from(events).where(eq(events.type, 'email.unparsed'));
+		});
+		expect(events).toHaveLength(1);
+		const { sha256: kept, size, sender } = events[0]!.data as { sha256: string; size: number; sender: string };
+		expect(sender).toBe('garbage@example.com');
 		// As received: the bytes sent, then the line end before the terminating dot.
-		expect(fs.readFileSync(path.join(dir, files[0]!)).subarray(0, garbage.length).equals(garbage)).toBe(true);
-		expect(await eventCount('email.unparsed')).toBe(1);
+		const raw = await storedFile(server.dataDir, kept);
+		expect(raw?.length).toBe(size);
+		expect(raw?.subarray(0, garbage.length).equals(garbage)).toBe(true);
 		expect((await tickets()).length).toBe(before);
 
 		await transport.sendMail({ from: 'after@example.com', to: SUPPORT, subject: 'Still there?', text: 'Yes.' });

@@ -222,7 +222,7 @@ describe.each(ENGINES)('the channels on %s', (engine) => {
 				index: { get: async () => undefined, byNumber: async () => undefined },
 				logger: { warn() {}, error() {}, info() {} },
 				supportAddresses: new SupportAddresses(store, SUPPORT),
-				attachments: { store: { put() {} } },
+				attachments: { files: { put: async () => '' } },
 				config: { dataDir, smtp: { maxAttachmentBytes: 1_000_000 } }
 			} as unknown as InboxDeps;
 			const messageId = `<${unique('m')}@example.com>`;

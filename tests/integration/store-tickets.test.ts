@@ -12,7 +12,8 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { appendEntries, initTicket, newId, readEntries, readSides, setField, type Entry, type TicketFields } from '../../src/lib/ticket';
-import { Attachments, AttachmentStore } from '../../server/attachments';
+import { Attachments } from '../../server/attachments';
+import { fileStoreOf } from '../../server/files';
 import { SYSTEM, type BotPrincipal, type UserPrincipal } from '../../server/auth/principal';
 import type { NewEvent } from '../../server/events';
 import { reindexTicket } from '../../server/reindex';
@@ -79,7 +80,7 @@ function ticketsOn(store: Store, dataDir: string) {
 	};
 	const accounts = { get: async (id: string) => ({ id, name: id }), canHoldTickets: () => true, groupExists: () => true, principal: () => null };
 	const eventLog = { record: async (event: NewEvent) => void events.push(event), recordMany: async (list: NewEvent[]) => void events.push(...list), forTicket: async () => [] };
-	const attachments = new Attachments(store, new AttachmentStore(dataDir), LIMITS);
+	const attachments = new Attachments(store, fileStoreOf(store, dataDir), LIMITS);
 	const tickets = new Tickets(store, log as never, index, customers as never, accounts as never, eventLog as never, documents, attachments);
 	return { tickets, index, attachments, documents, log, logged, events };
 }
