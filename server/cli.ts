@@ -662,6 +662,7 @@ async function main(argv: string[]): Promise<number> {
 	try {
 		return (await parsed.run(services)) ?? 0;
 	} finally {
+		await services.limiters.close();
 		await services.store.close();
 	}
 }
