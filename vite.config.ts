@@ -18,6 +18,7 @@ const ENGINE_SPECIFIC = [
 	'tests/integration/postgres-faults.test.ts',
 	// Cluster nodes, on PostgreSQL whichever the project.
 	'tests/integration/cluster.test.ts',
+	'tests/integration/cluster-limits.test.ts',
 	// The limiters against a Redis of their own, no server.
 	'tests/integration/limiters.test.ts'
 ];
