@@ -229,6 +229,31 @@ describe('the Redis limiters', () => {
 		expect(await inspect.hget(key!, 'failures')).toBe('90');
 	});
 
+	/** Waits until a request counted through `from` is seen through `to` (each probe a key of its own). */
+	async function sharingAgain(from: LimitsRedis, to: LimitsRedis) {
+		const name = unique('probe');
+		const [probeFrom, probeTo] = [from, to].map((node) => new RedisRateLimit(node, name, 1, MINUTE));
+		let probes = 0;
+		await waitFor(async () => {
+			const key = `probe-${++probes}`;
+			return (await probeFrom!.take(key)) === 0 && (await probeTo!.take(key)) > 0;
+		}, 'the nodes to count together again');
+	}
+
+	it('count in memory when Redis does not answer in time, and in Redis again once it does', async () => {
+		const { now } = testClock();
+		const throttle = new RedisLoginThrottle(nodes[0], unique('frozen'), RULES, now);
+		redis.pause();
+		try {
+			// Redis stays frozen meanwhile: each attempt gave up waiting for it and counted in memory.
+			const waits = await Promise.all(Array.from({ length: 4 }, () => throttle.attempt({ guess: 'amy' })));
+			expect(waits.sort((x, y) => x - y)).toEqual([0, 0, 0, 1000]);
+		} finally {
+			redis.resume();
+		}
+		await sharingAgain(nodes[0], nodes[1]);
+	});
+
 	it('count in each node’s memory while Redis is down, still limiting, and together again once it is back', async () => {
 		const logs: { msg: string }[] = [];
 		const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
@@ -255,16 +280,8 @@ describe('the Redis limiters', () => {
 		expect(logs.filter((l) => l.msg.startsWith('redis out of reach'))).toHaveLength(3);
 
 		await redis.start();
-		// Back when a request counted on one node is seen on the other (each probe a key of its own).
-		const probeName = unique('probe');
-		const probe = [a, b, c].map((node) => new RedisRateLimit(node, probeName, 1, MINUTE));
-		let probes = 0;
-		const shared = async (from: RateLimit, to: RateLimit) => {
-			const key = `probe-${++probes}`;
-			return (await from.take(key)) === 0 && (await to.take(key)) > 0;
-		};
-		await waitFor(() => shared(probe[0]!, probe[1]!), 'nodes A and B to share their limits again');
-		await waitFor(() => shared(probe[2]!, probe[0]!), 'node C to share its limits');
+		await sharingAgain(a, b);
+		await sharingAgain(c, a);
 		// Redis came back empty: the counts start over, together.
 		expect([await limitA.take('kim'), await limitB.take('kim')]).toEqual([0, 0]);
 		expect(await limitA.take('kim')).toBeGreaterThan(0);
