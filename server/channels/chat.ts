@@ -87,6 +87,7 @@ export class Chats {
 		private readonly logger: Logger,
 		private readonly identities: VisitorIdentities,
 		private readonly settings: ChatSettings,
+		/** Where the visitor limits count: a cluster node's are shared with the other nodes. */
 		limiters = new Limiters()
 	) {
 		this.limits = Object.fromEntries(
