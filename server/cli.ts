@@ -684,6 +684,7 @@ async function main(argv: string[]): Promise<number> {
 		return (await parsed.run(services)) ?? 0;
 	} finally {
 		await services.bus?.close();
+		await services.limiters.close();
 		await services.store.close();
 	}
 }

@@ -71,6 +71,7 @@ export function handleShutdown(server: http.Server, closeSockets: () => void, se
 		for (const name of [...hocuspocus.documents.keys()]) await project.flush(name);
 		await hocuspocus.hooks('onDestroy', { instance: hocuspocus });
 		await services.bus?.close();
+		await services.limiters.close();
 		// Everything acknowledged is committed already: a connection still held (a request cut off
 		// mid-query) must not keep the process from ending.
 		const closed = await Promise.race([services.store.close().then(() => true), new Promise<false>((resolve) => setTimeout(resolve, STORE_CLOSE_MS, false).unref())]);

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { Accounts } from './accounts';
 import { Apps } from './apps';
 import { Attachments } from './attachments';
-import { Auth } from './auth';
+import { Auth, signInBackoff } from './auth';
 import { Outbox } from './channels/outbox';
 import { createRouting } from './routing';
 import { Chats } from './channels/chat';
@@ -19,7 +19,6 @@ import { Channels } from './channels/webhooks';
 import { AccessChanges } from './auth/access-changes';
 import { ApiTokens } from './auth/api-tokens';
 import { Sessions } from './auth/sessions';
-import { DEFAULT_THROTTLE, LoginThrottle } from './auth/throttle';
 import { RedisBus } from './cluster/bus';
 import { ClusterConnections, LocalConnections, type ConnectionCounts } from './cluster/connections';
 import { FeedRelay } from './cluster/feed';
@@ -32,6 +31,7 @@ import { Events } from './events';
 import { openFileStore } from './files';
 import { HelpCentre } from './help-centre';
 import { InteractionHistory } from './interaction-history';
+import { Limiters } from './limiters';
 import type { Logger } from './log';
 import { Macros } from './macros';
 import { Metrics } from './metrics';
@@ -53,10 +53,11 @@ export async function createServices(config: Config, logger: Logger) {
 	accessChanges.keep(() => accounts.load());
 	await accessChanges.load();
 	const events = new Events(store);
-	const throttle = { ...DEFAULT_THROTTLE, baseDelayMs: config.loginBackoffMs };
+	// A cluster node's rate limits and sign-in throttles count in Redis, with the other nodes'.
+	const limiters = await Limiters.of(config.cluster, logger);
 	const sessions = new Sessions(store, Date.now, accessChanged);
 	const tokens = new ApiTokens(store, events, accessChanged);
-	const auth = new Auth(accounts, sessions, tokens, events, new LoginThrottle(throttle), new LoginThrottle({ ...throttle, freeFailures: 10 }));
+	const auth = new Auth(accounts, sessions, tokens, events, limiters.loginThrottle('sign-in', signInBackoff(config.loginBackoffMs)));
 	const metrics = new Metrics(config.metrics.token !== null || config.metrics.port !== null);
 	const log = new TicketLog(store, (seconds) => metrics.logCommitSeconds.observe(seconds));
 	const index = new TicketIndex(store, events);
@@ -93,7 +94,7 @@ export async function createServices(config: Config, logger: Logger) {
 	const supportAddresses = new SupportAddresses(store, config.smtp.supportAddress, events);
 	const imapMailboxes = new ImapMailboxes(store, supportAddresses, events);
 	const identities = new VisitorIdentities(store, customers, tickets, index, outbox, events, config.chat);
-	const chats = new Chats(store, customers, accounts, tickets, index, collab.documents, events, logger, identities, config.chat);
+	const chats = new Chats(store, customers, accounts, tickets, index, collab.documents, events, logger, identities, config.chat, limiters);
 	const talkNumbers = new TalkNumbers(store, events);
 	// The built-in simulator is the only telephony provider so far (server/talk/provider.ts).
 	const talkSimulator = new SimulatorProvider();
@@ -108,7 +109,7 @@ export async function createServices(config: Config, logger: Logger) {
 	calls.route(routing);
 	const relay = bus ? new FeedRelay(bus, node, logger) : null;
 	return {
-		config, logger, store, bus, relay, node, leadership, connections, metrics, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
+		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }

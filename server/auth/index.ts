@@ -4,7 +4,7 @@ import type { Events } from '../events';
 import type { ApiTokens } from './api-tokens';
 import type { Principal } from './principal';
 import { SESSION_COOKIE, type Session, type Sessions } from './sessions';
-import { DEFAULT_THROTTLE, LoginThrottle } from './throttle';
+import { MemoryLoginThrottle, type BackoffRule, type LoginThrottle } from './throttle';
 
 /** What an open socket or stream was authenticated with, so it can be re-checked while it lasts. */
 export type Credential = { kind: 'token' | 'session'; id: string };
@@ -19,19 +19,28 @@ export type SignInResult =
 	| { ok: false; reason: 'invalid' }
 	| { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 
+/** The kinds of key sign-in failures are counted by (server/auth/throttle.ts). */
+export type SignInKind = 'guess' | 'address';
+
+/** How sign-in failures back off: `baseDelayMs` is the first wait after the free failures. */
+export function signInBackoff(baseDelayMs = 1000): Record<SignInKind, BackoffRule> {
+	const guess = { freeFailures: 3, baseDelayMs, maxDelayMs: 15 * 60_000 };
+	return {
+		// Per account and client address together: keyed on the pair, so guessing from one address
+		// never keeps the owner out from another.
+		guess,
+		// Per client address, which a whole office may share: more free failures, any account.
+		address: { ...guess, freeFailures: 10 }
+	};
+}
+
 export class Auth {
 	constructor(
 		readonly accounts: Accounts,
 		readonly sessions: Sessions,
 		readonly tokens: ApiTokens,
 		private readonly events: Events,
-		/**
-		 * Per account and client address together: a few free failures, then backoff. Keyed on the
-		 * pair, so guessing from one address never keeps the owner out from another.
-		 */
-		private readonly guessThrottle = new LoginThrottle(),
-		/** Per client address, which a whole office may share: more free failures, any account. */
-		private readonly addressThrottle = new LoginThrottle({ ...DEFAULT_THROTTLE, freeFailures: 10 })
+		private readonly throttle: LoginThrottle<SignInKind> = new MemoryLoginThrottle(signInBackoff())
 	) {}
 
 	/**
@@ -40,21 +49,18 @@ export class Auth {
 	 * No count is kept per account alone: that would let anyone keep a named user out.
 	 */
 	async signIn(email: string, password: string, address: string): Promise<SignInResult> {
-		const pair = [`account:${email.trim().toLowerCase()}\u0000address:${address}`];
-		const from = [`address:${address}`];
-		const wait = Math.max(this.guessThrottle.wait(pair), this.addressThrottle.wait(from));
-		if (wait > 0) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil(wait / 1000) };
+		const guess = `${email.trim().toLowerCase()}\u0000${address}`;
 		// Counted before the (slow) password check, so parallel guesses are throttled too.
-		this.guessThrottle.fail(pair);
-		this.addressThrottle.fail(from);
+		const wait = await this.throttle.attempt({ guess, address });
+		if (wait > 0) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil(wait / 1000) };
 		const userId = await this.accounts.checkPassword(email, password);
 		if (!userId) {
 			await this.events.record({ actor: `address:${address}`, type: 'login.failed', data: { email: email.trim().toLowerCase() } });
 			return { ok: false, reason: 'invalid' };
 		}
 		// The pair's failures are forgiven; the address (maybe shared) only loses this attempt.
-		this.guessThrottle.forgive(pair);
-		this.addressThrottle.retract(from);
+		await this.throttle.forgive({ guess });
+		await this.throttle.retract({ address });
 		const { token, session } = await this.sessions.create(userId);
 		await this.events.record({ userId, actor: `user:${userId}`, type: 'login', data: { address } });
 		return { ok: true, token, session };

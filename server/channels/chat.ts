@@ -20,7 +20,8 @@ import type { Customer, Customers } from '../customers';
 import { ApiError, forbidden, notFound } from '../errors';
 import type { Events } from '../events';
 import type { Logger } from '../log';
-import { RateLimit } from '../rate-limit';
+import { Limiters } from '../limiters';
+import type { RateLimit } from '../rate-limit';
 import type { Store } from '../storage/store';
 import type { TicketIndex } from '../ticket-index';
 import { subjectFrom, type DocumentAccess, type HeldDocument, type Tickets } from '../tickets';
@@ -73,9 +74,7 @@ const chatInProgress = () => new ApiError(409, 'chat_in_progress', 'a chat is al
 
 export class Chats {
 	private readonly live = new Map<string, Promise<LiveChat>>();
-	private readonly limits = Object.fromEntries(
-		Object.entries(VISITOR_LIMITS).map(([action, limit]) => [action, new RateLimit(limit, MINUTE_MS)])
-	) as Record<VisitorAction, RateLimit>;
+	private readonly limits: Record<VisitorAction, RateLimit>;
 
 	constructor(
 		private readonly store: Store,
@@ -87,14 +86,20 @@ export class Chats {
 		private readonly events: Events,
 		private readonly logger: Logger,
 		private readonly identities: VisitorIdentities,
-		private readonly settings: ChatSettings
-	) {}
+		private readonly settings: ChatSettings,
+		/** Where the visitor limits count: a cluster node's are shared with the other nodes. */
+		limiters = new Limiters()
+	) {
+		this.limits = Object.fromEntries(
+			Object.entries(VISITOR_LIMITS).map(([action, limit]) => [action, limiters.rateLimit(`visitor-${action}`, limit, MINUTE_MS)])
+		) as Record<VisitorAction, RateLimit>;
+	}
 
 	// --- visitors -------------------------------------------------------------------------------
 
 	/** Counts a visitor's request (`key`: the visitor, or the client address for new sessions); 429 past the limit. */
-	limit(action: VisitorAction, key: string): void {
-		const waitMs = this.limits[action].take(key);
+	async limit(action: VisitorAction, key: string): Promise<void> {
+		const waitMs = await this.limits[action].take(key);
 		if (waitMs > 0) {
 			throw new ApiError(429, 'rate_limited', `too many requests (at most ${VISITOR_LIMITS[action]} a minute): try again in ${Math.ceil(waitMs / 1000)} s`);
 		}

@@ -29,6 +29,7 @@ export async function startInProcess(dataDir: string, env: Record<string, string
 			services.collab.hocuspocus.closeConnections();
 			await new Promise((resolve) => server.close(resolve));
 			await services.bus?.close();
+			await services.limiters.close();
 			await services.store.close();
 		}
 	};

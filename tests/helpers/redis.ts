@@ -17,6 +17,10 @@ export interface RedisServer {
 	stop(): Promise<void>;
 	/** Starts it again on the same port, empty. */
 	start(): Promise<void>;
+	/** Freezes it (SIGSTOP): connections stay open, commands go unanswered, as across a broken network. */
+	pause(): void;
+	/** Lets a paused Redis run again (SIGCONT): it answers what it was sent meanwhile. */
+	resume(): void;
 	destroy(): Promise<void>;
 }
 
@@ -51,6 +55,8 @@ export async function startRedis(): Promise<RedisServer> {
 		url: `redis://127.0.0.1:${port}`,
 		stop,
 		start,
+		pause: () => void child?.kill('SIGSTOP'),
+		resume: () => void child?.kill('SIGCONT'),
 		async destroy() {
 			await stop();
 			fs.rmSync(dir, { recursive: true, force: true });

@@ -19,6 +19,6 @@ export async function requireVisitor(event: RequestEvent, action?: VisitorAction
 	const { chats } = tandem();
 	const visitor = await chats.visitor(visitorToken(event));
 	if (!visitor) throw new ApiError(401, 'unauthorized', `send the visitor token from POST /api/v1/visitor in ${VISITOR_HEADER}`);
-	if (action) chats.limit(action, visitor.id);
+	if (action) await chats.limit(action, visitor.id);
 	return visitor;
 }

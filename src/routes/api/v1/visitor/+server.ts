@@ -10,7 +10,7 @@ export const POST: RequestHandler = (event) =>
 		const { chats } = tandem();
 		const known = await chats.visitor(visitorToken(event));
 		if (known) return json({ visitorId: known.id, chat: await chats.current(known) });
-		chats.limit('sessions', event.getClientAddress());
+		await chats.limit('sessions', event.getClientAddress());
 		const { visitor, token } = await chats.createVisitor();
 		return json({ visitorId: visitor.id, token, chat: null }, { status: 201 });
 	});
