@@ -10,7 +10,7 @@ import { appendEntries, readEntries } from '../../src/lib/ticket';
 import { METRICS_TOKEN, roleOf, startCluster, type TestCluster } from '../helpers/cluster';
 import { storedDocumentAt } from '../helpers/db';
 import { DOVECOT_PASSWORD, startDovecot, type Dovecot } from '../helpers/dovecot';
-import { noteBy } from '../helpers/entries';
+import { noteBy, replyBy } from '../helpers/entries';
 import { sendPage } from '../helpers/pages';
 import { openEvents, type EventLog } from '../helpers/sse';
 import { api, servers, waitFor, type RunningServer } from '../helpers/server';
@@ -175,5 +175,34 @@ describe('agents and streams across nodes', () => {
 		const reply = await api(a, fx.tokens.mailer.token).request('POST', `/api/v1/tickets/${created.body.id}/entries`, { channel: 'email', body: 'One more thing', authorType: 'customer' });
 		expect(reply.status).toBe(201);
 		await waitFor(() => workspace.events.find((e) => e.name === 'ticket' && e.data.id === created.body.id && e.data.lastPublicPreview === 'One more thing'), 'the change on node B’s stream');
+	});
+
+	it('carries a chat between a visitor on one node and an agent on another: messages, typing both ways', async () => {
+		const { fx, a, b } = await twoNodes();
+		const created = await api(b).request('POST', '/api/v1/visitor');
+		expect(created.status).toBe(201);
+		const headers = { 'x-visitor-token': created.body.token as string };
+		const visitor = (method: string, route: string, body?: unknown) => api(b).request(method, `/api/v1/visitor${route}`, body, { headers });
+		const started = await visitor('POST', '/chat', { name: 'Maggie', message: 'Hello from node B' });
+		expect(started.status).toBe(201);
+		const ticketId = started.body.ticketId as string;
+		const widget = await openEvents(`${b.url}/api/v1/visitor/chat/stream?token=${encodeURIComponent(headers['x-visitor-token'])}`);
+		streams.push(widget);
+		const messages = () => widget.events.filter((e) => e.name === 'message').map((e) => e.data.message.body as string);
+		await waitFor(() => messages().length === 1, 'the first message on the widget’s stream');
+
+		const agent = await pool.connect(a, ticketId, fx.users.alex.token);
+		const visitorState = () => [...agent.provider.awareness!.getStates().values()].map((state) => state.visitor as { typing?: boolean } | undefined).find(Boolean);
+		await waitFor(() => visitorState(), 'the visitor, set by node B, at the agent on node A');
+		expect((await visitor('POST', '/chat/typing', { typing: true })).status).toBe(204);
+		await waitFor(() => visitorState()?.typing === true, 'the visitor typing at the agent on node A');
+		agent.provider.awareness!.setLocalStateField('typing', 'draft-1');
+		agent.provider.awareness!.setLocalStateField('typingVisibility', 'public');
+		await waitFor(() => widget.events.some((e) => e.name === 'typing' && e.data.typing && e.data.name === 'alex'), 'the agent typing at the visitor on node B');
+		appendEntries(agent.doc, [replyBy(fx.users.alex.id, 'Answered from node A')]);
+		await agent.acknowledged();
+		await waitFor(() => messages().includes('Answered from node A'), 'the reply at the visitor on node B');
+		expect((await visitor('POST', '/chat/messages', { id: 'm-1', body: 'Thanks!' })).status).toBe(201);
+		await waitFor(() => readEntries(agent.doc).some((e) => e.body === 'Thanks!'), 'the visitor’s message at the agent on node A');
 	});
 });
