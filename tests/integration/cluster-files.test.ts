@@ -9,16 +9,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { count, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHUNK_BYTES, DatabaseFileStore, sha256Of } from '../../server/files';
 import { openPostgresStore, type Store } from '../../server/storage/store';
 import { runScript } from '../helpers/cli';
 import { readStoredFile, scratchFiles } from '../helpers/db';
-import { prepare, type Fixture } from '../helpers/fixtures';
-import { createDatabaseAt } from '../helpers/postgres';
-import { startRedis, type RedisServer } from '../helpers/redis';
+import { startCluster, type TestCluster } from '../helpers/cluster';
+import type { Fixture } from '../helpers/fixtures';
 import { deliveriesOf, mailTo, startRelay, type Relay } from '../helpers/relay';
-import { api, servers, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
+import { api, waitFor, type RunningServer } from '../helpers/server';
 import { createTicket, fileInGroup } from '../helpers/tickets';
 
 const MAX_BYTES = 1024 * 1024;
@@ -32,8 +31,7 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('files across the nodes of a cluster', () => {
-	const pool = servers();
-	let redis: RedisServer;
+	let cluster: TestCluster;
 	let relay: Relay;
 	let databaseUrl: string;
 	let record: Store;
@@ -42,23 +40,19 @@ describe('files across the nodes of a cluster', () => {
 	let b: RunningServer;
 
 	beforeAll(async () => {
-		redis = await startRedis();
 		relay = await startRelay();
-		databaseUrl = await createDatabaseAt(inject('postgresUrl'), 'cluster_files');
-		const dataDirs = [tempDataDir(), tempDataDir()];
-		fx = await prepare(
-			dataDirs[0]!,
-			{ users: { ann: { role: 'agent', groups: ['Billing'] }, outsider: { role: 'agent', groups: ['Sales'] }, root: { role: 'admin' } }, bots: { mail: ['email'] } },
-			{ databaseUrl }
-		);
-		const env = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, SMTP_RELAY_URL: `smtp://127.0.0.1:${relay.port}`, ATTACHMENT_MAX_BYTES: String(MAX_BYTES) };
-		[a, b] = await Promise.all(dataDirs.map((dir) => pool.boot(dir, env)));
+		cluster = await startCluster({
+			nodes: 2,
+			spec: { users: { ann: { role: 'agent', groups: ['Billing'] }, outsider: { role: 'agent', groups: ['Sales'] }, root: { role: 'admin' } }, bots: { mail: ['email'] } },
+			env: { SMTP_RELAY_URL: `smtp://127.0.0.1:${relay.port}`, ATTACHMENT_MAX_BYTES: String(MAX_BYTES) }
+		});
+		({ fx, databaseUrl } = cluster);
+		[a, b] = cluster.nodes as [RunningServer, RunningServer];
 		record = await openPostgresStore(databaseUrl, { maxConnections: 2 });
 	});
 	afterAll(async () => {
-		await pool.cleanup();
+		await cluster?.destroy();
 		await record?.close();
-		await redis?.destroy();
 		await relay?.close();
 	});
 

@@ -4,31 +4,24 @@
  * requests over the nodes gains nothing; while Redis is down each node still limits on its own.
  * Its own database on the run's PostgreSQL and its own Redis: it runs once, in the `sqlite` project.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { PASSWORD, prepare } from '../helpers/fixtures';
-import { createDatabaseAt } from '../helpers/postgres';
-import { startRedis, type RedisServer } from '../helpers/redis';
-import { api, servers, tempDataDir, type RunningServer } from '../helpers/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type TestCluster } from '../helpers/cluster';
+import { PASSWORD } from '../helpers/fixtures';
+import { api, type RunningServer } from '../helpers/server';
 
-const pool = servers();
-let redis: RedisServer;
+let cluster: TestCluster;
+let redis: TestCluster['redis'];
 let a: RunningServer;
 let b: RunningServer;
 
 beforeAll(async () => {
-	redis = await startRedis();
-	const databaseUrl = await createDatabaseAt(inject('postgresUrl'), 'cluster_limits');
-	const dataDirs = [tempDataDir(), tempDataDir()];
-	await prepare(dataDirs[0]!, { users: { amy: { role: 'agent' }, bob: { role: 'agent' } } }, { databaseUrl });
 	// Each test signs in from client addresses of its own (X-Forwarded-For, a proxy trusted); a
 	// long first wait, so the checks after the free failures land inside it however slow the machine.
-	const env = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, TRUST_PROXY: '1', LOGIN_BACKOFF_MS: '30000' };
-	[a, b] = (await Promise.all(dataDirs.map((dir) => pool.boot(dir, env)))) as [RunningServer, RunningServer];
+	cluster = await startCluster({ nodes: 2, spec: { users: { amy: { role: 'agent' }, bob: { role: 'agent' } } }, env: { TRUST_PROXY: '1', LOGIN_BACKOFF_MS: '30000' } });
+	({ redis } = cluster);
+	[a, b] = cluster.nodes as [RunningServer, RunningServer];
 });
-afterAll(async () => {
-	await pool.cleanup();
-	await redis?.destroy();
-});
+afterAll(() => cluster?.destroy());
 
 /** A sign-in form post as a browser sends it, from `address`: 303 signed in, 400 wrong, 429 throttled. */
 async function signIn(node: RunningServer, email: string, password: string, address: string) {
