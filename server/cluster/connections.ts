@@ -1,7 +1,8 @@
 /**
  * Who is connected: agents' workspace streams, counted per user. An agent with none turns away,
  * then offline (server/routing/presence.ts), so in a cluster the count is of every node's
- * connections (DESIGN.md, "Cluster").
+ * connections (DESIGN.md, "Cluster"). Alongside, which ticket each agent has open in front of
+ * them on each node (the supervisor dashboard's "viewing"), as that node's awareness says.
  *
  * Each node counts its own and reports the users it holds to the others through Redis: on every
  * change, every `HEARTBEAT_MS`, when a node asks (it just started, or Redis is back), and when it
@@ -12,12 +13,23 @@ import type { Bus } from './bus';
 
 export type ConnectionListener = (userId: string, connected: boolean) => void;
 
+/** The ticket a user was last active in on a node, and when (epoch ms). */
+export interface Viewing {
+	ticketId: string;
+	at: number;
+}
+export type ViewingSource = () => Map<string, Viewing>;
+
 /** Told when a user's first connection (on any node) opens and when their last one closes. */
 export interface ConnectionCounts {
 	add(userId: string): void;
 	remove(userId: string): void;
 	isConnected(userId: string): boolean;
 	onChange(listener: ConnectionListener): () => void;
+	/** What each user views on the other nodes (none on a sole process). */
+	viewingElsewhere(): Map<string, Viewing>;
+	/** Where this node's own viewing comes from, to report it to the others. */
+	reportViewing(source: ViewingSource): void;
 	start(): Promise<void>;
 	close(): Promise<void>;
 }
@@ -51,6 +63,12 @@ export class LocalConnections implements ConnectionCounts {
 		return () => this.listeners.delete(listener);
 	}
 
+	viewingElsewhere(): Map<string, Viewing> {
+		return new Map();
+	}
+
+	reportViewing(_source: ViewingSource): void {}
+
 	async start(): Promise<void> {}
 
 	async close(): Promise<void> {}
@@ -67,18 +85,20 @@ export const CONNECTIONS_CHANNEL = 'tandem:connections';
 const HEARTBEAT_MS = 5_000;
 const SILENT_AFTER_MS = 3 * HEARTBEAT_MS;
 
-/** What a node reports: the users connected to it, whether it asks the others to report, whether it is stopping. */
+/** What a node reports: the users connected to it, what they view, whether it asks the others to report, whether it is stopping. */
 interface Report {
 	node: string;
 	users: string[];
+	viewing?: [string, string, number][];
 	ask?: boolean;
 	leaving?: boolean;
 }
 
 export class ClusterConnections extends LocalConnections {
-	private readonly others = new Map<string, { users: Set<string>; heardAt: number }>();
+	private readonly others = new Map<string, { users: Set<string>; viewing: Map<string, Viewing>; heardAt: number }>();
 	private readonly listener = (message: Buffer) => this.hear(message);
 	private timer: NodeJS.Timeout | null = null;
+	private viewingHere: ViewingSource = () => new Map();
 
 	constructor(
 		private readonly bus: Bus,
@@ -110,6 +130,18 @@ export class ClusterConnections extends LocalConnections {
 		return false;
 	}
 
+	override viewingElsewhere(): Map<string, Viewing> {
+		const latest = new Map<string, Viewing>();
+		for (const other of this.others.values()) {
+			for (const [userId, viewing] of other.viewing) if ((latest.get(userId)?.at ?? -1) < viewing.at) latest.set(userId, viewing);
+		}
+		return latest;
+	}
+
+	override reportViewing(source: ViewingSource): void {
+		this.viewingHere = source;
+	}
+
 	/** Tells the others this node's users are gone (it stops). */
 	override async close(): Promise<void> {
 		if (this.timer) clearInterval(this.timer);
@@ -122,7 +154,8 @@ export class ClusterConnections extends LocalConnections {
 	}
 
 	private report(extra: Partial<Report> = {}) {
-		const report: Report = { node: this.node, users: extra.leaving ? [] : [...this.counts.keys()], ...extra };
+		const viewing = extra.leaving ? [] : [...this.viewingHere()].map(([userId, v]): [string, string, number] => [userId, v.ticketId, v.at]);
+		const report: Report = { node: this.node, users: extra.leaving ? [] : [...this.counts.keys()], viewing, ...extra };
 		this.bus.publish(CONNECTIONS_CHANNEL, Buffer.from(JSON.stringify(report)));
 	}
 
@@ -135,16 +168,16 @@ export class ClusterConnections extends LocalConnections {
 		}
 		if (typeof report.node !== 'string' || report.node === this.node || !Array.isArray(report.users)) return;
 		const users = report.leaving ? null : new Set(report.users.filter((u): u is string => typeof u === 'string'));
-		this.replace(report.node, users);
+		this.replace(report.node, users, viewingOf(report.viewing));
 		if (report.ask) this.report();
 	}
 
 	/** Sets what `node` holds (null: nothing, it is gone) and tells whose connectedness changed. */
-	private replace(node: string, users: Set<string> | null) {
+	private replace(node: string, users: Set<string> | null, viewing = new Map<string, Viewing>()) {
 		const before = this.others.get(node)?.users ?? new Set<string>();
 		const touched = new Set([...before, ...(users ?? [])]);
 		const was = new Map([...touched].map((u) => [u, this.isConnected(u)]));
-		if (users) this.others.set(node, { users, heardAt: this.now() });
+		if (users) this.others.set(node, { users, viewing, heardAt: this.now() });
 		else this.others.delete(node);
 		for (const userId of touched) if (this.isConnected(userId) !== was.get(userId)) this.tell(userId, !was.get(userId));
 	}
@@ -153,4 +186,16 @@ export class ClusterConnections extends LocalConnections {
 		if (!this.bus.reachable) return;
 		for (const [node, other] of this.others) if (this.now() - other.heardAt > SILENT_AFTER_MS) this.replace(node, null);
 	}
+}
+
+/** The viewing entries of a report that are well formed. */
+function viewingOf(entries: unknown): Map<string, Viewing> {
+	const viewing = new Map<string, Viewing>();
+	if (!Array.isArray(entries)) return viewing;
+	for (const entry of entries) {
+		if (!Array.isArray(entry)) continue;
+		const [userId, ticketId, at] = entry as unknown[];
+		if (typeof userId === 'string' && typeof ticketId === 'string' && typeof at === 'number') viewing.set(userId, { ticketId, at });
+	}
+	return viewing;
 }

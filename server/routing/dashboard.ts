@@ -5,6 +5,7 @@
 import type { Awareness } from 'y-protocols/awareness';
 import { parseTicketDocumentName } from '../../src/lib/ticket';
 import type { Accounts } from '../accounts';
+import type { ConnectionCounts, Viewing } from '../cluster/connections';
 import type { Clock } from './clock';
 import type { AgentStatus } from './presence';
 import { CHANNEL_CLASSES, type PerChannel, type StatusClass } from './rules';
@@ -45,8 +46,12 @@ export class Dashboard {
 		private readonly presence: AgentStatus,
 		private readonly router: Router,
 		private readonly clock: Clock,
-		private readonly openDocuments: OpenDocuments
-	) {}
+		private readonly openDocuments: OpenDocuments,
+		/** Where what agents view on other nodes comes from, and this node's goes to. */
+		private readonly connections?: Pick<ConnectionCounts, 'viewingElsewhere' | 'reportViewing'>
+	) {
+		connections?.reportViewing(() => this.viewingHere());
+	}
 
 	async data(): Promise<{ agents: DashboardAgent[]; queues: DashboardQueue[]; at: number }> {
 		const now = this.clock.now();
@@ -83,9 +88,19 @@ export class Dashboard {
 		return { agents, queues, at: now };
 	}
 
-	/** Per user, the open ticket where their workspace was last active (awareness renews every 15 s). */
+	/**
+	 * Per user, the open ticket where their workspace was last active (awareness renews every 15 s),
+	 * on this node or another.
+	 */
 	private viewing(): Map<string, string> {
-		const latest = new Map<string, { ticketId: string; at: number }>();
+		const latest = this.viewingHere();
+		for (const [userId, there] of this.connections?.viewingElsewhere() ?? []) if ((latest.get(userId)?.at ?? -1) < there.at) latest.set(userId, there);
+		return new Map([...latest].map(([userId, v]) => [userId, v.ticketId]));
+	}
+
+	/** Per user, the ticket open on this node where they were last active. */
+	private viewingHere(): Map<string, Viewing> {
+		const latest = new Map<string, Viewing>();
 		for (const [name, doc] of this.openDocuments()) {
 			const ticketId = parseTicketDocumentName(name);
 			if (!ticketId) continue;
@@ -97,6 +112,6 @@ export class Dashboard {
 				if (!seen || at > seen.at) latest.set(user.id, { ticketId, at });
 			}
 		}
-		return new Map([...latest].map(([userId, v]) => [userId, v.ticketId]));
+		return latest;
 	}
 }

@@ -61,7 +61,7 @@ export function createRouting(deps: RoutingDeps) {
 	// Nothing runs on a timer until this node is told it leads.
 	presence.standDown();
 	router.standDown();
-	const dashboard = new Dashboard(deps.accounts, presence, router, clock, deps.openDocuments);
+	const dashboard = new Dashboard(deps.accounts, presence, router, clock, deps.openDocuments, deps.connections);
 	const stops: (() => void)[] = [];
 	const standDown = () => {
 		presence.standDown();

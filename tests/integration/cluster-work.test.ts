@@ -29,7 +29,7 @@ afterEach(async () => {
 });
 
 const SPEC = {
-	users: { alex: { role: 'agent' as const, groups: ['support'] }, blake: { role: 'agent' as const, groups: ['support'] }, ada: { role: 'admin' as const } },
+	users: { alex: { role: 'agent' as const, groups: ['support'] }, blake: { role: 'agent' as const, groups: ['support'] }, ada: { role: 'admin' as const }, sam: { role: 'supervisor' as const } },
 	bots: { mailer: ['email'] }
 };
 
@@ -175,6 +175,19 @@ describe('agents and streams across nodes', () => {
 		const reply = await api(a, fx.tokens.mailer.token).request('POST', `/api/v1/tickets/${created.body.id}/entries`, { channel: 'email', body: 'One more thing', authorType: 'customer' });
 		expect(reply.status).toBe(201);
 		await waitFor(() => workspace.events.find((e) => e.name === 'ticket' && e.data.id === created.body.id && e.data.lastPublicPreview === 'One more thing'), 'the change on node B’s stream');
+	});
+
+	it('shows a supervisor on one node the ticket an agent has open on another', async () => {
+		const { fx, a, b } = await twoNodes();
+		const created = await api(a, fx.tokens.mailer.token).request('POST', '/api/v1/tickets', { subject: 'In front of Alex', requester: { email: 'kim@example.com' }, channel: 'email', body: 'Hello?' });
+		const ticketId = created.body.id as string;
+		const peer = await pool.connect(a, ticketId, fx.users.alex.token);
+		peer.provider.setAwarenessField('typing', false);
+		// Node B never loads the ticket: what Alex views reaches it in node A's reports.
+		await waitFor(async () => {
+			const { body } = await api(b, fx.users.sam.token).request('GET', '/api/v1/supervisor/dashboard');
+			return body.agents.find((agent: { id: string }) => agent.id === fx.users.alex.id)?.currentTicketId === ticketId;
+		}, 'Alex’s ticket on the dashboard of node B', 15_000);
 	});
 
 	it('carries a chat between a visitor on one node and an agent on another: messages, typing both ways', async () => {
