@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { appendEntries, readEntries } from '../../src/lib/ticket';
+import { appendEntries, appendSideEntry, newId, openSide, readEntries } from '../../src/lib/ticket';
 import { METRICS_TOKEN, roleOf, startCluster, type TestCluster } from '../helpers/cluster';
 import { storedDocumentAt } from '../helpers/db';
 import { DOVECOT_PASSWORD, startDovecot, type Dovecot } from '../helpers/dovecot';
@@ -188,6 +188,30 @@ describe('agents and streams across nodes', () => {
 			const { body } = await api(b, fx.users.sam.token).request('GET', '/api/v1/supervisor/dashboard');
 			return body.agents.find((agent: { id: string }) => agent.id === fx.users.alex.id)?.currentTicketId === ticketId;
 		}, 'Alex’s ticket on the dashboard of node B', 15_000);
+	});
+
+	it('tells a colleague on one node, once, of a side conversation a colleague on another names them in', async () => {
+		const { fx, a, b } = await twoNodes();
+		const created = await api(a, fx.tokens.mailer.token).request('POST', '/api/v1/tickets', { subject: 'Ask the warehouse', requester: { email: 'kim@example.com' }, channel: 'email', body: 'Where is my parcel?' });
+		const ticketId = created.body.id as string;
+		const blakeStream = await stream(b, fx.users.blake.token, '/api/v1/stream');
+		// Node B holds the ticket too: the change reaches it through Redis, and it must not tell again.
+		await pool.connect(b, ticketId, fx.users.blake.token);
+		const alex = await pool.connect(a, ticketId, fx.users.alex.token);
+		const sideId = newId();
+		alex.doc.transact(() => {
+			openSide(alex.doc, { id: sideId, subject: 'Ask the warehouse', channel: 'internal', createdBy: fx.users.alex.id, createdAt: Date.now(), participants: [fx.users.blake.id] });
+			appendSideEntry(alex.doc, sideId, noteBy(fx.users.alex.id, 'Did parcel 7731 leave?'));
+		});
+		await alex.acknowledged();
+		appendSideEntry(alex.doc, sideId, noteBy(fx.users.alex.id, 'It is urgent.'));
+		await alex.acknowledged();
+		const notices = () => blakeStream.events.filter((e) => e.name === 'side' && e.data.ticketId === ticketId).map((e) => e.data as { reason: string; preview: string });
+		await waitFor(() => notices().some((n) => n.preview === 'It is urgent.'), 'the second message’s notice on node B');
+		expect(notices().map((n) => [n.reason, n.preview])).toEqual([
+			['named', 'Did parcel 7731 leave?'],
+			['message', 'It is urgent.']
+		]);
 	});
 
 	it('carries a chat between a visitor on one node and an agent on another: messages, typing both ways', async () => {
