@@ -12,20 +12,24 @@ import { storedDocumentAt } from '../helpers/db';
 import { DOVECOT_PASSWORD, startDovecot, type Dovecot } from '../helpers/dovecot';
 import { noteBy, replyBy } from '../helpers/entries';
 import { sendPage } from '../helpers/pages';
+import { acceptedOf, deliveriesOf, startRelay, type Relay } from '../helpers/relay';
 import { openEvents, type EventLog } from '../helpers/sse';
 import { api, servers, waitFor, type RunningServer } from '../helpers/server';
 
 const pool = servers();
 let running: TestCluster | undefined;
 let dovecot: Dovecot | undefined;
+let relay: Relay | undefined;
 const streams: EventLog[] = [];
 afterEach(async () => {
 	for (const stream of streams.splice(0)) stream.close();
 	await pool.cleanup();
 	await running?.destroy();
 	await dovecot?.destroy();
+	await relay?.close();
 	running = undefined;
 	dovecot = undefined;
+	relay = undefined;
 });
 
 const SPEC = {
@@ -141,6 +145,25 @@ describe('mail across nodes', () => {
 		// Node B read the folder from the cursor node A left: nothing stored twice.
 		expect(await ticketsWith('First through the leader')).toBe(1);
 		expect(Number((await query<{ n: string }>(databaseUrl, 'SELECT count(*) AS n FROM email_messages'))[0]!.n)).toBe(2);
+	});
+});
+
+describe('the outbox across nodes', () => {
+	it('sends each reply once, whichever node wrote it and whichever node’s outbox takes it', async () => {
+		relay = await startRelay();
+		const { fx, a, b } = await twoNodes({ SMTP_RELAY_URL: `smtp://127.0.0.1:${relay.port}` });
+		const created = await api(a, fx.tokens.mailer.token).request('POST', '/api/v1/tickets', { subject: 'Replies from both nodes', requester: { email: 'kim@example.com' }, channel: 'email', body: 'Hello?' });
+		const ticketId = created.body.id as string;
+		// Written at once on both nodes: both outboxes wake and reach for the same rows.
+		const replies = await Promise.all(
+			Array.from({ length: 12 }, (_, i) =>
+				api([a, b][i % 2]!, fx.users.alex.token).request('POST', `/api/v1/tickets/${ticketId}/entries`, { kind: 'message', channel: 'email', visibility: 'public', body: `Reply ${i}` })
+			)
+		);
+		for (const reply of replies) expect(reply.status).toBe(201);
+		const deliveries = deliveriesOf(b, fx.users.alex.token, ticketId);
+		for (const reply of replies) await deliveries.delivered(relay, reply.body.id);
+		for (const reply of replies) expect(acceptedOf(relay, reply.body.id)).toHaveLength(1);
 	});
 });
 
