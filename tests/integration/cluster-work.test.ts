@@ -34,7 +34,7 @@ afterEach(async () => {
 
 const SPEC = {
 	users: { alex: { role: 'agent' as const, groups: ['support'] }, blake: { role: 'agent' as const, groups: ['support'] }, ada: { role: 'admin' as const }, sam: { role: 'supervisor' as const } },
-	bots: { mailer: ['email'] }
+	bots: { mailer: ['email'], sim: ['talk'] }
 };
 
 /** Two nodes started in turn: the first leads. */
@@ -235,6 +235,20 @@ describe('agents and streams across nodes', () => {
 			['named', 'Did parcel 7731 leave?'],
 			['message', 'It is urgent.']
 		]);
+	});
+
+	it('rings a Talk console on one node for a call that came in on another, and shows it answered', async () => {
+		const { fx, a, b } = await twoNodes();
+		expect((await sendPage(b, 'POST', '/admin?/createTalkNumber', fx.users.ada.token, { number: '+15550300', label: 'Support line', groupId: '' })).status).toBe(200);
+		const talkConsole = await stream(b, fx.users.alex.token, '/api/v1/talk/stream');
+		const rung = await api(a, fx.tokens.sim.token).request('POST', '/api/v1/talk/simulator/calls', { from: '+15557770001', to: '+15550300' });
+		expect(rung.status).toBe(201);
+		const callId = rung.body.id as string;
+		const callOn = (state: string) => talkConsole.events.find((e) => e.name === 'call' && e.data.id === callId && e.data.state === state)?.data as { ringsMe: boolean } | undefined;
+		expect((await waitFor(() => callOn('ringing'), 'the call ringing on node B’s console')).ringsMe).toBe(true);
+		const answered = await api(a, fx.users.alex.token).request('POST', `/api/v1/talk/calls/${callId}/accept`);
+		expect(answered.status).toBe(200);
+		await waitFor(() => callOn('active'), 'the call answered, on node B’s console');
 	});
 
 	it('carries a chat between a visitor on one node and an agent on another: messages, typing both ways', async () => {
