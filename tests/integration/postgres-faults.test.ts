@@ -59,7 +59,7 @@ describe('PostgreSQL stopped and started under load', () => {
 		const env = { DATABASE_URL: await postgres.createDatabase('faults') };
 		const dataDir = tempDataDir();
 		const fx = await prepare(dataDir, { users: { ann: { role: 'agent' } }, bots: { bot: ['chat'] } }, { databaseUrl: env.DATABASE_URL });
-		const server = await boot(dataDir, env);
+		const server = await boot(dataDir, { ...env, LEADER_CHECK_MS: '200' });
 		const bot = api(server, fx.tokens.bot.token);
 		const ticketId = await createTicket(server, fx, 'Written through the outage');
 		const other = await createTicket(server, fx, 'Open beside it');
@@ -86,7 +86,9 @@ describe('PostgreSQL stopped and started under load', () => {
 		// What it can still serve: every credential is in the database, so requests are answered
 		// 503 (reads too), while the process stays up, says why on /healthz, serves static files, and
 		// keeps open peers connected with their documents.
-		expect(await health(server)).toEqual({ status: 503, body: { status: 'unavailable', engine: 'postgres', database: 'unavailable' } });
+		expect(await health(server)).toMatchObject({ status: 503, body: { status: 'unavailable', engine: 'postgres', database: 'unavailable' } });
+		// The leader lock went with its connection: the timers stop until the database is back.
+		await waitFor(async () => (await health(server)).body.role === 'follower', 'the process to stop leading', 20_000);
 		expect(await bot.request('GET', `/api/v1/tickets/${other}`)).toMatchObject({ status: 503, body: { error: { code: 'storage_unavailable' } } });
 		expect((await fetch(`${server.url}/tickets/${other}`, { headers: { cookie: `${SESSION_COOKIE}=${fx.users.ann.token}` }, redirect: 'manual' })).status).toBe(503);
 		expect((await fetch(`${server.url}/favicon.ico`)).status).toBe(200);
@@ -96,6 +98,7 @@ describe('PostgreSQL stopped and started under load', () => {
 		// The database is back: writes resume without restarting Tandem.
 		await postgres.start();
 		await waitFor(async () => (await health(server)).status === 200, 'the server to reach the database again', 20_000);
+		await waitFor(async () => (await health(server)).body.role === 'leader', 'the process to lead again', 20_000);
 		await waitFor(() => load.acknowledged.size > acknowledgedInOutage, 'HTTP writes to be acknowledged again', 20_000);
 		await load.stop();
 		// The writer's unsent work goes through on a new connection.
