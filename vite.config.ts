@@ -17,7 +17,9 @@ const ENGINE_SPECIFIC = [
 	// A PostgreSQL cluster of its own, stopped and started under load.
 	'tests/integration/postgres-faults.test.ts',
 	// Cluster nodes, on PostgreSQL whichever the project.
-	'tests/integration/cluster.test.ts'
+	'tests/integration/cluster.test.ts',
+	// `npm run cluster`: its own PostgreSQL, Redis and nginx.
+	'tests/integration/cluster-script.test.ts'
 ];
 
 export default defineConfig({
