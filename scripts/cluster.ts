@@ -1,9 +1,10 @@
 /**
  * `npm run cluster`: a cluster of Tandem on this machine, for trying it (README, "Running a
  * cluster"): PostgreSQL and Redis from the machine's packages, three nodes and nginx in front of
- * them. Prints the URL, the demo logins and every process. Ctrl-C or SIGTERM stops them in order
- * (nginx, the nodes with SIGTERM, Redis, PostgreSQL) and removes the folder they ran in, unless it
- * was given with --dir (which keeps the data for the next run).
+ * them. Prints the URL, the demo logins and every process. A node stopped with SIGTERM is started
+ * again. Ctrl-C or SIGTERM to the script stops them all in order (nginx, the nodes with SIGTERM,
+ * Redis, PostgreSQL) and removes the folder they ran in, unless it was given with --dir (which
+ * keeps the data for the next run).
  *
  * Every server runs in a process group of its own, so a Ctrl-C in the terminal reaches only this
  * script, which stops them one after the other; a SIGKILL to it leaves them running.
@@ -110,7 +111,7 @@ async function stopChild(child: ChildProcess, name: string, signal: NodeJS.Signa
 	clearTimeout(timer);
 }
 
-/** Adds a spawned process; its exit while the cluster runs is reported with where its log is. */
+/** Adds a spawned process (Redis, nginx); its exit while the cluster runs is reported with where its log is. */
 function join(child: ChildProcess, name: string, address: string, log: string, stopSignal: NodeJS.Signals): void {
 	child.once('exit', (code, signal) => {
 		if (running && !stopping) console.error(`\n  ${name} (pid ${child.pid}) exited with ${code ?? signal}; its log: ${log}\n`);
@@ -137,6 +138,11 @@ async function startDatabase(port: number): Promise<string> {
 	return url;
 }
 
+/**
+ * Starts node `n` and resolves once it answers /healthz. A node that stops cleanly while the
+ * cluster runs (a SIGTERM to its pid) is started again in its place, on the same port and data,
+ * so that a rolling restart can be tried by hand; one that fails is reported and left down.
+ */
 async function startNode(n: number, port: number, env: Record<string, string>): Promise<void> {
 	stopIfAsked();
 	const name = `node ${n}`;
@@ -144,25 +150,46 @@ async function startNode(n: number, port: number, env: Record<string, string>): 
 	const dataDir = path.join(dir, `node-${n}`);
 	fs.mkdirSync(dataDir, { recursive: true });
 	const log = path.join(dir, `node-${n}.log`);
-	const output = fs.openSync(log, 'a');
-	const child = spawn(process.execPath, ['--enable-source-maps', bundled('server')], {
-		cwd: ROOT,
-		// SMTP on a free port each: the default 2525 can be taken only once.
-		env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, SMTP_PORT: '0' },
-		stdio: ['ignore', output, output],
-		detached: true
-	});
-	fs.closeSync(output);
-	join(child, name, url, log, 'SIGTERM');
-	const ended = () => child.exitCode !== null || child.signalCode !== null;
-	const answers = async () => (await fetch(`${url}/healthz`)).ok;
-	await waitFor(() => stopping || ended() || answers(), `${name} to answer ${url}/healthz (its log: ${log})`, NODE_START_MS);
-	stopIfAsked();
-	if (ended()) {
-		const said = fs.readFileSync(log, 'utf8').trim().split('\n').slice(-15).join('\n');
-		throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}:\n${said}`);
-	}
+	const launch = () => {
+		const output = fs.openSync(log, 'a');
+		const child = spawn(process.execPath, ['--enable-source-maps', bundled('server')], {
+			cwd: ROOT,
+			// SMTP on a free port each: the default 2525 can be taken only once.
+			env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, SMTP_PORT: '0' },
+			stdio: ['ignore', output, output],
+			detached: true
+		});
+		fs.closeSync(output);
+		return child;
+	};
+	const answering = async (child: ChildProcess) => {
+		const ended = () => child.exitCode !== null || child.signalCode !== null;
+		const answers = async () => (await fetch(`${url}/healthz`)).ok;
+		await waitFor(() => stopping || ended() || answers(), `${name} to answer ${url}/healthz (its log: ${log})`, NODE_START_MS);
+		stopIfAsked();
+		if (ended()) throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}:\n${lastLines(log)}`);
+	};
+	let current = launch();
+	const member: Member = { name, address: url, pid: current.pid!, stop: () => stopChild(current, name, 'SIGTERM') };
+	members.push(member);
+	const restartWhenStopped = (child: ChildProcess) =>
+		child.once('exit', (code, signal) => {
+			if (!running || stopping) return;
+			if (code !== 0) return console.error(`\n  ${name} (pid ${child.pid}) exited with ${code ?? signal}; its log: ${log}\n`);
+			current = launch();
+			member.pid = current.pid!;
+			restartWhenStopped(current);
+			console.log(`  ${name} stopped: starting it again (pid ${current.pid})`);
+			answering(current).then(
+				() => console.log(`  ${name} is back`),
+				(error: Error) => stopping || console.error(`  ${name} did not come back: ${error.message}`)
+			);
+		});
+	restartWhenStopped(current);
+	await answering(current);
 }
+
+const lastLines = (file: string) => fs.readFileSync(file, 'utf8').trim().split('\n').slice(-15).join('\n');
 
 /** The demo logins still in the database, as `npm start` lists them. */
 async function demoUsers(databaseUrl: string) {
@@ -213,7 +240,7 @@ async function start(): Promise<void> {
 		announcement(url, await demoUsers(databaseUrl)) +
 			`  ${NODES} nodes behind nginx, on PostgreSQL and Redis:\n${table.join('\n')}\n\n` +
 			`  Files and logs: ${dir}${options.dir ? '' : ' (removed when the cluster stops; --dir keeps them)'}\n` +
-			'  SIGTERM to a node’s pid stops that node alone: its clients reconnect to the others.\n' +
+			'  SIGTERM to a node’s pid restarts it: its clients reconnect to the others meanwhile.\n' +
 			'  Ctrl-C stops them all.\n'
 	);
 }

@@ -39,7 +39,7 @@ export async function startPostgres(dir: string, port: number, options: { fsync?
 			execFileSync(command, commandArgs, { stdio: 'pipe' });
 		} catch (error) {
 			const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
-			throw new Error(`PostgreSQL's ${name} failed${stderr ? `: ${stderr}` : ''}${asRoot ? ` (it runs as the postgres user, who must be able to reach ${dir})` : ''}`);
+			throw new Error(`PostgreSQL's ${name} failed${stderr ? `: ${stderr}` : ''}${asRoot ? ` (run as root, it runs as the postgres user, who must be able to reach ${dir}: every folder above it open to others, chmod o+x)` : ''}`);
 		}
 	};
 	fs.mkdirSync(dir, { recursive: true });

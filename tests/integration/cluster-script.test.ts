@@ -2,7 +2,8 @@
  * `npm run cluster` (scripts/cluster.ts) as a person runs it: the script in a child process, then,
  * through its nginx, /healthz, the demo agent's sign-in (cookie and origin checks behind the
  * proxy), a note written over a websocket and seen on every node, and an event stream passed on
- * as it is written; then a Ctrl-C that stops every process it started and removes its folder.
+ * as it is written; a node restarted after a SIGTERM; then a Ctrl-C that stops every process it
+ * started and removes its folder.
  * It brings its own PostgreSQL and Redis: it runs once, in the `sqlite` project.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -150,6 +151,18 @@ describe('npm run cluster', () => {
 		await waitFor(() => stream!.events.some((e) => e.name === 'calls'), 'the stream’s first event', 5_000);
 		expect(stream.ended).toBe(false);
 	});
+
+	it('starts a node stopped with SIGTERM again, on its address, so that a rolling restart can be tried', async () => {
+		const node = members.get('node 2')!;
+		const before = output.length;
+		process.kill(node.pid, 'SIGTERM');
+		await waitFor(() => output.slice(before).includes('node 2 is back'), 'node 2 to be back', 60_000);
+		const restarted = Number(/node 2 stopped: starting it again \(pid (\d+)\)/.exec(output.slice(before))![1]);
+		expect(alive(node.pid)).toBe(false);
+		expect(alive(restarted)).toBe(true);
+		expect((await fetch(`${node.address}/healthz`)).status).toBe(200);
+		members.set('node 2', { ...node, pid: restarted });
+	}, 90_000);
 
 	it('stops everything on Ctrl-C, in order, and removes its folder', async () => {
 		for (const peer of peers.splice(0)) peer.destroy();
