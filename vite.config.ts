@@ -17,6 +17,7 @@ const ENGINE_SPECIFIC = [
 	// A PostgreSQL cluster of its own, stopped and started under load.
 	'tests/integration/postgres-faults.test.ts',
 	// Cluster nodes, on PostgreSQL whichever the project.
+	// (cluster-script.test.ts: `npm run cluster`, with its own PostgreSQL, Redis and nginx.)
 	'tests/integration/cluster*.test.ts',
 	// The limiters against a Redis of their own, no server.
 	'tests/integration/limiters.test.ts'

@@ -99,15 +99,22 @@ async function seedMaggieVisit(services: Services, ticket: { id: string; created
 	});
 }
 
+export type DemoUser = (typeof DEMO_USERS)[number];
+
 /** Tells a person starting Tandem where it is and how to sign in. */
 export async function announce(url: string, services: Services): Promise<void> {
-	const demo: (typeof DEMO_USERS)[number][] = [];
+	const demo: DemoUser[] = [];
 	for (const u of DEMO_USERS) if (await services.accounts.checkEmailExists(u.email)) demo.push(u);
+	process.stdout.write(announcement(url, demo));
+}
+
+/** The text of that: the URL, and the demo logins still in the database (`npm run cluster` prints it too). */
+export function announcement(url: string, demo: readonly DemoUser[]): string {
 	const lines = [`\n  Tandem is running at ${url}\n`];
 	if (demo.length) {
 		lines.push(`  Demo logins (password "${DEMO_PASSWORD}"):`);
 		for (const u of demo) lines.push(`    ${u.role.padEnd(10)} ${u.email}`);
 		lines.push('');
 	}
-	process.stdout.write(lines.join('\n') + '\n');
+	return lines.join('\n') + '\n';
 }

@@ -1,14 +1,14 @@
 /**
  * Test harness: a real Redis (Debian's `redis-server` package) in the foreground on a free loopback
- * port, as in ../shared/STACK.md, with nothing saved to disk. A missing installation fails
- * loudly: suites that need Redis are never skipped.
+ * port, started as `npm run cluster` starts its own (scripts/local-servers/redis.ts), with nothing
+ * saved to disk. A missing installation fails loudly: suites that need Redis are never skipped.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { accepts, freePort } from './ports';
-import { waitFor } from './server';
+import { freePort } from '../../scripts/local-servers/loopback';
+import { startRedisServer } from '../../scripts/local-servers/redis';
 
 export interface RedisServer {
 	port: number;
@@ -24,22 +24,12 @@ export interface RedisServer {
 	destroy(): Promise<void>;
 }
 
-const BINARY = '/usr/bin/redis-server';
-
 export async function startRedis(): Promise<RedisServer> {
-	if (!fs.existsSync(BINARY)) throw new Error('Redis is not installed: `apt-get install -y redis-server` (the .ci/run script does)');
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-redis-'));
 	const port = await freePort();
 	let child: ChildProcess | null = null;
-	let output = '';
 	const start = async () => {
-		output = '';
-		const started = spawn(BINARY, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-		child = started;
-		started.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-		started.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-		await waitFor(() => started.exitCode !== null || accepts(port), `Redis on port ${port}`);
-		if (started.exitCode !== null) throw new Error(`redis-server exited with ${started.exitCode}:\n${output}`);
+		child = await startRedisServer(dir, port);
 	};
 	const stop = async () => {
 		const running = child;

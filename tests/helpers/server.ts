@@ -12,10 +12,13 @@ import { inject } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { bundled, isBuilt } from '../../scripts/build-if-needed.js';
+import { waitFor } from '../../scripts/local-servers/loopback';
 import type { Engine } from '../../server/storage/store';
 import { exactAcknowledgements } from '../../src/lib/provider-socket';
 import { newId, ticketDocumentName, type Entry } from '../../src/lib/ticket';
 import { createDatabaseAt } from './postgres';
+
+export { waitFor };
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -177,22 +180,6 @@ export function servers() {
 			for (const server of running.splice(0)) await server.kill().catch(() => {});
 		}
 	};
-}
-
-/** Polls `check` until it returns a truthy value, or fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-	const deadline = Date.now() + timeoutMs;
-	let last: unknown;
-	for (;;) {
-		try {
-			const value = await check();
-			if (value) return value as NonNullable<T>;
-		} catch (error) {
-			last = error;
-		}
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-		await new Promise((r) => setTimeout(r, 10));
-	}
 }
 
 export interface Api {
