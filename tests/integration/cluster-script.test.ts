@@ -97,6 +97,9 @@ describe('npm run cluster', () => {
 			expect(res.status, address).toBe(200);
 			expect(await res.json()).toMatchObject({ status: 'ok', engine: 'postgres', database: 'ok' });
 		}
+		// One node leads (the first, which started before the others), the others follow.
+		const roles = await Promise.all(nodes().map(async (node) => ((await (await fetch(`${node.address}/healthz`)).json()) as { role: string }).role));
+		expect(roles.sort()).toEqual(['follower', 'follower', 'leader']);
 	});
 
 	it('signs the demo agent in through nginx: the session cookie comes back, and the origin check knows the address behind the proxy', async () => {
@@ -150,6 +153,17 @@ describe('npm run cluster', () => {
 		// The first event, a few bytes, while the stream stays open: passed on at once.
 		await waitFor(() => stream!.events.some((e) => e.name === 'calls'), 'the stream’s first event', 5_000);
 		expect(stream.ended).toBe(false);
+		// A ticket written on each node reaches the stream, whichever node nginx gave it to.
+		for (const [i, node] of nodes().entries()) {
+			const subject = `Written on node ${i + 1}`;
+			const created = await fetch(`${node.address}/api/v1/tickets`, {
+				method: 'POST',
+				headers: { cookie, origin: node.address, 'content-type': 'application/json' },
+				body: JSON.stringify({ subject, requester: { email: 'kim@example.com' }, channel: 'web', body: 'Hello?' })
+			});
+			expect(created.status, await created.clone().text()).toBe(201);
+			await waitFor(() => stream!.events.some((e) => e.name === 'ticket' && e.data.subject === subject), `the ticket written on node ${i + 1} on the stream`);
+		}
 	});
 
 	it('starts a node stopped with SIGTERM again, on its address, so that a rolling restart can be tried', async () => {
