@@ -20,6 +20,12 @@ import { Router } from './router';
 import { RoutingSettings } from './settings';
 import { Sla } from './sla';
 
+/**
+ * While leading, how often the leader looks again at what other nodes did that it may not have
+ * heard of (their messages are lost while Redis is out of reach): offers to expire, agents to time out.
+ */
+const LOOK_AGAIN_MS = 5_000;
+
 export interface RoutingDeps {
 	store: Store;
 	events: Events;
@@ -63,7 +69,10 @@ export function createRouting(deps: RoutingDeps) {
 	router.standDown();
 	const dashboard = new Dashboard(deps.accounts, presence, router, clock, deps.openDocuments, deps.connections);
 	const stops: (() => void)[] = [];
+	let lookingAgain: NodeJS.Timeout | null = null;
 	const standDown = () => {
+		if (lookingAgain) clearInterval(lookingAgain);
+		lookingAgain = null;
 		presence.standDown();
 		router.standDown();
 		sla.close();
@@ -132,14 +141,18 @@ export function createRouting(deps: RoutingDeps) {
 					await presence.lead();
 					await router.lead();
 					sla.start();
+					const lookAgain = () =>
+						Promise.all([presence.timeTheUntimed(), router.rearm()]).catch((error: unknown) => deps.logger.warn({ err: error }, 'the leader’s second look failed'));
+					lookingAgain = setInterval(() => void lookAgain(), LOOK_AGAIN_MS);
+					lookingAgain.unref();
 				})
 			);
 		},
 		async close() {
 			for (const stop of stops.splice(0)) stop();
+			standDown();
 			presence.close();
 			router.close();
-			sla.close();
 		}
 	};
 }

@@ -211,14 +211,21 @@ export class AgentStatus {
 		return this.connections.isConnected(userId);
 	}
 
-	/**
-	 * This node runs the timers from now on: agents not offline and not connected (after a restart,
-	 * or while the leader before was away) start their grace period now.
-	 */
+	/** This node runs the timers from now on (see `timeTheUntimed`). */
 	async lead(): Promise<void> {
 		this.leading = true;
+		await this.timeTheUntimed();
+	}
+
+	/**
+	 * Agents not offline, connected nowhere and without a timer start their grace period now: after
+	 * a restart, when this node takes over from a leader that died, and now and then for a status
+	 * change made on another node that this one did not hear of (Redis out of reach).
+	 */
+	async timeTheUntimed(): Promise<void> {
+		if (!this.leading) return;
 		for (const presence of await this.all()) {
-			if (presence.statusClass === 'offline' || presence.connected) continue;
+			if (presence.statusClass === 'offline' || presence.connected || this.timers.has(presence.userId)) continue;
 			if (presence.auto === 'away') this.scheduleOffline(presence.userId, this.settings.offlineAfterMs - this.settings.awayAfterMs);
 			else this.scheduleAway(presence.userId, this.settings.awayAfterMs);
 		}

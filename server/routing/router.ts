@@ -486,6 +486,11 @@ export class Router {
 		await this.rebuild();
 	}
 
+	/** Re-arms the expiry timer from the offers as stored: for offers made on a node this one did not hear of. */
+	rearm(): Promise<void> {
+		return this.scheduleExpiry();
+	}
+
 	/** Stops the expiry timer: another node runs it (or the process stops). */
 	standDown(): void {
 		this.leading = false;

@@ -100,6 +100,22 @@ describe('the work to do once, across nodes', () => {
 		expect(await metric(b, 'tandem_leader')).toBe(1);
 	});
 
+	it('expires on the leader an offer a follower made while Redis was down, and times out an agent who went online there', async () => {
+		const { fx, a, b, databaseUrl } = await twoNodes({ AWAY_AFTER_MS: '400', OFFLINE_AFTER_MS: '600000' });
+		expect((await api(b, fx.users.ada.token).request('PUT', '/api/v1/routing/settings', { offerTimeoutSeconds: 5 })).status).toBe(200);
+		const alex = await stream(b, fx.users.alex.token);
+		expect((await api(b, fx.users.alex.token).request('PUT', '/api/v1/me/status', { status: 'online' })).status).toBe(200);
+		await running!.redis.stop();
+		// Node A (the leader) hears of none of this: the ticket, its offer, Blake going online with no connection.
+		expect((await api(b, fx.users.blake.token).request('PUT', '/api/v1/me/status', { status: 'online', channels: { messaging: false } })).status).toBe(200);
+		const created = await api(b, fx.tokens.mailer.token).request('POST', '/api/v1/tickets', { subject: 'Offered while Redis is down', requester: { email: 'kim@example.com' }, channel: 'email', body: 'Hello?' });
+		const offer = await waitFor(() => alex.events.find((e) => e.name === 'offer' && e.data.ticketId === created.body.id)?.data as { id: string } | undefined, 'the offer, on node B');
+		const statusOf = async (id: string) => (await query<{ status: string }>(databaseUrl, 'SELECT status FROM offers WHERE id = $1', [id]))[0]?.status;
+		await waitFor(async () => (await statusOf(offer.id)) === 'expired', 'the leader to expire the offer it was not told of', 20_000);
+		await waitFor(async () => (await api(a, fx.users.blake.token).request('GET', '/api/v1/me/status')).body.auto === 'away', 'Blake, connected nowhere, turned away by the leader', 20_000);
+		await running!.redis.start();
+	});
+
 	it('moves at once to another node when the leader stops with SIGTERM, and that node loses nothing its peers wrote', async () => {
 		// The followers try for the lead only every 2 s: the stop lets go of it, so it moves at the next try.
 		const { fx, a, b, databaseUrl } = await twoNodes({ LEADER_CHECK_MS: '2000' });
