@@ -60,3 +60,10 @@ export async function roleOf(node: { url: string }): Promise<string | null> {
 		return null;
 	}
 }
+
+/** One counter, gauge or histogram count of a node's /metrics (NaN: not there). */
+export async function metric(node: { url: string }, series: string): Promise<number> {
+	const text = await (await fetch(`${node.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+	const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+	return line === undefined ? NaN : Number(line.slice(series.length + 1));
+}

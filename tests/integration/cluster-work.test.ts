@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendEntries, appendSideEntry, newId, openSide, readEntries } from '../../src/lib/ticket';
-import { METRICS_TOKEN, roleOf, startCluster, type TestCluster } from '../helpers/cluster';
+import { metric, roleOf, startCluster, type TestCluster } from '../helpers/cluster';
 import { storedDocumentAt } from '../helpers/db';
 import { DOVECOT_PASSWORD, startDovecot, type Dovecot } from '../helpers/dovecot';
 import { noteBy, replyBy } from '../helpers/entries';
@@ -60,12 +60,6 @@ async function query<T>(databaseUrl: string, text: string, values: unknown[] = [
 	} finally {
 		await client.end();
 	}
-}
-
-async function metric(node: RunningServer, series: string): Promise<number> {
-	const text = await (await fetch(`${node.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
-	const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-	return line === undefined ? NaN : Number(line.slice(series.length + 1));
 }
 
 const statusOf = async (node: RunningServer, token: string) => (await api(node, token).request('GET', '/api/v1/me/status')).body as { status: string; connected: boolean; auto: string | null };
