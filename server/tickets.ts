@@ -22,6 +22,8 @@ import {
 	readFields,
 	readSides,
 	setField,
+	addTag,
+	removeTag,
 	type Attachment,
 	setSideStatus,
 	sideStatuses,
@@ -281,13 +283,23 @@ export class Tickets {
 	}
 
 	/**
-	 * Sets ticket fields server-side (e.g. the router assigning a ticket): the change is built on a
-	 * copy of the document as this process's writer, logged, then applied. Returns the fields.
+	 * Sets ticket fields as `principal` (the router assigning a ticket, PATCH /tickets/{id}), checked
+	 * by the policy as the same principal's change from a peer would be: the change is built on a
+	 * copy of the live document, logged, then applied, so it merges with what peers write meanwhile.
+	 * `tags` is the whole list the ticket is to have: the missing ones are added, the others
+	 * removed (tags a peer adds at the same moment are kept). Returns the fields.
 	 */
-	async setFields(ticketId: string, changes: Partial<Pick<TicketFields, 'status' | 'priority' | 'assigneeId' | 'groupId'>>, principal: Principal): Promise<TicketFields> {
+	async setFields(ticketId: string, changes: Partial<Pick<TicketFields, 'subject' | 'status' | 'priority' | 'assigneeId' | 'groupId' | 'tags'>>, principal: Principal): Promise<TicketFields> {
 		const row = await this.readable(ticketId, principal);
 		if (ticketAccess(principal, row) !== 'write') throw forbidden('you may not write to this ticket');
-		return this.writeFields(ticketId, changes, principal);
+		const { tags, ...fields } = changes;
+		return this.writeFields(ticketId, fields, principal, tags);
+	}
+
+	/** Sets fields as setFields does, then projects the ticket at once: its index row as it now is. */
+	async patch(ticketId: string, changes: Parameters<Tickets['setFields']>[1], principal: Principal): Promise<TicketRow> {
+		await this.setFields(ticketId, changes, principal);
+		return this.documents.withDocument(ticketId, (doc) => this.index.project(ticketId, doc, actorOf(principal)));
 	}
 
 	/** Files a ticket under another customer (a chat visitor's contact linked to who they are): a field only the server sets. */
@@ -297,18 +309,25 @@ export class Tickets {
 		await this.documents.withDocument(ticketId, (doc) => this.index.project(ticketId, doc));
 	}
 
-	private writeFields(ticketId: string, changes: Partial<Omit<TicketFields, 'tags'>>, principal: Principal): Promise<TicketFields> {
+	private writeFields(ticketId: string, changes: Partial<Omit<TicketFields, 'tags'>>, principal: Principal, tags?: readonly string[]): Promise<TicketFields> {
 		return this.writing(ticketId, async (doc) => {
 			const policy = this.policyFor(principal, doc);
 			const current = readFields(doc);
 			const changed = (Object.entries(changes) as [TicketFieldName, never][]).filter(([name, value]) => current[name] !== value);
-			if (!changed.length) return current;
+			const wanted = new Set(tags ?? current.tags);
+			const added = [...wanted].filter((tag) => !current.tags.includes(tag));
+			const removed = current.tags.filter((tag) => !wanted.has(tag));
+			if (!changed.length && !added.length && !removed.length) return current;
 			for (const [name, value] of changed) {
 				const denied = policy.fieldAllowed(name, value);
 				if (denied) throw forbidden(denied);
 			}
+			const tagsDenied = added.length || removed.length ? policy.tagsAllowed?.() : null;
+			if (tagsDenied) throw forbidden(tagsDenied);
 			await this.commitAsServer(ticketId, doc, actorOf(principal), (copy) => {
 				for (const [name, value] of changed) setField(copy, name, value);
+				for (const tag of added) addTag(copy, tag);
+				for (const tag of removed) removeTag(copy, tag);
 			});
 			return readFields(doc);
 		});

@@ -53,6 +53,13 @@ export interface PolicyContext {
 	attachmentsRefused?: (entry: Entry) => string | null;
 }
 
+/** Why `principal` may change no ticket field nor tag (null: they may, value by value). */
+function fieldsRefused(principal: Principal): string | null {
+	if (principal.kind === 'user' && principal.role === 'supervisor') return 'supervisors are read-only';
+	if (principal.kind === 'bot') return 'a bot writes entries only, not ticket fields';
+	return null;
+}
+
 export function writePolicy(principal: Principal, ctx: PolicyContext): WritePolicy {
 	return {
 		actor: actorOf(principal),
@@ -87,13 +94,16 @@ export function writePolicy(principal: Principal, ctx: PolicyContext): WritePoli
 			return ctx.attachmentsRefused ? ctx.attachmentsRefused(entry) : 'attachments cannot be added here';
 		},
 		fieldAllowed(name: TicketFieldName, value: unknown) {
-			if (principal.kind === 'user' && principal.role === 'supervisor') return 'supervisors are read-only';
-			if (principal.kind === 'bot') return 'a bot writes entries only, not ticket fields';
+			const refused = fieldsRefused(principal);
+			if (refused) return refused;
 			if (name === 'assigneeId' && value !== null && !ctx.directory.canHoldTickets(value as string)) {
 				return `${String(value)} cannot be assigned tickets`;
 			}
 			if (name === 'groupId' && value !== null && !ctx.directory.groupExists(value as string)) return `there is no group ${String(value)}`;
 			return null;
+		},
+		tagsAllowed() {
+			return fieldsRefused(principal);
 		},
 		participantAllowed(channel: string, participant: string) {
 			if (channel !== 'internal' || principal.kind === 'system') return null;

@@ -26,6 +26,7 @@ import {
 	simulatedCallSchema,
 	startChatSchema,
 	ticketEventsQuery,
+	ticketFieldsPatchSchema,
 	transferCallSchema,
 	webhookEventSchema,
 	type CallAction
@@ -35,6 +36,7 @@ import { CONTEXT_TAGS, contextPaths, customerProfileFields } from './openapi-con
 
 // Request schemas: the validating schemas themselves, with ids so they appear once under components.
 const CreateTicket = createTicketSchema.meta({ id: 'CreateTicket', description: 'A new ticket with its first customer message.' });
+const TicketFieldsPatch = ticketFieldsPatchSchema.meta({ id: 'TicketFieldsPatch', description: "A change to a ticket's fields: at least one of them." });
 const EntryInput = entryInputSchema.meta({
 	id: 'EntryInput',
 	description: 'An entry as a writer submits it; the server fills in id, createdAt, author and direction when left out.'
@@ -445,6 +447,16 @@ function buildDocument() {
 					summary: 'Get a ticket',
 					requestParams: ticketPath,
 					responses: { 200: ok("The ticket's fields and entries in display order.", Ticket), ...errors(404) }
+				}),
+				patch: op({
+					operationId: 'updateTicket',
+					tags: ['Tickets'],
+					summary: "Change a ticket's fields",
+					description:
+						"As the caller, checked as the caller's own change in the live document would be (a supervisor or a bot token changes no field; an assignee must be able to hold tickets, a group must exist), and merged with what agents write meanwhile. Only the fields given change; `tags` is the whole list the ticket is to have.",
+					requestParams: ticketPath,
+					requestBody: { required: true, content: jsonContent(TicketFieldsPatch) },
+					responses: { 200: ok("The ticket's list row, with the change.", TicketRow), ...errors(400, 403, 404) }
 				})
 			},
 			'/tickets/{id}/entries': {

@@ -20,6 +20,22 @@ export const createTicketSchema = z.strictObject({
 	tags: tagsSchema.optional()
 });
 
+/**
+ * A change to a ticket's fields over HTTP (PATCH /tickets/{id}), made as the caller: only the
+ * fields given change; `tags` is the whole list the ticket is to have.
+ */
+export const ticketFieldsPatchSchema = z
+	.strictObject({
+		subject: z.string().trim().min(1).max(MAX_SUBJECT_LENGTH).optional(),
+		status: z.enum(STATUSES).optional(),
+		priority: z.enum(PRIORITIES).optional(),
+		assigneeId: idSchema.nullable().optional().meta({ description: 'A user who may hold tickets; null: unassigned.' }),
+		groupId: idSchema.nullable().optional().meta({ description: 'An existing group; null: no group.' }),
+		tags: tagsSchema.optional().meta({ description: 'The tags the ticket is to have: the ones missing are added, the others removed.' })
+	})
+	.refine((patch) => Object.keys(patch).length > 0, { message: 'name at least one field to change' });
+export type TicketFieldsPatch = z.infer<typeof ticketFieldsPatchSchema>;
+
 export const listTicketsQuery = z.strictObject({
 	view: z.enum(VIEW_IDS).optional(),
 	status: z.enum(STATUSES).optional(),

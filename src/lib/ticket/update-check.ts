@@ -73,6 +73,8 @@ export interface WritePolicy {
 	attachmentsAllowed?(entry: Entry): string | null;
 	/** Null when this writer may set the ticket field to the value, else why not. */
 	fieldAllowed(name: TicketFieldName, value: unknown): string | null;
+	/** Null when this writer may change the ticket's tags, else why not (absent: any writer may). */
+	tagsAllowed?(): string | null;
 	/** Null when this writer may name `participant` in a side conversation of `channel`, else why not. */
 	participantAllowed(channel: string, participant: string): string | null;
 }
@@ -405,6 +407,8 @@ class UpdateCheck {
 		if (key === 'tags') {
 			if (sub === undefined) return this.checkNewType(item, Y.Array, '`tags`');
 			if (sub !== '*' || extra !== undefined) refuse(REJECT.invalidShape, '`tags` is a list of strings');
+			const denied = this.policy.tagsAllowed?.();
+			if (denied) refuse(REJECT.forbidden, denied);
 			return this.checkValues(item, tagSchema, 'tag');
 		}
 		if (sub !== undefined) refuse(REJECT.invalidShape, `ticket field \`${key}\` is not a type`);
