@@ -26,7 +26,7 @@ export const DEMO_TALK_NUMBER = { number: '+15550100', label: 'Support line', gr
 export const DEMO_MACROS: MacroInput[] = [
 	{
 		title: 'Refund issued',
-		body: "I've issued your refund. It usually shows on your statement within 5–10 business days. I'll keep this ticket open until you confirm it arrived.",
+		body: "Hi {{requester.first_name}}, I've issued your refund. It usually shows on your statement within 5–10 business days. I'll keep ticket #{{ticket.number}} open until you confirm it arrived.\n\n{{agent.first_name}}",
 		actions: { status: 'pending', addTags: ['refund'] }
 	},
 	{

@@ -178,6 +178,10 @@ describe('composer and entry display', () => {
 		await staged.getByText('Status: pending').waitFor();
 		await staged.getByText('Tag: refund').waitFor();
 		await waitFor(() => editor(page).evaluate((el) => el.textContent?.includes("I've issued your refund")), 'the macro text in the draft');
+		// Its placeholders filled in: the customer's and the agent's first names, the ticket's number.
+		const text = await editor(page).evaluate((el) => el.textContent ?? '');
+		expect(text).toMatch(/^Hi Maria, I've issued your refund\..*I'll keep ticket #\d+ open until you confirm it arrived\.\s*Alex$/s);
+		expect(text).not.toContain('{{');
 		expect(await statusSelect(page).inputValue()).toBe(statusBefore);
 
 		// A chip taken back is not applied.

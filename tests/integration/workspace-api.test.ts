@@ -441,6 +441,7 @@ describe('the workspace API', () => {
 			{ name: 'an unknown priority', method: 'PUT', path: unknown, caller: 'root', body: { ...refund, actions: { priority: 'asap' } }, status: 400, code: 'invalid_field', field: 'actions.priority' },
 			{ name: 'an empty tag', method: 'POST', path: '/api/v1/macros', caller: 'root', body: { ...refund, actions: { addTags: ['ok', ' '] } }, status: 400, code: 'invalid_field', field: 'actions.addTags.1' },
 			{ name: 'an unknown action', method: 'POST', path: '/api/v1/macros', caller: 'root', body: { ...refund, actions: { assignTo: 'me' } }, status: 400, code: 'invalid_field', field: 'actions' },
+			{ name: 'a placeholder that does not exist', method: 'POST', path: '/api/v1/macros', caller: 'root', body: { ...refund, body: 'Hi {{customer.name}}' }, status: 400, code: 'invalid_field', field: 'body' },
 			{ name: 'a body over 64 KiB', method: 'POST', path: '/api/v1/macros', caller: 'root', body: { ...refund, body: 'x'.repeat(70_000) }, status: 413, code: 'payload_too_large', field: 'body' }
 		];
 		for (const c of refusals) {

@@ -1,6 +1,7 @@
 /** Request and response schemas of the HTTP API (zod): validation at the boundary. */
 import { z } from 'zod';
 import { bodySchema, CUSTOMER_CHANNELS, idSchema, MAX_SUBJECT_LENGTH, MAX_TAGS, PRIORITIES, STATUSES, tagSchema, VISIBILITIES } from '../ticket/schema';
+import { MACRO_PLACEHOLDERS, unknownPlaceholders } from '../macro-placeholders';
 import { TICKET_SORTS, VIEW_IDS } from './views';
 
 export { entryInputSchema } from '../ticket/schema';
@@ -68,7 +69,13 @@ export type MacroActions = z.infer<typeof macroActionsSchema>;
 /** A macro as an admin writes it (POST creates one, PUT replaces one). */
 export const macroInputSchema = z.strictObject({
 	title: z.string().trim().min(1).max(200),
-	body: bodySchema,
+	body: bodySchema.superRefine((body, ctx) => {
+		const unknown = unknownPlaceholders(body);
+		if (unknown.length) {
+			const known = Object.keys(MACRO_PLACEHOLDERS).map((name) => `{{${name}}}`).join(', ');
+			ctx.addIssue({ code: 'custom', message: `${unknown.join(', ')} ${unknown.length > 1 ? 'are not placeholders' : 'is not a placeholder'}: use ${known}` });
+		}
+	}).meta({ description: 'The text inserted; `{{ticket.number}}`, `{{ticket.subject}}`, `{{requester.name}}`, `{{requester.first_name}}`, `{{agent.name}}` and `{{agent.first_name}}` are filled in when it is applied.' }),
 	actions: macroActionsSchema.default({})
 });
 export type MacroInput = z.infer<typeof macroInputSchema>;

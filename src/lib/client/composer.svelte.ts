@@ -31,6 +31,7 @@ import {
 } from '$lib/ticket';
 import { AttachmentUploads } from './attachments.svelte';
 import { placeCaretLabel } from './caret-labels';
+import { fillPlaceholders } from '../macro-placeholders';
 import { draftFull, draftTooLong } from './limit-words';
 import type { PresenceState, TicketSession } from './ticket-session.svelte';
 import type { CustomerInfo } from './workspace.svelte';
@@ -92,6 +93,8 @@ export class Composer {
 	sending = $state(false);
 	/** Channels the customer has an address on (from their record). */
 	reachable = $state.raw<Channel[]>([]);
+	/** The requester's name, for macros' placeholders (null until loaded, or when unknown). */
+	requesterName: string | null = null;
 	/** Folded to one line so the conversation gets the height; remembered for this ticket in this tab. */
 	collapsed = $state(false);
 	/** The status "Send and set …" asked for, kept while the agent answers the warnings. */
@@ -257,6 +260,7 @@ export class Composer {
 	/** Learns where the customer can be reached (without them, the ticket's own channel is offered). */
 	async loadReachable(load: Promise<CustomerInfo | null>) {
 		const customer = await load.catch(() => null);
+		this.requesterName = customer?.name ?? null;
 		// An unverified chat contact is written to at the address they gave (the outbox sends it there).
 		const claimed: Channel[] = customer?.claimedEmail ? ['email'] : [];
 		const channels = [...(customer?.addresses ?? []).map((a) => a.channel as Channel), ...claimed].filter((c) => REPLY_CHANNELS.includes(c));
@@ -538,14 +542,17 @@ export class Composer {
 	// --- inserting: macros and the context panel ----------------------------------------------
 
 	/**
-	 * Inserts a macro's body at the cursor (through the editor into the draft) and stages its
-	 * ticket changes with the draft: they apply when it is sent, or on "Apply now".
+	 * Inserts a macro's body at the cursor (through the editor into the draft), its placeholders
+	 * filled in (the requester's name as loaded for the ticket, `agent` the one applying it), and
+	 * stages its ticket changes with the draft: they apply when it is sent, or on "Apply now".
 	 */
-	applyMacro(macro: Macro) {
+	applyMacro(macro: Macro, agent: { name: string }) {
 		if (this.readOnly) return;
 		const { actions } = macro;
 		if (actions.visibility) this.setMode(actions.visibility);
-		if (macro.body) this.insertText(macro.body, 'input.macro');
+		const fields = this.session.fields;
+		const values = { ticket: { number: fields?.number ?? null, subject: fields?.subject ?? '' }, requester: { name: this.requesterName }, agent };
+		if (macro.body) this.insertText(fillPlaceholders(macro.body, values), 'input.macro');
 		const changes: StagedChanges = { status: actions.status, priority: actions.priority, tags: actions.addTags };
 		if (changes.status || changes.priority || changes.tags?.length) {
 			if (!this.text) {

@@ -297,6 +297,19 @@ export const SIDE_CHANNEL_LABELS: Record<SideConversation['channel'], string> = 
 	child: 'Child ticket'
 };
 
+const sideConversations = new WeakMap<TicketSession, SideConversationsState>();
+
+/**
+ * The side conversations' form and list of a ticket's session, kept while the session lives: a
+ * panel drawn again (its section re-rendered, the panel re-mounted) keeps a form half filled in
+ * and the colleagues ticked, instead of a fresh, closed form.
+ */
+export function sideConversationsOf(session: TicketSession): SideConversationsState {
+	let state = sideConversations.get(session);
+	if (!state) sideConversations.set(session, (state = new SideConversationsState(session)));
+	return state;
+}
+
 export class SideConversationsState {
 	formOpen = $state(false);
 	subject = $state('');
