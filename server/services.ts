@@ -104,7 +104,7 @@ export async function createServices(config: Config, logger: Logger) {
 	const help = new HelpCentre(store, events);
 	const objects = new CustomObjects(store, customers, index, events);
 	const apps = new Apps(store, events);
-	const routing = createRouting({ store, events, index, tickets, accounts, chats, logger, settings: config.routing, leadership, connections, openDocuments: () => collab.hocuspocus.documents });
+	const routing = createRouting({ store, events, index, tickets, accounts, chats, logger, settings: config.routing, leadership, connections, lookAgain: bus !== null, openDocuments: () => collab.hocuspocus.documents });
 	// Incoming calls are offered through the router while someone is available for them.
 	calls.route(routing);
 	const relay = bus ? new FeedRelay(bus, node, logger) : null;

@@ -47,9 +47,10 @@ export class Leadership {
 	whileLeading(start: () => { close(): Promise<void> }): { close(): Promise<void> } {
 		let running: { close(): Promise<void> } | null = this.leading ? start() : null;
 		const unsubscribe = this.onChange(async (leading) => {
-			if (leading) running ??= start();
-			else await running?.close();
-			if (!leading) running = null;
+			if (leading) return void (running ??= start());
+			const stopping = running;
+			running = null;
+			await stopping?.close();
 		});
 		return {
 			async close() {

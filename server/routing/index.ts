@@ -40,6 +40,11 @@ export interface RoutingDeps {
 	leadership: Pick<Leadership, 'onChange'>;
 	/** Agents' connections: this process's, or every node's in a cluster. */
 	connections?: ConnectionCounts;
+	/**
+	 * Whether other nodes decide too (a cluster): the leader then looks again every LOOK_AGAIN_MS
+	 * for what it was not told. A sole process hears of every change it makes.
+	 */
+	lookAgain?: boolean;
 	clock?: Clock;
 }
 
@@ -141,6 +146,7 @@ export function createRouting(deps: RoutingDeps) {
 					await presence.lead();
 					await router.lead();
 					sla.start();
+					if (!deps.lookAgain) return;
 					const lookAgain = () =>
 						Promise.all([presence.timeTheUntimed(), router.rearm()]).catch((error: unknown) => deps.logger.warn({ err: error }, 'the leader’s second look failed'));
 					lookingAgain = setInterval(() => void lookAgain(), LOOK_AGAIN_MS);
