@@ -173,8 +173,11 @@ describe('routing over HTTP', () => {
 		expect((await as('alex').request('POST', `/api/v1/offers/${again.id}/accept`)).status).toBe(200);
 		await waitFor(async () => (await chatOf())?.agentName === 'alex', 'alex serving the handed-over chat');
 		expect((await as('alex').request('GET', `/api/v1/tickets/${started.body.ticketId}`)).body.assigneeId).toBe(fx.users.alex.id);
-		const joined = (await as('alex').request('GET', `/api/v1/tickets/${started.body.ticketId}`)).body.entries.filter((e: { body: string }) => e.body.endsWith('joined the chat'));
-		expect(joined.map((e: { body: string }) => e.body)).toEqual(['blake joined the chat', 'alex joined the chat']);
+		// The visitor is told first; the note of who joined follows it into the conversation.
+		const joined = async () =>
+			(await as('alex').request('GET', `/api/v1/tickets/${started.body.ticketId}`)).body.entries.filter((e: { body: string }) => e.body.endsWith('joined the chat')).map((e: { body: string }) => e.body);
+		await waitFor(async () => (await joined()).length === 2, 'both joins in the conversation');
+		expect(await joined()).toEqual(['blake joined the chat', 'alex joined the chat']);
 	});
 
 	it('lets admins set routing, agent capacities and skills, and SLA policies', async () => {
