@@ -9,6 +9,7 @@ import { Accounts } from './accounts';
 import { Apps } from './apps';
 import { Attachments } from './attachments';
 import { Auth, signInBackoff } from './auth';
+import { BulkActions } from './bulk-actions';
 import { Outbox } from './channels/outbox';
 import { createRouting } from './routing';
 import { Chats } from './channels/chat';
@@ -90,6 +91,7 @@ export async function createServices(config: Config, logger: Logger) {
 	const tickets = new Tickets(store, log, index, customers, accounts, events, collab.documents, attachments);
 	tickets.followChildren((err, ticketId) => logger.error({ err, ticketId }, 'telling a parent ticket of its child failed'));
 	const macros = new Macros(store, events);
+	const bulk = new BulkActions({ tickets, macros, customers, logger });
 	const channels = new Channels(store, customers, tickets, events);
 	const supportAddresses = new SupportAddresses(store, config.smtp.supportAddress, events);
 	const imapMailboxes = new ImapMailboxes(store, supportAddresses, events);
@@ -109,7 +111,7 @@ export async function createServices(config: Config, logger: Logger) {
 	calls.route(routing);
 	const relay = bus ? new FeedRelay(bus, node, logger) : null;
 	return {
-		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
+		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, bulk, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }

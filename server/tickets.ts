@@ -86,6 +86,12 @@ export interface TicketRecord {
 	entries: Entry[];
 }
 
+/** Fields a writer changes through the server (PATCH /tickets/{id}, bulk actions, the router). */
+export type FieldChanges = Partial<Pick<TicketFields, 'subject' | 'status' | 'priority' | 'assigneeId' | 'groupId' | 'tags'>> & {
+	addTags?: readonly string[];
+	removeTags?: readonly string[];
+};
+
 export interface TicketDetail extends Omit<TicketFields, 'number'> {
 	id: string;
 	/** Null only for a ticket whose number was lost with its index row (see reindex). */
@@ -287,17 +293,19 @@ export class Tickets {
 	 * by the policy as the same principal's change from a peer would be: the change is built on a
 	 * copy of the live document, logged, then applied, so it merges with what peers write meanwhile.
 	 * `tags` is the whole list the ticket is to have: the missing ones are added, the others
-	 * removed (tags a peer adds at the same moment are kept). Returns the fields.
+	 * removed (tags a peer adds at the same moment are kept); `addTags` and `removeTags` change the
+	 * list the ticket has when the change is made (bulk actions). Returns the fields.
 	 */
-	async setFields(ticketId: string, changes: Partial<Pick<TicketFields, 'subject' | 'status' | 'priority' | 'assigneeId' | 'groupId' | 'tags'>>, principal: Principal): Promise<TicketFields> {
+	async setFields(ticketId: string, changes: FieldChanges, principal: Principal): Promise<TicketFields> {
 		const row = await this.readable(ticketId, principal);
 		if (ticketAccess(principal, row) !== 'write') throw forbidden('you may not write to this ticket');
-		const { tags, ...fields } = changes;
-		return this.writeFields(ticketId, fields, principal, tags);
+		const { tags, addTags, removeTags, ...fields } = changes;
+		const edited = addTags || removeTags ? (current: readonly string[]) => [...new Set([...current, ...(addTags ?? [])])].filter((tag) => !removeTags?.includes(tag)) : undefined;
+		return this.writeFields(ticketId, fields, principal, tags ?? edited);
 	}
 
 	/** Sets fields as setFields does, then projects the ticket at once: its index row as it now is. */
-	async patch(ticketId: string, changes: Parameters<Tickets['setFields']>[1], principal: Principal): Promise<TicketRow> {
+	async patch(ticketId: string, changes: FieldChanges, principal: Principal): Promise<TicketRow> {
 		await this.setFields(ticketId, changes, principal);
 		return this.documents.withDocument(ticketId, (doc) => this.index.project(ticketId, doc, actorOf(principal)));
 	}
@@ -309,12 +317,13 @@ export class Tickets {
 		await this.documents.withDocument(ticketId, (doc) => this.index.project(ticketId, doc));
 	}
 
-	private writeFields(ticketId: string, changes: Partial<Omit<TicketFields, 'tags'>>, principal: Principal, tags?: readonly string[]): Promise<TicketFields> {
+	/** `tags`: the list the ticket is to have, or how to make it from the list it has. */
+	private writeFields(ticketId: string, changes: Partial<Omit<TicketFields, 'tags'>>, principal: Principal, tags?: readonly string[] | ((current: readonly string[]) => readonly string[])): Promise<TicketFields> {
 		return this.writing(ticketId, async (doc) => {
 			const policy = this.policyFor(principal, doc);
 			const current = readFields(doc);
 			const changed = (Object.entries(changes) as [TicketFieldName, never][]).filter(([name, value]) => current[name] !== value);
-			const wanted = new Set(tags ?? current.tags);
+			const wanted = new Set(typeof tags === 'function' ? tags(current.tags) : (tags ?? current.tags));
 			const added = [...wanted].filter((tag) => !current.tags.includes(tag));
 			const removed = current.tags.filter((tag) => !wanted.has(tag));
 			if (!changed.length && !added.length && !removed.length) return current;

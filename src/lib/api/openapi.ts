@@ -17,6 +17,7 @@ import {
 	chatPageSchema,
 	chatPresenceSchema,
 	chatTypingSchema,
+	bulkActionSchema,
 	createTicketSchema,
 	entryInputSchema,
 	listTicketsQuery,
@@ -36,6 +37,7 @@ import { CONTEXT_TAGS, contextPaths, customerProfileFields } from './openapi-con
 
 // Request schemas: the validating schemas themselves, with ids so they appear once under components.
 const CreateTicket = createTicketSchema.meta({ id: 'CreateTicket', description: 'A new ticket with its first customer message.' });
+const BulkAction = bulkActionSchema.meta({ id: 'BulkAction', description: 'What to do to each selected ticket: at least one of set, addTags, removeTags, macroId.' });
 const TicketFieldsPatch = ticketFieldsPatchSchema.meta({ id: 'TicketFieldsPatch', description: "A change to a ticket's fields: at least one of them." });
 const EntryInput = entryInputSchema.meta({
 	id: 'EntryInput',
@@ -97,6 +99,21 @@ const TicketList = z
 		next: z.string().nullable().meta({ description: 'Pass as `cursor` (with the same `sort`) for the next page; null on the last.' })
 	})
 	.meta({ id: 'TicketList' });
+
+const BulkReport = z
+	.object({
+		updated: z.number().int().nonnegative(),
+		refused: z.number().int().nonnegative(),
+		results: z
+			.array(
+				z.union([
+					z.object({ ticketId: idSchema, ok: z.literal(true), ticket: TicketRow }),
+					z.object({ ticketId: idSchema, ok: z.literal(false), error: z.object({ status: z.number().int(), code: z.string(), message: z.string() }) })
+				])
+			)
+			.meta({ description: 'One per ticket, in the order asked.' })
+	})
+	.meta({ id: 'BulkReport' });
 
 const TicketEvent = z
 	.object({
@@ -438,6 +455,17 @@ function buildDocument() {
 					description: '`q` searches the subject and last message. Pages with `cursor`; `limit` is at most 100.',
 					requestParams: { query: listTicketsQuery },
 					responses: { 200: ok('A page of tickets the caller may see.', TicketList), ...errors(400) }
+				})
+			},
+			'/tickets/bulk': {
+				post: op({
+					operationId: 'bulkUpdateTickets',
+					tags: ['Tickets'],
+					summary: 'Act on many tickets at once',
+					description:
+						'Applies the action to each ticket on its own, as the caller, checked and merged as a change to one ticket would be (`PATCH /tickets/{id}`, then the macro\'s text as `POST /tickets/{id}/entries`): a ticket refused (not found, not yours to change, a field not allowed) stops nothing else. At most 100 tickets, each once.',
+					requestBody: { required: true, content: jsonContent(BulkAction) },
+					responses: { 200: ok('What happened to each ticket.', BulkReport), ...errors(400) }
 				})
 			},
 			'/tickets/{id}': {

@@ -25,17 +25,42 @@ export const createTicketSchema = z.strictObject({
  * A change to a ticket's fields over HTTP (PATCH /tickets/{id}), made as the caller: only the
  * fields given change; `tags` is the whole list the ticket is to have.
  */
-export const ticketFieldsPatchSchema = z
-	.strictObject({
-		subject: z.string().trim().min(1).max(MAX_SUBJECT_LENGTH).optional(),
-		status: z.enum(STATUSES).optional(),
-		priority: z.enum(PRIORITIES).optional(),
-		assigneeId: idSchema.nullable().optional().meta({ description: 'A user who may hold tickets; null: unassigned.' }),
-		groupId: idSchema.nullable().optional().meta({ description: 'An existing group; null: no group.' }),
-		tags: tagsSchema.optional().meta({ description: 'The tags the ticket is to have: the ones missing are added, the others removed.' })
-	})
+const ticketFieldsSchema = z.strictObject({
+	subject: z.string().trim().min(1).max(MAX_SUBJECT_LENGTH).optional(),
+	status: z.enum(STATUSES).optional(),
+	priority: z.enum(PRIORITIES).optional(),
+	assigneeId: idSchema.nullable().optional().meta({ description: 'A user who may hold tickets; null: unassigned.' }),
+	groupId: idSchema.nullable().optional().meta({ description: 'An existing group; null: no group.' }),
+	tags: tagsSchema.optional().meta({ description: 'The tags the ticket is to have: the ones missing are added, the others removed.' })
+});
+
+export const ticketFieldsPatchSchema = ticketFieldsSchema
 	.refine((patch) => Object.keys(patch).length > 0, { message: 'name at least one field to change' });
 export type TicketFieldsPatch = z.infer<typeof ticketFieldsPatchSchema>;
+
+/** How many tickets one bulk action may change: a page of the list. */
+export const MAX_BULK_TICKETS = 100;
+
+/**
+ * A bulk action on tickets selected in the list (POST /tickets/bulk): fields to set, tags to add
+ * or remove, a macro to apply; applied per ticket as the caller, each reported on its own.
+ */
+export const bulkActionSchema = z
+	.strictObject({
+		ticketIds: z
+			.array(idSchema)
+			.min(1)
+			.max(MAX_BULK_TICKETS)
+			.refine((ids) => new Set(ids).size === ids.length, 'each ticket once'),
+		set: ticketFieldsSchema.omit({ subject: true, tags: true }).optional().meta({ description: 'Fields every ticket is to have.' }),
+		addTags: tagsSchema.min(1).optional(),
+		removeTags: tagsSchema.min(1).optional(),
+		macroId: idSchema.optional().meta({ description: "A macro: its text added to each ticket (a reply on the ticket's channel, or a note when the macro makes notes) with its placeholders filled in for that ticket, and its field changes made." })
+	})
+	.refine((action) => (action.set && Object.keys(action.set).length > 0) || action.addTags || action.removeTags || action.macroId, {
+		message: 'name something to do: set, addTags, removeTags or macroId'
+	});
+export type BulkAction = z.infer<typeof bulkActionSchema>;
 
 export const listTicketsQuery = z.strictObject({
 	view: z.enum(VIEW_IDS).optional(),

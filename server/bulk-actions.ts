@@ -1,0 +1,85 @@
+/**
+ * Bulk actions on tickets selected in the list: set fields, add or remove tags, apply a macro.
+ * Each ticket is changed on its own, as the caller, through the same paths as one change in one
+ * ticket (policy, log, live document), so one refused ticket stops nothing else; the answer says
+ * what happened to each.
+ */
+import type { BulkAction } from '../src/lib/api/schemas';
+import type { Channel, EntryInput } from '../src/lib/ticket';
+import { fillPlaceholders } from '../src/lib/macro-placeholders';
+import type { Principal } from './auth/principal';
+import type { Customers } from './customers';
+import { ApiError, isApiError } from './errors';
+import type { Logger } from './log';
+import type { Macro, Macros } from './macros';
+import type { TicketRow } from './ticket-index';
+import type { FieldChanges, Tickets } from './tickets';
+
+export type BulkResult =
+	| { ticketId: string; ok: true; ticket: TicketRow }
+	| { ticketId: string; ok: false; error: { status: number; code: string; message: string } };
+
+export interface BulkReport {
+	updated: number;
+	refused: number;
+	results: BulkResult[];
+}
+
+/** Tickets changed at once: enough to keep the database busy, few enough to leave room for others. */
+const CONCURRENCY = 4;
+
+export class BulkActions {
+	constructor(private readonly deps: { tickets: Tickets; macros: Macros; customers: Pick<Customers, 'get'>; logger: Logger }) {}
+
+	/** Applies `action` to each of its tickets as `principal`; the results in the order of `ticketIds`. */
+	async apply(action: BulkAction, principal: Principal): Promise<BulkReport> {
+		const macro = action.macroId ? await this.deps.macros.get(action.macroId) : null;
+		if (action.macroId && !macro) throw new ApiError(400, 'invalid_field', 'macroId: no such macro', 'macroId');
+		// Fields given outright win over the macro's.
+		const changes: FieldChanges = {
+			...(macro?.actions.status && { status: macro.actions.status }),
+			...(macro?.actions.priority && { priority: macro.actions.priority }),
+			...action.set,
+			addTags: [...new Set([...(macro?.actions.addTags ?? []), ...(action.addTags ?? [])])],
+			removeTags: action.removeTags
+		};
+		if (!changes.addTags!.length) delete changes.addTags;
+		const results: BulkResult[] = new Array(action.ticketIds.length);
+		let next = 0;
+		const worker = async () => {
+			while (next < action.ticketIds.length) {
+				const i = next++;
+				results[i] = await this.applyTo(action.ticketIds[i]!, changes, macro, principal);
+			}
+		};
+		await Promise.all(Array.from({ length: Math.min(CONCURRENCY, action.ticketIds.length) }, worker));
+		const updated = results.filter((r) => r.ok).length;
+		return { updated, refused: results.length - updated, results };
+	}
+
+	private async applyTo(ticketId: string, changes: FieldChanges, macro: Macro | null, principal: Principal): Promise<BulkResult> {
+		try {
+			// Fields first: a ticket the caller may not change gets no macro text either.
+			const ticket = await this.deps.tickets.patch(ticketId, changes, principal);
+			if (macro && macro.body.trim()) await this.deps.tickets.append(ticketId, await this.macroEntry(macro, ticket, principal), principal);
+			return { ticketId, ok: true, ticket };
+		} catch (error) {
+			if (!isApiError(error)) this.deps.logger.error({ err: error, ticketId }, 'a bulk action failed on a ticket');
+			const refused = isApiError(error) ? error : new ApiError(500, 'internal', 'the change could not be made; nothing else was affected');
+			return { ticketId, ok: false, error: { status: refused.status, code: refused.code, message: refused.message } };
+		}
+	}
+
+	/** The macro's text for one ticket: a reply on its channel, or a note when the macro makes notes. */
+	private async macroEntry(macro: Macro, ticket: TicketRow, principal: Principal): Promise<EntryInput> {
+		const requester = await this.deps.customers.get(ticket.requesterId);
+		const body = fillPlaceholders(macro.body, {
+			ticket: { number: ticket.number, subject: ticket.subject },
+			requester: { name: requester?.name ?? null },
+			agent: { name: principal.kind === 'user' ? principal.name : '' }
+		});
+		return macro.actions.visibility === 'internal'
+			? { kind: 'note', channel: 'internal', visibility: 'internal', body }
+			: { kind: 'message', channel: ticket.channel as Channel, visibility: 'public', body };
+	}
+}
