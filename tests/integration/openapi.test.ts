@@ -12,6 +12,7 @@ afterAll(async () => {
 
 const PATHS = [
 	'/tickets',
+	'/tickets/bulk',
 	'/tickets/{id}',
 	'/tickets/{id}/entries',
 	'/tickets/{id}/events',
