@@ -327,6 +327,8 @@ export class Tickets {
 			const added = [...wanted].filter((tag) => !current.tags.includes(tag));
 			const removed = current.tags.filter((tag) => !wanted.has(tag));
 			if (!changed.length && !added.length && !removed.length) return current;
+			// The limit a peer's update is held to (growth.ts); a server-side write is not checked there.
+			if (added.length && wanted.size > LIMITS.tagsPerTicket) throw new ApiError(400, 'invalid_field', `tags: ${limitMessage('tagsPerTicket', 'tags per ticket:')}`, 'tags');
 			for (const [name, value] of changed) {
 				const denied = policy.fieldAllowed(name, value);
 				if (denied) throw forbidden(denied);

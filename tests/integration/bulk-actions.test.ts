@@ -125,6 +125,17 @@ describe('POST /api/v1/tickets/bulk', () => {
 		expect((await fieldsOf(t1.id)).assigneeId).toBeNull();
 	});
 
+	it('refuses a tag past a ticket\'s limit on that ticket, naming the limit, and adds it to the others', async () => {
+		const full = await ticketOf('Support', 'Full of tags');
+		const other = await ticketOf('Support', 'Few tags');
+		expect((await as('ann').request('PATCH', `/api/v1/tickets/${full.id}`, { tags: Array.from({ length: 100 }, (_, i) => `t${i}`) })).status).toBe(200);
+		const res = await bulk('ann', { ticketIds: [full.id, other.id], addTags: ['one-more'] });
+		expect(res.body).toMatchObject({ updated: 1, refused: 1 });
+		expect(res.body.results[0].error).toMatchObject({ status: 400, message: expect.stringMatching(/tagsPerTicket.*100/) });
+		expect((await fieldsOf(full.id)).tags).toHaveLength(100);
+		expect((await fieldsOf(other.id)).tags).toEqual(['one-more']);
+	});
+
 	it('refuses a malformed request as a whole, naming what is wrong', async () => {
 		const t = await ticketOf('Support', 'Malformed');
 		const cases: [unknown, RegExp][] = [

@@ -8,6 +8,7 @@ import { CollabConnection } from './connection.svelte';
 import type { SlaState } from '$lib/api/routing';
 import { AgentDesk } from './agent-desk.svelte';
 import { TalkConsole } from './talk.svelte';
+import { TicketSelection } from './ticket-selection.svelte';
 import { TicketSession, type Me } from './ticket-session.svelte';
 
 export interface ViewSummary {
@@ -96,6 +97,9 @@ export class Workspace {
 	people = $state.raw<Person[]>([]);
 	groups = $state.raw<{ id: string; name: string }[]>([]);
 
+	/** Tickets picked for a bulk action; none for supervisors, who change no ticket. */
+	readonly selection: TicketSelection | null;
+
 	/** Requesters of open tickets, loaded once each. */
 	customers = $state<Record<string, CustomerInfo>>({});
 
@@ -118,6 +122,7 @@ export class Workspace {
 		this.connection = CollabConnection.forPage();
 		this.talk = me.role === 'supervisor' ? null : new TalkConsole(me);
 		this.desk = me.role === 'supervisor' ? null : new AgentDesk();
+		this.selection = me.role === 'supervisor' ? null : new TicketSelection();
 		this.reads = this.restoreReads();
 		this.view = this.defaultView;
 		this.tabs = this.restoreTabs();
@@ -181,6 +186,7 @@ export class Workspace {
 			this.tickets = list.tickets;
 			this.rememberNumbers(list.tickets);
 			this.next = list.next;
+			this.selection?.keepListed(this.tickets.map((t) => t.id));
 			this.selected = Math.min(this.selected, Math.max(0, list.tickets.length - 1));
 			for (const t of list.tickets) if (this.tabs.includes(t.id)) this.titles[t.id] = t.subject;
 			this.loadError = null;
@@ -224,6 +230,7 @@ export class Workspace {
 
 	search(query: string) {
 		this.query = query.trim();
+		this.selection?.clear();
 		this.selected = 0;
 		this.active = null;
 		void this.refresh();
@@ -242,6 +249,7 @@ export class Workspace {
 	showView(view: string) {
 		this.query = '';
 		this.view = view;
+		this.selection?.clear();
 		this.selected = 0;
 		this.active = null;
 		void this.refresh();
