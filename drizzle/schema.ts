@@ -126,10 +126,13 @@ export const tickets = sqliteTable(
 		/** Since when the customer waits for a reply (SLA: next reply); null when the last public message is ours. */
 		awaitingSince: integer('awaiting_since'),
 		/** The ticket a child ticket was spun off from (the document's `ticket.parentId`). */
-		parentId: text('parent_id')
+		parentId: text('parent_id'),
+		/** Until when the ticket is out of the views (the document's `ticket.snoozedUntil`); null: not snoozed. */
+		snoozedUntil: integer('snoozed_until')
 	},
 	(t) => [
 		index('tickets_status_updated').on(t.status, t.updatedAt),
+		index('tickets_snoozed').on(t.snoozedUntil),
 		index('tickets_parent').on(t.parentId),
 		index('tickets_assignee').on(t.assigneeId, t.updatedAt),
 		index('tickets_group').on(t.groupId, t.updatedAt),

@@ -36,6 +36,7 @@ import { Limiters } from './limiters';
 import type { Logger } from './log';
 import { Macros } from './macros';
 import { Metrics } from './metrics';
+import { SnoozeAlarm } from './snooze';
 import { openStore } from './storage/store';
 import { Calls } from './talk/calls';
 import { TalkNumbers } from './talk/numbers';
@@ -92,6 +93,7 @@ export async function createServices(config: Config, logger: Logger) {
 	tickets.followChildren((err, ticketId) => logger.error({ err, ticketId }, 'telling a parent ticket of its child failed'));
 	const macros = new Macros(store, events);
 	const bulk = new BulkActions({ tickets, macros, customers, logger });
+	const snoozes = new SnoozeAlarm({ store, index, tickets, logger });
 	const channels = new Channels(store, customers, tickets, events);
 	const supportAddresses = new SupportAddresses(store, config.smtp.supportAddress, events);
 	const imapMailboxes = new ImapMailboxes(store, supportAddresses, events);
@@ -111,7 +113,7 @@ export async function createServices(config: Config, logger: Logger) {
 	calls.route(routing);
 	const relay = bus ? new FeedRelay(bus, node, logger) : null;
 	return {
-		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, bulk, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
+		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, bulk, snoozes, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }
@@ -123,7 +125,7 @@ export type Services = Awaited<ReturnType<typeof createServices>>;
  * node's streams and agents' connections are counted on every node; routing follows the tickets;
  * and the node leads (runs the work to do once) when it gets the leader lock.
  */
-export async function startServices({ relay, index, routing, calls, collab, imapMailboxes, connections, leadership }: Services): Promise<void> {
+export async function startServices({ relay, index, routing, calls, collab, imapMailboxes, connections, leadership, snoozes }: Services): Promise<void> {
 	await relay?.carry(
 		index.feed,
 		routing.presence.feed,
@@ -139,12 +141,14 @@ export async function startServices({ relay, index, routing, calls, collab, imap
 	);
 	await connections.start();
 	await routing.start();
+	snoozes.follow(leadership);
 	await leadership.start();
 }
 
 /** Stops leading (the work stops before another node can take over), then leaves the cluster's relays. */
-export async function stopServices({ leadership, routing, connections, relay }: Services): Promise<void> {
+export async function stopServices({ leadership, routing, connections, relay, snoozes }: Services): Promise<void> {
 	await leadership.close();
+	await snoozes.close();
 	await routing.close();
 	await connections.close();
 	await relay?.close();

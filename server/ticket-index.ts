@@ -3,7 +3,7 @@
  * search. Derived data: `cli reindex` rebuilds it from the documents.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { and, desc, eq, gte, inArray, isNull, notInArray, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, inArray, isNull, lte, notInArray, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { z } from 'zod';
 import type * as Y from 'yjs';
 import { entryIndex, PRIORITIES, readFields, replyTimes, type Priority, type Status, type TicketFields } from '../src/lib/ticket';
@@ -37,7 +37,7 @@ export interface TicketFilters {
 }
 
 /** Fields whose changes are recorded as events. */
-const TRACKED_FIELDS = ['subject', 'status', 'priority', 'assigneeId', 'groupId'] as const;
+const TRACKED_FIELDS = ['subject', 'status', 'priority', 'assigneeId', 'groupId', 'snoozedUntil'] as const;
 
 export class TicketIndex {
 	private readonly listeners = new Set<TicketChangeListener>();
@@ -283,7 +283,8 @@ function projection(ticketId: string, doc: Y.Doc, previous: TicketRow | null, no
 		// Kept up incrementally; a first projection (a new ticket, a reindex) reads the conversation.
 		firstReplyAt: exact ? exact.firstReplyAt : (previous!.firstReplyAt ?? (last && !fromCustomer ? last.createdAt : null)),
 		awaitingSince: exact ? exact.awaitingSince : last && fromCustomer ? (previous!.awaitingSince ?? last.createdAt) : null,
-		parentId: fields.parentId ?? null
+		parentId: fields.parentId ?? null,
+		snoozedUntil: fields.snoozedUntil ?? null
 	};
 }
 
@@ -307,20 +308,24 @@ const DONE: Status[] = ['solved', 'closed'];
  * visibleTo(viewer): a view never shows a ticket its viewer may not see.
  */
 function viewCondition(tickets: TicketsTable, view: ViewId, viewer: Principal, now = Date.now()): SQL {
+	// A snoozed ticket is out of the views of work to do until its time (also before the leader has woken it).
+	const awake = or(isNull(tickets.snoozedUntil), lte(tickets.snoozedUntil, now))!;
 	switch (view) {
 		case 'mine':
 			// `1 = 0`: false on both engines (PostgreSQL takes no integer as a condition).
-			return viewer.kind === 'user' ? and(eq(tickets.assigneeId, viewer.id), notInArray(tickets.status, DONE))! : sql`1 = 0`;
+			return viewer.kind === 'user' ? and(eq(tickets.assigneeId, viewer.id), notInArray(tickets.status, DONE), awake)! : sql`1 = 0`;
 		case 'unassigned': {
-			const unassigned = and(isNull(tickets.assigneeId), notInArray(tickets.status, DONE))!;
+			const unassigned = and(isNull(tickets.assigneeId), notInArray(tickets.status, DONE), awake)!;
 			// Agents see the queue of their groups; admins, supervisors and bots every unassigned ticket they may see.
 			return viewer.kind === 'user' && viewer.role === 'agent' ? and(unassigned, inGroupsOf(tickets, viewer))! : unassigned;
 		}
 		case 'open':
 			// Open as in "My open tickets": not solved or closed, waiting ones included.
-			return notInArray(tickets.status, DONE);
+			return and(notInArray(tickets.status, DONE), awake)!;
 		case 'pending':
-			return inArray(tickets.status, WAITING);
+			return and(inArray(tickets.status, WAITING), awake)!;
+		case 'snoozed':
+			return and(gt(tickets.snoozedUntil, now), notInArray(tickets.status, DONE))!;
 		case 'solved':
 			return inArray(tickets.status, DONE);
 		case 'recent':

@@ -87,7 +87,7 @@ export interface TicketRecord {
 }
 
 /** Fields a writer changes through the server (PATCH /tickets/{id}, bulk actions, the router). */
-export type FieldChanges = Partial<Pick<TicketFields, 'subject' | 'status' | 'priority' | 'assigneeId' | 'groupId' | 'tags'>> & {
+export type FieldChanges = Partial<Pick<TicketFields, 'subject' | 'status' | 'priority' | 'assigneeId' | 'groupId' | 'snoozedUntil' | 'tags'>> & {
 	addTags?: readonly string[];
 	removeTags?: readonly string[];
 };

@@ -119,7 +119,9 @@ describe('views', () => {
 			noGroupChat: { channel: 'chat', fields: {} },
 			technicalSolved: { channel: 'email', fields: { groupId: Technical, assigneeId: ben.id, status: 'solved' } },
 			billingMineHold: { channel: 'chat', fields: { groupId: Billing, assigneeId: ann.id, status: 'hold' } },
-			mineClosed: { channel: 'email', fields: { assigneeId: ann.id, status: 'closed' } }
+			mineClosed: { channel: 'email', fields: { assigneeId: ann.id, status: 'closed' } },
+			// Snoozed for a day by a peer: out of every view of work to do, in Snoozed.
+			billingMineSnoozed: { channel: 'email', fields: { groupId: Billing, assigneeId: ann.id, status: 'open', snoozedUntil: Date.now() + 86_400_000 } }
 		};
 		for (const [name, { channel, fields }] of Object.entries(spec)) {
 			const ticket = await createTicket(server, channel === 'chat' ? fx.tokens.chat.token : fx.tokens.mail.token, name, { channel });
@@ -140,16 +142,18 @@ describe('views', () => {
 			unassigned: ['billingQueue', 'noGroupChat'],
 			open: ['billingMine', 'billingMineHold', 'billingQueue', 'noGroupChat'],
 			pending: ['billingMineHold'],
+			snoozed: ['billingMineSnoozed'],
 			solved: ['mineClosed'],
-			recent: ['billingMine', 'billingMineHold', 'billingQueue', 'mineClosed', 'noGroupChat']
+			recent: ['billingMine', 'billingMineHold', 'billingMineSnoozed', 'billingQueue', 'mineClosed', 'noGroupChat']
 		},
 		root: {
 			mine: [],
 			unassigned: ['billingQueue', 'noGroupChat', 'technicalQueue'],
 			open: ['billingMine', 'billingMineHold', 'billingQueue', 'noGroupChat', 'technicalQueue'],
 			pending: ['billingMineHold', 'technicalQueue'],
+			snoozed: ['billingMineSnoozed'],
 			solved: ['mineClosed', 'technicalSolved'],
-			recent: ['billingMine', 'billingMineHold', 'billingQueue', 'mineClosed', 'noGroupChat', 'technicalQueue', 'technicalSolved']
+			recent: ['billingMine', 'billingMineHold', 'billingMineSnoozed', 'billingQueue', 'mineClosed', 'noGroupChat', 'technicalQueue', 'technicalSolved']
 		},
 		// A supervisor sees what an admin sees.
 		get sue() {
@@ -177,7 +181,7 @@ describe('views', () => {
 		const token = fx.tokens.chat.token;
 		const res = await api(server, token).request('GET', '/api/v1/views');
 		const counts = Object.fromEntries(res.body.views.map((v: { id: string; count: number }) => [v.id, v.count]));
-		expect(counts).toEqual({ mine: 0, unassigned: 1, open: 2, pending: 1, solved: 0, recent: 2 });
+		expect(counts).toEqual({ mine: 0, unassigned: 1, open: 2, pending: 1, snoozed: 0, solved: 0, recent: 2 });
 		expect(names(await listAll(server, token, 'view=pending'))).toEqual(['billingMineHold']);
 	});
 

@@ -25,13 +25,23 @@ export const createTicketSchema = z.strictObject({
  * A change to a ticket's fields over HTTP (PATCH /tickets/{id}), made as the caller: only the
  * fields given change; `tags` is the whole list the ticket is to have.
  */
+/** How far ahead a ticket may be snoozed. */
+export const MAX_SNOOZE_MS = 366 * 24 * 60 * 60_000;
+
 const ticketFieldsSchema = z.strictObject({
 	subject: z.string().trim().min(1).max(MAX_SUBJECT_LENGTH).optional(),
 	status: z.enum(STATUSES).optional(),
 	priority: z.enum(PRIORITIES).optional(),
 	assigneeId: idSchema.nullable().optional().meta({ description: 'A user who may hold tickets; null: unassigned.' }),
 	groupId: idSchema.nullable().optional().meta({ description: 'An existing group; null: no group.' }),
-	tags: tagsSchema.optional().meta({ description: 'The tags the ticket is to have: the ones missing are added, the others removed.' })
+	tags: tagsSchema.optional().meta({ description: 'The tags the ticket is to have: the ones missing are added, the others removed.' }),
+	snoozedUntil: z
+		.number()
+		.int()
+		.refine((at) => at > Date.now() && at <= Date.now() + MAX_SNOOZE_MS, 'a time in the coming year (ms since the epoch)')
+		.nullable()
+		.optional()
+		.meta({ description: 'Snoozes the ticket until then (ms since the epoch, within a year): it leaves the views of work to do and returns at that time or with a customer message. null wakes it now.' })
 });
 
 export const ticketFieldsPatchSchema = ticketFieldsSchema

@@ -3,7 +3,7 @@
  * (`GET /api/v1/views`, `GET /api/v1/tickets?view=…&sort=…`) and the UI. What each view matches
  * is decided in one place, `viewCondition` in server/ticket-index.ts.
  */
-export const VIEW_IDS = ['mine', 'unassigned', 'open', 'pending', 'solved', 'recent'] as const;
+export const VIEW_IDS = ['mine', 'unassigned', 'open', 'pending', 'snoozed', 'solved', 'recent'] as const;
 export type ViewId = (typeof VIEW_IDS)[number];
 
 export const VIEW_NAMES: Record<ViewId, string> = {
@@ -11,6 +11,7 @@ export const VIEW_NAMES: Record<ViewId, string> = {
 	unassigned: 'Unassigned in my groups',
 	open: 'All open',
 	pending: 'Pending',
+	snoozed: 'Snoozed',
 	solved: 'Solved',
 	recent: 'Recently updated'
 };
@@ -20,10 +21,11 @@ export const VIEW_NAMES: Record<ViewId, string> = {
  * "Open" means not solved or closed, the same in every view that says it.
  */
 export const VIEW_DESCRIPTIONS: Record<ViewId, string> = {
-	mine: 'Assigned to you and not solved or closed: new, open, pending and on hold.',
-	unassigned: 'No assignee yet and not solved or closed; for agents, in their groups only.',
-	open: 'Every ticket you may see that is not solved or closed: new, open, pending and on hold.',
-	pending: 'Waiting on someone else: pending or on hold.',
+	mine: 'Assigned to you and not solved or closed: new, open, pending and on hold; snoozed ones return when their time comes.',
+	unassigned: 'No assignee yet and not solved or closed; for agents, in their groups only. Snoozed ones return when their time comes.',
+	open: 'Every ticket you may see that is not solved or closed: new, open, pending and on hold; snoozed ones return when their time comes.',
+	pending: 'Waiting on someone else: pending or on hold, not snoozed.',
+	snoozed: 'Snoozed and not solved or closed: out of the other views until their time or a customer message.',
 	solved: 'Solved or closed.',
 	recent: 'Updated in the last 7 days, whatever the status.'
 };

@@ -65,7 +65,7 @@ export interface Ticket extends TicketFields {
 }
 
 export interface TicketQuery {
-	view?: 'mine' | 'unassigned' | 'open' | 'pending' | 'solved' | 'recent';
+	view?: 'mine' | 'unassigned' | 'open' | 'pending' | 'snoozed' | 'solved' | 'recent';
 	status?: TicketFields['status'];
 	assignee?: string;
 	group?: string;

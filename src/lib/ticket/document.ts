@@ -255,6 +255,7 @@ export function readFields(doc: Y.Doc): TicketFields {
 		createdAt: (map.get('createdAt') as number) ?? 0,
 		...(typeof map.get('number') === 'number' ? { number: map.get('number') as number } : {}),
 		...(typeof map.get('parentId') === 'string' ? { parentId: map.get('parentId') as string } : {}),
+		...(map.has('snoozedUntil') ? { snoozedUntil: (map.get('snoozedUntil') as number | null) ?? null } : {}),
 		tags: tags instanceof Y.Array ? (tags.toArray() as string[]) : []
 	};
 }

@@ -177,12 +177,14 @@ export const ticketFieldSchemas = {
 	/** The ticket's short number (`#1042`), given by the server when it creates the ticket. */
 	number: z.number().int().positive(),
 	/** The ticket this one was spun off from as a child ticket; set by the server when it creates it. */
-	parentId: idSchema
+	parentId: idSchema,
+	/** Until when the ticket is out of the views (ms since the epoch); null or past: not snoozed. */
+	snoozedUntil: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable()
 } as const;
 export type TicketFieldName = keyof typeof ticketFieldSchemas;
 export const TICKET_FIELDS = Object.keys(ticketFieldSchemas) as TicketFieldName[];
 /** Fields a peer may change; the rest are set by the server when the ticket is created. */
-export const PEER_EDITABLE_FIELDS: readonly TicketFieldName[] = ['subject', 'status', 'priority', 'assigneeId', 'groupId'];
+export const PEER_EDITABLE_FIELDS: readonly TicketFieldName[] = ['subject', 'status', 'priority', 'assigneeId', 'groupId', 'snoozedUntil'];
 
 export interface TicketFields {
 	subject: string;
@@ -197,6 +199,8 @@ export interface TicketFields {
 	number?: number;
 	/** Only on child tickets. */
 	parentId?: string;
+	/** Only once the ticket has been snoozed; null once woken. */
+	snoozedUntil?: number | null;
 	tags: string[];
 }
 
