@@ -42,6 +42,8 @@ export interface TicketRow {
 	sla?: SlaState;
 	/** On a child ticket: the ticket it was created from. */
 	parentId?: string | null;
+	/** Until when the ticket is snoozed (out of the views of work to do); null or past: not snoozed. */
+	snoozedUntil?: number | null;
 }
 
 export interface Person {
