@@ -270,6 +270,28 @@ export const macros = sqliteTable('macros', {
 });
 
 /**
+ * Saved views: a search query with the list's columns and order, a user's own or shared with
+ * everyone (admins write those). What a view holds is always cut to what its viewer may see.
+ */
+export const savedViews = sqliteTable(
+	'saved_views',
+	{
+		id: text('id').primaryKey(),
+		name: text('name').notNull(),
+		/** In the search query language (src/lib/search): words, phrases and operators. */
+		query: text('query').notNull(),
+		sort: text('sort').notNull(),
+		columns: text('columns', { mode: 'json' }).$type<string[]>().notNull(),
+		/** Whose view it is; null: shared with everyone. */
+		ownerId: text('owner_id'),
+		createdBy: text('created_by').notNull(),
+		createdAt: createdAt(),
+		updatedAt: integer('updated_at').notNull()
+	},
+	(t) => [index('saved_views_owner').on(t.ownerId)]
+);
+
+/**
  * Email threading: every stored inbound message by its Message-ID, and where it went. A reply whose
  * In-Reply-To or References names one of these joins that ticket.
  */

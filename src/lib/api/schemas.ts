@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { bodySchema, CUSTOMER_CHANNELS, idSchema, MAX_SUBJECT_LENGTH, MAX_TAGS, PRIORITIES, STATUSES, tagSchema, VISIBILITIES } from '../ticket/schema';
 import { MACRO_PLACEHOLDERS, unknownPlaceholders } from '../macro-placeholders';
-import { TICKET_SORTS, VIEW_IDS } from './views';
+import { DEFAULT_VIEW_COLUMNS, TICKET_SORTS, VIEW_COLUMNS, VIEW_IDS } from './views';
 
 export { entryInputSchema } from '../ticket/schema';
 
@@ -71,6 +71,21 @@ export const bulkActionSchema = z
 		message: 'name something to do: set, addTags, removeTags or macroId'
 	});
 export type BulkAction = z.infer<typeof bulkActionSchema>;
+
+/** A saved view as its owner writes it (POST creates one, PUT replaces one). */
+export const savedViewInputSchema = z.strictObject({
+	name: z.string().trim().min(1).max(80),
+	query: z.string().trim().min(1).max(500).meta({ description: 'A search query (the language of `GET /search`): what the view holds, cut to what each viewer may see.' }),
+	sort: z.enum(TICKET_SORTS).default('updated'),
+	columns: z
+		.array(z.enum(VIEW_COLUMNS))
+		.max(VIEW_COLUMNS.length)
+		.refine((columns) => new Set(columns).size === columns.length, 'each column once')
+		.default([...DEFAULT_VIEW_COLUMNS])
+		.meta({ description: 'The columns shown besides the subject, in order.' }),
+	shared: z.boolean().default(false).meta({ description: 'Shared with every user (admins only); otherwise the caller\'s own.' })
+});
+export type SavedViewInput = z.infer<typeof savedViewInputSchema>;
 
 export const listTicketsQuery = z.strictObject({
 	view: z.enum(VIEW_IDS).optional(),

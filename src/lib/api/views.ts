@@ -42,3 +42,26 @@ export const RECENT_MS = 7 * 24 * 60 * 60_000;
 /** Ticket list orders, newest (or most urgent) first: `priority` is urgent > high > normal > low, then updated. */
 export const TICKET_SORTS = ['updated', 'created', 'priority'] as const;
 export type TicketSort = (typeof TICKET_SORTS)[number];
+
+/** Columns a saved view may show besides the subject, which every list shows. */
+export const VIEW_COLUMNS = ['channel', 'status', 'priority', 'sla', 'assignee', 'group', 'requester', 'tags', 'created', 'updated'] as const;
+export type ViewColumn = (typeof VIEW_COLUMNS)[number];
+/** The built-in views' columns. */
+export const DEFAULT_VIEW_COLUMNS: readonly ViewColumn[] = ['channel', 'status', 'priority', 'sla', 'assignee', 'updated'];
+
+export const VIEW_COLUMN_NAMES: Record<ViewColumn, string> = {
+	channel: 'Channel',
+	status: 'Status',
+	priority: 'Priority',
+	sla: 'SLA',
+	assignee: 'Assignee',
+	group: 'Group',
+	requester: 'Requester',
+	tags: 'Tags',
+	created: 'Created',
+	updated: 'Updated'
+};
+
+/** How many views a user may save for themselves, and how many may be shared. */
+export const MAX_PERSONAL_VIEWS = 50;
+export const MAX_SHARED_VIEWS = 100;
