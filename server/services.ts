@@ -28,6 +28,7 @@ import type { Config } from './config';
 import { Customers } from './customers';
 import { CustomObjects } from './custom-objects';
 import { Events } from './events';
+import { Followers } from './followers';
 import { openFileStore } from './files';
 import { HelpCentre } from './help-centre';
 import { InteractionHistory } from './interaction-history';
@@ -70,6 +71,7 @@ export async function createServices(config: Config, logger: Logger) {
 	const leadership = new Leadership(store, { checkMs: config.leaderCheckMs, logger });
 	const connections: ConnectionCounts = bus ? new ClusterConnections(bus, node) : new LocalConnections();
 	const attachments = new Attachments(store, await openFileStore(store, config.dataDir, logger), config.attachments);
+	const followers = new Followers(store, index, accounts);
 	const collab = createCollab({
 		outbox,
 		auth,
@@ -81,6 +83,8 @@ export async function createServices(config: Config, logger: Logger) {
 		compactAfter: config.compactAfter,
 		maxUpdateBytes: config.maxMessageBytes,
 		directory: accounts,
+		followers,
+		customerName: async (id) => (await customers.get(id))?.name ?? null,
 		attachments,
 		origin: config.origin,
 		metrics,
@@ -109,7 +113,7 @@ export async function createServices(config: Config, logger: Logger) {
 	calls.route(routing);
 	const relay = bus ? new FeedRelay(bus, node, logger) : null;
 	return {
-		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
+		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, events, customers, followers, tickets, macros, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }
@@ -128,6 +132,7 @@ export async function startServices({ relay, index, routing, calls, collab, imap
 		routing.router.feed,
 		calls.feed,
 		collab.sideNotify.feed,
+		collab.followNotify.feed,
 		imapMailboxes.changes,
 		imapMailboxes.reports,
 		// What a node caches of the settings is dropped on every node when one changes them.

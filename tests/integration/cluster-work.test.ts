@@ -247,6 +247,29 @@ describe('agents and streams across nodes', () => {
 		]);
 	});
 
+	it('tells a follower on one node, once, of a mention, a customer message and a status change stored on another', async () => {
+		const { fx, a, b } = await twoNodes();
+		const created = await api(a, fx.tokens.mailer.token).request('POST', '/api/v1/tickets', { subject: 'Followed across nodes', requester: { email: 'kim@example.com' }, channel: 'email', body: 'Hello?' });
+		const ticketId = created.body.id as string;
+		const blakeStream = await stream(b, fx.users.blake.token, '/api/v1/stream');
+		// Node B holds the ticket too: the changes reach it through Redis, and it must not tell again.
+		await pool.connect(b, ticketId, fx.users.blake.token);
+		const alex = await pool.connect(a, ticketId, fx.users.alex.token);
+		appendEntries(alex.doc, [noteBy(fx.users.alex.id, '@blake have a look', { meta: { mentions: [fx.users.blake.id] } })]);
+		await alex.acknowledged();
+		const notices = () => blakeStream.events.filter((e) => e.name === 'follow' && e.data.ticketId === ticketId).map((e) => e.data.reason as string);
+		await waitFor(() => notices().length === 1, 'the mention on node B');
+		// The mention made Blake a follower: he hears of what node A stores next.
+		await waitFor(async () => (await api(a, fx.users.blake.token).request('GET', `/api/v1/tickets/${ticketId}/followers`)).body.following, 'Blake following');
+		const requesterId = created.body.requesterId as string;
+		expect((await api(a, fx.tokens.mailer.token).request('POST', `/api/v1/tickets/${ticketId}/entries`, { channel: 'email', authorType: 'customer', authorId: requesterId, body: 'Any news?' })).status).toBe(201);
+		expect((await api(a, fx.users.alex.token).request('PATCH', `/api/v1/tickets/${ticketId}`, { status: 'pending' })).status).toBe(200);
+		await waitFor(() => notices().length === 3, 'the message and status notices on node B');
+		const later = await api(a, fx.tokens.mailer.token).request('POST', '/api/v1/tickets', { subject: 'Later', requester: { email: 'kim@example.com' }, channel: 'email', body: 'Hi' });
+		await waitFor(() => blakeStream.events.some((e) => e.name === 'ticket' && e.data.id === later.body.id), 'a later event on node B');
+		expect(notices()).toEqual(['mention', 'message', 'status']);
+	});
+
 	it('rings a Talk console on one node for a call that came in on another, and shows it answered', async () => {
 		const { fx, a, b } = await twoNodes();
 		expect((await sendPage(b, 'POST', '/admin?/createTalkNumber', fx.users.ada.token, { number: '+15550300', label: 'Support line', groupId: '' })).status).toBe(200);

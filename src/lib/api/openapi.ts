@@ -9,6 +9,7 @@ import { attachmentSchema, CHANNELS, entrySchema, idSchema, tagSchema, ticketFie
 import { attachmentUploadQuery, sha256Param } from './attachments';
 import { chatInfoSchema, pageViewSchema, visitorMessageSchema } from './chat';
 import { createChildSchema, linkedTicketSchema, ticketFamilySchema } from './children';
+import { followerPaths } from './openapi-followers';
 import { routingPaths } from './openapi-routing';
 import { slaStateSchema } from './routing';
 import {
@@ -422,6 +423,7 @@ function buildDocument() {
 		paths: {
 			...chatPaths(),
 			...routingPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
+			...followerPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			'/tickets': {
 				post: op({
 					operationId: 'createTicket',
@@ -587,7 +589,7 @@ function buildDocument() {
 					tags: ['Stream'],
 					summary: 'Live ticket changes (Server-Sent Events)',
 					description:
-						'`event: ticket` with the ticket\'s list row (a `TicketRow` as JSON in `data`) whenever a ticket the caller may see is created or changes, once stored; `: keepalive` every 25 s. For a signed-in user also the workspace\'s call events, as on `/talk/stream` (`calls` first, then `call`), and `event: side` (`{ticketId, number, sideId, subject, reason: named or message, fromId, preview, at}`) when they are named in an internal side conversation or a colleague writes in one they take part in.',
+						'`event: ticket` with the ticket\'s list row (a `TicketRow` as JSON in `data`) whenever a ticket the caller may see is created or changes, once stored; `: keepalive` every 25 s. For a signed-in user also the workspace\'s call events, as on `/talk/stream` (`calls` first, then `call`), `event: side` (`{ticketId, number, sideId, subject, reason: named or message, fromId, preview, at}`) when they are named in an internal side conversation or a colleague writes in one they take part in, and `event: follow` (`{ticketId, number, subject, reason: message, status or mention, fromId, fromName, preview, entryId?, sideId?, at}`) for a ticket they follow (a new customer message, a status change, not their own) or a note that mentions them.',
 					responses: {
 						200: {
 							description: 'An event stream that stays open.',
