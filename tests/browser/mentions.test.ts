@@ -92,4 +92,40 @@ describe('@mentions', () => {
 		await waitFor(async () => (await follow.getAttribute('aria-pressed')) === 'true', 'Blake following again');
 		await expect(follow.innerText()).resolves.toMatch(/^Following\s*1$/);
 	});
+
+	it('mentions in an internal side conversation with the mouse; the notice opens that side conversation', async () => {
+		const ticket = await createTicket(server, fx.tokens.mail!.token, 'Oven door cracked');
+		const alex = (await browser.person(server.url, fx.users.alex!.email, PASSWORD)).page;
+		const blake = (await browser.person(server.url, fx.users.blake!.email, PASSWORD)).page;
+		for (const page of [alex, blake]) page.setDefaultTimeout(15_000);
+		await blake.goto('/');
+		await blake.getByRole('navigation', { name: 'Views' }).waitFor();
+		await alex.goto(`/tickets/${ticket.id}`);
+		await alex.getByText('Loading ticket…').waitFor({ state: 'detached' });
+		await alex.getByRole('combobox', { name: 'Group' }).selectOption({ label: 'Support' });
+
+		await alex.getByRole('button', { name: 'Start side conversation' }).first().click();
+		const form = alex.getByRole('form', { name: 'Start side conversation' });
+		await form.getByLabel('Subject').fill('Warranty?');
+		await form.getByLabel('Channel').selectOption('internal');
+		await form.getByRole('checkbox', { name: 'blair' }).check();
+		await form.getByLabel(/message/i).fill('Is this still under warranty?');
+		await form.getByRole('button', { name: 'Start side conversation' }).click();
+
+		const box = alex.getByRole('textbox', { name: 'Reply in “Warranty?”' });
+		await box.click();
+		await alex.keyboard.type('Asking @BLA');
+		const list = alex.getByRole('listbox', { name: 'Colleagues to mention' });
+		await list.getByRole('option', { name: /@blake/ }).click();
+		await expect(box.inputValue()).resolves.toBe('Asking @blake ');
+		await alex.keyboard.type('too');
+		await alex.getByRole('button', { name: 'Reply', exact: true }).click();
+
+		const notice = blake.getByRole('region', { name: 'Offers and notifications' }).getByRole('button', { name: /alex mentioned you in #\d+/ });
+		await notice.waitFor();
+		await notice.click();
+		await blake.waitForURL(`**/tickets/${ticket.id}#side-*`);
+		await blake.getByText('Asking @blake too').waitFor();
+		await expect(blake.getByRole('button', { name: /Warranty\?/ }).getAttribute('aria-expanded')).resolves.toBe('true');
+	});
 });

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntry, appendSideEntry, newId, openSide, readEntries, setField } from '../../src/lib/ticket';
 import { MAX_FOLLOWERS_PER_TICKET } from '../../src/lib/api/followers';
 import { noteBy } from '../helpers/entries';
+import { sendPage } from '../helpers/pages';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { openEvents, type EventLog } from '../helpers/sse';
 import { fileInGroup } from '../helpers/tickets';
@@ -26,6 +27,7 @@ beforeAll(async () => {
 			ann: { role: 'agent', groups: ['Support'] },
 			blake: { role: 'agent', groups: ['Support'] },
 			dee: { role: 'agent', groups: ['Support'] },
+			moved: { role: 'agent', groups: ['Support'] },
 			carl: { role: 'agent', groups: ['Billing'] },
 			sue: { role: 'supervisor' },
 			root: { role: 'admin' },
@@ -163,6 +165,21 @@ describe('following a ticket', () => {
 		// Back in Support, Ann sees the ticket again but follows it only if she asks again.
 		await fileInGroup(server, ticket.id, fx.groups.Support!, fx.users.root!.token, fx.users.carl!.token);
 		expect((await followers(ticket.id, 'ann')).following).toBe(false);
+	});
+
+	it('a follower taken out of the group hears nothing more, and is dropped', async () => {
+		const ticket = await supportTicket();
+		expect((await as('moved').request('PUT', `/api/v1/tickets/${ticket.id}/follow`)).status).toBe(200);
+		const root = await streamOf('root');
+		await as('root').request('PUT', `/api/v1/tickets/${ticket.id}/follow`);
+		expect((await sendPage(server, 'POST', '/admin?/setGroups', fx.users.root!.token, { userId: id('moved'), groups: 'Billing' })).status).toBeLessThan(400);
+		await waitFor(async () => (await as('moved').request('GET', `/api/v1/tickets/${ticket.id}`)).status === 404, 'the move');
+		// A stream opened after the move: the one before it ended with the change of access.
+		const moved = await streamOf('moved');
+		await customerWrites(ticket, 'Still waiting');
+		await waitFor(() => notices(root, ticket.id).some((n) => n.reason === 'message'), 'the admin hearing of it');
+		await heardNothingOf(moved, ticket.id);
+		expect((await followers(ticket.id)).followers.map((f) => f.userId)).toEqual([id('root')]);
 	});
 
 	it(`a ticket has at most ${MAX_FOLLOWERS_PER_TICKET} followers: one more is refused by name, a mention past it still tells`, async () => {
