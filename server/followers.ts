@@ -4,7 +4,7 @@
  * for users who may see the ticket, and lasts only while they may: a follower found unable to see
  * it (whenever the followers are read) is dropped, so nobody keeps hearing of a ticket moved away.
  */
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { MAX_FOLLOWERS_PER_TICKET, type Follower, type FollowerList } from '../src/lib/api/followers';
 import { ticketAccess, type Directory, type TicketScope } from './auth/policy';
 import type { Principal, UserPrincipal } from './auth/principal';
@@ -70,7 +70,7 @@ export class Followers {
 			if (user && ticketAccess(user, scope)) kept.push({ user, reason: row.reason, since: row.createdAt });
 			else lost.push(row.userId);
 		}
-		for (const userId of lost) await this.store.db.delete(ticketFollowers).where(and(eq(ticketFollowers.ticketId, ticketId), eq(ticketFollowers.userId, userId)));
+		if (lost.length) await this.store.db.delete(ticketFollowers).where(and(eq(ticketFollowers.ticketId, ticketId), inArray(ticketFollowers.userId, lost)));
 		return kept;
 	}
 

@@ -93,6 +93,7 @@ export async function createServices(config: Config, logger: Logger) {
 	metrics.watch({ store, connections: () => collab.hocuspocus.getConnectionsCount(), documents: () => collab.hocuspocus.getDocumentsCount(), leader: () => leadership.leading });
 	const tickets = new Tickets(store, log, index, customers, accounts, events, collab.documents, attachments);
 	tickets.followChildren((err, ticketId) => logger.error({ err, ticketId }, 'telling a parent ticket of its child failed'));
+	tickets.onRecorded((ticketId, doc) => collab.followNotify.ticketRecorded(ticketId, doc));
 	const macros = new Macros(store, events);
 	const channels = new Channels(store, customers, tickets, events);
 	const supportAddresses = new SupportAddresses(store, config.smtp.supportAddress, events);

@@ -6,14 +6,15 @@
  *   the change and, for messages, the assignee (the workspace tells them of their tickets' messages);
  * - a note or an internal side conversation message that mentions colleagues (`meta.mentions`,
  *   checked by the policy when it was written) reaches each of them, who become followers;
- * - a mail on the ticket, inbound or sent, makes the colleagues it copies (CC) followers.
+ * - a mail on the ticket, inbound or sent, makes the colleagues it copies (CC) followers (the
+ *   first mail of a new ticket too: Tickets tells of tickets recorded whole, see `ticketRecorded`).
  * Each notice is made once, on the node where the change was stored (another node's change, origin
  * REMOTE, is that node's to tell), and reaches a user only while they may see the ticket, checked
  * when it is sent.
  */
 import type { afterLoadDocumentPayload, Extension } from '@hocuspocus/server';
 import * as Y from 'yjs';
-import { entryIndex, mentionsOf, parseTicketDocumentName, readFields, readSides, ROOTS, type Entry, type EntriesAddedListener } from '../../src/lib/ticket';
+import { entryIndex, mentionsOf, parseTicketDocumentName, readEntries, readFields, readSides, ROOTS, type Entry, type EntriesAddedListener } from '../../src/lib/ticket';
 import { ticketAccess, type Directory } from '../auth/policy';
 import type { UserPrincipal } from '../auth/principal';
 import { Feed } from '../cluster/feed';
@@ -107,14 +108,27 @@ export class FollowNotify implements Extension {
 			await this.settings.followers.addAll(ticketId, readFields(doc), mentioned, 'mention');
 		}
 		if (place !== 'conversation' || entry.kind !== 'message') return;
-		const copied = entry.channel === 'email' && Array.isArray(entry.meta?.cc) ? entry.meta.cc : [];
-		const colleagues = copied.flatMap((address) => this.settings.directory.principalByEmail(String(address))?.id ?? []);
-		if (colleagues.length) await this.settings.followers.addAll(ticketId, readFields(doc), colleagues, 'cc');
+		await this.followCopied(ticketId, doc, entry);
 		if (entry.authorType !== 'customer' || entry.direction !== 'in') return;
 		// The assignee hears of new messages in their tickets from the workspace already: not twice.
 		const { assigneeId } = readFields(doc);
 		const followers = await this.followerIds(ticketId, doc, [assigneeId]);
 		await this.send(ticketId, doc, followers, { reason: 'message', fromId: entry.authorId, preview: entry.body.slice(0, PREVIEW_CHARS), entryId: entry.id, at: entry.createdAt });
+	}
+
+	/**
+	 * A ticket recorded whole (a new mail with its CC, say): its entries were never added to a loaded
+	 * document, and it has no followers to tell yet; the colleagues its mail copies follow it.
+	 */
+	ticketRecorded(ticketId: string, doc: Y.Doc) {
+		for (const entry of readEntries(doc)) if (entry.kind === 'message') this.whenDone(ticketId, () => this.followCopied(ticketId, doc, entry));
+	}
+
+	/** The colleagues a mail copies (CC), inbound or sent, follow the ticket. */
+	private async followCopied(ticketId: string, doc: Y.Doc, entry: Entry) {
+		const copied = entry.channel === 'email' && Array.isArray(entry.meta?.cc) ? entry.meta.cc : [];
+		const colleagues = copied.flatMap((address) => this.settings.directory.principalByEmail(String(address))?.id ?? []);
+		if (colleagues.length) await this.settings.followers.addAll(ticketId, readFields(doc), colleagues, 'cc');
 	}
 
 	private async statusChanged(ticketId: string, doc: Y.Doc, status: string, actor: string) {

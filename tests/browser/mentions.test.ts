@@ -34,20 +34,24 @@ afterAll(async () => {
 	await server?.stop();
 });
 
+/** A new ticket Alex has open, filed in Support, and Blake's workspace open on the list (its stream brings his notifications). */
+async function alexOnTicketBlakeWatching(subject: string) {
+	const ticket = await createTicket(server, fx.tokens.mail!.token, subject);
+	const alex = (await browser.person(server.url, fx.users.alex!.email, PASSWORD)).page;
+	const blake = (await browser.person(server.url, fx.users.blake!.email, PASSWORD)).page;
+	for (const page of [alex, blake]) page.setDefaultTimeout(15_000);
+	await blake.goto('/');
+	await blake.getByRole('navigation', { name: 'Views' }).waitFor();
+	await alex.goto(`/tickets/${ticket.id}`);
+	await alex.getByText('Loading ticket…').waitFor({ state: 'detached' });
+	// Filed in Support: Bluma (Billing) may not see it, so she is not offered.
+	await alex.getByRole('combobox', { name: 'Group' }).selectOption({ label: 'Support' });
+	return { ticket, alex, blake };
+}
+
 describe('@mentions', () => {
 	it('picks a colleague from the keyboard, notifies them, opens the ticket at the note, and they follow it', async () => {
-		const ticket = await createTicket(server, fx.tokens.mail!.token, 'Parcel lost in transit');
-		const alex = (await browser.person(server.url, fx.users.alex!.email, PASSWORD)).page;
-		const blake = (await browser.person(server.url, fx.users.blake!.email, PASSWORD)).page;
-		for (const page of [alex, blake]) page.setDefaultTimeout(15_000);
-		// Blake's workspace is open on the list: its stream brings the notification.
-		await blake.goto('/');
-		await blake.getByRole('navigation', { name: 'Views' }).waitFor();
-
-		await alex.goto(`/tickets/${ticket.id}`);
-		await alex.getByText('Loading ticket…').waitFor({ state: 'detached' });
-		// Filed in Support: Bluma (Billing) may not see it, so she is not offered.
-		await alex.getByRole('combobox', { name: 'Group' }).selectOption({ label: 'Support' });
+		const { ticket, alex, blake } = await alexOnTicketBlakeWatching('Parcel lost in transit');
 		await alex.getByRole('button', { name: 'Internal note' }).click();
 		await alex.getByRole('textbox', { name: 'Internal note text' }).click();
 		await alex.keyboard.type('Can you chase the carrier, @bl');
@@ -94,15 +98,7 @@ describe('@mentions', () => {
 	});
 
 	it('mentions in an internal side conversation with the mouse; the notice opens that side conversation', async () => {
-		const ticket = await createTicket(server, fx.tokens.mail!.token, 'Oven door cracked');
-		const alex = (await browser.person(server.url, fx.users.alex!.email, PASSWORD)).page;
-		const blake = (await browser.person(server.url, fx.users.blake!.email, PASSWORD)).page;
-		for (const page of [alex, blake]) page.setDefaultTimeout(15_000);
-		await blake.goto('/');
-		await blake.getByRole('navigation', { name: 'Views' }).waitFor();
-		await alex.goto(`/tickets/${ticket.id}`);
-		await alex.getByText('Loading ticket…').waitFor({ state: 'detached' });
-		await alex.getByRole('combobox', { name: 'Group' }).selectOption({ label: 'Support' });
+		const { ticket, alex, blake } = await alexOnTicketBlakeWatching('Oven door cracked');
 
 		await alex.getByRole('button', { name: 'Start side conversation' }).first().click();
 		const form = alex.getByRole('form', { name: 'Start side conversation' });

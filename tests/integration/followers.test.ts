@@ -5,6 +5,7 @@
  * makes them followers, naming only colleagues who may see the ticket; a colleague copied on a
  * mail follows; a ticket has a bounded number of followers.
  */
+import nodemailer from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntry, appendSideEntry, newId, openSide, readEntries, setField } from '../../src/lib/ticket';
 import { MAX_FOLLOWERS_PER_TICKET } from '../../src/lib/api/followers';
@@ -13,7 +14,7 @@ import { sendPage } from '../helpers/pages';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { openEvents, type EventLog } from '../helpers/sse';
 import { fileInGroup } from '../helpers/tickets';
-import { api, connectPeer, emailTicket, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
+import { api, connectPeer, emailTicket, smtpPort, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 
 let server: RunningServer;
 let fx: Fixture;
@@ -35,7 +36,7 @@ beforeAll(async () => {
 		},
 		bots: { mailer: ['email'] }
 	});
-	server = await startServer({ dataDir });
+	server = await startServer({ dataDir, env: { SMTP_PORT: '0' } });
 }, 120_000);
 
 afterAll(async () => {
@@ -309,5 +310,17 @@ describe('CC', () => {
 		const reply = await as('ann').request('POST', `/api/v1/tickets/${ticket.id}/entries`, { channel: 'email', body: 'Looping in Dee', meta: { cc: [fx.users.dee!.email] } });
 		expect(reply.status).toBe(201);
 		await waitFor(async () => (await followers(ticket.id)).followers.some((f) => f.userId === id('dee') && f.reason === 'cc'), 'Dee following');
+	});
+
+	it('a colleague copied on the mail that opens a ticket follows it', async () => {
+		const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort(server), secure: false, ignoreTLS: true });
+		try {
+			await transport.sendMail({ from: 'val@example.com', to: 'support@tandem.local', cc: [fx.users.blake!.email, 'friend@example.com'], subject: 'Copied from the start', text: 'Blake knows.' });
+		} finally {
+			transport.close();
+		}
+		const ticketId = await waitFor(async () => (await as('root').request('GET', '/api/v1/tickets?view=open&limit=100')).body.tickets.find((t: { subject: string }) => t.subject === 'Copied from the start')?.id as string | undefined, 'the ticket');
+		await waitFor(async () => (await followers(ticketId)).followers.length === 1, 'Blake following');
+		expect((await followers(ticketId)).followers).toEqual([expect.objectContaining({ userId: id('blake'), reason: 'cc' })]);
 	});
 });
