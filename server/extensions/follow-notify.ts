@@ -103,8 +103,7 @@ export class FollowNotify implements Extension {
 		const mentioned = mentionsOf(entry).filter((userId) => userId !== entry.authorId);
 		if (mentioned.length) {
 			const sideId = place === 'side' ? readSides(doc).find((side) => side.entries.some((e) => e.id === entry.id))?.id : undefined;
-			const notice = { reason: 'mention' as const, fromId: entry.authorId, preview: entry.body.slice(0, PREVIEW_CHARS), at: entry.createdAt, ...(sideId ? { sideId } : { entryId: entry.id }) };
-			for (const userId of mentioned) await this.send(ticketId, doc, [userId], notice);
+			await this.send(ticketId, doc, mentioned, { reason: 'mention', fromId: entry.authorId, preview: entry.body.slice(0, PREVIEW_CHARS), at: entry.createdAt, ...(sideId ? { sideId } : { entryId: entry.id }) });
 			await this.settings.followers.addAll(ticketId, readFields(doc), mentioned, 'mention');
 		}
 		if (place !== 'conversation' || entry.kind !== 'message') return;
