@@ -40,7 +40,8 @@ const CreateTicket = createTicketSchema.meta({ id: 'CreateTicket', description: 
 const TicketFieldsPatch = ticketFieldsPatchSchema.meta({ id: 'TicketFieldsPatch', description: "A change to a ticket's fields: at least one of them." });
 const EntryInput = entryInputSchema.meta({
 	id: 'EntryInput',
-	description: 'An entry as a writer submits it; the server fills in id, createdAt, author and direction when left out.'
+	description:
+		'An entry as a writer submits it; the server fills in id, createdAt, author and direction when left out. An internal note (or internal side conversation message) may mention colleagues in `meta.mentions`: at most 20 ids of users who may see the ticket, each told and made a follower; any other id, or mentions on a public entry, is refused (403).'
 });
 const MacroInput = macroInputSchema.meta({ id: 'MacroInput', description: 'A macro as an admin writes it.' });
 const MacroActions = macroActionsSchema.meta({ id: 'MacroActions' });
