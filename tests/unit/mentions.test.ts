@@ -1,5 +1,6 @@
-/** @mentions: which colleagues a text names, and which `meta.mentions` an entry may carry. */
+/** @mentions: which colleagues a text names, which `meta.mentions` an entry may carry, and the list an `@` opens. */
 import { describe, expect, it } from 'vitest';
+import { MentionPicker } from '../../src/lib/client/mentions.svelte';
 import { MAX_MENTIONS, mentionedIn, mentionsOf, mentionsProblem } from '../../src/lib/ticket';
 
 const blake = { id: 'u-blake', name: 'Blake Kim' };
@@ -53,5 +54,48 @@ describe('mentionsProblem', () => {
 		expect(mentionsOf({ meta: { mentions: ['a'] } })).toEqual(['a']);
 		expect(mentionsOf({ meta: { mentions: 'a' } })).toEqual([]);
 		expect(mentionsOf({})).toEqual([]);
+	});
+});
+
+describe('MentionPicker: the list an `@` opens', () => {
+	const person = (id: string, name: string) => ({ id, name, email: `${id}@test.local`, role: 'agent', groupIds: [], disabled: false });
+	const people = [person('u1', 'Blair'), person('u2', 'Blake Kim'), person('u3', 'Alex')];
+
+	it('opens on an `@` at a word start, narrows by what follows (a name, a word of it, an address), closes otherwise', () => {
+		const picker = new MentionPicker(() => people);
+		picker.follow('Ask @bl');
+		expect([picker.open, picker.from, picker.matches.map((p) => p.name)]).toEqual([true, 4, ['Blair', 'Blake Kim']]);
+		picker.follow('Ask @ki');
+		expect(picker.matches.map((p) => p.name)).toEqual(['Blake Kim']);
+		picker.follow('Ask @u3@');
+		expect(picker.open).toBe(false);
+		picker.follow('mail me@bl');
+		expect(picker.open).toBe(false);
+		picker.follow('Ask @bl now');
+		expect(picker.open).toBe(false);
+	});
+
+	it('moves round the list, chooses the active colleague, and remembers the choice for the entry', () => {
+		const picker = new MentionPicker(() => [...people, person('u4', 'Blair')]);
+		picker.follow('@bla');
+		picker.move(1);
+		picker.move(1);
+		picker.move(1);
+		expect(picker.active).toBe(0);
+		picker.move(-1);
+		expect(picker.matches[picker.active]!.id).toBe('u4');
+		expect(picker.choose()).toBe('@Blair ');
+		expect(picker.open).toBe(false);
+		// Two colleagues named Blair: the one picked is the one mentioned.
+		expect(picker.mentionsIn('@Blair can you?')).toEqual(['u4']);
+		picker.reset();
+		expect(picker.mentionsIn('@Blair can you?')).toEqual([]);
+	});
+
+	it('offers nobody when nobody else may see the ticket', () => {
+		const picker = new MentionPicker(() => []);
+		picker.follow('@');
+		expect(picker.open).toBe(false);
+		expect(picker.choose()).toBeNull();
 	});
 });
