@@ -12,9 +12,10 @@ import { MAX_FOLLOWERS_PER_TICKET } from '../../src/lib/api/followers';
 import { noteBy } from '../helpers/entries';
 import { sendPage } from '../helpers/pages';
 import { prepare, type Fixture } from '../helpers/fixtures';
-import { openEvents, type EventLog } from '../helpers/sse';
+import type { EventLog } from '../helpers/sse';
+import { userConnections } from '../helpers/user-connections';
 import { fileInGroup } from '../helpers/tickets';
-import { api, connectPeer, emailTicket, smtpPort, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
+import { api, emailTicket, smtpPort, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
 let server: RunningServer;
 let fx: Fixture;
@@ -43,29 +44,12 @@ afterAll(async () => {
 	await server?.stop();
 });
 
-const peers: Peer[] = [];
-const streams: EventLog[] = [];
-afterEach(() => {
-	for (const peer of peers.splice(0)) peer.destroy();
-	for (const stream of streams.splice(0)) stream.close();
-});
+const { connect, streamOf, closeAll } = userConnections(() => server, () => fx);
+afterEach(closeAll);
 
 const id = (who: string) => fx.users[who]!.id;
 const as = (who: string) => api(server, fx.users[who]!.token);
 const mailer = () => api(server, fx.tokens.mailer!.token);
-
-async function connect(ticketId: string, who: string): Promise<Peer> {
-	const peer = await connectPeer(server, ticketId, fx.users[who]!.token);
-	peers.push(peer);
-	return peer;
-}
-
-async function streamOf(who: string): Promise<EventLog> {
-	const stream = await openEvents(`${server.url}/api/v1/stream`, fx.users[who]!.token);
-	streams.push(stream);
-	expect(stream.status).toBe(200);
-	return stream;
-}
 
 const notices = (stream: EventLog, ticketId: string) => stream.events.filter((e) => e.name === 'follow' && e.data.ticketId === ticketId).map((e) => e.data);
 
