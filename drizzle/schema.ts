@@ -330,6 +330,22 @@ export const ticketAttachments = sqliteTable(
 );
 
 /**
+ * Who follows which ticket (server/followers.ts): colleagues told of its new customer messages and
+ * status changes. A row is dropped when its user is found unable to see the ticket any more.
+ */
+export const ticketFollowers = sqliteTable(
+	'ticket_followers',
+	{
+		ticketId: text('ticket_id').notNull(),
+		userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+		/** Why they follow: the button, a mention of them, or a CC of a mail on the ticket. */
+		reason: text('reason', { enum: ['button', 'mention', 'cc'] }).notNull(),
+		createdAt: createdAt()
+	},
+	(t) => [primaryKey({ columns: [t.ticketId, t.userId] }), index('ticket_followers_user').on(t.userId)]
+);
+
+/**
  * Files kept in the database, content-addressed (server/files.ts): on PostgreSQL every file's bytes
  * (attachments, mail kept aside), so that every node of a cluster reads them and a dump holds them;
  * an installation on SQLite keeps them in DATA_DIR and leaves these tables empty. A file is written

@@ -173,6 +173,13 @@ export class Accounts implements Directory {
 		return this.directory.principals.get(id) ?? null;
 	}
 
+	/** The enabled user with this email address (from the directory): a colleague copied on a mail. */
+	principalByEmail(email: string): UserPrincipal | null {
+		const wanted = normaliseEmail(email);
+		for (const principal of this.directory.principals.values()) if (principal.email === wanted) return principal;
+		return null;
+	}
+
 	/** Whether a user may be assigned tickets: exists, enabled, not a supervisor (from the directory). */
 	canHoldTickets(userId: string): boolean {
 		const user = this.principal(userId);

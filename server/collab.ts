@@ -15,6 +15,7 @@ import { LiveAccess } from './extensions/live-access';
 import { Persist, type PersistSettings } from './extensions/persist';
 import { Presence } from './extensions/presence';
 import { Project } from './extensions/project';
+import { FollowNotify, type FollowNotifySettings } from './extensions/follow-notify';
 import { SideNotify } from './extensions/side-notify';
 import { Validate, type ValidateSettings } from './extensions/validate';
 import type { Logger } from './log';
@@ -32,7 +33,10 @@ export interface CollabSettings {
 	logger: Logger;
 	compactAfter: number;
 	maxUpdateBytes: number;
-	directory: Directory;
+	directory: Directory & FollowNotifySettings['directory'];
+	/** Followers and who tells them (server/followers.ts). */
+	followers: FollowNotifySettings['followers'];
+	customerName: FollowNotifySettings['customerName'];
 	attachments: ValidateSettings['attachments'];
 	/** ORIGIN: the only origin cookie-authenticated sockets may come from (null: the request's own). */
 	origin: string | null;
@@ -72,6 +76,7 @@ export function createCollab(s: CollabSettings) {
 	}
 	const project = new Project({ index: s.index, events: s.events, logger: s.logger, delayMs: 200 });
 	const sideNotify = new SideNotify({ index: s.index, directory: s.directory });
+	const followNotify = new FollowNotify({ followers: s.followers, directory: s.directory, customerName: s.customerName, logger: s.logger });
 	const hocuspocus = new Hocuspocus({
 		name: 'tandem',
 		quiet: true,
@@ -93,6 +98,7 @@ export function createCollab(s: CollabSettings) {
 			persist,
 			project,
 			sideNotify,
+			followNotify,
 			...(clusterSync ? [clusterSync] : [])
 		]
 	});
@@ -134,5 +140,5 @@ export function createCollab(s: CollabSettings) {
 		}
 	};
 
-	return { hocuspocus, documents, project, sideNotify };
+	return { hocuspocus, documents, project, sideNotify, followNotify };
 }

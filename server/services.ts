@@ -29,6 +29,7 @@ import type { Config } from './config';
 import { Customers } from './customers';
 import { CustomObjects } from './custom-objects';
 import { Events } from './events';
+import { Followers } from './followers';
 import { openFileStore } from './files';
 import { HelpCentre } from './help-centre';
 import { InteractionHistory } from './interaction-history';
@@ -36,6 +37,7 @@ import { Limiters } from './limiters';
 import type { Logger } from './log';
 import { Macros } from './macros';
 import { Metrics } from './metrics';
+import { SavedViews } from './saved-views';
 import { SnoozeAlarm } from './snooze';
 import { openStore } from './storage/store';
 import { Calls } from './talk/calls';
@@ -72,6 +74,7 @@ export async function createServices(config: Config, logger: Logger) {
 	const leadership = new Leadership(store, { checkMs: config.leaderCheckMs, logger });
 	const connections: ConnectionCounts = bus ? new ClusterConnections(bus, node) : new LocalConnections();
 	const attachments = new Attachments(store, await openFileStore(store, config.dataDir, logger), config.attachments);
+	const followers = new Followers(store, index, accounts);
 	const collab = createCollab({
 		outbox,
 		auth,
@@ -83,6 +86,8 @@ export async function createServices(config: Config, logger: Logger) {
 		compactAfter: config.compactAfter,
 		maxUpdateBytes: config.maxMessageBytes,
 		directory: accounts,
+		followers,
+		customerName: async (id) => (await customers.get(id))?.name ?? null,
 		attachments,
 		origin: config.origin,
 		metrics,
@@ -91,9 +96,11 @@ export async function createServices(config: Config, logger: Logger) {
 	metrics.watch({ store, connections: () => collab.hocuspocus.getConnectionsCount(), documents: () => collab.hocuspocus.getDocumentsCount(), leader: () => leadership.leading });
 	const tickets = new Tickets(store, log, index, customers, accounts, events, collab.documents, attachments);
 	tickets.followChildren((err, ticketId) => logger.error({ err, ticketId }, 'telling a parent ticket of its child failed'));
+	tickets.onRecorded((ticketId, doc) => collab.followNotify.ticketRecorded(ticketId, doc));
 	const macros = new Macros(store, events);
 	const bulk = new BulkActions({ tickets, macros, customers, logger });
 	const snoozes = new SnoozeAlarm({ store, index, tickets, logger });
+	const savedViews = new SavedViews(store, events, () => null);
 	const channels = new Channels(store, customers, tickets, events);
 	const supportAddresses = new SupportAddresses(store, config.smtp.supportAddress, events);
 	const imapMailboxes = new ImapMailboxes(store, supportAddresses, events);
@@ -113,7 +120,7 @@ export async function createServices(config: Config, logger: Logger) {
 	calls.route(routing);
 	const relay = bus ? new FeedRelay(bus, node, logger) : null;
 	return {
-		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, events, customers, tickets, macros, bulk, snoozes, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
+		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, events, customers, followers, tickets, macros, bulk, snoozes, savedViews, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }
@@ -132,6 +139,7 @@ export async function startServices({ relay, index, routing, calls, collab, imap
 		routing.router.feed,
 		calls.feed,
 		collab.sideNotify.feed,
+		collab.followNotify.feed,
 		imapMailboxes.changes,
 		imapMailboxes.reports,
 		// What a node caches of the settings is dropped on every node when one changes them.

@@ -140,6 +140,8 @@ export class Tickets {
 	private readonly writers = new WeakMap<Y.Doc, number>();
 	/** The last server-side write queued for each ticket (see `writing`). */
 	private readonly writes = new Map<string, Promise<unknown>>();
+	/** Told of each ticket recorded whole (see `onRecorded`). */
+	private readonly recordedListeners = new Set<(ticketId: string, doc: Y.Doc) => void>();
 
 	constructor(
 		private readonly store: Store,
@@ -246,7 +248,18 @@ export class Tickets {
 			await within?.(id);
 			return row;
 		});
+		for (const listener of this.recordedListeners) listener(id, doc);
 		return this.detail(row, doc);
+	}
+
+	/**
+	 * Calls `listener` with each ticket recorded whole from now on (created by a channel, the API,
+	 * the seed), once stored: its first entries never pass through a loaded document, whose changes
+	 * the extensions follow. Returns the stop.
+	 */
+	onRecorded(listener: (ticketId: string, doc: Y.Doc) => void): () => void {
+		this.recordedListeners.add(listener);
+		return () => this.recordedListeners.delete(listener);
 	}
 
 	/**

@@ -4,7 +4,7 @@
  * validate extensions), the services and the HTTP endpoints ask it; none decides for itself. Each
  * rule is a function of the principal and the resource as the caller looked it up.
  */
-import type { Entry, TicketFieldName, WritableRoot, WritePolicy } from '../../src/lib/ticket';
+import { mentionsOf, mentionsProblem, type Entry, type TicketFieldName, type WritableRoot, type WritePolicy } from '../../src/lib/ticket';
 import { actorOf, type Principal, type UserPrincipal } from './principal';
 
 export type Access = 'write' | 'read';
@@ -81,11 +81,11 @@ export function writePolicy(principal: Principal, ctx: PolicyContext): WritePoli
 				if (entry.authorType !== 'agent' || entry.authorId !== principal.id) {
 					return `you write as agent ${principal.id}`;
 				}
-				return null;
+				return mentionsRefused(entry, ctx);
 			}
 			if (!principal.channels.includes(entry.channel)) return `this token may not write on channel ${entry.channel}`;
-			if (entry.authorType === 'bot' && entry.authorId === principal.id) return null;
-			if (entry.authorType === 'customer' && entry.authorId === ctx.requesterId()) return null;
+			if (entry.authorType === 'bot' && entry.authorId === principal.id) return mentionsRefused(entry, ctx);
+			if (entry.authorType === 'customer' && entry.authorId === ctx.requesterId()) return mentionsRefused(entry, ctx);
 			return "a bot writes as itself or as the ticket's customer";
 		},
 		attachmentsAllowed(entry: Entry) {
@@ -113,6 +113,22 @@ export function writePolicy(principal: Principal, ctx: PolicyContext): WritePoli
 			return `${participant} cannot see this ticket: an internal side conversation names colleagues who can`;
 		}
 	};
+}
+
+/**
+ * Why an entry may not mention whom it does (null: it may). A mention tells a colleague of the
+ * ticket, so it names only colleagues who may see it; an id of anyone else refuses the entry
+ * (from a peer, the whole update) rather than being dropped: entries are immutable, and a list the
+ * server shortened would no longer be what its author sent.
+ */
+function mentionsRefused(entry: Entry, ctx: PolicyContext): string | null {
+	const problem = mentionsProblem(entry);
+	if (problem) return problem;
+	for (const userId of mentionsOf(entry)) {
+		const colleague = ctx.directory.principal(userId);
+		if (!colleague || !ticketAccess(colleague, ctx.scope())) return `${userId} cannot see this ticket: a note mentions colleagues who can`;
+	}
+	return null;
 }
 
 /**

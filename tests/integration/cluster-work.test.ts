@@ -223,14 +223,23 @@ describe('agents and streams across nodes', () => {
 		}, 'Alex’s ticket on the dashboard of node B', 15_000);
 	});
 
-	it('tells a colleague on one node, once, of a side conversation a colleague on another names them in', async () => {
+	/**
+	 * Two nodes and a ticket created on node A, which Alex writes to there, while Blake's workspace
+	 * stream is on node B. Node B holds the ticket too: changes reach it through Redis, and what they
+	 * tell must not be told again there.
+	 */
+	async function alexOnABlakeOnB(subject: string) {
 		const { fx, a, b } = await twoNodes();
-		const created = await api(a, fx.tokens.mailer.token).request('POST', '/api/v1/tickets', { subject: 'Ask the warehouse', requester: { email: 'kim@example.com' }, channel: 'email', body: 'Where is my parcel?' });
-		const ticketId = created.body.id as string;
+		const created = await api(a, fx.tokens.mailer.token).request('POST', '/api/v1/tickets', { subject, requester: { email: 'kim@example.com' }, channel: 'email', body: 'Where is my parcel?' });
+		const ticket = created.body as { id: string; requesterId: string };
 		const blakeStream = await stream(b, fx.users.blake.token, '/api/v1/stream');
-		// Node B holds the ticket too: the change reaches it through Redis, and it must not tell again.
-		await pool.connect(b, ticketId, fx.users.blake.token);
-		const alex = await pool.connect(a, ticketId, fx.users.alex.token);
+		await pool.connect(b, ticket.id, fx.users.blake.token);
+		const alex = await pool.connect(a, ticket.id, fx.users.alex.token);
+		return { fx, a, ticketId: ticket.id, requesterId: ticket.requesterId, blakeStream, alex };
+	}
+
+	it('tells a colleague on one node, once, of a side conversation a colleague on another names them in', async () => {
+		const { fx, ticketId, blakeStream, alex } = await alexOnABlakeOnB('Ask the warehouse');
 		const sideId = newId();
 		alex.doc.transact(() => {
 			openSide(alex.doc, { id: sideId, subject: 'Ask the warehouse', channel: 'internal', createdBy: fx.users.alex.id, createdAt: Date.now(), participants: [fx.users.blake.id] });
@@ -245,6 +254,22 @@ describe('agents and streams across nodes', () => {
 			['named', 'Did parcel 7731 leave?'],
 			['message', 'It is urgent.']
 		]);
+	});
+
+	it('tells a follower on one node, once, of a mention, a customer message and a status change stored on another', async () => {
+		const { fx, a, ticketId, requesterId, blakeStream, alex } = await alexOnABlakeOnB('Followed across nodes');
+		appendEntries(alex.doc, [noteBy(fx.users.alex.id, '@blake have a look', { meta: { mentions: [fx.users.blake.id] } })]);
+		await alex.acknowledged();
+		const notices = () => blakeStream.events.filter((e) => e.name === 'follow' && e.data.ticketId === ticketId).map((e) => e.data.reason as string);
+		await waitFor(() => notices().length === 1, 'the mention on node B');
+		// The mention made Blake a follower: he hears of what node A stores next.
+		await waitFor(async () => (await api(a, fx.users.blake.token).request('GET', `/api/v1/tickets/${ticketId}/followers`)).body.following, 'Blake following');
+		expect((await api(a, fx.tokens.mailer.token).request('POST', `/api/v1/tickets/${ticketId}/entries`, { channel: 'email', authorType: 'customer', authorId: requesterId, body: 'Any news?' })).status).toBe(201);
+		expect((await api(a, fx.users.alex.token).request('PATCH', `/api/v1/tickets/${ticketId}`, { status: 'pending' })).status).toBe(200);
+		await waitFor(() => notices().length === 3, 'the message and status notices on node B');
+		const later = await api(a, fx.tokens.mailer.token).request('POST', '/api/v1/tickets', { subject: 'Later', requester: { email: 'kim@example.com' }, channel: 'email', body: 'Hi' });
+		await waitFor(() => blakeStream.events.some((e) => e.name === 'ticket' && e.data.id === later.body.id), 'a later event on node B');
+		expect(notices()).toEqual(['mention', 'message', 'status']);
 	});
 
 	it('rings a Talk console on one node for a call that came in on another, and shows it answered', async () => {

@@ -66,6 +66,8 @@ const PATHS = [
 	'/tickets/{id}/reassign',
 	'/tickets/{id}/children',
 	'/tickets/{id}/sla',
+	'/tickets/{id}/follow',
+	'/tickets/{id}/followers',
 	'/routing/settings',
 	'/users/{id}/routing',
 	'/sla-policies'

@@ -9,8 +9,9 @@ import { appendSideEntry, newId, openSide, readSides, setField } from '../../src
 import { noteBy } from '../helpers/entries';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { fileInGroup } from '../helpers/tickets';
-import { openEvents, type EventLog } from '../helpers/sse';
-import { api, connectPeer, emailTicket, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
+import type { EventLog } from '../helpers/sse';
+import { userConnections } from '../helpers/user-connections';
+import { api, emailTicket, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
 let server: RunningServer;
 let fx: Fixture;
@@ -34,28 +35,11 @@ afterAll(async () => {
 	await server?.stop();
 });
 
-const peers: Peer[] = [];
-const streams: EventLog[] = [];
-afterEach(() => {
-	for (const peer of peers.splice(0)) peer.destroy();
-	for (const stream of streams.splice(0)) stream.close();
-});
+const { connect, streamOf, closeAll } = userConnections(() => server, () => fx);
+afterEach(closeAll);
 
 type Who = 'ann' | 'ben' | 'dee' | 'carl' | 'root';
 const id = (who: Who) => fx.users[who].id;
-
-async function connect(ticketId: string, who: Who): Promise<Peer> {
-	const peer = await connectPeer(server, ticketId, fx.users[who].token);
-	peers.push(peer);
-	return peer;
-}
-
-async function streamOf(who: Who): Promise<EventLog> {
-	const stream = await openEvents(`${server.url}/api/v1/stream`, fx.users[who].token);
-	streams.push(stream);
-	expect(stream.status).toBe(200);
-	return stream;
-}
 
 const sideEvents = (stream: EventLog, ticketId: string) => stream.events.filter((e) => e.name === 'side' && e.data.ticketId === ticketId).map((e) => e.data);
 

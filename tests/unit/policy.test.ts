@@ -73,6 +73,16 @@ describe('writePolicy', () => {
 		expect(policy.fieldAllowed('assigneeId', 'nobody')).toMatch(/cannot be assigned/);
 	});
 
+	it('an entry mentions only colleagues who may see the ticket, whoever writes it', () => {
+		const note = (authorId: string, mentions: string[]) => ({ id: 'n1', kind: 'note' as const, channel: 'internal' as const, visibility: 'internal' as const, authorType: 'agent' as const, authorId, body: '@x', createdAt: 1, meta: { mentions } });
+		expect(policyOf(agent).entryAllowed(note(agent.id, [supervisor.id]), 'conversation')).toBeNull();
+		expect(policyOf(agent).entryAllowed(note(agent.id, [billingAgent.id]), 'side')).toMatch(/u-billing cannot see this ticket/);
+		// A supervisor's note is their one way to write: it mentions by the same rule.
+		expect(policyOf(supervisor).entryAllowed(note(supervisor.id, ['nobody']), 'conversation')).toMatch(/nobody cannot see this ticket/);
+		const asCustomer = { ...note('cust-1', [agent.id]), kind: 'message' as const, channel: 'email' as const, visibility: 'public' as const, authorType: 'customer' as const };
+		expect(policyOf(bot).entryAllowed(asCustomer, 'conversation')).toMatch(/internal notes and internal side conversations only/);
+	});
+
 	it('an internal side conversation names only colleagues who may see the ticket', () => {
 		const policy = policyOf(agent);
 		expect(policy.participantAllowed('internal', agent.id)).toBeNull();

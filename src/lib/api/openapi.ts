@@ -9,6 +9,7 @@ import { attachmentSchema, CHANNELS, entrySchema, idSchema, tagSchema, ticketFie
 import { attachmentUploadQuery, sha256Param } from './attachments';
 import { chatInfoSchema, pageViewSchema, visitorMessageSchema } from './chat';
 import { createChildSchema, linkedTicketSchema, ticketFamilySchema } from './children';
+import { followerPaths } from './openapi-followers';
 import { routingPaths } from './openapi-routing';
 import { slaStateSchema } from './routing';
 import {
@@ -41,7 +42,8 @@ const BulkAction = bulkActionSchema.meta({ id: 'BulkAction', description: 'What 
 const TicketFieldsPatch = ticketFieldsPatchSchema.meta({ id: 'TicketFieldsPatch', description: "A change to a ticket's fields: at least one of them." });
 const EntryInput = entryInputSchema.meta({
 	id: 'EntryInput',
-	description: 'An entry as a writer submits it; the server fills in id, createdAt, author and direction when left out.'
+	description:
+		'An entry as a writer submits it; the server fills in id, createdAt, author and direction when left out. An internal note (or internal side conversation message) may mention colleagues in `meta.mentions`: at most 20 ids of users who may see the ticket, each told and made a follower; any other id, or mentions on a public entry, is refused (403).'
 });
 const MacroInput = macroInputSchema.meta({ id: 'MacroInput', description: 'A macro as an admin writes it.' });
 const MacroActions = macroActionsSchema.meta({ id: 'MacroActions' });
@@ -439,6 +441,7 @@ function buildDocument() {
 		paths: {
 			...chatPaths(),
 			...routingPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
+			...followerPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			'/tickets': {
 				post: op({
 					operationId: 'createTicket',
@@ -615,7 +618,7 @@ function buildDocument() {
 					tags: ['Stream'],
 					summary: 'Live ticket changes (Server-Sent Events)',
 					description:
-						'`event: ticket` with the ticket\'s list row (a `TicketRow` as JSON in `data`) whenever a ticket the caller may see is created or changes, once stored; `: keepalive` every 25 s. For a signed-in user also the workspace\'s call events, as on `/talk/stream` (`calls` first, then `call`), and `event: side` (`{ticketId, number, sideId, subject, reason: named or message, fromId, preview, at}`) when they are named in an internal side conversation or a colleague writes in one they take part in.',
+						'`event: ticket` with the ticket\'s list row (a `TicketRow` as JSON in `data`) whenever a ticket the caller may see is created or changes, once stored; `: keepalive` every 25 s. For a signed-in user also the workspace\'s call events, as on `/talk/stream` (`calls` first, then `call`), `event: side` (`{ticketId, number, sideId, subject, reason: named or message, fromId, preview, at}`) when they are named in an internal side conversation or a colleague writes in one they take part in, and `event: follow` (`{ticketId, number, subject, reason: message, status or mention, fromId, fromName, preview, entryId?, sideId?, at}`) for a ticket they follow (a new customer message, a status change, not their own) or a note that mentions them.',
 					responses: {
 						200: {
 							description: 'An event stream that stays open.',

@@ -6,6 +6,7 @@
  * means to the router.
  */
 import type { AgentPresence, ChannelClass, Offer, StatusOption } from '$lib/api/routing';
+import type { FollowNotice } from '../../../server/extensions/follow-notify';
 import type { SideNotice } from '../../../server/extensions/side-notify';
 import { getJson } from './workspace.svelte';
 
@@ -20,6 +21,15 @@ export interface Notice {
 	at: number;
 	/** A side conversation to open with the ticket. */
 	sideId?: string;
+	/** An entry to open the ticket at (a note that mentions me). */
+	entryId?: string;
+}
+
+/** The browser's own notification, for what this page tells while it is hidden (when allowed). */
+export function notifyDesktop(title: string, body: string, tag: string) {
+	if (document.visibilityState === 'visible' || typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+	const shown = new Notification(title, { body, tag });
+	shown.onclick = () => window.focus();
 }
 
 const NOTICES_KEPT = 5;
@@ -47,6 +57,7 @@ export class AgentDesk {
 			this.offers = this.offers.filter((o) => o.id !== offerId);
 		});
 		stream.addEventListener('side', (event) => this.noticeSide(data<SideNotice>(event)));
+		stream.addEventListener('follow', (event) => this.noticeFollow(data<FollowNotice>(event)));
 		stream.addEventListener('status', (event) => {
 			const presence = data<AgentPresence>(event);
 			if (presence.userId === this.me?.userId) this.me = presence;
@@ -110,6 +121,15 @@ export class AgentDesk {
 		const ticket = side.number === null ? side.subject : `#${side.number} · ${side.subject}`;
 		const body = side.reason === 'named' ? `${side.fromName} asks you${side.preview ? `: ${side.preview}` : ''}` : `${side.fromName}: ${side.preview}`;
 		this.notify({ id: `${side.sideId}:${side.at}:${side.reason}`, ticketId: side.ticketId, title: `Side conversation ${ticket}`, body, at: side.at, sideId: side.sideId });
+	}
+
+	/** A colleague mentioned me, or a ticket I follow has a new customer message or status. */
+	private noticeFollow(told: FollowNotice) {
+		const ticket = told.number === null ? told.subject : `#${told.number} ${told.subject}`;
+		const title = told.reason === 'mention' ? `${told.fromName} mentioned you in ${told.number === null ? told.subject : `#${told.number}`}` : told.reason === 'message' ? `New message · ${ticket}` : ticket;
+		const body = told.reason === 'status' ? `${told.fromName} set the status to ${told.preview}` : told.reason === 'message' ? `${told.fromName}: ${told.preview}` : told.preview;
+		this.notify({ id: `${told.ticketId}:${told.at}:${told.reason}`, ticketId: told.ticketId, title, body, at: told.at, sideId: told.sideId, entryId: told.entryId });
+		notifyDesktop(title, body, `${told.ticketId}:${told.reason}`);
 	}
 
 	dismiss(id: string) {

@@ -9,7 +9,7 @@
  * written into the newer draft, so two drafts started at once (or one offline) converge and
  * nothing is lost.
  */
-import { Compartment, EditorSelection, EditorState, type Extension } from '@codemirror/state';
+import { Compartment, EditorSelection, EditorState, Prec, type Extension } from '@codemirror/state';
 import { EditorView, keymap, placeholder, type ViewUpdate } from '@codemirror/view';
 import { untrack } from 'svelte';
 import { yCollab, ySyncAnnotation, yUndoManagerKeymap } from 'y-codemirror.next';
@@ -33,8 +33,9 @@ import { AttachmentUploads } from './attachments.svelte';
 import { placeCaretLabel } from './caret-labels';
 import { fillPlaceholders } from '../macro-placeholders';
 import { draftFull, draftTooLong } from './limit-words';
+import { MentionPicker } from './mentions.svelte';
 import type { PresenceState, TicketSession } from './ticket-session.svelte';
-import type { CustomerInfo } from './workspace.svelte';
+import type { CustomerInfo, Person } from './workspace.svelte';
 
 /** Channels a public reply may go out on, when the customer can be reached there. */
 export const REPLY_CHANNELS: readonly Channel[] = ['email', 'chat', 'messaging', 'social'];
@@ -101,6 +102,13 @@ export class Composer {
 	private sendingWith: Pick<StagedChanges, 'status'> = {};
 	/** Files this agent attaches to what they send next. */
 	readonly attachments: AttachmentUploads;
+	/** Colleagues who may see the ticket: whom an internal note may mention. */
+	colleagues = $state.raw<Person[]>([]);
+	/** The @mention list of an internal note, and where it shows (under the `@`, in the page's coordinates). */
+	readonly mentions = new MentionPicker(() => this.colleagues);
+	mentionAt = $state<{ left: number; top: number } | null>(null);
+	/** Where the `@` being completed is in the draft. */
+	private mentionFrom = 0;
 
 	private view: EditorView | null = null;
 	private text: Y.Text | null = null;
@@ -354,6 +362,16 @@ export class Composer {
 			this.editable.of(this.editableExtension(this.readOnly)),
 			this.labels.of(this.labelExtension(this.mode)),
 			EditorView.lineWrapping,
+			// Above every other key binding: while the mention list is open, these keys are its own.
+			Prec.highest(
+				keymap.of([
+					{ key: 'ArrowDown', run: () => this.mentionKey(() => this.mentions.move(1)) },
+					{ key: 'ArrowUp', run: () => this.mentionKey(() => this.mentions.move(-1)) },
+					{ key: 'Enter', run: () => this.mentionKey(() => this.chooseMention()) },
+					{ key: 'Tab', run: () => this.mentionKey(() => this.chooseMention()) },
+					{ key: 'Escape', run: () => this.mentionKey(() => this.mentions.close()) }
+				])
+			),
 			keymap.of([
 				{ key: 'Mod-Enter', run: () => (this.requestSend(), true) },
 				{ key: 'Mod-Shift-Enter', run: () => (this.requestSend({ status: 'solved' }), true) }
@@ -440,6 +458,7 @@ export class Composer {
 		if (update.view.hasFocus && (update.selectionSet || update.focusChanged || update.docChanged)) {
 			this.lastCaret = update.state.selection.main;
 		}
+		if (update.docChanged || update.selectionSet || update.focusChanged) this.followMention(update.view);
 		if (update.focusChanged) {
 			this.focused = update.view.hasFocus;
 			if (!this.focused) {
@@ -475,6 +494,37 @@ export class Composer {
 		this.session.markTyping(null);
 	}
 
+	// --- @mentions -----------------------------------------------------------------------------
+
+	/** Opens, narrows or closes the mention list after a keystroke or a move of the caret (internal notes only). */
+	private followMention(view: EditorView) {
+		const caret = view.state.selection.main;
+		if (this.mode !== 'internal' || this.readOnly || !view.hasFocus || !caret.empty) return this.mentions.close();
+		const line = view.state.doc.lineAt(caret.head);
+		this.mentions.follow(view.state.sliceDoc(line.from, caret.head));
+		if (!this.mentions.open) return;
+		this.mentionFrom = line.from + this.mentions.from;
+		const coords = view.coordsAtPos(this.mentionFrom);
+		this.mentionAt = coords && { left: coords.left, top: coords.bottom + 4 };
+	}
+
+	/** Runs a key's action on the mention list when it is open (the key is then used up). */
+	private mentionKey(action: () => void): boolean {
+		if (!this.mentions.open || !this.mentions.matches.length) return false;
+		action();
+		return true;
+	}
+
+	/** Puts `@Name` of the active colleague (or `person`) in place of what was typed after the `@`. */
+	chooseMention(person?: Person) {
+		const view = this.view;
+		const insert = this.mentions.choose(person);
+		if (!view || !insert) return;
+		const caret = view.state.selection.main.head;
+		view.dispatch({ changes: { from: this.mentionFrom, to: caret, insert }, selection: { anchor: this.mentionFrom + insert.length }, userEvent: 'input.complete' });
+		view.focus();
+	}
+
 	// --- sending ------------------------------------------------------------------------------
 
 	/**
@@ -508,9 +558,13 @@ export class Composer {
 		this.sending = true;
 		try {
 			const files = this.attachments.ready;
-			const sent = this.session.send(this.draftId!, { alsoSet: this.sendingWith, meta: files.length ? { attachments: files } : undefined });
+			// Only a note mentions: a public reply's `@Name` stays text (the customer would see whom it named).
+			const mentions = this.mode === 'internal' ? this.mentions.mentionsIn(this.text?.toString() ?? '') : [];
+			const meta = { ...(files.length ? { attachments: files } : {}), ...(mentions.length ? { mentions } : {}) };
+			const sent = this.session.send(this.draftId!, { alsoSet: this.sendingWith, meta: Object.keys(meta).length ? meta : undefined });
 			this.warnings = null;
 			if (sent) {
+				this.mentions.reset();
 				this.attachments.clear();
 				this.stopTyping();
 				this.bind(null);

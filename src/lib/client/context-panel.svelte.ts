@@ -3,9 +3,10 @@
  * (the ticket's event log, in human words) and side conversations (in the ticket document).
  */
 import { LIMITS, SIDE_CHANNELS, type SideConversation } from '$lib/ticket';
+import { MentionPicker } from './mentions.svelte';
 import { parseAddresses } from './side-email.svelte';
 import type { TicketSession } from './ticket-session.svelte';
-import type { CustomerInfo, Workspace } from './workspace.svelte';
+import type { CustomerInfo, Person, Workspace } from './workspace.svelte';
 
 export interface TicketEvent {
 	id: number;
@@ -321,6 +322,10 @@ export class SideConversationsState {
 	formError = $state<string | null>(null);
 	expanded = $state<Record<string, boolean>>({});
 	replies = $state<Record<string, string>>({});
+	/** Colleagues who may see the ticket: whom a message of an internal side conversation may mention. */
+	mentionable = $state.raw<Person[]>([]);
+	/** The mention list of each side conversation's message box. */
+	private readonly pickers = new Map<string, MentionPicker>();
 
 	/** How many side conversations the list shows; a ticket may hold more than fit on a page. */
 	shown = $state(SIDES_PAGE);
@@ -393,10 +398,18 @@ export class SideConversationsState {
 		if (at >= this.shown) this.shown = at + 1;
 	}
 
+	mentionsOf(sideId: string): MentionPicker {
+		let picker = this.pickers.get(sideId);
+		if (!picker) this.pickers.set(sideId, (picker = new MentionPicker(() => this.mentionable)));
+		return picker;
+	}
+
 	reply(id: string) {
 		const body = this.replies[id]?.trim();
 		if (!body) return;
-		this.session.replyInSide(id, body);
+		const picker = this.mentionsOf(id);
+		this.session.replyInSide(id, body, picker.mentionsIn(body));
+		picker.reset();
 		this.replies = { ...this.replies, [id]: '' };
 	}
 

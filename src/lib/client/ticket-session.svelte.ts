@@ -326,10 +326,12 @@ export class TicketSession {
 		return id;
 	}
 
-	replyInSide(sideId: string, body: string) {
+	/** Writes in a side conversation; `mentions` (colleagues' ids) go with a message of an internal one only. */
+	replyInSide(sideId: string, body: string, mentions: readonly string[] = []) {
 		const side = this.sides.find((s) => s.id === sideId) ?? readSides(this.doc).find((s) => s.id === sideId);
 		if (this.readOnly || !side || !body.trim()) return;
 		appendSideEntry(this.doc, sideId, {
+			...(side.channel === 'internal' && mentions.length ? { meta: { mentions: [...mentions] } } : {}),
 			id: newId(),
 			kind: side.channel === 'email' ? 'message' : 'note',
 			channel: side.channel === 'email' ? 'email' : 'internal',

@@ -6,7 +6,7 @@
 import { untrack } from 'svelte';
 import { CollabConnection } from './connection.svelte';
 import type { SlaState } from '$lib/api/routing';
-import { AgentDesk } from './agent-desk.svelte';
+import { AgentDesk, notifyDesktop } from './agent-desk.svelte';
 import { TalkConsole } from './talk.svelte';
 import { TicketSelection } from './ticket-selection.svelte';
 import { TicketSession, type Me } from './ticket-session.svelte';
@@ -326,10 +326,7 @@ export class Workspace {
 		const ticket = row.number === null ? row.subject : `#${row.number} ${row.subject}`;
 		const title = customer ? `${customer} · ${ticket}` : `New message · ${ticket}`;
 		this.desk.notify({ id: `${row.id}:${row.lastPublicAt}`, ticketId: row.id, title, body: row.lastPublicPreview ?? '', at: row.lastPublicAt });
-		if (hidden && typeof Notification !== 'undefined' && Notification.permission === 'granted') {
-			const shown = new Notification(title, { body: row.lastPublicPreview ?? '', tag: row.id });
-			shown.onclick = () => window.focus();
-		}
+		notifyDesktop(title, row.lastPublicPreview ?? '', row.id);
 	}
 
 	private get readsKey() {

@@ -10,7 +10,8 @@ import type { RequestHandler } from './$types';
  * first on every connection) and `call` changes, as on `/talk/stream`; and for agents and admins
  * the routing events of `/agent/stream` (`status`, `offer`, `offer.withdrawn`, `assigned`), the
  * stream counting as their connection; and `side` (a SideNotice) when they are named in an
- * internal side conversation, or a colleague writes in one they take part in.
+ * internal side conversation, or a colleague writes in one they take part in; and `follow` (a
+ * FollowNotice) of a ticket they follow (a customer message, a status change) or are mentioned in.
  */
 export const GET: RequestHandler = (event) =>
 	api(() => {
@@ -27,6 +28,7 @@ export const GET: RequestHandler = (event) =>
 				stops.push(calls.watch(principal, (call) => send('call', call)));
 				if (principal.role !== 'supervisor') stops.push(routing.follow(principal.id, send));
 				stops.push(collab.sideNotify.follow(principal.id, (notice) => send('side', notice)));
+				stops.push(collab.followNotify.follow(principal.id, (notice) => send('follow', notice)));
 			}
 			return () => stops.forEach((stop) => stop());
 		});

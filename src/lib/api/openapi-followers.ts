@@ -1,0 +1,31 @@
+/** Followers' endpoints in the OpenAPI description (see openapi.ts, which lends its helpers). */
+import { z } from 'zod';
+import type { ZodOpenApiOperationObject } from 'zod-openapi';
+import { idSchema } from '../ticket/schema';
+import { followerListSchema, MAX_FOLLOWERS_PER_TICKET } from './followers';
+import type { OpenApiHelpers } from './openapi-routing';
+
+export function followerPaths({ errors, ok, jsonContent, errorBody }: OpenApiHelpers): Record<string, Record<string, ZodOpenApiOperationObject>> {
+	const op = (o: ZodOpenApiOperationObject): ZodOpenApiOperationObject => ({ tags: ['Tickets'], ...o });
+	const requestParams = { path: z.object({ id: idSchema.meta({ description: 'The ticket id.' }) }) };
+	const answer = ok('The followers as they now are.', followerListSchema);
+	return {
+		'/tickets/{id}/follow': {
+			put: op({
+				operationId: 'followTicket',
+				summary: 'Follow a ticket',
+				description: `The caller (a signed-in user who may see the ticket) is told on their stream (\`event: follow\`) of its new customer messages and status changes, other than their own, while they may see it. Following again changes nothing. API tokens get 403.`,
+				requestParams,
+				responses: {
+					200: answer,
+					409: { description: `\`limit_exceeded\`: the ticket has ${MAX_FOLLOWERS_PER_TICKET} followers, as many as it may.`, content: jsonContent(errorBody) },
+					...errors(403, 404)
+				}
+			}),
+			delete: op({ operationId: 'unfollowTicket', summary: 'Stop following a ticket', requestParams, responses: { 200: answer, ...errors(403, 404) } })
+		},
+		'/tickets/{id}/followers': {
+			get: op({ operationId: 'ticketFollowers', summary: "A ticket's followers", requestParams, responses: { 200: answer, ...errors(403, 404) } })
+		}
+	};
+}

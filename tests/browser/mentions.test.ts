@@ -1,0 +1,127 @@
+/**
+ * @mentions and following in real Chromium: typing `@bl` in an internal note lists the colleagues
+ * who may see the ticket, the keyboard picks one, and the note sent mentions them; the mentioned
+ * colleague's workspace (another browser context) shows the notification, which opens the ticket at
+ * the note, and they now follow the ticket (the Follow button toggles).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
+import { PASSWORD, prepare, type Fixture } from '../helpers/fixtures';
+import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
+import { createTicket } from '../helpers/tickets';
+
+let server: RunningServer;
+let fx: Fixture;
+let browser: BrowserSession;
+
+beforeAll(async () => {
+	const dataDir = tempDataDir();
+	fx = await prepare(dataDir, {
+		users: {
+			alex: { role: 'agent', groups: ['Support'] },
+			blair: { role: 'agent', groups: ['Support'] },
+			blake: { role: 'agent', groups: ['Support'] },
+			bluma: { role: 'agent', groups: ['Billing'] }
+		},
+		bots: { mail: ['email'] }
+	});
+	server = await startServer({ dataDir });
+	browser = await launchBrowser();
+});
+
+afterAll(async () => {
+	await browser?.close();
+	await server?.stop();
+});
+
+/** A new ticket Alex has open, filed in Support, and Blake's workspace open on the list (its stream brings his notifications). */
+async function alexOnTicketBlakeWatching(subject: string) {
+	const ticket = await createTicket(server, fx.tokens.mail!.token, subject);
+	const alex = (await browser.person(server.url, fx.users.alex!.email, PASSWORD)).page;
+	const blake = (await browser.person(server.url, fx.users.blake!.email, PASSWORD)).page;
+	for (const page of [alex, blake]) page.setDefaultTimeout(15_000);
+	await blake.goto('/');
+	await blake.getByRole('navigation', { name: 'Views' }).waitFor();
+	await alex.goto(`/tickets/${ticket.id}`);
+	await alex.getByText('Loading ticket…').waitFor({ state: 'detached' });
+	// Filed in Support: Bluma (Billing) may not see it, so she is not offered.
+	await alex.getByRole('combobox', { name: 'Group' }).selectOption({ label: 'Support' });
+	return { ticket, alex, blake };
+}
+
+describe('@mentions', () => {
+	it('picks a colleague from the keyboard, notifies them, opens the ticket at the note, and they follow it', async () => {
+		const { ticket, alex, blake } = await alexOnTicketBlakeWatching('Parcel lost in transit');
+		await alex.getByRole('button', { name: 'Internal note' }).click();
+		await alex.getByRole('textbox', { name: 'Internal note text' }).click();
+		await alex.keyboard.type('Can you chase the carrier, @bl');
+		const list = alex.getByRole('listbox', { name: 'Colleagues to mention' });
+		await list.waitFor();
+		await expect(list.getByRole('option').allInnerTexts()).resolves.toEqual([expect.stringContaining('@blair'), expect.stringContaining('@blake')]);
+		await screenshot(alex, 'mention-autocomplete');
+		await alex.keyboard.press('ArrowDown');
+		await expect(list.getByRole('option', { selected: true }).innerText()).resolves.toContain('@blake');
+		await alex.keyboard.press('Enter');
+		await list.waitFor({ state: 'detached' });
+		await alex.keyboard.type('please?');
+		await expect(alex.getByRole('textbox', { name: 'Internal note text' }).innerText()).resolves.toBe('Can you chase the carrier, @blake please?');
+		await alex.keyboard.press('Control+Enter');
+
+		// Stored with Blake's id, and only his.
+		const note = await waitFor(async () => {
+			const { body } = await api(server, fx.users.alex!.token).request('GET', `/api/v1/tickets/${ticket.id}`);
+			return body.entries.find((e: { kind: string }) => e.kind === 'note');
+		}, 'the note');
+		expect(note.meta).toEqual({ mentions: [fx.users.blake!.id] });
+
+		const notice = blake.getByRole('region', { name: 'Offers and notifications' }).getByRole('button', { name: /alex mentioned you in #\d+/ });
+		await notice.waitFor();
+		await screenshot(blake, 'mention-notification');
+		await notice.click();
+		await blake.waitForURL(`**/tickets/${ticket.id}#entry-${note.id}`);
+		const shown = blake.locator(`.highlighted [data-entry-id="${note.id}"]`);
+		await shown.waitFor();
+		await expect(shown.innerText()).resolves.toContain('Can you chase the carrier, @blake please?');
+		await screenshot(blake, 'mention-opened');
+
+		// The mention made Blake a follower; the button says so, and toggles.
+		const follow = blake.getByRole('button', { name: /^Follow/ });
+		await waitFor(async () => (await follow.getAttribute('aria-pressed')) === 'true', 'Blake following');
+		await expect(follow.getAttribute('title')).resolves.toBe('Followed by you');
+		await follow.focus();
+		await blake.keyboard.press('Enter');
+		await waitFor(async () => (await follow.getAttribute('aria-pressed')) === 'false', 'Blake not following');
+		await expect(follow.innerText()).resolves.toBe('Follow');
+		await follow.click();
+		await waitFor(async () => (await follow.getAttribute('aria-pressed')) === 'true', 'Blake following again');
+		await expect(follow.innerText()).resolves.toMatch(/^Following\s*1$/);
+	});
+
+	it('mentions in an internal side conversation with the mouse; the notice opens that side conversation', async () => {
+		const { ticket, alex, blake } = await alexOnTicketBlakeWatching('Oven door cracked');
+
+		await alex.getByRole('button', { name: 'Start side conversation' }).first().click();
+		const form = alex.getByRole('form', { name: 'Start side conversation' });
+		await form.getByLabel('Subject').fill('Warranty?');
+		await form.getByLabel('Channel').selectOption('internal');
+		await form.getByRole('checkbox', { name: 'blair' }).check();
+		await form.getByLabel(/message/i).fill('Is this still under warranty?');
+		await form.getByRole('button', { name: 'Start side conversation' }).click();
+
+		const box = alex.getByRole('textbox', { name: 'Reply in “Warranty?”' });
+		await box.click();
+		await alex.keyboard.type('Asking @BLA');
+		const list = alex.getByRole('listbox', { name: 'Colleagues to mention' });
+		await list.getByRole('option', { name: /@blake/ }).click();
+		await expect(box.inputValue()).resolves.toBe('Asking @blake ');
+		await alex.keyboard.type('too');
+		await alex.getByRole('button', { name: 'Reply', exact: true }).click();
+
+		const notice = blake.getByRole('region', { name: 'Offers and notifications' }).getByRole('button', { name: /alex mentioned you in #\d+/ });
+		await notice.waitFor();
+		await notice.click();
+		await blake.waitForURL(`**/tickets/${ticket.id}#side-*`);
+		await blake.getByText('Asking @blake too').waitFor();
+		await expect(blake.getByRole('button', { name: /Warranty\?/ }).getAttribute('aria-expanded')).resolves.toBe('true');
+	});
+});
