@@ -126,11 +126,14 @@ export const tickets = sqliteTable(
 		/** Since when the customer waits for a reply (SLA: next reply); null when the last public message is ours. */
 		awaitingSince: integer('awaiting_since'),
 		/** The ticket a child ticket was spun off from (the document's `ticket.parentId`). */
-		parentId: text('parent_id')
+		parentId: text('parent_id'),
+		/** The ticket this one was merged into (the document's `ticket.mergedIntoId`); never cleared. */
+		mergedIntoId: text('merged_into_id')
 	},
 	(t) => [
 		index('tickets_status_updated').on(t.status, t.updatedAt),
 		index('tickets_parent').on(t.parentId),
+		index('tickets_merged_into').on(t.mergedIntoId),
 		index('tickets_assignee').on(t.assigneeId, t.updatedAt),
 		index('tickets_group').on(t.groupId, t.updatedAt),
 		index('tickets_requester').on(t.requesterId),

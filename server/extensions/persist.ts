@@ -245,7 +245,8 @@ export class Persist implements Extension {
 	 * Server-side writes: log `update` (with its outbound `entries` enqueued in the same
 	 * transaction), then apply it. Its client ids are the system's, whoever asked for the write.
 	 * Throws StorageError, or DuplicateEntryError when the ticket has one of `entries` already,
-	 * applying nothing.
+	 * applying nothing. Inside a store transaction (a write that changes several tickets at once),
+	 * applied once that commits: no peer sees a change that could still be rolled back.
 	 */
 	async commit(document: Y.Doc, update: Uint8Array, actor: string, origin: unknown, entries: Entry[] = []): Promise<void> {
 		const state = this.stateOf(document);
@@ -258,8 +259,10 @@ export class Persist implements Extension {
 			for (const client of claims.clients) state.owners.delete(client);
 			throw this.storageRefusal(state, error);
 		}
-		this.logged(document, state, seq, update);
-		Y.applyUpdate(document, update, origin);
+		this.settings.log.afterCommit(() => {
+			this.logged(document, state, seq, update);
+			Y.applyUpdate(document, update, origin);
+		});
 	}
 
 	async onStoreDocument({ document }: onStoreDocumentPayload) {

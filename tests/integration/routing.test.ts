@@ -392,6 +392,7 @@ describe('the router with 100 agents and 1,000 items', () => {
 			firstReplyAt: null,
 			awaitingSince: world.clock.now(),
 			parentId: null,
+			mergedIntoId: null,
 			...over
 		});
 		await world.router.observe(row({}));

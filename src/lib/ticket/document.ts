@@ -255,6 +255,8 @@ export function readFields(doc: Y.Doc): TicketFields {
 		createdAt: (map.get('createdAt') as number) ?? 0,
 		...(typeof map.get('number') === 'number' ? { number: map.get('number') as number } : {}),
 		...(typeof map.get('parentId') === 'string' ? { parentId: map.get('parentId') as string } : {}),
+		...(typeof map.get('mergedIntoId') === 'string' ? { mergedIntoId: map.get('mergedIntoId') as string } : {}),
+		...(Array.isArray(map.get('cc')) ? { cc: map.get('cc') as string[] } : {}),
 		tags: tags instanceof Y.Array ? (tags.toArray() as string[]) : []
 	};
 }

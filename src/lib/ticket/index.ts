@@ -7,3 +7,4 @@ export * from './update-check';
 export * from './limits';
 export * from './awareness';
 export * from './recipients';
+export * from './merge';

@@ -177,7 +177,11 @@ export const ticketFieldSchemas = {
 	/** The ticket's short number (`#1042`), given by the server when it creates the ticket. */
 	number: z.number().int().positive(),
 	/** The ticket this one was spun off from as a child ticket; set by the server when it creates it. */
-	parentId: idSchema
+	parentId: idSchema,
+	/** The ticket this one was merged into (it is closed, and what reaches it goes there); set by the server when it merges. */
+	mergedIntoId: idSchema,
+	/** Addresses copied on the ticket's email replies besides the requester (a merged ticket's requester); set by the server. */
+	cc: recipientListSchema
 } as const;
 export type TicketFieldName = keyof typeof ticketFieldSchemas;
 export const TICKET_FIELDS = Object.keys(ticketFieldSchemas) as TicketFieldName[];
@@ -197,6 +201,10 @@ export interface TicketFields {
 	number?: number;
 	/** Only on child tickets. */
 	parentId?: string;
+	/** Only on a ticket merged into another. */
+	mergedIntoId?: string;
+	/** Only when the server copied someone on the ticket's replies (see `ticketFieldSchemas.cc`). */
+	cc?: string[];
 	tags: string[];
 }
 
