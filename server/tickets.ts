@@ -144,7 +144,7 @@ const ticketName = (row: { number: number | null }) => (row.number === null ? 'a
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** Refuses (409) a merge or split involving a ticket that has been merged into another. */
-function refuseMerged(rows: readonly TicketRow[]) {
+function refuseMerged(rows: readonly { number: number | null; mergedIntoId?: string | null }[]) {
 	const merged = rows.find((row) => row.mergedIntoId);
 	if (merged) throw new ApiError(409, 'already_merged', `${ticketName(merged)} has been merged into another ticket`);
 }
@@ -541,6 +541,8 @@ export class Tickets {
 		const origin: CopyOrigin = { key: 'mergedFrom', ticketId: source.id, number: source.row.number };
 		const targetFields = readFields(target.doc);
 		const sourceFields = readFields(source.doc);
+		// Merged meanwhile by this process (the rows were read before this turn); another's merge is caught in the transaction.
+		refuseMerged([{ ...target.row, mergedIntoId: targetFields.mergedIntoId }, { ...source.row, mergedIntoId: sourceFields.mergedIntoId }]);
 		const cc = sourceFields.requesterId === targetFields.requesterId ? null : await this.emailOf(sourceFields.requesterId);
 		const targetCopy = this.copyFor(target.doc);
 		const sourceCopy = this.copyFor(source.doc);
@@ -595,6 +597,7 @@ export class Tickets {
 		refuseMerged([row]);
 		const { name } = principal as UserPrincipal;
 		return this.writing(ticketId, async (doc) => {
+			refuseMerged([{ ...row, mergedIntoId: readFields(doc).mergedIntoId }]);
 			const chosen = request.entryIds.map((id, i) => {
 				const entry = readEntries(doc).find((e) => e.id === id);
 				if (!entry) throw new ApiError(400, 'invalid_field', `entryIds.${i}: the conversation has no entry ${id}`, `entryIds.${i}`);
