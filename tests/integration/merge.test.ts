@@ -5,7 +5,7 @@
  * landing in the target, exactly one winner of concurrent merges, and every refusal changing
  * nothing.
  */
-import nodemailer from 'nodemailer';
+import nodemailer, { type Transporter } from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { addDraftAuthor, appendSideEntry, draftText, newId, openSide, readDrafts, readFields, readSides, type Entry } from '../../src/lib/ticket';
@@ -16,7 +16,7 @@ import { api, connectPeer, smtpPort, startServer, tempDataDir, waitFor, type Pee
 
 let server: RunningServer;
 let fx: Fixture;
-let mail: nodemailer.Transporter;
+let mail: Transporter;
 const SUPPORT = 'support@tandem.local';
 
 beforeAll(async () => {

@@ -41,6 +41,8 @@ export interface TicketRow {
 	sla?: SlaState;
 	/** On a child ticket: the ticket it was created from. */
 	parentId?: string | null;
+	/** On a ticket merged into another: that one. */
+	mergedIntoId?: string | null;
 }
 
 export interface Person {
