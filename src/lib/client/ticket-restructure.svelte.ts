@@ -87,21 +87,21 @@ export class MergePicker {
 		this.target = null;
 	}
 
-	/** Merges this ticket into the chosen one and opens it; whether it was merged. */
-	async merge(): Promise<boolean> {
+	/** Merges this ticket into the chosen one and opens its tab; the chosen one's id, or null when it was not merged. */
+	async merge(): Promise<string | null> {
 		const target = this.target;
-		if (!target || this.busy) return false;
+		if (!target || this.busy) return null;
 		this.busy = true;
 		this.error = null;
 		try {
 			const result = await post(`/api/v1/tickets/${encodeURIComponent(target.id)}/merge`, { sourceId: this.ticketId });
 			if (!result.ok) {
 				this.error = result.error;
-				return false;
+				return null;
 			}
 			this.close();
 			this.workspace.open(target.id, target.subject);
-			return true;
+			return target.id;
 		} finally {
 			this.busy = false;
 		}
@@ -145,21 +145,21 @@ export class SplitSelection {
 		else if (!this.full) this.selected = [...this.selected, entryId];
 	}
 
-	/** Starts the new ticket from the selected entries and opens it; whether it was made. */
-	async split(): Promise<boolean> {
-		if (!this.selected.length || this.busy) return false;
+	/** Starts the new ticket from the selected entries and opens its tab; its id, or null when it was not made. */
+	async split(): Promise<string | null> {
+		if (!this.selected.length || this.busy) return null;
 		this.busy = true;
 		this.error = null;
 		try {
 			const result = await post<TicketRow>(`/api/v1/tickets/${encodeURIComponent(this.ticketId)}/split`, { entryIds: this.selected });
 			if (!result.ok) {
 				this.error = result.error;
-				return false;
+				return null;
 			}
 			this.cancel();
 			this.workspace.rememberNumbers([result.answer]);
 			this.workspace.open(result.answer.id, result.answer.subject);
-			return true;
+			return result.answer.id;
 		} finally {
 			this.busy = false;
 		}
