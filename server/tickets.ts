@@ -518,7 +518,7 @@ export class Tickets {
 	 * changes are logged in it and applied once it commits.
 	 */
 	async merge(targetId: string, sourceId: string, principal: Principal): Promise<{ target: TicketRow; source: TicketRow }> {
-		if (targetId === sourceId) throw new ApiError(400, 'invalid_merge', 'sourceId: a ticket cannot be merged into itself', 'sourceId');
+		if (targetId === sourceId) throw new ApiError(400, 'invalid_field', 'sourceId: a ticket cannot be merged into itself', 'sourceId');
 		const rows = [await this.readable(targetId, principal), await this.readable(sourceId, principal)];
 		for (const row of rows) this.mayRestructure(principal, row, 'merges tickets');
 		refuseMerged(rows);

@@ -212,7 +212,7 @@ describe('merging a ticket into another', () => {
 		const before = await state(a.id, b.id);
 
 		const refusals: [string, Promise<{ status: number; body: any }>, number, string][] = [
-			['into itself', merge('ann', a.id, { sourceId: a.id }), 400, 'invalid_merge'],
+			['into itself', merge('ann', a.id, { sourceId: a.id }), 400, 'invalid_field'],
 			['a merged source', merge('ann', a.id, { sourceId: merged.id }), 409, 'already_merged'],
 			['into a merged target', merge('ann', merged.id, { sourceId: a.id }), 409, 'already_merged'],
 			['an agent who cannot see them', merge('carl', a.id, { sourceId: b.id }), 404, 'not_found'],
