@@ -5,18 +5,21 @@
  * landing in the target, exactly one winner of concurrent merges, and every refusal changing
  * nothing.
  */
+import { createHmac } from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { addDraftAuthor, appendSideEntry, draftText, newId, openSide, readDrafts, readFields, readSides, type Entry } from '../../src/lib/ticket';
 import { MAX_SPLIT_ENTRIES } from '../../src/lib/api/merge';
 import { LIMITS } from '../../src/lib/ticket/limits';
+import { runCli } from '../helpers/cli';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { api, connectPeer, smtpPort, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 
 let server: RunningServer;
 let fx: Fixture;
 let mail: Transporter;
+let messaging: { id: string; secret: string };
 const SUPPORT = 'support@tandem.local';
 
 beforeAll(async () => {
@@ -31,6 +34,9 @@ beforeAll(async () => {
 		},
 		bots: { mailer: ['email'] }
 	});
+	const created = await runCli(dataDir, 'channel', 'add', '--kind', 'messaging', '--name', 'app', '--outbound-url', 'http://127.0.0.1:9/', '--json');
+	expect(created.code, created.stderr).toBe(0);
+	messaging = JSON.parse(created.stdout);
 	server = await startServer({ dataDir, env: { SMTP_PORT: '0' } });
 	mail = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort(server), secure: false, ignoreTLS: true });
 });
@@ -180,6 +186,36 @@ describe('merging a ticket into another', () => {
 		const bodies = (await read(target.id)).entries.map((e: Entry) => e.body);
 		expect(bodies).toEqual(expect.arrayContaining(['Any news on the lamps?', 'Also the shipping fee.']));
 		expect((await read(source.id)).entries).toHaveLength(sourceCount);
+	});
+
+	it('sends messaging webhooks of the source\'s customer, and its chat visitor\'s messages, into the target', async () => {
+		const webhook = async (from: string, eventId: string, text: string) => {
+			const body = JSON.stringify({ eventId, from: { id: from, name: from }, text });
+			const timestamp = String(Math.floor(Date.now() / 1000));
+			const signature = `sha256=${createHmac('sha256', messaging.secret).update(`${timestamp}.${body}`).digest('hex')}`;
+			const response = await fetch(`${server.url}/api/v1/channels/${messaging.id}/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tandem-timestamp': timestamp, 'x-tandem-signature': signature }, body });
+			expect(response.status).toBe(200);
+			return ((await response.json()) as { ticketId: string }).ticketId;
+		};
+		const source = await webhook('app-user-1', newId(), 'My app crashes on start.');
+		const target = await webhook('app-user-2', newId(), 'The app crashes for my colleague too.');
+		expect((await merge('ann', target, { sourceId: source })).status).toBe(200);
+		expect(await webhook('app-user-1', newId(), 'Still crashing today.')).toBe(target);
+		expect((await read(target)).entries.map((e: Entry) => e.body)).toContain('Still crashing today.');
+		// Once the target is done, the customer's next message opens a new ticket, as for any done ticket.
+		expect((await as('ann').request('PATCH', `/api/v1/tickets/${target}`, { status: 'solved' })).status).toBe(200);
+		expect(await webhook('app-user-1', newId(), 'It is back.')).not.toBe(target);
+
+		const visitor = await api(server).request('POST', '/api/v1/visitor');
+		const widget = (method: string, route: string, body?: unknown) => api(server).request(method, `/api/v1/visitor${route}`, body, { headers: { 'x-visitor-token': visitor.body.token } });
+		const chat = await widget('POST', '/chat', { name: 'Noor', message: 'Is anyone there?' });
+		expect(chat.status).toBe(201);
+		const chatTarget = await supportTicket('Chat follow-up');
+		expect((await merge('ann', chatTarget.id, { sourceId: chat.body.ticketId })).status).toBe(200);
+		expect((await widget('POST', '/chat/messages', { id: 'after-merge', body: 'Hello again' })).status).toBe(201);
+		const chatEntries: Entry[] = (await read(chatTarget.id)).entries;
+		expect(chatEntries.find((e) => e.body === 'Hello again')).toMatchObject({ authorType: 'customer', channel: 'chat' });
+		expect((await read(chat.body.ticketId)).entries.map((e: Entry) => e.body)).not.toContain('Hello again');
 	});
 
 	it('has one winner when two agents merge at once, either the same way or crosswise, and doubles nothing', async () => {
