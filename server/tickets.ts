@@ -15,6 +15,7 @@ import {
 	compareEntries,
 	copiedEntry,
 	mergeBreach,
+	MAX_RECIPIENT_LIST_LENGTH,
 	MAX_RECIPIENTS,
 	encodeAppend,
 	ENTRY_TIME_WINDOW,
@@ -530,7 +531,10 @@ export class Tickets {
 			})
 		);
 		for (const child of await this.index.childrenOf(sourceId)) {
-			if (child.id !== targetId) await this.writeFields(child.id, { parentId: targetId }, SYSTEM);
+			if (child.id === targetId) continue;
+			await this.writeFields(child.id, { parentId: targetId }, SYSTEM);
+			// Families are read from the index: the target lists its new children at once.
+			await this.documents.withDocument(child.id, (doc) => this.index.project(child.id, doc));
 		}
 		return merged;
 	}
@@ -543,15 +547,20 @@ export class Tickets {
 		const sourceFields = readFields(source.doc);
 		// Merged meanwhile by this process (the rows were read before this turn); another's merge is caught in the transaction.
 		refuseMerged([{ ...target.row, mergedIntoId: targetFields.mergedIntoId }, { ...source.row, mergedIntoId: sourceFields.mergedIntoId }]);
-		const cc = sourceFields.requesterId === targetFields.requesterId ? null : await this.emailOf(sourceFields.requesterId);
+		const requesterEmail = sourceFields.requesterId === targetFields.requesterId ? null : await this.emailOf(sourceFields.requesterId);
 		const targetCopy = this.copyFor(target.doc);
 		const sourceCopy = this.copyFor(source.doc);
 		copying(() =>
 			targetCopy.transact(() => {
 				absorb(targetCopy, source.doc, (id) => `merged.${sha256(`${source.id} ${id}`).slice(0, 40)}`, origin);
 				appendEntry(targetCopy, systemNote(`Merged from ${ticketName(source.row)} by ${principal.name}.`, now, { merge: { from: source.id, number: source.row.number } }));
-				const copied = targetFields.cc ?? [];
-				if (cc && !copied.some((a) => a.toLowerCase() === cc.toLowerCase()) && copied.length < MAX_RECIPIENTS) setField(targetCopy, 'cc', [...copied, cc]);
+				// Whoever the source copied, and its requester: as many as a reply's CC holds.
+				const copies = [...(targetFields.cc ?? [])];
+				for (const address of [...(sourceFields.cc ?? []), ...(requesterEmail ? [requesterEmail] : [])]) {
+					const fits = copies.length < MAX_RECIPIENTS && [...copies, address].join(', ').length <= MAX_RECIPIENT_LIST_LENGTH;
+					if (fits && !copies.some((a) => a.toLowerCase() === address.toLowerCase())) copies.push(address);
+				}
+				if (copies.length > (targetFields.cc ?? []).length) setField(targetCopy, 'cc', copies);
 				if (sourceFields.parentId && !targetFields.parentId && sourceFields.parentId !== target.id) setField(targetCopy, 'parentId', sourceFields.parentId);
 			})
 		);

@@ -218,6 +218,24 @@ describe('merging a ticket into another', () => {
 		expect((await read(chat.body.ticketId)).entries.map((e: Entry) => e.body)).not.toContain('Hello again');
 	});
 
+	it("brings the source's child tickets along (they report to the target now), and its CCs through a chain of merges", async () => {
+		const source = await supportTicket('Desk wobbles', 'ola@example.com');
+		const target = await supportTicket('Desk delivery', 'sam@example.com');
+		const child = await as('ann').request('POST', `/api/v1/tickets/${source.id}/children`, { id: newId(), subject: 'Send a technician', body: 'Check the desk legs.' });
+		expect(child.status).toBe(201);
+		expect((await merge('ann', target.id, { sourceId: source.id })).status).toBe(200);
+		expect((await read(child.body.id)).parentId).toBe(target.id);
+		expect((await as('ann').request('GET', `/api/v1/tickets/${target.id}/children`)).body.children.map((c: { id: string }) => c.id)).toEqual([child.body.id]);
+		const onTarget = await connect(target.id, 'ann');
+		expect(readSides(onTarget.doc).find((s) => s.childId === child.body.id)).toBeTruthy();
+		expect((await as('ann').request('PATCH', `/api/v1/tickets/${child.body.id}`, { status: 'solved' })).status).toBe(200);
+		await waitFor(() => readSides(onTarget.doc).find((s) => s.childId === child.body.id)?.entries.some((e) => e.body.endsWith('was solved.')), 'the child reporting to the target');
+
+		const further = await supportTicket('Office furniture', 'uma@example.com');
+		expect((await merge('ann', further.id, { sourceId: target.id })).status).toBe(200);
+		expect((await read(further.id)).cc).toEqual(['ola@example.com', 'sam@example.com']);
+	});
+
 	it('has one winner when two agents merge at once, either the same way or crosswise, and doubles nothing', async () => {
 		const source = await supportTicket('Screen flickers');
 		const target = await supportTicket('Screen broken');
