@@ -520,14 +520,16 @@ export class Tickets {
 	 */
 	async merge(targetId: string, sourceId: string, principal: Principal): Promise<{ target: TicketRow; source: TicketRow }> {
 		if (targetId === sourceId) throw new ApiError(400, 'invalid_field', 'sourceId: a ticket cannot be merged into itself', 'sourceId');
-		const rows = [await this.readable(targetId, principal), await this.readable(sourceId, principal)];
-		for (const row of rows) this.mayRestructure(principal, row, 'merges tickets');
+		const rows = [await this.readable(targetId, principal), await this.readable(sourceId, principal)] as const;
+		this.mayRestructure(principal, rows[0], 'merges tickets');
+		this.mayRestructure(principal, rows[1], 'merges tickets');
 		refuseMerged(rows);
+		const agent = principal;
 		const [first, second] = [targetId, sourceId].sort();
 		const merged = await this.writing(first!, (firstDoc) =>
 			this.writing(second!, (secondDoc) => {
 				const [targetDoc, sourceDoc] = first === targetId ? [firstDoc, secondDoc] : [secondDoc, firstDoc];
-				return this.mergeDocuments({ id: targetId, doc: targetDoc, row: rows[0]! }, { id: sourceId, doc: sourceDoc, row: rows[1]! }, principal as UserPrincipal);
+				return this.mergeDocuments({ id: targetId, doc: targetDoc, row: rows[0] }, { id: sourceId, doc: sourceDoc, row: rows[1] }, agent);
 			})
 		);
 		for (const child of await this.index.childrenOf(sourceId)) {
@@ -604,11 +606,12 @@ export class Tickets {
 		const row = await this.readable(ticketId, principal);
 		this.mayRestructure(principal, row, 'splits tickets');
 		refuseMerged([row]);
-		const { name } = principal as UserPrincipal;
+		const { name } = principal;
 		return this.writing(ticketId, async (doc) => {
 			refuseMerged([{ ...row, mergedIntoId: readFields(doc).mergedIntoId }]);
+			const conversation = new Map(readEntries(doc).map((entry) => [entry.id, entry]));
 			const chosen = request.entryIds.map((id, i) => {
-				const entry = readEntries(doc).find((e) => e.id === id);
+				const entry = conversation.get(id);
 				if (!entry) throw new ApiError(400, 'invalid_field', `entryIds.${i}: the conversation has no entry ${id}`, `entryIds.${i}`);
 				if (entry.kind === 'event') throw new ApiError(400, 'invalid_field', `entryIds.${i}: events are the ticket's own history and stay with it`, `entryIds.${i}`);
 				return entry;
@@ -641,7 +644,7 @@ export class Tickets {
 	}
 
 	/** Refuses (403) anyone but an agent or admin who may write `row`: merging and splitting change two tickets at once. */
-	private mayRestructure(principal: Principal, row: TicketRow, what: string) {
+	private mayRestructure(principal: Principal, row: TicketRow, what: string): asserts principal is UserPrincipal {
 		if (principal.kind !== 'user' || ticketAccess(principal, row) !== 'write') throw forbidden(`only an agent who may write ${ticketName(row)} ${what}`);
 	}
 

@@ -6,7 +6,6 @@
 import * as Y from 'yjs';
 import {
 	addDraftAuthor,
-	addSideParticipants,
 	appendEntries,
 	appendSideEntry,
 	draftText,
@@ -17,8 +16,7 @@ import {
 	readSides,
 	setDraftRecipientText,
 	setSideStatus,
-	stageChanges,
-	type DraftInfo
+	stageChanges
 } from './document';
 import { newId } from './ids';
 import { LIMITS, limitMessage } from './limits';
@@ -50,8 +48,7 @@ export function absorb(target: Y.Doc, source: Y.Doc, idFor: (entryId: string) =>
 		if (entries.length) appendEntries(target, entries);
 		for (const side of readSides(source)) {
 			const id = taken.has(side.id) ? idFor(side.id) : side.id;
-			openSide(target, { id, subject: side.subject, channel: side.channel, createdBy: side.createdBy, createdAt: side.createdAt, participants: [], ...(side.childId ? { childId: side.childId } : {}) });
-			if (side.participants.length) addSideParticipants(target, id, side.participants);
+			openSide(target, { id, subject: side.subject, channel: side.channel, createdBy: side.createdBy, createdAt: side.createdAt, participants: side.participants, ...(side.childId ? { childId: side.childId } : {}) });
 			for (const entry of side.entries) appendSideEntry(target, id, copiedEntry(entry, idFor(entry.id), origin));
 			if (side.status === 'closed') setSideStatus(target, id, 'closed');
 		}
@@ -83,7 +80,7 @@ export function carryDrafts(target: Y.Doc, source: Y.Doc): void {
 			if (draft[field]?.trim() && !into?.[field]?.trim()) setDraftRecipientText(target, id, field, draft[field]);
 		}
 		for (const author of draft.authors) addDraftAuthor(target, id, author);
-		if (!into) kept.push({ ...draft, id } satisfies DraftInfo);
+		if (!into) kept.push({ ...draft, id });
 	}
 }
 
