@@ -257,6 +257,20 @@ describe('merging a ticket into another', () => {
 		expect([...l.entries, ...r.entries].filter((e: Entry) => e.body.startsWith('Merged from'))).toHaveLength(1);
 	});
 
+	it('lets no peer write the pointer or the CCs: only a merge does', async () => {
+		const ticket = await supportTicket('Peer forging a merge');
+		const other = await supportTicket('Peer forging a merge, target');
+		for (const [field, value] of [['mergedIntoId', other.id], ['cc', ['mallory@example.com']]] as const) {
+			const ann = await connect(ticket.id, 'ann');
+			ann.doc.getMap('ticket').set(field, value);
+			expect(await waitFor(() => ann.closeReason(), 'the refusal')).toBe('read-only-field');
+		}
+		const fields = readFields((await connect(ticket.id, 'ben')).doc);
+		expect(fields.mergedIntoId).toBeUndefined();
+		expect(fields.cc).toBeUndefined();
+		expect((await read(ticket.id)).mergedIntoId).toBeUndefined();
+	});
+
 	it('refuses, changing neither ticket: itself, merged tickets either side, callers who may not write both, bots, bad bodies, a target past its caps', async () => {
 		const a = await supportTicket('Keyboard dead');
 		const b = await supportTicket('Keyboard sticky');
