@@ -173,6 +173,33 @@ describe('merging a ticket into another', () => {
 		expect(events.events.filter((e: { type: string }) => e.type === 'ticket.merged')).toHaveLength(1);
 	});
 
+	it('carries a draft typed over the websocket while the merge happens: what the server holds then goes to the target, and nothing is lost', async () => {
+		const source = await supportTicket('Typing during a merge');
+		const target = await supportTicket('Typing during a merge, target');
+		const ben = await connect(source.id, 'ben');
+		const annOnTarget = await connect(target.id, 'ann');
+		const text = draftText(ben.doc, newId(), { channel: 'email', visibility: 'public' });
+		let typing = true;
+		const typed = (async () => {
+			for (let word = 0; typing || word < 5; word++) {
+				text.insert(text.length, `word${word} `);
+				await ben.acknowledged();
+			}
+		})();
+		await waitFor(() => text.toString().length > 20, 'some words typed');
+		const res = await merge('ann', target.id, { sourceId: source.id });
+		typing = false;
+		await typed;
+		expect(res.status).toBe(200);
+		await waitFor(() => readDrafts(annOnTarget.doc).some((d) => d.visibility === 'public'), 'the draft in the target');
+		const carried = readDrafts(annOnTarget.doc).find((d) => d.visibility === 'public')!.text;
+		// The words typed before the merge are in the target, in order; those after stay in the source's draft.
+		expect(carried.length).toBeGreaterThan(20);
+		expect(text.toString().startsWith(carried)).toBe(true);
+		const stored = readDrafts((await connect(source.id, 'root')).doc).find((d) => d.visibility === 'public')!.text;
+		expect(stored).toBe(text.toString());
+	});
+
 	it("sends mail replying to the source's thread, or naming its number, into the target", async () => {
 		const messageId = `<${newId()}@example.com>`;
 		await mail.sendMail({ from: 'Lee <lee@example.com>', to: SUPPORT, subject: 'Invoice wrong', text: 'The invoice lists two lamps.', messageId });
