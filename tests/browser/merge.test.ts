@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
 import { PASSWORD, prepare, type Fixture } from '../helpers/fixtures';
-import { startServer, tempDataDir, type RunningServer } from '../helpers/server';
+import { startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 import { createTicket } from '../helpers/tickets';
 
 let server: RunningServer;
@@ -69,6 +69,8 @@ describe('merge and split in the workspace', () => {
 		await conversation(ben).getByText('The printer jams on every second page.').waitFor();
 		await conversation(ben).getByText(`Merged from #${source.number} by ann.`).waitFor();
 		await ann.waitForURL(`**/tickets/${target.id}`);
+		// The source's customer is offered as a CC of the target's replies.
+		await waitFor(async () => (await ben.getByLabel('CC', { exact: true }).inputValue()) === 'lee@example.com', "the source's customer as CC");
 		await screenshot(ben, 'merge-target');
 
 		// Cy's tab on the source shows where it went, and follows the link.
