@@ -128,12 +128,15 @@ export const tickets = sqliteTable(
 		/** The ticket a child ticket was spun off from (the document's `ticket.parentId`). */
 		parentId: text('parent_id'),
 		/** Until when the ticket is out of the views (the document's `ticket.snoozedUntil`); null: not snoozed. */
-		snoozedUntil: integer('snoozed_until')
+		snoozedUntil: integer('snoozed_until'),
+		/** The ticket this one was merged into (the document's `ticket.mergedIntoId`); never cleared. */
+		mergedIntoId: text('merged_into_id')
 	},
 	(t) => [
 		index('tickets_status_updated').on(t.status, t.updatedAt),
 		index('tickets_snoozed').on(t.snoozedUntil),
 		index('tickets_parent').on(t.parentId),
+		index('tickets_merged_into').on(t.mergedIntoId),
 		index('tickets_assignee').on(t.assigneeId, t.updatedAt),
 		index('tickets_group').on(t.groupId, t.updatedAt),
 		index('tickets_requester').on(t.requesterId),

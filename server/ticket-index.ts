@@ -23,6 +23,9 @@ export type TicketChangeListener = (row: TicketRow) => void;
 
 const PREVIEW_LENGTH = 160;
 
+/** How many merges a chain is followed through (see mergeTarget). */
+const MAX_MERGE_HOPS = 20;
+
 export interface TicketFilters {
 	/** Whose list: only tickets this principal may see are listed. */
 	viewer: Principal;
@@ -238,6 +241,23 @@ export class TicketIndex {
 		return this.store.db.select().from(tickets).where(eq(tickets.parentId, parentId)).orderBy(tickets.createdAt, tickets.id);
 	}
 
+	/**
+	 * Where what reaches ticket `ticketId` belongs: the ticket itself, or the end of the chain of
+	 * merges it starts (B merged into A, A into C: C). Merges are refused into merged tickets, so
+	 * chains do not loop; a loop in damaged data ends where it closes, a chain at MAX_MERGE_HOPS.
+	 */
+	async mergeTarget(ticketId: string): Promise<string> {
+		const seen = new Set([ticketId]);
+		let current = ticketId;
+		for (let hop = 0; hop < MAX_MERGE_HOPS; hop++) {
+			const next = (await this.get(current))?.mergedIntoId;
+			if (!next || seen.has(next)) break;
+			seen.add(next);
+			current = next;
+		}
+		return current;
+	}
+
 	async allIds(): Promise<string[]> {
 		const { tickets } = this.store.tables;
 		return (await this.store.db.select({ id: tickets.id }).from(tickets)).map((r) => r.id);
@@ -284,7 +304,9 @@ function projection(ticketId: string, doc: Y.Doc, previous: TicketRow | null, no
 		firstReplyAt: exact ? exact.firstReplyAt : (previous!.firstReplyAt ?? (last && !fromCustomer ? last.createdAt : null)),
 		awaitingSince: exact ? exact.awaitingSince : last && fromCustomer ? (previous!.awaitingSince ?? last.createdAt) : null,
 		parentId: fields.parentId ?? null,
-		snoozedUntil: fields.snoozedUntil ?? null
+		snoozedUntil: fields.snoozedUntil ?? null,
+		// A merge is final: a projection of a document read before the merge reached it must not undo it.
+		mergedIntoId: fields.mergedIntoId ?? previous?.mergedIntoId ?? null
 	};
 }
 

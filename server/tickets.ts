@@ -2,15 +2,25 @@
  * Ticket operations shared by the HTTP API, the CLI and the seed: create a ticket, append an
  * entry exactly once, read a ticket. Every write is logged durably before it is applied.
  */
+import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
+import { ZodError } from 'zod';
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import {
+	absorb,
 	appendEntries,
+	appendEntry,
 	appendSideEntry,
+	compareEntries,
+	copiedEntry,
+	mergeBreach,
+	MAX_RECIPIENT_LIST_LENGTH,
+	MAX_RECIPIENTS,
 	encodeAppend,
 	ENTRY_TIME_WINDOW,
 	entryIndex,
+	entrySchema,
 	getEntry,
 	MAX_SUBJECT_LENGTH,
 	initTicket,
@@ -28,6 +38,7 @@ import {
 	setSideStatus,
 	sideStatuses,
 	type Channel,
+	type CopyOrigin,
 	type Entry,
 	type EntryInput,
 	type Priority,
@@ -38,9 +49,10 @@ import {
 } from '../src/lib/ticket';
 import { VIEW_DESCRIPTIONS, VIEW_IDS, VIEW_NAMES, type TicketSort, type ViewId } from '../src/lib/api/views';
 import type { LinkedTicket, NewChildTicket, TicketFamily } from '../src/lib/api/children';
+import type { SplitRequest } from '../src/lib/api/merge';
 import type { Accounts } from './accounts';
 import { listedAttachments, type Attachments, type Uploads } from './attachments';
-import { actorOf, SYSTEM, type Principal } from './auth/principal';
+import { actorOf, SYSTEM, type Principal, type UserPrincipal } from './auth/principal';
 import { ticketAccess, writePolicy } from './auth/policy';
 import type { Customers } from './customers';
 import { ApiError, forbidden, notFound } from './errors';
@@ -126,8 +138,41 @@ export function subjectFrom(text: string): string {
 	return text.replace(/\s+/g, ' ').trim().slice(0, Math.min(SUBJECT_CHARS, MAX_SUBJECT_LENGTH)) || '(no text)';
 }
 
+/** One ticket of a merge: its id, live document and index row as read before the decision. */
+interface MergeSide {
+	id: string;
+	doc: Y.Doc;
+	row: TicketRow;
+}
+
+/** "#1042", or "a ticket" for one without a number. */
+const ticketName = (row: { number: number | null }) => (row.number === null ? 'a ticket' : `#${row.number}`);
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Refuses (409) a merge or split involving a ticket that has been merged into another. */
+function refuseMerged(rows: readonly { number: number | null; mergedIntoId?: string | null }[]) {
+	const merged = rows.find((row) => row.mergedIntoId);
+	if (merged) throw new ApiError(409, 'already_merged', `${ticketName(merged)} has been merged into another ticket`);
+}
+
+/** The server's note of a merge or split in a conversation. */
+function systemNote(body: string, createdAt: number, meta: Entry['meta']): Entry {
+	return { id: newId(), kind: 'event', channel: 'internal', visibility: 'internal', authorType: 'system', authorId: 'system', body, createdAt, meta };
+}
+
+/** Runs `copy`, which copies entries into another ticket: one that no longer fits the entry schema with its origin added is refused by name (409). */
+function copying<T>(copy: () => T): T {
+	try {
+		return copy();
+	} catch (error) {
+		if (!(error instanceof ZodError)) throw error;
+		throw new ApiError(409, 'limit_exceeded', `an entry cannot be copied: ${error.issues[0]?.path.join('.') ?? ''} ${error.issues[0]?.message ?? ''}`.trim());
+	}
+}
+
 /** Statuses of a ticket whose work is done: a parent is told when its child reaches one. */
-const DONE_STATUSES: readonly string[] = ['solved', 'closed'];
+export const DONE_STATUSES: string[] = ['solved', 'closed'];
 
 /** How much of a linked ticket's newest message the parent or child shows. */
 const LINKED_PREVIEW_CHARS = 300;
@@ -384,9 +429,7 @@ export class Tickets {
 	 * ticket's turn (`writing`).
 	 */
 	private commitAsServer(ticketId: string, doc: Y.Doc, actor: string, change: (copy: Y.Doc) => void): Promise<void> {
-		const copy = new Y.Doc();
-		copy.clientID = this.writerFor(doc);
-		Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+		const copy = this.copyFor(doc);
 		copy.transact(() => change(copy));
 		return this.documents.commit(ticketId, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actor);
 	}
@@ -485,6 +528,161 @@ export class Tickets {
 			};
 			await this.commitAsServer(parentId, doc, 'system', (copy) => appendSideEntry(copy, side.id, entry));
 		});
+	}
+
+	/**
+	 * Merges ticket `sourceId` into `targetId` as `principal`, an agent or admin who may write both
+	 * (a bulk merge calls this per ticket). The target gets the source's conversation (copies in
+	 * time order, with their authors, under ids of their own, `meta.mergedFrom` saying where each
+	 * came from), side conversations, drafts (carryDrafts: none lost, none overwritten), the
+	 * source's requester as a CC when they differ, its parent when it has none, and a note "Merged
+	 * from #B"; the source is closed with a note "Merged into #A" and `mergedIntoId`, and its
+	 * children become the target's. Refused as a whole past any of the target's caps. Exactly once:
+	 * decided in one transaction holding both tickets' index rows, locked in id order, which
+	 * refuses a ticket merged meanwhile either way round (409 already_merged); both documents'
+	 * changes are logged in it and applied once it commits.
+	 */
+	async merge(targetId: string, sourceId: string, principal: Principal): Promise<{ target: TicketRow; source: TicketRow }> {
+		if (targetId === sourceId) throw new ApiError(400, 'invalid_field', 'sourceId: a ticket cannot be merged into itself', 'sourceId');
+		const rows = [await this.readable(targetId, principal), await this.readable(sourceId, principal)] as const;
+		this.mayRestructure(principal, rows[0], 'merges tickets');
+		this.mayRestructure(principal, rows[1], 'merges tickets');
+		refuseMerged(rows);
+		const agent = principal;
+		const [first, second] = [targetId, sourceId].sort();
+		const merged = await this.writing(first!, (firstDoc) =>
+			this.writing(second!, (secondDoc) => {
+				const [targetDoc, sourceDoc] = first === targetId ? [firstDoc, secondDoc] : [secondDoc, firstDoc];
+				return this.mergeDocuments({ id: targetId, doc: targetDoc, row: rows[0] }, { id: sourceId, doc: sourceDoc, row: rows[1] }, agent);
+			})
+		);
+		for (const child of await this.index.childrenOf(sourceId)) {
+			if (child.id === targetId) continue;
+			await this.writeFields(child.id, { parentId: targetId }, SYSTEM);
+			// Families are read from the index: the target lists its new children at once.
+			await this.documents.withDocument(child.id, (doc) => this.index.project(child.id, doc));
+		}
+		return merged;
+	}
+
+	private async mergeDocuments(target: MergeSide, source: MergeSide, principal: UserPrincipal): Promise<{ target: TicketRow; source: TicketRow }> {
+		const now = Date.now();
+		const actor = actorOf(principal);
+		const origin: CopyOrigin = { key: 'mergedFrom', ticketId: source.id, number: source.row.number };
+		const targetFields = readFields(target.doc);
+		const sourceFields = readFields(source.doc);
+		// Merged meanwhile by this process (the rows were read before this turn); another's merge is caught in the transaction.
+		refuseMerged([{ ...target.row, mergedIntoId: targetFields.mergedIntoId }, { ...source.row, mergedIntoId: sourceFields.mergedIntoId }]);
+		const requesterEmail = sourceFields.requesterId === targetFields.requesterId ? null : await this.emailOf(sourceFields.requesterId);
+		const targetCopy = this.copyFor(target.doc);
+		const sourceCopy = this.copyFor(source.doc);
+		copying(() =>
+			targetCopy.transact(() => {
+				absorb(targetCopy, source.doc, (id) => `merged.${sha256(`${source.id} ${id}`).slice(0, 40)}`, origin);
+				appendEntry(targetCopy, systemNote(`Merged from ${ticketName(source.row)} by ${principal.name}.`, now, { merge: { from: source.id, number: source.row.number } }));
+				// Whoever the source copied, and its requester: as many as a reply's CC holds.
+				const copies = [...(targetFields.cc ?? [])];
+				for (const address of [...(sourceFields.cc ?? []), ...(requesterEmail ? [requesterEmail] : [])]) {
+					const fits = copies.length < MAX_RECIPIENTS && [...copies, address].join(', ').length <= MAX_RECIPIENT_LIST_LENGTH;
+					if (fits && !copies.some((a) => a.toLowerCase() === address.toLowerCase())) copies.push(address);
+				}
+				if (copies.length > (targetFields.cc ?? []).length) setField(targetCopy, 'cc', copies);
+				if (sourceFields.parentId && !targetFields.parentId && sourceFields.parentId !== target.id) setField(targetCopy, 'parentId', sourceFields.parentId);
+			})
+		);
+		const breach = mergeBreach(target.doc, targetCopy);
+		if (breach) throw new ApiError(409, 'limit_exceeded', `${ticketName(target.row)} cannot take ${ticketName(source.row)}: ${breach}`);
+		sourceCopy.transact(() => {
+			appendEntry(sourceCopy, systemNote(`Merged into ${ticketName(target.row)} by ${principal.name}.`, now, { merge: { into: target.id, number: target.row.number } }));
+			setField(sourceCopy, 'mergedIntoId', target.id);
+			if (sourceFields.status !== 'closed') setField(sourceCopy, 'status', 'closed');
+		});
+		const newEntryIds = [...entryIndex(targetCopy).byId.keys()].filter((id) => !entryIndex(target.doc).byId.has(id));
+		const { tickets } = this.store.tables;
+		return this.index.transaction(async () => {
+			const ids = [target.id, source.id].sort();
+			for (const id of ids) await this.store.lock(this.store.db, tickets, eq(tickets.id, id));
+			const rows = await Promise.all([target.id, source.id].map(async (id) => (await this.index.get(id))!));
+			refuseMerged(rows);
+			const targetRow = await this.index.project(target.id, targetCopy, actor, now);
+			const sourceRow = await this.index.project(source.id, sourceCopy, actor, now);
+			await this.eventLog.recordMany([
+				{ ticketId: target.id, actor, type: 'ticket.merged', data: { from: source.id, entries: newEntryIds.length }, createdAt: now },
+				{ ticketId: source.id, actor, type: 'ticket.merged', data: { into: target.id }, createdAt: now }
+			]);
+			await this.log.claimEntryIds(target.id, newEntryIds);
+			for (const id of ids) {
+				const { doc, copy } = id === target.id ? { doc: target.doc, copy: targetCopy } : { doc: source.doc, copy: sourceCopy };
+				await this.documents.commit(id, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actor);
+			}
+			return { target: targetRow, source: sourceRow };
+		});
+	}
+
+	/**
+	 * Starts a new ticket from entries of ticket `ticketId`, as `principal` (an agent or admin who
+	 * may write it): copies with their authors and times (`meta.splitFrom`), the same requester,
+	 * channel, group, assignee and priority, the subject given or the first entry's words. The
+	 * entries stay in the ticket (a document's history cannot lose them); it gets a note "Split
+	 * into #B" in the transaction that creates B, and B one "Split from #A". Returns B's row.
+	 */
+	async split(ticketId: string, request: SplitRequest, principal: Principal): Promise<TicketRow> {
+		const row = await this.readable(ticketId, principal);
+		this.mayRestructure(principal, row, 'splits tickets');
+		refuseMerged([row]);
+		const { name } = principal;
+		return this.writing(ticketId, async (doc) => {
+			refuseMerged([{ ...row, mergedIntoId: readFields(doc).mergedIntoId }]);
+			const conversation = new Map(readEntries(doc).map((entry) => [entry.id, entry]));
+			const chosen = request.entryIds.map((id, i) => {
+				const entry = conversation.get(id);
+				if (!entry) throw new ApiError(400, 'invalid_field', `entryIds.${i}: the conversation has no entry ${id}`, `entryIds.${i}`);
+				if (entry.kind === 'event') throw new ApiError(400, 'invalid_field', `entryIds.${i}: events are the ticket's own history and stay with it`, `entryIds.${i}`);
+				return entry;
+			});
+			chosen.sort(compareEntries);
+			const fields = readFields(doc);
+			const now = Date.now();
+			const origin: CopyOrigin = { key: 'splitFrom', ticketId, number: row.number };
+			const entries = copying(() => chosen.map((entry) => entrySchema.parse(copiedEntry(entry, entry.id, origin))));
+			const created = await this.record(
+				{
+					fields: { subject: request.subject ?? subjectFrom(chosen[0]!.body), status: 'open', priority: fields.priority, assigneeId: fields.assigneeId, groupId: fields.groupId, requesterId: fields.requesterId, channel: fields.channel, createdAt: now, tags: [] },
+					entries: [...entries, systemNote(`Split from ${ticketName(row)} by ${name}.`, now, { split: { from: ticketId, number: row.number } })]
+				},
+				principal,
+				async (newId) => {
+					const number = (await this.index.get(newId))?.number ?? null;
+					const note = systemNote(`Split into ${ticketName({ number })} by ${name}.`, now, { split: { into: newId, number } });
+					await this.commitAsServer(ticketId, doc, actorOf(principal), (copy) => appendEntry(copy, note));
+					await this.eventLog.record({ ticketId, actor: actorOf(principal), type: 'ticket.split', data: { into: newId, entries: entries.length }, createdAt: now });
+				}
+			);
+			return (await this.index.get(created.id))!;
+		});
+	}
+
+	/** Where what channels deliver to ticket `ticketId` belongs: the ticket it was merged into, if it was (see TicketIndex.mergeTarget). */
+	mergeTarget(ticketId: string): Promise<string> {
+		return this.index.mergeTarget(ticketId);
+	}
+
+	/** Refuses (403) anyone but an agent or admin who may write `row`: merging and splitting change two tickets at once. */
+	private mayRestructure(principal: Principal, row: TicketRow, what: string): asserts principal is UserPrincipal {
+		if (principal.kind !== 'user' || ticketAccess(principal, row) !== 'write') throw forbidden(`only an agent who may write ${ticketName(row)} ${what}`);
+	}
+
+	/** A customer's first email address, if they have one. */
+	private async emailOf(customerId: string): Promise<string | null> {
+		return (await this.customers.get(customerId))?.addresses.find((a) => a.channel === 'email')?.address ?? null;
+	}
+
+	/** A copy of `doc` to make a server-side change on, as this process's writer of it. */
+	private copyFor(doc: Y.Doc): Y.Doc {
+		const copy = new Y.Doc();
+		copy.clientID = this.writerFor(doc);
+		Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+		return copy;
 	}
 
 	/** A ticket's parent and children as `principal` may know them (see LinkedTicket). */

@@ -218,8 +218,9 @@ export class Chats {
 		if (chat.status === 'ended') throw chatEnded();
 		const ticket = await this.index.get(chat.ticketId);
 		if (!ticket) throw notFound('chat ticket');
+		// A chat whose ticket was merged into another goes on there, as the same customer.
 		const { entry } = await this.tickets.append(
-			chat.ticketId,
+			await this.tickets.mergeTarget(chat.ticketId),
 			{
 				id: this.messageId(visitor, message.id),
 				kind: 'message',

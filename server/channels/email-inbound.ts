@@ -17,7 +17,8 @@
  * of the side conversation's participants, and reopens it if it was closed; from anyone else such a
  * reference counts as unknown (the rules above then decide). A message with the ticket's tag and no
  * known reference, from someone other than the requester, joins the side conversation whose
- * participant sent it if exactly one open email side conversation of the ticket has them. Auto-replies and bounces are accepted and dropped (event `email.ignored`); a
+ * participant sent it if exactly one open email side conversation of the ticket has them. A thread
+ * of a ticket merged into another continues in that one. Auto-replies and bounces are accepted and dropped (event `email.ignored`); a
  * message that cannot be parsed is kept in the file store (server/files.ts), its hash in the event
  * `email.unparsed`.
  */
@@ -259,11 +260,13 @@ export class Inbox {
 		const customer = await this.deps.customers.findOrCreate('email', from.address!, from.name || undefined);
 		const subject = (mail.subject ?? '').trim();
 		const entry = await this.entryFor(mail, raw, messageId, customer.id);
-		const thread = await this.threadOf(
-			mail,
-			recipients.map((r) => r.tag).filter(Boolean),
-			subject,
-			{ id: customer.id, address: from.address!.toLowerCase() }
+		const thread = await this.followMerges(
+			await this.threadOf(
+				mail,
+				recipients.map((r) => r.tag).filter(Boolean),
+				subject,
+				{ id: customer.id, address: from.address!.toLowerCase() }
+			)
 		);
 		const { store, supportAddresses } = this.deps;
 		const { emailMessages } = store.tables;
@@ -324,6 +327,18 @@ export class Inbox {
 			if (thread) return thread;
 		}
 		return null;
+	}
+
+	/**
+	 * Where a thread of a ticket that was merged into another continues: in that one, in the same
+	 * side conversation (the merge kept its id) or else in the conversation.
+	 */
+	private async followMerges(thread: Thread | null): Promise<Thread | null> {
+		if (!thread) return null;
+		const ticketId = await this.deps.tickets.mergeTarget(thread.ticketId);
+		if (ticketId === thread.ticketId) return thread;
+		const sideKept = thread.sideId !== null && (await this.deps.tickets.sides(ticketId)).some((side) => side.id === thread.sideId);
+		return { ticketId, sideId: sideKept ? thread.sideId : null };
 	}
 
 	/**

@@ -12,7 +12,7 @@
  * id is derived from the channel and the event id, so a retry that raced the record appends nothing.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { and, asc, desc, eq, ne, notInArray } from 'drizzle-orm';
+import { and, asc, desc, eq, isNotNull, ne, notInArray, or } from 'drizzle-orm';
 import type { WebhookEvent } from '../../src/lib/api/schemas';
 import { newId, type Entry } from '../../src/lib/ticket';
 import { SYSTEM } from '../auth/principal';
@@ -20,7 +20,7 @@ import type { Customers } from '../customers';
 import { ApiError, notFound } from '../errors';
 import type { Events } from '../events';
 import type { Store } from '../storage/store';
-import { subjectFrom, type Tickets } from '../tickets';
+import { DONE_STATUSES, subjectFrom, type Tickets } from '../tickets';
 
 export const CHANNEL_KINDS = ['messaging', 'social'] as const;
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];
@@ -206,6 +206,25 @@ export class Channels {
 		return added.length > 0;
 	}
 
+	/**
+	 * The customer's ticket on `channel` that is still open, most recently updated first: one of
+	 * theirs merged into another stands for that one (whoever's it is) while that is open.
+	 */
+	private async openTicketOf(customerId: string, channel: string): Promise<{ id: string } | null> {
+		const { tickets } = this.store.tables;
+		const notDone = notInArray(tickets.status, DONE_STATUSES);
+		const [latest] = await this.store.db
+			.select({ id: tickets.id, mergedIntoId: tickets.mergedIntoId })
+			.from(tickets)
+			.where(and(eq(tickets.requesterId, customerId), eq(tickets.channel, channel), or(notDone, isNotNull(tickets.mergedIntoId))))
+			.orderBy(desc(tickets.updatedAt), desc(tickets.id))
+			.limit(1);
+		if (!latest?.mergedIntoId) return latest ?? null;
+		const id = await this.tickets.mergeTarget(latest.id);
+		const [target] = await this.store.db.select({ id: tickets.id }).from(tickets).where(and(eq(tickets.id, id), notDone));
+		return target ?? null;
+	}
+
 	private async process(channel: ChannelInfo, event: WebhookEvent): Promise<{ duplicate: true } | { ticketId: string; entryId: string }> {
 		if (await this.seen(channel.id, event.eventId)) return { duplicate: true };
 		const kind = channel.kind;
@@ -224,13 +243,7 @@ export class Channels {
 			createdAt: Date.now(),
 			meta
 		};
-		const { tickets } = this.store.tables;
-		const [open] = await this.store.db
-			.select({ id: tickets.id })
-			.from(tickets)
-			.where(and(eq(tickets.requesterId, customer.id), eq(tickets.channel, kind), notInArray(tickets.status, ['solved', 'closed'])))
-			.orderBy(desc(tickets.updatedAt), desc(tickets.id))
-			.limit(1);
+		const open = await this.openTicketOf(customer.id, kind);
 		if (open) {
 			// The entry id makes a retry append nothing; the event is recorded once the entry is durable.
 			await this.tickets.append(open.id, entry, SYSTEM);

@@ -245,21 +245,25 @@ export class Persist implements Extension {
 	 * Server-side writes: log `update` (with its outbound `entries` enqueued in the same
 	 * transaction), then apply it. Its client ids are the system's, whoever asked for the write.
 	 * Throws StorageError, or DuplicateEntryError when the ticket has one of `entries` already,
-	 * applying nothing.
+	 * applying nothing. Inside a store transaction (a write that changes several tickets at once),
+	 * applied once that commits: no peer sees a change that could still be rolled back. The client
+	 * ids are known as the system's from then on too (no peer can name the server's ids before it
+	 * has seen a write of them), so a rolled-back write leaves no claim the database lacks.
 	 */
 	async commit(document: Y.Doc, update: Uint8Array, actor: string, origin: unknown, entries: Entry[] = []): Promise<void> {
 		const state = this.stateOf(document);
 		const claims: Claims = { owner: actorOf(SYSTEM), clients: clientsOf(update).filter((client) => !state.owners.has(client)) };
-		for (const client of claims.clients) state.owners.set(client, claims.owner);
 		let seq: number;
 		try {
 			seq = await this.settings.log.append(state.ticketId, update, actor, Date.now(), this.writtenWith(state, entries, claims));
 		} catch (error) {
-			for (const client of claims.clients) state.owners.delete(client);
 			throw this.storageRefusal(state, error);
 		}
-		this.logged(document, state, seq, update);
-		Y.applyUpdate(document, update, origin);
+		this.settings.log.afterCommit(() => {
+			for (const client of claims.clients) state.owners.set(client, claims.owner);
+			this.logged(document, state, seq, update);
+			Y.applyUpdate(document, update, origin);
+		});
 	}
 
 	async onStoreDocument({ document }: onStoreDocumentPayload) {

@@ -59,6 +59,8 @@ export class Project implements Extension {
 			if (isRemote(origin)) return;
 			const actor = actorOfOrigin(origin);
 			for (const entry of entries) {
+				// Copies a merge brought in were written by others: the merge's own event (ticket.merged) tells of them.
+				if (entry.meta?.mergedFrom) continue;
 				tracked.events.push({
 					ticketId,
 					actor,

@@ -147,6 +147,11 @@ export class TicketLog {
 		}
 	}
 
+	/** Calls `callback` once the calling context's transaction commits (at once outside one): see Store.afterCommit. */
+	afterCommit(callback: () => void): void {
+		this.store.afterCommit(callback);
+	}
+
 	/**
 	 * Appends one update durably and returns its seq; inside an open transaction, as part of it.
 	 * Throws StorageError, or a Refusal. What comes `with` it is written in the same transaction.

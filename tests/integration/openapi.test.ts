@@ -16,6 +16,8 @@ const PATHS = [
 	'/tickets/{id}',
 	'/tickets/{id}/entries',
 	'/tickets/{id}/events',
+	'/tickets/{id}/merge',
+	'/tickets/{id}/split',
 	'/tickets/{id}/deliveries',
 	'/tickets/{id}/attachments',
 	'/tickets/{id}/attachments/{sha256}',

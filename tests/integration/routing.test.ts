@@ -393,6 +393,7 @@ describe('the router with 100 agents and 1,000 items', () => {
 			awaitingSince: world.clock.now(),
 			parentId: null,
 			snoozedUntil: null,
+			mergedIntoId: null,
 			...over
 		});
 		await world.router.observe(row({}));

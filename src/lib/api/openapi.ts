@@ -10,6 +10,7 @@ import { attachmentUploadQuery, sha256Param } from './attachments';
 import { chatInfoSchema, pageViewSchema, visitorMessageSchema } from './chat';
 import { createChildSchema, linkedTicketSchema, ticketFamilySchema } from './children';
 import { followerPaths } from './openapi-followers';
+import { MAX_SPLIT_ENTRIES, mergeRequestSchema, splitRequestSchema } from './merge';
 import { routingPaths } from './openapi-routing';
 import { slaStateSchema } from './routing';
 import {
@@ -78,11 +79,15 @@ const ticketFields = {
 	createdAt: ticketFieldSchemas.createdAt,
 	updatedAt: z.number().int().nonnegative(),
 	entryCount: z.number().int().nonnegative(),
-	parentId: ticketFieldSchemas.parentId.nullable().optional().meta({ description: 'On a child ticket, the ticket it was created from.' })
+	parentId: ticketFieldSchemas.parentId.nullable().optional().meta({ description: 'On a child ticket, the ticket it was created from.' }),
+	mergedIntoId: ticketFieldSchemas.mergedIntoId.nullable().optional().meta({ description: 'On a ticket merged into another, that one (it is closed; what reaches it goes there).' })
 };
 
 const Ticket = z
-	.object({ ...ticketFields, entries: z.array(Entry).meta({ description: 'In display order.' }) })
+	.object({
+		...ticketFields,
+		cc: ticketFieldSchemas.cc.optional().meta({ description: "Addresses the ticket's email replies are offered to copy besides the requester (a merged ticket's requester)." }),
+		entries: z.array(Entry).meta({ description: 'In display order.' }) })
 	.meta({ id: 'Ticket', description: "A ticket's fields and its entries." });
 
 const TicketRow = z
@@ -601,6 +606,37 @@ function buildDocument() {
 					description: 'A linked ticket the caller may not open is listed with its id and number only.',
 					requestParams: ticketPath,
 					responses: { 200: ok('The parent (or null) and the children, oldest first.', ticketFamilySchema), ...errors(404) }
+				})
+			},
+			'/tickets/{id}/merge': {
+				post: op({
+					operationId: 'mergeTicket',
+					tags: ['Tickets'],
+					summary: 'Merge another ticket into this one',
+					description:
+						"Agents and admins who may write both tickets. This ticket gets copies of the other's entries (in time order, with their authors, `meta.mergedFrom` naming where each came from), its side conversations and drafts (none lost: a draft of a kind this ticket has one of is added to the newest such), its requester as a CC when they differ, and a note; the other is closed with a note and `mergedIntoId`, and mail, chat and messages that reach it later go here. Refused as a whole past any of this ticket's limits. Exactly once: of concurrent merges of the two tickets (either way round) one is made, the others answer 409.",
+					requestParams: ticketPath,
+					requestBody: { required: true, content: jsonContent(mergeRequestSchema.meta({ id: 'MergeRequest' })) },
+					responses: {
+						200: ok("Both tickets' list rows once stored.", z.object({ target: TicketRow, source: TicketRow })),
+						409: { description: '`already_merged`: one of the tickets has been merged into another; `limit_exceeded`: this ticket cannot take the other (the limit is named).', content: jsonContent(ErrorBody) },
+						...errors(400, 403, 404)
+					}
+				})
+			},
+			'/tickets/{id}/split': {
+				post: op({
+					operationId: 'splitTicket',
+					tags: ['Tickets'],
+					summary: 'Start a new ticket from entries of this one',
+					description: `Agents and admins who may write the ticket. The entries (at most ${MAX_SPLIT_ENTRIES}, no events) are copied with their authors and times into a new ticket with the same requester, channel, group, assignee and priority (\`meta.splitFrom\` names where each came from); they stay in this ticket, which gets a note naming the new one.`,
+					requestParams: ticketPath,
+					requestBody: { required: true, content: jsonContent(splitRequestSchema.meta({ id: 'SplitRequest' })) },
+					responses: {
+						201: ok("The new ticket's list row.", TicketRow),
+						409: { description: '`already_merged`: the ticket has been merged into another.', content: jsonContent(ErrorBody) },
+						...errors(400, 403, 404)
+					}
 				})
 			},
 			'/views': {

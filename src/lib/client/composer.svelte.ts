@@ -16,7 +16,7 @@ import { yCollab, ySyncAnnotation, yUndoManagerKeymap } from 'y-codemirror.next'
 import * as Y from 'yjs';
 import {
 	byteLength,
-	latestInboundCc,
+	offeredCc,
 	LIMITS,
 	newId,
 	recipientsProblem,
@@ -205,11 +205,11 @@ export class Composer {
 		return this.mode === 'public' && this.channel === 'email';
 	}
 
-	/** The draft's CC or BCC as typed; before there is a draft, CC offers the newest mail's CCs. */
+	/** The draft's CC or BCC as typed; before there is a draft, CC offers the ticket's CCs and the newest mail's. */
 	recipientText(field: RecipientField): string {
 		const draft = this.boundDraft;
 		if (draft) return draft[field] ?? '';
-		return field === 'cc' ? latestInboundCc(this.session.entries).join(', ') : '';
+		return field === 'cc' ? offeredCc(this.session.fields?.cc, this.session.entries).join(', ') : '';
 	}
 
 	/** Why the CC or BCC cannot be sent, in words (Send waits until it is fixed), or null. */
@@ -228,13 +228,13 @@ export class Composer {
 	}
 
 	/**
-	 * A draft becoming an email reply that has no CC yet gets the newest inbound mail's CCs (its
+	 * A draft becoming an email reply that has no CC yet gets the ticket's CCs and the newest inbound mail's (its
 	 * visibility and channel are passed in: `session.drafts` catches up a moment later).
 	 */
 	private offerInboundCc(draftId: string, visibility: Visibility, channel: Channel) {
 		const draft = this.session.drafts.find((d) => d.id === draftId);
 		if (visibility !== 'public' || channel !== 'email' || draft?.cc !== undefined) return;
-		const cc = latestInboundCc(this.session.entries);
+		const cc = offeredCc(this.session.fields?.cc, this.session.entries);
 		if (cc.length) this.session.setDraftRecipients(draftId, 'cc', cc.join(', '));
 	}
 

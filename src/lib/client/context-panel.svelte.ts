@@ -217,6 +217,10 @@ export function describeEvent(event: TicketEvent, workspace: Workspace): string 
 			if (event.actor.startsWith('user:')) return `${who} replied by ${via}`;
 			return `Message received by ${via}`;
 		}
+		case 'ticket.merged':
+			return data.into ? `${who} merged this ticket into another` : `${who} merged another ticket into this one (${str(data.entries)} entries)`;
+		case 'ticket.split':
+			return `${who} split ${str(data.entries)} ${data.entries === 1 ? 'entry' : 'entries'} off into a new ticket`;
 		case 'side.opened':
 			return `${who} started a side conversation “${str(data.subject)}”`;
 		case 'side.closed':

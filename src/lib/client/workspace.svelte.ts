@@ -44,6 +44,8 @@ export interface TicketRow {
 	parentId?: string | null;
 	/** Until when the ticket is snoozed (out of the views of work to do); null or past: not snoozed. */
 	snoozedUntil?: number | null;
+	/** On a ticket merged into another: that one. */
+	mergedIntoId?: string | null;
 }
 
 export interface Person {

@@ -256,6 +256,8 @@ export function readFields(doc: Y.Doc): TicketFields {
 		...(typeof map.get('number') === 'number' ? { number: map.get('number') as number } : {}),
 		...(typeof map.get('parentId') === 'string' ? { parentId: map.get('parentId') as string } : {}),
 		...(map.has('snoozedUntil') ? { snoozedUntil: (map.get('snoozedUntil') as number | null) ?? null } : {}),
+		...(typeof map.get('mergedIntoId') === 'string' ? { mergedIntoId: map.get('mergedIntoId') as string } : {}),
+		...(Array.isArray(map.get('cc')) ? { cc: map.get('cc') as string[] } : {}),
 		tags: tags instanceof Y.Array ? (tags.toArray() as string[]) : []
 	};
 }

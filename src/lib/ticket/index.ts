@@ -8,3 +8,4 @@ export * from './limits';
 export * from './awareness';
 export * from './recipients';
 export * from './mentions';
+export * from './merge';

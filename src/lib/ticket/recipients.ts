@@ -73,3 +73,12 @@ export function latestInboundCc(entries: readonly Entry[]): string[] {
 	}
 	return [];
 }
+
+/** The CCs a new email reply is offered: those the ticket keeps (`ticket.cc`), then the newest inbound mail's, each once. */
+export function offeredCc(ticketCc: readonly string[] | undefined, entries: readonly Entry[]): string[] {
+	const offered: string[] = [];
+	for (const address of [...(ticketCc ?? []), ...latestInboundCc(entries)]) {
+		if (!offered.some((a) => a.toLowerCase() === address.toLowerCase())) offered.push(address);
+	}
+	return offered.slice(0, MAX_RECIPIENTS);
+}

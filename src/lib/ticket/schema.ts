@@ -179,7 +179,11 @@ export const ticketFieldSchemas = {
 	/** The ticket this one was spun off from as a child ticket; set by the server when it creates it. */
 	parentId: idSchema,
 	/** Until when the ticket is out of the views (ms since the epoch); null or past: not snoozed. */
-	snoozedUntil: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable()
+	snoozedUntil: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable(),
+	/** The ticket this one was merged into (it is closed, and what reaches it goes there); set by the server when it merges. */
+	mergedIntoId: idSchema,
+	/** Addresses copied on the ticket's email replies besides the requester (a merged ticket's requester); set by the server. */
+	cc: recipientListSchema
 } as const;
 export type TicketFieldName = keyof typeof ticketFieldSchemas;
 export const TICKET_FIELDS = Object.keys(ticketFieldSchemas) as TicketFieldName[];
@@ -201,6 +205,10 @@ export interface TicketFields {
 	parentId?: string;
 	/** Only once the ticket has been snoozed; null once woken. */
 	snoozedUntil?: number | null;
+	/** Only on a ticket merged into another. */
+	mergedIntoId?: string;
+	/** Only when the server copied someone on the ticket's replies (see `ticketFieldSchemas.cc`). */
+	cc?: string[];
 	tags: string[];
 }
 
