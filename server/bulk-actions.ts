@@ -33,6 +33,7 @@ export class BulkActions {
 
 	/** Applies `action` to each of its tickets as `principal`; the results in the order of `ticketIds`. */
 	async apply(action: BulkAction, principal: Principal): Promise<BulkReport> {
+		if (action.mergeInto) return this.merge(action.ticketIds, action.mergeInto, principal);
 		const macro = action.macroId ? await this.deps.macros.get(action.macroId) : null;
 		if (action.macroId && !macro) throw new ApiError(400, 'invalid_field', 'macroId: no such macro', 'macroId');
 		// Fields given outright win over the macro's.
@@ -53,20 +54,47 @@ export class BulkActions {
 			}
 		};
 		await Promise.all(Array.from({ length: Math.min(CONCURRENCY, action.ticketIds.length) }, worker));
-		const updated = results.filter((r) => r.ok).length;
-		return { updated, refused: results.length - updated, results };
+		return report(results);
 	}
 
-	private async applyTo(ticketId: string, changes: FieldChanges, macro: Macro | null, principal: Principal): Promise<BulkResult> {
-		try {
+	/**
+	 * Merges every other ticket into `targetId`, one after another (each waits for the target's turn
+	 * anyway). The target, when selected too, is reported as updated once a ticket went into it.
+	 */
+	private async merge(ticketIds: string[], targetId: string, principal: Principal): Promise<BulkReport> {
+		const into: { row?: TicketRow } = {};
+		const results: BulkResult[] = [];
+		for (const ticketId of ticketIds) {
+			if (ticketId === targetId) continue;
+			results.push(
+				await this.attempt(ticketId, async () => {
+					const merged = await this.deps.tickets.merge(targetId, ticketId, principal);
+					into.row = merged.target;
+					return merged.source;
+				})
+			);
+		}
+		const at = ticketIds.indexOf(targetId);
+		if (at >= 0) results.splice(at, 0, into.row ? { ticketId: targetId, ok: true, ticket: into.row } : refusal(targetId, new ApiError(409, 'nothing_merged', 'no ticket could be merged into it')));
+		return report(results);
+	}
+
+	private applyTo(ticketId: string, changes: FieldChanges, macro: Macro | null, principal: Principal): Promise<BulkResult> {
+		return this.attempt(ticketId, async () => {
 			// Fields first: a ticket the caller may not change gets no macro text either.
 			const ticket = await this.deps.tickets.patch(ticketId, changes, principal);
 			if (macro && macro.body.trim()) await this.deps.tickets.append(ticketId, await this.macroEntry(macro, ticket, principal), principal);
-			return { ticketId, ok: true, ticket };
+			return ticket;
+		});
+	}
+
+	/** One ticket's part: its row when done, else why not (a fault is logged and reported in general words). */
+	private async attempt(ticketId: string, work: () => Promise<TicketRow>): Promise<BulkResult> {
+		try {
+			return { ticketId, ok: true, ticket: await work() };
 		} catch (error) {
 			if (!isApiError(error)) this.deps.logger.error({ err: error, ticketId }, 'a bulk action failed on a ticket');
-			const refused = isApiError(error) ? error : new ApiError(500, 'internal', 'the change could not be made; nothing else was affected');
-			return { ticketId, ok: false, error: { status: refused.status, code: refused.code, message: refused.message } };
+			return refusal(ticketId, isApiError(error) ? error : new ApiError(500, 'internal', 'the change could not be made; nothing else was affected'));
 		}
 	}
 
@@ -82,4 +110,11 @@ export class BulkActions {
 			? { kind: 'note', channel: 'internal', visibility: 'internal', body }
 			: { kind: 'message', channel: ticket.channel as Channel, visibility: 'public', body };
 	}
+}
+
+const refusal = (ticketId: string, error: ApiError): BulkResult => ({ ticketId, ok: false, error: { status: error.status, code: error.code, message: error.message } });
+
+function report(results: BulkResult[]): BulkReport {
+	const updated = results.filter((r) => r.ok).length;
+	return { updated, refused: results.length - updated, results };
 }

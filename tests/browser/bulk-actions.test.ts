@@ -92,10 +92,32 @@ describe('bulk actions in the list', () => {
 		await bar.getByRole('button', { name: 'Add tag' }).click();
 		const report = bar.getByRole('status');
 		await report.getByText('1 updated, 1 refused.').waitFor();
-		await expect(report.locator('li').innerText()).resolves.toMatch(new RegExp(`^#${t.number}: .*tag`));
+		await expect(report.locator('li').innerText()).resolves.toMatch(new RegExp(`^#${t.number} Refused one: .*tag`));
 		await expect(bar.locator('.count').innerText()).resolves.toBe('1 selected');
 		await waitFor(async () => (await detail(ok)).tags.includes('one-more'), 'the other ticket tagged');
 		expect((await detail(t)).tags).toHaveLength(100);
+	});
+
+	it('merges the selected tickets into the one chosen, after a confirmation', async () => {
+		const target = await createTicket(server, fx.tokens.mail.token, 'Wifi down on floor 2');
+		const source = await createTicket(server, fx.tokens.mail.token, 'No internet upstairs');
+		const { page } = await browser.person(server.url, fx.users.root.email, PASSWORD);
+		page.setDefaultTimeout(15_000);
+		await page.getByRole('link', { name: /All open/ }).click();
+		await page.locator(`#row-${target.id}`).getByRole('checkbox').click();
+		await page.locator(`#row-${source.id}`).getByRole('checkbox').click();
+		const bar = page.getByRole('region', { name: 'Bulk actions' });
+		await bar.getByLabel('Merge into').selectOption({ label: `#${target.number} Wifi down on floor 2` });
+		const confirm = bar.getByRole('alertdialog', { name: 'Confirm the merge' });
+		await expect(confirm.innerText()).resolves.toContain(`Merge 1 ticket into #${target.number} Wifi down on floor 2?`);
+		// Cancel changes nothing; the keyboard confirms (the Merge button has the focus).
+		await confirm.getByRole('button', { name: 'Cancel' }).click();
+		expect((await detail(source)).mergedIntoId ?? null).toBeNull();
+		await bar.getByLabel('Merge into').selectOption({ label: `#${target.number} Wifi down on floor 2` });
+		await page.keyboard.press('Enter');
+		await bar.getByRole('status').getByText('2 updated.').waitFor();
+		expect(await detail(source)).toMatchObject({ status: 'closed', mergedIntoId: target.id });
+		await page.locator(`#row-${source.id}`).waitFor({ state: 'detached' });
 	});
 
 	it('offers supervisors no selection', async () => {

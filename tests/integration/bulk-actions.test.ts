@@ -136,6 +136,32 @@ describe('POST /api/v1/tickets/bulk', () => {
 		expect((await fieldsOf(other.id)).tags).toEqual(['one-more']);
 	});
 
+	it('merges the selected tickets into one of them, one after another, and refuses one the caller cannot see', async () => {
+		const target = await ticketOf('Support', 'Printer on fire');
+		const [a, b] = [await ticketOf('Support', 'Printer smoking'), await ticketOf('Support', 'Smell of smoke')];
+		const hidden = await ticketOf('Billing', 'Printer invoice');
+		const res = await bulk('ann', { ticketIds: [a.id, target.id, hidden.id, b.id], mergeInto: target.id });
+		expect(res.status).toBe(200);
+		expect(res.body).toMatchObject({ updated: 3, refused: 1 });
+		expect(res.body.results.map((r: { ticketId: string; ok: boolean }) => [r.ticketId, r.ok])).toEqual([
+			[a.id, true],
+			[target.id, true],
+			[hidden.id, false],
+			[b.id, true]
+		]);
+		expect(res.body.results[2].error.status).toBe(404);
+		for (const source of [a, b]) expect(await fieldsOf(source.id)).toMatchObject({ status: 'closed', mergedIntoId: target.id });
+		const merged = (await fieldsOf(target.id)).entries.map((e: { body: string }) => e.body);
+		expect(merged.filter((body: string) => /^Merged from #/.test(body))).toHaveLength(2);
+		expect(await fieldsOf(hidden.id)).toMatchObject({ status: 'new' });
+		expect((await fieldsOf(hidden.id)).mergedIntoId ?? null).toBeNull();
+
+		// Nothing else goes with a merge.
+		const mixed = await bulk('ann', { ticketIds: [a.id], mergeInto: target.id, set: { status: 'open' } });
+		expect(mixed.status).toBe(400);
+		expect(mixed.body.error.message).toMatch(/on its own/);
+	});
+
 	it('refuses a malformed request as a whole, naming what is wrong', async () => {
 		const t = await ticketOf('Support', 'Malformed');
 		const cases: [unknown, RegExp][] = [

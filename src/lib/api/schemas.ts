@@ -65,10 +65,15 @@ export const bulkActionSchema = z
 		set: ticketFieldsSchema.omit({ subject: true, tags: true }).optional().meta({ description: 'Fields every ticket is to have.' }),
 		addTags: tagsSchema.min(1).optional(),
 		removeTags: tagsSchema.min(1).optional(),
-		macroId: idSchema.optional().meta({ description: "A macro: its text added to each ticket (a reply on the ticket's channel, or a note when the macro makes notes) with its placeholders filled in for that ticket, and its field changes made." })
+		macroId: idSchema.optional().meta({ description: "A macro: its text added to each ticket (a reply on the ticket's channel, or a note when the macro makes notes) with its placeholders filled in for that ticket, and its field changes made." }),
+		mergeInto: idSchema.optional().meta({ description: 'A ticket every other selected ticket is merged into (as `POST /tickets/{mergeInto}/merge`), one after another; on its own, with nothing else to do.' })
 	})
-	.refine((action) => (action.set && Object.keys(action.set).length > 0) || action.addTags || action.removeTags || action.macroId, {
-		message: 'name something to do: set, addTags, removeTags or macroId'
+	.refine((action) => (action.set && Object.keys(action.set).length > 0) || action.addTags || action.removeTags || action.macroId || action.mergeInto, {
+		message: 'name something to do: set, addTags, removeTags, macroId or mergeInto'
+	})
+	.refine((action) => !action.mergeInto || (!action.set && !action.addTags && !action.removeTags && !action.macroId), {
+		message: 'mergeInto: a merge is done on its own',
+		path: ['mergeInto']
 	});
 export type BulkAction = z.infer<typeof bulkActionSchema>;
 
