@@ -1,0 +1,73 @@
+/**
+ * The form that saves a search as a view, or changes a saved view: name, query, order, columns,
+ * shared or not. Saved through the API, whose refusals (a query that does not parse, a name taken,
+ * too many views) are shown in its words.
+ */
+import { DEFAULT_VIEW_COLUMNS, VIEW_COLUMNS, type TicketSort, type ViewColumn } from '$lib/api/views';
+
+export interface SavedViewSummary {
+	id: string;
+	name: string;
+	query: string;
+	sort: TicketSort;
+	columns: ViewColumn[];
+	shared: boolean;
+	editable: boolean;
+	count: number;
+}
+
+export class SavedViewForm {
+	name = $state('');
+	query = $state('');
+	sort = $state<TicketSort>('updated');
+	columns = $state<ViewColumn[]>([...DEFAULT_VIEW_COLUMNS]);
+	shared = $state(false);
+	saving = $state(false);
+	error = $state<string | null>(null);
+
+	/** A new view of `query`, or the view being changed. */
+	constructor(
+		readonly editing: SavedViewSummary | null,
+		query = ''
+	) {
+		if (editing) {
+			this.name = editing.name;
+			this.query = editing.query;
+			this.sort = editing.sort;
+			this.columns = [...editing.columns];
+			this.shared = editing.shared;
+		} else this.query = query;
+	}
+
+	/** Shows or hides a column, keeping the columns in their usual order. */
+	toggleColumn(column: ViewColumn) {
+		const shown = new Set(this.columns);
+		if (shown.has(column)) shown.delete(column);
+		else shown.add(column);
+		this.columns = VIEW_COLUMNS.filter((c) => shown.has(c));
+	}
+
+	/** Saves it; the view as stored, or null with `error` saying why not. */
+	async save(): Promise<SavedViewSummary | null> {
+		this.saving = true;
+		this.error = null;
+		try {
+			const res = await fetch(this.editing ? `/api/v1/saved-views/${this.editing.id}` : '/api/v1/saved-views', {
+				method: this.editing ? 'PUT' : 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ name: this.name, query: this.query, sort: this.sort, columns: this.columns, shared: this.shared })
+			});
+			const body = await res.json().catch(() => null);
+			if (!res.ok) {
+				this.error = body?.error?.message ?? `The view could not be saved (${res.status}).`;
+				return null;
+			}
+			return body as SavedViewSummary;
+		} catch {
+			this.error = 'The server could not be reached: the view is not saved.';
+			return null;
+		} finally {
+			this.saving = false;
+		}
+	}
+}
