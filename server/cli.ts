@@ -444,7 +444,7 @@ const commands: Command[] = [
 	},
 	{
 		name: 'reindex',
-		summary: 'rebuild the ticket index from the ticket documents',
+		summary: 'rebuild the ticket index and the search index from the ticket documents',
 		options: {},
 		details: ['Safe while the server runs. A ticket that cannot be loaded is reported and skipped (exit code 1).'],
 		prepare() {

@@ -18,6 +18,7 @@ import { Project } from './extensions/project';
 import { SideNotify } from './extensions/side-notify';
 import { Validate, type ValidateSettings } from './extensions/validate';
 import type { Logger } from './log';
+import type { SearchFollow } from './search/follow';
 import type { Metrics } from './metrics';
 import type { TicketLog } from './storage/ticket-log';
 import type { TicketIndex } from './ticket-index';
@@ -40,6 +41,8 @@ export interface CollabSettings {
 	/** A node of a cluster: its bus to the others, its name, how often it checks the log for what it missed. */
 	cluster?: { bus: Bus; node: string; catchUpMs: number } | null;
 	metrics?: Metrics;
+	/** Keeps the search index in step with the documents this process loads. */
+	search?: SearchFollow;
 }
 
 export function createCollab(s: CollabSettings) {
@@ -93,6 +96,7 @@ export function createCollab(s: CollabSettings) {
 			persist,
 			project,
 			sideNotify,
+			...(s.search ? [s.search] : []),
 			...(clusterSync ? [clusterSync] : [])
 		]
 	});
