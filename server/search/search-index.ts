@@ -392,7 +392,7 @@ export class SearchIndex {
 					)})`
 			);
 		} else {
-			const any = sql`(${sql.join(text.map(tsPhrase), sql` || `)})`;
+			const any = sql`(SELECT ${sql.join(text.map(tsPhrase), sql` || `)})`;
 			rows = await this.store.all<Marked>(
 				sql`SELECT s.ticket_id, s.part, s.side_id, ts_headline('tandem_search', s.subject, q.query, ${PG_SUBJECT}) AS subject,
 					ts_headline('tandem_search', s.fields, q.query, ${PG_SNIPPET}) AS fields, ts_headline('tandem_search', s.body, q.query, ${PG_SNIPPET}) AS body,
