@@ -66,6 +66,7 @@ const PATHS = [
 	'/tickets/{id}/children',
 	'/tickets/{id}/sla',
 	'/routing/settings',
+	'/search',
 	'/users/{id}/routing',
 	'/sla-policies'
 ];

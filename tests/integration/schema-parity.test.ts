@@ -102,6 +102,7 @@ async function postgresShape(client: pg.Client): Promise<Shape> {
 	delete shape.tables['__drizzle_migrations'];
 	for (const table of Object.keys(shape.tables)) if (SEARCH_TABLES.test(table)) delete shape.tables[table];
 	shape.indexes = shape.indexes.filter((ix) => !SEARCH_TABLES.test(ix));
+	shape.unique = shape.unique.filter((ix) => !SEARCH_TABLES.test(ix));
 	return normalise(shape);
 }
 
