@@ -12,6 +12,7 @@
  * column weights (subject 10, fields 4, body 1) as the help centre.
  */
 import { and, desc, eq, inArray, isNull, lt, gt, sql, type SQL } from 'drizzle-orm';
+import type { SearchPassage } from '../../src/lib/api/search';
 import { hasText, type SearchQuery, type SearchTerm, type TextTerm } from '../../src/lib/search-query';
 import type * as Y from 'yjs';
 import { entryIndex, readSides, sideStatuses, type Entry, type SideConversation } from '../../src/lib/ticket';
@@ -33,16 +34,7 @@ export interface SearchPart {
 	body: string;
 }
 
-/** Where a result matched, and the words that did, as text and ranges (never markup). */
-export interface SearchPassage {
-	/** A passage of the subject, the ticket's fields (number, tags, requester) or an entry. */
-	in: 'subject' | 'fields' | 'entry' | 'side';
-	entryId: string | null;
-	sideId: string | null;
-	text: string;
-	/** `[start, end)` offsets into `text` (UTF-16 code units) of the matched words. */
-	highlights: [number, number][];
-}
+export type { SearchPassage };
 
 export interface SearchHit {
 	ticket: TicketRow;

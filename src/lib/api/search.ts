@@ -2,6 +2,17 @@
 import { z } from 'zod';
 import { MAX_QUERY_LENGTH } from '../search-query';
 
+/** Where a search result matched, and the words that did, as text and ranges (never markup). */
+export interface SearchPassage {
+	/** A passage of the subject, the ticket's fields (number, tags, requester) or an entry. */
+	in: 'subject' | 'fields' | 'entry' | 'side';
+	entryId: string | null;
+	sideId: string | null;
+	text: string;
+	/** `[start, end)` offsets into `text` (UTF-16 code units) of the matched words. */
+	highlights: [number, number][];
+}
+
 /** Results a page holds at most. */
 export const MAX_SEARCH_PAGE = 100;
 
