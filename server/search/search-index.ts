@@ -13,7 +13,7 @@
  */
 import { and, desc, eq, inArray, isNull, lt, gt, sql, type SQL } from 'drizzle-orm';
 import type { SearchPassage } from '../../src/lib/api/search';
-import { hasText, type SearchQuery, type SearchTerm, type TextTerm } from '../../src/lib/search-query';
+import type { SearchQuery, SearchTerm, TextTerm } from '../../src/lib/search-query';
 import type * as Y from 'yjs';
 import { entryIndex, readSides, sideStatuses, type Entry, type SideConversation } from '../../src/lib/ticket';
 import type { Principal } from '../auth/principal';
@@ -50,6 +50,12 @@ export interface SearchOptions {
 	now?: number;
 }
 
+/**
+ * A word or phrase found in more passages than this narrows the results without ranking them:
+ * ranking means reading every passage it is in (a word of every other message would cost a
+ * second at a million entries), and so common a word tells the tickets apart least.
+ */
+export const RANKED_PASSAGES = 10_000;
 /** Rows written per statement (SQLite allows 32,766 parameters). */
 const WRITE_CHUNK = 200;
 // Marks put around matches by the engines: control characters no indexed text keeps (see textOf).
@@ -68,7 +74,11 @@ const textOf = (text: string) => text.replace(/[\u0000-\u0008\u000b\u000c\u000e-
 const bool = (value: boolean) => sql.raw(value ? 'true' : 'false');
 
 export class SearchIndex {
-	constructor(private readonly store: Store) {}
+	constructor(
+		private readonly store: Store,
+		/** Passages a word or phrase may be in and still rank (tests lower it). */
+		private readonly rankedPassages = RANKED_PASSAGES
+	) {}
 
 	// --- writing ----------------------------------------------------------------------------
 
@@ -188,7 +198,11 @@ export class SearchIndex {
 				.limit(options.limit + 1);
 			const page = rows.slice(0, options.limit);
 			const last = page.at(-1);
-			return { hits: page.map((ticket) => ({ ticket, passage: null })), next: rows.length > options.limit && last ? encodeCursor('updated', last.updatedAt, last.id) : null };
+			const passages = plan.text.length ? await this.passages(plan.text, page.map((row) => row.id), options.internal) : new Map<string, SearchPassage>();
+			return {
+				hits: page.map((ticket) => ({ ticket, passage: passages.get(ticket.id) ?? null })),
+				next: rows.length > options.limit && last ? encodeCursor('updated', last.updatedAt, last.id) : null
+			};
 		}
 		const conditions = [...plan.conditions];
 		if (options.cursor) {
@@ -224,6 +238,8 @@ export class SearchIndex {
 	 * A query as SQL over the ticket index: the conditions of its operators and excluded words,
 	 * and for its words and phrases one table each (`t0`, `t1`…) of the tickets with a row
 	 * matching it and their best rank, joined, with the score they add up to (lower is better).
+	 * Words and phrases in very many passages are conditions instead (see RANKED_PASSAGES); with
+	 * none left to rank, the results are listed most recently updated first.
 	 */
 	private async plan(query: SearchQuery, options: Omit<SearchOptions, 'limit' | 'cursor'>) {
 		const { tickets } = this.store.tables;
@@ -239,13 +255,18 @@ export class SearchIndex {
 			// IS NOT TRUE: a condition on an empty column (no assignee) counts as not met, so it is excluded by `-`.
 			conditions.push(term.negated ? sql`(${condition}) IS NOT TRUE` : condition);
 		}
-		if (!hasText(query)) return { conditions, text, score: null, ctes: sql``, joins: sql`` };
-		const names = text.map((_, i) => sql.raw(`t${i}`));
+		const ranked: TextTerm[] = [];
+		for (const term of text) {
+			if (await this.common(term)) conditions.push(this.containing(term, options.internal));
+			else ranked.push(term);
+		}
+		if (!ranked.length) return { conditions, text, score: null, ctes: sql``, joins: sql`` };
+		const names = ranked.map((_, i) => sql.raw(`t${i}`));
 		return {
 			conditions,
 			text,
 			ctes: sql.join(
-				text.map((term, i) => sql`${names[i]} AS (${this.ranked(term, options.internal)})`),
+				ranked.map((term, i) => sql`${names[i]} AS (${this.ranked(term, options.internal)})`),
 				sql`, `
 			),
 			joins: sql.join(
@@ -257,6 +278,30 @@ export class SearchIndex {
 				sql` + `
 			)})`
 		};
+	}
+
+	/** Whether a word or phrase is in more than `rankedPassages` passages (counting stops there). */
+	private async common(term: TextTerm): Promise<boolean> {
+		const matches =
+			this.store.engine === 'sqlite'
+				? sql`SELECT 1 FROM ticket_search_fts WHERE ticket_search_fts MATCH ${ftsPhrase(term)} LIMIT ${this.rankedPassages + 1}`
+				: sql`SELECT 1 FROM ticket_search s WHERE s.words @@ ${tsPhrase(term)} LIMIT ${this.rankedPassages + 1}`;
+		const [row] = await this.store.all<{ n: number | string }>(sql`SELECT count(*) AS n FROM (${matches}) AS found`);
+		return Number(row?.n ?? 0) > this.rankedPassages;
+	}
+
+	/**
+	 * Whether the ticket has a readable row matching a word or phrase, looked up by its own rows:
+	 * cheap for each ticket whatever the word's frequency, so a list can stop at its page.
+	 */
+	private containing(term: TextTerm, internal: boolean): SQL {
+		const { tickets } = this.store.tables;
+		const readable = internal ? sql`` : sql`AND NOT s.internal`;
+		const matched =
+			this.store.engine === 'sqlite'
+				? sql`EXISTS (SELECT 1 FROM ticket_search_fts WHERE ticket_search_fts.rowid = s.id AND ticket_search_fts MATCH ${ftsPhrase(term)})`
+				: sql`s.words @@ ${tsPhrase(term)}`;
+		return sql`EXISTS (SELECT 1 FROM ticket_search s WHERE s.ticket_id = ${tickets.id} ${readable} AND ${matched})`;
 	}
 
 	/** The tickets with a readable row matching a word or phrase. */
@@ -371,7 +416,7 @@ export class SearchIndex {
 			const best = await this.store.all<{ id: number }>(
 				sql`SELECT id FROM (SELECT s.id AS id, row_number() OVER (PARTITION BY s.ticket_id ORDER BY ticket_search_fts.rank, s.id) AS n
 					FROM ticket_search_fts JOIN ticket_search s ON s.id = ticket_search_fts.rowid
-					WHERE ticket_search_fts MATCH ${any} AND ${inPage} ${readable}) AS ranked WHERE n = 1`
+					WHERE ticket_search_fts MATCH ${any} AND ticket_search_fts.rowid IN (SELECT s.id FROM ticket_search s WHERE ${inPage}) ${readable}) AS ranked WHERE n = 1`
 			);
 			if (!best.length) return passages;
 			rows = await this.store.all<Marked>(

@@ -256,6 +256,3 @@ function timeOf(value: string): SearchTime | null {
 	const at = Date.parse(value.length === 10 || /T[\d:.]+$/.test(value) ? `${value.length === 10 ? value + 'T00:00' : value}Z` : value);
 	return Number.isFinite(at) ? { at } : null;
 }
-
-/** Whether a query has words or phrases to rank by (else it is a filter, newest first). */
-export const hasText = (query: SearchQuery) => query.terms.some((term) => term.kind === 'text' && !term.negated);

@@ -9,6 +9,7 @@ import { parseSearchQuery } from '../../src/lib/search-query';
 import { appendSideEntry, newId, openSide } from '../../src/lib/ticket';
 import { SYSTEM } from '../../server/auth/principal';
 import { reindexAll } from '../../server/reindex';
+import { SearchIndex } from '../../server/search/search-index';
 import { withStore } from '../helpers/db';
 import { prepare, withServices, type Fixture } from '../helpers/fixtures';
 import { api, connectPeer, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
@@ -281,6 +282,30 @@ describe('ticket search', () => {
 		expect(canoe.slice(0, 2).sort()).toEqual(['rankBoth', 'rankSubject']);
 		expect(canoe.slice(2)).toEqual(['rankField', 'rankBody']);
 		expect(await found('canoe crack')).toEqual(['rankBoth', 'rankBody']);
+	});
+
+	it('narrows by words too common to rank, listing most recently updated first, with their passages', async () => {
+		await withServices(fx.dataDir, async (services) => {
+			const everyWordCommon = new SearchIndex(services.store, 1);
+			const root = (await services.accounts.currentPrincipal(fx.users.root.id))!;
+			const ids = async (q: string, index = everyWordCommon) => (await index.search(parseSearchQuery(q), { viewer: root, internal: true, limit: 100 })).hits.map((h) => name(h.ticket.id));
+			const order = await everyWordCommon.search(parseSearchQuery('order'), { viewer: root, internal: true, limit: 100 });
+			expect(order.hits.map((h) => h.ticket.updatedAt)).toEqual(order.hits.map((h) => h.ticket.updatedAt).sort((a, b) => b - a));
+			expect(order.hits.map((h) => name(h.ticket.id)).sort()).toEqual((await ids('order', services.search.index)).sort());
+			const tent = order.hits.find((h) => h.ticket.id === t.tent!.id)!;
+			expect(tent.passage!.text.slice(...tent.passage!.highlights[0]!)).toBe('order');
+			expect(await ids('maggie 58120')).toEqual(['tent']);
+			expect(await ids('"broken pole"')).toEqual(['tent']);
+			expect(await ids('"pole broken"')).toEqual([]);
+			expect(await ids('order -invoice status:open')).toEqual(['tent']);
+			// Paged as a filter.
+			const first = await everyWordCommon.search(parseSearchQuery('paddle'), { viewer: root, internal: true, limit: 2 });
+			const rest = await everyWordCommon.search(parseSearchQuery('paddle'), { viewer: root, internal: true, limit: 10, cursor: first.next! });
+			expect(new Set([...first.hits, ...rest.hits].map((h) => h.ticket.id)).size).toBe(5);
+			// Internal entries stay with those who read them.
+			const hidden = await everyWordCommon.search(parseSearchQuery('abuser'), { viewer: root, internal: false, limit: 10 });
+			expect(hidden.hits).toEqual([]);
+		});
 	});
 
 	it('refuses what it cannot take with a 400 naming the term', async () => {
