@@ -1,3 +1,4 @@
+CREATE INDEX "tickets_updated" ON "tickets" USING btree ("updated_at","id");--> statement-breakpoint
 -- Written by hand (drizzle-kit does not generate text search objects): the ticket search index
 -- (server/search/), PostgreSQL's counterpart of the SQLite table `ticket_search` and its FTS5
 -- index (migration 0022_ticket_search), under the same name and columns. One row per ticket

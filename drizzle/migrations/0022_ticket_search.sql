@@ -1,3 +1,4 @@
+CREATE INDEX `tickets_updated` ON `tickets` (`updated_at`,`id`);--> statement-breakpoint
 -- Written by hand (drizzle-kit does not generate FTS5 tables): the ticket search index
 -- (server/search/). One row per ticket (`part` = '': its subject, and in `fields` its number,
 -- tags and requester) and one per entry of its conversation and side conversations (`part` = the
