@@ -11,7 +11,7 @@
  * words and phrases, of its best row's rank: SQLite's bm25, PostgreSQL's ts_rank, with the same
  * column weights (subject 10, fields 4, body 1) as the help centre.
  */
-import { and, desc, eq, inArray, isNull, lt, gt, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lt, gt, sql, type SQL } from 'drizzle-orm';
 import type { SearchPassage } from '../../src/lib/api/search';
 import type { SearchQuery, SearchTerm, TextTerm } from '../../src/lib/search-query';
 import type * as Y from 'yjs';
@@ -184,44 +184,61 @@ export class SearchIndex {
 	async search(query: SearchQuery, options: SearchOptions): Promise<{ hits: SearchHit[]; next: string | null }> {
 		const { tickets } = this.store.tables;
 		const plan = await this.plan(query, options);
-		if (!plan.score) {
-			const conditions = [...plan.conditions];
-			if (options.cursor) {
-				const [updatedAt, id] = decodeCursor(options.cursor, 'updated');
-				conditions.push(sql`(${tickets.updatedAt} < ${updatedAt} OR (${tickets.updatedAt} = ${updatedAt} AND ${tickets.id} < ${id}))`);
-			}
-			const rows = await this.store.db
-				.select()
-				.from(tickets)
-				.where(and(...conditions))
-				.orderBy(desc(tickets.updatedAt), desc(tickets.id))
-				.limit(options.limit + 1);
-			const page = rows.slice(0, options.limit);
-			const last = page.at(-1);
-			const passages = plan.text.length ? await this.passages(plan.text, page.map((row) => row.id), options.internal) : new Map<string, SearchPassage>();
-			return {
-				hits: page.map((ticket) => ({ ticket, passage: passages.get(ticket.id) ?? null })),
-				next: rows.length > options.limit && last ? encodeCursor('updated', last.updatedAt, last.id) : null
-			};
-		}
-		const conditions = [...plan.conditions];
-		if (options.cursor) {
-			const [score, id] = decodeCursor(options.cursor, 'rank');
-			conditions.push(sql`(${plan.score} > ${score} OR (${plan.score} = ${score} AND ${tickets.id} > ${id}))`);
-		}
-		const ranked = await this.store.all<{ id: string; score: number }>(
-			sql`WITH ${plan.ctes} SELECT ${tickets.id} AS id, ${plan.score} AS score FROM ${tickets} ${plan.joins}
-				WHERE ${and(...conditions) ?? sql`1 = 1`} ORDER BY score, ${tickets.id} LIMIT ${options.limit + 1}`
-		);
-		const page = ranked.slice(0, options.limit);
+		const order = plan.score ? 'rank' : 'updated';
+		const after = options.cursor ? this.after(plan.score, ...decodeCursor(options.cursor, order)) : undefined;
+		const found = plan.score
+			? await this.rankedPage(plan.score, plan, [...plan.conditions, after], options.limit + 1)
+			: await this.store.all<{ id: string; key: number | string }>(
+					// Newest first along the index of last updates, looking words up ticket by ticket until the
+					// page is full (SQLite would otherwise look them up in every ticket of a group first).
+					sql`SELECT ${tickets.id} AS id, ${tickets.updatedAt} AS key FROM ${tickets} ${this.store.engine === 'sqlite' && plan.text.length ? sql`INDEXED BY tickets_updated` : sql``}
+					WHERE ${and(...plan.conditions, ...plan.common, after) ?? sql`1 = 1`} ORDER BY ${tickets.updatedAt} DESC, ${tickets.id} DESC LIMIT ${options.limit + 1}`
+				);
+		const page = found.slice(0, options.limit);
 		const rows = page.length ? await this.store.db.select().from(tickets).where(inArray(tickets.id, page.map((r) => r.id))) : [];
 		const byId = new Map(rows.map((row) => [row.id, row]));
-		const passages = await this.passages(plan.text, page.map((r) => r.id), options.internal);
+		const passages = plan.text.length ? await this.passages(plan.text, page.map((r) => r.id), options.internal, plan.rankPassages) : new Map<string, SearchPassage>();
 		const last = page.at(-1);
 		return {
 			hits: page.flatMap(({ id }) => (byId.has(id) ? [{ ticket: byId.get(id)!, passage: passages.get(id) ?? null }] : [])),
-			next: ranked.length > options.limit && last ? encodeCursor('rank', Number(last.score), last.id) : null
+			next: found.length > options.limit && last ? encodeCursor(order, Number(last.key), last.id) : null
 		};
+	}
+
+	/** The tickets after `key` and `id` in the order of `score` (ranked, ascending) or else of last update (descending). */
+	private after(score: SQL | null, key: number, id: string): SQL {
+		const { tickets } = this.store.tables;
+		return score
+			? sql`(${score} > ${key} OR (${score} = ${key} AND ${tickets.id} > ${id}))`
+			: sql`(${tickets.updatedAt} < ${key} OR (${tickets.updatedAt} = ${key} AND ${tickets.id} < ${id}))`;
+	}
+
+	/**
+	 * Up to `count` ranked tickets. Words too common to rank are looked up in the ranked candidates
+	 * a chunk at a time, best first, until enough have them: the candidates of rarer words can be
+	 * many, and a common word is in nearly all of them, so the first chunk is usually the last.
+	 */
+	private async rankedPage(score: SQL, plan: { ctes: SQL; joins: SQL; common: SQL[] }, conditions: (SQL | undefined)[], count: number) {
+		const { tickets } = this.store.tables;
+		const found: { id: string; key: number | string }[] = [];
+		let after: SQL | undefined;
+		for (let size = plan.common.length ? 100 : count; ; size = Math.min(size * 4, 5000)) {
+			const chunk = await this.store.all<{ id: string; key: number | string }>(
+				sql`WITH ${plan.ctes} SELECT ${tickets.id} AS id, ${score} AS key FROM ${tickets} ${plan.joins} WHERE ${and(...conditions, after) ?? sql`1 = 1`} ORDER BY key, ${tickets.id} LIMIT ${size}`
+			);
+			const kept =
+				plan.common.length && chunk.length
+					? new Set((await this.store.all<{ id: string }>(sql`SELECT ${tickets.id} AS id FROM ${tickets} WHERE ${and(inArray(tickets.id, chunk.map((r) => r.id)), ...plan.common)}`)).map((r) => r.id))
+					: null;
+			for (const row of chunk) {
+				if (kept && !kept.has(row.id)) continue;
+				found.push(row);
+				if (found.length === count) return found;
+			}
+			const last = chunk.at(-1);
+			if (chunk.length < size || !last) return found;
+			after = this.after(score, Number(last.key), last.id);
+		}
 	}
 
 	/** How many tickets the viewer may see match `query` (a saved view's count). */
@@ -229,8 +246,8 @@ export class SearchIndex {
 		const { tickets } = this.store.tables;
 		const plan = await this.plan(query, options);
 		const [row] = plan.score
-			? await this.store.all<{ n: number | string }>(sql`WITH ${plan.ctes} SELECT count(*) AS n FROM ${tickets} ${plan.joins} WHERE ${and(...plan.conditions) ?? sql`1 = 1`}`)
-			: await this.store.db.select({ n: sql<number>`count(*)` }).from(tickets).where(and(...plan.conditions));
+			? await this.store.all<{ n: number | string }>(sql`WITH ${plan.ctes} SELECT count(*) AS n FROM ${tickets} ${plan.joins} WHERE ${and(...plan.conditions, ...plan.common) ?? sql`1 = 1`}`)
+			: await this.store.db.select({ n: sql<number>`count(*)` }).from(tickets).where(and(...plan.conditions, ...plan.common));
 		return Number(row?.n ?? 0);
 	}
 
@@ -256,15 +273,20 @@ export class SearchIndex {
 			conditions.push(term.negated ? sql`(${condition}) IS NOT TRUE` : condition);
 		}
 		const ranked: TextTerm[] = [];
+		const common: SQL[] = [];
 		for (const term of text) {
-			if (await this.common(term)) conditions.push(this.containing(term, options.internal));
+			if (await this.common(term)) common.push(this.containing(term, options.internal));
 			else ranked.push(term);
 		}
-		if (!ranked.length) return { conditions, text, score: null, ctes: sql``, joins: sql`` };
+		// Passages are chosen by rank only when every word is rare enough to rank (see passages).
+		const rankPassages = ranked.length === text.length;
+		if (!ranked.length) return { conditions, common, text, rankPassages, score: null, ctes: sql``, joins: sql`` };
 		const names = ranked.map((_, i) => sql.raw(`t${i}`));
 		return {
 			conditions,
+			common,
 			text,
+			rankPassages,
 			ctes: sql.join(
 				ranked.map((term, i) => sql`${names[i]} AS (${this.ranked(term, options.internal)})`),
 				sql`, `
@@ -400,8 +422,12 @@ export class SearchIndex {
 		return found.id;
 	}
 
-	/** For each ticket, its readable row that best matches any of the words and phrases, as a passage. */
-	private async passages(text: TextTerm[], ticketIds: string[], internal: boolean): Promise<Map<string, SearchPassage>> {
+	/**
+	 * For each ticket, its readable row that best matches any of the words and phrases, as a
+	 * passage: the best ranked, or when a word is too common to rank (bm25 reads every passage it is
+	 * in to weigh it), the ticket's own row, else its first entry that matches.
+	 */
+	private async passages(text: TextTerm[], ticketIds: string[], internal: boolean, ranked: boolean): Promise<Map<string, SearchPassage>> {
 		const passages = new Map<string, SearchPassage>();
 		if (!ticketIds.length) return passages;
 		const readable = internal ? sql`` : sql`AND NOT s.internal`;
@@ -414,7 +440,7 @@ export class SearchIndex {
 		if (this.store.engine === 'sqlite') {
 			const any = text.map(ftsPhrase).join(' OR ');
 			const best = await this.store.all<{ id: number }>(
-				sql`SELECT id FROM (SELECT s.id AS id, row_number() OVER (PARTITION BY s.ticket_id ORDER BY ticket_search_fts.rank, s.id) AS n
+				sql`SELECT id FROM (SELECT s.id AS id, row_number() OVER (PARTITION BY s.ticket_id ORDER BY ${ranked ? sql`ticket_search_fts.rank, ` : sql`s.part = '' DESC, `}s.id) AS n
 					FROM ticket_search_fts JOIN ticket_search s ON s.id = ticket_search_fts.rowid
 					WHERE ticket_search_fts MATCH ${any} AND ticket_search_fts.rowid IN (SELECT s.id FROM ticket_search s WHERE ${inPage}) ${readable}) AS ranked WHERE n = 1`
 			);
@@ -436,7 +462,7 @@ export class SearchIndex {
 					s.fields AS fields_text, s.body AS body_text
 					FROM (SELECT DISTINCT ON (s.ticket_id) s.* FROM ticket_search s, ${any} AS q(query)
 						WHERE s.words @@ q.query AND ${inPage} ${readable}
-						ORDER BY s.ticket_id, ts_rank(s.words, q.query, 1) DESC, s.id) AS s, ${any} AS q(query)`
+						ORDER BY s.ticket_id, ${ranked ? sql`ts_rank(s.words, q.query, 1) DESC` : sql`s.part = '' DESC`}, s.id) AS s, ${any} AS q(query)`
 			);
 		}
 		for (const row of rows) {

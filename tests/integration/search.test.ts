@@ -295,6 +295,10 @@ describe('ticket search', () => {
 			const tent = order.hits.find((h) => h.ticket.id === t.tent!.id)!;
 			expect(tent.passage!.text.slice(...tent.passage!.highlights[0]!)).toBe('order');
 			expect(await ids('maggie 58120')).toEqual(['tent']);
+			// A rare word ranks, the common one narrows its results.
+			expect(await ids('maggie order')).toEqual(['tent']);
+			expect(await ids('abuser lamp')).toEqual(['lamp']);
+			expect(await ids('abuser order')).toEqual([]);
 			expect(await ids('"broken pole"')).toEqual(['tent']);
 			expect(await ids('"pole broken"')).toEqual([]);
 			expect(await ids('order -invoice status:open')).toEqual(['tent']);
