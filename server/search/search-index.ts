@@ -274,23 +274,12 @@ export class SearchIndex {
 		}
 		const ranked: TextTerm[] = [];
 		const common: SQL[] = [];
-		let rankPassages = true;
 		for (const term of text) {
-			// A phrase is only as cheap as its commonest word (the engines read each word's passages to
-			// find them side by side): one with a common word is found by its rarer words, ranked, and
-			// then checked as a phrase ticket by ticket.
-			const words = term.words.length > 1 ? term.words.map((word): TextTerm => ({ kind: 'text', words: [word], phrase: false, negated: false })) : [term];
-			const rare: TextTerm[] = [];
-			for (const word of words) if (!(await this.common(word))) rare.push(word);
-			if (rare.length === words.length) {
-				ranked.push(term);
-				continue;
-			}
-			// Passages are chosen by rank only when every word is rare enough to rank (see passages).
-			rankPassages = false;
-			ranked.push(...rare);
-			common.push(this.containing(term, options.internal));
+			if (await this.common(term)) common.push(this.containing(term, options.internal));
+			else ranked.push(term);
 		}
+		// Passages are chosen by rank only when every word is rare enough to rank (see passages).
+		const rankPassages = ranked.length === text.length;
 		if (!ranked.length) return { conditions, common, text, rankPassages, score: null, ctes: sql``, joins: sql`` };
 		const names = ranked.map((_, i) => sql.raw(`t${i}`));
 		return {
