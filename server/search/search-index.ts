@@ -425,7 +425,9 @@ export class SearchIndex {
 	/**
 	 * For each ticket, its readable row that best matches any of the words and phrases, as a
 	 * passage: the best ranked, or when a word is too common to rank (bm25 reads every passage it is
-	 * in to weigh it), the ticket's own row, else its first entry that matches.
+	 * in to weigh it), the ticket's own row, else its first entry that matches. On SQLite, the
+	 * passages of rare words are read whole and kept for the page's tickets; those of a common word
+	 * are looked up row by row in the page's tickets.
 	 */
 	private async passages(text: TextTerm[], ticketIds: string[], internal: boolean, ranked: boolean): Promise<Map<string, SearchPassage>> {
 		const passages = new Map<string, SearchPassage>();
@@ -442,7 +444,7 @@ export class SearchIndex {
 			const best = await this.store.all<{ id: number }>(
 				sql`SELECT id FROM (SELECT s.id AS id, row_number() OVER (PARTITION BY s.ticket_id ORDER BY ${ranked ? sql`ticket_search_fts.rank, ` : sql`s.part = '' DESC, `}s.id) AS n
 					FROM ticket_search_fts JOIN ticket_search s ON s.id = ticket_search_fts.rowid
-					WHERE ticket_search_fts MATCH ${any} AND ticket_search_fts.rowid IN (SELECT s.id FROM ticket_search s WHERE ${inPage}) ${readable}) AS ranked WHERE n = 1`
+					WHERE ticket_search_fts MATCH ${any} AND ${ranked ? inPage : sql`ticket_search_fts.rowid IN (SELECT s.id FROM ticket_search s WHERE ${inPage})`} ${readable}) AS ranked WHERE n = 1`
 			);
 			if (!best.length) return passages;
 			rows = await this.store.all<Marked>(
