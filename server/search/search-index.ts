@@ -84,7 +84,8 @@ export class SearchIndex {
 
 	/**
 	 * Writes index rows: entry rows already indexed are left as they are (entries never change),
-	 * a ticket's own row (part '') is replaced.
+	 * a ticket's own row (part '') is replaced when its text changed (a ticket's row is projected
+	 * again on every message: rewriting the same words would only reindex them).
 	 */
 	async write(parts: SearchPart[]): Promise<void> {
 		for (let i = 0; i < parts.length; i += WRITE_CHUNK) {
@@ -96,7 +97,7 @@ export class SearchIndex {
 			await this.store.run(sql`INSERT INTO ticket_search (ticket_id, part, side_id, internal, attachment, subject, fields, body)
 				VALUES ${sql.join(values, sql`, `)}
 				ON CONFLICT (ticket_id, part) DO UPDATE SET subject = excluded.subject, fields = excluded.fields
-				WHERE ticket_search.part = ''`);
+				WHERE ticket_search.part = '' AND (ticket_search.subject <> excluded.subject OR ticket_search.fields <> excluded.fields)`);
 		}
 	}
 
@@ -218,13 +219,13 @@ export class SearchIndex {
 	 * a chunk at a time, best first, until enough have them: the candidates of rarer words can be
 	 * many, and a common word is in nearly all of them, so the first chunk is usually the last.
 	 */
-	private async rankedPage(score: SQL, plan: { ctes: SQL; joins: SQL; common: SQL[] }, conditions: (SQL | undefined)[], count: number) {
+	private async rankedPage(score: SQL, plan: { ctes: SQL; from: SQL; common: SQL[] }, conditions: (SQL | undefined)[], count: number) {
 		const { tickets } = this.store.tables;
 		const found: { id: string; key: number | string }[] = [];
 		let after: SQL | undefined;
 		for (let size = plan.common.length ? 100 : count; ; size = Math.min(size * 4, 5000)) {
 			const chunk = await this.store.all<{ id: string; key: number | string }>(
-				sql`WITH ${plan.ctes} SELECT ${tickets.id} AS id, ${score} AS key FROM ${tickets} ${plan.joins} WHERE ${and(...conditions, after) ?? sql`1 = 1`} ORDER BY key, ${tickets.id} LIMIT ${size}`
+				sql`WITH ${plan.ctes} SELECT ${tickets.id} AS id, ${score} AS key FROM ${plan.from} WHERE ${and(...conditions, after) ?? sql`1 = 1`} ORDER BY key, ${tickets.id} LIMIT ${size}`
 			);
 			const kept =
 				plan.common.length && chunk.length
@@ -246,7 +247,7 @@ export class SearchIndex {
 		const { tickets } = this.store.tables;
 		const plan = await this.plan(query, options);
 		const [row] = plan.score
-			? await this.store.all<{ n: number | string }>(sql`WITH ${plan.ctes} SELECT count(*) AS n FROM ${tickets} ${plan.joins} WHERE ${and(...plan.conditions, ...plan.common) ?? sql`1 = 1`}`)
+			? await this.store.all<{ n: number | string }>(sql`WITH ${plan.ctes} SELECT count(*) AS n FROM ${plan.from} WHERE ${and(...plan.conditions, ...plan.common) ?? sql`1 = 1`}`)
 			: await this.store.db.select({ n: sql<number>`count(*)` }).from(tickets).where(and(...plan.conditions, ...plan.common));
 		return Number(row?.n ?? 0);
 	}
@@ -280,7 +281,7 @@ export class SearchIndex {
 		}
 		// Passages are chosen by rank only when every word is rare enough to rank (see passages).
 		const rankPassages = ranked.length === text.length;
-		if (!ranked.length) return { conditions, common, text, rankPassages, score: null, ctes: sql``, joins: sql`` };
+		if (!ranked.length) return { conditions, common, text, rankPassages, score: null, ctes: sql``, from: sql`${tickets}` };
 		const names = ranked.map((_, i) => sql.raw(`t${i}`));
 		return {
 			conditions,
@@ -291,10 +292,12 @@ export class SearchIndex {
 				ranked.map((term, i) => sql`${names[i]} AS (${this.ranked(term, options.internal)})`),
 				sql`, `
 			),
-			joins: sql.join(
-				names.map((name) => sql`JOIN ${name} ON ${name}.ticket_id = ${tickets.id}`),
+			// From the matches to their tickets: on SQLite, CROSS JOIN keeps that order (its planner would
+			// otherwise start from every ticket an agent's groups hold).
+			from: sql`${names[0]} ${this.store.engine === 'sqlite' ? sql`CROSS JOIN` : sql`JOIN`} ${tickets} ON ${tickets.id} = ${names[0]}.ticket_id ${sql.join(
+				names.slice(1).map((name) => sql`JOIN ${name} ON ${name}.ticket_id = ${tickets.id}`),
 				sql` `
-			),
+			)}`,
 			score: sql`(${sql.join(
 				names.map((name) => sql`${name}.rank`),
 				sql` + `
