@@ -683,6 +683,8 @@ async function main(argv: string[]): Promise<number> {
 	try {
 		return (await parsed.run(services)) ?? 0;
 	} finally {
+		// What the command wrote (tickets, customers) is searchable before it exits, also while a server runs.
+		await services.search.follow.flush();
 		await services.bus?.close();
 		await services.limiters.close();
 		await services.store.close();

@@ -10,6 +10,7 @@ import { appendSideEntry, newId, openSide } from '../../src/lib/ticket';
 import { SYSTEM } from '../../server/auth/principal';
 import { reindexAll } from '../../server/reindex';
 import { SearchIndex } from '../../server/search/search-index';
+import { runCli } from '../helpers/cli';
 import { withStore } from '../helpers/db';
 import { prepare, withServices, type Fixture } from '../helpers/fixtures';
 import { api, connectPeer, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
@@ -210,6 +211,15 @@ describe('ticket search', () => {
 		expect(Date.now() - sent).toBeLessThan(1000);
 	});
 
+	it('finds a ticket the command line created while the server runs', async () => {
+		const created = await runCli(fx.dataDir, 'ticket', 'create', '--subject', 'Imported kettle', '--email', 'imp@example.com', '--name', 'Ida Import', '--channel', 'email', '--body', 'The whistle broke.', '--json');
+		expect(created.code, created.stderr).toBe(0);
+		expect(created.stderr).toBe('');
+		t.imported = JSON.parse(created.stdout);
+		expect(await found('whistle')).toEqual(['imported']);
+		expect(await found('ida kettle')).toEqual(['imported']);
+	});
+
 	it('follows the requester: a customer changed is found by what they are now', async () => {
 		const res = await api(server, fx.users.root.token).request('PATCH', `/api/v1/customers/${t.lamp!.requesterId}`, {
 			name: 'Louisa Reed',
@@ -262,7 +272,7 @@ describe('ticket search', () => {
 			filtered.push(...res.body.results.map((r) => r.id));
 			next = res.body.next;
 		} while (next);
-		expect(new Set(filtered).size).toBe(9);
+		expect(new Set(filtered).size).toBe(10); // 4 + the imported one + 5 paddles
 		await withServices(fx.dataDir, async (services) => {
 			const ann = (await services.accounts.currentPrincipal(fx.users.ann.id))!;
 			expect(await services.search.count(parseSearchQuery('paddle'), SYSTEM)).toBe(5);
