@@ -440,7 +440,7 @@ export class SearchIndex {
 			ticketIds.map((id) => sql`${id}`),
 			sql`, `
 		)})`;
-		type Marked = { ticket_id: string; part: string; side_id: string | null; subject: string; fields: string; body: string; fields_text?: string; body_text?: string };
+		type Marked = { ticket_id: string; part: string; side_id: string | null; subject: string; fields: string; body: string; subject_text?: string; fields_text?: string; body_text?: string };
 		let rows: Marked[];
 		if (this.store.engine === 'sqlite') {
 			const any = text.map(ftsPhrase).join(' OR ');
@@ -464,7 +464,7 @@ export class SearchIndex {
 			rows = await this.store.all<Marked>(
 				sql`SELECT s.ticket_id, s.part, s.side_id, ts_headline('tandem_search', s.subject, q.query, ${PG_SUBJECT}) AS subject,
 					ts_headline('tandem_search', s.fields, q.query, ${PG_SNIPPET}) AS fields, ts_headline('tandem_search', s.body, q.query, ${PG_SNIPPET}) AS body,
-					s.fields AS fields_text, s.body AS body_text
+					s.subject AS subject_text, s.fields AS fields_text, s.body AS body_text
 					FROM (SELECT DISTINCT ON (s.ticket_id) s.* FROM ticket_search s, ${any} AS q(query)
 						WHERE s.words @@ q.query AND ${inPage} ${readable}
 						ORDER BY s.ticket_id, ${ranked ? sql`ts_rank(s.words, q.query, 1) DESC` : sql`s.part = '' DESC`}, s.id) AS s, ${any} AS q(query)`
@@ -472,9 +472,10 @@ export class SearchIndex {
 		}
 		for (const row of rows) {
 			const where: SearchPassage['in'] = row.part === '' ? (row.subject.includes(OPEN) || !row.fields.includes(OPEN) ? 'subject' : 'fields') : row.side_id ? 'side' : 'entry';
-			const marked =
-				where === 'subject' ? row.subject : where === 'fields' ? cut(row.fields, row.fields_text) : row.body.includes(OPEN) || !row.fields.includes(OPEN) ? cut(row.body, row.body_text) : cut(row.fields, row.fields_text);
-			passages.set(row.ticket_id, { in: where, entryId: row.part || null, sideId: row.side_id, ...rangesOf(marked) });
+			const column = where === 'subject' ? 'subject' : where === 'fields' || (!row.body.includes(OPEN) && row.fields.includes(OPEN)) ? 'fields' : 'body';
+			const whole = row[`${column}_text`];
+			const passage = whole === undefined ? rangesOf(row[column]) : excerpt(whole, markedWords(row[column]));
+			passages.set(row.ticket_id, { in: where, entryId: row.part || null, sideId: row.side_id, ...passage });
 		}
 		return passages;
 	}
@@ -494,12 +495,33 @@ const ftsPhrase = (term: TextTerm) => `"${term.words.join(' ')}"`;
 /** PostgreSQL's phrase of the term's words: phraseto_tsquery reads no operators, only words. */
 const tsPhrase = (term: TextTerm) => sql`phraseto_tsquery('tandem_search', ${term.words.join(' ')})`;
 
-/** A PostgreSQL headline of `whole` with '…' where it cuts it (FTS5's snippet has them); SQLite's as it is. */
-function cut(marked: string, whole: string | undefined): string {
-	if (whole === undefined) return marked;
-	const passage = marked.replaceAll(OPEN, '').replaceAll(CLOSE, '');
-	if (!marked.includes(OPEN)) return whole.length > PLAIN_PASSAGE ? whole.slice(0, PLAIN_PASSAGE) + '…' : whole;
-	return `${whole.startsWith(passage) ? '' : '…'}${marked}${whole.endsWith(passage) ? '' : '…'}`;
+/** The words an engine marked in `marked`, as they are written. */
+const markedWords = (marked: string) => new Set([...marked.matchAll(/\u0002([^\u0003]*)\u0003/g)].map((m) => m[1]!).filter(Boolean));
+
+/**
+ * A passage of `whole` around the first of `words` (as PostgreSQL's headline marked them), each of
+ * them in it highlighted. Cut from the text itself: the headline drops whatever looks like markup
+ * (`<b>` in a customer's message), and a passage must quote the message as it is.
+ */
+function excerpt(whole: string, words: Set<string>): { text: string; highlights: [number, number][] } {
+	const found: [number, number][] = [];
+	if (words.size) {
+		const pattern = new RegExp(`(?<![\\p{L}\\p{N}])(?:${[...words].map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?![\\p{L}\\p{N}])`, 'gu');
+		for (const match of whole.matchAll(pattern)) found.push([match.index, match.index + match[0].length]);
+	}
+	const first = found[0];
+	if (!first) return { text: whole.length > PLAIN_PASSAGE ? whole.slice(0, PLAIN_PASSAGE) + '…' : whole, highlights: [] };
+	// About PLAIN_PASSAGE characters, some of them before the first match, cut at spaces: a short text whole.
+	let start = Math.max(0, Math.min(first[0] - PLAIN_PASSAGE / 3, whole.length - PLAIN_PASSAGE));
+	if (start > 0) start = whole.indexOf(' ', start) + 1 || first[0];
+	if (start > first[0]) start = first[0];
+	let end = Math.min(whole.length, start + PLAIN_PASSAGE);
+	if (end < whole.length) end = Math.max(first[1], whole.lastIndexOf(' ', end));
+	const lead = start > 0 ? '…' : '';
+	return {
+		text: lead + whole.slice(start, end) + (end < whole.length ? '…' : ''),
+		highlights: found.filter(([from, to]) => from >= start && to <= end).map(([from, to]) => [from - start + lead.length, to - start + lead.length])
+	};
 }
 
 /** Text with match marks as plain text and the ranges that were marked. */
