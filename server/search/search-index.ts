@@ -55,7 +55,7 @@ export interface SearchOptions {
  * ranking means reading every passage it is in (a word of every other message would cost a
  * second at a million entries), and so common a word tells the tickets apart least.
  */
-export const RANKED_PASSAGES = 10_000;
+const RANKED_PASSAGES = 10_000;
 /** Rows written per statement (SQLite allows 32,766 parameters). */
 const WRITE_CHUNK = 200;
 // Marks put around matches by the engines: control characters no indexed text keeps (see textOf).
@@ -525,7 +525,7 @@ function excerpt(whole: string, words: Set<string>): { text: string; highlights:
 }
 
 /** Text with match marks as plain text and the ranges that were marked. */
-export function rangesOf(marked: string): { text: string; highlights: [number, number][] } {
+function rangesOf(marked: string): { text: string; highlights: [number, number][] } {
 	let text = '';
 	const highlights: [number, number][] = [];
 	let start: number | null = null;

@@ -57,7 +57,7 @@ export class SearchQueryError extends Error {
 }
 
 /** Operators, with what they take: shown in errors and the README. */
-export const SEARCH_OPERATORS = [
+const SEARCH_OPERATORS = [
 	'status:',
 	'priority:',
 	'assignee:',
@@ -77,7 +77,7 @@ export const SEARCH_OPERATORS = [
 const RELATIVE_UNITS: Record<string, number> = { m: 60_000, h: 3600_000, d: 86400_000, w: 7 * 86400_000 };
 
 /** The words of `text` as the engines split it: runs of letters and digits, lower-cased. */
-export function wordsOf(text: string): string[] {
+function wordsOf(text: string): string[] {
 	return [...text.toLowerCase().matchAll(/[\p{L}\p{N}]+/gu)].map(([word]) => word);
 }
 

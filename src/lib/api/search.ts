@@ -14,7 +14,7 @@ export interface SearchPassage {
 }
 
 /** Results a page holds at most. */
-export const MAX_SEARCH_PAGE = 100;
+const MAX_SEARCH_PAGE = 100;
 
 export const searchQuerySchema = z.strictObject({
 	q: z
