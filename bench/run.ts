@@ -6,7 +6,7 @@
  * bench/results/. Exits non-zero only when the bench itself fails (a scenario threw), never
  * because a target is missed.
  *
- * Options for diagnosis: --only=capacity,fanout,rss,coldOpen,durability,connections,firstPaint,routing
+ * Options for diagnosis: --only=capacity,fanout,rss,coldOpen,durability,connections,firstPaint,routing,search
  * --servers=tandem,postgres,reference (any of them)  --rounds=N (cold open)  --agent-threads=N
  * (scenario 6), and BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the
  * server processes.
@@ -36,6 +36,7 @@ import {
 import { execFileSync } from 'node:child_process';
 import { firstPaint, type FirstPaintResult } from './first-paint';
 import { routingLatency, type RoutingResult } from './routing';
+import { searchBench, type SearchBenchResult } from './search';
 import { destroyClusters, killAllChildren, notes, PostgresTandemServer, ReferenceServer, ROOT, TandemServer, type ServerHandle } from './servers';
 
 const QUICK = process.argv.includes('--quick');
@@ -60,6 +61,8 @@ const PLAN = {
 	firstPaint: { entries: 10_000, rounds: QUICK ? 1 : 3 },
 	// In-process and a few seconds: the same scale in --quick.
 	routing: { agents: 100, items: 1000 },
+	// Generated into a database of its own: 100,000 tickets and 1,000,000 entries (a tenth in --quick).
+	search: { tickets: QUICK ? 10_000 : 100_000, entriesPerTicket: 10, queryRounds: QUICK ? 2 : 5, lagSeconds: QUICK ? 3 : 10 },
 	durability: { entries: 1000, window: 8, streamRate: 200, killAfterMs: QUICK ? 1000 : 2500, databaseDownMs: QUICK ? 1000 : 2000 },
 	connections: QUICK
 		? { tickets: 50, agentsPerTicket: 10, connectRate: 500, botSockets: 5, rate: 50, durationMs: 3000, attempts: ATTEMPTS, agentThreads: AGENT_THREADS }
@@ -76,6 +79,7 @@ interface ServerResults {
 	connections?: ConnectionsResult;
 	firstPaint?: FirstPaintResult;
 	routing?: RoutingResult;
+	search?: SearchBenchResult;
 	seconds?: number;
 	errors: Record<string, string>;
 }
@@ -125,7 +129,8 @@ async function runAll(servers: Map<ServerKind, ServerHandle>): Promise<Map<Serve
 		// (The durability rounds leave a freshly started process behind.)
 		connections: (s) => manyConnections(s, PLAN.connections),
 		firstPaint: (s) => firstPaint(s as TandemServer, PLAN.firstPaint),
-		routing: () => routingLatency(PLAN.routing)
+		routing: () => routingLatency(PLAN.routing),
+		search: (s) => searchBench({ ...PLAN.search, databaseUrl: (s as TandemServer).databaseUrl })
 	};
 	/**
 	 * Scenarios only some servers run: the reference has no user interface, and routing runs in
@@ -133,7 +138,9 @@ async function runAll(servers: Map<ServerKind, ServerHandle>): Promise<Map<Serve
 	 */
 	const runsOn: Partial<Record<keyof typeof scenarios, (s: ServerHandle) => boolean>> = {
 		firstPaint: (s) => s instanceof TandemServer,
-		routing: (s) => s === servers.get('tandem')
+		routing: (s) => s === servers.get('tandem'),
+		// In-process, on the SQLite file or PostgreSQL cluster of the server it stands for.
+		search: (s) => s instanceof TandemServer
 	};
 	try {
 		await Promise.all([...servers.values()].map((server) => server.start()));
@@ -264,7 +271,15 @@ function buildRows(t: ServerResults, p: ServerResults, r: ServerResults): Row[] 
 		row(`(8) routing decision, ${PLAN.routing.agents} agents, ${PLAN.routing.items} items: p99, ms`, of((s) => s.routing?.p99)),
 		row('    routing decision p50, ms', of((s) => s.routing?.p50)),
 		row('    routing decisions measured', of((s) => s.routing?.decisions)),
-		row('    routing offers made', of((s) => s.routing?.offers))
+		row('    routing offers made', of((s) => s.routing?.offers)),
+		row(`(9) search ${fmt(PLAN.search.tickets)} tickets, ${fmt(PLAN.search.tickets * PLAN.search.entriesPerTicket)} entries: words p95, ms`, of((s) => s.search?.queries.words.p95), target('< 100 ms', (a) => a < 100), target('< 100 ms', (a) => a < 100)),
+		row('(9) search: phrases p95, ms', of((s) => s.search?.queries.phrases.p95), target('< 100 ms', (a) => a < 100), target('< 100 ms', (a) => a < 100)),
+		row('(9) search: operator mixes p95, ms', of((s) => s.search?.queries.operators.p95), target('< 100 ms', (a) => a < 100), target('< 100 ms', (a) => a < 100)),
+		row('    search: words p50 / max, ms', of((s) => s.search?.queries.words.p50)),
+		row('    search: slowest query, ms', of((s) => s.search && Math.max(s.search.queries.words.max, s.search.queries.phrases.max, s.search.queries.operators.max))),
+		row('(9) search index lag @200 entries/s: p99, ms', of((s) => s.search?.lag.p99), target('< 1000 ms', (a) => a < 1000), target('< 1000 ms', (a) => a < 1000)),
+		row('    search index lag p50, ms', of((s) => s.search?.lag.p50)),
+		row('    search: generating the tickets and entries, s', of((s) => s.search?.generateSeconds))
 	];
 	return rows;
 }

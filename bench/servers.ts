@@ -371,7 +371,7 @@ export class TandemServer extends ServerHandle {
 	protected constructor(
 		dataDir: string,
 		private readonly fixture: Fixture,
-		private readonly databaseUrl: string | null
+		readonly databaseUrl: string | null
 	) {
 		super(dataDir);
 	}

@@ -135,6 +135,8 @@ export const tickets = sqliteTable(
 	(t) => [
 		index('tickets_status_updated').on(t.status, t.updatedAt),
 		index('tickets_snoozed').on(t.snoozedUntil),
+		// Lists of every ticket most recently updated first (a search of operators or common words) stop at their page.
+		index('tickets_updated').on(t.updatedAt, t.id),
 		index('tickets_parent').on(t.parentId),
 		index('tickets_merged_into').on(t.mergedIntoId),
 		index('tickets_assignee').on(t.assigneeId, t.updatedAt),

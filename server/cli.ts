@@ -444,7 +444,7 @@ const commands: Command[] = [
 	},
 	{
 		name: 'reindex',
-		summary: 'rebuild the ticket index from the ticket documents',
+		summary: 'rebuild the ticket index and the search index from the ticket documents',
 		options: {},
 		details: ['Safe while the server runs. A ticket that cannot be loaded is reported and skipped (exit code 1).'],
 		prepare() {
@@ -683,6 +683,8 @@ async function main(argv: string[]): Promise<number> {
 	try {
 		return (await parsed.run(services)) ?? 0;
 	} finally {
+		// What the command wrote (tickets, customers) is searchable before it exits, also while a server runs.
+		await services.search.follow.flush();
 		await services.bus?.close();
 		await services.limiters.close();
 		await services.store.close();

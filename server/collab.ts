@@ -19,6 +19,7 @@ import { FollowNotify, type FollowNotifySettings } from './extensions/follow-not
 import { SideNotify } from './extensions/side-notify';
 import { Validate, type ValidateSettings } from './extensions/validate';
 import type { Logger } from './log';
+import type { SearchFollow } from './search/follow';
 import type { Metrics } from './metrics';
 import type { TicketLog } from './storage/ticket-log';
 import type { TicketIndex } from './ticket-index';
@@ -44,6 +45,8 @@ export interface CollabSettings {
 	/** A node of a cluster: its bus to the others, its name, how often it checks the log for what it missed. */
 	cluster?: { bus: Bus; node: string; catchUpMs: number } | null;
 	metrics?: Metrics;
+	/** Keeps the search index in step with the documents this process loads. */
+	search?: SearchFollow;
 }
 
 export function createCollab(s: CollabSettings) {
@@ -99,6 +102,7 @@ export function createCollab(s: CollabSettings) {
 			project,
 			sideNotify,
 			followNotify,
+			...(s.search ? [s.search] : []),
 			...(clusterSync ? [clusterSync] : [])
 		]
 	});

@@ -24,6 +24,9 @@ export interface Customer {
 }
 
 export class Customers {
+	/** Told of each customer whose profile or addresses changed, once committed (the search index follows). */
+	private readonly updateListeners = new Set<(customerId: string) => void>();
+
 	constructor(
 		private readonly store: Store,
 		private readonly index: TicketIndex,
@@ -147,7 +150,13 @@ export class Customers {
 			const fields = [...Object.keys(profile), ...(addAddresses.length || removeAddresses.length ? ['addresses'] : [])];
 			await this.events?.record({ actor: actorOf(by), type: 'customer.updated', data: { customerId: id, fields } });
 		});
+		for (const listener of this.updateListeners) listener(id);
 		return (await this.get(id))!;
+	}
+
+	/** Calls `listener` with the id of each customer `update` changes from now on. */
+	onUpdated(listener: (customerId: string) => void): void {
+		this.updateListeners.add(listener);
 	}
 }
 

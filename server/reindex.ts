@@ -1,7 +1,8 @@
 /**
- * Rebuilds the ticket index (the `tickets` table) from the ticket documents in the update log:
- * every ticket the index knows, and every ticket with stored updates or a snapshot but no row.
- * The index is derived data (DESIGN.md, durability contract); this is how it is recovered.
+ * Rebuilds the ticket index (the `tickets` table) and the search index from the ticket documents
+ * in the update log: every ticket the index knows, and every ticket with stored updates or a
+ * snapshot but no row. Both are derived data (DESIGN.md, durability contract); this is how they
+ * are recovered.
  */
 import { eq } from 'drizzle-orm';
 import * as Y from 'yjs';
@@ -9,12 +10,15 @@ import { entryIndex, isTicketDocument, readFields } from '../src/lib/ticket';
 import type { Store } from './storage/store';
 import type { TicketLog } from './storage/ticket-log';
 import type { TicketIndex } from './ticket-index';
+import { SearchIndex } from './search/search-index';
 
 /** What a rebuild reads and writes. */
 export interface ReindexServices {
 	store: Store;
 	log: Pick<TicketLog, 'loadInto'>;
 	index: TicketIndex;
+	/** The search index, rebuilt with each ticket's row when given. */
+	search?: { index: SearchIndex };
 }
 
 export interface ReindexResult {
@@ -54,7 +58,7 @@ export async function reindexAll(services: ReindexServices): Promise<ReindexResu
  * of that moment.
  */
 export async function reindexTicket(services: ReindexServices, id: string): Promise<void> {
-	const { store, log, index } = services;
+	const { store, log, index, search } = services;
 	const { tickets } = store.tables;
 	await index.transaction(async () => {
 		await store.lock(store.db, tickets, eq(tickets.id, id));
@@ -73,7 +77,11 @@ export async function reindexTicket(services: ReindexServices, id: string): Prom
 			// Removing the row first: the rebuild changes nothing in the document, so it must
 			// not record field changes (project() logs a difference from the old row as one).
 			if (previous) await store.db.delete(tickets).where(eq(tickets.id, id));
-			await index.project(id, doc, 'system', updatedAt, undefined, previous?.number);
+			const row = await index.project(id, doc, 'system', updatedAt, undefined, previous?.number);
+			if (search) {
+				await search.index.remove(id);
+				await search.index.write([...(await search.index.ticketParts([row])), ...SearchIndex.entryParts(id, doc)]);
+			}
 		} finally {
 			doc.destroy();
 		}

@@ -45,6 +45,7 @@ import { TalkNumbers } from './talk/numbers';
 import { SimulatorProvider } from './talk/simulator';
 import { TicketLog } from './storage/ticket-log';
 import { TicketIndex } from './ticket-index';
+import { TicketSearch } from './search';
 import { Tickets } from './tickets';
 
 export async function createServices(config: Config, logger: Logger) {
@@ -66,6 +67,8 @@ export async function createServices(config: Config, logger: Logger) {
 	const log = new TicketLog(store, (seconds) => metrics.logCommitSeconds.observe(seconds));
 	const index = new TicketIndex(store, events);
 	const customers = new Customers(store, index, events);
+	const search = new TicketSearch(store, index, log, logger);
+	customers.onUpdated((customerId) => search.follow.customerChanged(customerId));
 	const outbox = new Outbox(store);
 	// A cluster node reaches the others through Redis; one that cannot yet still starts (DESIGN.md: Redis is not the record).
 	const bus = config.cluster ? new RedisBus(config.cluster.redisUrl, logger) : null;
@@ -91,6 +94,7 @@ export async function createServices(config: Config, logger: Logger) {
 		attachments,
 		origin: config.origin,
 		metrics,
+		search: search.follow,
 		cluster: bus && config.cluster ? { bus, node, catchUpMs: config.cluster.catchUpMs } : null
 	});
 	metrics.watch({ store, connections: () => collab.hocuspocus.getConnectionsCount(), documents: () => collab.hocuspocus.getDocumentsCount(), leader: () => leadership.leading });
@@ -120,7 +124,7 @@ export async function createServices(config: Config, logger: Logger) {
 	calls.route(routing);
 	const relay = bus ? new FeedRelay(bus, node, logger) : null;
 	return {
-		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, events, customers, followers, tickets, macros, bulk, snoozes, savedViews, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
+		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, search, events, customers, followers, tickets, macros, bulk, snoozes, savedViews, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }
@@ -132,7 +136,12 @@ export type Services = Awaited<ReturnType<typeof createServices>>;
  * node's streams and agents' connections are counted on every node; routing follows the tickets;
  * and the node leads (runs the work to do once) when it gets the leader lock.
  */
-export async function startServices({ relay, index, routing, calls, collab, imapMailboxes, connections, leadership, snoozes }: Services): Promise<void> {
+export async function startServices({ relay, index, search, logger, routing, calls, collab, imapMailboxes, connections, leadership, snoozes }: Services): Promise<void> {
+	// Tickets written while no server ran (a command-line import) become searchable in the background.
+	void search.follow
+		.catchUp()
+		.then((count) => count && logger.info({ count }, 'tickets added to the search index'))
+		.catch((error: Error) => logger.error({ err: error.message }, 'search index catch-up failed'));
 	await relay?.carry(
 		index.feed,
 		routing.presence.feed,

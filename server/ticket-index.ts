@@ -313,7 +313,7 @@ function projection(ticketId: string, doc: Y.Doc, previous: TicketRow | null, no
 type TicketsTable = Tables['tickets'];
 
 /** Which tickets `viewer` may see: the rule of ticketAccess (auth/policy.ts) as a query condition. */
-function visibleTo(tickets: TicketsTable, viewer: Principal): SQL | undefined {
+export function visibleTo(tickets: TicketsTable, viewer: Principal): SQL | undefined {
 	if (viewer.kind === 'bot') return inArray(tickets.channel, viewer.channels);
 	if (viewer.kind === 'user' && viewer.role === 'agent') return or(eq(tickets.assigneeId, viewer.id), inGroupsOf(tickets, viewer));
 	return undefined;

@@ -30,6 +30,22 @@ export function ticketAccess(principal: Principal, ticket: TicketScope): Access 
 	}
 }
 
+/**
+ * Whether `principal` reads the internal entries (notes, internal side conversations) of the
+ * tickets they may open. Everyone who may open a ticket does (the API hands out all its entries);
+ * customers never open one: they see their own public entries through their channel. Search asks
+ * this, so it never finds a ticket by words its finder could not read there.
+ */
+export function readsInternalEntries(principal: Principal): boolean {
+	// Exhaustive: a new kind of principal (a light agent, a customer) must be decided here.
+	switch (principal.kind) {
+		case 'system':
+		case 'user':
+		case 'bot':
+			return true;
+	}
+}
+
 /** What the policy looks up about users and groups (Accounts). */
 export interface Directory {
 	/** Whether a user id may hold tickets (exists, enabled, not a supervisor). */

@@ -36,7 +36,7 @@ export function actorOfOrigin(origin: unknown): string {
 }
 
 /** Changes another node of the cluster wrote: that node projects them. */
-const isRemote = (origin: unknown) => (origin as { source?: string } | null)?.source === REMOTE.source;
+export const isRemote = (origin: unknown) => (origin as { source?: string } | null)?.source === REMOTE.source;
 
 export class Project implements Extension {
 	priority = 50;

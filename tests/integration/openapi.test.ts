@@ -71,6 +71,7 @@ const PATHS = [
 	'/tickets/{id}/follow',
 	'/tickets/{id}/followers',
 	'/routing/settings',
+	'/search',
 	'/users/{id}/routing',
 	'/sla-policies'
 ];

@@ -20,11 +20,12 @@ import { startPostgres, type Postgres } from '../helpers/postgres';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /**
- * The help centre's full-text index, `help_articles_fts` on both engines but each engine's own
- * structure (server/help-centre.ts): SQLite's FTS5 table with its shadow tables, PostgreSQL's table
- * of a tsvector with a GIN index (migrations-pg 0002_help_search). Left out of the comparison.
+ * The full-text indexes, the help centre's `help_articles_fts` and the tickets' `ticket_search`, on
+ * both engines but each engine's own structure (server/help-centre.ts, server/search/): SQLite's
+ * FTS5 tables with their shadow tables and triggers, PostgreSQL's tables of a tsvector with a GIN
+ * index (migrations-pg 0002_help_search, 0008_ticket_search). Left out of the comparison.
  */
-const SEARCH_TABLES = /^help_articles_fts/;
+const SEARCH_TABLES = /^(help_articles_fts|ticket_search)/;
 
 interface Shape {
 	tables: Record<string, { columns: Record<string, string>; primaryKey: string[] }>;
@@ -62,7 +63,9 @@ function sqliteShape(db: Db): Shape {
 		for (const fk of sqlite.prepare(`PRAGMA foreign_key_list("${table}")`).all() as { from: string; table: string; to: string; on_delete: string }[])
 			shape.foreignKeys.push(`${table}.${fk.from} -> ${fk.table}.${fk.to} on delete ${fk.on_delete.toLowerCase()}`);
 	}
-	shape.triggers = (sqlite.prepare(`SELECT tbl_name || '.' || name AS t FROM sqlite_master WHERE type = 'trigger'`).all() as { t: string }[]).map((r) => r.t);
+	shape.triggers = (sqlite.prepare(`SELECT tbl_name || '.' || name AS t FROM sqlite_master WHERE type = 'trigger'`).all() as { t: string }[])
+		.map((r) => r.t)
+		.filter((t) => !SEARCH_TABLES.test(t));
 	return normalise(shape);
 }
 
@@ -99,6 +102,7 @@ async function postgresShape(client: pg.Client): Promise<Shape> {
 	delete shape.tables['__drizzle_migrations'];
 	for (const table of Object.keys(shape.tables)) if (SEARCH_TABLES.test(table)) delete shape.tables[table];
 	shape.indexes = shape.indexes.filter((ix) => !SEARCH_TABLES.test(ix));
+	shape.unique = shape.unique.filter((ix) => !SEARCH_TABLES.test(ix));
 	return normalise(shape);
 }
 

@@ -1,6 +1,6 @@
 /** The access policy's rules for customers and custom object records, principal by principal. */
 import { describe, expect, it } from 'vitest';
-import { customerAccess, mayCreateRecords, recordAccess, writePolicy, type TicketScope } from '../../server/auth/policy';
+import { customerAccess, mayCreateRecords, readsInternalEntries, recordAccess, writePolicy, type TicketScope } from '../../server/auth/policy';
 import { SYSTEM, type BotPrincipal, type UserPrincipal } from '../../server/auth/principal';
 
 const user = (role: UserPrincipal['role'], groupIds: string[] = []): UserPrincipal => ({ kind: 'user', id: `u-${role}`, role, name: role, email: `${role}@x.test`, groupIds });
@@ -90,5 +90,18 @@ describe('writePolicy', () => {
 		expect(policy.participantAllowed('internal', billingAgent.id)).toMatch(/cannot see this ticket/);
 		expect(policy.participantAllowed('internal', 'nobody')).toMatch(/cannot see this ticket/);
 		expect(policy.participantAllowed('email', 'vendor@x.test')).toBeNull();
+	});
+});
+
+describe('readsInternalEntries', () => {
+	// Whoever may open a ticket reads all its entries (the API hands them out): search finds by them too.
+	it.each([
+		{ who: 'an agent', principal: agent },
+		{ who: 'a supervisor', principal: supervisor },
+		{ who: 'an admin', principal: admin },
+		{ who: 'a bot', principal: bot },
+		{ who: 'the system', principal: SYSTEM }
+	] as const)('$who reads internal notes of the tickets they may open', ({ principal }) => {
+		expect(readsInternalEntries(principal)).toBe(true);
 	});
 });

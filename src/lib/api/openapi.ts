@@ -13,6 +13,7 @@ import { followerPaths } from './openapi-followers';
 import { MAX_SPLIT_ENTRIES, mergeRequestSchema, splitRequestSchema } from './merge';
 import { routingPaths } from './openapi-routing';
 import { slaStateSchema } from './routing';
+import { searchQuerySchema } from './search';
 import {
 	CALL_ACTIONS,
 	chatMessageSchema,
@@ -99,6 +100,27 @@ const TicketRow = z
 		awaitingSince: z.number().int().nullable().meta({ description: 'Since when the customer waits for a reply (SLA); null when the last public message is ours.' })
 	})
 	.meta({ id: 'TicketRow', description: "A ticket's list row (the ticket index)." });
+
+const SearchResults = z
+	.object({
+		results: z.array(
+			TicketRow.extend({
+				sla: slaStateSchema.meta({ description: "The ticket's SLA timers now." }),
+				passage: z
+					.object({
+						in: z.enum(['subject', 'fields', 'entry', 'side']).meta({ description: 'Where it matched: the subject, the number/tags/requester, an entry of the conversation, or of a side conversation.' }),
+						entryId: z.string().nullable(),
+						sideId: z.string().nullable(),
+						text: z.string().meta({ description: 'Plain text (never markup).' }),
+						highlights: z.array(z.tuple([z.number().int(), z.number().int()])).meta({ description: '`[start, end)` offsets into `text` (UTF-16 code units) of the matched words.' })
+					})
+					.nullable()
+					.meta({ description: 'The passage that matched best; null for a query of operators only.' })
+			})
+		),
+		next: z.string().nullable().meta({ description: 'Pass as `cursor` (with the same `q`) for the next page; null on the last.' })
+	})
+	.meta({ id: 'SearchResults' });
 
 const TicketList = z
 	.object({
@@ -474,6 +496,17 @@ function buildDocument() {
 						'Applies the action to each ticket on its own, as the caller, checked and merged as a change to one ticket would be (`PATCH /tickets/{id}`, then the macro\'s text as `POST /tickets/{id}/entries`): a ticket refused (not found, not yours to change, a field not allowed) stops nothing else. At most 100 tickets, each once.',
 					requestBody: { required: true, content: jsonContent(BulkAction) },
 					responses: { 200: ok('What happened to each ticket.', BulkReport), ...errors(400) }
+				})
+			},
+			'/search': {
+				get: op({
+					operationId: 'searchTickets',
+					tags: ['Tickets'],
+					summary: 'Search tickets',
+					description:
+						'The tickets the caller may see that match `q`, best first (each word or phrase counts where it matched best: subject above number, tags and requester, above entries), with the passage that matched; a query of operators only lists most recently updated first. `400` names the term it cannot take (an unknown operator, a bad value, a colleague or group nobody is called). Pages with `cursor`; `limit` is at most 100.',
+					requestParams: { query: searchQuerySchema },
+					responses: { 200: ok('A page of matching tickets.', SearchResults), ...errors(400, 401) }
 				})
 			},
 			'/tickets/{id}': {

@@ -6,6 +6,7 @@
 import { untrack } from 'svelte';
 import { CollabConnection } from './connection.svelte';
 import type { SlaState } from '$lib/api/routing';
+import type { SearchPassage } from '$lib/api/search';
 import { AgentDesk, notifyDesktop } from './agent-desk.svelte';
 import { TalkConsole } from './talk.svelte';
 import { TicketSelection } from './ticket-selection.svelte';
@@ -46,6 +47,8 @@ export interface TicketRow {
 	snoozedUntil?: number | null;
 	/** On a ticket merged into another: that one. */
 	mergedIntoId?: string | null;
+	/** In search results: the passage that matched best (null for a search of operators only). */
+	passage?: SearchPassage | null;
 }
 
 export interface Person {
@@ -85,8 +88,10 @@ export class Workspace {
 	reads = $state<Record<string, number>>({});
 	views = $state.raw<ViewSummary[]>([]);
 	view = $state('mine');
-	/** Search words, across all views. */
+	/** The search (words and operators, src/lib/search-query.ts), across all views. */
 	query = $state('');
+	/** Why the search cannot be run, in words (shown under the search box). */
+	searchError = $state<string | null>(null);
 	sort = $state<SortKey>('updated');
 	tickets = $state.raw<TicketRow[]>([]);
 	next = $state<string | null>(null);
@@ -182,11 +187,20 @@ export class Workspace {
 
 	async refresh() {
 		try {
-			const [views, list] = await Promise.all([
-				getJson<{ views: ViewSummary[] }>('/api/v1/views'),
-				getJson<{ tickets: TicketRow[]; next: string | null }>(`/api/v1/tickets?${this.listQuery()}`)
-			]);
+			const query = this.query;
+			const [views, list] = await Promise.all([getJson<{ views: ViewSummary[] }>('/api/v1/views'), this.page().catch((error: Error) => ({ error }))]);
 			this.views = views.views;
+			if ('error' in list) {
+				if (!query) throw list.error;
+				// A search the server cannot run says why under the search box; the list is empty.
+				if (query !== this.query) return;
+				this.searchError = list.error.message;
+				this.tickets = [];
+				this.next = null;
+				return;
+			}
+			if (query !== this.query) return; // an older search answered late
+			this.searchError = null;
 			this.tickets = list.tickets;
 			this.rememberNumbers(list.tickets);
 			this.next = list.next;
@@ -201,9 +215,7 @@ export class Workspace {
 
 	async loadMore() {
 		if (!this.next) return;
-		const list = await getJson<{ tickets: TicketRow[]; next: string | null }>(
-			`/api/v1/tickets?${this.listQuery()}&cursor=${encodeURIComponent(this.next)}`
-		);
+		const list = await this.page(this.next);
 		this.tickets = [...this.tickets, ...list.tickets];
 		this.rememberNumbers(list.tickets);
 		this.next = list.next;
@@ -225,11 +237,13 @@ export class Workspace {
 		return this.sessions.get(ticketId)?.fields?.number ?? this.numbers[ticketId] ?? null;
 	}
 
-	private listQuery(): string {
-		const params = new URLSearchParams({ sort: this.sort, limit: '100' });
-		if (this.query) params.set('q', this.query);
-		else params.set('view', this.view);
-		return params.toString();
+	/** A page of the list: the current view's tickets in the chosen order, or the search's results. */
+	private async page(cursor?: string): Promise<{ tickets: TicketRow[]; next: string | null }> {
+		const params = new URLSearchParams(this.query ? { q: this.query, limit: '50' } : { view: this.view, sort: this.sort, limit: '100' });
+		if (cursor) params.set('cursor', cursor);
+		if (!this.query) return getJson(`/api/v1/tickets?${params}`);
+		const { results, next } = await getJson<{ results: TicketRow[]; next: string | null }>(`/api/v1/search?${params}`);
+		return { tickets: results, next };
 	}
 
 	search(query: string) {
@@ -252,6 +266,7 @@ export class Workspace {
 
 	showView(view: string) {
 		this.query = '';
+		this.searchError = null;
 		this.view = view;
 		this.selection?.clear();
 		this.selected = 0;
