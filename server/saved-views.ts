@@ -5,14 +5,17 @@
  * see.
  */
 import { and, asc, count, eq, isNull, or, sql } from 'drizzle-orm';
+import { parseSearchQuery, SearchQueryError, type SearchQuery } from '../src/lib/search-query';
 import { newId } from '../src/lib/ticket';
 import { MAX_PERSONAL_VIEWS, MAX_SHARED_VIEWS, type TicketSort } from '../src/lib/api/views';
 import type { SavedViewInput } from '../src/lib/api/schemas';
 import type { savedViews } from '../drizzle/schema';
 import { actorOf, type Principal, type UserPrincipal } from './auth/principal';
-import { ApiError, forbidden, notFound } from './errors';
+import { ApiError, forbidden, isApiError, notFound } from './errors';
 import type { Events } from './events';
+import type { TicketSearch } from './search';
 import type { Store } from './storage/store';
+import type { TicketIndex } from './ticket-index';
 
 type SavedViewRow = typeof savedViews.$inferSelect;
 
@@ -33,9 +36,34 @@ export class SavedViews {
 	constructor(
 		private readonly store: Store,
 		private readonly events: Pick<Events, 'record'>,
-		/** Why a query cannot be a view (it does not parse), or null. */
-		private readonly queryProblem: (query: string) => string | null
+		private readonly search: Pick<TicketSearch, 'filter' | 'count'>,
+		private readonly index: Pick<TicketIndex, 'list'>
 	) {}
+
+	/**
+	 * The caller's views with how many tickets each holds for them, counted now. A view whose
+	 * query cannot run any more (it names a group since deleted) has no count and says why.
+	 */
+	async summaries(viewer: Principal): Promise<(SavedView & { count: number | null; problem?: string })[]> {
+		const views = await this.list(viewer);
+		return Promise.all(
+			views.map(async (view) => {
+				try {
+					return { ...view, count: await this.search.count(parseQuery(view.query), viewer) };
+				} catch (error) {
+					if (!isApiError(error)) throw error;
+					return { ...view, count: null, problem: error.message };
+				}
+			})
+		);
+	}
+
+	/** A page of what a view holds for the caller, in the view's order. */
+	async tickets(id: string, viewer: Principal, page: { limit: number; cursor?: string }) {
+		const view = await this.get(id, viewer);
+		const where = await this.search.filter(parseQuery(view.query), viewer);
+		return this.index.list({ viewer, where, sort: view.sort, limit: page.limit, cursor: page.cursor });
+	}
 
 	/** The caller's own views and the shared ones, by name. */
 	async list(viewer: Principal): Promise<SavedView[]> {
@@ -58,7 +86,7 @@ export class SavedViews {
 	async create(input: SavedViewInput, viewer: Principal): Promise<SavedView> {
 		const user = userOf(viewer);
 		if (input.shared && user.role !== 'admin') throw forbidden('only admins share views');
-		this.checkQuery(input.query);
+		parseQuery(input.query);
 		const { savedViews } = this.store.tables;
 		const now = Date.now();
 		const row: SavedViewRow = { id: newId(), ...columnsOf(input), ownerId: input.shared ? null : user.id, createdBy: actorOf(user), createdAt: now, updatedAt: now };
@@ -80,7 +108,7 @@ export class SavedViews {
 	/** Replaces a view's definition: the owner's own, or a shared one by an admin. Sharing is not changed. */
 	async update(id: string, input: SavedViewInput, viewer: Principal): Promise<SavedView> {
 		const user = userOf(viewer);
-		this.checkQuery(input.query);
+		parseQuery(input.query);
 		const { savedViews } = this.store.tables;
 		return this.store.transaction(async () => {
 			const before = await this.editableRow(id, user);
@@ -133,13 +161,18 @@ export class SavedViews {
 		if (taken) throw new ApiError(409, 'name_taken', `name: there is a ${ownerId === null ? 'shared view' : 'view of yours'} called ${name} already`, 'name');
 	}
 
-	private checkQuery(query: string) {
-		const problem = this.queryProblem(query);
-		if (problem) throw new ApiError(400, 'invalid_field', `query: ${problem}`, 'query');
-	}
-
 	private async record(user: UserPrincipal, type: string, row: SavedViewRow) {
 		await this.events.record({ actor: actorOf(user), type, data: { viewId: row.id, name: row.name, shared: row.ownerId === null } });
+	}
+}
+
+/** A view's query as the search reads it; a 400 naming the term it cannot take. */
+function parseQuery(query: string): SearchQuery {
+	try {
+		return parseSearchQuery(query);
+	} catch (error) {
+		if (error instanceof SearchQueryError) throw new ApiError(400, 'invalid_field', `query: ${error.message}`, 'query');
+		throw error;
 	}
 }
 

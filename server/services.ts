@@ -104,7 +104,7 @@ export async function createServices(config: Config, logger: Logger) {
 	const macros = new Macros(store, events);
 	const bulk = new BulkActions({ tickets, macros, customers, logger });
 	const snoozes = new SnoozeAlarm({ store, index, tickets, logger });
-	const savedViews = new SavedViews(store, events, () => null);
+	const savedViews = new SavedViews(store, events, search, index);
 	const channels = new Channels(store, customers, tickets, events);
 	const supportAddresses = new SupportAddresses(store, config.smtp.supportAddress, events);
 	const imapMailboxes = new ImapMailboxes(store, supportAddresses, events);

@@ -34,6 +34,8 @@ export interface TicketFilters {
 	assigneeId?: string;
 	groupId?: string;
 	q?: string;
+	/** Conditions besides these (a saved view's search). */
+	where?: SQL[];
 	sort: TicketSort;
 	limit: number;
 	cursor?: string;
@@ -174,6 +176,7 @@ export class TicketIndex {
 		if (filters.status) conditions.push(eq(tickets.status, filters.status));
 		if (filters.assigneeId) conditions.push(eq(tickets.assigneeId, filters.assigneeId));
 		if (filters.groupId) conditions.push(eq(tickets.groupId, filters.groupId));
+		if (filters.where) conditions.push(...filters.where);
 		if (filters.q) {
 			const pattern = `%${filters.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
 			const number = ticketNumberIn(filters.q);

@@ -3,6 +3,7 @@
  * term it cannot take), the tickets a principal may see matching it, a page at a time, and how many
  * (saved views store a query and show its count). The index and its follower are in this folder.
  */
+import type { SQL } from 'drizzle-orm';
 import { parseSearchQuery, SearchQueryError, type SearchQuery } from '../../src/lib/search-query';
 import { readsInternalEntries } from '../auth/policy';
 import type { Principal } from '../auth/principal';
@@ -42,6 +43,11 @@ export class TicketSearch {
 	/** A page of the tickets `viewer` may see that match `query`: ranked when it has words, else most recently updated first. */
 	find(query: SearchQuery, viewer: Principal, page: { limit: number; cursor?: string }): Promise<{ hits: SearchHit[]; next: string | null }> {
 		return this.index.search(query, { viewer, internal: readsInternalEntries(viewer), ...page });
+	}
+
+	/** What `query` finds for `viewer`, as conditions on the ticket index (a saved view in its own order). */
+	filter(query: SearchQuery, viewer: Principal): Promise<SQL[]> {
+		return this.index.filter(query, { viewer, internal: readsInternalEntries(viewer) });
 	}
 
 	/** How many tickets `viewer` may see match `query`. */

@@ -242,6 +242,15 @@ export class SearchIndex {
 		}
 	}
 
+	/**
+	 * What `query` finds as conditions on the ticket index, unranked: a saved view lists its
+	 * tickets in an order of its own (ticket-index.ts `list`).
+	 */
+	async filter(query: SearchQuery, options: Omit<SearchOptions, 'limit' | 'cursor'>): Promise<SQL[]> {
+		const plan = await this.plan(query, options);
+		return [...plan.conditions.filter((c): c is SQL => !!c), ...plan.text.map((term) => this.containing(term, options.internal))];
+	}
+
 	/** How many tickets the viewer may see match `query` (a saved view's count). */
 	async count(query: SearchQuery, options: Omit<SearchOptions, 'limit' | 'cursor'>): Promise<number> {
 		const { tickets } = this.store.tables;

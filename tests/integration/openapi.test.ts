@@ -11,6 +11,8 @@ afterAll(async () => {
 });
 
 const PATHS = [
+	'/saved-views',
+	'/saved-views/{id}',
 	'/tickets',
 	'/tickets/bulk',
 	'/tickets/{id}',

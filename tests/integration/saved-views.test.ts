@@ -42,6 +42,8 @@ describe('saved views', () => {
 		expect(created.status).toBe(201);
 		expect(created.body).toMatchObject({ name: 'Refunds', query: 'refund status:new', sort: 'created', columns: ['status', 'requester', 'tags'], shared: false, editable: true });
 
+		// Found once the new tickets' words are in the search index (within a second).
+		await waitFor(async () => (await savedIn('ann'))[0]?.count === 1, 'the view counted');
 		expect(await savedIn('ann')).toEqual([expect.objectContaining({ id: created.body.id, name: 'Refunds', count: 1 })]);
 		const listed = await as('ann').request('GET', `/api/v1/tickets?saved=${created.body.id}`);
 		expect(listed.status).toBe(200);
@@ -72,6 +74,7 @@ describe('saved views', () => {
 		expect(shared.body).toMatchObject({ shared: true, editable: true });
 
 		const ids = async (who: Who) => (await as(who).request('GET', `/api/v1/tickets?saved=${shared.body.id}`)).body.tickets.map((t: { id: string }) => t.id);
+		await waitFor(async () => (await ids('root')).length === 2, 'both tickets in the search index');
 		expect(await ids('ann')).toEqual([support.id]);
 		expect(await ids('carl')).toEqual([billing.id]);
 		expect((await ids('root')).sort()).toEqual([support.id, billing.id].sort());
@@ -113,6 +116,10 @@ describe('saved views', () => {
 		expect((await api(server, fx.tokens.mail.token).request('POST', '/api/v1/saved-views', { name: 'Bot', query: 'refund' })).status).toBe(403);
 		expect((await api(server).request('POST', '/api/v1/saved-views', { name: 'Anon', query: 'refund' })).status).toBe(401);
 		expect((await savedIn('ben')).length).toBe(before.length + 1);
+		const mine = (await savedIn('ben')).find((v) => v.name === 'Mine')!;
+		const combined = await as('ben').request('GET', `/api/v1/tickets?saved=${mine.id}&view=open`);
+		expect(combined.status).toBe(400);
+		expect(combined.body.error.message).toMatch(/saved view is listed on its own/);
 
 		for (let i = (await savedIn('ben')).length; i < MAX_PERSONAL_VIEWS; i++) expect((await save('ben', { name: `View ${i}`, query: 'refund' })).status).toBe(201);
 		const tooMany = await save('ben', { name: 'One more', query: 'refund' });

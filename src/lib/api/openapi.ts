@@ -27,6 +27,7 @@ import {
 	macroActionsSchema,
 	macroInputSchema,
 	placeCallSchema,
+	savedViewInputSchema,
 	simulatedCallSchema,
 	startChatSchema,
 	ticketEventsQuery,
@@ -35,7 +36,7 @@ import {
 	webhookEventSchema,
 	type CallAction
 } from './schemas';
-import { VIEW_IDS } from './views';
+import { MAX_PERSONAL_VIEWS, MAX_SHARED_VIEWS, TICKET_SORTS, VIEW_COLUMNS, VIEW_IDS } from './views';
 import { CONTEXT_TAGS, contextPaths, customerProfileFields } from './openapi-context';
 
 // Request schemas: the validating schemas themselves, with ids so they appear once under components.
@@ -153,6 +154,20 @@ const TicketEvent = z
 		createdAt: z.number().int()
 	})
 	.meta({ id: 'TicketEvent' });
+
+const SavedViewInput = savedViewInputSchema.meta({ id: 'SavedViewInput', description: 'A saved view as its owner writes it.' });
+const SavedView = z
+	.object({
+		id: idSchema,
+		name: z.string(),
+		query: z.string(),
+		sort: z.enum(TICKET_SORTS),
+		columns: z.array(z.enum(VIEW_COLUMNS)),
+		shared: z.boolean(),
+		editable: z.boolean().meta({ description: 'Whether the caller may change or delete it.' }),
+		updatedAt: z.number().int()
+	})
+	.meta({ id: 'SavedView' });
 
 const View = z
 	.object({ id: z.enum(VIEW_IDS), name: z.string(), description: z.string().meta({ description: 'Which tickets the view holds, in words.' }), count: z.number().int().nonnegative() })
@@ -453,7 +468,7 @@ function buildDocument() {
 		security: [{ bearer: [] }],
 		tags: [
 			{ name: 'Tickets', description: 'Tickets, their entries and event log.' },
-			{ name: 'Views', description: 'Ticket views and their counts.' },
+			{ name: 'Views', description: 'Ticket views and their counts, and saved views.' },
 			{ name: 'Stream', description: 'Live ticket changes.' },
 			{ name: 'Customers', description: 'Customers and their tickets.' },
 			{ name: 'Accounts', description: 'Users and groups (signed-in users only).' },
@@ -507,6 +522,48 @@ function buildDocument() {
 						'The tickets the caller may see that match `q`, best first (each word or phrase counts where it matched best: subject above number, tags and requester, above entries), with the passage that matched; a query of operators only lists most recently updated first. `400` names the term it cannot take (an unknown operator, a bad value, a colleague or group nobody is called). Pages with `cursor`; `limit` is at most 100.',
 					requestParams: { query: searchQuerySchema },
 					responses: { 200: ok('A page of matching tickets.', SearchResults), ...errors(400, 401) }
+				})
+			},
+			'/saved-views': {
+				get: op({
+					operationId: 'listSavedViews',
+					tags: ['Views'],
+					summary: 'Your saved views and the shared ones',
+					description: 'By name, yours first. Their counts are in `GET /views` (`saved`); what one holds is `GET /tickets?saved={id}`.',
+					responses: { 200: ok('The views.', z.object({ views: z.array(SavedView) })), ...errors(401, 403) }
+				}),
+				post: op({
+					operationId: 'createSavedView',
+					tags: ['Views'],
+					summary: 'Save a view',
+					description: `Yours, or with \`shared\` (admins only) everyone's. The query is checked as a search would be (a term it cannot take is named). At most ${MAX_PERSONAL_VIEWS} of your own and ${MAX_SHARED_VIEWS} shared; names are unique among yours and among the shared ones, whatever their case.`,
+					requestBody: { required: true, content: jsonContent(SavedViewInput) },
+					responses: { 201: ok('The view.', SavedView), ...errors(400, 401, 403, 409) }
+				})
+			},
+			'/saved-views/{id}': {
+				get: op({
+					operationId: 'getSavedView',
+					tags: ['Views'],
+					summary: 'A saved view',
+					requestParams: { path: z.object({ id: idSchema }) },
+					responses: { 200: ok('The view: yours or a shared one (any other is not found).', SavedView), ...errors(401, 403, 404) }
+				}),
+				put: op({
+					operationId: 'updateSavedView',
+					tags: ['Views'],
+					summary: 'Change a saved view',
+					description: 'Yours, or (admins) a shared one. A view stays shared or personal.',
+					requestParams: { path: z.object({ id: idSchema }) },
+					requestBody: { required: true, content: jsonContent(SavedViewInput) },
+					responses: { 200: ok('The view as changed.', SavedView), ...errors(400, 401, 403, 404, 409) }
+				}),
+				delete: op({
+					operationId: 'deleteSavedView',
+					tags: ['Views'],
+					summary: 'Delete a saved view',
+					requestParams: { path: z.object({ id: idSchema }) },
+					responses: { 204: { description: 'Deleted.' }, ...errors(401, 403, 404) }
 				})
 			},
 			'/tickets/{id}': {
@@ -677,8 +734,12 @@ function buildDocument() {
 					operationId: 'listViews',
 					tags: ['Views'],
 					summary: 'Views with counts',
-					description: '`mine`, `unassigned` (in my groups), `open`, `pending`, `solved`, `recent` (7 days), counted over the tickets the caller may see.',
-					responses: { 200: ok('The views.', z.object({ views: z.array(View) })), ...errors() }
+					description:
+						'`mine`, `unassigned` (in my groups), `open`, `pending`, `snoozed`, `solved`, `recent` (7 days), counted over the tickets the caller may see; and a signed-in user\'s saved views (their own and the shared ones) with their counts (`null` with `problem` when the query cannot run any more, such as a group since renamed).',
+					responses: {
+						200: ok('The views.', z.object({ views: z.array(View), saved: z.array(SavedView.extend({ count: z.number().int().nullable(), problem: z.string().optional() })) })),
+						...errors()
+					}
 				})
 			},
 			'/stream': {

@@ -105,8 +105,12 @@ export const listTicketsQuery = z.strictObject({
 		.optional()
 		.meta({ description: 'Words in the subject or the latest public message; `1042` or `#1042` also finds ticket number 1042.' }),
 	sort: z.enum(TICKET_SORTS).default('updated'),
+	saved: idSchema.optional().meta({ description: "A saved view: what it holds for the caller, in the view's order (`sort` and the other filters are not taken with it)." }),
 	limit: z.coerce.number().int().min(1).max(100).default(50),
 	cursor: z.string().min(1).max(200).optional()
+}).refine((query) => !query.saved || (!query.view && !query.status && !query.assignee && !query.group && !query.q), {
+	message: 'saved: a saved view is listed on its own, without view, status, assignee, group or q',
+	path: ['saved']
 });
 
 /**

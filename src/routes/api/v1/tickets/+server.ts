@@ -16,8 +16,8 @@ export const GET: RequestHandler = (event) =>
 	api(async () => {
 		const principal = requirePrincipal(event);
 		const query = parse(listTicketsQuery, Object.fromEntries(event.url.searchParams));
-		const { tickets, routing } = tandem();
-		const list = await tickets.list(query, principal);
+		const { tickets, savedViews, routing } = tandem();
+		const list = query.saved ? await savedViews.tickets(query.saved, principal, { limit: query.limit, cursor: query.cursor }) : await tickets.list(query, principal);
 		// Each row with its SLA timers: the list shows the nearest target, amber and red.
 		return json({ ...list, tickets: await Promise.all(list.tickets.map(async (row) => ({ ...row, sla: await routing.sla.slaFor(row) }))) });
 	});

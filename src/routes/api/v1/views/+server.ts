@@ -3,4 +3,11 @@ import { api, requirePrincipal } from '$lib/server/api';
 import { tandem } from '$lib/server/tandem';
 import type { RequestHandler } from './$types';
 
-export const GET: RequestHandler = (event) => api(async () => json({ views: await tandem().tickets.views(requirePrincipal(event)) }));
+/** The built-in views and (for a signed-in user) their saved views, each with how many tickets it holds for the caller. */
+export const GET: RequestHandler = (event) =>
+	api(async () => {
+		const principal = requirePrincipal(event);
+		const { tickets, savedViews } = tandem();
+		const [views, saved] = await Promise.all([tickets.views(principal), principal.kind === 'user' ? savedViews.summaries(principal) : []]);
+		return json({ views, saved });
+	});
