@@ -1,5 +1,5 @@
 /** Customers (ticket requesters): their profile and their addresses on each channel. */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { newId } from '../src/lib/ticket';
 import type { CustomerPatch } from '../src/lib/api/context';
 import { normalisePhoneNumber } from '../src/lib/api/schemas';
@@ -87,6 +87,14 @@ export class Customers {
 	async addAddress(customerId: string, channel: string, address: string): Promise<void> {
 		const { customerAddresses } = this.store.tables;
 		await this.store.db.insert(customerAddresses).values({ customerId, channel, address: normaliseAddress(channel, address) }).onConflictDoNothing();
+	}
+
+	/** The names of customers by id, in one query: list rows show their requester's. */
+	async namesOf(ids: readonly string[]): Promise<Map<string, string>> {
+		if (!ids.length) return new Map();
+		const { customers } = this.store.tables;
+		const rows = await this.store.db.select({ id: customers.id, name: customers.name }).from(customers).where(inArray(customers.id, [...new Set(ids)]));
+		return new Map(rows.map((row) => [row.id, row.name]));
 	}
 
 	async get(id: string): Promise<Customer | null> {

@@ -125,7 +125,7 @@ const SearchResults = z
 
 const TicketList = z
 	.object({
-		tickets: z.array(TicketRow.extend({ sla: slaStateSchema.meta({ description: "The ticket's SLA timers now." }) })),
+		tickets: z.array(TicketRow.extend({ sla: slaStateSchema.meta({ description: "The ticket's SLA timers now." }), requesterName: z.string().nullable().meta({ description: "The requester's name." }) })),
 		next: z.string().nullable().meta({ description: 'Pass as `cursor` (with the same `sort`) for the next page; null on the last.' })
 	})
 	.meta({ id: 'TicketList' });

@@ -13,7 +13,9 @@ export interface SavedViewSummary {
 	columns: ViewColumn[];
 	shared: boolean;
 	editable: boolean;
-	count: number;
+	/** How many tickets it holds for you now; null when its query cannot run any more (`problem` says why). */
+	count: number | null;
+	problem?: string;
 }
 
 export class SavedViewForm {

@@ -7,6 +7,8 @@ import { untrack } from 'svelte';
 import { CollabConnection } from './connection.svelte';
 import type { SlaState } from '$lib/api/routing';
 import type { SearchPassage } from '$lib/api/search';
+import { DEFAULT_VIEW_COLUMNS, type ViewColumn } from '$lib/api/views';
+import type { SavedViewSummary } from './saved-view-form.svelte';
 import { AgentDesk, notifyDesktop } from './agent-desk.svelte';
 import { TalkConsole } from './talk.svelte';
 import { TicketSelection } from './ticket-selection.svelte';
@@ -47,6 +49,8 @@ export interface TicketRow {
 	snoozedUntil?: number | null;
 	/** On a ticket merged into another: that one. */
 	mergedIntoId?: string | null;
+	/** The requester's name, in list answers (not on the event stream). */
+	requesterName?: string | null;
 	/** In search results: the passage that matched best (null for a search of operators only). */
 	passage?: SearchPassage | null;
 }
@@ -92,6 +96,10 @@ export class Workspace {
 	query = $state('');
 	/** Why the search cannot be run, in words (shown under the search box). */
 	searchError = $state<string | null>(null);
+	/** Saved views: the user's own and the shared ones, with their counts. */
+	saved = $state.raw<SavedViewSummary[]>([]);
+	/** The saved view shown, by id; null while a built-in view or a search is. */
+	savedView = $state<string | null>(null);
 	sort = $state<SortKey>('updated');
 	tickets = $state.raw<TicketRow[]>([]);
 	next = $state<string | null>(null);
@@ -188,18 +196,20 @@ export class Workspace {
 	async refresh() {
 		try {
 			const query = this.query;
-			const [views, list] = await Promise.all([getJson<{ views: ViewSummary[] }>('/api/v1/views'), this.page().catch((error: Error) => ({ error }))]);
+			const shown = this.listPath;
+			const [views, list] = await Promise.all([getJson<{ views: ViewSummary[]; saved: SavedViewSummary[] }>('/api/v1/views'), this.page().catch((error: Error) => ({ error }))]);
 			this.views = views.views;
+			this.saved = views.saved;
 			if ('error' in list) {
 				if (!query) throw list.error;
 				// A search the server cannot run says why under the search box; the list is empty.
-				if (query !== this.query) return;
+				if (shown !== this.listPath) return;
 				this.searchError = list.error.message;
 				this.tickets = [];
 				this.next = null;
 				return;
 			}
-			if (query !== this.query) return; // an older search answered late
+			if (shown !== this.listPath) return; // an older list answered late
 			this.searchError = null;
 			this.tickets = list.tickets;
 			this.rememberNumbers(list.tickets);
@@ -239,7 +249,9 @@ export class Workspace {
 
 	/** A page of the list: the current view's tickets in the chosen order, or the search's results. */
 	private async page(cursor?: string): Promise<{ tickets: TicketRow[]; next: string | null }> {
-		const params = new URLSearchParams(this.query ? { q: this.query, limit: '50' } : { view: this.view, sort: this.sort, limit: '100' });
+		const params = new URLSearchParams(
+			this.query ? { q: this.query, limit: '50' } : this.savedView ? { saved: this.savedView, limit: '100' } : { view: this.view, sort: this.sort, limit: '100' }
+		);
 		if (cursor) params.set('cursor', cursor);
 		if (!this.query) return getJson(`/api/v1/tickets?${params}`);
 		const { results, next } = await getJson<{ results: TicketRow[]; next: string | null }>(`/api/v1/search?${params}`);
@@ -248,6 +260,7 @@ export class Workspace {
 
 	search(query: string) {
 		this.query = query.trim();
+		this.savedView = null;
 		this.selection?.clear();
 		this.selected = 0;
 		this.active = null;
@@ -259,14 +272,44 @@ export class Workspace {
 		return this.me.role === 'supervisor' ? 'open' : 'mine';
 	}
 
-	/** The address of the list as it is now (its view or search), to come back to. */
+	/** The address of the list as it is now (its view, saved view or search), to come back to. */
 	get listPath() {
-		return this.query ? `/?q=${encodeURIComponent(this.query)}` : `/?view=${this.view}`;
+		if (this.query) return `/?q=${encodeURIComponent(this.query)}`;
+		return this.savedView ? `/?saved=${encodeURIComponent(this.savedView)}` : `/?view=${this.view}`;
+	}
+
+	/** The saved view shown, once the views have loaded. */
+	get shownSaved(): SavedViewSummary | null {
+		return this.savedView ? (this.saved.find((v) => v.id === this.savedView) ?? null) : null;
+	}
+
+	/** The list's columns besides the subject: the saved view's, or the usual ones. */
+	get columns(): readonly ViewColumn[] {
+		return this.shownSaved?.columns ?? DEFAULT_VIEW_COLUMNS;
+	}
+
+	showSaved(id: string) {
+		this.query = '';
+		this.searchError = null;
+		this.savedView = id;
+		this.selection?.clear();
+		this.selected = 0;
+		this.active = null;
+		void this.refresh();
+	}
+
+	/** Deletes a saved view; the list goes back to the default view. */
+	async deleteSaved(id: string): Promise<string | null> {
+		const res = await fetch(`/api/v1/saved-views/${encodeURIComponent(id)}`, { method: 'DELETE' });
+		if (!res.ok) return ((await res.json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? `The view could not be deleted (${res.status}).`;
+		this.saved = this.saved.filter((v) => v.id !== id);
+		return null;
 	}
 
 	showView(view: string) {
 		this.query = '';
 		this.searchError = null;
+		this.savedView = null;
 		this.view = view;
 		this.selection?.clear();
 		this.selected = 0;

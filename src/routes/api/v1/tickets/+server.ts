@@ -16,8 +16,9 @@ export const GET: RequestHandler = (event) =>
 	api(async () => {
 		const principal = requirePrincipal(event);
 		const query = parse(listTicketsQuery, Object.fromEntries(event.url.searchParams));
-		const { tickets, savedViews, routing } = tandem();
+		const { tickets, savedViews, customers, routing } = tandem();
 		const list = query.saved ? await savedViews.tickets(query.saved, principal, { limit: query.limit, cursor: query.cursor }) : await tickets.list(query, principal);
-		// Each row with its SLA timers: the list shows the nearest target, amber and red.
-		return json({ ...list, tickets: await Promise.all(list.tickets.map(async (row) => ({ ...row, sla: await routing.sla.slaFor(row) }))) });
+		// Each row with its SLA timers (the list shows the nearest target, amber and red) and its requester's name.
+		const names = await customers.namesOf(list.tickets.map((row) => row.requesterId));
+		return json({ ...list, tickets: await Promise.all(list.tickets.map(async (row) => ({ ...row, sla: await routing.sla.slaFor(row), requesterName: names.get(row.requesterId) ?? null }))) });
 	});
