@@ -1,9 +1,10 @@
 /**
- * Bulk actions on tickets selected in the list: set fields, add or remove tags, apply a macro.
+ * Bulk actions on tickets selected in the list: set fields, add or remove tags, apply a macro, merge.
  * Each ticket is changed on its own, as the caller, through the same paths as one change in one
  * ticket (policy, log, live document), so one refused ticket stops nothing else; the answer says
  * what happened to each.
  */
+import type { BulkReport as Report, BulkResult as Result } from '../src/lib/api/bulk';
 import type { BulkAction } from '../src/lib/api/schemas';
 import type { Channel, EntryInput } from '../src/lib/ticket';
 import { fillPlaceholders } from '../src/lib/macro-placeholders';
@@ -15,15 +16,8 @@ import type { Macro, Macros } from './macros';
 import type { TicketRow } from './ticket-index';
 import type { FieldChanges, Tickets } from './tickets';
 
-export type BulkResult =
-	| { ticketId: string; ok: true; ticket: TicketRow }
-	| { ticketId: string; ok: false; error: { status: number; code: string; message: string } };
-
-export interface BulkReport {
-	updated: number;
-	refused: number;
-	results: BulkResult[];
-}
+type BulkResult = Result<TicketRow>;
+type BulkReport = Report<TicketRow>;
 
 /** Tickets changed at once: enough to keep the database busy, few enough to leave room for others. */
 const CONCURRENCY = 4;

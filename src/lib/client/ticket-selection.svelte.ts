@@ -3,18 +3,11 @@
  * and what came of it per ticket. Only listed tickets stay selected: an action never reaches a
  * ticket the agent no longer sees in front of them.
  */
+import type { BulkReport as Report } from '$lib/api/bulk';
 import type { BulkAction } from '$lib/api/schemas';
 import type { TicketRow } from './workspace.svelte';
 
-export type BulkResult =
-	| { ticketId: string; ok: true; ticket: TicketRow }
-	| { ticketId: string; ok: false; error: { status: number; code: string; message: string } };
-
-export interface BulkReport {
-	updated: number;
-	refused: number;
-	results: BulkResult[];
-}
+export type BulkReport = Report<TicketRow>;
 
 export class TicketSelection {
 	ids = $state<string[]>([]);
