@@ -626,12 +626,18 @@ export class Tickets {
 	 * entries stay in the ticket (a document's history cannot lose them); it gets a note "Split
 	 * into #B" in the transaction that creates B, and B one "Split from #A". Returns B's row.
 	 */
-	async split(ticketId: string, request: SplitRequest, principal: Principal): Promise<TicketRow> {
+	/**
+	 * Starts a new ticket from entries of `ticketId`. With `request.id`, exactly once: a retry finds
+	 * the note of the split it made (`created: false`); an id any other ticket has is refused.
+	 */
+	async split(ticketId: string, request: SplitRequest, principal: Principal): Promise<{ row: TicketRow; created: boolean }> {
 		const row = await this.readable(ticketId, principal);
 		this.mayRestructure(principal, row, 'splits tickets');
 		refuseMerged([row]);
 		const { name } = principal;
 		return this.writing(ticketId, async (doc) => {
+			const made = request.id && readEntries(doc).some((entry) => (entry.meta?.split as { into?: string } | undefined)?.into === request.id);
+			if (made) return { row: (await this.index.get(request.id!))!, created: false };
 			refuseMerged([{ ...row, mergedIntoId: readFields(doc).mergedIntoId }]);
 			const conversation = new Map(readEntries(doc).map((entry) => [entry.id, entry]));
 			const chosen = request.entryIds.map((id, i) => {
@@ -647,6 +653,7 @@ export class Tickets {
 			const entries = copying(() => chosen.map((entry) => entrySchema.parse(copiedEntry(entry, entry.id, origin))));
 			const created = await this.record(
 				{
+					id: request.id,
 					fields: { subject: request.subject ?? subjectFrom(chosen[0]!.body), status: 'open', priority: fields.priority, assigneeId: fields.assigneeId, groupId: fields.groupId, requesterId: fields.requesterId, channel: fields.channel, createdAt: now, tags: [] },
 					entries: [...entries, systemNote(`Split from ${ticketName(row)} by ${name}.`, now, { split: { from: ticketId, number: row.number } })]
 				},
@@ -658,7 +665,7 @@ export class Tickets {
 					await this.eventLog.record({ ticketId, actor: actorOf(principal), type: 'ticket.split', data: { into: newId, entries: entries.length }, createdAt: now });
 				}
 			);
-			return (await this.index.get(created.id))!;
+			return { row: (await this.index.get(created.id))!, created: true };
 		});
 	}
 

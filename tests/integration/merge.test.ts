@@ -358,6 +358,22 @@ describe('splitting a ticket', () => {
 		expect(original.entries.map((e: Entry) => e.body)).toEqual(['Two problems: first message', second.body, note.body, `Split into #${res.body.number} by ann.`]);
 	});
 
+	it('splits once under a caller-chosen id: a retry answers 200 with the ticket it made; an id another ticket has is refused', async () => {
+		const ticket = await supportTicket('Retried split');
+		const second = await append(ticket.id, 'mailer', { kind: 'message', channel: 'email', authorType: 'customer', body: 'A second question.' });
+		const id = newId();
+		const first = await split('ann', ticket.id, { entryIds: [second.id], id });
+		expect(first.status).toBe(201);
+		expect(first.body.id).toBe(id);
+		const again = await split('ann', ticket.id, { entryIds: [second.id], id });
+		expect(again.status).toBe(200);
+		expect(again.body.id).toBe(id);
+		expect((await read(ticket.id)).entries.filter((e: Entry) => e.body.startsWith('Split into'))).toHaveLength(1);
+		const taken = await split('ann', ticket.id, { entryIds: [second.id], id: ticket.id });
+		expect(taken.status).toBe(409);
+		expect((await read(ticket.id)).entries.filter((e: Entry) => e.body.startsWith('Split into'))).toHaveLength(1);
+	});
+
 	it('refuses, changing nothing: unknown, repeated or too many entries, events, callers who may not write it, a merged ticket', async () => {
 		const ticket = await supportTicket('Refusals of split');
 		const first = (await read(ticket.id)).entries[0] as Entry;

@@ -17,6 +17,7 @@ export const splitRequestSchema = z.strictObject({
 		.max(MAX_SPLIT_ENTRIES)
 		.refine((ids) => new Set(ids).size === ids.length, 'each entry once')
 		.meta({ description: `Entries of the conversation (not events) that start the new ticket, at most ${MAX_SPLIT_ENTRIES}.` }),
-	subject: z.string().trim().min(1).max(MAX_SUBJECT_LENGTH).optional().meta({ description: "The new ticket's subject; by default the first entry's words." })
+	subject: z.string().trim().min(1).max(MAX_SUBJECT_LENGTH).optional().meta({ description: "The new ticket's subject; by default the first entry's words." }),
+	id: idSchema.optional().meta({ description: "The new ticket's id, chosen by the caller so that a retry never splits twice: the same split again answers 200 with the ticket it made." })
 });
 export type SplitRequest = z.infer<typeof splitRequestSchema>;

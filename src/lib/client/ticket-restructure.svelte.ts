@@ -5,6 +5,7 @@
  * what changes in the documents arrives through their sync.
  */
 import { MAX_SPLIT_ENTRIES } from '$lib/api/merge';
+import { newId } from '$lib/ticket/ids';
 import { getJson, type TicketRow, type Workspace } from './workspace.svelte';
 
 /** How many tickets the picker lists at once. */
@@ -114,6 +115,8 @@ export class SplitSelection {
 	selected = $state.raw<string[]>([]);
 	busy = $state(false);
 	error = $state<string | null>(null);
+	/** The new ticket's id, chosen once per split asked for. */
+	private splitId: string | null = null;
 
 	constructor(
 		readonly ticketId: string,
@@ -128,12 +131,14 @@ export class SplitSelection {
 		this.active = true;
 		this.selected = [];
 		this.error = null;
+		this.splitId = null;
 	}
 
 	cancel() {
 		this.active = false;
 		this.selected = [];
 		this.error = null;
+		this.splitId = null;
 	}
 
 	isSelected(entryId: string): boolean {
@@ -151,7 +156,9 @@ export class SplitSelection {
 		this.busy = true;
 		this.error = null;
 		try {
-			const result = await post<TicketRow>(`/api/v1/tickets/${encodeURIComponent(this.ticketId)}/split`, { entryIds: this.selected });
+			// One id per split asked for: a retry after a lost answer finds the ticket it made.
+			this.splitId ??= newId();
+			const result = await post<TicketRow>(`/api/v1/tickets/${encodeURIComponent(this.ticketId)}/split`, { entryIds: this.selected, id: this.splitId });
 			if (!result.ok) {
 				this.error = result.error;
 				return null;
