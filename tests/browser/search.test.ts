@@ -78,8 +78,18 @@ describe('search in the workspace', () => {
 		// Down from the box to the results, Enter opens the ticket.
 		await page.keyboard.press('ArrowDown');
 		await page.keyboard.press('Enter');
-		await page.waitForURL(`**/tickets/${ticket.id}`);
+		await page.waitForURL(new RegExp(`/tickets/${ticket.id}(#.*)?$`));
 		await waitFor(async () => (await page.title()) === `#${ticket.number} Broken stove · Tandem`, 'the ticket to open');
 		await screenshot(page, 'search-opened');
+
+		// A result opens at the message that matched.
+		await page.keyboard.press('Escape');
+		await page.keyboard.press('/');
+		await box.fill('burner');
+		await page.keyboard.press('Enter');
+		await row.getByTestId('search-passage').waitFor();
+		await row.getByRole('link', { name: 'Broken stove' }).click();
+		await page.waitForURL(`**/tickets/${ticket.id}#entry-${said.body.id}`);
+		await page.locator('.row.highlighted').filter({ hasText: 'QX-4471' }).waitFor();
 	});
 });
