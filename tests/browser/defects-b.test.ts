@@ -134,7 +134,7 @@ describe('views are addresses with stated definitions (12)', () => {
 			await alex.locator('section.list').getByRole('link', { name: PENDING_SUBJECT }).waitFor();
 		}
 		const allOpen = views().getByRole('link', { name: /All open/ });
-		expect(await allOpen.getAttribute('title')).toBe('Every ticket you may see that is not solved or closed: new, open, pending and on hold.');
+		expect(await allOpen.getAttribute('title')).toBe('Every ticket you may see that is not solved or closed: new, open, pending and on hold; snoozed ones return when their time comes.');
 		expect(await alex.locator('#list-description').innerText()).toContain('not solved or closed');
 		expect(await views().getByRole('link', { name: /My open tickets/ }).getAttribute('title')).toContain('not solved or closed');
 		await screenshot(alex, 'defects-b-views');

@@ -87,9 +87,10 @@ describe('search in the workspace', () => {
 		await page.keyboard.press('/');
 		await box.fill('burner');
 		await page.keyboard.press('Enter');
-		await row.getByTestId('search-passage').waitFor();
+		// The results of this search, not the last one's still shown.
+		await row.getByTestId('search-passage').locator('mark', { hasText: 'burner' }).waitFor();
 		await row.getByRole('link', { name: 'Broken stove' }).click();
-		await page.waitForURL(`**/tickets/${ticket.id}#entry-${said.body.id}`);
+		await waitFor(() => page.url().endsWith(`/tickets/${ticket.id}#entry-${said.body.id}`), 'the ticket opened at the entry');
 		await page.locator('.row.highlighted').filter({ hasText: 'QX-4471' }).waitFor();
 	});
 });
