@@ -4,6 +4,7 @@
  */
 import type { MacroInput } from '../src/lib/api/schemas';
 import { randomBytes } from 'node:crypto';
+import type { SavedViewInput } from '../src/lib/api/schemas';
 import { SYSTEM } from './auth/principal';
 import { seedContext } from './seed-context';
 import { demoTickets } from './seed-tickets';
@@ -55,6 +56,12 @@ export async function seedIfEmpty(services: Services): Promise<boolean> {
 	return true;
 }
 
+/** Saved views the admin shares, to show what a view can be: the search language, columns, order. */
+const DEMO_SHARED_VIEWS: SavedViewInput[] = [
+	{ name: 'Urgent and high', query: 'priority:urgent,high -status:solved,closed', sort: 'priority', columns: ['channel', 'status', 'sla', 'assignee', 'group', 'requester'], shared: true },
+	{ name: 'Refunds', query: 'refund -status:closed', sort: 'updated', columns: ['status', 'priority', 'assignee', 'requester', 'tags', 'updated'], shared: true }
+];
+
 export async function seed(services: Services): Promise<void> {
 	const { accounts, customers, tickets, macros } = services;
 	const userIds: Record<string, string> = {};
@@ -70,6 +77,8 @@ export async function seed(services: Services): Promise<void> {
 	for (const ticket of [...demo].sort((a, b) => (a.fields.createdAt ?? 0) - (b.fields.createdAt ?? 0))) recorded.set(ticket, await tickets.record(ticket, SYSTEM));
 	await seedMaggieVisit(services, recorded.get(demo[0]!)!, userIds['alex@tandem.local']!);
 	for (const macro of DEMO_MACROS) await macros.create(macro, SYSTEM);
+	const admin = accounts.principal(userIds['admin@tandem.local']!);
+	for (const view of DEMO_SHARED_VIEWS) await services.savedViews.create(view, admin!);
 	await services.talkNumbers.create(DEMO_TALK_NUMBER);
 	await seedContext(services);
 	services.logger.info({ users: DEMO_USERS.length }, 'seeded demo data');

@@ -3,13 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entrySchema, type Entry } from '../../src/lib/ticket';
 import { countRows } from '../helpers/db';
 import { prepare } from '../helpers/fixtures';
-import { api, startServer, tempDataDir, type Api, type RunningServer } from '../helpers/server';
+import { api, startServer, tempDataDir, waitFor, type Api, type RunningServer } from '../helpers/server';
 
 const READ_CHANNELS = ['email', 'chat', 'messaging', 'social', 'talk', 'web', 'api'];
 const DAY = 24 * 60 * 60_000;
 
 let server: RunningServer | undefined;
 let reader: Api;
+let admin: Api;
 let seededCount: number;
 let seededAt: number;
 let tickets: { id: string; subject: string; status: string; channel: string; entryCount: number }[];
@@ -21,9 +22,10 @@ beforeAll(async () => {
 	await first.stop();
 	seededCount = await countRows(dataDir, sql`SELECT count(*) AS n FROM tickets`);
 	// A bot token that may read tickets of every channel, written while the server is down.
-	const fx = await prepare(dataDir, { bots: { reader: READ_CHANNELS } });
+	const fx = await prepare(dataDir, { users: { ops: { role: 'admin' } }, bots: { reader: READ_CHANNELS } });
 	server = await startServer({ dataDir, env: { SEED: '1' } });
 	reader = api(server, fx.tokens.reader.token);
+	admin = api(server, fx.users.ops.token);
 	const listed = await reader.request('GET', '/api/v1/tickets?limit=100');
 	expect(listed.status).toBe(200);
 	tickets = listed.body.tickets;
@@ -88,6 +90,12 @@ describe('demo seed', () => {
 				previous = entry.createdAt;
 			}
 		}
+	});
+
+	it('shares saved views that find demo tickets, for every user', async () => {
+		const counts = async () => Object.fromEntries(((await admin.request('GET', '/api/v1/views')).body.saved as { name: string; count: number; shared: boolean }[]).map((v) => [v.name, v.shared && v.count]));
+		await waitFor(async () => Object.values(await counts()).every((n) => typeof n === 'number' && n > 0), 'the demo tickets in the search index');
+		expect(Object.keys(await counts()).sort()).toEqual(['Refunds', 'Urgent and high']);
 	});
 
 	it("holds the context panel's demo data: help-centre articles, Maggie's orders and profile, the example app", async () => {
