@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
 import { PASSWORD, prepare, type Fixture } from '../helpers/fixtures';
-import { startServer, tempDataDir, type RunningServer } from '../helpers/server';
+import { api, startServer, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 import { createTicket } from '../helpers/tickets';
 
 let server: RunningServer;
@@ -16,7 +16,7 @@ let browser: BrowserSession;
 beforeAll(async () => {
 	const dataDir = tempDataDir();
 	fx = await prepare(dataDir, {
-		users: { ann: { role: 'agent', groups: ['Support'] }, ben: { role: 'agent', groups: ['Support'] }, carl: { role: 'agent', groups: ['Billing'] } },
+		users: { ann: { role: 'agent', groups: ['Support'] }, ben: { role: 'agent', groups: ['Support'] }, carl: { role: 'agent', groups: ['Billing'] }, root: { role: 'admin' } },
 		bots: { mail: ['email'] }
 	});
 	server = await startServer({ dataDir });
@@ -34,6 +34,11 @@ describe('internal side conversation notifications', () => {
 		const ann = (await browser.person(server.url, fx.users.ann.email, PASSWORD)).page;
 		const ben = (await browser.person(server.url, fx.users.ben.email, PASSWORD)).page;
 		for (const page of [ann, ben]) page.setDefaultTimeout(15_000);
+		// Notices are not stored: Ben hears of one only once his workspace's stream is open.
+		await waitFor(async () => {
+			const { body } = await api(server, fx.users.root.token).request('GET', '/api/v1/supervisor/dashboard');
+			return body.agents.find((a: { id: string }) => a.id === fx.users.ben.id)?.connected === true;
+		}, "Ben's workspace connected");
 		await ann.goto(`/tickets/${ticket.id}`);
 		await ann.getByText('Loading ticket…').waitFor({ state: 'detached' });
 		// Filed in Support: Carl (Billing) may not see it, so he is not offered.

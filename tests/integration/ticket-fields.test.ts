@@ -58,11 +58,13 @@ describe('PATCH /api/v1/tickets/{id}', () => {
 		const statusChange = events.find((e) => e.type === 'field.changed' && e.data.field === 'status' && e.data.to === 'pending');
 		expect(statusChange?.actor).toBe(`user:${fx.users.ann.id}`);
 
-		// The same change again changes nothing.
+		// The same change again changes nothing. (Routing records events of its own as it follows the
+		// assignment, in the background: only the field changes count here.)
+		const fieldChanges = (list: { type: string }[]) => list.filter((e) => e.type === 'field.changed');
 		const again = await patch('ann', ticketId, { status: 'pending', tags: ['claim', 'shipping'] });
 		expect(again.status).toBe(200);
-		const after = (await as('ann').request('GET', `/api/v1/tickets/${ticketId}/events`)).body.events as unknown[];
-		expect(after).toHaveLength(events.length);
+		const after = (await as('ann').request('GET', `/api/v1/tickets/${ticketId}/events`)).body.events as { type: string }[];
+		expect(fieldChanges(after)).toHaveLength(fieldChanges(events).length);
 	});
 
 	it('merges with what a peer writes at the same time: their draft and their fields stay', async () => {
