@@ -47,7 +47,7 @@ describe('saved views in the workspace', () => {
 		expect(new URL(page.url()).searchParams.get('saved')).toBeTruthy();
 		const headers = await page.locator('thead th').allInnerTexts();
 		expect(headers.map((h) => h.trim().toLowerCase())).toEqual(['', 'subject', 'channel', 'status', 'priority', 'assignee', 'requester', 'updated']);
-		await expect(page.locator(`#row-${tent.id} td.requester`).innerText()).resolves.toBe('Maria Lopez');
+		await expect.poll(() => page.locator(`#row-${tent.id} td.requester`).innerText()).toBe('Maria Lopez');
 		const navLink = page.getByRole('link', { name: /^Refunds/ });
 		await expect(navLink.locator('.count').innerText()).resolves.toBe('1');
 

@@ -107,6 +107,7 @@ const SearchResults = z
 		results: z.array(
 			TicketRow.extend({
 				sla: slaStateSchema.meta({ description: "The ticket's SLA timers now." }),
+				requesterName: z.string().nullable().meta({ description: "The requester's name." }),
 				passage: z
 					.object({
 						in: z.enum(['subject', 'fields', 'entry', 'side']).meta({ description: 'Where it matched: the subject, the number/tags/requester, an entry of the conversation, or of a side conversation.' }),
