@@ -4,19 +4,8 @@
  */
 import type { Interaction } from '$lib/api/context';
 import { CUSTOMER_CHANNELS } from '$lib/ticket/schema';
+import { sendJson } from './send-json';
 import { getJson, type CustomerInfo, type Workspace } from './workspace.svelte';
-
-/** Sends JSON and answers the parsed body; an API error becomes an Error with its message. */
-export async function sendJson<T>(method: string, url: string, body?: unknown): Promise<T> {
-	const response = await fetch(url, {
-		method,
-		headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-		body: body === undefined ? undefined : JSON.stringify(body)
-	});
-	const parsed = await response.json().catch(() => null);
-	if (!response.ok) throw new Error(parsed?.error?.message ?? `${method} ${url}: ${response.status}`);
-	return parsed as T;
-}
 
 type Address = { channel: (typeof CUSTOMER_CHANNELS)[number]; address: string };
 

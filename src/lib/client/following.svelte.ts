@@ -4,6 +4,7 @@
  */
 import type { FollowerList } from '$lib/api/followers';
 import { getJson } from './workspace.svelte';
+import { sendJson } from './send-json';
 
 export class TicketFollowing {
 	list = $state.raw<FollowerList | null>(null);
@@ -38,10 +39,9 @@ export class TicketFollowing {
 		this.busy = true;
 		this.error = null;
 		try {
-			const response = await fetch(this.url('follow'), { method: this.following ? 'DELETE' : 'PUT', headers: { accept: 'application/json' } }).catch(() => null);
-			const body = await response?.json().catch(() => null);
-			if (response?.ok) this.list = body as FollowerList;
-			else this.error = body?.error?.message ?? 'You seem to be offline.';
+			this.list = await sendJson<FollowerList>(this.following ? 'DELETE' : 'PUT', this.url('follow'));
+		} catch (error) {
+			this.error = (error as Error).message;
 		} finally {
 			this.busy = false;
 		}

@@ -4,7 +4,7 @@
  */
 import type { LinkedRecord, ObjectField, ObjectRecord, RecordLink } from '$lib/api/context';
 import { formatFieldNumber } from '$lib/format';
-import { sendJson } from './customer-context.svelte';
+import { sendJson } from './send-json';
 import { getJson } from './workspace.svelte';
 
 const SEARCH_DEBOUNCE_MS = 200;

@@ -4,6 +4,7 @@
  * too many views) are shown in its words.
  */
 import { DEFAULT_VIEW_COLUMNS, VIEW_COLUMNS, type TicketSort, type ViewColumn } from '$lib/api/views';
+import { sendJson } from './send-json';
 
 export interface SavedViewSummary {
 	id: string;
@@ -54,19 +55,10 @@ export class SavedViewForm {
 		this.saving = true;
 		this.error = null;
 		try {
-			const res = await fetch(this.editing ? `/api/v1/saved-views/${this.editing.id}` : '/api/v1/saved-views', {
-				method: this.editing ? 'PUT' : 'POST',
-				headers: { 'content-type': 'application/json' },
-				body: JSON.stringify({ name: this.name, query: this.query, sort: this.sort, columns: this.columns, shared: this.shared })
-			});
-			const body = await res.json().catch(() => null);
-			if (!res.ok) {
-				this.error = body?.error?.message ?? `The view could not be saved (${res.status}).`;
-				return null;
-			}
-			return body as SavedViewSummary;
-		} catch {
-			this.error = 'The server could not be reached: the view is not saved.';
+			const view = { name: this.name, query: this.query, sort: this.sort, columns: this.columns, shared: this.shared };
+			return await sendJson<SavedViewSummary>(this.editing ? 'PUT' : 'POST', this.editing ? `/api/v1/saved-views/${this.editing.id}` : '/api/v1/saved-views', view);
+		} catch (error) {
+			this.error = (error as Error).message;
 			return null;
 		} finally {
 			this.saving = false;

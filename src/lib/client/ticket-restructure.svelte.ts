@@ -6,20 +6,13 @@
  */
 import { MAX_SPLIT_ENTRIES } from '$lib/api/merge';
 import { newId } from '$lib/ticket/ids';
+import { sendJson } from './send-json';
 import { getJson, type TicketRow, type Workspace } from './workspace.svelte';
 
 /** How many tickets the picker lists at once. */
 const PICKER_RESULTS = 8;
 /** Typing settles this long before the picker asks the server. */
 const SEARCH_DELAY_MS = 150;
-
-/** POSTs `body` as JSON; the answer, or the server's reason in words. */
-async function post<T>(url: string, body: unknown): Promise<{ ok: true; answer: T } | { ok: false; error: string }> {
-	const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) }).catch(() => null);
-	const answer = await response?.json().catch(() => null);
-	if (response?.ok) return { ok: true, answer: answer as T };
-	return { ok: false, error: answer?.error?.message ?? 'You seem to be offline. Try again.' };
-}
 
 /** "Merge into another ticket…": find the target, confirm, merge this ticket into it. */
 export class MergePicker {
@@ -95,14 +88,13 @@ export class MergePicker {
 		this.busy = true;
 		this.error = null;
 		try {
-			const result = await post(`/api/v1/tickets/${encodeURIComponent(target.id)}/merge`, { sourceId: this.ticketId });
-			if (!result.ok) {
-				this.error = result.error;
-				return null;
-			}
+			await sendJson('POST', `/api/v1/tickets/${encodeURIComponent(target.id)}/merge`, { sourceId: this.ticketId });
 			this.close();
 			this.workspace.open(target.id, target.subject);
 			return target.id;
+		} catch (error) {
+			this.error = (error as Error).message;
+			return null;
 		} finally {
 			this.busy = false;
 		}
@@ -158,15 +150,14 @@ export class SplitSelection {
 		try {
 			// One id per split asked for: a retry after a lost answer finds the ticket it made.
 			this.splitId ??= newId();
-			const result = await post<TicketRow>(`/api/v1/tickets/${encodeURIComponent(this.ticketId)}/split`, { entryIds: this.selected, id: this.splitId });
-			if (!result.ok) {
-				this.error = result.error;
-				return null;
-			}
+			const ticket = await sendJson<TicketRow>('POST', `/api/v1/tickets/${encodeURIComponent(this.ticketId)}/split`, { entryIds: this.selected, id: this.splitId });
 			this.cancel();
-			this.workspace.rememberNumbers([result.answer]);
-			this.workspace.open(result.answer.id, result.answer.subject);
-			return result.answer.id;
+			this.workspace.rememberNumbers([ticket]);
+			this.workspace.open(ticket.id, ticket.subject);
+			return ticket.id;
+		} catch (error) {
+			this.error = (error as Error).message;
+			return null;
 		} finally {
 			this.busy = false;
 		}

@@ -5,6 +5,7 @@
  */
 import type { BulkReport as Report } from '$lib/api/bulk';
 import type { BulkAction } from '$lib/api/schemas';
+import { sendJson } from './send-json';
 import type { TicketRow } from './workspace.svelte';
 
 export type BulkReport = Report<TicketRow>;
@@ -67,21 +68,11 @@ export class TicketSelection {
 		this.running = true;
 		this.dismiss();
 		try {
-			const res = await fetch('/api/v1/tickets/bulk', {
-				method: 'POST',
-				headers: { 'content-type': 'application/json' },
-				body: JSON.stringify({ ...action, ticketIds: this.ids })
-			});
-			const body = await res.json().catch(() => null);
-			if (!res.ok) {
-				this.error = body?.error?.message ?? `The action failed (${res.status}).`;
-				return;
-			}
-			this.report = body as BulkReport;
+			this.report = await sendJson<BulkReport>('POST', '/api/v1/tickets/bulk', { ...action, ticketIds: this.ids });
 			const refused = new Set(this.report.results.filter((r) => !r.ok).map((r) => r.ticketId));
 			this.ids = this.ids.filter((id) => refused.has(id));
-		} catch {
-			this.error = 'The server could not be reached: the list shows what changed.';
+		} catch (error) {
+			this.error = (error as Error).message;
 		} finally {
 			this.running = false;
 		}

@@ -9,6 +9,7 @@ import type { SlaState } from '$lib/api/routing';
 import type { SearchPassage } from '$lib/api/search';
 import { DEFAULT_VIEW_COLUMNS, type ViewColumn } from '$lib/api/views';
 import type { SavedViewSummary } from './saved-view-form.svelte';
+import { sendJson } from './send-json';
 import { AgentDesk, notifyDesktop } from './agent-desk.svelte';
 import { TalkConsole } from './talk.svelte';
 import { TicketSelection } from './ticket-selection.svelte';
@@ -298,10 +299,13 @@ export class Workspace {
 		void this.refresh();
 	}
 
-	/** Deletes a saved view; the list goes back to the default view. */
+	/** Deletes a saved view; null once it is gone, else why not in words. */
 	async deleteSaved(id: string): Promise<string | null> {
-		const res = await fetch(`/api/v1/saved-views/${encodeURIComponent(id)}`, { method: 'DELETE' });
-		if (!res.ok) return ((await res.json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? `The view could not be deleted (${res.status}).`;
+		try {
+			await sendJson('DELETE', `/api/v1/saved-views/${encodeURIComponent(id)}`);
+		} catch (error) {
+			return (error as Error).message;
+		}
 		this.saved = this.saved.filter((v) => v.id !== id);
 		return null;
 	}
