@@ -77,7 +77,7 @@ export function createCollab(s: CollabSettings) {
 			observe: s.metrics && { caughtUp: () => s.metrics!.catchUps.inc(), lag: (seconds) => s.metrics!.redisLagSeconds.observe(seconds) }
 		});
 	}
-	const project = new Project({ index: s.index, events: s.events, logger: s.logger, delayMs: 200 });
+	const project = new Project({ index: s.index, logger: s.logger, delayMs: 200 });
 	const sideNotify = new SideNotify({ index: s.index, directory: s.directory });
 	const followNotify = new FollowNotify({ followers: s.followers, directory: s.directory, customerName: s.customerName, logger: s.logger });
 	const hocuspocus = new Hocuspocus({

@@ -9,7 +9,7 @@ import type * as Y from 'yjs';
 import { entryIndex, PRIORITIES, readFields, replyTimes, type Priority, type Status, type TicketFields } from '../src/lib/ticket';
 import { RECENT_MS, TICKET_SORTS, VIEW_IDS, type TicketSort, type ViewId } from '../src/lib/api/views';
 import type { tickets } from '../drizzle/schema';
-import type { Events } from './events';
+import type { Events, NewEvent } from './events';
 import type { TicketScope } from './auth/policy';
 import type { Principal, UserPrincipal } from './auth/principal';
 import { Feed } from './cluster/feed';
@@ -108,6 +108,15 @@ export class TicketIndex {
 		return row ?? null;
 	}
 
+	/** The ticket's row, locked until the open transaction ends (PostgreSQL; SQLite's transaction excludes other writers). */
+	private async getLocked(id: string): Promise<TicketRow | null> {
+		const { tickets } = this.store.tables;
+		const select = this.store.db.select().from(tickets).where(eq(tickets.id, id)).limit(1);
+		// One statement for the lock and the read: the builder is typed for SQLite, which has no FOR UPDATE.
+		const [row] = await (this.store.engine === 'postgres' ? (select as unknown as { for(strength: 'update'): typeof select }).for('update') : select);
+		return row ?? null;
+	}
+
 	async byNumber(number: number): Promise<TicketRow | null> {
 		const { tickets } = this.store.tables;
 		const [row] = await this.store.db.select().from(tickets).where(eq(tickets.number, number)).limit(1);
@@ -121,8 +130,8 @@ export class TicketIndex {
 	}
 
 	/**
-	 * Writes the row for a ticket from its document; records field changes as events. `alongside`
-	 * runs in the same transaction (the events of the change). `numberBefore` is the number a
+	 * Writes the row for a ticket from its document; records field changes as events, after
+	 * `changeEvents` (those of the change: entries added…) and in the same statement. `numberBefore` is the number a
 	 * rebuild found on the row it removed: a ticket from before numbers were in documents keeps
 	 * the one the migration gave it.
 	 *
@@ -130,21 +139,38 @@ export class TicketIndex {
 	 * SQLite transaction excludes every other writer): of concurrent projections of a ticket, the
 	 * last to write read the document last, so an older state never overwrites a newer one, and
 	 * each field change is recorded once.
+	 *
+	 * `lastRow` is the row the caller's previous projection of this document returned: when the
+	 * document has moved on from it (a message, a field), the row is read once, locked, in the
+	 * transaction; else (a keystroke in a draft) it is read first and most such changes need no
+	 * transaction. It only saves statements: whatever it says, the row written is computed from the
+	 * row read under the lock.
 	 */
-	async project(ticketId: string, doc: Y.Doc, actor = 'system', now = Date.now(), alongside?: () => unknown, numberBefore?: number | null): Promise<TicketRow> {
-		// Most changes (a keystroke in a draft) leave the row as it is: no transaction for those.
-		const current = await this.get(ticketId);
-		if (current && sameProjection(current, projection(ticketId, doc, current, now, numberBefore))) {
-			await alongside?.();
-			return current;
+	async project(
+		ticketId: string,
+		doc: Y.Doc,
+		actor = 'system',
+		now = Date.now(),
+		changeEvents: NewEvent[] = [],
+		numberBefore?: number | null,
+		lastRow?: TicketRow | null
+	): Promise<TicketRow> {
+		const moved = !!lastRow && !sameProjection(lastRow, projection(ticketId, doc, lastRow, now, numberBefore));
+		if (!moved) {
+			const current = await this.get(ticketId);
+			if (current && sameProjection(current, projection(ticketId, doc, current, now, numberBefore))) {
+				await this.events.recordMany(changeEvents);
+				return current;
+			}
 		}
 		const { tickets } = this.store.tables;
 		return this.transaction(async () => {
-			await this.store.lock(this.store.db, tickets, eq(tickets.id, ticketId));
-			const previous = await this.get(ticketId);
+			const previous = await this.getLocked(ticketId);
 			const row = projection(ticketId, doc, previous, now, numberBefore);
-			await alongside?.();
-			if (previous && sameProjection(previous, row)) return previous;
+			if (previous && sameProjection(previous, row)) {
+				await this.events.recordMany(changeEvents);
+				return previous;
+			}
 			const { id: _id, ...columns } = row;
 			await this.store.db
 				.insert(tickets)
@@ -153,17 +179,16 @@ export class TicketIndex {
 					target: tickets.id,
 					set: Object.fromEntries(Object.keys(columns).map((key) => [key, sql.raw(`excluded.${tickets[key as keyof typeof columns].name}`)]))
 				});
-			if (previous) {
-				await this.events.recordMany(
-					TRACKED_FIELDS.filter((name) => previous[name] !== row[name]).map((name) => ({
+			const fieldEvents: NewEvent[] = previous
+				? TRACKED_FIELDS.filter((name) => previous[name] !== row[name]).map((name) => ({
 						ticketId,
 						actor,
 						type: 'field.changed',
 						data: { field: name, from: previous[name], to: row[name] },
 						createdAt: now
 					}))
-				);
-			}
+				: [];
+			await this.events.recordMany([...changeEvents, ...fieldEvents]);
 			this.unannounced.getStore()!.push(row);
 			return row;
 		});

@@ -7,15 +7,14 @@ import type { afterLoadDocumentPayload, Extension, onChangePayload } from '@hocu
 import type * as Y from 'yjs';
 import { entryIndex, parseTicketDocumentName, readSides, sideStatuses, type Entry } from '../../src/lib/ticket';
 import { actorOf } from '../auth/principal';
-import type { Events, NewEvent } from '../events';
+import type { NewEvent } from '../events';
 import type { Logger } from '../log';
 import { REMOTE } from './cluster-sync';
-import type { TicketIndex } from '../ticket-index';
+import type { TicketIndex, TicketRow } from '../ticket-index';
 import type { ConnectionContext } from './authenticate';
 
 export interface ProjectSettings {
 	index: TicketIndex;
-	events: Events;
 	logger: Logger;
 	delayMs: number;
 }
@@ -26,6 +25,8 @@ interface Tracked {
 	timer: NodeJS.Timeout | null;
 	events: NewEvent[];
 	sideStatus: Map<string, string>;
+	/** The row the last projection wrote or found: lets the next one skip a read (see TicketIndex.project). */
+	row: TicketRow | null;
 }
 
 /** Who made a transaction, from Hocuspocus's transaction origin. */
@@ -52,7 +53,8 @@ export class Project implements Extension {
 			actor: 'system',
 			timer: null,
 			events: [],
-			sideStatus: sideStatuses(document)
+			sideStatus: sideStatuses(document),
+			row: null
 		};
 		this.tracked.set(documentName, tracked);
 		entryIndex(document).listeners.add((entries: Entry[], place, origin) => {
@@ -109,7 +111,7 @@ export class Project implements Extension {
 		}
 		const events = tracked.events.splice(0);
 		try {
-			await this.settings.index.project(ticketId, tracked.doc, tracked.actor, Date.now(), () => this.settings.events.recordMany(events));
+			tracked.row = await this.settings.index.project(ticketId, tracked.doc, tracked.actor, Date.now(), events, undefined, tracked.row);
 		} catch (error) {
 			this.settings.logger.error({ ticketId, err: (error as Error).message }, 'projection failed');
 		}

@@ -226,16 +226,16 @@ describe.each(ENGINES)('tickets on the %s store', (engine) => {
 		let release!: () => void;
 		const gate = new Promise<void>((resolve) => (release = resolve));
 		let first = true;
-		// The first projection is held just before it takes the row's lock.
+		// The first projection is held just before its transaction, which locks the row first.
 		const held: Store = Object.create(store, {
-			lock: {
-				value: async (...args: Parameters<Store['lock']>) => {
+			transaction: {
+				value: async (...args: Parameters<Store['transaction']>) => {
 					if (first) {
 						first = false;
 						waiting();
 						await gate;
 					}
-					return store.lock(...args);
+					return store.transaction(...args);
 				}
 			}
 		});
@@ -248,6 +248,26 @@ describe.each(ENGINES)('tickets on the %s store', (engine) => {
 		release();
 		await overtaken;
 		expect((await s.index.get(ticket.id))?.status).toBe('pending');
+	});
+
+	// The row a caller last saw only saves statements: stale either way, the row read is what counts.
+	it('projects from the stored row whatever the last row it was given says', async () => {
+		const ticket = await s.tickets.record({ fields: fieldsOf({ subject: 'Hinted' }), entries: [message('hinted')] }, SYSTEM);
+		const doc = s.documents.docs.get(ticket.id)!;
+		const stored = (await s.index.get(ticket.id))!;
+		const statusChanges = () => s.events.filter((e) => e.ticketId === ticket.id && e.type === 'field.changed').length;
+		// A last row behind the stored one: nothing to write, no change recorded.
+		const behind = { ...stored, status: 'new' as const, subject: 'older' };
+		expect(await s.index.project(ticket.id, doc, 'system', Date.now(), [], undefined, behind)).toMatchObject({ subject: 'Hinted', status: stored.status });
+		expect(statusChanges()).toBe(0);
+		// A last row that already shows the document's change the stored row lacks: the change is still written and recorded once.
+		setField(doc, 'priority', 'urgent');
+		const ahead = { ...stored, priority: 'urgent' as const };
+		const entryEvent: NewEvent = { ticketId: ticket.id, actor: 'system', type: 'entry.added', data: {} };
+		expect(await s.index.project(ticket.id, doc, 'system', Date.now(), [entryEvent], undefined, ahead)).toMatchObject({ priority: 'urgent' });
+		expect((await s.index.get(ticket.id))?.priority).toBe('urgent');
+		const recorded = s.events.filter((e) => e.ticketId === ticket.id && ['field.changed', 'entry.added'].includes(e.type));
+		expect(recorded.map((e) => e.type)).toEqual(['entry.added', 'field.changed']);
 	});
 
 	it('rebuilds a row from the document, keeping its number and recording no changes', async () => {
