@@ -10,7 +10,7 @@
  * tickets it projects); the expiry timer and the rebuild are the leader's (`lead`), which re-arms
  * the timer from the offers every node makes (the feed).
  */
-import { and, asc, count, desc, eq, inArray, min, ne, or, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, getTableColumns, inArray, min, ne, or, sql } from 'drizzle-orm';
 import { CUSTOMER_CHANNELS, newId, type Priority } from '../../src/lib/ticket';
 import { ApiError, forbidden, notFound } from '../errors';
 import { Feed } from '../cluster/feed';
@@ -413,9 +413,9 @@ export class Router {
 	private async follow(row: TicketRow): Promise<void> {
 		if (!ROUTED_CHANNELS.includes(row.channel)) return;
 		const { workItems } = this.store.tables;
-		const active = await this.activeItem('ticket', row.id);
 		const routable = row.status === 'new' || row.status === 'open';
-		if (!routable || (row.channel === 'chat' && (await this.chatEnded(row.id)))) {
+		const { active, chatEnded } = await this.ticketItemOf(row, routable);
+		if (!routable || chatEnded) {
 			if (active) await this.complete('ticket', row.id, routable ? 'chat ended' : `ticket ${row.status}`);
 			return;
 		}
@@ -713,6 +713,24 @@ export class Router {
 			.where(and(eq(workItems.status, 'queued'), inArray(offers.status, ['declined', 'expired'])))
 			.groupBy(offers.itemId);
 		return new Map(rows.map((r) => [r.itemId, new Set(r.agentIds)]));
+	}
+
+	/**
+	 * The ticket's active item and, for a chat that would be routed, whether the chat ended: one
+	 * query when the item exists (the usual case: each message on a routed chat comes here).
+	 */
+	private async ticketItemOf(row: TicketRow, routable: boolean): Promise<{ active: WorkItem | null; chatEnded: boolean }> {
+		if (row.channel !== 'chat' || !routable) return { active: await this.activeItem('ticket', row.id), chatEnded: false };
+		const { workItems, chats } = this.store.tables;
+		const [found] = await this.store.db
+			.select({
+				item: getTableColumns(workItems),
+				chatEnded: sql<boolean>`EXISTS (SELECT 1 FROM ${chats} WHERE ${chats.ticketId} = ${row.id} AND ${chats.status} = 'ended')`.mapWith(Boolean)
+			})
+			.from(workItems)
+			.where(and(eq(workItems.kind, 'ticket'), eq(workItems.ref, row.id), ne(workItems.status, 'done')))
+			.limit(1);
+		return found ? { active: found.item, chatEnded: found.chatEnded } : { active: null, chatEnded: await this.chatEnded(row.id) };
 	}
 
 	private async chatEnded(ticketId: string): Promise<boolean> {

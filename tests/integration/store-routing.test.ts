@@ -12,7 +12,7 @@ import { createLogger } from '../../server/log';
 import type { Events } from '../../server/events';
 import type { Accounts } from '../../server/accounts';
 import type { Customers } from '../../server/customers';
-import type { TicketIndex } from '../../server/ticket-index';
+import type { TicketIndex, TicketRow } from '../../server/ticket-index';
 import type { Tickets } from '../../server/tickets';
 import type { UserPrincipal } from '../../server/auth/principal';
 import { AgentStatus } from '../../server/routing/presence';
@@ -112,6 +112,25 @@ describe.each(ENGINES)('routing and Talk on %s', (engine) => {
 		await router.complete('ticket', 't1', 'ticket solved');
 		expect(await router.activeItem('ticket', 't1')).toBeNull();
 		expect(recorded.map((e) => e.type)).toEqual(['agent.status', 'routing.queued', 'routing.offered', 'routing.accepted', 'routing.done']);
+	});
+
+	it('follows a chat ticket’s rows: a message leaves its item be, a row after the chat ended completes it', async () => {
+		const row = { id: 'chat-1', channel: 'chat', status: 'open', groupId: null, tags: [], priority: 'normal', assigneeId: null, createdAt: 0, firstReplyAt: null, awaitingSince: 0 } as unknown as TicketRow;
+		await router.observe(row);
+		const item = (await router.activeItem('ticket', 'chat-1'))!;
+		expect(item).toMatchObject({ channel: 'chat', status: 'queued' });
+		await router.observe({ ...row, awaitingSince: 5 });
+		expect(await router.activeItem('ticket', 'chat-1')).toMatchObject({ id: item.id, status: 'queued' });
+		const { visitors, chats, workItems } = store.tables;
+		await store.db.insert(visitors).values({ id: 'v1', tokenHash: 'h1', createdAt: 0, lastSeenAt: 0 });
+		await store.db.insert(chats).values({ id: 'chat-row', visitorId: 'v1', ticketId: 'chat-1', status: 'ended', presence: 'left', startedAt: 0, endedAt: 1 });
+		await router.observe({ ...row, awaitingSince: 6 });
+		expect(await router.activeItem('ticket', 'chat-1')).toBeNull();
+		const [done] = await store.db.select().from(workItems).where(eq(workItems.id, item.id));
+		expect(done).toMatchObject({ status: 'done', doneReason: 'chat ended' });
+		// An ended chat is not queued again by a later row.
+		await router.observe({ ...row, awaitingSince: 7 });
+		expect(await router.activeItem('ticket', 'chat-1')).toBeNull();
 	});
 
 	it('lets exactly one of concurrent accepts of an offer win; someone else’s accept is not found', async () => {
