@@ -419,6 +419,11 @@ export class Router {
 			if (active) await this.complete('ticket', row.id, routable ? 'chat ended' : `ticket ${row.status}`);
 			return;
 		}
+		// A snoozed ticket nobody holds waits out of the queue; it is queued again when it wakes.
+		if (row.snoozedUntil !== null && row.snoozedUntil > this.deps.clock.now() && active?.status !== 'assigned') {
+			if (active) await this.complete('ticket', row.id, 'ticket snoozed');
+			return;
+		}
 		const fields = { groupId: row.groupId, skill: skillOf(row.tags), priority: row.priority as Priority, slaDueAt: (await this.deps.sla.slaFor(row)).dueAt };
 		if (!active) {
 			const last = row.assigneeId ? await this.latestItem('ticket', row.id) : null;

@@ -133,6 +133,34 @@ describe.each(ENGINES)('routing and Talk on %s', (engine) => {
 		expect(await router.activeItem('ticket', 'chat-1')).toBeNull();
 	});
 
+	it('keeps a snoozed ticket nobody holds out of the queue, withdrawing its offer, and queues it when it wakes', async () => {
+		await addUsers('ann');
+		await online('ann');
+		const row = { id: 'snoozy', channel: 'email', status: 'open', groupId: null, tags: [], priority: 'normal', assigneeId: null, createdAt: 0, firstReplyAt: null, awaitingSince: 0, snoozedUntil: null } as unknown as TicketRow;
+		const snoozed = { ...row, snoozedUntil: clock.now() + 60_000 };
+		// Snoozed before routing saw it: never queued.
+		await router.observe(snoozed);
+		expect(await router.activeItem('ticket', 'snoozy')).toBeNull();
+		// Woken: queued and offered.
+		await router.observe(row);
+		const item = (await router.activeItem('ticket', 'snoozy'))!;
+		expect(item).toMatchObject({ status: 'offered' });
+		expect(await router.offersFor('ann')).toHaveLength(1);
+		// Snoozed while offered: the offer is withdrawn and the item done.
+		await router.observe(snoozed);
+		expect(await router.activeItem('ticket', 'snoozy')).toBeNull();
+		expect(await router.offersFor('ann')).toHaveLength(0);
+		expect(heard.some((e) => e.type === 'offer.withdrawn' && e.itemId === item.id)).toBe(true);
+		// A snooze whose time has passed does not hold it back.
+		await router.observe({ ...row, snoozedUntil: clock.now() - 1 });
+		expect(await router.activeItem('ticket', 'snoozy')).toMatchObject({ status: 'offered' });
+		// Held by an agent, a snoozed ticket stays theirs.
+		const [offer] = await router.offersFor('ann');
+		await router.accept(offer!.id, 'ann');
+		await router.observe({ ...snoozed, assigneeId: 'ann' });
+		expect(await router.activeItem('ticket', 'snoozy')).toMatchObject({ status: 'assigned', agentId: 'ann' });
+	});
+
 	it('lets exactly one of concurrent accepts of an offer win; someone else’s accept is not found', async () => {
 		await addUsers('ann', 'ben');
 		await online('ann', 'ben');
