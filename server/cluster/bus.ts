@@ -18,6 +18,8 @@ export interface Bus {
 	onReconnect(listener: () => void): void;
 	/** Whether Redis answered last time: while it does not, silence from other nodes means nothing. */
 	readonly reachable: boolean;
+	/** Messages that could not be published (Redis out of reach), since the start. */
+	readonly droppedMessages: number;
 	close(): Promise<void>;
 }
 

@@ -64,16 +64,37 @@ interface Carried {
 	carriedBy(send: (value: unknown) => void): void;
 }
 
-/** Carries feeds between the nodes of a cluster over one Redis channel. Lost messages stay lost. */
+/**
+ * Carries feeds between the nodes of a cluster over one Redis channel. Lost messages stay lost,
+ * but not unnoticed: when Redis is reached again after an outage, this node's gap listeners are
+ * told (it may have missed what others published), and so are every other node's when this node
+ * could not publish meanwhile; the streams end, and their clients read afresh as they reconnect.
+ */
 export class FeedRelay {
 	private readonly feeds = new Map<string, Carried>();
+	private readonly gapListeners = new Set<() => void>();
 	private readonly listener = (message: Buffer) => this.hear(message);
+	/** Messages this node had failed to publish when it last told the others of a gap. */
+	private droppedBefore = 0;
 
 	constructor(
 		private readonly bus: Bus,
 		private readonly node: string,
 		private readonly logger: Logger
-	) {}
+	) {
+		bus.onReconnect(() => {
+			this.gap();
+			if (bus.droppedMessages === this.droppedBefore) return;
+			this.droppedBefore = bus.droppedMessages;
+			bus.publish(FEED_CHANNEL, Buffer.from(JSON.stringify({ node, gap: true })));
+		});
+	}
+
+	/** Calls `listener` whenever this node's watchers may have missed values (see the class). Returns the stop. */
+	onGap(listener: () => void): () => void {
+		this.gapListeners.add(listener);
+		return () => this.gapListeners.delete(listener);
+	}
 
 	async carry(...feeds: Carried[]): Promise<void> {
 		for (const feed of feeds) {
@@ -89,13 +110,20 @@ export class FeedRelay {
 
 	private hear(message: Buffer) {
 		if (message.length > MAX_MESSAGE_BYTES) return void this.logger.warn({ bytes: message.length }, 'a feed message too large to read was dropped');
-		let parsed: { node?: unknown; feed?: unknown; value?: unknown };
+		let parsed: { node?: unknown; feed?: unknown; value?: unknown; gap?: unknown };
 		try {
 			parsed = JSON.parse(message.toString('utf8')) as typeof parsed;
 		} catch {
 			return void this.logger.warn('a feed message that is not JSON was dropped');
 		}
-		if (parsed.node === this.node || typeof parsed.feed !== 'string') return;
+		if (parsed.node === this.node) return;
+		if (parsed.gap === true) return this.gap();
+		if (typeof parsed.feed !== 'string') return;
 		this.feeds.get(parsed.feed)?.deliver(parsed.value);
+	}
+
+	private gap() {
+		this.logger.info('feed messages may have been missed; streams end so their clients read afresh');
+		for (const listener of [...this.gapListeners]) listener();
 	}
 }

@@ -210,6 +210,24 @@ describe('agents and streams across nodes', () => {
 		await waitFor(() => workspace.events.find((e) => e.name === 'ticket' && e.data.id === created.body.id && e.data.lastPublicPreview === 'One more thing'), 'the change on node B’s stream');
 	});
 
+	it('ends the streams of every node once Redis is back after an outage, so their clients read what was not carried meanwhile', async () => {
+		const { fx, a, b } = await twoNodes();
+		const onB = await stream(b, fx.users.alex.token, '/api/v1/stream');
+		const onA = await stream(a, fx.users.blake.token, '/api/v1/stream');
+		await running!.redis.stop();
+		// Written on node A while nothing can carry it: node B's stream never hears of it.
+		const created = await api(a, fx.tokens.mailer.token).request('POST', '/api/v1/tickets', { subject: 'Written while Redis is down', requester: { email: 'kim@example.com' }, channel: 'email', body: 'Hello?' });
+		expect(created.status).toBe(201);
+		await waitFor(() => onA.events.some((e) => e.name === 'ticket' && e.data.id === created.body.id), 'the ticket on node A’s own stream');
+		expect(onB.ended).toBe(false);
+		await running!.redis.start();
+		await waitFor(() => onB.ended && onA.ended, 'both nodes to end their streams once Redis is back', 15_000);
+		// A client reconnecting reads the list afresh, with the ticket it missed.
+		const listed = await api(b, fx.users.alex.token).request('GET', '/api/v1/tickets?view=unassigned');
+		expect(listed.body.tickets.map((t: { id: string }) => t.id)).toContain(created.body.id);
+		expect(onB.events.some((e) => e.name === 'ticket' && e.data.id === created.body.id)).toBe(false);
+	});
+
 	it('shows a supervisor on one node the ticket an agent has open on another', async () => {
 		const { fx, a, b } = await twoNodes();
 		const created = await api(a, fx.tokens.mailer.token).request('POST', '/api/v1/tickets', { subject: 'In front of Alex', requester: { email: 'kim@example.com' }, channel: 'email', body: 'Hello?' });

@@ -97,17 +97,23 @@ export function eventStream(
  * client that reconnects is served for what it may see now.
  */
 export function principalEventStream(event: RequestEvent, subscribe: (send: SendEvent) => (() => void) | Promise<() => void>): Response {
-	const { auth, accessChanges } = tandem();
+	const { auth, accessChanges, relay } = tandem();
 	const { principal, credential } = event.locals;
 	const unchanged = async () => !!credential && JSON.stringify(await auth.recheck(credential)) === JSON.stringify(principal);
 	return eventStream(event.request.signal, subscribe, {
-		// A failed re-check ends the stream too: the client reconnects and is checked afresh.
-		endWhen: (end) =>
-			accessChanges.subscribe(() => {
-				unchanged().then(
-					(same) => same || end(),
-					() => end()
-				);
-			})
+		// A failed re-check ends the stream too: the client reconnects and is checked afresh. So
+		// does a gap in what the cluster's nodes told each other: the client reads what it missed.
+		endWhen: (end) => {
+			const stops = [
+				accessChanges.subscribe(() => {
+					unchanged().then(
+						(same) => same || end(),
+						() => end()
+					);
+				}),
+				relay?.onGap(end) ?? (() => {})
+			];
+			return () => stops.forEach((stop) => stop());
+		}
 	});
 }
