@@ -351,6 +351,26 @@ export const ticketFollowers = sqliteTable(
 );
 
 /**
+ * Notices kept for the colleague they are for (server/notices.ts): a mention, a followed ticket's
+ * message or status, an internal side conversation. Written once, on the node that made the
+ * notice, so a colleague who was away reads them when they come back; read marks are theirs.
+ */
+export const notices = sqliteTable(
+	'notices',
+	{
+		id: text('id').primaryKey(),
+		userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+		ticketId: text('ticket_id').notNull(),
+		kind: text('kind', { enum: ['follow', 'side'] }).notNull(),
+		/** The notice as the stream carried it (FollowNotice or SideNotice). */
+		notice: text('notice', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+		createdAt: createdAt(),
+		readAt: integer('read_at')
+	},
+	(t) => [index('notices_user').on(t.userId, t.createdAt)]
+);
+
+/**
  * Files kept in the database, content-addressed (server/files.ts): on PostgreSQL every file's bytes
  * (attachments, mail kept aside), so that every node of a cluster reads them and a dump holds them;
  * an installation on SQLite keeps them in DATA_DIR and leaves these tables empty. A file is written

@@ -38,6 +38,8 @@ export interface CollabSettings {
 	/** Followers and who tells them (server/followers.ts). */
 	followers: FollowNotifySettings['followers'];
 	customerName: FollowNotifySettings['customerName'];
+	/** Where notices are kept for whoever was away (server/notices.ts). */
+	notices: FollowNotifySettings['notices'];
 	attachments: ValidateSettings['attachments'];
 	/** ORIGIN: the only origin cookie-authenticated sockets may come from (null: the request's own). */
 	origin: string | null;
@@ -78,8 +80,8 @@ export function createCollab(s: CollabSettings) {
 		});
 	}
 	const project = new Project({ index: s.index, logger: s.logger, delayMs: 200 });
-	const sideNotify = new SideNotify({ index: s.index, directory: s.directory });
-	const followNotify = new FollowNotify({ followers: s.followers, directory: s.directory, customerName: s.customerName, logger: s.logger });
+	const sideNotify = new SideNotify({ index: s.index, directory: s.directory, notices: s.notices });
+	const followNotify = new FollowNotify({ followers: s.followers, directory: s.directory, customerName: s.customerName, notices: s.notices, logger: s.logger });
 	const hocuspocus = new Hocuspocus({
 		name: 'tandem',
 		quiet: true,

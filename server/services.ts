@@ -30,6 +30,7 @@ import { Customers } from './customers';
 import { CustomObjects } from './custom-objects';
 import { Events } from './events';
 import { Followers } from './followers';
+import { Notices } from './notices';
 import { openFileStore } from './files';
 import { HelpCentre } from './help-centre';
 import { InteractionHistory } from './interaction-history';
@@ -78,6 +79,7 @@ export async function createServices(config: Config, logger: Logger) {
 	const connections: ConnectionCounts = bus ? new ClusterConnections(bus, node) : new LocalConnections();
 	const attachments = new Attachments(store, await openFileStore(store, config.dataDir, logger), config.attachments);
 	const followers = new Followers(store, index, accounts);
+	const notices = new Notices(store, index);
 	const collab = createCollab({
 		outbox,
 		auth,
@@ -90,6 +92,7 @@ export async function createServices(config: Config, logger: Logger) {
 		maxUpdateBytes: config.maxMessageBytes,
 		directory: accounts,
 		followers,
+		notices,
 		customerName: async (id) => (await customers.get(id))?.name ?? null,
 		attachments,
 		origin: config.origin,
@@ -124,7 +127,7 @@ export async function createServices(config: Config, logger: Logger) {
 	calls.route(routing);
 	const relay = bus ? new FeedRelay(bus, node, logger) : null;
 	return {
-		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, search, events, customers, followers, tickets, macros, bulk, snoozes, savedViews, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
+		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, search, events, customers, followers, notices, tickets, macros, bulk, snoozes, savedViews, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }

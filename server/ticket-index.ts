@@ -117,6 +117,14 @@ export class TicketIndex {
 		return row ?? null;
 	}
 
+	/** The rows of `ids` that exist, by id. */
+	async rowsOf(ids: readonly string[]): Promise<Map<string, TicketRow>> {
+		if (!ids.length) return new Map();
+		const { tickets } = this.store.tables;
+		const rows = await this.store.db.select().from(tickets).where(inArray(tickets.id, [...ids]));
+		return new Map(rows.map((row) => [row.id, row]));
+	}
+
 	async byNumber(number: number): Promise<TicketRow | null> {
 		const { tickets } = this.store.tables;
 		const [row] = await this.store.db.select().from(tickets).where(eq(tickets.number, number)).limit(1);

@@ -20,6 +20,7 @@ import type { UserPrincipal } from '../auth/principal';
 import { Feed } from '../cluster/feed';
 import type { Followers } from '../followers';
 import type { Logger } from '../log';
+import type { Notices } from '../notices';
 import { REMOTE } from './cluster-sync';
 import { actorOfOrigin } from './project';
 
@@ -39,6 +40,8 @@ export interface FollowNotice {
 	/** The side conversation a mention was made in. */
 	sideId?: string;
 	at: number;
+	/** The notice as kept for its colleague (server/notices.ts): marking it read there dismisses it everywhere. */
+	noticeId?: string;
 }
 
 const PREVIEW_CHARS = 160;
@@ -48,6 +51,8 @@ export interface FollowNotifySettings {
 	directory: Directory & { principalByEmail(email: string): UserPrincipal | null };
 	/** The name of a customer, for notices of their messages. */
 	customerName: (customerId: string) => Promise<string | null>;
+	/** Where each notice is kept for whoever was away. */
+	notices: Pick<Notices, 'keep'>;
 	logger: Logger;
 }
 
@@ -150,7 +155,9 @@ export class FollowNotify implements Extension {
 			const user = this.settings.directory.principal(userId);
 			// Access as the ticket stands now: moved away or revoked since, nothing.
 			if (!user || !ticketAccess(user, fields)) continue;
-			this.feed.publish({ userId, notice: { ...notice, ticketId, number: fields.number ?? null, subject: fields.subject, fromName } });
+			const made = { ...notice, ticketId, number: fields.number ?? null, subject: fields.subject, fromName };
+			const noticeId = await this.settings.notices.keep(userId, 'follow', ticketId, made);
+			this.feed.publish({ userId, notice: { ...made, noticeId } });
 		}
 	}
 

@@ -11,6 +11,7 @@ import { parseTicketDocumentName, readFields, ROOTS, type Entry } from '../../sr
 import { ticketAccess, type Directory } from '../auth/policy';
 import type { TicketIndex } from '../ticket-index';
 import { Feed } from '../cluster/feed';
+import type { Notices } from '../notices';
 import { REMOTE } from './cluster-sync';
 
 /** What the workspace shows: which ticket and side conversation, why, from whom. */
@@ -27,6 +28,8 @@ export interface SideNotice {
 	/** The start of the new message, or empty. */
 	preview: string;
 	at: number;
+	/** The notice as kept for its colleague (server/notices.ts): marking it read there dismisses it everywhere. */
+	noticeId?: string;
 }
 
 const PREVIEW_CHARS = 160;
@@ -43,7 +46,7 @@ export class SideNotify implements Extension {
 	/** Every notice, made on any node: for the streams of those it is for. */
 	readonly feed = new Feed<{ userId: string; notice: SideNotice }>('side-notices');
 
-	constructor(private readonly settings: { index: TicketIndex; directory: Directory }) {}
+	constructor(private readonly settings: { index: TicketIndex; directory: Directory; notices: Pick<Notices, 'keep'> }) {}
 
 	async afterLoadDocument({ documentName, document }: afterLoadDocumentPayload) {
 		if (!parseTicketDocumentName(documentName)) return;
@@ -95,7 +98,8 @@ export class SideNotify implements Extension {
 		// Not a colleague who may see the ticket (a name from before participants were checked, access since lost): nothing.
 		if (!user || !row || !ticketAccess(user, row)) return;
 		const named = { ...notice, fromName: (await this.settings.directory.principal(notice.fromId))?.name ?? 'A colleague' };
-		this.feed.publish({ userId, notice: named });
+		const noticeId = await this.settings.notices.keep(userId, 'side', notice.ticketId, named);
+		this.feed.publish({ userId, notice: { ...named, noticeId } });
 	}
 }
 

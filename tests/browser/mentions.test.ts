@@ -2,7 +2,8 @@
  * @mentions and following in real Chromium: typing `@bl` in an internal note lists the colleagues
  * who may see the ticket, the keyboard picks one, and the note sent mentions them; the mentioned
  * colleague's workspace (another browser context) shows the notification, which opens the ticket at
- * the note, and they now follow the ticket (the Follow button toggles).
+ * the note, and they now follow the ticket (the Follow button toggles); a mention made while a
+ * colleague was away shows when they come back, and one dismissed stays dismissed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
@@ -123,5 +124,35 @@ describe('@mentions', () => {
 		await blake.waitForURL(`**/tickets/${ticket.id}#side-*`);
 		await blake.getByText('Asking @blake too').waitFor();
 		await expect(blake.getByRole('button', { name: /Warranty\?/ }).getAttribute('aria-expanded')).resolves.toBe('true');
+	});
+
+	it('shows a mention made while the colleague was away when they come back, and a dismissed one stays dismissed', async () => {
+		const ticket = await createTicket(server, fx.tokens.mail!.token, 'Boxes crushed');
+		const alex = api(server, fx.users.alex!.token);
+		expect((await alex.request('PATCH', `/api/v1/tickets/${ticket.id}`, { groupId: fx.groups.Support })).status).toBe(200);
+		// Blair has no workspace open anywhere.
+		const note = await alex.request('POST', `/api/v1/tickets/${ticket.id}/entries`, { kind: 'note', channel: 'internal', body: '@blair photos are in the drive', meta: { mentions: [fx.users.blair!.id] } });
+		expect(note.status).toBe(201);
+		const blair = (await browser.person(server.url, fx.users.blair!.email, PASSWORD)).page;
+		blair.setDefaultTimeout(15_000);
+		await blair.goto('/');
+		const bar = blair.getByRole('region', { name: 'Offers and notifications' });
+		const notice = bar.getByRole('button', { name: /alex mentioned you in #\d+/ });
+		await notice.waitFor();
+		await expect(notice.innerText()).resolves.toContain('@blair photos are in the drive');
+		await screenshot(blair, 'mention-kept');
+		await bar.getByRole('button', { name: 'Dismiss' }).click();
+		await notice.waitFor({ state: 'detached' });
+		await waitFor(async () => (await api(server, fx.users.blair!.token).request('GET', '/api/v1/notices?unread=true')).body.notices.length === 0, 'the notice marked read');
+		// Another mention, on another ticket, while she is away again.
+		await blair.goto('about:blank');
+		const other = await createTicket(server, fx.tokens.mail!.token, 'Label smudged');
+		expect((await alex.request('PATCH', `/api/v1/tickets/${other.id}`, { groupId: fx.groups.Support })).status).toBe(200);
+		expect((await alex.request('POST', `/api/v1/tickets/${other.id}/entries`, { kind: 'note', channel: 'internal', body: '@blair one more', meta: { mentions: [fx.users.blair!.id] } })).status).toBe(201);
+		await waitFor(async () => (await api(server, fx.users.blair!.token).request('GET', '/api/v1/notices?unread=true')).body.notices.length === 1, 'the second kept notice');
+		await blair.goto('/');
+		// The unread one is back; the dismissed one is not.
+		await bar.getByRole('button', { name: /alex mentioned you/ }).filter({ hasText: 'one more' }).waitFor();
+		expect(await bar.getByRole('button', { name: /alex mentioned you/ }).count()).toBe(1);
 	});
 });

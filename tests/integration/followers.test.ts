@@ -308,3 +308,55 @@ describe('CC', () => {
 		expect((await followers(ticketId)).followers).toEqual([expect.objectContaining({ userId: id('blake'), reason: 'cc' })]);
 	});
 });
+
+describe('kept notices', () => {
+	const kept = async (who: string, unread = true) => {
+		const res = await as(who).request('GET', `/api/v1/notices${unread ? '?unread=true' : ''}`);
+		expect(res.status).toBe(200);
+		return res.body.notices as { id: string; kind: string; ticketId: string; notice: Record<string, unknown>; readAt: number | null }[];
+	};
+	const ofTicket = (list: Awaited<ReturnType<typeof kept>>, ticketId: string) => list.filter((n) => n.ticketId === ticketId);
+
+	it('keeps a mention made while the colleague had no stream open; the stream carries the kept id; read marks are per colleague', async () => {
+		const ticket = await supportTicket();
+		// Blake is away: no stream anywhere.
+		const note = await as('ann').request('POST', `/api/v1/tickets/${ticket.id}/entries`, { kind: 'note', channel: 'internal', body: '@blake while you were out', meta: { mentions: [id('blake')] } });
+		expect(note.status).toBe(201);
+		const missed = await waitFor(async () => ofTicket(await kept('blake'), ticket.id)[0], 'the kept mention');
+		expect(missed).toMatchObject({ kind: 'follow', readAt: null, notice: { reason: 'mention', fromName: 'ann', entryId: note.body.id, preview: '@blake while you were out' } });
+		expect(ofTicket(await kept('ann'), ticket.id)).toEqual([]);
+
+		// Online now: the next notice comes on the stream with the id it is kept under.
+		const blake = await streamOf('blake');
+		await customerWrites(ticket, 'Any news?');
+		const told = await waitFor(() => notices(blake, ticket.id).find((n) => n.reason === 'message'), 'the message notice');
+		expect(ofTicket(await kept('blake'), ticket.id).map((n) => n.id)).toEqual([told.noticeId, missed.id]);
+
+		// Someone else's ids mark nothing; the owner's do.
+		expect((await as('ann').request('POST', '/api/v1/notices/read', { ids: [missed.id] })).body).toEqual({ marked: 0 });
+		expect((await as('blake').request('POST', '/api/v1/notices/read', { ids: [missed.id] })).body).toEqual({ marked: 1 });
+		expect(ofTicket(await kept('blake'), ticket.id).map((n) => n.id)).toEqual([told.noticeId]);
+		expect(ofTicket(await kept('blake', false), ticket.id).find((n) => n.id === missed.id)?.readAt).toEqual(expect.any(Number));
+		expect((await as('blake').request('POST', '/api/v1/notices/read', { all: true })).body.marked).toBeGreaterThanOrEqual(1);
+		expect(await kept('blake')).toEqual([]);
+	});
+
+	it('lists nothing about a ticket the colleague may no longer see', async () => {
+		const ticket = await supportTicket();
+		await as('ann').request('POST', `/api/v1/tickets/${ticket.id}/entries`, { kind: 'note', channel: 'internal', body: '@dee look', meta: { mentions: [id('dee')] } });
+		await waitFor(async () => ofTicket(await kept('dee'), ticket.id).length === 1, 'the kept mention');
+		await fileInGroup(server, ticket.id, fx.groups.Billing!, fx.users.root!.token, fx.users.dee!.token);
+		expect(ofTicket(await kept('dee', false), ticket.id)).toEqual([]);
+		await fileInGroup(server, ticket.id, fx.groups.Support!, fx.users.root!.token, fx.users.carl!.token);
+		expect(ofTicket(await kept('dee', false), ticket.id)).toHaveLength(1);
+	});
+
+	it('refuses API tokens, the signed out and malformed requests', async () => {
+		expect((await mailer().request('GET', '/api/v1/notices')).status).toBe(403);
+		expect((await api(server).request('GET', '/api/v1/notices')).status).toBe(401);
+		expect((await api(server).request('POST', '/api/v1/notices/read', { all: true })).status).toBe(401);
+		for (const body of [{}, { all: false }, { ids: [] }, { ids: ['bad id!'] }, { ids: Array.from({ length: 51 }, (_, i) => `n${i}`) }, { ids: ['a'], all: true }, { ids: 'a' }]) {
+			expect((await as('ann').request('POST', '/api/v1/notices/read', body)).status).toBe(400);
+		}
+	});
+});

@@ -72,6 +72,8 @@ const PATHS = [
 	'/tickets/{id}/sla',
 	'/tickets/{id}/follow',
 	'/tickets/{id}/followers',
+	'/notices',
+	'/notices/read',
 	'/routing/settings',
 	'/search',
 	'/users/{id}/routing',

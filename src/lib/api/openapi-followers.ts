@@ -1,8 +1,9 @@
-/** Followers' endpoints in the OpenAPI description (see openapi.ts, which lends its helpers). */
+/** Followers' and kept notices' endpoints in the OpenAPI description (see openapi.ts, which lends its helpers). */
 import { z } from 'zod';
 import type { ZodOpenApiOperationObject } from 'zod-openapi';
 import { idSchema } from '../ticket/schema';
 import { followerListSchema, MAX_FOLLOWERS_PER_TICKET } from './followers';
+import { markNoticesReadSchema, MAX_NOTICES_LISTED, noticeListSchema } from './notices';
 import type { OpenApiHelpers } from './openapi-routing';
 
 export function followerPaths({ errors, ok, jsonContent, errorBody }: OpenApiHelpers): Record<string, Record<string, ZodOpenApiOperationObject>> {
@@ -26,6 +27,26 @@ export function followerPaths({ errors, ok, jsonContent, errorBody }: OpenApiHel
 		},
 		'/tickets/{id}/followers': {
 			get: op({ operationId: 'ticketFollowers', summary: "A ticket's followers", requestParams, responses: { 200: answer, ...errors(403, 404) } })
+		},
+		'/notices': {
+			get: {
+				tags: ['Notices'],
+				operationId: 'listNotices',
+				summary: 'The notices kept for the caller',
+				description: `Mentions, followed tickets' messages and status changes, and internal side conversations, kept for the signed-in caller as the stream told them (or would have, had a stream been open), newest first: the newest ${MAX_NOTICES_LISTED}, less those about tickets the caller may no longer see. Each user keeps their newest 200. \`?unread=true\`: only those not marked read. API tokens get 403.`,
+				requestParams: { query: z.object({ unread: z.enum(['true', 'false']).optional() }) },
+				responses: { 200: ok('The kept notices.', noticeListSchema), ...errors(403) }
+			}
+		},
+		'/notices/read': {
+			post: {
+				tags: ['Notices'],
+				operationId: 'markNoticesRead',
+				summary: 'Mark kept notices read',
+				description: 'Marks the caller\'s notices read, by id (ids that are not the caller\'s, or read already, are left alone) or all; the workspace does this when a notice is dismissed or opened, so it is put away on every screen.',
+				requestBody: { content: jsonContent(markNoticesReadSchema) },
+				responses: { 200: ok('How many were marked.', z.object({ marked: z.number().int() })), ...errors(400, 403) }
+			}
 		}
 	};
 }

@@ -471,6 +471,7 @@ function buildDocument() {
 			{ name: 'Tickets', description: 'Tickets, their entries and event log.' },
 			{ name: 'Views', description: 'Ticket views and their counts, and saved views.' },
 			{ name: 'Stream', description: 'Live ticket changes.' },
+			{ name: 'Notices', description: 'Mentions, followed tickets and side conversations, kept for whoever was away.' },
 			{ name: 'Customers', description: 'Customers and their tickets.' },
 			{ name: 'Accounts', description: 'Users and groups (signed-in users only).' },
 			{ name: 'Macros', description: 'Canned replies with actions.' },
