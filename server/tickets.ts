@@ -150,6 +150,9 @@ const ticketName = (row: { number: number | null }) => (row.number === null ? 'a
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
+/** An entry id the ticket has already: found in the document (ticket module) or refused by the log (storage), two classes of one name. */
+const isDuplicateEntry = (error: unknown) => (error as Error | null)?.name === 'DuplicateEntryError';
+
 /** Refuses (409) a merge or split involving a ticket that has been merged into another. */
 function refuseMerged(rows: readonly { number: number | null; mergedIntoId?: string | null }[]) {
 	const merged = rows.find((row) => row.mergedIntoId);
@@ -325,10 +328,28 @@ export class Tickets {
 			if (denied) throw forbidden(denied);
 			const attachmentsDenied = policy.attachmentsAllowed?.(entry);
 			if (attachmentsDenied) throw new ApiError(400, 'invalid_attachment', attachmentsDenied, 'meta.attachments');
-			const update = encodeAppend(doc, [entry], this.writerFor(doc));
-			await this.documents.commit(ticketId, doc, update, actorOf(principal), [entry]);
+			try {
+				await this.documents.commit(ticketId, doc, encodeAppend(doc, [entry], this.writerFor(doc)), actorOf(principal), [entry]);
+			} catch (error) {
+				// Stored meanwhile by another node (a retry that reached two nodes), whether this node
+				// heard of it already or only the log knows: answered as a repeat is here.
+				const stored = isDuplicateEntry(error) ? (getEntry(doc, entry.id) ?? (await this.storedEntry(ticketId, entry.id))) : undefined;
+				if (!stored) throw error;
+				return { entry: stored, created: false };
+			}
 			return { entry, created: true };
 		});
+	}
+
+	/** Entry `entryId` as the log has it now, whatever this process has applied. */
+	private async storedEntry(ticketId: string, entryId: string): Promise<Entry | undefined> {
+		const doc = new Y.Doc();
+		try {
+			await this.log.loadInto(ticketId, doc);
+			return getEntry(doc, entryId);
+		} finally {
+			doc.destroy();
+		}
 	}
 
 	/**

@@ -22,6 +22,7 @@ export interface TestCluster {
 }
 
 export async function startCluster(options: {
+	/** Nodes started at once (0: none, `boot` starts them). */
 	nodes: number;
 	spec: Parameters<typeof prepare>[1];
 	env?: Record<string, string>;
@@ -35,7 +36,7 @@ export async function startCluster(options: {
 	const fx = await prepare(firstDir, options.spec, { databaseUrl });
 	const env = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, METRICS_TOKEN, ...options.env };
 	const boot = (extra: Record<string, string> = {}, dataDir = tempDataDir()) => pool.boot(dataDir, { ...env, ...extra });
-	const dirs = [firstDir, ...Array.from({ length: options.nodes - 1 }, () => tempDataDir())];
+	const dirs = options.nodes ? [firstDir, ...Array.from({ length: options.nodes - 1 }, () => tempDataDir())] : [];
 	const nodes: RunningServer[] = [];
 	if (options.inTurn) for (const dir of dirs) nodes.push(await boot({}, dir));
 	else nodes.push(...(await Promise.all(dirs.map((dir) => boot({}, dir)))));
