@@ -37,6 +37,7 @@ import { Limiters } from './limiters';
 import type { Logger } from './log';
 import { Macros } from './macros';
 import { Metrics } from './metrics';
+import { Surveys } from './satisfaction';
 import { SavedViews } from './saved-views';
 import { SnoozeAlarm } from './snooze';
 import { openStore } from './storage/store';
@@ -101,6 +102,8 @@ export async function createServices(config: Config, logger: Logger) {
 	const tickets = new Tickets(store, log, index, customers, accounts, events, collab.documents, attachments);
 	tickets.followChildren((err, ticketId) => logger.error({ err, ticketId }, 'telling a parent ticket of its child failed'));
 	tickets.onRecorded((ticketId, doc) => collab.followNotify.ticketRecorded(ticketId, doc));
+	// Asked on this node when a change it stored solves a ticket (see Surveys.follow).
+	const surveys = new Surveys({ store, limiters, index, tickets, outbox, events, logger });
 	const macros = new Macros(store, events);
 	const bulk = new BulkActions({ tickets, macros, customers, logger });
 	const snoozes = new SnoozeAlarm({ store, index, tickets, logger });
@@ -124,7 +127,7 @@ export async function createServices(config: Config, logger: Logger) {
 	calls.route(routing);
 	const relay = bus ? new FeedRelay(bus, node, logger) : null;
 	return {
-		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, search, events, customers, followers, tickets, macros, bulk, snoozes, savedViews, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
+		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, search, events, customers, followers, tickets, macros, bulk, snoozes, savedViews, surveys, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }
@@ -136,12 +139,18 @@ export type Services = Awaited<ReturnType<typeof createServices>>;
  * node's streams and agents' connections are counted on every node; routing follows the tickets;
  * and the node leads (runs the work to do once) when it gets the leader lock.
  */
-export async function startServices({ relay, index, search, logger, routing, calls, collab, imapMailboxes, connections, leadership, snoozes }: Services): Promise<void> {
+export async function startServices({ relay, index, search, logger, routing, calls, collab, imapMailboxes, connections, leadership, snoozes, surveys }: Services): Promise<void> {
 	// Tickets written while no server ran (a command-line import) become searchable in the background.
 	void search.follow
 		.catchUp()
 		.then((count) => count && logger.info({ count }, 'tickets added to the search index'))
 		.catch((error: Error) => logger.error({ err: error.message }, 'search index catch-up failed'));
+	surveys.follow();
+	// Solves told of just before the last stop are asked about now (each once: see Surveys.offer).
+	void surveys
+		.catchUp()
+		.then((count) => count && logger.info({ count }, 'satisfaction surveys caught up'))
+		.catch((error: Error) => logger.error({ err: error.message }, 'satisfaction survey catch-up failed'));
 	await relay?.carry(
 		index.feed,
 		routing.presence.feed,
