@@ -29,7 +29,7 @@ export const actions: Actions = {
 	default: async ({ params, request, getClientAddress }) => {
 		const { surveys } = tandem();
 		const form = await request.formData();
-		const answer = surveyAnswerSchema.safeParse({ rating: form.get('rating'), comment: form.get('comment') || undefined });
+		const answer = surveyAnswerSchema.safeParse({ rating: form.get('rating'), comment: form.get('comment') ?? undefined });
 		if (!answer.success) return fail(400, { message: answer.error.issues[0]?.path[0] === 'comment' ? `Your comment: ${answer.error.issues[0].message}` : 'Choose Good or Bad.' });
 		try {
 			await surveys.limit(getClientAddress());
