@@ -149,7 +149,7 @@ export async function startServices({ relay, index, search, logger, routing, cal
 	// Solves told of just before the last stop are asked about now (each once: see Surveys.offer).
 	void surveys
 		.catchUp()
-		.then((count) => count && logger.info({ count }, 'satisfaction surveys caught up'))
+		.then((count) => logger.info({ count }, 'satisfaction surveys caught up'))
 		.catch((error: Error) => logger.error({ err: error.message }, 'satisfaction survey catch-up failed'));
 	await relay?.carry(
 		index.feed,
