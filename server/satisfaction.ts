@@ -9,7 +9,9 @@
  * - by email: a mail through the outbox (kind 'survey') with a "Good" and a "Bad" link to the
  *   public page /satisfaction/<token>?rating=…; the token names the survey and its expiry and is
  *   signed (HMAC-SHA256) with a server secret kept in the database (the same on every node).
- * - in chat: the visitor's widget offers the same answer for the chat's own ticket.
+ * - in chat: the visitor's widget asks, once per chat ticket, at the first of the chat ending (the
+ *   agent or the visitor ends it) and the ticket being solved; the survey row's key is then 0
+ *   (NO_EVENT), so the two can never both ask. Only the chat's own visitor answers it.
  * An answer is recorded once (the first counts); the customer may change it, or add a comment,
  * for ANSWER_CHANGE_MS after the first, and never after the link expired. Each recorded answer is
  * an entry in the ticket (kind event, internal, authored by the customer, `meta.satisfaction`)
@@ -21,6 +23,7 @@ import { and, desc, eq, gt, gte, inArray, isNull, ne, or, sql } from 'drizzle-or
 import type { SatisfactionToday, SurveyAnswer, SurveySettings, SurveyView } from '../src/lib/api/satisfaction';
 import { CUSTOMER_CHANNELS, newId, type CustomerChannel, type Entry, type SatisfactionRating } from '../src/lib/ticket';
 import { serverSecret } from './auth/secrets';
+import type { Chats } from './channels/chat';
 import type { Outbox } from './channels/outbox';
 import { ApiError } from './errors';
 import type { Events } from './events';
@@ -41,6 +44,8 @@ export const DEFAULT_SURVEY_CHANNELS: SurveySettings = { email: true, chat: true
 /** Tickets solved this recently are looked at again when a process starts (a solve it was told of just before it stopped). */
 const CATCH_UP_MS = 24 * HOUR_MS;
 const SECRET_NAME = 'survey-links';
+/** The key, in place of a solve event, of a survey asked without one: a chat ticket's one survey in the widget, a demo ticket's. */
+const NO_EVENT = 0;
 
 export type SurveyRow = typeof import('../drizzle/schema').satisfactionSurveys.$inferSelect;
 
@@ -79,6 +84,7 @@ export interface SurveyDeps {
 	outbox: Outbox;
 	events: Events;
 	logger: Logger;
+	chats: Pick<Chats, 'tellVisitor' | 'onEnded'>;
 }
 
 /** What a survey mail says and where its links go. */
@@ -144,9 +150,15 @@ export class Surveys {
 	 * the node that stored the change). Returns the stop.
 	 */
 	follow(): () => void {
-		return this.deps.index.onChange((row) => {
-			if (row.status === 'solved') void this.offer(row).catch((error: unknown) => this.deps.logger.error({ err: error, ticketId: row.id }, 'asking for satisfaction failed'));
+		const failed = (ticketId: string) => (error: unknown) => this.deps.logger.error({ err: error, ticketId }, 'asking for satisfaction failed');
+		const stopSolves = this.deps.index.onChange((row) => {
+			if (row.status === 'solved') void this.offer(row).catch(failed(row.id));
 		});
+		const stopChats = this.deps.chats.onEnded((ticketId) => void this.offerChat(ticketId).catch(failed(ticketId)));
+		return () => {
+			stopSolves();
+			stopChats();
+		};
 	}
 
 	/** Asks about the solves of the last day that no survey row decides yet (told of just before a stop). */
@@ -161,30 +173,45 @@ export class Surveys {
 		return asked;
 	}
 
-	/**
-	 * Decides the survey of the ticket's latest solve, once: the row is inserted under (ticket,
-	 * solve event), with the survey mail in the same transaction; true when this call asked.
-	 */
+	/** Decides the survey of the ticket's latest solve, once (see `ask`); true when this call asked. */
 	async offer(row: TicketRow): Promise<boolean> {
 		const solveEventId = await this.latestSolve(row.id);
-		if (solveEventId === null) return false;
+		return solveEventId !== null && this.ask(row, solveEventId);
+	}
+
+	/** A chat ended: its ticket's survey is asked in the widget, unless the solve asked it already. */
+	async offerChat(ticketId: string): Promise<boolean> {
+		const row = await this.deps.index.get(ticketId);
+		return row?.channel === 'chat' && this.ask(row, null);
+	}
+
+	/**
+	 * Decides a survey once: the row is inserted under (ticket, solve event), or (ticket,
+	 * NO_EVENT) for a chat, with the survey mail in the same transaction; then the ticket says
+	 * it was asked, and a chat's visitor is shown it. `solveEventId` null: a chat ended, unsolved.
+	 */
+	private async ask(row: TicketRow, solveEventId: number | null): Promise<boolean> {
+		const asked = (await this.settings())[row.channel as CustomerChannel] ?? false;
+		const chat = row.channel === 'chat';
+		// A solve on a channel switched off is decided too (not asked), so switching it on later asks no old solves.
+		const key = asked && chat ? NO_EVENT : solveEventId;
+		if (key === null) return false;
 		const { store, outbox } = this.deps;
 		const { satisfactionSurveys: surveys } = store.tables;
 		const [decided] = await store.db
 			.select({ id: surveys.id })
 			.from(surveys)
-			.where(and(eq(surveys.ticketId, row.id), eq(surveys.solveEventId, solveEventId)))
+			.where(and(eq(surveys.ticketId, row.id), eq(surveys.solveEventId, key)))
 			.limit(1);
 		if (decided) return false;
-		const asked = (await this.settings())[row.channel as CustomerChannel] ?? false;
-		const recipient = asked && row.channel !== 'chat' ? await outbox.recipientOf(row.id) : null;
-		const via = !asked ? null : row.channel === 'chat' ? 'chat' : recipient ? 'email' : null;
+		const recipient = asked && !chat ? await outbox.recipientOf(row.id) : null;
+		const via = !asked ? null : chat ? 'chat' : recipient ? 'email' : null;
 		const id = newId();
 		const now = Date.now();
 		const made = await store.transaction(async (tx) => {
 			const [inserted] = await tx
 				.insert(surveys)
-				.values({ id, ticketId: row.id, solveEventId, channel: row.channel, via, requesterId: row.requesterId, groupId: row.groupId, assigneeId: row.assigneeId, createdAt: now, expiresAt: now + SURVEY_LINK_TTL_MS })
+				.values({ id, ticketId: row.id, solveEventId: key, channel: row.channel, via, requesterId: row.requesterId, groupId: row.groupId, assigneeId: row.assigneeId, createdAt: now, expiresAt: now + SURVEY_LINK_TTL_MS })
 				.onConflictDoNothing()
 				.returning({ id: surveys.id });
 			if (!inserted || !via) return !!inserted;
@@ -199,6 +226,7 @@ export class Surveys {
 		if (!made || !via) return false;
 		await this.deps.tickets.setServerFields(row.id, { satisfaction: 'offered', satisfactionComment: '' });
 		await this.deps.events.record({ ticketId: row.id, actor: 'system', type: 'satisfaction.offered', data: { surveyId: id, via } });
+		if (chat) await this.deps.chats.tellVisitor(row.id, { type: 'survey', survey: await this.viewOf((await this.row(id))!) });
 		return true;
 	}
 
@@ -362,7 +390,7 @@ export class Surveys {
 			.select()
 			.from(surveys)
 			.where(and(eq(surveys.ticketId, ticketId), sql`${surveys.via} IS NOT NULL`))
-			.orderBy(desc(surveys.solveEventId), desc(surveys.createdAt))
+			.orderBy(desc(surveys.createdAt), desc(surveys.id))
 			.limit(1);
 		return survey ?? null;
 	}
@@ -404,7 +432,7 @@ export class Surveys {
 		const now = Date.now();
 		const [survey] = await this.deps.store.db
 			.insert(surveys)
-			.values({ id: newId(), ticketId: row.id, solveEventId: 0, channel: row.channel, via, requesterId: row.requesterId, groupId: row.groupId, assigneeId: row.assigneeId, rating, comment, answers: 1, createdAt: now, expiresAt: now + SURVEY_LINK_TTL_MS, ratedAt: now, changedAt: now })
+			.values({ id: newId(), ticketId: row.id, solveEventId: NO_EVENT, channel: row.channel, via, requesterId: row.requesterId, groupId: row.groupId, assigneeId: row.assigneeId, rating, comment, answers: 1, createdAt: now, expiresAt: now + SURVEY_LINK_TTL_MS, ratedAt: now, changedAt: now })
 			.onConflictDoNothing()
 			.returning();
 		if (survey) await this.writeAnswer(survey);

@@ -102,8 +102,6 @@ export async function createServices(config: Config, logger: Logger) {
 	const tickets = new Tickets(store, log, index, customers, accounts, events, collab.documents, attachments);
 	tickets.followChildren((err, ticketId) => logger.error({ err, ticketId }, 'telling a parent ticket of its child failed'));
 	tickets.onRecorded((ticketId, doc) => collab.followNotify.ticketRecorded(ticketId, doc));
-	// Asked on this node when a change it stored solves a ticket (see Surveys.follow).
-	const surveys = new Surveys({ store, limiters, index, tickets, outbox, events, logger });
 	const macros = new Macros(store, events);
 	const bulk = new BulkActions({ tickets, macros, customers, logger });
 	const snoozes = new SnoozeAlarm({ store, index, tickets, logger });
@@ -113,6 +111,8 @@ export async function createServices(config: Config, logger: Logger) {
 	const imapMailboxes = new ImapMailboxes(store, supportAddresses, events);
 	const identities = new VisitorIdentities(store, customers, tickets, index, outbox, events, config.chat);
 	const chats = new Chats(store, customers, accounts, tickets, index, collab.documents, events, logger, identities, config.chat, limiters);
+	// Asked on this node when a change it stored solves a ticket or ends a chat (see Surveys.follow).
+	const surveys = new Surveys({ store, limiters, index, tickets, outbox, events, logger, chats });
 	const talkNumbers = new TalkNumbers(store, events);
 	// The built-in simulator is the only telephony provider so far (server/talk/provider.ts).
 	const talkSimulator = new SimulatorProvider();

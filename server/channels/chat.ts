@@ -75,6 +75,8 @@ const chatInProgress = () => new ApiError(409, 'chat_in_progress', 'a chat is al
 export class Chats {
 	private readonly live = new Map<string, Promise<LiveChat>>();
 	private readonly limits: Record<VisitorAction, RateLimit>;
+	/** Told of each chat that ends, on the node that ended it (see `onEnded`). */
+	private readonly endedListeners = new Set<(ticketId: string) => void>();
 
 	constructor(
 		private readonly store: Store,
@@ -344,6 +346,18 @@ export class Chats {
 		return this.finish(ticketId, actorOf(principal), principal.kind === 'system' ? null : principal.name);
 	}
 
+	/** Calls `listener` with the ticket of each chat ended from now on (by the visitor or an agent), once it has ended. Returns the stop. */
+	onEnded(listener: (ticketId: string) => void): () => void {
+		this.endedListeners.add(listener);
+		return () => this.endedListeners.delete(listener);
+	}
+
+	/** Tells the chat's visitor `event` while their widget is connected (a survey to answer). */
+	async tellVisitor(ticketId: string, event: VisitorEvent): Promise<void> {
+		const pending = this.live.get(ticketId);
+		if (pending) await this.tell(await pending, async () => [event]);
+	}
+
 	/** Lets go of every held document (shutdown). */
 	async close(): Promise<void> {
 		const all = await Promise.all([...this.live.values()].map((p) => p.catch(() => null)));
@@ -368,6 +382,7 @@ export class Chats {
 		await this.systemEntry(ticketId, `${row.id}.ended`, byName ? `Chat ended by ${byName}` : 'The visitor ended the chat', now);
 		const info = await this.info(row);
 		await this.publish(ticketId, { status: 'ended', typing: false }, { type: 'chat', status: 'ended', agentName: info.agentName });
+		for (const listener of this.endedListeners) listener(ticketId);
 		return info;
 	}
 
