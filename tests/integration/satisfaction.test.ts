@@ -3,7 +3,7 @@
  * two, also across a restart), with signed one-click links to a public page; an answer is recorded
  * as a ticket entry with the `satisfaction` field, counted on the supervisor dashboard, changeable
  * for a day; altered, expired and other surveys' links are refused; an admin switches surveys off
- * per channel.
+ * per channel. In chat, the widget asks once per chat ticket, and only the chat's own visitor answers.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { MAX_SATISFACTION_COMMENT, type Entry } from '../../src/lib/ticket';
 import { countRows, withStore } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { api, servers, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
+import { openEvents } from '../helpers/sse';
 import { createTicket, type CreatedTicket } from '../helpers/tickets';
 
 const pool = servers();
@@ -272,5 +273,76 @@ describe('satisfaction surveys by email', () => {
 			else expect(res.body).toEqual({ state: 'invalid' });
 		}
 		expect(limited?.body.error.code).toBe('rate_limited');
+	});
+});
+
+describe('satisfaction surveys in chat', () => {
+	/** A chat visitor's HTTP client (the widget's side): its token in X-Visitor-Token. */
+	async function newVisitor() {
+		const { status, body } = await api(server).request('POST', '/api/v1/visitor', undefined, { headers: fromCustomer() });
+		expect(status).toBe(201);
+		const token = body.token as string;
+		return {
+			request: (method: string, route: string, payload?: unknown) => api(server).request(method, `/api/v1/visitor${route}`, payload, { headers: { 'x-visitor-token': token } }),
+			stream: () => openEvents(`${server.url}/api/v1/visitor/chat/stream?token=${encodeURIComponent(token)}`)
+		};
+	}
+
+	async function chatting(name: string) {
+		const visitor = await newVisitor();
+		const started = await visitor.request('POST', '/chat', { name, message: `Hello, this is ${name}` });
+		expect(started.status).toBe(201);
+		const stream = await visitor.stream();
+		await waitFor(() => stream.events.some((e) => e.name === 'chat'), 'the chat stream');
+		return { visitor, stream, ticketId: started.body.ticketId as string };
+	}
+
+	it('asks in the widget when the agent ends the chat; only that visitor answers; solving the ticket asks no more', async () => {
+		const { visitor, stream, ticketId } = await chatting('Ola');
+		expect((await visitor.request('GET', '/chat/satisfaction')).body).toEqual({ survey: null });
+		expect((await as('ann').request('POST', `/api/v1/tickets/${ticketId}/chat/serve`)).status).toBe(200);
+		expect((await as('ann').request('POST', `/api/v1/tickets/${ticketId}/chat/end`)).status).toBe(200);
+		const asked = await waitFor(() => stream.events.find((e) => e.name === 'survey'), 'the survey in the widget');
+		expect(asked.data.survey).toMatchObject({ state: 'open', rating: null });
+		expect((await ticketOf(ticketId)).satisfaction).toBe('offered');
+
+		// Someone else: no visitor token, another visitor without a chat, another visitor with a chat of their own.
+		expect((await api(server).request('POST', '/api/v1/visitor/chat/satisfaction', { rating: 'bad' })).status).toBe(401);
+		const stranger = await newVisitor();
+		expect((await stranger.request('POST', '/chat/satisfaction', { rating: 'bad' })).body.error.code).toBe('no_chat');
+		const other = await chatting('Pim');
+		const othersAnswer = await other.visitor.request('POST', '/chat/satisfaction', { rating: 'bad' });
+		expect(othersAnswer.status).toBe(404);
+		expect(othersAnswer.body.error.code).toBe('no_survey');
+		other.stream.close();
+		expect((await visitor.request('POST', '/chat/satisfaction', { rating: 'good', comment: 'z'.repeat(MAX_SATISFACTION_COMMENT + 1) })).status).toBe(400);
+		expect(ratings((await ticketOf(ticketId)).entries)).toEqual([]);
+
+		const answered = await visitor.request('POST', '/chat/satisfaction', { rating: 'good', comment: 'Sorted in five minutes.' });
+		expect(answered.body.survey).toMatchObject({ state: 'answered', rating: 'good', comment: 'Sorted in five minutes.' });
+		const after = await ticketOf(ticketId);
+		expect(after.satisfaction).toBe('good');
+		expect(ratings(after.entries)).toMatchObject([{ channel: 'chat', authorType: 'customer', meta: { satisfaction: { rating: 'good' } } }]);
+
+		// The solve that follows asks nothing more: one survey per chat ticket, and never by mail.
+		await setStatus(ticketId, 'solved', { groupId: fx.groups.Support });
+		await waitFor(async () => (await countRows(dataDir, sql`SELECT count(*) AS n FROM events WHERE ticket_id = ${ticketId} AND type = 'field.changed'`)) > 0, 'the solve projected');
+		await server.stop();
+		server = await pool.boot(dataDir, SERVER_ENV);
+		await waitFor(() => server.output().includes('satisfaction surveys caught up'), 'the catch-up');
+		expect(await surveysOf(ticketId)).toBe(1);
+		expect(await surveyMailRows(ticketId)).toBe(0);
+		expect((await ticketOf(ticketId)).satisfaction).toBe('good');
+		stream.close();
+	});
+
+	it('asks in the widget when the chat ticket is solved while the visitor is there', async () => {
+		const { visitor, stream, ticketId } = await chatting('Quinn');
+		await setStatus(ticketId, 'solved');
+		const asked = await waitFor(() => stream.events.find((e) => e.name === 'survey'), 'the survey in the widget');
+		expect(asked.data.survey.state).toBe('open');
+		expect((await visitor.request('POST', '/chat/satisfaction', { rating: 'bad' })).body.survey).toMatchObject({ rating: 'bad' });
+		expect((await ticketOf(ticketId)).satisfaction).toBe('bad');
+		stream.close();
 	});
 });
