@@ -185,6 +185,11 @@ export class Surveys {
 		return row?.channel === 'chat' && this.ask(row, null);
 	}
 
+	/** Asks about a ticket recorded solved, as the demo data writes it (it has no solve event), once. */
+	offerRecorded(row: TicketRow): Promise<boolean> {
+		return this.ask(row, NO_EVENT);
+	}
+
 	/**
 	 * Decides a survey once: the row is inserted under (ticket, solve event), or (ticket,
 	 * NO_EVENT) for a chat, with the survey mail in the same transaction; then the ticket says
