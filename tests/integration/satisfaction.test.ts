@@ -141,6 +141,13 @@ describe('satisfaction surveys by email', () => {
 		// The customer's history shows it.
 		const history = await as('ann').request('GET', `/api/v1/customers/${ticket.requesterId}/history`);
 		expect(history.body.interactions.find((i: { id: string }) => i.id === entry!.id)).toMatchObject({ kind: 'event', satisfaction: 'good' });
+		// And the search language finds it by its answer.
+		const found = async (q: string) => ((await as('ann').request('GET', `/api/v1/search?q=${encodeURIComponent(q)}`)).body.results as { id: string }[]).map((r) => r.id);
+		expect(await found('satisfaction:good')).toContain(ticket.id);
+		expect(await found('satisfaction:offered,bad')).not.toContain(ticket.id);
+		expect(await found('-satisfaction:good')).not.toContain(ticket.id);
+		const unsolved = await createTicket(server, fx.tokens.mail.token, 'Not solved yet');
+		expect(await found('-satisfaction:good')).toContain(unsolved.id);
 	});
 
 	it('takes a changed answer within a day (the same answer again is no change), and refuses one after', async () => {
