@@ -294,7 +294,7 @@ class Worker {
 
 	constructor(private readonly deps: WorkerDeps) {
 		const email = new EmailSender(deps);
-		this.senders = { email, webhook: new WebhookSender(deps), verification: new VerificationSender(deps, email), 'side-email': new SideEmailSender(deps, email), survey: new SurveySender(deps, email) };
+		this.senders = { email, webhook: new WebhookSender(deps), verification: new VerificationSender(deps, email), 'side-email': new SideEmailSender(deps, email), survey: new SurveySender(deps.surveys, email) };
 	}
 
 	start() {
@@ -609,16 +609,14 @@ class VerificationSender implements Sender {
 /** A satisfaction survey's mail (see server/satisfaction.ts): its links are signed when it is sent. */
 class SurveySender implements Sender {
 	constructor(
-		private readonly deps: WorkerDeps,
+		private readonly surveys: WorkerDeps['surveys'],
 		private readonly email: EmailSender
 	) {}
 
-	describe(row: OutboxRow) {
-		return { surveyId: row.entry_id };
-	}
+	describe = (row: OutboxRow) => ({ surveyId: row.entry_id });
 
 	async send(row: OutboxRow): Promise<Sent> {
-		const mail = await this.deps.surveys.mail(row.entry_id);
+		const mail = await this.surveys.mail(row.entry_id);
 		if (!mail) throw new Error(`survey ${row.entry_id} is not one to mail`);
 		await this.email.sendMail(`survey-${row.entry_id}`, {
 			from: await this.email.mailboxOf(row.ticket_id),
