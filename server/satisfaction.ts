@@ -237,14 +237,15 @@ export class Surveys {
 
 	/** The event that recorded the ticket's latest solve, if its latest status change was to solved. */
 	private async latestSolve(ticketId: string): Promise<number | null> {
-		const { events } = this.deps.store.tables;
-		const changes = await this.deps.store.db
+		const { store } = this.deps;
+		const { events } = store.tables;
+		const field = store.engine === 'sqlite' ? sql`json_extract(${events.data}, '$.field')` : sql`${events.data}->>'field'`;
+		const [latest] = await store.db
 			.select({ id: events.id, data: events.data })
 			.from(events)
-			.where(and(eq(events.ticketId, ticketId), eq(events.type, 'field.changed')))
+			.where(and(eq(events.ticketId, ticketId), eq(events.type, 'field.changed'), sql`${field} = 'status'`))
 			.orderBy(desc(events.id))
-			.limit(20);
-		const latest = changes.find((change) => change.data.field === 'status');
+			.limit(1);
 		return latest?.data.to === 'solved' ? latest.id : null;
 	}
 
@@ -364,7 +365,8 @@ export class Surveys {
 		const verified = verifySurveyToken(await this.signingKey(), token, Date.now());
 		if ('refused' in verified) return verified;
 		const survey = await this.row(verified.surveyId);
-		if (!survey?.via) return { refused: 'invalid' };
+		// Links are mailed for email surveys only: a chat's survey is its visitor's alone.
+		if (survey?.via !== 'email') return { refused: 'invalid' };
 		// Expired early: the ticket was solved again and asked anew.
 		if (survey.expiresAt <= Date.now()) return { refused: 'expired' };
 		return { survey };
