@@ -14,6 +14,7 @@ import { signSurveyToken } from '../../server/satisfaction';
 import { MAX_SATISFACTION_COMMENT, type Entry } from '../../src/lib/ticket';
 import { countRows, withStore } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
+import { sendPage } from '../helpers/pages';
 import { api, servers, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 import { openEvents } from '../helpers/sse';
 import { createTicket, type CreatedTicket } from '../helpers/tickets';
@@ -270,6 +271,14 @@ describe('satisfaction surveys by email', () => {
 			expect((await as('root').request('PUT', '/api/v1/satisfaction/settings', { email: true })).status).toBe(200);
 		}
 		expect((await as('root').request('GET', '/api/v1/satisfaction/settings')).body.email).toBe(true);
+
+		// The same on the admin page: the boxes ticked are the channels asked.
+		expect((await sendPage(server, 'POST', '/admin?/setSurveyChannels', fx.users.ann.token, { channels: 'web' })).status).toBe(403);
+		const saved = await sendPage(server, 'POST', '/admin?/setSurveyChannels', fx.users.root.token, { channels: 'web' });
+		expect(saved.status).toBe(200);
+		expect((await as('root').request('GET', '/api/v1/satisfaction/settings')).body).toEqual({ email: false, chat: false, messaging: false, social: false, talk: false, web: true, api: false });
+		expect((await sendPage(server, 'GET', '/admin', fx.users.root.token)).text).toContain('Satisfaction surveys');
+		expect((await as('root').request('PUT', '/api/v1/satisfaction/settings', { email: true, chat: true, web: false })).status).toBe(200);
 	});
 
 	it('rate-limits the public endpoints per client address', async () => {
