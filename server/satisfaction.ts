@@ -84,7 +84,7 @@ export interface SurveyDeps {
 	outbox: Outbox;
 	events: Events;
 	logger: Logger;
-	chats: Pick<Chats, 'tellVisitor' | 'onEnded'>;
+	chats: Pick<Chats, 'onEnded'>;
 }
 
 /** What a survey mail says and where its links go. */
@@ -192,8 +192,8 @@ export class Surveys {
 
 	/**
 	 * Decides a survey once: the row is inserted under (ticket, solve event), or (ticket,
-	 * NO_EVENT) for a chat, with the survey mail in the same transaction; then the ticket says
-	 * it was asked, and a chat's visitor is shown it. `solveEventId` null: a chat ended, unsolved.
+	 * NO_EVENT) for a chat, with the survey mail in the same transaction; then the ticket says it
+	 * was asked (a chat's widget, told of the field, shows it). `solveEventId` null: a chat ended, unsolved.
 	 */
 	private async ask(row: TicketRow, solveEventId: number | null): Promise<boolean> {
 		const asked = (await this.settings())[row.channel as CustomerChannel] ?? false;
@@ -231,7 +231,6 @@ export class Surveys {
 		if (!made || !via) return false;
 		await this.deps.tickets.setServerFields(row.id, { satisfaction: 'offered', satisfactionComment: '' });
 		await this.deps.events.record({ ticketId: row.id, actor: 'system', type: 'satisfaction.offered', data: { surveyId: id, via } });
-		if (chat) await this.deps.chats.tellVisitor(row.id, { type: 'survey', survey: await this.viewOf((await this.row(id))!) });
 		return true;
 	}
 

@@ -12,7 +12,8 @@ import { and, desc, eq, isNull, ne, or } from 'drizzle-orm';
 import type { chats } from '../../drizzle/schema';
 import type { ChatInfo, PageView, VisitorAwareness, VisitorEvent, VisitorMessage, VisitorPresence } from '../../src/lib/api/chat';
 import type { ChatPage, StartChat } from '../../src/lib/api/schemas';
-import { entryIndex, newId, readEntries, type Entry } from '../../src/lib/ticket';
+import type * as Y from 'yjs';
+import { entryIndex, newId, readEntries, ROOTS, type Entry } from '../../src/lib/ticket';
 import type { Accounts } from '../accounts';
 import { ticketAccess } from '../auth/policy';
 import { actorOf, SYSTEM, type Principal } from '../auth/principal';
@@ -352,12 +353,6 @@ export class Chats {
 		return () => this.endedListeners.delete(listener);
 	}
 
-	/** Tells the chat's visitor `event` while their widget is connected (a survey to answer). */
-	async tellVisitor(ticketId: string, event: VisitorEvent): Promise<void> {
-		const pending = this.live.get(ticketId);
-		if (pending) await this.tell(await pending, async () => [event]);
-	}
-
 	/** Lets go of every held document (shutdown). */
 	async close(): Promise<void> {
 		const all = await Promise.all([...this.live.values()].map((p) => p.catch(() => null)));
@@ -481,11 +476,19 @@ export class Chats {
 			live.agentTyping = typing;
 			void this.tell(live, async () => [{ type: 'typing', typing: typing !== null, name: typing }]);
 		};
+		// The ticket's satisfaction survey was asked or answered (on any node: the field reaches every
+		// copy of the document): the widget reads it again.
+		const fields = held.doc.getMap<unknown>(ROOTS.ticket);
+		const onFields = (event: Y.YMapEvent<unknown>) => {
+			if (event.keysChanged.has('satisfaction') || event.keysChanged.has('satisfactionComment')) void this.tell(live, async () => [{ type: 'survey' }]);
+		};
 		entryIndex(held.doc).listeners.add(onEntries);
 		held.doc.awareness.on('change', onAwareness);
+		fields.observe(onFields);
 		live.stop = () => {
 			entryIndex(held.doc).listeners.delete(onEntries);
 			held.doc.awareness.off('change', onAwareness);
+			fields.unobserve(onFields);
 		};
 		this.setState(live, {});
 		return live;

@@ -3,7 +3,6 @@
  * schemas for the OpenAPI document, and the types the server and the UI share.
  */
 import { z } from 'zod';
-import type { SurveyView } from './satisfaction';
 
 export const CHAT_STATUSES = ['waiting', 'active', 'ended'] as const;
 export const VISITOR_PRESENCES = ['online', 'away', 'left'] as const;
@@ -45,8 +44,8 @@ export type VisitorEvent =
 	| { type: 'message'; message: VisitorMessage }
 	| { type: 'typing'; typing: boolean; name: string | null }
 	| { type: 'chat'; status: ChatStatus; agentName: string | null }
-	/** The chat's satisfaction survey, asked or answered (server/satisfaction.ts). */
-	| { type: 'survey'; survey: SurveyView };
+	/** The chat's satisfaction survey was asked or answered (server/satisfaction.ts): read it again. */
+	| { type: 'survey' };
 
 /** What agents see of the visitor in the ticket document's awareness (`visitor`). */
 export interface VisitorAwareness {

@@ -198,7 +198,7 @@ export class VisitorChat {
 			this.agentName = data.agentName;
 			if (data.status === 'ended') this.agentTyping = null;
 		});
-		stream.addEventListener('survey', (event) => this.setSurvey((JSON.parse(event.data) as { survey: SurveyView }).survey));
+		stream.addEventListener('survey', () => void this.loadSurvey());
 	}
 
 	/** Adds a message once (the stream repeats the history when it reconnects), in time order. */
