@@ -45,7 +45,7 @@ export const DEFAULT_SURVEY_CHANNELS: SurveySettings = { email: true, chat: true
 const CATCH_UP_MS = 24 * HOUR_MS;
 const SECRET_NAME = 'survey-links';
 /** The key, in place of a solve event, of a survey asked without one: a chat ticket's one survey in the widget, a demo ticket's. */
-const NO_EVENT = 0;
+export const NO_EVENT = 0;
 
 export type SurveyRow = typeof import('../drizzle/schema').satisfactionSurveys.$inferSelect;
 
@@ -185,9 +185,12 @@ export class Surveys {
 		return row?.channel === 'chat' && this.ask(row, null);
 	}
 
-	/** Asks about a ticket recorded solved, as the demo data writes it (it has no solve event), once. */
+	/**
+	 * Asks about a ticket recorded solved with `satisfaction: offered` among its fields (the demo
+	 * data: it has no solve event, and its document is not written again), once.
+	 */
 	offerRecorded(row: TicketRow): Promise<boolean> {
-		return this.ask(row, NO_EVENT);
+		return this.ask(row, NO_EVENT, { fieldWritten: true });
 	}
 
 	/**
@@ -195,7 +198,7 @@ export class Surveys {
 	 * NO_EVENT) for a chat, with the survey mail in the same transaction; then the ticket says it
 	 * was asked (a chat's widget, told of the field, shows it). `solveEventId` null: a chat ended, unsolved.
 	 */
-	private async ask(row: TicketRow, solveEventId: number | null): Promise<boolean> {
+	private async ask(row: TicketRow, solveEventId: number | null, { fieldWritten = false } = {}): Promise<boolean> {
 		const asked = (await this.settings())[row.channel as CustomerChannel] ?? false;
 		const chat = row.channel === 'chat';
 		// A solve on a channel switched off is decided too (not asked), so switching it on later asks no old solves.
@@ -229,7 +232,7 @@ export class Surveys {
 			return true;
 		});
 		if (!made || !via) return false;
-		await this.deps.tickets.setServerFields(row.id, { satisfaction: 'offered', satisfactionComment: '' });
+		if (!fieldWritten) await this.deps.tickets.setServerFields(row.id, { satisfaction: 'offered', satisfactionComment: '' });
 		await this.deps.events.record({ ticketId: row.id, actor: 'system', type: 'satisfaction.offered', data: { surveyId: id, via } });
 		return true;
 	}
@@ -339,24 +342,13 @@ export class Surveys {
 		return this.viewOf(recorded);
 	}
 
-	/** The ticket entry of the survey's latest answer (named by the answer's count: a retry writes it once) and the fields it sets. */
+	/** The ticket entry of the survey's latest answer and the fields it sets. */
 	private async writeAnswer(survey: SurveyRow): Promise<void> {
-		const rating = survey.rating!;
-		const comment = survey.comment ?? '';
-		const entry: Entry = {
-			id: `csat.${survey.id}.${survey.answers}`,
-			kind: 'event',
-			channel: survey.via ?? 'email',
-			visibility: 'internal',
-			authorType: 'customer',
-			authorId: survey.requesterId,
-			body: `${survey.answers > 1 ? 'Changed the satisfaction rating to' : 'Rated the support'} ${rating === 'good' ? 'Good' : 'Bad'}${comment ? `: ${comment}` : '.'}`,
-			createdAt: survey.changedAt ?? Date.now(),
-			meta: { satisfaction: { surveyId: survey.id, rating, ...(comment ? { comment } : {}) } }
-		};
+		const { entry, fields } = answerOf(survey);
 		const latest = (await this.latestOf(survey.ticketId))?.id === survey.id;
 		// An answer to an older solve's survey is recorded in the ticket, but the fields say the latest's.
-		await this.deps.tickets.appendWithFields(survey.ticketId, entry, latest ? { satisfaction: rating, satisfactionComment: comment } : {});
+		await this.deps.tickets.appendWithFields(survey.ticketId, entry, latest ? fields : {});
+		const rating = fields.satisfaction;
 		await this.deps.events.record({ ticketId: survey.ticketId, actor: `customer:${survey.requesterId}`, type: 'satisfaction.answered', data: { surveyId: survey.id, rating, via: survey.via, changed: survey.answers > 1 } });
 	}
 
@@ -430,19 +422,34 @@ export class Surveys {
 	// --- demo data ----------------------------------------------------------------------------
 
 	/**
-	 * An answered survey of a ticket recorded solved (the demo data): the row as if asked at its
-	 * solve, and the answer's entry and fields.
+	 * Surveys of tickets recorded solved with their answers already in them (the demo data, see
+	 * `answerOf`): the rows as if asked at the solve and answered now.
 	 */
-	async recordAnswered(row: TicketRow, via: 'email' | 'chat', rating: SatisfactionRating, comment: string | null): Promise<void> {
-		const { satisfactionSurveys: surveys } = this.deps.store.tables;
-		const now = Date.now();
-		const [survey] = await this.deps.store.db
-			.insert(surveys)
-			.values({ id: newId(), ticketId: row.id, solveEventId: NO_EVENT, channel: row.channel, via, requesterId: row.requesterId, groupId: row.groupId, assigneeId: row.assigneeId, rating, comment, answers: 1, createdAt: now, expiresAt: now + SURVEY_LINK_TTL_MS, ratedAt: now, changedAt: now })
-			.onConflictDoNothing()
-			.returning();
-		if (survey) await this.writeAnswer(survey);
+	async recordAnswered(surveys: readonly SurveyRow[]): Promise<void> {
+		const { satisfactionSurveys } = this.deps.store.tables;
+		if (surveys.length) await this.deps.store.db.insert(satisfactionSurveys).values([...surveys]).onConflictDoNothing();
 	}
+}
+
+/**
+ * The ticket entry of a survey's latest answer (named by the answer's count: a retry writes it
+ * once, a change is another entry) and the ticket fields it sets.
+ */
+export function answerOf(survey: SurveyRow): { entry: Entry; fields: { satisfaction: SatisfactionRating; satisfactionComment: string } } {
+	const rating = survey.rating!;
+	const comment = survey.comment ?? '';
+	const entry: Entry = {
+		id: `csat.${survey.id}.${survey.answers}`,
+		kind: 'event',
+		channel: survey.via ?? 'email',
+		visibility: 'internal',
+		authorType: 'customer',
+		authorId: survey.requesterId,
+		body: `${survey.answers > 1 ? 'Changed the satisfaction rating to' : 'Rated the support'} ${rating === 'good' ? 'Good' : 'Bad'}${comment ? `: ${comment}` : '.'}`,
+		createdAt: survey.changedAt ?? Date.now(),
+		meta: { satisfaction: { surveyId: survey.id, rating, ...(comment ? { comment } : {}) } }
+	};
+	return { entry, fields: { satisfaction: rating, satisfactionComment: comment } };
 }
 
 const refusal = (why: 'invalid' | 'expired') =>
