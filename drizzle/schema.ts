@@ -445,7 +445,7 @@ export const outbox = sqliteTable(
 		id: integer('id').primaryKey({ autoIncrement: true }),
 		ticketId: text('ticket_id').notNull(),
 		entryId: text('entry_id').notNull(),
-		kind: text('kind', { enum: ['email', 'webhook', 'verification', 'side-email'] }).notNull(),
+		kind: text('kind', { enum: ['email', 'webhook', 'verification', 'side-email', 'survey'] }).notNull(),
 		recipient: text('recipient'),
 		status: text('status', { enum: ['queued', 'sent', 'failed'] }).notNull().default('queued'),
 		attempts: integer('attempts').notNull().default(0),
@@ -798,3 +798,46 @@ export const slaBreaches = sqliteTable(
 	},
 	(t) => [primaryKey({ columns: [t.ticketId, t.metric, t.dueAt] })]
 );
+
+/**
+ * Satisfaction surveys (server/satisfaction.ts): one row per solve of a ticket, keyed by the event
+ * that recorded the solve, so each solve is decided once on any node and after any restart. `via`
+ * is how the customer was asked (null: not asked, the ticket's channel had surveys switched off or
+ * the requester no address); the group and assignee are the ticket's at the solve, whom the
+ * rating counts for on the dashboard. `answers` counts the answers given (a change within the
+ * window is one more): it names the ticket entry of each.
+ */
+export const satisfactionSurveys = sqliteTable(
+	'satisfaction_surveys',
+	{
+		id: text('id').primaryKey(),
+		ticketId: text('ticket_id').notNull(),
+		solveEventId: integer('solve_event_id').notNull(),
+		channel: text('channel').notNull(),
+		via: text('via', { enum: ['email', 'chat'] }),
+		requesterId: text('requester_id').notNull(),
+		groupId: text('group_id'),
+		assigneeId: text('assignee_id'),
+		rating: text('rating', { enum: ['good', 'bad'] }),
+		comment: text('comment'),
+		answers: integer('answers').notNull().default(0),
+		createdAt: createdAt(),
+		expiresAt: integer('expires_at').notNull(),
+		ratedAt: integer('rated_at'),
+		changedAt: integer('changed_at')
+	},
+	(t) => [uniqueIndex('satisfaction_surveys_solve').on(t.ticketId, t.solveEventId), index('satisfaction_surveys_rated').on(t.ratedAt)]
+);
+
+/** Per customer channel, whether a solved ticket's requester is asked (a missing row: the default). */
+export const satisfactionSettings = sqliteTable('satisfaction_settings', {
+	channel: text('channel').primaryKey(),
+	enabled: integer('enabled', { mode: 'boolean' }).notNull()
+});
+
+/** Secrets the server makes for itself once and every node shares (server/auth/secrets.ts): e.g. the key that signs survey links. */
+export const serverSecrets = sqliteTable('server_secrets', {
+	name: text('name').primaryKey(),
+	secret: text('secret').notNull(),
+	createdAt: createdAt()
+});

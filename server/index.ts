@@ -35,6 +35,8 @@ await services.calls.recover();
 const { handler } = await loadSvelteKit(config);
 const { server, closeSockets } = createHttpServer(services.collab.hocuspocus, handler, config, logger);
 const url = await listen(server, config).catch(exitOnConfigError);
+// Survey mails link to the workspace as customers reach it: ORIGIN, else where this process listens.
+services.surveys.linksTo(config.origin ?? url);
 const workers = await startChannelWorkers(services).catch(exitOnConfigError);
 const metricsPort = config.metrics.port === null ? [] : [await serveMetrics(services.metrics, { ...config.metrics, port: config.metrics.port }, logger).catch(exitOnConfigError)];
 await startServices(services);

@@ -4,7 +4,7 @@
  * and imported history has no event rows), over the tickets the caller may see.
  */
 import type { Interaction } from '../src/lib/api/context';
-import { readEntries } from '../src/lib/ticket';
+import { readEntries, SATISFACTION_RATINGS, type Entry, type SatisfactionRating } from '../src/lib/ticket';
 import type { Principal } from './auth/principal';
 import type { Customers } from './customers';
 import type { TicketIndex } from './ticket-index';
@@ -42,12 +42,19 @@ export class InteractionHistory {
 					channel: entry.channel,
 					direction: entry.direction ?? null,
 					preview: preview(entry.body),
-					createdAt: entry.createdAt
+					createdAt: entry.createdAt,
+					...ratingOf(entry)
 				});
 			}
 		}
 		return all.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1)).slice(0, INTERACTIONS_KEPT);
 	}
+}
+
+/** A satisfaction rating's answer (server/satisfaction.ts writes it in `meta.satisfaction`). */
+function ratingOf(entry: Entry): { satisfaction?: SatisfactionRating } {
+	const rating = (entry.meta?.satisfaction as { rating?: unknown } | undefined)?.rating;
+	return entry.kind === 'event' && SATISFACTION_RATINGS.includes(rating as SatisfactionRating) ? { satisfaction: rating as SatisfactionRating } : {};
 }
 
 function preview(body: string): string {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { SavedViewInput } from '../src/lib/api/schemas';
 import { SYSTEM } from './auth/principal';
 import { seedContext } from './seed-context';
+import { demoSurveys } from './seed-satisfaction';
 import { demoTickets } from './seed-tickets';
 import type { Services } from './services';
 
@@ -72,6 +73,7 @@ export async function seed(services: Services): Promise<void> {
 	const groupIds = Object.fromEntries((await accounts.listGroups()).map((g) => [g.name, g.id]));
 	const now = Date.now();
 	const demo = await demoTickets({ now, userIds, groupIds, customers });
+	const surveys = demoSurveys(demo);
 	const recorded = new Map<(typeof demo)[number], { id: string; createdAt: number; requesterId: string }>();
 	// Oldest first: the tickets' numbers follow the order they were opened in.
 	for (const ticket of [...demo].sort((a, b) => (a.fields.createdAt ?? 0) - (b.fields.createdAt ?? 0))) recorded.set(ticket, await tickets.record(ticket, SYSTEM));
@@ -81,6 +83,7 @@ export async function seed(services: Services): Promise<void> {
 	for (const view of DEMO_SHARED_VIEWS) await services.savedViews.create(view, admin!);
 	await services.talkNumbers.create(DEMO_TALK_NUMBER);
 	await seedContext(services);
+	await surveys.store(services, (ticket) => recorded.get(ticket)!.id);
 	services.logger.info({ users: DEMO_USERS.length }, 'seeded demo data');
 }
 

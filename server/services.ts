@@ -38,6 +38,7 @@ import { Limiters } from './limiters';
 import type { Logger } from './log';
 import { Macros } from './macros';
 import { Metrics } from './metrics';
+import { Surveys } from './satisfaction';
 import { SavedViews } from './saved-views';
 import { SnoozeAlarm } from './snooze';
 import { openStore } from './storage/store';
@@ -113,6 +114,8 @@ export async function createServices(config: Config, logger: Logger) {
 	const imapMailboxes = new ImapMailboxes(store, supportAddresses, events);
 	const identities = new VisitorIdentities(store, customers, tickets, index, outbox, events, config.chat);
 	const chats = new Chats(store, customers, accounts, tickets, index, collab.documents, events, logger, identities, config.chat, limiters);
+	// Asked on this node when a change it stored solves a ticket or ends a chat (see Surveys.follow).
+	const surveys = new Surveys({ store, limiters, index, tickets, outbox, events, logger, chats });
 	const talkNumbers = new TalkNumbers(store, events);
 	// The built-in simulator is the only telephony provider so far (server/talk/provider.ts).
 	const talkSimulator = new SimulatorProvider();
@@ -127,7 +130,7 @@ export async function createServices(config: Config, logger: Logger) {
 	calls.route(routing);
 	const relay = bus ? new FeedRelay(bus, node, logger) : null;
 	return {
-		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, search, events, customers, followers, notices, tickets, macros, bulk, snoozes, savedViews, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
+		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, search, events, customers, followers, notices, tickets, macros, bulk, snoozes, savedViews, surveys, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }
@@ -139,12 +142,18 @@ export type Services = Awaited<ReturnType<typeof createServices>>;
  * node's streams and agents' connections are counted on every node; routing follows the tickets;
  * and the node leads (runs the work to do once) when it gets the leader lock.
  */
-export async function startServices({ relay, index, search, logger, routing, calls, collab, imapMailboxes, connections, leadership, snoozes }: Services): Promise<void> {
+export async function startServices({ relay, index, search, logger, routing, calls, collab, imapMailboxes, connections, leadership, snoozes, surveys }: Services): Promise<void> {
 	// Tickets written while no server ran (a command-line import) become searchable in the background.
 	void search.follow
 		.catchUp()
 		.then((count) => count && logger.info({ count }, 'tickets added to the search index'))
 		.catch((error: Error) => logger.error({ err: error.message }, 'search index catch-up failed'));
+	surveys.follow();
+	// Solves told of just before the last stop are asked about now (each once: see Surveys.offer).
+	void surveys
+		.catchUp()
+		.then((count) => logger.info({ count }, 'satisfaction surveys caught up'))
+		.catch((error: Error) => logger.error({ err: error.message }, 'satisfaction survey catch-up failed'));
 	await relay?.carry(
 		index.feed,
 		routing.presence.feed,

@@ -396,6 +396,30 @@ export class Tickets {
 		await this.documents.withDocument(ticketId, (doc) => this.index.project(ticketId, doc));
 	}
 
+	/**
+	 * Appends `entry` and sets server-owned `fields` with it, in one logged update written by the
+	 * server (a customer's satisfaction rating: the entry and the field it sets never part). Exactly
+	 * once per entry id: false, writing nothing, when the ticket has the entry already.
+	 */
+	appendWithFields(ticketId: string, entry: Entry, fields: Partial<Omit<TicketFields, 'tags'>>): Promise<boolean> {
+		const checked = entrySchema.parse(entry);
+		return this.writing(ticketId, async (doc) => {
+			if (getEntry(doc, checked.id)) return false;
+			const copy = this.copyFor(doc);
+			copy.transact(() => {
+				appendEntry(copy, checked);
+				for (const [name, value] of Object.entries(fields) as [TicketFieldName, never][]) setField(copy, name, value);
+			});
+			await this.documents.commit(ticketId, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actorOf(SYSTEM), [checked]);
+			return true;
+		});
+	}
+
+	/** Sets fields only the server writes (`satisfaction` when a survey is asked), as the server. */
+	setServerFields(ticketId: string, fields: Partial<Omit<TicketFields, 'tags'>>): Promise<TicketFields> {
+		return this.writeFields(ticketId, fields, SYSTEM);
+	}
+
 	/** `tags`: the list the ticket is to have, or how to make it from the list it has. */
 	private writeFields(ticketId: string, changes: Partial<Omit<TicketFields, 'tags'>>, principal: Principal, tags?: readonly string[] | ((current: readonly string[]) => readonly string[])): Promise<TicketFields> {
 		return this.writing(ticketId, async (doc) => {

@@ -8,7 +8,7 @@ import { pageRefusal } from '$lib/server/page-access';
 import { tandem } from '$lib/server/tandem';
 
 /** Pages that need no sign-in. The HTTP API, /healthz and /metrics (its own token) answer for themselves. */
-const PUBLIC_PAGES = ['/login', '/logout', '/healthz', '/metrics', '/api', '/chat', '/help', '/favicon.ico'];
+const PUBLIC_PAGES = ['/login', '/logout', '/healthz', '/metrics', '/api', '/chat', '/help', '/satisfaction', '/favicon.ico'];
 
 /** Pages any site may show in a frame: the chat widget embeds /chat on customers' sites. */
 const FRAMABLE_PAGES = ['/chat'];

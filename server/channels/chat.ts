@@ -12,7 +12,8 @@ import { and, desc, eq, isNull, ne, or } from 'drizzle-orm';
 import type { chats } from '../../drizzle/schema';
 import type { ChatInfo, PageView, VisitorAwareness, VisitorEvent, VisitorMessage, VisitorPresence } from '../../src/lib/api/chat';
 import type { ChatPage, StartChat } from '../../src/lib/api/schemas';
-import { entryIndex, newId, readEntries, type Entry } from '../../src/lib/ticket';
+import type * as Y from 'yjs';
+import { entryIndex, newId, readEntries, ROOTS, type Entry } from '../../src/lib/ticket';
 import type { Accounts } from '../accounts';
 import { ticketAccess } from '../auth/policy';
 import { actorOf, SYSTEM, type Principal } from '../auth/principal';
@@ -75,6 +76,8 @@ const chatInProgress = () => new ApiError(409, 'chat_in_progress', 'a chat is al
 export class Chats {
 	private readonly live = new Map<string, Promise<LiveChat>>();
 	private readonly limits: Record<VisitorAction, RateLimit>;
+	/** Told of each chat that ends, on the node that ended it (see `onEnded`). */
+	private readonly endedListeners = new Set<(ticketId: string) => void>();
 
 	constructor(
 		private readonly store: Store,
@@ -344,6 +347,12 @@ export class Chats {
 		return this.finish(ticketId, actorOf(principal), principal.kind === 'system' ? null : principal.name);
 	}
 
+	/** Calls `listener` with the ticket of each chat ended from now on (by the visitor or an agent), once it has ended. Returns the stop. */
+	onEnded(listener: (ticketId: string) => void): () => void {
+		this.endedListeners.add(listener);
+		return () => this.endedListeners.delete(listener);
+	}
+
 	/** Lets go of every held document (shutdown). */
 	async close(): Promise<void> {
 		const all = await Promise.all([...this.live.values()].map((p) => p.catch(() => null)));
@@ -368,6 +377,7 @@ export class Chats {
 		await this.systemEntry(ticketId, `${row.id}.ended`, byName ? `Chat ended by ${byName}` : 'The visitor ended the chat', now);
 		const info = await this.info(row);
 		await this.publish(ticketId, { status: 'ended', typing: false }, { type: 'chat', status: 'ended', agentName: info.agentName });
+		for (const listener of this.endedListeners) listener(ticketId);
 		return info;
 	}
 
@@ -466,11 +476,19 @@ export class Chats {
 			live.agentTyping = typing;
 			void this.tell(live, async () => [{ type: 'typing', typing: typing !== null, name: typing }]);
 		};
+		// The ticket's satisfaction survey was asked or answered (on any node: the field reaches every
+		// copy of the document): the widget reads it again.
+		const fields = held.doc.getMap<unknown>(ROOTS.ticket);
+		const onFields = (event: Y.YMapEvent<unknown>) => {
+			if (event.keysChanged.has('satisfaction') || event.keysChanged.has('satisfactionComment')) void this.tell(live, async () => [{ type: 'survey' }]);
+		};
 		entryIndex(held.doc).listeners.add(onEntries);
 		held.doc.awareness.on('change', onAwareness);
+		fields.observe(onFields);
 		live.stop = () => {
 			entryIndex(held.doc).listeners.delete(onEntries);
 			held.doc.awareness.off('change', onAwareness);
+			fields.unobserve(onFields);
 		};
 		this.setState(live, {});
 		return live;

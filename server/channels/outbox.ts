@@ -11,7 +11,8 @@
  * (see SideEmailSender).
  *
  * A third kind, 'verification', mails the link that proves a chat visitor's email address (see
- * visitor-identity.ts); its row names the verification instead of an entry.
+ * visitor-identity.ts); its row names the verification instead of an entry. A fourth, 'survey',
+ * asks a solved ticket's requester how it went (see server/satisfaction.ts); its row names the survey.
  *
  * Each kind has a sender (the `senders` map of the worker); attempts, backoff and marks are shared.
  * Webhook deliveries are POSTed as signed JSON to the newest channel of the entry's channel kind
@@ -40,6 +41,7 @@ import type { Config } from '../config';
 import type { Events } from '../events';
 import type { FileStore } from '../files';
 import type { Logger } from '../log';
+import type { Surveys } from '../satisfaction';
 import type { Store } from '../storage/store';
 import type { DocumentAccess } from '../tickets';
 import { signedHeaders, type ChannelKind } from './webhooks';
@@ -54,7 +56,7 @@ const MAX_REFERENCES = 10;
 /** How long a webhook receiver may take to answer: a stalled one costs one attempt. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
 
-export type OutboxKind = 'email' | 'webhook' | 'verification' | 'side-email';
+export type OutboxKind = 'email' | 'webhook' | 'verification' | 'side-email' | 'survey';
 
 /** Whether `entry` is sent to the requester by email. */
 export function isOutboundEmail(entry: Entry): boolean {
@@ -133,6 +135,12 @@ export class Outbox {
 	/** Enqueues the mail with the link of email verification `verificationId` (about chat ticket `ticketId`). */
 	async enqueueVerification(ticketId: string, verificationId: string, email: string): Promise<void> {
 		await this.insert(ticketId, verificationId, 'verification', email);
+		this.wakeSoon();
+	}
+
+	/** Enqueues the mail of satisfaction survey `surveyId` (about ticket `ticketId`); runs inside the caller's transaction. */
+	async enqueueSurvey(ticketId: string, surveyId: string, email: string): Promise<void> {
+		await this.insert(ticketId, surveyId, 'survey', email);
 		this.wakeSoon();
 	}
 
@@ -240,6 +248,7 @@ interface WorkerDeps {
 	events: Events;
 	logger: Logger;
 	config: Config;
+	surveys: Pick<Surveys, 'mail'>;
 }
 
 export interface EmailOutbound {
@@ -285,7 +294,7 @@ class Worker {
 
 	constructor(private readonly deps: WorkerDeps) {
 		const email = new EmailSender(deps);
-		this.senders = { email, webhook: new WebhookSender(deps), verification: new VerificationSender(deps, email), 'side-email': new SideEmailSender(deps, email) };
+		this.senders = { email, webhook: new WebhookSender(deps), verification: new VerificationSender(deps, email), 'side-email': new SideEmailSender(deps, email), survey: new SurveySender(deps.surveys, email) };
 	}
 
 	start() {
@@ -594,6 +603,29 @@ class VerificationSender implements Sender {
 				await store.db.update(emailVerifications).set({ pendingToken: null }).where(eq(emailVerifications.id, row.entry_id));
 			}
 		};
+	}
+}
+
+/** A satisfaction survey's mail (see server/satisfaction.ts): its links are signed when it is sent. */
+class SurveySender implements Sender {
+	constructor(
+		private readonly surveys: WorkerDeps['surveys'],
+		private readonly email: EmailSender
+	) {}
+
+	describe = (row: OutboxRow) => ({ surveyId: row.entry_id });
+
+	async send(row: OutboxRow): Promise<Sent> {
+		const mail = await this.surveys.mail(row.entry_id);
+		if (!mail) throw new Error(`survey ${row.entry_id} is not one to mail`);
+		await this.email.sendMail(`survey-${row.entry_id}`, {
+			from: await this.email.mailboxOf(row.ticket_id),
+			to: mail.to,
+			subject: mail.subject,
+			text: mail.text,
+			html: mail.html
+		});
+		return { recipient: mail.to };
 	}
 }
 

@@ -371,6 +371,13 @@ export class SearchIndex {
 				return inArray(tickets.priority, term.values);
 			case 'channel':
 				return inArray(tickets.channel, term.values);
+			case 'satisfaction': {
+				// As the ticket's `satisfaction` field says it: the survey of the latest solve that asked (none: '').
+				const { satisfactionSurveys: surveys } = this.store.tables;
+				const latest = sql`(SELECT CASE WHEN ${surveys.rating} IS NULL THEN 'offered' ELSE ${surveys.rating} END FROM ${surveys}
+					WHERE ${surveys.ticketId} = ${tickets.id} AND ${surveys.via} IS NOT NULL ORDER BY ${surveys.createdAt} DESC, ${surveys.id} DESC LIMIT 1)`;
+				return sql`COALESCE(${latest}, '') IN (${sql.join(term.values.map((value) => sql`${value}`), sql`, `)})`;
+			}
 			case 'number':
 				return eq(tickets.number, term.value);
 			case 'time': {

@@ -7,7 +7,7 @@
  * Words reach the search engines only as runs of letters and digits, so nothing a person types
  * (quotes, `*`, `NEAR(`, `OR`, `col:`) can become engine syntax.
  */
-import { CHANNELS, PRIORITIES, STATUSES, type Channel, type Priority, type Status } from './ticket';
+import { CHANNELS, PRIORITIES, SATISFACTION_VALUES, STATUSES, type Channel, type Priority, type Satisfaction, type Status } from './ticket';
 
 /** The longest query accepted (characters). */
 export const MAX_QUERY_LENGTH = 500;
@@ -28,6 +28,8 @@ export type SearchTerm = { negated: boolean } & (
 	| { kind: 'status'; values: Status[] }
 	| { kind: 'priority'; values: Priority[] }
 	| { kind: 'channel'; values: Channel[] }
+	/** The survey of the ticket's latest solve: asked and unanswered, or the answer. */
+	| { kind: 'satisfaction'; values: Satisfaction[] }
 	/** `me`, `none`, or a colleague's name or email address. */
 	| { kind: 'assignee'; value: string }
 	| { kind: 'group'; value: string }
@@ -64,6 +66,7 @@ const SEARCH_OPERATORS = [
 	'group:',
 	'tag:',
 	'channel:',
+	'satisfaction:',
 	'requester:',
 	'has:attachment',
 	'is:unread',
@@ -108,6 +111,7 @@ function formatTerm(term: SearchTerm): string {
 		case 'status':
 		case 'priority':
 		case 'channel':
+		case 'satisfaction':
 			return `${sign}${term.kind}:${term.values.join(',')}`;
 		case 'assignee':
 		case 'group':
@@ -227,6 +231,8 @@ function termOf(token: Token): SearchTerm | null {
 			return { kind: 'priority', values: listOf(PRIORITIES), negated };
 		case 'channel':
 			return { kind: 'channel', values: listOf(CHANNELS), negated };
+		case 'satisfaction':
+			return { kind: 'satisfaction', values: listOf(SATISFACTION_VALUES), negated };
 		case 'assignee':
 		case 'group':
 		case 'requester':

@@ -77,7 +77,10 @@ const PATHS = [
 	'/routing/settings',
 	'/search',
 	'/users/{id}/routing',
-	'/sla-policies'
+	'/sla-policies',
+	'/satisfaction/settings',
+	'/satisfaction/{token}',
+	'/visitor/chat/satisfaction'
 ];
 
 describe('GET /api/v1/openapi.json', () => {

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entrySchema, type Entry } from '../../src/lib/ticket';
@@ -109,5 +111,18 @@ describe('demo seed', () => {
 		const detail = await reader.request('GET', `/api/v1/tickets/${maggie.id}`);
 		const customer = await reader.request('GET', `/api/v1/customers/${detail.body.requesterId}`);
 		expect(customer.body).toMatchObject({ organisation: 'Chen Design Studio', tags: ['vip', 'repeat-buyer'] });
+	});
+
+	it('holds satisfaction answers of today on the dashboard and in the tickets, and a survey mail of a solved email ticket', async () => {
+		const dashboard = await admin.request('GET', '/api/v1/supervisor/dashboard');
+		expect(dashboard.body.satisfaction).toMatchObject({ good: 1, bad: 1 });
+		const rated = async (subject: string) => (await reader.request('GET', `/api/v1/tickets/${tickets.find((t) => t.subject === subject)!.id}`)).body;
+		expect(await rated("Product photos won't upload")).toMatchObject({ satisfaction: 'good', satisfactionComment: expect.stringContaining('Thanks, Casey') });
+		expect(await rated('Company name and VAT number on invoice #47102')).toMatchObject({ satisfaction: 'bad' });
+		const asked = await rated('Cancel subscription at end of term');
+		expect(asked).toMatchObject({ satisfaction: 'offered', channel: 'email' });
+		const spool = path.join(server!.dataDir, 'mail', 'outbox');
+		const mail = await waitFor(() => fs.readdirSync(spool).find((name) => name.startsWith('survey-')), 'the survey mail in the outbox');
+		expect(fs.readFileSync(path.join(spool, mail), 'utf8')).toContain(`How did we do? [#${asked.number}]`);
 	});
 });

@@ -526,7 +526,10 @@ describe('checkUpdate refuses', () => {
 	it.each([
 		['requesterId', 'cust-2'],
 		['channel', 'email'],
-		['createdAt', NOW]
+		['createdAt', NOW],
+		// The server's record of the customer's answer: what rules and the dashboard rely on.
+		['satisfaction', 'good'],
+		['satisfactionComment', 'Great service!']
 	] as const)('setting the read-only field %s', (name, value) => {
 		const server = makeServer();
 		const client = clientOf(server, 100);

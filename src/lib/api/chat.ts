@@ -43,7 +43,9 @@ export type VisitorMessage = z.infer<typeof visitorMessageSchema>;
 export type VisitorEvent =
 	| { type: 'message'; message: VisitorMessage }
 	| { type: 'typing'; typing: boolean; name: string | null }
-	| { type: 'chat'; status: ChatStatus; agentName: string | null };
+	| { type: 'chat'; status: ChatStatus; agentName: string | null }
+	/** The chat's satisfaction survey was asked or answered (server/satisfaction.ts): read it again. */
+	| { type: 'survey' };
 
 /** What agents see of the visitor in the ticket document's awareness (`visitor`). */
 export interface VisitorAwareness {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { MAX_SEARCH_LENGTH } from '../search-words';
-import { CUSTOMER_CHANNELS, idSchema, MAX_TAGS, PRIORITIES, STATUSES, tagSchema } from '../ticket/schema';
+import { CUSTOMER_CHANNELS, idSchema, MAX_TAGS, PRIORITIES, STATUSES, tagSchema, type SatisfactionRating } from '../ticket/schema';
 
 const tagsSchema = z.array(z.string().trim().pipe(tagSchema)).max(MAX_TAGS);
 
@@ -201,6 +201,8 @@ export interface Interaction {
 	/** The first words of the message or event. */
 	preview: string;
 	createdAt: number;
+	/** On a satisfaction rating (an event): the customer's answer. */
+	satisfaction?: SatisfactionRating;
 }
 
 /** A custom object record as the API answers it; `linkedTo` where it is listed for a ticket. */

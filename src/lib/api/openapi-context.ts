@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiResponsesObject } from 'zod-openapi';
-import { idSchema, tagSchema } from '../ticket/schema';
+import { idSchema, SATISFACTION_RATINGS, tagSchema } from '../ticket/schema';
 import {
 	APP_SCOPES,
 	ARTICLE_STATUSES,
@@ -48,7 +48,8 @@ export function contextPaths({ op, ok, errors, jsonContent, Customer }: OpenApiH
 			channel: z.string(),
 			direction: z.enum(['in', 'out']).nullable(),
 			preview: z.string(),
-			createdAt: z.number().int()
+			createdAt: z.number().int(),
+			satisfaction: z.enum(SATISFACTION_RATINGS).optional().meta({ description: "On a satisfaction rating (an event): the customer's answer." })
 		})
 		.meta({ id: 'Interaction' });
 	const Article = z

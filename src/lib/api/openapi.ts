@@ -10,6 +10,7 @@ import { attachmentUploadQuery, sha256Param } from './attachments';
 import { chatInfoSchema, pageViewSchema, visitorMessageSchema } from './chat';
 import { createChildSchema, linkedTicketSchema, ticketFamilySchema } from './children';
 import { followerPaths } from './openapi-followers';
+import { satisfactionPaths } from './openapi-satisfaction';
 import { MAX_SPLIT_ENTRIES, mergeRequestSchema, splitRequestSchema } from './merge';
 import { routingPaths } from './openapi-routing';
 import { slaStateSchema } from './routing';
@@ -82,7 +83,9 @@ const ticketFields = {
 	updatedAt: z.number().int().nonnegative(),
 	entryCount: z.number().int().nonnegative(),
 	parentId: ticketFieldSchemas.parentId.nullable().optional().meta({ description: 'On a child ticket, the ticket it was created from.' }),
-	mergedIntoId: ticketFieldSchemas.mergedIntoId.nullable().optional().meta({ description: 'On a ticket merged into another, that one (it is closed; what reaches it goes there).' })
+	mergedIntoId: ticketFieldSchemas.mergedIntoId.nullable().optional().meta({ description: 'On a ticket merged into another, that one (it is closed; what reaches it goes there).' }),
+	satisfaction: ticketFieldSchemas.satisfaction.optional().meta({ description: "Set by the server once a satisfaction survey was asked about the latest solve (`offered`), then the customer's answer (`good`, `bad`)." }),
+	satisfactionComment: ticketFieldSchemas.satisfactionComment.optional().meta({ description: "The comment with the customer's answer (empty: none)." })
 };
 
 const Ticket = z
@@ -480,12 +483,14 @@ function buildDocument() {
 			{ name: 'Visitor', description: "Live chat, the customer's side (the widget): a visitor token, only the visitor's own chat." },
 			{ name: 'Talk', description: 'Phone calls: the Talk console, and the built-in simulator that plays the phone network.' },
 			...CONTEXT_TAGS,
-			{ name: 'Routing', description: 'Agent status, offers, the supervisor dashboard, routing and SLA settings.' }
+			{ name: 'Routing', description: 'Agent status, offers, the supervisor dashboard, routing and SLA settings.' },
+			{ name: 'Satisfaction', description: "Satisfaction surveys: the admins' settings, and the customer's answer through a survey mail's link." }
 		],
 		paths: {
 			...chatPaths(),
 			...routingPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			...followerPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
+			...satisfactionPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			'/tickets': {
 				post: op({
 					operationId: 'createTicket',

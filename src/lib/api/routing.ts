@@ -1,5 +1,6 @@
 /** Routing's HTTP schemas (zod): agent status, offers, admin settings, SLA policies, reassignment. */
 import { z } from 'zod';
+import { satisfactionTodaySchema } from './satisfaction';
 import { idSchema, PRIORITIES } from '../ticket/schema';
 
 export const CHANNEL_CLASSES = ['messaging', 'chat', 'talk'] as const;
@@ -139,7 +140,8 @@ export const dashboardSchema = z
 				longestWaitMs: z.number().int(),
 				slaAtRisk: z.number().int().meta({ description: 'Waiting items whose SLA target passed or falls within 15 minutes.' })
 			})
-		)
+		),
+		satisfaction: satisfactionTodaySchema
 	})
 	.meta({ id: 'SupervisorDashboard' });
 

@@ -1,9 +1,12 @@
 /**
  * The visitor's side of a live chat (the hosted chat page, also inside the widget's iframe): the
  * visitor token kept in localStorage, the chat's messages and status from the visitor stream, and
- * sending with an id per message, so a retry after a network error never writes twice.
+ * sending with an id per message, so a retry after a network error never writes twice; and the
+ * chat's satisfaction survey once it is asked.
  */
 import type { ChatInfo, ChatStatus, VisitorMessage } from '$lib/api/chat';
+import type { SurveyView } from '$lib/api/satisfaction';
+import type { SatisfactionRating } from '$lib/ticket/schema';
 import { newId } from '$lib/ticket/ids';
 
 const TOKEN_KEY = 'tandem:visitor';
@@ -29,6 +32,10 @@ export class VisitorChat {
 	agentTyping = $state<string | null>(null);
 	connected = $state(false);
 	error = $state<string | null>(null);
+	/** The chat's satisfaction survey, once asked; what the visitor types as a comment; an answer on its way. */
+	survey = $state.raw<SurveyView | null>(null);
+	surveyComment = $state('');
+	answering = $state(false);
 
 	private token: string | null = null;
 	private stream: EventSource | null = null;
@@ -55,7 +62,10 @@ export class VisitorChat {
 			writeToken(body.token);
 		}
 		this.status = body.chat ? body.chat.status : 'new';
-		if (body.chat) this.listen();
+		if (body.chat) {
+			this.listen();
+			await this.loadSurvey();
+		}
 		document.addEventListener('visibilitychange', this.onVisibility);
 	}
 
@@ -73,6 +83,7 @@ export class VisitorChat {
 		const chat = (await response.json()) as ChatInfo;
 		this.messages = [];
 		this.agentName = null;
+		this.survey = null;
 		this.status = chat.status;
 		this.listen();
 		return true;
@@ -110,7 +121,30 @@ export class VisitorChat {
 		this.stream = null;
 		this.messages = [];
 		this.outgoing = [];
+		this.survey = null;
+		this.surveyComment = '';
 		this.status = 'new';
+	}
+
+	/** Answers the chat's survey: good or bad, with the comment typed so far. */
+	async answer(rating: SatisfactionRating): Promise<void> {
+		this.answering = true;
+		try {
+			const response = await this.request('POST', '/chat/satisfaction', { rating, comment: this.surveyComment });
+			if (response) this.setSurvey(((await response.json()) as { survey: SurveyView }).survey);
+		} finally {
+			this.answering = false;
+		}
+	}
+
+	private async loadSurvey(): Promise<void> {
+		const response = await fetch('/api/v1/visitor/chat/satisfaction', { headers: this.headers() }).catch(() => null);
+		if (response?.ok) this.setSurvey(((await response.json()) as { survey: SurveyView | null }).survey);
+	}
+
+	private setSurvey(survey: SurveyView | null): void {
+		this.survey = survey;
+		if (survey && 'comment' in survey && survey.comment) this.surveyComment = survey.comment;
 	}
 
 	destroy(): void {
@@ -164,6 +198,7 @@ export class VisitorChat {
 			this.agentName = data.agentName;
 			if (data.status === 'ended') this.agentTyping = null;
 		});
+		stream.addEventListener('survey', () => void this.loadSurvey());
 	}
 
 	/** Adds a message once (the stream repeats the history when it reconnects), in time order. */

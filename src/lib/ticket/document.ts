@@ -258,6 +258,8 @@ export function readFields(doc: Y.Doc): TicketFields {
 		...(map.has('snoozedUntil') ? { snoozedUntil: (map.get('snoozedUntil') as number | null) ?? null } : {}),
 		...(typeof map.get('mergedIntoId') === 'string' ? { mergedIntoId: map.get('mergedIntoId') as string } : {}),
 		...(Array.isArray(map.get('cc')) ? { cc: map.get('cc') as string[] } : {}),
+		...(typeof map.get('satisfaction') === 'string' ? { satisfaction: map.get('satisfaction') as TicketFields['satisfaction'] } : {}),
+		...(typeof map.get('satisfactionComment') === 'string' ? { satisfactionComment: map.get('satisfactionComment') as string } : {}),
 		tags: tags instanceof Y.Array ? (tags.toArray() as string[]) : []
 	};
 }

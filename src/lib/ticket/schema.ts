@@ -16,6 +16,11 @@ export const STATUSES = ['new', 'open', 'pending', 'hold', 'solved', 'closed'] a
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export const SIDE_CHANNELS = ['email', 'internal', 'child'] as const;
 export const SIDE_STATUSES = ['open', 'closed'] as const;
+/** Where a ticket's satisfaction survey stands: asked, or answered good or bad (server/satisfaction.ts). */
+export const SATISFACTION_VALUES = ['offered', 'good', 'bad'] as const;
+export const SATISFACTION_RATINGS = ['good', 'bad'] as const;
+/** A customer's comment with their rating: plain text, this many characters at most. */
+export const MAX_SATISFACTION_COMMENT = 2000;
 
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 export type Channel = (typeof CHANNELS)[number];
@@ -24,6 +29,8 @@ export type Visibility = (typeof VISIBILITIES)[number];
 export type AuthorType = (typeof AUTHOR_TYPES)[number];
 export type Status = (typeof STATUSES)[number];
 export type Priority = (typeof PRIORITIES)[number];
+export type Satisfaction = (typeof SATISFACTION_VALUES)[number];
+export type SatisfactionRating = (typeof SATISFACTION_RATINGS)[number];
 
 /** Entry bodies are plain text of at most 64 KiB, measured in UTF-8 bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -183,7 +190,11 @@ export const ticketFieldSchemas = {
 	/** The ticket this one was merged into (it is closed, and what reaches it goes there); set by the server when it merges. */
 	mergedIntoId: idSchema,
 	/** Addresses copied on the ticket's email replies besides the requester (a merged ticket's requester); set by the server. */
-	cc: recipientListSchema
+	cc: recipientListSchema,
+	/** The customer's answer to the survey of the ticket's latest solve, or that one was asked; set by the server. */
+	satisfaction: z.enum(SATISFACTION_VALUES),
+	/** The comment the customer gave with that answer (empty: none); set by the server. */
+	satisfactionComment: z.string().max(MAX_SATISFACTION_COMMENT)
 } as const;
 export type TicketFieldName = keyof typeof ticketFieldSchemas;
 export const TICKET_FIELDS = Object.keys(ticketFieldSchemas) as TicketFieldName[];
@@ -209,6 +220,9 @@ export interface TicketFields {
 	mergedIntoId?: string;
 	/** Only when the server copied someone on the ticket's replies (see `ticketFieldSchemas.cc`). */
 	cc?: string[];
+	/** Only once a satisfaction survey has been asked (see `ticketFieldSchemas.satisfaction`). */
+	satisfaction?: Satisfaction;
+	satisfactionComment?: string;
 	tags: string[];
 }
 

@@ -98,12 +98,14 @@ const schemas = {
 	setSupportAddressSignature: z.object({ address: z.string().min(1), signature: signatureText }),
 	saveImapMailbox: z.preprocess(withoutBlanks, z.object({ address: z.string().min(1) }).and(imapMailboxInputSchema)),
 	removeImapMailbox: z.object({ address: z.string().min(1) }),
+	/** The channels whose solved tickets are surveyed: the boxes ticked (none: no survey anywhere). */
+	setSurveyChannels: z.object({ channels: z.array(z.enum(CUSTOMER_CHANNELS)).default([]) }),
 	createTalkNumber: talkNumberForm,
 	updateTalkNumber: z.object({ talkNumberId: z.string().min(1) }).and(talkNumberForm)
 };
 
 export const load: PageServerLoad = async ({ url }) => {
-	const { accounts, auth, macros, channels, supportAddresses, imapMailboxes, talkNumbers } = tandem();
+	const { accounts, auth, macros, channels, supportAddresses, imapMailboxes, talkNumbers, surveys } = tandem();
 	const groups = await accounts.listGroups();
 	return {
 		users: await accounts.listUsers(),
@@ -122,7 +124,8 @@ export const load: PageServerLoad = async ({ url }) => {
 		maxSignatureLength: MAX_SIGNATURE_LENGTH,
 		/** Without their passwords or tokens: those never leave the server. */
 		imapMailboxes: await imapMailboxes.list(),
-		imapChoices: { tls: IMAP_TLS_MODES, auth: IMAP_AUTH_KINDS, afterFetch: IMAP_AFTER_FETCH }
+		imapChoices: { tls: IMAP_TLS_MODES, auth: IMAP_AUTH_KINDS, afterFetch: IMAP_AFTER_FETCH },
+		surveySettings: await surveys.settings()
 	};
 };
 
@@ -191,6 +194,13 @@ export const actions: Actions = {
 		if (!input.ok) return input.failure;
 		const revoked = await tandem().auth.tokens.revoke(input.value.tokenId, actor(locals));
 		return revoked ? { action: 'revokeToken', notice: 'Token revoked.' } : fail(404, { action: 'revokeToken', message: 'No live token with that id.' });
+	},
+	setSurveyChannels: async ({ request, locals }) => {
+		const input = await read(request, schemas.setSurveyChannels, 'setSurveyChannels');
+		if (!input.ok) return input.failure;
+		const surveyed = Object.fromEntries(CUSTOMER_CHANNELS.map((channel) => [channel, input.value.channels.includes(channel)]));
+		await tandem().surveys.updateSettings(surveyed, actor(locals));
+		return { action: 'setSurveyChannels', notice: 'Satisfaction surveys saved: they apply to tickets solved from now on.' };
 	},
 	createMacro: async ({ request, locals }) => {
 		const input = await read(request, schemas.createMacro, 'createMacro');

@@ -3,9 +3,10 @@ import { api, requireSupervisor } from '$lib/server/api';
 import { tandem } from '$lib/server/tandem';
 import type { RequestHandler } from './$types';
 
-/** Every agent (status, channels, load against capacity, current ticket) and every group's queue. */
+/** Every agent (status, channels, load against capacity, current ticket), every group's queue and today's satisfaction answers. */
 export const GET: RequestHandler = (event) =>
 	api(async () => {
 		requireSupervisor(event);
-		return json(await tandem().routing.dashboard.data());
+		const { routing, surveys } = tandem();
+		return json({ ...(await routing.dashboard.data()), satisfaction: await surveys.today() });
 	});

@@ -8,7 +8,7 @@ import type { RequestHandler } from './$types';
 /**
  * Server-Sent Events of the visitor's chat: `chat` (status, agent), every public `message` (the
  * ones so far first), and `typing` while an agent writes a public reply. `?token=` carries the
- * visitor token (EventSource cannot set headers).
+ * visitor token (EventSource cannot set headers). `survey` when the chat's satisfaction survey is asked.
  */
 export const GET: RequestHandler = (event) =>
 	api(async () => {
