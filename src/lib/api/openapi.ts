@@ -12,6 +12,8 @@ import { createChildSchema, linkedTicketSchema, ticketFamilySchema } from './chi
 import { followerPaths } from './openapi-followers';
 import { MAX_SPLIT_ENTRIES, mergeRequestSchema, splitRequestSchema } from './merge';
 import { routingPaths } from './openapi-routing';
+import { customFieldPaths } from './openapi-custom-fields';
+import { customValuesSchema, formIdSchema } from './custom-fields';
 import { slaStateSchema } from './routing';
 import { searchQuerySchema } from './search';
 import {
@@ -82,7 +84,9 @@ const ticketFields = {
 	updatedAt: z.number().int().nonnegative(),
 	entryCount: z.number().int().nonnegative(),
 	parentId: ticketFieldSchemas.parentId.nullable().optional().meta({ description: 'On a child ticket, the ticket it was created from.' }),
-	mergedIntoId: ticketFieldSchemas.mergedIntoId.nullable().optional().meta({ description: 'On a ticket merged into another, that one (it is closed; what reaches it goes there).' })
+	mergedIntoId: ticketFieldSchemas.mergedIntoId.nullable().optional().meta({ description: 'On a ticket merged into another, that one (it is closed; what reaches it goes there).' }),
+	custom: customValuesSchema.optional().meta({ description: 'Custom field values by field key (GET /ticket-fields).' }),
+	formId: formIdSchema.optional()
 };
 
 const Ticket = z
@@ -485,6 +489,7 @@ function buildDocument() {
 			...chatPaths(),
 			...routingPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			...followerPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
+			...customFieldPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			'/tickets': {
 				post: op({
 					operationId: 'createTicket',
@@ -583,7 +588,11 @@ function buildDocument() {
 						"As the caller, checked as the caller's own change in the live document would be (a supervisor or a bot token changes no field; an assignee must be able to hold tickets, a group must exist), and merged with what agents write meanwhile. Only the fields given change; `tags` is the whole list the ticket is to have.",
 					requestParams: ticketPath,
 					requestBody: { required: true, content: jsonContent(TicketFieldsPatch) },
-					responses: { 200: ok("The ticket's list row, with the change.", TicketRow), ...errors(400, 403, 404) }
+					responses: {
+						200: ok("The ticket's list row, with the change.", TicketRow),
+						...errors(400, 403, 404),
+						409: { description: '`required_fields`: solving needs custom fields the ticket’s form requires; the message names them.', content: jsonContent(ErrorBody) }
+					}
 				})
 			},
 			'/tickets/{id}/entries': {

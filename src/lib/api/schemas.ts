@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { bodySchema, CUSTOMER_CHANNELS, idSchema, MAX_SUBJECT_LENGTH, MAX_TAGS, PRIORITIES, STATUSES, tagSchema, VISIBILITIES } from '../ticket/schema';
 import { MACRO_PLACEHOLDERS, unknownPlaceholders } from '../macro-placeholders';
 import { DEFAULT_VIEW_COLUMNS, TICKET_SORTS, VIEW_COLUMNS, VIEW_IDS } from './views';
+import { customValuesSchema, formIdSchema } from './custom-fields';
 
 export { entryInputSchema } from '../ticket/schema';
 
@@ -18,7 +19,9 @@ export const createTicketSchema = z.strictObject({
 	channel: z.enum(CUSTOMER_CHANNELS),
 	body: bodySchema.min(1),
 	priority: z.enum(PRIORITIES).optional(),
-	tags: tagsSchema.optional()
+	tags: tagsSchema.optional(),
+	custom: customValuesSchema.optional(),
+	formId: formIdSchema.optional()
 });
 
 /**
@@ -41,7 +44,9 @@ const ticketFieldsSchema = z.strictObject({
 		.refine((at) => at > Date.now() && at <= Date.now() + MAX_SNOOZE_MS, 'a time in the coming year (ms since the epoch)')
 		.nullable()
 		.optional()
-		.meta({ description: 'Snoozes the ticket until then (ms since the epoch, within a year): it leaves the views of work to do and returns at that time or with a customer message. null wakes it now.' })
+		.meta({ description: 'Snoozes the ticket until then (ms since the epoch, within a year): it leaves the views of work to do and returns at that time or with a customer message. null wakes it now.' }),
+	custom: customValuesSchema.optional().meta({ description: 'Custom field values to set (the others stay); null clears one.' }),
+	formId: formIdSchema.optional()
 });
 
 export const ticketFieldsPatchSchema = ticketFieldsSchema

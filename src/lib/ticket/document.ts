@@ -20,6 +20,7 @@ import {
 	type TicketFieldName,
 	type TicketFields
 } from './schema';
+import type { CustomValue, FieldRules } from './custom-fields';
 import { foldRecipients, recipientsMeta, setDraftRecipients, type RecipientField } from './recipients';
 
 export const ROOTS = { ticket: 'ticket', entries: 'entries', sides: 'sides', drafts: 'drafts' } as const;
@@ -258,8 +259,50 @@ export function readFields(doc: Y.Doc): TicketFields {
 		...(map.has('snoozedUntil') ? { snoozedUntil: (map.get('snoozedUntil') as number | null) ?? null } : {}),
 		...(typeof map.get('mergedIntoId') === 'string' ? { mergedIntoId: map.get('mergedIntoId') as string } : {}),
 		...(Array.isArray(map.get('cc')) ? { cc: map.get('cc') as string[] } : {}),
+		...(map.has('formId') ? { formId: (map.get('formId') as string | null) ?? null } : {}),
+		...(map.get('custom') instanceof Y.Map ? { custom: (map.get('custom') as Y.Map<CustomValue>).toJSON() as Record<string, CustomValue> } : {}),
 		tags: tags instanceof Y.Array ? (tags.toArray() as string[]) : []
 	};
+}
+
+/**
+ * The custom field values and form the server's document holds, read through the root's items
+ * (the update checker must not create roots in the document it checks).
+ */
+export function readStoredCustom(doc: Y.Doc): { values: Record<string, CustomValue>; formId: string | null } {
+	const ticket = doc.share.get(ROOTS.ticket);
+	const custom = ticket?._map.get('custom');
+	const form = ticket?._map.get('formId');
+	const values = custom && !custom.deleted && custom.content instanceof Y.ContentType ? (custom.content.type as Y.Map<CustomValue>).toJSON() : {};
+	const formId = form && !form.deleted && form.content instanceof Y.ContentAny ? ((form.content.arr[0] as string | null) ?? null) : null;
+	return { values: values as Record<string, CustomValue>, formId };
+}
+
+function customMap(doc: Y.Doc): Y.Map<CustomValue> {
+	const custom = ticketMap(doc).get('custom');
+	if (custom instanceof Y.Map) return custom as Y.Map<CustomValue>;
+	// A ticket from before custom fields: the first writer creates the map (the checker refuses a second).
+	const created = new Y.Map<CustomValue>();
+	ticketMap(doc).set('custom', created);
+	return created;
+}
+
+/**
+ * Writes custom field values as a peer does, in one transaction (null clears a value). Checked by
+ * `rules` first (null: the caller has checked them), so a workspace's own mistake is said before
+ * the server would close the socket.
+ */
+export function setCustomValues(doc: Y.Doc, values: Readonly<Record<string, CustomValue>>, rules: FieldRules | null): void {
+	for (const [key, value] of Object.entries(values)) {
+		const problem = rules?.valueProblem(key, value);
+		if (problem) throw new Error(problem);
+	}
+	doc.transact(() => {
+		const custom = customMap(doc);
+		for (const [key, value] of Object.entries(values)) {
+			if (JSON.stringify(custom.get(key) ?? null) !== JSON.stringify(value)) custom.set(key, value);
+		}
+	});
 }
 
 export function setField<K extends TicketFieldName>(doc: Y.Doc, name: K, value: TicketFields[K]): void {
@@ -274,6 +317,9 @@ export function initTicket(doc: Y.Doc, fields: TicketFields): void {
 			if (fields[name] !== undefined) setField(doc, name, fields[name]);
 		}
 		ticketMap(doc).set('tags', Y.Array.from(fields.tags.map((t) => tagSchema.parse(t.trim()))));
+		// Created with the ticket, so concurrent peers write into one map (see customMap).
+		const custom = customMap(doc);
+		for (const [key, value] of Object.entries(fields.custom ?? {})) custom.set(key, value);
 	});
 }
 

@@ -183,12 +183,14 @@ export const ticketFieldSchemas = {
 	/** The ticket this one was merged into (it is closed, and what reaches it goes there); set by the server when it merges. */
 	mergedIntoId: idSchema,
 	/** Addresses copied on the ticket's email replies besides the requester (a merged ticket's requester); set by the server. */
-	cc: recipientListSchema
+	cc: recipientListSchema,
+	/** The ticket's form (custom-fields.ts): which custom fields it shows and requires; null: none. */
+	formId: idSchema.nullable()
 } as const;
 export type TicketFieldName = keyof typeof ticketFieldSchemas;
 export const TICKET_FIELDS = Object.keys(ticketFieldSchemas) as TicketFieldName[];
 /** Fields a peer may change; the rest are set by the server when the ticket is created. */
-export const PEER_EDITABLE_FIELDS: readonly TicketFieldName[] = ['subject', 'status', 'priority', 'assigneeId', 'groupId', 'snoozedUntil'];
+export const PEER_EDITABLE_FIELDS: readonly TicketFieldName[] = ['subject', 'status', 'priority', 'assigneeId', 'groupId', 'snoozedUntil', 'formId'];
 
 export interface TicketFields {
 	subject: string;
@@ -210,6 +212,10 @@ export interface TicketFields {
 	/** Only when the server copied someone on the ticket's replies (see `ticketFieldSchemas.cc`). */
 	cc?: string[];
 	tags: string[];
+	/** Only once a form was chosen; null once cleared. */
+	formId?: string | null;
+	/** Custom field values by field key (custom-fields.ts), on tickets that have any. */
+	custom?: Record<string, string | number | boolean | string[] | null>;
 }
 
 /** Scalar fields of a side conversation's map; `participants` and `entries` are nested Y.Arrays. */
