@@ -75,7 +75,11 @@ const PATHS = [
 	'/routing/settings',
 	'/search',
 	'/users/{id}/routing',
-	'/sla-policies'
+	'/sla-policies',
+	'/ticket-fields',
+	'/ticket-fields/{key}',
+	'/ticket-forms',
+	'/ticket-forms/{id}'
 ];
 
 describe('GET /api/v1/openapi.json', () => {
