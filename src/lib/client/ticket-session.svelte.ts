@@ -26,6 +26,9 @@ import {
 	setDraftOptions,
 	setDraftRecipientText,
 	setField,
+	setCustomValues,
+	type CustomValue,
+	type FieldRules,
 	setSideStatus,
 	stageChanges,
 	ticketDocumentName,
@@ -226,6 +229,11 @@ export class TicketSession {
 	setField<K extends TicketFieldName>(name: K, value: TicketFields[K]) {
 		if (this.readOnly) return;
 		setField(this.doc, name, value);
+	}
+
+	/** Writes custom field values, checked by `rules` first (throws with the reason when one is refused). */
+	setCustomValues(values: Record<string, CustomValue>, rules: FieldRules) {
+		if (!this.readOnly) setCustomValues(this.doc, values, rules);
 	}
 
 	addTag(tag: string) {
