@@ -8,7 +8,6 @@ import type { TicketSession } from './ticket-session.svelte';
 import { getJson } from './workspace.svelte';
 
 export class CustomFieldsEditor {
-	rules = $state.raw<FieldRules | null>(null);
 	/** Why the last input of a field was not kept, by field key. */
 	problems = $state<Record<string, string>>({});
 
@@ -19,10 +18,14 @@ export class CustomFieldsEditor {
 	async load() {
 		try {
 			const { fields, forms } = await getJson<{ fields: FieldDefinition[]; forms: FormDefinition[] }>('/api/v1/ticket-fields');
-			this.rules = new FieldRules(fields, forms);
+			this.session.fieldRules = new FieldRules(fields, forms);
 		} catch {
 			/* the header shows no custom fields */
 		}
+	}
+
+	get rules(): FieldRules | null {
+		return this.session.fieldRules;
 	}
 
 	get formId(): string | null {
