@@ -21,7 +21,12 @@ import { ApiError, notFound } from './errors';
 import type { Events } from './events';
 import type { Store } from './storage/store';
 
-const limitExceeded = (message: string) => new ApiError(409, 'limit_exceeded', message);
+/** The position after the last of `table`'s rows, unless it holds `limit` already (archived ones count). */
+async function nextPosition(tx: Store['db'], table: Store['tables']['ticketFieldDefinitions'] | Store['tables']['ticketForms'], limit: number, what: string): Promise<number> {
+	const [{ count, last }] = await tx.select({ count: sql<number>`count(*)`.mapWith(Number), last: sql<number | null>`max(${table.position})` }).from(table);
+	if (count >= limit) throw new ApiError(409, 'limit_exceeded', `at most ${limit} ${what} (archived ones count)`);
+	return Number(last ?? 0) + 1;
+}
 
 export class CustomFields {
 	private cached: Promise<FieldRules> | null = null;
@@ -53,11 +58,10 @@ export class CustomFields {
 		const { ticketFieldDefinitions: t } = this.store.tables;
 		const now = Date.now();
 		const created = await this.store.transaction(async (tx) => {
-			const [{ count, last }] = await tx.select({ count: sql<number>`count(*)`.mapWith(Number), last: sql<number | null>`max(${t.position})` }).from(t);
-			if (count >= FIELD_LIMITS.fields) throw limitExceeded(`at most ${FIELD_LIMITS.fields} custom fields (archived ones count)`);
+			const position = await nextPosition(tx, t, FIELD_LIMITS.fields, 'custom fields');
 			const [taken] = await tx.select({ key: t.key }).from(t).where(eq(t.key, input.key)).limit(1);
 			if (taken) throw new ApiError(409, 'key_taken', `key: a field ${input.key} exists already (keys are never reused)`, 'key');
-			const field: FieldDefinition = { ...input, archived: false, position: Number(last ?? 0) + 1 };
+			const field: FieldDefinition = { ...input, archived: false, position };
 			await tx.insert(t).values({ ...field, createdAt: now, updatedAt: now });
 			await this.events.record({ actor, type: 'custom-field.created', data: { key: field.key, type: field.type } });
 			return field;
@@ -97,10 +101,9 @@ export class CustomFields {
 		const { ticketForms: f } = this.store.tables;
 		const now = Date.now();
 		const created = await this.store.transaction(async (tx) => {
-			const [{ count, last }] = await tx.select({ count: sql<number>`count(*)`.mapWith(Number), last: sql<number | null>`max(${f.position})` }).from(f);
-			if (count >= FIELD_LIMITS.forms) throw limitExceeded(`at most ${FIELD_LIMITS.forms} forms (archived ones count)`);
+			const position = await nextPosition(tx, f, FIELD_LIMITS.forms, 'forms');
 			await this.checkForm(tx, input.name, input.fieldKeys, null);
-			const form: FormDefinition = { id: newId(), name: input.name, fieldKeys: input.fieldKeys, archived: false, position: Number(last ?? 0) + 1 };
+			const form: FormDefinition = { id: newId(), name: input.name, fieldKeys: input.fieldKeys, archived: false, position };
 			await tx.insert(f).values({ ...form, createdAt: now, updatedAt: now });
 			await this.events.record({ actor, type: 'ticket-form.created', data: { id: form.id, name: form.name } });
 			return form;

@@ -278,14 +278,19 @@ export function readStoredCustom(doc: Y.Doc): { values: Record<string, CustomVal
 	return { values: values as Record<string, CustomValue>, formId };
 }
 
-function customMap(doc: Y.Doc): Y.Map<CustomValue> {
-	const custom = ticketMap(doc).get('custom');
-	if (custom instanceof Y.Map) return custom as Y.Map<CustomValue>;
-	// A ticket from before custom fields: the first writer creates the map (the checker refuses a second).
-	const created = new Y.Map<CustomValue>();
-	ticketMap(doc).set('custom', created);
+/**
+ * The ticket map's nested type under `key`, created when a ticket from before it lacks one (the
+ * first writer creates it; the checker refuses a second, which would drop the first one's writes).
+ */
+function nestedType<T extends Y.Map<never> | Y.Array<never>>(doc: Y.Doc, key: string, Type: new () => T): T {
+	const found = ticketMap(doc).get(key);
+	if (found instanceof Type) return found;
+	const created = new Type();
+	ticketMap(doc).set(key, created);
 	return created;
 }
+
+const customMap = (doc: Y.Doc) => nestedType(doc, 'custom', Y.Map) as unknown as Y.Map<CustomValue>;
 
 /**
  * Writes custom field values as a peer does, in one transaction (null clears a value). Checked by
@@ -323,13 +328,7 @@ export function initTicket(doc: Y.Doc, fields: TicketFields): void {
 	});
 }
 
-function tagsArray(doc: Y.Doc): Y.Array<string> {
-	const tags = ticketMap(doc).get('tags');
-	if (tags instanceof Y.Array) return tags as Y.Array<string>;
-	const created = new Y.Array<string>();
-	ticketMap(doc).set('tags', created);
-	return created;
-}
+const tagsArray = (doc: Y.Doc) => nestedType(doc, 'tags', Y.Array) as unknown as Y.Array<string>;
 
 export function addTag(doc: Y.Doc, tag: string): void {
 	const parsed = tagSchema.parse(tag.trim());
