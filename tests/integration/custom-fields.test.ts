@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIELD_LIMITS, readFields, setCustomValues, setField, type FieldRules } from '../../src/lib/ticket';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { api, servers, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
-import { createTicket } from '../helpers/tickets';
+import { createTicket, fileInGroup } from '../helpers/tickets';
 import * as Y from 'yjs';
 
 const pool = servers();
@@ -19,7 +19,7 @@ let formId: string;
 beforeAll(async () => {
 	const dataDir = tempDataDir();
 	fx = await prepare(dataDir, {
-		users: { ann: { role: 'agent', groups: ['Support'] }, ben: { role: 'agent', groups: ['Support'] }, sam: { role: 'supervisor' }, root: { role: 'admin' } },
+		users: { ann: { role: 'agent', groups: ['Support'] }, ben: { role: 'agent', groups: ['Support'] }, carl: { role: 'agent', groups: ['Billing'] }, sam: { role: 'supervisor' }, root: { role: 'admin' } },
 		bots: { mail: ['email'] }
 	});
 	server = await pool.boot(dataDir);
@@ -266,6 +266,14 @@ describe('search by a custom field', () => {
 		expect(unknown.status).toBe(400);
 		expect(unknown.body.error.message).toMatch(/no custom field nope/);
 		expect((await as('ann').request('GET', `/api/v1/search?q=${encodeURIComponent('field.amount:lots')}`)).status).toBe(400);
+		// A ticket of a group Ann is not in, with the same value: Carl finds it, Ann does not.
+		const billing = await newTicket();
+		await fileInGroup(server, billing, fx.groups.Billing!, fx.users.root!.token, fx.users.ann!.token);
+		expect((await as('root').request('PATCH', `/api/v1/tickets/${billing}`, { custom: { order_number: '#777123' } })).status).toBe(200);
+		const carlFinds = async () => ((await as('carl').request('GET', `/api/v1/search?q=${encodeURIComponent('field.order_number:777123')}`)).body.results ?? []).map((r: { id: string }) => r.id);
+		await waitFor(async () => (await carlFinds()).includes(billing), 'Carl to find the Billing ticket');
+		expect(await found('field.order_number:777123')).toEqual([ticketId]);
+		expect((await as('ann').request('PATCH', `/api/v1/tickets/${billing}`, { custom: { notes: 'mine' } })).status).toBe(404);
 		// A saved view is a search: it lists the ticket by its value.
 		const view = await as('ann').request('POST', '/api/v1/saved-views', { name: 'Charged twice', query: 'field.reason:"charged twice"' });
 		expect(view.status).toBe(201);
