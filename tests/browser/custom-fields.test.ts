@@ -87,6 +87,16 @@ describe('custom ticket fields', () => {
 		await expect(alex.locator(`#row-${maggieId}`).count()).resolves.toBe(1);
 	});
 
+	it('a saved view shows custom fields as columns', async () => {
+		const view = await alex.request.post('/api/v1/saved-views', { data: { name: 'Refunds by order', query: 'field.order_number:48213', columns: ['status', 'field.order_number', 'field.refund_reason'] } });
+		expect(view.status()).toBe(201);
+		await alex.goto(`/?saved=${(await view.json()).id}`, { waitUntil: 'networkidle' });
+		const row = alex.locator(`#row-${maggieId}`);
+		await row.waitFor();
+		await expect(alex.locator('thead th').allInnerTexts()).resolves.toEqual(expect.arrayContaining(['Order number', 'Reason']));
+		await expect(row.locator('td.custom').allInnerTexts()).resolves.toEqual(['#48213', 'Damaged in transit']);
+	});
+
 	it('the status menu says which fields solving needs', async () => {
 		await alex.goto(`/tickets/${maggieId}`, { waitUntil: 'networkidle' });
 		const header = alex.getByRole('group', { name: 'Custom fields' });

@@ -275,8 +275,12 @@ describe('search by a custom field', () => {
 		expect(await found('field.order_number:777123')).toEqual([ticketId]);
 		expect((await as('ann').request('PATCH', `/api/v1/tickets/${billing}`, { custom: { notes: 'mine' } })).status).toBe(404);
 		// A saved view is a search: it lists the ticket by its value.
-		const view = await as('ann').request('POST', '/api/v1/saved-views', { name: 'Charged twice', query: 'field.reason:"charged twice"' });
+		const view = await as('ann').request('POST', '/api/v1/saved-views', { name: 'Charged twice', query: 'field.reason:"charged twice"', columns: ['status', 'field.order_number', 'field.amount'] });
 		expect(view.status).toBe(201);
+		expect(view.body.columns).toEqual(['status', 'field.order_number', 'field.amount']);
+		for (const columns of [['field.Bad'], ['field.'], ['fields.x'], ['field.a', 'field.b', 'field.c', 'field.d', 'field.e', 'field.f']]) {
+			expect((await as('ann').request('POST', '/api/v1/saved-views', { name: `Bad ${columns[0]}`, query: 'refund', columns })).status, columns.join()).toBe(400);
+		}
 		const listed = await as('ann').request('GET', `/api/v1/tickets?saved=${view.body.id}`);
 		expect(listed.body.tickets.map((t: { id: string }) => t.id)).toContain(ticketId);
 	});

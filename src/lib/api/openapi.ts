@@ -25,6 +25,7 @@ import {
 	bulkActionSchema,
 	createTicketSchema,
 	entryInputSchema,
+	listColumnSchema,
 	listTicketsQuery,
 	macroActionsSchema,
 	macroInputSchema,
@@ -38,7 +39,7 @@ import {
 	webhookEventSchema,
 	type CallAction
 } from './schemas';
-import { MAX_PERSONAL_VIEWS, MAX_SHARED_VIEWS, TICKET_SORTS, VIEW_COLUMNS, VIEW_IDS } from './views';
+import { MAX_PERSONAL_VIEWS, MAX_SHARED_VIEWS, TICKET_SORTS, VIEW_IDS } from './views';
 import { CONTEXT_TAGS, contextPaths, customerProfileFields } from './openapi-context';
 
 // Request schemas: the validating schemas themselves, with ids so they appear once under components.
@@ -167,7 +168,7 @@ const SavedView = z
 		name: z.string(),
 		query: z.string(),
 		sort: z.enum(TICKET_SORTS),
-		columns: z.array(z.enum(VIEW_COLUMNS)),
+		columns: z.array(listColumnSchema).meta({ description: 'Built-in columns, and custom fields’ as `field.<key>`.' }),
 		shared: z.boolean(),
 		editable: z.boolean().meta({ description: 'Whether the caller may change or delete it.' }),
 		updatedAt: z.number().int()
