@@ -93,7 +93,7 @@ describe('custom ticket fields', () => {
 		await alex.goto(`/?saved=${(await view.json()).id}`, { waitUntil: 'networkidle' });
 		const row = alex.locator(`#row-${maggieId}`);
 		await row.waitFor();
-		await expect(alex.locator('thead th').allInnerTexts()).resolves.toEqual(expect.arrayContaining(['Order number', 'Reason']));
+		await expect(alex.locator('thead th').allTextContents()).resolves.toEqual(expect.arrayContaining(['Order number', 'Reason']));
 		await expect(row.locator('td.custom').allInnerTexts()).resolves.toEqual(['#48213', 'Damaged in transit']);
 	});
 
