@@ -136,7 +136,9 @@ async function generate(services: Services, o: { tickets: number; entriesPerTick
 					awaitingSince: rnd() < 0.3 ? createdAt : null,
 					parentId: null,
 					snoozedUntil: null,
-					mergedIntoId: null
+					mergedIntoId: null,
+					custom: {},
+					formId: null
 				};
 			});
 			for (let i = 0; i < rows.length; i += 250) await store.db.insert(tickets).values(rows.slice(i, i + 250));

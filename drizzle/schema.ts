@@ -7,6 +7,7 @@ import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from
 import type { MacroActions } from '../src/lib/api/schemas';
 import type { AppScope, ObjectField } from '../src/lib/api/context';
 import type { CallTransfer } from '../src/lib/api/talk';
+import type { CustomValue, FieldType } from '../src/lib/ticket/custom-fields';
 
 const createdAt = () => integer('created_at').notNull();
 
@@ -130,7 +131,11 @@ export const tickets = sqliteTable(
 		/** Until when the ticket is out of the views (the document's `ticket.snoozedUntil`); null: not snoozed. */
 		snoozedUntil: integer('snoozed_until'),
 		/** The ticket this one was merged into (the document's `ticket.mergedIntoId`); never cleared. */
-		mergedIntoId: text('merged_into_id')
+		mergedIntoId: text('merged_into_id'),
+		/** The ticket's custom field values (the document's `ticket.custom`), for lists and the API. */
+		custom: text('custom', { mode: 'json' }).$type<Record<string, CustomValue>>().notNull().default(sql`'{}'`),
+		/** The ticket's form (the document's `ticket.formId`); null: none chosen. */
+		formId: text('form_id')
 	},
 	(t) => [
 		index('tickets_status_updated').on(t.status, t.updatedAt),
@@ -841,3 +846,54 @@ export const serverSecrets = sqliteTable('server_secrets', {
 	secret: text('secret').notNull(),
 	createdAt: createdAt()
 });
+
+/**
+ * Custom ticket fields admins define (src/lib/ticket/custom-fields.ts): values live in the ticket
+ * document under `ticket.custom`, keyed by `key`, checked against these definitions. A key is never
+ * reused: an archived field keeps its values and leaves the editors.
+ */
+export const ticketFieldDefinitions = sqliteTable(
+	'ticket_field_definitions',
+	{
+		key: text('key').primaryKey(),
+		label: text('label').notNull(),
+		type: text('type').$type<FieldType>().notNull(),
+		/** Choices of a drop-down or multi-select field, in the order shown. */
+		options: text('options', { mode: 'json' }).$type<string[]>().notNull().default(sql`'[]'`),
+		/** What a regex-checked text field must match whole. */
+		pattern: text('pattern'),
+		requiredOnSolve: integer('required_on_solve', { mode: 'boolean' }).notNull().default(false),
+		archived: integer('archived', { mode: 'boolean' }).notNull().default(false),
+		position: integer('position').notNull(),
+		createdAt: createdAt(),
+		updatedAt: integer('updated_at').notNull()
+	},
+	(t) => [index('ticket_field_definitions_position').on(t.position)]
+);
+
+/** Forms: named groups of custom fields for a kind of request; a ticket's `formId` picks one. */
+export const ticketForms = sqliteTable('ticket_forms', {
+	id: text('id').primaryKey(),
+	name: text('name').notNull().unique(),
+	/** The fields the form shows, in order (keys of ticket_field_definitions). */
+	fieldKeys: text('field_keys', { mode: 'json' }).$type<string[]>().notNull(),
+	position: integer('position').notNull(),
+	archived: integer('archived', { mode: 'boolean' }).notNull().default(false),
+	createdAt: createdAt(),
+	updatedAt: integer('updated_at').notNull()
+});
+
+/**
+ * The search index of custom field values, projected from the documents with the ticket index
+ * row: one row per value (per option of a multi-select), normalised (lower-cased text, numbers as
+ * written by JSON), so `field.key:value` is one indexed lookup on both engines.
+ */
+export const ticketFieldValues = sqliteTable(
+	'ticket_field_values',
+	{
+		ticketId: text('ticket_id').notNull(),
+		fieldKey: text('field_key').notNull(),
+		value: text('value').notNull()
+	},
+	(t) => [primaryKey({ columns: [t.ticketId, t.fieldKey, t.value] }), index('ticket_field_values_lookup').on(t.fieldKey, t.value)]
+);

@@ -41,6 +41,8 @@ export interface CollabSettings {
 	/** Where notices are kept for whoever was away (server/notices.ts). */
 	notices: FollowNotifySettings['notices'];
 	attachments: ValidateSettings['attachments'];
+	/** The custom field definitions updates are checked against. */
+	fields: ValidateSettings['fields'];
 	/** ORIGIN: the only origin cookie-authenticated sockets may come from (null: the request's own). */
 	origin: string | null;
 	outbox?: PersistSettings['outbox'];
@@ -94,6 +96,7 @@ export function createCollab(s: CollabSettings) {
 				directory: s.directory,
 				attachments: s.attachments,
 				ownersOf: (document) => persist.ownersOf(document),
+				fields: s.fields,
 				events: s.events,
 				logger: s.logger,
 				catchUp: clusterSync ? (document) => clusterSync!.catchUpDocument(document) : undefined,

@@ -8,6 +8,7 @@ import type { SavedViewInput } from '../src/lib/api/schemas';
 import { SYSTEM } from './auth/principal';
 import { seedContext } from './seed-context';
 import { demoSurveys } from './seed-satisfaction';
+import { seedCustomFields } from './seed-fields';
 import { demoTickets } from './seed-tickets';
 import type { Services } from './services';
 
@@ -78,6 +79,7 @@ export async function seed(services: Services): Promise<void> {
 	// Oldest first: the tickets' numbers follow the order they were opened in.
 	for (const ticket of [...demo].sort((a, b) => (a.fields.createdAt ?? 0) - (b.fields.createdAt ?? 0))) recorded.set(ticket, await tickets.record(ticket, SYSTEM));
 	await seedMaggieVisit(services, recorded.get(demo[0]!)!, userIds['alex@tandem.local']!);
+	await seedCustomFields(services, recorded.get(demo[0]!)!.id);
 	for (const macro of DEMO_MACROS) await macros.create(macro, SYSTEM);
 	const admin = accounts.principal(userIds['admin@tandem.local']!);
 	for (const view of DEMO_SHARED_VIEWS) await services.savedViews.create(view, admin!);

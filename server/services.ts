@@ -27,6 +27,7 @@ import { Leadership } from './cluster/leadership';
 import { createCollab } from './collab';
 import type { Config } from './config';
 import { Customers } from './customers';
+import { CustomFields } from './custom-fields';
 import { CustomObjects } from './custom-objects';
 import { Events } from './events';
 import { Followers } from './followers';
@@ -69,8 +70,6 @@ export async function createServices(config: Config, logger: Logger) {
 	const log = new TicketLog(store, (seconds) => metrics.logCommitSeconds.observe(seconds));
 	const index = new TicketIndex(store, events);
 	const customers = new Customers(store, index, events);
-	const search = new TicketSearch(store, index, log, logger);
-	customers.onUpdated((customerId) => search.follow.customerChanged(customerId));
 	const outbox = new Outbox(store);
 	// A cluster node reaches the others through Redis; one that cannot yet still starts (DESIGN.md: Redis is not the record).
 	const bus = config.cluster ? new RedisBus(config.cluster.redisUrl, logger) : null;
@@ -81,6 +80,9 @@ export async function createServices(config: Config, logger: Logger) {
 	const attachments = new Attachments(store, await openFileStore(store, config.dataDir, logger), config.attachments);
 	const followers = new Followers(store, index, accounts);
 	const notices = new Notices(store, index);
+	const customFields = new CustomFields(store, events);
+	const search = new TicketSearch(store, index, log, logger, customFields);
+	customers.onUpdated((customerId) => search.follow.customerChanged(customerId));
 	const collab = createCollab({
 		outbox,
 		auth,
@@ -96,13 +98,14 @@ export async function createServices(config: Config, logger: Logger) {
 		notices,
 		customerName: async (id) => (await customers.get(id))?.name ?? null,
 		attachments,
+		fields: customFields,
 		origin: config.origin,
 		metrics,
 		search: search.follow,
 		cluster: bus && config.cluster ? { bus, node, catchUpMs: config.cluster.catchUpMs } : null
 	});
 	metrics.watch({ store, connections: () => collab.hocuspocus.getConnectionsCount(), documents: () => collab.hocuspocus.getDocumentsCount(), leader: () => leadership.leading });
-	const tickets = new Tickets(store, log, index, customers, accounts, events, collab.documents, attachments);
+	const tickets = new Tickets(store, log, index, customers, accounts, events, collab.documents, attachments, customFields);
 	tickets.followChildren((err, ticketId) => logger.error({ err, ticketId }, 'telling a parent ticket of its child failed'));
 	tickets.onRecorded((ticketId, doc) => collab.followNotify.ticketRecorded(ticketId, doc));
 	const macros = new Macros(store, events);
@@ -130,7 +133,7 @@ export async function createServices(config: Config, logger: Logger) {
 	calls.route(routing);
 	const relay = bus ? new FeedRelay(bus, node, logger) : null;
 	return {
-		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, search, events, customers, followers, notices, tickets, macros, bulk, snoozes, savedViews, surveys, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
+		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, search, events, customers, customFields, followers, notices, tickets, macros, bulk, snoozes, savedViews, surveys, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
 		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
 	};
 }
@@ -142,7 +145,7 @@ export type Services = Awaited<ReturnType<typeof createServices>>;
  * node's streams and agents' connections are counted on every node; routing follows the tickets;
  * and the node leads (runs the work to do once) when it gets the leader lock.
  */
-export async function startServices({ relay, index, search, logger, routing, calls, collab, imapMailboxes, connections, leadership, snoozes, surveys }: Services): Promise<void> {
+export async function startServices({ relay, index, search, logger, routing, calls, collab, imapMailboxes, connections, leadership, snoozes, surveys, customFields }: Services): Promise<void> {
 	// Tickets written while no server ran (a command-line import) become searchable in the background.
 	void search.follow
 		.catchUp()
@@ -166,7 +169,8 @@ export async function startServices({ relay, index, search, logger, routing, cal
 		// What a node caches of the settings is dropped on every node when one changes them.
 		routing.settings.changed,
 		routing.sla.changed,
-		routing.presence.statusesChanged
+		routing.presence.statusesChanged,
+		customFields.changed
 	);
 	await connections.start();
 	await routing.start();

@@ -6,7 +6,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { and, desc, eq, gt, gte, inArray, isNull, lte, notInArray, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { z } from 'zod';
 import type * as Y from 'yjs';
-import { entryIndex, PRIORITIES, readFields, replyTimes, type Priority, type Status, type TicketFields } from '../src/lib/ticket';
+import { entryIndex, PRIORITIES, readFields, replyTimes, searchableValues, type Priority, type Status, type TicketFields } from '../src/lib/ticket';
 import { RECENT_MS, TICKET_SORTS, VIEW_IDS, type TicketSort, type ViewId } from '../src/lib/api/views';
 import type { tickets } from '../drizzle/schema';
 import type { Events, NewEvent } from './events';
@@ -187,6 +187,7 @@ export class TicketIndex {
 					target: tickets.id,
 					set: Object.fromEntries(Object.keys(columns).map((key) => [key, sql.raw(`excluded.${tickets[key as keyof typeof columns].name}`)]))
 				});
+			if (JSON.stringify(previous?.custom ?? null) !== JSON.stringify(row.custom)) await this.writeFieldValues(ticketId, row.custom);
 			const fieldEvents: NewEvent[] = previous
 				? TRACKED_FIELDS.filter((name) => previous[name] !== row[name]).map((name) => ({
 						ticketId,
@@ -294,6 +295,14 @@ export class TicketIndex {
 		return current;
 	}
 
+	/** The ticket's custom field values as search finds them (ticket_field_values), replaced whole. */
+	private async writeFieldValues(ticketId: string, custom: TicketRow['custom']): Promise<void> {
+		const { ticketFieldValues } = this.store.tables;
+		await this.store.db.delete(ticketFieldValues).where(eq(ticketFieldValues.ticketId, ticketId));
+		const rows = Object.entries(custom).flatMap(([fieldKey, value]) => searchableValues(value).map((text) => ({ ticketId, fieldKey, value: text })));
+		if (rows.length) await this.store.db.insert(ticketFieldValues).values(rows);
+	}
+
 	async allIds(): Promise<string[]> {
 		const { tickets } = this.store.tables;
 		return (await this.store.db.select({ id: tickets.id }).from(tickets)).map((r) => r.id);
@@ -342,7 +351,9 @@ function projection(ticketId: string, doc: Y.Doc, previous: TicketRow | null, no
 		parentId: fields.parentId ?? null,
 		snoozedUntil: fields.snoozedUntil ?? null,
 		// A merge is final: a projection of a document read before the merge reached it must not undo it.
-		mergedIntoId: fields.mergedIntoId ?? previous?.mergedIntoId ?? null
+		mergedIntoId: fields.mergedIntoId ?? previous?.mergedIntoId ?? null,
+		custom: fields.custom ?? {},
+		formId: fields.formId ?? null
 	};
 }
 

@@ -45,7 +45,12 @@ import {
 	type SideConversation,
 	type Status,
 	type TicketFieldName,
-	type TicketFields
+	type TicketFields,
+	missingFieldsMessage,
+	NO_FIELD_RULES,
+	setCustomValues,
+	type CustomValue,
+	type FieldRules
 } from '../src/lib/ticket';
 import { VIEW_DESCRIPTIONS, VIEW_IDS, VIEW_NAMES, type TicketSort, type ViewId } from '../src/lib/api/views';
 import type { LinkedTicket, NewChildTicket, TicketFamily } from '../src/lib/api/children';
@@ -88,6 +93,8 @@ export interface NewTicket {
 	priority?: Priority;
 	tags?: string[];
 	groupId?: string | null;
+	custom?: Record<string, CustomValue>;
+	formId?: string | null;
 }
 
 /** A ticket as the seed or an importer writes it: history with its own dates and authors. */
@@ -99,7 +106,7 @@ export interface TicketRecord {
 }
 
 /** Fields a writer changes through the server (PATCH /tickets/{id}, bulk actions, the router). */
-export type FieldChanges = Partial<Pick<TicketFields, 'subject' | 'status' | 'priority' | 'assigneeId' | 'groupId' | 'snoozedUntil' | 'tags'>> & {
+export type FieldChanges = Partial<Pick<TicketFields, 'subject' | 'status' | 'priority' | 'assigneeId' | 'groupId' | 'snoozedUntil' | 'tags' | 'formId' | 'custom'>> & {
 	addTags?: readonly string[];
 	removeTags?: readonly string[];
 };
@@ -174,6 +181,15 @@ function copying<T>(copy: () => T): T {
 	}
 }
 
+/** The first custom value `rules` refuse, as an API error's message and field. */
+function customProblem(rules: FieldRules, custom: Record<string, unknown>): { message: string; field: string } | null {
+	for (const [key, value] of Object.entries(custom)) {
+		const problem = rules.valueProblem(key, value);
+		if (problem) return { message: `custom.${key}: ${problem}`, field: `custom.${key}` };
+	}
+	return null;
+}
+
 /** Statuses of a ticket whose work is done: a parent is told when its child reaches one. */
 export const DONE_STATUSES: string[] = ['solved', 'closed'];
 
@@ -199,7 +215,9 @@ export class Tickets {
 		private readonly accounts: Accounts,
 		private readonly eventLog: Events,
 		private readonly documents: DocumentAccess,
-		private readonly attachments: Pick<Attachments, 'refused' | 'uploadsOf' | 'upload' | 'usage'>
+		private readonly attachments: Pick<Attachments, 'refused' | 'uploadsOf' | 'upload' | 'usage'>,
+		/** The custom field definitions values are checked against (server/custom-fields.ts). */
+		private readonly customFields: { rules(): Promise<FieldRules> } = { rules: async () => NO_FIELD_RULES }
 	) {}
 
 	/** Creates a ticket from a customer's first message. */
@@ -208,6 +226,11 @@ export class Tickets {
 		if (principal.kind === 'bot' && !principal.channels.includes(input.channel)) {
 			throw forbidden(`this token may not write on channel ${input.channel}`);
 		}
+		const rules = await this.customFields.rules();
+		const formProblem = input.formId !== undefined ? rules.formProblem(input.formId) : null;
+		if (formProblem) throw new ApiError(400, 'invalid_field', `formId: ${formProblem}`, 'formId');
+		const problem = customProblem(rules, input.custom ?? {});
+		if (problem) throw new ApiError(400, 'invalid_field', problem.message, problem.field);
 		const requester = await this.customers.findOrCreate('email', input.requester.email, input.requester.name);
 		const now = Date.now();
 		const id = newId();
@@ -234,7 +257,9 @@ export class Tickets {
 					requesterId: requester.id,
 					channel: input.channel,
 					createdAt: now,
-					tags: input.tags ?? []
+					tags: input.tags ?? [],
+					...(input.formId !== undefined && { formId: input.formId }),
+					...(input.custom && { custom: input.custom })
 				},
 				entries: [firstEntry]
 			},
@@ -422,29 +447,51 @@ export class Tickets {
 
 	/** `tags`: the list the ticket is to have, or how to make it from the list it has. */
 	private writeFields(ticketId: string, changes: Partial<Omit<TicketFields, 'tags'>>, principal: Principal, tags?: readonly string[] | ((current: readonly string[]) => readonly string[])): Promise<TicketFields> {
+		const { custom = {}, ...named } = changes;
 		return this.writing(ticketId, async (doc) => {
 			const policy = this.policyFor(principal, doc);
 			const current = readFields(doc);
-			const changed = (Object.entries(changes) as [TicketFieldName, never][]).filter(([name, value]) => current[name] !== value);
+			const changed = (Object.entries(named) as [TicketFieldName, never][]).filter(([name, value]) => current[name] !== value);
+			const customChanged = Object.entries(custom).filter(([key, value]) => JSON.stringify(current.custom?.[key] ?? null) !== JSON.stringify(value));
 			const wanted = new Set(typeof tags === 'function' ? tags(current.tags) : (tags ?? current.tags));
 			const added = [...wanted].filter((tag) => !current.tags.includes(tag));
 			const removed = current.tags.filter((tag) => !wanted.has(tag));
-			if (!changed.length && !added.length && !removed.length) return current;
+			if (!changed.length && !customChanged.length && !added.length && !removed.length) return current;
 			// The limit a peer's update is held to (growth.ts); a server-side write is not checked there.
 			if (added.length && wanted.size > LIMITS.tagsPerTicket) throw new ApiError(400, 'invalid_field', `tags: ${limitMessage('tagsPerTicket', 'tags per ticket:')}`, 'tags');
 			for (const [name, value] of changed) {
-				const denied = policy.fieldAllowed(name, value);
+				const denied = name === 'formId' ? policy.customAllowed?.() : policy.fieldAllowed(name, value);
 				if (denied) throw forbidden(denied);
 			}
 			const tagsDenied = added.length || removed.length ? policy.tagsAllowed?.() : null;
 			if (tagsDenied) throw forbidden(tagsDenied);
+			const customDenied = customChanged.length ? policy.customAllowed?.() : null;
+			if (customDenied) throw forbidden(customDenied);
+			await this.checkCustom(current, changed, Object.fromEntries(customChanged));
 			await this.commitAsServer(ticketId, doc, actorOf(principal), (copy) => {
 				for (const [name, value] of changed) setField(copy, name, value);
+				if (customChanged.length) setCustomValues(copy, Object.fromEntries(customChanged), null);
 				for (const tag of added) addTag(copy, tag);
 				for (const tag of removed) removeTag(copy, tag);
 			});
 			return readFields(doc);
 		});
+	}
+
+	/**
+	 * The rules a peer's update is held to (update-check.ts), for a server-side change: values and
+	 * form by their definitions, and solving only with the fields the ticket's form requires.
+	 */
+	private async checkCustom(current: TicketFields, changed: [TicketFieldName, unknown][], custom: Record<string, CustomValue>) {
+		const rules = await this.customFields.rules();
+		const named = Object.fromEntries(changed) as Partial<TicketFields>;
+		const formProblem = 'formId' in named ? rules.formProblem(named.formId) : null;
+		if (formProblem) throw new ApiError(400, 'invalid_field', `formId: ${formProblem}`, 'formId');
+		const problem = customProblem(rules, custom);
+		if (problem) throw new ApiError(400, 'invalid_field', problem.message, problem.field);
+		if (named.status !== 'solved') return;
+		const missing = rules.missingOnSolve('formId' in named ? named.formId : current.formId, { ...current.custom, ...custom });
+		if (missing.length) throw new ApiError(409, 'required_fields', missingFieldsMessage(missing), `custom.${missing[0]!.key}`);
 	}
 
 	/** The ticket's side conversations, for the server's own use (threading inbound mail). */

@@ -121,6 +121,9 @@ export function writePolicy(principal: Principal, ctx: PolicyContext): WritePoli
 		tagsAllowed() {
 			return fieldsRefused(principal);
 		},
+		customAllowed() {
+			return fieldsRefused(principal);
+		},
 		participantAllowed(channel: string, participant: string) {
 			if (channel !== 'internal' || principal.kind === 'system') return null;
 			// Naming a colleague notifies them: someone who may not see the ticket must not learn of it.

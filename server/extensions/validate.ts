@@ -5,7 +5,7 @@
  */
 import type { beforeSyncPayload, Connection, Extension } from '@hocuspocus/server';
 import * as Y from 'yjs';
-import { checkUpdate, LIMITS, limitMessage, parseTicketDocumentName, readFields, REJECT, type UpdateSender } from '../../src/lib/ticket';
+import { checkUpdate, type FieldRules, LIMITS, limitMessage, parseTicketDocumentName, readFields, REJECT, type UpdateSender } from '../../src/lib/ticket';
 import { actorOf } from '../auth/principal';
 import { ticketAccess, writePolicy, type Directory } from '../auth/policy';
 import { REFUSE, refusal } from '../close-reasons';
@@ -42,6 +42,8 @@ export interface ValidateSettings {
 	catchUp?: (document: Y.Doc) => Promise<void>;
 	/** Counts refusals by reason (the metrics). */
 	refused?: (reason: string) => void;
+	/** The custom field definitions values are checked against, as they now are (server/custom-fields.ts). */
+	fields: { rules(): Promise<FieldRules> };
 }
 
 export class Validate implements Extension {
@@ -75,6 +77,7 @@ export class Validate implements Extension {
 		// runs once without them, and again with them when an entry asked.
 		let uploads: Uploads | null = null;
 		let listsAttachments = false;
+		const fields = await this.settings.fields.rules();
 		const check = () =>
 			checkUpdate(
 				document,
@@ -88,7 +91,7 @@ export class Validate implements Extension {
 						return uploads ? this.settings.attachments.refused(uploads, entry) : null;
 					}
 				}),
-				this.sender(connection, document, type)
+				this.sender(connection, document, type, fields)
 			);
 		let result = check();
 		if (listsAttachments) {
@@ -127,9 +130,9 @@ export class Validate implements Extension {
 	 * update lost when the previous connection dropped comes back in the next handshake, after the
 	 * peer had received newer entries, so they are held to the sender's own earlier writes only.
 	 */
-	private sender(connection: Connection, document: Y.Doc, type: number): UpdateSender {
+	private sender(connection: Connection, document: Y.Doc, type: number, fields: FieldRules): UpdateSender {
 		const seen = type === UPDATE ? this.declared.get(connection) : undefined;
-		return { owners: this.settings.ownersOf(document), seen: seen ?? NOTHING_SEEN };
+		return { owners: this.settings.ownersOf(document), seen: seen ?? NOTHING_SEEN, fields };
 	}
 
 	/** Whether storing `bytes` more takes the ticket past LIMITS.documentBytes, even once compacted. */

@@ -10,6 +10,7 @@ import type { Principal } from '../auth/principal';
 import { ApiError } from '../errors';
 import type { Logger } from '../log';
 import type { Store } from '../storage/store';
+import type { FieldRules } from '../../src/lib/ticket';
 import type { TicketLog } from '../storage/ticket-log';
 import type { TicketIndex } from '../ticket-index';
 import { SearchFollow } from './follow';
@@ -25,8 +26,8 @@ export class TicketSearch {
 	/** The Hocuspocus extension that indexes what this process stores. */
 	readonly follow: SearchFollow;
 
-	constructor(store: Store, tickets: TicketIndex, log: Pick<TicketLog, 'loadInto'>, logger: Logger) {
-		this.index = new SearchIndex(store);
+	constructor(store: Store, tickets: TicketIndex, log: Pick<TicketLog, 'loadInto'>, logger: Logger, fields?: { rules(): Promise<FieldRules> }) {
+		this.index = new SearchIndex(store, undefined, fields);
 		this.follow = new SearchFollow({ search: this.index, store, index: tickets, log, logger, delayMs: INDEX_DELAY_MS });
 	}
 

@@ -13,9 +13,9 @@
  */
 import { and, eq, inArray, isNull, lt, gt, sql, type SQL } from 'drizzle-orm';
 import type { SearchPassage } from '../../src/lib/api/search';
-import type { SearchQuery, SearchTerm, TextTerm } from '../../src/lib/search-query';
+import { wordsOf, type SearchQuery, type SearchTerm, type TextTerm } from '../../src/lib/search-query';
 import type * as Y from 'yjs';
-import { entryIndex, readSides, sideStatuses, type Entry, type SideConversation } from '../../src/lib/ticket';
+import { entryIndex, NO_FIELD_RULES, readSides, searchableValues, sideStatuses, type Entry, type FieldRules, type SideConversation } from '../../src/lib/ticket';
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../errors';
 import type { Store } from '../storage/store';
@@ -77,7 +77,9 @@ export class SearchIndex {
 	constructor(
 		private readonly store: Store,
 		/** Passages a word or phrase may be in and still rank (tests lower it). */
-		private readonly rankedPassages = RANKED_PASSAGES
+		private readonly rankedPassages = RANKED_PASSAGES,
+		/** The custom field definitions `field.key:value` is read by. */
+		private readonly fields: { rules(): Promise<FieldRules> } = { rules: async () => NO_FIELD_RULES }
 	) {}
 
 	// --- writing ----------------------------------------------------------------------------
@@ -154,7 +156,8 @@ export class SearchIndex {
 			internal: false,
 			attachment: false,
 			subject: row.subject,
-			fields: [row.number === null ? '' : `#${row.number}`, ...row.tags, ...(people.get(row.requesterId) ?? [])].join(' '),
+			// Custom field values too: a plain word search finds a ticket by its order number.
+			fields: [row.number === null ? '' : `#${row.number}`, ...row.tags, ...(people.get(row.requesterId) ?? []), ...Object.values(row.custom ?? {}).flatMap((value) => (typeof value === 'boolean' ? [] : searchableValues(value)))].join(' '),
 			body: ''
 		}));
 	}
@@ -406,10 +409,48 @@ export class SearchIndex {
 			}
 			case 'has':
 				return sql`EXISTS (SELECT 1 FROM ticket_search s WHERE s.ticket_id = ${tickets.id} AND s.attachment ${internal ? sql`` : sql`AND NOT s.internal`})`;
+			case 'field':
+				return this.fieldCondition(term, internal);
 			case 'is':
 				// Unread, as the server can know it: the customer wrote last and awaits a reply on a
 				// ticket assigned to me (what each person has opened is kept in their browser only).
 				return and(eq(tickets.assigneeId, this.me(viewer, 'is:unread')), sql`${tickets.awaitingSince} IS NOT NULL`)!;
+		}
+	}
+
+	/**
+	 * `field.key:value` by the values table (ticket_field_values): choices, numbers, dates and
+	 * checkboxes exactly; text by its words, in order, within the field's value, and as words (not
+	 * parts of words) of the ticket's own search row, which holds its custom values.
+	 */
+	private async fieldCondition(term: Extract<SearchTerm, { kind: 'field' }>, internal: boolean): Promise<SQL> {
+		const { tickets, ticketFieldValues: v } = this.store.tables;
+		const field = (await this.fields.rules()).fields.get(term.key);
+		const fail = (message: string): never => {
+			throw new ApiError(400, 'invalid_field', `q: field.${term.key}:${term.value}: ${message}`, 'q');
+		};
+		if (!field) return fail(`there is no custom field ${term.key}`);
+		const having = (condition: SQL) => sql`${tickets.id} IN (SELECT ${v.ticketId} FROM ${v} WHERE ${v.fieldKey} = ${field.key} AND ${condition})`;
+		if (field.type === 'text' || field.type === 'multiline' || field.type === 'regex') {
+			const words = wordsOf(term.value);
+			if (!words.length) fail('name a word to look for');
+			const inOrder = `%${words.join('%')}%`;
+			return and(having(sql`${v.value} LIKE ${inOrder}`), this.containing({ kind: 'text', words, phrase: true, negated: false }, internal))!;
+		}
+		const value = term.value.toLowerCase();
+		switch (field.type) {
+			case 'number':
+			case 'decimal': {
+				const number = Number(value);
+				if (value === '' || !Number.isFinite(number)) fail('expected a number');
+				return having(sql`${v.value} = ${String(number)}`);
+			}
+			case 'checkbox': {
+				const ticked = ['true', 'yes', '1'].includes(value) ? 'true' : ['false', 'no', '0'].includes(value) ? 'false' : fail('expected true or false');
+				return having(sql`${v.value} = ${ticked}`);
+			}
+			default:
+				return having(sql`${v.value} = ${value}`);
 		}
 	}
 

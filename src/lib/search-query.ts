@@ -39,6 +39,8 @@ export type SearchTerm = { negated: boolean } & (
 	| { kind: 'is'; value: 'unread' }
 	| { kind: 'time'; field: 'created' | 'updated'; comparison: '>' | '<'; time: SearchTime }
 	| { kind: 'number'; value: number }
+	/** A custom field's value (`field.order_number:12345`): exact for choices, numbers, dates and checkboxes, words for text. */
+	| { kind: 'field'; key: string; value: string }
 );
 
 export type TextTerm = Extract<SearchTerm, { kind: 'text' }>;
@@ -74,13 +76,14 @@ const SEARCH_OPERATORS = [
 	'created<',
 	'updated>',
 	'updated<',
-	'#123'
+	'#123',
+	'field.<key>:'
 ] as const;
 
 const RELATIVE_UNITS: Record<string, number> = { m: 60_000, h: 3600_000, d: 86400_000, w: 7 * 86400_000 };
 
 /** The words of `text` as the engines split it: runs of letters and digits, lower-cased. */
-function wordsOf(text: string): string[] {
+export function wordsOf(text: string): string[] {
 	return [...text.toLowerCase().matchAll(/[\p{L}\p{N}]+/gu)].map(([word]) => word);
 }
 
@@ -124,6 +127,8 @@ function formatTerm(term: SearchTerm): string {
 			return `${sign}${term.field}${term.comparison}${'at' in term.time ? new Date(term.time.at).toISOString() : spanOf(term.time.ago)}`;
 		case 'number':
 			return `${sign}#${term.value}`;
+		case 'field':
+			return `${sign}field.${term.key}:${quoted(term.value)}`;
 	}
 }
 
@@ -171,7 +176,7 @@ function* tokens(input: string): Generator<Token> {
 			yield { raw: input.slice(start, at), negated, value, quoted: true };
 			continue;
 		}
-		const operator = /^([a-z]+)([:<>])/i.exec(input.slice(at));
+		const operator = /^([a-z]+(?:\.[a-z][a-z0-9_]*)?)([:<>])/i.exec(input.slice(at));
 		if (operator) {
 			at += operator[0].length;
 			let value: string;
@@ -224,6 +229,7 @@ function termOf(token: Token): SearchTerm | null {
 		if (unknown !== undefined || values.length === 0) fail(`expected ${allowed.join(', ')} (several separated by commas)`);
 		return [...new Set(values as T[])];
 	};
+	if (name.startsWith('field.')) return { kind: 'field', key: name.slice('field.'.length), value, negated };
 	switch (name) {
 		case 'status':
 			return { kind: 'status', values: listOf(STATUSES), negated };

@@ -80,7 +80,11 @@ const PATHS = [
 	'/sla-policies',
 	'/satisfaction/settings',
 	'/satisfaction/{token}',
-	'/visitor/chat/satisfaction'
+	'/visitor/chat/satisfaction',
+	'/ticket-fields',
+	'/ticket-fields/{key}',
+	'/ticket-forms',
+	'/ticket-forms/{id}'
 ];
 
 describe('GET /api/v1/openapi.json', () => {

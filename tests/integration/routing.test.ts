@@ -394,6 +394,8 @@ describe('the router with 100 agents and 1,000 items', () => {
 			parentId: null,
 			snoozedUntil: null,
 			mergedIntoId: null,
+			custom: {},
+			formId: null,
 			...over
 		});
 		await world.router.observe(row({}));

@@ -73,6 +73,15 @@ describe('demo seed', () => {
 		expect(chat.body.path.map((p: { title: string }) => p.title)).toEqual(['Refunds and returns · Help', 'My orders · Northwind Outfitters', 'Northwind Outfitters']);
 	});
 
+	it("defines demo custom fields and a Refund request form, filled in on Maggie's ticket and findable by them", async () => {
+		const defs = (await reader.request('GET', '/api/v1/ticket-fields')).body;
+		expect(defs.fields.map((f: { label: string }) => f.label)).toEqual(['Order number', 'Refund amount', 'Reason', 'Product', 'Under warranty', 'Purchase date']);
+		const form = defs.forms.find((f: { name: string }) => f.name === 'Refund request');
+		const maggie = tickets.find((t) => t.subject.includes('#48213'))!;
+		expect((await reader.request('GET', `/api/v1/tickets/${maggie.id}`)).body).toMatchObject({ formId: form.id, custom: { order_number: '#48213', refund_amount: 84, refund_reason: 'Charged twice' } });
+		await waitFor(async () => (await reader.request('GET', `/api/v1/search?q=${encodeURIComponent('field.refund_reason:"charged twice"')}`)).body.results?.some((r: { id: string }) => r.id === maggie.id), 'Maggie found by her reason');
+	});
+
 	it('has a long conversation of at least 150 entries', async () => {
 		const long = tickets.find((t) => t.entryCount >= 150);
 		expect(long).toBeDefined();

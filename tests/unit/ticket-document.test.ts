@@ -431,8 +431,9 @@ describe('encodeAppend', () => {
 describe('fields, tags, side conversations and drafts', () => {
 	it('initTicket and readFields round-trip, and replicate', () => {
 		const doc = newDoc(1);
-		expect(readFields(doc)).toEqual(FIELDS);
-		expect(readFields(replicaOf(doc, 2))).toEqual(FIELDS);
+		// A new ticket holds an empty map of custom field values, for peers to write into.
+		expect(readFields(doc)).toEqual({ ...FIELDS, custom: {} });
+		expect(readFields(replicaOf(doc, 2))).toEqual({ ...FIELDS, custom: {} });
 	});
 
 	it('setField validates and writes one field', () => {
@@ -440,7 +441,7 @@ describe('fields, tags, side conversations and drafts', () => {
 		setField(doc, 'status', 'pending');
 		setField(doc, 'assigneeId', null);
 		setField(doc, 'subject', 'Printer fixed');
-		expect(readFields(doc)).toEqual({ ...FIELDS, status: 'pending', assigneeId: null, subject: 'Printer fixed' });
+		expect(readFields(doc)).toEqual({ ...FIELDS, custom: {}, status: 'pending', assigneeId: null, subject: 'Printer fixed' });
 		expect(() => setField(doc, 'status', 'deleted' as TicketFields['status'])).toThrow(ZodError);
 		expect(() => setField(doc, 'subject', 'x'.repeat(501))).toThrow(ZodError);
 		expect(readFields(doc).status).toBe('pending');

@@ -13,6 +13,8 @@ import { followerPaths } from './openapi-followers';
 import { satisfactionPaths } from './openapi-satisfaction';
 import { MAX_SPLIT_ENTRIES, mergeRequestSchema, splitRequestSchema } from './merge';
 import { routingPaths } from './openapi-routing';
+import { customFieldPaths } from './openapi-custom-fields';
+import { customValuesSchema, formIdSchema } from './custom-fields';
 import { slaStateSchema } from './routing';
 import { searchQuerySchema } from './search';
 import {
@@ -24,6 +26,7 @@ import {
 	bulkActionSchema,
 	createTicketSchema,
 	entryInputSchema,
+	listColumnSchema,
 	listTicketsQuery,
 	macroActionsSchema,
 	macroInputSchema,
@@ -37,7 +40,7 @@ import {
 	webhookEventSchema,
 	type CallAction
 } from './schemas';
-import { MAX_PERSONAL_VIEWS, MAX_SHARED_VIEWS, TICKET_SORTS, VIEW_COLUMNS, VIEW_IDS } from './views';
+import { MAX_PERSONAL_VIEWS, MAX_SHARED_VIEWS, TICKET_SORTS, VIEW_IDS } from './views';
 import { CONTEXT_TAGS, contextPaths, customerProfileFields } from './openapi-context';
 
 // Request schemas: the validating schemas themselves, with ids so they appear once under components.
@@ -85,7 +88,9 @@ const ticketFields = {
 	parentId: ticketFieldSchemas.parentId.nullable().optional().meta({ description: 'On a child ticket, the ticket it was created from.' }),
 	mergedIntoId: ticketFieldSchemas.mergedIntoId.nullable().optional().meta({ description: 'On a ticket merged into another, that one (it is closed; what reaches it goes there).' }),
 	satisfaction: ticketFieldSchemas.satisfaction.optional().meta({ description: "Set by the server once a satisfaction survey was asked about the latest solve (`offered`), then the customer's answer (`good`, `bad`)." }),
-	satisfactionComment: ticketFieldSchemas.satisfactionComment.optional().meta({ description: "The comment with the customer's answer (empty: none)." })
+	satisfactionComment: ticketFieldSchemas.satisfactionComment.optional().meta({ description: "The comment with the customer's answer (empty: none)." }),
+	custom: customValuesSchema.optional().meta({ description: 'Custom field values by field key (GET /ticket-fields).' }),
+	formId: formIdSchema.optional()
 };
 
 const Ticket = z
@@ -166,7 +171,7 @@ const SavedView = z
 		name: z.string(),
 		query: z.string(),
 		sort: z.enum(TICKET_SORTS),
-		columns: z.array(z.enum(VIEW_COLUMNS)),
+		columns: z.array(listColumnSchema).meta({ description: 'Built-in columns, and custom fields’ as `field.<key>`.' }),
 		shared: z.boolean(),
 		editable: z.boolean().meta({ description: 'Whether the caller may change or delete it.' }),
 		updatedAt: z.number().int()
@@ -491,6 +496,7 @@ function buildDocument() {
 			...routingPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			...followerPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			...satisfactionPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
+			...customFieldPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			'/tickets': {
 				post: op({
 					operationId: 'createTicket',
@@ -589,7 +595,11 @@ function buildDocument() {
 						"As the caller, checked as the caller's own change in the live document would be (a supervisor or a bot token changes no field; an assignee must be able to hold tickets, a group must exist), and merged with what agents write meanwhile. Only the fields given change; `tags` is the whole list the ticket is to have.",
 					requestParams: ticketPath,
 					requestBody: { required: true, content: jsonContent(TicketFieldsPatch) },
-					responses: { 200: ok("The ticket's list row, with the change.", TicketRow), ...errors(400, 403, 404) }
+					responses: {
+						200: ok("The ticket's list row, with the change.", TicketRow),
+						...errors(400, 403, 404),
+						409: { description: '`required_fields`: solving needs custom fields the ticket’s form requires; the message names them.', content: jsonContent(ErrorBody) }
+					}
 				})
 			},
 			'/tickets/{id}/entries': {

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { bodySchema, CUSTOMER_CHANNELS, idSchema, MAX_SUBJECT_LENGTH, MAX_TAGS, PRIORITIES, STATUSES, tagSchema, VISIBILITIES } from '../ticket/schema';
 import { MACRO_PLACEHOLDERS, unknownPlaceholders } from '../macro-placeholders';
-import { DEFAULT_VIEW_COLUMNS, TICKET_SORTS, VIEW_COLUMNS, VIEW_IDS } from './views';
+import { DEFAULT_VIEW_COLUMNS, FIELD_COLUMN_PATTERN, MAX_FIELD_COLUMNS, TICKET_SORTS, VIEW_COLUMNS, VIEW_IDS, type FieldColumn } from './views';
+import { customValuesSchema, formIdSchema } from './custom-fields';
 
 export { entryInputSchema } from '../ticket/schema';
 
@@ -18,7 +19,9 @@ export const createTicketSchema = z.strictObject({
 	channel: z.enum(CUSTOMER_CHANNELS),
 	body: bodySchema.min(1),
 	priority: z.enum(PRIORITIES).optional(),
-	tags: tagsSchema.optional()
+	tags: tagsSchema.optional(),
+	custom: customValuesSchema.optional(),
+	formId: formIdSchema.optional()
 });
 
 /**
@@ -41,7 +44,9 @@ const ticketFieldsSchema = z.strictObject({
 		.refine((at) => at > Date.now() && at <= Date.now() + MAX_SNOOZE_MS, 'a time in the coming year (ms since the epoch)')
 		.nullable()
 		.optional()
-		.meta({ description: 'Snoozes the ticket until then (ms since the epoch, within a year): it leaves the views of work to do and returns at that time or with a customer message. null wakes it now.' })
+		.meta({ description: 'Snoozes the ticket until then (ms since the epoch, within a year): it leaves the views of work to do and returns at that time or with a customer message. null wakes it now.' }),
+	custom: customValuesSchema.optional().meta({ description: 'Custom field values to set (the others stay); null clears one.' }),
+	formId: formIdSchema.optional()
 });
 
 export const ticketFieldsPatchSchema = ticketFieldsSchema
@@ -77,14 +82,18 @@ export const bulkActionSchema = z
 	});
 export type BulkAction = z.infer<typeof bulkActionSchema>;
 
+/** A list column: a built-in one, or a custom field's (`field.<key>`). */
+export const listColumnSchema = z.union([z.enum(VIEW_COLUMNS), z.string().regex(FIELD_COLUMN_PATTERN, 'a column name, or field.<key>') as z.ZodType<FieldColumn>]);
+
 /** A saved view as its owner writes it (POST creates one, PUT replaces one). */
 export const savedViewInputSchema = z.strictObject({
 	name: z.string().trim().min(1).max(80),
 	query: z.string().trim().min(1).max(500).meta({ description: 'A search query (the language of `GET /search`): what the view holds, cut to what each viewer may see.' }),
 	sort: z.enum(TICKET_SORTS).default('updated'),
 	columns: z
-		.array(z.enum(VIEW_COLUMNS))
-		.max(VIEW_COLUMNS.length)
+		.array(listColumnSchema)
+		.max(VIEW_COLUMNS.length + MAX_FIELD_COLUMNS)
+		.refine((columns) => columns.filter((c) => c.startsWith('field.')).length <= MAX_FIELD_COLUMNS, `at most ${MAX_FIELD_COLUMNS} custom field columns`)
 		.refine((columns) => new Set(columns).size === columns.length, 'each column once')
 		.default([...DEFAULT_VIEW_COLUMNS])
 		.meta({ description: 'The columns shown besides the subject, in order.' }),

@@ -46,6 +46,14 @@ export type TicketSort = (typeof TICKET_SORTS)[number];
 /** Columns a saved view may show besides the subject, which every list shows. */
 export const VIEW_COLUMNS = ['channel', 'status', 'priority', 'sla', 'assignee', 'group', 'requester', 'tags', 'created', 'updated'] as const;
 export type ViewColumn = (typeof VIEW_COLUMNS)[number];
+/** A custom field's column in a saved view: `field.<key>`, its label from GET /ticket-fields. */
+export type FieldColumn = `field.${string}`;
+export type ListColumn = ViewColumn | FieldColumn;
+export const FIELD_COLUMN_PATTERN = /^field\.[a-z][a-z0-9_]{0,39}$/;
+/** Custom field columns a saved view may show. */
+export const MAX_FIELD_COLUMNS = 5;
+/** The custom field a column shows, or null for a built-in column. */
+export const fieldOfColumn = (column: ListColumn): string | null => (column.startsWith('field.') ? column.slice('field.'.length) : null);
 /** The built-in views' columns. */
 export const DEFAULT_VIEW_COLUMNS: readonly ViewColumn[] = ['channel', 'status', 'priority', 'sla', 'assignee', 'updated'];
 

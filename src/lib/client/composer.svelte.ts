@@ -34,7 +34,7 @@ import { placeCaretLabel } from './caret-labels';
 import { fillPlaceholders } from '../macro-placeholders';
 import { draftFull, draftTooLong } from './limit-words';
 import { MentionPicker } from './mentions.svelte';
-import type { PresenceState, TicketSession } from './ticket-session.svelte';
+import { RequiredFieldsError, type PresenceState, type TicketSession } from './ticket-session.svelte';
 import type { CustomerInfo, Person } from './workspace.svelte';
 
 /** Channels a public reply may go out on, when the customer can be reached there. */
@@ -570,9 +570,13 @@ export class Composer {
 				this.bind(null);
 			}
 		} catch (error) {
+			this.warnings = null;
+			if (error instanceof RequiredFieldsError) {
+				this.refusal = `Not sent: ${error.message}. It is kept as a draft.`;
+				return;
+			}
 			// The entry contract refused it (nothing was written): say so rather than nothing.
 			console.error(error);
-			this.warnings = null;
 			this.refusal = 'This message could not be sent; it is kept as a draft.';
 		} finally {
 			this.sending = false;
@@ -625,7 +629,13 @@ export class Composer {
 
 	/** Applies the staged changes to the ticket now, without sending. */
 	applyStagedNow() {
-		if (this.draftId) this.session.applyStaged(this.draftId);
+		if (!this.draftId) return;
+		try {
+			this.session.applyStaged(this.draftId);
+		} catch (error) {
+			if (!(error instanceof RequiredFieldsError)) throw error;
+			this.refusal = `Not applied: ${error.message}.`;
+		}
 	}
 
 	/**

@@ -3,15 +3,17 @@
  * shared or not. Saved through the API, whose refusals (a query that does not parse, a name taken,
  * too many views) are shown in its words.
  */
-import { DEFAULT_VIEW_COLUMNS, VIEW_COLUMNS, type TicketSort, type ViewColumn } from '$lib/api/views';
+import { DEFAULT_VIEW_COLUMNS, fieldOfColumn, VIEW_COLUMNS, type ListColumn, type TicketSort } from '$lib/api/views';
+import type { FieldDefinition } from '$lib/ticket';
 import { sendJson } from './send-json';
+import { getJson } from './workspace.svelte';
 
 export interface SavedViewSummary {
 	id: string;
 	name: string;
 	query: string;
 	sort: TicketSort;
-	columns: ViewColumn[];
+	columns: ListColumn[];
 	shared: boolean;
 	editable: boolean;
 	/** How many tickets it holds for you now; null when its query cannot run any more (`problem` says why). */
@@ -23,7 +25,9 @@ export class SavedViewForm {
 	name = $state('');
 	query = $state('');
 	sort = $state<TicketSort>('updated');
-	columns = $state<ViewColumn[]>([...DEFAULT_VIEW_COLUMNS]);
+	columns = $state<ListColumn[]>([...DEFAULT_VIEW_COLUMNS]);
+	/** Custom fields that may be shown as columns (the active ones). */
+	fields = $state.raw<FieldDefinition[]>([]);
 	shared = $state(false);
 	saving = $state(false);
 	error = $state<string | null>(null);
@@ -40,14 +44,18 @@ export class SavedViewForm {
 			this.columns = [...editing.columns];
 			this.shared = editing.shared;
 		} else this.query = query;
+		void getJson<{ fields: FieldDefinition[] }>('/api/v1/ticket-fields')
+			.then(({ fields }) => (this.fields = fields.filter((f) => !f.archived)))
+			.catch(() => {});
 	}
 
-	/** Shows or hides a column, keeping the columns in their usual order. */
-	toggleColumn(column: ViewColumn) {
+	/** Shows or hides a column, keeping the columns in their usual order: the built-in ones, then custom fields'. */
+	toggleColumn(column: ListColumn) {
 		const shown = new Set(this.columns);
 		if (shown.has(column)) shown.delete(column);
 		else shown.add(column);
-		this.columns = VIEW_COLUMNS.filter((c) => shown.has(c));
+		const fields = [...shown].filter((c) => fieldOfColumn(c) !== null);
+		this.columns = [...VIEW_COLUMNS.filter((c) => shown.has(c)), ...fields];
 	}
 
 	/** Saves it; the view as stored, or null with `error` saying why not. */

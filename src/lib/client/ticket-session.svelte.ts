@@ -26,6 +26,10 @@ import {
 	setDraftOptions,
 	setDraftRecipientText,
 	setField,
+	setCustomValues,
+	missingFieldsMessage,
+	type CustomValue,
+	type FieldRules,
 	setSideStatus,
 	stageChanges,
 	ticketDocumentName,
@@ -39,6 +43,7 @@ import {
 	type StagedChange,
 	type StagedChanges,
 	type TicketFieldName,
+	type Status,
 	type TicketFields
 } from '$lib/ticket';
 import type { VisitorAwareness } from '$lib/api/chat';
@@ -73,6 +78,11 @@ const DELIVERIES_POLL_MS = 3000;
 /** How long an outbound email seen arriving is looked for in the deliveries before giving up. */
 const DELIVERY_AWAIT_MS = 2 * 60_000;
 
+/** Solving refused here: the ticket's form needs fields still empty (the message names them). */
+export class RequiredFieldsError extends Error {
+	override readonly name = 'RequiredFieldsError';
+}
+
 export class TicketSession {
 	readonly doc = new Y.Doc();
 	readonly provider: HocuspocusProvider;
@@ -84,6 +94,8 @@ export class TicketSession {
 	presence = $state.raw<PresenceState[]>([]);
 	synced = $state(false);
 	readOnly = $state(false);
+	/** The custom field definitions (loaded by the header's editor): what solving needs, said before the server would refuse it. */
+	fieldRules = $state.raw<FieldRules | null>(null);
 	/** Why the server closed or refused this ticket, if it did. */
 	refusal = $state<string | null>(null);
 	/** Local changes the server has not acknowledged yet. */
@@ -225,7 +237,24 @@ export class TicketSession {
 
 	setField<K extends TicketFieldName>(name: K, value: TicketFields[K]) {
 		if (this.readOnly) return;
+		if (name === 'status') this.checkSolvable(value as Status);
 		setField(this.doc, name, value);
+	}
+
+	/**
+	 * Throws RequiredFieldsError when `status` is solved and the ticket's form needs fields still
+	 * empty: the server would refuse the update and close the document.
+	 */
+	checkSolvable(status: Status | undefined) {
+		if (status !== 'solved' || !this.fieldRules) return;
+		const fields = readFields(this.doc);
+		const missing = this.fieldRules.missingOnSolve(fields.formId, fields.custom ?? {});
+		if (missing.length) throw new RequiredFieldsError(missingFieldsMessage(missing));
+	}
+
+	/** Writes custom field values, checked by `rules` first (throws with the reason when one is refused). */
+	setCustomValues(values: Record<string, CustomValue>, rules: FieldRules) {
+		if (!this.readOnly) setCustomValues(this.doc, values, rules);
 	}
 
 	addTag(tag: string) {
@@ -301,7 +330,9 @@ export class TicketSession {
 
 	/** Applies a draft's staged changes to the ticket now ("Apply now"). */
 	applyStaged(draftId: string) {
-		if (!this.readOnly) applyStagedNow(this.doc, draftId);
+		if (this.readOnly) return;
+		this.checkSolvable(readDrafts(this.doc).find((d) => d.id === draftId)?.staged.status);
+		applyStagedNow(this.doc, draftId);
 	}
 
 	/** Customer messages that arrived after the draft was started, oldest first. */
@@ -315,6 +346,7 @@ export class TicketSession {
 	 */
 	send(draftId: string, options: SendOptions = {}): Entry | null {
 		if (this.readOnly) return null;
+		this.checkSolvable(options.alsoSet?.status ?? readDrafts(this.doc).find((d) => d.id === draftId)?.staged.status);
 		const sent = sendDraft(this.doc, draftId, { type: 'agent', id: this.me.id }, Date.now(), options);
 		if (sent) this.markTyping(null);
 		return sent;

@@ -7,7 +7,8 @@ import { untrack } from 'svelte';
 import { CollabConnection } from './connection.svelte';
 import type { SlaState } from '$lib/api/routing';
 import type { SearchPassage } from '$lib/api/search';
-import { DEFAULT_VIEW_COLUMNS, type ViewColumn } from '$lib/api/views';
+import { DEFAULT_VIEW_COLUMNS, type ListColumn } from '$lib/api/views';
+import type { CustomValue, FieldDefinition } from '$lib/ticket';
 import type { SavedViewSummary } from './saved-view-form.svelte';
 import { sendJson } from './send-json';
 import { AgentDesk, notifyDesktop } from './agent-desk.svelte';
@@ -54,6 +55,8 @@ export interface TicketRow {
 	requesterName?: string | null;
 	/** In search results: the passage that matched best (null for a search of operators only). */
 	passage?: SearchPassage | null;
+	/** Custom field values by key, in list answers. */
+	custom?: Record<string, CustomValue>;
 }
 
 export interface Person {
@@ -114,6 +117,8 @@ export class Workspace {
 	numbers = $state<Record<string, number>>({});
 	people = $state.raw<Person[]>([]);
 	groups = $state.raw<{ id: string; name: string }[]>([]);
+	/** Custom fields' labels by key, for their columns. */
+	fieldLabels = $state.raw<Record<string, string>>({});
 
 	/** Tickets picked for a bulk action; none for supervisors, who change no ticket. */
 	readonly selection: TicketSelection | null;
@@ -285,7 +290,7 @@ export class Workspace {
 	}
 
 	/** The list's columns besides the subject: the saved view's, or the usual ones. */
-	get columns(): readonly ViewColumn[] {
+	get columns(): readonly ListColumn[] {
 		return this.shownSaved?.columns ?? DEFAULT_VIEW_COLUMNS;
 	}
 
@@ -444,6 +449,12 @@ export class Workspace {
 			this.groups = groups.groups;
 		} catch {
 			/* names fall back to ids */
+		}
+		try {
+			const { fields } = await getJson<{ fields: FieldDefinition[] }>('/api/v1/ticket-fields');
+			this.fieldLabels = Object.fromEntries(fields.map((f) => [f.key, f.label]));
+		} catch {
+			/* columns fall back to keys */
 		}
 	}
 

@@ -20,6 +20,7 @@ import {
 	type TicketFieldName,
 	type TicketFields
 } from './schema';
+import type { CustomValue, FieldRules } from './custom-fields';
 import { foldRecipients, recipientsMeta, setDraftRecipients, type RecipientField } from './recipients';
 
 export const ROOTS = { ticket: 'ticket', entries: 'entries', sides: 'sides', drafts: 'drafts' } as const;
@@ -260,8 +261,55 @@ export function readFields(doc: Y.Doc): TicketFields {
 		...(Array.isArray(map.get('cc')) ? { cc: map.get('cc') as string[] } : {}),
 		...(typeof map.get('satisfaction') === 'string' ? { satisfaction: map.get('satisfaction') as TicketFields['satisfaction'] } : {}),
 		...(typeof map.get('satisfactionComment') === 'string' ? { satisfactionComment: map.get('satisfactionComment') as string } : {}),
+		...(map.has('formId') ? { formId: (map.get('formId') as string | null) ?? null } : {}),
+		...(map.get('custom') instanceof Y.Map ? { custom: (map.get('custom') as Y.Map<CustomValue>).toJSON() as Record<string, CustomValue> } : {}),
 		tags: tags instanceof Y.Array ? (tags.toArray() as string[]) : []
 	};
+}
+
+/**
+ * The custom field values and form the server's document holds, read through the root's items
+ * (the update checker must not create roots in the document it checks).
+ */
+export function readStoredCustom(doc: Y.Doc): { values: Record<string, CustomValue>; formId: string | null } {
+	const ticket = doc.share.get(ROOTS.ticket);
+	const custom = ticket?._map.get('custom');
+	const form = ticket?._map.get('formId');
+	const values = custom && !custom.deleted && custom.content instanceof Y.ContentType ? (custom.content.type as Y.Map<CustomValue>).toJSON() : {};
+	const formId = form && !form.deleted && form.content instanceof Y.ContentAny ? ((form.content.arr[0] as string | null) ?? null) : null;
+	return { values: values as Record<string, CustomValue>, formId };
+}
+
+/**
+ * The ticket map's nested type under `key`, created when a ticket from before it lacks one (the
+ * first writer creates it; the checker refuses a second, which would drop the first one's writes).
+ */
+function nestedType<T extends Y.Map<never> | Y.Array<never>>(doc: Y.Doc, key: string, Type: new () => T): T {
+	const found = ticketMap(doc).get(key);
+	if (found instanceof Type) return found;
+	const created = new Type();
+	ticketMap(doc).set(key, created);
+	return created;
+}
+
+const customMap = (doc: Y.Doc) => nestedType(doc, 'custom', Y.Map) as unknown as Y.Map<CustomValue>;
+
+/**
+ * Writes custom field values as a peer does, in one transaction (null clears a value). Checked by
+ * `rules` first (null: the caller has checked them), so a workspace's own mistake is said before
+ * the server would close the socket.
+ */
+export function setCustomValues(doc: Y.Doc, values: Readonly<Record<string, CustomValue>>, rules: FieldRules | null): void {
+	for (const [key, value] of Object.entries(values)) {
+		const problem = rules?.valueProblem(key, value);
+		if (problem) throw new Error(problem);
+	}
+	doc.transact(() => {
+		const custom = customMap(doc);
+		for (const [key, value] of Object.entries(values)) {
+			if (JSON.stringify(custom.get(key) ?? null) !== JSON.stringify(value)) custom.set(key, value);
+		}
+	});
 }
 
 export function setField<K extends TicketFieldName>(doc: Y.Doc, name: K, value: TicketFields[K]): void {
@@ -276,16 +324,13 @@ export function initTicket(doc: Y.Doc, fields: TicketFields): void {
 			if (fields[name] !== undefined) setField(doc, name, fields[name]);
 		}
 		ticketMap(doc).set('tags', Y.Array.from(fields.tags.map((t) => tagSchema.parse(t.trim()))));
+		// Created with the ticket, so concurrent peers write into one map (see customMap).
+		const custom = customMap(doc);
+		for (const [key, value] of Object.entries(fields.custom ?? {})) custom.set(key, value);
 	});
 }
 
-function tagsArray(doc: Y.Doc): Y.Array<string> {
-	const tags = ticketMap(doc).get('tags');
-	if (tags instanceof Y.Array) return tags as Y.Array<string>;
-	const created = new Y.Array<string>();
-	ticketMap(doc).set('tags', created);
-	return created;
-}
+const tagsArray = (doc: Y.Doc) => nestedType(doc, 'tags', Y.Array) as unknown as Y.Array<string>;
 
 export function addTag(doc: Y.Doc, tag: string): void {
 	const parsed = tagSchema.parse(tag.trim());

@@ -9,3 +9,4 @@ export * from './awareness';
 export * from './recipients';
 export * from './mentions';
 export * from './merge';
+export * from './custom-fields';

@@ -194,12 +194,14 @@ export const ticketFieldSchemas = {
 	/** The customer's answer to the survey of the ticket's latest solve, or that one was asked; set by the server. */
 	satisfaction: z.enum(SATISFACTION_VALUES),
 	/** The comment the customer gave with that answer (empty: none); set by the server. */
-	satisfactionComment: z.string().max(MAX_SATISFACTION_COMMENT)
+	satisfactionComment: z.string().max(MAX_SATISFACTION_COMMENT),
+	/** The ticket's form (custom-fields.ts): which custom fields it shows and requires; null: none. */
+	formId: idSchema.nullable()
 } as const;
 export type TicketFieldName = keyof typeof ticketFieldSchemas;
 export const TICKET_FIELDS = Object.keys(ticketFieldSchemas) as TicketFieldName[];
 /** Fields a peer may change; the rest are set by the server when the ticket is created. */
-export const PEER_EDITABLE_FIELDS: readonly TicketFieldName[] = ['subject', 'status', 'priority', 'assigneeId', 'groupId', 'snoozedUntil'];
+export const PEER_EDITABLE_FIELDS: readonly TicketFieldName[] = ['subject', 'status', 'priority', 'assigneeId', 'groupId', 'snoozedUntil', 'formId'];
 
 export interface TicketFields {
 	subject: string;
@@ -224,6 +226,10 @@ export interface TicketFields {
 	satisfaction?: Satisfaction;
 	satisfactionComment?: string;
 	tags: string[];
+	/** Only once a form was chosen; null once cleared. */
+	formId?: string | null;
+	/** Custom field values by field key (custom-fields.ts), on tickets that have any. */
+	custom?: Record<string, string | number | boolean | string[] | null>;
 }
 
 /** Scalar fields of a side conversation's map; `participants` and `entries` are nested Y.Arrays. */

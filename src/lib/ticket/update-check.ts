@@ -14,7 +14,8 @@
  */
 import * as Y from 'yjs';
 import { z } from 'zod';
-import { entriesArray, entryIndex, ROOTS, type RootName } from './document';
+import { missingFieldsMessage, NO_FIELD_RULES, type CustomValue, type FieldRules } from './custom-fields';
+import { entriesArray, entryIndex, readStoredCustom, ROOTS, type RootName } from './document';
 import { GrowthCount } from './growth';
 import {
 	draftFieldSchemas,
@@ -49,7 +50,9 @@ export const REJECT = {
 	foreignClient: 'foreign-client-id',
 	timeOutOfRange: 'time-out-of-range',
 	/** Past one of LIMITS (./limits.ts); the message names it. */
-	limitExceeded: 'limit-exceeded'
+	limitExceeded: 'limit-exceeded',
+	/** Solved while fields its form requires are empty; the message names them. */
+	requiredFields: 'required-fields-missing'
 } as const;
 export type RejectReason = (typeof REJECT)[keyof typeof REJECT];
 
@@ -75,6 +78,8 @@ export interface WritePolicy {
 	fieldAllowed(name: TicketFieldName, value: unknown): string | null;
 	/** Null when this writer may change the ticket's tags, else why not (absent: any writer may). */
 	tagsAllowed?(): string | null;
+	/** Null when this writer may change the ticket's custom field values and form, else why not (absent: any writer may). */
+	customAllowed?(): string | null;
 	/** Null when this writer may name `participant` in a side conversation of `channel`, else why not. */
 	participantAllowed(channel: string, participant: string): string | null;
 }
@@ -88,6 +93,8 @@ export interface UpdateSender {
 	 * what its sync handshake on this connection declared; empty when nothing is known.
 	 */
 	readonly seen: ReadonlyMap<number, number>;
+	/** The custom field and form definitions values are checked against (absent: there are none). */
+	readonly fields?: FieldRules;
 }
 
 export type CheckResult =
@@ -171,6 +178,10 @@ class UpdateCheck {
 	private readonly sideAdditions: { sideId: string; participant?: unknown; entry?: Entry }[] = [];
 	private ds: ReturnType<typeof Y.decodeUpdate>['ds'] | null = null;
 	private changes = 0;
+	/** Custom field values this update writes, by key; the status and form it sets, if it does. */
+	private readonly customWrites = new Map<string, CustomValue>();
+	private statusWritten: unknown;
+	private formWritten: unknown;
 	private readonly growth: GrowthCount;
 
 	constructor(
@@ -210,6 +221,7 @@ class UpdateCheck {
 			}
 		}
 		this.checkSideAdditions();
+		this.checkRequiredOnSolve();
 		for (const [client, ranges] of ds.clients) {
 			for (const range of ranges) this.checkDelete(client, range.clock, range.len);
 		}
@@ -411,6 +423,7 @@ class UpdateCheck {
 			if (denied) refuse(REJECT.forbidden, denied);
 			return this.checkValues(item, tagSchema, 'tag');
 		}
+		if (key === 'custom') return this.checkCustom(item, path);
 		if (sub !== undefined) refuse(REJECT.invalidShape, `ticket field \`${key}\` is not a type`);
 		if (!Object.hasOwn(ticketFieldSchemas, key)) refuse(REJECT.invalidField, `tickets have no field \`${key}\``);
 		const name = key as TicketFieldName;
@@ -418,9 +431,57 @@ class UpdateCheck {
 		if (this.isDeletedValue(item)) return;
 		const value = this.singleValue(item, name);
 		if (!ticketFieldSchemas[name].safeParse(value).success) refuse(REJECT.invalidField, `\`${name}\` cannot be ${JSON.stringify(value)}`);
-		const denied = this.policy.fieldAllowed(name, value);
-		if (denied) refuse(REJECT.forbidden, denied);
+		if (name === 'formId') {
+			this.checkCustomAllowed();
+			const problem = this.rules.formProblem(value);
+			if (problem) refuse(REJECT.invalidField, problem);
+			this.formWritten = value;
+		} else {
+			const denied = this.policy.fieldAllowed(name, value);
+			if (denied) refuse(REJECT.forbidden, denied);
+		}
+		if (name === 'status') this.statusWritten = value;
 		this.overwritten.add(path.join('\u0000'));
+	}
+
+	private get rules(): FieldRules {
+		return this.sender.fields ?? NO_FIELD_RULES;
+	}
+
+	private checkCustomAllowed() {
+		const denied = this.policy.customAllowed?.();
+		if (denied) refuse(REJECT.forbidden, denied);
+	}
+
+	/**
+	 * `ticket.custom`: a map created once (by the server with the ticket, or by the first peer to
+	 * write a value into a ticket from before custom fields) and never replaced, which would drop
+	 * what concurrent peers write into it; its keys hold one value each, checked against the
+	 * field's definition. A value is cleared by writing null, never by deleting its key.
+	 */
+	private checkCustom(item: Y.Item, path: Path) {
+		const [, , key, extra] = path;
+		this.checkCustomAllowed();
+		if (key === undefined) {
+			if (this.replacesValue(item)) refuse(REJECT.invalidShape, '`custom` cannot be replaced');
+			return this.checkNewType(item, Y.Map, '`custom`');
+		}
+		if (extra !== undefined || key === '*') refuse(REJECT.invalidShape, '`custom` maps field keys to plain values');
+		if (this.isDeletedValue(item)) return;
+		const value = this.singleValue(item, `custom.${key}`);
+		const problem = this.rules.valueProblem(key, value);
+		if (problem) refuse(REJECT.invalidField, problem);
+		this.customWrites.set(key, value as CustomValue);
+		this.overwritten.add(path.join('\u0000'));
+	}
+
+	/** Solving a ticket needs the fields its form requires: as the server has them, with this update's values. */
+	private checkRequiredOnSolve() {
+		if (this.statusWritten !== 'solved') return;
+		const values = { ...readStoredCustom(this.doc).values, ...Object.fromEntries(this.customWrites) };
+		const formId = this.formWritten !== undefined ? (this.formWritten as string | null) : readStoredCustom(this.doc).formId;
+		const missing = this.rules.missingOnSolve(formId, values);
+		if (missing.length) refuse(REJECT.requiredFields, missingFieldsMessage(missing));
 	}
 
 	private checkSideRoot(item: Y.Item, id: string) {

@@ -1,0 +1,12 @@
+import { json } from '@sveltejs/kit';
+import { api, parseJson, requireAdmin } from '$lib/server/api';
+import { formChangeSchema } from '$lib/api/custom-fields';
+import { tandem } from '$lib/server/tandem';
+import type { RequestHandler } from './$types';
+
+export const PATCH: RequestHandler = (event) =>
+	api(async () => {
+		const admin = requireAdmin(event);
+		const change = await parseJson(event.request, formChangeSchema);
+		return json(await tandem().customFields.updateForm(event.params.id, change, `user:${admin.id}`));
+	});
