@@ -525,6 +525,9 @@ export class Router {
 		const expiresAt = now + offerTimeoutSeconds * 1000;
 		const made = await this.store.transaction(async (tx) => {
 			const made: { offer: OfferRow; item: WorkItem }[] = [];
+			// One pass at a time, on any node: two passes that each locked only the items they saw
+			// queued would count agents' loads without the other's offers, and overfill an agent.
+			await this.store.serialise(tx, 'routing.dispatch');
 			await this.store.lock(tx, workItems, eq(workItems.status, 'queued'));
 			// Per channel, only the agents with room on it: usually a few, whatever the size of the team.
 			const roomy = new Map<ChannelClass, AgentState[]>();
