@@ -425,8 +425,10 @@ export const outbox = sqliteTable(
 		id: integer('id').primaryKey({ autoIncrement: true }),
 		ticketId: text('ticket_id').notNull(),
 		entryId: text('entry_id').notNull(),
-		kind: text('kind', { enum: ['email', 'webhook', 'verification', 'side-email'] }).notNull(),
+		kind: text('kind', { enum: ['email', 'webhook', 'verification', 'side-email', 'rule-webhook'] }).notNull(),
 		recipient: text('recipient'),
+		/** What a 'rule-webhook' row POSTs (JSON text), fixed when the rule ran; null for the other kinds. */
+		payload: text('payload'),
 		status: text('status', { enum: ['queued', 'sent', 'failed'] }).notNull().default('queued'),
 		attempts: integer('attempts').notNull().default(0),
 		nextAttemptAt: integer('next_attempt_at').notNull(),
@@ -777,4 +779,53 @@ export const slaBreaches = sqliteTable(
 		recordedAt: integer('recorded_at').notNull()
 	},
 	(t) => [primaryKey({ columns: [t.ticketId, t.metric, t.dueAt] })]
+);
+
+/**
+ * Triggers (run when a ticket is created or changed) and automations (run on time), in the order
+ * they run (`position`, per kind). Conditions and actions are JSON checked by src/lib/api/rules.ts.
+ */
+export const rules = sqliteTable(
+	'rules',
+	{
+		id: text('id').primaryKey(),
+		kind: text('kind', { enum: ['trigger', 'automation'] }).notNull(),
+		name: text('name').notNull(),
+		position: integer('position').notNull(),
+		active: integer('active', { mode: 'boolean' }).notNull().default(true),
+		conditions: text('conditions', { mode: 'json' }).notNull(),
+		actions: text('actions', { mode: 'json' }).notNull(),
+		/** Signs the rule's webhook calls; shown to admins only. */
+		webhookSecret: text('webhook_secret').notNull(),
+		createdBy: text('created_by').notNull(),
+		createdAt: createdAt(),
+		updatedAt: integer('updated_at').notNull()
+	},
+	(t) => [index('rules_kind_position').on(t.kind, t.position)]
+);
+
+/** Business hours by group (`scope` a group id, or 'default' for groups without their own). */
+export const businessHours = sqliteTable('business_hours', {
+	scope: text('scope').primaryKey(),
+	timeZone: text('time_zone').notNull(),
+	/** Seven lists (Monday first) of [start, end) minutes of the day. */
+	week: text('week', { mode: 'json' }).$type<[number, number][][]>().notNull(),
+	/** Closed days, YYYY-MM-DD in the schedule's time zone. */
+	holidays: text('holidays', { mode: 'json' }).$type<string[]>().notNull(),
+	updatedAt: integer('updated_at').notNull()
+});
+
+/**
+ * What automations did: one row per (automation, ticket, the instant its timed condition started
+ * counting from), taken before acting, so no restart or second node acts twice on it.
+ */
+export const automationFirings = sqliteTable(
+	'automation_firings',
+	{
+		ruleId: text('rule_id').notNull(),
+		ticketId: text('ticket_id').notNull(),
+		since: integer('since').notNull(),
+		firedAt: integer('fired_at').notNull()
+	},
+	(t) => [primaryKey({ columns: [t.ruleId, t.ticketId, t.since] })]
 );
