@@ -793,6 +793,8 @@ export const rules = sqliteTable(
 		name: text('name').notNull(),
 		position: integer('position').notNull(),
 		active: integer('active', { mode: 'boolean' }).notNull().default(true),
+		/** A trigger that, when it acts, keeps the triggers after it from running on the same change. */
+		stopHere: integer('stop_here', { mode: 'boolean' }).notNull().default(false),
 		conditions: text('conditions', { mode: 'json' }).notNull(),
 		actions: text('actions', { mode: 'json' }).notNull(),
 		/** Signs the rule's webhook calls; shown to admins only. */

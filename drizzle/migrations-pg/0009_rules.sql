@@ -20,6 +20,7 @@ CREATE TABLE "rules" (
 	"name" text NOT NULL,
 	"position" bigint NOT NULL,
 	"active" boolean DEFAULT true NOT NULL,
+	"stop_here" boolean DEFAULT false NOT NULL,
 	"conditions" jsonb NOT NULL,
 	"actions" jsonb NOT NULL,
 	"webhook_secret" text NOT NULL,

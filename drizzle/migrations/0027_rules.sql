@@ -20,6 +20,7 @@ CREATE TABLE `rules` (
 	`name` text NOT NULL,
 	`position` integer NOT NULL,
 	`active` integer DEFAULT true NOT NULL,
+	`stop_here` integer DEFAULT false NOT NULL,
 	`conditions` text NOT NULL,
 	`actions` text NOT NULL,
 	`webhook_secret` text NOT NULL,
