@@ -1,0 +1,239 @@
+/**
+ * Runs triggers and acts for rules. Triggers run on the node that stored a change, after it is
+ * stored (off the path that acknowledges it), once per change: the ticket index tells this node
+ * of each row it projected, with the row before and who wrote it; a new ticket is told once it is
+ * recorded. The triggers run in their order against that change; each that matches acts, and one
+ * marked "stop here" ends the run. A rule acts through the server like an agent (Tickets.patch
+ * and append, checked and logged) as a principal that names it, so its changes are triggers'
+ * changes in turn: never its own trigger's, and a chain of rules changing the ticket stops after
+ * MAX_CHAIN links, recorded as `rule.chain_stopped`.
+ */
+import { and, desc, eq } from 'drizzle-orm';
+import { fillPlaceholders } from '../../src/lib/macro-placeholders';
+import type { Conditions, Rule, RuleKind } from '../../src/lib/api/rules';
+import { readFields, type EntryInput, type Status } from '../../src/lib/ticket';
+import type { Accounts } from '../accounts';
+import { ticketAccess } from '../auth/policy';
+import type { Principal, SystemPrincipal } from '../auth/principal';
+import type { Outbox } from '../channels/outbox';
+import type { Customers } from '../customers';
+import type { Events } from '../events';
+import type { Logger } from '../log';
+import type { Store } from '../storage/store';
+import type { TicketChange, TicketIndex, TicketRow } from '../ticket-index';
+import type { DocumentAccess, FieldChanges, Tickets } from '../tickets';
+import { matches, type RuleChange, type RuleSubject, type RuleTicket } from './conditions';
+import type { RuleStore, ScheduleLookup } from './rules';
+
+/** How many rule-made changes in a row may run triggers again: past it, the chain stops. */
+export const MAX_CHAIN = 5;
+
+/** How many of a ticket's newest field changes are looked through for its last change of status. */
+const STATUS_LOOKBACK = 200;
+
+export interface RuleEngineDeps {
+	store: Store;
+	rules: RuleStore;
+	tickets: Pick<Tickets, 'patch' | 'append' | 'onRecorded'>;
+	index: Pick<TicketIndex, 'onChange' | 'get'>;
+	documents: Pick<DocumentAccess, 'withDocument'>;
+	customers: Pick<Customers, 'get'>;
+	accounts: Pick<Accounts, 'principal'>;
+	outbox: Pick<Outbox, 'enqueueRuleWebhook' | 'recipientOf'>;
+	events: Events;
+	logger: Logger;
+}
+
+/** Whether the conditions read fields only the document holds (the index row has the others). */
+export const needsDocument = (conditions: Conditions) => [...conditions.all, ...conditions.any].some((c) => c.field === 'satisfaction' || c.field.startsWith('custom.'));
+
+const ruleOf = (actor: string) => (actor.startsWith('rule:') ? actor.slice('rule:'.length) : null);
+
+/** Who made a change: a rule, an agent, the customer (a new public message from them), or the system. */
+function authorOf(row: TicketRow, change: TicketChange): RuleChange['by'] {
+	if (ruleOf(change.actor)) return 'rule';
+	if (change.actor.startsWith('user:')) return 'agent';
+	const customerWrote = row.awaitingSince !== null && (change.previous === null || (row.lastPublicAt ?? 0) > (change.previous.lastPublicAt ?? 0));
+	return customerWrote ? 'customer' : 'system';
+}
+
+export class RuleEngine {
+	/** Each ticket's trigger runs, one after the other. */
+	private readonly turns = new Map<string, Promise<void>>();
+	/** How many rule-made changes in a row each ticket's current chain has. */
+	private readonly chains = new Map<string, number>();
+	private readonly stops: (() => void)[] = [];
+
+	constructor(private readonly deps: RuleEngineDeps) {}
+
+	/** Runs triggers on this node's changes from now on, until `close`. */
+	follow(): void {
+		this.stops.push(
+			this.deps.index.onChange((row, change) => {
+				// A new ticket is told once recorded (below), with its first entries; a rebuilt index row is no change.
+				if (change.previous) this.queue(row.id, change.actor, (chain) => this.runTriggers(row, change, chain));
+			}),
+			this.deps.tickets.onRecorded((ticketId, _doc, actor) => {
+				this.queue(ticketId, actor, async (chain) => {
+					const row = await this.deps.index.get(ticketId);
+					if (row) await this.runTriggers(row, { previous: null, actor }, chain);
+				});
+			})
+		);
+	}
+
+	/** Stops running triggers on new changes; resolves once the runs under way have finished. */
+	async close(): Promise<void> {
+		for (const stop of this.stops.splice(0)) stop();
+		await this.settled();
+	}
+
+	/** Resolves once every trigger run queued so far has finished (tests, shutdown). */
+	async settled(): Promise<void> {
+		while (this.turns.size) await Promise.all([...this.turns.values()]);
+	}
+
+	private queue(ticketId: string, actor: string, run: (chain: number) => Promise<void>) {
+		const chain = ruleOf(actor) ? (this.chains.get(ticketId) ?? 0) + 1 : 0;
+		const turn = (this.turns.get(ticketId) ?? Promise.resolve())
+			.then(() => {
+				this.chains.set(ticketId, chain);
+				return run(chain);
+			})
+			.catch((error: unknown) => this.deps.logger.error({ err: error, ticketId }, 'running triggers failed'));
+		this.turns.set(ticketId, turn);
+		void turn.then(() => {
+			if (this.turns.get(ticketId) !== turn) return;
+			this.turns.delete(ticketId);
+			this.chains.delete(ticketId);
+		});
+	}
+
+	private async runTriggers(row: TicketRow, change: TicketChange, chain: number): Promise<void> {
+		const triggers = (await this.deps.rules.list('trigger')).filter((rule) => rule.active && rule.id !== ruleOf(change.actor));
+		if (!triggers.length) return;
+		if (chain > MAX_CHAIN) {
+			await this.deps.events.record({ ticketId: row.id, actor: change.actor, type: 'rule.chain_stopped', data: { links: chain } });
+			return;
+		}
+		const ruleChange: RuleChange = { event: change.previous ? 'updated' : 'created', statusBefore: (change.previous?.status as Status | undefined) ?? null, by: authorOf(row, change) };
+		const schedules = await this.deps.rules.scheduleLookup();
+		const now = Date.now();
+		for (const trigger of triggers) {
+			const subject = await this.subjectOf(row, schedules, now, needsDocument(trigger.conditions));
+			if (!matches(trigger.conditions, { ...subject, change: ruleChange })) continue;
+			await this.act(trigger, row.id, subject);
+			if (trigger.stopHere) break;
+		}
+	}
+
+	/** The ticket as conditions read it, from its index row (and its document when the conditions need it). */
+	async subjectOf(row: TicketRow, schedules: ScheduleLookup, now: number, withDocument = false): Promise<RuleSubject> {
+		const fromRow: RuleTicket = {
+			id: row.id,
+			subject: row.subject,
+			status: row.status as RuleTicket['status'],
+			priority: row.priority as RuleTicket['priority'],
+			assigneeId: row.assigneeId,
+			groupId: row.groupId,
+			requesterId: row.requesterId,
+			channel: row.channel as RuleTicket['channel'],
+			createdAt: row.createdAt,
+			tags: row.tags,
+			...(row.number === null ? {} : { number: row.number })
+		};
+		const ticket = withDocument ? { ...fromRow, ...(await this.deps.documents.withDocument(row.id, readFields)) } : fromRow;
+		const organisation = (await this.deps.customers.get(row.requesterId))?.organisation ?? '';
+		return { ticket, organisation, schedule: schedules(row.groupId), now };
+	}
+
+	/**
+	 * Runs `rule`'s actions on the ticket, as the rule: field changes in one write, then the notes,
+	 * emails and webhook calls, each once; records `rule.fired` first (the activity names the rule
+	 * before the changes it made).
+	 */
+	async act(rule: Rule, ticketId: string, subject: RuleSubject): Promise<void> {
+		const principal: SystemPrincipal = { kind: 'system', rule: { id: rule.id, name: rule.name } };
+		const actor = `rule:${rule.id}`;
+		const skipped: string[] = [];
+		await this.deps.events.record({ ticketId, actor, type: 'rule.fired', data: { ruleId: rule.id, name: rule.name, kind: rule.kind, actions: rule.actions.map((a) => a.type) } });
+		const changes: FieldChanges = {};
+		const addTags: string[] = [];
+		const removeTags: string[] = [];
+		for (const action of rule.actions) {
+			if (action.type === 'setStatus') changes.status = action.value;
+			else if (action.type === 'setPriority') changes.priority = action.value;
+			else if (action.type === 'setGroup') changes.groupId = action.value;
+			else if (action.type === 'setAssignee') changes.assigneeId = action.value;
+			else if (action.type === 'addTags') addTags.push(...action.tags);
+			else if (action.type === 'removeTags') removeTags.push(...action.tags);
+		}
+		if (addTags.length) changes.addTags = addTags;
+		if (removeTags.length) changes.removeTags = removeTags;
+		if (Object.keys(changes).length) await this.deps.tickets.patch(ticketId, changes, principal);
+		const row = (await this.deps.index.get(ticketId))!;
+		for (const [i, action] of rule.actions.entries()) {
+			const runId = `${rule.id}.${ticketId}.${Date.now()}.${i}`;
+			if (action.type === 'note' || action.type === 'emailRequester') {
+				if (action.type === 'emailRequester' && !(await this.deps.outbox.recipientOf(ticketId))) {
+					skipped.push('emailRequester: the requester has no email address');
+					continue;
+				}
+				const body = await this.filled(action.body, row, subject);
+				const entry: EntryInput =
+					action.type === 'note' ? { kind: 'note', channel: 'internal', visibility: 'internal', body } : { kind: 'message', channel: 'email', visibility: 'public', body };
+				await this.deps.tickets.append(ticketId, entry, principal);
+			} else if (action.type === 'webhook') {
+				const payload = {
+					event: 'rule.fired',
+					rule: { id: rule.id, name: rule.name, kind: rule.kind },
+					ticket: { id: row.id, number: row.number, subject: row.subject, status: row.status, priority: row.priority, groupId: row.groupId, assigneeId: row.assigneeId, requesterId: row.requesterId, channel: row.channel, tags: row.tags },
+					firedAt: Date.now()
+				};
+				await this.deps.store.transaction(() => this.deps.outbox.enqueueRuleWebhook(ticketId, runId, action.url, payload));
+			}
+		}
+		if (skipped.length) await this.deps.events.record({ ticketId, actor, type: 'rule.skipped', data: { ruleId: rule.id, name: rule.name, reasons: skipped } });
+	}
+
+	/** A template with the ticket's placeholders filled in; "agent" is the assignee, else the support team. */
+	private async filled(body: string, row: TicketRow, subject: RuleSubject): Promise<string> {
+		const requester = await this.deps.customers.get(subject.ticket.requesterId);
+		const assignee = row.assigneeId ? this.deps.accounts.principal(row.assigneeId) : null;
+		return fillPlaceholders(body, { ticket: { number: row.number, subject: row.subject }, requester: { name: requester?.name ?? null }, agent: { name: assignee?.name ?? 'Support team' } });
+	}
+
+	/**
+	 * The tickets `principal` may see that rules of `kind` with `conditions` would match now, newest
+	 * first, at most `limit` (of the most recently updated 500 looked at). A trigger's conditions
+	 * about the change read as for an update by an agent.
+	 */
+	async matching(kind: RuleKind, conditions: Conditions, principal: Principal, limit: number): Promise<TicketRow[]> {
+		const { tickets } = this.deps.store.tables;
+		const rows = await this.deps.store.db.select().from(tickets).orderBy(desc(tickets.updatedAt)).limit(500);
+		const schedules = await this.deps.rules.scheduleLookup();
+		const now = Date.now();
+		const found: TicketRow[] = [];
+		for (const row of rows) {
+			if (!ticketAccess(principal, row)) continue;
+			const subject = await this.subjectOf(row, schedules, now, needsDocument(conditions));
+			const change: RuleChange | undefined = kind === 'trigger' ? { event: 'updated', statusBefore: row.status as Status, by: 'agent' } : undefined;
+			if (matches(conditions, { ...subject, change, since: kind === 'automation' ? await this.sinceOf(row) : undefined })) found.push(row);
+			if (found.length >= limit) break;
+		}
+		return found;
+	}
+
+	/** When a ticket was created, last updated, and last changed status (its newest `field.changed` of status, else its creation). */
+	async sinceOf(row: TicketRow): Promise<NonNullable<RuleSubject['since']>> {
+		const { events } = this.deps.store.tables;
+		const changes = await this.deps.store.db
+			.select({ data: events.data, createdAt: events.createdAt })
+			.from(events)
+			.where(and(eq(events.ticketId, row.id), eq(events.type, 'field.changed')))
+			.orderBy(desc(events.id))
+			.limit(STATUS_LOOKBACK);
+		const statusChanged = changes.find((e) => (e.data as { field?: string } | null)?.field === 'status')?.createdAt ?? row.createdAt;
+		return { created: row.createdAt, updated: row.updatedAt, statusChanged };
+	}
+}
