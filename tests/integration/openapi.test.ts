@@ -75,7 +75,13 @@ const PATHS = [
 	'/routing/settings',
 	'/search',
 	'/users/{id}/routing',
-	'/sla-policies'
+	'/sla-policies',
+	'/rules',
+	'/rules/{id}',
+	'/rules/order',
+	'/rules/test',
+	'/business-hours',
+	'/business-hours/{scope}'
 ];
 
 describe('GET /api/v1/openapi.json', () => {

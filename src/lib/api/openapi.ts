@@ -12,6 +12,7 @@ import { createChildSchema, linkedTicketSchema, ticketFamilySchema } from './chi
 import { followerPaths } from './openapi-followers';
 import { MAX_SPLIT_ENTRIES, mergeRequestSchema, splitRequestSchema } from './merge';
 import { routingPaths } from './openapi-routing';
+import { rulePaths, RULES_TAG } from './openapi-rules';
 import { slaStateSchema } from './routing';
 import { searchQuerySchema } from './search';
 import {
@@ -479,12 +480,14 @@ function buildDocument() {
 			{ name: 'Visitor', description: "Live chat, the customer's side (the widget): a visitor token, only the visitor's own chat." },
 			{ name: 'Talk', description: 'Phone calls: the Talk console, and the built-in simulator that plays the phone network.' },
 			...CONTEXT_TAGS,
-			{ name: 'Routing', description: 'Agent status, offers, the supervisor dashboard, routing and SLA settings.' }
+			{ name: 'Routing', description: 'Agent status, offers, the supervisor dashboard, routing and SLA settings.' },
+			RULES_TAG
 		],
 		paths: {
 			...chatPaths(),
 			...routingPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			...followerPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
+			...rulePaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			'/tickets': {
 				post: op({
 					operationId: 'createTicket',
