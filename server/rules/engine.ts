@@ -31,6 +31,9 @@ export const MAX_CHAIN = 5;
 /** How many of a ticket's newest field changes are looked through for its last change of status. */
 const STATUS_LOOKBACK = 200;
 
+/** How long after a ticket's last change a rule's change still counts as the next link of a chain. */
+const CHAIN_WINDOW_MS = 10_000;
+
 export interface RuleEngineDeps {
 	store: Store;
 	rules: RuleStore;
@@ -60,8 +63,8 @@ function authorOf(row: TicketRow, change: TicketChange): RuleChange['by'] {
 export class RuleEngine {
 	/** Each ticket's trigger runs, one after the other. */
 	private readonly turns = new Map<string, Promise<void>>();
-	/** How many rule-made changes in a row each ticket's current chain has. */
-	private readonly chains = new Map<string, number>();
+	/** Each ticket's chain of rule-made changes: its length and when it last grew. */
+	private readonly chains = new Map<string, { links: number; at: number }>();
 	private readonly stops: (() => void)[] = [];
 
 	constructor(private readonly deps: RuleEngineDeps) {}
@@ -71,12 +74,12 @@ export class RuleEngine {
 		this.stops.push(
 			this.deps.index.onChange((row, change) => {
 				// A new ticket is told once recorded (below), with its first entries; a rebuilt index row is no change.
-				if (change.previous) this.queue(row.id, change.actor, (chain) => this.runTriggers(row, change, chain));
+				if (change.previous) this.queue(row.id, change.actor, (links) => this.runTriggers(row, change, links));
 			}),
 			this.deps.tickets.onRecorded((ticketId, _doc, actor) => {
-				this.queue(ticketId, actor, async (chain) => {
+				this.queue(ticketId, actor, async (links) => {
 					const row = await this.deps.index.get(ticketId);
-					if (row) await this.runTriggers(row, { previous: null, actor }, chain);
+					if (row) await this.runTriggers(row, { previous: null, actor }, links);
 				});
 			})
 		);
@@ -93,27 +96,41 @@ export class RuleEngine {
 		while (this.turns.size) await Promise.all([...this.turns.values()]);
 	}
 
-	private queue(ticketId: string, actor: string, run: (chain: number) => Promise<void>) {
-		const chain = ruleOf(actor) ? (this.chains.get(ticketId) ?? 0) + 1 : 0;
+	private queue(ticketId: string, actor: string, run: (links: number) => Promise<void>) {
+		const links = this.linksOf(ticketId, actor);
 		const turn = (this.turns.get(ticketId) ?? Promise.resolve())
-			.then(() => {
-				this.chains.set(ticketId, chain);
-				return run(chain);
-			})
+			.then(() => run(links))
 			.catch((error: unknown) => this.deps.logger.error({ err: error, ticketId }, 'running triggers failed'));
 		this.turns.set(ticketId, turn);
 		void turn.then(() => {
-			if (this.turns.get(ticketId) !== turn) return;
-			this.turns.delete(ticketId);
-			this.chains.delete(ticketId);
+			if (this.turns.get(ticketId) === turn) this.turns.delete(ticketId);
 		});
 	}
 
-	private async runTriggers(row: TicketRow, change: TicketChange, chain: number): Promise<void> {
+	/**
+	 * How many rule-made changes in a row lead to this one: a change by a rule within CHAIN_WINDOW_MS
+	 * of the ticket's last change is the next link (a rule's note is projected a moment after it
+	 * acted, so the chain is followed in time, not only within a run); anyone else's starts afresh.
+	 */
+	private linksOf(ticketId: string, actor: string): number {
+		const now = Date.now();
+		const last = this.chains.get(ticketId);
+		const links = ruleOf(actor) ? (last && now - last.at < CHAIN_WINDOW_MS ? last.links : 0) + 1 : 0;
+		this.chains.delete(ticketId);
+		this.chains.set(ticketId, { links, at: now });
+		// Oldest first (re-inserted on each change): those past the window are let go.
+		for (const [id, chain] of this.chains) {
+			if (now - chain.at < CHAIN_WINDOW_MS) break;
+			this.chains.delete(id);
+		}
+		return links;
+	}
+
+	private async runTriggers(row: TicketRow, change: TicketChange, links: number): Promise<void> {
 		const triggers = (await this.deps.rules.list('trigger')).filter((rule) => rule.active && rule.id !== ruleOf(change.actor));
 		if (!triggers.length) return;
-		if (chain > MAX_CHAIN) {
-			await this.deps.events.record({ ticketId: row.id, actor: change.actor, type: 'rule.chain_stopped', data: { links: chain } });
+		if (links > MAX_CHAIN) {
+			await this.deps.events.record({ ticketId: row.id, actor: change.actor, type: 'rule.chain_stopped', data: { links } });
 			return;
 		}
 		const ruleChange: RuleChange = { event: change.previous ? 'updated' : 'created', statusBefore: (change.previous?.status as Status | undefined) ?? null, by: authorOf(row, change) };
