@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { SavedViewInput } from '../src/lib/api/schemas';
 import { SYSTEM } from './auth/principal';
 import { seedContext } from './seed-context';
+import { seedRules } from './rules/seed';
 import { demoTickets } from './seed-tickets';
 import type { Services } from './services';
 
@@ -81,6 +82,7 @@ export async function seed(services: Services): Promise<void> {
 	for (const view of DEMO_SHARED_VIEWS) await services.savedViews.create(view, admin!);
 	await services.talkNumbers.create(DEMO_TALK_NUMBER);
 	await seedContext(services);
+	await seedRules(services);
 	services.logger.info({ users: DEMO_USERS.length }, 'seeded demo data');
 }
 

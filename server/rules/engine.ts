@@ -74,15 +74,18 @@ export class RuleEngine {
 		this.stops.push(
 			this.deps.index.onChange((row, change) => {
 				// A new ticket is told once recorded (below), with its first entries; a rebuilt index row is no change.
-				if (change.previous) this.queue(row.id, change.actor, (links) => this.runTriggers(row, change, links));
+				if (change.previous) void this.queue(row.id, change.actor, (links) => this.runTriggers(row, change, links));
 			}),
-			this.deps.tickets.onRecorded((ticketId, _doc, actor) => {
-				this.queue(ticketId, actor, async (links) => {
-					const row = await this.deps.index.get(ticketId);
-					if (row) await this.runTriggers(row, { previous: null, actor }, links);
-				});
-			})
+			this.deps.tickets.onRecorded((ticketId, _doc, actor) => void this.runOnRecorded(ticketId, actor))
 		);
+	}
+
+	/** Runs the triggers on a ticket just recorded by `actor` (following does for each); resolves once they ran. */
+	runOnRecorded(ticketId: string, actor: string): Promise<void> {
+		return this.queue(ticketId, actor, async (links) => {
+			const row = await this.deps.index.get(ticketId);
+			if (row) await this.runTriggers(row, { previous: null, actor }, links);
+		});
 	}
 
 	/** Stops running triggers on new changes; resolves once the runs under way have finished. */
@@ -96,7 +99,7 @@ export class RuleEngine {
 		while (this.turns.size) await Promise.all([...this.turns.values()]);
 	}
 
-	private queue(ticketId: string, actor: string, run: (links: number) => Promise<void>) {
+	private queue(ticketId: string, actor: string, run: (links: number) => Promise<void>): Promise<void> {
 		const links = this.linksOf(ticketId, actor);
 		const turn = (this.turns.get(ticketId) ?? Promise.resolve())
 			.then(() => run(links))
@@ -105,6 +108,7 @@ export class RuleEngine {
 		void turn.then(() => {
 			if (this.turns.get(ticketId) === turn) this.turns.delete(ticketId);
 		});
+		return turn;
 	}
 
 	/**
