@@ -227,7 +227,7 @@ export class RuleEngine {
 	/**
 	 * The tickets `principal` may see that rules of `kind` with `conditions` would match now, newest
 	 * first, at most `limit` (of the most recently updated 500 looked at). A trigger's conditions
-	 * about the change read as for an update by an agent.
+	 * about the change read as for an update by an agent that just set the status the ticket has.
 	 */
 	async matching(kind: RuleKind, conditions: Conditions, principal: Principal, limit: number): Promise<TicketRow[]> {
 		const { tickets } = this.deps.store.tables;
@@ -238,7 +238,7 @@ export class RuleEngine {
 		for (const row of rows) {
 			if (!ticketAccess(principal, row)) continue;
 			const subject = await this.subjectOf(row, schedules, now, needsDocument(conditions));
-			const change: RuleChange | undefined = kind === 'trigger' ? { event: 'updated', statusBefore: row.status as Status, by: 'agent' } : undefined;
+			const change: RuleChange | undefined = kind === 'trigger' ? { event: 'updated', statusBefore: null, by: 'agent' } : undefined;
 			if (matches(conditions, { ...subject, change, since: kind === 'automation' ? await this.sinceOf(row) : undefined })) found.push(row);
 			if (found.length >= limit) break;
 		}

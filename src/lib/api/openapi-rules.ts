@@ -49,7 +49,7 @@ export function rulePaths({ errors, ok, jsonContent, errorBody }: OpenApiHelpers
 			post: op({
 				operationId: 'testRule',
 				summary: 'Which tickets would these conditions match now? (admins)',
-				description: 'Of the 500 most recently updated tickets, the ones matching, at most `limit`. Conditions on the change a trigger runs on read as an update by an agent.',
+				description: 'Of the 500 most recently updated tickets, the ones matching, at most `limit`. Conditions on the change a trigger runs on read as an update by an agent that just set the status the ticket has.',
 				requestBody: body(ruleTestSchema),
 				responses: { 200: ok('The matching tickets.', matches), ...errors(400, 403) }
 			})

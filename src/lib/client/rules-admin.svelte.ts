@@ -109,10 +109,12 @@ export class RuleDraft {
 	}
 
 	addCondition(list: 'all' | 'any') {
+		this.matches = null;
 		this[list] = [...this[list], { field: 'status', operator: 'is', value: 'open', business: false }];
 	}
 
 	removeCondition(list: 'all' | 'any', index: number) {
+		this.matches = null;
 		this[list] = this[list].filter((_, i) => i !== index);
 	}
 
