@@ -7,7 +7,7 @@
  * let go and the next sweep tries again.
  */
 import { and, asc, eq, ne } from 'drizzle-orm';
-import type { Leadership } from '../cluster/leadership';
+import { LeaderWork } from '../cluster/leadership';
 import type { Logger } from '../log';
 import type { Clock } from '../routing/clock';
 import type { Store } from '../storage/store';
@@ -20,22 +20,13 @@ const SWEEP_MS = 60_000;
 /** How many tickets one sweep looks at, least recently updated first. */
 const SWEEP_TICKETS = 2000;
 
-export class Automations {
-	private leading: { close(): Promise<void> } | null = null;
-
+/** Sweeps while this node leads (`follow`). */
+export class Automations extends LeaderWork {
 	constructor(
 		private readonly deps: { store: Store; index: Pick<TicketIndex, 'get'>; rules: RuleStore; engine: RuleEngine; logger: Logger },
 		private readonly clock: Clock
-	) {}
-
-	/** Sweeps while this node leads. */
-	follow(leadership: Pick<Leadership, 'whileLeading'>): void {
-		this.leading ??= leadership.whileLeading(() => this.start());
-	}
-
-	async close(): Promise<void> {
-		await this.leading?.close();
-		this.leading = null;
+	) {
+		super();
 	}
 
 	start(): { close(): Promise<void> } {
