@@ -138,10 +138,8 @@ export class RuleEngine {
 			return;
 		}
 		const ruleChange: RuleChange = { event: change.previous ? 'updated' : 'created', statusBefore: (change.previous?.status as Status | undefined) ?? null, by: authorOf(row, change) };
-		const schedules = await this.deps.rules.scheduleLookup();
-		const now = Date.now();
+		const subject = await this.subjectOf(row, await this.deps.rules.scheduleLookup(), Date.now(), triggers.some((t) => needsDocument(t.conditions)));
 		for (const trigger of triggers) {
-			const subject = await this.subjectOf(row, schedules, now, needsDocument(trigger.conditions));
 			if (!matches(trigger.conditions, { ...subject, change: ruleChange })) continue;
 			await this.act(trigger, row.id, subject);
 			if (trigger.stopHere) break;
