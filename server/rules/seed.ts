@@ -1,9 +1,10 @@
 /**
- * The demo's rules: a trigger that routes a VIP's email (Maggie Chen's studio, from the demo's
- * customers) to Billing, one that reopens a pending ticket when the customer writes, and two
+ * The demo's rules: a trigger that routes a VIP's email (from Maggie Chen's studio, a demo
+ * customer) to Billing, one that reopens a pending ticket when the customer writes, and two
  * automations, switched off so the demo's history stays as written until an admin turns them on
  * (they then remind the pending and close the long-solved demo tickets). Billing keeps office
- * hours. A new email from Maggie is the ticket the VIP trigger is seen acting on.
+ * hours. A new email from Maggie's colleague Leo (not from Maggie: her calls and chats find her
+ * own tickets) is the ticket the VIP trigger is seen acting on.
  */
 import { officeHours } from '../../src/lib/business-hours';
 import type { NewRule } from '../../src/lib/api/rules';
@@ -12,7 +13,7 @@ import type { Services } from '../services';
 
 export const VIP_ORGANISATION = 'Chen Design Studio';
 
-export async function seedRules({ rules, tickets, accounts }: Pick<Services, 'rules' | 'tickets' | 'accounts'>): Promise<void> {
+export async function seedRules({ rules, tickets, accounts, customers }: Pick<Services, 'rules' | 'tickets' | 'accounts' | 'customers'>): Promise<void> {
 	const billing = (await accounts.listGroups()).find((g) => g.name === 'Billing')!.id;
 	const demo: NewRule[] = [
 		{
@@ -67,12 +68,14 @@ export async function seedRules({ rules, tickets, accounts }: Pick<Services, 'ru
 	];
 	for (const rule of demo) await rules.store.create(rule, 'system');
 	await rules.store.setSchedule(billing, officeHours('Europe/London'), 'system');
+	const leo = await customers.findOrCreate('email', 'leo@chendesign.example', 'Leo Chen');
+	await customers.update(leo.id, { organisation: VIP_ORGANISATION }, SYSTEM);
 	const vipMail = await tickets.create(
 		{
 			subject: 'Invoice for the studio redesign',
-			requester: { email: 'maggie.chen@example.com', name: 'Maggie Chen' },
+			requester: { email: 'leo@chendesign.example', name: 'Leo Chen' },
 			channel: 'email',
-			body: 'Hi,\n\nCould you send the invoice for our studio redesign order to accounts@chendesign.example? Our bookkeeper needs it this week.\n\nThanks,\nMaggie'
+			body: 'Hi,\n\nCould you send the invoice for our studio redesign order to accounts@chendesign.example? Our bookkeeper needs it this week.\n\nThanks,\nLeo'
 		},
 		SYSTEM
 	);
