@@ -17,6 +17,7 @@ import { ticketAccess } from '../auth/policy';
 import type { Principal, SystemPrincipal } from '../auth/principal';
 import type { Outbox } from '../channels/outbox';
 import type { Customers } from '../customers';
+import { isApiError } from '../errors';
 import type { Events } from '../events';
 import type { Logger } from '../log';
 import type { Store } from '../storage/store';
@@ -169,13 +170,24 @@ export class RuleEngine {
 	/**
 	 * Runs `rule`'s actions on the ticket, as the rule: field changes in one write, then the notes,
 	 * emails and webhook calls, each once; records `rule.fired` first (the activity names the rule
-	 * before the changes it made).
+	 * before the changes it made), and `rule.failed` when the server refuses one of them.
 	 */
 	async act(rule: Rule, ticketId: string, subject: RuleSubject): Promise<void> {
+		const actor = `rule:${rule.id}`;
+		await this.deps.events.record({ ticketId, actor, type: 'rule.fired', data: { ruleId: rule.id, name: rule.name, kind: rule.kind, actions: rule.actions.map((a) => a.type) } });
+		try {
+			await this.perform(rule, ticketId, subject);
+		} catch (error) {
+			// A change the server refuses (an assignee disabled since the rule was saved…) is recorded, not tried again.
+			if (!isApiError(error)) throw error;
+			await this.deps.events.record({ ticketId, actor, type: 'rule.failed', data: { ruleId: rule.id, name: rule.name, reason: error.message } });
+		}
+	}
+
+	private async perform(rule: Rule, ticketId: string, subject: RuleSubject): Promise<void> {
 		const principal: SystemPrincipal = { kind: 'system', rule: { id: rule.id, name: rule.name } };
 		const actor = `rule:${rule.id}`;
 		const skipped: string[] = [];
-		await this.deps.events.record({ ticketId, actor, type: 'rule.fired', data: { ruleId: rule.id, name: rule.name, kind: rule.kind, actions: rule.actions.map((a) => a.type) } });
 		const changes: FieldChanges = {};
 		const addTags: string[] = [];
 		const removeTags: string[] = [];

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../../server/channels/webhooks';
 import { MAX_CHAIN } from '../../server/rules/engine';
 import { prepare, type Fixture } from '../helpers/fixtures';
+import { sendPage } from '../helpers/pages';
 import { api, servers, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
 
 describe('triggers over HTTP', () => {
@@ -46,7 +47,13 @@ describe('triggers over HTTP', () => {
 	beforeAll(async () => {
 		dataDir = tempDataDir();
 		fx = await prepare(dataDir, {
-			users: { alex: { role: 'agent', groups: ['support'] }, sam: { role: 'supervisor' }, ada: { role: 'admin', groups: ['support', 'billing'] } },
+			users: {
+				alex: { role: 'agent', groups: ['support'] },
+				casey: { role: 'agent', groups: ['support'] },
+				sam: { role: 'supervisor' },
+				ada: { role: 'admin', groups: ['support', 'billing'] },
+				eve: { role: 'admin' }
+			},
 			bots: { mailer: ['email'] }
 		});
 		server = await pool.boot(dataDir);
@@ -229,5 +236,24 @@ describe('triggers over HTTP', () => {
 		const found = await as('ada').request('POST', '/api/v1/rules/test', test);
 		expect(found.status).toBe(200);
 		expect(found.body.tickets.map((t: { id: string }) => t.id)).toEqual([id]);
+	});
+
+	it('refuses an admin disabled mid-way, and records a rule the server refuses as failed, changing nothing', async () => {
+		const rule = { name: 'Give to Casey', conditions: { all: [{ field: 'event', operator: 'is', value: 'created' }, { field: 'subject', operator: 'contains', value: 'casey' }] }, actions: [{ type: 'setAssignee', value: fx.users.casey.id }, { type: 'addTags', tags: ['for-casey'] }] };
+		const created = await as('eve').request('POST', '/api/v1/rules', { kind: 'trigger', ...rule });
+		expect(created.status).toBe(201);
+		const disable = async (name: string) => {
+			const res = await sendPage(server, 'POST', '/admin?/setDisabled', fx.users.ada.token, { userId: fx.users[name].id, disabled: 'true' });
+			expect(res.status).toBeLessThan(400);
+		};
+		await disable('eve');
+		expect([401, 403]).toContain((await as('eve').request('PATCH', `/api/v1/rules/${created.body.id}`, { active: false })).status);
+		// Casey leaves after the rule was saved: the rule runs, the server refuses the assignment, nothing changes.
+		await disable('casey');
+		const id = await newTicket('For casey, please');
+		const failed = await waitFor(async () => (await eventsOf(id)).find((e) => e.type === 'rule.failed'), 'the refusal recorded');
+		expect(failed).toMatchObject({ actor: `rule:${created.body.id}`, data: { ruleId: created.body.id, name: 'Give to Casey' } });
+		expect(await ticket(id)).toMatchObject({ assigneeId: null, tags: [] });
+		await clearRules();
 	});
 });

@@ -256,6 +256,8 @@ export function describeEvent(event: TicketEvent, workspace: Workspace): string 
 			return `Rule “${str(data.name)}” acted`;
 		case 'rule.skipped':
 			return `Rule “${str(data.name)}” skipped: ${Array.isArray(data.reasons) ? data.reasons.join('; ') : ''}`;
+		case 'rule.failed':
+			return `Rule “${str(data.name)}” could not act: ${str(data.reason)}`;
 		case 'rule.chain_stopped':
 			return `Rules stopped after ${str(data.links)} changes in a row by rules`;
 		case 'rule-webhook.sent':
