@@ -67,7 +67,7 @@ export class Automations extends LeaderWork {
 				if (!field) continue;
 				const subject = await this.deps.engine.subjectOf(row, schedules, now, needsDocument(automation.conditions));
 				if (!matches(automation.conditions, { ...subject, since })) continue;
-				const key = { ruleId: automation.id, ticketId: row.id, since: since[field] };
+				const key = { ruleId: automation.id, ticketId: row.id, since: since[field]! };
 				const taken = await this.deps.store.db.insert(automationFirings).values({ ...key, firedAt: now }).onConflictDoNothing().returning({ since: automationFirings.since });
 				if (!taken.length) continue;
 				try {

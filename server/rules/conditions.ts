@@ -35,8 +35,8 @@ export interface RuleSubject {
 	now: number;
 	/** Triggers only. */
 	change?: RuleChange;
-	/** Automations only: when each `hours.*` condition starts counting. */
-	since?: Record<(typeof SINCE)[number], number>;
+	/** Automations only: when each `hours.*` condition starts counting (none: the condition does not hold). */
+	since?: Partial<Record<(typeof SINCE)[number], number>>;
 }
 
 /** The value of ticket field `field` (`custom.<key>` for a custom field); undefined when the ticket has no such field. */

@@ -255,7 +255,10 @@ export class RuleEngine {
 		return found;
 	}
 
-	/** When a ticket was created, last updated, and last changed status (its newest `field.changed` of status, else its creation). */
+	/**
+	 * When a ticket was created, last updated, last changed status (its newest `field.changed` of
+	 * status, else its creation), and the customer's last message while it waits for our answer.
+	 */
 	async sinceOf(row: TicketRow): Promise<NonNullable<RuleSubject['since']>> {
 		const { events } = this.deps.store.tables;
 		const changes = await this.deps.store.db
@@ -265,6 +268,6 @@ export class RuleEngine {
 			.orderBy(desc(events.id))
 			.limit(STATUS_LOOKBACK);
 		const statusChanged = changes.find((e) => (e.data as { field?: string } | null)?.field === 'status')?.createdAt ?? row.createdAt;
-		return { created: row.createdAt, updated: row.updatedAt, statusChanged };
+		return { created: row.createdAt, updated: row.updatedAt, statusChanged, ...(row.awaitingSince !== null && row.lastPublicAt !== null ? { customerMessage: row.lastPublicAt } : {}) };
 	}
 }

@@ -13,7 +13,7 @@ import { Automations } from '../../server/rules/automations';
 import type { Services } from '../../server/services';
 import { prepare, withServices, type Fixture } from '../helpers/fixtures';
 import { FakeClock } from '../helpers/routing';
-import { tempDataDir } from '../helpers/server';
+import { tempDataDir, waitFor } from '../helpers/server';
 
 const DAY = 24 * 3_600_000;
 const HOUR = 3_600_000;
@@ -108,6 +108,41 @@ describe('automations and business hours', () => {
 			const admin = s.accounts.principal(fx.users.ada.id)!;
 			expect(await s.rules.engine.matching('automation', close.conditions, admin, 10)).toEqual([]);
 			await s.rules.store.remove(close.id, 'test');
+		});
+	});
+
+	it('notes a customer left waiting, once per unanswered message', async () => {
+		await withServices(dataDir, async (s) => {
+			const waiting = await s.rules.store.create(
+				{
+					kind: 'automation',
+					name: 'Customer waiting',
+					active: true,
+					stopHere: false,
+					conditions: { all: [{ field: 'hours.customerMessage', operator: 'at_least', value: 2 }], any: [] },
+					actions: [{ type: 'note', body: 'The customer has waited two hours.' }]
+				},
+				'test'
+			);
+			const ticket = await newTicket(s, 'Anyone there?');
+			// Earlier tests' tickets wait too: this one is counted on its own.
+			const sweepThenCount = async (after: number) => {
+				await s.rules.automations.sweep(Date.now() + after);
+				return firedOn(s, ticket.id, waiting.id);
+			};
+			expect(await sweepThenCount(HOUR)).toBe(0);
+			expect(await sweepThenCount(3 * HOUR)).toBe(1);
+			expect(await sweepThenCount(4 * HOUR)).toBe(1);
+			// Answered: nobody waits. The customer writes again: a new wait.
+			const projected = (preview: string) => waitFor(async () => (await s.index.get(ticket.id))?.lastPublicPreview === preview, `the index row to show “${preview}”`);
+			await s.tickets.append(ticket.id, { kind: 'message', channel: 'email', visibility: 'public', body: 'Looking into it.' }, agent);
+			await projected('Looking into it.');
+			expect(await sweepThenCount(5 * HOUR)).toBe(1);
+			await s.tickets.append(ticket.id, { kind: 'message', channel: 'email', visibility: 'public', authorType: 'customer', body: 'Any news?' }, SYSTEM);
+			await projected('Any news?');
+			expect(await sweepThenCount(HOUR)).toBe(1);
+			expect(await sweepThenCount(6 * HOUR)).toBe(2);
+			await s.rules.store.remove(waiting.id, 'test');
 		});
 	});
 

@@ -69,6 +69,9 @@ describe('rule conditions', () => {
 		expect(holds(c('hours.statusChanged', 'at_least', 3, true), subject({ since }))).toBe(false);
 		expect(holds(c('hours.statusChanged', 'less_than', 3, true), subject({ since }))).toBe(true);
 		expect(holds(c('hours.created', 'at_least', 1), subject())).toBe(false);
+		// The customer's last message counts only while it waits for an answer.
+		expect(holds(c('hours.customerMessage', 'at_least', 1), subject({ since }))).toBe(false);
+		expect(holds(c('hours.customerMessage', 'at_least', 1), subject({ since: { ...since, customerMessage: Date.UTC(2026, 0, 5, 8) } }))).toBe(true);
 	});
 
 	it('matches all of one list and any of the other', () => {

@@ -28,7 +28,7 @@ export const RULE_LIMITS = {
 export const CHANGE_AUTHORS = ['agent', 'customer', 'system', 'rule'] as const;
 export const SATISFACTIONS = ['offered', 'good', 'bad'] as const;
 /** What an automation's hours count from. */
-export const SINCE = ['created', 'updated', 'statusChanged'] as const;
+export const SINCE = ['created', 'updated', 'statusChanged', 'customerMessage'] as const;
 
 /**
  * Condition fields and the operators each takes. `custom.<key>` reads a custom ticket field;
