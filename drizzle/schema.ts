@@ -425,9 +425,9 @@ export const outbox = sqliteTable(
 		id: integer('id').primaryKey({ autoIncrement: true }),
 		ticketId: text('ticket_id').notNull(),
 		entryId: text('entry_id').notNull(),
-		kind: text('kind', { enum: ['email', 'webhook', 'verification', 'side-email', 'rule-webhook'] }).notNull(),
+		kind: text('kind', { enum: ['email', 'webhook', 'verification', 'side-email', 'rule-webhook', 'rule-email'] }).notNull(),
 		recipient: text('recipient'),
-		/** What a 'rule-webhook' row POSTs (JSON text), fixed when the rule ran; null for the other kinds. */
+		/** What a rule's row sends (JSON text), fixed when the rule ran: a webhook's body, an email's subject and text; null for the other kinds. */
 		payload: text('payload'),
 		status: text('status', { enum: ['queued', 'sent', 'failed'] }).notNull().default('queued'),
 		attempts: integer('attempts').notNull().default(0),

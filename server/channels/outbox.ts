@@ -11,7 +11,8 @@
  * (see SideEmailSender).
  *
  * A rule's webhook call ('rule-webhook', server/rules) is a row of its own: the JSON it POSTs is
- * fixed when the rule runs (`payload`), signed with the rule's secret when sent.
+ * fixed when the rule runs (`payload`), signed with the rule's secret when sent. So is a rule's
+ * email to an agent ('rule-email'): its subject and text in `payload`, its address in `recipient`.
  *
  * A third kind, 'verification', mails the link that proves a chat visitor's email address (see
  * visitor-identity.ts); its row names the verification instead of an entry.
@@ -57,7 +58,7 @@ const MAX_REFERENCES = 10;
 /** How long a webhook receiver may take to answer: a stalled one costs one attempt. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
 
-export type OutboxKind = 'email' | 'webhook' | 'verification' | 'side-email' | 'rule-webhook';
+export type OutboxKind = 'email' | 'webhook' | 'verification' | 'side-email' | 'rule-webhook' | 'rule-email';
 
 /** Whether `entry` is sent to the requester by email. */
 export function isOutboundEmail(entry: Entry): boolean {
@@ -143,6 +144,12 @@ export class Outbox {
 	/** Enqueues a rule's webhook call (`runId` names the rule's run on the ticket): `payload` POSTed to `url`. */
 	async enqueueRuleWebhook(ticketId: string, runId: string, url: string, payload: Record<string, unknown>): Promise<void> {
 		await this.insert(ticketId, runId, 'rule-webhook', url, JSON.stringify(payload));
+		this.wakeSoon();
+	}
+
+	/** Enqueues a rule's email to `to` (`runId` names it): `message`'s subject and text, from the ticket's support address. */
+	async enqueueRuleEmail(ticketId: string, runId: string, to: string, message: { subject: string; text: string }): Promise<void> {
+		await this.insert(ticketId, runId, 'rule-email', to, JSON.stringify(message));
 		this.wakeSoon();
 	}
 
@@ -295,7 +302,7 @@ class Worker {
 
 	constructor(private readonly deps: WorkerDeps) {
 		const email = new EmailSender(deps);
-		this.senders = { email, webhook: new WebhookSender(deps), verification: new VerificationSender(deps, email), 'side-email': new SideEmailSender(deps, email), 'rule-webhook': new RuleWebhookSender(deps) };
+		this.senders = { email, webhook: new WebhookSender(deps), verification: new VerificationSender(deps, email), 'side-email': new SideEmailSender(deps, email), 'rule-webhook': new RuleWebhookSender(deps), 'rule-email': new RuleEmailSender(email) };
 	}
 
 	start() {
@@ -589,6 +596,21 @@ class RuleWebhookSender implements Sender {
 	}
 }
 
+
+/** A rule's email to an agent: the subject and text it was given, with the ticket's tag, from the ticket's support address. */
+class RuleEmailSender implements Sender {
+	constructor(private readonly email: EmailSender) {}
+
+	describe(row: OutboxRow) {
+		return { to: row.recipient };
+	}
+
+	async send(row: OutboxRow): Promise<Sent> {
+		const { subject, text } = JSON.parse(row.payload ?? '{}') as { subject: string; text: string };
+		await this.email.sendMail(row.entry_id, { from: await this.email.mailboxOf(row.ticket_id), to: row.recipient!, subject: `${subject} ${await this.email.subjectTagOf(row.ticket_id)}`, text });
+		return { recipient: row.recipient! };
+	}
+}
 
 /**
  * The link that proves a chat visitor's email address (see server/channels/visitor-identity.ts),

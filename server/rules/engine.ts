@@ -42,8 +42,8 @@ export interface RuleEngineDeps {
 	index: Pick<TicketIndex, 'onChange' | 'get'>;
 	documents: Pick<DocumentAccess, 'withDocument'>;
 	customers: Pick<Customers, 'get'>;
-	accounts: Pick<Accounts, 'principal'>;
-	outbox: Pick<Outbox, 'enqueueRuleWebhook' | 'recipientOf'>;
+	accounts: Pick<Accounts, 'principal' | 'listUsers'>;
+	outbox: Pick<Outbox, 'enqueueRuleWebhook' | 'enqueueRuleEmail' | 'recipientOf'>;
 	events: Events;
 	logger: Logger;
 }
@@ -214,6 +214,14 @@ export class RuleEngine {
 				const entry: EntryInput =
 					action.type === 'note' ? { kind: 'note', channel: 'internal', visibility: 'internal', body } : { kind: 'message', channel: 'email', visibility: 'public', body };
 				await this.deps.tickets.append(ticketId, entry, principal);
+			} else if (action.type === 'emailGroup') {
+				// Those who hold tickets in the group now; supervisors watch, disabled users are gone.
+				const members = (await this.deps.accounts.listUsers()).filter((u) => u.groupIds.includes(action.groupId) && !u.disabled && u.role !== 'supervisor');
+				const message = { subject: row.subject, text: await this.filled(action.body, row, subject) };
+				await this.deps.store.transaction(async () => {
+					for (const member of members) await this.deps.outbox.enqueueRuleEmail(ticketId, `${runId}.${member.id}`, member.email, message);
+				});
+				if (!members.length) skipped.push('emailGroup: the group has no agents');
 			} else if (action.type === 'webhook') {
 				const payload = {
 					event: 'rule.fired',

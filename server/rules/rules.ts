@@ -132,6 +132,9 @@ export class RuleStore {
 			if (action.type === 'setGroup' && action.value !== null && !this.accounts.groupExists(action.value)) {
 				throw new ApiError(400, 'invalid_field', `actions.${i}.value: no group ${action.value}`, `actions.${i}.value`);
 			}
+			if (action.type === 'emailGroup' && !this.accounts.groupExists(action.groupId)) {
+				throw new ApiError(400, 'invalid_field', `actions.${i}.groupId: no group ${action.groupId}`, `actions.${i}.groupId`);
+			}
 			if (action.type === 'setAssignee' && action.value !== null && !this.accounts.canHoldTickets(action.value)) {
 				throw new ApiError(400, 'invalid_field', `actions.${i}.value: no agent ${action.value} who may hold tickets`, `actions.${i}.value`);
 			}

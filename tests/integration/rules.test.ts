@@ -217,6 +217,32 @@ describe('triggers over HTTP', () => {
 		await clearRules();
 	});
 
+	it('emails a group’s agents from a template, with the ticket’s tag and no added headers', async () => {
+		await createRule({
+			name: 'Tell support',
+			conditions: { all: [{ field: 'event', operator: 'is', value: 'created' }, { field: 'subject', operator: 'contains', value: 'outage' }] },
+			actions: [{ type: 'emailGroup', groupId: fx.groups.support, body: 'New: #{{ticket.number}} from {{requester.name}}.' }]
+		});
+		expect((await as('ada').request('POST', '/api/v1/rules', { kind: 'trigger', name: 'x', conditions: { all: [] }, actions: [{ type: 'emailGroup', groupId: '01JNOSUCHGROUP000000000000', body: 'x' }] })).status).toBe(400);
+		const id = await newTicket('Outage\r\nBcc: everyone@example.org', { email: 'oscar@example.com', name: 'Oscar\r\nCc: spy@example.org' });
+		const { number } = await ticket(id);
+		const spool = path.join(dataDir, 'mail', 'outbox');
+		const mails = await waitFor(() => {
+			const found = (fs.existsSync(spool) ? fs.readdirSync(spool) : []).map((f) => fs.readFileSync(path.join(spool, f), 'utf8')).filter((eml) => eml.includes(`[#${number}]`) && !eml.includes('In-Reply-To'));
+			return found.length === 3 ? found : undefined; // alex, casey and ada are in support
+		}, 'an email to each member of support');
+		const recipients = mails.map((eml) => /^To: (.+)$/m.exec(eml)![1]).sort();
+		expect(recipients).toEqual([fx.users.ada.email, fx.users.alex.email, fx.users.casey.email].sort());
+		for (const eml of mails) {
+			const headers = eml.slice(0, eml.indexOf('\r\n\r\n'));
+			expect(headers).not.toMatch(/^(Bcc|Cc):/im);
+			// The subject's line break became a space inside the Subject header: no header of its own.
+			expect(headers.split('\r\n').filter((line) => line.includes('example.org'))).toEqual([`Subject: Outage Bcc: everyone@example.org [#${number}]`]);
+			expect(eml).toContain(`New: #${number} from Oscar`);
+		}
+		await clearRules();
+	});
+
 	it('calls a webhook, signed with the rule’s secret, through the outbox', async () => {
 		const hook = await createRule({ name: 'Tell the CRM', conditions: { all: [{ field: 'event', operator: 'is', value: 'created' }] }, actions: [{ type: 'webhook', url: receiverUrl }] });
 		const id = await newTicket('Call me back');

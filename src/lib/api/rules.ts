@@ -148,6 +148,9 @@ export const actionSchema = z.discriminatedUnion('type', [
 	z.strictObject({ type: z.literal('removeTags'), tags: tagList }),
 	z.strictObject({ type: z.literal('emailRequester'), body: template }).meta({ description: 'A public email reply to the requester, from the template.' }),
 	z.strictObject({ type: z.literal('note'), body: template }).meta({ description: 'An internal note, from the template.' }),
+	z
+		.strictObject({ type: z.literal('emailGroup'), groupId: idSchema, body: template })
+		.meta({ description: 'An email to every enabled agent and admin of the group, from the template, under the ticket’s subject.' }),
 	z.strictObject({ type: z.literal('webhook'), url: webhookUrl }).meta({ description: 'POSTs the ticket as signed JSON (see the rule’s webhookSecret), through the outbox.' })
 ]);
 export type RuleAction = z.infer<typeof actionSchema>;

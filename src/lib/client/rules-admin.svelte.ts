@@ -19,10 +19,11 @@ export interface ConditionDraft {
 	business: boolean;
 }
 
-/** An action as the form holds it: the one text its kind needs (a value, tags, a template or an address). */
+/** An action as the form holds it: the one text its kind needs (a value, tags, a template or an address), and a group to email. */
 export interface ActionDraft {
 	type: RuleActionType;
 	text: string;
+	groupId: string;
 }
 
 export interface MatchedTicket {
@@ -44,6 +45,7 @@ function actionText(action: RuleAction): string {
 			return action.tags.join(', ');
 		case 'note':
 		case 'emailRequester':
+		case 'emailGroup':
 			return action.body;
 		case 'webhook':
 			return action.url;
@@ -66,6 +68,8 @@ function actionOf(draft: ActionDraft): RuleAction {
 		case 'note':
 		case 'emailRequester':
 			return { type: draft.type, body: draft.text };
+		case 'emailGroup':
+			return { type: draft.type, groupId: draft.groupId, body: draft.text };
 		case 'webhook':
 			return { type: draft.type, url: draft.text.trim() };
 		case 'setGroup':
@@ -99,12 +103,12 @@ export class RuleDraft {
 			this.stopHere = rule.stopHere;
 			this.all = rule.conditions.all.map((c) => ({ field: c.field, operator: c.operator, value: conditionText(c), business: c.business ?? false }));
 			this.any = rule.conditions.any.map((c) => ({ field: c.field, operator: c.operator, value: conditionText(c), business: c.business ?? false }));
-			this.actions = rule.actions.map((a) => ({ type: a.type, text: actionText(a) }));
+			this.actions = rule.actions.map((a) => ({ type: a.type, text: actionText(a), groupId: a.type === 'emailGroup' ? a.groupId : NONE }));
 		} else if (kind === 'automation') {
 			this.all = [{ field: 'hours.statusChanged', operator: 'at_least', value: '48', business: true }];
-			this.actions = [{ type: 'setStatus', text: 'closed' }];
+			this.actions = [{ type: 'setStatus', text: 'closed', groupId: NONE }];
 		} else {
-			this.actions = [{ type: 'addTags', text: '' }];
+			this.actions = [{ type: 'addTags', text: '', groupId: NONE }];
 		}
 	}
 
@@ -128,7 +132,7 @@ export class RuleDraft {
 	}
 
 	addAction() {
-		this.actions = [...this.actions, { type: 'note', text: '' }];
+		this.actions = [...this.actions, { type: 'note', text: '', groupId: NONE }];
 	}
 
 	removeAction(index: number) {
