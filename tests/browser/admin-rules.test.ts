@@ -62,10 +62,20 @@ describe('admin rules page', () => {
 		await second.getByLabel('Field').selectOption('statusChangedTo');
 		await second.getByLabel('Value').selectOption('pending');
 		await form.getByRole('group', { name: 'Action 1' }).getByLabel('Tags').fill('finance-review');
+		await form.getByRole('button', { name: 'Add action' }).click();
+		const mail = form.getByRole('group', { name: 'Action 2' });
+		await mail.getByLabel('Action', { exact: true }).selectOption('emailGroup');
+		await mail.getByLabel('Group').selectOption({ label: 'Billing' });
+		await mail.getByLabel('Template').fill('Ticket #{{ticket.number}} waits on finance.');
 		await screenshot(admin, 'admin-rules-editor');
 		await form.getByRole('button', { name: 'Save' }).click();
 		await admin.getByRole('status').getByText('Saved “Invoice questions wait on finance”.').waitFor();
 		await triggers.getByRole('listitem', { name: 'Invoice questions wait on finance' }).waitFor();
+		const saved = (await (await admin.request.get('/api/v1/rules?kind=trigger')).json()).rules.find((r: { name: string }) => r.name === 'Invoice questions wait on finance');
+		expect(saved.actions).toEqual([
+			{ type: 'addTags', tags: ['finance-review'] },
+			{ type: 'emailGroup', groupId: expect.any(String), body: 'Ticket #{{ticket.number}} waits on finance.' }
+		]);
 
 		// An agent sets the VIP invoice ticket to pending in the ticket view: the trigger tags it, live.
 		const alex = (await browser.person(server.url, 'alex@tandem.local', DEMO_PASSWORD)).page;
