@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { officeHours } from '../../src/lib/business-hours';
+import type { Condition, RuleAction } from '../../src/lib/api/rules';
 import { newId, type Entry } from '../../src/lib/ticket';
 import { SYSTEM, type UserPrincipal } from '../../server/auth/principal';
 import { createLogger } from '../../server/log';
@@ -31,22 +32,15 @@ describe('automations and business hours', () => {
 	afterAll(() => undefined);
 
 	const newTicket = (s: Services, subject: string) => s.tickets.create({ subject, requester: { email: 'pat@example.com', name: 'Pat' }, channel: 'email', body: 'Hello?', groupId: fx.groups.support }, SYSTEM);
+	/** An automation, on, with `all` as its conditions. */
+	const automation = (s: Services, name: string, all: Condition[], actions: RuleAction[]) =>
+		s.rules.store.create({ kind: 'automation', name, active: true, stopHere: false, conditions: { all, any: [] }, actions }, 'test');
 	const firedOn = async (s: Services, ticketId: string, ruleId: string) => (await s.events.forTicket(ticketId)).filter((e) => e.type === 'rule.fired' && (e.data as { ruleId: string }).ruleId === ruleId).length;
 
 	it('reminds once per pending spell, after 48 business hours, across a restart and two nodes', async () => {
 		const { ticketId, remindId } = await withServices(dataDir, async (s) => {
 			await s.rules.store.setSchedule('default', officeHours('UTC'), 'test');
-			const remind = await s.rules.store.create(
-				{
-					kind: 'automation',
-					name: 'Remind pending',
-					active: true,
-					stopHere: false,
-					conditions: { all: [{ field: 'status', operator: 'is', value: 'pending' }, { field: 'hours.statusChanged', operator: 'at_least', value: 48, business: true }], any: [] },
-					actions: [{ type: 'emailRequester', body: 'Hi {{requester.first_name}}, any news on #{{ticket.number}}?' }]
-				},
-				'test'
-			);
+			const remind = await automation(s, 'Remind pending', [{ field: 'status', operator: 'is', value: 'pending' }, { field: 'hours.statusChanged', operator: 'at_least', value: 48, business: true }], [{ type: 'emailRequester', body: 'Hi {{requester.first_name}}, any news on #{{ticket.number}}?' }]);
 			const ticket = await newTicket(s, 'Waiting on Pat');
 			await s.tickets.patch(ticket.id, { status: 'pending' }, agent);
 			// Three calendar days hold at most 24 business hours: not yet.
@@ -84,17 +78,7 @@ describe('automations and business hours', () => {
 
 	it('closes a ticket solved for four calendar days, once', async () => {
 		await withServices(dataDir, async (s) => {
-			const close = await s.rules.store.create(
-				{
-					kind: 'automation',
-					name: 'Close solved',
-					active: true,
-					stopHere: false,
-					conditions: { all: [{ field: 'status', operator: 'is', value: 'solved' }, { field: 'hours.statusChanged', operator: 'at_least', value: 96 }], any: [] },
-					actions: [{ type: 'setStatus', value: 'closed' }]
-				},
-				'test'
-			);
+			const close = await automation(s, 'Close solved', [{ field: 'status', operator: 'is', value: 'solved' }, { field: 'hours.statusChanged', operator: 'at_least', value: 96 }], [{ type: 'setStatus', value: 'closed' }]);
 			const solved = await newTicket(s, 'Fixed');
 			const open = await newTicket(s, 'Still open');
 			await s.tickets.patch(solved.id, { status: 'solved' }, agent);
@@ -113,17 +97,7 @@ describe('automations and business hours', () => {
 
 	it('notes a customer left waiting, once per unanswered message', async () => {
 		await withServices(dataDir, async (s) => {
-			const waiting = await s.rules.store.create(
-				{
-					kind: 'automation',
-					name: 'Customer waiting',
-					active: true,
-					stopHere: false,
-					conditions: { all: [{ field: 'hours.customerMessage', operator: 'at_least', value: 2 }], any: [] },
-					actions: [{ type: 'note', body: 'The customer has waited two hours.' }]
-				},
-				'test'
-			);
+			const waiting = await automation(s, 'Customer waiting', [{ field: 'hours.customerMessage', operator: 'at_least', value: 2 }], [{ type: 'note', body: 'The customer has waited two hours.' }]);
 			const ticket = await newTicket(s, 'Anyone there?');
 			// Earlier tests' tickets wait too: this one is counted on its own.
 			const sweepThenCount = async (after: number) => {
