@@ -53,12 +53,17 @@ export const needsDocument = (conditions: Conditions) => [...conditions.all, ...
 
 const ruleOf = (actor: string) => (actor.startsWith('rule:') ? actor.slice('rule:'.length) : null);
 
-/** Who made a change: a rule, an agent, the customer (a new public message from them), or the system. */
+/**
+ * Who made a change: the customer when it brings a new public message from them (a projection may
+ * fold a customer's message into another writer's change, on another node too: the message is
+ * what the change is about), else a rule, an agent, or the system.
+ */
 function authorOf(row: TicketRow, change: TicketChange): RuleChange['by'] {
-	if (ruleOf(change.actor)) return 'rule';
-	if (change.actor.startsWith('user:')) return 'agent';
 	const customerWrote = row.awaitingSince !== null && (change.previous === null || (row.lastPublicAt ?? 0) > (change.previous.lastPublicAt ?? 0));
-	return customerWrote ? 'customer' : 'system';
+	// A ticket an agent opens (with the customer's first words) is the agent's doing.
+	if (customerWrote && (change.previous !== null || !change.actor.startsWith('user:'))) return 'customer';
+	if (ruleOf(change.actor)) return 'rule';
+	return change.actor.startsWith('user:') ? 'agent' : 'system';
 }
 
 export class RuleEngine {
