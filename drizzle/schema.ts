@@ -450,8 +450,10 @@ export const outbox = sqliteTable(
 		id: integer('id').primaryKey({ autoIncrement: true }),
 		ticketId: text('ticket_id').notNull(),
 		entryId: text('entry_id').notNull(),
-		kind: text('kind', { enum: ['email', 'webhook', 'verification', 'side-email', 'survey'] }).notNull(),
+		kind: text('kind', { enum: ['email', 'webhook', 'verification', 'side-email', 'survey', 'rule-webhook', 'rule-email'] }).notNull(),
 		recipient: text('recipient'),
+		/** What a rule's row sends (JSON text), fixed when the rule ran: a webhook's body, an email's subject and text; null for the other kinds. */
+		payload: text('payload'),
 		status: text('status', { enum: ['queued', 'sent', 'failed'] }).notNull().default('queued'),
 		attempts: integer('attempts').notNull().default(0),
 		nextAttemptAt: integer('next_attempt_at').notNull(),
@@ -896,4 +898,55 @@ export const ticketFieldValues = sqliteTable(
 		value: text('value').notNull()
 	},
 	(t) => [primaryKey({ columns: [t.ticketId, t.fieldKey, t.value] }), index('ticket_field_values_lookup').on(t.fieldKey, t.value)]
+);
+
+/**
+ * Triggers (run when a ticket is created or changed) and automations (run on time), in the order
+ * they run (`position`, per kind). Conditions and actions are JSON checked by src/lib/api/rules.ts.
+ */
+export const rules = sqliteTable(
+	'rules',
+	{
+		id: text('id').primaryKey(),
+		kind: text('kind', { enum: ['trigger', 'automation'] }).notNull(),
+		name: text('name').notNull(),
+		position: integer('position').notNull(),
+		active: integer('active', { mode: 'boolean' }).notNull().default(true),
+		/** A trigger that, when it acts, keeps the triggers after it from running on the same change. */
+		stopHere: integer('stop_here', { mode: 'boolean' }).notNull().default(false),
+		conditions: text('conditions', { mode: 'json' }).notNull(),
+		actions: text('actions', { mode: 'json' }).notNull(),
+		/** Signs the rule's webhook calls; shown to admins only. */
+		webhookSecret: text('webhook_secret').notNull(),
+		createdBy: text('created_by').notNull(),
+		createdAt: createdAt(),
+		updatedAt: integer('updated_at').notNull()
+	},
+	(t) => [index('rules_kind_position').on(t.kind, t.position)]
+);
+
+/** Business hours by group (`scope` a group id, or 'default' for groups without their own). */
+export const businessHours = sqliteTable('business_hours', {
+	scope: text('scope').primaryKey(),
+	timeZone: text('time_zone').notNull(),
+	/** Seven lists (Monday first) of [start, end) minutes of the day. */
+	week: text('week', { mode: 'json' }).$type<[number, number][][]>().notNull(),
+	/** Closed days, YYYY-MM-DD in the schedule's time zone. */
+	holidays: text('holidays', { mode: 'json' }).$type<string[]>().notNull(),
+	updatedAt: integer('updated_at').notNull()
+});
+
+/**
+ * What automations did: one row per (automation, ticket, the instant its timed condition started
+ * counting from), taken before acting, so no restart or second node acts twice on it.
+ */
+export const automationFirings = sqliteTable(
+	'automation_firings',
+	{
+		ruleId: text('rule_id').notNull(),
+		ticketId: text('ticket_id').notNull(),
+		since: integer('since').notNull(),
+		firedAt: integer('fired_at').notNull()
+	},
+	(t) => [primaryKey({ columns: [t.ruleId, t.ticketId, t.since] })]
 );

@@ -9,6 +9,7 @@ import { SYSTEM } from './auth/principal';
 import { seedContext } from './seed-context';
 import { demoSurveys } from './seed-satisfaction';
 import { seedCustomFields } from './seed-fields';
+import { seedRules } from './rules/seed';
 import { demoTickets } from './seed-tickets';
 import type { Services } from './services';
 
@@ -86,6 +87,7 @@ export async function seed(services: Services): Promise<void> {
 	await services.talkNumbers.create(DEMO_TALK_NUMBER);
 	await seedContext(services);
 	await surveys.store(services, (ticket) => recorded.get(ticket)!.id);
+	await seedRules(services);
 	services.logger.info({ users: DEMO_USERS.length }, 'seeded demo data');
 }
 

@@ -12,6 +12,7 @@ import { Auth, signInBackoff } from './auth';
 import { BulkActions } from './bulk-actions';
 import { Outbox } from './channels/outbox';
 import { createRouting } from './routing';
+import { createRules } from './rules';
 import { Chats } from './channels/chat';
 import { ImapMailboxes } from './channels/imap-mailboxes';
 import { SupportAddresses } from './channels/support-addresses';
@@ -128,13 +129,14 @@ export async function createServices(config: Config, logger: Logger) {
 	const help = new HelpCentre(store, events);
 	const objects = new CustomObjects(store, customers, index, events);
 	const apps = new Apps(store, events);
-	const routing = createRouting({ store, events, index, tickets, accounts, chats, logger, settings: config.routing, leadership, connections, lookAgain: bus !== null, openDocuments: () => collab.hocuspocus.documents });
+	const rules = createRules({ store, events, index, tickets, accounts, customers, outbox, documents: collab.documents, logger });
+	const routing = createRouting({ store, events, index, tickets, accounts, chats, logger, settings: config.routing, leadership, connections, lookAgain: bus !== null, openDocuments: () => collab.hocuspocus.documents, businessHours: () => rules.store.scheduleLookup() });
 	// Incoming calls are offered through the router while someone is available for them.
 	calls.route(routing);
 	const relay = bus ? new FeedRelay(bus, node, logger) : null;
 	return {
 		config, logger, store, bus, relay, node, leadership, connections, limiters, metrics, accounts, auth, attachments, accessChanges, log, index, search, events, customers, customFields, followers, notices, tickets, macros, bulk, snoozes, savedViews, surveys, collab, outbox, channels, chats, identities, supportAddresses, imapMailboxes,
-		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing
+		talkNumbers, talkSimulator, calls, history, help, objects, apps, routing, rules
 	};
 }
 
@@ -145,7 +147,7 @@ export type Services = Awaited<ReturnType<typeof createServices>>;
  * node's streams and agents' connections are counted on every node; routing follows the tickets;
  * and the node leads (runs the work to do once) when it gets the leader lock.
  */
-export async function startServices({ relay, index, search, logger, routing, calls, collab, imapMailboxes, connections, leadership, snoozes, surveys, customFields }: Services): Promise<void> {
+export async function startServices({ relay, index, search, logger, routing, calls, collab, imapMailboxes, connections, leadership, snoozes, surveys, customFields, rules }: Services): Promise<void> {
 	// Tickets written while no server ran (a command-line import) become searchable in the background.
 	void search.follow
 		.catchUp()
@@ -170,18 +172,23 @@ export async function startServices({ relay, index, search, logger, routing, cal
 		routing.settings.changed,
 		routing.sla.changed,
 		routing.presence.statusesChanged,
-		customFields.changed
+		customFields.changed,
+		rules.store.changed
 	);
+	rules.engine.follow();
 	await connections.start();
 	await routing.start();
 	snoozes.follow(leadership);
+	rules.automations.follow(leadership);
 	await leadership.start();
 }
 
 /** Stops leading (the work stops before another node can take over), then leaves the cluster's relays. */
-export async function stopServices({ leadership, routing, connections, relay, snoozes }: Services): Promise<void> {
+export async function stopServices({ leadership, routing, connections, relay, snoozes, rules }: Services): Promise<void> {
 	await leadership.close();
 	await snoozes.close();
+	await rules.automations.close();
+	await rules.engine.close();
 	await routing.close();
 	await connections.close();
 	await relay?.close();

@@ -7,7 +7,7 @@
  */
 import { and, isNotNull, lte, min } from 'drizzle-orm';
 import { SYSTEM } from './auth/principal';
-import type { Leadership } from './cluster/leadership';
+import { LeaderWork } from './cluster/leadership';
 import type { Logger } from './log';
 import type { Store } from './storage/store';
 import type { TicketIndex, TicketRow } from './ticket-index';
@@ -18,22 +18,13 @@ export interface SnoozeAlarmSettings {
 	maxSleepMs?: number;
 }
 
-export class SnoozeAlarm {
+/** Wakes tickets while this node leads (`follow`). */
+export class SnoozeAlarm extends LeaderWork {
 	constructor(
 		private readonly deps: { store: Store; index: TicketIndex; tickets: Pick<Tickets, 'patch'>; logger: Logger },
 		private readonly settings: SnoozeAlarmSettings = {}
-	) {}
-
-	private leading: { close(): Promise<void> } | null = null;
-
-	/** Wakes tickets while this node leads. */
-	follow(leadership: Pick<Leadership, 'whileLeading'>): void {
-		this.leading ??= leadership.whileLeading(() => this.start());
-	}
-
-	async close(): Promise<void> {
-		await this.leading?.close();
-		this.leading = null;
+	) {
+		super();
 	}
 
 	/** Starts waking tickets; `close` stops. */

@@ -18,8 +18,14 @@ import type { Store, Tables } from './storage/store';
 
 export type TicketRow = typeof tickets.$inferSelect;
 
+/** What a projection changed: the row before (null for a new one) and who wrote the change. */
+export interface TicketChange {
+	previous: TicketRow | null;
+	actor: string;
+}
+
 /** Told of every index row written, once its transaction has committed. */
-export type TicketChangeListener = (row: TicketRow) => void;
+export type TicketChangeListener = (row: TicketRow, change: TicketChange) => void;
 
 const PREVIEW_LENGTH = 160;
 
@@ -49,7 +55,7 @@ export class TicketIndex {
 	/** Every row written, on any node: for the workspace streams (`onChange` is for this node's work). */
 	readonly feed = new Feed<TicketRow>('tickets');
 	/** Rows written in the open transaction of `transaction()`, announced once it has committed. */
-	private readonly unannounced = new AsyncLocalStorage<TicketRow[]>();
+	private readonly unannounced = new AsyncLocalStorage<[TicketRow, TicketChange][]>();
 
 	constructor(
 		private readonly store: Store,
@@ -64,10 +70,10 @@ export class TicketIndex {
 	 */
 	async transaction<T>(work: () => Promise<T>): Promise<T> {
 		const outer = this.unannounced.getStore();
-		const rows: TicketRow[] = [];
+		const rows: [TicketRow, TicketChange][] = [];
 		const result = await this.unannounced.run(rows, () => this.store.transaction(work));
 		if (outer) outer.push(...rows);
-		else for (const row of rows) this.emit(row);
+		else for (const [row, change] of rows) this.emit(row, change);
 		return result;
 	}
 
@@ -198,7 +204,7 @@ export class TicketIndex {
 					}))
 				: [];
 			await this.events.recordMany([...changeEvents, ...fieldEvents]);
-			this.unannounced.getStore()!.push(row);
+			this.unannounced.getStore()!.push([row, { previous, actor }]);
 			return row;
 		});
 	}
@@ -308,11 +314,11 @@ export class TicketIndex {
 		return (await this.store.db.select({ id: tickets.id }).from(tickets)).map((r) => r.id);
 	}
 
-	private emit(row: TicketRow): void {
+	private emit(row: TicketRow, change: TicketChange): void {
 		this.feed.publish(row);
 		for (const listener of [...this.listeners]) {
 			try {
-				listener(row);
+				listener(row, change);
 			} catch {
 				this.listeners.delete(listener);
 			}

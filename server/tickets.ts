@@ -205,7 +205,7 @@ export class Tickets {
 	/** The last server-side write queued for each ticket (see `writing`). */
 	private readonly writes = new Map<string, Promise<unknown>>();
 	/** Told of each ticket recorded whole (see `onRecorded`). */
-	private readonly recordedListeners = new Set<(ticketId: string, doc: Y.Doc) => void>();
+	private readonly recordedListeners = new Set<(ticketId: string, doc: Y.Doc, actor: string) => void>();
 
 	constructor(
 		private readonly store: Store,
@@ -321,7 +321,7 @@ export class Tickets {
 			await within?.(id);
 			return row;
 		});
-		for (const listener of this.recordedListeners) listener(id, doc);
+		for (const listener of this.recordedListeners) listener(id, doc, actor);
 		return this.detail(row, doc);
 	}
 
@@ -330,7 +330,7 @@ export class Tickets {
 	 * the seed), once stored: its first entries never pass through a loaded document, whose changes
 	 * the extensions follow. Returns the stop.
 	 */
-	onRecorded(listener: (ticketId: string, doc: Y.Doc) => void): () => void {
+	onRecorded(listener: (ticketId: string, doc: Y.Doc, actor: string) => void): () => void {
 		this.recordedListeners.add(listener);
 		return () => this.recordedListeners.delete(listener);
 	}

@@ -21,6 +21,8 @@ export interface BotPrincipal {
 
 export interface SystemPrincipal {
 	kind: 'system';
+	/** The trigger or automation the server acts for (server/rules): its changes are logged as `rule:<id>`. */
+	rule?: { id: string; name: string };
 }
 
 export type Principal = UserPrincipal | BotPrincipal | SystemPrincipal;
@@ -29,5 +31,6 @@ export const SYSTEM: SystemPrincipal = { kind: 'system' };
 
 /** How a principal is named in the update log and the event log. */
 export function actorOf(principal: Principal): string {
-	return principal.kind === 'system' ? 'system' : `${principal.kind}:${principal.id}`;
+	if (principal.kind === 'system') return principal.rule ? `rule:${principal.rule.id}` : 'system';
+	return `${principal.kind}:${principal.id}`;
 }

@@ -10,6 +10,10 @@
  * it goes to the side conversation's participants, with the side conversation's own thread headers
  * (see SideEmailSender).
  *
+ * A rule's webhook call ('rule-webhook', server/rules) is a row of its own: the JSON it POSTs is
+ * fixed when the rule runs (`payload`), signed with the rule's secret when sent. So is a rule's
+ * email to an agent ('rule-email'): its subject and text in `payload`, its address in `recipient`.
+ *
  * A third kind, 'verification', mails the link that proves a chat visitor's email address (see
  * visitor-identity.ts); its row names the verification instead of an entry. A fourth, 'survey',
  * asks a solved ticket's requester how it went (see server/satisfaction.ts); its row names the survey.
@@ -56,7 +60,7 @@ const MAX_REFERENCES = 10;
 /** How long a webhook receiver may take to answer: a stalled one costs one attempt. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
 
-export type OutboxKind = 'email' | 'webhook' | 'verification' | 'side-email' | 'survey';
+export type OutboxKind = 'email' | 'webhook' | 'verification' | 'side-email' | 'survey' | 'rule-webhook' | 'rule-email';
 
 /** Whether `entry` is sent to the requester by email. */
 export function isOutboundEmail(entry: Entry): boolean {
@@ -100,6 +104,7 @@ export interface OutboxRow {
 	kind: OutboxKind;
 	recipient: string | null;
 	attempts: number;
+	payload: string | null;
 }
 
 /** The outbox table: enqueue (inside a log transaction) and the worker's reads and marks. */
@@ -144,12 +149,24 @@ export class Outbox {
 		this.wakeSoon();
 	}
 
+	/** Enqueues a rule's webhook call (`runId` names the rule's run on the ticket): `payload` POSTed to `url`. */
+	async enqueueRuleWebhook(ticketId: string, runId: string, url: string, payload: Record<string, unknown>): Promise<void> {
+		await this.insert(ticketId, runId, 'rule-webhook', url, JSON.stringify(payload));
+		this.wakeSoon();
+	}
+
+	/** Enqueues a rule's email to `to` (`runId` names it): `message`'s subject and text, from the ticket's support address. */
+	async enqueueRuleEmail(ticketId: string, runId: string, to: string, message: { subject: string; text: string }): Promise<void> {
+		await this.insert(ticketId, runId, 'rule-email', to, JSON.stringify(message));
+		this.wakeSoon();
+	}
+
 	/** One row per (entry, kind): a repeated enqueue is a no-op. */
-	private async insert(ticketId: string, entryId: string, kind: OutboxKind, recipient: string | null) {
+	private async insert(ticketId: string, entryId: string, kind: OutboxKind, recipient: string | null, payload: string | null = null) {
 		const now = Date.now();
 		await this.store.db
 			.insert(this.store.tables.outbox)
-			.values({ ticketId, entryId, kind, recipient, status: 'queued', attempts: 0, nextAttemptAt: now, createdAt: now })
+			.values({ ticketId, entryId, kind, recipient, payload, status: 'queued', attempts: 0, nextAttemptAt: now, createdAt: now })
 			.onConflictDoNothing();
 	}
 
@@ -202,7 +219,7 @@ export class Outbox {
 		const next = () => {
 			const inHand = [...this.inHand];
 			const notInHand = inHand.length ? sql` AND id NOT IN (${sql.join(inHand.map((id) => sql`${id}`), sql`, `)})` : sql``;
-			return sql`SELECT id, ticket_id, entry_id, kind, recipient, attempts FROM ${outbox}
+			return sql`SELECT id, ticket_id, entry_id, kind, recipient, attempts, payload FROM ${outbox}
 				WHERE status = 'queued' AND next_attempt_at <= ${now}${notInHand} ORDER BY next_attempt_at, id LIMIT 1`;
 		};
 		const take = async (query: ReturnType<typeof sql>) => {
@@ -294,7 +311,7 @@ class Worker {
 
 	constructor(private readonly deps: WorkerDeps) {
 		const email = new EmailSender(deps);
-		this.senders = { email, webhook: new WebhookSender(deps), verification: new VerificationSender(deps, email), 'side-email': new SideEmailSender(deps, email), survey: new SurveySender(deps.surveys, email) };
+		this.senders = { email, webhook: new WebhookSender(deps), verification: new VerificationSender(deps, email), 'side-email': new SideEmailSender(deps, email), survey: new SurveySender(deps.surveys, email), 'rule-webhook': new RuleWebhookSender(deps), 'rule-email': new RuleEmailSender(email) };
 	}
 
 	start() {
@@ -552,19 +569,57 @@ class WebhookSender implements Sender {
 		const recipient = row.recipient ?? (await this.deps.outbox.addressOn(row.ticket_id, entry.channel));
 		if (!recipient) throw new Error(`the requester has no ${entry.channel} address`);
 		const body = JSON.stringify({ eventId: row.entry_id, to: { id: recipient }, text: entry.body, ticketId: row.ticket_id });
-		const response = await fetch(channel.url, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json', ...signedHeaders(channel.secret, body) },
-			body,
-			redirect: 'manual',
-			signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)
-		});
-		await response.body?.cancel().catch(() => {});
-		if (response.status < 200 || response.status > 299) throw new Error(`${channel.url} answered ${response.status}`);
+		await postSigned(channel.url, channel.secret, body);
 		return { recipient, data: { channelId: channel.id } };
 	}
 }
 
+/** POSTs `body` signed with `secret`; throws unless the receiver answers 2xx. */
+async function postSigned(url: string, secret: string, body: string): Promise<void> {
+	const response = await fetch(url, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', ...signedHeaders(secret, body) },
+		body,
+		redirect: 'manual',
+		signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)
+	});
+	await response.body?.cancel().catch(() => {});
+	if (response.status < 200 || response.status > 299) throw new Error(`${url} answered ${response.status}`);
+}
+
+/** A rule's webhook call: its payload, signed with the rule's secret as it is when sent (a deleted rule's calls fail). */
+class RuleWebhookSender implements Sender {
+	constructor(private readonly deps: WorkerDeps) {}
+
+	describe(row: OutboxRow) {
+		return { url: row.recipient };
+	}
+
+	async send(row: OutboxRow): Promise<Sent> {
+		const { rules } = this.deps.store.tables;
+		const { rule } = JSON.parse(row.payload ?? '{}') as { rule?: { id?: string } };
+		const [found] = await this.deps.store.db.select({ secret: rules.webhookSecret }).from(rules).where(eq(rules.id, rule?.id ?? '')).limit(1);
+		if (!found) throw new Error('the rule that called this webhook is gone');
+		await postSigned(row.recipient!, found.secret, row.payload!);
+		return { recipient: row.recipient! };
+	}
+}
+
+
+/** A rule's email to an agent: the subject and text it was given, with the ticket's tag, from the ticket's support address. */
+class RuleEmailSender implements Sender {
+	constructor(private readonly email: EmailSender) {}
+
+	describe(row: OutboxRow) {
+		return { to: row.recipient };
+	}
+
+	async send(row: OutboxRow): Promise<Sent> {
+		const { subject, text } = JSON.parse(row.payload ?? '{}') as { subject: string; text: string };
+		await this.email.sendMail(row.entry_id, { from: await this.email.mailboxOf(row.ticket_id), to: row.recipient!, subject: `${subject} ${await this.email.subjectTagOf(row.ticket_id)}`, text });
+		return { recipient: row.recipient! };
+	}
+}
 
 /**
  * The link that proves a chat visitor's email address (see server/channels/visitor-identity.ts),

@@ -120,3 +120,20 @@ export class Leadership {
 		for (const listener of [...this.listeners]) await listener(leading);
 	}
 }
+
+/** Work that runs while this node leads: `follow` starts it with the leadership, `close` stops it for good. */
+export abstract class LeaderWork {
+	private leading: { close(): Promise<void> } | null = null;
+
+	follow(leadership: Pick<Leadership, 'whileLeading'>): void {
+		this.leading ??= leadership.whileLeading(() => this.start());
+	}
+
+	async close(): Promise<void> {
+		await this.leading?.close();
+		this.leading = null;
+	}
+
+	/** Starts the work now; the answer's `close` stops it. */
+	abstract start(): { close(): Promise<void> };
+}

@@ -19,6 +19,7 @@ import { AgentStatus, type PresenceSettings } from './presence';
 import { Router } from './router';
 import { RoutingSettings } from './settings';
 import { Sla } from './sla';
+import type { ScheduleLookup } from '../rules/rules';
 
 /**
  * While leading, how often the leader looks again at what other nodes did that it may not have
@@ -46,12 +47,14 @@ export interface RoutingDeps {
 	 */
 	lookAgain?: boolean;
 	clock?: Clock;
+	/** Business hours by group, which SLA timers count in (none: around the clock). */
+	businessHours?: () => Promise<ScheduleLookup>;
 }
 
 export function createRouting(deps: RoutingDeps) {
 	const clock = deps.clock ?? systemClock((error) => deps.logger.error({ err: error }, 'a routing timer failed'));
 	const settings = new RoutingSettings(deps.store);
-	const sla = new Sla(deps.store, deps.events, clock);
+	const sla = new Sla(deps.store, deps.events, clock, deps.businessHours);
 	const presence = new AgentStatus(deps.store, deps.events, clock, deps.settings, deps.connections);
 	const router = new Router({
 		store: deps.store,

@@ -3,12 +3,16 @@
  * timers of each ticket computed from its index row. A periodic sweep records each breach once
  * as an `sla.breached` event (the breach's row, inserted unless it exists, decides which sweep
  * records it, also across processes); the router orders its queues by the earliest target.
+ * Targets count business hours of the ticket's group where it has them (server/rules: a group's
+ * schedule, else the default one, else around the clock).
  */
 import { inArray } from 'drizzle-orm';
+import { addBusinessMinutes } from '../../src/lib/business-hours';
 import { SLA_METRICS } from '../../src/lib/api/routing';
 import { PRIORITIES, type Priority } from '../../src/lib/ticket';
 import { Feed } from '../cluster/feed';
 import type { Events } from '../events';
+import type { ScheduleLookup } from '../rules/rules';
 import type { Store } from '../storage/store';
 import type { TicketRow } from '../ticket-index';
 import type { Clock } from './clock';
@@ -35,7 +39,10 @@ export interface SlaState {
 }
 
 /** The fields of a ticket row the timers depend on. */
-export type SlaTicket = Pick<TicketRow, 'status' | 'priority' | 'channel' | 'createdAt' | 'firstReplyAt' | 'awaitingSince'>;
+export type SlaTicket = Pick<TicketRow, 'status' | 'priority' | 'channel' | 'createdAt' | 'firstReplyAt' | 'awaitingSince'> & {
+	/** Whose business hours count; absent or null: the default schedule's. */
+	groupId?: string | null;
+};
 
 const H = 60;
 /** Defaults seeded once: replies on chat and calls are expected in minutes, tickets in hours. */
@@ -57,7 +64,8 @@ export const DEFAULT_POLICIES: SlaPolicy[] = PRIORITIES.flatMap((priority) =>
 /** How often breaches are looked for. */
 const SWEEP_MS = 60_000;
 const RUNNING: readonly string[] = ['new', 'open', 'pending', 'hold'];
-const MINUTE = 60_000;
+/** No business hours anywhere: every group's clock runs around the clock. */
+const AROUND_THE_CLOCK: ScheduleLookup = () => null;
 
 export class Sla {
 	private cached: Map<string, SlaPolicy> | null = null;
@@ -70,7 +78,8 @@ export class Sla {
 	constructor(
 		private readonly store: Store,
 		private readonly events: Events,
-		private readonly clock: Clock
+		private readonly clock: Clock,
+		private readonly businessHours: () => Promise<ScheduleLookup> = async () => AROUND_THE_CLOCK
 	) {
 		this.changed.watch(() => (this.cached = null));
 	}
@@ -105,21 +114,22 @@ export class Sla {
 	 * or a third party: only resolution runs.
 	 */
 	async slaFor(ticket: SlaTicket, now = this.clock.now()): Promise<SlaState> {
-		return this.stateOf(ticket, await this.byKey(), now);
+		return this.stateOf(ticket, await this.byKey(), await this.businessHours(), now);
 	}
 
 	/** Records every breach not recorded yet as an `sla.breached` event. Returns how many. */
 	async sweep(now = this.clock.now()): Promise<number> {
 		const { tickets: t, slaBreaches } = this.store.tables;
 		const policies = await this.byKey();
+		const schedules = await this.businessHours();
 		const rows = await this.store.db
-			.select({ id: t.id, status: t.status, priority: t.priority, channel: t.channel, createdAt: t.createdAt, firstReplyAt: t.firstReplyAt, awaitingSince: t.awaitingSince })
+			.select({ id: t.id, status: t.status, priority: t.priority, channel: t.channel, groupId: t.groupId, createdAt: t.createdAt, firstReplyAt: t.firstReplyAt, awaitingSince: t.awaitingSince })
 			.from(t)
 			.where(inArray(t.status, [...RUNNING]));
 		return this.store.transaction(async (tx) => {
 			let recorded = 0;
 			for (const row of rows) {
-				const state = this.stateOf(row, policies, now);
+				const state = this.stateOf(row, policies, schedules, now);
 				for (const metric of state.breached) {
 					const dueAt = state[`${metric}DueAt`]!;
 					const inserted = await tx.insert(slaBreaches).values({ ticketId: row.id, metric, dueAt, recordedAt: now }).onConflictDoNothing().returning({ dueAt: slaBreaches.dueAt });
@@ -148,11 +158,12 @@ export class Sla {
 		this.timer = null;
 	}
 
-	private stateOf(ticket: SlaTicket, policies: Map<string, SlaPolicy>, now: number): SlaState {
+	private stateOf(ticket: SlaTicket, policies: Map<string, SlaPolicy>, schedules: ScheduleLookup, now: number): SlaState {
 		const policy = policies.get(`${ticket.priority}/${channelClass(ticket.channel)}`);
 		const running = RUNNING.includes(ticket.status);
 		const replying = running && ticket.status !== 'pending' && ticket.status !== 'hold';
-		const due = (from: number | null, minutes: number | null | undefined) => (from !== null && minutes != null ? from + minutes * MINUTE : null);
+		const schedule = schedules(ticket.groupId ?? null);
+		const due = (from: number | null, minutes: number | null | undefined) => (from !== null && minutes != null ? addBusinessMinutes(schedule, from, minutes) : null);
 		const state: SlaState = {
 			firstReplyDueAt: replying && ticket.firstReplyAt === null ? due(ticket.createdAt, policy?.firstReplyMinutes) : null,
 			nextReplyDueAt: replying && ticket.firstReplyAt !== null ? due(ticket.awaitingSince, policy?.nextReplyMinutes) : null,

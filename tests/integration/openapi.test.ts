@@ -84,7 +84,13 @@ const PATHS = [
 	'/ticket-fields',
 	'/ticket-fields/{key}',
 	'/ticket-forms',
-	'/ticket-forms/{id}'
+	'/ticket-forms/{id}',
+	'/rules',
+	'/rules/{id}',
+	'/rules/order',
+	'/rules/test',
+	'/business-hours',
+	'/business-hours/{scope}'
 ];
 
 describe('GET /api/v1/openapi.json', () => {

@@ -134,4 +134,22 @@ describe('demo seed', () => {
 		const mail = await waitFor(() => fs.readdirSync(spool).find((name) => name.startsWith('survey-')), 'the survey mail in the outbox');
 		expect(fs.readFileSync(path.join(spool, mail), 'utf8')).toContain(`How did we do? [#${asked.number}]`);
 	});
+
+	it('ships rules: the VIP trigger has routed a new email from Maggie’s studio, and names itself in its events', async () => {
+		const rules = (await admin.request('GET', '/api/v1/rules')).body.rules as { id: string; name: string; kind: string; active: boolean }[];
+		expect(rules.map((r) => [r.kind, r.name, r.active])).toEqual([
+			['automation', 'Remind after 48 business hours pending', false],
+			['automation', 'Close solved tickets after 4 days', false],
+			['trigger', 'VIP email to Billing', true],
+			['trigger', 'Customer replied to a pending ticket', true]
+		]);
+		const vip = tickets.find((t) => t.subject === 'Invoice for the studio redesign')!;
+		const detail = (await reader.request('GET', `/api/v1/tickets/${vip.id}`)).body;
+		const groups = (await admin.request('GET', '/api/v1/groups')).body.groups as { id: string; name: string }[];
+		expect(detail).toMatchObject({ priority: 'high', tags: ['vip'], groupId: groups.find((g) => g.name === 'Billing')!.id });
+		const events = (await admin.request('GET', `/api/v1/tickets/${vip.id}/events`)).body.events as { type: string; data: { name?: string } }[];
+		expect(events.filter((e) => e.type === 'rule.fired').map((e) => e.data.name)).toEqual(['VIP email to Billing']);
+		const hours = (await admin.request('GET', '/api/v1/business-hours')).body.schedules;
+		expect(hours).toEqual([expect.objectContaining({ timeZone: 'Europe/London', holidays: [] })]);
+	});
 });

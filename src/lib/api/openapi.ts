@@ -14,7 +14,8 @@ import { satisfactionPaths } from './openapi-satisfaction';
 import { MAX_SPLIT_ENTRIES, mergeRequestSchema, splitRequestSchema } from './merge';
 import { routingPaths } from './openapi-routing';
 import { customFieldPaths } from './openapi-custom-fields';
-import { customValuesSchema, formIdSchema } from './custom-fields';
+import { customValuesSchema, formIdSchema } from './custom-fields';,
+import { rulePaths, RULES_TAG } from './openapi-rules';
 import { slaStateSchema } from './routing';
 import { searchQuerySchema } from './search';
 import {
@@ -489,7 +490,8 @@ function buildDocument() {
 			{ name: 'Talk', description: 'Phone calls: the Talk console, and the built-in simulator that plays the phone network.' },
 			...CONTEXT_TAGS,
 			{ name: 'Routing', description: 'Agent status, offers, the supervisor dashboard, routing and SLA settings.' },
-			{ name: 'Satisfaction', description: "Satisfaction surveys: the admins' settings, and the customer's answer through a survey mail's link." }
+			{ name: 'Satisfaction', description: "Satisfaction surveys: the admins' settings, and the customer's answer through a survey mail's link." },
+			RULES_TAG
 		],
 		paths: {
 			...chatPaths(),
@@ -497,6 +499,7 @@ function buildDocument() {
 			...followerPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			...satisfactionPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			...customFieldPaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
+			...rulePaths({ errors, ok, jsonContent, errorBody: ErrorBody }),
 			'/tickets': {
 				post: op({
 					operationId: 'createTicket',

@@ -173,6 +173,7 @@ export function actorName(actor: string, workspace: Workspace): string {
 	}
 	if (kind === 'bot') return 'A channel bot';
 	if (kind === 'customer') return 'The customer';
+	if (kind === 'rule') return 'A rule';
 	return 'Tandem';
 }
 
@@ -251,6 +252,18 @@ export function describeEvent(event: TicketEvent, workspace: Workspace): string 
 			return `${who} unlinked a record`;
 		case 'customer.linked':
 			return data.via === 'email' ? 'The visitor proved their email address: the chat joined that customer' : `${who} linked the visitor to a known customer`;
+		case 'rule.fired':
+			return `Rule “${str(data.name)}” acted`;
+		case 'rule.skipped':
+			return `Rule “${str(data.name)}” skipped: ${Array.isArray(data.reasons) ? data.reasons.join('; ') : ''}`;
+		case 'rule.failed':
+			return `Rule “${str(data.name)}” could not act: ${str(data.reason)}`;
+		case 'rule.chain_stopped':
+			return `Rules stopped after ${str(data.links)} changes in a row by rules`;
+		case 'rule-webhook.sent':
+			return `A rule’s webhook was called (${str(data.url)})`;
+		case 'rule-webhook.failed':
+			return `A rule’s webhook call failed: ${str(data.error)}`;
 		case 'update.rejected':
 			return `A change by ${who} was refused (${str(data.reason)})`;
 		default:

@@ -1,0 +1,89 @@
+/**
+ * Automations: rules that run on time ("pending for 48 business hours → remind the requester",
+ * "solved for 4 days → close"). The leader sweeps every SWEEP_MS. Each automation acts on a ticket
+ * once per instant its timed condition counts from (the status change, the creation…): a row in
+ * `automation_firings` keyed by (automation, ticket, that instant) is taken before acting, so a
+ * restart, a second node or a sweep running twice never acts twice. If acting fails, the row is
+ * let go and the next sweep tries again.
+ */
+import { and, asc, eq, ne } from 'drizzle-orm';
+import { LeaderWork } from '../cluster/leadership';
+import type { Logger } from '../log';
+import type { Clock } from '../routing/clock';
+import type { Store } from '../storage/store';
+import type { TicketIndex, TicketRow } from '../ticket-index';
+import { matches, timedField } from './conditions';
+import { needsDocument, type RuleEngine } from './engine';
+import type { RuleStore } from './rules';
+
+const SWEEP_MS = 60_000;
+/** How many tickets one sweep looks at, least recently updated first. */
+const SWEEP_TICKETS = 2000;
+
+/** Sweeps while this node leads (`follow`). */
+export class Automations extends LeaderWork {
+	constructor(
+		private readonly deps: { store: Store; index: Pick<TicketIndex, 'get'>; rules: RuleStore; engine: RuleEngine; logger: Logger },
+		private readonly clock: Clock
+	) {
+		super();
+	}
+
+	start(): { close(): Promise<void> } {
+		let timer: unknown = null;
+		let closed = false;
+		let sweeping: Promise<void> = Promise.resolve();
+		const tick = () => {
+			sweeping = this.sweep()
+				.then(() => undefined)
+				.catch((error: unknown) => this.deps.logger.error({ err: error }, 'the automation sweep failed'))
+				.finally(() => {
+					if (!closed) timer = this.clock.setTimeout(tick, SWEEP_MS);
+				});
+			return sweeping;
+		};
+		timer = this.clock.setTimeout(tick, 0);
+		return {
+			close: async () => {
+				closed = true;
+				this.clock.clearTimeout(timer);
+				await sweeping;
+			}
+		};
+	}
+
+	/** Acts on every ticket an active automation matches at `now` and has not acted on for the same instant. Returns how many acts. */
+	async sweep(now = this.clock.now()): Promise<number> {
+		const automations = (await this.deps.rules.list('automation')).filter((rule) => rule.active);
+		if (!automations.length) return 0;
+		const { tickets, automationFirings } = this.deps.store.tables;
+		const rows: TicketRow[] = await this.deps.store.db.select().from(tickets).where(ne(tickets.status, 'closed')).orderBy(asc(tickets.updatedAt)).limit(SWEEP_TICKETS);
+		const schedules = await this.deps.rules.scheduleLookup();
+		let acted = 0;
+		for (let row of rows) {
+			let since = await this.deps.engine.sinceOf(row);
+			for (const automation of automations) {
+				const field = timedField(automation.conditions);
+				if (!field) continue;
+				const subject = await this.deps.engine.subjectOf(row, schedules, now, needsDocument(automation.conditions));
+				if (!matches(automation.conditions, { ...subject, since })) continue;
+				const key = { ruleId: automation.id, ticketId: row.id, since: since[field]! };
+				const taken = await this.deps.store.db.insert(automationFirings).values({ ...key, firedAt: now }).onConflictDoNothing().returning({ since: automationFirings.since });
+				if (!taken.length) continue;
+				try {
+					await this.deps.engine.act(automation, row.id, subject);
+					acted++;
+					// The automations after this one see the ticket as it left it.
+					row = (await this.deps.index.get(row.id)) ?? row;
+					since = await this.deps.engine.sinceOf(row);
+				} catch (error) {
+					this.deps.logger.error({ err: error, ticketId: row.id, ruleId: automation.id }, 'an automation failed to act; it is tried again');
+					await this.deps.store.db
+						.delete(automationFirings)
+						.where(and(eq(automationFirings.ruleId, key.ruleId), eq(automationFirings.ticketId, key.ticketId), eq(automationFirings.since, key.since)));
+				}
+			}
+		}
+		return acted;
+	}
+}
