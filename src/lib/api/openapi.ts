@@ -14,7 +14,7 @@ import { satisfactionPaths } from './openapi-satisfaction';
 import { MAX_SPLIT_ENTRIES, mergeRequestSchema, splitRequestSchema } from './merge';
 import { routingPaths } from './openapi-routing';
 import { customFieldPaths } from './openapi-custom-fields';
-import { customValuesSchema, formIdSchema } from './custom-fields';,
+import { customValuesSchema, formIdSchema } from './custom-fields';
 import { rulePaths, RULES_TAG } from './openapi-rules';
 import { slaStateSchema } from './routing';
 import { searchQuerySchema } from './search';
