@@ -4,12 +4,12 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
+import { HocuspocusProvider, HocuspocusProviderWebsocket, type HocuspocusProviderWebsocketConfiguration } from '@hocuspocus/provider';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { exactAcknowledgements } from '../src/lib/provider-socket';
 import { appendEntries, entryIndex, newId, type Entry } from '../src/lib/ticket';
-import { otherCpuMeter, type PostgresTandemServer, type ServerHandle, type Ticket } from './servers';
+import { otherCpuMeter, type LoadTarget, type PostgresTandemServer, type ServerHandle, type Ticket } from './servers';
 
 // ---------------------------------------------------------------------------------------------
 // Small tools
@@ -99,6 +99,17 @@ export function cpuMeter() {
 	};
 }
 
+/** CPU use of each part of the server side (LoadTarget.cpuParts) between two calls, % of a core; undefined without parts. */
+export function partsMeter(server: LoadTarget): () => Record<string, number> | undefined {
+	const parts0 = server.cpuParts?.();
+	const t0 = performance.now();
+	return () => {
+		if (!parts0) return undefined;
+		const elapsed = performance.now() - t0;
+		return Object.fromEntries(Object.entries(server.cpuParts!()).map(([part, ms]) => [part, ((ms - parts0[part]!) / elapsed) * 100]));
+	};
+}
+
 /** Above this much CPU used by other processes (% of a core), a measurement counts as disturbed. */
 export const DISTURBED_PCT = 25;
 
@@ -165,8 +176,9 @@ export function makeEntry(requesterId: string, body = BODY): Entry {
 	};
 }
 
-export function newSocket(wsUrl: string): HocuspocusProviderWebsocket {
-	const socket = new HocuspocusProviderWebsocket({ url: wsUrl, WebSocketPolyfill: WebSocket as never });
+/** `reconnect`: the provider's retry settings (its defaults otherwise). */
+export function newSocket(wsUrl: string, reconnect: Partial<HocuspocusProviderWebsocketConfiguration> = {}): HocuspocusProviderWebsocket {
+	const socket = new HocuspocusProviderWebsocket({ url: wsUrl, WebSocketPolyfill: WebSocket as never, ...reconnect });
 	exactAcknowledgements(socket);
 	return socket;
 }
@@ -177,6 +189,8 @@ export interface PeerOptions {
 	timeoutMs?: number;
 	/** Record when the document first holds this many conversation entries while synced. */
 	expectEntries?: number;
+	/** How the peer's own socket reconnects (newSocket). */
+	reconnect?: Partial<HocuspocusProviderWebsocketConfiguration>;
 }
 
 /**
@@ -244,7 +258,7 @@ export class Peer {
 
 	/** Opens a provider and waits until it is synced with nothing unacknowledged. */
 	static async open(wsUrl: string, docName: string, token: string | null, options: PeerOptions = {}): Promise<Peer> {
-		const socket = options.socket ?? newSocket(wsUrl);
+		const socket = options.socket ?? newSocket(wsUrl, options.reconnect);
 		const peer = new Peer(docName, token, socket, !options.socket, options.expectEntries ?? 0);
 		try {
 			await peer.acknowledged(options.timeoutMs ?? 30_000, `sync of ${docName}`);
@@ -330,7 +344,7 @@ export function destroyAll(peers: Iterable<Peer>): void {
 // ---------------------------------------------------------------------------------------------
 // Building blocks shared by the scenarios
 
-export function createTickets(server: ServerHandle, count: number, concurrency = 4): Promise<Ticket[]> {
+export function createTickets(server: LoadTarget, count: number, concurrency = 4): Promise<Ticket[]> {
 	return pool(
 		Array.from({ length: count }, () => null),
 		concurrency,
@@ -402,6 +416,8 @@ export interface CapacityResult {
 	perSecond: number[];
 	/** Messages the writing bot received per acknowledged entry (its SyncStatus and the echoed update, merged or not). */
 	messagesPerEntry: number;
+	/** On a cluster: each part's share of serverCpuPct (nodes, database, Redis). */
+	cpuPartsPct?: Record<string, number>;
 	acked: number;
 	window: number;
 	attempts: number;
@@ -411,7 +427,7 @@ export interface CapacityResult {
  * `tickets` bots, one per ticket, each keeping `window` single-entry updates in flight; after a
  * warm-up, one measurement window (another if other processes disturbed it, see leastDisturbed).
  */
-export async function capacity(server: ServerHandle, o: { tickets: number; window: number; warmupMs: number; measureMs: number; attempts: number }): Promise<CapacityResult> {
+export async function capacity(server: LoadTarget, o: { tickets: number; window: number; warmupMs: number; measureMs: number; attempts: number }): Promise<CapacityResult> {
 	const tickets = await createTickets(server, o.tickets);
 	const bots = await pool(tickets, 8, (t, i) => server.connect(t.docName, { role: 'bot', index: i }));
 	let acked = 0;
@@ -428,6 +444,7 @@ export async function capacity(server: ServerHandle, o: { tickets: number; windo
 		const t0 = performance.now();
 		const loadGen = cpuMeter();
 		const others = otherCpuMeter(server);
+		const parts = partsMeter(server);
 		const perSecond: number[] = [];
 		for (let slice = t0, sliceAcked = acked0; slice < t0 + o.measureMs - 50; ) {
 			await sleep(Math.min(1000, t0 + o.measureMs - slice));
@@ -449,6 +466,7 @@ export async function capacity(server: ServerHandle, o: { tickets: number; windo
 			otherCpuPct: others(),
 			perSecond,
 			messagesPerEntry: (received() - received0) / n,
+			cpuPartsPct: parts(),
 			acked: n,
 			window: o.window
 		};
@@ -482,6 +500,8 @@ export interface LatencyResult {
 	/** The load generator's own event-loop delay p99 (ms): how late it may have seen arrivals. */
 	loadGenLoopDelayP99: number;
 	serverCpuPct: number;
+	/** On a cluster: each part's share of serverCpuPct (nodes, database, Redis). */
+	cpuPartsPct?: Record<string, number>;
 	otherCpuPct: number;
 	/** Measurements taken (more than one when other processes disturbed the first). */
 	attempts: number;
@@ -637,7 +657,7 @@ function ask(worker: Worker, message: { type: string }, answer: string): Promise
  * arrival − createdAt for each entry its document receives. Repeated if disturbed.
  */
 async function measureFanout(
-	server: ServerHandle,
+	server: LoadTarget,
 	tickets: Ticket[],
 	bots: Peer[],
 	observers: Observers,
@@ -650,6 +670,7 @@ async function measureFanout(
 		await observers.start();
 		const loadGen = cpuMeter();
 		const others = otherCpuMeter(server);
+		const parts = partsMeter(server);
 		const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 		loopDelay.enable();
 		const cpu0 = server.cpuMs();
@@ -661,6 +682,7 @@ async function measureFanout(
 		const serverCpuPct = ((server.cpuMs() - cpu0) / (performance.now() - t0)) * 100;
 		const loadGenCpuPct = loadGen();
 		const otherCpuPct = others();
+		const cpuPartsPct = parts();
 		loopDelay.disable();
 		const expected = sent * o.agentsPerTicket;
 		// Collect until every delivery is in (bounded).
@@ -683,12 +705,13 @@ async function measureFanout(
 			loadGenCpuPct,
 			loadGenLoopDelayP99: Math.max(loopDelay.percentile(99) / 1e6, observersLoopDelayP99),
 			serverCpuPct,
+			cpuPartsPct,
 			otherCpuPct
 		};
 	});
 }
 
-export async function fanout(server: ServerHandle, o: { tickets: number; agentsPerTicket: number; rate: number; durationMs: number; attempts: number }): Promise<LatencyResult> {
+export async function fanout(server: LoadTarget, o: { tickets: number; agentsPerTicket: number; rate: number; durationMs: number; attempts: number }): Promise<LatencyResult> {
 	const tickets = await createTickets(server, o.tickets);
 	const peers: Peer[] = [];
 	try {
@@ -939,7 +962,7 @@ export interface ConnectionsResult extends LatencyResult {
  * shared sockets, then `rate` entries/s spread over the tickets; fan-out latency at every agent.
  */
 export async function manyConnections(
-	server: ServerHandle,
+	server: LoadTarget,
 	o: {
 		tickets: number;
 		agentsPerTicket: number;
@@ -954,7 +977,8 @@ export async function manyConnections(
 ): Promise<ConnectionsResult> {
 	const tickets = await createTickets(server, o.tickets, 8);
 	const bots: Peer[] = [];
-	const sockets = Array.from({ length: o.botSockets }, () => newSocket(server.wsUrl));
+	// Bot socket k goes where bot k is placed (on a cluster, spread over the nodes).
+	const sockets = Array.from({ length: o.botSockets }, (_, k) => newSocket(server.endpoint({ role: 'bot', index: k }).wsUrl));
 	let observers: Observers | null = null;
 	try {
 		const t0 = performance.now();
