@@ -41,7 +41,8 @@ import { execFileSync } from 'node:child_process';
 import { firstPaint, type FirstPaintResult } from './first-paint';
 import { routingLatency, type RoutingResult } from './routing';
 import { searchBench, type SearchBenchResult } from './search';
-import { clusterRows, renderClusterTable, runCluster, type ClusterPlan, type ClusterResults } from './cluster';
+import { runCluster, type ClusterPlan, type ClusterResults } from './cluster';
+import { clusterRows, renderClusterTable } from './cluster-table';
 import { fmt, renderColumns, type Status } from './table';
 import { destroyClusters, killAllChildren, notes, PostgresTandemServer, ReferenceServer, ROOT, TandemServer, type ServerHandle } from './servers';
 
