@@ -7,11 +7,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { LocalObservers, paced, Peer } from './load';
 
 const port = parentPort!;
-const { agents, perSecond } = workerData as { agents: { wsUrl: string; docName: string; token: string | null }[]; perSecond: number };
+const { agents, perSecond, countRefusals } = workerData as { agents: { wsUrl: string; docName: string; token: string | null }[]; perSecond: number; countRefusals: boolean };
 const observers = new LocalObservers();
 
 try {
-	await paced(agents, perSecond, 256, async (a) => observers.add(await Peer.open(a.wsUrl, a.docName, a.token, { timeoutMs: 60_000 })));
+	await paced(agents, perSecond, 256, (a) => observers.open(a.docName, () => Peer.open(a.wsUrl, a.docName, a.token, { timeoutMs: 60_000 }), countRefusals));
 	port.on('message', async (message: { type: string }) => {
 		switch (message.type) {
 			case 'start':
@@ -31,7 +31,7 @@ try {
 				break;
 		}
 	});
-	port.postMessage({ type: 'ready' });
+	port.postMessage({ type: 'ready', refused: observers.refused });
 } catch (error) {
 	await observers.close();
 	port.postMessage({ type: 'error', message: (error as Error).message });

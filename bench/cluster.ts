@@ -352,7 +352,7 @@ export async function runCluster(plan: ClusterPlan): Promise<ClusterResults> {
 				results.errors[key] = (error as Error).message;
 				progress(`cluster: ${key} FAILED: ${(error as Error).stack}`);
 				for (const node of cluster.nodes) {
-					if (!node.alive) progress(`--- ${node.name} output (tail) ---\n${node.tail().slice(-3000)}`);
+					progress(`--- ${node.name} output (tail) ---\n${node.tail().slice(-3000)}`);
 					if (!node.alive && key !== 'failover') await node.start();
 				}
 			}

@@ -510,6 +510,8 @@ export interface LatencyResult {
 /** Agents that record, for each entry arriving in their document, arrival − createdAt (ms). */
 export interface Observers {
 	readonly count: number;
+	/** The documents of agents whose connection the server refused (only when told to count refusals). */
+	readonly refused: string[];
 	/** Records entries created from now on. */
 	start(): Promise<void>;
 	/** What was recorded since the last collect, and the hosts' event-loop delay p99 (ms). */
@@ -525,9 +527,23 @@ export class LocalObservers implements Observers {
 	private latencies: number[] = [];
 	private readonly loop = monitorEventLoopDelay({ resolution: 5 });
 	private readonly peers: Peer[] = [];
+	readonly refused: string[] = [];
 
 	constructor(peers: Peer[] = []) {
 		for (const peer of peers) this.add(peer);
+	}
+
+	/**
+	 * Adds the peer `open` opens on `docName`. With `countRefusals`, a connection the server
+	 * refused (or that timed out) is counted instead of failing the run: the most that can open.
+	 */
+	async open(docName: string, open: () => Promise<Peer>, countRefusals: boolean): Promise<void> {
+		try {
+			this.add(await open());
+		} catch (error) {
+			if (!countRefusals) throw error;
+			this.refused.push(docName);
+		}
 	}
 
 	add(peer: Peer): void {
@@ -574,25 +590,29 @@ export class LocalObservers implements Observers {
 export class WorkerObservers implements Observers {
 	private constructor(
 		private readonly workers: Worker[],
-		readonly count: number
+		readonly count: number,
+		readonly refused: string[]
 	) {}
 
-	static async open(agents: { wsUrl: string; docName: string; token: string | null }[], threads: number, perSecond: number): Promise<WorkerObservers> {
+	static async open(agents: { wsUrl: string; docName: string; token: string | null }[], threads: number, perSecond: number, countRefusals = false): Promise<WorkerObservers> {
 		const shares = Array.from({ length: threads }, (_, w) => agents.filter((_, i) => i % threads === w));
 		const workers: Worker[] = [];
+		const refused: string[] = [];
 		try {
 			await Promise.all(
 				shares.map(async (share) => {
-					const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { agents: share, perSecond: perSecond / threads } });
+					const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { agents: share, perSecond: perSecond / threads, countRefusals } });
 					workers.push(worker);
-					await reply(worker, 'ready', 120_000);
+					// Its share at its pace, and up to a minute more for the last ones (Peer.open's timeout).
+					const readyMs = (share.length / (perSecond / threads)) * 1000 + 90_000;
+					refused.push(...((await reply(worker, 'ready', readyMs)).refused as string[]));
 				})
 			);
 		} catch (error) {
 			await Promise.all(workers.map((w) => w.terminate()));
 			throw error;
 		}
-		return new WorkerObservers(workers, agents.length);
+		return new WorkerObservers(workers, agents.length - refused.length, refused);
 	}
 
 	async start() {
@@ -663,6 +683,8 @@ async function measureFanout(
 	observers: Observers,
 	o: { agentsPerTicket: number; rate: number; durationMs: number; attempts: number }
 ): Promise<LatencyResult> {
+	/** Agents listening on each ticket: the refused ones expect nothing. */
+	const listening = tickets.map((t) => o.agentsPerTicket - observers.refused.filter((docName) => docName === t.docName).length);
 	let acks = new Latencies();
 	for (const bot of bots) bot.onAck = (_entries, ms) => acks.add(ms);
 	return leastDisturbed(o.attempts, async () => {
@@ -684,7 +706,8 @@ async function measureFanout(
 		const otherCpuPct = others();
 		const cpuPartsPct = parts();
 		loopDelay.disable();
-		const expected = sent * o.agentsPerTicket;
+		let expected = 0;
+		for (let i = 0; i < sent; i++) expected += listening[i % tickets.length];
 		// Collect until every delivery is in (bounded).
 		const latencies = new Latencies();
 		let observersLoopDelayP99 = 0;
@@ -948,7 +971,10 @@ export async function crashDatabaseMidStream(server: PostgresTandemServer, o: { 
 // (6) Many idle connections with a steady stream
 
 export interface ConnectionsResult extends LatencyResult {
+	/** Agent connections open during the measurement. */
 	connections: number;
+	/** Agent connections the server refused (counted only when asked to; otherwise a refusal fails the run). */
+	refused: number;
 	tickets: number;
 	rate: number;
 	/** Worker threads hosting the agents (0: this thread). */
@@ -973,28 +999,33 @@ export async function manyConnections(
 		durationMs: number;
 		attempts: number;
 		agentThreads: number;
+		/** Count agents the server refused and measure with the others, instead of failing. */
+		countRefusals?: boolean;
 	}
 ): Promise<ConnectionsResult> {
+	const countRefusals = o.countRefusals ?? false;
 	const tickets = await createTickets(server, o.tickets, 8);
 	const bots: Peer[] = [];
-	// Bot socket k goes where bot k is placed (on a cluster, spread over the nodes).
-	const sockets = Array.from({ length: o.botSockets }, (_, k) => newSocket(server.endpoint({ role: 'bot', index: k }).wsUrl));
+	const sockets: HocuspocusProviderWebsocket[] = [];
 	let observers: Observers | null = null;
 	try {
 		const t0 = performance.now();
 		const pairs = tickets.flatMap((t) => Array.from({ length: o.agentsPerTicket }, (_, j) => ({ t, j })));
 		if (o.agentThreads > 0) {
 			const agents = pairs.map(({ t, j }) => ({ docName: t.docName, ...server.endpoint({ role: 'agent', index: j }) }));
-			observers = await WorkerObservers.open(agents, o.agentThreads, o.connectRate);
+			observers = await WorkerObservers.open(agents, o.agentThreads, o.connectRate, countRefusals);
 		} else {
 			const local = new LocalObservers();
 			observers = local;
 			let opened = 0;
 			await paced(pairs, o.connectRate, 256, async ({ t, j }) => {
-				local.add(await server.connect(t.docName, { role: 'agent', index: j }, { timeoutMs: 60_000 }));
+				await local.open(t.docName, () => server.connect(t.docName, { role: 'agent', index: j }, { timeoutMs: 60_000 }), countRefusals);
 				if (++opened % 1000 === 0) progress(`  ${opened} agent connections`);
 			});
 		}
+		// Opened once the agents are in: a socket without documents would be closed and reopened meanwhile.
+		// Bot socket k goes where bot k is placed (on a cluster, spread over the nodes).
+		for (let k = 0; k < o.botSockets; k++) sockets.push(newSocket(server.endpoint({ role: 'bot', index: k }).wsUrl));
 		await pool(tickets, 32, async (t, i) => {
 			bots[i] = await server.connect(t.docName, { role: 'bot', index: i % o.botSockets }, { socket: sockets[i % o.botSockets], timeoutMs: 60_000 });
 		});
@@ -1002,7 +1033,7 @@ export async function manyConnections(
 		await sleep(500);
 		const serverRssKb = server.rssKb();
 		const result = await measureFanout(server, tickets, bots, observers, o);
-		return { ...result, connections: observers.count, tickets: tickets.length, rate: o.rate, agentThreads: o.agentThreads, connectSeconds, serverRssKb };
+		return { ...result, connections: observers.count, refused: observers.refused.length, tickets: tickets.length, rate: o.rate, agentThreads: o.agentThreads, connectSeconds, serverRssKb };
 	} finally {
 		destroyAll(bots.filter(Boolean));
 		for (const socket of sockets) socket.destroy();
