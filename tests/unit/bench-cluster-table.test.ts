@@ -60,10 +60,18 @@ describe('clusterRows', () => {
 		for (const part of ['node A', 'node B', 'PostgreSQL', 'Redis']) expect(rows).toContain(`of which ${part}`);
 	});
 
+	const connections = (p99: number, open = 10_000) => ({ ...latency(p99), connections: open, refused: 10_000 - open, tickets: 1000, rate: 500, agentThreads: 2, connectSeconds: 30, serverRssKb: 1024 });
+
 	it('judges the connections p99 under 50 ms and names their count', () => {
-		const row = judged({ errors: {}, connections: { ...latency(49.9), connections: 10_000, tickets: 1000, rate: 500, agentThreads: 2, connectSeconds: 30, serverRssKb: 1024 } })('(C2) 10,000 connections across 2 nodes: fan-out p99');
-		expect(row.status).toBe('met');
-		expect(judged({ errors: {}, connections: { ...latency(50), connections: 10_000, tickets: 1000, rate: 500, agentThreads: 2, connectSeconds: 30, serverRssKb: 1024 } })('(C2) 10,000 connections across 2 nodes: fan-out p99').status).toBe('MISSED');
+		expect(judged({ errors: {}, connections: connections(49.9) })('(C2) 10,000 connections across 2 nodes: fan-out p99').status).toBe('met');
+		expect(judged({ errors: {}, connections: connections(50) })('(C2) 10,000 connections across 2 nodes: fan-out p99').status).toBe('MISSED');
+	});
+
+	it('says so when fewer than all the connections opened', () => {
+		expect(judged({ errors: {}, connections: connections(10) })('    agent connections open').status).toBe('met');
+		const fewer = judged({ errors: {}, connections: connections(10, 9_000) });
+		expect(fewer('    agent connections open').status).toBe('MISSED');
+		expect(fewer('    agent connections the nodes refused').value).toBe(1000);
 	});
 
 	it('judges the cross-node p99 against twice the same-node one', () => {
