@@ -45,7 +45,7 @@ export function clusterRows(r: ClusterResults, plan: ClusterPlan): ClusterRow[] 
 		row(`(C2) ${fmt(conns)} connections across 2 nodes, ${c.tickets} tickets @${c.rate}/s: fan-out p50, ms`, r.connections?.p50),
 		row(`(C2) ${fmt(conns)} connections across 2 nodes: fan-out p99, ms`, r.connections?.p99, { target: '< 50 ms', met: (x) => x < 50 }),
 		row('    agent connections open during the stream', r.connections?.connections, { target: fmt(conns), met: (x) => x === conns }),
-		row('    agent connections the nodes refused (or that timed out)', r.connections?.refused),
+		row('    agent connections refused, timed out or not opened in the time allowed', r.connections?.refused),
 		row('    deliveries seen / expected, %', percent(r.connections?.n, r.connections?.expected)),
 		row('    time to open them, s', r.connections?.connectSeconds),
 		row('    nodes RSS with all connections open, MiB', r.connections && r.connections.serverRssKb / 1024),

@@ -510,7 +510,7 @@ export interface LatencyResult {
 /** Agents that record, for each entry arriving in their document, arrival − createdAt (ms). */
 export interface Observers {
 	readonly count: number;
-	/** The documents of agents whose connection the server refused (only when told to count refusals). */
+	/** The documents of agents not connected: refused, timed out or not tried in time (only when told to count them, see LocalObservers.open). */
 	readonly refused: string[];
 	/** Records entries created from now on. */
 	start(): Promise<void>;
@@ -534,14 +534,19 @@ export class LocalObservers implements Observers {
 	}
 
 	/**
-	 * Adds the peer `open` opens on `docName`. With `countRefusals`, a connection the server
-	 * refused (or that timed out) is counted instead of failing the run: the most that can open.
+	 * Adds the peer `open` opens on `docName`. With a deadline (performance.now(), ms), a connection
+	 * the server refused or that timed out is counted instead of failing the run, and one not begun
+	 * by the deadline is not tried (and counted): the most that open. Without one, a failure throws.
 	 */
-	async open(docName: string, open: () => Promise<Peer>, countRefusals: boolean): Promise<void> {
+	async open(docName: string, open: () => Promise<Peer>, deadline: number | null): Promise<void> {
+		if (deadline !== null && performance.now() > deadline) {
+			this.refused.push(docName);
+			return;
+		}
 		try {
 			this.add(await open());
 		} catch (error) {
-			if (!countRefusals) throw error;
+			if (deadline === null) throw error;
 			this.refused.push(docName);
 		}
 	}
@@ -594,17 +599,18 @@ export class WorkerObservers implements Observers {
 		readonly refused: string[]
 	) {}
 
-	static async open(agents: { wsUrl: string; docName: string; token: string | null }[], threads: number, perSecond: number, countRefusals = false): Promise<WorkerObservers> {
+	/** `openWithinMs`: see LocalObservers.open (its deadline, from each worker's start). */
+	static async open(agents: { wsUrl: string; docName: string; token: string | null }[], threads: number, perSecond: number, openWithinMs: number | null = null): Promise<WorkerObservers> {
 		const shares = Array.from({ length: threads }, (_, w) => agents.filter((_, i) => i % threads === w));
 		const workers: Worker[] = [];
 		const refused: string[] = [];
 		try {
 			await Promise.all(
 				shares.map(async (share) => {
-					const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { agents: share, perSecond: perSecond / threads, countRefusals } });
+					const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { agents: share, perSecond: perSecond / threads, openWithinMs } });
 					workers.push(worker);
-					// Its share at its pace, and up to a minute more for the last ones (Peer.open's timeout).
-					const readyMs = (share.length / (perSecond / threads)) * 1000 + 90_000;
+					// Its share at its pace (or until its deadline), and up to a minute more for the last ones (Peer.open's timeout).
+					const readyMs = (openWithinMs ?? (share.length / (perSecond / threads)) * 1000) + 90_000;
 					refused.push(...((await reply(worker, 'ready', readyMs)).refused as string[]));
 				})
 			);
@@ -683,8 +689,10 @@ async function measureFanout(
 	observers: Observers,
 	o: { agentsPerTicket: number; rate: number; durationMs: number; attempts: number }
 ): Promise<LatencyResult> {
-	/** Agents listening on each ticket: the refused ones expect nothing. */
-	const listening = tickets.map((t) => o.agentsPerTicket - observers.refused.filter((docName) => docName === t.docName).length);
+	/** Agents listening on each ticket: the ones not connected expect nothing. */
+	const missing = new Map<string, number>();
+	for (const docName of observers.refused) missing.set(docName, (missing.get(docName) ?? 0) + 1);
+	const listening = tickets.map((t) => o.agentsPerTicket - (missing.get(t.docName) ?? 0));
 	let acks = new Latencies();
 	for (const bot of bots) bot.onAck = (_entries, ms) => acks.add(ms);
 	return leastDisturbed(o.attempts, async () => {
@@ -973,7 +981,7 @@ export async function crashDatabaseMidStream(server: PostgresTandemServer, o: { 
 export interface ConnectionsResult extends LatencyResult {
 	/** Agent connections open during the measurement. */
 	connections: number;
-	/** Agent connections the server refused (counted only when asked to; otherwise a refusal fails the run). */
+	/** Agent connections refused, timed out or not tried in time (counted only with `openWithinMs`; otherwise a refusal fails the run). */
 	refused: number;
 	tickets: number;
 	rate: number;
@@ -999,11 +1007,14 @@ export async function manyConnections(
 		durationMs: number;
 		attempts: number;
 		agentThreads: number;
-		/** Count agents the server refused and measure with the others, instead of failing. */
-		countRefusals?: boolean;
+		/**
+		 * Measure with the agents that opened within this long (ms), counting those the server
+		 * refused, that timed out or that were not tried by then, instead of failing.
+		 */
+		openWithinMs?: number;
 	}
 ): Promise<ConnectionsResult> {
-	const countRefusals = o.countRefusals ?? false;
+	const openWithinMs = o.openWithinMs ?? null;
 	const tickets = await createTickets(server, o.tickets, 8);
 	const bots: Peer[] = [];
 	const sockets: HocuspocusProviderWebsocket[] = [];
@@ -1013,13 +1024,14 @@ export async function manyConnections(
 		const pairs = tickets.flatMap((t) => Array.from({ length: o.agentsPerTicket }, (_, j) => ({ t, j })));
 		if (o.agentThreads > 0) {
 			const agents = pairs.map(({ t, j }) => ({ docName: t.docName, ...server.endpoint({ role: 'agent', index: j }) }));
-			observers = await WorkerObservers.open(agents, o.agentThreads, o.connectRate, countRefusals);
+			observers = await WorkerObservers.open(agents, o.agentThreads, o.connectRate, openWithinMs);
 		} else {
 			const local = new LocalObservers();
 			observers = local;
 			let opened = 0;
+			const deadline = openWithinMs === null ? null : performance.now() + openWithinMs;
 			await paced(pairs, o.connectRate, 256, async ({ t, j }) => {
-				await local.open(t.docName, () => server.connect(t.docName, { role: 'agent', index: j }, { timeoutMs: 60_000 }), countRefusals);
+				await local.open(t.docName, () => server.connect(t.docName, { role: 'agent', index: j }, { timeoutMs: 60_000 }), deadline);
 				if (++opened % 1000 === 0) progress(`  ${opened} agent connections`);
 			});
 		}

@@ -71,7 +71,7 @@ describe('clusterRows', () => {
 		expect(judged({ errors: {}, connections: connections(10) })('    agent connections open').status).toBe('met');
 		const fewer = judged({ errors: {}, connections: connections(10, 9_000) });
 		expect(fewer('    agent connections open').status).toBe('MISSED');
-		expect(fewer('    agent connections the nodes refused').value).toBe(1000);
+		expect(fewer('    agent connections refused').value).toBe(1000);
 	});
 
 	it('judges the cross-node p99 against twice the same-node one', () => {
