@@ -28,17 +28,20 @@ function judged(results: ClusterResults) {
 }
 
 describe('fmt', () => {
-	it('writes counts whole, large numbers grouped, small ones to about three digits', () => {
-		expect(fmt(null)).toBe('—');
-		expect(fmt(NaN)).toBe('n/a');
-		expect(fmt(0)).toBe('0');
-		expect(fmt(15)).toBe('15');
-		expect(fmt(10_000)).toBe('10,000');
-		expect(fmt(2133.6)).toBe('2,134');
-		expect(fmt(265.4)).toBe('265');
-		expect(fmt(17.23)).toBe('17.2');
-		expect(fmt(1.234)).toBe('1.23');
-		expect(fmt(0.4723)).toBe('0.472');
+	const cases: [number | null, string][] = [
+		[null, '—'],
+		[NaN, 'n/a'],
+		[0, '0'],
+		[15, '15'],
+		[10_000, '10,000'],
+		[2133.6, '2,134'],
+		[265.4, '265'],
+		[17.23, '17.2'],
+		[1.234, '1.23'],
+		[0.4723, '0.472']
+	];
+	it.each(cases)('writes %s as %s: counts whole, large numbers grouped, small ones to about three digits', (value, text) => {
+		expect(fmt(value)).toBe(text);
 	});
 });
 
