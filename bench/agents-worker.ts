@@ -7,11 +7,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { LocalObservers, paced, Peer } from './load';
 
 const port = parentPort!;
-const { agents, perSecond } = workerData as { agents: { wsUrl: string; docName: string; token: string | null }[]; perSecond: number };
+const { agents, perSecond, openWithinMs } = workerData as { agents: { wsUrl: string; docName: string; token: string | null }[]; perSecond: number; openWithinMs: number | null };
 const observers = new LocalObservers();
 
 try {
-	await paced(agents, perSecond, 256, async (a) => observers.add(await Peer.open(a.wsUrl, a.docName, a.token, { timeoutMs: 60_000 })));
+	const deadline = openWithinMs === null ? null : performance.now() + openWithinMs;
+	await paced(agents, perSecond, 256, (a) => observers.open(a.docName, () => Peer.open(a.wsUrl, a.docName, a.token, { timeoutMs: 60_000 }), deadline));
 	port.on('message', async (message: { type: string }) => {
 		switch (message.type) {
 			case 'start':
@@ -31,7 +32,7 @@ try {
 				break;
 		}
 	});
-	port.postMessage({ type: 'ready' });
+	port.postMessage({ type: 'ready', refused: observers.refused });
 } catch (error) {
 	await observers.close();
 	port.postMessage({ type: 'error', message: (error as Error).message });

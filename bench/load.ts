@@ -4,12 +4,12 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
+import { HocuspocusProvider, HocuspocusProviderWebsocket, type HocuspocusProviderWebsocketConfiguration } from '@hocuspocus/provider';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { exactAcknowledgements } from '../src/lib/provider-socket';
 import { appendEntries, entryIndex, newId, type Entry } from '../src/lib/ticket';
-import { otherCpuMeter, type PostgresTandemServer, type ServerHandle, type Ticket } from './servers';
+import { otherCpuMeter, type LoadTarget, type PostgresTandemServer, type ServerHandle, type Ticket } from './servers';
 
 // ---------------------------------------------------------------------------------------------
 // Small tools
@@ -99,6 +99,17 @@ export function cpuMeter() {
 	};
 }
 
+/** CPU use of each part of the server side (LoadTarget.cpuParts) between two calls, % of a core; undefined without parts. */
+export function partsMeter(server: LoadTarget): () => Record<string, number> | undefined {
+	const parts0 = server.cpuParts?.();
+	const t0 = performance.now();
+	return () => {
+		if (!parts0) return undefined;
+		const elapsed = performance.now() - t0;
+		return Object.fromEntries(Object.entries(server.cpuParts!()).map(([part, ms]) => [part, ((ms - parts0[part]!) / elapsed) * 100]));
+	};
+}
+
 /** Above this much CPU used by other processes (% of a core), a measurement counts as disturbed. */
 export const DISTURBED_PCT = 25;
 
@@ -165,8 +176,9 @@ export function makeEntry(requesterId: string, body = BODY): Entry {
 	};
 }
 
-export function newSocket(wsUrl: string): HocuspocusProviderWebsocket {
-	const socket = new HocuspocusProviderWebsocket({ url: wsUrl, WebSocketPolyfill: WebSocket as never });
+/** `reconnect`: the provider's retry settings (its defaults otherwise). */
+export function newSocket(wsUrl: string, reconnect: Partial<HocuspocusProviderWebsocketConfiguration> = {}): HocuspocusProviderWebsocket {
+	const socket = new HocuspocusProviderWebsocket({ url: wsUrl, WebSocketPolyfill: WebSocket as never, ...reconnect });
 	exactAcknowledgements(socket);
 	return socket;
 }
@@ -177,6 +189,8 @@ export interface PeerOptions {
 	timeoutMs?: number;
 	/** Record when the document first holds this many conversation entries while synced. */
 	expectEntries?: number;
+	/** How the peer's own socket reconnects (newSocket). */
+	reconnect?: Partial<HocuspocusProviderWebsocketConfiguration>;
 }
 
 /**
@@ -244,7 +258,7 @@ export class Peer {
 
 	/** Opens a provider and waits until it is synced with nothing unacknowledged. */
 	static async open(wsUrl: string, docName: string, token: string | null, options: PeerOptions = {}): Promise<Peer> {
-		const socket = options.socket ?? newSocket(wsUrl);
+		const socket = options.socket ?? newSocket(wsUrl, options.reconnect);
 		const peer = new Peer(docName, token, socket, !options.socket, options.expectEntries ?? 0);
 		try {
 			await peer.acknowledged(options.timeoutMs ?? 30_000, `sync of ${docName}`);
@@ -330,7 +344,7 @@ export function destroyAll(peers: Iterable<Peer>): void {
 // ---------------------------------------------------------------------------------------------
 // Building blocks shared by the scenarios
 
-export function createTickets(server: ServerHandle, count: number, concurrency = 4): Promise<Ticket[]> {
+export function createTickets(server: LoadTarget, count: number, concurrency = 4): Promise<Ticket[]> {
 	return pool(
 		Array.from({ length: count }, () => null),
 		concurrency,
@@ -402,6 +416,8 @@ export interface CapacityResult {
 	perSecond: number[];
 	/** Messages the writing bot received per acknowledged entry (its SyncStatus and the echoed update, merged or not). */
 	messagesPerEntry: number;
+	/** On a cluster: each part's share of serverCpuPct (nodes, database, Redis). */
+	cpuPartsPct?: Record<string, number>;
 	acked: number;
 	window: number;
 	attempts: number;
@@ -411,7 +427,7 @@ export interface CapacityResult {
  * `tickets` bots, one per ticket, each keeping `window` single-entry updates in flight; after a
  * warm-up, one measurement window (another if other processes disturbed it, see leastDisturbed).
  */
-export async function capacity(server: ServerHandle, o: { tickets: number; window: number; warmupMs: number; measureMs: number; attempts: number }): Promise<CapacityResult> {
+export async function capacity(server: LoadTarget, o: { tickets: number; window: number; warmupMs: number; measureMs: number; attempts: number }): Promise<CapacityResult> {
 	const tickets = await createTickets(server, o.tickets);
 	const bots = await pool(tickets, 8, (t, i) => server.connect(t.docName, { role: 'bot', index: i }));
 	let acked = 0;
@@ -428,6 +444,7 @@ export async function capacity(server: ServerHandle, o: { tickets: number; windo
 		const t0 = performance.now();
 		const loadGen = cpuMeter();
 		const others = otherCpuMeter(server);
+		const parts = partsMeter(server);
 		const perSecond: number[] = [];
 		for (let slice = t0, sliceAcked = acked0; slice < t0 + o.measureMs - 50; ) {
 			await sleep(Math.min(1000, t0 + o.measureMs - slice));
@@ -449,6 +466,7 @@ export async function capacity(server: ServerHandle, o: { tickets: number; windo
 			otherCpuPct: others(),
 			perSecond,
 			messagesPerEntry: (received() - received0) / n,
+			cpuPartsPct: parts(),
 			acked: n,
 			window: o.window
 		};
@@ -482,6 +500,8 @@ export interface LatencyResult {
 	/** The load generator's own event-loop delay p99 (ms): how late it may have seen arrivals. */
 	loadGenLoopDelayP99: number;
 	serverCpuPct: number;
+	/** On a cluster: each part's share of serverCpuPct (nodes, database, Redis). */
+	cpuPartsPct?: Record<string, number>;
 	otherCpuPct: number;
 	/** Measurements taken (more than one when other processes disturbed the first). */
 	attempts: number;
@@ -490,6 +510,8 @@ export interface LatencyResult {
 /** Agents that record, for each entry arriving in their document, arrival − createdAt (ms). */
 export interface Observers {
 	readonly count: number;
+	/** The documents of agents not connected: refused, timed out or not tried in time (only when told to count them, see LocalObservers.open). */
+	readonly refused: string[];
 	/** Records entries created from now on. */
 	start(): Promise<void>;
 	/** What was recorded since the last collect, and the hosts' event-loop delay p99 (ms). */
@@ -505,9 +527,28 @@ export class LocalObservers implements Observers {
 	private latencies: number[] = [];
 	private readonly loop = monitorEventLoopDelay({ resolution: 5 });
 	private readonly peers: Peer[] = [];
+	readonly refused: string[] = [];
 
 	constructor(peers: Peer[] = []) {
 		for (const peer of peers) this.add(peer);
+	}
+
+	/**
+	 * Adds the peer `open` opens on `docName`. With a deadline (performance.now(), ms), a connection
+	 * the server refused or that timed out is counted instead of failing the run, and one not begun
+	 * by the deadline is not tried (and counted): the most that open. Without one, a failure throws.
+	 */
+	async open(docName: string, open: () => Promise<Peer>, deadline: number | null): Promise<void> {
+		if (deadline !== null && performance.now() > deadline) {
+			this.refused.push(docName);
+			return;
+		}
+		try {
+			this.add(await open());
+		} catch (error) {
+			if (deadline === null) throw error;
+			this.refused.push(docName);
+		}
 	}
 
 	add(peer: Peer): void {
@@ -554,25 +595,30 @@ export class LocalObservers implements Observers {
 export class WorkerObservers implements Observers {
 	private constructor(
 		private readonly workers: Worker[],
-		readonly count: number
+		readonly count: number,
+		readonly refused: string[]
 	) {}
 
-	static async open(agents: { wsUrl: string; docName: string; token: string | null }[], threads: number, perSecond: number): Promise<WorkerObservers> {
+	/** `openWithinMs`: see LocalObservers.open (its deadline, from each worker's start). */
+	static async open(agents: { wsUrl: string; docName: string; token: string | null }[], threads: number, perSecond: number, openWithinMs: number | null = null): Promise<WorkerObservers> {
 		const shares = Array.from({ length: threads }, (_, w) => agents.filter((_, i) => i % threads === w));
 		const workers: Worker[] = [];
+		const refused: string[] = [];
 		try {
 			await Promise.all(
 				shares.map(async (share) => {
-					const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { agents: share, perSecond: perSecond / threads } });
+					const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { agents: share, perSecond: perSecond / threads, openWithinMs } });
 					workers.push(worker);
-					await reply(worker, 'ready', 120_000);
+					// Its share at its pace (or until its deadline), and up to a minute more for the last ones (Peer.open's timeout).
+					const readyMs = (openWithinMs ?? (share.length / (perSecond / threads)) * 1000) + 90_000;
+					refused.push(...((await reply(worker, 'ready', readyMs)).refused as string[]));
 				})
 			);
 		} catch (error) {
 			await Promise.all(workers.map((w) => w.terminate()));
 			throw error;
 		}
-		return new WorkerObservers(workers, agents.length);
+		return new WorkerObservers(workers, agents.length - refused.length, refused);
 	}
 
 	async start() {
@@ -637,12 +683,16 @@ function ask(worker: Worker, message: { type: string }, answer: string): Promise
  * arrival − createdAt for each entry its document receives. Repeated if disturbed.
  */
 async function measureFanout(
-	server: ServerHandle,
+	server: LoadTarget,
 	tickets: Ticket[],
 	bots: Peer[],
 	observers: Observers,
 	o: { agentsPerTicket: number; rate: number; durationMs: number; attempts: number }
 ): Promise<LatencyResult> {
+	/** Agents listening on each ticket: the ones not connected expect nothing. */
+	const missing = new Map<string, number>();
+	for (const docName of observers.refused) missing.set(docName, (missing.get(docName) ?? 0) + 1);
+	const listening = tickets.map((t) => o.agentsPerTicket - (missing.get(t.docName) ?? 0));
 	let acks = new Latencies();
 	for (const bot of bots) bot.onAck = (_entries, ms) => acks.add(ms);
 	return leastDisturbed(o.attempts, async () => {
@@ -650,6 +700,7 @@ async function measureFanout(
 		await observers.start();
 		const loadGen = cpuMeter();
 		const others = otherCpuMeter(server);
+		const parts = partsMeter(server);
 		const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 		loopDelay.enable();
 		const cpu0 = server.cpuMs();
@@ -661,8 +712,10 @@ async function measureFanout(
 		const serverCpuPct = ((server.cpuMs() - cpu0) / (performance.now() - t0)) * 100;
 		const loadGenCpuPct = loadGen();
 		const otherCpuPct = others();
+		const cpuPartsPct = parts();
 		loopDelay.disable();
-		const expected = sent * o.agentsPerTicket;
+		let expected = 0;
+		for (let i = 0; i < sent; i++) expected += listening[i % tickets.length];
 		// Collect until every delivery is in (bounded).
 		const latencies = new Latencies();
 		let observersLoopDelayP99 = 0;
@@ -683,12 +736,13 @@ async function measureFanout(
 			loadGenCpuPct,
 			loadGenLoopDelayP99: Math.max(loopDelay.percentile(99) / 1e6, observersLoopDelayP99),
 			serverCpuPct,
+			cpuPartsPct,
 			otherCpuPct
 		};
 	});
 }
 
-export async function fanout(server: ServerHandle, o: { tickets: number; agentsPerTicket: number; rate: number; durationMs: number; attempts: number }): Promise<LatencyResult> {
+export async function fanout(server: LoadTarget, o: { tickets: number; agentsPerTicket: number; rate: number; durationMs: number; attempts: number }): Promise<LatencyResult> {
 	const tickets = await createTickets(server, o.tickets);
 	const peers: Peer[] = [];
 	try {
@@ -925,7 +979,10 @@ export async function crashDatabaseMidStream(server: PostgresTandemServer, o: { 
 // (6) Many idle connections with a steady stream
 
 export interface ConnectionsResult extends LatencyResult {
+	/** Agent connections open during the measurement. */
 	connections: number;
+	/** Agent connections refused, timed out or not tried in time (counted only with `openWithinMs`; otherwise a refusal fails the run). */
+	refused: number;
 	tickets: number;
 	rate: number;
 	/** Worker threads hosting the agents (0: this thread). */
@@ -939,7 +996,7 @@ export interface ConnectionsResult extends LatencyResult {
  * shared sockets, then `rate` entries/s spread over the tickets; fan-out latency at every agent.
  */
 export async function manyConnections(
-	server: ServerHandle,
+	server: LoadTarget,
 	o: {
 		tickets: number;
 		agentsPerTicket: number;
@@ -950,27 +1007,37 @@ export async function manyConnections(
 		durationMs: number;
 		attempts: number;
 		agentThreads: number;
+		/**
+		 * Measure with the agents that opened within this long (ms), counting those the server
+		 * refused, that timed out or that were not tried by then, instead of failing.
+		 */
+		openWithinMs?: number;
 	}
 ): Promise<ConnectionsResult> {
+	const openWithinMs = o.openWithinMs ?? null;
 	const tickets = await createTickets(server, o.tickets, 8);
 	const bots: Peer[] = [];
-	const sockets = Array.from({ length: o.botSockets }, () => newSocket(server.wsUrl));
+	const sockets: HocuspocusProviderWebsocket[] = [];
 	let observers: Observers | null = null;
 	try {
 		const t0 = performance.now();
 		const pairs = tickets.flatMap((t) => Array.from({ length: o.agentsPerTicket }, (_, j) => ({ t, j })));
 		if (o.agentThreads > 0) {
 			const agents = pairs.map(({ t, j }) => ({ docName: t.docName, ...server.endpoint({ role: 'agent', index: j }) }));
-			observers = await WorkerObservers.open(agents, o.agentThreads, o.connectRate);
+			observers = await WorkerObservers.open(agents, o.agentThreads, o.connectRate, openWithinMs);
 		} else {
 			const local = new LocalObservers();
 			observers = local;
 			let opened = 0;
+			const deadline = openWithinMs === null ? null : performance.now() + openWithinMs;
 			await paced(pairs, o.connectRate, 256, async ({ t, j }) => {
-				local.add(await server.connect(t.docName, { role: 'agent', index: j }, { timeoutMs: 60_000 }));
+				await local.open(t.docName, () => server.connect(t.docName, { role: 'agent', index: j }, { timeoutMs: 60_000 }), deadline);
 				if (++opened % 1000 === 0) progress(`  ${opened} agent connections`);
 			});
 		}
+		// Opened once the agents are in: a socket without documents would be closed and reopened meanwhile.
+		// Bot socket k goes where bot k is placed (on a cluster, spread over the nodes).
+		for (let k = 0; k < o.botSockets; k++) sockets.push(newSocket(server.endpoint({ role: 'bot', index: k }).wsUrl));
 		await pool(tickets, 32, async (t, i) => {
 			bots[i] = await server.connect(t.docName, { role: 'bot', index: i % o.botSockets }, { socket: sockets[i % o.botSockets], timeoutMs: 60_000 });
 		});
@@ -978,7 +1045,7 @@ export async function manyConnections(
 		await sleep(500);
 		const serverRssKb = server.rssKb();
 		const result = await measureFanout(server, tickets, bots, observers, o);
-		return { ...result, connections: observers.count, tickets: tickets.length, rate: o.rate, agentThreads: o.agentThreads, connectSeconds, serverRssKb };
+		return { ...result, connections: observers.count, refused: observers.refused.length, tickets: tickets.length, rate: o.rate, agentThreads: o.agentThreads, connectSeconds, serverRssKb };
 	} finally {
 		destroyAll(bots.filter(Boolean));
 		for (const socket of sockets) socket.destroy();

@@ -6,10 +6,14 @@
  * bench/results/. Exits non-zero only when the bench itself fails (a scenario threw), never
  * because a target is missed.
  *
- * Options for diagnosis: --only=capacity,fanout,rss,coldOpen,durability,connections,firstPaint,routing,search
- * --servers=tandem,postgres,reference (any of them)  --rounds=N (cold open)  --agent-threads=N
- * (scenario 6), and BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the
- * server processes.
+ * Then the cluster scenarios (cluster.ts): two Tandem nodes on a PostgreSQL and a Redis of their
+ * own, run after the servers above have stopped, in a table of their own.
+ *
+ * Options for diagnosis: --only=capacity,fanout,rss,coldOpen,durability,connections,firstPaint,routing,search,cluster
+ * (`--only=cluster`: the cluster scenarios alone, no other server started)
+ * --servers=tandem,postgres,reference (any of them; the cluster runs unless --only leaves it out)
+ * --rounds=N (cold open)  --agent-threads=N (scenarios 6 and C2), and
+ * BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server processes.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,6 +41,9 @@ import { execFileSync } from 'node:child_process';
 import { firstPaint, type FirstPaintResult } from './first-paint';
 import { routingLatency, type RoutingResult } from './routing';
 import { searchBench, type SearchBenchResult } from './search';
+import { runCluster, type ClusterPlan, type ClusterResults } from './cluster';
+import { clusterRows, renderClusterTable } from './cluster-table';
+import { fmt, renderColumns, type Status } from './table';
 import { destroyClusters, killAllChildren, notes, PostgresTandemServer, ReferenceServer, ROOT, TandemServer, type ServerHandle } from './servers';
 
 const QUICK = process.argv.includes('--quick');
@@ -48,6 +55,9 @@ type ServerKind = keyof typeof SERVER_KINDS;
 const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]?.split(',');
 const ONLY = option('only');
 const SERVERS = option('servers') ?? Object.keys(SERVER_KINDS);
+/** The cluster group runs in a full run and when --only names it; the servers when --only names any of their scenarios. */
+const RUNS_CLUSTER = !ONLY || ONLY.includes('cluster');
+const RUNS_SERVERS = !ONLY || ONLY.some((key) => key !== 'cluster');
 
 /** Everything the scenarios are told. --quick: shorter windows, and scenario 6 at a tenth of its size. */
 /** Worker threads hosting scenario 6's agents (`--agent-threads=0`: all in the main thread). */
@@ -68,6 +78,18 @@ const PLAN = {
 		? { tickets: 50, agentsPerTicket: 10, connectRate: 500, botSockets: 5, rate: 50, durationMs: 3000, attempts: ATTEMPTS, agentThreads: AGENT_THREADS }
 		: // 15 s: every agent's awareness renewal (each 15 s, y-protocols) falls inside the window.
 			{ tickets: 500, agentsPerTicket: 10, connectRate: 500, botSockets: 20, rate: 500, durationMs: 15_000, attempts: 2, agentThreads: AGENT_THREADS }
+};
+/** The cluster scenarios: capacity and fan-out as above; scenario 6 at twice the connections; a failover. */
+const CLUSTER_PLAN: ClusterPlan = {
+	capacity: PLAN.capacity,
+	fanout: PLAN.fanout,
+	// Opened at half scenario 6's pace, for at most twice the time that takes: what a node refuses
+	// or does not open by then is counted, and the rest measured.
+	connections: (() => {
+		const c = { ...PLAN.connections, tickets: PLAN.connections.tickets * 2, connectRate: PLAN.connections.connectRate / 2, attempts: 1 };
+		return { ...c, openWithinMs: ((2 * c.tickets * c.agentsPerTicket) / c.connectRate) * 1000 };
+	})(),
+	failover: QUICK ? { tickets: 10, agentsPerTicket: 2, rate: 50, killAfterMs: 1000, afterMs: 2000 } : { tickets: 20, agentsPerTicket: 4, rate: 100, killAfterMs: 3000, afterMs: 4000 }
 };
 
 interface ServerResults {
@@ -162,7 +184,6 @@ async function runAll(servers: Map<ServerKind, ServerHandle>): Promise<Map<Serve
 // ---------------------------------------------------------------------------------------------
 // The table
 
-type Status = 'met' | 'MISSED' | 'no data' | '';
 
 /** One metric on the three servers: Tandem on SQLite against the reference, PostgreSQL against SQLite. */
 interface Row {
@@ -288,17 +309,6 @@ const cpuPerEntry = (l?: LatencyResult) => (l ? (l.serverCpuPct * 10) / PLAN.fan
 const pct2 = (l?: LatencyResult) => (l ? (100 * l.n) / Math.max(1, l.expected) : undefined);
 const mib = (kb?: number) => (kb === undefined ? undefined : kb / 1024);
 
-function fmt(value: number | null): string {
-	if (value === null) return '—';
-	if (Number.isNaN(value)) return 'n/a';
-	if (value === 0) return '0';
-	const abs = Math.abs(value);
-	if (abs >= 1000) return Math.round(value).toLocaleString('en-US');
-	if (abs >= 100) return value.toFixed(0);
-	if (abs >= 10) return value.toFixed(1);
-	return value.toFixed(abs >= 1 ? 2 : 3);
-}
-
 function renderTable(rows: Row[]): string {
 	const header = ['metric', 'Tandem', 'Tandem PG', 'reference', 'ratio', 'target', 'status', 'PG/SQLite', 'PG target', 'PG status'];
 	const numeric = new Set([1, 2, 3, 4, 7]);
@@ -315,9 +325,7 @@ function renderTable(rows: Row[]): string {
 		r.postgresTarget,
 		r.postgresStatus
 	]);
-	const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-	const line = (c: string[]) => c.map((v, i) => (numeric.has(i) ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd();
-	return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+	return renderColumns(header, cells, numeric);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,6 +354,18 @@ function machine() {
 	};
 }
 
+/** The cluster group, after the servers have stopped; a cluster that did not start is a scenario error. */
+async function clusterGroup(): Promise<ClusterResults> {
+	// Its own allowance of repeated measurements, whatever the servers used.
+	setRetryDeadline(performance.now() + (QUICK ? 30_000 : 120_000));
+	try {
+		return await runCluster(CLUSTER_PLAN);
+	} catch (error) {
+		progress(`cluster: FAILED to start: ${(error as Error).stack}`);
+		return { errors: { start: (error as Error).message } };
+	}
+}
+
 async function main(): Promise<number> {
 	const started = new Date();
 	const t0 = performance.now();
@@ -354,27 +374,47 @@ async function main(): Promise<number> {
 	const atStart = machine();
 	progress(`${QUICK ? 'quick' : 'full'} run on ${JSON.stringify(atStart)}`);
 	const servers = new Map<ServerKind, ServerHandle>();
-	for (const kind of Object.keys(SERVER_KINDS) as ServerKind[]) {
-		if (SERVERS.includes(kind)) servers.set(kind, await SERVER_KINDS[kind].create());
+	if (RUNS_SERVERS) {
+		for (const kind of Object.keys(SERVER_KINDS) as ServerKind[]) {
+			if (SERVERS.includes(kind)) servers.set(kind, await SERVER_KINDS[kind].create());
+		}
 	}
 	const results = await runAll(servers);
 	const of = (kind: ServerKind): ServerResults => results.get(servers.get(kind)!) ?? { errors: {} };
 	const [tandem, postgres, reference] = [of('tandem'), of('postgres'), of('reference')];
-	const rows = buildRows(tandem, postgres, reference);
+	const rows = RUNS_SERVERS ? buildRows(tandem, postgres, reference) : [];
+	const cluster = RUNS_CLUSTER ? await clusterGroup() : null;
+	const clusterTableRows = cluster ? clusterRows(cluster, CLUSTER_PLAN) : [];
 	const seconds = (performance.now() - t0) / 1000;
 
-	const table = renderTable(rows);
-	console.log(table);
-	const errors = { tandem: tandem.errors, postgres: postgres.errors, reference: reference.errors };
+	const table = RUNS_SERVERS ? renderTable(rows) : '';
+	if (table) console.log(table);
+	const clusterTable = cluster ? renderClusterTable(clusterTableRows) : '';
+	if (clusterTable) console.log(`${table ? '\n' : ''}The cluster: 2 nodes on one PostgreSQL and one Redis\n\n${clusterTable}`);
+	const errors = { tandem: tandem.errors, postgres: postgres.errors, reference: reference.errors, cluster: cluster?.errors ?? {} };
 	const failed = Object.values(errors).some((e) => Object.keys(e).length > 0);
 	if (failed) console.log(`\nscenario errors: ${JSON.stringify(errors)}`);
 	for (const note of notes) console.log(`note: ${note}`);
-	const took = (r: ServerResults) => r.seconds?.toFixed(1) ?? '—';
-	console.log(`\n${QUICK ? 'quick' : 'full'} run: ${seconds.toFixed(1)} s (Tandem ${took(tandem)} s, Tandem on PostgreSQL ${took(postgres)} s, reference ${took(reference)} s)`);
+	const took = (r?: { seconds?: number }) => r?.seconds?.toFixed(1) ?? '—';
+	console.log(
+		`\n${QUICK ? 'quick' : 'full'} run: ${seconds.toFixed(1)} s (Tandem ${took(tandem)} s, Tandem on PostgreSQL ${took(postgres)} s, reference ${took(reference)} s, cluster ${took(cluster ?? undefined)} s)`
+	);
 
 	const dir = path.join(ROOT, 'bench', 'results');
 	fs.mkdirSync(dir, { recursive: true });
-	const report = { startedAt: started.toISOString(), mode: QUICK ? 'quick' : 'full', seconds, machine: { ...atStart, loadAverage1mAtEnd: machine().loadAverage1m }, sources: sources(), notes, plan: PLAN, rows, table, results: { tandem, postgres, reference } };
+	const report = {
+		startedAt: started.toISOString(),
+		mode: QUICK ? 'quick' : 'full',
+		seconds,
+		machine: { ...atStart, loadAverage1mAtEnd: machine().loadAverage1m },
+		sources: sources(),
+		notes,
+		plan: PLAN,
+		rows,
+		table,
+		results: { tandem, postgres, reference },
+		cluster: cluster && { plan: CLUSTER_PLAN, rows: clusterTableRows, table: clusterTable, results: cluster }
+	};
 	const json = JSON.stringify(report, null, 2) + '\n';
 	// A diagnostic run of a subset is kept apart and never becomes latest.json.
 	const partial = ONLY !== undefined || Object.keys(SERVER_KINDS).some((kind) => !SERVERS.includes(kind));

@@ -21,10 +21,22 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 // Child processes: every one is killed when the bench exits, however it exits.
 
 const children = new Set<ChildProcess>();
+/** Children started in a process group of their own (nginx: its workers die with the group). */
+const groups = new Set<ChildProcess>();
 const dataDirs = new Set<string>();
 
+/**
+ * Kills `child` (and, for one started `detached`, its process group) when the bench exits, as it
+ * does the servers: for the cluster's Redis and nginx.
+ */
+export function killAtExit(child: ChildProcess, options: { group?: boolean } = {}): void {
+	const set = options.group ? groups : children;
+	set.add(child);
+	child.once('exit', () => set.delete(child));
+}
+
 /** A new data directory, removed when the bench exits. */
-function tempDir(prefix: string): string {
+export function tempDir(prefix: string): string {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 	dataDirs.add(dir);
 	return dir;
@@ -34,6 +46,13 @@ function tempDir(prefix: string): string {
 export function killAllChildren(): void {
 	for (const child of children) {
 		if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+	}
+	for (const leader of groups) {
+		try {
+			process.kill(-leader.pid!, 'SIGKILL');
+		} catch {
+			/* the group is gone */
+		}
 	}
 	for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
 	dataDirs.clear();
@@ -153,7 +172,7 @@ export function treeRssKb(pid: number): number {
 // ---------------------------------------------------------------------------------------------
 // One server process
 
-interface Launch {
+export interface Launch {
 	args: string[];
 	env: Record<string, string>;
 	/** The port, once the process has printed it. */
@@ -182,8 +201,7 @@ class ServerProcess {
 			env: { ...process.env, ...launch.env },
 			stdio: ['ignore', 'pipe', 'pipe']
 		});
-		children.add(child);
-		child.once('exit', () => children.delete(child));
+		killAtExit(child);
 		let output = '';
 		const collect = (chunk: Buffer) => (output += chunk.toString());
 		child.stdout!.on('data', collect);
@@ -359,6 +377,16 @@ export abstract class ServerHandle {
 	}
 }
 
+/**
+ * What the load scenarios (load.ts) drive: one server, or the nodes of a cluster with each client
+ * placed on one of them (cluster.ts). CPU time is the whole server side's: every process doing
+ * the work of an entry.
+ */
+export type LoadTarget = Pick<ServerHandle, 'createTicket' | 'connect' | 'endpoint' | 'cpuMs' | 'databaseCpuMs' | 'rssKb'> & {
+	/** CPU time so far of each part of the server side (a cluster's nodes, database, Redis), ms. */
+	cpuParts?(): Record<string, number>;
+};
+
 let customerCount = 0;
 
 /**
@@ -473,9 +501,42 @@ export async function destroyClusters(): Promise<void> {
 	}
 }
 
+/** A private PostgreSQL cluster of the bench's and the fresh database Tandem runs on. */
+export interface BenchPostgres {
+	cluster: Postgres;
+	databaseUrl: string;
+	/** CPU time of the cluster's processes so far (the postmaster's tree), in ms. */
+	cpuMs(): number;
+}
+
+/** Starts a private PostgreSQL cluster (tests/helpers/postgres.ts), destroyed when the bench ends, with a fresh database. */
+export async function startBenchPostgres(): Promise<BenchPostgres> {
+	const cluster = await startPostgres();
+	clusters.add(cluster);
+	const databaseUrl = await cluster.createDatabase('bench');
+	const client = new pg.Client({ connectionString: databaseUrl });
+	await client.connect();
+	try {
+		const { rows } = await client.query<{ setting: string }>(`SELECT setting FROM pg_settings WHERE name = 'data_directory'`);
+		const dataDirectory = rows[0]!.setting;
+		process.stderr.write(`[bench] PostgreSQL ${(await client.query('SHOW server_version')).rows[0].server_version} on port ${cluster.port}, data in ${dataDirectory}\n`);
+		// postmaster.pid names the cluster's root process (a restarted cluster has a new one).
+		const postmaster = () => Number(fs.readFileSync(path.join(dataDirectory, 'postmaster.pid'), 'utf8').split('\n')[0]);
+		return { cluster, databaseUrl, cpuMs: () => treeCpuMs(postmaster()) };
+	} finally {
+		await client.end();
+	}
+}
+
+/** Stops and removes a cluster startBenchPostgres started. */
+export async function destroyBenchPostgres(database: BenchPostgres): Promise<void> {
+	clusters.delete(database.cluster);
+	await database.cluster.destroy();
+}
+
 /**
  * Tandem on PostgreSQL: the same server with DATABASE_URL on a fresh database of a private
- * cluster (tests/helpers/postgres.ts), which the durability scenario crashes and starts again.
+ * cluster (startBenchPostgres), which the durability scenario crashes and starts again.
  * Its CPU time is the server's and the database's together: both do the work of an entry.
  */
 export class PostgresTandemServer extends TandemServer {
@@ -484,34 +545,19 @@ export class PostgresTandemServer extends TandemServer {
 	private constructor(
 		dataDir: string,
 		fixture: Fixture,
-		databaseUrl: string,
-		private readonly cluster: Postgres,
-		/** The cluster's data directory, where postmaster.pid names its root process. */
-		private readonly clusterData: string
+		private readonly database: BenchPostgres
 	) {
-		super(dataDir, fixture, databaseUrl);
+		super(dataDir, fixture, database.databaseUrl);
 	}
 
 	static override async create(): Promise<PostgresTandemServer> {
-		const cluster = await startPostgres();
-		clusters.add(cluster);
-		const databaseUrl = await cluster.createDatabase('bench');
-		const { dataDir, fixture } = await TandemServer.prepare(databaseUrl);
-		const client = new pg.Client({ connectionString: databaseUrl });
-		await client.connect();
-		try {
-			const { rows } = await client.query<{ setting: string }>(`SELECT setting FROM pg_settings WHERE name = 'data_directory'`);
-			process.stderr.write(`[bench] PostgreSQL ${(await client.query('SHOW server_version')).rows[0].server_version} on port ${cluster.port}, data in ${rows[0]!.setting}\n`);
-			return new PostgresTandemServer(dataDir, fixture, databaseUrl, cluster, rows[0]!.setting);
-		} finally {
-			await client.end();
-		}
+		const database = await startBenchPostgres();
+		const { dataDir, fixture } = await TandemServer.prepare(database.databaseUrl);
+		return new PostgresTandemServer(dataDir, fixture, database);
 	}
 
-	/** CPU time of the cluster's processes so far (the postmaster's tree), in ms. */
 	override databaseCpuMs(): number {
-		const postmaster = Number(fs.readFileSync(path.join(this.clusterData, 'postmaster.pid'), 'utf8').split('\n')[0]);
-		return treeCpuMs(postmaster);
+		return this.database.cpuMs();
 	}
 
 	override cpuMs(): number {
@@ -520,18 +566,17 @@ export class PostgresTandemServer extends TandemServer {
 
 	/** `pg_ctl stop -m immediate`: the database crashes under the running server. */
 	crashDatabase(): Promise<void> {
-		return this.cluster.stop('immediate');
+		return this.database.cluster.stop('immediate');
 	}
 
 	/** Starts the crashed database again (crash recovery), on the same port. */
 	startDatabase(): Promise<void> {
-		return this.cluster.start();
+		return this.database.cluster.start();
 	}
 
 	override async cleanup(): Promise<void> {
 		await super.cleanup();
-		clusters.delete(this.cluster);
-		await this.cluster.destroy();
+		await destroyBenchPostgres(this.database);
 	}
 }
 

@@ -13,6 +13,12 @@
 import type { HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import * as decoding from 'lib0/decoding';
 
+/**
+ * How the workspace's socket reconnects after losing its server (a node stopping or dying): soon,
+ * and for ever. The bench's failover scenario reconnects the same way.
+ */
+export const WORKSPACE_RECONNECT = { maxAttempts: 0, delay: 500, minDelay: 500, maxDelay: 5000 } as const;
+
 /** The provider's message type of Yjs sync frames (step 1, step 2, update). */
 const SYNC_MESSAGE = 0;
 

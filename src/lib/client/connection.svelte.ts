@@ -3,6 +3,7 @@
  * documents over it). Its state drives the connection indicator.
  */
 import { HocuspocusProviderWebsocket, WebSocketStatus } from '@hocuspocus/provider';
+import { WORKSPACE_RECONNECT } from '$lib/provider-socket';
 
 export type ConnectionState = 'connecting' | 'live' | 'offline';
 
@@ -11,7 +12,7 @@ export class CollabConnection {
 	readonly socket: HocuspocusProviderWebsocket;
 
 	constructor(url: string) {
-		this.socket = new HocuspocusProviderWebsocket({ url, maxAttempts: 0, delay: 500, minDelay: 500, maxDelay: 5000 });
+		this.socket = new HocuspocusProviderWebsocket({ url, ...WORKSPACE_RECONNECT });
 		this.socket.on('status', ({ status }: { status: WebSocketStatus }) => {
 			this.state = status === WebSocketStatus.Connected ? 'live' : status === WebSocketStatus.Connecting ? 'connecting' : 'offline';
 		});
