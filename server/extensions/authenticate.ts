@@ -15,6 +15,7 @@ import { actorOf, type Principal } from '../auth/principal';
 import type { Events } from '../events';
 import { REFUSE, refusal } from '../close-reasons';
 import { workspaceOrigin } from '../forwarded';
+import { isDatabaseUnavailable } from '../storage/unavailable';
 import type { TicketIndex } from '../ticket-index';
 
 export interface ConnectionContext {
@@ -35,7 +36,17 @@ export class Authenticate implements Extension {
 		private readonly origin: string | null
 	) {}
 
-	async onAuthenticate({ token, requestHeaders, documentName, connectionConfig, instance }: onAuthenticatePayload): Promise<ConnectionContext> {
+	async onAuthenticate(payload: onAuthenticatePayload): Promise<ConnectionContext> {
+		try {
+			return await this.admit(payload);
+		} catch (error) {
+			// A database that did not answer is no refusal of access: the client is told so, and tries again.
+			if (isDatabaseUnavailable(error)) throw refusal(REFUSE.storage, 'the server could not check this connection: its database did not answer; try again');
+			throw error;
+		}
+	}
+
+	private async admit({ token, requestHeaders, documentName, connectionConfig, instance }: onAuthenticatePayload): Promise<ConnectionContext> {
 		if (!token && !this.sameOrigin(requestHeaders)) throw refusal(REFUSE.crossOrigin, 'signed-in sockets must come from the workspace’s own pages');
 		const authenticated = token ? await this.auth.authenticate(token) : await this.auth.fromCookieHeader(requestHeaders.get('cookie'));
 		if (!authenticated) throw refusal(REFUSE.unauthorized, 'a valid token or session is required');

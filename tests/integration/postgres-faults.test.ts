@@ -17,7 +17,7 @@ import { prepare, type Fixture } from '../helpers/fixtures';
 import { assertOnce, mixedLoad } from '../helpers/load';
 import { startCuttingProxy } from '../helpers/cutting-proxy';
 import { startPostgres, type Postgres } from '../helpers/postgres';
-import { api, servers, tempDataDir, waitFor } from '../helpers/server';
+import { api, connectPeer, servers, tempDataDir, waitFor } from '../helpers/server';
 
 const pool = servers();
 const { boot, connect } = pool;
@@ -94,6 +94,10 @@ describe('PostgreSQL stopped and started under load', () => {
 		expect((await fetch(`${server.url}/favicon.ico`)).status).toBe(200);
 		expect(watcher.closeReason()).toBeNull();
 		expect(watcher.provider.isSynced).toBe(true);
+		// A peer that connects now is told the database is away, not that it may not open the ticket.
+		const newcomer = await connectPeer(server, other, fx.users.ann.token, { waitSynced: false });
+		expect(await waitFor(() => newcomer.closeReason(), 'the newcomer to be told', 20_000)).toBe('storage-unavailable');
+		newcomer.destroy();
 
 		// The database is back: writes resume without restarting Tandem.
 		await postgres.start();
