@@ -25,6 +25,7 @@ import { isApiError } from './errors';
 import type { Logger } from './log';
 import { reindexAll, reindexTicket } from './reindex';
 import { DEMO_PASSWORD, DEMO_USERS, seedIfEmpty } from './seed';
+import { settleDocuments } from './lifecycle';
 import { createServices, type Services } from './services';
 
 const PROGRAM = 'npm run -s cli --';
@@ -683,7 +684,8 @@ async function main(argv: string[]): Promise<number> {
 	try {
 		return (await parsed.run(services)) ?? 0;
 	} finally {
-		// What the command wrote (tickets, customers) is searchable before it exits, also while a server runs.
+		// What the command wrote is projected and stored whole, and searchable, before it exits (also while a server runs).
+		await settleDocuments(services);
 		await services.search.follow.flush();
 		await services.bus?.close();
 		await services.limiters.close();

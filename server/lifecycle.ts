@@ -50,6 +50,25 @@ export function listen(server: http.Server, config: Config): Promise<string> {
 	});
 }
 
+/**
+ * Closes the ticket documents' peers and finishes what the loaded documents still owe the
+ * database (their projections, compactions): before the store closes, on a stop and at the end of
+ * a CLI command that wrote tickets.
+ */
+export async function settleDocuments(services: Pick<Services, 'collab'>): Promise<void> {
+	const { hocuspocus, project } = services.collab;
+	hocuspocus.closeConnections();
+	hocuspocus.flushPendingStores();
+	// A document without peers unloads once its store has run, projecting on the way out: let those
+	// finish while the database is open (bounded: a document still held open is flushed below).
+	const until = Date.now() + SETTLE_MS;
+	while (hocuspocus.documents.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+	for (const name of [...hocuspocus.documents.keys()]) await project.flush(name);
+	await hocuspocus.hooks('onDestroy', { instance: hocuspocus });
+}
+const SETTLE_MS = 5_000;
+const SETTLE_POLL_MS = 20;
+
 /** How long a stop waits for the database's connections to be returned before it ends the process. */
 const STORE_CLOSE_MS = 5_000;
 
@@ -65,11 +84,7 @@ export function handleShutdown(server: http.Server, closeSockets: () => void, se
 		// Other listeners (SMTP in, the email outbox worker): stop taking new work; a message being
 		// stored or sent finishes first.
 		await Promise.all(listeners.map((l) => l.close().catch(() => {})));
-		const { hocuspocus, project } = services.collab;
-		hocuspocus.closeConnections();
-		hocuspocus.flushPendingStores();
-		for (const name of [...hocuspocus.documents.keys()]) await project.flush(name);
-		await hocuspocus.hooks('onDestroy', { instance: hocuspocus });
+		await settleDocuments(services);
 		await services.bus?.close();
 		await services.limiters.close();
 		// Everything acknowledged is committed already: a connection still held (a request cut off
