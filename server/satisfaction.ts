@@ -22,6 +22,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { and, desc, eq, gt, gte, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import type { SatisfactionToday, SurveyAnswer, SurveySettings, SurveyView } from '../src/lib/api/satisfaction';
 import { CUSTOMER_CHANNELS, newId, type CustomerChannel, type Entry, type SatisfactionRating } from '../src/lib/ticket';
+import { SYSTEM } from './auth/principal';
 import { serverSecret } from './auth/secrets';
 import type { Chats } from './channels/chat';
 import type { Outbox } from './channels/outbox';
@@ -212,6 +213,10 @@ export class Surveys {
 			.where(and(eq(surveys.ticketId, row.id), eq(surveys.solveEventId, key)))
 			.limit(1);
 		if (decided) return false;
+		// Who the answer counts for, from the document: the index row follows it a moment later (a chat
+		// served and ended at once would count for nobody).
+		const current = await this.deps.tickets.read(row.id, SYSTEM).catch(() => null);
+		const holder = current ? { groupId: current.groupId, assigneeId: current.assigneeId } : { groupId: row.groupId, assigneeId: row.assigneeId };
 		const recipient = asked && !chat ? await outbox.recipientOf(row.id) : null;
 		const via = !asked ? null : chat ? 'chat' : recipient ? 'email' : null;
 		const id = newId();
@@ -219,7 +224,7 @@ export class Surveys {
 		const made = await store.transaction(async (tx) => {
 			const [inserted] = await tx
 				.insert(surveys)
-				.values({ id, ticketId: row.id, solveEventId: key, channel: row.channel, via, requesterId: row.requesterId, groupId: row.groupId, assigneeId: row.assigneeId, createdAt: now, expiresAt: now + SURVEY_LINK_TTL_MS })
+				.values({ id, ticketId: row.id, solveEventId: key, channel: row.channel, via, requesterId: row.requesterId, groupId: holder.groupId, assigneeId: holder.assigneeId, createdAt: now, expiresAt: now + SURVEY_LINK_TTL_MS })
 				.onConflictDoNothing()
 				.returning({ id: surveys.id });
 			if (!inserted || !via) return !!inserted;
