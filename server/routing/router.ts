@@ -127,6 +127,14 @@ interface OfferRow {
 /** Ticket channels routed from the ticket index; calls come from the Talk feature as `call` items. */
 const ROUTED_CHANNELS: readonly string[] = CUSTOMER_CHANNELS.filter((c) => c !== 'talk');
 const DONE_BY_SOLVING = ['ticket solved', 'ticket closed'];
+/**
+ * The key routing passes and the changes that move an agent's load from offered to assigned take
+ * turns under (any node; PostgreSQL: an advisory lock). A pass counts each agent's load in two
+ * reads (assigned items, pending offers); an accept committed between them would be counted in
+ * neither, and so would two passes' offers in each other: either way an agent gets more than their
+ * capacity.
+ */
+const LOAD_CHANGES = 'routing.load';
 
 export class Router {
 	private readonly listeners = new Set<RouterListener>();
@@ -254,6 +262,7 @@ export class Router {
 		const { users, workItems, offers, agentPresence } = this.store.tables;
 		const tx = this.store.db;
 		const now = this.deps.clock.now();
+		await this.store.serialise(tx, LOAD_CHANGES);
 		await this.store.lock(tx, users, eq(users.id, agentId));
 		const { itemId } = await this.ownOffer(offerId, agentId, false);
 		await this.store.lock(tx, workItems, eq(workItems.id, itemId));
@@ -525,9 +534,7 @@ export class Router {
 		const expiresAt = now + offerTimeoutSeconds * 1000;
 		const made = await this.store.transaction(async (tx) => {
 			const made: { offer: OfferRow; item: WorkItem }[] = [];
-			// One pass at a time, on any node: two passes that each locked only the items they saw
-			// queued would count agents' loads without the other's offers, and overfill an agent.
-			await this.store.serialise(tx, 'routing.dispatch');
+			await this.store.serialise(tx, LOAD_CHANGES);
 			await this.store.lock(tx, workItems, eq(workItems.status, 'queued'));
 			// Per channel, only the agents with room on it: usually a few, whatever the size of the team.
 			const roomy = new Map<ChannelClass, AgentState[]>();
@@ -834,6 +841,7 @@ export class Router {
 		const { workItems, agentPresence } = this.store.tables;
 		const now = this.deps.clock.now();
 		const withdrawn = await this.store.transaction(async (tx) => {
+			await this.store.serialise(tx, LOAD_CHANGES);
 			await this.store.lock(tx, workItems, eq(workItems.id, item.id));
 			const offer = await this.withdrawOffer(item.id, 'withdrawn');
 			await tx
