@@ -91,7 +91,8 @@ describe('readable workspace', () => {
 		await openTicket(alex, maggieTicket);
 		const bar = alex.getByRole('region', { name: 'Live chat' });
 		await bar.getByTestId('visitor-presence').waitFor();
-		expect(await bar.locator('strong').first().innerText()).toBe('Maggie Chen');
+		// The name comes with the customer's record, read once the ticket shows.
+		await expect.poll(() => bar.locator('strong').first().innerText()).toBe('Maggie Chen');
 		expect(await bar.innerText()).not.toContain('The visitor');
 	});
 
