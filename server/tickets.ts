@@ -430,12 +430,16 @@ export class Tickets {
 		const checked = entrySchema.parse(entry);
 		return this.writing(ticketId, async (doc) => {
 			if (getEntry(doc, checked.id)) return false;
-			const copy = this.copyFor(doc);
-			copy.transact(() => {
-				appendEntry(copy, checked);
-				for (const [name, value] of Object.entries(fields) as [TicketFieldName, never][]) setField(copy, name, value);
-			});
-			await this.documents.commit(ticketId, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actorOf(SYSTEM), [checked]);
+			await this.commitAsServer(
+				ticketId,
+				doc,
+				actorOf(SYSTEM),
+				(copy) => {
+					appendEntry(copy, checked);
+					for (const [name, value] of Object.entries(fields) as [TicketFieldName, never][]) setField(copy, name, value);
+				},
+				[checked]
+			);
 			return true;
 		});
 	}
@@ -520,10 +524,10 @@ export class Tickets {
 	 * applies it: a server-side write of anything besides conversation appends. Call it in the
 	 * ticket's turn (`writing`).
 	 */
-	private commitAsServer(ticketId: string, doc: Y.Doc, actor: string, change: (copy: Y.Doc) => void): Promise<void> {
+	private commitAsServer(ticketId: string, doc: Y.Doc, actor: string, change: (copy: Y.Doc) => void, entries?: Entry[]): Promise<void> {
 		const copy = this.copyFor(doc);
 		copy.transact(() => change(copy));
-		return this.documents.commit(ticketId, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actor);
+		return this.documents.commit(ticketId, doc, Y.encodeStateAsUpdate(copy, Y.encodeStateVector(doc)), actor, entries);
 	}
 
 	/**

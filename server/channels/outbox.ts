@@ -605,7 +605,6 @@ class RuleWebhookSender implements Sender {
 	}
 }
 
-
 /** A rule's email to an agent: the subject and text it was given, with the ticket's tag, from the ticket's support address. */
 class RuleEmailSender implements Sender {
 	constructor(private readonly email: EmailSender) {}

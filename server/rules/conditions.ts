@@ -4,19 +4,11 @@
  * `conditionValue`, so that a field added to the document is a condition as soon as it is read there.
  */
 import { businessMinutesBetween, isOpen, type BusinessSchedule } from '../../src/lib/business-hours';
-import { fieldKind, type CHANGE_AUTHORS, type Condition, type Conditions, type SATISFACTIONS, type SINCE } from '../../src/lib/api/rules';
+import { fieldKind, type CHANGE_AUTHORS, type Condition, type Conditions, type SINCE } from '../../src/lib/api/rules';
 import type { Status, TicketFields } from '../../src/lib/ticket';
 
-/** A custom field's value (see the custom fields of a ticket). */
-export type CustomValue = string | number | boolean | string[] | null;
-
-/** A ticket as rules read it: its document's fields, with those that other modules add when present. */
-export type RuleTicket = TicketFields & {
-	id: string;
-	/** The satisfaction survey's state, set by the server. */
-	satisfaction?: (typeof SATISFACTIONS)[number] | null;
-	custom?: Record<string, CustomValue>;
-};
+/** A ticket as rules read it: its document's fields (custom values and `satisfaction` among them when it has them). */
+export type RuleTicket = TicketFields & { id: string };
 
 /** The change a trigger runs on. */
 export interface RuleChange {

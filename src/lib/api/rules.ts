@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { isTimeZone, type BusinessSchedule } from '../business-hours';
 import { unknownPlaceholders } from '../macro-placeholders';
-import { CHANNELS, idSchema, PRIORITIES, STATUSES, tagSchema } from '../ticket/schema';
+import { CHANNELS, idSchema, PRIORITIES, SATISFACTION_VALUES, STATUSES, tagSchema } from '../ticket/schema';
 
 export const RULE_KINDS = ['trigger', 'automation'] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
@@ -26,7 +26,6 @@ export const RULE_LIMITS = {
 
 /** Who made a change, as conditions tell it apart. */
 export const CHANGE_AUTHORS = ['agent', 'customer', 'system', 'rule'] as const;
-export const SATISFACTIONS = ['offered', 'good', 'bad'] as const;
 /** What an automation's hours count from. */
 export const SINCE = ['created', 'updated', 'statusChanged', 'customerMessage'] as const;
 
@@ -75,7 +74,7 @@ const VALUES: Partial<Record<ConditionFieldKind, readonly (string | null)[]>> = 
 	status: STATUSES,
 	priority: PRIORITIES,
 	channel: CHANNELS,
-	satisfaction: [...SATISFACTIONS, null],
+	satisfaction: [...SATISFACTION_VALUES, null],
 	event: ['created', 'updated'],
 	statusChangedTo: STATUSES,
 	changedBy: CHANGE_AUTHORS,
