@@ -6,7 +6,7 @@
  * restart, a second node or a sweep running twice never acts twice. If acting fails, the row is
  * let go and the next sweep tries again.
  */
-import { and, asc, eq, ne } from 'drizzle-orm';
+import { and, asc, eq, gt, ne } from 'drizzle-orm';
 import { LeaderWork } from '../cluster/leadership';
 import type { Logger } from '../log';
 import type { Clock } from '../routing/clock';
@@ -17,14 +17,18 @@ import { needsDocument, type RuleEngine } from './engine';
 import type { RuleStore } from './rules';
 
 const SWEEP_MS = 60_000;
-/** How many tickets one sweep looks at, least recently updated first. */
+/** How many tickets one sweep looks at: the next ones by id after where the last sweep stopped, so every open ticket is looked at in turn. */
 const SWEEP_TICKETS = 2000;
 
 /** Sweeps while this node leads (`follow`). */
 export class Automations extends LeaderWork {
+	/** The last ticket id the previous sweep looked at (null: start from the first). */
+	private after: string | null = null;
+
 	constructor(
 		private readonly deps: { store: Store; index: Pick<TicketIndex, 'get'>; rules: RuleStore; engine: RuleEngine; logger: Logger },
-		private readonly clock: Clock
+		private readonly clock: Clock,
+		private readonly ticketsPerSweep = SWEEP_TICKETS
 	) {
 		super();
 	}
@@ -57,15 +61,22 @@ export class Automations extends LeaderWork {
 		const automations = (await this.deps.rules.list('automation')).filter((rule) => rule.active);
 		if (!automations.length) return 0;
 		const { tickets, automationFirings } = this.deps.store.tables;
-		const rows: TicketRow[] = await this.deps.store.db.select().from(tickets).where(ne(tickets.status, 'closed')).orderBy(asc(tickets.updatedAt)).limit(SWEEP_TICKETS);
+		const rows: TicketRow[] = await this.deps.store.db
+			.select()
+			.from(tickets)
+			.where(and(ne(tickets.status, 'closed'), this.after === null ? undefined : gt(tickets.id, this.after)))
+			.orderBy(asc(tickets.id))
+			.limit(this.ticketsPerSweep);
+		this.after = rows.length === this.ticketsPerSweep ? rows[rows.length - 1]!.id : null;
 		const schedules = await this.deps.rules.scheduleLookup();
+		const withDocument = automations.some((automation) => needsDocument(automation.conditions));
 		let acted = 0;
 		for (let row of rows) {
 			let since = await this.deps.engine.sinceOf(row);
+			let subject = await this.deps.engine.subjectOf(row, schedules, now, withDocument);
 			for (const automation of automations) {
 				const field = timedField(automation.conditions);
 				if (!field) continue;
-				const subject = await this.deps.engine.subjectOf(row, schedules, now, needsDocument(automation.conditions));
 				if (!matches(automation.conditions, { ...subject, since })) continue;
 				const key = { ruleId: automation.id, ticketId: row.id, since: since[field]! };
 				const taken = await this.deps.store.db.insert(automationFirings).values({ ...key, firedAt: now }).onConflictDoNothing().returning({ since: automationFirings.since });
@@ -76,6 +87,7 @@ export class Automations extends LeaderWork {
 					// The automations after this one see the ticket as it left it.
 					row = (await this.deps.index.get(row.id)) ?? row;
 					since = await this.deps.engine.sinceOf(row);
+					subject = await this.deps.engine.subjectOf(row, schedules, now, withDocument);
 				} catch (error) {
 					this.deps.logger.error({ err: error, ticketId: row.id, ruleId: automation.id }, 'an automation failed to act; it is tried again');
 					await this.deps.store.db

@@ -37,6 +37,29 @@ describe('automations and business hours', () => {
 		s.rules.store.create({ kind: 'automation', name, active: true, stopHere: false, conditions: { all, any: [] }, actions }, 'test');
 	const firedOn = async (s: Services, ticketId: string, ruleId: string) => (await s.events.forTicket(ticketId)).filter((e) => e.type === 'rule.fired' && (e.data as { ruleId: string }).ruleId === ruleId).length;
 
+	it('looks at every open ticket in turn, however many there are: a sweep takes the next ones after where the last stopped', async () => {
+		await withServices(dataDir, async (s) => {
+			const close = await automation(s, 'Close solved', [{ field: 'status', operator: 'is', value: 'solved' }, { field: 'hours.statusChanged', operator: 'at_least', value: 1 }], [{ type: 'setStatus', value: 'closed' }]);
+			// Open tickets no automation acts on, older than the others: they must not hold the sweep up.
+			for (const subject of ['Still open', 'Also open']) await newTicket(s, subject);
+			const tickets = [];
+			for (const subject of ['First', 'Second', 'Third']) {
+				const ticket = await newTicket(s, subject);
+				await s.tickets.patch(ticket.id, { status: 'solved' }, agent);
+				tickets.push(ticket);
+			}
+			// Two tickets a sweep: the open ones come first, by id.
+			const automations = new Automations({ store: s.store, index: s.index, rules: s.rules.store, engine: s.rules.engine, logger: createLogger('silent') }, new FakeClock(), 2);
+			let sweeps = 0;
+			while ((await Promise.all(tickets.map((t) => firedOn(s, t.id, close.id)))).some((n) => n === 0)) {
+				await automations.sweep(Date.now() + 2 * HOUR);
+				expect(++sweeps, 'sweeps before every ticket was looked at').toBeLessThan(50);
+			}
+			for (const ticket of tickets) expect((await s.index.get(ticket.id))?.status).toBe('closed');
+			await s.rules.store.remove(close.id, 'test');
+		});
+	});
+
 	it('reminds once per pending spell, after 48 business hours, across a restart and two nodes', async () => {
 		const { ticketId, remindId } = await withServices(dataDir, async (s) => {
 			await s.rules.store.setSchedule('default', officeHours('UTC'), 'test');
