@@ -152,8 +152,9 @@ export class Surveys {
 	 */
 	follow(): () => void {
 		const failed = (ticketId: string) => (error: unknown) => this.deps.logger.error({ err: error, ticketId }, 'asking for satisfaction failed');
-		const stopSolves = this.deps.index.onChange((row) => {
-			if (row.status === 'solved') void this.offer(row).catch(failed(row.id));
+		const stopSolves = this.deps.index.onChange((row, change) => {
+			// A solve, not every later change of a solved ticket (a note, a tag): those ask nothing.
+			if (row.status === 'solved' && change.previous?.status !== 'solved') void this.offer(row).catch(failed(row.id));
 		});
 		const stopChats = this.deps.chats.onEnded((ticketId) => void this.offerChat(ticketId).catch(failed(ticketId)));
 		return () => {
