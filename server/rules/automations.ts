@@ -37,19 +37,29 @@ export class Automations extends LeaderWork {
 		let timer: unknown = null;
 		let closed = false;
 		let sweeping: Promise<void> = Promise.resolve();
+		// Sweeps run one after another; after each, the next is due in SWEEP_MS unless one is due sooner.
 		const tick = () => {
-			sweeping = this.sweep()
+			timer = null;
+			sweeping = sweeping
+				.then(() => this.sweep())
 				.then(() => undefined)
 				.catch((error: unknown) => this.deps.logger.error({ err: error }, 'the automation sweep failed'))
 				.finally(() => {
-					if (!closed) timer = this.clock.setTimeout(tick, SWEEP_MS);
+					if (!closed && timer === null) timer = this.clock.setTimeout(tick, SWEEP_MS);
 				});
-			return sweeping;
 		};
-		timer = this.clock.setTimeout(tick, 0);
+		const soon = () => {
+			if (closed) return;
+			this.clock.clearTimeout(timer);
+			timer = this.clock.setTimeout(tick, 0);
+		};
+		soon();
+		// An automation switched on or changed (on any node) is looked at now, not a minute later.
+		const stopWatching = this.deps.rules.changed.watch(soon);
 		return {
 			close: async () => {
 				closed = true;
+				stopWatching();
 				this.clock.clearTimeout(timer);
 				await sweeping;
 			}

@@ -1,7 +1,8 @@
 /**
  * The admin rules page in a real browser, on the demo data: the demo's rules listed and moved by
  * keyboard; an admin builds a trigger, tests which tickets it matches, saves it; an agent's change
- * of a ticket makes it act, live in the ticket's header and activity.
+ * of a ticket makes it act, live in the ticket's header and activity; switching the demo's
+ * automation on closes the old solved demo tickets at once.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,5 +116,23 @@ describe('admin rules page', () => {
 		const { schedules } = await (await admin.request.get('/api/v1/business-hours')).json();
 		expect(schedules.find((s: { timeZone: string }) => s.timeZone === 'America/New_York')).toMatchObject({ week: [[[540, 1020]], [[540, 1020]], [[540, 1020]], [[540, 1020]], [[540, 1020]], [[600, 840]], []] });
 		await screenshot(admin, 'admin-rules');
+	});
+
+	it('switches the demo automation on and watches it close the demo tickets solved more than 4 days ago', async () => {
+		const close = section('Automations').getByRole('listitem', { name: 'Close solved tickets after 4 days' });
+		await close.getByRole('switch').click();
+		await admin.getByRole('status').getByText('“Close solved tickets after 4 days” is on.').waitFor();
+		// The leader looks at once (not at its next sweep a minute later): the ticket solved 9 days ago closes.
+		const { tickets } = await (await admin.request.get('/api/v1/tickets?q=Upgrade%20to%20Pro%20plan')).json();
+		const ticketId = tickets.find((t: { subject: string }) => t.subject === 'Upgrade to Pro plan').id;
+		await admin.goto(`/tickets/${ticketId}`);
+		await admin.getByText('Loading ticket…').waitFor({ state: 'detached' });
+		await expect.poll(() => admin.getByRole('combobox', { name: 'Status' }).inputValue(), { timeout: 15_000 }).toBe('closed');
+		const activity = admin.getByRole('complementary', { name: 'Context' }).getByRole('region', { name: 'Ticket activity' });
+		await activity.getByText('Rule “Close solved tickets after 4 days” acted').waitFor();
+		await screenshot(admin, 'automation-acted');
+		// The one solved 3 days ago stays solved.
+		const recent = (await (await admin.request.get("/api/v1/tickets?q=Product%20photos%20won't%20upload")).json()).tickets.find((t: { subject: string }) => t.subject === "Product photos won't upload");
+		expect(recent.status).toBe('solved');
 	});
 });
