@@ -129,7 +129,7 @@ export async function createServices(config: Config, logger: Logger) {
 	const help = new HelpCentre(store, events);
 	const objects = new CustomObjects(store, customers, index, events);
 	const apps = new Apps(store, events);
-	const rules = createRules({ store, events, index, tickets, accounts, customers, outbox, documents: collab.documents, logger });
+	const rules = createRules({ store, events, index, tickets, accounts, customers, outbox, documents: collab.documents, notify: collab.followNotify, logger });
 	const routing = createRouting({ store, events, index, tickets, accounts, chats, logger, settings: config.routing, leadership, connections, lookAgain: bus !== null, openDocuments: () => collab.hocuspocus.documents, businessHours: () => rules.store.scheduleLookup() });
 	// Incoming calls are offered through the router while someone is available for them.
 	calls.route(routing);

@@ -15,7 +15,7 @@
 import type { afterLoadDocumentPayload, Extension } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import { entryIndex, mentionsOf, parseTicketDocumentName, readEntries, readFields, readSides, ROOTS, type Entry, type EntriesAddedListener } from '../../src/lib/ticket';
-import { ticketAccess, type Directory } from '../auth/policy';
+import { ticketAccess, type Directory, type TicketScope } from '../auth/policy';
 import type { UserPrincipal } from '../auth/principal';
 import { Feed } from '../cluster/feed';
 import type { Followers } from '../followers';
@@ -29,7 +29,8 @@ export interface FollowNotice {
 	ticketId: string;
 	number: number | null;
 	subject: string;
-	reason: 'message' | 'status' | 'mention';
+	/** `rule`: a rule's notify action (`fromName` names the rule, `preview` is its text). */
+	reason: 'message' | 'status' | 'mention' | 'rule';
 	/** Who wrote or changed it (a user id, a customer id), null for the server; and their name. */
 	fromId: string | null;
 	fromName: string;
@@ -149,13 +150,20 @@ export class FollowNotify implements Extension {
 
 	private async send(ticketId: string, doc: Y.Doc, userIds: readonly string[], notice: Omit<FollowNotice, 'ticketId' | 'number' | 'subject' | 'fromName'>) {
 		if (!userIds.length) return;
-		const fields = readFields(doc);
-		const fromName = await this.nameOf(notice.fromId);
+		await this.deliver(ticketId, readFields(doc), userIds, { ...notice, fromName: await this.nameOf(notice.fromId) });
+	}
+
+	/** A rule's notice (its notify action) to `userIds`, as the ticket stands in `ticket`: kept, and on their streams. */
+	fromRule(ticketId: string, ticket: TicketScope & { number?: number | null; subject: string }, userIds: readonly string[], ruleName: string, text: string): Promise<void> {
+		return this.deliver(ticketId, ticket, userIds, { reason: 'rule', fromId: null, fromName: ruleName, preview: text.slice(0, PREVIEW_CHARS), at: Date.now() });
+	}
+
+	private async deliver(ticketId: string, fields: TicketScope & { number?: number | null; subject: string }, userIds: readonly string[], notice: Omit<FollowNotice, 'ticketId' | 'number' | 'subject'>) {
 		for (const userId of userIds) {
 			const user = this.settings.directory.principal(userId);
 			// Access as the ticket stands now: moved away or revoked since, nothing.
 			if (!user || !ticketAccess(user, fields)) continue;
-			const made = { ...notice, ticketId, number: fields.number ?? null, subject: fields.subject, fromName };
+			const made = { ...notice, ticketId, number: fields.number ?? null, subject: fields.subject };
 			const noticeId = await this.settings.notices.keep(userId, 'follow', ticketId, made);
 			this.feed.publish({ userId, notice: { ...made, noticeId } });
 		}

@@ -19,6 +19,7 @@ import type { Outbox } from '../channels/outbox';
 import type { Customers } from '../customers';
 import { isApiError } from '../errors';
 import type { Events } from '../events';
+import type { FollowNotify } from '../extensions/follow-notify';
 import type { Logger } from '../log';
 import type { Store } from '../storage/store';
 import type { TicketChange, TicketIndex, TicketRow } from '../ticket-index';
@@ -44,6 +45,8 @@ export interface RuleEngineDeps {
 	customers: Pick<Customers, 'get'>;
 	accounts: Pick<Accounts, 'principal' | 'listUsers'>;
 	outbox: Pick<Outbox, 'enqueueRuleWebhook' | 'enqueueRuleEmail' | 'recipientOf'>;
+	/** Where a notify action's notices go: kept, and on the streams of those they are for. */
+	notify: Pick<FollowNotify, 'fromRule'>;
 	events: Events;
 	logger: Logger;
 }
@@ -220,13 +223,16 @@ export class RuleEngine {
 					action.type === 'note' ? { kind: 'note', channel: 'internal', visibility: 'internal', body } : { kind: 'message', channel: 'email', visibility: 'public', body };
 				await this.deps.tickets.append(ticketId, entry, principal);
 			} else if (action.type === 'emailGroup') {
-				// Those who hold tickets in the group now; supervisors watch, disabled users are gone.
-				const members = (await this.deps.accounts.listUsers()).filter((u) => u.groupIds.includes(action.groupId) && !u.disabled && u.role !== 'supervisor');
+				const members = await this.groupAgents(action.groupId);
 				const message = { subject: row.subject, text: await this.filled(action.body, row, subject) };
 				await this.deps.store.transaction(async () => {
 					for (const member of members) await this.deps.outbox.enqueueRuleEmail(ticketId, `${runId}.${member.id}`, member.email, message);
 				});
 				if (!members.length) skipped.push('emailGroup: the group has no agents');
+			} else if (action.type === 'notify') {
+				const told = action.to === 'assignee' ? (row.assigneeId ? [row.assigneeId] : []) : (await this.groupAgents(row.groupId)).map((u) => u.id);
+				if (told.length) await this.deps.notify.fromRule(ticketId, row, told, rule.name, await this.filled(action.body, row, subject));
+				else skipped.push(`notify: the ticket has no ${action.to === 'assignee' ? 'assignee' : 'group agents'}`);
 			} else if (action.type === 'webhook') {
 				const payload = {
 					event: 'rule.fired',
@@ -238,6 +244,12 @@ export class RuleEngine {
 			}
 		}
 		if (skipped.length) await this.deps.events.record({ ticketId, actor, type: 'rule.skipped', data: { ruleId: rule.id, name: rule.name, reasons: skipped } });
+	}
+
+	/** Those who hold tickets in group `groupId` now: supervisors watch, disabled users are gone. */
+	private async groupAgents(groupId: string | null) {
+		if (!groupId) return [];
+		return (await this.deps.accounts.listUsers()).filter((u) => u.groupIds.includes(groupId) && !u.disabled && u.role !== 'supervisor');
 	}
 
 	/** A template with the ticket's placeholders filled in; "agent" is the assignee, else the support team. */

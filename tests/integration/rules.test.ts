@@ -14,6 +14,7 @@ import { MAX_CHAIN } from '../../server/rules/engine';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { sendPage } from '../helpers/pages';
 import { api, servers, tempDataDir, waitFor, type RunningServer } from '../helpers/server';
+import { openEvents } from '../helpers/sse';
 
 describe('triggers over HTTP', () => {
 	const pool = servers();
@@ -241,6 +242,42 @@ describe('triggers over HTTP', () => {
 			expect(eml).toContain(`New: #${number} from Oscar`);
 		}
 		await clearRules();
+	});
+
+	it('notifies the assignee or the group’s agents in the workspace: on their stream, and kept for whoever is away', async () => {
+		const alexStream = await openEvents(`${server.url}/api/v1/stream`, fx.users.alex.token);
+		try {
+			const urgent = await createRule({
+				name: 'Urgent: tell the assignee',
+				conditions: { all: [{ field: 'priority', operator: 'is', value: 'urgent' }] },
+				actions: [{ type: 'notify', to: 'assignee', body: '#{{ticket.number}} is urgent now.' }]
+			});
+			const toGroup = await createRule({
+				name: 'Escalated: tell support',
+				conditions: { all: [{ field: 'tags', operator: 'includes', value: 'escalated' }] },
+				actions: [{ type: 'notify', to: 'group', body: 'Escalated: {{ticket.subject}}' }]
+			});
+			expect((await as('ada').request('POST', '/api/v1/rules', { kind: 'trigger', name: 'x', conditions: { all: [] }, actions: [{ type: 'notify', to: 'everyone', body: 'x' }] })).status).toBe(400);
+			const id = await newTicket('Server down');
+			const { number } = await ticket(id);
+			// No assignee yet: the rule says why it told nobody.
+			expect((await as('ada').request('PATCH', `/api/v1/tickets/${id}`, { priority: 'urgent' })).status).toBe(200);
+			await waitFor(async () => (await eventsOf(id)).some((e) => e.type === 'rule.skipped' && e.data.ruleId === urgent.id), 'the skipped notice');
+			expect((await as('ada').request('PATCH', `/api/v1/tickets/${id}`, { priority: 'normal', assigneeId: fx.users.alex.id, groupId: fx.groups.support })).status).toBe(200);
+			expect((await as('ada').request('PATCH', `/api/v1/tickets/${id}`, { priority: 'urgent' })).status).toBe(200);
+			const told = await waitFor(() => alexStream.events.find((e) => e.name === 'follow' && e.data.ticketId === id && e.data.reason === 'rule')?.data, 'the rule’s notice on Alex’s stream');
+			expect(told).toMatchObject({ fromName: 'Urgent: tell the assignee', preview: `#${number} is urgent now.`, noticeId: expect.any(String) });
+			// Casey (support, no stream open) gets the group's notice kept; Sam (a supervisor) does not.
+			expect((await as('ada').request('PATCH', `/api/v1/tickets/${id}`, { tags: ['escalated'] })).status).toBe(200);
+			const kept = async (who: 'casey' | 'sam') => ((await as(who).request('GET', '/api/v1/notices?unread=true')).body.notices as { ticketId: string; notice: { reason: string; preview: string } }[]).filter((n) => n.ticketId === id && n.notice.reason === 'rule');
+			await waitFor(async () => (await kept('casey')).length === 1, 'Casey’s kept notice');
+			expect((await kept('casey'))[0]!.notice.preview).toBe('Escalated: Server down');
+			expect(await kept('sam')).toEqual([]);
+			expect(await firings(id, toGroup.id)).toHaveLength(1);
+		} finally {
+			alexStream.close();
+			await clearRules();
+		}
 	});
 
 	it('calls a webhook, signed with the rule’s secret, through the outbox', async () => {

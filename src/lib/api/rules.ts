@@ -136,6 +136,10 @@ const webhookUrl = z
 		}
 	}, 'an http(s) address without a user or password');
 
+/** Whom a notify action tells: the ticket's assignee, or every agent of the ticket's group. */
+export const NOTIFY_TARGETS = ['assignee', 'group'] as const;
+export type NotifyTarget = (typeof NOTIFY_TARGETS)[number];
+
 const tagList = z.array(tagSchema).min(1).max(RULE_LIMITS.tagsPerAction);
 
 export const actionSchema = z.discriminatedUnion('type', [
@@ -150,6 +154,9 @@ export const actionSchema = z.discriminatedUnion('type', [
 	z
 		.strictObject({ type: z.literal('emailGroup'), groupId: idSchema, body: template })
 		.meta({ description: 'An email to every enabled agent and admin of the group, from the template, under the ticket’s subject.' }),
+	z
+		.strictObject({ type: z.literal('notify'), to: z.enum(NOTIFY_TARGETS), body: template })
+		.meta({ description: 'A notice in the workspace (kept for whoever is away) to the ticket’s assignee, or to every agent of its group, from the template.' }),
 	z.strictObject({ type: z.literal('webhook'), url: webhookUrl }).meta({ description: 'POSTs the ticket as signed JSON (see the rule’s webhookSecret), through the outbox.' })
 ]);
 export type RuleAction = z.infer<typeof actionSchema>;

@@ -148,10 +148,17 @@ export class AgentDesk {
 		this.notify({ id: side.noticeId ?? `${side.sideId}:${side.at}:${side.reason}`, ticketId: side.ticketId, title: `Side conversation ${ticket}`, body, at: side.at, sideId: side.sideId, storedIds: side.noticeId ? [side.noticeId] : [] });
 	}
 
-	/** A colleague mentioned me, or a ticket I follow has a new customer message or status. */
+	/** A colleague mentioned me, a ticket I follow has a new customer message or status, or a rule notifies me. */
 	private noticeFollow(told: FollowNotice, desktop = true) {
 		const ticket = told.number === null ? told.subject : `#${told.number} ${told.subject}`;
-		const title = told.reason === 'mention' ? `${told.fromName} mentioned you in ${told.number === null ? told.subject : `#${told.number}`}` : told.reason === 'message' ? `New message · ${ticket}` : ticket;
+		const title =
+			told.reason === 'mention'
+				? `${told.fromName} mentioned you in ${told.number === null ? told.subject : `#${told.number}`}`
+				: told.reason === 'message'
+					? `New message · ${ticket}`
+					: told.reason === 'rule'
+						? `Rule “${told.fromName}” · ${ticket}`
+						: ticket;
 		const body = told.reason === 'status' ? `${told.fromName} set the status to ${told.preview}` : told.reason === 'message' ? `${told.fromName}: ${told.preview}` : told.preview;
 		this.notify({ id: told.noticeId ?? `${told.ticketId}:${told.at}:${told.reason}`, ticketId: told.ticketId, title, body, at: told.at, sideId: told.sideId, entryId: told.entryId, storedIds: told.noticeId ? [told.noticeId] : [] });
 		if (desktop) notifyDesktop(title, body, `${told.ticketId}:${told.reason}`);

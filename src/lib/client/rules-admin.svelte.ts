@@ -4,7 +4,7 @@
  * "which tickets would this match now?" test. Everything goes through the rules API, which checks
  * a form's rule exactly as it checks any caller's.
  */
-import { CONDITION_OPERATORS, fieldKind, type Condition, type Rule, type RuleAction, type RuleActionType, type RuleKind } from '$lib/api/rules';
+import { CONDITION_OPERATORS, fieldKind, type Condition, type Rule, type RuleAction, type NotifyTarget, type RuleActionType, type RuleKind } from '$lib/api/rules';
 import { formatMinute, officeHours, parseMinute, WEEKDAYS, type BusinessSchedule } from '$lib/business-hours';
 import { sendJson } from '$lib/client/send-json';
 
@@ -19,11 +19,12 @@ export interface ConditionDraft {
 	business: boolean;
 }
 
-/** An action as the form holds it: the one text its kind needs (a value, tags, a template or an address), and a group to email. */
+/** An action as the form holds it: the one text its kind needs (a value, tags, a template or an address), a group to email, and whom to notify. */
 export interface ActionDraft {
 	type: RuleActionType;
 	text: string;
 	groupId: string;
+	to: NotifyTarget;
 }
 
 export interface MatchedTicket {
@@ -46,6 +47,7 @@ function actionText(action: RuleAction): string {
 		case 'note':
 		case 'emailRequester':
 		case 'emailGroup':
+		case 'notify':
 			return action.body;
 		case 'webhook':
 			return action.url;
@@ -70,6 +72,8 @@ function actionOf(draft: ActionDraft): RuleAction {
 			return { type: draft.type, body: draft.text };
 		case 'emailGroup':
 			return { type: draft.type, groupId: draft.groupId, body: draft.text };
+		case 'notify':
+			return { type: draft.type, to: draft.to, body: draft.text };
 		case 'webhook':
 			return { type: draft.type, url: draft.text.trim() };
 		case 'setGroup':
@@ -103,12 +107,12 @@ export class RuleDraft {
 			this.stopHere = rule.stopHere;
 			this.all = rule.conditions.all.map((c) => ({ field: c.field, operator: c.operator, value: conditionText(c), business: c.business ?? false }));
 			this.any = rule.conditions.any.map((c) => ({ field: c.field, operator: c.operator, value: conditionText(c), business: c.business ?? false }));
-			this.actions = rule.actions.map((a) => ({ type: a.type, text: actionText(a), groupId: a.type === 'emailGroup' ? a.groupId : NONE }));
+			this.actions = rule.actions.map((a) => ({ type: a.type, text: actionText(a), groupId: a.type === 'emailGroup' ? a.groupId : NONE, to: a.type === 'notify' ? a.to : 'assignee' }));
 		} else if (kind === 'automation') {
 			this.all = [{ field: 'hours.statusChanged', operator: 'at_least', value: '48', business: true }];
-			this.actions = [{ type: 'setStatus', text: 'closed', groupId: NONE }];
+			this.actions = [{ type: 'setStatus', text: 'closed', groupId: NONE, to: 'assignee' }];
 		} else {
-			this.actions = [{ type: 'addTags', text: '', groupId: NONE }];
+			this.actions = [{ type: 'addTags', text: '', groupId: NONE, to: 'assignee' }];
 		}
 	}
 
@@ -132,7 +136,7 @@ export class RuleDraft {
 	}
 
 	addAction() {
-		this.actions = [...this.actions, { type: 'note', text: '', groupId: NONE }];
+		this.actions = [...this.actions, { type: 'note', text: '', groupId: NONE, to: 'assignee' }];
 	}
 
 	removeAction(index: number) {
