@@ -322,7 +322,7 @@ export class SearchIndex {
 		const matches =
 			this.store.engine === 'sqlite'
 				? sql`SELECT 1 FROM ticket_search_fts WHERE ticket_search_fts MATCH ${ftsPhrase(term)} LIMIT ${this.rankedPassages + 1}`
-				: sql`SELECT 1 FROM ticket_search s WHERE s.words @@ ${tsPhrase(term)} LIMIT ${this.rankedPassages + 1}`;
+				: sql`SELECT 1 FROM ticket_search s WHERE ${tsMatch(term)} LIMIT ${this.rankedPassages + 1}`;
 		const [row] = await this.store.all<{ n: number | string }>(sql`SELECT count(*) AS n FROM (${matches}) AS found`);
 		return Number(row?.n ?? 0) > this.rankedPassages;
 	}
@@ -347,7 +347,7 @@ export class SearchIndex {
 		if (this.store.engine === 'sqlite') {
 			return sql`SELECT s.ticket_id FROM ticket_search_fts JOIN ticket_search s ON s.id = ticket_search_fts.rowid WHERE ticket_search_fts MATCH ${ftsPhrase(term)} ${readable}`;
 		}
-		return sql`SELECT s.ticket_id FROM ticket_search s WHERE s.words @@ ${tsPhrase(term)} ${readable}`;
+		return sql`SELECT s.ticket_id FROM ticket_search s WHERE ${tsMatch(term)} ${readable}`;
 	}
 
 	/** The tickets with a readable row matching a word or phrase, with the best such row's rank (lower is better). */
@@ -361,7 +361,7 @@ export class SearchIndex {
 		// ts_rank's default weights, A 1.0, B 0.4, D 0.1, are the bm25 weights' ratios; normalisation 1
 		// divides by 1 + log(length), as bm25 favours short matches. Negated: lower is better, as bm25.
 		return sql`SELECT s.ticket_id AS ticket_id, min(-ts_rank(s.words, q.query, 1)::float8) AS rank FROM ticket_search s, ${tsPhrase(term)} AS q(query)
-			WHERE s.words @@ q.query ${readable} GROUP BY s.ticket_id`;
+			WHERE ${tsMatch(term, sql`q.query`)} ${readable} GROUP BY s.ticket_id`;
 	}
 
 	/** An operator's condition on the ticket index (the words of an excluded phrase are handled by the caller). */
@@ -551,6 +551,19 @@ const ftsPhrase = (term: TextTerm) => `"${term.words.join(' ')}"`;
 
 /** PostgreSQL's phrase of the term's words: phraseto_tsquery reads no operators, only words. */
 const tsPhrase = (term: TextTerm) => sql`phraseto_tsquery('tandem_search', ${term.words.join(' ')})`;
+
+/**
+ * Whether the row `s` matches the term on PostgreSQL. A phrase is looked up by its pairs of
+ * adjacent words (index `ticket_search_pairs`, pg migration 0013) and checked against the phrase
+ * in those rows only: through the words index alone, a phrase of two common words would read every
+ * row holding both. `coalesce` keeps the planner from also scanning the words index for the phrase
+ * and intersecting (that scan is the cost avoided); a phrase with no pairs (NULL) is folded away.
+ */
+export const tsMatch = (term: TextTerm, phrase: SQL = tsPhrase(term)) => {
+	if (term.words.length < 2) return sql`s.words @@ ${phrase}`;
+	const pairs = sql`tandem_phrase_pairs(${term.words.join(' ')})`;
+	return sql`(${pairs} IS NULL OR tandem_word_pairs(s.words) @@ ${pairs}) AND coalesce(s.words, '') @@ ${phrase}`;
+};
 
 /** The words an engine marked in `marked`, as they are written. */
 const markedWords = (marked: string) => new Set([...marked.matchAll(/\u0002([^\u0003]*)\u0003/g)].map((m) => m[1]!).filter(Boolean));

@@ -9,7 +9,7 @@ import { parseSearchQuery } from '../../src/lib/search-query';
 import { appendSideEntry, newId, openSide } from '../../src/lib/ticket';
 import { SYSTEM } from '../../server/auth/principal';
 import { reindexAll } from '../../server/reindex';
-import { SearchIndex } from '../../server/search/search-index';
+import { SearchIndex, tsMatch } from '../../server/search/search-index';
 import { runCli } from '../helpers/cli';
 import { withStore } from '../helpers/db';
 import { prepare, withServices, type Fixture } from '../helpers/fixtures';
@@ -292,6 +292,31 @@ describe('ticket search', () => {
 		expect(canoe.slice(0, 2).sort()).toEqual(['rankBoth', 'rankSubject']);
 		expect(canoe.slice(2)).toEqual(['rankField', 'rankBody']);
 		expect(await found('canoe crack')).toEqual(['rankBoth', 'rankBody']);
+	});
+
+	it('finds a phrase by its words as indexed (stems, accents, repeats, three words) and only side by side', async () => {
+		await create('pairs', 'Account access', 'We keep resetting the passwords of Zoë Brûlé: reset, reset, password again.', { email: 'pairs@example.com' });
+		await create('apart', 'Password help', 'The password did not reset.', { email: 'apart@example.com' });
+		await waitFor(async () => (await found('zoe')).includes('pairs') && (await found('did')).includes('apart'), 'the new tickets to be indexed');
+		expect(await found('"reset the password"')).toEqual(['pairs']);
+		expect(await found('"the passwords of"')).toEqual(['pairs']);
+		expect(await found('"zoe brule"')).toEqual(['pairs']);
+		expect(await found('"reset reset password"')).toEqual(['pairs']);
+		expect(await found('"password password"')).toEqual([]);
+		expect(await found('"password reset"')).toEqual([]);
+		expect(await found('"password did not reset"')).toEqual(['apart']);
+		expect(await sorted('password reset')).toEqual(['apart', 'pairs']);
+		expect(await found('"reset password" -brule')).toEqual([]);
+		// On PostgreSQL a phrase is looked up by its pairs of words (pg migration 0013): the query's
+		// condition must be one that index serves, or a phrase of common words reads every row having them.
+		await withStore(fx.dataDir, async (store) => {
+			if (store.engine !== 'postgres') return;
+			const plan = await store.transaction(async () => {
+				await store.run(sql`SET LOCAL enable_seqscan = off`);
+				return store.all<{ 'QUERY PLAN': string }>(sql`EXPLAIN SELECT 1 FROM ticket_search s WHERE ${tsMatch({ kind: 'text', words: ['reset', 'the', 'password'], phrase: true, negated: false })}`);
+			});
+			expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toContain('ticket_search_pairs');
+		});
 	});
 
 	it('narrows by words too common to rank, listing most recently updated first, with their passages', async () => {
