@@ -11,11 +11,11 @@
  * words and phrases, of its best row's rank: SQLite's bm25, PostgreSQL's ts_rank, with the same
  * column weights (subject 10, fields 4, body 1) as the help centre.
  */
-import { and, eq, inArray, isNull, lt, gt, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lt, gt, sql, type Column, type SQL } from 'drizzle-orm';
 import type { SearchPassage } from '../../src/lib/api/search';
-import { wordsOf, type SearchQuery, type SearchTerm, type TextTerm } from '../../src/lib/search-query';
+import { parseSearchTime, SEARCH_TIME_FORMS, wordsOf, type SearchQuery, type SearchTerm, type SearchTime, type TextTerm } from '../../src/lib/search-query';
 import type * as Y from 'yjs';
-import { entryIndex, NO_FIELD_RULES, readSides, searchableValues, sideStatuses, type Entry, type FieldRules, type SideConversation } from '../../src/lib/ticket';
+import { entryIndex, FIELD_LIMITS, FIELD_TYPE_NAMES, NO_FIELD_RULES, readSides, searchableValues, sideStatuses, type Entry, type FieldRules, type SideConversation } from '../../src/lib/ticket';
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../errors';
 import type { Store } from '../storage/store';
@@ -68,6 +68,20 @@ const PG_SNIPPET = `StartSel=${OPEN}, StopSel=${CLOSE}, MaxFragments=1, MaxWords
 const PLAIN_PASSAGE = 200;
 
 
+
+/**
+ * A number a search compares a field with: digits with a sign, a decimal point or an exponent,
+ * within the magnitude values are held to (so `NaN`, `Infinity`, `0x10`, `1e309` and a hundred
+ * digits are refused, not compared).
+ */
+const SEARCH_NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/;
+const NUMBER_EXPECTED = `expected a number (42, -3.5, 10.25) within ±${FIELD_LIMITS.magnitude.toLocaleString('en')}`;
+function searchNumber(value: string): number | null {
+	const number = SEARCH_NUMBER.test(value) ? Number(value) : NaN;
+	return Math.abs(number) <= FIELD_LIMITS.magnitude ? number : null;
+}
+/** The moment a time names, relative ones counted back from when the query runs. */
+const momentOf = (time: SearchTime, now: number) => ('at' in time ? time.at : now - time.ago);
 
 /** Text as indexed: without the control characters that would be taken for match marks. */
 const textOf = (text: string) => text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, ' ');
@@ -385,7 +399,7 @@ export class SearchIndex {
 				return eq(tickets.number, term.value);
 			case 'time': {
 				const column = term.field === 'created' ? tickets.createdAt : tickets.updatedAt;
-				const at = 'at' in term.time ? term.time.at : now - term.time.ago;
+				const at = momentOf(term.time, now);
 				return term.comparison === '>' ? gt(column, at) : lt(column, at);
 			}
 			case 'assignee': {
@@ -410,7 +424,7 @@ export class SearchIndex {
 			case 'has':
 				return sql`EXISTS (SELECT 1 FROM ticket_search s WHERE s.ticket_id = ${tickets.id} AND s.attachment ${internal ? sql`` : sql`AND NOT s.internal`})`;
 			case 'field':
-				return this.fieldCondition(term, internal);
+				return this.fieldCondition(term, now, internal);
 			case 'is':
 				// Unread, as the server can know it: the customer wrote last and awaits a reply on a
 				// ticket assigned to me (what each person has opened is kept in their browser only).
@@ -422,27 +436,43 @@ export class SearchIndex {
 	 * `field.key:value` by the values table (ticket_field_values): choices, numbers, dates and
 	 * checkboxes exactly; text by its words, in order, within the field's value, and as words (not
 	 * parts of words) of the ticket's own search row, which holds its custom values.
+	 * `field.key>value` and `<`: numbers and decimals by their value, dates by their day.
 	 */
-	private async fieldCondition(term: Extract<SearchTerm, { kind: 'field' }>, internal: boolean): Promise<SQL> {
+	private async fieldCondition(term: Extract<SearchTerm, { kind: 'field' }>, now: number, internal: boolean): Promise<SQL> {
 		const { tickets, ticketFieldValues: v } = this.store.tables;
 		const field = (await this.fields.rules()).fields.get(term.key);
 		const fail = (message: string): never => {
-			throw new ApiError(400, 'invalid_field', `q: field.${term.key}:${term.value}: ${message}`, 'q');
+			throw new ApiError(400, 'invalid_field', `q: field.${term.key}${term.comparison}${term.value}: ${message}`, 'q');
 		};
 		if (!field) return fail(`there is no custom field ${term.key}`);
 		const having = (condition: SQL) => sql`${tickets.id} IN (SELECT ${v.ticketId} FROM ${v} WHERE ${v.fieldKey} = ${field.key} AND ${condition})`;
+		const value = term.value.toLowerCase();
+		if (term.comparison !== ':') {
+			const compare = term.comparison === '>' ? gt : lt;
+			switch (field.type) {
+				case 'number':
+				case 'decimal':
+					return having(compare(this.numberIn(v.value), searchNumber(value) ?? fail(NUMBER_EXPECTED)));
+				case 'date': {
+					const time = parseSearchTime(term.value) ?? fail(`expected ${SEARCH_TIME_FORMS}`);
+					// Values are YYYY-MM-DD, so their order as bytes is the days' order (whatever the database's collation).
+					const day = new Date(momentOf(time, now)).toISOString().slice(0, 10);
+					return having(compare(this.store.engine === 'sqlite' ? sql`${v.value}` : sql`${v.value} COLLATE "C"`, day));
+				}
+				default:
+					return fail(`only number, decimal and date fields take > and <; ${field.key} is a field of type ${FIELD_TYPE_NAMES[field.type]}`);
+			}
+		}
 		if (field.type === 'text' || field.type === 'multiline' || field.type === 'regex') {
 			const words = wordsOf(term.value);
 			if (!words.length) fail('name a word to look for');
 			const inOrder = `%${words.join('%')}%`;
 			return and(having(sql`${v.value} LIKE ${inOrder}`), this.containing({ kind: 'text', words, phrase: true, negated: false }, internal))!;
 		}
-		const value = term.value.toLowerCase();
 		switch (field.type) {
 			case 'number':
 			case 'decimal': {
-				const number = Number(value);
-				if (value === '' || !Number.isFinite(number)) fail('expected a number');
+				const number = searchNumber(value) ?? fail(NUMBER_EXPECTED);
 				return having(sql`${v.value} = ${String(number)}`);
 			}
 			case 'checkbox': {
@@ -452,6 +482,18 @@ export class SearchIndex {
 			default:
 				return having(sql`${v.value} = ${value}`);
 		}
+	}
+
+	/**
+	 * A value of a number or decimal field as a number, or null when it is not written as one: as
+	 * a JSON number, the form String(number) gives it (searchableValues). On PostgreSQL a cast of
+	 * anything else would fail the whole query, and the planner may evaluate it before the key
+	 * filter, on other fields' values too; SQLite would read text as 0. So both look first.
+	 */
+	private numberIn(value: Column): SQL {
+		return this.store.engine === 'sqlite'
+			? sql`CASE WHEN json_valid(${value}) THEN CASE WHEN json_type(${value}) IN ('integer', 'real') THEN CAST(${value} AS REAL) END END`
+			: sql`CASE WHEN ${value} ~ '^-?(0|[1-9][0-9]*)([.][0-9]+)?(e[-+]?[0-9]+)?$' THEN ${value}::float8 END`;
 	}
 
 	private me(viewer: Principal, term: string): string {

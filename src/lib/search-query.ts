@@ -39,8 +39,12 @@ export type SearchTerm = { negated: boolean } & (
 	| { kind: 'is'; value: 'unread' }
 	| { kind: 'time'; field: 'created' | 'updated'; comparison: '>' | '<'; time: SearchTime }
 	| { kind: 'number'; value: number }
-	/** A custom field's value (`field.order_number:12345`): exact for choices, numbers, dates and checkboxes, words for text. */
-	| { kind: 'field'; key: string; value: string }
+	/**
+	 * A custom field's value: `:` exact for choices, numbers, dates and checkboxes, words for text
+	 * (`field.order_number:12345`); `>` and `<` above or below it, for numbers, decimals and dates
+	 * (`field.amount>-3.5`). What the value means depends on the field's type, known to the server.
+	 */
+	| { kind: 'field'; key: string; comparison: ':' | '>' | '<'; value: string }
 );
 
 export type TextTerm = Extract<SearchTerm, { kind: 'text' }>;
@@ -77,8 +81,13 @@ const SEARCH_OPERATORS = [
 	'updated>',
 	'updated<',
 	'#123',
-	'field.<key>:'
+	'field.<key>:',
+	'field.<key>>',
+	'field.<key><'
 ] as const;
+
+/** What a time compares with, as errors say it. */
+export const SEARCH_TIME_FORMS = 'a date (2025-01-31) or a time ago (30m, 12h, 7d, 2w)';
 
 const RELATIVE_UNITS: Record<string, number> = { m: 60_000, h: 3600_000, d: 86400_000, w: 7 * 86400_000 };
 
@@ -128,7 +137,7 @@ function formatTerm(term: SearchTerm): string {
 		case 'number':
 			return `${sign}#${term.value}`;
 		case 'field':
-			return `${sign}field.${term.key}:${quoted(term.value)}`;
+			return `${sign}field.${term.key}${term.comparison}${quoted(term.value)}`;
 	}
 }
 
@@ -145,7 +154,7 @@ interface Token {
 	raw: string;
 	negated: boolean;
 	/** An operator's name and its sign (`:`, `>` or `<`), absent for words and phrases. */
-	operator?: { name: string; sign: string };
+	operator?: { name: string; sign: ':' | '>' | '<' };
 	value: string;
 	quoted: boolean;
 }
@@ -189,7 +198,7 @@ function* tokens(input: string): Generator<Token> {
 				value = end === -1 ? input.slice(at) : input.slice(at, at + end);
 				at += value.length;
 			}
-			yield { raw: input.slice(start, at), negated, operator: { name: operator[1]!.toLowerCase(), sign: operator[2]! }, value, quoted };
+			yield { raw: input.slice(start, at), negated, operator: { name: operator[1]!.toLowerCase(), sign: operator[2] as ':' | '>' | '<' }, value, quoted };
 			continue;
 		}
 		const end = input.slice(at).search(/\s/);
@@ -217,10 +226,11 @@ function termOf(token: Token): SearchTerm | null {
 		throw new SearchQueryError(raw, message);
 	};
 	if (name === 'created' || name === 'updated') {
-		if (sign === ':') fail(`compare with > or < (${name}>7d, ${name}<2025-01-31)`);
-		return { kind: 'time', field: name, comparison: sign as '>' | '<', time: timeOf(value) ?? fail('expected a date (2025-01-31) or a time ago (30m, 12h, 7d, 2w)'), negated };
+		if (sign === ':') return fail(`compare with > or < (${name}>7d, ${name}<2025-01-31)`);
+		return { kind: 'time', field: name, comparison: sign, time: parseSearchTime(value) ?? fail(`expected ${SEARCH_TIME_FORMS}`), negated };
 	}
-	if (sign !== ':') fail(`unknown operator; known ones: ${SEARCH_OPERATORS.join(' ')}`);
+	const customField = name.startsWith('field.');
+	if (sign !== ':' && !customField) fail(`unknown operator; known ones: ${SEARCH_OPERATORS.join(' ')}`);
 	if (!value) fail('a value is missing');
 	if (value.length > 200) fail('the value is too long');
 	const listOf = <T extends string>(allowed: readonly T[]): T[] => {
@@ -229,7 +239,7 @@ function termOf(token: Token): SearchTerm | null {
 		if (unknown !== undefined || values.length === 0) fail(`expected ${allowed.join(', ')} (several separated by commas)`);
 		return [...new Set(values as T[])];
 	};
-	if (name.startsWith('field.')) return { kind: 'field', key: name.slice('field.'.length), value, negated };
+	if (customField) return { kind: 'field', key: name.slice('field.'.length), comparison: sign, value, negated };
 	switch (name) {
 		case 'status':
 			return { kind: 'status', values: listOf(STATUSES), negated };
@@ -256,8 +266,8 @@ function termOf(token: Token): SearchTerm | null {
 	}
 }
 
-/** A date (`2025-01-31`, UTC midnight), an ISO time, or a span ago (`7d`). */
-function timeOf(value: string): SearchTime | null {
+/** A date (`2025-01-31`, UTC midnight), an ISO time, or a span ago (`7d`); null when it is none of them. */
+export function parseSearchTime(value: string): SearchTime | null {
 	const relative = /^(\d{1,6})([mhdw])$/i.exec(value);
 	if (relative) {
 		const ago = Number(relative[1]) * RELATIVE_UNITS[relative[2]!.toLowerCase()]!;

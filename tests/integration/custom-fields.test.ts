@@ -4,8 +4,10 @@
  * refused update closes the socket and changes nothing), PATCH holds values to the same rules,
  * solving needs the fields the ticket's form requires, and search finds tickets by a value.
  */
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIELD_LIMITS, readFields, setCustomValues, setField, type FieldRules } from '../../src/lib/ticket';
+import { countRows, withStore } from '../helpers/db';
 import { prepare, type Fixture } from '../helpers/fixtures';
 import { api, servers, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 import { createTicket, fileInGroup } from '../helpers/tickets';
@@ -283,6 +285,117 @@ describe('search by a custom field', () => {
 		}
 		const listed = await as('ann').request('GET', `/api/v1/tickets?saved=${view.body.id}`);
 		expect(listed.body.tickets.map((t: { id: string }) => t.id)).toContain(ticketId);
+	});
+});
+
+describe('search by > and < on a custom field', () => {
+	it('compares numbers, decimals and dates strictly, on both engines, among the tickets the viewer may see', async () => {
+		expect((await as('root').request('POST', '/api/v1/ticket-fields', { key: 'items', label: 'Items', type: 'number' })).status).toBe(201);
+		const dayAgo = (days: number) => new Date(Date.now() - days * 86400_000).toISOString().slice(0, 10);
+		// Text in other fields (notes, reason, the dates) sits in the same values table: PostgreSQL must never cast it to a number.
+		const values = {
+			a: { amount: -5, items: 3, bought: '2025-01-30', notes: 'twelve apples', reason: 'Damaged' },
+			b: { amount: -3.5, items: 10, bought: '2025-01-31', notes: '1e5 and more' },
+			c: { amount: 10.25, items: 11, bought: '2025-02-01', warranty: true },
+			d: { amount: 84, items: -2, bought: dayAgo(3) },
+			garbled: {},
+			none: {}
+		};
+		const ids: Record<string, string> = {};
+		for (const [name, custom] of Object.entries(values)) {
+			ids[name] = await newTicket();
+			if (Object.keys(custom).length) expect((await as('ann').request('PATCH', `/api/v1/tickets/${ids[name]}`, { custom })).status).toBe(200);
+		}
+		// Values no peer could write (the server checks them), as damaged data would hold them: numbers
+		// the engines cannot read. Never compared, and on PostgreSQL no cast of them fails the query.
+		const garbled = sql`SELECT count(*) AS n FROM ticket_field_values WHERE ticket_id = ${ids.garbled}`;
+		await withStore(server.dataDir, (store) =>
+			store.run(sql`INSERT INTO ticket_field_values (ticket_id, field_key, value) VALUES (${ids.garbled}, 'amount', 'n/a'), (${ids.garbled}, 'items', '12abc'), (${ids.garbled}, 'amount', '1e')`)
+		);
+		const nameOf = new Map(Object.entries(ids).map(([name, id]) => [id, name]));
+		const search = (q: string, who: 'ann' | 'carl' = 'ann') => as(who).request('GET', `/api/v1/search?q=${encodeURIComponent(q)}&limit=100`);
+		/** The names of this test's tickets the search finds, in order of name. */
+		const found = async (q: string) => {
+			const response = await search(q);
+			expect(response.status, `${q}: ${JSON.stringify(response.body)}`).toBe(200);
+			return response.body.results.map((r: { id: string }) => nameOf.get(r.id)).filter(Boolean).sort();
+		};
+		await waitFor(async () => (await found('field.items<0')).includes('d'), 'the values to be searchable');
+		for (const [q, expected] of [
+			// Decimals, negative ones too, strictly.
+			['field.amount>-3.5', ['c', 'd']],
+			['field.amount>-4', ['b', 'c', 'd']],
+			['field.amount<-3.5', ['a']],
+			['field.amount<10.25', ['a', 'b']],
+			['field.amount>10.2', ['c', 'd']],
+			['field.amount>+10.25', ['d']],
+			['field.amount<0', ['a', 'b']],
+			['field.amount>1e1', ['c', 'd']],
+			// Whole numbers, also against a decimal.
+			['field.items>3', ['b', 'c']],
+			['field.items<3', ['d']],
+			['field.items>2.5', ['a', 'b', 'c']],
+			['field.items<-2', []],
+			// Dates by their day, strictly; a time is taken by its day (UTC).
+			['field.bought>2025-01-30', ['b', 'c', 'd']],
+			['field.bought<2025-01-31', ['a']],
+			['field.bought>2025-01-31', ['c', 'd']],
+			['field.bought<2025-01-31T23:59', ['a']],
+			// A time ago: after or before the day it falls on.
+			['field.bought>7d', ['d']],
+			['field.bought<7d', ['a', 'b', 'c']],
+			['field.bought<3d', ['a', 'b', 'c']],
+			// Negated: what does not match, tickets without the field too.
+			['-field.amount>-3.5', ['a', 'b', 'garbled', 'none']],
+			['-field.bought>7d', ['a', 'b', 'c', 'garbled', 'none']],
+			// With other terms, and `:` as before.
+			['field.amount>0 field.items<11', ['d']],
+			['field.amount:-3.5', ['b']],
+			['field.amount:10.250', ['c']]
+		] as const) {
+			expect(await found(q), q).toEqual(expected);
+		}
+		expect(await countRows(server.dataDir, garbled), 'the garbled values stayed for every search').toBe(3);
+		// A field of a type > and < do not compare, and values they cannot read: 400s that say why.
+		for (const [q, message] of [
+			['field.reason>3', /field\.reason>3: only number, decimal and date fields take > and <; reason is a field of type Drop-down/],
+			['field.notes<apples', /notes is a field of type Text/],
+			['-field.warranty>0', /warranty is a field of type Checkbox/],
+			['field.products<phone', /products is a field of type Multi-select/],
+			['field.nope>1', /there is no custom field nope/],
+			['field.amount>lots', /field\.amount>lots: expected a number \(42, -3\.5, 10\.25\) within ±1,000,000,000,000/],
+			['field.amount>NaN', /expected a number/],
+			['field.amount<Infinity', /expected a number/],
+			['field.amount<-Infinity', /expected a number/],
+			['field.amount>1e309', /expected a number/],
+			['field.amount>1e13', /expected a number/],
+			[`field.amount<${'9'.repeat(150)}`, /expected a number/],
+			['field.amount>0x10', /expected a number/],
+			['field.amount>1,5', /expected a number/],
+			['field.amount>=3', /expected a number/],
+			['field.items>-', /expected a number/],
+			['field.amount:1e309', /expected a number/],
+			['field.bought>yesterday', /expected a date \(2025-01-31\) or a time ago/],
+			['field.bought<2025-13-45', /expected a date/],
+			['field.bought<31/01/2025', /expected a date/]
+		] as const) {
+			const refused = await search(q);
+			expect(refused.status, q).toBe(400);
+			expect(refused.body.error.code, q).toBe('invalid_field');
+			expect(refused.body.error.message, q).toMatch(message);
+		}
+		// A ticket of a group Ann is not in: Carl finds it by its amount, Ann does not.
+		const billing = await newTicket();
+		await fileInGroup(server, billing, fx.groups.Billing!, fx.users.root!.token, fx.users.ann!.token);
+		expect((await as('root').request('PATCH', `/api/v1/tickets/${billing}`, { custom: { amount: 5000 } })).status).toBe(200);
+		const carlFinds = async () => (await search('field.amount>4999', 'carl')).body.results.map((r: { id: string }) => r.id);
+		await waitFor(async () => (await carlFinds()).includes(billing), 'Carl to find the Billing ticket');
+		expect((await search('field.amount>4999')).body.results).toEqual([]);
+		// A saved view is a search: it lists the tickets past an amount.
+		const view = await as('ann').request('POST', '/api/v1/saved-views', { name: 'Big refunds', query: 'field.amount>10' });
+		expect(view.status).toBe(201);
+		const listed = await as('ann').request('GET', `/api/v1/tickets?saved=${view.body.id}`);
+		expect(listed.body.tickets.map((t: { id: string }) => nameOf.get(t.id)).filter(Boolean).sort()).toEqual(['c', 'd']);
 	});
 });
 

@@ -50,6 +50,13 @@ describe('search query language', () => {
 		['created<2025-01-31', [{ kind: 'time', field: 'created', comparison: '<', time: { at: Date.UTC(2025, 0, 31) }, negated: false }]],
 		['created>2025-01-31T10:30', [{ kind: 'time', field: 'created', comparison: '>', time: { at: Date.UTC(2025, 0, 31, 10, 30) }, negated: false }]],
 		['created>2025-01-31T10:30:00+02:00', [{ kind: 'time', field: 'created', comparison: '>', time: { at: Date.UTC(2025, 0, 31, 8, 30) }, negated: false }]],
+		['field.reason:"charged twice"', [{ kind: 'field', key: 'reason', comparison: ':', value: 'charged twice', negated: false }]],
+		['field.amount>10', [{ kind: 'field', key: 'amount', comparison: '>', value: '10', negated: false }]],
+		['field.amount>-3.5', [{ kind: 'field', key: 'amount', comparison: '>', value: '-3.5', negated: false }]],
+		['-field.amount<10.25', [{ kind: 'field', key: 'amount', comparison: '<', value: '10.25', negated: true }]],
+		['-field.amount<-3.5', [{ kind: 'field', key: 'amount', comparison: '<', value: '-3.5', negated: true }]],
+		['Field.Due_Date<2025-01-31', [{ kind: 'field', key: 'due_date', comparison: '<', value: '2025-01-31', negated: false }]],
+		['field.due>"7d"', [{ kind: 'field', key: 'due', comparison: '>', value: '7d', negated: false }]],
 		['', []],
 		['   ', []],
 		['" * ( ) - --', []],
@@ -73,7 +80,10 @@ describe('search query language', () => {
 		['created>yesterday', 'created>yesterday', /date/],
 		['updated>2025-13-45', 'updated>2025-13-45', /date/],
 		['created>9999999d', 'created>9999999d', /date/],
-		['status>open', 'status>open', /unknown operator/],
+		['status>open', 'status>open', /unknown operator; known ones: .*field\.<key>> field\.<key></],
+		['field.amount>', 'field.amount>', /a value is missing/],
+		['field.amount<""', 'field.amount<""', /a value is missing/],
+		[`field.amount>${'9'.repeat(201)}`, `field.amount>${'9'.repeat(201)}`, /too long/],
 		[`"${'word '.repeat(20)}"`, `"${'word '.repeat(20)}"`, /at most 16 words/],
 		['x'.repeat(65), 'x'.repeat(65), /at most 64 characters/]
 	])('refuses %s, naming the term', (input, term, message) => {
@@ -119,6 +129,13 @@ describe('search query language', () => {
 			fc.record({ kind: fc.constantFrom('assignee' as const, 'group' as const, 'requester' as const), value: name, negated: fc.boolean() }),
 			fc.record({ kind: fc.constant('tag' as const), value: word, negated: fc.boolean() }),
 			fc.record({ kind: fc.constant('number' as const), value: fc.integer({ min: 0, max: 999_999_999 }), negated: fc.boolean() }),
+			fc.record({
+				kind: fc.constant('field' as const),
+				key: fc.stringMatching(/^[a-z][a-z0-9_]{0,12}$/),
+				comparison: fc.constantFrom(':' as const, '>' as const, '<' as const),
+				value: fc.oneof(word, fc.stringMatching(/^-?\d{1,6}(\.\d{1,3})?$/), fc.stringMatching(/^20\d\d-[01]\d-[0-3]\d$/), fc.stringMatching(/^\d{1,3}[mhdw]$/), fc.constant('charged twice')),
+				negated: fc.boolean()
+			}),
 			fc.record({
 				kind: fc.constant('time' as const),
 				field: fc.constantFrom('created' as const, 'updated' as const),

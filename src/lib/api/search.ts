@@ -23,7 +23,7 @@ export const searchQuerySchema = z.strictObject({
 		.default('')
 		.meta({
 			description:
-				'Words and "quoted phrases" (every one must match the ticket: subject, number, tags, requester, entries, side conversations), `-` before a term to exclude it, and operators: `status:open,pending` `priority:` `channel:` `assignee:me|none|<name or email>` `group:<name>` `tag:` `requester:<name or email>` `has:attachment` `is:unread` `created>7d` `created<2025-01-31` `updated>12h` `#1042`. Only operators: a filter, most recently updated first.'
+				'Words and "quoted phrases" (every one must match the ticket: subject, number, tags, requester, entries, side conversations), `-` before a term to exclude it, and operators: `status:open,pending` `priority:` `channel:` `assignee:me|none|<name or email>` `group:<name>` `tag:` `requester:<name or email>` `has:attachment` `is:unread` `created>7d` `created<2025-01-31` `updated>12h` `#1042` `field.<key>:<value>` `field.<key>>10` `field.<key><2025-01-31` (`>` and `<` for number, decimal and date fields). Only operators: a filter, most recently updated first.'
 		}),
 	limit: z.coerce.number().int().min(1).max(MAX_SEARCH_PAGE).default(25),
 	cursor: z.string().min(1).max(300).optional()
