@@ -46,7 +46,6 @@ import {
 	type Status,
 	type TicketFieldName,
 	type TicketFields,
-	missingFieldsMessage,
 	NO_FIELD_RULES,
 	setCustomValues,
 	type CustomValue,
@@ -493,9 +492,10 @@ export class Tickets {
 		if (formProblem) throw new ApiError(400, 'invalid_field', `formId: ${formProblem}`, 'formId');
 		const problem = customProblem(rules, custom);
 		if (problem) throw new ApiError(400, 'invalid_field', problem.message, problem.field);
-		if (named.status !== 'solved') return;
-		const missing = rules.missingOnSolve('formId' in named ? named.formId : current.formId, { ...current.custom, ...custom });
-		if (missing.length) throw new ApiError(409, 'required_fields', missingFieldsMessage(missing), `custom.${missing[0]!.key}`);
+		const before = { formId: current.formId ?? null, values: current.custom ?? {} };
+		const after = { formId: 'formId' in named ? (named.formId ?? null) : before.formId, values: { ...before.values, ...custom } };
+		const required = rules.requiredProblem({ storedStatus: current.status, statusWritten: named.status, before, after });
+		if (required) throw new ApiError(409, 'required_fields', required.message, `custom.${required.fields[0]!.key}`);
 	}
 
 	/** The ticket's side conversations, for the server's own use (threading inbound mail). */

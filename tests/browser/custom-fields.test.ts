@@ -113,5 +113,16 @@ describe('custom ticket fields', () => {
 		await expect(alex.getByText('refused', { exact: false }).count()).resolves.toBe(0);
 		await header.getByLabel('Reason').selectOption('Charged twice');
 		await expect.poll(() => alex.getByLabel('Status').locator('option[value="solved"]').isDisabled()).toBe(false);
+
+		// Once solved, the header keeps what solving needed: clearing it is said, not sent (the server would refuse it).
+		const status = alex.locator('select:has(option[value="solved"])');
+		await status.selectOption('solved');
+		await waitFor(async () => (await (await alex.request.get(`/api/v1/tickets/${maggieId}`)).json()).status === 'solved', 'the ticket solved');
+		await header.getByLabel('Reason').selectOption('');
+		await expect.poll(() => header.getByRole('alert').innerText()).toMatch(/Reason is needed while the ticket is solved: reopen it first/);
+		await expect(alex.getByText('refused', { exact: false }).count()).resolves.toBe(0);
+		expect((await (await alex.request.get(`/api/v1/tickets/${maggieId}`)).json()).custom.refund_reason).toBe('Charged twice');
+		await status.selectOption('open');
+		await waitFor(async () => (await (await alex.request.get(`/api/v1/tickets/${maggieId}`)).json()).status === 'open', 'the ticket reopened');
 	});
 });

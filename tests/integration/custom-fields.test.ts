@@ -194,6 +194,31 @@ describe('values written by peers', () => {
 		expect(again.closeReason()).toBeNull();
 		await waitFor(async () => (await stored(ticketId)).status === 'solved', 'solved');
 	});
+
+	it('keeps a solved ticket’s required fields: a colleague clearing one after another solved is refused, over a socket and PATCH', async () => {
+		const ticketId = await newTicket();
+		const ann = await pool.connect(server, ticketId, fx.users.ann!.token);
+		Y.transact(ann.doc, () => {
+			setField(ann.doc, 'formId', formId);
+			customOf(ann).set('order_number', '4821');
+			customOf(ann).set('reason', 'Damaged');
+		});
+		await ann.acknowledged();
+		const ben = await pool.connect(server, ticketId, fx.users.ben!.token);
+		await waitFor(() => readFields(ben.doc).custom?.reason === 'Damaged', 'the values at the second peer');
+		setField(ann.doc, 'status', 'solved');
+		await ann.acknowledged();
+		customOf(ben).set('reason', null);
+		expect(await refusalOf(ben)).toBe('required-fields-missing');
+		expect((await stored(ticketId)).custom?.reason).toBe('Damaged');
+		const patched = await as('ann').request('PATCH', `/api/v1/tickets/${ticketId}`, { custom: { order_number: null } });
+		expect(patched.status).toBe(409);
+		expect(patched.body.error).toMatchObject({ code: 'required_fields', message: 'Order number is needed while the ticket is solved: reopen it first' });
+		expect((await as('ann').request('PATCH', `/api/v1/tickets/${ticketId}`, { formId: null })).status).toBe(200);
+		const reopened = await as('ann').request('PATCH', `/api/v1/tickets/${ticketId}`, { status: 'open', formId, custom: { order_number: null } });
+		expect(reopened.status).toBe(200);
+		expect(reopened.body).toMatchObject({ status: 'open', custom: { order_number: null, reason: 'Damaged' } });
+	});
 });
 
 describe('PATCH /api/v1/tickets/{id} with custom values', () => {

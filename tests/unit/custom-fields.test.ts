@@ -219,6 +219,43 @@ describe('the update checker on custom values', () => {
 		expect(check(server, filled)).toMatchObject({ ok: true });
 	});
 
+	it('keeps a solved ticket’s required fields: clearing one, or choosing a form that needs an empty one, is refused unless the update reopens it', () => {
+		const { server, peer } = setup();
+		const apply = (update: Uint8Array) => {
+			expect(check(server, update)).toMatchObject({ ok: true });
+			Y.applyUpdate(server, update);
+		};
+		apply(updateOf(peer, () => peer.transact(() => {
+			setField(peer, 'formId', 'refund');
+			setCustomValues(peer, { order_number: '#1234', reason: 'Late', everywhere: 'yes' }, rules);
+		})));
+		// A second peer, which has not seen the solve, clears a field the form needs: the server takes the solve first.
+		const late = replicaOf(server, client++);
+		apply(updateOf(peer, () => setField(peer, 'status', 'solved')));
+		const cleared = updateOf(late, () => setCustomValues(late, { reason: null }, rules));
+		expect(check(server, cleared)).toMatchObject({ ok: false, reason: REJECT.requiredFields, message: 'reason is needed while the ticket is solved: reopen it first' });
+		const other = replicaOf(server, client++);
+		expect(check(server, updateOf(other, () => setCustomValues(other, { amount: 12.5, order_number: '#5678' }, rules)))).toMatchObject({ ok: true });
+		const noForm = replicaOf(server, client++);
+		expect(check(server, updateOf(noForm, () => setField(noForm, 'formId', null)))).toMatchObject({ ok: true });
+		// Reopening and clearing in one update is an edit of an open ticket.
+		const reopen = replicaOf(server, client++);
+		expect(check(server, updateOf(reopen, () => reopen.transact(() => {
+			setField(reopen, 'status', 'open');
+			setCustomValues(reopen, { reason: null }, rules);
+		})))).toMatchObject({ ok: true });
+		// A field made required after the solve does not block other edits; clearing it is no change.
+		const stricter = new FieldRules(FIELDS.map((f) => (f.key === 'note' ? { ...f, requiredOnSolve: true } : f)), [...rules.forms.values()]);
+		const edit = replicaOf(server, client++);
+		const update = updateOf(edit, () => setCustomValues(edit, { amount: 3 }, rules));
+		expect(checkUpdate(server, update, agent, { owners, seen: new Map(), fields: stricter }, NOW)).toMatchObject({ ok: true });
+		expect(stricter.requiredProblem({ storedStatus: 'solved', statusWritten: undefined, before: { formId: 'refund', values: {} }, after: { formId: 'refund', values: { note: null } } })).toBeNull();
+		// A form whose required field is empty is refused on a solved ticket.
+		expect(rules.requiredProblem({ storedStatus: 'solved', statusWritten: undefined, before: { formId: null, values: { everywhere: 'x' } }, after: { formId: 'refund', values: { everywhere: 'x' } } })?.message).toBe(
+			'order number, reason are needed while the ticket is solved: reopen it first'
+		);
+	});
+
 	it('refuses an unknown form', () => {
 		const { server, peer } = setup();
 		expect(check(server, updateOf(peer, () => setField(peer, 'formId', 'nope')))).toMatchObject({ ok: false, reason: REJECT.invalidField });
@@ -229,8 +266,8 @@ describe('the search operator', () => {
 	it('reads field.key:value and writes it back', () => {
 		const query = parseSearchQuery('refund field.order_number:#48213 -field.reason:"Charged twice"');
 		expect(query.terms.slice(1)).toEqual([
-			{ kind: 'field', key: 'order_number', value: '#48213', negated: false },
-			{ kind: 'field', key: 'reason', value: 'Charged twice', negated: true }
+			{ kind: 'field', key: 'order_number', comparison: ':', value: '#48213', negated: false },
+			{ kind: 'field', key: 'reason', comparison: ':', value: 'Charged twice', negated: true }
 		]);
 		expect(parseSearchQuery(formatSearchQuery(query))).toEqual(query);
 	});

@@ -601,7 +601,7 @@ function buildDocument() {
 					responses: {
 						200: ok("The ticket's list row, with the change.", TicketRow),
 						...errors(400, 403, 404),
-						409: { description: '`required_fields`: solving needs custom fields the ticket’s form requires; the message names them.', content: jsonContent(ErrorBody) }
+						409: { description: '`required_fields`: solving needs custom fields the ticket’s form requires, and a solved ticket keeps them (clearing one without reopening is refused); the message names them.', content: jsonContent(ErrorBody) }
 					}
 				})
 			},

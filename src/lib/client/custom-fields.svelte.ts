@@ -10,6 +10,8 @@ import { getJson } from './workspace.svelte';
 export class CustomFieldsEditor {
 	/** Why the last input of a field was not kept, by field key. */
 	problems = $state<Record<string, string>>({});
+	/** Why the last choice of form was not kept. */
+	formProblem = $state<string | null>(null);
 
 	constructor(private readonly session: TicketSession) {
 		void this.load();
@@ -51,13 +53,26 @@ export class CustomFieldsEditor {
 	}
 
 	setForm(formId: string | null) {
-		this.session.setField('formId', formId);
+		this.formProblem = this.keepsRequired({ formId }) ?? null;
+		if (!this.formProblem) this.session.setField('formId', formId);
+	}
+
+	/** What a change would take from a solved ticket that it needs (the server refuses that), or null. */
+	private keepsRequired(change: { formId?: string | null; values?: Record<string, CustomValue> }): string | null {
+		const fields = this.session.fields;
+		if (!this.rules || !fields) return null;
+		const before = { formId: this.formId, values: fields.custom ?? {} };
+		const after = { formId: change.formId !== undefined ? change.formId : before.formId, values: { ...before.values, ...change.values } };
+		return this.rules.requiredProblem({ storedStatus: fields.status, statusWritten: undefined, before, after })?.message ?? null;
 	}
 
 	/** Writes what was typed or picked, as the field's type holds it ('' clears). */
 	set(field: FieldDefinition, input: string | boolean | string[]) {
 		const value = valueOf(field, input);
-		const problem = value === undefined ? `${field.label}: expected ${field.type === 'number' ? 'a whole number' : 'a number'}` : this.rules?.valueProblem(field.key, value);
+		const problem =
+			value === undefined
+				? `${field.label}: expected ${field.type === 'number' ? 'a whole number' : 'a number'}`
+				: (this.rules?.valueProblem(field.key, value) ?? this.keepsRequired({ values: { [field.key]: value } }));
 		if (problem) {
 			this.problems = { ...this.problems, [field.key]: problem };
 			return;

@@ -27,6 +27,12 @@ export const FIELD_TYPE_NAMES: Record<FieldType, string> = {
 /** A value as stored in `ticket.custom`; null clears it. */
 export type CustomValue = string | number | boolean | string[] | null;
 
+/** A ticket's form and custom values, as the fields checks read them. */
+export interface CustomState {
+	formId: string | null;
+	values: Readonly<Record<string, CustomValue>>;
+}
+
 export const FIELD_LIMITS = {
 	fields: 100,
 	forms: 20,
@@ -201,6 +207,25 @@ export class FieldRules {
 	/** The fields still empty that solving a ticket of form `formId` with `values` needs. */
 	missingOnSolve(formId: string | null | undefined, values: Readonly<Record<string, CustomValue>>): FieldDefinition[] {
 		return this.shown(formId).filter((field) => field.requiredOnSolve && isEmptyValue(values[field.key]));
+	}
+
+	/**
+	 * What a change leaves missing of the fields a solved ticket needs, or null: solving needs every
+	 * required field of its form filled; a ticket already solved keeps them, so a change that clears
+	 * one (or picks a form needing one that is empty) without reopening is refused. Only what the
+	 * change empties: a field made required after the solve waits for the next one rather than
+	 * blocking every other edit. The update checker and the server's own changes both ask this.
+	 */
+	requiredProblem(change: { storedStatus: string; statusWritten: unknown; before: CustomState; after: CustomState }): { fields: FieldDefinition[]; message: string } | null {
+		if (change.statusWritten === 'solved') {
+			const missing = this.missingOnSolve(change.after.formId, change.after.values);
+			return missing.length ? { fields: missing, message: missingFieldsMessage(missing) } : null;
+		}
+		if (change.statusWritten !== undefined || change.storedStatus !== 'solved') return null;
+		const missingBefore = new Set(this.missingOnSolve(change.before.formId, change.before.values).map((field) => field.key));
+		const emptied = this.missingOnSolve(change.after.formId, change.after.values).filter((field) => !missingBefore.has(field.key));
+		if (!emptied.length) return null;
+		return { fields: emptied, message: `${emptied.map((f) => f.label).join(', ')} ${emptied.length === 1 ? 'is' : 'are'} needed while the ticket is solved: reopen it first` };
 	}
 
 	private pattern(field: FieldDefinition): RegExp {

@@ -280,6 +280,12 @@ export function readStoredCustom(doc: Y.Doc): { values: Record<string, CustomVal
 	return { values: values as Record<string, CustomValue>, formId };
 }
 
+/** The status the server's document holds, read as readStoredCustom reads (without creating the root). */
+export function readStoredStatus(doc: Y.Doc): Status {
+	const status = doc.share.get(ROOTS.ticket)?._map.get('status');
+	return status && !status.deleted && status.content instanceof Y.ContentAny ? (status.content.arr[0] as Status) : 'new';
+}
+
 /**
  * The ticket map's nested type under `key`, created when a ticket from before it lacks one (the
  * first writer creates it; the checker refuses a second, which would drop the first one's writes).

@@ -14,8 +14,8 @@
  */
 import * as Y from 'yjs';
 import { z } from 'zod';
-import { missingFieldsMessage, NO_FIELD_RULES, type CustomValue, type FieldRules } from './custom-fields';
-import { entriesArray, entryIndex, readStoredCustom, ROOTS, type RootName } from './document';
+import { NO_FIELD_RULES, type CustomValue, type FieldRules } from './custom-fields';
+import { entriesArray, entryIndex, readStoredCustom, readStoredStatus, ROOTS, type RootName } from './document';
 import { GrowthCount } from './growth';
 import {
 	draftFieldSchemas,
@@ -475,13 +475,16 @@ class UpdateCheck {
 		this.overwritten.add(path.join('\u0000'));
 	}
 
-	/** Solving a ticket needs the fields its form requires: as the server has them, with this update's values. */
+	/** Solving, and editing a solved ticket, keep the fields its form requires: as the server has them, with this update's. */
 	private checkRequiredOnSolve() {
-		if (this.statusWritten !== 'solved') return;
-		const values = { ...readStoredCustom(this.doc).values, ...Object.fromEntries(this.customWrites) };
-		const formId = this.formWritten !== undefined ? (this.formWritten as string | null) : readStoredCustom(this.doc).formId;
-		const missing = this.rules.missingOnSolve(formId, values);
-		if (missing.length) refuse(REJECT.requiredFields, missingFieldsMessage(missing));
+		if (this.statusWritten === undefined && this.customWrites.size === 0 && this.formWritten === undefined) return;
+		const before = readStoredCustom(this.doc);
+		const after = {
+			values: { ...before.values, ...Object.fromEntries(this.customWrites) },
+			formId: this.formWritten !== undefined ? (this.formWritten as string | null) : before.formId
+		};
+		const problem = this.rules.requiredProblem({ storedStatus: readStoredStatus(this.doc), statusWritten: this.statusWritten, before, after });
+		if (problem) refuse(REJECT.requiredFields, problem.message);
 	}
 
 	private checkSideRoot(item: Y.Item, id: string) {
