@@ -5,7 +5,7 @@
 -- where SQLite's FTS5 index keeps positions. The pairs are lexemes as `words` holds them (stemmed,
 -- unaccented), joined by `_`, which no lexeme of the parser contains; a row found by its pairs is
 -- still checked against the phrase itself, so the pairs only narrow and never decide.
-CREATE FUNCTION tandem_word_pairs(words tsvector) RETURNS tsvector
+CREATE OR REPLACE FUNCTION tandem_word_pairs(words tsvector) RETURNS tsvector
 	IMMUTABLE STRICT PARALLEL SAFE LANGUAGE sql
 	AS $$
 		SELECT coalesce(array_to_tsvector(array_agg(DISTINCT a.lexeme || '_' || b.lexeme)), ''::tsvector)
@@ -15,7 +15,7 @@ CREATE FUNCTION tandem_word_pairs(words tsvector) RETURNS tsvector
 -- The pairs of a phrase as a query needing all of them (NULL for a phrase of one word): built from
 -- lexemes, quoted, never parsed as query syntax. Immutable, so a query's phrase becomes a constant
 -- when it is planned and the planner can weigh the index by its statistics.
-CREATE FUNCTION tandem_phrase_pairs(phrase text) RETURNS tsquery
+CREATE OR REPLACE FUNCTION tandem_phrase_pairs(phrase text) RETURNS tsquery
 	IMMUTABLE STRICT PARALLEL SAFE LANGUAGE sql
 	AS $$
 		SELECT string_agg('''' || replace(replace(pair, '\', '\\'), '''', '''''') || '''', ' & ')::tsquery
@@ -24,4 +24,4 @@ CREATE FUNCTION tandem_phrase_pairs(phrase text) RETURNS tsquery
 -- Without the pending list: its clean-up merges many distinct pairs at once into the index inside
 -- whichever insert fills it (seconds on a large index, past the statement timeout); written
 -- directly, each row costs about the same in total, a little at a time.
-CREATE INDEX "ticket_search_pairs" ON "ticket_search" USING gin (tandem_word_pairs("words")) WITH (fastupdate = off);
+CREATE INDEX IF NOT EXISTS "ticket_search_pairs" ON "ticket_search" USING gin (tandem_word_pairs("words")) WITH (fastupdate = off);
