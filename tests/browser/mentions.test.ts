@@ -3,7 +3,8 @@
  * who may see the ticket, the keyboard picks one, and the note sent mentions them; the mentioned
  * colleague's workspace (another browser context) shows the notification, which opens the ticket at
  * the note, and they now follow the ticket (the Follow button toggles); a mention made while a
- * colleague was away shows when they come back, and one dismissed stays dismissed.
+ * colleague was away shows when they come back, and one dismissed stays dismissed; a supervisor
+ * (who takes no offers) is told the same way, live and when back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot, type BrowserSession } from '../helpers/browser';
@@ -22,7 +23,8 @@ beforeAll(async () => {
 			alex: { role: 'agent', groups: ['Support'] },
 			blair: { role: 'agent', groups: ['Support'] },
 			blake: { role: 'agent', groups: ['Support'] },
-			bluma: { role: 'agent', groups: ['Billing'] }
+			bluma: { role: 'agent', groups: ['Billing'] },
+			sage: { role: 'supervisor' }
 		},
 		bots: { mail: ['email'] }
 	});
@@ -157,5 +159,31 @@ describe('@mentions', () => {
 		// The unread one is back; the dismissed one is not.
 		await bar.getByRole('button', { name: /alex mentioned you/ }).filter({ hasText: 'one more' }).waitFor();
 		expect(await bar.getByRole('button', { name: /alex mentioned you/ }).count()).toBe(1);
+	});
+
+	it('tells a supervisor too: a mention live on the dashboard, opening the ticket at the note, and one kept while away', async () => {
+		const ticket = await createTicket(server, fx.tokens.mail!.token, 'Refund twice');
+		const alex = api(server, fx.users.alex!.token);
+		expect((await alex.request('PATCH', `/api/v1/tickets/${ticket.id}`, { groupId: fx.groups.Support })).status).toBe(200);
+		const sage = (await browser.person(server.url, fx.users.sage!.email, PASSWORD)).page;
+		sage.setDefaultTimeout(15_000);
+		await sage.goto('/supervisor');
+		await sage.getByRole('navigation', { name: 'Views' }).waitFor();
+		const bar = sage.getByRole('region', { name: 'Offers and notifications' });
+		const live = await alex.request('POST', `/api/v1/tickets/${ticket.id}/entries`, { kind: 'note', channel: 'internal', body: '@sage may I refund the second charge?', meta: { mentions: [fx.users.sage!.id] } });
+		expect(live.status).toBe(201);
+		const notice = bar.getByRole('button', { name: /alex mentioned you in #\d+/ });
+		await notice.waitFor();
+		await expect(notice.innerText()).resolves.toContain('may I refund the second charge?');
+		await screenshot(sage, 'supervisor-mention');
+		await notice.click();
+		await sage.waitForURL(`**/tickets/${ticket.id}#entry-${live.body.id}`);
+		await notice.waitFor({ state: 'detached' });
+		// Away, then back: the mention made meanwhile is there.
+		await sage.goto('about:blank');
+		expect((await alex.request('POST', `/api/v1/tickets/${ticket.id}/entries`, { kind: 'note', channel: 'internal', body: '@sage never mind, done', meta: { mentions: [fx.users.sage!.id] } })).status).toBe(201);
+		await waitFor(async () => ((await api(server, fx.users.sage!.token).request('GET', '/api/v1/notices?unread=true')).body.notices as { ticketId: string }[]).some((n) => n.ticketId === ticket.id), 'the kept notice');
+		await sage.goto('/supervisor');
+		await bar.getByRole('button', { name: /alex mentioned you/ }).filter({ hasText: 'never mind, done' }).waitFor();
 	});
 });

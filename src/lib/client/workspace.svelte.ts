@@ -11,7 +11,8 @@ import { DEFAULT_VIEW_COLUMNS, type ListColumn } from '$lib/api/views';
 import type { CustomValue, FieldDefinition } from '$lib/ticket';
 import type { SavedViewSummary } from './saved-view-form.svelte';
 import { sendJson } from './send-json';
-import { AgentDesk, notifyDesktop } from './agent-desk.svelte';
+import { AgentDesk } from './agent-desk.svelte';
+import { NoticeTray, notifyDesktop } from './notices.svelte';
 import { TalkConsole } from './talk.svelte';
 import { TicketSelection } from './ticket-selection.svelte';
 import { TicketSession, type Me } from './ticket-session.svelte';
@@ -92,6 +93,8 @@ export class Workspace {
 	readonly talk: TalkConsole | null;
 	/** Status, offers and notifications; null for supervisors, who are not offered work. */
 	readonly desk: AgentDesk | null;
+	/** What colleagues and rules tell me: for supervisors too. */
+	readonly notices = new NoticeTray();
 	/** When this agent last looked at each ticket, by id (kept in this browser). */
 	reads = $state<Record<string, number>>({});
 	views = $state.raw<ViewSummary[]>([]);
@@ -164,6 +167,7 @@ export class Workspace {
 		this.stream.addEventListener('open', () => void this.refresh());
 		this.talk?.start(this.stream);
 		this.desk?.start(this.stream);
+		this.notices.start(this.stream);
 		this.stream.addEventListener('ticket', (event) => {
 			const row = JSON.parse((event as MessageEvent).data) as TicketRow;
 			this.rememberNumbers([row]);
@@ -394,7 +398,7 @@ export class Workspace {
 		const customer = this.customers[row.requesterId]?.name;
 		const ticket = row.number === null ? row.subject : `#${row.number} ${row.subject}`;
 		const title = customer ? `${customer} · ${ticket}` : `New message · ${ticket}`;
-		this.desk.notify({ id: `${row.id}:${row.lastPublicAt}`, ticketId: row.id, title, body: row.lastPublicPreview ?? '', at: row.lastPublicAt });
+		this.notices.notify({ id: `${row.id}:${row.lastPublicAt}`, ticketId: row.id, title, body: row.lastPublicPreview ?? '', at: row.lastPublicAt });
 		notifyDesktop(title, row.lastPublicPreview ?? '', row.id);
 	}
 
