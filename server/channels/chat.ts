@@ -38,9 +38,15 @@ export interface Visitor {
 
 type Listener = (event: VisitorEvent) => void;
 
-/** A chat ticket held open while its visitor is connected. */
+/**
+ * A chat held open while its visitor is connected: by its own ticket's id, with the document its
+ * conversation goes on in (its own, or the ticket it was merged into).
+ */
 interface LiveChat {
 	ticketId: string;
+	/** The chat's customer: their own messages are the only customer messages the visitor sees. */
+	customerId: string | null;
+	heldId: string;
 	held: HeldDocument;
 	listeners: Set<Listener>;
 	state: VisitorAwareness;
@@ -276,7 +282,7 @@ export class Chats {
 			live,
 			async () => {
 				const info = await this.info((await this.chatRow(chat.ticketId))!);
-				const messages = (await Promise.all(entries.map((entry) => this.visitorMessage(entry)))).filter((m) => m !== null);
+				const messages = await this.visitorMessages(live, entries);
 				return [
 					{ type: 'chat', status: info.status, agentName: info.agentName },
 					...messages.map((message) => ({ type: 'message' as const, message })),
@@ -452,9 +458,12 @@ export class Chats {
 
 	private async open(ticketId: string): Promise<LiveChat> {
 		const state = await this.stateOf((await this.chatRow(ticketId))!);
-		const held = await this.documents.hold(ticketId);
+		const heldId = await this.tickets.mergeTarget(ticketId);
+		const held = await this.documents.hold(heldId);
 		const live: LiveChat = {
 			ticketId,
+			customerId: (await this.index.get(ticketId))?.requesterId ?? null,
+			heldId,
 			held,
 			listeners: new Set(),
 			state,
@@ -464,11 +473,17 @@ export class Chats {
 			stop: () => {},
 			telling: Promise.resolve()
 		};
+		this.attach(live);
+		this.setState(live, {});
+		return live;
+	}
+
+	/** Follows the held document: new public messages, agents typing, the survey, and a merge. */
+	private attach(live: LiveChat) {
+		const { doc } = live.held;
 		const onEntries = (entries: Entry[], place: 'conversation' | 'side') => {
 			if (place !== 'conversation') return;
-			void this.tell(live, async () =>
-				(await Promise.all(entries.map((entry) => this.visitorMessage(entry)))).filter((m) => m !== null).map((message) => ({ type: 'message' as const, message }))
-			);
+			void this.tell(live, async () => (await this.visitorMessages(live, entries)).map((message) => ({ type: 'message' as const, message })));
 		};
 		const onAwareness = () => {
 			const typing = this.agentTyping(live);
@@ -476,22 +491,42 @@ export class Chats {
 			live.agentTyping = typing;
 			void this.tell(live, async () => [{ type: 'typing', typing: typing !== null, name: typing }]);
 		};
-		// The ticket's satisfaction survey was asked or answered (on any node: the field reaches every
-		// copy of the document): the widget reads it again.
-		const fields = held.doc.getMap<unknown>(ROOTS.ticket);
+		const fields = doc.getMap<unknown>(ROOTS.ticket);
 		const onFields = (event: Y.YMapEvent<unknown>) => {
+			// The ticket's satisfaction survey was asked or answered (on any node: the field reaches
+			// every copy of the document): the widget reads it again.
 			if (event.keysChanged.has('satisfaction') || event.keysChanged.has('satisfactionComment')) void this.tell(live, async () => [{ type: 'survey' }]);
+			if (event.keysChanged.has('mergedIntoId')) this.inBackground(this.followMerge(live), live.ticketId);
 		};
-		entryIndex(held.doc).listeners.add(onEntries);
-		held.doc.awareness.on('change', onAwareness);
+		entryIndex(doc).listeners.add(onEntries);
+		doc.awareness.on('change', onAwareness);
 		fields.observe(onFields);
 		live.stop = () => {
-			entryIndex(held.doc).listeners.delete(onEntries);
-			held.doc.awareness.off('change', onAwareness);
+			entryIndex(doc).listeners.delete(onEntries);
+			doc.awareness.off('change', onAwareness);
 			fields.unobserve(onFields);
 		};
+	}
+
+	/**
+	 * The held ticket was merged into another while the visitor is here: the chat goes on there.
+	 * Hold that document instead and tell the visitor its conversation (the copies of what they
+	 * have seen keep the ids they saw, so nothing shows twice).
+	 */
+	private async followMerge(live: LiveChat) {
+		const target = await this.tickets.mergeTarget(live.ticketId);
+		if (live.closed || target === live.heldId) return;
+		const held = await this.documents.hold(target);
+		if (live.closed) return void (await held.release());
+		live.stop();
+		const previous = live.held;
+		live.held = held;
+		live.heldId = target;
+		this.attach(live);
 		this.setState(live, {});
-		return live;
+		previous.doc.awareness.setLocalState(null);
+		await previous.release();
+		await this.tell(live, async () => (await this.visitorMessages(live, readEntries(live.held.doc))).map((message) => ({ type: 'message' as const, message })));
 	}
 
 	/** The first agent typing a public reply in the ticket, by first name; null when none is. */
@@ -535,11 +570,25 @@ export class Chats {
 		return `chat.${createHash('sha256').update(`${visitor.id}\n${id}`).digest('hex').slice(0, 40)}`;
 	}
 
-	private async visitorMessage(entry: Entry): Promise<VisitorMessage | null> {
+	/** Public messages as the visitor sees them. */
+	private async visitorMessages(live: LiveChat, entries: Entry[]): Promise<VisitorMessage[]> {
+		return (await Promise.all(entries.map((entry) => this.visitorMessage(entry, live)))).filter((m) => m !== null);
+	}
+
+	/**
+	 * A public message as the visitor sees it. In a ticket the chat was merged into, customers'
+	 * messages are shown only when they are the chat's customer's (another requester's mail is not
+	 * theirs to read), and a copy of one from the chat's own ticket keeps the id it had there.
+	 */
+	private async visitorMessage(entry: Entry, chat?: Pick<LiveChat, 'ticketId' | 'heldId' | 'customerId'>): Promise<VisitorMessage | null> {
 		if (entry.kind !== 'message' || entry.visibility !== 'public') return null;
 		const fromVisitor = entry.authorType === 'customer';
+		const merged = chat && chat.heldId !== chat.ticketId;
+		if (merged && fromVisitor && entry.authorId !== chat.customerId) return null;
+		const origin = entry.meta?.mergedFrom as { ticketId?: unknown; entryId?: unknown } | undefined;
+		const id = merged && origin?.ticketId === chat.ticketId && typeof origin.entryId === 'string' ? origin.entryId : entry.id;
 		return {
-			id: entry.id,
+			id,
 			body: entry.body,
 			createdAt: entry.createdAt,
 			from: fromVisitor ? 'visitor' : 'agent',

@@ -14,6 +14,7 @@ import { MAX_SPLIT_ENTRIES } from '../../src/lib/api/merge';
 import { LIMITS } from '../../src/lib/ticket/limits';
 import { runCli } from '../helpers/cli';
 import { prepare, type Fixture } from '../helpers/fixtures';
+import { openEvents } from '../helpers/sse';
 import { api, connectPeer, smtpPort, startServer, tempDataDir, waitFor, type Peer, type RunningServer } from '../helpers/server';
 
 let server: RunningServer;
@@ -243,6 +244,42 @@ describe('merging a ticket into another', () => {
 		const chatEntries: Entry[] = (await read(chatTarget.id)).entries;
 		expect(chatEntries.find((e) => e.body === 'Hello again')).toMatchObject({ authorType: 'customer', channel: 'chat' });
 		expect((await read(chat.body.ticketId)).entries.map((e: Entry) => e.body)).not.toContain('Hello again');
+	});
+
+	it('keeps a chat visitor in the conversation when their chat is merged: replies there reach their widget, their own messages once, nobody else\'s mail', async () => {
+		const visitor = await api(server).request('POST', '/api/v1/visitor');
+		const widget = (method: string, route: string, body?: unknown) => api(server).request(method, `/api/v1/visitor${route}`, body, { headers: { 'x-visitor-token': visitor.body.token } });
+		const chat = await widget('POST', '/chat', { name: 'Rae', message: 'My parcel never came' });
+		expect(chat.status).toBe(201);
+		const stream = await openEvents(`${server.url}/api/v1/visitor/chat/stream?token=${encodeURIComponent(visitor.body.token)}`);
+		// As the widget keeps them: once per id (the stream tells the merged ticket's conversation when it moves there).
+		const messages = () => [...new Map(stream.events.filter((e) => e.name === 'message').map((e) => [e.data.message.id, e.data.message as { id: string; body: string; from: string }])).values()];
+		try {
+			await waitFor(() => messages().length === 1, 'the first message on the stream');
+			// The target is another customer's ticket: their mail is theirs, the replies there are the chat's too.
+			const target = await supportTicket('Parcel lost, other customer', 'other.customer@example.com');
+			expect((await merge('ann', target.id, { sourceId: chat.body.ticketId })).status).toBe(200);
+			const reply = await as('ann').request('POST', `/api/v1/tickets/${target.id}/entries`, { kind: 'message', channel: 'chat', visibility: 'public', body: 'Found it at the depot' });
+			expect(reply.status).toBe(201);
+			await waitFor(() => messages().some((m) => m.body === 'Found it at the depot'), 'the reply in the merged ticket at the widget');
+			expect((await widget('POST', '/chat/messages', { id: 'after', body: 'Thank you!' })).status).toBe(201);
+			await waitFor(() => messages().some((m) => m.body === 'Thank you!'), 'the visitor message after the merge');
+			const shown = messages();
+			expect(shown.filter((m) => m.body === 'My parcel never came')).toHaveLength(1);
+			expect((await read(target.id)).entries.map((e: Entry) => e.body)).toContain('Parcel lost, other customer: first message');
+			expect(shown.map((m) => m.body)).not.toContain('Parcel lost, other customer: first message');
+			// Coming back later (a new stream): the same conversation, from the merged ticket.
+			const again = await openEvents(`${server.url}/api/v1/visitor/chat/stream?token=${encodeURIComponent(visitor.body.token)}`);
+			try {
+				await waitFor(() => again.events.filter((e) => e.name === 'message').length === 3, 'the conversation on a new stream');
+				expect(again.events.filter((e) => e.name === 'message').map((e) => e.data.message.body)).toEqual(['My parcel never came', 'Found it at the depot', 'Thank you!']);
+				expect(again.events.filter((e) => e.name === 'message')[0]!.data.message.id).toBe(shown[0]!.id);
+			} finally {
+				again.close();
+			}
+		} finally {
+			stream.close();
+		}
 	});
 
 	it("brings the source's child tickets along (they report to the target now), and its CCs through a chain of merges", async () => {
