@@ -125,4 +125,14 @@ describe('custom ticket fields', () => {
 		await status.selectOption('open');
 		await waitFor(async () => (await (await alex.request.get(`/api/v1/tickets/${maggieId}`)).json()).status === 'open', 'the ticket reopened');
 	});
+
+	it('an open header follows the admin’s changes to the fields without a reload', async () => {
+		const header = alex.getByRole('group', { name: 'Custom fields' });
+		await header.getByLabel('Order number').waitFor();
+		const added = await admin.request.post('/api/v1/ticket-fields', { data: { key: 'gift_wrap', label: 'Gift wrap', type: 'checkbox' } });
+		expect(added.status()).toBe(201);
+		await header.getByLabel('Gift wrap').waitFor();
+		expect((await admin.request.patch('/api/v1/ticket-fields/gift_wrap', { data: { archived: true } })).status()).toBe(200);
+		await header.getByLabel('Gift wrap').waitFor({ state: 'detached' });
+	});
 });

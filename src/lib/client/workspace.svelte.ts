@@ -119,6 +119,8 @@ export class Workspace {
 	/** Ticket numbers from the rows this page has seen, by id (see numberOf). */
 	numbers = $state<Record<string, number>>({});
 	people = $state.raw<Person[]>([]);
+	/** Counts the changes of the custom field definitions told on the stream (open headers read them again). */
+	fieldsVersion = $state(0);
 	groups = $state.raw<{ id: string; name: string }[]>([]);
 	/** Custom fields' labels by key, for their columns. */
 	fieldLabels = $state.raw<Record<string, string>>({});
@@ -168,6 +170,7 @@ export class Workspace {
 		this.talk?.start(this.stream);
 		this.desk?.start(this.stream);
 		this.notices.start(this.stream);
+		this.stream.addEventListener('ticket-fields', () => this.fieldsVersion++);
 		this.stream.addEventListener('ticket', (event) => {
 			const row = JSON.parse((event as MessageEvent).data) as TicketRow;
 			this.rememberNumbers([row]);

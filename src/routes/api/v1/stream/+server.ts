@@ -11,12 +11,13 @@ import type { RequestHandler } from './$types';
  * the routing events of `/agent/stream` (`status`, `offer`, `offer.withdrawn`, `assigned`), the
  * stream counting as their connection; and `side` (a SideNotice) when they are named in an
  * internal side conversation, or a colleague writes in one they take part in; and `follow` (a
- * FollowNotice) of a ticket they follow (a customer message, a status change) or are mentioned in.
+ * FollowNotice) of a ticket they follow (a customer message, a status change) or are mentioned in;
+ * and `ticket-fields` (no data) when an admin changes the custom fields or forms.
  */
 export const GET: RequestHandler = (event) =>
 	api(() => {
 		const principal = requirePrincipal(event);
-		const { tickets, calls, routing, collab, logger } = tandem();
+		const { tickets, calls, routing, collab, customFields, logger } = tandem();
 		return principalEventStream(event, (send) => {
 			const stops = [tickets.watch(principal, (row) => send('ticket', row))];
 			if (principal.kind === 'user') {
@@ -29,6 +30,8 @@ export const GET: RequestHandler = (event) =>
 				if (principal.role !== 'supervisor') stops.push(routing.follow(principal.id, send));
 				stops.push(collab.sideNotify.follow(principal.id, (notice) => send('side', notice)));
 				stops.push(collab.followNotify.follow(principal.id, (notice) => send('follow', notice)));
+				// An admin changed the custom fields or forms (on any node): open headers read them again.
+				stops.push(customFields.changed.watch(() => send('ticket-fields', {})));
 			}
 			return () => stops.forEach((stop) => stop());
 		});
