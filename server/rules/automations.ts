@@ -68,7 +68,7 @@ export class Automations extends LeaderWork {
 
 	/** Acts on every ticket an active automation matches at `now` and has not acted on for the same instant. Returns how many acts. */
 	async sweep(now = this.clock.now()): Promise<number> {
-		const automations = (await this.deps.rules.list('automation')).filter((rule) => rule.active);
+		const automations = (await this.deps.rules.list('automation')).filter((rule) => rule.active && timedField(rule.conditions));
 		if (!automations.length) return 0;
 		const { tickets, automationFirings } = this.deps.store.tables;
 		const rows: TicketRow[] = await this.deps.store.db
@@ -85,8 +85,7 @@ export class Automations extends LeaderWork {
 			let since = await this.deps.engine.sinceOf(row);
 			let subject = await this.deps.engine.subjectOf(row, schedules, now, withDocument);
 			for (const automation of automations) {
-				const field = timedField(automation.conditions);
-				if (!field) continue;
+				const field = timedField(automation.conditions)!;
 				if (!matches(automation.conditions, { ...subject, since })) continue;
 				const key = { ruleId: automation.id, ticketId: row.id, since: since[field]! };
 				const taken = await this.deps.store.db.insert(automationFirings).values({ ...key, firedAt: now }).onConflictDoNothing().returning({ since: automationFirings.since });

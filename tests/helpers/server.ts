@@ -22,14 +22,14 @@ export { waitFor };
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** Folders tempDataDir made for the running test file: removed when it ends (tests/setup/leftovers.ts). */
+const madeDataDirs = new Set<string>();
+
 export function tempDataDir(prefix = 'tandem-test-'): string {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 	madeDataDirs.add(dir);
 	return dir;
 }
-
-/** Folders tempDataDir made for the running test file: removed when it ends (tests/setup/leftovers.ts). */
-const madeDataDirs = new Set<string>();
 
 export function removeTempDataDirs(): void {
 	for (const dir of madeDataDirs) fs.rmSync(dir, { recursive: true, force: true });

@@ -6,6 +6,7 @@
  * means to the router.
  */
 import type { AgentPresence, ChannelClass, Offer, StatusOption } from '$lib/api/routing';
+import { data } from './notices.svelte';
 import { sendJson } from './send-json';
 import { getJson } from './workspace.svelte';
 
@@ -128,4 +129,3 @@ export class AgentDesk {
 	}
 }
 
-const data = <T>(event: Event) => JSON.parse((event as MessageEvent).data) as T;

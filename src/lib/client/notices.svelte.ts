@@ -100,4 +100,5 @@ export class NoticeTray {
 	}
 }
 
-const data = <T>(event: Event) => JSON.parse((event as MessageEvent).data) as T;
+/** A workspace stream event's data. */
+export const data = <T>(event: Event) => JSON.parse((event as MessageEvent).data) as T;

@@ -272,18 +272,23 @@ export function readFields(doc: Y.Doc): TicketFields {
  * (the update checker must not create roots in the document it checks).
  */
 export function readStoredCustom(doc: Y.Doc): { values: Record<string, CustomValue>; formId: string | null } {
-	const ticket = doc.share.get(ROOTS.ticket);
-	const custom = ticket?._map.get('custom');
-	const form = ticket?._map.get('formId');
-	const values = custom && !custom.deleted && custom.content instanceof Y.ContentType ? (custom.content.type as Y.Map<CustomValue>).toJSON() : {};
-	const formId = form && !form.deleted && form.content instanceof Y.ContentAny ? ((form.content.arr[0] as string | null) ?? null) : null;
+	const custom = storedItem(doc, 'custom');
+	const values = custom?.content instanceof Y.ContentType ? (custom.content.type as Y.Map<CustomValue>).toJSON() : {};
+	const form = storedItem(doc, 'formId');
+	const formId = form?.content instanceof Y.ContentAny ? ((form.content.arr[0] as string | null) ?? null) : null;
 	return { values: values as Record<string, CustomValue>, formId };
 }
 
 /** The status the server's document holds, read as readStoredCustom reads (without creating the root). */
 export function readStoredStatus(doc: Y.Doc): Status {
-	const status = doc.share.get(ROOTS.ticket)?._map.get('status');
-	return status && !status.deleted && status.content instanceof Y.ContentAny ? (status.content.arr[0] as Status) : 'new';
+	const status = storedItem(doc, 'status');
+	return status?.content instanceof Y.ContentAny ? (status.content.arr[0] as Status) : 'new';
+}
+
+/** The live item under `key` of the server document's ticket map, read without creating the root. */
+function storedItem(doc: Y.Doc, key: string): Y.Item | null {
+	const item = doc.share.get(ROOTS.ticket)?._map.get(key);
+	return item && !item.deleted ? item : null;
 }
 
 /**
